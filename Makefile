@@ -1,0 +1,47 @@
+# sandwatch: top-level entry points. See README.md.
+PRESET ?= ci
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+CTEST_ARGS ?=
+
+.PHONY: all deps configure build test test-unit demo asan bench clean help
+
+all: build
+
+help:
+	@echo "make deps       install missing Debian/npm packages (scripts/install-deps)"
+	@echo "make build      configure and build everything into build/ (binaries in build/bin)"
+	@echo "make test       deps + build + every test (ctest); what CI runs"
+	@echo "make test-unit  only the fast unit tests"
+	@echo "make demo       deps + build + the blog demo end to end"
+	@echo "make asan       build and run unit+integration tests under ASan+UBSan"
+	@echo "make bench      run the Google Benchmark binaries"
+
+deps:
+	bash scripts/install-deps
+
+configure:
+	cmake --preset $(PRESET) >/dev/null
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: deps build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j 1 $(CTEST_ARGS)
+
+test-unit: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L unit $(CTEST_ARGS)
+
+asan: deps
+	cmake --preset asan >/dev/null
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ctest --output-on-failure -L 'unit|integration' $(CTEST_ARGS)
+
+bench: build
+	@for b in $(BUILD_DIR)/bench/*; do echo "== $$b"; $$b; done
+
+demo: deps build
+	bash scripts/demo
+
+clean:
+	rm -rf build build-asan build-tsan build-fuzz
