@@ -1,0 +1,48 @@
+#include "poll_source.h"
+
+#include <chrono>
+
+#include "sandwatch/core/clock.h"
+
+namespace sandwatch::sensor {
+
+Status PollSource::Start(ObservationSink* sink) {
+  if (interval_s_ <= 0) return MakeError("poll interval must be positive");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = false;
+  }
+  thread_ = std::thread([this, sink] { Loop(sink); });
+  return OkStatus();
+}
+
+void PollSource::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void PollSource::Loop(ObservationSink* sink) {
+  // Ticks are scheduled on an absolute grid so a slow scan does not drift the schedule.
+  const auto period = std::chrono::nanoseconds(static_cast<int64_t>(interval_s_ * 1e9));
+  auto next = std::chrono::steady_clock::now();
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    Observation obs;
+    obs.kind = Observation::Kind::kScan;
+    obs.method = "poll";
+    obs.kernel_mono_ns = SystemClock().MonoNs();
+    sink->Push(std::move(obs));
+    lock.lock();
+    next += period;
+    auto now = std::chrono::steady_clock::now();
+    if (next < now) next = now;  // fell behind: skip missed ticks rather than burst
+    cv_.wait_until(lock, next, [this] { return stopping_; });
+  }
+}
+
+}  // namespace sandwatch::sensor

@@ -1,0 +1,34 @@
+// PollSource: asks the pipeline for a full /proc scan every poll interval.
+// The universal fallback, and the safety net under every event-driven source.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "sandwatch/sensor/capture_source.h"
+
+namespace sandwatch::sensor {
+
+class PollSource : public CaptureSource {
+ public:
+  explicit PollSource(double interval_s) : interval_s_(interval_s) {}
+  ~PollSource() override { Stop(); }
+
+  std::string_view Name() const override { return "poll"; }
+  Status Probe() const override { return OkStatus(); }
+  Status Start(ObservationSink* sink) override;
+  void Stop() override;
+
+ private:
+  void Loop(ObservationSink* sink);
+
+  double interval_s_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace sandwatch::sensor
