@@ -53,6 +53,13 @@ struct ProcessInfo {
   std::string exe;             // readlink(/proc/PID/exe), " (deleted)" stripped
   bool exe_deleted = false;    // the executable was unlinked (or is a memfd)
   bool exe_memfd = false;
+  // Identity of the running executable (stat of /proc/PID/exe, which follows the
+  // mapping even after unlink or replacement). exe_inode == 0 when unknown.
+  uint64_t exe_dev = 0;
+  uint64_t exe_inode = 0;
+  int64_t exe_size = -1;
+  int64_t exe_mtime_ns = 0;
+  bool kernel_thread = false;  // PF_KTHREAD: no exe, no cmdline
   std::vector<std::string> cmdline;
   int64_t uid = -1;            // real uid, -1 when unknown
   std::string cwd;

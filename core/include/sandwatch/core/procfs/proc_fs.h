@@ -1,0 +1,78 @@
+// Layer 2 of /proc: ProcFs reads files under a procfs root passed in by value
+// ("/proc" in production, a fixture directory in tests). No globals, no statics.
+//
+// Errors: every call returns Result. A pid that went away while being read
+// (ENOENT or ESRCH from open/read/readlink) is a normal outcome: the Error's code
+// is that errno and IsGone(error) is true. Any other failure (EACCES, EIO, a path
+// that is not procfs) has IsGone() false.
+// Thread-safety: a ProcFs is immutable after construction; const calls may run
+// concurrently from several threads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sandwatch/core/result.h"
+
+namespace sandwatch::procfs {
+
+// True when the error means "the process (or file) is gone": ENOENT or ESRCH.
+bool IsGone(const Error& error);
+
+// stat(2) identity of a file, used by Baseline and for the running executable.
+struct FileStat {
+  uint64_t dev = 0;
+  uint64_t inode = 0;
+  int64_t size = -1;
+  int64_t mtime_ns = 0;
+  uint32_t mode = 0;
+};
+
+class ProcFs {
+ public:
+  explicit ProcFs(std::string root = "/proc");
+  ProcFs(const ProcFs&) = default;
+  ProcFs& operator=(const ProcFs&) = default;
+  ProcFs(ProcFs&&) noexcept = default;
+  ProcFs& operator=(ProcFs&&) noexcept = default;
+  ~ProcFs() = default;
+
+  const std::string& root() const { return root_; }
+
+  // Numeric entries of the root, ascending. Error only when the root cannot be read.
+  Result<std::vector<int>> ListPids() const;
+
+  // Whole file <root>/<pid>/<name> ("stat", "status", "cmdline", "net/tcp").
+  // Files are read until EOF, capped at `max_bytes` (the rest is silently dropped;
+  // cmdline of a huge argv is truncated, never an error).
+  Result<std::string> ReadPidFile(int pid, std::string_view name,
+                                  size_t max_bytes = 1 << 20) const;
+
+  // Reads <root>/<pid>/stat into `buf` (resized) with one open/read/close.
+  // The fast path used by incremental scans; `buf` is reused across calls.
+  Status ReadStatInto(int pid, std::string* buf) const;
+
+  // Whole file <root>/<relative> ("net/tcp"), same cap rule as ReadPidFile.
+  Result<std::string> ReadRootFile(std::string_view relative,
+                                   size_t max_bytes = 8 << 20) const;
+
+  // readlink(<root>/<pid>/<name>) for "exe", "cwd", "root", "ns/net", "fd/3".
+  Result<std::string> ReadLink(int pid, std::string_view name) const;
+
+  // Numeric entries of <root>/<pid>/fd, ascending, at most `max_fds`.
+  Result<std::vector<int>> ListFds(int pid, size_t max_fds = 4096) const;
+
+  // stat(<root>/<pid>/<name>) following the link: for "exe" this is the identity of
+  // the running executable, even if it was deleted or replaced on disk.
+  Result<FileStat> StatPidFile(int pid, std::string_view name) const;
+
+  // "<root>/<pid>" (for example "/proc/123"), e.g. to reach "/proc/123/root".
+  std::string PidPath(int pid) const;
+
+ private:
+  std::string root_;
+};
+
+}  // namespace sandwatch::procfs

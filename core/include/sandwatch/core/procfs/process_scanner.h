@@ -1,0 +1,137 @@
+// Layer 3 of /proc: ProcessScanner keeps the table of live processes, keyed by
+// ProcessKey (pid + start ticks, so a reused pid is a new process), and turns
+// successive /proc listings into changes.
+//
+// What each Scan() reads:
+//   * the pid list (one getdents pass over the root);
+//   * for every KNOWN pid: only /proc/PID/stat (start ticks + comm). Same ticks and
+//     same comm -> nothing else is read. Different ticks -> pid reuse: the old key
+//     exits and the pid is enriched as new. Same ticks, different comm -> the process
+//     exec'd (or renamed itself): it is re-enriched and reported as kExeced;
+//   * for every NEW pid: full enrichment (EnrichOne below);
+//   * fd re-reads of known processes (see ScannerOptions): young processes for their
+//     first `young_rescans` scans, plus a round-robin budget over the whole table, so a
+//     long-lived process that opens /etc/shadow later is noticed within
+//     table_size / fd_refresh_budget scans. New fds or sockets -> kFdsChanged;
+//   * /proc/PID/net/{tcp,tcp6,udp,udp6} lazily: only when some enriched process holds
+//     a socket, once per network namespace per scan.
+// Exited pids are dropped and reported by key.
+//
+// A process that disappears mid-enrichment is normal: its ProcessInfo comes back with
+// partial=true and counters().cmdline_unreadable is incremented when its cmdline could
+// not be read. Nothing throws.
+// Thread-safety: not thread-safe; one owner thread (the sensor pipeline) calls it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "sandwatch/core/clock.h"
+#include "sandwatch/core/process.h"
+#include "sandwatch/core/procfs/proc_fs.h"
+#include "sandwatch/core/result.h"
+
+namespace sandwatch::procfs {
+
+struct ScannerOptions {
+  int ancestor_depth = 8;            // ancestors kept per process, parent first
+  size_t max_fds = 1024;             // fds read per process (stdio always first)
+  bool read_fds = true;              // false: skip fds and sockets entirely
+  int young_rescans = 2;             // re-read fds of a new process on its next N scans
+  size_t fd_refresh_budget = 4;      // extra known processes whose fds are re-read per scan
+  bool skip_kernel_threads = true;   // kernel threads: tracked by key, never enriched/reported
+  const Clock* clock = nullptr;      // for first_seen_mono_ns; nullptr = SystemClock()
+};
+
+// Copied by the sensor into heartbeats. Monotonic counters since construction.
+struct ScanCounters {
+  uint64_t scans = 0;
+  uint64_t processes_seen = 0;      // distinct processes enriched (new keys)
+  uint64_t execs_seen = 0;          // known keys re-enriched after exec/rename
+  uint64_t exited = 0;
+  uint64_t cmdline_unreadable = 0;  // process gone before its cmdline was read
+  uint64_t partial = 0;             // process gone before every field was read
+  uint64_t read_errors = 0;         // failures that were not "gone" (EACCES, ...)
+  uint64_t fd_refreshes = 0;        // known processes whose fds were re-read
+  uint64_t net_table_reads = 0;     // /proc/PID/net/* tables read
+  int64_t last_scan_wall_ns = 0;    // duration of the last Scan()
+  int64_t last_scan_cpu_ns = 0;     // thread CPU time of the last Scan()
+  int64_t total_scan_cpu_ns = 0;
+  size_t tracked = 0;               // processes in the table now
+};
+
+enum class ChangeKind {
+  kStarted,     // a key not seen before (new process or reused pid)
+  kExeced,      // same key, comm changed: re-enriched
+  kFdsChanged,  // same key, fd re-read found new files or sockets
+};
+
+struct ProcessChange {
+  ChangeKind kind = ChangeKind::kStarted;
+  ProcessInfo info;  // full current info (fds, sockets, ancestors)
+  // kFdsChanged only: the fds and sockets that were not there before.
+  std::vector<FdInfo> new_fds;
+  std::vector<SocketInfo> new_sockets;
+};
+
+struct ScanResult {
+  std::vector<ProcessChange> changes;  // in pid order
+  std::vector<ProcessKey> exited;
+};
+
+class ProcessScanner {
+ public:
+  explicit ProcessScanner(ProcFs fs, ScannerOptions options = {});
+
+  // One incremental pass (see the file comment). Error only when the pid list
+  // itself cannot be read (bad root); per-process failures are counted instead.
+  Result<ScanResult> Scan();
+
+  // Event-driven sources: enrich `pid` now and put it in the table (replacing an
+  // entry with another key). Returns the info, partial=true if the process vanished
+  // mid-read. Error (IsGone) when not even its stat could be read.
+  Result<ProcessInfo> EnrichOne(int pid);
+
+  // The table entry for `pid`, or nullptr. Valid until the next non-const call.
+  const ProcessInfo* Find(int pid) const;
+
+  // Re-reads fds (and resolves sockets) of a known pid; returns the new fds/sockets
+  // as a kFdsChanged change (possibly with empty new_* lists). Error when unknown or gone.
+  Result<ProcessChange> RefreshFds(int pid);
+
+  // Reverse-shell helper: processes other than `requester_pid` that hold pipe
+  // `pipe_inode` AND hold at least one TCP/UDP socket with a non-zero remote or in
+  // LISTEN state. Refreshes the fds of the requester's ancestors first (the relay,
+  // e.g. `ncat --exec`, is usually the parent, and may have been enriched before it
+  // forked). Returned pointers are valid until the next non-const call.
+  std::vector<const ProcessInfo*> PipeHoldersWithNetwork(uint64_t pipe_inode,
+                                                         int requester_pid);
+
+  ScanCounters counters() const;
+  size_t size() const { return table_.size(); }
+  const ProcFs& fs() const { return fs_; }
+
+ private:
+  struct Entry {
+    ProcessInfo info;
+    int scans_since_enrich = 0;
+  };
+  struct NetCache;  // per-scan socket tables keyed by netns inode (in .cpp)
+
+  ProcessInfo Enrich(int pid, NetCache* net, bool* gone);
+  void ReadFds(ProcessInfo* info, NetCache* net, bool* gone);
+  void FillAncestors(ProcessInfo* info);
+
+  ProcFs fs_;
+  ScannerOptions options_;
+  std::unordered_map<int, Entry> table_;  // by pid; the key inside holds start ticks
+  std::vector<int> refresh_order_;        // round-robin cursor state
+  size_t refresh_cursor_ = 0;
+  ScanCounters counters_;
+  std::string stat_buf_;
+};
+
+}  // namespace sandwatch::procfs
