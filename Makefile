@@ -5,6 +5,7 @@ JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 
 .PHONY: all deps configure build test test-unit demo asan bench clean help
+.PHONY: images kind-up kind-down
 
 all: build
 
@@ -16,6 +17,9 @@ help:
 	@echo "make demo       deps + build + the blog demo end to end"
 	@echo "make asan       build and run unit+integration tests under ASan+UBSan"
 	@echo "make bench      run the Google Benchmark binaries"
+	@echo "make images     build the sensor/receiver/workload images (podman or docker; BASE_IMAGE=...)"
+	@echo "make kind-up    kind cluster with Kata, Falco+Sidekick, receiver, listener (docs/kind.md)"
+	@echo "make kind-down  delete that kind cluster"
 
 deps:
 	bash scripts/install-deps
@@ -45,3 +49,13 @@ demo: deps build
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz
+
+# Kubernetes path (docs/kind.md). BASE_IMAGE=IMG or IMAGES_ARGS=--local-base builds offline.
+images: build
+	BASE_IMAGE="$(BASE_IMAGE)" bash images/build --build-dir $(BUILD_DIR) $(IMAGES_ARGS)
+
+kind-up: build
+	BUILD_DIR="$(abspath $(BUILD_DIR))" bash kind-cluster/scripts/kind-up.sh
+
+kind-down:
+	bash kind-cluster/scripts/kind-down.sh

@@ -1,0 +1,48 @@
+# shellcheck shell=bash
+# Helpers shared by the kind-cluster scripts. Source it; it defines no side effects.
+
+# Settings every script reads (override in the environment).
+: "${CLUSTER_NAME:=sandwatch}"
+: "${KATA_VERSION:=3.19.1}"
+: "${KATA_CHART:=oci://ghcr.io/kata-containers/kata-deploy-charts/kata-deploy}"
+: "${FALCO_CHART_VERSION:=}"
+: "${FALCO_NAMESPACE:=falco}"
+: "${DEMO_NAMESPACE:=kata-demo}"
+: "${IMAGE_TAG:=dev}"
+: "${WAIT_TIMEOUT:=600s}"
+
+KIND_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REPO_ROOT="$(cd "$KIND_DIR/.." && pwd)"
+export KIND_DIR REPO_ROOT
+
+say() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
+
+# fail WHAT FIX: one clear line for what is wrong and one for how to fix it, then exit 1.
+fail() {
+  printf '%s: FAILED: %s\n  FIX: %s\n' "${0##*/}" "$1" "$2" >&2
+  exit 1
+}
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# version_ge A B: true when dotted version A >= B (leading "v" and suffixes ignored).
+version_ge() {
+  local a="${1#v}" b="${2#v}"
+  a="${a%%[-+]*}"
+  b="${b%%[-+]*}"
+  [ "$(printf '%s\n%s\n' "$b" "$a" | sort -V | head -n 1)" = "$b" ]
+}
+
+# The container engine kind uses: docker when its daemon answers, else podman.
+container_engine() {
+  if [ -n "${CONTAINER_ENGINE:-}" ]; then echo "$CONTAINER_ENGINE"; return; fi
+  if have docker && docker info >/dev/null 2>&1; then echo docker; return; fi
+  if have podman; then echo podman; return; fi
+  echo none
+}
+
+# run CMD...: echo the command, then run it.
+run() {
+  printf '+ %s\n' "$*" >&2
+  "$@"
+}
