@@ -27,7 +27,9 @@ json GroundTruthToJson(const GroundTruthStep& s) {
               {"requested_hold_ms", s.requested_hold_ms},
               {"hold_ms", s.hold_ms},
               {"exit_code", s.exit_code},
-              {"note", s.note}};
+              {"note", s.note},
+              {"status", s.status},
+              {"ppid", s.ppid}};
 }
 
 Result<GroundTruthStep> GroundTruthFromJson(const json& j) {
@@ -59,6 +61,11 @@ Result<GroundTruthStep> GroundTruthFromJson(const json& j) {
   if ((err = check(jsonf::ReadInt(j, "exit_code", "exit_code", false, &v)))) return *err;
   s.exit_code = static_cast<int>(v);
   if ((err = check(jsonf::ReadString(j, "note", "note", false, &s.note)))) return *err;
+  if ((err = check(jsonf::ReadString(j, "status", "status", false, &s.status)))) return *err;
+  if (s.status.empty()) s.status = "ran";
+  v = 0;
+  if ((err = check(jsonf::ReadInt(j, "ppid", "ppid", false, &v)))) return *err;
+  s.ppid = static_cast<int>(v);
   return s;
 }
 

@@ -30,6 +30,9 @@ struct GroundTruthStep {
   double hold_ms = 0;          // achieved: end - start of the step's process
   int exit_code = 0;
   std::string note;            // free text, e.g. the listener's captured output
+  // Added by attack-sim (optional on read, defaults shown):
+  std::string status = "ran";  // ran | skipped (the variant cannot run here; note says why)
+  int ppid = 0;                // parent of `pid` when it ran (the shell step's pid when nested)
 };
 
 nlohmann::json GroundTruthToJson(const GroundTruthStep& s);
