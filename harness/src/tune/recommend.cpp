@@ -1,0 +1,353 @@
+#include "sandwatch/harness/tune/recommend.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+namespace sandwatch::harness::tune {
+namespace {
+
+constexpr double kEps = 1e-9;
+
+std::vector<SweepCell> OfCapture(const std::vector<SweepCell>& cells, const std::string& cap) {
+  std::vector<SweepCell> out;
+  for (const auto& c : cells) {
+    if (c.capture == cap && c.trials > 0) out.push_back(c);
+  }
+  return out;
+}
+
+std::vector<double> Intervals(const std::vector<SweepCell>& cells) {
+  std::set<double> s;
+  for (const auto& c : cells) s.insert(c.poll_interval_s);
+  return {s.begin(), s.end()};
+}
+
+// Brackets x in the sorted, non-empty `xs`: indices (a, b) and the weight of b.
+struct Bracket {
+  size_t a = 0;
+  size_t b = 0;
+  double w = 0;
+};
+Bracket Find(const std::vector<double>& xs, double x, bool log_scale) {
+  Bracket br;
+  if (x <= xs.front()) return br;
+  if (x >= xs.back()) {
+    br.a = br.b = xs.size() - 1;
+    return br;
+  }
+  size_t i = 0;
+  while (i + 1 < xs.size() && xs[i + 1] < x) ++i;
+  br.a = i;
+  br.b = i + 1;
+  const auto f = [&](double v) { return log_scale ? std::log(v) : v; };
+  br.w = (f(x) - f(xs[br.a])) / (f(xs[br.b]) - f(xs[br.a]));
+  return br;
+}
+
+std::vector<SweepCell> AtInterval(const std::vector<SweepCell>& poll, double p) {
+  std::vector<SweepCell> out;
+  for (const auto& c : poll) {
+    if (std::fabs(c.poll_interval_s - p) < kEps) out.push_back(c);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const SweepCell& x, const SweepCell& y) { return x.lifetime_ms < y.lifetime_ms; });
+  return out;
+}
+
+double MedianScan(const std::vector<SweepCell>& at) {
+  std::vector<double> s;
+  for (const auto& c : at) s.push_back(c.scan_s);
+  return Percentile(s, 0.5);
+}
+
+double ScanAt(const std::vector<SweepCell>& poll, double p) {
+  const auto ps = Intervals(poll);
+  const Bracket br = Find(ps, p, true);
+  const double sa = MedianScan(AtInterval(poll, ps[br.a]));
+  const double sb = MedianScan(AtInterval(poll, ps[br.b]));
+  return sa + (sb - sa) * br.w;
+}
+
+double Residual(const SweepCell& c) {
+  return c.Rate().p - PollDetectProbability(static_cast<double>(c.lifetime_ms) / 1000.0,
+                                            c.poll_interval_s, c.scan_s);
+}
+
+// Residual at lifetime L among the cells of one interval, interpolated in log L.
+double ResidualAt(const std::vector<SweepCell>& at, double lifetime_ms) {
+  std::vector<double> ls;
+  std::vector<double> rs;
+  for (const auto& c : at) {
+    if (!ls.empty() && std::fabs(ls.back() - static_cast<double>(c.lifetime_ms)) < kEps) continue;
+    ls.push_back(static_cast<double>(c.lifetime_ms));
+    rs.push_back(Residual(c));
+  }
+  const Bracket br = Find(ls, lifetime_ms, true);
+  return rs[br.a] + (rs[br.b] - rs[br.a]) * br.w;
+}
+
+// The measured cells an estimate at (L, P) rests on.
+std::vector<SweepCell> BasisCells(const std::vector<SweepCell>& poll, double lifetime_ms,
+                                  double p) {
+  const auto ps = Intervals(poll);
+  const Bracket bp = Find(ps, p, true);
+  std::vector<SweepCell> out;
+  for (size_t idx : {bp.a, bp.b}) {
+    if (idx == bp.b && bp.a == bp.b) break;
+    if (idx == bp.b && bp.w < kEps) break;
+    const auto at = AtInterval(poll, ps[idx]);
+    std::vector<double> ls;
+    for (const auto& c : at) ls.push_back(static_cast<double>(c.lifetime_ms));
+    const Bracket bl = Find(ls, lifetime_ms, true);
+    out.push_back(at[bl.a]);
+    if (bl.b != bl.a && bl.w > kEps) out.push_back(at[bl.b]);
+  }
+  return out;
+}
+
+double FloorSignificant(double x, int digits) {
+  if (x <= 0) return x;
+  const double mag = std::pow(10.0, std::floor(std::log10(x)) - (digits - 1));
+  return std::floor(x / mag + 1e-9) * mag;
+}
+
+int Deployability(const std::string& capture) {
+  if (capture == "inotify") return 0;
+  if (capture == "fanotify") return 1;
+  if (capture == "netlink") return 2;
+  return 3;
+}
+
+std::string Needs(const std::string& capture) {
+  if (capture == "inotify") return "needs only read access to the workload's root, so it runs in a pod sidecar";
+  if (capture == "fanotify") return "needs CAP_SYS_ADMIN (a privileged sidecar or the guest's init namespace)";
+  if (capture == "netlink") return "needs node mode: the initial PID namespace and CAP_NET_ADMIN, never a pod sidecar";
+  return "see docs/capture.md";
+}
+
+std::string Ms(double ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g ms", ms);
+  return buf;
+}
+
+std::string BasisText(const std::vector<SweepCell>& basis) {
+  std::string s;
+  for (const auto& c : basis) s += (s.empty() ? "" : ", ") + c.Label();
+  return s;
+}
+
+}  // namespace
+
+std::string Percent(double fraction) {
+  char buf[32];
+  const double pct = fraction * 100.0;
+  if (pct == 0) return "0%";
+  if (pct >= 10) std::snprintf(buf, sizeof buf, "%.0f%%", pct);
+  else if (pct >= 1) std::snprintf(buf, sizeof buf, "%.1f%%", pct);
+  else std::snprintf(buf, sizeof buf, "%.2f%%", pct);
+  return buf;
+}
+
+double EstimatePollDetection(const std::vector<SweepCell>& cells, double lifetime_ms,
+                             double interval_s) {
+  const auto poll = OfCapture(cells, "poll");
+  if (poll.empty()) return PollDetectProbability(lifetime_ms / 1000.0, interval_s, 0);
+  const auto ps = Intervals(poll);
+  const Bracket br = Find(ps, interval_s, true);
+  const double ra = ResidualAt(AtInterval(poll, ps[br.a]), lifetime_ms);
+  const double rb = ResidualAt(AtInterval(poll, ps[br.b]), lifetime_ms);
+  const double model = PollDetectProbability(lifetime_ms / 1000.0, interval_s, ScanAt(poll, interval_s));
+  return std::clamp(model + ra + (rb - ra) * br.w, 0.0, 1.0);
+}
+
+double EstimatePollCpu(const std::vector<SweepCell>& cells, double interval_s) {
+  const auto poll = OfCapture(cells, "poll");
+  if (poll.empty()) return 0;
+  const auto ps = Intervals(poll);
+  const auto cpu = [&](double p) {
+    double sum = 0;
+    const auto at = AtInterval(poll, p);
+    for (const auto& c : at) sum += c.CpuFraction();
+    return sum / static_cast<double>(at.size());
+  };
+  const Bracket br = Find(ps, interval_s, false);
+  if (br.a == br.b) return cpu(ps[br.a]);
+  // Linear in 1/P between the two measured intervals.
+  const double ia = 1.0 / ps[br.a];
+  const double ib = 1.0 / ps[br.b];
+  const double w = (1.0 / interval_s - ia) / (ib - ia);
+  return cpu(ps[br.a]) + (cpu(ps[br.b]) - cpu(ps[br.a])) * w;
+}
+
+Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const TuneQuery& q,
+                                 const std::string& folder) {
+  if (!(q.target_miss >= 0 && q.target_miss < 1)) {
+    return MakeError("--target-miss must be in [0, 1)");
+  }
+  if (!(q.min_lifetime_ms > 0) || !std::isfinite(q.min_lifetime_ms)) {
+    return MakeError("--min-lifetime-ms must be positive");
+  }
+  if (!(q.cpu_budget > 0) || !std::isfinite(q.cpu_budget)) {
+    return MakeError("--cpu-budget must be positive");
+  }
+  std::vector<SweepCell> usable;
+  for (const auto& c : cells) {
+    if (c.trials > 0) usable.push_back(c);
+  }
+  if (usable.empty()) return MakeError("no measured sweep cells in " + folder);
+
+  Recommendation r;
+  r.folder = folder;
+  const double L = q.min_lifetime_ms;
+  const std::string ask = Percent(q.target_miss) + " miss for processes living " + Ms(L) +
+                          " or longer within " + Percent(q.cpu_budget) + " of a core";
+  const auto poll = OfCapture(usable, "poll");
+  if (poll.empty()) {
+    r.polling_verdict = "the sweep has no poll cells";
+  } else {
+    const auto ps = Intervals(poll);
+    std::vector<double> cand(ps.begin(), ps.end());
+    constexpr int kSteps = 400;
+    for (int i = 0; i <= kSteps; ++i) {
+      cand.push_back(ps.front() * std::pow(ps.back() / ps.front(), i / static_cast<double>(kSteps)));
+    }
+    std::sort(cand.rbegin(), cand.rend());
+    std::optional<double> best;
+    std::optional<double> miss_ok_max;  // the largest P meeting the miss target alone
+    double best_miss = 2;
+    double best_miss_p = 0;
+    for (double p : cand) {
+      const double miss = 1.0 - EstimatePollDetection(usable, L, p);
+      const double cpu = EstimatePollCpu(usable, p);
+      if (miss < best_miss - kEps) {
+        best_miss = miss;
+        best_miss_p = p;
+      }
+      if (miss <= q.target_miss + kEps) {
+        if (!miss_ok_max) miss_ok_max = p;
+        if (cpu <= q.cpu_budget + kEps) {
+          best = p;
+          break;
+        }
+      }
+    }
+    if (best) {
+      double p = *best;
+      const double nice = FloorSignificant(p, 2);
+      if (nice >= ps.front() - kEps && 1.0 - EstimatePollDetection(usable, L, nice) <= q.target_miss + kEps &&
+          EstimatePollCpu(usable, nice) <= q.cpu_budget + kEps) {
+        p = nice;
+      }
+      r.met = true;
+      r.poll_interval_s = p;
+      r.capture = "poll";
+      r.expected_miss = 1.0 - EstimatePollDetection(usable, L, p);
+      r.cpu_fraction = EstimatePollCpu(usable, p);
+      r.basis = BasisCells(poll, L, p);
+      r.interpolated = std::none_of(ps.begin(), ps.end(), [&](double m) { return std::fabs(m - p) < kEps; });
+      r.polling_verdict = "POLL_INTERVAL=" + FormatSeconds(p) + " s is the largest interval that meets it";
+      r.sentence = "Use POLL_INTERVAL=" + FormatSeconds(p) + " (capture poll) for a " + ask +
+                   ": expected miss " + Percent(r.expected_miss) + ", sensor CPU " +
+                   Percent(r.cpu_fraction) + " of a core" +
+                   (r.interpolated ? " (the model fills in between measured cells " : " (measured cells ") +
+                   BasisText(r.basis) + "; " + folder + ").";
+      return r;
+    }
+    if (!miss_ok_max) {
+      r.polling_verdict = "even at P=" + FormatSeconds(best_miss_p) + " s polling misses " +
+                          Percent(best_miss);
+    } else {
+      r.polling_verdict = "it meets the miss target only at P <= " + FormatSeconds(*miss_ok_max) +
+                          " s, where the sensor costs " + Percent(EstimatePollCpu(usable, *miss_ok_max)) +
+                          " of a core";
+    }
+    r.basis = BasisCells(poll, L, best_miss_p);
+    r.expected_miss = best_miss;
+  }
+
+  // Event-driven sources, from measured cells only: the row at the longest measured
+  // lifetime not above L (shorter processes are harder to catch, so that is conservative).
+  std::map<std::string, std::vector<SweepCell>> by_capture;
+  for (const auto& c : usable) {
+    if (c.capture != "poll") by_capture[c.capture].push_back(c);
+  }
+  std::optional<SweepCell> pick;
+  std::vector<std::string> others;
+  for (const auto& [cap, cs] : by_capture) {
+    std::set<int64_t> lifetimes;
+    for (const auto& c : cs) lifetimes.insert(c.lifetime_ms);
+    int64_t row = *lifetimes.begin();
+    for (int64_t l : lifetimes) {
+      if (static_cast<double>(l) <= L + kEps) row = l;
+    }
+    std::optional<SweepCell> best_cell;
+    for (const auto& c : cs) {
+      if (c.lifetime_ms != row || c.Miss() > q.target_miss + kEps || c.CpuFraction() > q.cpu_budget + kEps) continue;
+      if (!best_cell || c.poll_interval_s > best_cell->poll_interval_s + kEps ||
+          (std::fabs(c.poll_interval_s - best_cell->poll_interval_s) < kEps && c.Miss() < best_cell->Miss())) {
+        best_cell = c;
+      }
+    }
+    if (!best_cell) continue;
+    if (!pick || Deployability(cap) < Deployability(pick->capture)) {
+      if (pick) others.push_back(pick->capture + " (miss " + Percent(pick->Miss()) + ")");
+      pick = best_cell;
+    } else {
+      others.push_back(cap + " (miss " + Percent(best_cell->Miss()) + ")");
+    }
+  }
+  const std::string head = "Polling cannot meet a " + ask + ": " + r.polling_verdict + ".";
+  if (!pick) {
+    r.capture.reset();
+    r.sentence = head + " No measured capture source meets it either" +
+                 (by_capture.empty() ? " (the sweep has no event-driven cells)" : "") + "; relax the target or the budget.";
+    return r;
+  }
+  r.met = true;
+  r.capture = pick->capture;
+  r.safety_net_poll_interval_s = pick->poll_interval_s;
+  r.expected_miss = pick->Miss();
+  r.cpu_fraction = pick->CpuFraction();
+  r.basis.push_back(*pick);
+  r.sentence = head + " Use --capture " + pick->capture + ": measured miss " + Percent(pick->Miss()) +
+               " (" + std::to_string(pick->trials - pick->detected) + "/" + std::to_string(pick->trials) +
+               ") at " + std::to_string(pick->lifetime_ms) + " ms with POLL_INTERVAL=" +
+               FormatSeconds(pick->poll_interval_s) + " as the safety net, sensor CPU " +
+               Percent(pick->CpuFraction()) + " of a core; it " + Needs(pick->capture) + ".";
+  if (!others.empty()) {
+    std::string list;
+    for (const auto& o : others) list += (list.empty() ? "" : ", ") + o;
+    r.sentence += " Also meets it: " + list + ".";
+  }
+  return r;
+}
+
+nlohmann::json RecommendationToJson(const Recommendation& r, const TuneQuery& q) {
+  nlohmann::json basis_cells = nlohmann::json::array();
+  for (const auto& c : r.basis) basis_cells.push_back(CellToSummaryEntry(c));
+  nlohmann::json j = {
+      {"poll_interval_s", nullptr},
+      {"capture", nullptr},
+      {"expected_miss", r.expected_miss},
+      {"cpu_fraction", r.cpu_fraction},
+      {"met", r.met},
+      {"interpolated", r.interpolated},
+      {"safety_net_poll_interval_s", nullptr},
+      {"query", {{"target_miss", q.target_miss}, {"min_lifetime_ms", q.min_lifetime_ms}, {"cpu_budget", q.cpu_budget}}},
+      {"polling", r.polling_verdict},
+      {"basis", {{"folder", r.folder}, {"cells", basis_cells}}},
+      {"sentence", r.sentence},
+  };
+  if (r.poll_interval_s) j["poll_interval_s"] = *r.poll_interval_s;
+  if (r.capture) j["capture"] = *r.capture;
+  if (r.safety_net_poll_interval_s) j["safety_net_poll_interval_s"] = *r.safety_net_poll_interval_s;
+  return j;
+}
+
+}  // namespace sandwatch::harness::tune
