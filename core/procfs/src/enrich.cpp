@@ -1,0 +1,174 @@
+// ProcessScanner: reading one process in full (enrichment), its fds and ancestors.
+#include <algorithm>
+
+#include "net_cache.h"
+#include "sandwatch/core/procfs/parsers.h"
+#include "sandwatch/core/procfs/process_scanner.h"
+
+namespace sandwatch::procfs {
+namespace {
+
+bool SameFd(const FdInfo& a, const FdInfo& b) {
+  return a.kind == b.kind && a.inode == b.inode && a.path == b.path;
+}
+
+}  // namespace
+
+const SocketInfo* FindNetworkSocket(const ProcessInfo& process, uint64_t inode) {
+  for (const auto& s : process.sockets) {
+    if (s.inode == inode) return &s;
+  }
+  return nullptr;
+}
+
+ProcessInfo ProcessScanner::Enrich(int pid, const StatFields& stat, NetTables* net, bool* gone) {
+  ProcessInfo info;
+  info.key = {pid, stat.start_ticks};
+  info.ppid = stat.ppid;
+  info.name = stat.comm;
+  info.start_time_ns = stat.start_ticks * static_cast<uint64_t>(ns_per_tick_);
+  info.kernel_thread = stat.IsKernelThread();
+  info.first_seen_mono_ns = clock_->MonoNs();
+  *gone = false;
+  if (info.kernel_thread) return info;
+
+  auto note = [&](const Error& e) {
+    if (IsGone(e)) {
+      *gone = true;
+    } else {
+      ++counters_.read_errors;
+    }
+  };
+
+  // cmdline first: it is what a short-lived process loses first and rules need most.
+  auto cmdline = fs_.ReadPidFile(pid, "cmdline", 256u << 10);
+  if (cmdline.ok()) info.cmdline = ParseCmdline(*cmdline);
+  bool cmdline_gone = !cmdline.ok() && IsGone(cmdline.error());
+  if (!cmdline.ok()) note(cmdline.error());
+  if (cmdline.ok() && info.cmdline.empty()) {
+    // Empty argv: a zombie, or a process that exited between stat and cmdline.
+    auto again = fs_.ReadPidFile(pid, "stat", 4096);
+    auto parsed = again.ok() ? ParseStat(*again) : Result<StatFields>(MakeError("gone"));
+    if (!parsed.ok() || parsed->state == 'Z' || parsed->start_ticks != stat.start_ticks) {
+      cmdline_gone = true;
+      *gone = true;
+    }
+  }
+  if (cmdline_gone) ++counters_.cmdline_unreadable;
+
+  if (auto status = fs_.ReadPidFile(pid, "status", 64u << 10); status.ok()) {
+    if (auto parsed = ParseStatus(*status); parsed.ok()) info.uid = parsed->uid;
+  } else {
+    note(status.error());
+  }
+
+  if (auto exe = fs_.ReadLink(pid, "exe"); exe.ok()) {
+    ExeLink link = ParseExeLink(*exe);
+    info.exe = std::move(link.path);
+    info.exe_deleted = link.deleted;
+    info.exe_memfd = link.memfd;
+    if (auto id = fs_.StatPidFile(pid, "exe"); id.ok()) {
+      info.exe_dev = id->dev;
+      info.exe_inode = id->inode;
+      info.exe_size = id->size;
+      info.exe_mtime_ns = id->mtime_ns;
+    }
+  } else {
+    note(exe.error());
+  }
+
+  if (auto cwd = fs_.ReadLink(pid, "cwd"); cwd.ok()) {
+    info.cwd = ParseExeLink(*cwd).path;
+  } else {
+    note(cwd.error());
+  }
+
+  if (options_.read_fds && !ReadFds(&info, net)) *gone = true;
+  FillAncestors(&info);
+  info.partial = *gone;
+  if (*gone) ++counters_.partial;
+  return info;
+}
+
+bool ProcessScanner::ReadFds(ProcessInfo* info, NetTables* net) {
+  const int pid = info->key.pid;
+  auto fds = fs_.ListFds(pid, options_.max_fds);
+  if (!fds.ok()) {
+    if (IsGone(fds.error())) return false;
+    ++counters_.read_errors;  // EACCES: another user's process without CAP_SYS_PTRACE
+    return true;
+  }
+  info->fds.clear();
+  std::vector<uint64_t> socket_inodes;
+  std::string name;
+  for (int fd : *fds) {
+    name = "fd/" + std::to_string(fd);
+    auto link = fs_.ReadLink(pid, name);
+    if (!link.ok()) continue;  // closed between listing and readlink
+    FdInfo fi = ParseFdLink(fd, *link);
+    if (fi.kind == FdKind::kSocket) socket_inodes.push_back(fi.inode);
+    info->fds.push_back(std::move(fi));
+  }
+  info->sockets = net->Resolve(pid, socket_inodes);
+  return true;
+}
+
+void ProcessScanner::FillAncestors(ProcessInfo* info) {
+  info->ancestors.clear();
+  int ppid = info->ppid;
+  uint64_t child_ticks = info->key.start_ticks;
+  for (int depth = 0; depth < options_.ancestor_depth && ppid > 0; ++depth) {
+    AncestorRef ref;
+    ref.pid = ppid;
+    int next = 0;
+    auto it = table_.find(ppid);
+    // A parent is never younger than its child; a younger entry is a reused pid.
+    if (it != table_.end() && it->second.info.key.start_ticks <= child_ticks) {
+      const ProcessInfo& p = it->second.info;
+      ref.name = p.name;
+      ref.cmdline = p.cmdline;
+      next = p.ppid;
+      child_ticks = p.key.start_ticks;
+    } else {
+      auto text = fs_.ReadPidFile(ppid, "stat", 4096);
+      auto st = text.ok() ? ParseStat(*text) : Result<StatFields>(MakeError("gone"));
+      if (!st.ok()) break;
+      ref.name = st->comm;
+      if (auto cl = fs_.ReadPidFile(ppid, "cmdline", 64u << 10); cl.ok()) {
+        ref.cmdline = ParseCmdline(*cl);
+      }
+      next = st->ppid;
+      child_ticks = st->start_ticks;
+    }
+    info->ancestors.push_back(std::move(ref));
+    if (next == ppid) break;
+    ppid = next;
+  }
+}
+
+bool ProcessScanner::RefreshEntry(Entry* entry, NetTables* net, ProcessChange* change) {
+  ++counters_.fd_refreshes;
+  ProcessInfo& info = entry->info;
+  std::vector<FdInfo> old_fds = info.fds;
+  std::vector<SocketInfo> old_sockets = info.sockets;
+  if (!ReadFds(&info, net)) return false;
+  change->kind = ChangeKind::kFdsChanged;
+  change->new_fds.clear();
+  change->new_sockets.clear();
+  for (const auto& fd : info.fds) {
+    bool known = std::any_of(old_fds.begin(), old_fds.end(),
+                             [&](const FdInfo& o) { return SameFd(o, fd); });
+    if (!known) change->new_fds.push_back(fd);
+  }
+  for (const auto& s : info.sockets) {
+    bool known = std::any_of(old_sockets.begin(), old_sockets.end(), [&](const SocketInfo& o) {
+      return o.inode == s.inode && o.remote == s.remote && o.state == s.state;
+    });
+    if (!known) change->new_sockets.push_back(s);
+  }
+  bool changed = !change->new_fds.empty() || !change->new_sockets.empty();
+  if (changed) change->info = info;
+  return changed;
+}
+
+}  // namespace sandwatch::procfs

@@ -1,0 +1,92 @@
+#include "sandwatch/core/procfs/proc_fs.h"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "fixture_tree.h"
+#include "sandwatch/core/procfs/parsers.h"
+
+namespace sandwatch::procfs {
+namespace {
+
+using ::sandwatch::procfs::testing::FixtureTree;
+
+TEST(ProcFs, ListsNumericEntriesSorted) {
+  FixtureTree tree;
+  tree.Write("self-not-a-pid/stat", "x");
+  tree.Write("12abc/stat", "x");
+  ProcFs fs(tree.root() + "/");  // a trailing slash is tolerated
+  auto pids = fs.ListPids();
+  ASSERT_TRUE(pids.ok()) << pids.error().message;
+  EXPECT_EQ(*pids, (std::vector<int>{1, 2, 100, 200, 300, 301, 400, 500}));
+  EXPECT_EQ(fs.PidPath(7), tree.root() + "/7");
+}
+
+TEST(ProcFs, ReadsFilesAndLinks) {
+  FixtureTree tree;
+  ProcFs fs(tree.root());
+  auto stat = fs.ReadPidFile(200, "stat");
+  ASSERT_TRUE(stat.ok());
+  EXPECT_EQ(ParseStat(*stat)->comm, "a) b");
+  std::string buf;
+  ASSERT_TRUE(fs.ReadStatInto(200, &buf).ok());
+  EXPECT_EQ(buf, *stat);
+  EXPECT_EQ(fs.ReadLink(200, "exe").value(), "/tmp/dropper (deleted)");
+  EXPECT_EQ(fs.ReadLink(300, "fd/3").value(), "socket:[5001]");
+  EXPECT_EQ(fs.ListFds(300).value(), (std::vector<int>{0, 3, 4, 5, 6}));
+  EXPECT_EQ(fs.ListFds(300, 2).value().size(), 2u);
+  auto tcp = fs.ReadPidFile(300, "net/tcp");
+  ASSERT_TRUE(tcp.ok());
+  EXPECT_EQ(ParseNetTable(*tcp, "tcp").size(), 2u);
+}
+
+TEST(ProcFs, CapsLargeFiles) {
+  FixtureTree tree;
+  tree.Write("100/cmdline", std::string(100000, 'a'));
+  ProcFs fs(tree.root());
+  EXPECT_EQ(fs.ReadPidFile(100, "cmdline", 5000).value().size(), 5000u);
+  EXPECT_EQ(fs.ReadPidFile(100, "cmdline").value().size(), 100000u);
+}
+
+TEST(ProcFs, VanishedPidIsGoneNotOtherError) {
+  FixtureTree tree;
+  ProcFs fs(tree.root());
+  auto cmd = fs.ReadPidFile(500, "cmdline");  // pid 500 lost everything but stat
+  ASSERT_FALSE(cmd.ok());
+  EXPECT_TRUE(IsGone(cmd.error()));
+  std::string buf;
+  Status st = fs.ReadStatInto(9999, &buf);
+  ASSERT_FALSE(st.ok());
+  EXPECT_TRUE(IsGone(st.error()));
+  EXPECT_TRUE(IsGone(fs.ReadLink(500, "exe").error()));
+  EXPECT_TRUE(IsGone(fs.ListFds(500).error()));
+  // Reading a directory as a file is an error, but not "gone".
+  auto dir = fs.ReadPidFile(100, "fd");
+  ASSERT_FALSE(dir.ok());
+  EXPECT_FALSE(IsGone(dir.error()));
+  EXPECT_EQ(dir.error().code, EISDIR);
+}
+
+TEST(ProcFs, MissingRootIsAnError) {
+  ProcFs fs("/nonexistent/sandwatch/proc");
+  auto pids = fs.ListPids();
+  ASSERT_FALSE(pids.ok());
+  EXPECT_NE(pids.error().message.find("/nonexistent/sandwatch/proc"), std::string::npos);
+}
+
+TEST(ProcFs, RealProcSelf) {
+  ProcFs fs;  // default "/proc"
+  EXPECT_EQ(fs.root(), "/proc");
+  auto stat = fs.ReadPidFile(getpid(), "stat");
+  ASSERT_TRUE(stat.ok());
+  EXPECT_EQ(ParseStat(*stat)->pid, getpid());
+  auto exe = fs.StatPidFile(getpid(), "exe");
+  ASSERT_TRUE(exe.ok());
+  EXPECT_GT(exe->inode, 0u);
+}
+
+}  // namespace
+}  // namespace sandwatch::procfs
