@@ -31,10 +31,13 @@
 
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/process.h"
+#include "sandwatch/core/procfs/parsers.h"
 #include "sandwatch/core/procfs/proc_fs.h"
 #include "sandwatch/core/result.h"
 
 namespace sandwatch::procfs {
+
+class NetTables;  // internal: per-scan socket tables by network namespace
 
 struct ScannerOptions {
   int ancestor_depth = 8;            // ancestors kept per process, parent first
@@ -82,6 +85,11 @@ struct ScanResult {
   std::vector<ProcessKey> exited;
 };
 
+// The TCP/UDP socket behind fd inode `inode` of `process`, or nullptr (unix and
+// netlink sockets never resolve: a systemd service's stdout to journald is not a
+// network socket). Use this before calling a stdio socket a reverse shell.
+const SocketInfo* FindNetworkSocket(const ProcessInfo& process, uint64_t inode);
+
 class ProcessScanner {
  public:
   explicit ProcessScanner(ProcFs fs, ScannerOptions options = {});
@@ -103,8 +111,8 @@ class ProcessScanner {
   Result<ProcessChange> RefreshFds(int pid);
 
   // Reverse-shell helper: processes other than `requester_pid` that hold pipe
-  // `pipe_inode` AND hold at least one TCP/UDP socket with a non-zero remote or in
-  // LISTEN state. Refreshes the fds of the requester's ancestors first (the relay,
+  // `pipe_inode` AND hold at least one TCP/UDP socket (ProcessInfo::sockets non-empty:
+  // connected or listening). Refreshes the fds of the requester's ancestors first (the relay,
   // e.g. `ncat --exec`, is usually the parent, and may have been enriched before it
   // forked). Returned pointers are valid until the next non-const call.
   std::vector<const ProcessInfo*> PipeHoldersWithNetwork(uint64_t pipe_inode,
@@ -118,17 +126,24 @@ class ProcessScanner {
   struct Entry {
     ProcessInfo info;
     int scans_since_enrich = 0;
+    uint64_t seen_gen = 0;  // counters_.scans when last listed
   };
-  struct NetCache;  // per-scan socket tables keyed by netns inode (in .cpp)
 
-  ProcessInfo Enrich(int pid, NetCache* net, bool* gone);
-  void ReadFds(ProcessInfo* info, NetCache* net, bool* gone);
+  // Full enrichment; *gone is set when the process vanished mid-read.
+  ProcessInfo Enrich(int pid, const StatFields& stat, NetTables* net, bool* gone);
+  // Re-reads fds into `info`; false when the process is gone.
+  bool ReadFds(ProcessInfo* info, NetTables* net);
   void FillAncestors(ProcessInfo* info);
+  // Re-reads fds of a table entry; fills `change` and returns true when something new.
+  bool RefreshEntry(Entry* entry, NetTables* net, ProcessChange* change);
+  void Remember(ProcessInfo info, bool is_new);
 
   ProcFs fs_;
   ScannerOptions options_;
+  const Clock* clock_;
+  int64_t ns_per_tick_ = 10000000;
   std::unordered_map<int, Entry> table_;  // by pid; the key inside holds start ticks
-  std::vector<int> refresh_order_;        // round-robin cursor state
+  std::vector<int> refresh_order_;        // round-robin snapshot of pids
   size_t refresh_cursor_ = 0;
   ScanCounters counters_;
   std::string stat_buf_;
