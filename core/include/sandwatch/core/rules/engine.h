@@ -1,0 +1,80 @@
+// The rule engine: evaluates a RuleSet against one enriched process.
+//
+// Pure apart from the RuleWorld callbacks, which answer questions that need
+// more than the process itself (the start-up baseline, the other end of a pipe).
+// Thread-safety: Evaluate is const and may be called from several threads when
+// the RuleWorld is thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "sandwatch/core/event.h"
+#include "sandwatch/core/process.h"
+#include "sandwatch/core/rules/rule.h"
+
+namespace sandwatch::rules {
+
+class RuleWorld {
+ public:
+  virtual ~RuleWorld() = default;
+  // Whether the process's executable was present in the workload at start-up.
+  virtual bool ExeInBaseline(const ProcessInfo& p) const = 0;
+  // An inet connection held by a process other than `self_pid` that also holds
+  // pipe `pipe_inode`; nullopt when there is none.
+  virtual std::optional<SocketInfo> PipePeerConnection(uint64_t pipe_inode,
+                                                       int self_pid) const = 0;
+};
+
+// A RuleWorld that knows nothing: every exe is in the baseline, no pipe peers.
+class EmptyWorld : public RuleWorld {
+ public:
+  bool ExeInBaseline(const ProcessInfo&) const override { return true; }
+  std::optional<SocketInfo> PipePeerConnection(uint64_t, int) const override {
+    return std::nullopt;
+  }
+};
+
+struct RuleInput {
+  const ProcessInfo* process = nullptr;
+  // A path a capture source saw the process open (fanotify), if any.
+  std::optional<std::string> observed_path;
+};
+
+struct Match {
+  const Rule* rule = nullptr;
+  std::optional<std::string> file_path;   // the path that satisfied file_open
+  std::optional<ConnectionRef> connection;  // the connection that satisfied a network condition
+};
+
+class RuleEngine {
+ public:
+  // `expected` is EXPECTED_PROCESSES (process names).
+  RuleEngine(RuleSet rules, std::vector<std::string> expected);
+
+  // Every enabled rule that matches, in file order.
+  std::vector<Match> Evaluate(const RuleInput& in, const RuleWorld& world) const;
+
+  const RuleSet& rules() const { return rules_; }
+  bool IsExpected(const ProcessInfo& p) const;
+
+ private:
+  bool BlockHolds(const Conditions& c, const RuleInput& in, const RuleWorld& world,
+                  Match* m) const;
+
+  RuleSet rules_;
+  std::unordered_set<std::string> expected_;
+};
+
+// Helpers shared with the pipeline.
+std::string JoinCmdline(const std::vector<std::string>& argv);
+std::string_view Basename(std::string_view path);
+// Parses "1.2.3.4:80" or "[::1]:80" into address bytes and port.
+bool SplitEndpoint(std::string_view endpoint, std::array<uint8_t, 16>* ip, int* port);
+// Outbound inet connections of p: TCP ESTABLISHED/SYN_SENT or connected UDP whose
+// local port is not one p listens on.
+std::vector<const SocketInfo*> OutboundConnections(const ProcessInfo& p);
+
+}  // namespace sandwatch::rules
