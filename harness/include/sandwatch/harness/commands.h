@@ -1,0 +1,34 @@
+// Subcommand registration for sandwatch-harness. main.cpp builds one CLI::App
+// and calls each Register*Command(app). A subcommand's callback reports a
+// non-zero exit code by throwing CLI::RuntimeError(code); main turns it into
+// the process exit code. Bad flag values: throw CLI::ValidationError naming
+// the flag (exit 2).
+#pragma once
+
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace sandwatch::harness {
+
+// run, report, doctor, demo (src/cli_*.cpp).
+void RegisterRunCommand(CLI::App& app);
+void RegisterReportCommand(CLI::App& app);
+void RegisterDoctorCommand(CLI::App& app);
+void RegisterDemoCommand(CLI::App& app);
+
+// Provided by src/tune/ (engineer "tune"); main calls it when the
+// sandwatch_harness_tune library is built (SANDWATCH_HARNESS_HAVE_TUNE).
+void RegisterTuneCommand(CLI::App& app);
+
+// The directory holding our binaries: --bin-dir, else $SANDWATCH_BIN_DIR, else
+// the directory of /proc/self/exe.
+std::string ResolveBinDir(const std::string& flag_value);
+
+// The repository root for scenarios/ and results/: $SANDWATCH_SOURCE_DIR, else
+// the parent of the build dir holding this binary when it has scenarios/, else ".".
+std::string ResolveSourceDir();
+
+}  // namespace sandwatch::harness

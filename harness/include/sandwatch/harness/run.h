@@ -1,0 +1,41 @@
+// The orchestrator behind `harness run`: scenario -> backend cells -> events
+// from the receiver -> scorer -> results/RUN-ID/. Backend-independent.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sandwatch/core/result.h"
+
+namespace sandwatch::harness {
+
+class BackendRegistry;
+class CommandRunner;
+
+struct RunOptions {
+  std::string scenario_path;
+  std::string backend = "local";
+  std::string out_dir;        // empty: <source>/results/<scenario>-<UTC time>
+  std::string bin_dir;        // empty: ResolveBinDir("")
+  std::vector<std::string> runtimes;  // non-empty: only these of the scenario's runtimes
+  bool keep = false;          // keep scratch files
+  bool quiet = false;         // no progress lines
+};
+
+struct RunOutcome {
+  std::string out_dir;
+  bool all_cells_ok = false;
+  // The blog's finding held: in-guest saw all six everywhere, host-view saw
+  // them in runc and nothing in the VM (only judged for cells that ran).
+  bool finding_holds = false;
+  std::string table;  // the blog table (markdown) for the terminal
+};
+
+Result<RunOutcome> RunScenario(const RunOptions& opts, BackendRegistry& backends,
+                               CommandRunner& runner);
+
+// `harness report DIR`: re-score and re-render from DIR's stored
+// events.jsonl, ground-truth.jsonl and cells.json.
+Result<RunOutcome> RerenderReport(const std::string& dir);
+
+}  // namespace sandwatch::harness

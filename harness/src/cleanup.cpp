@@ -1,0 +1,90 @@
+#include "sandwatch/harness/cleanup.h"
+
+#include <atomic>
+#include <csignal>
+#include <exception>
+
+#include "sandwatch/core/log.h"
+
+namespace sandwatch::harness {
+
+CleanupRegistry::Id CleanupRegistry::Add(std::string what, std::function<void()> undo) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Id id = next_++;
+  entries_.push_back(Entry{id, std::move(what), std::move(undo)});
+  return id;
+}
+
+namespace {
+void RunEntry(const std::string& what, const std::function<void()>& undo) {
+  SW_LOG(kDebug, "harness", "cleanup", {"what", what});
+  try {
+    undo();
+  } catch (const std::exception& e) {
+    SW_LOG(kWarn, "harness", "cleanup step failed", {"what", what}, {"error", e.what()});
+  }
+}
+}  // namespace
+
+void CleanupRegistry::RunOne(Id id) {
+  Entry found;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+      if (it->id == id) {
+        found = std::move(*it);
+        entries_.erase(it);
+        break;
+      }
+    }
+  }
+  if (found.undo) RunEntry(found.what, found.undo);
+}
+
+void CleanupRegistry::Dismiss(Id id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    if (it->id == id) {
+      entries_.erase(it);
+      return;
+    }
+  }
+}
+
+void CleanupRegistry::RunAll() {
+  for (;;) {
+    Entry e;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (entries_.empty()) return;
+      e = std::move(entries_.back());
+      entries_.pop_back();
+    }
+    RunEntry(e.what, e.undo);
+  }
+}
+
+size_t CleanupRegistry::Pending() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_.size();
+}
+
+namespace {
+std::atomic<bool> g_interrupted{false};
+extern "C" void OnSignal(int /*sig*/) { g_interrupted.store(true); }
+}  // namespace
+
+void InstallInterruptHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);
+}
+
+bool Interrupted() { return g_interrupted.load(); }
+void RequestInterrupt() { g_interrupted.store(true); }
+
+}  // namespace sandwatch::harness

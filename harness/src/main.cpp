@@ -1,0 +1,50 @@
+// sandwatch-harness: flag parsing only. Each subcommand lives in src/cli_*.cpp
+// (or src/tune/, src/kube/) and is registered here.
+#include <cstdio>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "sandwatch/core/ids.h"
+#include "sandwatch/harness/cleanup.h"
+#include "sandwatch/harness/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "sandwatch-harness: run attack scenarios against sandwatch observers, score what each\n"
+      "observer saw against the attack simulator's ground truth, and write reports.\n\n"
+      "Examples:\n"
+      "  sandwatch-harness doctor --backend local\n"
+      "  sandwatch-harness run scenarios/blog-demo.yaml\n"
+      "  sandwatch-harness run scenarios/speed-sweep.yaml --runtimes host --out results/sweep1\n"
+      "  sandwatch-harness report results/RUN-ID\n"
+      "  sandwatch-harness demo"};
+  app.set_version_flag("--version", std::string("sandwatch-harness ") + sandwatch::Version());
+  app.require_subcommand(1, 1);
+  sandwatch::harness::RegisterRunCommand(app);
+  sandwatch::harness::RegisterReportCommand(app);
+  sandwatch::harness::RegisterDoctorCommand(app);
+  sandwatch::harness::RegisterDemoCommand(app);
+#ifdef SANDWATCH_HARNESS_HAVE_TUNE
+  sandwatch::harness::RegisterTuneCommand(app);
+#endif
+  sandwatch::harness::InstallInterruptHandlers();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::RuntimeError& e) {
+    return e.get_exit_code();
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "sandwatch-harness: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sandwatch-harness: internal error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,211 @@
+// The only translation unit that includes Boost.Process.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <boost/process.hpp>
+
+#include "sandwatch/harness/command_runner.h"
+
+namespace sandwatch::harness {
+
+namespace bp = boost::process;
+using namespace std::chrono_literals;
+
+std::string RenderCommand(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& a : argv) {
+    if (!out.empty()) out += ' ';
+    bool plain = !a.empty() && a.find_first_not_of(
+                                   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                   "0123456789-_./:=@,+%") == std::string::npos;
+    if (plain) {
+      out += a;
+    } else {
+      out += '\'';
+      for (char c : a) {
+        if (c == '\'') out += "'\\''";
+        else out += c;
+      }
+      out += '\'';
+    }
+  }
+  return out;
+}
+
+namespace {
+
+int DecodeStatus(int native) {
+  if (WIFEXITED(native)) return WEXITSTATUS(native);
+  if (WIFSIGNALED(native)) return 128 + WTERMSIG(native);
+  return -1;
+}
+
+std::string TempPath(const char* tag) {
+  std::string tmpl = std::string("/tmp/sandwatch-harness-") + tag + "-XXXXXX";
+  int fd = mkstemp(tmpl.data());
+  if (fd >= 0) close(fd);
+  return tmpl;
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Result<boost::filesystem::path> ResolveExe(const std::string& name) {
+  if (name.empty()) return MakeError("empty command");
+  if (name.find('/') != std::string::npos) {
+    if (access(name.c_str(), X_OK) != 0) return MakeError("not executable: " + name, errno);
+    return boost::filesystem::path(name);
+  }
+  auto p = bp::search_path(name);
+  if (p.empty()) return MakeError("program not found in PATH: " + name);
+  return p;
+}
+
+bp::environment MakeEnv(const std::map<std::string, std::string>& extra) {
+  bp::environment env = boost::this_process::environment();
+  for (const auto& [k, v] : extra) env[k] = v;
+  return env;
+}
+
+class BoostHandle : public ProcessHandle {
+ public:
+  explicit BoostHandle(bp::child child) : child_(std::move(child)), pid_(child_.id()) {}
+  ~BoostHandle() override {
+    if (!done_) Stop(0ms);
+  }
+  int Pid() const override { return pid_; }
+  bool Running() override {
+    if (done_) return false;
+    std::error_code ec;
+    if (child_.running(ec)) return true;
+    Reap();
+    return false;
+  }
+  Result<int> Wait(std::chrono::milliseconds timeout) override {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (Running()) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return MakeError("process " + std::to_string(pid_) + " still running");
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return code_;
+  }
+  int Stop(std::chrono::milliseconds grace) override {
+    if (!Running()) return code_;
+    if (grace.count() > 0) {
+      ::kill(pid_, SIGTERM);
+      auto r = Wait(grace);
+      if (r.ok()) return *r;
+    }
+    std::error_code ec;
+    child_.terminate(ec);
+    Reap();
+    return code_;
+  }
+
+ private:
+  void Reap() {
+    if (done_) return;
+    std::error_code ec;
+    child_.wait(ec);
+    code_ = DecodeStatus(child_.native_exit_code());
+    done_ = true;
+  }
+  bp::child child_;
+  int pid_;
+  bool done_ = false;
+  int code_ = -1;
+};
+
+class ProcessRunner : public CommandRunner {
+ public:
+  Result<CommandResult> Run(const CommandSpec& spec) override {
+    auto exe = ResolveExe(spec.argv.empty() ? std::string() : spec.argv[0]);
+    if (!exe.ok()) return exe.error();
+    std::string in_path = TempPath("in");
+    std::string out_path = TempPath("out");
+    std::string err_path = TempPath("err");
+    {
+      std::ofstream in(in_path, std::ios::binary);
+      in << spec.stdin_data;
+    }
+    CommandResult result;
+    try {
+      std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
+      bp::child child =
+          spec.cwd.empty()
+              ? bp::child(bp::exe = exe->string(), bp::args = args, MakeEnv(spec.env),
+                          bp::std_in < in_path, bp::std_out > out_path, bp::std_err > err_path)
+              : bp::child(bp::exe = exe->string(), bp::args = args, MakeEnv(spec.env),
+                          bp::start_dir = spec.cwd, bp::std_in < in_path,
+                          bp::std_out > out_path, bp::std_err > err_path);
+      BoostHandle handle(std::move(child));
+      auto code = handle.Wait(spec.timeout);
+      if (!code.ok()) {
+        result.timed_out = true;
+        result.exit_code = handle.Stop(2000ms);
+      } else {
+        result.exit_code = *code;
+      }
+    } catch (const std::exception& e) {
+      std::remove(in_path.c_str());
+      std::remove(out_path.c_str());
+      std::remove(err_path.c_str());
+      return MakeError("cannot run " + RenderCommand(spec.argv) + ": " + e.what());
+    }
+    result.out = Slurp(out_path);
+    result.err = Slurp(err_path);
+    std::remove(in_path.c_str());
+    std::remove(out_path.c_str());
+    std::remove(err_path.c_str());
+    return result;
+  }
+
+  Result<std::unique_ptr<ProcessHandle>> Start(const CommandSpec& spec) override {
+    auto exe = ResolveExe(spec.argv.empty() ? std::string() : spec.argv[0]);
+    if (!exe.ok()) return exe.error();
+    std::string out_path = spec.stdout_path.empty() ? "/dev/null" : spec.stdout_path;
+    std::string err_path = spec.stderr_path.empty() ? "/dev/null" : spec.stderr_path;
+    try {
+      std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
+      bp::child child =
+          spec.cwd.empty()
+              ? bp::child(bp::exe = exe->string(), bp::args = args, MakeEnv(spec.env),
+                          bp::std_in < bp::null, bp::std_out > out_path,
+                          bp::std_err > err_path)
+              : bp::child(bp::exe = exe->string(), bp::args = args, MakeEnv(spec.env),
+                          bp::start_dir = spec.cwd, bp::std_in < bp::null,
+                          bp::std_out > out_path, bp::std_err > err_path);
+      return std::unique_ptr<ProcessHandle>(new BoostHandle(std::move(child)));
+    } catch (const std::exception& e) {
+      return MakeError("cannot start " + RenderCommand(spec.argv) + ": " + e.what());
+    }
+  }
+
+  std::string Which(const std::string& name) override {
+    try {
+      return bp::search_path(name).string();
+    } catch (const std::exception&) {
+      return "";
+    }
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<CommandRunner> MakeProcessRunner() { return std::make_unique<ProcessRunner>(); }
+
+}  // namespace sandwatch::harness
