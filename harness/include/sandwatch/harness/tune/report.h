@@ -1,0 +1,50 @@
+// Rendering a measured sweep: SVG charts drawn here (no plotting library),
+// report.md, a self-contained report.html and summary.json. `WriteSweepReport`
+// re-renders from the stored cells.jsonl and environment.json at any time.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sandwatch/core/result.h"
+#include "sandwatch/harness/tune/cell.h"
+#include "sandwatch/harness/tune/recommend.h"
+
+namespace sandwatch::harness::tune {
+
+// Charts (each a complete <svg> document). `capture` selects the cells.
+// Miss rate against lifetime (log), one solid line per poll interval with 95 %
+// Wilson whiskers, the polling model dashed in the same colour.
+std::string MissCurvesSvg(const std::vector<SweepCell>& cells, const std::string& capture);
+// Detection over lifetime x interval; a black frame marks a model disagreement.
+std::string HeatmapSvg(const std::vector<SweepCell>& cells, const std::string& capture);
+// Sensor CPU (% of a core, log) against interval: idle solid, under trial load dashed.
+std::string CpuSvg(const std::vector<SweepCell>& cells);
+
+struct TableRow {
+  TuneQuery query;
+  Recommendation answer;
+};
+// The recommendation for common targets: miss {1, 5, 10} % x lifetimes
+// {10, 100, 500, 1000, 2000} ms within `cpu_budget`.
+std::vector<TableRow> RecommendationTable(const std::vector<SweepCell>& cells,
+                                          const std::string& folder, double cpu_budget);
+
+struct SweepReportInput {
+  std::string folder;  // the results folder as shown to readers (e.g. results/poll-sweep-...)
+  std::vector<SweepCell> cells;
+  nlohmann::json environment = nlohmann::json::object();  // environment.json
+};
+
+std::string RenderMarkdown(const SweepReportInput& in);
+std::string RenderHtml(const SweepReportInput& in);
+nlohmann::json RenderSummary(const SweepReportInput& in);
+
+// Writes summary.json, report.md, report.html and the *.svg charts into `dir`.
+Status WriteSweepReport(const std::string& dir, const SweepReportInput& in);
+// Reads `dir`/cells.jsonl and environment.json, then WriteSweepReport.
+Status RerenderSweep(const std::string& dir);
+
+}  // namespace sandwatch::harness::tune

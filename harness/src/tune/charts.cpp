@@ -1,0 +1,247 @@
+// The sweep's SVG charts.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "sandwatch/harness/tune/report.h"
+#include "svg.h"
+
+namespace sandwatch::harness::tune {
+namespace {
+
+std::string FmtMs(double v) {
+  char buf[32];
+  if (v >= 1000) std::snprintf(buf, sizeof buf, "%gs", v / 1000);
+  else std::snprintf(buf, sizeof buf, "%gms", v);
+  return buf;
+}
+std::string FmtS(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%gs", v);
+  return buf;
+}
+std::string FmtPct0(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f%%", v * 100);
+  return buf;
+}
+std::string FmtPctLog(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g%%", v);
+  return buf;
+}
+
+std::vector<SweepCell> Select(const std::vector<SweepCell>& cells, const std::string& capture) {
+  std::vector<SweepCell> out;
+  for (const auto& c : cells) {
+    if (c.capture == capture) out.push_back(c);
+  }
+  return out;
+}
+
+std::map<double, std::vector<SweepCell>> ByInterval(const std::vector<SweepCell>& cells) {
+  std::map<double, std::vector<SweepCell>> m;
+  for (const auto& c : cells) m[c.poll_interval_s].push_back(c);
+  for (auto& [p, v] : m) {
+    std::sort(v.begin(), v.end(),
+              [](const SweepCell& a, const SweepCell& b) { return a.lifetime_ms < b.lifetime_ms; });
+  }
+  return m;
+}
+
+// The scan duration the model uses for an interval: the poll cells' median, else any cell's.
+double ScanFor(const std::vector<SweepCell>& all, double p) {
+  std::vector<double> s;
+  for (const auto& c : all) {
+    if (c.capture == "poll" && std::fabs(c.poll_interval_s - p) < 1e-9) s.push_back(c.scan_s);
+  }
+  if (s.empty()) {
+    for (const auto& c : all) {
+      if (std::fabs(c.poll_interval_s - p) < 1e-9) s.push_back(c.scan_s);
+    }
+  }
+  return s.empty() ? 0 : Percentile(s, 0.5);
+}
+
+}  // namespace
+
+std::string MissCurvesSvg(const std::vector<SweepCell>& all, const std::string& capture) {
+  const auto cells = Select(all, capture);
+  const std::string title = "Miss rate vs process lifetime, capture " + capture;
+  Svg svg(720, 400, title);
+  svg.Text(20, 22, title + (capture == "poll" ? "" : " (dashed: pure polling at the same P)"), 14,
+           "start", "#222", true);
+  if (cells.empty()) {
+    svg.Text(360, 200, "no cells measured", 14, "middle");
+    return svg.Finish();
+  }
+  double lmin = 1e18, lmax = 0;
+  for (const auto& c : cells) {
+    lmin = std::min(lmin, static_cast<double>(c.lifetime_ms));
+    lmax = std::max(lmax, static_cast<double>(c.lifetime_ms));
+  }
+  if (lmax <= lmin) lmax = lmin * 10;
+  const Scale x{lmin / 1.3, lmax * 1.3, 70, 560, true};
+  const Scale y{0, 1, 350, 40, false};
+  svg.Axes(x, y, "process lifetime (log)", "miss rate", FmtMs, FmtPct0);
+  size_t i = 0;
+  for (const auto& [p, cs] : ByInterval(cells)) {
+    const std::string color = SeriesColor(i);
+    const double s = ScanFor(all, p);
+    std::vector<std::pair<double, double>> model;
+    for (int k = 0; k <= 80; ++k) {
+      const double l = x.d0 * std::pow(x.d1 / x.d0, k / 80.0);
+      model.emplace_back(x(l), y(1.0 - PollDetectProbability(l / 1000.0, p, s)));
+    }
+    svg.Polyline(model, color, 1.5, "6,4");
+    std::vector<std::pair<double, double>> meas;
+    for (const auto& c : cs) {
+      const Proportion r = c.Rate();
+      const double px = x(static_cast<double>(c.lifetime_ms));
+      meas.emplace_back(px, y(1.0 - r.p));
+      svg.Line(px, y(1.0 - r.lo), px, y(1.0 - r.hi), color, 1);
+    }
+    svg.Polyline(meas, color, 2.2);
+    for (const auto& c : cs) {
+      const double px = x(static_cast<double>(c.lifetime_ms));
+      svg.Circle(px, y(c.Miss()), 3.5, color);
+      if (c.Disagrees()) svg.Circle(px, y(c.Miss()), 7, "none", "#000");
+    }
+    const double ly = 52 + 20.0 * static_cast<double>(i);
+    svg.Line(575, ly, 600, ly, color, 2.2);
+    svg.Text(606, ly + 4, "P = " + FmtS(p), 12);
+    ++i;
+  }
+  const double ly = 52 + 20.0 * static_cast<double>(i) + 8;
+  svg.Line(575, ly, 600, ly, "#555", 1.5, "6,4");
+  svg.Text(606, ly + 4, "model", 12);
+  svg.Circle(587, ly + 20, 7, "none", "#000");
+  svg.Text(606, ly + 24, "model outside CI", 11);
+  return svg.Finish();
+}
+
+std::string HeatmapSvg(const std::vector<SweepCell>& all, const std::string& capture) {
+  const auto cells = Select(all, capture);
+  std::set<int64_t> ls;
+  std::set<double> ps;
+  for (const auto& c : cells) {
+    ls.insert(c.lifetime_ms);
+    ps.insert(c.poll_interval_s);
+  }
+  const double cw = 78, ch = 38, left = 90, top = 60;
+  const int width = static_cast<int>(left + cw * static_cast<double>(std::max<size_t>(ls.size(), 1)) + 30);
+  const int height = static_cast<int>(top + ch * static_cast<double>(std::max<size_t>(ps.size(), 1)) + 60);
+  const std::string title = "Detection rate, lifetime x poll interval, capture " + capture;
+  Svg svg(std::max(width, 420), height, title);
+  svg.Text(20, 22, title, 14, "start", "#222", true);
+  svg.Text(20, 40, "cell: measured rate (model under polling); black frame: model outside the 95% CI",
+           11, "start", "#444");
+  std::map<std::pair<double, int64_t>, SweepCell> at;
+  for (const auto& c : cells) at[{c.poll_interval_s, c.lifetime_ms}] = c;
+  size_t col = 0;
+  for (int64_t l : ls) {
+    svg.Text(left + cw * static_cast<double>(col) + cw / 2, top - 6, FmtMs(static_cast<double>(l)),
+             11, "middle", "#444");
+    ++col;
+  }
+  size_t row = 0;
+  for (double p : ps) {
+    const double yy = top + ch * static_cast<double>(row);
+    svg.Text(left - 8, yy + ch / 2 + 4, "P = " + FmtS(p), 11, "end", "#444");
+    col = 0;
+    for (int64_t l : ls) {
+      const double xx = left + cw * static_cast<double>(col);
+      auto it = at.find({p, l});
+      if (it == at.end()) {
+        svg.Rect(xx, yy, cw, ch, "#eee", "#fff");
+        svg.Text(xx + cw / 2, yy + ch / 2 + 4, "-", 11, "middle", "#888");
+      } else {
+        const SweepCell& c = it->second;
+        const double rate = c.Rate().p;
+        svg.Rect(xx, yy, cw, ch, RateColor(rate), c.Disagrees() ? "#000" : "#fff",
+                 c.Disagrees() ? 2.5 : 1);
+        char buf[48];
+        std::snprintf(buf, sizeof buf, "%.0f%%", rate * 100);
+        svg.Text(xx + cw / 2, yy + 16, buf, 12, "middle", "#111", true);
+        std::snprintf(buf, sizeof buf, "(%.0f%%) n=%lld", c.model * 100,
+                      static_cast<long long>(c.trials));
+        svg.Text(xx + cw / 2, yy + 31, buf, 9, "middle", "#222");
+      }
+      ++col;
+    }
+    ++row;
+  }
+  svg.Text(left + cw * static_cast<double>(ls.size()) / 2, top + ch * static_cast<double>(ps.size()) + 24,
+           "process lifetime", 12, "middle");
+  return svg.Finish();
+}
+
+std::string CpuSvg(const std::vector<SweepCell>& cells) {
+  const std::string title = "Sensor CPU vs poll interval (% of one core)";
+  Svg svg(720, 400, title);
+  svg.Text(20, 22, title, 14, "start", "#222", true);
+  // capture -> interval -> (idle, load) in percent of a core
+  std::map<std::string, std::map<double, std::pair<double, double>>> series;
+  double pmin = 1e18, pmax = 0, vmin = 1e18, vmax = 0;
+  for (const auto& c : cells) {
+    const double idle = std::max(c.cpu_s_per_min / 60.0 * 100.0, 1e-3);
+    const double load = std::max(c.load_cpu_s_per_min / 60.0 * 100.0, 1e-3);
+    series[c.capture][c.poll_interval_s] = {idle, load};
+    pmin = std::min(pmin, c.poll_interval_s);
+    pmax = std::max(pmax, c.poll_interval_s);
+    vmin = std::min({vmin, idle, load});
+    vmax = std::max({vmax, idle, load});
+  }
+  if (series.empty()) {
+    svg.Text(360, 200, "no cells measured", 14, "middle");
+    return svg.Finish();
+  }
+  if (pmax <= pmin) pmax = pmin * 10;
+  vmin = std::pow(10.0, std::floor(std::log10(vmin)));
+  vmax = std::pow(10.0, std::ceil(std::log10(vmax)));
+  if (vmax <= vmin) vmax = vmin * 10;
+  const Scale x{pmin / 1.3, pmax * 1.3, 70, 540, true};
+  const Scale y{vmin, vmax, 350, 40, true};
+  svg.Axes(x, y, "poll interval P (log)", "sensor CPU, % of a core (log)", FmtS, FmtPctLog);
+  size_t i = 0;
+  for (const auto& [cap, pts] : series) {
+    const std::string color = SeriesColor(i);
+    std::vector<std::pair<double, double>> idle;
+    std::vector<std::pair<double, double>> load;
+    for (const auto& [p, v] : pts) {
+      idle.emplace_back(x(p), y(v.first));
+      load.emplace_back(x(p), y(v.second));
+      svg.Circle(x(p), y(v.first), 3.5, color);
+    }
+    svg.Polyline(idle, color, 2.2);
+    svg.Polyline(load, color, 1.5, "6,4");
+    const double ly = 52 + 20.0 * static_cast<double>(i);
+    svg.Line(555, ly, 580, ly, color, 2.2);
+    svg.Text(586, ly + 4, cap, 12);
+    ++i;
+  }
+  const double ly = 52 + 20.0 * static_cast<double>(i) + 8;
+  svg.Line(555, ly, 580, ly, "#555", 2.2);
+  svg.Text(586, ly + 4, "idle", 11);
+  svg.Line(555, ly + 18, 580, ly + 18, "#555", 1.5, "6,4");
+  svg.Text(586, ly + 22, "under trial load", 11);
+  return svg.Finish();
+}
+
+std::vector<TableRow> RecommendationTable(const std::vector<SweepCell>& cells,
+                                          const std::string& folder, double cpu_budget) {
+  std::vector<TableRow> rows;
+  for (double miss : {0.01, 0.05, 0.10}) {
+    for (double l : {10.0, 100.0, 500.0, 1000.0, 2000.0}) {
+      TuneQuery q{miss, l, cpu_budget};
+      auto r = Recommend(cells, q, folder);
+      if (!r.ok()) continue;
+      rows.push_back({q, std::move(*r)});
+    }
+  }
+  return rows;
+}
+
+}  // namespace sandwatch::harness::tune

@@ -1,0 +1,167 @@
+#include "svg.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+
+namespace sandwatch::harness::tune {
+namespace {
+
+std::string Num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  return buf;
+}
+
+}  // namespace
+
+std::string EscapeXml(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default:
+        // Control characters are not allowed in XML 1.0 text.
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
+          out += "?";
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+double Scale::operator()(double v) const {
+  double t = 0;
+  if (log) {
+    const double lv = std::log10(std::max(v, 1e-12));
+    t = (lv - std::log10(d0)) / (std::log10(d1) - std::log10(d0));
+  } else {
+    t = (v - d0) / (d1 - d0);
+  }
+  return p0 + (p1 - p0) * t;
+}
+
+std::vector<double> Ticks(const Scale& s) {
+  std::vector<double> out;
+  if (s.log) {
+    const int e0 = static_cast<int>(std::floor(std::log10(s.d0)));
+    const int e1 = static_cast<int>(std::ceil(std::log10(s.d1)));
+    for (int e = e0; e <= e1; ++e) {
+      for (double m : {1.0, 2.0, 5.0}) {
+        const double v = m * std::pow(10.0, e);
+        if (v >= s.d0 * (1 - 1e-9) && v <= s.d1 * (1 + 1e-9)) out.push_back(v);
+      }
+    }
+  } else {
+    for (int i = 0; i <= 5; ++i) out.push_back(s.d0 + (s.d1 - s.d0) * i / 5.0);
+  }
+  return out;
+}
+
+std::string SeriesColor(size_t i) {
+  static const std::array<const char*, 8> kColors = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
+                                                     "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+  return kColors[i % kColors.size()];
+}
+
+std::string RateColor(double rate) {
+  rate = std::clamp(rate, 0.0, 1.0);
+  // #d73027 -> #fee08b -> #1a9850
+  const auto mix = [](int a, int b, double t) { return static_cast<int>(a + (b - a) * t + 0.5); };
+  int r = 0, g = 0, b = 0;
+  if (rate < 0.5) {
+    const double t = rate / 0.5;
+    r = mix(0xd7, 0xfe, t); g = mix(0x30, 0xe0, t); b = mix(0x27, 0x8b, t);
+  } else {
+    const double t = (rate - 0.5) / 0.5;
+    r = mix(0xfe, 0x1a, t); g = mix(0xe0, 0x98, t); b = mix(0x8b, 0x50, t);
+  }
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "#%02x%02x%02x", r, g, b);
+  return buf;
+}
+
+Svg::Svg(int width, int height, std::string_view title) {
+  out_ = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(width) +
+         "\" height=\"" + std::to_string(height) + "\" viewBox=\"0 0 " + std::to_string(width) +
+         " " + std::to_string(height) +
+         "\" font-family=\"DejaVu Sans, Arial, sans-serif\" role=\"img\">\n<title>" +
+         EscapeXml(title) + "</title>\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n";
+}
+
+void Svg::Line(double x1, double y1, double x2, double y2, std::string_view stroke, double width,
+               std::string_view dash) {
+  out_ += "<line x1=\"" + Num(x1) + "\" y1=\"" + Num(y1) + "\" x2=\"" + Num(x2) + "\" y2=\"" +
+          Num(y2) + "\" stroke=\"" + EscapeXml(stroke) + "\" stroke-width=\"" + Num(width) + "\"";
+  if (!dash.empty()) out_ += " stroke-dasharray=\"" + EscapeXml(dash) + "\"";
+  out_ += "/>\n";
+}
+
+void Svg::Polyline(const std::vector<std::pair<double, double>>& pts, std::string_view stroke,
+                   double width, std::string_view dash) {
+  if (pts.size() < 2) return;
+  out_ += "<polyline fill=\"none\" stroke=\"" + EscapeXml(stroke) + "\" stroke-width=\"" +
+          Num(width) + "\"";
+  if (!dash.empty()) out_ += " stroke-dasharray=\"" + EscapeXml(dash) + "\"";
+  out_ += " points=\"";
+  for (const auto& [x, y] : pts) out_ += Num(x) + "," + Num(y) + " ";
+  out_ += "\"/>\n";
+}
+
+void Svg::Circle(double x, double y, double r, std::string_view fill, std::string_view stroke) {
+  out_ += "<circle cx=\"" + Num(x) + "\" cy=\"" + Num(y) + "\" r=\"" + Num(r) + "\" fill=\"" +
+          EscapeXml(fill) + "\" stroke=\"" + EscapeXml(stroke) + "\" stroke-width=\"1.5\"/>\n";
+}
+
+void Svg::Rect(double x, double y, double w, double h, std::string_view fill,
+               std::string_view stroke, double stroke_width) {
+  out_ += "<rect x=\"" + Num(x) + "\" y=\"" + Num(y) + "\" width=\"" + Num(w) + "\" height=\"" +
+          Num(h) + "\" fill=\"" + EscapeXml(fill) + "\" stroke=\"" + EscapeXml(stroke) +
+          "\" stroke-width=\"" + Num(stroke_width) + "\"/>\n";
+}
+
+void Svg::Text(double x, double y, std::string_view text, int size, std::string_view anchor,
+               std::string_view fill, bool bold, double rotate) {
+  out_ += "<text x=\"" + Num(x) + "\" y=\"" + Num(y) + "\" font-size=\"" + std::to_string(size) +
+          "\" text-anchor=\"" + EscapeXml(anchor) + "\" fill=\"" + EscapeXml(fill) + "\"";
+  if (bold) out_ += " font-weight=\"bold\"";
+  if (rotate != 0) {
+    out_ += " transform=\"rotate(" + Num(rotate) + " " + Num(x) + " " + Num(y) + ")\"";
+  }
+  out_ += ">" + EscapeXml(text) + "</text>\n";
+}
+
+void Svg::Axes(const Scale& x, const Scale& y, std::string_view x_title, std::string_view y_title,
+               std::string (*fmt_x)(double), std::string (*fmt_y)(double)) {
+  const double left = std::min(x.p0, x.p1);
+  const double right = std::max(x.p0, x.p1);
+  const double top = std::min(y.p0, y.p1);
+  const double bottom = std::max(y.p0, y.p1);
+  for (double t : Ticks(x)) {
+    const double px = x(t);
+    Line(px, top, px, bottom, "#e5e5e5");
+    Line(px, bottom, px, bottom + 4, "#444");
+    Text(px, bottom + 17, fmt_x(t), 11, "middle", "#444");
+  }
+  for (double t : Ticks(y)) {
+    const double py = y(t);
+    Line(left, py, right, py, "#e5e5e5");
+    Line(left - 4, py, left, py, "#444");
+    Text(left - 7, py + 4, fmt_y(t), 11, "end", "#444");
+  }
+  Rect(left, top, right - left, bottom - top, "none", "#444");
+  Text((left + right) / 2, bottom + 36, x_title, 12, "middle");
+  Text(left - 46, (top + bottom) / 2, y_title, 12, "middle", "#222", false, -90);
+}
+
+std::string Svg::Finish() { return out_ + "</svg>\n"; }
+
+}  // namespace sandwatch::harness::tune

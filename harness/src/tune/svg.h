@@ -1,0 +1,55 @@
+// A tiny SVG writer for the sweep charts: axes with log or linear scales,
+// polylines, markers and text. Every string passes through EscapeXml.
+// Internal to sandwatch_harness_tune.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace sandwatch::harness::tune {
+
+// Escapes & < > " ' for XML/HTML text and attribute values.
+std::string EscapeXml(std::string_view s);
+
+// Maps a data range onto a pixel range, linearly or in log10.
+struct Scale {
+  double d0 = 0, d1 = 1;  // data domain
+  double p0 = 0, p1 = 1;  // pixels
+  bool log = false;
+  double operator()(double v) const;
+};
+
+// Ticks for an axis: 1-2-5 per decade on a log scale, 5 steps on a linear one.
+std::vector<double> Ticks(const Scale& s);
+
+// "#rrggbb" for i-th series.
+std::string SeriesColor(size_t i);
+// Red (0) -> yellow (0.5) -> green (1).
+std::string RateColor(double rate);
+
+class Svg {
+ public:
+  Svg(int width, int height, std::string_view title);
+  void Line(double x1, double y1, double x2, double y2, std::string_view stroke, double width = 1,
+            std::string_view dash = "");
+  void Polyline(const std::vector<std::pair<double, double>>& pts, std::string_view stroke,
+                double width, std::string_view dash = "");
+  void Circle(double x, double y, double r, std::string_view fill, std::string_view stroke = "none");
+  void Rect(double x, double y, double w, double h, std::string_view fill,
+            std::string_view stroke = "none", double stroke_width = 1);
+  // anchor: start | middle | end
+  void Text(double x, double y, std::string_view text, int size = 12,
+            std::string_view anchor = "start", std::string_view fill = "#222",
+            bool bold = false, double rotate = 0);
+  // Frame, ticks, tick labels and axis titles for an x/y scale pair.
+  void Axes(const Scale& x, const Scale& y, std::string_view x_title, std::string_view y_title,
+            std::string (*fmt_x)(double), std::string (*fmt_y)(double));
+  std::string Finish();
+
+ private:
+  std::string out_;
+};
+
+}  // namespace sandwatch::harness::tune
