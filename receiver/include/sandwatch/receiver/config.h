@@ -1,0 +1,39 @@
+// sandwatch-receiver configuration. Every default below is the documented one
+// (docs/receiver.md); main.cpp fills the struct from flags and the environment.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "sandwatch/core/result.h"
+
+namespace sandwatch::receiver {
+
+struct ReceiverConfig {
+  std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free port
+  std::string db = "./sandwatch.db";      // SQLite file, or ":memory:"
+  std::string token;                      // when set, every POST needs "Bearer <token>"
+  std::string ui_token;                   // when set, every GET but /healthz and UI assets needs it
+  int64_t retention_age_ns = 0;           // 0 keeps events forever
+  int64_t retention_max_events = 0;       // 0 means no limit
+  double retention_check_s = 30;          // how often retention runs
+  bool fts = true;                        // FTS5 trigram index for the text filter (else LIKE)
+  bool sync_full = true;                  // PRAGMA synchronous=FULL: a 202 means fsynced
+  double silence_check_s = 0.5;           // how often sensor liveness is evaluated
+  double default_heartbeat_interval_s = 15;  // used when a heartbeat carries no interval_s
+  int max_stream_clients = 32;            // concurrent /api/stream clients
+  int stream_queue = 1024;                // per-client SSE queue; oldest dropped beyond
+  int http_threads = 48;                  // worker threads (SSE clients hold one each)
+  std::string ready_file;                 // written with "host:port" once listening
+};
+
+// "host:port" -> parts. Port 0 is allowed. IPv6 as "[::1]:8080".
+Result<std::pair<std::string, int>> ParseListen(const std::string& listen);
+
+// Checks values that CLI11 cannot (ranges, listen syntax). The error names the flag.
+Status ValidateConfig(const ReceiverConfig& config);
+
+// Runs the receiver until SIGINT/SIGTERM. Returns the process exit code.
+int Run(const ReceiverConfig& config);
+
+}  // namespace sandwatch::receiver

@@ -1,0 +1,32 @@
+// The receiver as an object: store + writer thread + HTTP server on its own thread.
+// Start() returns once the server is listening; Stop() (or the destructor) drains
+// pending writes, closes SSE streams and joins every thread.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "sandwatch/core/result.h"
+#include "sandwatch/receiver/config.h"
+
+namespace sandwatch::receiver {
+
+class Receiver {
+ public:
+  static Result<std::unique_ptr<Receiver>> Start(const ReceiverConfig& config);
+  ~Receiver();
+  Receiver(const Receiver&) = delete;
+  Receiver& operator=(const Receiver&) = delete;
+
+  const std::string& host() const;
+  int port() const;  // the bound port (useful with port 0)
+  void Stop();       // idempotent, thread-safe
+
+  struct Impl;
+
+ private:
+  explicit Receiver(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sandwatch::receiver

@@ -1,0 +1,120 @@
+// The SQLite event store. One writer (the receiver's writer thread) and many
+// concurrent readers (HTTP threads), each reader on its own connection in WAL mode.
+// With ":memory:" there is a single connection and readers share the writer's lock.
+//
+// Failure: every call returns a Status/Result; a failed batch is rolled back, so
+// nothing from it is visible. Thread-safety: Apply*, Retain and CheckSilence must be
+// called from one thread at a time; Query*, Sensors and SizeBytes from any thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sandwatch/core/event.h"
+#include "sandwatch/core/result.h"
+#include "sandwatch/receiver/query.h"
+
+struct sqlite3;
+
+namespace sandwatch::receiver {
+
+struct StoreOptions {
+  std::string path;     // file or ":memory:"
+  bool fts = true;      // maintain the FTS5 trigram index and use it for "filter"
+  bool sync_full = true;
+};
+
+// An event ready to store: the validated struct plus its canonical JSON.
+struct PreparedEvent {
+  Event event;
+  std::string json;    // EventToJsonLine(event)
+  std::string search;  // SearchText(event)
+};
+
+PreparedEvent Prepare(Event e);
+
+// One unit of work for the writer. The store fills the outcome fields.
+struct WriteOp {
+  std::vector<PreparedEvent> events;
+  std::optional<Heartbeat> heartbeat;
+  int64_t received_ns = 0;  // receiver wall clock, for liveness
+  // Outcome.
+  int accepted = 0;
+  int duplicates = 0;
+  std::vector<int64_t> rowids;       // of accepted events, parallel to `stored`
+  std::vector<const PreparedEvent*> stored;
+};
+
+struct QueryResult {
+  std::vector<std::pair<int64_t, std::string>> rows;  // rowid, canonical JSON
+  int64_t all = 0;                                    // matches before paging
+};
+
+struct SensorRow {
+  std::string id, mode, capture, version, hostname, pod, ns;
+  double interval_s = 0;
+  int64_t last_heartbeat_ns = 0;  // receiver clock; 0 = never
+  int64_t heartbeat_time_ns = 0;  // the sensor's own clock
+  int64_t last_event_ns = 0;      // receiver clock
+  int64_t first_seen_ns = 0;
+  uint64_t last_seq = 0;          // from the latest heartbeat
+  uint64_t seq_max = 0;           // highest event seq stored
+  uint64_t seq_count = 0;         // events with seq > 0 stored
+  int64_t events = 0;
+  bool silent = false;
+  int64_t silent_since_ns = 0;
+  std::string counters_json = "{}";
+};
+
+class Store {
+ public:
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
+
+  // Writes every op in one transaction (group commit). On error nothing is kept.
+  Status Apply(const std::vector<WriteOp*>& ops);
+
+  // Deletes events older than `min_time_ns` (if set) and beyond `max_events` (if > 0),
+  // oldest first, in chunks. Returns how many were deleted.
+  Result<int64_t> Retain(std::optional<int64_t> min_time_ns, int64_t max_events);
+
+  // Sensors not heard from for more than 2x their heartbeat interval and not yet
+  // marked silent are marked silent, and one sensor_silent event per sensor is stored,
+  // in one transaction. `out` receives the stored events (for the stream and metrics).
+  Status MarkSilent(int64_t now_ns, double default_interval_s, WriteOp* out);
+
+  Result<QueryResult> Query(const EventQuery& q);
+  // Events with rowid > after, oldest first (SSE resume with Last-Event-ID).
+  Result<QueryResult> After(int64_t after_rowid, int64_t limit);
+  Result<std::vector<SensorRow>> Sensors();
+  Result<int64_t> CountEvents();
+  int64_t SizeBytes() const;  // main file + WAL
+  bool fts() const { return options_.fts; }
+
+ private:
+  struct WriterStmts;
+  explicit Store(StoreOptions options);
+  Status Init();
+  // Inserts op's events inside an open transaction; fills the outcome fields.
+  Status InsertLocked(WriteOp* op);
+  Result<sqlite3*> AcquireReader();
+  void ReleaseReader(sqlite3* db);
+
+  StoreOptions options_;
+  sqlite3* writer_ = nullptr;
+  std::unique_ptr<WriterStmts> stmts_;
+  bool memory_ = false;
+  std::mutex write_mu_;     // held during writes; readers take it too in memory mode
+  std::mutex readers_mu_;
+  std::vector<sqlite3*> idle_readers_;
+  std::vector<sqlite3*> all_readers_;
+};
+
+}  // namespace sandwatch::receiver

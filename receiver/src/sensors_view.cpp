@@ -1,0 +1,84 @@
+#include "sensors_view.h"
+
+#include <nlohmann/json.hpp>
+
+#include "sandwatch/core/clock.h"
+
+namespace sandwatch::receiver {
+
+using nlohmann::json;
+
+bool IsSilent(const SensorRow& s, int64_t now_ns, double default_interval_s) {
+  double interval = s.interval_s > 0 ? s.interval_s : default_interval_s;
+  int64_t ref = s.last_heartbeat_ns ? s.last_heartbeat_ns : s.last_event_ns;
+  if (ref == 0) return false;
+  return static_cast<double>(now_ns - ref) > 2 * interval * 1e9;
+}
+
+int64_t SeqGaps(const SensorRow& s) {
+  int64_t gaps = static_cast<int64_t>(s.seq_max) - static_cast<int64_t>(s.seq_count);
+  return gaps > 0 ? gaps : 0;
+}
+
+std::vector<std::string> SensorWarnings(const SensorRow& s, bool silent) {
+  std::vector<std::string> w;
+  if (silent) w.push_back("silent: no heartbeat for more than 2x its interval");
+  if (int64_t g = SeqGaps(s); g > 0) w.push_back(std::to_string(g) + " events lost (seq gaps)");
+  if (s.last_seq > s.seq_max && s.last_heartbeat_ns > 0) {
+    w.push_back(std::to_string(s.last_seq - s.seq_max) + " events emitted but not yet received");
+  }
+  json counters = json::parse(s.counters_json, nullptr, false);
+  if (counters.is_object()) {
+    for (const char* k : {"events_dropped", "netlink_overflows", "cmdline_unreadable"}) {
+      auto it = counters.find(k);
+      if (it != counters.end() && it->is_number_integer() && it->get<int64_t>() > 0) {
+        w.push_back(std::string(k) + " = " + std::to_string(it->get<int64_t>()));
+      }
+    }
+  }
+  if (s.capture.find("degraded") != std::string::npos ||
+      s.capture.find("fallback") != std::string::npos) {
+    w.push_back("capture degraded: " + s.capture);
+  }
+  return w;
+}
+
+std::string SensorsJson(const std::vector<SensorRow>& rows, int64_t now_ns,
+                        double default_interval_s) {
+  json arr = json::array();
+  for (const SensorRow& s : rows) {
+    bool silent = IsSilent(s, now_ns, default_interval_s);
+    json counters = json::parse(s.counters_json, nullptr, false);
+    if (!counters.is_object()) counters = json::object();
+    json j{{"id", s.id},
+           {"mode", s.mode},
+           {"capture", s.capture},
+           {"version", s.version},
+           {"hostname", s.hostname},
+           {"k8s", {{"pod", s.pod}, {"namespace", s.ns}}},
+           {"interval_s", s.interval_s > 0 ? s.interval_s : default_interval_s},
+           {"status", silent ? "silent" : "alive"},
+           {"last_heartbeat", s.last_heartbeat_ns ? json(FormatRfc3339(s.last_heartbeat_ns))
+                                                  : json(nullptr)},
+           {"last_heartbeat_age_s",
+            s.last_heartbeat_ns ? json(static_cast<double>(now_ns - s.last_heartbeat_ns) / 1e9)
+                                : json(nullptr)},
+           {"sensor_time", s.heartbeat_time_ns ? json(FormatRfc3339(s.heartbeat_time_ns))
+                                               : json(nullptr)},
+           {"last_event", s.last_event_ns ? json(FormatRfc3339(s.last_event_ns)) : json(nullptr)},
+           {"first_seen", s.first_seen_ns ? json(FormatRfc3339(s.first_seen_ns)) : json(nullptr)},
+           {"silent_since", s.silent && s.silent_since_ns ? json(FormatRfc3339(s.silent_since_ns))
+                                                          : json(nullptr)},
+           {"events", s.events},
+           {"last_seq", s.last_seq},
+           {"seq_max", s.seq_max},
+           {"seq_gaps", SeqGaps(s)},
+           {"counters", std::move(counters)},
+           {"warnings", SensorWarnings(s, silent)}};
+    arr.push_back(std::move(j));
+  }
+  json out{{"sensors", std::move(arr)}, {"now", FormatRfc3339(now_ns)}};
+  return out.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace sandwatch::receiver

@@ -1,0 +1,395 @@
+#include "sandwatch/receiver/store.h"
+
+#include <sys/stat.h>
+
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "sandwatch/core/clock.h"
+#include "sandwatch/core/signals.h"
+#include "sandwatch/receiver/ingest.h"
+#include "sensors_view.h"
+#include "sqlite_util.h"
+
+namespace sandwatch::receiver {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS events(
+  n INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  time_ns INTEGER NOT NULL,
+  rule TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  sensor TEXT NOT NULL,
+  pod TEXT NOT NULL,
+  ns TEXT NOT NULL,
+  hostname TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  received_ns INTEGER NOT NULL,
+  json TEXT NOT NULL,
+  search TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_time ON events(time_ns);
+CREATE INDEX IF NOT EXISTS events_rule_time ON events(rule, time_ns);
+CREATE INDEX IF NOT EXISTS events_pod_time ON events(pod, time_ns);
+CREATE INDEX IF NOT EXISTS events_source_time ON events(source, time_ns);
+CREATE INDEX IF NOT EXISTS events_sensor_time ON events(sensor, time_ns);
+CREATE TABLE IF NOT EXISTS sensors(
+  id TEXT PRIMARY KEY,
+  mode TEXT NOT NULL DEFAULT '', capture TEXT NOT NULL DEFAULT '',
+  version TEXT NOT NULL DEFAULT '', hostname TEXT NOT NULL DEFAULT '',
+  pod TEXT NOT NULL DEFAULT '', ns TEXT NOT NULL DEFAULT '',
+  interval_s REAL NOT NULL DEFAULT 0,
+  last_heartbeat_ns INTEGER NOT NULL DEFAULT 0,
+  heartbeat_time_ns INTEGER NOT NULL DEFAULT 0,
+  last_event_ns INTEGER NOT NULL DEFAULT 0,
+  first_seen_ns INTEGER NOT NULL DEFAULT 0,
+  last_seq INTEGER NOT NULL DEFAULT 0,
+  seq_max INTEGER NOT NULL DEFAULT 0,
+  seq_count INTEGER NOT NULL DEFAULT 0,
+  events INTEGER NOT NULL DEFAULT 0,
+  silent INTEGER NOT NULL DEFAULT 0,
+  silent_since_ns INTEGER NOT NULL DEFAULT 0,
+  counters TEXT NOT NULL DEFAULT '{}');
+)sql";
+
+constexpr const char* kFtsSchema = R"sql(
+CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(
+  search, content='events', content_rowid='n', tokenize='trigram');
+CREATE TRIGGER IF NOT EXISTS events_fts_ai AFTER INSERT ON events BEGIN
+  INSERT INTO events_fts(rowid, search) VALUES (new.n, new.search);
+END;
+CREATE TRIGGER IF NOT EXISTS events_fts_ad AFTER DELETE ON events BEGIN
+  INSERT INTO events_fts(events_fts, rowid, search) VALUES ('delete', old.n, old.search);
+END;
+)sql";
+
+constexpr const char* kDropFts = R"sql(
+DROP TRIGGER IF EXISTS events_fts_ai;
+DROP TRIGGER IF EXISTS events_fts_ad;
+DROP TABLE IF EXISTS events_fts;
+)sql";
+
+struct SensorDelta {
+  const Event* sample = nullptr;
+  int64_t events = 0;
+  int64_t seq_count = 0;
+  uint64_t seq_max = 0;
+};
+
+Result<sqlite3*> OpenConnection(const std::string& path, bool memory) {
+  sqlite3* db = nullptr;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  int rc = sqlite3_open_v2(memory ? ":memory:" : path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return MakeError("cannot open database " + path + ": " + msg);
+  }
+  sqlite3_busy_timeout(db, 10000);
+  return db;
+}
+
+}  // namespace
+
+struct Store::WriterStmts {
+  Stmt insert_event;
+  Stmt upsert_sensor_events;
+  Stmt upsert_heartbeat;
+  Stmt mark_silent;
+};
+
+PreparedEvent Prepare(Event e) {
+  PreparedEvent p;
+  p.json = EventToJsonLine(e);
+  p.search = SearchText(e);
+  p.event = std::move(e);
+  return p;
+}
+
+Store::Store(StoreOptions options) : options_(std::move(options)) {}
+
+Store::~Store() {
+  for (sqlite3* r : all_readers_) sqlite3_close(r);
+  stmts_.reset();
+  sqlite3_close(writer_);
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  std::unique_ptr<Store> store(new Store(options));
+  if (auto st = store->Init(); !st.ok()) return st.error();
+  return store;
+}
+
+Status Store::Init() {
+  memory_ = options_.path == ":memory:";
+  auto db = OpenConnection(options_.path, memory_);
+  if (!db.ok()) return db.error();
+  writer_ = *db;
+  if (!memory_) {
+    Stmt wal(writer_, "PRAGMA journal_mode=WAL");
+    if (!wal.ok() || wal.Step() != SQLITE_ROW || wal.Text(0) != "wal") {
+      return MakeError("cannot switch " + options_.path + " to WAL mode (is it a SQLite file?)");
+    }
+  }
+  std::string pragmas = std::string("PRAGMA synchronous=") +
+                        (options_.sync_full ? "FULL" : "NORMAL") +
+                        "; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;";
+  if (auto st = Exec(writer_, pragmas.c_str()); !st.ok()) return st;
+  if (auto st = Exec(writer_, kSchema); !st.ok()) return st;
+  bool had_fts = false;
+  {
+    Stmt s(writer_, "SELECT 1 FROM sqlite_master WHERE name='events_fts'");
+    had_fts = s.ok() && s.Step() == SQLITE_ROW;
+  }
+  if (options_.fts) {
+    if (auto st = Exec(writer_, kFtsSchema); !st.ok()) return st;
+    if (!had_fts) {  // index events stored while FTS was off
+      if (auto st = Exec(writer_, "INSERT INTO events_fts(events_fts) VALUES('rebuild')");
+          !st.ok()) {
+        return st;
+      }
+    }
+  } else if (had_fts) {
+    if (auto st = Exec(writer_, kDropFts); !st.ok()) return st;
+  }
+  stmts_ = std::make_unique<WriterStmts>();
+  stmts_->insert_event = Stmt(writer_, R"sql(
+    INSERT OR IGNORE INTO events(id, time_ns, rule, priority, source, sensor, pod, ns,
+      hostname, seq, received_ns, json, search)
+    VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13))sql");
+  stmts_->upsert_sensor_events = Stmt(writer_, R"sql(
+    INSERT INTO sensors(id, mode, capture, version, hostname, pod, ns, first_seen_ns,
+      last_event_ns, events, seq_max, seq_count)
+    VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)
+    ON CONFLICT(id) DO UPDATE SET
+      mode = CASE WHEN excluded.mode <> '' THEN excluded.mode ELSE mode END,
+      capture = CASE WHEN excluded.capture <> '' THEN excluded.capture ELSE capture END,
+      version = CASE WHEN excluded.version <> '' THEN excluded.version ELSE version END,
+      last_event_ns = excluded.last_event_ns,
+      events = events + excluded.events,
+      seq_max = max(seq_max, excluded.seq_max),
+      seq_count = seq_count + excluded.seq_count)sql");
+  stmts_->upsert_heartbeat = Stmt(writer_, R"sql(
+    INSERT INTO sensors(id, mode, capture, version, hostname, pod, ns, interval_s,
+      last_heartbeat_ns, heartbeat_time_ns, first_seen_ns, last_seq, counters)
+    VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?9, ?11, ?12)
+    ON CONFLICT(id) DO UPDATE SET
+      mode = excluded.mode, capture = excluded.capture, version = excluded.version,
+      hostname = excluded.hostname, pod = excluded.pod, ns = excluded.ns,
+      interval_s = excluded.interval_s, last_heartbeat_ns = excluded.last_heartbeat_ns,
+      heartbeat_time_ns = excluded.heartbeat_time_ns, last_seq = excluded.last_seq,
+      counters = excluded.counters, silent = 0, silent_since_ns = 0)sql");
+  stmts_->mark_silent =
+      Stmt(writer_, "UPDATE sensors SET silent = 1, silent_since_ns = ?2 WHERE id = ?1");
+  if (!stmts_->insert_event.ok() || !stmts_->upsert_sensor_events.ok() ||
+      !stmts_->upsert_heartbeat.ok() || !stmts_->mark_silent.ok()) {
+    return SqlError(writer_, "prepare");
+  }
+  return OkStatus();
+}
+
+Status Store::InsertLocked(WriteOp* op) {
+  std::map<std::string, SensorDelta> deltas;
+  auto& ins = stmts_->insert_event;
+  for (const PreparedEvent& p : op->events) {
+    const Event& e = p.event;
+    ins.Reset();
+    ins.BindStatic(1, e.id);
+    ins.Bind(2, e.time_ns);
+    ins.BindStatic(3, e.rule);
+    ins.Bind(4, static_cast<int64_t>(e.priority));
+    ins.BindStatic(5, e.source);
+    ins.BindStatic(6, e.sensor.id);
+    ins.BindStatic(7, e.pod);
+    ins.BindStatic(8, e.ns);
+    ins.BindStatic(9, e.hostname);
+    ins.Bind(10, static_cast<int64_t>(e.seq));
+    ins.Bind(11, op->received_ns);
+    ins.BindStatic(12, p.json);
+    ins.BindStatic(13, p.search);
+    if (ins.Step() != SQLITE_DONE) return SqlError(writer_, "insert event");
+    if (sqlite3_changes(writer_) == 0) {
+      ++op->duplicates;
+      continue;
+    }
+    ++op->accepted;
+    op->rowids.push_back(sqlite3_last_insert_rowid(writer_));
+    op->stored.push_back(&p);
+    if (e.sensor.id.empty() || e.rule == signals::kSensorSilent) continue;
+    SensorDelta& d = deltas[e.sensor.id];
+    d.sample = &e;
+    d.events++;
+    if (e.seq > 0) {
+      d.seq_count++;
+      d.seq_max = std::max(d.seq_max, e.seq);
+    }
+  }
+  auto& up = stmts_->upsert_sensor_events;
+  for (const auto& [id, d] : deltas) {
+    const Event& e = *d.sample;
+    up.Reset();
+    up.BindStatic(1, id);
+    up.BindStatic(2, e.sensor.mode);
+    up.BindStatic(3, e.sensor.capture);
+    up.BindStatic(4, e.sensor.version);
+    up.BindStatic(5, e.hostname);
+    up.BindStatic(6, e.pod);
+    up.BindStatic(7, e.ns);
+    up.Bind(8, op->received_ns);
+    up.Bind(9, d.events);
+    up.Bind(10, static_cast<int64_t>(d.seq_max));
+    up.Bind(11, d.seq_count);
+    if (up.Step() != SQLITE_DONE) return SqlError(writer_, "update sensor");
+  }
+  if (op->heartbeat) {
+    const Heartbeat& h = *op->heartbeat;
+    std::string counters = nlohmann::json(h.counters).dump();
+    auto& hb = stmts_->upsert_heartbeat;
+    hb.Reset();
+    hb.BindStatic(1, h.sensor.id);
+    hb.BindStatic(2, h.sensor.mode);
+    hb.BindStatic(3, h.sensor.capture);
+    hb.BindStatic(4, h.sensor.version);
+    hb.BindStatic(5, h.hostname);
+    hb.BindStatic(6, h.pod);
+    hb.BindStatic(7, h.ns);
+    hb.Bind(8, h.interval_s);
+    hb.Bind(9, op->received_ns);
+    hb.Bind(10, h.time_ns);
+    hb.Bind(11, static_cast<int64_t>(h.last_seq));
+    hb.BindStatic(12, counters);
+    if (hb.Step() != SQLITE_DONE) return SqlError(writer_, "store heartbeat");
+  }
+  return OkStatus();
+}
+
+Status Store::Apply(const std::vector<WriteOp*>& ops) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  if (auto st = Exec(writer_, "BEGIN IMMEDIATE"); !st.ok()) return st;
+  for (WriteOp* op : ops) {
+    if (auto st = InsertLocked(op); !st.ok()) {
+      (void)Exec(writer_, "ROLLBACK");
+      for (WriteOp* o : ops) {
+        o->accepted = o->duplicates = 0;
+        o->rowids.clear();
+        o->stored.clear();
+      }
+      return st;
+    }
+  }
+  if (auto st = Exec(writer_, "COMMIT"); !st.ok()) {
+    (void)Exec(writer_, "ROLLBACK");
+    return st;
+  }
+  return OkStatus();
+}
+
+Result<int64_t> Store::Retain(std::optional<int64_t> min_time_ns, int64_t max_events) {
+  constexpr int64_t kChunk = 5000;
+  int64_t deleted = 0;
+  auto run_chunks = [&](const char* sql, int64_t arg, int64_t budget) -> Status {
+    Stmt del(writer_, sql);
+    if (!del.ok()) return SqlError(writer_, "prepare retention");
+    while (budget > 0) {
+      int64_t n = std::min(budget, kChunk);
+      std::lock_guard<std::mutex> lock(write_mu_);
+      del.Reset();
+      del.Bind(1, arg);
+      del.Bind(2, n);
+      if (del.Step() != SQLITE_DONE) return SqlError(writer_, "retention delete");
+      int64_t changed = sqlite3_changes(writer_);
+      deleted += changed;
+      budget -= changed;
+      if (changed < n) break;
+    }
+    return OkStatus();
+  };
+  if (min_time_ns) {
+    auto st = run_chunks(
+        "DELETE FROM events WHERE n IN (SELECT n FROM events WHERE time_ns < ?1 "
+        "ORDER BY time_ns LIMIT ?2)",
+        *min_time_ns, INT64_MAX);
+    if (!st.ok()) return st.error();
+  }
+  if (max_events > 0) {
+    int64_t count = 0;
+    {
+      std::lock_guard<std::mutex> lock(write_mu_);
+      Stmt c(writer_, "SELECT COUNT(*) FROM events");
+      if (!c.ok() || c.Step() != SQLITE_ROW) return SqlError(writer_, "count");
+      count = c.Int(0);
+    }
+    if (count > max_events) {
+      auto st = run_chunks(
+          "DELETE FROM events WHERE n IN (SELECT n FROM events WHERE ?1 = ?1 "
+          "ORDER BY time_ns LIMIT ?2)",
+          0, count - max_events);
+      if (!st.ok()) return st.error();
+    }
+  }
+  return deleted;
+}
+
+Status Store::MarkSilent(int64_t now_ns, double default_interval_s, WriteOp* out) {
+  auto sensors = Sensors();
+  if (!sensors.ok()) return sensors.error();
+  std::vector<std::pair<std::string, Event>> newly;
+  for (const SensorRow& s : *sensors) {
+    if (s.silent || !IsSilent(s, now_ns, default_interval_s)) continue;
+    double interval = s.interval_s > 0 ? s.interval_s : default_interval_s;
+    int64_t quiet_ns = now_ns - (s.last_heartbeat_ns ? s.last_heartbeat_ns : s.last_event_ns);
+    Event e;
+    e.id = "sensor-silent-" + s.id + "-" + std::to_string(now_ns);
+    e.time_ns = now_ns;
+    e.rule = std::string(signals::kSensorSilent);
+    e.priority = Priority::kCritical;
+    char buf[160];
+    std::snprintf(buf, sizeof buf, " has sent no heartbeat for %.1f s (interval %.1f s); "
+                  "events after seq %llu may be lost", static_cast<double>(quiet_ns) / 1e9,
+                  interval, static_cast<unsigned long long>(std::max(s.last_seq, s.seq_max)));
+    e.output = "sensor " + s.id + buf;
+    e.tags = {"sandwatch", "sensor_health"};
+    e.sensor = {s.id, s.mode, s.capture, s.version};
+    e.pod = s.pod;
+    e.ns = s.ns;
+    e.hostname = s.hostname;
+    e.fields = {{"silent_for_s", std::to_string(quiet_ns / 1'000'000'000)},
+                {"interval_s", std::to_string(interval)}};
+    out->events.push_back(Prepare(std::move(e)));
+  }
+  if (out->events.empty()) return OkStatus();
+  out->received_ns = now_ns;
+  std::lock_guard<std::mutex> lock(write_mu_);
+  if (auto st = Exec(writer_, "BEGIN IMMEDIATE"); !st.ok()) return st;
+  Status st = InsertLocked(out);
+  for (size_t i = 0; st.ok() && i < out->events.size(); ++i) {
+    auto& m = stmts_->mark_silent;
+    m.Reset();
+    m.BindStatic(1, out->events[i].event.sensor.id);
+    m.Bind(2, now_ns);
+    if (m.Step() != SQLITE_DONE) st = SqlError(writer_, "mark silent");
+  }
+  if (st.ok()) st = Exec(writer_, "COMMIT");
+  if (!st.ok()) {
+    (void)Exec(writer_, "ROLLBACK");
+    out->stored.clear();
+    out->rowids.clear();
+    out->accepted = 0;
+  }
+  return st;
+}
+
+int64_t Store::SizeBytes() const {
+  if (memory_) return 0;
+  int64_t total = 0;
+  struct stat st {};
+  for (const std::string& p : {options_.path, options_.path + "-wal"}) {
+    if (::stat(p.c_str(), &st) == 0) total += static_cast<int64_t>(st.st_size);
+  }
+  return total;
+}
+
+}  // namespace sandwatch::receiver

@@ -1,0 +1,244 @@
+// Read side of the store: query building and the reader connection pool.
+#include <string>
+#include <vector>
+
+#include "sandwatch/receiver/store.h"
+#include "sqlite_util.h"
+
+namespace sandwatch::receiver {
+namespace {
+
+// Escapes LIKE wildcards; used with ESCAPE '\'.
+std::string LikePattern(const std::string& s) {
+  std::string out = "%";
+  for (char c : s) {
+    if (c == '%' || c == '_' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '%';
+  return out;
+}
+
+// A quoted FTS5 phrase: with the trigram tokenizer it matches any substring.
+std::string FtsPhrase(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+struct Bound {
+  std::string where;
+  std::vector<std::string> texts;  // bound in order, interleaved with ints by `kinds`
+  std::vector<int64_t> ints;
+  std::vector<bool> is_text;
+};
+
+void AddIn(Bound& b, const char* col, const std::vector<std::string>& values) {
+  if (values.empty()) return;
+  b.where += b.where.empty() ? " WHERE " : " AND ";
+  b.where += col;
+  b.where += " IN (";
+  for (size_t i = 0; i < values.size(); ++i) {
+    b.where += i ? ",?" : "?";
+    b.texts.push_back(values[i]);
+    b.is_text.push_back(true);
+  }
+  b.where += ")";
+}
+
+void AddInt(Bound& b, const std::string& cond, int64_t v) {
+  b.where += b.where.empty() ? " WHERE " : " AND ";
+  b.where += cond;
+  b.ints.push_back(v);
+  b.is_text.push_back(false);
+}
+
+void AddText(Bound& b, const std::string& cond, std::string v) {
+  b.where += b.where.empty() ? " WHERE " : " AND ";
+  b.where += cond;
+  b.texts.push_back(std::move(v));
+  b.is_text.push_back(true);
+}
+
+Bound BuildWhere(const EventQuery& q, bool fts) {
+  Bound b;
+  AddIn(b, "rule", q.rules);
+  if (!q.priorities.empty()) {
+    b.where += b.where.empty() ? " WHERE " : " AND ";
+    b.where += "priority IN (";
+    for (size_t i = 0; i < q.priorities.size(); ++i) {
+      b.where += i ? ",?" : "?";
+      b.ints.push_back(q.priorities[i]);
+      b.is_text.push_back(false);
+    }
+    b.where += ")";
+  }
+  if (q.min_priority) AddInt(b, "priority <= ?", *q.min_priority);
+  AddIn(b, "source", q.sources);
+  AddIn(b, "pod", q.pods);
+  AddIn(b, "ns", q.namespaces);
+  AddIn(b, "sensor", q.sensors);
+  AddIn(b, "hostname", q.hostnames);
+  if (!q.id.empty()) AddText(b, "id = ?", q.id);
+  if (q.since_ns) AddInt(b, "time_ns >= ?", *q.since_ns);
+  if (q.until_ns) AddInt(b, "time_ns < ?", *q.until_ns);
+  if (!q.filter.empty()) {
+    if (fts && q.filter.size() >= 3) {
+      AddText(b, "n IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)",
+              FtsPhrase(q.filter));
+    } else {
+      AddText(b, "search LIKE ? ESCAPE '\\'", LikePattern(q.filter));
+    }
+  }
+  return b;
+}
+
+void BindAll(Stmt& s, const Bound& b) {
+  size_t ti = 0, ii = 0;
+  for (size_t i = 0; i < b.is_text.size(); ++i) {
+    if (b.is_text[i]) s.BindStatic(static_cast<int>(i + 1), b.texts[ti++]);
+    else s.Bind(static_cast<int>(i + 1), b.ints[ii++]);
+  }
+}
+
+}  // namespace
+
+Result<sqlite3*> Store::AcquireReader() {
+  {
+    std::lock_guard<std::mutex> lock(readers_mu_);
+    if (!idle_readers_.empty()) {
+      sqlite3* db = idle_readers_.back();
+      idle_readers_.pop_back();
+      return db;
+    }
+  }
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(options_.path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_close(db);
+    return MakeError("cannot open a reader on " + options_.path);
+  }
+  sqlite3_busy_timeout(db, 10000);
+  (void)Exec(db, "PRAGMA query_only=1; PRAGMA cache_size=-8192; PRAGMA mmap_size=1073741824;");
+  std::lock_guard<std::mutex> lock(readers_mu_);
+  all_readers_.push_back(db);
+  return db;
+}
+
+void Store::ReleaseReader(sqlite3* db) {
+  std::lock_guard<std::mutex> lock(readers_mu_);
+  idle_readers_.push_back(db);
+}
+
+namespace {
+
+// Runs `fn(db)` on a reader connection (or the writer, under its lock, in memory mode).
+template <class Fn>
+auto WithReader(bool memory, std::mutex& write_mu, sqlite3* writer,
+                const std::function<Result<sqlite3*>()>& acquire,
+                const std::function<void(sqlite3*)>& release, Fn fn) -> decltype(fn(writer)) {
+  if (memory) {
+    std::lock_guard<std::mutex> lock(write_mu);
+    return fn(writer);
+  }
+  auto db = acquire();
+  if (!db.ok()) return db.error();
+  auto result = fn(*db);
+  release(*db);
+  return result;
+}
+
+}  // namespace
+
+#define SW_WITH_READER(fn)                                                      \
+  WithReader(memory_, write_mu_, writer_, [this] { return AcquireReader(); }, \
+             [this](sqlite3* d) { ReleaseReader(d); }, fn)
+
+Result<QueryResult> Store::Query(const EventQuery& q) {
+  return SW_WITH_READER([&](sqlite3* db) -> Result<QueryResult> {
+    Bound b = BuildWhere(q, options_.fts);
+    QueryResult out;
+    std::string order = q.ascending ? " ORDER BY time_ns ASC, n ASC" : " ORDER BY time_ns DESC, n DESC";
+    Stmt s(db, "SELECT n, json FROM events" + b.where + order + " LIMIT ? OFFSET ?");
+    if (!s.ok()) return SqlError(db, "prepare query");
+    BindAll(s, b);
+    int next = static_cast<int>(b.is_text.size()) + 1;
+    s.Bind(next, q.limit);
+    s.Bind(next + 1, (q.page - 1) * q.limit);
+    int rc = 0;
+    while ((rc = s.Step()) == SQLITE_ROW) out.rows.emplace_back(s.Int(0), s.Text(1));
+    if (rc != SQLITE_DONE) return SqlError(db, "query");
+    Stmt c(db, "SELECT COUNT(*) FROM events" + b.where);
+    if (!c.ok()) return SqlError(db, "prepare count");
+    BindAll(c, b);
+    if (c.Step() != SQLITE_ROW) return SqlError(db, "count");
+    out.all = c.Int(0);
+    return out;
+  });
+}
+
+Result<QueryResult> Store::After(int64_t after_rowid, int64_t limit) {
+  return SW_WITH_READER([&](sqlite3* db) -> Result<QueryResult> {
+    Stmt s(db, "SELECT n, json FROM events WHERE n > ? ORDER BY n LIMIT ?");
+    if (!s.ok()) return SqlError(db, "prepare");
+    s.Bind(1, after_rowid);
+    s.Bind(2, limit);
+    QueryResult out;
+    int rc = 0;
+    while ((rc = s.Step()) == SQLITE_ROW) out.rows.emplace_back(s.Int(0), s.Text(1));
+    if (rc != SQLITE_DONE) return SqlError(db, "query");
+    out.all = static_cast<int64_t>(out.rows.size());
+    return out;
+  });
+}
+
+Result<std::vector<SensorRow>> Store::Sensors() {
+  return SW_WITH_READER([&](sqlite3* db) -> Result<std::vector<SensorRow>> {
+    Stmt s(db, R"sql(SELECT id, mode, capture, version, hostname, pod, ns, interval_s,
+      last_heartbeat_ns, heartbeat_time_ns, last_event_ns, first_seen_ns, last_seq, seq_max,
+      seq_count, events, silent, silent_since_ns, counters FROM sensors ORDER BY id)sql");
+    if (!s.ok()) return SqlError(db, "prepare sensors");
+    std::vector<SensorRow> out;
+    int rc = 0;
+    while ((rc = s.Step()) == SQLITE_ROW) {
+      SensorRow r;
+      r.id = s.Text(0);
+      r.mode = s.Text(1);
+      r.capture = s.Text(2);
+      r.version = s.Text(3);
+      r.hostname = s.Text(4);
+      r.pod = s.Text(5);
+      r.ns = s.Text(6);
+      r.interval_s = s.Double(7);
+      r.last_heartbeat_ns = s.Int(8);
+      r.heartbeat_time_ns = s.Int(9);
+      r.last_event_ns = s.Int(10);
+      r.first_seen_ns = s.Int(11);
+      r.last_seq = static_cast<uint64_t>(s.Int(12));
+      r.seq_max = static_cast<uint64_t>(s.Int(13));
+      r.seq_count = static_cast<uint64_t>(s.Int(14));
+      r.events = s.Int(15);
+      r.silent = s.Int(16) != 0;
+      r.silent_since_ns = s.Int(17);
+      r.counters_json = s.Text(18);
+      out.push_back(std::move(r));
+    }
+    if (rc != SQLITE_DONE) return SqlError(db, "sensors");
+    return out;
+  });
+}
+
+Result<int64_t> Store::CountEvents() {
+  return SW_WITH_READER([&](sqlite3* db) -> Result<int64_t> {
+    Stmt s(db, "SELECT COUNT(*) FROM events");
+    if (!s.ok() || s.Step() != SQLITE_ROW) return SqlError(db, "count");
+    return s.Int(0);
+  });
+}
+
+}  // namespace sandwatch::receiver

@@ -1,0 +1,115 @@
+#include "writer.h"
+
+#include "sandwatch/core/clock.h"
+#include "sandwatch/core/log.h"
+
+namespace sandwatch::receiver {
+namespace {
+constexpr size_t kMaxEventsPerCommit = 50000;
+}
+
+void Writer::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Writer::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+Status Writer::Submit(WriteOp* op) {
+  Pending p{op, {}};
+  auto fut = p.done.get_future();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return MakeError("receiver is shutting down");
+    queue_.push_back(&p);
+  }
+  cv_.notify_one();
+  return fut.get();
+}
+
+void Writer::Published(const WriteOp& op) {
+  std::vector<std::pair<int64_t, const std::string*>> out;
+  out.reserve(op.stored.size());
+  for (size_t i = 0; i < op.stored.size(); ++i) {
+    out.emplace_back(op.rowids[i], &op.stored[i]->json);
+    metrics_.Ingested(op.stored[i]->event.source, op.stored[i]->event.rule);
+  }
+  metrics_.Duplicates(op.duplicates);
+  if (op.heartbeat) metrics_.Heartbeat();
+  hub_.Publish(out);
+}
+
+void Writer::Commit(std::vector<Pending*>& batch) {
+  std::vector<WriteOp*> ops;
+  ops.reserve(batch.size());
+  for (Pending* p : batch) ops.push_back(p->op);
+  Status st = store_.Apply(ops);
+  if (!st.ok()) {
+    SW_LOG(kError, "receiver", "commit failed", {"error", st.error().message});
+  } else {
+    for (WriteOp* op : ops) Published(*op);
+  }
+  for (Pending* p : batch) p->done.set_value(st);
+  batch.clear();
+}
+
+void Writer::Periodic(int64_t now_mono_ns) {
+  if (now_mono_ns >= next_silence_ns_) {
+    next_silence_ns_ = now_mono_ns + static_cast<int64_t>(config_.silence_check_s * 1e9);
+    WriteOp op;
+    Status st = store_.MarkSilent(SystemClock().WallNs(), config_.default_heartbeat_interval_s, &op);
+    if (!st.ok()) {
+      SW_LOG(kError, "receiver", "silence check failed", {"error", st.error().message});
+    } else if (op.accepted > 0) {
+      for (const auto* p : op.stored) {
+        SW_LOG(kWarn, "receiver", "sensor silent", {"sensor", p->event.sensor.id});
+        metrics_.SilentRaised();
+      }
+      Published(op);
+    }
+  }
+  if (now_mono_ns >= next_retention_ns_ &&
+      (config_.retention_age_ns > 0 || config_.retention_max_events > 0)) {
+    next_retention_ns_ = now_mono_ns + static_cast<int64_t>(config_.retention_check_s * 1e9);
+    std::optional<int64_t> min_time;
+    if (config_.retention_age_ns > 0) min_time = SystemClock().WallNs() - config_.retention_age_ns;
+    auto deleted = store_.Retain(min_time, config_.retention_max_events);
+    if (!deleted.ok()) {
+      SW_LOG(kError, "receiver", "retention failed", {"error", deleted.error().message});
+    } else if (*deleted > 0) {
+      metrics_.RetentionDeleted(*deleted);
+      SW_LOG(kInfo, "receiver", "retention", {"deleted", std::to_string(*deleted)});
+    }
+  }
+}
+
+void Writer::Loop() {
+  std::vector<Pending*> batch;
+  for (;;) {
+    bool stop = false;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(100),
+                   [&] { return stopping_ || !queue_.empty(); });
+      size_t events = 0;
+      while (!queue_.empty() && events < kMaxEventsPerCommit) {
+        events += queue_.front()->op->events.size() + 1;
+        batch.push_back(queue_.front());
+        queue_.pop_front();
+      }
+      stop = stopping_ && queue_.empty();
+    }
+    if (!batch.empty()) Commit(batch);
+    if (stop) break;
+    Periodic(SystemClock().MonoNs());
+  }
+}
+
+}  // namespace sandwatch::receiver
