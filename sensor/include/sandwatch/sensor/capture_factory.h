@@ -18,14 +18,28 @@ struct CaptureOptions {
   std::string proc_root = "/proc";
   // The workload's filesystem root as the sensor reaches it (e.g. /proc/PID/root).
   std::string workload_root = "/";
+  // inotify: triggered scans are at least this far apart (a storm of events
+  // becomes at most 1/trigger_min_gap_s scans a second).
+  double trigger_min_gap_s = 0.005;
+  // netlink: socket receive buffer requested with SO_RCVBUFFORCE.
+  int netlink_rcvbuf_bytes = 16 << 20;
+  // netlink/fanotify: read cmdline, exe and stat right after each kernel event.
+  bool early_read = true;
 };
 
 struct CaptureSelection {
+  // The event-driven sources first, then always a PollSource (the safety net).
   std::vector<std::unique_ptr<CaptureSource>> sources;
-  std::string active;     // e.g. "poll" or "fanotify+inotify"
-  std::string why;        // one line: what was chosen and why better ones were refused
+  std::string active;     // e.g. "poll" or "fanotify+inotify" (poll underneath is implied)
+  std::string why;        // one line: what was chosen and why better ones were refused;
+                          // the caller logs it once at start-up
 };
 
+// `capture`: poll | inotify | fanotify | netlink | auto, or a combination joined
+// with '+' (e.g. "fanotify+inotify", "netlink+fanotify"). An explicitly requested
+// source that cannot run here is an Error naming --capture and the reason; auto
+// falls back (node: netlink [+fanotify for files] > fanotify > inotify > poll;
+// kata/sidecar: fanotify > inotify > poll). Sources are built, not started.
 Result<CaptureSelection> MakeCaptureSources(const CaptureOptions& options);
 
 }  // namespace sandwatch::sensor

@@ -1,0 +1,103 @@
+#include "capture_plan.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace sandwatch::sensor {
+
+namespace {
+
+std::string Join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const std::string& p : parts) out += (out.empty() ? "" : "+") + p;
+  return out.empty() ? "poll" : out;
+}
+
+std::string PollNote(double interval_s) {
+  char buf[96];
+  std::snprintf(buf, sizeof(buf), "; poll every %gs underneath", interval_s);
+  return buf;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> ParseCaptureList(std::string_view text) {
+  if (text == "auto") return std::vector<std::string>{"auto"};
+  if (text.empty()) return MakeError("--capture: empty value (use poll, inotify, fanotify, netlink, auto or a+b)");
+  std::vector<std::string> seen;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t end = text.find('+', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string part(text.substr(pos, end - pos));
+    bool known = part == "poll" ||
+                 std::find(std::begin(kEventSources), std::end(kEventSources), part) !=
+                     std::end(kEventSources);
+    if (!known) {
+      return MakeError("--capture: unknown source '" + part +
+                       "' (use poll, inotify, fanotify, netlink, auto or a+b)");
+    }
+    seen.push_back(std::move(part));
+    pos = end + 1;
+  }
+  std::vector<std::string> out;
+  for (std::string_view name : {"netlink", "fanotify", "inotify", "poll"}) {
+    if (std::find(seen.begin(), seen.end(), name) != seen.end()) out.emplace_back(name);
+  }
+  return out;
+}
+
+Result<CapturePlan> PlanCapture(std::string_view capture, std::string_view mode,
+                                double poll_interval_s, const ProbeFn& probe) {
+  auto list = ParseCaptureList(capture);
+  if (!list.ok()) return list.error();
+  CapturePlan plan;
+  if ((*list)[0] != "auto") {
+    const bool has_netlink = std::find(list->begin(), list->end(), "netlink") != list->end();
+    for (const std::string& name : *list) {
+      if (name == "poll") continue;
+      const bool files_only = name == "fanotify" && has_netlink;
+      Status st = probe(name, files_only);
+      if (!st.ok()) return MakeError("--capture " + std::string(capture) + ": " + st.error().message);
+      plan.sources.push_back(name);
+      if (files_only) plan.fanotify_files_only = true;
+    }
+    plan.active = Join(plan.sources);
+    plan.why = "capture=" + plan.active + " (requested, mode=" + std::string(mode) + ")" +
+               PollNote(poll_interval_s);
+    return plan;
+  }
+
+  std::vector<std::string> refused;
+  auto try_source = [&](const std::string& name, bool files_only) {
+    Status st = probe(name, files_only);
+    if (!st.ok()) refused.push_back(st.error().message);
+    return st.ok();
+  };
+  if (mode == "node") {
+    if (try_source("netlink", false)) {
+      plan.sources.push_back("netlink");
+      if (try_source("fanotify", true)) {
+        plan.sources.push_back("fanotify");
+        plan.fanotify_files_only = true;
+      }
+    }
+  } else {
+    refused.push_back("netlink skipped: mode=" + std::string(mode) +
+                      " watches one pod, the proc connector sees the whole node (use --mode node)");
+  }
+  if (plan.sources.empty()) {
+    if (try_source("fanotify", false)) plan.sources.push_back("fanotify");
+    else if (try_source("inotify", false)) plan.sources.push_back("inotify");
+  }
+  plan.active = Join(plan.sources);
+  std::string why = "capture=auto chose " + plan.active + " (mode=" + std::string(mode) + ")";
+  if (!refused.empty()) {
+    why += "; refused: ";
+    for (size_t i = 0; i < refused.size(); ++i) why += (i ? "; " : "") + refused[i];
+  }
+  plan.why = why + PollNote(poll_interval_s);
+  return plan;
+}
+
+}  // namespace sandwatch::sensor

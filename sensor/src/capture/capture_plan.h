@@ -1,0 +1,38 @@
+// Pure planning for `--capture`: parses the value (a name, "a+b" combos, or
+// auto) and, given a probe for each source, decides what runs and writes the
+// one-line reason. The factory (capture_factory.cpp) supplies real probes;
+// tests supply canned ones.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sandwatch/core/result.h"
+
+namespace sandwatch::sensor {
+
+// Canonical order, best first. "poll" always runs underneath as the safety net.
+inline constexpr std::string_view kEventSources[] = {"netlink", "fanotify", "inotify"};
+
+// "auto" -> {"auto"}; "fanotify+inotify" -> {"fanotify","inotify"} (canonical
+// order, unique). Errors name --capture and the bad part.
+Result<std::vector<std::string>> ParseCaptureList(std::string_view text);
+
+struct CapturePlan {
+  std::vector<std::string> sources;  // event sources to start, canonical order (no "poll")
+  bool fanotify_files_only = false;  // netlink covers execs; fanotify only marks files
+  std::string active;                // "netlink+fanotify", "inotify", "poll"
+  std::string why;                   // one line for the start-up log
+};
+
+// Probe(name, files_only) says whether a source can run here.
+using ProbeFn = std::function<Status(const std::string& name, bool files_only)>;
+
+// mode: kata | sidecar | node. An explicit source that fails its probe is an
+// error (the sensor must not claim what it cannot see); auto falls back.
+Result<CapturePlan> PlanCapture(std::string_view capture, std::string_view mode,
+                                double poll_interval_s, const ProbeFn& probe);
+
+}  // namespace sandwatch::sensor

@@ -1,0 +1,308 @@
+#include "fanotify_source.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/fanotify.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+
+#include "early_read.h"
+#include "fanotify_decode.h"
+#include "sandwatch/core/clock.h"
+#include "sandwatch/core/log.h"
+#include "self_facts.h"
+#include "watch_paths.h"
+
+namespace sandwatch::sensor {
+
+namespace {
+
+constexpr size_t kMaxQueue = 65536;
+constexpr int64_t kInterpWindowNs = 200'000'000;
+
+Result<int> InitFanotify() {
+  int fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK,
+                         O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+  if (fd < 0) return MakeError(ErrnoText("fanotify_init", errno), errno);
+  return fd;
+}
+
+// FAN_OPEN_EXEC for the whole filesystem holding `path`; a mount mark when the
+// filesystem refuses a superblock mark.
+Status MarkExecFs(int fan_fd, const std::string& path) {
+  if (fanotify_mark(fan_fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_OPEN_EXEC, AT_FDCWD,
+                    path.c_str()) == 0) {
+    return OkStatus();
+  }
+  int fs_err = errno;
+  if (fanotify_mark(fan_fd, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_OPEN_EXEC, AT_FDCWD,
+                    path.c_str()) == 0) {
+    return OkStatus();
+  }
+  return MakeError(ErrnoText("fanotify_mark(FAN_MARK_FILESYSTEM, " + path + ")", fs_err), fs_err);
+}
+
+std::string FdPath(int fd) {
+  char link[64];
+  snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+  char buf[PATH_MAX];
+  ssize_t n = readlink(link, buf, sizeof(buf));
+  if (n <= 0) return {};
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+}  // namespace
+
+FanotifySource::FanotifySource(FanotifyOptions options) : options_(std::move(options)) {
+  if (options_.sensitive_patterns.empty()) options_.sensitive_patterns = DefaultSensitivePatterns();
+}
+
+Status FanotifySource::AddMarks(int fan_fd, int perm_fd, std::vector<std::string>* marked) const {
+  const std::string& root = options_.workload_root;
+  if (options_.exec_events) {
+    Status st = MarkExecFs(fan_fd, root);
+    if (!st.ok()) return st;
+    // Binary and drop directories on other filesystems (a tmpfs /tmp, /dev/shm).
+    for (const auto* list : {&DefaultBinDirs(), &DefaultDropDirs()}) {
+      for (const std::string& dir : ExistingUnderRoot(root, *list)) {
+        (void)MarkExecFs(fan_fd, UnderRoot(root, dir));
+      }
+    }
+  }
+  if (options_.file_events) {
+    // A permission event holds the opener inside open() until we answer, so its
+    // cmdline is read even when it lives 1 ms; plain FAN_OPEN when unavailable.
+    const int fd = perm_fd >= 0 ? perm_fd : fan_fd;
+    const uint64_t mask = perm_fd >= 0 ? FAN_OPEN_PERM : FAN_OPEN;
+    for (const std::string& file : ExistingUnderRoot(root, options_.sensitive_patterns)) {
+      if (fanotify_mark(fd, FAN_MARK_ADD, mask, AT_FDCWD, UnderRoot(root, file).c_str()) == 0) {
+        marked->push_back(file);
+      }
+    }
+    if (marked->empty() && !options_.exec_events) {
+      return MakeError("fanotify: none of the sensitive files exist under " + root);
+    }
+  }
+  return OkStatus();
+}
+
+Status FanotifySource::Probe() const {
+  SelfFacts facts = ReadSelfFacts();
+  if (!facts.HasCap(kCapSysAdmin)) return MakeError("fanotify refused: CAP_SYS_ADMIN is missing");
+  auto fd = InitFanotify();
+  if (!fd.ok()) return MakeError("fanotify refused: " + fd.error().message, fd.error().code);
+  std::vector<std::string> marked;
+  Status st = AddMarks(*fd, -1, &marked);
+  close(*fd);
+  if (!st.ok()) return MakeError("fanotify refused: " + st.error().message, st.error().code);
+  return OkStatus();
+}
+
+Status FanotifySource::Start(ObservationSink* sink) {
+  if (reader_.joinable()) return MakeError("fanotify source already started");
+  if (!wake_.ok()) return MakeError("eventfd failed");
+  char real[PATH_MAX];
+  root_real_ = realpath(options_.workload_root.c_str(), real) ? real : options_.workload_root;
+  proc_fd_ = open(options_.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (proc_fd_ < 0) return MakeError(ErrnoText("open " + options_.proc_root, errno), errno);
+  auto fd = InitFanotify();
+  if (!fd.ok()) {
+    close(proc_fd_);
+    proc_fd_ = -1;
+    return fd.error();
+  }
+  fan_fd_ = *fd;
+  if (options_.file_events && options_.file_perm) {
+    perm_fd_ = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK,
+                             O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+  }
+  file_perm_active_.store(perm_fd_ >= 0);
+  marked_files_.clear();
+  Status st = AddMarks(fan_fd_, perm_fd_, &marked_files_);
+  if (!st.ok()) {
+    Stop();
+    return st;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = false;
+  }
+  wake_.Drain();
+  reader_ = std::thread([this, sink] { ReaderLoop(sink); });
+  exec_thread_ = std::thread([this, sink] { ExecLoop(sink); });
+  return OkStatus();
+}
+
+void FanotifySource::Stop() {
+  if (reader_.joinable()) {
+    wake_.Signal();
+    reader_.join();
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (exec_thread_.joinable()) exec_thread_.join();
+  if (fan_fd_ >= 0) close(fan_fd_);
+  if (perm_fd_ >= 0) close(perm_fd_);  // the kernel allows anything still pending
+  if (proc_fd_ >= 0) close(proc_fd_);
+  fan_fd_ = perm_fd_ = proc_fd_ = -1;
+}
+
+void FanotifySource::ReaderLoop(ObservationSink* sink) {
+  pollfd fds[3] = {{wake_.fd(), POLLIN, 0}, {fan_fd_, POLLIN, 0}, {perm_fd_, POLLIN, 0}};
+  const nfds_t nfds = perm_fd_ >= 0 ? 3 : 2;
+  while (true) {
+    int n = poll(fds, nfds, -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 || (fds[0].revents & POLLIN)) break;
+    if (nfds == 3 && (fds[2].revents & POLLIN)) Drain(perm_fd_, true, sink);
+    if (fds[1].revents & POLLIN) Drain(fan_fd_, false, sink);
+    reader_cpu_ns_.store(ThreadCpuNs(), std::memory_order_relaxed);
+  }
+}
+
+void FanotifySource::Drain(int fd, bool perm, ObservationSink* sink) {
+  alignas(fanotify_event_metadata) uint8_t buf[16 * 1024];
+  std::vector<FanEvent> events;
+  const int self = getpid();
+  while (true) {
+    ssize_t got = read(fd, buf, sizeof(buf));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    events.clear();
+    DecodeFanotify(std::span<const uint8_t>(buf, static_cast<size_t>(got)), &events);
+    const int64_t now = SystemClock().MonoNs();
+    for (const FanEvent& ev : events) {
+      events_.fetch_add(1, std::memory_order_relaxed);
+      if (ev.overflow()) {
+        overflows_.fetch_add(1, std::memory_order_relaxed);
+        Observation scan;
+        scan.method = "fanotify";
+        scan.kernel_mono_ns = now;
+        sink->Push(std::move(scan));
+        continue;
+      }
+      if (ev.pid == 0 || ev.pid == self) {  // outside our PID namespace, or us
+        if (ev.pid == 0) foreign_.fetch_add(1, std::memory_order_relaxed);
+        Release(fd, perm, ev.fd);
+        continue;
+      }
+      std::string raw = ev.fd >= 0 ? FdPath(ev.fd) : std::string();
+      if (ev.exec()) {
+        Release(fd, perm, ev.fd);
+        std::lock_guard<std::mutex> lock(mu_);
+        if (queue_.size() >= kMaxQueue) {
+          queue_drops_.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        queue_.push_back(PendingExec{ev.pid, std::move(raw), now});
+        cv_.notify_one();
+        continue;
+      }
+      file_opens_.fetch_add(1, std::memory_order_relaxed);
+      Observation obs;
+      obs.kind = Observation::Kind::kFileOpen;
+      obs.method = "fanotify";
+      obs.pid = ev.pid;
+      obs.path = RelativeToRoot(root_real_, raw);
+      obs.kernel_mono_ns = now;
+      if (options_.early_read) {
+        EarlyRead er = ReadEarly(proc_fd_, ev.pid);  // the opener waits in open() when perm
+        if (!er.complete) early_failures_.fetch_add(1, std::memory_order_relaxed);
+        er.exe = RelativeToRoot(root_real_, er.exe);
+        obs.ppid = er.ppid;
+        obs.early = std::move(er);
+      }
+      Release(fd, perm, ev.fd);
+      sink->Push(std::move(obs));
+    }
+  }
+}
+
+void FanotifySource::Release(int group_fd, bool perm, int event_fd) {
+  if (event_fd < 0) return;
+  if (perm) {
+    fanotify_response resp{};
+    resp.fd = event_fd;
+    resp.response = FAN_ALLOW;
+    ssize_t n = write(group_fd, &resp, sizeof(resp));
+    (void)n;
+  }
+  close(event_fd);
+}
+
+void FanotifySource::ExecLoop(ObservationSink* sink) {
+  while (true) {
+    PendingExec item;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) break;  // stopping and drained
+      item = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    HandleExec(item, sink);
+    exec_cpu_ns_.store(ThreadCpuNs(), std::memory_order_relaxed);
+  }
+}
+
+void FanotifySource::HandleExec(const PendingExec& item, ObservationSink* sink) {
+  // The kernel opens the ELF interpreter for exec right after the binary: the
+  // same exec, not a new one (unless someone runs ld.so directly).
+  auto recent = recent_exec_.find(item.pid);
+  if (IsElfInterpreterPath(item.raw_path) && recent != recent_exec_.end() &&
+      item.mono_ns - recent->second < kInterpWindowNs) {
+    interp_merged_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  if (recent_exec_.size() > 4096) recent_exec_.clear();
+  recent_exec_[item.pid] = item.mono_ns;
+  execs_.fetch_add(1, std::memory_order_relaxed);
+
+  Observation obs;
+  obs.kind = Observation::Kind::kExec;
+  obs.method = "fanotify";
+  obs.pid = item.pid;
+  obs.path = RelativeToRoot(root_real_, item.raw_path);
+  obs.kernel_mono_ns = item.mono_ns;
+  if (options_.early_read) {
+    // Wait until the exec has replaced the image: exe equals the opened file,
+    // or differs from what it was at first (scripts, whose exe is the interpreter).
+    const int64_t deadline = SystemClock().MonoNs() + int64_t{options_.exec_settle_us} * 1000;
+    std::string first = ReadExe(proc_fd_, item.pid);
+    std::string exe = first;
+    useconds_t backoff = 20;
+    while (!exe.empty() && exe != item.raw_path && exe == first &&
+           SystemClock().MonoNs() < deadline) {
+      usleep(backoff);
+      if (backoff < 400) backoff *= 2;
+      exe = ReadExe(proc_fd_, item.pid);
+    }
+    EarlyRead er = ReadEarly(proc_fd_, item.pid);
+    if (!er.complete) early_failures_.fetch_add(1, std::memory_order_relaxed);
+    er.exe = RelativeToRoot(root_real_, er.exe);
+    obs.ppid = er.ppid;
+    obs.early = std::move(er);
+  }
+  sink->Push(std::move(obs));
+}
+
+void FanotifySource::AddCounters(std::map<std::string, int64_t>* counters) const {
+  (*counters)["fanotify_events"] += events_.load();
+  (*counters)["fanotify_execs"] += execs_.load();
+  (*counters)["fanotify_file_opens"] += file_opens_.load();
+  (*counters)["fanotify_overflows"] += overflows_.load();
+  (*counters)["fanotify_foreign"] += foreign_.load();
+  (*counters)["fanotify_interp_merged"] += interp_merged_.load();
+  (*counters)["fanotify_queue_drops"] += queue_drops_.load();
+  (*counters)["fanotify_early_read_failures"] += early_failures_.load();
+  (*counters)["fanotify_file_perm"] += file_perm_active_.load() ? 1 : 0;
+  (*counters)["fanotify_cpu_us"] += (reader_cpu_ns_.load() + exec_cpu_ns_.load()) / 1000;
+}
+
+}  // namespace sandwatch::sensor

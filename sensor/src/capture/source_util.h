@@ -1,0 +1,41 @@
+// Small helpers shared by the event-driven capture sources: a wake-up fd to stop
+// a poll() loop, the calling thread's CPU time, and errno text.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace sandwatch::sensor {
+
+// An eventfd that a poll() loop also waits on; Signal() wakes it for Stop().
+class WakeFd {
+ public:
+  WakeFd();
+  ~WakeFd();
+  WakeFd(const WakeFd&) = delete;
+  WakeFd& operator=(const WakeFd&) = delete;
+  int fd() const { return fd_; }
+  bool ok() const { return fd_ >= 0; }
+  void Signal();
+  void Drain();
+
+ private:
+  int fd_ = -1;
+};
+
+// CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID), in ns.
+int64_t ThreadCpuNs();
+
+// "what: strerror(err)".
+std::string ErrnoText(const std::string& what, int err);
+
+// Joins root and an absolute or relative path: ("/proc/7/root", "/etc/shadow")
+// -> "/proc/7/root/etc/shadow"; root "/" leaves the path as is.
+std::string UnderRoot(const std::string& root, const std::string& path);
+
+// The inverse for paths the kernel resolved from the sensor's view: strips
+// `root_real` (the resolved workload root, e.g. "/var/lib/c1/rootfs") when the
+// path lies under it. Paths outside it come back unchanged.
+std::string RelativeToRoot(const std::string& root_real, const std::string& path);
+
+}  // namespace sandwatch::sensor

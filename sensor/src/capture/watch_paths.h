@@ -1,0 +1,25 @@
+// The paths the event-driven sources watch, relative to the workload's root:
+// sensitive files (credential stores), binary directories and drop directories.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace sandwatch::sensor {
+
+// Credential files a `shadow_file_access` / `aws_credential_discovery` style
+// rule cares about. "~" expands to /root and every /home/* found under the root.
+const std::vector<std::string>& DefaultSensitivePatterns();
+
+// /bin /usr/bin /sbin /usr/sbin /usr/local/bin /usr/local/sbin.
+const std::vector<std::string>& DefaultBinDirs();
+
+// Writable places where a dropped binary lands: /tmp /var/tmp /dev/shm.
+const std::vector<std::string>& DefaultDropDirs();
+
+// Expands `patterns` ("~" -> home dirs) under `root` and keeps those that exist.
+// Returns paths relative to the workload (starting with "/"), sorted, unique.
+std::vector<std::string> ExistingUnderRoot(const std::string& root,
+                                           const std::vector<std::string>& patterns);
+
+}  // namespace sandwatch::sensor

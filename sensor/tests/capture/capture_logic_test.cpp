@@ -1,0 +1,222 @@
+// Pure logic of the capture layer: scan coalescing, --capture planning, the
+// early read on a fixture proc tree, self facts, path helpers.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "capture_plan.h"
+#include "early_read.h"
+#include "inotify_decode.h"
+#include "self_facts.h"
+#include "source_util.h"
+#include "watch_paths.h"
+
+namespace sandwatch::sensor {
+namespace {
+
+constexpr int64_t kMs = 1'000'000;
+
+TEST(ScanCoalescer, FirstEventScansAtOnceStormBecomesHandful) {
+  ScanCoalescer c(5 * kMs);
+  EXPECT_TRUE(c.OnEvent(100 * kMs));
+  // 10,000 events within 20 ms: only the timer fires, at most once per gap.
+  int scans = 1;
+  for (int i = 0; i < 10000; ++i) {
+    int64_t now = 100 * kMs + i * 2000;  // every 2 us
+    if (c.OnEvent(now)) ++scans;
+    if (c.OnTimer(now)) ++scans;
+  }
+  EXPECT_EQ(c.events(), 10001);
+  EXPECT_EQ(c.scans(), scans);
+  EXPECT_LE(scans, 6);  // 20 ms / 5 ms gap, plus the first
+  EXPECT_GE(c.Deadline(), 0);  // the tail of the storm is still owed a scan
+  EXPECT_TRUE(c.OnTimer(c.Deadline()));
+  EXPECT_EQ(c.Deadline(), -1);
+}
+
+TEST(ScanCoalescer, DelayedEventIsPulledInByAnImmediateOne) {
+  ScanCoalescer c(5 * kMs);
+  EXPECT_FALSE(c.OnEvent(0, 1 * kMs));  // binary dir open: exec not finished yet
+  EXPECT_EQ(c.Deadline(), 1 * kMs);
+  EXPECT_TRUE(c.OnEvent(200'000));  // ld.so.cache open 0.2 ms later: scan now
+  EXPECT_EQ(c.Deadline(), -1);
+  EXPECT_FALSE(c.OnTimer(1 * kMs));
+  EXPECT_EQ(c.scans(), 1);
+}
+
+TEST(ScanCoalescer, DelayedEventFiresOnTimer) {
+  ScanCoalescer c(5 * kMs);
+  EXPECT_FALSE(c.OnEvent(0, 1 * kMs));
+  EXPECT_FALSE(c.OnTimer(kMs / 2));
+  EXPECT_TRUE(c.OnTimer(1 * kMs));
+  EXPECT_EQ(c.scans(), 1);
+}
+
+TEST(CapturePlan, ParsesCombosInCanonicalOrder) {
+  auto list = ParseCaptureList("inotify+fanotify+inotify");
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(*list, (std::vector<std::string>{"fanotify", "inotify"}));
+  EXPECT_EQ(ParseCaptureList("auto")->at(0), "auto");
+  auto bad = ParseCaptureList("netlink+ebpf");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("--capture"), std::string::npos);
+  EXPECT_NE(bad.error().message.find("ebpf"), std::string::npos);
+  EXPECT_FALSE(ParseCaptureList("").ok());
+  EXPECT_FALSE(ParseCaptureList("auto+poll").ok());
+}
+
+// A canned probe: `allowed` lists what may run.
+ProbeFn Allow(std::vector<std::string> allowed) {
+  return [allowed](const std::string& name, bool) -> Status {
+    for (const auto& a : allowed) {
+      if (a == name) return OkStatus();
+    }
+    return MakeError(name + " refused: canned");
+  };
+}
+
+TEST(CapturePlan, AutoInNodeModePrefersNetlinkWithFanotifyForFiles) {
+  auto plan = PlanCapture("auto", "node", 2, Allow({"netlink", "fanotify", "inotify"}));
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->active, "netlink+fanotify");
+  EXPECT_TRUE(plan->fanotify_files_only);
+  EXPECT_EQ(plan->why.find('\n'), std::string::npos);
+}
+
+TEST(CapturePlan, AutoInPrivatePidNamespaceFallsBack) {
+  auto plan = PlanCapture("auto", "node", 2, Allow({"fanotify", "inotify"}));
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->active, "fanotify");
+  EXPECT_FALSE(plan->fanotify_files_only);
+  EXPECT_NE(plan->why.find("netlink refused"), std::string::npos);
+  plan = PlanCapture("auto", "sidecar", 2, Allow({"inotify"}));
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->active, "inotify");
+  EXPECT_NE(plan->why.find("fanotify refused"), std::string::npos);
+  EXPECT_NE(plan->why.find("netlink skipped: mode=sidecar"), std::string::npos);
+  plan = PlanCapture("auto", "kata", 0.5, Allow({}));
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->active, "poll");
+  EXPECT_NE(plan->why.find("poll every 0.5s"), std::string::npos);
+}
+
+TEST(CapturePlan, KataModeNeverPicksNetlink) {
+  auto plan = PlanCapture("auto", "kata", 2, Allow({"netlink", "fanotify", "inotify"}));
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->active, "fanotify");
+}
+
+TEST(CapturePlan, ExplicitSourceThatCannotRunIsAnError) {
+  auto plan = PlanCapture("netlink", "sidecar", 2, Allow({"inotify"}));
+  ASSERT_FALSE(plan.ok());
+  EXPECT_NE(plan.error().message.find("--capture netlink: netlink refused"), std::string::npos);
+  plan = PlanCapture("fanotify+inotify", "kata", 2, Allow({"fanotify", "inotify"}));
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->active, "fanotify+inotify");
+  EXPECT_FALSE(plan->fanotify_files_only);
+  plan = PlanCapture("poll", "kata", 2, Allow({}));
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->active, "poll");
+  EXPECT_TRUE(plan->sources.empty());
+}
+
+TEST(SelfFacts, ParsesCapsAndNspid) {
+  SelfFacts f;
+  ParseStatusFacts("Name:\tx\nNSpid:\t4242\t1\nCapEff:\t000001ffffffffff\n", &f);
+  EXPECT_EQ(f.nspid_levels, 2);
+  EXPECT_TRUE(f.HasCap(kCapSysAdmin));
+  EXPECT_TRUE(f.HasCap(kCapNetAdmin));
+  EXPECT_FALSE(f.InInitPidNs());  // ns inode unknown: NSpid decides
+  f.pid_ns_ino = kInitPidNsIno;    // the inode wins: NSpid undercounts after --mount-proc
+  EXPECT_TRUE(f.InInitPidNs());
+  SelfFacts g;
+  ParseStatusFacts("NSpid:\t1\nCapEff:\t0000000000001000\n", &g);
+  EXPECT_TRUE(g.HasCap(kCapNetAdmin));
+  EXPECT_FALSE(g.HasCap(kCapSysAdmin));
+  g.pid_ns_ino = 4026532290;
+  EXPECT_FALSE(g.InInitPidNs());
+  EXPECT_EQ(ParseNsLink("pid:[4026531836]"), kInitPidNsIno);
+  EXPECT_EQ(ParseNsLink("pid:[12x]"), 0U);
+  EXPECT_EQ(ParseNsLink("garbage"), 0U);
+}
+
+TEST(EarlyRead, ParsesStatWithHostileComm) {
+  EarlyRead er;
+  std::string stat = "77 (a) b (c)) S 12 77 77 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 555 1 2";
+  ASSERT_TRUE(ParseStatForEarly(stat, &er));
+  EXPECT_EQ(er.name, "a) b (c)");
+  EXPECT_EQ(er.ppid, 12);
+  EXPECT_EQ(er.start_ticks, 555U);
+  EXPECT_FALSE(ParseStatForEarly("77 (x) S", &er));
+  EXPECT_EQ(SplitCmdline(std::string("cat\0/etc/shadow\0", 16)),
+            (std::vector<std::string>{"cat", "/etc/shadow"}));
+  EXPECT_EQ(SplitCmdline(std::string("a\0\0b", 4)), (std::vector<std::string>{"a", "", "b"}));
+  EXPECT_TRUE(SplitCmdline("").empty());
+  EXPECT_EQ(StripDeleted("/tmp/x (deleted)"), "/tmp/x");
+}
+
+class FixtureProc : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/capture_fixture_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    std::filesystem::create_directories(root_ + "/321");
+    std::ofstream(root_ + "/321/cmdline") << std::string("nc\0-e\0/bin/sh\0", 14);
+    std::ofstream(root_ + "/321/stat")
+        << "321 (nc) S 9 321 321 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 4242 1 2\n";
+    std::filesystem::create_symlink("/usr/bin/nc.traditional (deleted)", root_ + "/321/exe");
+    std::filesystem::create_directories(root_ + "/322");  // gone half-way: only stat
+    std::ofstream(root_ + "/322/stat") << "322 (x) Z 9 0 0 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1 0 0\n";
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+  std::string root_;
+};
+
+TEST_F(FixtureProc, EarlyReadFromInjectedRoot) {
+  int fd = open(root_.c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(fd, 0);
+  EarlyRead er = ReadEarly(fd, 321);
+  EXPECT_TRUE(er.complete);
+  EXPECT_EQ(er.cmdline, (std::vector<std::string>{"nc", "-e", "/bin/sh"}));
+  EXPECT_EQ(er.exe, "/usr/bin/nc.traditional");
+  EXPECT_EQ(er.ppid, 9);
+  EXPECT_EQ(er.start_ticks, 4242U);
+  EarlyRead gone = ReadEarly(fd, 322);
+  EXPECT_FALSE(gone.complete);
+  EXPECT_TRUE(gone.cmdline.empty());
+  EXPECT_EQ(gone.ppid, 9);  // what was readable is kept
+  EXPECT_FALSE(ReadEarly(fd, 999).complete);
+  close(fd);
+}
+
+TEST_F(FixtureProc, ExistingUnderRootExpandsHomes) {
+  std::filesystem::create_directories(root_ + "/etc");
+  std::filesystem::create_directories(root_ + "/home/alice/.aws");
+  std::filesystem::create_directories(root_ + "/root/.aws");
+  std::ofstream(root_ + "/etc/shadow") << "x";
+  std::ofstream(root_ + "/home/alice/.aws/credentials") << "x";
+  std::ofstream(root_ + "/root/.aws/credentials") << "x";
+  auto found = ExistingUnderRoot(root_, DefaultSensitivePatterns());
+  EXPECT_EQ(found, (std::vector<std::string>{"/etc/shadow", "/home/alice/.aws/credentials",
+                                             "/root/.aws/credentials"}));
+}
+
+TEST(PathHelpers, UnderAndRelativeToRoot) {
+  EXPECT_EQ(UnderRoot("/", "/etc/shadow"), "/etc/shadow");
+  EXPECT_EQ(UnderRoot("/proc/7/root/", "/etc/shadow"), "/proc/7/root/etc/shadow");
+  EXPECT_EQ(RelativeToRoot("/var/lib/c1/rootfs", "/var/lib/c1/rootfs/usr/bin/cat"), "/usr/bin/cat");
+  EXPECT_EQ(RelativeToRoot("/var/lib/c1/rootfs", "/var/lib/c1/rootfsX/cat"), "/var/lib/c1/rootfsX/cat");
+  EXPECT_EQ(RelativeToRoot("/", "/usr/bin/cat"), "/usr/bin/cat");
+  EXPECT_EQ(RelativeToRoot("/srv/r", "/srv/r"), "/");
+}
+
+}  // namespace
+}  // namespace sandwatch::sensor
