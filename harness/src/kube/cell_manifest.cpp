@@ -1,0 +1,133 @@
+#include "sandwatch/harness/kube/cell_manifest.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace sandwatch::harness::kube {
+namespace {
+
+std::string Join(const std::vector<std::string>& v, char sep) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : std::string(1, sep)) + s;
+  return out;
+}
+
+// A string scalar that stays a string in the output (env values must be strings:
+// POLL_INTERVAL "2", never the number 2).
+YAML::Node StringScalar(const std::string& value) {
+  YAML::Node n(value);
+  n.SetTag("!");
+  return n;
+}
+
+// YAML -> JSON with Kubernetes' typing: quoted scalars (tag "!") are strings; plain
+// scalars become booleans, integers or null when they read as such.
+nlohmann::ordered_json ToJson(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Sequence: {
+      auto a = nlohmann::ordered_json::array();
+      for (const auto& item : n) a.push_back(ToJson(item));
+      return a;
+    }
+    case YAML::NodeType::Map: {
+      auto o = nlohmann::ordered_json::object();
+      for (const auto& kv : n) o[kv.first.as<std::string>()] = ToJson(kv.second);
+      return o;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string v = n.Scalar();
+      if (n.Tag() == "!") return v;
+      if (v == "true") return true;
+      if (v == "false") return false;
+      if (v == "null" || v == "~") return nullptr;
+      if (!v.empty() && v.find_first_not_of("-0123456789") == std::string::npos &&
+          v.find('-', 1) == std::string::npos && v != "-") {
+        char* end = nullptr;
+        const long long i = std::strtoll(v.c_str(), &end, 10);
+        if (end != nullptr && *end == '\0') return i;
+      }
+      return v;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+// Sets env `name` to `value` in the container's env list, appending it when absent.
+// A valueFrom entry (POD_NAME, POD_NAMESPACE) is never touched.
+void SetEnv(YAML::Node env, const std::string& name, const std::string& value) {
+  for (size_t i = 0; i < env.size(); ++i) {
+    YAML::Node e = env[i];
+    if (e["name"].as<std::string>("") == name) {
+      if (!e["valueFrom"]) e["value"] = StringScalar(value);
+      return;
+    }
+  }
+  YAML::Node entry;
+  entry["name"] = name;
+  entry["value"] = StringScalar(value);
+  env.push_back(entry);
+}
+
+}  // namespace
+
+std::string FormatSecondsValue(double seconds) {
+  char buf[32];
+  for (int prec = 1; prec <= 17; ++prec) {
+    std::snprintf(buf, sizeof(buf), "%.*g", prec, seconds);
+    if (std::strtod(buf, nullptr) == seconds) break;
+  }
+  return buf;
+}
+
+Result<std::string> RenderCellManifest(const std::string& kustomized_yaml,
+                                       const CellManifestOptions& o) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(kustomized_yaml);
+  } catch (const YAML::Exception& e) {
+    return MakeError(std::string("rendered manifest does not parse: ") + e.what());
+  }
+  if (docs.size() != 1 || docs[0]["kind"].as<std::string>("") != "Pod") {
+    return MakeError("rendered manifest: expected exactly one Pod, got " +
+                     std::to_string(docs.size()) + " document(s)");
+  }
+  YAML::Node pod = docs[0];
+  const std::string name = pod["metadata"]["name"].as<std::string>("");
+  if (name != o.pod_name) {
+    return MakeError("rendered manifest: Pod is named '" + name + "', expected '" + o.pod_name +
+                     "'");
+  }
+  YAML::Node sensor;
+  bool found = false;
+  YAML::Node containers = pod["spec"]["containers"];
+  for (size_t i = 0; containers.IsSequence() && i < containers.size(); ++i) {
+    if (containers[i]["name"].as<std::string>("") == "sensor") {
+      sensor = containers[i];
+      found = true;
+    }
+  }
+  if (!found) return MakeError("rendered manifest: Pod " + name + " has no 'sensor' container");
+  if (!o.run_id.empty()) pod["metadata"]["labels"]["sandwatch.dev/run"] = StringScalar(o.run_id);
+  if (!o.cell_id.empty()) {
+    pod["metadata"]["labels"]["sandwatch.dev/cell"] = StringScalar(o.cell_id);
+  }
+
+  YAML::Node env = sensor["env"];
+  SetEnv(env, "POLL_INTERVAL", FormatSecondsValue(o.poll_interval_s));
+  SetEnv(env, "HEARTBEAT_INTERVAL", FormatSecondsValue(o.heartbeat_interval_s));
+  if (!o.expected_processes.empty()) {
+    SetEnv(env, "EXPECTED_PROCESSES", Join(o.expected_processes, ','));
+  }
+  if (!o.capture.empty()) SetEnv(env, "CAPTURE", o.capture);
+
+  // JSON (which kubectl apply takes as it takes YAML) keeps every string a string.
+  return ToJson(pod).dump(2) + "\n";
+}
+
+}  // namespace sandwatch::harness::kube

@@ -1,0 +1,74 @@
+// cpp-httplib stays in this file only.
+#include "sandwatch/harness/kube/http_client.h"
+
+#include <httplib.h>
+
+#include <exception>
+
+namespace sandwatch::harness::kube {
+namespace {
+
+struct UrlParts {
+  std::string origin;  // http://host:port
+  std::string path;    // /path?query
+};
+
+Result<UrlParts> Split(const std::string& url) {
+  if (url.rfind("http://", 0) != 0) return MakeError("only http:// URLs are supported: " + url);
+  const size_t slash = url.find('/', 7);
+  if (slash == std::string::npos) return UrlParts{url, "/"};
+  return UrlParts{url.substr(0, slash), url.substr(slash)};
+}
+
+class HttplibClient : public HttpClient {
+ public:
+  explicit HttplibClient(std::chrono::milliseconds timeout) : timeout_(timeout) {}
+
+  Result<HttpResponse> Get(const std::string& url, const std::string& basic_auth) override {
+    return Do(url, [&](httplib::Client& c, const std::string& path) {
+      if (!basic_auth.empty()) {
+        const size_t colon = basic_auth.find(':');
+        c.set_basic_auth(basic_auth.substr(0, colon),
+                         colon == std::string::npos ? "" : basic_auth.substr(colon + 1));
+      }
+      return c.Get(path);
+    });
+  }
+
+  Result<HttpResponse> Post(const std::string& url, const std::string& body,
+                            const std::string& content_type) override {
+    return Do(url, [&](httplib::Client& c, const std::string& path) {
+      return c.Post(path, body, content_type);
+    });
+  }
+
+ private:
+  template <class F>
+  Result<HttpResponse> Do(const std::string& url, F&& call) {
+    auto parts = Split(url);
+    if (!parts.ok()) return parts.error();
+    try {
+      httplib::Client c(parts->origin);
+      const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout_);
+      const auto usecs = std::chrono::duration_cast<std::chrono::microseconds>(timeout_ - secs);
+      c.set_connection_timeout(secs.count(), usecs.count());
+      c.set_read_timeout(secs.count(), usecs.count());
+      c.set_tcp_nodelay(true);
+      auto res = call(c, parts->path);
+      if (!res) return MakeError(url + ": " + httplib::to_string(res.error()));
+      return HttpResponse{res->status, res->body};
+    } catch (const std::exception& e) {
+      return MakeError(url + ": " + e.what());
+    }
+  }
+
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace
+
+std::unique_ptr<HttpClient> MakeHttpClient(std::chrono::milliseconds timeout) {
+  return std::make_unique<HttplibClient>(timeout);
+}
+
+}  // namespace sandwatch::harness::kube

@@ -1,0 +1,262 @@
+#include "sandwatch/harness/kube/kube_backend.h"
+
+#include <cstdlib>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "kube_backend_impl.h"
+#include "kube_internal.h"
+#include "sandwatch/core/clock.h"
+#include "sandwatch/core/log.h"
+#include "sandwatch/harness/cleanup.h"
+#include "sandwatch/harness/commands.h"
+
+namespace sandwatch::harness::kube {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+namespace {
+constexpr const char* kLog = "harness.kube";
+}  // namespace
+
+std::chrono::seconds Secs(double s) { return seconds(static_cast<long>(s < 1 ? 1 : s + 0.999)); }
+
+std::string TrimRight(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+std::vector<std::pair<std::string, std::string>> ParseSensors(const std::string& body) {
+  std::vector<std::pair<std::string, std::string>> out;
+  try {
+    const auto j = nlohmann::json::parse(body);
+    const nlohmann::json* list = &j;
+    if (j.is_object()) {
+      for (const char* key : {"sensors", "results"}) {
+        if (j.contains(key) && j[key].is_array()) list = &j[key];
+      }
+    }
+    if (!list->is_array()) return out;
+    for (const auto& s : *list) {
+      if (!s.is_object() || !s.contains("id") || !s["id"].is_string()) continue;
+      std::string pod;
+      if (s.contains("pod") && s["pod"].is_string()) pod = s["pod"].get<std::string>();
+      if (pod.empty() && s.contains("k8s") && s["k8s"].is_object() && s["k8s"].contains("pod") &&
+          s["k8s"]["pod"].is_string()) {
+        pod = s["k8s"]["pod"].get<std::string>();
+      }
+      out.emplace_back(s["id"].get<std::string>(), pod);
+    }
+  } catch (const nlohmann::json::exception&) {
+    out.clear();
+  }
+  return out;
+}
+
+KubeBackend::KubeBackend(CommandRunner& runner, Result<KubeConfig> config, KubeDeps deps)
+    : kubectl_(runner, config.ok() ? *config : KubeConfig{}), deps_(std::move(deps)) {
+  if (!config.ok()) config_error_ = config.error().message;
+  if (!deps_.http) deps_.http = MakeHttpClient(milliseconds(5000));
+  if (!deps_.sleep) deps_.sleep = [](milliseconds d) { std::this_thread::sleep_for(d); };
+  if (deps_.source_dir.empty()) deps_.source_dir = ResolveSourceDir();
+  manifests_ = kubectl_.config().manifests_dir.empty()
+                   ? deps_.source_dir + "/kind-cluster/manifests"
+                   : kubectl_.config().manifests_dir;
+  receiver_url_ = kubectl_.config().receiver_url;
+}
+
+std::vector<DoctorCheck> KubeBackend::Doctor(const std::vector<std::string>& runtimes) {
+  if (!config_error_.empty()) {
+    return {DoctorCheck{"kube backend settings", false, true, config_error_,
+                        "fix the environment variable named above (docs/kind.md)"}};
+  }
+  return KubeDoctor(kubectl_, *deps_.http, runtimes);
+}
+
+Status KubeBackend::Prepare(RunContext& ctx) {
+  if (!config_error_.empty()) return MakeError(config_error_);
+  const KubeConfig& cfg = kubectl_.config();
+  if (kubectl_.runner().Which(cfg.kubectl).empty()) {
+    return MakeError(cfg.kubectl + " not found on PATH. FIX: install kubectl, then make kind-up");
+  }
+  auto ns = kubectl_.JsonPath("", "namespace", cfg.namespace_, "{.metadata.name}", seconds(30));
+  if (!ns.ok()) {
+    return MakeError("the cluster or its namespace " + cfg.namespace_ +
+                     " is not reachable. FIX: make kind-up (" + ns.error().message + ")");
+  }
+  auto rollout = kubectl_.Run({"rollout", "status", "deployment/kata-receiver", "--timeout=120s"},
+                              seconds(130));
+  if (!rollout.ok()) return MakeError("the receiver is not ready: " + rollout.error().message);
+  auto ip = kubectl_.JsonPath(cfg.namespace_, "service", cfg.listener_service, "{.spec.clusterIP}",
+                              seconds(30));
+  if (!ip.ok() || TrimRight(*ip).empty()) {
+    return MakeError("no attacker listener service '" + cfg.listener_service +
+                     "'. FIX: make kind-up" + (ip.ok() ? "" : " (" + ip.error().message + ")"));
+  }
+  listener_target_ = TrimRight(*ip) + ":" + std::to_string(cfg.listener_port);
+  auto kernel = kubectl_.JsonPath("", "nodes", "", "{.items[0].status.nodeInfo.kernelVersion}",
+                                  seconds(30));
+  node_kernel_ = kernel.ok() ? TrimRight(*kernel) : "unknown";
+  auto phases = kubectl_.RunIn(cfg.falco_namespace,
+                               {"get", "pods", "-l", "app.kubernetes.io/name=falco", "-o",
+                                "jsonpath={.items[*].status.phase}"},
+                               seconds(30));
+  falco_available_ = phases.ok() && phases->find("Running") != std::string::npos;
+  run_start_wall_ns_ = SystemClock().WallNs();
+  return ConnectReceiver(ctx);
+}
+
+std::map<std::string, std::string> KubeBackend::Environment() {
+  const KubeConfig& cfg = kubectl_.config();
+  std::map<std::string, std::string> env = {
+      {"kube.context", cfg.context.empty() ? "(current)" : cfg.context},
+      {"kube.namespace", cfg.namespace_},
+      {"kube.node_kernel", node_kernel_},
+      {"kube.receiver",
+       receiver_url_ + (port_forward_ ? " (kubectl port-forward)" : " (NodePort)")},
+      {"kube.falco_source", cfg.falco_source == FalcoSource::kReceiver
+                                ? "falcosidekick webhook -> receiver"
+                                : "falcosidekick-ui /api/v1/events/search -> receiver"},
+      {"kube.falco", falco_available_ ? "running" : "not found"},
+      {"kube.listener", listener_target_},
+      {"stand_ins", "none: a real cluster (runc pod, Kata kata-qemu VM pod, host Falco)"},
+  };
+  for (const auto& [pod, kernel] : pod_kernels_) env["kube.pod_kernel." + pod] = kernel;
+  return env;
+}
+
+void KubeBackend::Finish(RunContext& ctx) {
+  if (kubectl_.config().falco_source != FalcoSource::kSidekickUi) return;
+  const Status s = ImportSidekickUi(ctx);
+  if (!s.ok()) {
+    SW_LOG(kWarn, kLog, "falcosidekick-ui import failed", {"error", s.error().message});
+  }
+}
+
+bool KubeBackend::Healthy(const std::string& base) {
+  auto r = deps_.http->Get(base + "/healthz", "");
+  return r.ok() && r->status == 200;
+}
+
+std::set<std::string> KubeBackend::SensorIds() {
+  std::set<std::string> ids;
+  auto r = deps_.http->Get(receiver_url_ + "/api/sensors", "");
+  if (r.ok() && r->status == 200) {
+    for (const auto& [id, pod] : ParseSensors(r->body)) ids.insert(id);
+  }
+  return ids;
+}
+
+Status KubeBackend::ConnectReceiver(RunContext& ctx) {
+  const KubeConfig& cfg = kubectl_.config();
+  if (!cfg.force_port_forward && Healthy(cfg.receiver_url)) {
+    receiver_url_ = cfg.receiver_url;
+    return OkStatus();
+  }
+  SW_LOG(kInfo, kLog, "receiver NodePort not answering, using kubectl port-forward",
+         {"url", cfg.receiver_url});
+  auto url = PortForward(ctx, cfg.namespace_, "kata-receiver", 80, "/healthz", true,
+                         &port_forward_);
+  if (!url.ok()) return url.error();
+  receiver_url_ = *url;
+  return OkStatus();
+}
+
+Result<std::string> KubeBackend::PortForward(RunContext& ctx, const std::string& ns,
+                                             const std::string& svc, int remote,
+                                             const std::string& probe_path, bool need_200,
+                                             std::shared_ptr<ProcessHandle>* handle) {
+  const int port = FreeLoopbackPort();
+  if (port == 0) return MakeError("no free loopback port for kubectl port-forward");
+  CommandSpec spec;
+  spec.argv = kubectl_.Argv({"port-forward", "--address", "127.0.0.1", "service/" + svc,
+                             std::to_string(port) + ":" + std::to_string(remote)},
+                            ns);
+  if (!ctx.work_dir.empty()) spec.stderr_path = ctx.work_dir + "/port-forward-" + svc + ".log";
+  auto started = kubectl_.runner().Start(spec);
+  if (!started.ok()) return MakeError(RenderCommand(spec.argv) + ": " + started.error().message);
+  *handle = std::shared_ptr<ProcessHandle>(std::move(*started));
+  if (ctx.cleanup != nullptr) {
+    ctx.cleanup->Add("kubectl port-forward service/" + svc,
+                     [h = *handle] { h->Stop(milliseconds(2000)); });
+  }
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  for (int i = 0; i < 60; ++i) {
+    auto r = deps_.http->Get(base + probe_path, "");
+    if (r.ok() && (!need_200 || r->status == 200)) return base;
+    if (!(*handle)->Running()) break;
+    deps_.sleep(milliseconds(500));
+  }
+  return MakeError(RenderCommand(spec.argv) + ": the forwarded port never answered " + probe_path);
+}
+
+Status KubeBackend::WaitForSensor(const std::string& pod, const std::set<std::string>& before,
+                                  double timeout_s) {
+  const int attempts = static_cast<int>(timeout_s) + 1;
+  for (int i = 0; i < attempts; ++i) {
+    auto r = deps_.http->Get(receiver_url_ + "/api/sensors", "");
+    if (r.ok() && r->status == 200) {
+      for (const auto& [id, p] : ParseSensors(r->body)) {
+        if (before.count(id) == 0 && (p.empty() || p == pod)) return OkStatus();
+      }
+    }
+    if (Interrupted()) return MakeError("interrupted");
+    deps_.sleep(milliseconds(1000));
+  }
+  return MakeError("the sensor in pod " + pod + " sent nothing to the receiver within " +
+                   std::to_string(attempts) + " s");
+}
+
+Status KubeBackend::ImportSidekickUi(RunContext& ctx) {
+  const KubeConfig& cfg = kubectl_.config();
+  auto base = PortForward(ctx, cfg.falco_namespace, "falco-falcosidekick-ui", 2802,
+                          "/api/v1/healthz", false, &ui_forward_);
+  if (!base.ok()) return base.error();
+  const int64_t age_s = (SystemClock().WallNs() - run_start_wall_ns_) / 1'000'000'000 + 60;
+  const std::string url = *base + "/api/v1/events/search?since=" + std::to_string(age_s) +
+                          "s&limit=10000";
+  auto r = deps_.http->Get(url, cfg.sidekick_ui_user);
+  if (!r.ok()) return r.error();
+  if (r->status != 200) {
+    return MakeError(url + ": HTTP " + std::to_string(r->status) +
+                     " (SANDWATCH_KUBE_SIDEKICK_UI_USER sets the UI's user:password)");
+  }
+  auto events = SidekickUiEventsToFalcoJson(r->body);
+  if (!events.ok()) return events.error();
+  int posted = 0;
+  for (const std::string& ev : *events) {
+    auto p = deps_.http->Post(receiver_url_ + "/falco", ev, "application/json");
+    if (!p.ok()) return p.error();
+    if (p->status / 100 == 2) ++posted;
+  }
+  ui_forward_->Stop(milliseconds(2000));
+  SW_LOG(kInfo, kLog, "imported Falco events from falcosidekick-ui",
+         {"events", std::to_string(events->size())}, {"accepted", std::to_string(posted)});
+  return OkStatus();
+}
+
+std::string PodForRuntime(const std::string& runtime) {
+  if (runtime == "runc") return "normal-app";
+  if (runtime == "kata-qemu") return "kata-app";
+  return "";
+}
+
+std::unique_ptr<Backend> MakeKubeBackend(CommandRunner& runner, KubeConfig config, KubeDeps deps) {
+  return std::make_unique<KubeBackend>(runner, std::move(config), std::move(deps));
+}
+
+}  // namespace sandwatch::harness::kube
+
+namespace sandwatch::harness {
+
+void RegisterKubeBackend(BackendRegistry& reg) {
+  reg.Register("kube", [](CommandRunner& runner) -> std::unique_ptr<Backend> {
+    return std::make_unique<kube::KubeBackend>(
+        runner, kube::KubeConfigFromEnv([](const char* n) { return std::getenv(n); }),
+        kube::KubeDeps{});
+  });
+}
+
+}  // namespace sandwatch::harness

@@ -1,0 +1,68 @@
+// Internal to src/kube: the KubeBackend class, split over kube_backend.cpp (set-up,
+// receiver access, doctor, environment) and kube_cell.cpp (one cell end to end).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sandwatch/harness/backend.h"
+#include "sandwatch/harness/command_runner.h"
+#include "sandwatch/harness/kube/kube_backend.h"
+#include "sandwatch/harness/kube/kubectl.h"
+
+namespace sandwatch::harness::kube {
+
+// Whole seconds, rounded up, at least 1.
+std::chrono::seconds Secs(double s);
+std::string TrimRight(std::string s);
+// The sensors the receiver's /api/sensors lists, as (id, pod) pairs. Accepts a bare
+// array or an object holding it under "sensors" or "results"; [] when unparsable.
+std::vector<std::pair<std::string, std::string>> ParseSensors(const std::string& body);
+
+class KubeBackend : public Backend {
+ public:
+  KubeBackend(CommandRunner& runner, Result<KubeConfig> config, KubeDeps deps);
+
+  std::string_view Name() const override { return "kube"; }
+  std::vector<DoctorCheck> Doctor(const std::vector<std::string>& runtimes) override;
+  Status Prepare(RunContext& ctx) override;
+  std::string ReceiverUrl() const override { return receiver_url_; }
+  Result<CellOutcome> RunCell(RunContext& ctx, const Cell& cell) override;
+  std::map<std::string, std::string> Environment() override;
+  void Finish(RunContext& ctx) override;
+
+ private:
+  Status ConnectReceiver(RunContext& ctx);
+  Status ImportSidekickUi(RunContext& ctx);
+  // Starts `kubectl port-forward service/SVC PORT:REMOTE` in `ns` and waits until
+  // `probe_path` answers (with 200 when `need_200`). Returns the base URL.
+  Result<std::string> PortForward(RunContext& ctx, const std::string& ns, const std::string& svc,
+                                  int remote, const std::string& probe_path, bool need_200,
+                                  std::shared_ptr<ProcessHandle>* handle);
+  bool Healthy(const std::string& base);
+  std::set<std::string> SensorIds();
+  Status WaitForSensor(const std::string& pod, const std::set<std::string>& before,
+                       double timeout_s);
+  std::vector<ObserverBinding> Bindings(const Scenario& s, const std::string& pod) const;
+
+  Kubectl kubectl_;
+  KubeDeps deps_;
+  std::string config_error_;
+  std::string manifests_;
+  std::string receiver_url_;
+  std::string listener_target_;
+  std::string node_kernel_ = "unknown";
+  std::map<std::string, std::string> pod_kernels_;
+  bool falco_available_ = false;
+  int64_t run_start_wall_ns_ = 0;
+  // Shared with the cleanup actions, which may run after the backend is gone.
+  std::shared_ptr<ProcessHandle> port_forward_;
+  std::shared_ptr<ProcessHandle> ui_forward_;
+};
+
+}  // namespace sandwatch::harness::kube

@@ -1,0 +1,153 @@
+#include <algorithm>
+#include <sstream>
+
+#include "kube_internal.h"
+
+namespace sandwatch::harness::kube {
+namespace {
+
+using std::chrono::seconds;
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::vector<std::string> Words(const std::string& s) {
+  std::istringstream in(s);
+  std::vector<std::string> out;
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+bool Wants(const std::vector<std::string>& runtimes, const std::string& r) {
+  return runtimes.empty() || std::find(runtimes.begin(), runtimes.end(), r) != runtimes.end();
+}
+
+DoctorCheck Check(std::string name, bool required, std::string fix) {
+  DoctorCheck c;
+  c.name = std::move(name);
+  c.required = required;
+  c.fix = std::move(fix);
+  return c;
+}
+
+// A Deployment with at least one ready replica.
+DoctorCheck DeploymentReady(Kubectl& k, const std::string& ns, const std::string& name,
+                            const std::string& what, bool required, const std::string& fix) {
+  DoctorCheck c = Check(what, required, fix);
+  auto r = k.JsonPath(ns, "deployment", name, "{.status.readyReplicas}", seconds(20));
+  if (!r.ok()) {
+    c.detail = "deployment " + ns + "/" + name + ": " + r.error().message;
+  } else if (Trim(*r).empty() || Trim(*r) == "0") {
+    c.detail = "deployment " + ns + "/" + name + " has no ready replica";
+  } else {
+    c.ok = true;
+    c.detail = "deployment " + ns + "/" + name + ": " + Trim(*r) + " ready";
+  }
+  return c;
+}
+
+}  // namespace
+
+std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
+                                    const std::vector<std::string>& runtimes) {
+  const KubeConfig& cfg = k.config();
+  const std::string up = "make kind-up (docs/kind.md)";
+  std::vector<DoctorCheck> checks;
+
+  DoctorCheck tool = Check("kubectl", true, "install kubectl: https://kubernetes.io/docs/tasks/tools/");
+  const std::string path = k.runner().Which(cfg.kubectl);
+  tool.ok = !path.empty();
+  tool.detail = tool.ok ? path : cfg.kubectl + " not found on PATH";
+  checks.push_back(tool);
+  if (!tool.ok) return checks;
+
+  DoctorCheck cluster = Check("cluster", true, up);
+  auto kernels = k.JsonPath("", "nodes", "", "{.items[*].status.nodeInfo.kernelVersion}", seconds(30));
+  std::string node_kernel;
+  if (kernels.ok() && !Words(*kernels).empty()) {
+    node_kernel = Words(*kernels)[0];
+    cluster.ok = true;
+    cluster.detail = "context " + (cfg.context.empty() ? std::string("(current)") : cfg.context) +
+                     ", node kernel " + node_kernel;
+  } else {
+    cluster.detail = kernels.ok() ? "no nodes" : kernels.error().message;
+  }
+  checks.push_back(cluster);
+  if (!cluster.ok) return checks;
+
+  const bool want_kata = Wants(runtimes, "kata-qemu");
+  DoctorCheck rc = Check("RuntimeClass kata-qemu", want_kata, up + " (installs kata-deploy)");
+  auto handler = k.JsonPath("", "runtimeclass", "kata-qemu", "{.handler}", seconds(20));
+  rc.ok = handler.ok() && !Trim(*handler).empty();
+  rc.detail = rc.ok ? "handler " + Trim(*handler) : (handler.ok() ? "no handler" : handler.error().message);
+  checks.push_back(rc);
+
+  DoctorCheck falco = Check("Falco pods", false,
+                            up + " (installs Falco with Helm); kubectl -n " + cfg.falco_namespace +
+                                " logs -l app.kubernetes.io/name=falco");
+  auto phases = k.RunIn(cfg.falco_namespace,
+                        {"get", "pods", "-l", "app.kubernetes.io/name=falco", "-o",
+                         "jsonpath={.items[*].status.phase}"},
+                        seconds(20));
+  if (phases.ok()) {
+    const auto p = Words(*phases);
+    const bool all_running =
+        !p.empty() && std::all_of(p.begin(), p.end(), [](const std::string& s) { return s == "Running"; });
+    falco.ok = all_running;
+    falco.detail = p.empty() ? "no Falco pods in namespace " + cfg.falco_namespace
+                             : std::to_string(p.size()) + " pod(s): " + Trim(*phases);
+  } else {
+    falco.detail = phases.error().message;
+  }
+  checks.push_back(falco);
+  checks.push_back(DeploymentReady(k, cfg.falco_namespace, "falco-falcosidekick", "Falcosidekick",
+                                   false, up + " (falcosidekick.enabled=true)"));
+  checks.push_back(DeploymentReady(k, cfg.falco_namespace, "falco-falcosidekick-ui",
+                                   "Falcosidekick UI", false,
+                                   up + " (falcosidekick.webui.enabled=true)"));
+
+  checks.push_back(DeploymentReady(k, cfg.namespace_, "kata-receiver", "receiver", true, up));
+  DoctorCheck nodeport = Check("receiver NodePort", false,
+                               "kind-cluster/kind-config.yaml publishes 30080 on 127.0.0.1; without "
+                               "it the run uses kubectl port-forward");
+  auto health = http.Get(cfg.receiver_url + "/healthz", "");
+  nodeport.ok = health.ok() && health->status == 200;
+  nodeport.detail = cfg.receiver_url + "/healthz: " +
+                    (health.ok() ? "HTTP " + std::to_string(health->status) : health.error().message);
+  checks.push_back(nodeport);
+  checks.push_back(DeploymentReady(k, cfg.namespace_, cfg.listener_service, "attacker listener",
+                                   true, up));
+
+  if (want_kata && rc.ok) {
+    // A throwaway kata-qemu pod: its kernel must differ from the node's, or it is no VM.
+    DoctorCheck vm = Check("kata-qemu pods run in a VM", true,
+                           "check /dev/kvm in the kind node and the kata-deploy logs: kubectl -n "
+                           "kube-system logs -l name=kata-deploy");
+    const std::string probe = "sw-doctor-kata-probe";
+    const auto wait = seconds(static_cast<long>(cfg.wait_timeout_s));
+    (void)k.DeletePod(probe, seconds(60));
+    auto guest = k.Run({"run", probe, "--rm", "-i", "--quiet", "--restart=Never",
+                        "--image=" + cfg.workload_image, "--image-pull-policy=IfNotPresent",
+                        "--pod-running-timeout=" + Seconds(wait),
+                        R"(--overrides={"spec":{"runtimeClassName":"kata-qemu"}})", "--command",
+                        "--", "uname", "-r"},
+                       wait + seconds(30));
+    if (!guest.ok()) {
+      vm.detail = guest.error().message;
+    } else if (Trim(*guest).empty()) {
+      vm.detail = "the probe pod printed no kernel version";
+    } else if (Trim(*guest) == node_kernel) {
+      vm.detail = "guest kernel " + Trim(*guest) + " is the node's: no VM boundary";
+    } else {
+      vm.ok = true;
+      vm.detail = "guest kernel " + Trim(*guest) + ", node kernel " + node_kernel +
+                  ": a separate kernel";
+    }
+    checks.push_back(vm);
+  }
+  return checks;
+}
+
+}  // namespace sandwatch::harness::kube

@@ -1,0 +1,149 @@
+#include "fake_kube.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include "test_util.h"
+
+namespace sandwatch::harness::kube::testing {
+namespace {
+
+class FakeHandle : public ProcessHandle {
+ public:
+  explicit FakeHandle(int* stopped) : stopped_(stopped) {}
+  int Pid() const override { return 4242; }
+  bool Running() override { return running_; }
+  Result<int> Wait(std::chrono::milliseconds) override {
+    return running_ ? Result<int>(MakeError("running")) : Result<int>(0);
+  }
+  int Stop(std::chrono::milliseconds) override {
+    if (running_) ++*stopped_;
+    running_ = false;
+    return 0;
+  }
+
+ private:
+  int* stopped_;
+  bool running_ = true;
+};
+
+}  // namespace
+
+std::string FakeKubectl::Key(const std::vector<std::string>& argv) {
+  size_t i = 1;
+  while (i + 1 < argv.size() && (argv[i] == "--context" || argv[i] == "-n")) i += 2;
+  std::string key;
+  for (; i < argv.size(); ++i) key += (key.empty() ? "" : " ") + argv[i];
+  return key;
+}
+
+void FakeKubectl::Answer(const std::string& key, std::string out, int exit_code, std::string err) {
+  CommandResult r;
+  r.exit_code = exit_code;
+  r.out = std::move(out);
+  r.err = std::move(err);
+  answers[key] = r;
+}
+
+Result<CommandResult> FakeKubectl::Run(const CommandSpec& spec) {
+  calls.push_back(spec);
+  const std::string key = Key(spec.argv);
+  if (key == "apply -f -") applied.push_back(spec.stdin_data);
+  const CommandResult* best = nullptr;
+  size_t best_len = 0;
+  for (const auto& [k, r] : answers) {
+    if (key.rfind(k, 0) == 0 && k.size() >= best_len) {
+      best = &r;
+      best_len = k.size();
+    }
+  }
+  if (best == nullptr) {
+    CommandResult r;
+    r.exit_code = 1;
+    r.err = "unexpected command: " + key;
+    return r;
+  }
+  return *best;
+}
+
+Result<std::unique_ptr<ProcessHandle>> FakeKubectl::Start(const CommandSpec& spec) {
+  calls.push_back(spec);
+  started.push_back(RenderCommand(spec.argv));
+  return std::unique_ptr<ProcessHandle>(std::make_unique<FakeHandle>(&stopped));
+}
+
+std::string FakeKubectl::Which(const std::string& name) {
+  return have_kubectl ? "/usr/bin/" + name : "";
+}
+
+std::string FakeKubectl::Transcript() const {
+  std::string out;
+  for (const auto& c : calls) {
+    std::string line = RenderCommand(c.argv);
+    for (size_t p; !source_dir.empty() && (p = line.find(source_dir)) != std::string::npos;) {
+      line.replace(p, source_dir.size(), "${SRC}");
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+void AnswerHealthyCluster(FakeKubectl& k, const std::string& gt) {
+  const std::string golden = SourceDir() + "/harness/tests/kube/golden/";
+  k.Answer("get namespace kata-demo", "kata-demo");
+  k.Answer("rollout status deployment/kata-receiver", "deployment \"kata-receiver\" successfully rolled out\n");
+  k.Answer("get service attacker -o jsonpath={.spec.clusterIP}", "10.96.44.4");
+  k.Answer("get nodes -o jsonpath={.items[0].status.nodeInfo.kernelVersion}", "6.8.0-45-generic");
+  k.Answer("get nodes -o jsonpath={.items[*].status.nodeInfo.kernelVersion}", "6.8.0-45-generic");
+  k.Answer("get pods -l app.kubernetes.io/name=falco", "Running");
+  k.Answer("get runtimeclass kata-qemu -o jsonpath={.handler}", "kata-qemu");
+  k.Answer("get deployment falco-falcosidekick -o", "1");
+  k.Answer("get deployment falco-falcosidekick-ui -o", "1");
+  k.Answer("get deployment kata-receiver -o", "1");
+  k.Answer("get deployment attacker -o", "1");
+  k.Answer("delete pod", "");
+  for (const char* pod : {"normal-app", "kata-app"}) {
+    k.Answer("kustomize " + k.source_dir + "/kind-cluster/manifests/overlays/" + pod,
+             ReadFile(golden + pod + ".yaml"));
+    k.Answer(std::string("wait --for=condition=Ready pod/") + pod, std::string("pod/") + pod + " condition met\n");
+  }
+  k.Answer("apply -f -", "pod configured\n");
+  k.Answer("exec normal-app -c app -- uname -r", "6.8.0-45-generic\n");
+  k.Answer("exec kata-app -c app -- uname -r", "6.12.28-kata\n");
+  k.Answer("exec normal-app -c app -- sandwatch-attack-sim run", "chain done\n");
+  k.Answer("exec kata-app -c app -- sandwatch-attack-sim run", "chain done\n");
+  k.Answer("exec normal-app -c app -- cat /tmp/sandwatch-ground-truth-", gt);
+  k.Answer("exec kata-app -c app -- cat /tmp/sandwatch-ground-truth-", gt);
+  k.Answer("run sw-doctor-kata-probe", "6.12.28-kata\n");
+}
+
+Result<HttpResponse> FakeHttp::Get(const std::string& url, const std::string& basic_auth) {
+  calls.push_back({"GET", url, basic_auth, ""});
+  if (kubectl != nullptr && url.find("/api/sensors") != std::string::npos &&
+      routes.count("sensors-from-applied") != 0) {
+    std::string body = "[";
+    for (size_t i = 0; i < kubectl->applied.size(); ++i) {
+      const YAML::Node pod = YAML::Load(kubectl->applied[i]);
+      body += std::string(i ? "," : "") + R"({"id":"sensor-)" + std::to_string(i) +
+              R"(","mode":"kata","pod":")" + pod["metadata"]["name"].as<std::string>() + R"("})";
+    }
+    return HttpResponse{200, body + "]"};
+  }
+  const HttpResponse* best = nullptr;
+  size_t best_len = 0;
+  for (const auto& [prefix, r] : routes) {
+    if (url.rfind(prefix, 0) == 0 && prefix.size() >= best_len) {
+      best = &r;
+      best_len = prefix.size();
+    }
+  }
+  if (best == nullptr) return MakeError("connection refused: " + url);
+  return *best;
+}
+
+Result<HttpResponse> FakeHttp::Post(const std::string& url, const std::string& body,
+                                    const std::string& content_type) {
+  calls.push_back({"POST", url, content_type, body});
+  return HttpResponse{202, R"({"accepted":1,"duplicates":0})"};
+}
+
+}  // namespace sandwatch::harness::kube::testing

@@ -1,0 +1,207 @@
+// The kustomize manifests: golden renderings, their structure parsed with yaml-cpp, the
+// blog's env names on the sensor sidecar, and (when the binaries exist) that our sensor
+// accepts exactly that env unchanged.
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "test_util.h"
+
+namespace sandwatch::harness::kube::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Overlay(const std::string& name) {
+  return SourceDir() + "/kind-cluster/manifests/overlays/" + name;
+}
+std::string Golden(const std::string& name) {
+  return SourceDir() + "/harness/tests/kube/golden/" + name + ".yaml";
+}
+
+std::vector<YAML::Node> LoadDocs(const std::string& path) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAllFromFile(path);
+  } catch (const YAML::Exception& e) {
+    ADD_FAILURE() << path << ": " << e.what();
+  }
+  return docs;
+}
+
+YAML::Node Find(const std::vector<YAML::Node>& docs, const std::string& kind,
+                const std::string& name) {
+  for (const auto& d : docs) {
+    if (d["kind"].as<std::string>("") == kind && d["metadata"]["name"].as<std::string>("") == name) {
+      return d;
+    }
+  }
+  return YAML::Node();
+}
+
+YAML::Node Container(const YAML::Node& pod_spec, const std::string& name) {
+  for (const auto& c : pod_spec["containers"]) {
+    if (c["name"].as<std::string>("") == name) return c;
+  }
+  return YAML::Node();
+}
+
+// The blog's sensor env, in the blog's order. Values for fieldRef entries are the path.
+const std::vector<std::pair<std::string, std::string>> kBlogEnv = {
+    {"RECEIVER_URL", "http://kata-receiver.kata-demo.svc.cluster.local/events"},
+    {"POLL_INTERVAL", "2"},
+    {"HEARTBEAT_INTERVAL", "15"},
+    {"MODE", "*"},
+    {"EXPECTED_PROCESSES", "sleep"},
+    {"POD_NAME", "fieldRef:metadata.name"},
+    {"POD_NAMESPACE", "fieldRef:metadata.namespace"},
+};
+
+std::vector<std::pair<std::string, std::string>> EnvOf(const YAML::Node& container) {
+  std::vector<std::pair<std::string, std::string>> env;
+  for (const auto& e : container["env"]) {
+    std::string value = e["value"].as<std::string>("");
+    if (e["valueFrom"]) {
+      value = "fieldRef:" + e["valueFrom"]["fieldRef"]["fieldPath"].as<std::string>("");
+    }
+    env.emplace_back(e["name"].as<std::string>(""), value);
+  }
+  return env;
+}
+
+void ExpectBlogPod(const std::string& overlay, const std::string& mode, bool kata) {
+  const auto docs = LoadDocs(Golden(overlay));
+  ASSERT_EQ(docs.size(), 1u) << overlay;
+  const YAML::Node pod = Find(docs, "Pod", overlay);
+  ASSERT_TRUE(pod.IsMap()) << "no Pod named " << overlay;
+  EXPECT_EQ(pod["metadata"]["namespace"].as<std::string>(""), "kata-demo");
+  EXPECT_EQ(pod["metadata"]["labels"]["app"].as<std::string>(""), overlay);
+  const YAML::Node spec = pod["spec"];
+  EXPECT_TRUE(spec["shareProcessNamespace"].as<bool>(false));
+  EXPECT_EQ(spec["restartPolicy"].as<std::string>(""), "Never");
+  if (kata) {
+    EXPECT_EQ(spec["runtimeClassName"].as<std::string>(""), "kata-qemu");
+  } else {
+    EXPECT_FALSE(spec["runtimeClassName"]) << "normal-app must use the default runtime (runc)";
+  }
+  const YAML::Node app = Container(spec, "app");
+  ASSERT_TRUE(app.IsMap());
+  EXPECT_EQ(app["image"].as<std::string>(""), "localhost/sandwatch-workload:dev");
+  EXPECT_EQ(app["args"][0].as<std::string>(""), "sleep 3600\n");
+  const YAML::Node sensor = Container(spec, "sensor");
+  ASSERT_TRUE(sensor.IsMap());
+  EXPECT_EQ(sensor["image"].as<std::string>(""), "localhost/sandwatch-sensor:dev");
+  // kind-loaded images must not be pulled.
+  EXPECT_EQ(sensor["imagePullPolicy"].as<std::string>(""), "IfNotPresent");
+  const auto env = EnvOf(sensor);
+  ASSERT_EQ(env.size(), kBlogEnv.size());
+  for (size_t i = 0; i < env.size(); ++i) {
+    EXPECT_EQ(env[i].first, kBlogEnv[i].first) << "env #" << i;
+    const std::string want = kBlogEnv[i].second == "*" ? mode : kBlogEnv[i].second;
+    EXPECT_EQ(env[i].second, want) << env[i].first;
+  }
+}
+
+TEST(KubeManifests, NormalAppIsTheBlogPodOnRuncWithTheSensorSidecar) {
+  ExpectBlogPod("normal-app", "sidecar", /*kata=*/false);
+}
+
+TEST(KubeManifests, KataAppIsTheBlogPodOnKataQemuWithTheSensorSidecar) {
+  ExpectBlogPod("kata-app", "kata", /*kata=*/true);
+}
+
+TEST(KubeManifests, ClusterOverlayHasTheBlogReceiverAndTheListener) {
+  const auto docs = LoadDocs(Golden("cluster"));
+  ASSERT_EQ(docs.size(), 5u);
+  EXPECT_TRUE(Find(docs, "Namespace", "kata-demo").IsMap());
+
+  const YAML::Node dep = Find(docs, "Deployment", "kata-receiver");
+  ASSERT_TRUE(dep.IsMap());
+  EXPECT_EQ(dep["metadata"]["namespace"].as<std::string>(""), "kata-demo");
+  const YAML::Node tmpl = dep["spec"]["template"];
+  EXPECT_EQ(tmpl["metadata"]["labels"]["app"].as<std::string>(""), "kata-receiver");
+  const YAML::Node receiver = Container(tmpl["spec"], "receiver");
+  ASSERT_TRUE(receiver.IsMap());
+  EXPECT_EQ(receiver["ports"][0]["containerPort"].as<int>(0), 8080);
+  EXPECT_EQ(receiver["readinessProbe"]["httpGet"]["path"].as<std::string>(""), "/healthz");
+
+  const YAML::Node svc = Find(docs, "Service", "kata-receiver");
+  ASSERT_TRUE(svc.IsMap());
+  EXPECT_EQ(svc["spec"]["type"].as<std::string>(""), "NodePort");
+  EXPECT_EQ(svc["spec"]["selector"]["app"].as<std::string>(""), "kata-receiver");
+  EXPECT_EQ(svc["spec"]["ports"][0]["port"].as<int>(0), 80);
+  EXPECT_EQ(svc["spec"]["ports"][0]["targetPort"].as<int>(0), 8080);
+  EXPECT_EQ(svc["spec"]["ports"][0]["nodePort"].as<int>(0), 30080);
+
+  const YAML::Node listener = Find(docs, "Deployment", "attacker");
+  ASSERT_TRUE(listener.IsMap());
+  const YAML::Node lc = Container(listener["spec"]["template"]["spec"], "listener");
+  ASSERT_TRUE(lc.IsMap());
+  EXPECT_NE(lc["args"][0].as<std::string>("").find("sandwatch-attack-sim listen --port 4444"),
+            std::string::npos);
+  const YAML::Node lsvc = Find(docs, "Service", "attacker");
+  ASSERT_TRUE(lsvc.IsMap());
+  EXPECT_EQ(lsvc["spec"]["ports"][0]["port"].as<int>(0), 4444);
+}
+
+// Every kustomization's resources exist and every file parses: a structural check that
+// holds without kubectl.
+TEST(KubeManifests, EveryKustomizationReferencesExistingFiles) {
+  const fs::path root = SourceDir() + "/kind-cluster/manifests";
+  int checked = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(root)) {
+    if (entry.path().extension() != ".yaml") continue;
+    const auto docs = LoadDocs(entry.path().string());
+    ASSERT_FALSE(docs.empty()) << entry.path();
+    if (entry.path().filename() != "kustomization.yaml") continue;
+    ++checked;
+    for (const auto& r : docs[0]["resources"]) {
+      const fs::path target = entry.path().parent_path() / r.as<std::string>();
+      EXPECT_TRUE(fs::exists(target)) << entry.path() << " -> " << target;
+    }
+  }
+  EXPECT_EQ(checked, 7);
+}
+
+// The goldens are what kubectl kustomize renders today.
+TEST(KubeManifests, KubectlKustomizeRendersTheGoldens) {
+  if (!OnPath("kubectl")) GTEST_SKIP() << "kubectl not on PATH; goldens checked structurally only";
+  for (const std::string overlay : {"normal-app", "kata-app", "cluster"}) {
+    const ShellResult r = Shell("kubectl kustomize " + ShellQuote(Overlay(overlay)) + " 2>/dev/null");
+    ASSERT_EQ(r.exit_code, 0) << overlay << ": " << r.output;
+    EXPECT_EQ(r.output, ReadFile(Golden(overlay)))
+        << overlay << " changed; if intended: kubectl kustomize " << Overlay(overlay) << " > "
+        << Golden(overlay);
+  }
+}
+
+// The blog's pod spec runs with our sensor image unchanged: the sensor reads the blog's
+// env names as they are (fieldRef values filled in as the kubelet would).
+TEST(KubeManifests, SensorAcceptsTheBlogEnvUnchanged) {
+  const std::string sensor = BinDir() + "/sandwatch-sensor";
+  if (!fs::exists(sensor)) GTEST_SKIP() << sensor << " not built";
+  const auto docs = LoadDocs(Golden("kata-app"));
+  ASSERT_EQ(docs.size(), 1u);
+  const auto env = EnvOf(Container(docs[0]["spec"], "sensor"));
+  std::string cmd = "env -i PATH=/usr/bin:/bin";
+  for (const auto& [name, value] : env) {
+    std::string v = value;
+    if (v == "fieldRef:metadata.name") v = "kata-app";
+    if (v == "fieldRef:metadata.namespace") v = "kata-demo";
+    cmd += " " + name + "=" + ShellQuote(v);
+  }
+  cmd += " " + ShellQuote(sensor) + " --print-config";
+  const ShellResult r = Shell(cmd);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* want : {"kata-receiver.kata-demo.svc.cluster.local/events", "kata-app",
+                           "kata-demo", "sleep", "kata"}) {
+    EXPECT_NE(r.output.find(want), std::string::npos) << "missing " << want << " in\n" << r.output;
+  }
+}
+
+}  // namespace
+}  // namespace sandwatch::harness::kube::testing
