@@ -1,0 +1,31 @@
+// Entry points called by main.cpp after flag parsing.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+#include "sandwatch/attack_sim/options.h"
+
+namespace sandwatch::attacksim {
+
+// Exit codes: 0 = the chain ran (skipped variants are reported, not failures);
+// 1 = a runtime failure (no shell, ground truth unwritable, reverse shell output missing).
+int RunChain(const ChainConfig& config);
+
+struct ListenOptions {
+  std::string bind = "127.0.0.1";
+  int port = 4444;
+  int count = 1;
+  double linger_ms = 0;
+  double timeout_s = 60;
+  std::string commands = "id; uname -a";
+  std::string ground_truth;  // appended; empty = none
+  std::string run_id;
+  bool quiet = false;
+};
+int RunListen(const ListenOptions& options);
+
+// `--list`: steps, variants (with availability here), speeds. json = machine-readable.
+void PrintList(std::ostream& out, bool json);
+
+}  // namespace sandwatch::attacksim

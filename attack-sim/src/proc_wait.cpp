@@ -1,0 +1,126 @@
+#include "sandwatch/attack_sim/proc_wait.h"
+
+#include <dirent.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sandwatch/core/clock.h"
+
+namespace sandwatch::attacksim {
+namespace {
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+// Returns (state, ppid) from /proc/<pid>/stat; state 0 when the process is gone.
+std::pair<char, int> StatOf(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!in || !std::getline(in, text)) return {0, 0};
+  size_t close = text.rfind(')');
+  if (close == std::string::npos || close + 4 > text.size()) return {0, 0};
+  char state = text[close + 2];
+  int ppid = std::atoi(text.c_str() + close + 4);
+  return {state, ppid};
+}
+
+void Descendants(int root, std::vector<int>* out) {
+  DIR* d = opendir("/proc");
+  if (d == nullptr) return;
+  std::vector<std::pair<int, int>> all;  // pid, ppid
+  while (dirent* e = readdir(d)) {
+    int pid = std::atoi(e->d_name);
+    if (pid > 0) all.emplace_back(pid, StatOf(pid).second);
+  }
+  closedir(d);
+  std::vector<int> frontier = {root};
+  while (!frontier.empty()) {
+    int p = frontier.back();
+    frontier.pop_back();
+    for (const auto& [pid, ppid] : all) {
+      if (ppid == p) {
+        out->push_back(pid);
+        frontier.push_back(pid);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Result<ExitWatcher> ExitWatcher::Open(int pid) {
+  long fd = syscall(SYS_pidfd_open, pid, 0);
+  if (fd >= 0) return ExitWatcher(pid, static_cast<int>(fd));
+  if (errno == ESRCH) return MakeError("process " + std::to_string(pid) + " is gone", ESRCH);
+  if (StatOf(pid).first == 0) return MakeError("process " + std::to_string(pid) + " is gone", ESRCH);
+  return ExitWatcher(pid, -1);  // no pidfd here: poll /proc
+}
+
+ExitWatcher::ExitWatcher(ExitWatcher&& o) noexcept : pid_(o.pid_), fd_(o.fd_) { o.fd_ = -1; }
+
+ExitWatcher::~ExitWatcher() {
+  if (fd_ >= 0) close(fd_);
+}
+
+bool ExitWatcher::Exited() const {
+  char state = StatOf(pid_).first;
+  return state == 0 || state == 'Z' || state == 'X';
+}
+
+bool ExitWatcher::WaitUntil(int64_t deadline_mono_ns) {
+  const Clock& clock = SystemClock();
+  while (true) {
+    int timeout_ms = -1;
+    if (deadline_mono_ns >= 0) {
+      int64_t left = deadline_mono_ns - clock.MonoNs();
+      if (left <= 0) {
+        if (fd_ < 0) return Exited();
+        pollfd q{fd_, POLLIN, 0};
+        return poll(&q, 1, 0) > 0;
+      }
+      timeout_ms = static_cast<int>((left + 999'999) / 1'000'000);
+    }
+    if (fd_ < 0) {
+      if (Exited()) return true;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      continue;
+    }
+    pollfd p{fd_, POLLIN, 0};
+    int rc = poll(&p, 1, timeout_ms);
+    if (rc > 0) return true;
+    if (rc < 0 && errno != EINTR) return Exited();
+    // Timeout or EINTR: the loop re-checks the deadline with ns precision.
+  }
+}
+
+void SignalStep(int pid, int sig) {
+  if (pid <= 1) return;
+  if (getpgid(pid) == pid && pid != getpgrp()) {
+    kill(-pid, sig);
+    return;
+  }
+  std::vector<int> kids;
+  Descendants(pid, &kids);
+  kill(pid, sig);
+  for (int k : kids) kill(k, sig);
+}
+
+int ParentPid(int pid) { return StatOf(pid).second; }
+
+int ShellExitCode(int wait_status) {
+  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return -1;
+}
+
+}  // namespace sandwatch::attacksim

@@ -1,0 +1,392 @@
+// `run`: plays the chain, repeat by repeat, and writes one ground-truth line per step.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "sandwatch/attack_sim/catalog.h"
+#include "sandwatch/attack_sim/launcher.h"
+#include "sandwatch/attack_sim/listener.h"
+#include "sandwatch/attack_sim/packages.h"
+#include "sandwatch/attack_sim/run.h"
+#include "sandwatch/attack_sim/spawn.h"
+#include "sandwatch/attack_sim/truth_sink.h"
+#include "sandwatch/core/clock.h"
+#include "sandwatch/core/log.h"
+#include "sandwatch/core/signals.h"
+
+namespace sandwatch::attacksim {
+namespace {
+
+constexpr const char* kComponent = "attack-sim";
+
+void SleepMs(double ms) {
+  if (ms > 0) std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(ms * 1000)));
+}
+
+std::string Fmt(double ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.3f", ms);
+  return buf;
+}
+
+void AddNote(std::string* note, const std::string& more) {
+  if (more.empty()) return;
+  if (!note->empty()) *note += "; ";
+  *note += more;
+}
+
+// Writes the file new-binary runs: a copy of cat, or a tiny script. Returns its path.
+Result<std::string> DropFile(const std::string& dir, bool script) {
+  std::string tmpl = dir + "/sw-newbin-XXXXXX";
+  std::vector<char> path(tmpl.begin(), tmpl.end());
+  path.push_back('\0');
+  int fd = mkostemp(path.data(), O_CLOEXEC);
+  if (fd < 0) return MakeError("--drop-dir: cannot create a file in " + dir + ": " + strerror(errno));
+  std::string content;
+  if (script) {
+    content = "#!/bin/sh\n# sandwatch attack-sim: a harmless dropped script\nread -r _line\n";
+  } else {
+    auto cat = FindOnPath("cat");
+    std::ifstream in(cat.ok() ? *cat : "/bin/cat", std::ios::binary);
+    content.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  bool ok = !content.empty() && write(fd, content.data(), content.size()) ==
+                                    static_cast<ssize_t>(content.size());
+  ok = ok && fchmod(fd, 0755) == 0;
+  close(fd);
+  if (!ok) {
+    unlink(path.data());
+    return MakeError("cannot write the dropped file " + std::string(path.data()));
+  }
+  return std::string(path.data());
+}
+
+class ChainRun {
+ public:
+  ChainRun(const ChainConfig& cfg, TruthSink* sink) : cfg_(cfg), sink_(sink) {}
+
+  int Execute() {
+    if (!Prepare()) return 1;
+    for (int r = 0; r < cfg_.repeat; ++r) RunOnce(r);
+    Cleanup();
+    return failed_ ? 1 : 0;
+  }
+
+ private:
+  bool Has(const std::string& step) const {
+    for (const auto& s : cfg_.steps) {
+      if (s == step) return true;
+    }
+    return false;
+  }
+
+  GroundTruthStep Base(int repeat, const std::string& step, const std::string& variant) const {
+    GroundTruthStep g;
+    g.run_id = cfg_.run_id;
+    g.repeat = repeat;
+    g.step = step;
+    g.variant = variant;
+    g.speed = cfg_.speed;
+    return g;
+  }
+
+  void Emit(const GroundTruthStep& g) {
+    if (!sink_->Write(g)) failed_ = true;
+    SW_LOG(kInfo, kComponent, "step", {"repeat", std::to_string(g.repeat)}, {"step", g.step},
+           {"variant", g.variant}, {"status", g.status}, {"pid", std::to_string(g.pid)},
+           {"hold_ms", Fmt(g.requested_hold_ms)}, {"achieved_ms", Fmt(g.hold_ms)},
+           {"exit", std::to_string(g.exit_code)}, {"note", g.note});
+  }
+
+  static void Fill(GroundTruthStep* g, const LaunchResult& r) {
+    g->pid = r.pid;
+    g->ppid = r.ppid;
+    g->start_wall_ns = r.start_wall_ns;
+    g->end_wall_ns = r.end_wall_ns;
+    g->start_mono_ns = r.start_mono_ns;
+    g->end_mono_ns = r.end_mono_ns;
+    g->hold_ms = static_cast<double>(r.end_mono_ns - r.start_mono_ns) / 1e6;
+    g->exit_code = r.exit_code;
+    if (r.killed_at_hold) AddNote(&g->note, "ended: killed after hold");
+    if (r.killed_at_timeout) AddNote(&g->note, "ended: killed at safety timeout");
+    if (!r.killed_at_hold && !r.killed_at_timeout) AddNote(&g->note, "ended: exited on its own");
+  }
+
+  bool Prepare() {
+    if (Has("package-install") && cfg_.package_mode != PackageMode::kSimulate) {
+      auto snap = SnapshotPackages();
+      if (snap.ok()) {
+        before_ = *snap;
+      } else {
+        SW_LOG(kWarn, kComponent, "no dpkg package state; cleanup cannot undo installs",
+               {"error", snap.error().message});
+      }
+    }
+    if (Has("reverse-shell") && cfg_.in_process_listener) {
+      auto port = listener_.Start("127.0.0.1", 0);
+      if (!port.ok()) {
+        SW_LOG(kError, kComponent, "listener failed", {"error", port.error().message});
+        return false;
+      }
+      target_ = {"127.0.0.1", *port};
+    } else {
+      target_ = cfg_.target;
+    }
+    return true;
+  }
+
+  std::string ResolveVariant(const std::string& step) const {
+    std::string v = cfg_.variants.at(step);
+    if (v == "auto") v = DefaultVariant(step, cfg_.speed, cfg_.package_mode);
+    if (step == "new-binary" && v == "auto") {
+      v = installed_by_us_ && cfg_.package == "ncat" ? "ncat" : "dropped";
+    }
+    return v;
+  }
+
+  void RunOnce(int repeat) {
+    std::unique_ptr<Launcher> launcher;
+    ShellSession* shell = nullptr;
+    if (Has("shell")) {
+      auto session = std::make_unique<ShellSession>();
+      if (auto st = session->Start({}); !st.ok()) {
+        SW_LOG(kError, kComponent, "shell failed", {"error", st.error().message});
+        failed_ = true;
+        return;
+      }
+      shell = session.get();
+      launcher = std::move(session);
+      SleepMs(cfg_.timing.at("shell").gap_ms);
+    } else {
+      launcher = std::make_unique<DirectLauncher>();
+    }
+    for (const auto& step : cfg_.steps) {
+      if (step == "shell") continue;
+      RunStep(repeat, step, launcher.get());
+      if (step != cfg_.steps.back()) SleepMs(cfg_.timing.at(step).gap_ms);
+    }
+    if (shell != nullptr) FinishShell(repeat, shell);
+  }
+
+  void FinishShell(int repeat, ShellSession* shell) {
+    const double hold = cfg_.timing.at("shell").hold_ms;
+    GroundTruthStep g = Base(repeat, "shell", "bash");
+    g.signal = std::string(signals::kUnexpectedShell);
+    g.signals = {g.signal};
+    g.command = shell->argv();
+    g.requested_hold_ms = hold;
+    // The shell lives at least its hold (a person idling at the prompt), then `exit`.
+    double lived_ms = static_cast<double>(SystemClock().MonoNs() - shell->start_mono_ns()) / 1e6;
+    SleepMs(hold - lived_ms);
+    auto done = shell->Finish();
+    if (!done.ok()) {
+      failed_ = true;
+      return;
+    }
+    Fill(&g, *done);
+    if (done->killed_at_timeout) AddNote(&g.note, "bash ignored exit and was killed");
+    AddNote(&g.note, shell->has_tty() ? "interactive bash on a pty; parent of every later step"
+                                      : "bash on pipes (no pty available); parent of later steps");
+    Emit(g);
+  }
+
+  void RunStep(int repeat, const std::string& step, Launcher* launcher);
+  void EmitListener(int repeat, const std::string& variant, const Result<ListenCapture>& capture);
+  void Cleanup();
+
+  const ChainConfig& cfg_;
+  TruthSink* sink_;
+  Listener listener_;
+  Target target_;
+  std::optional<PackageStates> before_;
+  bool installed_by_us_ = false;
+  std::vector<std::string> dropped_;
+  bool failed_ = false;
+
+};
+
+void ChainRun::RunStep(int repeat, const std::string& step, Launcher* launcher) {
+  const std::string variant = ResolveVariant(step);
+  const double hold = cfg_.timing.at(step).hold_ms;
+  GroundTruthStep g = Base(repeat, step, variant);
+  const VariantInfo* info = FindVariant(step, variant);
+  std::string reason = info != nullptr ? UnavailableReason(*info) : "unknown variant";
+
+  CommandContext ctx;
+  ctx.speed = cfg_.speed;
+  ctx.hold_ms = hold;
+  ctx.have_tty = launcher->has_tty();
+  ctx.target_host = target_.host;
+  ctx.target_port = target_.port;
+  ctx.package_mode = cfg_.package_mode;
+  ctx.package = cfg_.package;
+  ctx.package_installed_by_us = installed_by_us_;
+  if (step == "package-install" && reason.empty() &&
+      (cfg_.package_mode == PackageMode::kStaged || variant == "dpkg")) {
+    auto deb = FindStagedDeb(cfg_.package, cfg_.deb);
+    if (deb.ok()) {
+      ctx.deb = *deb;
+    } else {
+      reason = deb.error().message;
+    }
+  }
+  if (step == "new-binary" && reason.empty()) {
+    if (variant == "ncat") {
+      ctx.unix_socket_path = cfg_.drop_dir + "/sw-ncat-" + cfg_.run_id.substr(0, 8) + "-" +
+                             std::to_string(repeat) + ".sock";
+      dropped_.push_back(ctx.unix_socket_path);
+    } else {
+      auto path = DropFile(cfg_.drop_dir, variant == "script");
+      if (path.ok()) {
+        ctx.dropped_path = *path;
+        dropped_.push_back(*path);
+      } else {
+        reason = path.error().message;
+      }
+    }
+  }
+  auto cmd = BuildCommand(step, variant, ctx);
+  if (!cmd.ok()) reason = cmd.error().message;
+  if (cmd.ok()) {
+    g.signals = cmd->signals;
+    g.command = cmd->argv;
+    g.note = cmd->note;
+  }
+  if (!g.signals.empty()) g.signal = g.signals.front();
+  if (!reason.empty()) {
+    g.status = "skipped";
+    g.requested_hold_ms = hold;
+    g.start_wall_ns = SystemClock().WallNs();
+    g.start_mono_ns = SystemClock().MonoNs();
+    g.end_wall_ns = g.start_wall_ns;
+    g.end_mono_ns = g.start_mono_ns;
+    g.exit_code = -1;
+    AddNote(&g.note, "skipped: " + reason);
+    Emit(g);
+    return;
+  }
+  const bool listen_here = step == "reverse-shell" && cfg_.in_process_listener;
+  g.requested_hold_ms = cmd->held || listen_here ? hold : 0;
+  if (!cmd->held && !listen_here && hold > 0) AddNote(&g.note, "runs to completion (no hold)");
+  std::optional<Result<ListenCapture>> capture;
+  std::thread accept_thread;
+  if (listen_here) {
+    accept_thread = std::thread([this, hold, &capture] {
+      capture.emplace(listener_.AcceptOne("id; uname -a", hold, cfg_.listener_timeout_s * 1000));
+    });
+  }
+  auto launched = launcher->Launch(*cmd, hold);
+  if (accept_thread.joinable()) accept_thread.join();
+  if (!launched.ok()) {
+    failed_ = true;
+    g.status = "skipped";
+    g.exit_code = -1;
+    g.start_wall_ns = SystemClock().WallNs();
+    AddNote(&g.note, "skipped: could not start: " + launched.error().message);
+    Emit(g);
+    return;
+  }
+  Fill(&g, *launched);
+  Emit(g);
+  if (step == "package-install" && before_.has_value()) {
+    auto after = SnapshotPackages();
+    if (after.ok()) {
+      for (const auto& name : NewlyInstalled(*before_, *after)) {
+        if (name == cfg_.package) installed_by_us_ = true;
+      }
+    }
+  }
+  if (listen_here) EmitListener(repeat, variant, *capture);
+}
+
+void ChainRun::EmitListener(int repeat, const std::string& variant,
+                            const Result<ListenCapture>& capture) {
+  GroundTruthStep l = Base(repeat, "listener", variant);
+  l.pid = getpid();
+  l.command = {"listen", "127.0.0.1:" + std::to_string(target_.port)};
+  if (!capture.ok()) {
+    failed_ = true;
+    l.status = "skipped";
+    l.exit_code = 1;
+    l.start_wall_ns = SystemClock().WallNs();
+    l.note = "no reverse shell arrived: " + capture.error().message;
+    Emit(l);
+    return;
+  }
+  l.start_wall_ns = capture->start_wall_ns;
+  l.start_mono_ns = capture->start_mono_ns;
+  l.end_wall_ns = capture->end_wall_ns;
+  l.end_mono_ns = capture->end_mono_ns;
+  l.hold_ms = static_cast<double>(l.end_mono_ns - l.start_mono_ns) / 1e6;
+  l.note = capture->output;
+  l.exit_code = capture->output.find("uid=") != std::string::npos ? 0 : 1;
+  if (l.exit_code != 0) failed_ = true;
+  Emit(l);
+}
+
+void ChainRun::Cleanup() {
+  std::vector<std::string> left;
+  if (before_.has_value()) {
+    auto after = SnapshotPackages();
+    std::vector<std::string> added = after.ok() ? NewlyInstalled(*before_, *after)
+                                                : std::vector<std::string>{};
+    if (!added.empty() && cfg_.cleanup) {
+      StepCommand purge;
+      purge.argv = {"dpkg", "--purge"};
+      purge.argv.insert(purge.argv.end(), added.begin(), added.end());
+      purge.signals = {std::string(signals::kPackageManagerExecution)};
+      purge.timeout_ms = 600'000;
+      GroundTruthStep g = Base(cfg_.repeat - 1, "cleanup", "dpkg");
+      g.signals = purge.signals;
+      g.signal = g.signals.front();
+      g.command = purge.argv;
+      DirectLauncher direct;
+      auto r = direct.Launch(purge, 0);
+      if (r.ok()) {
+        Fill(&g, *r);
+        AddNote(&g.note, "undoes this run's install");
+        Emit(g);
+      }
+      if (!r.ok() || r->exit_code != 0) failed_ = true;
+    } else {
+      left = added;
+    }
+  }
+  for (const auto& path : dropped_) {
+    if (access(path.c_str(), F_OK) != 0) continue;
+    if (cfg_.cleanup) {
+      unlink(path.c_str());
+    } else {
+      left.push_back(path);
+    }
+  }
+  for (const auto& item : left) {
+    SW_LOG(kWarn, kComponent, "left behind (pass --cleanup to undo)", {"item", item});
+  }
+}
+
+}  // namespace
+
+int RunChain(const ChainConfig& config) {
+  auto sink = TruthSink::Open(config.ground_truth);
+  if (!sink.ok()) {
+    SW_LOG(kError, kComponent, "ground truth", {"error", sink.error().message});
+    return 1;
+  }
+  SW_LOG(kInfo, kComponent, "run", {"run_id", config.run_id}, {"speed", config.speed},
+         {"repeat", std::to_string(config.repeat)});
+  ChainRun run(config, sink->get());
+  return run.Execute();
+}
+
+}  // namespace sandwatch::attacksim
