@@ -44,6 +44,12 @@ Result<std::unique_ptr<Receiver>> Receiver::Start(const ReceiverConfig& config) 
   const size_t threads = static_cast<size_t>(config.http_threads);
   svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   svr.set_tcp_nodelay(true);
+  // httplib's default also sets SO_REUSEPORT, which would let a second receiver bind the
+  // same port silently; keep only SO_REUSEADDR.
+  svr.set_socket_options([](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   svr.set_payload_max_length(1 << 20);
   svr.set_keep_alive_max_count(100000);
   svr.set_read_timeout(10, 0);
