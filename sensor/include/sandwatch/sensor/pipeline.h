@@ -1,0 +1,97 @@
+// The sensor pipeline: the one path from every capture source to the outputs.
+//   observation -> enrich (ProcessScanner) -> match (RuleEngine) -> dedup -> publish
+//
+// kScan runs an incremental scan and evaluates new, exec'd and fd-changed processes.
+// kExec / kFileOpen enrich that pid at once (EnrichOne); when the process is already
+// gone, the source's early read (Observation::early) is used, and what is known is
+// emitted (a missing cmdline counts in cmdline_unreadable). kFileOpen also feeds the
+// reported path to the file_open conditions.
+//
+// detection.lag_ms: for netlink/fanotify/inotify observations, the time from the
+// source receiving the kernel event (kernel_mono_ns) to the event being built; for
+// poll, the time from the process's start (its /proc start time) to the scan that
+// caught it, i.e. how long the behaviour went unseen.
+//
+// Processes present at the first scan are the start-up state: they set up the
+// workload membership but are not evaluated (unless scan_existing).
+// Threads: Push is thread-safe (sources call it); one worker thread does the rest.
+// Process() runs one observation synchronously, for tests (without Start()).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "sandwatch/core/clock.h"
+#include "sandwatch/core/procfs/baseline.h"
+#include "sandwatch/core/procfs/process_scanner.h"
+#include "sandwatch/core/rules/engine.h"
+#include "sandwatch/sensor/capture_source.h"
+#include "sandwatch/sensor/dedup.h"
+#include "sandwatch/sensor/publisher.h"
+
+namespace sandwatch::sensor {
+
+struct PipelineOptions {
+  int self_pid = 0;            // never evaluated (the sensor itself)
+  int workload_pid = 0;        // 0: every process; else this pid and its descendants
+  bool scan_existing = false;  // evaluate processes present at the first scan
+  int64_t dedup_window_ns = 300'000'000'000;
+  size_t max_queue = 10000;    // observations waiting; beyond this they are dropped (counted)
+};
+
+class Pipeline : public ObservationSink {
+ public:
+  // `baseline` may be null (no baseline: exe_new never holds). Pointers must outlive this.
+  Pipeline(PipelineOptions options, procfs::ProcessScanner* scanner,
+           const rules::RuleEngine* engine, const procfs::Baseline* baseline,
+           Publisher* publisher, const Clock* clock);
+  ~Pipeline() override;
+
+  void Push(Observation obs) override;
+  void Start();
+  // Processes what is queued (scans are skipped), then joins the worker.
+  void Stop();
+  // Synchronous, for tests and for the start-up scan.
+  void Process(const Observation& obs);
+
+  void AddCounters(std::map<std::string, int64_t>* counters) const;
+
+ private:
+  class World;
+  void HandleScan(const Observation& obs);
+  void HandlePid(const Observation& obs);
+  void HandleProcess(const ProcessInfo& info, const std::string& method,
+                     std::optional<double> lag_ms, int64_t time_ns,
+                     const std::optional<std::string>& observed_path, bool only_path_matches);
+  bool InWorkload(const ProcessInfo& info);
+  void Loop();
+
+  PipelineOptions options_;
+  procfs::ProcessScanner* scanner_;
+  const rules::RuleEngine* engine_;
+  const procfs::Baseline* baseline_;
+  Publisher* publisher_;
+  const Clock* clock_;
+  Deduper dedup_;
+  bool primed_ = false;
+  std::unordered_map<ProcessKey, std::set<std::string>, ProcessKeyHash> fired_;
+  std::unordered_set<int> workload_pids_;
+
+  mutable std::mutex mu_;  // queue and counters
+  std::condition_variable cv_;
+  std::deque<Observation> queue_;
+  bool scan_pending_ = false;
+  bool stopping_ = false;
+  std::thread worker_;
+  std::map<std::string, int64_t> counters_;
+};
+
+}  // namespace sandwatch::sensor

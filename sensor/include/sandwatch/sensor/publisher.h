@@ -1,0 +1,44 @@
+// Publisher: stamps events with the sensor's identity, a uuid and the next seq
+// (1, 2, 3, ... with no gaps), and hands them to the Output in seq order.
+// Thread-safe: one mutex serialises Publish and PublishHeartbeat.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "sandwatch/core/clock.h"
+#include "sandwatch/core/event.h"
+#include "sandwatch/sensor/output.h"
+
+namespace sandwatch::sensor {
+
+struct SensorIdentity {
+  SensorInfo sensor;  // id, mode, capture, version
+  std::string pod;
+  std::string ns;
+  std::string hostname;
+};
+
+class Publisher {
+ public:
+  Publisher(SensorIdentity identity, Output* output, const Clock* clock)
+      : identity_(std::move(identity)), output_(output), clock_(clock) {}
+
+  // Fills id, seq, sensor, k8s and hostname (and time when 0); returns the seq.
+  uint64_t Publish(Event e);
+  void PublishHeartbeat(std::map<std::string, int64_t> counters, double interval_s);
+
+  uint64_t last_seq() const;
+  const SensorIdentity& identity() const { return identity_; }
+
+ private:
+  SensorIdentity identity_;
+  Output* output_;
+  const Clock* clock_;
+  mutable std::mutex mu_;
+  uint64_t seq_ = 0;
+};
+
+}  // namespace sandwatch::sensor

@@ -1,0 +1,38 @@
+// Run(config): the sensor's ordered start-up, its heartbeat loop and its teardown.
+//
+// Start-up: rules -> workload choice -> baseline -> output -> pipeline and the
+// start-up scan -> capture sources -> one key=value log line saying what capture
+// was chosen and why. Teardown always runs: sources stop, the pipeline drains, a
+// final heartbeat is sent and the output flushes (HTTP: up to 3 s, the rest stays
+// in the spool).
+#pragma once
+
+#include <string>
+
+#include "sandwatch/core/procfs/proc_fs.h"
+#include "sandwatch/sensor/config.h"
+
+namespace sandwatch::sensor {
+
+struct WorkloadChoice {
+  int pid = 0;       // the process whose root is used (0: none)
+  std::string root;  // filesystem root for the baseline
+  std::string why;   // one line for the start-up log
+};
+
+// Root for the baseline: `configured_root` when set; /proc/W/root for a workload
+// pid W; otherwise /proc/P/root of the oldest process P that is not the sensor, not
+// a kernel thread and not the pod's "pause" process, preferring one in another mount
+// namespace (another container of the pod); "/" when every candidate shares the
+// sensor's mount namespace.
+WorkloadChoice ChooseWorkload(const procfs::ProcFs& fs, int self_pid, int workload_pid,
+                              const std::string& configured_root);
+
+// Returns the process exit status: 0 after a clean shutdown, 2 for a bad rules
+// file, 1 for other start-up failures.
+int Run(const SensorConfig& config);
+
+// Asks a running Run() to shut down (what SIGTERM does); for tests.
+void RequestStop();
+
+}  // namespace sandwatch::sensor

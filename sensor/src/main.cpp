@@ -1,0 +1,33 @@
+// sandwatch-sensor: flag parsing and a catch-all; the work is in Run().
+#include <cstdio>
+#include <exception>
+
+#include "sandwatch/sensor/config.h"
+#include "sandwatch/sensor/sensor.h"
+
+int main(int argc, char** argv) {
+  using sandwatch::sensor::Command;
+  try {
+    std::vector<std::string> args(argv, argv + argc);
+    auto cmd = sandwatch::sensor::ParseCommand(sandwatch::sensor::ProcessEnv(), args);
+    if (!cmd.ok()) {
+      std::fprintf(stderr, "sandwatch-sensor: %s\n", cmd.error().message.c_str());
+      return 2;
+    }
+    switch (cmd->action) {
+      case Command::Action::kHelp:
+      case Command::Action::kVersion:
+        std::printf("%s\n", cmd->text.c_str());
+        return 0;
+      case Command::Action::kPrintConfig:
+        std::printf("%s\n", sandwatch::sensor::ConfigToJson(cmd->config).c_str());
+        return 0;
+      case Command::Action::kRun:
+        return sandwatch::sensor::Run(cmd->config);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sandwatch-sensor: fatal: %s\n", e.what());
+    return 1;
+  }
+  return 1;
+}

@@ -1,0 +1,41 @@
+#include "sandwatch/sensor/publisher.h"
+
+#include "sandwatch/core/ids.h"
+
+namespace sandwatch::sensor {
+
+uint64_t Publisher::Publish(Event e) {
+  std::lock_guard<std::mutex> lock(mu_);
+  e.id = NewUuid();
+  e.seq = ++seq_;
+  if (e.time_ns == 0) e.time_ns = clock_->WallNs();
+  e.source = "sandwatch";
+  e.sensor = identity_.sensor;
+  e.pod = identity_.pod;
+  e.ns = identity_.ns;
+  e.hostname = identity_.hostname;
+  output_->Emit(e);
+  return e.seq;
+}
+
+void Publisher::PublishHeartbeat(std::map<std::string, int64_t> counters, double interval_s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Heartbeat h;
+  h.sensor = identity_.sensor;
+  h.time_ns = clock_->WallNs();
+  h.last_seq = seq_;
+  h.interval_s = interval_s;
+  h.pod = identity_.pod;
+  h.ns = identity_.ns;
+  h.hostname = identity_.hostname;
+  counters["events_emitted"] = static_cast<int64_t>(seq_);
+  h.counters = std::move(counters);
+  output_->EmitHeartbeat(h);
+}
+
+uint64_t Publisher::last_seq() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return seq_;
+}
+
+}  // namespace sandwatch::sensor
