@@ -183,6 +183,13 @@ std::string Basename(const std::string& path) {
 
 }  // namespace
 
+std::string DisplayFolder(const std::string& dir) {
+  std::string p = dir;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  const auto pos = p.rfind("results/");
+  return pos == std::string::npos ? p : p.substr(pos);
+}
+
 std::string RenderMarkdown(const SweepReportInput& in) { return DocToMarkdown(BuildDoc(in)); }
 
 std::string RenderHtml(const SweepReportInput& in) {
@@ -224,7 +231,7 @@ Status RerenderSweep(const std::string& dir) {
   if (!cells) return cells.error();
   if (cells->empty()) return MakeError(dir + "/cells.jsonl: no cells to render");
   SweepReportInput in;
-  in.folder = dir;
+  in.folder = DisplayFolder(dir);
   in.cells = std::move(*cells);
   std::ifstream env(dir + "/environment.json");
   if (env) {

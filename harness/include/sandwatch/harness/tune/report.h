@@ -42,6 +42,9 @@ std::string RenderMarkdown(const SweepReportInput& in);
 std::string RenderHtml(const SweepReportInput& in);
 nlohmann::json RenderSummary(const SweepReportInput& in);
 
+// "results/poll-sweep-2026-11-28" for any path that contains results/; else the path.
+std::string DisplayFolder(const std::string& dir);
+
 // Writes summary.json, report.md, report.html and the *.svg charts into `dir`.
 Status WriteSweepReport(const std::string& dir, const SweepReportInput& in);
 // Reads `dir`/cells.jsonl and environment.json, then WriteSweepReport.

@@ -1,0 +1,91 @@
+#include "sensor_output.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "sandwatch/core/event.h"
+
+namespace sandwatch::harness::tune {
+
+SensorOutput::SensorOutput(std::string path, std::string marker_prefix)
+    : path_(std::move(path)), prefix_(std::move(marker_prefix)) {}
+
+void SensorOutput::Poll() {
+  const int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  if (lseek(fd, static_cast<off_t>(offset_), SEEK_SET) < 0) {
+    close(fd);
+    return;
+  }
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    offset_ += static_cast<uint64_t>(n);
+    partial_.append(buf, static_cast<size_t>(n));
+    size_t start = 0;
+    for (;;) {
+      const auto nl = partial_.find('\n', start);
+      if (nl == std::string::npos) break;
+      Line(partial_.substr(start, nl - start));
+      start = nl + 1;
+    }
+    partial_.erase(0, start);
+  }
+  close(fd);
+}
+
+void SensorOutput::Line(const std::string& line) {
+  if (line.empty()) return;
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(line);
+  } catch (const nlohmann::json::exception&) {
+    ++bad_lines_;
+    return;
+  }
+  if (!j.is_object()) {
+    ++bad_lines_;
+    return;
+  }
+  const auto schema = j.value("schema", std::string());
+  if (schema == kHeartbeatSchema) {
+    auto hb = HeartbeatFromJson(j);
+    if (!hb) {
+      ++bad_lines_;
+      return;
+    }
+    heartbeats_.push_back({hb->time_ns, hb->counters});
+    return;
+  }
+  auto ev = EventFromJson(j);
+  if (!ev) {
+    ++bad_lines_;
+    return;
+  }
+  ++events_total_;
+  if (!ev->process || ev->process->cmdline.empty()) return;
+  const std::string& argv0 = ev->process->cmdline.front();
+  if (argv0.compare(0, prefix_.size(), prefix_) != 0) return;
+  if (first_.count(argv0) != 0) return;
+  MarkedEvent m;
+  m.time_ns = ev->time_ns;
+  m.capture = ev->sensor.capture;
+  if (ev->detection) {
+    m.method = ev->detection->method;
+    if (ev->detection->lag_ms) m.lag_ms = *ev->detection->lag_ms;
+  }
+  first_[argv0] = m;
+}
+
+int64_t SensorOutput::LastCounter(const std::string& name) const {
+  for (auto it = heartbeats_.rbegin(); it != heartbeats_.rend(); ++it) {
+    auto c = it->counters.find(name);
+    if (c != it->counters.end()) return c->second;
+  }
+  return -1;
+}
+
+}  // namespace sandwatch::harness::tune

@@ -1,0 +1,45 @@
+// One (capture, interval) pair of the sweep: start one sensor, prove it watches
+// (a canary process), measure its idle cost, run the trials of every lifetime at
+// random phases, stop it and turn what it emitted into cells.
+// Internal to sandwatch_harness_tune.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "sandwatch/harness/tune/cell.h"
+#include "sandwatch/harness/tune/sweep.h"
+#include "trials.h"
+
+namespace sandwatch::harness::tune {
+
+struct PairContext {
+  const SweepOptions* opts = nullptr;
+  CommandRunner* runner = nullptr;
+  std::string sweep_id;    // 8 hex, part of every marker
+  std::string rules_path;  // the generated rules file
+  std::string raw_dir;     // OUT/raw: sensor output and logs
+  std::mt19937_64* rng = nullptr;
+};
+
+struct PairResult {
+  enum class Status { kMeasured, kRefused, kFailed, kInterrupted };
+  Status status = Status::kFailed;
+  std::string reason;  // for refused / failed
+  std::vector<SweepCell> cells;
+  std::vector<TrialRecord> trials;
+  std::vector<bool> detected;       // parallel to trials
+  std::vector<int64_t> event_wall;  // parallel to trials; 0 when not detected
+};
+
+std::string PairId(const std::string& capture, double interval_s);
+
+PairResult RunPair(const PairContext& ctx, const std::string& capture, double interval_s,
+                   int pair_index);
+
+// The rules file the sweep's sensors load: one rule matching the markers.
+std::string SweepRulesYaml();
+
+}  // namespace sandwatch::harness::tune

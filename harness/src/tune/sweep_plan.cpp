@@ -1,0 +1,105 @@
+// The `sweep:` section of scenarios/poll-sweep.yaml.
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <set>
+
+#include "sandwatch/harness/tune/sweep.h"
+
+namespace sandwatch::harness::tune {
+namespace {
+
+Error Bad(std::string_view origin, const std::string& key, const std::string& why) {
+  return MakeError(std::string(origin) + ": sweep." + key + ": " + why);
+}
+
+}  // namespace
+
+int SweepPlan::TrialsFor(int64_t lifetime_ms) const {
+  auto it = trials_for.find(lifetime_ms);
+  return it == trials_for.end() ? trials : it->second;
+}
+
+bool IsSweepScenario(std::string_view yaml_text) {
+  try {
+    const YAML::Node root = YAML::Load(std::string(yaml_text));
+    return root.IsMap() && root["sweep"].IsDefined();
+  } catch (const YAML::Exception&) {
+    return false;
+  }
+}
+
+Result<SweepPlan> ParseSweepPlan(std::string_view yaml_text, std::string_view origin) {
+  SweepPlan plan;
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    return MakeError(std::string(origin) + ": " + e.what());
+  }
+  if (!root.IsMap() || !root["sweep"].IsMap()) {
+    return MakeError(std::string(origin) + ": no `sweep:` map (see docs/tuning.md)");
+  }
+  const YAML::Node s = root["sweep"];
+  try {
+    for (auto it = s.begin(); it != s.end(); ++it) {
+      const std::string key = it->first.as<std::string>();
+      const YAML::Node v = it->second;
+      if (key == "lifetimes_ms") {
+        plan.lifetimes_ms = v.as<std::vector<int64_t>>();
+        for (auto l : plan.lifetimes_ms) {
+          if (l <= 0 || l > 600000) return Bad(origin, key, "each lifetime must be in 1..600000 ms");
+        }
+      } else if (key == "poll_intervals_s") {
+        plan.intervals_s = v.as<std::vector<double>>();
+        for (auto p : plan.intervals_s) {
+          if (!(p >= 0.01 && p <= 3600)) return Bad(origin, key, "each interval must be in 0.01..3600 s");
+        }
+      } else if (key == "captures") {
+        plan.captures = v.as<std::vector<std::string>>();
+        static const std::set<std::string> kKnown = {"poll", "inotify", "fanotify", "netlink"};
+        for (const auto& c : plan.captures) {
+          if (kKnown.count(c) == 0) return Bad(origin, key, "unknown capture \"" + c + "\" (poll, inotify, fanotify, netlink)");
+        }
+      } else if (key == "trials") {
+        plan.trials = v.as<int>();
+        if (plan.trials < 1 || plan.trials > 10000) return Bad(origin, key, "must be in 1..10000");
+      } else if (key == "trials_for_lifetime") {
+        plan.trials_for.clear();
+        for (auto t = v.begin(); t != v.end(); ++t) {
+          const int n = t->second.as<int>();
+          if (n < 1 || n > 10000) return Bad(origin, key, "each count must be in 1..10000");
+          plan.trials_for[t->first.as<int64_t>()] = n;
+        }
+      } else if (key == "window_s") {
+        plan.window_s = v.as<double>();
+        if (!(plan.window_s >= 0.1 && plan.window_s <= 3600)) return Bad(origin, key, "must be in 0.1..3600");
+      } else if (key == "idle_s") {
+        plan.idle_s = v.as<double>();
+        if (!(plan.idle_s >= 0.5 && plan.idle_s <= 600)) return Bad(origin, key, "must be in 0.5..600");
+      } else if (key == "max_in_flight") {
+        plan.max_in_flight = v.as<int>();
+        if (plan.max_in_flight < 1 || plan.max_in_flight > 4096) return Bad(origin, key, "must be in 1..4096");
+      } else if (key == "seed") {
+        plan.seed = v.as<uint64_t>();
+      } else if (key == "mode") {
+        plan.mode = v.as<std::string>();
+        if (plan.mode != "node" && plan.mode != "kata" && plan.mode != "sidecar") {
+          return Bad(origin, key, "must be node, kata or sidecar");
+        }
+      } else {
+        return Bad(origin, key,
+                   "unknown key (known: lifetimes_ms, poll_intervals_s, captures, trials, "
+                   "trials_for_lifetime, window_s, idle_s, max_in_flight, seed, mode)");
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    return MakeError(std::string(origin) + ": sweep: " + e.what());
+  }
+  if (plan.lifetimes_ms.empty() || plan.intervals_s.empty() || plan.captures.empty()) {
+    return MakeError(std::string(origin) + ": sweep: lifetimes, intervals and captures must not be empty");
+  }
+  return plan;
+}
+
+}  // namespace sandwatch::harness::tune

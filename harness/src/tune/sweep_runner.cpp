@@ -1,0 +1,265 @@
+// RunSweep: the pairs of the grid, resumable through OUT/cells.jsonl.
+#include <dirent.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "proc_sample.h"
+#include "sandwatch/core/clock.h"
+#include "sandwatch/core/ids.h"
+#include "sandwatch/core/log.h"
+#include "sandwatch/harness/cleanup.h"
+#include "sandwatch/harness/command_runner.h"
+#include "sandwatch/harness/progress.h"
+#include "sandwatch/harness/tune/report.h"
+#include "sandwatch/harness/tune/sweep.h"
+#include "sweep_pair.h"
+
+namespace sandwatch::harness::tune {
+namespace {
+
+std::string Trim(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  size_t i = 0;
+  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+  return s.substr(i);
+}
+
+std::string CpuModel() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) return Trim(line.substr(colon + 1));
+    }
+  }
+  return "unknown";
+}
+
+int ProcessCount(const std::string& proc_root) {
+  int n = 0;
+  DIR* d = opendir(proc_root.c_str());
+  if (!d) return -1;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] >= '0' && e->d_name[0] <= '9') ++n;
+  }
+  closedir(d);
+  return n;
+}
+
+nlohmann::json LoadAvg() {
+  double a = 0, b = 0, c = 0;
+  const std::string text = ReadSmallFile("/proc/loadavg");
+  if (std::sscanf(text.c_str(), "%lf %lf %lf", &a, &b, &c) != 3) return nullptr;
+  return {a, b, c};
+}
+
+nlohmann::json ReadJsonFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return nlohmann::json::object();
+  try {
+    auto j = nlohmann::json::parse(in);
+    return j.is_object() ? j : nlohmann::json::object();
+  } catch (const nlohmann::json::exception&) {
+    return nlohmann::json::object();
+  }
+}
+
+Status WriteText(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) return MakeError("cannot write " + tmp);
+    out << text;
+    if (!out) return MakeError("cannot write " + tmp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return MakeError("cannot rename " + tmp + ": " + ec.message());
+  return OkStatus();
+}
+
+Status AppendTrials(const std::string& path, const PairResult& r, const std::string& capture,
+                    double interval_s) {
+  std::ofstream out(path, std::ios::app);
+  if (!out) return MakeError("cannot append to " + path);
+  for (size_t i = 0; i < r.trials.size(); ++i) {
+    const auto& t = r.trials[i];
+    if (!t.started) continue;
+    nlohmann::json j = {{"tag", t.spec.tag},
+                        {"capture", capture},
+                        {"poll_interval_s", interval_s},
+                        {"lifetime_ms", t.spec.lifetime_ms},
+                        {"pid", t.pid},
+                        {"start_wall_ns", t.start_wall_ns},
+                        {"start_mono_ns", t.start_mono_ns},
+                        {"end_mono_ns", t.end_mono_ns},
+                        {"lived_ms", t.LifetimeMs()},
+                        {"delayed", t.delayed},
+                        {"detected", r.detected[i]},
+                        {"event_wall_ns", r.event_wall[i]}};
+    if (r.detected[i]) j["latency_ms"] = static_cast<double>(r.event_wall[i] - t.start_wall_ns) / 1e6;
+    out << j.dump() << "\n";
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<SweepOutcome> RunSweep(const SweepOptions& in_opts, CommandRunner& runner) {
+  SweepOptions opts = in_opts;
+  if (opts.trial_program.empty()) {
+    opts.trial_program = access("/usr/bin/sleep", X_OK) == 0 ? "/usr/bin/sleep" : "/bin/sleep";
+  }
+  if (access(opts.trial_program.c_str(), X_OK) != 0) {
+    return MakeError("trial program " + opts.trial_program + " is not executable");
+  }
+  if (access(opts.sensor_path.c_str(), X_OK) != 0) {
+    return MakeError("sandwatch-sensor not found at " + opts.sensor_path +
+                     " (build it: cmake --build build --target sandwatch-sensor, or pass --sensor PATH)");
+  }
+  std::error_code ec;
+  const std::string raw_dir = opts.out_dir + "/raw";
+  std::filesystem::create_directories(raw_dir, ec);
+  if (ec) return MakeError("cannot create " + raw_dir + ": " + ec.message());
+  // Raw sensor output is large and stays out of git; the reports, cells and trials are kept.
+  if (auto st = WriteText(opts.out_dir + "/.gitignore", "raw/\n*.tmp\n"); !st) return st.error();
+  const std::string rules_path = opts.out_dir + "/sweep-rules.yaml";
+  if (auto st = WriteText(rules_path, SweepRulesYaml()); !st) return st.error();
+
+  const std::string cells_path = opts.out_dir + "/cells.jsonl";
+  auto existing = ReadCells(cells_path);
+  if (!existing) return existing.error();
+  std::set<std::string> done;
+  for (const auto& c : *existing) done.insert(c.pair_id);
+
+  const std::string env_path = opts.out_dir + "/environment.json";
+  nlohmann::json env = ReadJsonFile(env_path);
+  nlohmann::json captures = env.value("captures", nlohmann::json::object());
+  const Clock& clock = SystemClock();
+  const int64_t run_start = clock.MonoNs();
+  if (!env.contains("started")) env["started"] = FormatRfc3339(clock.WallNs());
+  utsname un{};
+  uname(&un);
+  CommandSpec ver_spec;
+  ver_spec.argv = {opts.sensor_path, "--version"};
+  auto ver = runner.Run(ver_spec);
+  env["machine"] = {{"nproc", sysconf(_SC_NPROCESSORS_ONLN)},
+                    {"model_name", CpuModel()},
+                    {"kernel", std::string(un.sysname) + " " + un.release + " " + un.version},
+                    {"arch", un.machine},
+                    {"hostname", Hostname()}};
+  env["load"]["start"] = LoadAvg();
+  env["load"]["processes_start"] = ProcessCount(opts.proc_root);
+  env["sensor"] = {{"path", opts.sensor_path},
+                   {"version", ver.ok() ? Trim(ver->out) : "unknown"},
+                   {"mode", opts.plan.mode}};
+  env["runtime"] = "host";
+  std::string trials_desc;
+  for (auto l : opts.plan.lifetimes_ms) {
+    trials_desc += (trials_desc.empty() ? "" : ", ") + std::to_string(opts.plan.TrialsFor(l)) + " at " +
+                   std::to_string(l) + " ms";
+  }
+  env["settings"] = {{"trial_program", opts.trial_program},
+                     {"trials", trials_desc},
+                     {"window_s", opts.plan.window_s},
+                     {"window_note", FormatSeconds(opts.plan.window_s) + " s (rounded up to whole intervals)"},
+                     {"idle_s", opts.plan.idle_s},
+                     {"max_in_flight", opts.plan.max_in_flight},
+                     {"lifetimes_ms", opts.plan.lifetimes_ms},
+                     {"poll_intervals_s", opts.plan.intervals_s},
+                     {"captures", opts.plan.captures}};
+
+  std::mt19937_64 rng(opts.plan.seed != 0 ? opts.plan.seed : std::random_device{}());
+  char sid[16];
+  std::snprintf(sid, sizeof sid, "%08x", static_cast<unsigned>(rng() & 0xffffffffu));
+  PairContext ctx{&opts, &runner, sid, rules_path, raw_dir, &rng};
+
+  struct Pair {
+    std::string capture;
+    double interval;
+  };
+  std::vector<Pair> todo;
+  SweepOutcome outcome;
+  outcome.out_dir = opts.out_dir;
+  for (const auto& cap : opts.plan.captures) {
+    for (double p : opts.plan.intervals_s) {
+      if (done.count(PairId(cap, p)) != 0) {
+        ++outcome.pairs_resumed;
+      } else {
+        todo.push_back({cap, p});
+      }
+    }
+  }
+  if (!opts.quiet && outcome.pairs_resumed > 0) {
+    std::fprintf(stderr, "[tune] resuming %s: %d pairs already measured, %zu to go\n",
+                 opts.out_dir.c_str(), outcome.pairs_resumed, todo.size());
+  }
+  Progress progress(clock, static_cast<int>(todo.size()), opts.quiet);
+  const size_t cells_per_pair = opts.plan.lifetimes_ms.size();
+  bool interrupted = false;
+  for (size_t i = 0; i < todo.size(); ++i) {
+    const auto& [cap, p] = todo[i];
+    if (captures.contains(cap) && captures[cap].value("status", "") == "refused") continue;
+    progress.BeginCell(static_cast<int>(i), cap + " P=" + FormatSeconds(p) + "s (" +
+                                                std::to_string(cells_per_pair) + " lifetimes)");
+    PairResult r = RunPair(ctx, cap, p, static_cast<int>(i + static_cast<size_t>(outcome.pairs_resumed)));
+    switch (r.status) {
+      case PairResult::Status::kMeasured: {
+        if (auto st = AppendCells(cells_path, r.cells); !st) return st.error();
+        if (auto st = AppendTrials(opts.out_dir + "/ground-truth.jsonl", r, cap, p); !st) return st.error();
+        if (!captures.contains(cap) || captures[cap].value("status", "") != "failed") {
+          captures[cap] = {{"status", "measured"}, {"detail", "sensor reported capture " +
+                           (r.cells.empty() ? std::string("?") : r.cells.front().sensor_capture)}};
+        }
+        ++outcome.pairs_run;
+        progress.EndCell(static_cast<int>(i), true);
+        break;
+      }
+      case PairResult::Status::kRefused:
+        captures[cap] = {{"status", "refused"}, {"detail", r.reason}};
+        outcome.refused[cap] = r.reason;
+        progress.EndCell(static_cast<int>(i), false);
+        if (!opts.quiet) std::fprintf(stderr, "[tune] capture %s refused: %s\n", cap.c_str(), r.reason.c_str());
+        break;
+      case PairResult::Status::kFailed:
+        captures[cap] = {{"status", "failed"}, {"detail", PairId(cap, p) + ": " + r.reason}};
+        progress.EndCell(static_cast<int>(i), false);
+        if (!opts.quiet) std::fprintf(stderr, "[tune] pair %s failed: %s\n", PairId(cap, p).c_str(), r.reason.c_str());
+        break;
+      case PairResult::Status::kInterrupted:
+        interrupted = true;
+        break;
+    }
+    env["captures"] = captures;
+    if (interrupted) break;
+  }
+  env["load"]["end"] = LoadAvg();
+  env["load"]["processes_end"] = ProcessCount(opts.proc_root);
+  const double took = static_cast<double>(clock.MonoNs() - run_start) / 1e9;
+  env["duration_s"] = std::round(env.value("duration_s", 0.0) + took);
+  env["captures"] = captures;
+  if (auto st = WriteText(env_path, env.dump(2) + "\n"); !st) return st.error();
+  if (interrupted) {
+    return MakeError("interrupted; finished pairs are kept in " + cells_path +
+                     ", rerun with the same --out to continue");
+  }
+  auto all = ReadCells(cells_path);
+  if (!all) return all.error();
+  outcome.cells = std::move(*all);
+  if (outcome.cells.empty()) return MakeError("no pair could be measured; see " + env_path);
+  SweepReportInput report{DisplayFolder(opts.out_dir), outcome.cells, env};
+  if (auto st = WriteSweepReport(opts.out_dir, report); !st) return st.error();
+  return outcome;
+}
+
+}  // namespace sandwatch::harness::tune

@@ -1,0 +1,252 @@
+// `sandwatch-harness tune`: recommend a poll interval from a stored sweep, run a
+// sweep, or re-render one. Also teaches `run` and `report` about sweep scenarios
+// and sweep folders (see RegisterTuneCommand).
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "sandwatch/core/clock.h"
+#include "sandwatch/harness/command_runner.h"
+#include "sandwatch/harness/commands.h"
+#include "sandwatch/harness/tune/recommend.h"
+#include "sandwatch/harness/tune/report.h"
+#include "sandwatch/harness/tune/sweep.h"
+
+namespace sandwatch::harness {
+namespace {
+
+using tune::SweepOptions;
+
+struct TuneFlags {
+  std::string sweep_dir;
+  tune::TuneQuery query;
+  bool json = false;
+  bool run_sweep = false;
+  std::string render_dir;
+  std::string results_dir;
+  std::string scenario;
+  std::string out;
+  std::string sensor;
+  std::string bin_dir;
+  std::vector<std::string> captures;
+  std::vector<double> intervals;
+  std::vector<int64_t> lifetimes;
+  int trials = 0;
+  double window_s = 0;
+  uint64_t seed = 0;
+  bool quiet = false;
+};
+
+[[noreturn]] void Fail(const std::string& what, int code = 1) {
+  std::fprintf(stderr, "sandwatch-harness tune: %s\n", what.c_str());
+  throw CLI::RuntimeError(code);
+}
+
+std::string Today() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+// The newest results/poll-sweep-* folder that has cells, or "".
+std::string NewestSweep(const std::string& results_dir) {
+  std::string best;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(results_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("poll-sweep-", 0) != 0) continue;
+    if (!std::filesystem::exists(e.path() / "cells.jsonl")) continue;
+    if (best.empty() || name > std::filesystem::path(best).filename().string()) best = e.path().string();
+  }
+  return best;
+}
+
+void PrintAnswer(const tune::Recommendation& r, const tune::TuneQuery& q, bool json) {
+  if (json) {
+    std::printf("%s\n", tune::RecommendationToJson(r, q).dump(2).c_str());
+    return;
+  }
+  std::printf("%s\n", r.sentence.c_str());
+}
+
+void Recommend(const TuneFlags& f) {
+  std::string dir = f.sweep_dir;
+  if (dir.empty()) {
+    const std::string results = f.results_dir.empty() ? ResolveSourceDir() + "/results" : f.results_dir;
+    dir = NewestSweep(results);
+    if (dir.empty()) {
+      Fail("no results/poll-sweep-*/cells.jsonl under " + results +
+           "; run one with `sandwatch-harness tune --sweep` or name a folder");
+    }
+  }
+  auto cells = tune::ReadCells(dir + "/cells.jsonl");
+  if (!cells) Fail(cells.error().message);
+  auto r = tune::Recommend(*cells, f.query, tune::DisplayFolder(dir));
+  if (!r) Fail(r.error().message);
+  PrintAnswer(*r, f.query, f.json);
+}
+
+Result<tune::SweepPlan> LoadPlan(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return MakeError("cannot read scenario " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return tune::ParseSweepPlan(ss.str(), path);
+}
+
+void RunSweepAndAnswer(TuneFlags f) {
+  SweepOptions o;
+  const std::string src = ResolveSourceDir();
+  std::string scenario = f.scenario;
+  if (scenario.empty() && std::filesystem::exists(src + "/scenarios/poll-sweep.yaml")) {
+    scenario = src + "/scenarios/poll-sweep.yaml";
+  }
+  if (!scenario.empty()) {
+    auto plan = LoadPlan(scenario);
+    if (!plan) Fail(plan.error().message, 2);
+    o.plan = *plan;
+  }
+  if (!f.captures.empty()) o.plan.captures = f.captures;
+  if (!f.intervals.empty()) o.plan.intervals_s = f.intervals;
+  if (!f.lifetimes.empty()) o.plan.lifetimes_ms = f.lifetimes;
+  if (f.trials > 0) {
+    o.plan.trials = f.trials;
+    o.plan.trials_for.clear();
+  }
+  if (f.window_s > 0) o.plan.window_s = f.window_s;
+  if (f.seed != 0) o.plan.seed = f.seed;
+  o.out_dir = f.out.empty() ? src + "/results/poll-sweep-" + Today() : f.out;
+  o.sensor_path = f.sensor.empty() ? ResolveBinDir(f.bin_dir) + "/sandwatch-sensor" : f.sensor;
+  o.quiet = f.quiet;
+  auto runner = MakeProcessRunner();
+  auto out = tune::RunSweep(o, *runner);
+  if (!out) Fail(out.error().message);
+  for (const auto& [cap, why] : out->refused) {
+    std::fprintf(stderr, "[tune] %s refused by the sensor: %s\n", cap.c_str(), why.c_str());
+  }
+  std::fprintf(stderr, "[tune] %d pairs measured, %d resumed; results: %s\n", out->pairs_run,
+               out->pairs_resumed, out->out_dir.c_str());
+  auto r = tune::Recommend(out->cells, f.query, tune::DisplayFolder(out->out_dir));
+  if (!r) Fail(r.error().message);
+  PrintAnswer(*r, f.query, f.json);
+}
+
+// `run SCENARIO` with a `sweep:` section and `report DIR` on a sweep folder are
+// handled here, before the generic callbacks run (parse_complete_callback runs
+// first; ending with RuntimeError(code) stops the generic one).
+void HookRunAndReport(CLI::App& app) {
+  CLI::App* run = nullptr;
+  CLI::App* report = nullptr;
+  try {
+    run = app.get_subcommand("run");
+    report = app.get_subcommand("report");
+  } catch (const CLI::OptionNotFound&) {
+    return;
+  }
+  run->parse_complete_callback([run] {
+    const std::string path = run->get_option("scenario")->as<std::string>();
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    if (!in || !tune::IsSweepScenario(ss.str())) return;
+    TuneFlags f;
+    f.scenario = path;
+    f.out = run->get_option("--out")->as<std::string>();
+    f.bin_dir = run->get_option("--bin-dir")->as<std::string>();
+    f.quiet = run->get_option("--quiet")->as<bool>();
+    RunSweepAndAnswer(f);
+    throw CLI::RuntimeError(0);
+  });
+  report->parse_complete_callback([report] {
+    const std::string dir = report->get_option("dir")->as<std::string>();
+    if (!std::filesystem::exists(dir + "/cells.jsonl") || std::filesystem::exists(dir + "/events.jsonl")) return;
+    if (auto st = tune::RerenderSweep(dir); !st) Fail(st.error().message);
+    std::printf("results: %s\n", dir.c_str());
+    throw CLI::RuntimeError(0);
+  });
+}
+
+}  // namespace
+
+void RegisterTuneCommand(CLI::App& app) {
+  auto f = std::make_shared<TuneFlags>();
+  auto* sub = app.add_subcommand(
+      "tune",
+      "Recommend a POLL_INTERVAL from a measured sweep: the largest interval that meets a\n"
+      "miss target for processes of a given lifetime within a CPU budget (the polling model\n"
+      "min(1, (L+s)/P) fills in between measured cells), or the capture source that can\n"
+      "when polling cannot. Without a folder it reads the newest results/poll-sweep-*.\n"
+      "Examples:\n"
+      "  sandwatch-harness tune --target-miss 0.05 --min-lifetime-ms 500 --cpu-budget 0.01\n"
+      "  sandwatch-harness tune results/poll-sweep-2026-11-28 --min-lifetime-ms 10 --json\n"
+      "  sandwatch-harness tune --sweep                      # measure (about 20 min), then answer\n"
+      "  sandwatch-harness tune --sweep --captures poll --intervals 0.5,2 --trials 20\n"
+      "  sandwatch-harness tune --render results/poll-sweep-2026-11-28\n"
+      "A sweep interrupted with Ctrl-C continues when rerun with the same --out.");
+  sub->add_option("sweep_dir", f->sweep_dir, "a results/poll-sweep-* folder (default: the newest)")
+      ->check(CLI::ExistingDirectory);
+  sub->add_option("--target-miss", f->query.target_miss, "acceptable miss rate, 0 <= x < 1")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.999999));
+  sub->add_option("--min-lifetime-ms", f->query.min_lifetime_ms,
+                  "shortest process lifetime that must be caught (ms, > 0)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--cpu-budget", f->query.cpu_budget,
+                  "sensor CPU allowed, as a fraction of one core (0.01 = 1%)")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-6, 64.0));
+  sub->add_flag("--json", f->json, "print JSON for scripts instead of a sentence");
+  sub->add_option("--results-dir", f->results_dir, "where to look for poll-sweep-* (default: results/)");
+  sub->add_flag("--sweep", f->run_sweep, "run (or resume) a sweep on this machine first");
+  sub->add_option("--render", f->render_dir, "re-render a sweep folder's reports and exit")
+      ->check(CLI::ExistingDirectory);
+  sub->add_option("--scenario", f->scenario, "sweep scenario (default scenarios/poll-sweep.yaml)")
+      ->check(CLI::ExistingFile);
+  sub->add_option("--out", f->out, "sweep folder (default results/poll-sweep-<UTC date>)");
+  sub->add_option("--sensor", f->sensor, "sandwatch-sensor binary (default: next to this one)");
+  sub->add_option("--bin-dir", f->bin_dir, "directory of our binaries");
+  sub->add_option("--captures", f->captures, "only these captures (poll,inotify,fanotify,netlink)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"poll", "inotify", "fanotify", "netlink"}));
+  sub->add_option("--intervals", f->intervals, "poll intervals in seconds, e.g. 0.5,2")
+      ->delimiter(',')
+      ->check(CLI::Range(0.01, 3600.0));
+  sub->add_option("--lifetimes", f->lifetimes, "trial lifetimes in ms, e.g. 10,1000")
+      ->delimiter(',')
+      ->check(CLI::Range(int64_t{1}, int64_t{600000}));
+  sub->add_option("--trials", f->trials, "trials per lifetime (overrides the scenario)")
+      ->check(CLI::Range(1, 10000));
+  sub->add_option("--window-s", f->window_s, "spread trial starts over this many seconds")
+      ->check(CLI::Range(0.1, 3600.0));
+  sub->add_option("--seed", f->seed, "random seed for trial phases (0: random)");
+  sub->add_flag("--quiet", f->quiet, "no progress lines");
+  sub->callback([f] {
+    if (!f->render_dir.empty()) {
+      if (auto st = tune::RerenderSweep(f->render_dir); !st) Fail(st.error().message);
+      std::printf("results: %s\n", f->render_dir.c_str());
+      return;
+    }
+    if (f->run_sweep) {
+      RunSweepAndAnswer(*f);
+      return;
+    }
+    Recommend(*f);
+  });
+  HookRunAndReport(app);
+}
+
+}  // namespace sandwatch::harness
