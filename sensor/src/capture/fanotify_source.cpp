@@ -271,25 +271,36 @@ void FanotifySource::HandleExec(const PendingExec& item, ObservationSink* sink) 
   obs.path = RelativeToRoot(root_real_, item.raw_path);
   obs.kernel_mono_ns = item.mono_ns;
   if (options_.early_read) {
-    // Wait until the exec has replaced the image: exe equals the opened file,
-    // or differs from what it was at first (scripts, whose exe is the interpreter).
-    const int64_t deadline = SystemClock().MonoNs() + int64_t{options_.exec_settle_us} * 1000;
-    std::string first = ReadExe(proc_fd_, item.pid);
-    std::string exe = first;
-    useconds_t backoff = 20;
-    while (!exe.empty() && exe != item.raw_path && exe == first &&
-           SystemClock().MonoNs() < deadline) {
-      usleep(backoff);
-      if (backoff < 400) backoff *= 2;
-      exe = ReadExe(proc_fd_, item.pid);
-    }
-    EarlyRead er = ReadEarly(proc_fd_, item.pid);
+    EarlyRead er = SettleAndRead(item);
     if (!er.complete) early_failures_.fetch_add(1, std::memory_order_relaxed);
     er.exe = RelativeToRoot(root_real_, er.exe);
     obs.ppid = er.ppid;
     obs.early = std::move(er);
   }
   sink->Push(std::move(obs));
+}
+
+EarlyRead FanotifySource::SettleAndRead(const PendingExec& item) const {
+  // FAN_OPEN_EXEC fires when the binary is opened, before the new image exists.
+  // Wait until /proc/PID/exe shows the opened file (or anything other than the
+  // old image: a script's exe is its interpreter) AND the new argv is in place
+  // (the kernel swaps exe before it copies the arguments), or the deadline.
+  const int64_t deadline = SystemClock().MonoNs() + int64_t{options_.exec_settle_us} * 1000;
+  const std::string first = ReadExe(proc_fd_, item.pid);
+  std::string exe = first;
+  useconds_t backoff = 10;
+  while (true) {
+    if (exe.empty()) return ReadEarly(proc_fd_, item.pid);  // gone
+    const bool switched = exe == item.raw_path || exe != first;
+    const bool late = SystemClock().MonoNs() >= deadline;
+    if (switched || late) {
+      EarlyRead er = ReadEarly(proc_fd_, item.pid);
+      if (late || !er.cmdline.empty() || er.exe.empty()) return er;
+    }
+    usleep(backoff);
+    if (backoff < 200) backoff *= 2;
+    exe = ReadExe(proc_fd_, item.pid);
+  }
 }
 
 void FanotifySource::AddCounters(std::map<std::string, int64_t>* counters) const {

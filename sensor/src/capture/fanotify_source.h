@@ -68,6 +68,7 @@ class FanotifySource : public CaptureSource {
   static void Release(int group_fd, bool perm, int event_fd);
   void ExecLoop(ObservationSink* sink);
   void HandleExec(const PendingExec& item, ObservationSink* sink);
+  EarlyRead SettleAndRead(const PendingExec& item) const;
 
   FanotifyOptions options_;
   std::string root_real_;

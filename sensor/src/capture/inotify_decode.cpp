@@ -32,9 +32,9 @@ bool ScanCoalescer::Fire(int64_t now_ns) {
   return true;
 }
 
-bool ScanCoalescer::OnEvent(int64_t now_ns, int64_t delay_ns) {
+bool ScanCoalescer::OnEvent(int64_t now_ns, int64_t delay_ns, int64_t gap_ns) {
   ++events_;
-  int64_t due = std::max(now_ns + delay_ns, last_scan_ns_ + min_gap_ns_);
+  int64_t due = std::max(now_ns + delay_ns, last_scan_ns_ + (gap_ns >= 0 ? gap_ns : min_gap_ns_));
   if (!pending_ || due < due_ns_) {
     pending_ = true;
     due_ns_ = due;

@@ -26,8 +26,10 @@ class ScanCoalescer {
  public:
   explicit ScanCoalescer(int64_t min_gap_ns) : min_gap_ns_(min_gap_ns) {}
 
-  // An event arrived. Returns true when a scan must be emitted now.
-  bool OnEvent(int64_t now_ns, int64_t delay_ns = 0);
+  // An event arrived. Returns true when a scan must be emitted now. `gap_ns`
+  // overrides min_gap for this event (>= 0): sensitive-file opens are rare and
+  // urgent, so they may follow the previous scan sooner.
+  bool OnEvent(int64_t now_ns, int64_t delay_ns = 0, int64_t gap_ns = -1);
   // When the pending scan is due (mono ns), or -1 when nothing is pending.
   int64_t Deadline() const { return pending_ ? due_ns_ : -1; }
   // Time passed. Returns true when the pending scan is due now.

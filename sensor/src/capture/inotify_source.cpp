@@ -26,12 +26,13 @@ InotifySource::InotifySource(InotifyOptions options) : options_(std::move(option
 }
 
 bool InotifySource::AddOne(int fd, const std::string& rel, uint32_t mask, int64_t delay_ns,
-                           bool rewatch_dir) {
+                           bool rewatch_dir, int64_t gap_ns) {
   int wd = inotify_add_watch(fd, UnderRoot(options_.workload_root, rel).c_str(), mask | IN_MASK_ADD);
   if (wd < 0) return false;
-  auto [it, inserted] = watches_.try_emplace(wd, Watch{rel, delay_ns, rewatch_dir});
+  auto [it, inserted] = watches_.try_emplace(wd, Watch{rel, delay_ns, gap_ns, rewatch_dir});
   if (!inserted) {  // same inode reached twice (/bin -> /usr/bin): keep the quickest trigger
     if (delay_ns < it->second.delay_ns) it->second.delay_ns = delay_ns;
+    if (gap_ns >= 0) it->second.gap_ns = gap_ns;
     it->second.rewatch_dir = it->second.rewatch_dir && rewatch_dir;
   }
   return true;
@@ -45,7 +46,7 @@ int InotifySource::AddWatches(int fd) {
     AddOne(fd, dir, IN_OPEN, options_.exec_delay_ns, false);
   }
   for (const std::string& file : ExistingUnderRoot(root, options_.sensitive_patterns)) {
-    AddOne(fd, file, kFileMask, 0, false);
+    AddOne(fd, file, kFileMask, 0, false, options_.sensitive_gap_ns);
   }
   for (const std::string& dir : ExistingUnderRoot(root, DefaultDropDirs())) {
     AddOne(fd, dir, kDropMask, 0, false);
@@ -133,6 +134,7 @@ void InotifySource::Loop(ObservationSink* sink) {
         for (const InotifyRecord& rec : records) {
           events_.fetch_add(1, std::memory_order_relaxed);
           int64_t delay = 0;
+          int64_t gap = -1;
           if (rec.mask & IN_Q_OVERFLOW) {
             overflows_.fetch_add(1, std::memory_order_relaxed);
           } else if (auto it = watches_.find(rec.wd); it != watches_.end()) {
@@ -141,12 +143,13 @@ void InotifySource::Loop(ObservationSink* sink) {
               continue;  // not a trigger by itself
             }
             delay = it->second.delay_ns;
+            gap = it->second.gap_ns;
             if (rec.mask & IN_IGNORED) {
               watches_.erase(it);
               continue;
             }
           }
-          if (coalescer.OnEvent(SystemClock().MonoNs(), delay)) emit(SystemClock().MonoNs());
+          if (coalescer.OnEvent(SystemClock().MonoNs(), delay, gap)) emit(SystemClock().MonoNs());
         }
       }
     }

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "sandwatch/core/clock.h"
+#include "source_util.h"
 
 namespace sandwatch::sensor {
 
@@ -37,12 +38,19 @@ void PollSource::Loop(ObservationSink* sink) {
     obs.method = "poll";
     obs.kernel_mono_ns = SystemClock().MonoNs();
     sink->Push(std::move(obs));
+    ticks_.fetch_add(1, std::memory_order_relaxed);
+    cpu_ns_.store(ThreadCpuNs(), std::memory_order_relaxed);
     lock.lock();
     next += period;
     auto now = std::chrono::steady_clock::now();
     if (next < now) next = now;  // fell behind: skip missed ticks rather than burst
     cv_.wait_until(lock, next, [this] { return stopping_; });
   }
+}
+
+void PollSource::AddCounters(std::map<std::string, int64_t>* counters) const {
+  (*counters)["poll_ticks"] += ticks_.load();
+  (*counters)["poll_cpu_us"] += cpu_ns_.load() / 1000;
 }
 
 }  // namespace sandwatch::sensor

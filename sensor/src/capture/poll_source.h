@@ -20,6 +20,9 @@ class PollSource : public CaptureSource {
   Status Probe() const override { return OkStatus(); }
   Status Start(ObservationSink* sink) override;
   void Stop() override;
+  // poll_ticks, poll_cpu_us (this thread's CPU, including whatever the sink
+  // does inside Push on it).
+  void AddCounters(std::map<std::string, int64_t>* counters) const override;
 
  private:
   void Loop(ObservationSink* sink);
@@ -29,6 +32,8 @@ class PollSource : public CaptureSource {
   std::condition_variable cv_;
   bool stopping_ = false;
   std::thread thread_;
+  std::atomic<int64_t> ticks_{0};
+  std::atomic<int64_t> cpu_ns_{0};
 };
 
 }  // namespace sandwatch::sensor

@@ -59,6 +59,16 @@ TEST(ScanCoalescer, DelayedEventFiresOnTimer) {
   EXPECT_EQ(c.scans(), 1);
 }
 
+TEST(ScanCoalescer, UrgentEventUsesItsOwnGap) {
+  ScanCoalescer c(5 * kMs);
+  EXPECT_TRUE(c.OnEvent(0));                            // ld.so.cache: scan
+  EXPECT_FALSE(c.OnEvent(kMs / 4, 0, kMs / 2));         // /etc/shadow 0.25 ms later: due at 0.5 ms
+  EXPECT_EQ(c.Deadline(), kMs / 2);
+  EXPECT_TRUE(c.OnEvent(kMs, 0, kMs / 2));              // past its gap: at once
+  EXPECT_FALSE(c.OnEvent(kMs + 1));                     // ordinary event: back to the 5 ms gap
+  EXPECT_EQ(c.Deadline(), 6 * kMs);
+}
+
 TEST(CapturePlan, ParsesCombosInCanonicalOrder) {
   auto list = ParseCaptureList("inotify+fanotify+inotify");
   ASSERT_TRUE(list.ok());
