@@ -145,7 +145,7 @@ TEST_F(ImagesTest, WorkloadImageHasAttackSimProcpsFindutilsAndTheStagedNcat) {
   const ShellResult r = Shell(std::string("podman run --rm ") + kUlimits + " " +
                               Image("workload") +
                               " /bin/sh -c 'sandwatch-attack-sim --version && ps --version &&"
-                              " find --version | head -n1 && ls /opt/sandwatch/debs/'");
+                              " find --version | head -n1 && ls /var/cache/sandwatch/debs/'");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("procps"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("find (GNU findutils)"), std::string::npos) << r.output;

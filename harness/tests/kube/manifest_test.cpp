@@ -141,8 +141,9 @@ TEST(KubeManifests, ClusterOverlayHasTheBlogReceiverAndTheListener) {
   ASSERT_TRUE(listener.IsMap());
   const YAML::Node lc = Container(listener["spec"]["template"]["spec"], "listener");
   ASSERT_TRUE(lc.IsMap());
-  EXPECT_NE(lc["args"][0].as<std::string>("").find("sandwatch-attack-sim listen --port 4444"),
+  EXPECT_NE(lc["args"][0].as<std::string>("").find("sandwatch-attack-sim listen --bind 0.0.0.0 --port 4444"),
             std::string::npos);
+  EXPECT_FALSE(lc["readinessProbe"]["tcpSocket"]) << "a TCP probe would use up the session";
   const YAML::Node lsvc = Find(docs, "Service", "attacker");
   ASSERT_TRUE(lsvc.IsMap());
   EXPECT_EQ(lsvc["spec"]["ports"][0]["port"].as<int>(0), 4444);
