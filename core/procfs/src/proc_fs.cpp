@@ -125,6 +125,30 @@ Status ProcFs::ReadStatInto(int pid, std::string* buf) const {
   return OkStatus();
 }
 
+Result<int> ProcFs::OpenPidFile(int pid, std::string_view name) const {
+  std::string path = PidPath(pid);
+  path += '/';
+  path += name;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return OsError("open", path, errno);
+  return fd;
+}
+
+Status ProcFs::PreadInto(int fd, std::string* buf) {
+  buf->resize(4096);
+  ssize_t n;
+  do {
+    n = pread(fd, buf->data(), buf->size(), 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    int err = errno;
+    buf->clear();
+    return MakeError(std::string("pread: ").append(std::strerror(err)), err);
+  }
+  buf->resize(static_cast<size_t>(n));
+  return OkStatus();
+}
+
 Result<std::string> ProcFs::ReadRootFile(std::string_view relative, size_t max_bytes) const {
   std::string path = root_;
   path += '/';

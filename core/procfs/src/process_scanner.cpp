@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "net_cache.h"
 
@@ -27,7 +28,21 @@ ProcessScanner::ProcessScanner(ProcFs fs, ScannerOptions options)
   if (hz > 0) ns_per_tick_ = 1000000000 / hz;
 }
 
-void ProcessScanner::Remember(ProcessInfo info, bool is_new) {
+ProcessScanner::~ProcessScanner() = default;
+
+ProcessScanner::HeldFd& ProcessScanner::HeldFd::operator=(HeldFd&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = o.release();
+  }
+  return *this;
+}
+
+ProcessScanner::HeldFd::~HeldFd() {
+  if (fd_ >= 0) close(fd_);
+}
+
+void ProcessScanner::Remember(ProcessInfo info, bool is_new, HeldFd comm_fd) {
   if (is_new) {
     ++counters_.processes_seen;
   } else {
@@ -38,6 +53,58 @@ void ProcessScanner::Remember(ProcessInfo info, bool is_new) {
   e.info = std::move(info);
   e.scans_since_enrich = 0;
   e.seen_gen = counters_.scans;
+  if (comm_fd.get() >= 0) e.comm_fd = std::move(comm_fd);
+}
+
+ProcessScanner::HeldFd ProcessScanner::MaybeHoldComm(int pid) {
+  // Opened BEFORE stat is read: if the fd caught an older process that died in
+  // between, its next pread fails with ESRCH and the pid is simply enriched again.
+  if (held_fds_ >= options_.max_held_fds) return HeldFd();
+  auto fd = fs_.OpenPidFile(pid, "comm");
+  if (!fd.ok()) return HeldFd();  // EMFILE, gone, or a fixture tree without comm
+  ++held_fds_;
+  return HeldFd(*fd);
+}
+
+bool ProcessScanner::CheckKnown(int pid, Entry* entry, bool* reused) {
+  ProcessInfo& known = entry->info;
+  *reused = false;
+  if (entry->comm_fd.get() >= 0) {
+    Status st = ProcFs::PreadInto(entry->comm_fd.get(), &comm_buf_);
+    if (!st.ok()) {
+      if (!IsGone(st.error())) ++counters_.read_errors;
+      *reused = true;  // the process behind the fd exited; the listed pid is another
+    } else {
+      std::string_view comm(comm_buf_);
+      if (!comm.empty() && comm.back() == '\n') comm.remove_suffix(1);
+      if (known.kernel_thread || comm == known.name) {
+        if (known.kernel_thread && comm != known.name) known.name = std::string(comm);
+        return true;  // the common case: one pread, nothing else
+      }
+    }
+    if (!fs_.ReadStatInto(pid, &stat_buf_).ok()) stat_buf_.clear();
+    return false;
+  }
+  Status st = fs_.ReadStatInto(pid, &stat_buf_);
+  auto key = st.ok() ? ParseStatKey(stat_buf_) : Result<StatKey>(st.error());
+  if (!key.ok()) {
+    if (IsGone(key.error())) {
+      *reused = true;
+      stat_buf_.clear();
+      return false;
+    }
+    ++counters_.read_errors;
+    return true;  // unreadable this time: keep, do not report
+  }
+  if (key->start_ticks != known.key.start_ticks) {
+    *reused = true;
+    return false;
+  }
+  if (known.kernel_thread || key->comm == known.name) {
+    if (known.kernel_thread && key->comm != known.name) known.name = std::string(key->comm);
+    return true;
+  }
+  return false;
 }
 
 Result<ScanResult> ProcessScanner::Scan() {
@@ -52,42 +119,35 @@ Result<ScanResult> ProcessScanner::Scan() {
   std::vector<int> refreshed;
 
   for (int pid : *pids) {
-    Status st = fs_.ReadStatInto(pid, &stat_buf_);
-    if (!st.ok()) {
-      if (!IsGone(st.error())) ++counters_.read_errors;
-      continue;  // gone: an existing entry is dropped below as exited
-    }
     auto it = table_.find(pid);
+    HeldFd held;
     if (it != table_.end()) {
-      auto key = ParseStatKey(stat_buf_);
-      if (!key.ok()) {
-        ++counters_.read_errors;
-        it->second.seen_gen = gen;  // unreadable this time: keep, do not report
-        continue;
-      }
-      ProcessInfo& known = it->second.info;
-      const bool same_ticks = key->start_ticks == known.key.start_ticks;
-      if (same_ticks && known.kernel_thread && key->comm != known.name) {
-        known.name = std::string(key->comm);  // kworker names follow their work queue
-      }
-      if (same_ticks && key->comm == known.name) {
+      bool reused = false;
+      if (CheckKnown(pid, &it->second, &reused)) {
         it->second.seen_gen = gen;
         ++it->second.scans_since_enrich;
-        continue;  // the common case: nothing else read
+        continue;
       }
-      if (!same_ticks) {
-        result.exited.push_back(known.key);  // pid reuse: the old process is gone
+      if (reused) {
+        result.exited.push_back(it->second.info.key);
         ++counters_.exited;
         table_.erase(it);
         it = table_.end();
+        held = MaybeHoldComm(pid);
+        if (!fs_.ReadStatInto(pid, &stat_buf_).ok()) stat_buf_.clear();
       }
+      // else exec'd: stat_buf_ holds the current stat, the entry keeps its fd.
+    } else {
+      held = MaybeHoldComm(pid);
+      if (!fs_.ReadStatInto(pid, &stat_buf_).ok()) stat_buf_.clear();
     }
+    const bool is_new = it == table_.end();
+    if (stat_buf_.empty()) continue;  // gone before its stat was read
     auto stat = ParseStat(stat_buf_);
     if (!stat.ok()) {
       ++counters_.read_errors;
       continue;
     }
-    const bool is_new = it == table_.end();
     bool gone = false;
     ProcessInfo info = Enrich(pid, *stat, &net, &gone);
     const bool report = !(info.kernel_thread && options_.skip_kernel_threads);
@@ -99,18 +159,19 @@ Result<ScanResult> ProcessScanner::Scan() {
     }
     // Kept even when partial: a zombie stays listed and must not be reported again;
     // a process that is really gone is dropped as exited on the next scan.
-    (void)gone;
-    Remember(std::move(info), is_new);
+    Remember(std::move(info), is_new, std::move(held));
     refreshed.push_back(pid);
   }
 
   // Drop what was not listed (or whose stat vanished) this scan.
+  held_fds_ = 0;
   for (auto it = table_.begin(); it != table_.end();) {
     if (it->second.seen_gen != gen) {
       result.exited.push_back(it->second.info.key);
       ++counters_.exited;
       it = table_.erase(it);
     } else {
+      if (it->second.comm_fd.get() >= 0) ++held_fds_;
       ++it;
     }
   }
@@ -147,6 +208,7 @@ Result<ScanResult> ProcessScanner::Scan() {
                    });
   counters_.net_table_reads += net.tables_read();
   counters_.tracked = table_.size();
+  counters_.held_fds = held_fds_;
   counters_.last_scan_wall_ns = NowNs(CLOCK_MONOTONIC) - wall0;
   counters_.last_scan_cpu_ns = NowNs(CLOCK_THREAD_CPUTIME_ID) - cpu0;
   counters_.total_scan_cpu_ns += counters_.last_scan_cpu_ns;
@@ -160,11 +222,12 @@ Result<ProcessInfo> ProcessScanner::EnrichOne(int pid) {
   if (!stat.ok()) return stat.error();
   auto it = table_.find(pid);
   bool is_new = it == table_.end() || it->second.info.key.start_ticks != stat->start_ticks;
+  if (is_new && it != table_.end()) table_.erase(it);  // its held fd belongs to the old one
   NetTables net(&fs_);
   bool gone = false;
   ProcessInfo info = Enrich(pid, *stat, &net, &gone);
   counters_.net_table_reads += net.tables_read();
-  Remember(info, is_new);
+  Remember(info, is_new, HeldFd());
   table_[pid].seen_gen = counters_.scans;
   counters_.tracked = table_.size();
   return info;

@@ -234,6 +234,61 @@ TEST_F(BaselineLive, MemfdExecutable) {
   EXPECT_FALSE(baseline_.Contains(*info));
 }
 
+TEST(ProcFsLive, HeldStatFdDiesWithItsProcess) {
+  ProcFs fs;
+  LiveProcess child({"sleep", "300"});
+  ASSERT_TRUE(child.ok());
+  auto fd = fs.OpenPidFile(child.pid(), "comm");
+  ASSERT_TRUE(fd.ok());
+  std::string buf;
+  ASSERT_TRUE(ProcFs::PreadInto(*fd, &buf).ok());
+  ASSERT_TRUE(ProcFs::PreadInto(*fd, &buf).ok());  // repeatable at offset 0
+  EXPECT_EQ(buf, "sleep\n");
+  child.Kill();  // killed and reaped: the pid may now be reused, the fd stays dead
+  Status st = ProcFs::PreadInto(*fd, &buf);
+  ASSERT_FALSE(st.ok());
+  EXPECT_TRUE(IsGone(st.error())) << st.error().message;
+  close(*fd);
+}
+
+void ExpectExecReported(size_t max_held_fds) {
+  // bash waits on its stdin pipe, then execs sleep in the same pid.
+  LiveProcess p({"bash", "-c", "read x; exec sleep 300"}, /*stdin_pipe=*/true);
+  ASSERT_TRUE(p.ok());
+  ASSERT_TRUE(WaitFor([&] { return ProcFs().ReadLink(p.pid(), "exe").value_or("") ==
+                                   "/usr/bin/bash"; }));
+  ScannerOptions o;
+  o.max_held_fds = max_held_fds;
+  ProcessScanner scanner(ProcFs(), o);
+  auto r1 = scanner.Scan();
+  ASSERT_TRUE(r1.ok());
+  ASSERT_NE(ChangeFor(*r1, p.pid()), nullptr);
+  EXPECT_EQ(scanner.counters().held_fds > 0, max_held_fds > 0);
+  const ProcessKey key = scanner.Find(p.pid())->key;
+  p.CloseStdin();
+  ASSERT_TRUE(WaitFor([&] { return ProcFs().ReadLink(p.pid(), "exe").value_or("") ==
+                                   "/usr/bin/sleep"; }));
+  auto r2 = scanner.Scan();
+  ASSERT_TRUE(r2.ok());
+  const ProcessChange* c = nullptr;
+  for (const auto& ch : r2->changes) {
+    if (ch.info.key.pid == p.pid()) c = &ch;
+  }
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->kind, ChangeKind::kExeced);
+  EXPECT_EQ(c->info.key, key);
+  EXPECT_EQ(c->info.exe, "/usr/bin/sleep");
+  EXPECT_EQ(c->info.cmdline, (std::vector<std::string>{"sleep", "300"}));
+  EXPECT_TRUE(r2->exited.empty() || std::find(r2->exited.begin(), r2->exited.end(), key) ==
+                                        r2->exited.end());
+  auto r3 = scanner.Scan();  // and only once
+  ASSERT_TRUE(r3.ok());
+  EXPECT_EQ(ChangeFor(*r3, p.pid()), nullptr);
+}
+
+TEST(ScannerLive, ExecOfAKnownProcessIsReportedThroughHeldCommFd) { ExpectExecReported(8192); }
+TEST(ScannerLive, ExecOfAKnownProcessIsReportedThroughStat) { ExpectExecReported(0); }
+
 TEST(ScannerLive, ZombieCountsAsCmdlineUnreadable) {
   ProcessScanner scanner{ProcFs()};
   ASSERT_TRUE(scanner.Scan().ok());

@@ -59,6 +59,13 @@ LiveProcess::LiveProcess(LiveProcess&& other) noexcept
 
 LiveProcess::~LiveProcess() { Kill(); }
 
+void LiveProcess::CloseStdin() {
+  if (stdin_write_ >= 0) {
+    close(stdin_write_);
+    stdin_write_ = -1;
+  }
+}
+
 void LiveProcess::Kill() {
   if (pid_ > 0) {
     kill(pid_, SIGKILL);

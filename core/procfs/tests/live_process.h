@@ -27,6 +27,8 @@ class LiveProcess {
   pid_t pid() const { return pid_; }
   bool ok() const { return pid_ > 0; }
   void Kill();
+  // Closes the write end of the stdin pipe: the child reads EOF.
+  void CloseStdin();
 
  private:
   LiveProcess() = default;

@@ -220,6 +220,26 @@ TEST_F(ScannerTest, ExecIsDetectedFromCommChange) {
   EXPECT_EQ(scanner.counters().execs_seen, 1u);
 }
 
+TEST_F(ScannerTest, HeldCommFdDetectsExecAndStaysQuiet) {
+  tree_.Write("100/comm", "bash\n");
+  ProcessScanner scanner(ProcFs(tree_.root()), Options());
+  ASSERT_TRUE(scanner.Scan().ok());
+  EXPECT_EQ(scanner.counters().held_fds, 1u);  // only pid 100 has a comm file
+  tree_.Remove("100/stat");  // a held comm fd needs no stat for an unchanged process
+  auto quiet = scanner.Scan();
+  ASSERT_TRUE(quiet.ok());
+  EXPECT_EQ(FindChange(*quiet, 100), nullptr);
+  EXPECT_TRUE(quiet->exited.empty());
+  tree_.Write("100/comm", "cat\n");  // same inode: the held fd sees the new comm
+  tree_.WriteStat(100, "cat", 1, 1000);
+  auto r = scanner.Scan();
+  ASSERT_TRUE(r.ok());
+  const ProcessChange* c = FindChange(*r, 100);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->kind, ChangeKind::kExeced);
+  EXPECT_EQ(c->info.name, "cat");
+}
+
 TEST_F(ScannerTest, YoungProcessFdsAreReRead) {
   ScannerOptions o = Options();
   o.young_rescans = 2;

@@ -54,6 +54,15 @@ class ProcFs {
   // The fast path used by incremental scans; `buf` is reused across calls.
   Status ReadStatInto(int pid, std::string* buf) const;
 
+  // Opens <root>/<pid>/<name> ("comm", "stat") and returns the fd (O_CLOEXEC; the
+  // caller closes it). A held /proc fd is bound to that process: once it exits,
+  // PreadInto fails with ESRCH even if the pid is reused, so pread on a held
+  // "comm" fd is a reuse-proof liveness and exec check for about 0.2 us.
+  Result<int> OpenPidFile(int pid, std::string_view name) const;
+  // pread(fd, offset 0) of up to 4 KiB into `buf` (resized). Error code ESRCH when
+  // the process behind a held fd has exited.
+  static Status PreadInto(int fd, std::string* buf);
+
   // Whole file <root>/<relative> ("net/tcp"), same cap rule as ReadPidFile.
   Result<std::string> ReadRootFile(std::string_view relative,
                                    size_t max_bytes = 8 << 20) const;

@@ -4,10 +4,13 @@
 //
 // What each Scan() reads:
 //   * the pid list (one getdents pass over the root);
-//   * for every KNOWN pid: only /proc/PID/stat (start ticks + comm). Same ticks and
-//     same comm -> nothing else is read. Different ticks -> pid reuse: the old key
-//     exits and the pid is enriched as new. Same ticks, different comm -> the process
-//     exec'd (or renamed itself): it is re-enriched and reported as kExeced;
+//   * for every KNOWN pid: one tiny read. Normally a pread() of /proc/PID/comm through
+//     an fd held since the process was first seen: the fd is bound to that process,
+//     so ESRCH means it exited (even if the pid was reused), and a different comm means
+//     it exec'd (or renamed itself). Without a held fd (over max_held_fds, or a
+//     fixture tree without comm): /proc/PID/stat, comparing start ticks and comm.
+//     Unchanged -> nothing else is read. Reused pid -> the old key exits and the pid
+//     is enriched as new. Changed comm -> re-enriched and reported as kExeced;
 //   * for every NEW pid: full enrichment (EnrichOne below);
 //   * fd re-reads of known processes (see ScannerOptions): young processes for their
 //     first `young_rescans` scans, plus a round-robin budget over the whole table, so a
@@ -46,6 +49,12 @@ struct ScannerOptions {
   int young_rescans = 2;             // re-read fds of a new process on its next N scans
   size_t fd_refresh_budget = 4;      // extra known processes whose fds are re-read per scan
   bool skip_kernel_threads = true;   // kernel threads: tracked by key, never enriched/reported
+  // Keep /proc/PID/comm open for up to this many tracked processes and pread() it on
+  // each scan: about 0.2 us instead of 1.5 us for open/read/close of stat, and
+  // reuse-proof (the fd dies with the process). Costs one fd per tracked process:
+  // raise RLIMIT_NOFILE's soft limit (the sensor should). On EMFILE, or beyond the
+  // cap, or 0, known processes are checked through /proc/PID/stat instead.
+  size_t max_held_fds = 8192;
   const Clock* clock = nullptr;      // for first_seen_mono_ns; nullptr = SystemClock()
 };
 
@@ -64,6 +73,7 @@ struct ScanCounters {
   int64_t last_scan_cpu_ns = 0;     // thread CPU time of the last Scan()
   int64_t total_scan_cpu_ns = 0;
   size_t tracked = 0;               // processes in the table now
+  size_t held_fds = 0;              // tracked processes with a held comm fd
 };
 
 enum class ChangeKind {
@@ -93,6 +103,11 @@ const SocketInfo* FindNetworkSocket(const ProcessInfo& process, uint64_t inode);
 class ProcessScanner {
  public:
   explicit ProcessScanner(ProcFs fs, ScannerOptions options = {});
+  ~ProcessScanner();  // closes held comm fds
+  ProcessScanner(ProcessScanner&&) noexcept = default;
+  ProcessScanner& operator=(ProcessScanner&&) noexcept = default;
+  ProcessScanner(const ProcessScanner&) = delete;
+  ProcessScanner& operator=(const ProcessScanner&) = delete;
 
   // One incremental pass (see the file comment). Error only when the pid list
   // itself cannot be read (bad root); per-process failures are counted instead.
@@ -123,7 +138,29 @@ class ProcessScanner {
   const ProcFs& fs() const { return fs_; }
 
  private:
+  // Owns one fd; closes it on destruction.
+  class HeldFd {
+   public:
+    HeldFd() = default;
+    explicit HeldFd(int fd) : fd_(fd) {}
+    HeldFd(HeldFd&& o) noexcept : fd_(o.release()) {}
+    HeldFd& operator=(HeldFd&& o) noexcept;
+    HeldFd(const HeldFd&) = delete;
+    HeldFd& operator=(const HeldFd&) = delete;
+    ~HeldFd();
+    int get() const { return fd_; }
+    int release() {
+      int f = fd_;
+      fd_ = -1;
+      return f;
+    }
+
+   private:
+    int fd_ = -1;
+  };
+
   struct Entry {
+    HeldFd comm_fd;  // -1 when not held
     ProcessInfo info;
     int scans_since_enrich = 0;
     uint64_t seen_gen = 0;  // counters_.scans when last listed
@@ -136,7 +173,13 @@ class ProcessScanner {
   void FillAncestors(ProcessInfo* info);
   // Re-reads fds of a table entry; fills `change` and returns true when something new.
   bool RefreshEntry(Entry* entry, NetTables* net, ProcessChange* change);
-  void Remember(ProcessInfo info, bool is_new);
+  void Remember(ProcessInfo info, bool is_new, HeldFd comm_fd);
+  // Opens /proc/PID/comm when under the cap (before stat is read, see .cpp).
+  HeldFd MaybeHoldComm(int pid);
+  // Known pid: true when unchanged (nothing else to read). Otherwise *reused tells
+  // whether the old process is gone; stat_buf_ then holds the pid's current stat
+  // (empty when the pid itself is gone).
+  bool CheckKnown(int pid, Entry* entry, bool* reused);
 
   ProcFs fs_;
   ScannerOptions options_;
@@ -147,6 +190,8 @@ class ProcessScanner {
   size_t refresh_cursor_ = 0;
   ScanCounters counters_;
   std::string stat_buf_;
+  std::string comm_buf_;
+  size_t held_fds_ = 0;
 };
 
 }  // namespace sandwatch::procfs

@@ -1,0 +1,218 @@
+// procfs_bench: what a /proc scan costs, against python3-psutil in the same run.
+//
+//   BM_IncrementalScan/N     Scan() with N idle `sleep` children alive, all known
+//                            (defaults: young re-reads done, fd_refresh_budget = 4)
+//   BM_StatOnlyScan/N        same, fd re-reads off: the pure pid-list + stat check
+//   BM_FirstScan/N           a fresh scanner's first Scan(): every process enriched
+//   BM_EnrichOne/0|1         full enrichment of one process (1: with a TCP socket)
+//   BM_Psutil*               scripts/psutil_scan.py over the same live process set;
+//                            cpu_ratio = psutil CPU per scan / sandwatch CPU per scan
+//
+// CPU time is the process's (user + system), which is what the targets are about;
+// the wall time column is reported alongside. Run:
+//   <build>/bench/procfs_bench --benchmark_counters_tabular=true
+#include <arpa/inet.h>
+#include <benchmark/benchmark.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "sandwatch/core/procfs/process_scanner.h"
+#include "sleeper_pool.h"
+
+namespace sandwatch::procfs::bench {
+namespace {
+
+SleeperPool& Pool() {
+  static SleeperPool pool;
+  return pool;
+}
+
+// Sandwatch CPU microseconds per operation, by benchmark key, for the ratios.
+std::map<std::string, double>& Measured() {
+  static std::map<std::string, double> m;
+  return m;
+}
+
+double ProcessCpuUs() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+}
+
+std::string PsutilScript() {
+  const char* src = std::getenv("SANDWATCH_SOURCE_DIR");
+  return src != nullptr ? std::string(src) + "/scripts/psutil_scan.py"
+                        : std::string(SANDWATCH_PSUTIL_SCRIPT);
+}
+
+bool Prepare(benchmark::State& state, size_t n) {
+  if (!Pool().Resize(n)) {
+    state.SkipWithError("could not spawn enough sleep processes");
+    return false;
+  }
+  return true;
+}
+
+void RunScans(benchmark::State& state, const std::string& key, ScannerOptions options) {
+  if (!Prepare(state, static_cast<size_t>(state.range(0)))) return;
+  ProcessScanner scanner(ProcFs(), options);
+  for (int i = 0; i <= options.young_rescans + 1; ++i) (void)scanner.Scan();
+  size_t changes = 0;
+  const double cpu0 = ProcessCpuUs();
+  for (auto _ : state) {
+    auto r = scanner.Scan();
+    if (!r.ok()) {
+      state.SkipWithError(r.error().message.c_str());
+      return;
+    }
+    changes += r->changes.size();
+    benchmark::DoNotOptimize(r);
+  }
+  const double cpu_per = (ProcessCpuUs() - cpu0) / static_cast<double>(state.iterations());
+  Measured()[key + "/" + std::to_string(state.range(0))] = cpu_per;
+  state.counters["procs"] = static_cast<double>(scanner.size());
+  state.counters["changes"] =
+      benchmark::Counter(static_cast<double>(changes), benchmark::Counter::kAvgIterations);
+  state.counters["cpu_us"] = cpu_per;
+}
+
+void BM_IncrementalScan(benchmark::State& state) { RunScans(state, "incremental", {}); }
+
+void BM_StatOnlyScan(benchmark::State& state) {
+  ScannerOptions o;
+  o.young_rescans = 0;
+  o.fd_refresh_budget = 0;
+  RunScans(state, "stat_only", o);
+}
+
+void BM_FirstScan(benchmark::State& state) {
+  if (!Prepare(state, static_cast<size_t>(state.range(0)))) return;
+  size_t procs = 0;
+  const double cpu0 = ProcessCpuUs();
+  for (auto _ : state) {
+    ProcessScanner scanner{ProcFs()};
+    auto r = scanner.Scan();
+    if (!r.ok()) {
+      state.SkipWithError(r.error().message.c_str());
+      return;
+    }
+    procs = scanner.size();
+    benchmark::DoNotOptimize(r);
+  }
+  const double cpu_per = (ProcessCpuUs() - cpu0) / static_cast<double>(state.iterations());
+  Measured()["full/" + std::to_string(state.range(0))] = cpu_per;
+  state.counters["procs"] = static_cast<double>(procs);
+  state.counters["cpu_us"] = cpu_per;
+}
+
+// Subject: a child that holds a loopback TCP connection (range 1) or only /dev/null
+// stdio (range 0).
+void BM_EnrichOne(benchmark::State& state) {
+  if (!Prepare(state, 0)) return;
+  const bool with_socket = state.range(0) == 1;
+  int listener = -1;
+  int conn = -1;
+  pid_t pid = -1;
+  std::string cmd = "exec sleep 100000";
+  if (with_socket) {
+    listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    listen(listener, 1);
+    getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
+    cmd = "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(ntohs(a.sin_port)) +
+          " 4</etc/passwd; exec sleep 100000";
+  }
+  // bash -c keeps the pid; the final exec makes it an idle sleep holding the fds.
+  pid = SpawnShell(cmd);
+  if (with_socket) conn = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+  WaitUntilExe(pid, "/usr/bin/sleep");
+  ProcessScanner scanner{ProcFs()};
+  size_t sockets = 0;
+  const double cpu0 = ProcessCpuUs();
+  for (auto _ : state) {
+    auto info = scanner.EnrichOne(pid);
+    if (!info.ok()) {
+      state.SkipWithError("subject vanished");
+      break;
+    }
+    sockets = info->sockets.size();
+    benchmark::DoNotOptimize(info);
+  }
+  const double cpu_per = (ProcessCpuUs() - cpu0) / static_cast<double>(state.iterations());
+  Measured()["one/" + std::to_string(state.range(0))] = cpu_per;
+  state.counters["sockets"] = static_cast<double>(sockets);
+  state.counters["cpu_us"] = cpu_per;
+  // psutil on the same subject, in the same run.
+  auto out = RunAndCapture({"/usr/bin/python3", PsutilScript(), "--mode", "one", "--pid",
+                            std::to_string(pid), "--scans", "300"});
+  auto j = nlohmann::json::parse(out, nullptr, false);
+  if (!j.is_discarded()) {
+    state.counters["psutil_cpu_us"] = j.value("cpu_us_per_scan", 0.0);
+    state.counters["cpu_ratio"] = j.value("cpu_us_per_scan", 0.0) / cpu_per;
+  }
+  KillAndReap(pid);
+  if (conn >= 0) close(conn);
+  if (listener >= 0) close(listener);
+}
+
+void RunPsutil(benchmark::State& state, const std::string& mode, const std::string& ours) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  if (!Prepare(state, n)) return;
+  const std::string scans = n >= 5000 ? "3" : (n >= 1000 ? "10" : "30");
+  nlohmann::json j;
+  for (auto _ : state) {
+    auto out = RunAndCapture({"/usr/bin/python3", PsutilScript(), "--mode", mode, "--scans",
+                              mode == "full" ? "3" : scans});
+    j = nlohmann::json::parse(out, nullptr, false);
+  }
+  if (j.is_discarded() || !j.is_object()) {
+    state.SkipWithError("psutil_scan.py failed (is python3-psutil installed?)");
+    return;
+  }
+  const double cpu = j.value("cpu_us_per_scan", 0.0);
+  state.counters["procs"] = j.value("processes", 0);
+  state.counters["psutil_cpu_us"] = cpu;
+  state.counters["psutil_wall_us"] = j.value("wall_us_per_scan", 0.0);
+  auto it = Measured().find(ours + "/" + std::to_string(n));
+  if (it != Measured().end() && it->second > 0) state.counters["cpu_ratio"] = cpu / it->second;
+}
+
+void BM_PsutilIncrementalScan(benchmark::State& state) {
+  RunPsutil(state, "incremental", "incremental");
+}
+void BM_PsutilFullScan(benchmark::State& state) { RunPsutil(state, "full", "full"); }
+
+void Sizes(benchmark::internal::Benchmark* b) {
+  b->Arg(100)->Arg(1000)->Arg(5000)->Unit(benchmark::kMicrosecond);
+}
+
+// Registration order matters: sandwatch first, then psutil on the same set, per size.
+BENCHMARK(BM_EnrichOne)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_IncrementalScan)->Apply(Sizes);
+BENCHMARK(BM_StatOnlyScan)->Apply(Sizes);
+BENCHMARK(BM_FirstScan)->Apply(Sizes);
+BENCHMARK(BM_PsutilIncrementalScan)->Apply(Sizes)->Iterations(1);
+BENCHMARK(BM_PsutilFullScan)->Apply(Sizes)->Iterations(1);
+
+}  // namespace
+}  // namespace sandwatch::procfs::bench
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  sandwatch::procfs::bench::Pool().Resize(0);
+  benchmark::Shutdown();
+  return 0;
+}
