@@ -114,14 +114,18 @@ void Ingest(Context& ctx, Kind kind, const httplib::Request& req, httplib::Respo
   }
 }
 
-void SearchEvents(Context& ctx, const httplib::Request& req, httplib::Response& res) {
-  if (!RequireGet(ctx, req, res)) return;
-  auto q = ParseEventQuery(
+Result<EventQuery> QueryFrom(const httplib::Request& req) {
+  return ParseEventQuery(
       [&](const std::string& name) -> std::optional<std::string> {
         if (!req.has_param(name.c_str())) return std::nullopt;
         return req.get_param_value(name.c_str());
       },
       SystemClock().WallNs());
+}
+
+void SearchEvents(Context& ctx, const httplib::Request& req, httplib::Response& res) {
+  if (!RequireGet(ctx, req, res)) return;
+  auto q = QueryFrom(req);
   if (!q.ok()) return JsonError(res, 400, q.error().message);
   auto r = ctx.store->Query(*q);
   if (!r.ok()) return JsonError(res, 500, r.error().message);
@@ -134,6 +138,46 @@ void SearchEvents(Context& ctx, const httplib::Request& req, httplib::Response& 
           ",\"all\":" + std::to_string(r->all) + "}}";
   res.set_header("Cache-Control", "no-store");
   res.set_content(body, kJson);
+}
+
+// UI helper: {"bucket_s":60,"buckets":[{"t":RFC3339,"counts":{"rule":n}}]}
+void Timeline(Context& ctx, const httplib::Request& req, httplib::Response& res) {
+  if (!RequireGet(ctx, req, res)) return;
+  auto q = QueryFrom(req);
+  if (!q.ok()) return JsonError(res, 400, q.error().message);
+  int64_t bucket_s = 60;
+  if (req.has_param("bucket")) {
+    auto d = ParseDuration(req.get_param_value("bucket"));
+    if (!d.ok() || *d < 1'000'000'000 || *d > 86400LL * 1'000'000'000) {
+      return JsonError(res, 400, "bucket: expected a duration from 1s to 1d, like 60s or 5m");
+    }
+    bucket_s = *d / 1'000'000'000;
+  }
+  auto rows = ctx.store->Timeline(*q, bucket_s * 1'000'000'000);
+  if (!rows.ok()) return JsonError(res, 500, rows.error().message);
+  json buckets = json::array();
+  int64_t current = -1;
+  for (const auto& r : *rows) {
+    if (r.bucket_ns != current) {
+      buckets.push_back({{"t", FormatRfc3339(r.bucket_ns)}, {"counts", json::object()}});
+      current = r.bucket_ns;
+    }
+    buckets.back()["counts"][r.rule] = r.count;
+  }
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(json{{"bucket_s", bucket_s}, {"buckets", std::move(buckets)}}.dump(
+                      -1, ' ', false, json::error_handler_t::replace),
+                  kJson);
+}
+
+void Facets(Context& ctx, const httplib::Request& req, httplib::Response& res) {
+  if (!RequireGet(ctx, req, res)) return;
+  auto f = ctx.store->Facets(200);
+  if (!f.ok()) return JsonError(res, 500, f.error().message);
+  json out = json::object();
+  for (auto& [name, values] : *f) out[name + "s"] = values;
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(out.dump(-1, ' ', false, json::error_handler_t::replace), kJson);
 }
 
 struct StreamState {
@@ -238,6 +282,8 @@ void InstallRoutes(httplib::Server& svr, Context& ctx) {
                                 ctx.config.default_heartbeat_interval_s),
                     kJson);
   });
+  svr.Get("/api/timeline", [&ctx](const auto& req, auto& res) { Timeline(ctx, req, res); });
+  svr.Get("/api/facets", [&ctx](const auto& req, auto& res) { Facets(ctx, req, res); });
   svr.Get("/api/stream", [&ctx](const auto& req, auto& res) { Stream(ctx, req, res); });
   svr.Get("/metrics", [&ctx](const auto& req, auto& res) { ServeMetrics(ctx, req, res); });
   svr.Get("/healthz", [](const auto&, auto& res) { res.set_content("ok", "text/plain"); });

@@ -23,7 +23,9 @@ int64_t SeqGaps(const SensorRow& s) {
 std::vector<std::string> SensorWarnings(const SensorRow& s, bool silent) {
   std::vector<std::string> w;
   if (silent) w.push_back("silent: no heartbeat for more than 2x its interval");
-  if (int64_t g = SeqGaps(s); g > 0) w.push_back(std::to_string(g) + " events lost (seq gaps)");
+  if (int64_t g = SeqGaps(s); g > 0) {
+    w.push_back(std::to_string(g) + (g == 1 ? " event" : " events") + " lost (seq gaps)");
+  }
   if (s.last_seq > s.seq_max && s.last_heartbeat_ns > 0) {
     w.push_back(std::to_string(s.last_seq - s.seq_max) + " events emitted but not yet received");
   }

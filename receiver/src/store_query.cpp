@@ -1,4 +1,5 @@
 // Read side of the store: query building and the reader connection pool.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -97,11 +98,12 @@ Bound BuildWhere(const EventQuery& q, bool fts) {
   return b;
 }
 
-void BindAll(Stmt& s, const Bound& b) {
+void BindAll(Stmt& s, const Bound& b, int first = 0) {
   size_t ti = 0, ii = 0;
   for (size_t i = 0; i < b.is_text.size(); ++i) {
-    if (b.is_text[i]) s.BindStatic(static_cast<int>(i + 1), b.texts[ti++]);
-    else s.Bind(static_cast<int>(i + 1), b.ints[ii++]);
+    int idx = first + static_cast<int>(i) + 1;
+    if (b.is_text[i]) s.BindStatic(idx, b.texts[ti++]);
+    else s.Bind(idx, b.ints[ii++]);
   }
 }
 
@@ -229,6 +231,40 @@ Result<std::vector<SensorRow>> Store::Sensors() {
       out.push_back(std::move(r));
     }
     if (rc != SQLITE_DONE) return SqlError(db, "sensors");
+    return out;
+  });
+}
+
+Result<std::vector<Store::TimelineRow>> Store::Timeline(const EventQuery& q, int64_t bucket_ns) {
+  return SW_WITH_READER([&](sqlite3* db) -> Result<std::vector<TimelineRow>> {
+    Bound b = BuildWhere(q, options_.fts);
+    // "?1" is the bucket width; the positional "?" that follow are numbered from 2.
+    Stmt s(db, "SELECT (time_ns / ?1) * ?1 AS b, rule, COUNT(*) FROM events" + b.where +
+                   " GROUP BY b, rule ORDER BY b LIMIT 20000");
+    if (!s.ok()) return SqlError(db, "prepare timeline");
+    s.Bind(1, bucket_ns);
+    BindAll(s, b, 1);
+    std::vector<TimelineRow> out;
+    int rc = 0;
+    while ((rc = s.Step()) == SQLITE_ROW) out.push_back({s.Int(0), s.Text(1), s.Int(2)});
+    if (rc != SQLITE_DONE) return SqlError(db, "timeline");
+    return out;
+  });
+}
+
+Result<std::vector<std::pair<std::string, std::vector<std::string>>>> Store::Facets(int limit) {
+  using Out = std::vector<std::pair<std::string, std::vector<std::string>>>;
+  return SW_WITH_READER([&](sqlite3* db) -> Result<Out> {
+    Out out;
+    for (const char* col : {"rule", "source", "pod", "sensor"}) {
+      Stmt s(db, std::string("SELECT DISTINCT ") + col + " FROM events WHERE " + col +
+                     " <> '' ORDER BY 1 LIMIT ?");
+      if (!s.ok()) return SqlError(db, "prepare facets");
+      s.Bind(1, static_cast<int64_t>(limit));
+      std::vector<std::string> values;
+      while (s.Step() == SQLITE_ROW) values.push_back(s.Text(0));
+      out.emplace_back(col, std::move(values));
+    }
     return out;
   });
 }

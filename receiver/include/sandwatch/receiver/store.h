@@ -94,6 +94,15 @@ class Store {
   // Events with rowid > after, oldest first (SSE resume with Last-Event-ID).
   Result<QueryResult> After(int64_t after_rowid, int64_t limit);
   Result<std::vector<SensorRow>> Sensors();
+  // Event counts per (bucket start, rule) for events matching `q` (paging ignored).
+  struct TimelineRow {
+    int64_t bucket_ns;
+    std::string rule;
+    int64_t count;
+  };
+  Result<std::vector<TimelineRow>> Timeline(const EventQuery& q, int64_t bucket_ns);
+  // Distinct values of rule, source, pod, sensor (at most `limit` each), for UI filters.
+  Result<std::vector<std::pair<std::string, std::vector<std::string>>>> Facets(int limit);
   Result<int64_t> CountEvents();
   int64_t SizeBytes() const;  // main file + WAL
   bool fts() const { return options_.fts; }
