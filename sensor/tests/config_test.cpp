@@ -1,0 +1,110 @@
+#include "sandwatch/sensor/config.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace sandwatch::sensor {
+namespace {
+
+using Env = std::map<std::string, std::string>;
+
+Result<Command> Parse(const Env& env, std::vector<std::string> args) {
+  args.insert(args.begin(), "sandwatch-sensor");
+  return ParseCommand(env, args);
+}
+
+TEST(Config, DefaultsMatchTheContract) {
+  auto c = Parse({}, {});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  const SensorConfig& s = c->config;
+  EXPECT_EQ(s.poll_interval_s, 2.0);
+  EXPECT_EQ(s.heartbeat_interval_s, 15.0);
+  EXPECT_EQ(s.mode, "kata");
+  EXPECT_EQ(s.capture, "auto");
+  EXPECT_EQ(s.format, "sandwatch");
+  EXPECT_EQ(s.proc_root, "/proc");
+  EXPECT_TRUE(s.receiver_url.empty());
+  EXPECT_EQ(EffectiveOutput(s), "stdout");
+}
+
+TEST(Config, TheBlogPodSpecEnvRunsUnchanged) {
+  Env env{{"RECEIVER_URL", "http://kata-receiver.kata-demo.svc.cluster.local/events"},
+          {"POLL_INTERVAL", "2"},
+          {"HEARTBEAT_INTERVAL", "15"},
+          {"MODE", "kata"},
+          {"EXPECTED_PROCESSES", "sleep"},
+          {"POD_NAME", "kata-app"},
+          {"POD_NAMESPACE", "kata-demo"}};
+  auto c = Parse(env, {});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->config.expected_processes, std::vector<std::string>{"sleep"});
+  EXPECT_EQ(c->config.pod_name, "kata-app");
+  EXPECT_EQ(c->config.pod_namespace, "kata-demo");
+  EXPECT_EQ(EffectiveOutput(c->config), "http");
+}
+
+TEST(Config, FlagsOverrideEnv) {
+  Env env{{"POLL_INTERVAL", "2"}, {"MODE", "kata"}, {"EXPECTED_PROCESSES", "a, b ,c"},
+          {"OUTPUT_FORMAT", "falco"}, {"SPOOL_MAX_BYTES", "1MiB"}};
+  auto c = Parse(env, {"--poll-interval", "0.05", "--mode=node", "--output", "file:/tmp/x"});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_DOUBLE_EQ(c->config.poll_interval_s, 0.05);
+  EXPECT_EQ(c->config.mode, "node");
+  EXPECT_EQ(c->config.expected_processes, (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(c->config.format, "falco");
+  EXPECT_EQ(c->config.spool_max_bytes, 1u << 20);
+  EXPECT_EQ(EffectiveOutput(c->config), "file:/tmp/x");
+  auto ms = Parse({}, {"--poll-interval", "500ms"});
+  ASSERT_TRUE(ms.ok());
+  EXPECT_DOUBLE_EQ(ms->config.poll_interval_s, 0.5);
+}
+
+TEST(Config, BadValuesNameTheFlagOrVariable) {
+  struct Case {
+    Env env;
+    std::vector<std::string> args;
+    std::string want;
+  };
+  std::vector<Case> cases = {
+      {{}, {"--poll-interval", "abc"}, "--poll-interval:"},
+      {{{"POLL_INTERVAL", "0"}}, {}, "POLL_INTERVAL: must be between"},
+      {{{"HEARTBEAT_INTERVAL", "x"}}, {}, "HEARTBEAT_INTERVAL:"},
+      {{}, {"--mode", "vm"}, "--mode: expected one of kata, sidecar, node"},
+      {{{"CAPTURE", "ebpf"}}, {}, "CAPTURE: expected one of"},
+      {{}, {"--format", "xml"}, "--format:"},
+      {{}, {"--output", "kafka"}, "--output: expected stdout, http or file:PATH"},
+      {{}, {"--output", "http"}, "--output: http needs --receiver-url"},
+      {{{"RECEIVER_URL", "ftp://x"}}, {}, "RECEIVER_URL: expected an http"},
+      {{}, {"--workload-pid", "-3"}, "--workload-pid:"},
+      {{}, {"--spool-max-bytes", "12 parsecs"}, "--spool-max-bytes:"},
+      {{}, {"--nope"}, "--nope"},
+  };
+  for (const auto& c : cases) {
+    auto r = Parse(c.env, c.args);
+    ASSERT_FALSE(r.ok()) << c.want;
+    EXPECT_NE(r.error().message.find(c.want), std::string::npos) << r.error().message;
+    EXPECT_EQ(r.error().message.find('\n'), std::string::npos) << r.error().message;
+  }
+}
+
+TEST(Config, HelpVersionAndPrintConfig) {
+  auto h = Parse({}, {"--help"});
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->action, Command::Action::kHelp);
+  EXPECT_NE(h->text.find("Examples:"), std::string::npos);
+  EXPECT_NE(h->text.find("RECEIVER_URL"), std::string::npos);
+  auto v = Parse({}, {"--version"});
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->action, Command::Action::kVersion);
+  auto p = Parse({{"RECEIVER_TOKEN", "secret"}, {"RECEIVER_URL", "http://r/events"}},
+                 {"--print-config"});
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->action, Command::Action::kPrintConfig);
+  auto j = nlohmann::json::parse(ConfigToJson(p->config));
+  EXPECT_EQ(j["receiver_token"], "<redacted>");
+  EXPECT_EQ(j["output"], "http");
+}
+
+}  // namespace
+}  // namespace sandwatch::sensor
