@@ -103,6 +103,10 @@ Result<int64_t> ParseRfc3339(std::string_view s) {
   t.tm_min = min;
   t.tm_sec = sec;
   int64_t secs = static_cast<int64_t>(timegm(&t)) - offset_s;
+  // int64 nanoseconds cover 1677..2262; outside that the multiplication would overflow.
+  if (secs < -9'223'372'035LL || secs > 9'223'372'035LL) {
+    return MakeError("RFC 3339 timestamp outside the representable range (years 1677 to 2262)");
+  }
   return secs * 1'000'000'000 + frac_ns;
 }
 
