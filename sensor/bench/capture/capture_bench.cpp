@@ -136,6 +136,13 @@ int64_t ProcCpuTicks(int pid) {
   return utime + stime;
 }
 
+std::string LoadAvg() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
 double MedianLifetime(const std::vector<Spawned>& trials) {
   std::vector<double> v;
   for (const auto& t : trials) v.push_back(static_cast<double>(t.end_ns - t.start_ns) / 1e6);
@@ -173,6 +180,7 @@ Result<BenchResult> RunBench(const BenchConfig& config) {
   r.environment["kernel"] = u.release;
   r.environment["cpus"] = std::to_string(std::thread::hardware_concurrency());
   r.environment["poll_interval_s"] = std::to_string(config.poll_interval_s);
+  r.environment["loadavg_start"] = LoadAvg();
 
   Rig rig;
   rig.netlink = std::make_unique<NetlinkSource>(NetlinkOptions{});
@@ -323,6 +331,7 @@ Result<BenchResult> RunBench(const BenchConfig& config) {
     }
   }
 
+  r.environment["loadavg_end"] = LoadAvg();
   auto final_counters = rig.Counters();
   for (const auto& [k, v] : final_counters) r.counters[k] = v;
   rig.netlink->Stop();

@@ -17,6 +17,7 @@ std::unique_ptr<CaptureSource> Build(const std::string& name, bool files_only,
     n.proc_root = o.proc_root;
     n.rcvbuf_bytes = o.netlink_rcvbuf_bytes;
     n.early_read = o.early_read;
+    n.thread_nice = o.early_read_nice;
     return std::make_unique<NetlinkSource>(n);
   }
   if (name == "fanotify") {
@@ -25,6 +26,7 @@ std::unique_ptr<CaptureSource> Build(const std::string& name, bool files_only,
     f.workload_root = o.workload_root;
     f.exec_events = !files_only;
     f.early_read = o.early_read;
+    f.thread_nice = o.early_read_nice;
     return std::make_unique<FanotifySource>(f);
   }
   if (name == "inotify") {

@@ -154,6 +154,7 @@ void FanotifySource::Stop() {
 }
 
 void FanotifySource::ReaderLoop(ObservationSink* sink) {
+  nice_.store(SetThreadNice(options_.thread_nice));
   pollfd fds[3] = {{wake_.fd(), POLLIN, 0}, {fan_fd_, POLLIN, 0}, {perm_fd_, POLLIN, 0}};
   const nfds_t nfds = perm_fd_ >= 0 ? 3 : 2;
   while (true) {
@@ -221,6 +222,7 @@ void FanotifySource::Drain(int fd, bool perm, ObservationSink* sink) {
       Release(fd, perm, ev.fd);
       sink->Push(std::move(obs));
     }
+    reader_cpu_ns_.store(ThreadCpuNs(), std::memory_order_relaxed);
   }
 }
 
@@ -237,6 +239,7 @@ void FanotifySource::Release(int group_fd, bool perm, int event_fd) {
 }
 
 void FanotifySource::ExecLoop(ObservationSink* sink) {
+  SetThreadNice(options_.thread_nice);
   while (true) {
     PendingExec item;
     {
@@ -312,6 +315,7 @@ void FanotifySource::AddCounters(std::map<std::string, int64_t>* counters) const
   (*counters)["fanotify_interp_merged"] += interp_merged_.load();
   (*counters)["fanotify_queue_drops"] += queue_drops_.load();
   (*counters)["fanotify_early_read_failures"] += early_failures_.load();
+  (*counters)["fanotify_thread_nice"] += nice_.load();
   (*counters)["fanotify_file_perm"] += file_perm_active_.load() ? 1 : 0;
   (*counters)["fanotify_cpu_us"] += (reader_cpu_ns_.load() + exec_cpu_ns_.load()) / 1000;
 }

@@ -40,6 +40,7 @@ struct FanotifyOptions {
   std::vector<std::string> sensitive_patterns;  // empty: DefaultSensitivePatterns()
   bool early_read = true;
   int exec_settle_us = 5000;  // longest wait for an exec to finish before reading
+  int thread_nice = -10;      // reader and early-read threads (see NetlinkOptions)
 };
 
 class FanotifySource : public CaptureSource {
@@ -87,6 +88,7 @@ class FanotifySource : public CaptureSource {
   std::unordered_map<int, int64_t> recent_exec_;  // exec thread only
 
   std::atomic<bool> file_perm_active_{false};
+  std::atomic<int> nice_{0};
   std::atomic<int64_t> events_{0};
   std::atomic<int64_t> execs_{0};
   std::atomic<int64_t> file_opens_{0};

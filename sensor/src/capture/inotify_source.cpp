@@ -151,6 +151,7 @@ void InotifySource::Loop(ObservationSink* sink) {
           }
           if (coalescer.OnEvent(SystemClock().MonoNs(), delay, gap)) emit(SystemClock().MonoNs());
         }
+        cpu_ns_.store(ThreadCpuNs(), std::memory_order_relaxed);
       }
     }
     int64_t now = SystemClock().MonoNs();

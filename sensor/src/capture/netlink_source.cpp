@@ -113,7 +113,7 @@ void NetlinkSource::Stop() {
   }
 }
 
-void NetlinkSource::Handle(const ProcConnEvent& ev, ObservationSink* sink) {
+void NetlinkSource::Handle(const ProcConnEvent& ev, int64_t received_ns, ObservationSink* sink) {
   using What = ProcConnEvent::What;
   if (ev.what == What::kFork) {
     if (ev.pid != ev.tgid) return;  // a new thread, not a process
@@ -144,13 +144,14 @@ void NetlinkSource::Handle(const ProcConnEvent& ev, ObservationSink* sink) {
   } else {
     return;
   }
-  obs.kernel_mono_ns = SystemClock().MonoNs();
+  obs.kernel_mono_ns = received_ns;
   sink->Push(std::move(obs));
 }
 
 void NetlinkSource::Loop(ObservationSink* sink) {
   std::vector<uint8_t> buf(64 * 1024);
   std::vector<ProcConnEvent> events;
+  nice_.store(SetThreadNice(options_.thread_nice));
   pollfd fds[2] = {{sock_, POLLIN, 0}, {wake_.fd(), POLLIN, 0}};
   while (true) {
     int n = poll(fds, 2, -1);
@@ -172,13 +173,15 @@ void NetlinkSource::Loop(ObservationSink* sink) {
         }
         break;  // EAGAIN: drained
       }
+      const int64_t received = SystemClock().MonoNs();
       events.clear();
       DecodeProcConnector(std::span<const uint8_t>(buf.data(), static_cast<size_t>(got)),
                           &events);
       for (const ProcConnEvent& ev : events) {
         events_.fetch_add(1, std::memory_order_relaxed);
-        Handle(ev, sink);
+        Handle(ev, received, sink);
       }
+      cpu_ns_.store(ThreadCpuNs(), std::memory_order_relaxed);
     }
     cpu_ns_.store(ThreadCpuNs(), std::memory_order_relaxed);
   }
@@ -191,6 +194,7 @@ void NetlinkSource::AddCounters(std::map<std::string, int64_t>* counters) const 
   (*counters)["netlink_execs"] += execs_.load();
   (*counters)["netlink_early_read_failures"] += early_failures_.load();
   (*counters)["netlink_cpu_us"] += cpu_ns_.load() / 1000;
+  (*counters)["netlink_thread_nice"] += nice_.load();
 }
 
 }  // namespace sandwatch::sensor

@@ -25,6 +25,9 @@ struct NetlinkOptions {
   int rcvbuf_bytes = 16 << 20;  // SO_RCVBUFFORCE, falling back to SO_RCVBUF
   bool early_read = true;
   bool emit_exit = true;
+  // Nice value of the receiving thread: the early read races the process's exit,
+  // so it should win the CPU on a busy machine. 0 leaves it alone.
+  int thread_nice = -10;
 };
 
 class NetlinkSource : public CaptureSource {
@@ -43,7 +46,7 @@ class NetlinkSource : public CaptureSource {
 
  private:
   void Loop(ObservationSink* sink);
-  void Handle(const struct ProcConnEvent& ev, ObservationSink* sink);
+  void Handle(const struct ProcConnEvent& ev, int64_t received_ns, ObservationSink* sink);
 
   NetlinkOptions options_;
   int sock_ = -1;
@@ -58,6 +61,7 @@ class NetlinkSource : public CaptureSource {
   std::atomic<int64_t> overflows_{0};
   std::atomic<int64_t> early_failures_{0};
   std::atomic<int64_t> cpu_ns_{0};
+  std::atomic<int> nice_{0};
 };
 
 }  // namespace sandwatch::sensor

@@ -1,6 +1,8 @@
 #include "source_util.h"
 
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +32,13 @@ int64_t ThreadCpuNs() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+int SetThreadNice(int nice) {
+  if (nice == 0) return 0;
+  const auto tid = static_cast<id_t>(syscall(SYS_gettid));
+  if (setpriority(PRIO_PROCESS, tid, nice) != 0) return 0;
+  return nice;
 }
 
 std::string ErrnoText(const std::string& what, int err) { return what + ": " + strerror(err); }

@@ -26,6 +26,11 @@ class WakeFd {
 // CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID), in ns.
 int64_t ThreadCpuNs();
 
+// Sets the calling thread's nice value (Linux: per thread). Returns the value in
+// effect afterwards (0 when unchanged or `nice` is 0). Needs CAP_SYS_NICE to go
+// below 0; failure leaves the thread as it was.
+int SetThreadNice(int nice);
+
 // "what: strerror(err)".
 std::string ErrnoText(const std::string& what, int err);
 

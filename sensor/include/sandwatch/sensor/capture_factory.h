@@ -25,6 +25,10 @@ struct CaptureOptions {
   int netlink_rcvbuf_bytes = 16 << 20;
   // netlink/fanotify: read cmdline, exe and stat right after each kernel event.
   bool early_read = true;
+  // netlink/fanotify: nice value of the threads that do the early read, so they
+  // win the CPU against a short-lived process on a busy machine (needs
+  // CAP_SYS_NICE; otherwise they stay at the default). 0 leaves them alone.
+  int early_read_nice = -10;
 };
 
 struct CaptureSelection {
