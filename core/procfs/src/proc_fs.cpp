@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -80,6 +81,18 @@ Status ReadAll(const std::string& path, size_t max_bytes, std::string* out) {
 }  // namespace
 
 bool IsGone(const Error& error) { return error.code == ENOENT || error.code == ESRCH; }
+
+Result<uint64_t> RaiseFdSoftLimit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return MakeError("getrlimit(RLIMIT_NOFILE)", errno);
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &lim) != 0) {
+      return MakeError("setrlimit(RLIMIT_NOFILE)", errno);
+    }
+  }
+  return static_cast<uint64_t>(lim.rlim_cur);
+}
 
 ProcFs::ProcFs(std::string root) : root_(std::move(root)) {
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();

@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 
 // A tiny workload root: usr-merged layout with /bin -> usr/bin, alternatives-style
 // links, an absolute link that would escape to the host, and non-executables.
-class BaselineTest : public ::testing::Test {
+class ProcfsBaselineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     char tmpl[] = "/tmp/sandwatch-baseline-XXXXXX";
@@ -60,7 +60,7 @@ class BaselineTest : public ::testing::Test {
   std::string root_;
 };
 
-TEST_F(BaselineTest, RecordsExecutablesAsSeenInsideTheRoot) {
+TEST_F(ProcfsBaselineTest, RecordsExecutablesAsSeenInsideTheRoot) {
   auto b = Baseline::Build(root_);
   ASSERT_TRUE(b.ok()) << b.error().message;
   EXPECT_TRUE(b->Contains("/usr/bin/ls"));
@@ -79,14 +79,14 @@ TEST_F(BaselineTest, RecordsExecutablesAsSeenInsideTheRoot) {
   EXPECT_EQ(b->root(), root_);
 }
 
-TEST_F(BaselineTest, FileAddedAfterStartIsNotInBaseline) {
+TEST_F(ProcfsBaselineTest, FileAddedAfterStartIsNotInBaseline) {
   auto b = Baseline::Build(root_ + "/");
   ASSERT_TRUE(b.ok());
   Exe("usr/bin/newtool", "x");
   EXPECT_FALSE(b->Contains("/usr/bin/newtool"));
 }
 
-TEST_F(BaselineTest, ReplacedFileNoLongerMatches) {
+TEST_F(ProcfsBaselineTest, ReplacedFileNoLongerMatches) {
   auto b = Baseline::Build(root_);
   ASSERT_TRUE(b.ok());
   EXPECT_TRUE(b->Contains("/usr/bin/ls", StatOf("/usr/bin/ls")));
@@ -99,7 +99,7 @@ TEST_F(BaselineTest, ReplacedFileNoLongerMatches) {
   EXPECT_FALSE(b->Contains("/usr/sbin/nginx", StatOf("/usr/sbin/nginx")));
 }
 
-TEST_F(BaselineTest, ProcessCheckRejectsDeletedAndMemfd) {
+TEST_F(ProcfsBaselineTest, ProcessCheckRejectsDeletedAndMemfd) {
   auto b = Baseline::Build(root_);
   ASSERT_TRUE(b.ok());
   ProcessInfo p;
@@ -126,7 +126,7 @@ TEST_F(BaselineTest, ProcessCheckRejectsDeletedAndMemfd) {
   EXPECT_FALSE(Baseline().Contains("/usr/bin/ls"));
 }
 
-TEST_F(BaselineTest, BoundedByMaxEntries) {
+TEST_F(ProcfsBaselineTest, BoundedByMaxEntries) {
   BaselineOptions o;
   o.max_entries = 3;
   auto b = Baseline::Build(root_, o);
@@ -135,13 +135,13 @@ TEST_F(BaselineTest, BoundedByMaxEntries) {
   EXPECT_LE(b->size(), 3u);
 }
 
-TEST_F(BaselineTest, MissingRootIsAnError) {
+TEST_F(ProcfsBaselineTest, MissingRootIsAnError) {
   auto b = Baseline::Build(root_ + "/nope");
   ASSERT_FALSE(b.ok());
   EXPECT_NE(b.error().message.find("nope"), std::string::npos);
 }
 
-TEST(BaselineHost, ThisMachineThroughProcSelfRoot) {
+TEST(ProcfsBaselineHost, ThisMachineThroughProcSelfRoot) {
   auto b = Baseline::Build("/proc/self/root");
   ASSERT_TRUE(b.ok()) << b.error().message;
   EXPECT_TRUE(b->Contains("/usr/bin/tail"));

@@ -47,7 +47,7 @@ std::string TempDir() {
   return mkdtemp(tmpl) != nullptr ? std::string(tmpl) : std::string();
 }
 
-TEST(ScannerLive, TailFollowingShadowHoldsIt) {
+TEST(ProcfsScannerLive, TailFollowingShadowHoldsIt) {
   ASSERT_EQ(geteuid(), 0u) << "reading /etc/shadow needs root";
   ProcessScanner scanner{ProcFs()};
   ASSERT_TRUE(scanner.Scan().ok());  // everything that already runs is now "known"
@@ -82,7 +82,7 @@ TEST(ScannerLive, TailFollowingShadowHoldsIt) {
   EXPECT_EQ(scanner.Find(tail_pid), nullptr);
 }
 
-TEST(ScannerLive, LoopbackConnectionResolvesRemote) {
+TEST(ProcfsScannerLive, LoopbackConnectionResolvesRemote) {
   int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -118,7 +118,7 @@ TEST(ScannerLive, LoopbackConnectionResolvesRemote) {
   close(listener);
 }
 
-TEST(ScannerLive, NcatExecShellPipesLeadToTheRelay) {
+TEST(ProcfsScannerLive, NcatExecShellPipesLeadToTheRelay) {
   const int port = testing::FreeLoopbackPort();
   ASSERT_GT(port, 0);
   LiveProcess listener({"ncat", "-l", "127.0.0.1", std::to_string(port)}, /*stdin_pipe=*/true);
@@ -150,7 +150,7 @@ TEST(ScannerLive, NcatExecShellPipesLeadToTheRelay) {
   EXPECT_EQ(holders[0]->sockets[0].remote, "127.0.0.1:" + std::to_string(port));
 }
 
-class BaselineLive : public ::testing::Test {
+class ProcfsBaselineLive : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_EQ(geteuid(), 0u) << "writes into /usr/local/bin";
@@ -169,7 +169,7 @@ class BaselineLive : public ::testing::Test {
   std::string copied_;
 };
 
-TEST_F(BaselineLive, CopiedBinaryRunAfterStartIsNotInBaseline) {
+TEST_F(ProcfsBaselineLive, CopiedBinaryRunAfterStartIsNotInBaseline) {
   copied_ = "/usr/local/bin/sandwatch-it-sleep-" + std::to_string(getpid());
   fs::copy_file("/usr/bin/sleep", copied_);
   LiveProcess copied({copied_, "300"});
@@ -187,7 +187,7 @@ TEST_F(BaselineLive, CopiedBinaryRunAfterStartIsNotInBaseline) {
   EXPECT_GT(o->exe_inode, 0u);
 }
 
-TEST_F(BaselineLive, DeletedExecutable) {
+TEST_F(ProcfsBaselineLive, DeletedExecutable) {
   const std::string path = tmp_ + "/vanishing";
   fs::copy_file("/usr/bin/sleep", path);
   LiveProcess p({path, "300"});
@@ -204,7 +204,7 @@ TEST_F(BaselineLive, DeletedExecutable) {
   EXPECT_FALSE(baseline_.Contains(*info));
 }
 
-TEST_F(BaselineLive, MemfdExecutable) {
+TEST_F(ProcfsBaselineLive, MemfdExecutable) {
   pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
@@ -234,7 +234,7 @@ TEST_F(BaselineLive, MemfdExecutable) {
   EXPECT_FALSE(baseline_.Contains(*info));
 }
 
-TEST(ProcFsLive, HeldStatFdDiesWithItsProcess) {
+TEST(ProcfsLive, HeldCommFdDiesWithItsProcess) {
   ProcFs fs;
   LiveProcess child({"sleep", "300"});
   ASSERT_TRUE(child.ok());
@@ -286,10 +286,10 @@ void ExpectExecReported(size_t max_held_fds) {
   EXPECT_EQ(ChangeFor(*r3, p.pid()), nullptr);
 }
 
-TEST(ScannerLive, ExecOfAKnownProcessIsReportedThroughHeldCommFd) { ExpectExecReported(8192); }
-TEST(ScannerLive, ExecOfAKnownProcessIsReportedThroughStat) { ExpectExecReported(0); }
+TEST(ProcfsScannerLive, ExecOfAKnownProcessIsReportedThroughHeldCommFd) { ExpectExecReported(8192); }
+TEST(ProcfsScannerLive, ExecOfAKnownProcessIsReportedThroughStat) { ExpectExecReported(0); }
 
-TEST(ScannerLive, ZombieCountsAsCmdlineUnreadable) {
+TEST(ProcfsScannerLive, ZombieCountsAsCmdlineUnreadable) {
   ProcessScanner scanner{ProcFs()};
   ASSERT_TRUE(scanner.Scan().ok());
   const uint64_t before = scanner.counters().cmdline_unreadable;

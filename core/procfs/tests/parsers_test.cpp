@@ -9,7 +9,7 @@ namespace {
 
 using ::sandwatch::procfs::testing::StatLine;
 
-TEST(ParseStat, ReadsPidCommPpidFlagsStartTicks) {
+TEST(ProcfsParseStat, ReadsPidCommPpidFlagsStartTicks) {
   auto f = ParseStat(
       "15924 (cat) R 15922 15922 4272 0 -1 4194304 100 0 0 0 0 0 0 0 20 0 1 0 183624 3133440 380 "
       "18446744073709551615 94784351436800 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
@@ -22,7 +22,7 @@ TEST(ParseStat, ReadsPidCommPpidFlagsStartTicks) {
   EXPECT_FALSE(f->IsKernelThread());
 }
 
-TEST(ParseStat, CommWithParensAndSpacesUsesLastParen) {
+TEST(ProcfsParseStat, CommWithParensAndSpacesUsesLastParen) {
   auto f = ParseStat(StatLine(7, "(a) b)", 'S', 3, 0, 99));
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(f->comm, "(a) b)");
@@ -35,13 +35,13 @@ TEST(ParseStat, CommWithParensAndSpacesUsesLastParen) {
   EXPECT_EQ(k->start_ticks, 42u);
 }
 
-TEST(ParseStat, KernelThreadFlag) {
+TEST(ProcfsParseStat, KernelThreadFlag) {
   auto f = ParseStat(StatLine(2, "kthreadd", 'S', 0, 2129984, 8));
   ASSERT_TRUE(f.ok());
   EXPECT_TRUE(f->IsKernelThread());
 }
 
-TEST(ParseStat, RejectsTruncatedAndMalformed) {
+TEST(ProcfsParseStat, RejectsTruncatedAndMalformed) {
   EXPECT_FALSE(ParseStat("").ok());
   EXPECT_FALSE(ParseStat("12 (x").ok());
   EXPECT_FALSE(ParseStat("12 (x) S 1 2 3").ok());
@@ -52,7 +52,7 @@ TEST(ParseStat, RejectsTruncatedAndMalformed) {
   EXPECT_FALSE(ParseStat(bad).ok());
 }
 
-TEST(ParseStatus, NamePpidUids) {
+TEST(ProcfsParseStatus, NamePpidUids) {
   auto s = ParseStatus("Name:\tcat\nUmask:\t0022\nPPid:\t15922\nUid:\t1000\t0\t0\t0\nGid:\t0\n");
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->name, "cat");
@@ -65,7 +65,7 @@ TEST(ParseStatus, NamePpidUids) {
   EXPECT_EQ(partial->uid, -1);
 }
 
-TEST(ParseCmdline, TrailingNulOptional) {
+TEST(ProcfsParseCmdline, TrailingNulOptional) {
   using V = std::vector<std::string>;
   EXPECT_EQ(ParseCmdline(std::string_view("cat\0/etc/shadow\0", 16)), (V{"cat", "/etc/shadow"}));
   EXPECT_EQ(ParseCmdline(std::string_view("python3\0-c\0print(1)", 19)),
@@ -75,7 +75,7 @@ TEST(ParseCmdline, TrailingNulOptional) {
   EXPECT_TRUE(ParseCmdline("").empty());
 }
 
-TEST(DecodeEndpoint, Ipv4AndIpv6ByteOrder) {
+TEST(ProcfsDecodeEndpoint, Ipv4AndIpv6ByteOrder) {
   EXPECT_EQ(DecodeEndpoint("0100007F:1F90").value(), "127.0.0.1:8080");
   EXPECT_EQ(DecodeEndpoint("00000000:0000").value(), "0.0.0.0:0");
   EXPECT_EQ(DecodeEndpoint("0101A8C0:0016").value(), "192.168.1.1:22");
@@ -90,7 +90,7 @@ TEST(DecodeEndpoint, Ipv4AndIpv6ByteOrder) {
   EXPECT_FALSE(DecodeEndpoint("XX00007F:1F90").ok());
 }
 
-TEST(ParseNetTable, SkipsHeaderAndBadLines) {
+TEST(ProcfsParseNetTable, SkipsHeaderAndBadLines) {
   std::string text =
       "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout "
       "inode\n"
@@ -114,7 +114,7 @@ TEST(ParseNetTable, SkipsHeaderAndBadLines) {
   EXPECT_TRUE(ParseNetTable("", "udp").empty());
 }
 
-TEST(ParseFdLink, Kinds) {
+TEST(ProcfsParseFdLink, Kinds) {
   EXPECT_EQ(ParseFdLink(3, "socket:[123]").kind, FdKind::kSocket);
   EXPECT_EQ(ParseFdLink(3, "socket:[123]").inode, 123u);
   EXPECT_EQ(ParseFdLink(0, "pipe:[456]").kind, FdKind::kPipe);
@@ -134,7 +134,7 @@ TEST(ParseFdLink, Kinds) {
   EXPECT_EQ(ParseFdLink(7, "").kind, FdKind::kNone);
 }
 
-TEST(ParseExeLink, DeletedAndMemfd) {
+TEST(ProcfsParseExeLink, DeletedAndMemfd) {
   ExeLink a = ParseExeLink("/usr/bin/ls");
   EXPECT_EQ(a.path, "/usr/bin/ls");
   EXPECT_FALSE(a.deleted);
@@ -150,7 +150,7 @@ TEST(ParseExeLink, DeletedAndMemfd) {
   EXPECT_FALSE(d.deleted);
 }
 
-TEST(ParseNsLink, Inode) {
+TEST(ProcfsParseNsLink, Inode) {
   EXPECT_EQ(ParseNsLink("net:[4026531833]"), 4026531833u);
   EXPECT_EQ(ParseNsLink("net:[]"), 0u);
   EXPECT_EQ(ParseNsLink("garbage"), 0u);

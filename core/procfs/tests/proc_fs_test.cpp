@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,7 +15,7 @@ namespace {
 
 using ::sandwatch::procfs::testing::FixtureTree;
 
-TEST(ProcFs, ListsNumericEntriesSorted) {
+TEST(ProcfsFs, ListsNumericEntriesSorted) {
   FixtureTree tree;
   tree.Write("self-not-a-pid/stat", "x");
   tree.Write("12abc/stat", "x");
@@ -25,7 +26,7 @@ TEST(ProcFs, ListsNumericEntriesSorted) {
   EXPECT_EQ(fs.PidPath(7), tree.root() + "/7");
 }
 
-TEST(ProcFs, ReadsFilesAndLinks) {
+TEST(ProcfsFs, ReadsFilesAndLinks) {
   FixtureTree tree;
   ProcFs fs(tree.root());
   auto stat = fs.ReadPidFile(200, "stat");
@@ -43,7 +44,7 @@ TEST(ProcFs, ReadsFilesAndLinks) {
   EXPECT_EQ(ParseNetTable(*tcp, "tcp").size(), 2u);
 }
 
-TEST(ProcFs, CapsLargeFiles) {
+TEST(ProcfsFs, CapsLargeFiles) {
   FixtureTree tree;
   tree.Write("100/cmdline", std::string(100000, 'a'));
   ProcFs fs(tree.root());
@@ -51,7 +52,7 @@ TEST(ProcFs, CapsLargeFiles) {
   EXPECT_EQ(fs.ReadPidFile(100, "cmdline").value().size(), 100000u);
 }
 
-TEST(ProcFs, VanishedPidIsGoneNotOtherError) {
+TEST(ProcfsFs, VanishedPidIsGoneNotOtherError) {
   FixtureTree tree;
   ProcFs fs(tree.root());
   auto cmd = fs.ReadPidFile(500, "cmdline");  // pid 500 lost everything but stat
@@ -70,14 +71,23 @@ TEST(ProcFs, VanishedPidIsGoneNotOtherError) {
   EXPECT_EQ(dir.error().code, EISDIR);
 }
 
-TEST(ProcFs, MissingRootIsAnError) {
+TEST(ProcfsFs, MissingRootIsAnError) {
   ProcFs fs("/nonexistent/sandwatch/proc");
   auto pids = fs.ListPids();
   ASSERT_FALSE(pids.ok());
   EXPECT_NE(pids.error().message.find("/nonexistent/sandwatch/proc"), std::string::npos);
 }
 
-TEST(ProcFs, RealProcSelf) {
+TEST(ProcfsFs, RaiseFdSoftLimitReachesHard) {
+  auto soft = RaiseFdSoftLimit();
+  ASSERT_TRUE(soft.ok()) << soft.error().message;
+  rlimit lim{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &lim), 0);
+  EXPECT_EQ(*soft, lim.rlim_max);
+  EXPECT_EQ(lim.rlim_cur, lim.rlim_max);
+}
+
+TEST(ProcfsFs, RealProcSelf) {
   ProcFs fs;  // default "/proc"
   EXPECT_EQ(fs.root(), "/proc");
   auto stat = fs.ReadPidFile(getpid(), "stat");

@@ -23,7 +23,7 @@ bool HasFd(const ProcessInfo& p, FdKind kind, const std::string& path) {
                      [&](const FdInfo& f) { return f.kind == kind && f.path == path; });
 }
 
-class ScannerTest : public ::testing::Test {
+class ProcfsScannerTest : public ::testing::Test {
  protected:
   FixtureTree tree_;
   ManualClock clock_{0, 1000};
@@ -34,7 +34,7 @@ class ScannerTest : public ::testing::Test {
   }
 };
 
-TEST_F(ScannerTest, FirstScanEnrichesEveryUserProcess) {
+TEST_F(ProcfsScannerTest, FirstScanEnrichesEveryUserProcess) {
   ProcessScanner scanner(ProcFs(tree_.root()), Options());
   auto r = scanner.Scan();
   ASSERT_TRUE(r.ok()) << r.error().message;
@@ -82,7 +82,7 @@ TEST_F(ScannerTest, FirstScanEnrichesEveryUserProcess) {
   EXPECT_EQ(memfd.sockets[0].remote, "[::ffff:127.0.0.1]:8081");
 }
 
-TEST_F(ScannerTest, SocketsResolveAgainstNetTables) {
+TEST_F(ProcfsScannerTest, SocketsResolveAgainstNetTables) {
   ProcessScanner scanner(ProcFs(tree_.root()), Options());
   ASSERT_TRUE(scanner.Scan().ok());
   const ProcessInfo* ncat = scanner.Find(300);
@@ -98,7 +98,7 @@ TEST_F(ScannerTest, SocketsResolveAgainstNetTables) {
   EXPECT_EQ(scanner.counters().net_table_reads, 4u);
 }
 
-TEST_F(ScannerTest, PipeHoldersWithNetworkFindsTheRelay) {
+TEST_F(ProcfsScannerTest, PipeHoldersWithNetworkFindsTheRelay) {
   ProcessScanner scanner(ProcFs(tree_.root()), Options());
   ASSERT_TRUE(scanner.Scan().ok());
   const ProcessInfo* sh = scanner.Find(301);
@@ -112,7 +112,7 @@ TEST_F(ScannerTest, PipeHoldersWithNetworkFindsTheRelay) {
   EXPECT_TRUE(scanner.PipeHoldersWithNetwork(123456, 301).empty());
 }
 
-TEST_F(ScannerTest, PipeHolderRefreshesAnAncestorThatForkedLater) {
+TEST_F(ProcfsScannerTest, PipeHolderRefreshesAnAncestorThatForkedLater) {
   // ncat was enriched before it created the pipes (only its socket was open).
   tree_.Remove("300/fd/4");
   tree_.Remove("300/fd/5");
@@ -134,7 +134,7 @@ TEST_F(ScannerTest, PipeHolderRefreshesAnAncestorThatForkedLater) {
   EXPECT_EQ(holders[0]->key.pid, 300);
 }
 
-TEST_F(ScannerTest, SecondScanReadsOnlyStatAndReportsNothing) {
+TEST_F(ProcfsScannerTest, SecondScanReadsOnlyStatAndReportsNothing) {
   ScannerOptions o = Options();
   o.young_rescans = 0;
   o.fd_refresh_budget = 0;
@@ -154,7 +154,7 @@ TEST_F(ScannerTest, SecondScanReadsOnlyStatAndReportsNothing) {
   EXPECT_EQ(c.read_errors, 0u);
 }
 
-TEST_F(ScannerTest, VanishedBeforeCmdlineIsCountedNotFatal) {
+TEST_F(ProcfsScannerTest, VanishedBeforeCmdlineIsCountedNotFatal) {
   ProcessScanner scanner(ProcFs(tree_.root()), Options());
   auto r = scanner.Scan();
   ASSERT_TRUE(r.ok());
@@ -175,7 +175,7 @@ TEST_F(ScannerTest, VanishedBeforeCmdlineIsCountedNotFatal) {
   EXPECT_EQ(scanner.counters().cmdline_unreadable, 1u);
 }
 
-TEST_F(ScannerTest, ZombieIsReportedOnce) {
+TEST_F(ProcfsScannerTest, ZombieIsReportedOnce) {
   tree_.Write("500/stat", testing::StatLine(500, "short", 'Z', 100, 4194304, 1500));
   tree_.Write("500/cmdline", "");
   ProcessScanner scanner(ProcFs(tree_.root()), Options());
@@ -186,7 +186,7 @@ TEST_F(ScannerTest, ZombieIsReportedOnce) {
   EXPECT_EQ(FindChange(*r, 500), nullptr);
 }
 
-TEST_F(ScannerTest, PidReuseIsANewProcess) {
+TEST_F(ProcfsScannerTest, PidReuseIsANewProcess) {
   ProcessScanner scanner(ProcFs(tree_.root()), Options());
   ASSERT_TRUE(scanner.Scan().ok());
   // pid 200 exits and the pid is reused by a new process with later start ticks.
@@ -205,7 +205,7 @@ TEST_F(ScannerTest, PidReuseIsANewProcess) {
   EXPECT_EQ(scanner.Find(200)->key.start_ticks, 9000u);
 }
 
-TEST_F(ScannerTest, ExecIsDetectedFromCommChange) {
+TEST_F(ProcfsScannerTest, ExecIsDetectedFromCommChange) {
   ProcessScanner scanner(ProcFs(tree_.root()), Options());
   ASSERT_TRUE(scanner.Scan().ok());
   tree_.WriteStat(100, "cat", 1, 1000);  // same start ticks: the bash exec'd cat
@@ -220,7 +220,7 @@ TEST_F(ScannerTest, ExecIsDetectedFromCommChange) {
   EXPECT_EQ(scanner.counters().execs_seen, 1u);
 }
 
-TEST_F(ScannerTest, HeldCommFdDetectsExecAndStaysQuiet) {
+TEST_F(ProcfsScannerTest, HeldCommFdDetectsExecAndStaysQuiet) {
   tree_.Write("100/comm", "bash\n");
   ProcessScanner scanner(ProcFs(tree_.root()), Options());
   ASSERT_TRUE(scanner.Scan().ok());
@@ -240,7 +240,7 @@ TEST_F(ScannerTest, HeldCommFdDetectsExecAndStaysQuiet) {
   EXPECT_EQ(c->info.name, "cat");
 }
 
-TEST_F(ScannerTest, YoungProcessFdsAreReRead) {
+TEST_F(ProcfsScannerTest, YoungProcessFdsAreReRead) {
   ScannerOptions o = Options();
   o.young_rescans = 2;
   o.fd_refresh_budget = 0;
@@ -257,7 +257,7 @@ TEST_F(ScannerTest, YoungProcessFdsAreReRead) {
   EXPECT_TRUE(HasFd(*scanner.Find(100), FdKind::kFile, "/etc/shadow"));
 }
 
-TEST_F(ScannerTest, RoundRobinBudgetEventuallyRereadsOldProcesses) {
+TEST_F(ProcfsScannerTest, RoundRobinBudgetEventuallyRereadsOldProcesses) {
   ScannerOptions o = Options();
   o.young_rescans = 0;
   o.fd_refresh_budget = 1;
@@ -279,7 +279,7 @@ TEST_F(ScannerTest, RoundRobinBudgetEventuallyRereadsOldProcesses) {
   EXPECT_FALSE(scanner.RefreshFds(4242).ok());
 }
 
-TEST_F(ScannerTest, EnrichOneAddsToTable) {
+TEST_F(ProcfsScannerTest, EnrichOneAddsToTable) {
   ProcessScanner scanner(ProcFs(tree_.root()), Options());
   auto info = scanner.EnrichOne(300);
   ASSERT_TRUE(info.ok());
@@ -297,7 +297,7 @@ TEST_F(ScannerTest, EnrichOneAddsToTable) {
   EXPECT_EQ(FindChange(*r, 300), nullptr);
 }
 
-TEST_F(ScannerTest, BadRootIsAnError) {
+TEST_F(ProcfsScannerTest, BadRootIsAnError) {
   ProcessScanner scanner(ProcFs("/nonexistent/sandwatch"), Options());
   EXPECT_FALSE(scanner.Scan().ok());
 }

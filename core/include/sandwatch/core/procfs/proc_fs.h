@@ -30,6 +30,11 @@ struct FileStat {
   uint32_t mode = 0;
 };
 
+// Raises RLIMIT_NOFILE's soft limit to its hard limit and returns the new soft
+// limit. ProcessScanner holds one fd per tracked process (max_held_fds); a sensor
+// calls this once at start-up. Error when getrlimit/setrlimit fail.
+Result<uint64_t> RaiseFdSoftLimit();
+
 class ProcFs {
  public:
   explicit ProcFs(std::string root = "/proc");
