@@ -27,6 +27,7 @@ std::unique_ptr<CaptureSource> Build(const std::string& name, bool files_only,
     f.exec_events = !files_only;
     f.early_read = o.early_read;
     f.thread_nice = o.early_read_nice;
+    f.file_perm = o.fanotify_file_perm;
     return std::make_unique<FanotifySource>(f);
   }
   if (name == "inotify") {

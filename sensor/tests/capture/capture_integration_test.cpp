@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <condition_variable>
+#include <mutex>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -205,6 +207,81 @@ TEST(InotifyPrivateNs, TriggeredScanSeesShortProcess) {
   // Coalesced: fewer scans than raw events.
   EXPECT_LT(out["counters"]["inotify_scans_triggered"].get<int>(),
             out["counters"]["inotify_events"].get<int>());
+}
+
+}  // namespace
+}  // namespace sandwatch::sensor
+
+namespace sandwatch::sensor {
+namespace {
+
+TEST(InotifyPrivateNs, AutoFallsBackToInotifyWithoutSysAdmin) {
+  SKIP_UNLESS_ROOT_WITH_UNSHARE();
+  if (access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "setpriv(1) missing";
+  // A pod sidecar without privileges: private PID namespace, no CAP_SYS_ADMIN.
+  auto lines = RunLines(
+      "/usr/bin/unshare --pid --fork --mount-proc /usr/bin/setpriv "
+      "--inh-caps=-sys_admin --bounding-set=-sys_admin " +
+      Helper() + " probe --mode sidecar");
+  ASSERT_GE(lines.size(), 5U);
+  EXPECT_EQ(lines[2]["probe"], "fanotify");
+  EXPECT_EQ(lines[2]["ok"], false);
+  EXPECT_NE(lines[2]["reason"].get<std::string>().find("CAP_SYS_ADMIN"), std::string::npos);
+  EXPECT_EQ(lines[4]["auto"], "inotify");
+  std::string why = lines[4]["why"];
+  EXPECT_NE(why.find("netlink skipped: mode=sidecar"), std::string::npos) << why;
+  EXPECT_NE(why.find("fanotify refused: CAP_SYS_ADMIN is missing"), std::string::npos) << why;
+}
+
+// A sink that blocks in Push until released: a pipeline that fell behind.
+class StallingSink : public ObservationSink {
+ public:
+  void Push(Observation obs) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return released_; });
+    obs_.push_back(std::move(obs));
+  }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+  std::vector<Observation> Snapshot() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return obs_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool released_ = false;
+  std::vector<Observation> obs_;
+};
+
+TEST(NetlinkHost, OverflowIsCountedAndReconciledWithAScan) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (CAP_NET_ADMIN)";
+  NetlinkOptions opts;
+  opts.rcvbuf_bytes = 4096;  // tiny on purpose
+  opts.early_read = false;
+  NetlinkSource source{opts};
+  if (Status probe = source.Probe(); !probe.ok()) GTEST_SKIP() << probe.error().message;
+  StallingSink sink;
+  ASSERT_TRUE(source.Start(&sink).ok());
+  // The receiving thread blocks in Push on the first event while 200 processes run.
+  for (int i = 0; i < 200; ++i) testing::WaitExit(testing::Spawn({"/usr/bin/true"}));
+  sink.Release();
+  bool reconciled = false;
+  for (int i = 0; i < 300 && !reconciled; ++i) {
+    for (const auto& o : sink.Snapshot()) {
+      reconciled |= o.kind == Observation::Kind::kScan && o.method == "netlink";
+    }
+    if (!reconciled) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  source.Stop();
+  std::map<std::string, int64_t> counters;
+  source.AddCounters(&counters);
+  EXPECT_GE(counters["netlink_overflows"], 1);
+  EXPECT_TRUE(reconciled) << "an overflow is followed by a reconciling kScan";
 }
 
 }  // namespace

@@ -29,6 +29,9 @@ struct CaptureOptions {
   // win the CPU against a short-lived process on a busy machine (needs
   // CAP_SYS_NICE; otherwise they stay at the default). 0 leaves them alone.
   int early_read_nice = -10;
+  // fanotify: watch the sensitive files with FAN_OPEN_PERM, so the opener waits
+  // in open() until its cmdline is read (always answered FAN_ALLOW). false: FAN_OPEN.
+  bool fanotify_file_perm = true;
 };
 
 struct CaptureSelection {
