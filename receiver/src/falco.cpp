@@ -158,6 +158,7 @@ Result<Event> AlertFromJson(const json& j, int64_t now_ns) {
   if (uuid.size() > 128) return MakeError("uuid: longer than 128 characters");
   e.id = uuid.empty() ? StableId(time, e, falco_source) : uuid;
   e.sensor.capture = "falco";
+  if (auto st = CheckStorable(e); !st.ok()) return st.error();
   return e;
 }
 

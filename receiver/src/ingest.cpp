@@ -48,6 +48,19 @@ void Append(std::string& out, std::string_view s) {
 
 }  // namespace
 
+Status CheckStorable(const Event& e) {
+  // 1970-01-01 .. 2200-01-01: times outside cannot be written back as RFC 3339 by
+  // every consumer, and are a sign of a broken clock or a hostile sender.
+  constexpr int64_t kMaxTimeNs = 7'258'118'400LL * 1'000'000'000;
+  if (e.time_ns < 0 || e.time_ns >= kMaxTimeNs) {
+    return MakeError("time: outside 1970-01-01 .. 2200-01-01");
+  }
+  if (e.process && e.process->start_time_ns > static_cast<uint64_t>(INT64_MAX)) {
+    return MakeError("process.start_time_ns: must not be negative");
+  }
+  return OkStatus();
+}
+
 Result<std::vector<Event>> ParseEventsBody(std::string_view body) {
   auto parsed = ParseJson(body);
   if (!parsed.ok()) return parsed.error();
@@ -56,6 +69,7 @@ Result<std::vector<Event>> ParseEventsBody(std::string_view body) {
   if (j.is_object()) {
     auto e = EventFromJson(j);
     if (!e.ok()) return e.error();
+    if (auto st = CheckStorable(*e); !st.ok()) return st.error();
     out.push_back(std::move(*e));
     return out;
   }
@@ -64,6 +78,9 @@ Result<std::vector<Event>> ParseEventsBody(std::string_view body) {
   out.reserve(j.size());
   for (size_t i = 0; i < j.size(); ++i) {
     auto e = EventFromJson(j[i]);
+    if (e.ok()) {
+      if (auto st = CheckStorable(*e); !st.ok()) e = st.error();
+    }
     if (!e.ok()) return MakeError("[" + std::to_string(i) + "] " + e.error().message);
     out.push_back(std::move(*e));
   }

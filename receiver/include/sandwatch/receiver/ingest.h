@@ -20,6 +20,10 @@ inline constexpr int kMaxJsonDepth = 32;
 // Refuses JSON text nested deeper than kMaxJsonDepth (checked before parsing).
 Status CheckNesting(std::string_view body);
 
+// Limits beyond core's schema that keep a stored event re-readable (time range,
+// non-negative start time).
+Status CheckStorable(const Event& e);
+
 // POST /events: one sandwatch event object or an array of them.
 Result<std::vector<Event>> ParseEventsBody(std::string_view body);
 
