@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "sandwatch/attack_sim/interrupt.h"
 #include "sandwatch/attack_sim/proc_wait.h"
 #include "sandwatch/attack_sim/spawn.h"
 #include "sandwatch/core/clock.h"
@@ -28,11 +29,15 @@ void WaitForStep(ExitWatcher& watcher, const StepCommand& cmd, double hold_ms,
     deadline = r->start_mono_ns + MsToNs(cmd.timeout_ms);
   }
   if (!watcher.WaitUntil(deadline)) {
-    (cmd.held ? r->killed_at_hold : r->killed_at_timeout) = true;
+    if (Interrupted()) {
+      r->interrupted = true;
+    } else {
+      (cmd.held ? r->killed_at_hold : r->killed_at_timeout) = true;
+    }
     SignalStep(watcher.pid(), SIGTERM);
-    if (!watcher.WaitUntil(clock.MonoNs() + 2'000'000'000)) {
+    if (!watcher.WaitUntil(clock.MonoNs() + 2'000'000'000, false)) {
       SignalStep(watcher.pid(), SIGKILL);
-      watcher.WaitUntil(-1);
+      watcher.WaitUntil(-1, false);
     }
   }
   r->end_mono_ns = clock.MonoNs();

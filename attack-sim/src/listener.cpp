@@ -1,16 +1,17 @@
 #include "sandwatch/attack_sim/listener.h"
 
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <thread>
 
+#include "sandwatch/attack_sim/interrupt.h"
 #include "sandwatch/core/clock.h"
 
 namespace sandwatch::attacksim {
@@ -49,35 +50,40 @@ Listener::~Listener() {
 }
 
 Result<int> Listener::Start(const std::string& bind_host, int port) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* res = nullptr;
-  std::string port_text = std::to_string(port);
-  int rc = getaddrinfo(bind_host.c_str(), port_text.c_str(), &hints, &res);
-  if (rc != 0) return MakeError("--bind: cannot resolve '" + bind_host + "': " + gai_strerror(rc));
-  std::string last_error = "no address";
-  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
-    if (fd < 0) continue;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 8) == 0) {
-      sockaddr_storage ss{};
-      socklen_t len = sizeof(ss);
-      getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-      port_ = ss.ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port)
-                                      : ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
-      fd_ = fd;
-      freeaddrinfo(res);
-      return port_;
-    }
-    last_error = strerror(errno);
-    close(fd);
+  // Numeric addresses only (plus "localhost"): no name service, so the static build works.
+  const std::string host = bind_host == "localhost" ? "127.0.0.1" : bind_host;
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(port));
+    len = sizeof(sockaddr_in);
+  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(port));
+    len = sizeof(sockaddr_in6);
+  } else {
+    return MakeError("--bind: '" + bind_host + "' is not a numeric IPv4/IPv6 address");
   }
-  freeaddrinfo(res);
-  return MakeError("cannot listen on " + bind_host + ":" + port_text + ": " + last_error);
+  const std::string where = bind_host + ":" + std::to_string(port);
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return MakeError("socket: " + std::string(strerror(errno)), errno);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, 8) != 0) {
+    int err = errno;
+    close(fd);
+    return MakeError("cannot listen on " + where + ": " + strerror(err), err);
+  }
+  sockaddr_storage bound{};
+  socklen_t blen = sizeof(bound);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &blen);
+  port_ = bound.ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port)
+                                     : ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+  fd_ = fd;
+  return port_;
 }
 
 Result<ListenCapture> Listener::AcceptOne(const std::string& commands, double linger_ms,
@@ -90,7 +96,8 @@ Result<ListenCapture> Listener::AcceptOne(const std::string& commands, double li
       int64_t left = deadline - clock.MonoNs();
       if (left <= 0) return false;
       pollfd p{fd, POLLIN, 0};
-      int rc = poll(&p, 1, static_cast<int>(left / 1'000'000 + 1));
+      if (Interrupted()) return false;
+      int rc = poll(&p, 1, static_cast<int>(std::min<int64_t>(100, left / 1'000'000 + 1)));
       if (rc > 0) return true;
       if (rc < 0 && errno != EINTR) return false;
     }
@@ -106,8 +113,7 @@ Result<ListenCapture> Listener::AcceptOne(const std::string& commands, double li
   cap.peer = PeerName(ss);
   cap.sent = commands + "\n";
   bool ok = SendAll(c, cap.sent);
-  if (linger_ms > 0) std::this_thread::sleep_for(std::chrono::microseconds(
-                         static_cast<int64_t>(linger_ms * 1000)));
+  SleepInterruptibly(linger_ms);
   if (ok) {
     cap.sent += "exit\n";
     SendAll(c, "exit\n");

@@ -7,12 +7,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "sandwatch/attack_sim/interrupt.h"
 #include "sandwatch/core/clock.h"
 
 namespace sandwatch::attacksim {
@@ -56,6 +58,11 @@ void Descendants(int root, std::vector<int>* out) {
   }
 }
 
+bool PollNow(int fd) {
+  pollfd q{fd, POLLIN, 0};
+  return poll(&q, 1, 0) > 0;
+}
+
 }  // namespace
 
 Result<ExitWatcher> ExitWatcher::Open(int pid) {
@@ -77,18 +84,17 @@ bool ExitWatcher::Exited() const {
   return state == 0 || state == 'Z' || state == 'X';
 }
 
-bool ExitWatcher::WaitUntil(int64_t deadline_mono_ns) {
+bool ExitWatcher::WaitUntil(int64_t deadline_mono_ns, bool interruptible) {
   const Clock& clock = SystemClock();
   while (true) {
-    int timeout_ms = -1;
+    if (interruptible && Interrupted()) return fd_ >= 0 ? PollNow(fd_) : Exited();
+    int timeout_ms = 100;  // wake up to notice an interrupt
     if (deadline_mono_ns >= 0) {
       int64_t left = deadline_mono_ns - clock.MonoNs();
       if (left <= 0) {
-        if (fd_ < 0) return Exited();
-        pollfd q{fd_, POLLIN, 0};
-        return poll(&q, 1, 0) > 0;
+        return fd_ >= 0 ? PollNow(fd_) : Exited();
       }
-      timeout_ms = static_cast<int>((left + 999'999) / 1'000'000);
+      timeout_ms = static_cast<int>(std::min<int64_t>(100, (left + 999'999) / 1'000'000));
     }
     if (fd_ < 0) {
       if (Exited()) return true;

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sandwatch/attack_sim/catalog.h"
+#include "sandwatch/attack_sim/interrupt.h"
 #include "sandwatch/attack_sim/launcher.h"
 #include "sandwatch/attack_sim/listener.h"
 #include "sandwatch/attack_sim/packages.h"
@@ -29,9 +30,7 @@ namespace {
 
 constexpr const char* kComponent = "attack-sim";
 
-void SleepMs(double ms) {
-  if (ms > 0) std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(ms * 1000)));
-}
+void SleepMs(double ms) { SleepInterruptibly(ms); }
 
 std::string Fmt(double ms) {
   char buf[32];
@@ -77,8 +76,12 @@ class ChainRun {
 
   int Execute() {
     if (!Prepare()) return 1;
-    for (int r = 0; r < cfg_.repeat; ++r) RunOnce(r);
+    for (int r = 0; r < cfg_.repeat && !Interrupted(); ++r) RunOnce(r);
     Cleanup();
+    if (Interrupted()) {
+      SW_LOG(kWarn, kComponent, "interrupted: stopped early (cleanup ran if asked)");
+      return 130;
+    }
     return failed_ ? 1 : 0;
   }
 
@@ -119,7 +122,10 @@ class ChainRun {
     g->exit_code = r.exit_code;
     if (r.killed_at_hold) AddNote(&g->note, "ended: killed after hold");
     if (r.killed_at_timeout) AddNote(&g->note, "ended: killed at safety timeout");
-    if (!r.killed_at_hold && !r.killed_at_timeout) AddNote(&g->note, "ended: exited on its own");
+    if (r.interrupted) AddNote(&g->note, "ended: attack-sim was interrupted");
+    if (!r.killed_at_hold && !r.killed_at_timeout && !r.interrupted) {
+      AddNote(&g->note, "ended: exited on its own");
+    }
   }
 
   bool Prepare() {
@@ -171,7 +177,7 @@ class ChainRun {
       launcher = std::make_unique<DirectLauncher>();
     }
     for (const auto& step : cfg_.steps) {
-      if (step == "shell") continue;
+      if (step == "shell" || Interrupted()) continue;
       RunStep(repeat, step, launcher.get());
       if (step != cfg_.steps.back()) SleepMs(cfg_.timing.at(step).gap_ms);
     }
@@ -385,6 +391,7 @@ int RunChain(const ChainConfig& config) {
   }
   SW_LOG(kInfo, kComponent, "run", {"run_id", config.run_id}, {"speed", config.speed},
          {"repeat", std::to_string(config.repeat)});
+  InstallInterruptHandlers();
   ChainRun run(config, sink->get());
   return run.Execute();
 }

@@ -24,7 +24,7 @@ int RunListen(const ListenOptions& o) {
   auto port = listener.Start(o.bind, o.port);
   if (!port.ok()) {
     std::cerr << "sandwatch-attack-sim: " << port.error().message << "\n";
-    return 1;
+    return port.error().message.rfind("--bind:", 0) == 0 ? 2 : 1;
   }
   const std::string run_id = o.run_id.empty() ? NewUuid() : o.run_id;
   SW_LOG(kInfo, "attack-sim", "listening", {"bind", o.bind}, {"port", std::to_string(*port)},

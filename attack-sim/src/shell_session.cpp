@@ -200,7 +200,7 @@ Result<LaunchResult> ShellSession::Finish() {
   (void)WriteCommand("exit\n");
   const Clock& clock = SystemClock();
   auto watcher = ExitWatcher::Open(pid_);
-  if (watcher.ok() && !watcher->WaitUntil(clock.MonoNs() + 5'000'000'000)) {
+  if (watcher.ok() && !watcher->WaitUntil(clock.MonoNs() + 5'000'000'000, false)) {
     kill(pid_, SIGKILL);
     self_.killed_at_timeout = true;
   }

@@ -30,6 +30,7 @@ struct LaunchResult {
   int exit_code = 0;
   bool killed_at_hold = false;
   bool killed_at_timeout = false;
+  bool interrupted = false;  // attack-sim got SIGINT/SIGTERM and ended the step early
 };
 
 // Waits for a launched step: kills a held step at start + hold_ms (SIGTERM to its group,

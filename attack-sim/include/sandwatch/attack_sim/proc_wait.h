@@ -19,8 +19,9 @@ class ExitWatcher {
   ~ExitWatcher();
 
   // Blocks until the process exits or CLOCK_MONOTONIC reaches deadline_mono_ns
-  // (< 0: no deadline). True when it exited. Thread-compatible.
-  bool WaitUntil(int64_t deadline_mono_ns);
+  // (< 0: no deadline). True when it exited. When `interruptible`, it also returns (false)
+  // as soon as attack-sim is interrupted (see interrupt.h). Thread-compatible.
+  bool WaitUntil(int64_t deadline_mono_ns, bool interruptible = true);
   int pid() const { return pid_; }
 
  private:
