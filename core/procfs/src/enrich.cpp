@@ -21,7 +21,9 @@ const SocketInfo* FindNetworkSocket(const ProcessInfo& process, uint64_t inode) 
   return nullptr;
 }
 
-ProcessInfo ProcessScanner::Enrich(int pid, const StatFields& stat, NetTables* net, bool* gone) {
+ProcessInfo ProcessScanner::Enrich(const PidDir& dir, const StatFields& stat, NetTables* net,
+                                   bool* gone) {
+  const int pid = dir.pid();
   ProcessInfo info;
   info.key = {pid, stat.start_ticks};
   info.ppid = stat.ppid;
@@ -41,13 +43,13 @@ ProcessInfo ProcessScanner::Enrich(int pid, const StatFields& stat, NetTables* n
   };
 
   // cmdline first: it is what a short-lived process loses first and rules need most.
-  auto cmdline = fs_.ReadPidFile(pid, "cmdline", 256u << 10);
+  auto cmdline = dir.ReadFile("cmdline", 256u << 10);
   if (cmdline.ok()) info.cmdline = ParseCmdline(*cmdline);
   bool cmdline_gone = !cmdline.ok() && IsGone(cmdline.error());
   if (!cmdline.ok()) note(cmdline.error());
   if (cmdline.ok() && info.cmdline.empty()) {
     // Empty argv: a zombie, or a process that exited between stat and cmdline.
-    auto again = fs_.ReadPidFile(pid, "stat", 4096);
+    auto again = dir.ReadFile("stat", 4096);
     auto parsed = again.ok() ? ParseStat(*again) : Result<StatFields>(MakeError("gone"));
     if (!parsed.ok() || parsed->state == 'Z' || parsed->start_ticks != stat.start_ticks) {
       cmdline_gone = true;
@@ -56,18 +58,18 @@ ProcessInfo ProcessScanner::Enrich(int pid, const StatFields& stat, NetTables* n
   }
   if (cmdline_gone) ++counters_.cmdline_unreadable;
 
-  if (auto status = fs_.ReadPidFile(pid, "status", 64u << 10); status.ok()) {
+  if (auto status = dir.ReadFile("status", 64u << 10); status.ok()) {
     if (auto parsed = ParseStatus(*status); parsed.ok()) info.uid = parsed->uid;
   } else {
     note(status.error());
   }
 
-  if (auto exe = fs_.ReadLink(pid, "exe"); exe.ok()) {
+  if (auto exe = dir.ReadLink("exe"); exe.ok()) {
     ExeLink link = ParseExeLink(*exe);
     info.exe = std::move(link.path);
     info.exe_deleted = link.deleted;
     info.exe_memfd = link.memfd;
-    if (auto id = fs_.StatPidFile(pid, "exe"); id.ok()) {
+    if (auto id = dir.Stat("exe"); id.ok()) {
       info.exe_dev = id->dev;
       info.exe_inode = id->inode;
       info.exe_size = id->size;
@@ -77,22 +79,22 @@ ProcessInfo ProcessScanner::Enrich(int pid, const StatFields& stat, NetTables* n
     note(exe.error());
   }
 
-  if (auto cwd = fs_.ReadLink(pid, "cwd"); cwd.ok()) {
+  if (auto cwd = dir.ReadLink("cwd"); cwd.ok()) {
     info.cwd = ParseExeLink(*cwd).path;
   } else {
     note(cwd.error());
   }
 
-  if (options_.read_fds && !ReadFds(&info, net)) *gone = true;
+  if (options_.read_fds && !ReadFds(dir, &info, net)) *gone = true;
   FillAncestors(&info);
   info.partial = *gone;
   if (*gone) ++counters_.partial;
   return info;
 }
 
-bool ProcessScanner::ReadFds(ProcessInfo* info, NetTables* net) {
-  const int pid = info->key.pid;
-  auto fds = fs_.ListFds(pid, options_.max_fds);
+bool ProcessScanner::ReadFds(const PidDir& dir, ProcessInfo* info, NetTables* net) {
+  const int pid = dir.pid();
+  auto fds = dir.ListFds(options_.max_fds);
   if (!fds.ok()) {
     if (IsGone(fds.error())) return false;
     ++counters_.read_errors;  // EACCES: another user's process without CAP_SYS_PTRACE
@@ -112,7 +114,7 @@ bool ProcessScanner::ReadFds(ProcessInfo* info, NetTables* net) {
   std::string name;
   for (int fd : *fds) {
     name = "fd/" + std::to_string(fd);
-    auto link = fs_.ReadLink(pid, name);
+    auto link = dir.ReadLink(name);
     if (!link.ok()) continue;  // closed between listing and readlink
     FdInfo fi = ParseFdLink(fd, *link);
     if (fi.kind == FdKind::kSocket) {
@@ -166,9 +168,15 @@ void ProcessScanner::FillAncestors(ProcessInfo* info) {
 bool ProcessScanner::RefreshEntry(Entry* entry, NetTables* net, ProcessChange* change) {
   ++counters_.fd_refreshes;
   ProcessInfo& info = entry->info;
+  // Open the pid and make sure it is still the same process before reading its fds.
+  auto dir = fs_.OpenPid(info.key.pid);
+  if (!dir.ok()) return false;
+  auto stat = dir->ReadFile("stat", 4096);
+  auto key = stat.ok() ? ParseStatKey(*stat) : Result<StatKey>(stat.error());
+  if (!key.ok() || key->start_ticks != info.key.start_ticks) return false;
   std::vector<FdInfo> old_fds = info.fds;
   std::vector<SocketInfo> old_sockets = info.sockets;
-  if (!ReadFds(&info, net)) return false;
+  if (!ReadFds(*dir, &info, net)) return false;
   change->kind = ChangeKind::kFdsChanged;
   change->new_fds.clear();
   change->new_sockets.clear();

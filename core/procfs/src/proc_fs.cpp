@@ -30,9 +30,18 @@ bool ParseInt(const char* s, int* out) {
   return ec == std::errc() && p == end && *out >= 0;
 }
 
-Result<std::vector<int>> ListNumeric(const std::string& dir, size_t max) {
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return OsError("opendir", dir, errno);
+// Lists numeric entries of the directory `name` relative to `dirfd` (AT_FDCWD for an
+// absolute path); `shown` is the path used in error messages.
+Result<std::vector<int>> ListNumericAt(int dirfd, const char* name, const std::string& shown,
+                                       size_t max) {
+  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return OsError("opendir", shown, errno);
+  DIR* d = fdopendir(fd);
+  if (d == nullptr) {
+    int err = errno;
+    close(fd);
+    return OsError("fdopendir", shown, err);
+  }
   std::vector<int> out;
   errno = 0;
   while (dirent* e = readdir(d)) {
@@ -45,14 +54,15 @@ Result<std::vector<int>> ListNumeric(const std::string& dir, size_t max) {
   int err = errno;
   closedir(d);
   // A pid directory that vanished while listing its fds gives ENOENT here.
-  if (err != 0) return OsError("readdir", dir, err);
+  if (err != 0) return OsError("readdir", shown, err);
   std::sort(out.begin(), out.end());
   return out;
 }
 
-Status ReadAll(const std::string& path, size_t max_bytes, std::string* out) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return OsError("open", path, errno);
+Status ReadAllAt(int dirfd, const char* name, const std::string& shown, size_t max_bytes,
+                 std::string* out) {
+  int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return OsError("open", shown, errno);
   out->clear();
   size_t chunk = 4096;
   while (out->size() < max_bytes) {
@@ -62,13 +72,10 @@ Status ReadAll(const std::string& path, size_t max_bytes, std::string* out) {
     ssize_t n = read(fd, out->data() + old, want);
     if (n < 0) {
       int err = errno;
-      if (err == EINTR) {
-        out->resize(old);
-        continue;
-      }
-      close(fd);
       out->resize(old);
-      return OsError("read", path, err);
+      if (err == EINTR) continue;
+      close(fd);
+      return OsError("read", shown, err);
     }
     out->resize(old + static_cast<size_t>(n));
     if (n == 0) break;
@@ -76,6 +83,32 @@ Status ReadAll(const std::string& path, size_t max_bytes, std::string* out) {
   }
   close(fd);
   return OkStatus();
+}
+
+Result<std::string> ReadLinkAt(int dirfd, const char* name, const std::string& shown) {
+  char buf[4096];
+  ssize_t n = readlinkat(dirfd, name, buf, sizeof buf);
+  if (n < 0) return OsError("readlink", shown, errno);
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+Result<FileStat> StatAt(int dirfd, const char* name, const std::string& shown) {
+  struct stat st {};
+  if (fstatat(dirfd, name, &st, 0) != 0) return OsError("stat", shown, errno);
+  FileStat f;
+  f.dev = st.st_dev;
+  f.inode = st.st_ino;
+  f.size = st.st_size;
+  f.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  f.mode = st.st_mode;
+  return f;
+}
+
+std::string Join(const std::string& dir, std::string_view name) {
+  std::string p = dir;
+  p += '/';
+  p += name;
+  return p;
 }
 
 }  // namespace
@@ -106,15 +139,13 @@ std::string ProcFs::PidPath(int pid) const {
 }
 
 Result<std::vector<int>> ProcFs::ListPids() const {
-  return ListNumeric(root_, static_cast<size_t>(-1));
+  return ListNumericAt(AT_FDCWD, root_.c_str(), root_, static_cast<size_t>(-1));
 }
 
 Result<std::string> ProcFs::ReadPidFile(int pid, std::string_view name, size_t max_bytes) const {
-  std::string path = PidPath(pid);
-  path += '/';
-  path += name;
+  std::string path = Join(PidPath(pid), name);
   std::string out;
-  Status st = ReadAll(path, max_bytes, &out);
+  Status st = ReadAllAt(AT_FDCWD, path.c_str(), path, max_bytes, &out);
   if (!st.ok()) return st.error();
   return out;
 }
@@ -139,9 +170,7 @@ Status ProcFs::ReadStatInto(int pid, std::string* buf) const {
 }
 
 Result<int> ProcFs::OpenPidFile(int pid, std::string_view name) const {
-  std::string path = PidPath(pid);
-  path += '/';
-  path += name;
+  std::string path = Join(PidPath(pid), name);
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return OsError("open", path, errno);
   return fd;
@@ -163,42 +192,84 @@ Status ProcFs::PreadInto(int fd, std::string* buf) {
 }
 
 Result<std::string> ProcFs::ReadRootFile(std::string_view relative, size_t max_bytes) const {
-  std::string path = root_;
-  path += '/';
-  path += relative;
+  std::string path = Join(root_, relative);
   std::string out;
-  Status st = ReadAll(path, max_bytes, &out);
+  Status st = ReadAllAt(AT_FDCWD, path.c_str(), path, max_bytes, &out);
   if (!st.ok()) return st.error();
   return out;
 }
 
 Result<std::string> ProcFs::ReadLink(int pid, std::string_view name) const {
-  std::string path = PidPath(pid);
-  path += '/';
-  path += name;
-  char buf[4096];
-  ssize_t n = readlink(path.c_str(), buf, sizeof buf);
-  if (n < 0) return OsError("readlink", path, errno);
-  return std::string(buf, static_cast<size_t>(n));
+  std::string path = Join(PidPath(pid), name);
+  return ReadLinkAt(AT_FDCWD, path.c_str(), path);
 }
 
 Result<std::vector<int>> ProcFs::ListFds(int pid, size_t max_fds) const {
-  return ListNumeric(PidPath(pid) + "/fd", max_fds);
+  std::string path = Join(PidPath(pid), "fd");
+  return ListNumericAt(AT_FDCWD, path.c_str(), path, max_fds);
 }
 
 Result<FileStat> ProcFs::StatPidFile(int pid, std::string_view name) const {
-  std::string path = PidPath(pid);
-  path += '/';
-  path += name;
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0) return OsError("stat", path, errno);
-  FileStat f;
-  f.dev = st.st_dev;
-  f.inode = st.st_ino;
-  f.size = st.st_size;
-  f.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  f.mode = st.st_mode;
-  return f;
+  std::string path = Join(PidPath(pid), name);
+  return StatAt(AT_FDCWD, path.c_str(), path);
+}
+
+Result<PidDir> ProcFs::OpenPid(int pid) const {
+  PidDir dir;
+  dir.path_ = PidPath(pid);
+  dir.pid_ = pid;
+  dir.fd_ = open(dir.path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir.fd_ < 0) return OsError("open", dir.path_, errno);
+  return dir;
+}
+
+PidDir::PidDir(PidDir&& other) noexcept
+    : fd_(other.fd_), pid_(other.pid_), path_(std::move(other.path_)) {
+  other.fd_ = -1;
+}
+
+PidDir& PidDir::operator=(PidDir&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = other.fd_;
+    pid_ = other.pid_;
+    path_ = std::move(other.path_);
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+PidDir::~PidDir() {
+  if (fd_ >= 0) close(fd_);
+}
+
+Result<std::string> PidDir::ReadFile(std::string_view name, size_t max_bytes) const {
+  std::string rel(name);
+  std::string out;
+  Status st = ReadAllAt(fd_, rel.c_str(), Join(path_, name), max_bytes, &out);
+  if (!st.ok()) return st.error();
+  return out;
+}
+
+Result<std::string> PidDir::ReadLink(std::string_view name) const {
+  std::string rel(name);
+  return ReadLinkAt(fd_, rel.c_str(), Join(path_, name));
+}
+
+Result<std::vector<int>> PidDir::ListFds(size_t max_fds) const {
+  return ListNumericAt(fd_, "fd", Join(path_, "fd"), max_fds);
+}
+
+Result<FileStat> PidDir::Stat(std::string_view name) const {
+  std::string rel(name);
+  return StatAt(fd_, rel.c_str(), Join(path_, name));
+}
+
+Result<int> PidDir::Open(std::string_view name) const {
+  std::string rel(name);
+  int fd = openat(fd_, rel.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return OsError("open", Join(path_, name), errno);
+  return fd;
 }
 
 }  // namespace sandwatch::procfs

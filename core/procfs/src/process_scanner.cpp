@@ -56,11 +56,9 @@ void ProcessScanner::Remember(ProcessInfo info, bool is_new, HeldFd comm_fd) {
   if (comm_fd.get() >= 0) e.comm_fd = std::move(comm_fd);
 }
 
-ProcessScanner::HeldFd ProcessScanner::MaybeHoldComm(int pid) {
-  // Opened BEFORE stat is read: if the fd caught an older process that died in
-  // between, its next pread fails with ESRCH and the pid is simply enriched again.
+ProcessScanner::HeldFd ProcessScanner::MaybeHoldComm(const PidDir& dir) {
   if (held_fds_ >= options_.max_held_fds) return HeldFd();
-  auto fd = fs_.OpenPidFile(pid, "comm");
+  auto fd = dir.Open("comm");
   if (!fd.ok()) return HeldFd();  // EMFILE, gone, or a fixture tree without comm
   ++held_fds_;
   return HeldFd(*fd);
@@ -69,42 +67,74 @@ ProcessScanner::HeldFd ProcessScanner::MaybeHoldComm(int pid) {
 bool ProcessScanner::CheckKnown(int pid, Entry* entry, bool* reused) {
   ProcessInfo& known = entry->info;
   *reused = false;
+  std::string_view comm;
   if (entry->comm_fd.get() >= 0) {
     Status st = ProcFs::PreadInto(entry->comm_fd.get(), &comm_buf_);
     if (!st.ok()) {
       if (!IsGone(st.error())) ++counters_.read_errors;
       *reused = true;  // the process behind the fd exited; the listed pid is another
-    } else {
-      std::string_view comm(comm_buf_);
-      if (!comm.empty() && comm.back() == '\n') comm.remove_suffix(1);
-      if (known.kernel_thread || comm == known.name) {
-        if (known.kernel_thread && comm != known.name) known.name = std::string(comm);
-        return true;  // the common case: one pread, nothing else
-      }
-    }
-    if (!fs_.ReadStatInto(pid, &stat_buf_).ok()) stat_buf_.clear();
-    return false;
-  }
-  Status st = fs_.ReadStatInto(pid, &stat_buf_);
-  auto key = st.ok() ? ParseStatKey(stat_buf_) : Result<StatKey>(st.error());
-  if (!key.ok()) {
-    if (IsGone(key.error())) {
-      *reused = true;
-      stat_buf_.clear();
       return false;
     }
-    ++counters_.read_errors;
-    return true;  // unreadable this time: keep, do not report
+    comm = comm_buf_;
+    if (!comm.empty() && comm.back() == '\n') comm.remove_suffix(1);
+  } else {
+    Status st = fs_.ReadStatInto(pid, &stat_buf_);
+    auto key = st.ok() ? ParseStatKey(stat_buf_) : Result<StatKey>(st.error());
+    if (!key.ok()) {
+      if (IsGone(key.error())) {
+        *reused = true;
+        return false;
+      }
+      ++counters_.read_errors;
+      return true;  // unreadable this time: keep, do not report
+    }
+    if (key->start_ticks != known.key.start_ticks) {
+      *reused = true;
+      return false;
+    }
+    comm = key->comm;
   }
-  if (key->start_ticks != known.key.start_ticks) {
-    *reused = true;
-    return false;
-  }
-  if (known.kernel_thread || key->comm == known.name) {
-    if (known.kernel_thread && key->comm != known.name) known.name = std::string(key->comm);
+  if (comm == known.name) return true;
+  if (known.kernel_thread) {
+    known.name = std::string(comm);  // kworker names follow their work queue
     return true;
   }
-  return false;
+  return false;  // exec'd or renamed
+}
+
+void ProcessScanner::EnrichListed(int pid, Entry* known, NetTables* net, ScanResult* result,
+                                  std::vector<int>* refreshed) {
+  // Everything below reads through one PidDir: a pid reused meanwhile fails as gone
+  // instead of mixing two processes.
+  auto dir = fs_.OpenPid(pid);
+  if (!dir.ok()) return;  // gone before we got to it
+  auto text = dir->ReadFile("stat", 4096);
+  auto stat = text.ok() ? ParseStat(*text) : Result<StatFields>(text.error());
+  if (!stat.ok()) {
+    if (!IsGone(stat.error())) ++counters_.read_errors;
+    return;
+  }
+  if (known != nullptr && stat->start_ticks != known->info.key.start_ticks) {
+    // Reused between the check and now: the old one exited.
+    result->exited.push_back(known->info.key);
+    ++counters_.exited;
+    table_.erase(pid);
+    known = nullptr;
+  }
+  const bool is_new = known == nullptr;
+  HeldFd held = is_new ? MaybeHoldComm(*dir) : HeldFd();
+  bool gone = false;
+  ProcessInfo info = Enrich(*dir, *stat, net, &gone);
+  if (!(info.kernel_thread && options_.skip_kernel_threads)) {
+    ProcessChange change;
+    change.kind = is_new ? ChangeKind::kStarted : ChangeKind::kExeced;
+    change.info = info;
+    result->changes.push_back(std::move(change));
+  }
+  // Kept even when partial: a zombie stays listed and must not be reported again;
+  // a process that is really gone is dropped as exited on the next scan.
+  Remember(std::move(info), is_new, std::move(held));
+  refreshed->push_back(pid);
 }
 
 Result<ScanResult> ProcessScanner::Scan() {
@@ -120,47 +150,23 @@ Result<ScanResult> ProcessScanner::Scan() {
 
   for (int pid : *pids) {
     auto it = table_.find(pid);
-    HeldFd held;
+    Entry* known = nullptr;
     if (it != table_.end()) {
       bool reused = false;
       if (CheckKnown(pid, &it->second, &reused)) {
         it->second.seen_gen = gen;
         ++it->second.scans_since_enrich;
-        continue;
+        continue;  // the common case: nothing else read
       }
       if (reused) {
         result.exited.push_back(it->second.info.key);
         ++counters_.exited;
         table_.erase(it);
-        it = table_.end();
-        held = MaybeHoldComm(pid);
-        if (!fs_.ReadStatInto(pid, &stat_buf_).ok()) stat_buf_.clear();
+      } else {
+        known = &it->second;  // exec'd: re-enriched, keeps its held fd
       }
-      // else exec'd: stat_buf_ holds the current stat, the entry keeps its fd.
-    } else {
-      held = MaybeHoldComm(pid);
-      if (!fs_.ReadStatInto(pid, &stat_buf_).ok()) stat_buf_.clear();
     }
-    const bool is_new = it == table_.end();
-    if (stat_buf_.empty()) continue;  // gone before its stat was read
-    auto stat = ParseStat(stat_buf_);
-    if (!stat.ok()) {
-      ++counters_.read_errors;
-      continue;
-    }
-    bool gone = false;
-    ProcessInfo info = Enrich(pid, *stat, &net, &gone);
-    const bool report = !(info.kernel_thread && options_.skip_kernel_threads);
-    if (report) {
-      ProcessChange change;
-      change.kind = is_new ? ChangeKind::kStarted : ChangeKind::kExeced;
-      change.info = info;
-      result.changes.push_back(std::move(change));
-    }
-    // Kept even when partial: a zombie stays listed and must not be reported again;
-    // a process that is really gone is dropped as exited on the next scan.
-    Remember(std::move(info), is_new, std::move(held));
-    refreshed.push_back(pid);
+    EnrichListed(pid, known, &net, &result, &refreshed);
   }
 
   // Drop what was not listed (or whose stat vanished) this scan.
@@ -216,7 +222,9 @@ Result<ScanResult> ProcessScanner::Scan() {
 }
 
 Result<ProcessInfo> ProcessScanner::EnrichOne(int pid) {
-  auto text = fs_.ReadPidFile(pid, "stat", 4096);
+  auto dir = fs_.OpenPid(pid);
+  if (!dir.ok()) return dir.error();
+  auto text = dir->ReadFile("stat", 4096);
   if (!text.ok()) return text.error();
   auto stat = ParseStat(*text);
   if (!stat.ok()) return stat.error();
@@ -225,9 +233,9 @@ Result<ProcessInfo> ProcessScanner::EnrichOne(int pid) {
   if (is_new && it != table_.end()) table_.erase(it);  // its held fd belongs to the old one
   NetTables net(&fs_);
   bool gone = false;
-  ProcessInfo info = Enrich(pid, *stat, &net, &gone);
+  ProcessInfo info = Enrich(*dir, *stat, &net, &gone);
   counters_.net_table_reads += net.tables_read();
-  Remember(info, is_new, HeldFd());
+  Remember(info, is_new, is_new ? MaybeHoldComm(*dir) : HeldFd());
   table_[pid].seen_gen = counters_.scans;
   counters_.tracked = table_.size();
   return info;

@@ -35,6 +35,38 @@ struct FileStat {
 // calls this once at start-up. Error when getrlimit/setrlimit fail.
 Result<uint64_t> RaiseFdSoftLimit();
 
+// An open <root>/<pid> directory. Every read through it concerns the process that
+// held the pid when it was opened: if that process exits and the pid is reused,
+// reads fail with ENOENT/ESRCH (IsGone) instead of returning the newcomer's data.
+// Enrichment reads through one PidDir, which also saves a path walk per file.
+// Movable, not copyable; closes its fd on destruction. Not thread-safe.
+class PidDir {
+ public:
+  PidDir() = default;
+  PidDir(PidDir&& other) noexcept;
+  PidDir& operator=(PidDir&& other) noexcept;
+  PidDir(const PidDir&) = delete;
+  PidDir& operator=(const PidDir&) = delete;
+  ~PidDir();
+
+  int pid() const { return pid_; }
+  bool is_open() const { return fd_ >= 0; }
+
+  // Same contracts as the ProcFs calls of the same names, relative to this process.
+  Result<std::string> ReadFile(std::string_view name, size_t max_bytes = 1 << 20) const;
+  Result<std::string> ReadLink(std::string_view name) const;
+  Result<std::vector<int>> ListFds(size_t max_fds = 4096) const;
+  Result<FileStat> Stat(std::string_view name) const;
+  // Opens a file of this process for holding (see ProcFs::OpenPidFile).
+  Result<int> Open(std::string_view name) const;
+
+ private:
+  friend class ProcFs;
+  int fd_ = -1;
+  int pid_ = 0;
+  std::string path_;  // "<root>/<pid>", for error messages
+};
+
 class ProcFs {
  public:
   explicit ProcFs(std::string root = "/proc");
@@ -81,6 +113,9 @@ class ProcFs {
   // stat(<root>/<pid>/<name>) following the link: for "exe" this is the identity of
   // the running executable, even if it was deleted or replaced on disk.
   Result<FileStat> StatPidFile(int pid, std::string_view name) const;
+
+  // Opens <root>/<pid> as a PidDir. Error (IsGone) when the pid does not exist.
+  Result<PidDir> OpenPid(int pid) const;
 
   // "<root>/<pid>" (for example "/proc/123"), e.g. to reach "/proc/123/root".
   std::string PidPath(int pid) const;

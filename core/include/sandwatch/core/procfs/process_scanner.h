@@ -167,18 +167,21 @@ class ProcessScanner {
   };
 
   // Full enrichment; *gone is set when the process vanished mid-read.
-  ProcessInfo Enrich(int pid, const StatFields& stat, NetTables* net, bool* gone);
+  ProcessInfo Enrich(const PidDir& dir, const StatFields& stat, NetTables* net, bool* gone);
   // Re-reads fds into `info`; false when the process is gone.
-  bool ReadFds(ProcessInfo* info, NetTables* net);
+  bool ReadFds(const PidDir& dir, ProcessInfo* info, NetTables* net);
   void FillAncestors(ProcessInfo* info);
   // Re-reads fds of a table entry; fills `change` and returns true when something new.
   bool RefreshEntry(Entry* entry, NetTables* net, ProcessChange* change);
   void Remember(ProcessInfo info, bool is_new, HeldFd comm_fd);
-  // Opens /proc/PID/comm when under the cap (before stat is read, see .cpp).
-  HeldFd MaybeHoldComm(int pid);
+  // Opens the process's comm for holding when under the cap.
+  HeldFd MaybeHoldComm(const PidDir& dir);
+  // New or exec'd pid: opens it, reads stat through the same PidDir, enriches, and
+  // records the change. `known` is the entry for an exec'd pid, nullptr for a new one.
+  void EnrichListed(int pid, Entry* known, NetTables* net, ScanResult* result,
+                    std::vector<int>* refreshed);
   // Known pid: true when unchanged (nothing else to read). Otherwise *reused tells
-  // whether the old process is gone; stat_buf_ then holds the pid's current stat
-  // (empty when the pid itself is gone).
+  // whether the old process is gone (false: same process, exec'd or renamed).
   bool CheckKnown(int pid, Entry* entry, bool* reused);
 
   ProcFs fs_;
