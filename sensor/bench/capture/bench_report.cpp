@@ -30,7 +30,7 @@ std::string Fmt(double v, const char* spec = "%.2f") {
 
 std::string Pct(int num, int den) {
   if (den == 0) return "-";
-  return Fmt(100.0 * num / den, "%.1f") + " %";
+  return Fmt(100.0 * num / den, "%.2f") + " %";
 }
 
 }  // namespace

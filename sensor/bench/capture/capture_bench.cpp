@@ -309,15 +309,27 @@ Result<BenchResult> RunBench(const BenchConfig& config) {
     }
   }
 
-  // argv storm: 5 ms processes, 64 in flight.
+  // argv storm: 5 ms processes, 64 in flight. A second netlink source at the
+  // default priority runs beside the nice -10 one, to show what the priority buys.
   {
+    EventSink plain_sink;
+    NetlinkOptions plain_opts;
+    plain_opts.thread_nice = 0;
+    NetlinkSource plain(plain_opts);
+    const bool have_plain = plain.Start(&plain_sink).ok();
+    SleepMs(200);
     const int64_t t0 = Mono();
     std::vector<int> pids = Storm({"/usr/bin/sleep", "0.005"}, config.argv_storm, config.inflight);
     SleepMs(1500);
+    plain.Stop();
     std::set<int> ours(pids.begin(), pids.end());
     const std::vector<std::string> argv = {"/usr/bin/sleep", "0.005"};
-    for (const char* name : {"netlink", "fanotify"}) {
-      const EventSink& sink = std::string(name) == "netlink" ? rig.netlink_sink : rig.fanotify_sink;
+    for (const char* name : {"netlink", "fanotify", "netlink (nice 0)"}) {
+      const std::string n = name;
+      if (n == "netlink (nice 0)" && !have_plain) continue;
+      const EventSink& sink = n == "netlink" ? rig.netlink_sink
+                              : n == "fanotify" ? rig.fanotify_sink
+                                                : plain_sink;
       Cell& cell = r.cells["storm 5ms x64"][name];
       std::set<int> seen, with_argv;
       for (const auto& o : sink.Snapshot()) {
