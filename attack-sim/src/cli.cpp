@@ -74,9 +74,10 @@ void BuildCli(CLI::App& app, CliState* s) {
   ListenOptions& l = s->listen;
   CLI::App* listen = app.add_subcommand("listen", "the attacker's end of the reverse shell");
   s->listen_cmd = listen;
-  listen->footer(R"(Accepts a connection, sends "id; uname -a", then "exit", and prints and
-records what came back (escaped). Example:
+  listen->footer(R"(Accepts a connection, sends "id; uname -a", waits the linger (the --speed
+preset's hold), sends "exit", and prints and records what came back (escaped). Examples:
   sandwatch-attack-sim listen --port 4444 --ground-truth gt.jsonl
+  sandwatch-attack-sim listen --port 4444 --speed blog --bind 0.0.0.0 --timeout 3600
 Exit: 0 every connection arrived, 1 none within --timeout, 2 bad flags.)");
   listen->add_option("--port", l.port, "TCP port (0 = any free port)")
       ->check(CLI::Range(0, 65535))
@@ -85,8 +86,14 @@ Exit: 0 every connection arrived, 1 none within --timeout, 2 bad flags.)");
   listen->add_option("--count", l.count, "connections to accept")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
-  listen->add_option("--linger-ms", l.linger_ms, "wait this long before sending exit")
-      ->check(CLI::Range(0.0, 3600000.0))
+  listen->add_option("--linger-ms", l.linger_ms,
+                     "wait this long after the commands before sending exit (default: the "
+                     "--speed preset's hold)")
+      ->check(CLI::Range(0.0, 3600000.0));
+  listen->add_option("--speed", l.speed,
+                     "the run's speed: keeps the reverse shell alive for its hold "
+                     "(blog 5 s, human 3 s, fast 100 ms, burst 0)")
+      ->check(CLI::IsMember({"blog", "human", "fast", "burst"}))
       ->capture_default_str();
   listen->add_option("--timeout", l.timeout_s, "seconds to wait for each connection")
       ->check(CLI::Range(0.001, 86400.0))

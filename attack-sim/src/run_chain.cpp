@@ -163,7 +163,23 @@ class ChainRun {
   void RunOnce(int repeat) {
     std::unique_ptr<Launcher> launcher;
     ShellSession* shell = nullptr;
-    if (Has("shell")) {
+    const bool have_bash = FindOnPath("bash").ok();
+    if (Has("shell") && !have_bash) {
+      // Not faked: the shell step is reported skipped and the steps run as our children.
+      GroundTruthStep g = Base(repeat, "shell", "bash");
+      g.signal = std::string(signals::kUnexpectedShell);
+      g.signals = {g.signal};
+      g.command = {"/bin/bash", "--noprofile", "--norc", "-i"};
+      g.status = "skipped";
+      g.exit_code = -1;
+      g.start_wall_ns = g.end_wall_ns = SystemClock().WallNs();
+      g.start_mono_ns = g.end_mono_ns = SystemClock().MonoNs();
+      g.requested_hold_ms = cfg_.timing.at("shell").hold_ms;
+      g.note = "skipped: bash is not installed here (not on PATH); later steps are direct "
+               "children of attack-sim";
+      Emit(g);
+    }
+    if (Has("shell") && have_bash) {
       auto session = std::make_unique<ShellSession>();
       if (auto st = session->Start({}); !st.ok()) {
         SW_LOG(kError, kComponent, "shell failed", {"error", st.error().message});
@@ -283,7 +299,11 @@ void ChainRun::RunStep(int repeat, const std::string& step, Launcher* launcher) 
   }
   const bool listen_here = step == "reverse-shell" && cfg_.in_process_listener;
   g.requested_hold_ms = cmd->held || listen_here ? hold : 0;
-  if (!cmd->held && !listen_here && hold > 0) AddNote(&g.note, "runs to completion (no hold)");
+  if (step == "reverse-shell" && !listen_here) {
+    AddNote(&g.note, "lives until the external listener sends exit (listen --speed/--linger-ms)");
+  } else if (!cmd->held && !listen_here && hold > 0) {
+    AddNote(&g.note, "runs to completion (no hold)");
+  }
   std::optional<Result<ListenCapture>> capture;
   std::thread accept_thread;
   if (listen_here) {

@@ -7,6 +7,7 @@
 
 #include "sandwatch/attack_sim/catalog.h"
 #include "sandwatch/attack_sim/listener.h"
+#include "sandwatch/attack_sim/options.h"
 #include "sandwatch/attack_sim/run.h"
 #include "sandwatch/attack_sim/truth_sink.h"
 #include "sandwatch/core/ids.h"
@@ -27,16 +28,24 @@ int RunListen(const ListenOptions& o) {
     return port.error().message.rfind("--bind:", 0) == 0 ? 2 : 1;
   }
   const std::string run_id = o.run_id.empty() ? NewUuid() : o.run_id;
+  double linger_ms = o.linger_ms;
+  for (const auto& p : SpeedPresets()) {
+    if (linger_ms < 0 && p.name == o.speed) linger_ms = p.hold_ms;
+  }
+  if (linger_ms < 0) linger_ms = 0;
   SW_LOG(kInfo, "attack-sim", "listening", {"bind", o.bind}, {"port", std::to_string(*port)},
          {"count", std::to_string(o.count)});
+  std::cerr.flush();
   int rc = 0;
   for (int i = 0; i < o.count; ++i) {
-    auto cap = listener.AcceptOne(o.commands, o.linger_ms, o.timeout_s * 1000);
+    auto cap = listener.AcceptOne(o.commands, linger_ms, o.timeout_s * 1000);
     GroundTruthStep g;
     g.run_id = run_id;
     g.repeat = i;
     g.step = "listener";
     g.variant = "listen";
+    g.speed = o.speed;
+    g.requested_hold_ms = linger_ms;
     g.pid = getpid();
     g.command = {"listen", o.bind + ":" + std::to_string(*port)};
     if (!cap.ok()) {

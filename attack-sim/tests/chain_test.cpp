@@ -39,7 +39,8 @@ class ChainTest : public ::testing::Test {
   }
 
   // Runs `run ARGS` with the staged test package and returns the ground truth; fills seen_.
-  std::vector<GroundTruthStep> RunChain(std::vector<std::string> args, int expect_rc = 0) {
+  std::vector<GroundTruthStep> RunChain(std::vector<std::string> args, int expect_rc = 0,
+                                        const std::string& path_env = "") {
     const std::string gt = dir_ + "/gt.jsonl";
     std::vector<std::string> full = {"run", "--ground-truth", gt, "--package-install", "staged",
                                      "--package", kTestPackage, "--deb", deb_, "--cleanup",
@@ -47,7 +48,7 @@ class ChainTest : public ::testing::Test {
     full.insert(full.end(), args.begin(), args.end());
     ExecRecorder recorder;
     if (!recorder.ok()) std::cerr << "proc connector unavailable: " << recorder.why_not() << "\n";
-    Exec e = Start(full, dir_, "run");
+    Exec e = Start(full, dir_, "run", path_env);
     EXPECT_GT(e.pid, 0);
     sim_pid_ = e.pid;
     ProcWatcher watcher(e.pid);
@@ -262,6 +263,22 @@ TEST_F(ChainTest, UnavailableVariantIsRecordedAsSkippedNotFaked) {
   EXPECT_EQ(steps[0].pid, 0);
   EXPECT_NE(steps[0].note.find("apk"), std::string::npos);
   EXPECT_FALSE(PackageInstalled(kTestPackage));
+}
+
+TEST_F(ChainTest, WithoutBashTheShellIsSkippedAndStepsRunDirectly) {
+  // A workload with cat but no bash (a busybox guest, say).
+  const std::string bin = dir_ + "/pathbin";
+  std::filesystem::create_directories(bin);
+  std::filesystem::create_symlink("/bin/cat", bin + "/cat");
+  auto steps = RunChain({"--speed", "fast", "--steps", "shell,shadow"}, 0, bin);
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0].step, "shell");
+  EXPECT_EQ(steps[0].status, "skipped");
+  EXPECT_NE(steps[0].note.find("bash"), std::string::npos);
+  EXPECT_EQ(steps[1].step, "shadow");
+  EXPECT_EQ(steps[1].status, "ran");
+  EXPECT_EQ(steps[1].ppid, sim_pid_);
+  EXPECT_GE(steps[1].hold_ms, 100);
 }
 
 TEST_F(ChainTest, RepeatRunsTheChainAgainWithAFreshShell) {

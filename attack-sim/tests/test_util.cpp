@@ -34,7 +34,8 @@ std::string TempDir() {
   return d != nullptr ? d : "/tmp";
 }
 
-Exec Start(const std::vector<std::string>& args, const std::string& dir, const std::string& tag) {
+Exec Start(const std::vector<std::string>& args, const std::string& dir, const std::string& tag,
+           const std::string& path_env) {
   Exec e;
   e.out_path = dir + "/" + tag + ".out";
   e.err_path = dir + "/" + tag + ".err";
@@ -48,7 +49,17 @@ Exec Start(const std::vector<std::string>& args, const std::string& dir, const s
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, e.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&fa, 2, e.err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (posix_spawn(&e.pid, full[0].c_str(), &fa, nullptr, argv.data(), environ) != 0) e.pid = -1;
+  std::vector<std::string> env_store;
+  for (char** p = environ; *p != nullptr; ++p) {
+    if (path_env.empty() || std::strncmp(*p, "PATH=", 5) != 0) env_store.emplace_back(*p);
+  }
+  if (!path_env.empty()) env_store.push_back("PATH=" + path_env);
+  std::vector<char*> envp;
+  for (auto& kv : env_store) envp.push_back(kv.data());
+  envp.push_back(nullptr);
+  if (posix_spawn(&e.pid, full[0].c_str(), &fa, nullptr, argv.data(), envp.data()) != 0) {
+    e.pid = -1;
+  }
   posix_spawn_file_actions_destroy(&fa);
   return e;
 }

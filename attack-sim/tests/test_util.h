@@ -24,7 +24,9 @@ struct Exec {
   std::string err_path;
 };
 // Starts the binary with `args`; stdout and stderr go to files in `dir`.
-Exec Start(const std::vector<std::string>& args, const std::string& dir, const std::string& tag);
+// `path_env`, when not empty, replaces PATH for the child.
+Exec Start(const std::vector<std::string>& args, const std::string& dir, const std::string& tag,
+           const std::string& path_env = "");
 int Wait(const Exec& e);  // exit code, or 128+signal
 std::string ReadFile(const std::string& path);
 
