@@ -111,18 +111,19 @@ void PrintList(std::ostream& out, bool json) {
     out << "  " << s["name"].get<std::string>() << std::string(18 - s["name"].get<std::string>().size(), ' ')
         << s["description"].get<std::string>() << "\n";
   }
-  out << "\nVariants (step=variant; default marked *, blog speed marked b):\n";
+  out << "\nVariants (--variant STEP=NAME; [default] at fast/human/burst, [blog] at blog speed):\n";
   for (const auto& v : Variants()) {
     std::string name = v.step + "=" + v.name;
-    std::string mark;
-    if (DefaultVariant(v.step, "fast", PackageMode::kStaged) == v.name) mark += "*";
-    if (DefaultVariant(v.step, "blog", PackageMode::kStaged) == v.name) mark += "b";
+    const bool d = DefaultVariant(v.step, "fast", PackageMode::kStaged) == v.name;
+    const bool b = DefaultVariant(v.step, "blog", PackageMode::kStaged) == v.name;
+    std::string mark = d && b ? " [default,blog]" : d ? " [default]" : b ? " [blog]" : "";
+    if (v.step == "package-install" && v.name == "apt-get") mark = " [default: real, simulate]";
+    if (v.step == "package-install" && v.name == "dpkg") mark = " [default: staged]";
     std::string reason = UnavailableReason(v);
-    out << "  " << name << mark << std::string(name.size() + mark.size() < 30 ? 30 - name.size() - mark.size() : 1, ' ')
-        << v.description << "\n";
-    if (!reason.empty()) out << "  " << std::string(30, ' ') << "SKIPPED here: " << reason << "\n";
+    out << "  " << name << mark << "\n      " << v.description << "\n";
+    if (!reason.empty()) out << "      SKIPPED here: " << reason << "\n";
   }
-  out << "  new-binary=auto*b                 ncat when this run installed it, else dropped\n";
+  out << "  new-binary=auto [default,blog]\n      ncat when this run installed it, else dropped\n";
   out << "\nSpeeds (hold = how long each step's process lives; gap = pause after it):\n";
   for (const auto& p : SpeedPresets()) {
     out << "  " << p.name << std::string(8 - p.name.size(), ' ') << "hold " << p.hold_ms
