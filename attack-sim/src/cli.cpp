@@ -36,6 +36,7 @@ void BuildCli(CLI::App& app, CliState* s) {
   app.add_option("--log-level", s->log_level, "debug|info|warn|error|off (default info)")
       ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}));
   app.require_subcommand(0, 1);
+  app.fallthrough();  // --log-level and --list also work after the subcommand
 
   RunOptions& r = s->run;
   CLI::App* run = app.add_subcommand("run", "play the attack chain");

@@ -21,6 +21,7 @@
 #include "sandwatch/attack_sim/run.h"
 #include "sandwatch/attack_sim/spawn.h"
 #include "sandwatch/attack_sim/truth_sink.h"
+#include "sandwatch/attack_sim/workload_files.h"
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/log.h"
 #include "sandwatch/core/signals.h"
@@ -42,32 +43,6 @@ void AddNote(std::string* note, const std::string& more) {
   if (more.empty()) return;
   if (!note->empty()) *note += "; ";
   *note += more;
-}
-
-// Writes the file new-binary runs: a copy of cat, or a tiny script. Returns its path.
-Result<std::string> DropFile(const std::string& dir, bool script) {
-  std::string tmpl = dir + "/sw-newbin-XXXXXX";
-  std::vector<char> path(tmpl.begin(), tmpl.end());
-  path.push_back('\0');
-  int fd = mkostemp(path.data(), O_CLOEXEC);
-  if (fd < 0) return MakeError("--drop-dir: cannot create a file in " + dir + ": " + strerror(errno));
-  std::string content;
-  if (script) {
-    content = "#!/bin/sh\n# sandwatch attack-sim: a harmless dropped script\nread -r _line\n";
-  } else {
-    auto cat = FindOnPath("cat");
-    std::ifstream in(cat.ok() ? *cat : "/bin/cat", std::ios::binary);
-    content.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  bool ok = !content.empty() && write(fd, content.data(), content.size()) ==
-                                    static_cast<ssize_t>(content.size());
-  ok = ok && fchmod(fd, 0755) == 0;
-  close(fd);
-  if (!ok) {
-    unlink(path.data());
-    return MakeError("cannot write the dropped file " + std::string(path.data()));
-  }
-  return std::string(path.data());
 }
 
 class ChainRun {
@@ -406,8 +381,8 @@ void ChainRun::Cleanup() {
 int RunChain(const ChainConfig& config) {
   auto sink = TruthSink::Open(config.ground_truth);
   if (!sink.ok()) {
-    SW_LOG(kError, kComponent, "ground truth", {"error", sink.error().message});
-    return 1;
+    std::cerr << "sandwatch-attack-sim: " << sink.error().message << "\n";
+    return 2;
   }
   SW_LOG(kInfo, kComponent, "run", {"run_id", config.run_id}, {"speed", config.speed},
          {"repeat", std::to_string(config.repeat)});

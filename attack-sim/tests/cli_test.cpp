@@ -61,6 +61,10 @@ TEST_F(CliTest, BadFlagsExitTwoWithOneLineNamingTheFlag) {
       {{"run", "--nosuchflag"}, "--nosuchflag"},
       {{"listen", "--port", "70000"}, "--port"},
       {{"run", "--package-install", "sometimes"}, "--package-install"},
+      {{"run", "--steps", "shadow", "--ground-truth", "/nonexistent-dir/gt.jsonl"},
+       "--ground-truth"},
+      {{"listen", "--bind", "not-an-address", "--port", "0"}, "--bind"},
+      {{"listen", "--speed", "warp"}, "--speed"},
   };
   for (const auto& [args, flag] : cases) {
     std::string err;
