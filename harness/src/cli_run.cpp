@@ -38,7 +38,8 @@ void RegisterRunCommand(CLI::App& app) {
     auto out = RunScenario(*opts, DefaultBackends(), *runner);
     if (!out.ok()) {
       std::fprintf(stderr, "sandwatch-harness run: %s\n", out.error().message.c_str());
-      throw CLI::RuntimeError(out.error().code == 2 ? 2 : 1);
+      int code = out.error().code;
+      throw CLI::RuntimeError(code == 2 || code == 130 ? code : 1);
     }
     std::printf("%s\nresults: %s\n", out->table.c_str(), out->out_dir.c_str());
     if (!out->all_cells_ok) throw CLI::RuntimeError(1);

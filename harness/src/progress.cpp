@@ -65,7 +65,14 @@ void Progress::EndCell(int /*index*/, bool ok) {
 
 void Progress::Note(const std::string& what) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!quiet_) std::fprintf(stderr, "%s: %s\n", LineLocked().c_str(), what.c_str());
+  if (quiet_) return;
+  if (current_ < 0) {
+    std::fprintf(stderr, "[harness] prepare, elapsed %s: %s\n",
+                 FormatSeconds(static_cast<double>(clock_.MonoNs() - start_mono_) / 1e9).c_str(),
+                 what.c_str());
+    return;
+  }
+  std::fprintf(stderr, "%s: %s\n", LineLocked().c_str(), what.c_str());
 }
 
 }  // namespace sandwatch::harness

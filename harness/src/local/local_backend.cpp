@@ -1,27 +1,138 @@
-// The local backend: runs cells on this machine (host, runc, qemu stand-in).
-#include <memory>
+// The local backend: runs cells on this machine. Runtimes: host, runc, and a qemu/TCG
+// LOCAL STAND-IN for kata-qemu. Observers: in-guest (a sensor beside the workload),
+// host-view (a node sensor on the host, where host Falco stands), falco (when installed).
+#include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include "local/lab.h"
 #include "sandwatch/harness/backend.h"
+#include "sandwatch/harness/commands.h"
+#include "sandwatch/harness/cleanup.h"
+#include "sandwatch/harness/progress.h"
+#include "sandwatch/harness/receiver_client.h"
 
 namespace sandwatch::harness {
 
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
 namespace {
+
+std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
+
 class LocalBackend : public Backend {
  public:
   explicit LocalBackend(CommandRunner& runner) : runner_(runner) {}
   std::string_view Name() const override { return "local"; }
-  std::vector<DoctorCheck> Doctor(const std::vector<std::string>&) override { return {}; }
-  Status Prepare(RunContext&) override { return MakeError("local backend: work in progress"); }
-  std::string ReceiverUrl() const override { return ""; }
-  Result<CellOutcome> RunCell(RunContext&, const Cell&) override {
-    return MakeError("local backend: work in progress");
+
+  std::vector<DoctorCheck> Doctor(const std::vector<std::string>& runtimes) override {
+    return local::LocalDoctor(runner_, runtimes, ResolveBinDir(""));
   }
-  std::map<std::string, std::string> Environment() override { return {}; }
-  void Finish(RunContext&) override {}
+
+  Status Prepare(RunContext& ctx) override {
+    lab_.ctx = &ctx;
+    lab_.runner = &runner_;
+    lab_.paths = local::ResolveLabPaths();
+    lab_.root = geteuid() == 0;
+    const Scenario& s = *ctx.scenario;
+    auto has = [&](const std::vector<std::string>& v, const char* x) {
+      return std::find(v.begin(), v.end(), x) != v.end();
+    };
+    bool runc = has(s.runtimes, "runc"), vm = has(s.runtimes, "kata-qemu");
+    if ((runc || vm) && !lab_.root) {
+      return MakeError("the runc and kata-qemu runtimes need root (try: sudo, or --runtimes host)");
+    }
+    for (const char* b : {"sandwatch-sensor", "sandwatch-receiver", "sandwatch-attack-sim"}) {
+      if (!fs::exists(ctx.tools.Path(b))) {
+        return MakeError(ctx.tools.Path(b) + " is missing: build it, or pass --bin-dir");
+      }
+    }
+    auto port = PickFreeLoopbackPort();
+    if (!port.ok()) return port.error();
+    lab_.receiver_port = *port;
+    lab_.receiver_url = "http://127.0.0.1:" + std::to_string(*port);
+    auto recv = runner_.Start(Bg({ctx.tools.Path("sandwatch-receiver"), "--listen",
+                                        "127.0.0.1:" + std::to_string(*port), "--db",
+                                        ctx.work_dir + "/receiver.db"},
+                               "", ctx.work_dir + "/receiver.log"));
+    if (!recv.ok()) return recv.error();
+    receiver_ = std::move(*recv);
+    ctx.cleanup->Add("receiver", [this] { receiver_.reset(); });
+    ReceiverClient client(lab_.receiver_url);
+    for (int i = 0; i < 100 && !client.Healthy(); ++i) std::this_thread::sleep_for(100ms);
+    if (!client.Healthy()) return MakeError("the receiver did not come up (see " + ctx.work_dir + "/receiver.log)");
+
+    if (runc || vm) {
+      if (auto st = local::PrepareRunc(lab_); !st.ok()) return st;
+      lab_.sw_dir = ctx.work_dir + "/sw";
+      if (auto st = local::StageBinaries(lab_, lab_.paths.rootfs, lab_.sw_dir); !st.ok()) return st;
+      lab_.env["rootfs"] = lab_.paths.rootfs + " (" + FirstLine(local::ReadText(lab_.paths.rootfs + "/.sandwatch-rootfs")) + ")";
+    }
+    if (runc) {
+      auto v = runner_.Run(Cmd({"runc", "--version"}, 10s));
+      lab_.env["runc_version"] = v.ok() ? FirstLine(v->out) : "unknown";
+    }
+    if (vm) {
+      if (auto st = local::PrepareQemu(lab_); !st.ok()) return st;
+      auto v = runner_.Run(Cmd({"qemu-system-x86_64", "--version"}, 10s));
+      lab_.env["qemu_version"] = v.ok() ? FirstLine(v->out) : "unknown";
+      lab_.env["stand_in.kata-qemu"] =
+          "LOCAL STAND-IN: qemu-system-x86_64 -accel tcg booting Debian's kernel, workload and "
+          "sensor inside the guest. Same isolation boundary as Kata (a separate guest kernel); not Kata.";
+    }
+    if (has(s.observers, "host-view")) {
+      ctx.progress->Note("starting the host-view sensor (--mode node on the host)");
+      std::vector<std::string> argv = {ctx.tools.Path("sandwatch-sensor")};
+      for (auto& a : local::SensorArgs(s, lab_.receiver_url, "host-view", "node", s.sensor.host_view_capture)) {
+        argv.push_back(a);
+      }
+      // One host-view sensor watches the whole run (and the whole machine): without this,
+      // its 300 s dedup would hide a cell's events behind an earlier cell's (or anyone's).
+      argv.insert(argv.end(), {"--dedup-window", "0"});
+      auto hv = runner_.Start(Bg(argv, "", ctx.work_dir + "/host-view.log"));
+      if (!hv.ok()) return hv.error();
+      host_view_ = std::move(*hv);
+      ctx.cleanup->Add("host-view sensor", [this] { host_view_.reset(); });
+      if (!local::WaitForSensor(lab_.receiver_url, "host-view", 30)) {
+        return MakeError("the host-view sensor never reported (see " + ctx.work_dir + "/host-view.log)");
+      }
+      lab_.host_view_capture = local::SensorCapture(lab_.receiver_url, "host-view");
+      lab_.env["host_view_capture_active"] = lab_.host_view_capture;
+      lab_.env["stand_in.host-view"] = "sandwatch-sensor --mode node on the host, standing where host Falco stands";
+      // Let its first scan establish the baseline before any chain runs.
+      local::SleepInterruptibly(std::max(1.0, s.sensor.poll_interval_s));
+    }
+    lab_.env["falco"] = runner_.Which("falco").empty() ? "not installed (observer absent, never faked)"
+                                                       : runner_.Which("falco");
+    return OkStatus();
+  }
+
+  std::string ReceiverUrl() const override { return lab_.receiver_url; }
+
+  Result<CellOutcome> RunCell(RunContext&, const Cell& cell) override {
+    if (cell.runtime == "host") return local::RunHostCell(lab_, cell);
+    if (cell.runtime == "runc") return local::RunRuncCell(lab_, cell);
+    if (cell.runtime == "kata-qemu") return local::RunQemuCell(lab_, cell);
+    return MakeError("local backend: unknown runtime " + cell.runtime);
+  }
+
+  std::map<std::string, std::string> Environment() override { return lab_.env; }
+
+  void Finish(RunContext&) override {
+    if (host_view_) host_view_->Stop(5000ms);
+  }
 
  private:
   CommandRunner& runner_;
+  local::Lab lab_;
+  std::unique_ptr<ProcessHandle> receiver_;
+  std::unique_ptr<ProcessHandle> host_view_;
 };
+
 }  // namespace
 
 void RegisterLocalBackend(BackendRegistry& reg) {

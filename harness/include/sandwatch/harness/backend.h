@@ -58,6 +58,10 @@ struct ObserverBinding {
   // view, or a sidecar without its own PID namespace): a match then also
   // needs lineage evidence (pid match, or an attack-sim ancestor).
   bool shared_vantage = false;
+  // With shared_vantage: ancestor names (comm, 15 chars) that the chain's processes
+  // have besides attack-sim, e.g. "pod.sh" or "runc", so another attack-sim on the
+  // same machine (a test, another run) is never counted.
+  std::vector<std::string> lineage;
   bool available = true;     // false: not present on this machine (reason says why)
   std::string reason;        // e.g. "falco is not installed"
   std::string label;         // shown in reports, e.g. "host view (where host Falco stands)"

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sandwatch/core/result.h"
@@ -61,6 +62,23 @@ class CommandRunner {
   // Finds `name` in PATH; empty when absent.
   virtual std::string Which(const std::string& name) = 0;
 };
+
+// Shorthands: a command run to completion, and one started in the background.
+inline CommandSpec Cmd(std::vector<std::string> argv,
+                       std::chrono::milliseconds timeout = std::chrono::minutes(10)) {
+  CommandSpec s;
+  s.argv = std::move(argv);
+  s.timeout = timeout;
+  return s;
+}
+inline CommandSpec Bg(std::vector<std::string> argv, std::string stdout_path,
+                      std::string stderr_path) {
+  CommandSpec s;
+  s.argv = std::move(argv);
+  s.stdout_path = std::move(stdout_path);
+  s.stderr_path = std::move(stderr_path);
+  return s;
+}
 
 // The real runner (Boost.Process).
 std::unique_ptr<CommandRunner> MakeProcessRunner();

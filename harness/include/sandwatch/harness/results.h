@@ -1,0 +1,60 @@
+// results/RUN-ID/: the stored data of a run and the reports rendered from it.
+//
+// Stored (the source of truth; `harness report` re-renders from these):
+//   events.jsonl        every event the receiver served, as served
+//   ground-truth.jsonl  attack-sim's steps, every cell (run_id links a line to its cell)
+//   cells.json          the cells: runtime, speed, variant, window, observer bindings, notes
+//   environment.json    kernel, tool versions, capture sources active, stand-ins
+// Rendered:
+//   summary.json, report.md, report.html (self-contained), coverage.svg, latency.svg
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sandwatch/core/event.h"
+#include "sandwatch/core/result.h"
+#include "sandwatch/harness/backend.h"
+#include "sandwatch/harness/scorer.h"
+
+namespace sandwatch::harness {
+
+struct RunRecord {
+  std::string run_id;
+  std::string scenario;       // name
+  std::string scenario_path;
+  std::string description;
+  std::string backend;
+  int64_t started_wall_ns = 0;
+  int64_t finished_wall_ns = 0;
+  ScoreOptions score_options;
+  std::vector<CellOutcome> cells;       // ground truth included
+  std::vector<Event> events;
+  std::vector<nlohmann::json> raw_events;
+  nlohmann::json environment = nlohmann::json::object();
+};
+
+Status WriteRunData(const std::string& dir, const RunRecord& run);
+Result<RunRecord> ReadRunData(const std::string& dir);
+
+// summary.json, report.md, report.html and the SVG charts.
+Status WriteReports(const std::string& dir, const RunRecord& run, const Score& score);
+
+nlohmann::json SummaryJson(const RunRecord& run, const Score& score);
+
+// The blog's table: the six seed signals as rows, runtime x observer columns.
+// Plain text for the terminal (markdown when `markdown`).
+std::string BlogTable(const Score& score, bool markdown);
+
+// Charts (standalone SVG documents; every text escaped).
+std::string CoverageHeatmapSvg(const Score& score);
+std::string LatencySvg(const Score& score);
+
+// HTML/XML escaping for text and attribute values.
+std::string EscapeHtml(std::string_view text);
+// Markdown table cell escaping (|, backticks, newlines, HTML).
+std::string EscapeMarkdown(std::string_view text);
+
+}  // namespace sandwatch::harness

@@ -1,0 +1,97 @@
+// `harness doctor --backend local`: what the local lab needs, and how to get it.
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "local/lab.h"
+
+namespace sandwatch::harness::local {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+DoctorCheck Tool(CommandRunner& r, const std::string& name, const std::vector<std::string>& version_argv,
+                 const std::string& fix, bool required = true) {
+  DoctorCheck c{name, false, required, "", fix};
+  std::string path = r.Which(name);
+  if (path.empty()) {
+    c.detail = "not found in PATH";
+    return c;
+  }
+  c.ok = true;
+  c.detail = path;
+  if (!version_argv.empty()) {
+    auto v = r.Run(Cmd(version_argv, 10s));
+    if (v.ok()) c.detail += ": " + FirstLine(v->out.empty() ? v->err : v->out);
+  }
+  return c;
+}
+
+}  // namespace
+
+std::vector<DoctorCheck> LocalDoctor(CommandRunner& r, const std::vector<std::string>& runtimes_in,
+                                     const std::string& bin_dir) {
+  std::vector<std::string> runtimes = runtimes_in;
+  if (runtimes.empty()) runtimes = {"host", "runc", "kata-qemu"};
+  auto wants = [&](const char* rt) { return std::count(runtimes.begin(), runtimes.end(), rt) > 0; };
+  bool vm = wants("kata-qemu");
+  bool runc = wants("runc");
+  LabPaths p = ResolveLabPaths();
+  std::vector<DoctorCheck> checks;
+  bool root = geteuid() == 0;
+  checks.push_back({"root", root, runc || vm, root ? "running as root" : "not root (uid " + std::to_string(geteuid()) + ")",
+                    "run the harness with sudo: runc, mounts, unshare and the host-view sensor's netlink/fanotify need root"});
+  for (const char* b : {"sandwatch-sensor", "sandwatch-receiver", "sandwatch-attack-sim"}) {
+    std::string path = bin_dir + "/" + b;
+    bool ok = access(path.c_str(), X_OK) == 0;
+    checks.push_back({b, ok, true, ok ? path : path + " missing",
+                      "make build (or cmake --build build --target " + std::string(b) + "), or pass --bin-dir"});
+  }
+  checks.push_back(Tool(r, "unshare", {}, "apt-get install util-linux", false));
+  if (runc || vm) {
+    checks.push_back(Tool(r, "debootstrap", {"debootstrap", "--version"}, "apt-get install debootstrap"));
+    bool rootfs = fs::exists(p.rootfs + "/.sandwatch-rootfs");
+    checks.push_back({"rootfs cache", rootfs, false,
+                      rootfs ? p.rootfs : p.rootfs + " not built yet (built on the first run, about 1 min)",
+                      "harness/lab/build-rootfs.sh " + p.rootfs + " " + p.debs_dir});
+    bool deb = false;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(p.debs_dir, ec)) {
+      deb = deb || e.path().filename().string().rfind("ncat_", 0) == 0;
+    }
+    checks.push_back({"ncat .deb", deb, true, deb ? p.debs_dir : "no ncat_*.deb in " + p.debs_dir,
+                      "mkdir -p " + p.debs_dir + " && cd " + p.debs_dir + " && apt-get download ncat"});
+  }
+  if (runc) {
+    checks.push_back(Tool(r, "runc", {"runc", "--version"}, "apt-get install runc"));
+    checks.push_back(Tool(r, "mount", {}, "apt-get install mount"));
+  }
+  if (vm) {
+    checks.push_back(Tool(r, "qemu-system-x86_64", {"qemu-system-x86_64", "--version"},
+                          "apt-get install qemu-system-x86"));
+    checks.push_back(Tool(r, "cpio", {}, "apt-get install cpio"));
+    checks.push_back(Tool(r, "busybox", {}, "apt-get install busybox (the guest's ip command)"));
+    bool kernel = fs::exists(p.kernel_dir + "/.sandwatch-kernel");
+    checks.push_back({"guest kernel", kernel, false,
+                      kernel ? p.kernel_dir + " (" + FirstLine(ReadText(p.kernel_dir + "/.sandwatch-kernel")) + ")"
+                             : p.kernel_dir + " not fetched yet (fetched on the first run, a few seconds)",
+                      "harness/lab/fetch-kernel.sh " + p.kernel_dir + " (apt-get download linux-image-6.1.0-N-amd64 + dpkg -x; never installed)"});
+    bool kvm = access("/dev/kvm", R_OK | W_OK) == 0;
+    checks.push_back({"/dev/kvm", kvm, false,
+                      kvm ? "present (not used: the lab runs qemu under TCG for a portable result)"
+                          : "absent (not needed: the lab runs qemu under TCG)", ""});
+  }
+  DoctorCheck falco = Tool(r, "falco", {"falco", "--version"},
+                           "optional: install Falco with http_output pointed at the receiver to add the falco observer",
+                           false);
+  if (!falco.ok) falco.detail = "not installed: the falco observer is reported as absent";
+  checks.push_back(falco);
+  return checks;
+}
+
+}  // namespace sandwatch::harness::local

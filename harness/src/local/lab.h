@@ -1,0 +1,88 @@
+// Internals of the local backend (not a public header).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sandwatch/core/ground_truth.h"
+#include "sandwatch/core/result.h"
+#include "sandwatch/harness/backend.h"
+#include "sandwatch/harness/command_runner.h"
+
+namespace sandwatch::harness::local {
+
+// Where the lab keeps its caches and finds its scripts. Every path absolute.
+struct LabPaths {
+  std::string cache_dir;   // $SANDWATCH_LAB_CACHE or /var/cache/sandwatch/lab
+  std::string debs_dir;    // $SANDWATCH_CACHE/debs or /var/cache/sandwatch/debs
+  std::string rootfs;      // cache_dir/rootfs-bookworm (debootstrap minbase)
+  std::string kernel_dir;  // cache_dir/kernel (vmlinuz, modules/e1000.ko)
+  std::string lab_scripts; // <source>/harness/lab
+};
+LabPaths ResolveLabPaths();
+
+// State shared by the runtimes for one run.
+struct Lab {
+  RunContext* ctx = nullptr;
+  CommandRunner* runner = nullptr;
+  LabPaths paths;
+  int receiver_port = 0;
+  std::string receiver_url;  // http://127.0.0.1:PORT
+  bool root = false;
+  std::string host_view_capture;  // what the host-view sensor reported
+  std::string sw_dir;        // work/sw: bin/ (our binaries), lib/ (their extra libs), lab/
+  std::map<std::string, std::string> env;  // facts for environment.json
+};
+
+// Blocks up to `seconds`, returning early (false) when the run is interrupted.
+bool SleepInterruptibly(double seconds);
+// Waits for a TCP listener on 127.0.0.1:port.
+bool WaitForTcp(int port, double timeout_s);
+Status WriteText(const std::string& path, const std::string& text);
+std::string ReadText(const std::string& path);
+Status WriteArgs(const std::string& path, const std::vector<std::string>& args);
+// JSONL ground truth; \r stripped (it may have come through a serial port).
+Result<std::vector<GroundTruthStep>> ParseGroundTruthText(const std::string& text);
+
+// The in-guest sensor's flags for a cell.
+std::vector<std::string> SensorArgs(const Scenario& s, const std::string& receiver_url,
+                                    const std::string& pod, const std::string& mode,
+                                    const std::string& capture);
+// attack-sim `run` flags for a cell (without "run").
+std::vector<std::string> AttackArgs(const Scenario& s, const Cell& c, const std::string& target,
+                                    const std::string& package_mode, const std::string& gt_path,
+                                    bool allow_remote);
+
+// The receiver's view of a sensor, by pod name: its capture source ("poll",
+// "fanotify+netlink"), or empty when it never sent a heartbeat.
+std::string SensorCapture(const std::string& receiver_url, const std::string& pod);
+// Waits until the receiver lists a sensor for `pod` (its first heartbeat).
+bool WaitForSensor(const std::string& receiver_url, const std::string& pod, double timeout_s);
+
+// Copies our binaries and the shared libraries they need that `rootfs` lacks into
+// dest/bin and dest/lib (for runc bind mounts and the guest initramfs).
+Status StageBinaries(Lab& lab, const std::string& rootfs, const std::string& dest);
+
+// Runtimes.
+Result<CellOutcome> RunHostCell(Lab& lab, const Cell& cell);
+Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell);
+Result<CellOutcome> RunQemuCell(Lab& lab, const Cell& cell);
+Status PrepareRunc(Lab& lab);
+Status PrepareQemu(Lab& lab);
+
+// Doctor checks for the local backend.
+std::vector<DoctorCheck> LocalDoctor(CommandRunner& runner, const std::vector<std::string>& runtimes,
+                                     const std::string& bin_dir);
+
+// Observer bindings shared by the runtimes.
+ObserverBinding HostViewBinding(const Lab& lab, bool pids_comparable,
+                                std::vector<std::string> lineage);
+// attack-sim `listen` for a cell on 127.0.0.1:port (the attacker's end).
+std::vector<std::string> ListenerArgs(const Lab& lab, const Cell& cell, int port, double timeout_s,
+                                      const std::string& gt_path);
+ObserverBinding FalcoBinding(CommandRunner& runner);
+
+}  // namespace sandwatch::harness::local

@@ -1,0 +1,214 @@
+#include <unistd.h>
+
+#include <cstdio>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "local/lab.h"
+#include "sandwatch/harness/cleanup.h"
+#include "sandwatch/harness/commands.h"
+#include "sandwatch/harness/receiver_client.h"
+
+namespace sandwatch::harness::local {
+
+namespace fs = std::filesystem;
+
+LabPaths ResolveLabPaths() {
+  LabPaths p;
+  const char* lab = std::getenv("SANDWATCH_LAB_CACHE");
+  const char* cache = std::getenv("SANDWATCH_CACHE");
+  std::string base = cache != nullptr && *cache != '\0' ? cache : "/var/cache/sandwatch";
+  p.cache_dir = lab != nullptr && *lab != '\0' ? lab : base + "/lab";
+  p.debs_dir = base + "/debs";
+  p.rootfs = p.cache_dir + "/rootfs-bookworm";
+  p.kernel_dir = p.cache_dir + "/kernel";
+  p.lab_scripts = ResolveSourceDir() + "/harness/lab";
+  return p;
+}
+
+bool SleepInterruptibly(double seconds) {
+  auto end = std::chrono::steady_clock::now() +
+             std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+  while (std::chrono::steady_clock::now() < end) {
+    if (Interrupted()) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return !Interrupted();
+}
+
+bool WaitForTcp(int port, double timeout_s) {
+  // Reads /proc/net/tcp for a LISTEN socket on the port instead of connecting: a probe
+  // connection would be taken for the reverse shell by attack-sim's listener.
+  char want[8];
+  std::snprintf(want, sizeof want, ":%04X", port);
+  auto end = std::chrono::steady_clock::now() +
+             std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  while (std::chrono::steady_clock::now() < end && !Interrupted()) {
+    std::istringstream in(ReadText("/proc/net/tcp"));
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream f(line);
+      std::string sl, local, remote, st;
+      f >> sl >> local >> remote >> st;
+      if (st == "0A" && local.size() > 5 && local.compare(local.size() - 5, 5, want) == 0) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+Status WriteText(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return MakeError("cannot write " + path, errno);
+  out << text;
+  return out.flush() ? OkStatus() : MakeError("write failed: " + path, errno);
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Status WriteArgs(const std::string& path, const std::vector<std::string>& args) {
+  std::string text;
+  for (const auto& a : args) {
+    if (a.find('\n') != std::string::npos) return MakeError("argument with a newline: " + a);
+    text += a + "\n";
+  }
+  return WriteText(path, text);
+}
+
+Result<std::vector<GroundTruthStep>> ParseGroundTruthText(const std::string& text) {
+  std::vector<GroundTruthStep> steps;
+  std::istringstream in(text);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    line.erase(std::remove(line.begin(), line.end(), '\r'), line.end());
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    try {
+      auto s = GroundTruthFromJson(nlohmann::json::parse(line));
+      if (!s.ok()) return MakeError("ground truth line " + std::to_string(n) + ": " + s.error().message);
+      steps.push_back(std::move(*s));
+    } catch (const std::exception& e) {
+      return MakeError("ground truth line " + std::to_string(n) + ": " + e.what());
+    }
+  }
+  return steps;
+}
+
+namespace {
+std::string Num(double v) {
+  std::ostringstream ss;
+  ss << v;
+  return ss.str();
+}
+}  // namespace
+
+std::vector<std::string> SensorArgs(const Scenario& s, const std::string& receiver_url,
+                                    const std::string& pod, const std::string& mode,
+                                    const std::string& capture) {
+  std::vector<std::string> a = {"--receiver-url", receiver_url + "/events",
+                                "--poll-interval", Num(s.sensor.poll_interval_s),
+                                "--heartbeat-interval", Num(s.sensor.heartbeat_interval_s),
+                                "--mode", mode,
+                                "--capture", capture,
+                                "--pod-name", pod,
+                                "--pod-namespace", "sandwatch-lab",
+                                "--sensor-id", pod + "-sensor"};
+  if (!s.sensor.expected_processes.empty()) {
+    std::string list;
+    for (const auto& p : s.sensor.expected_processes) list += (list.empty() ? "" : ",") + p;
+    a.insert(a.end(), {"--expected-processes", list});
+  }
+  if (!s.sensor.rules_file.empty()) a.insert(a.end(), {"--rules", s.sensor.rules_file});
+  return a;
+}
+
+std::vector<std::string> AttackArgs(const Scenario& s, const Cell& c, const std::string& target,
+                                    const std::string& package_mode, const std::string& gt_path,
+                                    bool allow_remote) {
+  std::vector<std::string> a = {"--chain", s.chain, "--speed", c.speed, "--target", target,
+                                "--package-install", package_mode, "--ground-truth", gt_path,
+                                "--repeat", std::to_string(s.attack.chain_repeat), "--quiet"};
+  if (c.variant != "default") a.insert(a.end(), {"--variant", c.variant});
+  if (s.attack.hold_ms) a.insert(a.end(), {"--hold-ms", std::to_string(*s.attack.hold_ms)});
+  if (s.attack.gap_ms) a.insert(a.end(), {"--gap-ms", std::to_string(*s.attack.gap_ms)});
+  if (allow_remote) a.push_back("--allow-remote");
+  return a;
+}
+
+std::vector<std::string> ListenerArgs(const Lab& lab, const Cell& cell, int port, double timeout_s,
+                                      const std::string& gt_path) {
+  // Keep the reverse shell open about as long as the chain's other steps, as a person
+  // at the attacker's end would; attack-sim's presets: blog 5 s, human 3 s, fast 0.1 s.
+  const Scenario& s = *lab.ctx->scenario;
+  double linger = s.attack.hold_ms ? *s.attack.hold_ms
+                  : cell.speed == "blog"  ? 5000
+                  : cell.speed == "human" ? 3000
+                  : cell.speed == "fast"  ? 100
+                                          : 0;
+  return {lab.ctx->tools.Path("sandwatch-attack-sim"), "listen", "--port", std::to_string(port),
+          "--timeout", Num(timeout_s), "--linger-ms", Num(linger), "--ground-truth", gt_path,
+          "--quiet"};
+}
+
+std::string SensorCapture(const std::string& receiver_url, const std::string& pod) {
+  ReceiverClient client(receiver_url);
+  auto j = client.Sensors();
+  if (!j.ok() || !j->contains("sensors") || !(*j)["sensors"].is_array()) return "";
+  for (const auto& s : (*j)["sensors"]) {
+    if (!s.is_object() || !s.contains("k8s") || !s["k8s"].is_object()) continue;
+    if (s["k8s"].value("pod", "") == pod) return s.value("capture", "");
+  }
+  return "";
+}
+
+bool WaitForSensor(const std::string& receiver_url, const std::string& pod, double timeout_s) {
+  auto end = std::chrono::steady_clock::now() +
+             std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  while (std::chrono::steady_clock::now() < end && !Interrupted()) {
+    if (!SensorCapture(receiver_url, pod).empty()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return false;
+}
+
+ObserverBinding HostViewBinding(const Lab& lab, bool pids_comparable,
+                                std::vector<std::string> lineage) {
+  ObserverBinding b;
+  b.lineage = std::move(lineage);
+  b.observer = "host-view";
+  b.pod = "host-view";
+  b.sensor_mode = "node";
+  b.pids_comparable = pids_comparable;
+  b.shared_vantage = true;
+  b.label = "sandwatch-sensor --mode node on the host: stands where host Falco stands";
+  if (!lab.host_view_capture.empty()) b.capture_active = {lab.host_view_capture};
+  return b;
+}
+
+ObserverBinding FalcoBinding(CommandRunner& runner) {
+  ObserverBinding b;
+  b.observer = "falco";
+  b.source = "falco";
+  b.shared_vantage = true;
+  b.label = "Falco on the host, http_output to the receiver";
+  if (runner.Which("falco").empty()) {
+    b.available = false;
+    b.reason = "Falco is not installed on this machine (no falco in PATH); nothing was faked";
+  }
+  return b;
+}
+
+}  // namespace sandwatch::harness::local

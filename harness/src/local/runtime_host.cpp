@@ -1,0 +1,114 @@
+// The host runtime: the chain runs directly on this machine (the fast path, used in
+// CI). As root the pod gets its own PID namespace (unshare), so the in-guest sensor
+// sees only the pod, as a sidecar would; otherwise it shares the host's view.
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "local/lab.h"
+#include "sandwatch/core/clock.h"
+#include "sandwatch/harness/cleanup.h"
+#include "sandwatch/harness/progress.h"
+#include "sandwatch/harness/receiver_client.h"
+
+namespace sandwatch::harness::local {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+std::string Num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", v);
+  return buf;
+}
+}  // namespace
+
+Result<CellOutcome> RunHostCell(Lab& lab, const Cell& cell) {
+  const Scenario& s = *lab.ctx->scenario;
+  CommandRunner& r = *lab.runner;
+  CellOutcome out;
+  out.cell = cell;
+  out.start_wall_ns = SystemClock().WallNs();
+  std::string dir = lab.ctx->work_dir + "/" + cell.Id();
+  fs::create_directories(dir);
+  std::string pod = "host-app-" + std::to_string(cell.index);
+  bool own_ns = lab.root && !r.Which("unshare").empty();
+  auto fail = [&](const std::string& why) {
+    out.ok = false;
+    out.error = why;
+    out.end_wall_ns = SystemClock().WallNs();
+    return out;
+  };
+  auto port = PickFreeLoopbackPort();
+  if (!port.ok()) return fail(port.error().message);
+  double ready_wait = std::max(2.0, s.sensor.poll_interval_s) + 1.0;
+  std::string env = "SW_BIN='" + lab.ctx->tools.bin_dir + "'\nSW_READY_WAIT=" + Num(ready_wait) +
+                    "\nSW_SETTLE=" + Num(s.SettleSeconds()) + "\n";
+  if (auto st = WriteText(dir + "/pod.env", env); !st.ok()) return fail(st.error().message);
+  if (auto st = WriteArgs(dir + "/sensor.args",
+                          SensorArgs(s, lab.receiver_url, pod, s.sensor.mode, s.sensor.capture));
+      !st.ok()) {
+    return fail(st.error().message);
+  }
+  if (auto st = WriteArgs(dir + "/attack.args",
+                          AttackArgs(s, cell, "127.0.0.1:" + std::to_string(*port),
+                                     s.attack.host_package_install, dir + "/gt.jsonl", false));
+      !st.ok()) {
+    return fail(st.error().message);
+  }
+  auto listener = r.Start(Bg(ListenerArgs(lab, cell, *port, s.timeouts.cell_s, dir + "/listener.jsonl"), "",
+                           dir + "/listener.log"));
+  if (!listener.ok()) return fail(listener.error().message);
+  WaitForTcp(*port, 10);
+  std::vector<std::string> cmd;
+  if (own_ns) cmd = {"unshare", "--pid", "--fork", "--mount-proc"};
+  cmd.push_back(lab.paths.lab_scripts + "/pod.sh");
+  cmd.push_back(dir);
+  lab.ctx->progress->Note(own_ns ? "chain running on the host in a pod-like PID namespace"
+                                 : "chain running on the host (no PID namespace: not root)");
+  auto pod_run = r.Start(Bg(cmd, dir + "/pod.log", dir + "/pod.err"));
+  if (!pod_run.ok()) return fail(pod_run.error().message);
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(static_cast<int64_t>(s.timeouts.cell_s * 1000));
+  while ((*pod_run)->Running()) {
+    if (Interrupted()) return MakeError("interrupted");
+    if (std::chrono::steady_clock::now() > deadline) {
+      (*pod_run)->Stop(3000ms);
+      return fail("the pod did not finish within timeouts.cell");
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  int rc = (*pod_run)->Wait(0ms).value_or(-1);
+  (*listener)->Stop(1000ms);
+  std::string capture = SensorCapture(lab.receiver_url, pod);
+  auto gt = ParseGroundTruthText(ReadText(dir + "/gt.jsonl") + ReadText(dir + "/listener.jsonl"));
+  out.end_wall_ns = SystemClock().WallNs();
+  ObserverBinding in;
+  in.observer = "in-guest";
+  in.pod = pod;
+  in.pids_comparable = true;
+  in.shared_vantage = !own_ns;
+  if (!own_ns) in.lineage = {"pod.sh"};
+  in.label = own_ns ? "sandwatch-sensor in the pod's PID namespace on the host (no container)"
+                    : "sandwatch-sensor on the host, seeing every host process (not root)";
+  if (!capture.empty()) in.capture_active = {capture};
+  for (const auto& o : s.observers) {
+    if (o == "in-guest") out.observers.push_back(in);
+    if (o == "host-view") out.observers.push_back(HostViewBinding(lab, !own_ns, {"pod.sh"}));
+    if (o == "falco") out.observers.push_back(FalcoBinding(r));
+  }
+  if (!gt.ok()) return fail("ground truth: " + gt.error().message);
+  out.ground_truth = std::move(*gt);
+  out.ok = rc == 0 && !out.ground_truth.empty();
+  if (!out.ok) {
+    out.error = "pod exit " + std::to_string(rc) + "; attack-sim: " + ReadText(dir + "/attack.log").substr(0, 400);
+  }
+  out.notes.push_back(std::string("host runtime, package install ") + s.attack.host_package_install +
+                      (own_ns ? ", private PID namespace" : ", no namespace"));
+  return out;
+}
+
+}  // namespace sandwatch::harness::local

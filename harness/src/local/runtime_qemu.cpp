@@ -1,0 +1,164 @@
+// The kata-qemu LOCAL STAND-IN: a qemu-system-x86_64 VM under TCG booting Debian's
+// kernel, with the workload and the sensor inside (in a pod-like PID namespace, as a
+// Kata sidecar). The isolation boundary (a separate guest kernel) is Kata's; this is
+// not Kata. The guest reaches the receiver and the listener on the host's loopback
+// through qemu user-mode networking (10.0.2.2).
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "local/lab.h"
+#include "sandwatch/core/clock.h"
+#include "sandwatch/harness/cleanup.h"
+#include "sandwatch/harness/progress.h"
+#include "sandwatch/harness/receiver_client.h"
+
+namespace sandwatch::harness::local {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string Num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", v);
+  return buf;
+}
+
+// The guest's report on its second serial port: "=== name" sections.
+std::map<std::string, std::string> Sections(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::string current;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    pos = nl == std::string::npos ? text.size() : nl + 1;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.rfind("=== ", 0) == 0) {
+      current = line.substr(4);
+      continue;
+    }
+    if (!current.empty()) out[current] += line + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<CellOutcome> RunQemuCell(Lab& lab, const Cell& cell) {
+  const Scenario& s = *lab.ctx->scenario;
+  CommandRunner& r = *lab.runner;
+  CellOutcome out;
+  out.cell = cell;
+  out.start_wall_ns = SystemClock().WallNs();
+  std::string dir = lab.ctx->work_dir + "/" + cell.Id();
+  std::string cell_dir = dir + "/root/sw/cell";
+  fs::create_directories(cell_dir);
+  std::string pod = "kata-app-" + std::to_string(cell.index);
+  auto fail = [&](const std::string& why) {
+    out.ok = false;
+    out.error = why;
+    out.end_wall_ns = SystemClock().WallNs();
+    return out;
+  };
+  auto port = PickFreeLoopbackPort();
+  if (!port.ok()) return fail(port.error().message);
+  std::string guest_receiver = "http://10.0.2.2:" + std::to_string(lab.receiver_port);
+  double ready_wait = std::max(2.0, s.sensor.poll_interval_s) + 1.0;
+  Status st = WriteText(cell_dir + "/cell.env", "SW_HOSTNAME=kata-app\n");
+  if (st.ok()) {
+    st = WriteText(cell_dir + "/pod.env", "export SW_BIN=/sw/bin\nexport LD_LIBRARY_PATH=/sw/lib\n"
+                                          "SW_READY_WAIT=" + Num(ready_wait) + "\nSW_SETTLE=" +
+                                              Num(s.SettleSeconds()) + "\n");
+  }
+  if (st.ok()) {
+    st = WriteArgs(cell_dir + "/sensor.args",
+                   SensorArgs(s, guest_receiver, pod, s.sensor.mode, s.sensor.capture));
+  }
+  if (st.ok()) {
+    st = WriteArgs(cell_dir + "/attack.args",
+                   AttackArgs(s, cell, "10.0.2.2:" + std::to_string(*port), s.attack.package_install,
+                              "/tmp/cell/gt.jsonl", true));
+  }
+  if (!st.ok()) return fail(st.error().message);
+  auto cpio = r.Run(Cmd({"bash", "-c",
+                              "set -o pipefail; cd \"$1\" && find sw -print0 | cpio --null -o -H newc "
+                              "-R 0:0 --quiet > \"$2\" && cat \"$3\" \"$2\" > \"$4\"",
+                              "cpio", dir + "/root", dir + "/cell.cpio",
+                              lab.ctx->work_dir + "/guest-base.cpio", dir + "/initrd.cpio"},
+                     120s));
+  if (!cpio.ok() || !cpio->ok()) return fail("cannot build the cell's initramfs");
+
+  auto listener = r.Start(Bg(ListenerArgs(lab, cell, *port, s.timeouts.cell_s + s.timeouts.boot_s, dir + "/listener.jsonl"), "",
+                           dir + "/listener.log"));
+  if (!listener.ok()) return fail(listener.error().message);
+  WaitForTcp(*port, 10);
+  std::vector<std::string> qemu = {
+      "qemu-system-x86_64", "-accel", "tcg", "-m", "1024", "-smp", "1", "-nodefaults",
+      "-no-user-config", "-display", "none", "-no-reboot", "-kernel",
+      lab.paths.kernel_dir + "/vmlinuz", "-initrd", dir + "/initrd.cpio", "-append",
+      "console=ttyS0 rdinit=/init panic=-1 quiet loglevel=3", "-rtc", "base=utc",
+      "-serial", "file:" + dir + "/console.log", "-serial", "file:" + dir + "/guest-out.txt",
+      "-netdev", "user,id=n0", "-device", "e1000,netdev=n0", "-monitor", "none"};
+  lab.ctx->progress->Note("booting the VM (qemu/TCG, stand-in for kata-qemu)");
+  auto vm = r.Start(Bg(qemu, dir + "/qemu.log", dir + "/qemu.err"));
+  if (!vm.ok()) return fail(vm.error().message);
+  ProcessHandle* vm_handle = vm->get();
+  // The handle kills and reaps qemu when this function returns, however it returns.
+  out.notes.push_back("qemu pid " + std::to_string(vm_handle->Pid()));
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(static_cast<int64_t>((s.timeouts.boot_s + s.timeouts.cell_s) * 1000));
+  std::set<std::string> noted;
+  auto boot_start = std::chrono::steady_clock::now();
+  while (vm_handle->Running()) {
+    if (Interrupted()) return MakeError("interrupted");
+    if (std::chrono::steady_clock::now() > deadline) {
+      vm_handle->Stop(1000ms);
+      return fail("the VM did not finish within timeouts.boot + timeouts.cell (see " + dir + "/console.log)");
+    }
+    std::string console = ReadText(dir + "/console.log");
+    for (const char* mark : {"network up", "chain starting", "chain done", "powering off"}) {
+      if (noted.count(mark) == 0 && console.find(mark) != std::string::npos) {
+        noted.insert(mark);
+        double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - boot_start).count();
+        lab.ctx->progress->Note(std::string("guest: ") + mark + " (" + Num(t) + " s after qemu start)");
+        if (std::string(mark) == "network up") out.notes.push_back("guest network up " + Num(t) + " s after qemu start");
+      }
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+  (*listener)->Stop(1000ms);
+  std::string capture = SensorCapture(lab.receiver_url, pod);
+  auto sections = Sections(ReadText(dir + "/guest-out.txt"));
+  (void)WriteText(dir + "/guest-sensor.log", sections["sensor.log"]);
+  (void)WriteText(dir + "/guest-attack.log", sections["attack.log"]);
+  auto gt = ParseGroundTruthText(sections["ground-truth"] + ReadText(dir + "/listener.jsonl"));
+  out.end_wall_ns = SystemClock().WallNs();
+  ObserverBinding in;
+  in.observer = "in-guest";
+  in.pod = pod;
+  in.pids_comparable = true;
+  in.label = "sandwatch-sensor inside the guest, in the pod's PID namespace (as a Kata sidecar)";
+  if (!capture.empty()) in.capture_active = {capture};
+  for (const auto& o : s.observers) {
+    if (o == "in-guest") out.observers.push_back(in);
+    if (o == "host-view") out.observers.push_back(HostViewBinding(lab, false, {"qemu-system-x86"}));
+    if (o == "falco") out.observers.push_back(FalcoBinding(r));
+  }
+  if (!gt.ok()) return fail("ground truth from the guest: " + gt.error().message);
+  out.ground_truth = std::move(*gt);
+  std::string rc = sections["attack.rc"];
+  while (!rc.empty() && (rc.back() == '\n' || rc.back() == ' ')) rc.pop_back();
+  out.ok = rc == "0" && !out.ground_truth.empty();
+  if (!out.ok) {
+    out.error = "attack-sim in the guest: rc=" + (rc.empty() ? std::string("none") : rc) + " " +
+                sections["attack.log"].substr(0, 300);
+  }
+  out.notes.push_back("LOCAL STAND-IN for kata-qemu: qemu/TCG with its own guest kernel, not Kata");
+  return out;
+}
+
+}  // namespace sandwatch::harness::local

@@ -1,0 +1,217 @@
+// summary.json, report.md, report.html and the blog table.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "sandwatch/core/clock.h"
+#include "sandwatch/core/signals.h"
+#include "sandwatch/harness/results.h"
+
+namespace sandwatch::harness {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string EscapeHtml(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
+          out += "&#xFFFD;";
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+std::string EscapeMarkdown(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '|': out += "\\|"; break;
+      case '`': out += "\\`"; break;
+      case '*': out += "\\*"; break;
+      case '_': out += "\\_"; break;
+      case '[': out += "\\["; break;
+      case ']': out += "\\]"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '\n': case '\r': out += ' '; break;
+      default:
+        out += static_cast<unsigned char>(c) < 0x20 ? '?' : c;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+std::string Ms(std::optional<double> v) {
+  if (!v) return "";
+  char buf[32];
+  if (*v >= 1000) std::snprintf(buf, sizeof buf, "%.1f s", *v / 1000);
+  else std::snprintf(buf, sizeof buf, "%.0f ms", *v);
+  return buf;
+}
+
+struct TableCell {
+  int cells = 0, detected = 0;
+  bool expected = true, available = true;
+  std::vector<double> lats;
+};
+
+// (runtime, observer) columns in a fixed order, with aggregated cells per signal.
+struct BlogGrid {
+  std::vector<std::pair<std::string, std::string>> cols;
+  std::map<std::tuple<std::string, std::string, std::string>, TableCell> at;
+};
+
+BlogGrid MakeGrid(const Score& score) {
+  BlogGrid g;
+  for (const char* rt : {"runc", "kata-qemu", "host"}) {
+    for (const char* obs : {"host-view", "in-guest", "falco"}) {
+      bool any = false;
+      for (const auto& r : score.results) any = any || (r.runtime == rt && r.observer == obs);
+      if (any) g.cols.emplace_back(rt, obs);
+    }
+  }
+  for (const auto& r : score.results) {
+    auto& c = g.at[{r.signal, r.runtime, r.observer}];
+    c.cells += 1;
+    c.expected = r.expected;
+    c.available = r.observer_available;
+    if (r.detected) {
+      c.detected += 1;
+      if (r.latency_ms) c.lats.push_back(*r.latency_ms);
+    }
+  }
+  return g;
+}
+
+std::string CellText(const BlogGrid& g, std::string_view sig, const std::string& rt,
+                     const std::string& obs) {
+  auto it = g.at.find({std::string(sig), rt, obs});
+  if (it == g.at.end()) return "not run";
+  const TableCell& c = it->second;
+  if (!c.available) return "absent";
+  std::string t = c.detected == c.cells ? "YES" : c.detected == 0 ? "no" : "PARTIAL";
+  if (c.cells > 1) t += " " + std::to_string(c.detected) + "/" + std::to_string(c.cells);
+  if (!c.lats.empty()) {
+    std::vector<double> l = c.lats;
+    std::sort(l.begin(), l.end());
+    t += " (" + Ms(l[l.size() / 2]) + ")";
+  }
+  if (!c.expected && c.detected == 0) t += " [blind]";
+  return t;
+}
+
+std::string ColName(const std::pair<std::string, std::string>& c) {
+  return (c.first == "kata-qemu" ? std::string("kata-qemu*") : c.first) + " " + c.second;
+}
+
+}  // namespace
+
+std::string BlogTable(const Score& score, bool markdown) {
+  BlogGrid g = MakeGrid(score);
+  std::vector<std::string> header{"signal"};
+  for (const auto& c : g.cols) header.push_back(ColName(c));
+  std::vector<std::vector<std::string>> rows;
+  for (auto sig : signals::kSeedSignals) {
+    std::vector<std::string> row{std::string(sig)};
+    for (const auto& c : g.cols) row.push_back(CellText(g, sig, c.first, c.second));
+    rows.push_back(row);
+  }
+  std::string out;
+  bool has_kata = false;
+  for (const auto& c : g.cols) has_kata = has_kata || c.first == "kata-qemu";
+  if (markdown) {
+    out += "|";
+    for (const auto& h : header) out += " " + EscapeMarkdown(h) + " |";
+    out += "\n|";
+    for (size_t i = 0; i < header.size(); ++i) out += "---|";
+    out += "\n";
+    for (const auto& r : rows) {
+      out += "|";
+      for (const auto& x : r) out += " " + EscapeMarkdown(x) + " |";
+      out += "\n";
+    }
+  } else {
+    std::vector<size_t> w(header.size());
+    for (size_t i = 0; i < header.size(); ++i) w[i] = header[i].size();
+    for (const auto& r : rows) {
+      for (size_t i = 0; i < r.size(); ++i) w[i] = std::max(w[i], r[i].size());
+    }
+    auto line = [&](const std::vector<std::string>& r) {
+      std::string l;
+      for (size_t i = 0; i < r.size(); ++i) {
+        l += r[i] + std::string(w[i] - r[i].size() + 2, ' ');
+      }
+      while (!l.empty() && l.back() == ' ') l.pop_back();
+      return l + "\n";
+    };
+    out += line(header);
+    std::vector<std::string> dashes;
+    for (size_t x : w) dashes.push_back(std::string(x, '-'));
+    out += line(dashes);
+    for (const auto& r : rows) out += line(r);
+  }
+  if (has_kata) {
+    out += std::string(markdown ? "\n" : "") +
+           "* kata-qemu here is a LOCAL STAND-IN: a qemu/TCG VM with its own guest kernel (the "
+           "same isolation boundary as Kata), not Kata itself.\n";
+  }
+  out += std::string(markdown ? "\n" : "") +
+         "host-view: sandwatch-sensor --mode node on the host, standing where host Falco "
+         "stands. [blind] = cannot see into the VM, as expected.\n";
+  return out;
+}
+
+json SummaryJson(const RunRecord& run, const Score& score) {
+  json coverage = json::array();
+  for (const auto& c : score.coverage) {
+    json j{{"runtime", c.runtime},   {"observer", c.observer}, {"signal", c.signal},
+           {"speed", c.speed},       {"variant", c.variant},   {"expected", c.expected},
+           {"available", c.available}, {"detected", c.detected}, {"cells", c.cells},
+           {"cells_detected", c.cells_detected}};
+    j["latency_ms"] = c.latency_ms ? json(*c.latency_ms) : json(nullptr);
+    coverage.push_back(j);
+  }
+  json missed = json::array();
+  for (const auto& m : score.short_lived_missed) {
+    missed.push_back({{"cell", m.cell_id}, {"observer", m.observer}, {"signal", m.signal},
+                      {"step", m.step}, {"hold_ms", m.hold_ms}});
+  }
+  json cells = json::array();
+  for (const auto& c : run.cells) {
+    cells.push_back({{"id", c.cell.Id()}, {"runtime", c.cell.runtime}, {"ok", c.ok},
+                     {"error", c.error},
+                     {"seconds", static_cast<double>(c.end_wall_ns - c.start_wall_ns) / 1e9}});
+  }
+  std::string why;
+  bool holds = BlogFindingHolds(score, &why);
+  return json{{"run_id", run.run_id},
+              {"scenario", run.scenario},
+              {"backend", run.backend},
+              {"started", FormatRfc3339(run.started_wall_ns)},
+              {"finished", FormatRfc3339(run.finished_wall_ns)},
+              {"coverage", coverage},
+              {"sweep", json::array()},
+              {"short_lived_missed", missed},
+              {"unmatched_events", score.unmatched_events},
+              {"cells", cells},
+              {"blog_finding", {{"holds", holds}, {"problems", why}}}};
+}
+
+}  // namespace sandwatch::harness

@@ -1,0 +1,251 @@
+#include "sandwatch/harness/scorer.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "sandwatch/core/signals.h"
+
+namespace sandwatch::harness {
+
+namespace {
+
+std::string Base(std::string_view path) {
+  auto slash = path.rfind('/');
+  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
+}
+
+// comm is the first 15 bytes of the program name.
+bool SameProgram(std::string_view name_or_path, std::string_view argv0) {
+  if (name_or_path.empty() || argv0.empty()) return false;
+  std::string a = Base(name_or_path);
+  std::string b = Base(argv0);
+  if (a == b) return true;
+  return a.size() == 15 && b.size() > 15 && b.compare(0, 15, a) == 0;
+}
+
+bool IsAttackSim(std::string_view name, const std::vector<std::string>& cmdline) {
+  if (SameProgram(name, "sandwatch-attack-sim")) return true;
+  return !cmdline.empty() && Base(cmdline[0]) == "sandwatch-attack-sim";
+}
+
+bool BindingOwns(const ObserverBinding& b, const Event& e) {
+  if (e.source != b.source) return false;
+  if (!b.pod.empty() && e.pod != b.pod) return false;
+  if (!b.sensor_mode.empty() && e.sensor.mode != b.sensor_mode) return false;
+  return true;
+}
+
+struct Match {
+  bool ok = false;
+  std::string basis;
+};
+
+Match MatchIdentity(const ObserverBinding& b, const GroundTruthStep& s, const Event& e) {
+  if (!e.process) return {};
+  const ProcessRef& p = *e.process;
+  const std::string argv0 = s.command.empty() ? "" : s.command[0];
+  bool lineage = false;
+  if (e.parent && IsAttackSim(e.parent->name, e.parent->cmdline)) lineage = true;
+  for (const auto& a : e.ancestors) {
+    if (IsAttackSim(a.name, a.cmdline)) lineage = true;
+  }
+  for (const auto& want : b.lineage) {
+    bool found = e.parent && SameProgram(e.parent->name, want);
+    for (const auto& a : e.ancestors) found = found || SameProgram(a.name, want);
+    lineage = lineage && found;
+  }
+  if (b.pids_comparable && s.pid > 0) {
+    bool self = p.pid == s.pid &&
+                (p.name.empty() || argv0.empty() || SameProgram(p.name, argv0) ||
+                 SameProgram(p.exe, argv0) ||
+                 (!p.cmdline.empty() && SameProgram(p.cmdline[0], argv0)));
+    bool child = (e.parent && e.parent->pid == s.pid) || p.ppid == s.pid;
+    for (const auto& a : e.ancestors) child = child || a.pid == s.pid;
+    if (self) return {true, "pid"};
+    if (child) return {true, "pid-descendant"};
+  }
+  bool cmd = !s.command.empty() && p.cmdline == s.command;
+  bool parent_cmd = !s.command.empty() && e.parent && e.parent->cmdline == s.command;
+  for (const auto& a : e.ancestors) parent_cmd = parent_cmd || (!s.command.empty() && a.cmdline == s.command);
+  if (b.shared_vantage && !lineage) return {};
+  if (cmd) return {true, "cmdline"};
+  if (parent_cmd) return {true, "cmdline-descendant"};
+  if (!b.shared_vantage &&
+      (SameProgram(p.name, argv0) || SameProgram(p.exe, argv0) ||
+       (!p.cmdline.empty() && SameProgram(p.cmdline[0], argv0)))) {
+    return {true, "name"};
+  }
+  return {};
+}
+
+std::optional<double> Median(std::vector<double> v) {
+  if (v.empty()) return std::nullopt;
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+}  // namespace
+
+std::string SignalForRule(std::string_view source, std::string_view rule) {
+  if (source != "falco") return std::string(rule);
+  static const std::map<std::string, std::string, std::less<>> kFalco = {
+      {"Terminal shell in container", "unexpected_shell"},
+      {"Run shell untrusted", "unexpected_shell"},
+      {"Read sensitive file untrusted", "shadow_file_access"},
+      {"Read sensitive file trusted after startup", "shadow_file_access"},
+      {"Find AWS Credentials", "aws_credential_discovery"},
+      {"Search Private Keys or Passwords", "aws_credential_discovery"},
+      {"Launch Package Management Process in Container", "package_manager_execution"},
+      {"Drop and execute new binary in container", "post_start_binary_execution"},
+      {"Netcat Remote Code Execution in Container", "nc_execution"},
+      {"Redirect STDOUT/STDIN to Network Connection in Container", "reverse_shell"},
+  };
+  auto it = kFalco.find(rule);
+  return it == kFalco.end() ? std::string() : it->second;
+}
+
+Score ScoreRun(const std::vector<CellOutcome>& cells, const std::vector<Event>& events,
+               const ScoreOptions& opts) {
+  Score score;
+  const auto slack = static_cast<int64_t>(opts.slack_s * 1e9);
+  const auto grace = static_cast<int64_t>(opts.grace_s * 1e9);
+  for (const auto& cell : cells) {
+    // Signals this cell expects, in ground-truth order, each with its steps.
+    std::vector<std::string> order;
+    std::map<std::string, std::vector<const GroundTruthStep*>> steps_for;
+    for (const auto& s : cell.ground_truth) {
+      if (s.status != "ran") continue;  // a skipped variant expects nothing
+      std::vector<std::string> sigs = s.signals;
+      if (sigs.empty() && !s.signal.empty()) sigs.push_back(s.signal);
+      for (const auto& sig : sigs) {
+        if (steps_for[sig].empty()) order.push_back(sig);
+        steps_for[sig].push_back(&s);
+      }
+    }
+    for (const auto& b : cell.observers) {
+      std::set<std::string> used;  // event ids that matched any step
+      for (const auto& sig : order) {
+        SignalResult r;
+        r.cell_id = cell.cell.Id();
+        r.runtime = cell.cell.runtime;
+        r.speed = cell.cell.speed;
+        r.variant = cell.cell.variant;
+        r.repetition = cell.cell.repetition;
+        r.observer = b.observer;
+        r.signal = sig;
+        r.observer_available = b.available;
+        r.reason = b.reason;
+        r.expected = ExpectedVisible(cell.cell.runtime, b.observer);
+        const GroundTruthStep* first = steps_for[sig].front();
+        r.step = first->step;
+        r.command = first->command;
+        r.hold_ms = first->hold_ms;
+        r.short_lived = first->hold_ms < opts.poll_interval_s * 1000;
+        int64_t best_time = 0;
+        for (const auto& e : events) {
+          if (!b.available || !BindingOwns(b, e)) continue;
+          if (SignalForRule(e.source, e.rule) != sig) continue;
+          for (const GroundTruthStep* s : steps_for[sig]) {
+            int64_t end = s->end_wall_ns > 0 ? s->end_wall_ns : cell.end_wall_ns;
+            if (e.time_ns < s->start_wall_ns - slack || e.time_ns > end + grace) continue;
+            Match m = MatchIdentity(b, *s, e);
+            if (!m.ok) continue;
+            used.insert(e.id);
+            r.events += 1;
+            double lat = static_cast<double>(e.time_ns - s->start_wall_ns) / 1e6;
+            if (!r.detected || e.time_ns < best_time) {
+              best_time = e.time_ns;
+              r.detected = true;
+              r.latency_ms = std::max(0.0, lat);
+              r.basis = m.basis;
+              r.first_event_id = e.id;
+              r.step = s->step;
+              r.command = s->command;
+              r.hold_ms = s->hold_ms;
+              r.short_lived = s->hold_ms < opts.poll_interval_s * 1000;
+            }
+            break;
+          }
+        }
+        if (!r.detected && r.expected && r.observer_available && r.short_lived) {
+          score.short_lived_missed.push_back({r.cell_id, r.observer, sig, r.step, r.hold_ms});
+        }
+        score.results.push_back(std::move(r));
+      }
+      for (const auto& e : events) {
+        if (!b.available || !BindingOwns(b, e) || used.count(e.id) != 0) continue;
+        if (e.time_ns >= cell.start_wall_ns && e.time_ns <= cell.end_wall_ns) {
+          score.unmatched_events += 1;
+        }
+      }
+    }
+  }
+  // Aggregate over repetitions, keeping first-seen order.
+  using Key = std::tuple<std::string, std::string, std::string, std::string, std::string>;
+  std::map<Key, size_t> index;
+  std::map<Key, std::vector<double>> lats;
+  for (const auto& r : score.results) {
+    Key k{r.runtime, r.speed, r.variant, r.observer, r.signal};
+    auto it = index.find(k);
+    if (it == index.end()) {
+      CoverageEntry c;
+      c.runtime = r.runtime;
+      c.speed = r.speed;
+      c.variant = r.variant;
+      c.observer = r.observer;
+      c.signal = r.signal;
+      c.expected = r.expected;
+      c.available = r.observer_available;
+      it = index.emplace(k, score.coverage.size()).first;
+      score.coverage.push_back(c);
+    }
+    CoverageEntry& c = score.coverage[it->second];
+    c.cells += 1;
+    if (r.detected) {
+      c.cells_detected += 1;
+      if (r.latency_ms) lats[k].push_back(*r.latency_ms);
+    }
+  }
+  for (auto& [k, i] : index) {
+    CoverageEntry& c = score.coverage[i];
+    c.detected = c.cells > 0 && c.cells_detected == c.cells;
+    c.latency_ms = Median(lats[k]);
+  }
+  return score;
+}
+
+bool BlogFindingHolds(const Score& score, std::string* why) {
+  auto find = [&](const std::string& rt, const std::string& obs, std::string_view sig)
+      -> const CoverageEntry* {
+    for (const auto& c : score.coverage) {
+      if (c.runtime == rt && c.observer == obs && c.signal == sig) return &c;
+    }
+    return nullptr;
+  };
+  std::string problems;
+  for (auto sig : signals::kSeedSignals) {
+    for (const char* rt : {"runc", "kata-qemu"}) {
+      const auto* c = find(rt, "in-guest", sig);
+      if (c == nullptr || !c->detected) {
+        problems += std::string(rt) + "/in-guest missed " + std::string(sig) + "; ";
+      }
+    }
+    const auto* hv = find("runc", "host-view", sig);
+    if (hv == nullptr || !hv->detected) problems += "runc/host-view missed " + std::string(sig) + "; ";
+  }
+  bool vm_row_seen = false;
+  for (const auto& c : score.coverage) {
+    if (c.runtime == "kata-qemu" && c.observer == "host-view") {
+      vm_row_seen = true;
+      if (c.cells_detected > 0) problems += "kata-qemu/host-view saw " + c.signal + "; ";
+    }
+  }
+  if (!vm_row_seen) problems += "no kata-qemu/host-view cell ran; ";
+  if (why != nullptr) *why = problems;
+  return problems.empty();
+}
+
+}  // namespace sandwatch::harness
