@@ -48,6 +48,7 @@ Result<CommandResult> FakeKubectl::Run(const CommandSpec& spec) {
   calls.push_back(spec);
   const std::string key = Key(spec.argv);
   if (key == "apply -f -") applied.push_back(spec.stdin_data);
+  if (on_run) on_run(key, spec);
   const CommandResult* best = nullptr;
   size_t best_len = 0;
   for (const auto& [k, r] : answers) {

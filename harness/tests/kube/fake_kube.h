@@ -24,6 +24,9 @@ class FakeKubectl : public CommandRunner {
   std::vector<std::string> started;    // rendered Start() command lines
   int stopped = 0;                     // port-forward handles stopped
   bool have_kubectl = true;
+  // Called with each Run() command before it is answered (tests play the cluster's side
+  // effects here: a sensor reporting, attack-sim writing its ground truth).
+  std::function<void(const std::string& key, const CommandSpec& spec)> on_run;
   std::string source_dir;              // replaced by ${SRC} in Transcript()
 
   Result<CommandResult> Run(const CommandSpec& spec) override;

@@ -168,6 +168,50 @@ TEST(KubeManifests, EveryKustomizationReferencesExistingFiles) {
   EXPECT_EQ(checked, 7);
 }
 
+// The Falco values and the kind config agree with the manifests: Sidekick posts to the
+// receiver Service, every matching rule fires, the incubating rules load, the NodePort
+// the harness reads is the one kind publishes, and the node gets /dev/kvm and vhost.
+TEST(KubeManifests, FalcoValuesAndKindConfigFitTheManifests) {
+  YAML::Node falco;
+  YAML::Node kind;
+  try {
+    falco = YAML::LoadFile(SourceDir() + "/kind-cluster/falco-values.yaml");
+    kind = YAML::LoadFile(SourceDir() + "/kind-cluster/kind-config.yaml");
+  } catch (const YAML::Exception& e) {
+    FAIL() << e.what();
+  }
+  EXPECT_EQ(falco["falco"]["rule_matching"].as<std::string>(""), "all");
+  bool incubating_file = false;
+  for (const auto& f : falco["falco"]["rules_files"]) {
+    incubating_file |= f.as<std::string>() == "/etc/falco/falco-incubating_rules.yaml";
+  }
+  EXPECT_TRUE(incubating_file);
+  bool incubating_ref = false;
+  for (const auto& r : falco["falcoctl"]["config"]["artifact"]["install"]["refs"]) {
+    incubating_ref |= r.as<std::string>().rfind("falco-incubating-rules:", 0) == 0;
+  }
+  EXPECT_TRUE(incubating_ref);
+  EXPECT_TRUE(falco["falcosidekick"]["enabled"].as<bool>(false));
+  EXPECT_TRUE(falco["falcosidekick"]["webui"]["enabled"].as<bool>(false));
+  EXPECT_EQ(falco["falcosidekick"]["config"]["webhook"]["address"].as<std::string>(""),
+            "http://kata-receiver.kata-demo.svc.cluster.local/falco");
+  bool ancestors = false;
+  for (const auto& f : falco["falco"]["append_output"][0]["extra_fields"]) {
+    ancestors |= f.as<std::string>() == "proc.aname[2]";
+  }
+  EXPECT_TRUE(ancestors) << "host-view matching needs the attack-sim ancestor";
+
+  const YAML::Node node = kind["nodes"][0];
+  std::vector<std::string> mounts;
+  for (const auto& m : node["extraMounts"]) mounts.push_back(m["containerPath"].as<std::string>());
+  EXPECT_EQ(mounts, (std::vector<std::string>{"/dev/kvm", "/dev/vhost-vsock", "/dev/vhost-net"}));
+  EXPECT_EQ(node["extraPortMappings"][0]["containerPort"].as<int>(0), 30080);
+  EXPECT_EQ(node["extraPortMappings"][0]["hostPort"].as<int>(0), 30080);
+  EXPECT_EQ(node["extraPortMappings"][0]["listenAddress"].as<std::string>(""), "127.0.0.1");
+  EXPECT_NE(kind["containerdConfigPatches"][0].as<std::string>("").find("runtimes.kata-qemu]"),
+            std::string::npos);
+}
+
 // The goldens are what kubectl kustomize renders today.
 TEST(KubeManifests, KubectlKustomizeRendersTheGoldens) {
   if (!OnPath("kubectl")) GTEST_SKIP() << "kubectl not on PATH; goldens checked structurally only";
