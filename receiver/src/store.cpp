@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS sensors(
 
 constexpr const char* kFtsSchema = R"sql(
 CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(
-  search, content='events', content_rowid='n', tokenize='trigram');
+  search, content='events', content_rowid='n', tokenize='unicode61 remove_diacritics 2',
+  detail='none', columnsize=0);
 CREATE TRIGGER IF NOT EXISTS events_fts_ai AFTER INSERT ON events BEGIN
   INSERT INTO events_fts(rowid, search) VALUES (new.n, new.search);
 END;
@@ -141,8 +142,13 @@ Status Store::Init() {
   if (auto st = Exec(writer_, kSchema); !st.ok()) return st;
   bool had_fts = false;
   {
-    Stmt s(writer_, "SELECT 1 FROM sqlite_master WHERE name='events_fts'");
+    Stmt s(writer_, "SELECT sql FROM sqlite_master WHERE name='events_fts'");
     had_fts = s.ok() && s.Step() == SQLITE_ROW;
+    // An index built with another tokenizer is dropped and rebuilt below.
+    if (had_fts && options_.fts && s.Text(0).find("detail='none'") == std::string::npos) {
+      if (auto st = Exec(writer_, kDropFts); !st.ok()) return st;
+      had_fts = false;
+    }
   }
   if (options_.fts) {
     if (auto st = Exec(writer_, kFtsSchema); !st.ok()) return st;

@@ -116,11 +116,12 @@ TEST_F(ApiTest, FiltersByEveryParameter) {
   EXPECT_EQ(CountAll(*client_, "&source=sandwatch"), 3);
   EXPECT_EQ(CountAll(*client_, "&since=2h&source=sandwatch"), 2);
   EXPECT_EQ(CountAll(*client_, "&until=1h&source=sandwatch"), 1);
-  EXPECT_EQ(CountAll(*client_, "&filter=4444"), 1);        // FTS trigram (>= 3 chars)
-  EXPECT_EQ(CountAll(*client_, "&filter=NC%20-E"), 1);     // case-insensitive
-  EXPECT_EQ(CountAll(*client_, "&filter=nc"), 3);          // LIKE (short); Falco: "runc"
+  EXPECT_EQ(CountAll(*client_, "&filter=4444"), 1);        // FTS5 words
+  EXPECT_EQ(CountAll(*client_, "&filter=NC%20-E%20/BIN"), 1);  // case-insensitive phrase
+  EXPECT_EQ(CountAll(*client_, "&filter=nc"), 2);          // word prefix: nc_execution
+  EXPECT_EQ(CountAll(*client_, "&filter=/etc/sha"), 3);    // path prefix
   EXPECT_EQ(CountAll(*client_, "&filter=uptime"), 1);      // Falco cmdline
-  EXPECT_EQ(CountAll(*client_, "&filter=50%25_"), 0);      // wildcards are literal
+  EXPECT_EQ(CountAll(*client_, "&filter=%25_"), 0);        // no words: LIKE, wildcards literal
   // falcosidekick-ui's path works too.
   json j = GetJson(*client_, "/api/v1/events/search?rule=nc_execution&pod=pod-a");
   EXPECT_EQ(j["statistics"]["all"], 1);
