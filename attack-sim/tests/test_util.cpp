@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -194,7 +195,9 @@ void ExecRecorder::Loop() {
     for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, static_cast<unsigned>(n));
          h = NLMSG_NEXT(h, n)) {
       auto* msg = static_cast<cn_msg*>(NLMSG_DATA(h));
-      auto* ev = reinterpret_cast<proc_event*>(msg->data);
+      proc_event event{};  // the payload is only 4-byte aligned: copy it out
+      std::memcpy(&event, msg->data, std::min<size_t>(sizeof(event), msg->len));
+      const proc_event* ev = &event;
       std::lock_guard<std::mutex> lock(mu_);
       if (ev->what == proc_event::PROC_EVENT_FORK &&
           ev->event_data.fork.child_pid == ev->event_data.fork.child_tgid) {
