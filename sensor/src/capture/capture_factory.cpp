@@ -41,6 +41,12 @@ std::unique_ptr<CaptureSource> Build(const std::string& name, bool files_only,
 
 }  // namespace
 
+Status ValidateCaptureValue(std::string_view capture) {
+  auto list = ParseCaptureList(capture);
+  if (!list.ok()) return list.error();
+  return OkStatus();
+}
+
 Result<CaptureSelection> MakeCaptureSources(const CaptureOptions& options) {
   if (options.mode != "kata" && options.mode != "sidecar" && options.mode != "node") {
     return MakeError("--mode: unknown mode '" + options.mode + "' (use kata, sidecar or node)");

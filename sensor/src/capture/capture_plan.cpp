@@ -23,7 +23,7 @@ std::string PollNote(double interval_s) {
 
 Result<std::vector<std::string>> ParseCaptureList(std::string_view text) {
   if (text == "auto") return std::vector<std::string>{"auto"};
-  if (text.empty()) return MakeError("--capture: empty value (use poll, inotify, fanotify, netlink, auto or a+b)");
+  if (text.empty()) return MakeError("empty value (" + std::string(kCaptureHelp) + ")");
   std::vector<std::string> seen;
   size_t pos = 0;
   while (pos <= text.size()) {
@@ -34,8 +34,7 @@ Result<std::vector<std::string>> ParseCaptureList(std::string_view text) {
                  std::find(std::begin(kEventSources), std::end(kEventSources), part) !=
                      std::end(kEventSources);
     if (!known) {
-      return MakeError("--capture: unknown source '" + part +
-                       "' (use poll, inotify, fanotify, netlink, auto or a+b)");
+      return MakeError("unknown source \"" + part + "\" (" + std::string(kCaptureHelp) + ")");
     }
     seen.push_back(std::move(part));
     pos = end + 1;
@@ -58,7 +57,7 @@ Result<CapturePlan> PlanCapture(std::string_view capture, std::string_view mode,
       if (name == "poll") continue;
       const bool files_only = name == "fanotify" && has_netlink;
       Status st = probe(name, files_only);
-      if (!st.ok()) return MakeError("--capture " + std::string(capture) + ": " + st.error().message);
+      if (!st.ok()) return MakeError(st.error().message, st.error().code);
       plan.sources.push_back(name);
       if (files_only) plan.fanotify_files_only = true;
     }

@@ -16,8 +16,12 @@ namespace sandwatch::sensor {
 // Canonical order, best first. "poll" always runs underneath as the safety net.
 inline constexpr std::string_view kEventSources[] = {"netlink", "fanotify", "inotify"};
 
+inline constexpr std::string_view kCaptureHelp =
+    "use poll, inotify, fanotify, netlink, auto, or a '+' combination such as fanotify+inotify";
+
 // "auto" -> {"auto"}; "fanotify+inotify" -> {"fanotify","inotify"} (canonical
-// order, unique). Errors name --capture and the bad part.
+// order, unique). Errors name the bad part but not the flag: the caller prefixes
+// "--capture: ".
 Result<std::vector<std::string>> ParseCaptureList(std::string_view text);
 
 struct CapturePlan {
@@ -31,7 +35,8 @@ struct CapturePlan {
 using ProbeFn = std::function<Status(const std::string& name, bool files_only)>;
 
 // mode: kata | sidecar | node. An explicit source that fails its probe is an
-// error (the sensor must not claim what it cannot see); auto falls back.
+// error carrying the probe's one-line reason ("netlink refused: ..."): the
+// sensor must not claim what it cannot see. auto falls back.
 Result<CapturePlan> PlanCapture(std::string_view capture, std::string_view mode,
                                 double poll_interval_s, const ProbeFn& probe);
 

@@ -116,7 +116,14 @@ int Run(const std::string& name) {
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "--help") == 0) {
-    std::cout << "capture_selftest probe --mode MODE | run SOURCE\n";
+    std::cout << "capture_selftest: runs a capture source against real processes, prints JSON.\n"
+                 "  capture_selftest probe --mode node   # probe each source, show the auto plan\n"
+                 "  capture_selftest run fanotify        # start it, run cat/sleep/head, print what it saw\n"
+                 "Used by capture_integration_tests inside unshare --pid --fork --mount-proc.\n";
+    return 0;
+  }
+  if (argc >= 2 && std::strcmp(argv[1], "--version") == 0) {
+    std::cout << "capture_selftest 0.1.0\n";
     return 0;
   }
   if (argc == 4 && std::strcmp(argv[1], "probe") == 0 && std::strcmp(argv[2], "--mode") == 0) {

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sandwatch/core/result.h"
@@ -42,9 +43,14 @@ struct CaptureSelection {
                           // the caller logs it once at start-up
 };
 
+// Checks a --capture value without probing anything (for config validation).
+// The Error does not repeat the flag name: print it as "--capture: <message>".
+Status ValidateCaptureValue(std::string_view capture);
+
 // `capture`: poll | inotify | fanotify | netlink | auto, or a combination joined
 // with '+' (e.g. "fanotify+inotify", "netlink+fanotify"). An explicitly requested
-// source that cannot run here is an Error naming --capture and the reason; auto
+// source that cannot run here is an Error with the one-line reason (e.g.
+// "netlink refused: ..."; print it as "--capture: <message>"); auto
 // falls back (node: netlink [+fanotify for files] > fanotify > inotify > poll;
 // kata/sidecar: fanotify > inotify > poll). Sources are built, not started.
 Result<CaptureSelection> MakeCaptureSources(const CaptureOptions& options);
