@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
 #include <thread>
@@ -19,6 +21,8 @@
 #include <nlohmann/json.hpp>
 
 #include "capture_test_support.h"
+#include "fanotify_source.h"
+#include "inotify_source.h"
 #include "netlink_source.h"
 #include "sandwatch/sensor/capture_factory.h"
 #include "self_facts.h"
@@ -282,6 +286,94 @@ TEST(NetlinkHost, OverflowIsCountedAndReconciledWithAScan) {
   source.AddCounters(&counters);
   EXPECT_GE(counters["netlink_overflows"], 1);
   EXPECT_TRUE(reconciled) << "an overflow is followed by a reconciling kScan";
+}
+
+}  // namespace
+}  // namespace sandwatch::sensor
+
+namespace sandwatch::sensor {
+namespace {
+
+// A fake workload root: etc/ld.so.cache, etc/shadow, usr/bin/<copy of true>.
+class FakeRoot : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/capture_root_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    std::filesystem::create_directories(root_ + "/etc");
+    std::filesystem::create_directories(root_ + "/usr/bin");
+    std::ofstream(root_ + "/etc/ld.so.cache") << "cache";
+    std::ofstream(root_ + "/etc/shadow") << "root:*:1::::::\n";
+    std::filesystem::copy_file("/usr/bin/true", root_ + "/usr/bin/true");
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+
+  static int CountScans(testing::RecordingSink& sink) {
+    int n = 0;
+    for (const auto& o : sink.Snapshot()) n += o.kind == Observation::Kind::kScan;
+    return n;
+  }
+  template <class Pred>
+  static bool WaitFor(Pred pred) {  // bounded wait for an asynchronous event
+    for (int i = 0; i < 300; ++i) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return pred();
+  }
+  std::string root_;
+};
+
+TEST_F(FakeRoot, InotifyRewatchesLdCacheAfterLdconfigReplacesIt) {
+  InotifyOptions opts;
+  opts.workload_root = root_;
+  InotifySource source(opts);
+  ASSERT_TRUE(source.Probe().ok());
+  testing::RecordingSink sink;
+  ASSERT_TRUE(source.Start(&sink).ok());
+  auto watched = source.watched();
+  EXPECT_NE(std::find(watched.begin(), watched.end(), "/etc/ld.so.cache"), watched.end());
+  EXPECT_NE(std::find(watched.begin(), watched.end(), "/etc/shadow"), watched.end());
+
+  std::ifstream(root_ + "/etc/shadow").get();  // a sensitive open triggers a scan
+  EXPECT_TRUE(WaitFor([&] { return CountScans(sink) >= 1; }));
+  // ldconfig writes a new cache and renames it over the old one.
+  std::ofstream(root_ + "/etc/ld.so.cache~") << "new cache";
+  std::filesystem::rename(root_ + "/etc/ld.so.cache~", root_ + "/etc/ld.so.cache");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // past the coalescing gap
+  const int before = CountScans(sink);
+  std::ifstream(root_ + "/etc/ld.so.cache").get();
+  EXPECT_TRUE(WaitFor([&] { return CountScans(sink) > before; }))
+      << "the replaced ld.so.cache is watched again";
+  source.Stop();
+  std::map<std::string, int64_t> c;
+  source.AddCounters(&c);
+  EXPECT_GE(c["inotify_scans_triggered"], 2);
+}
+
+TEST_F(FakeRoot, FanotifyPathsAreRelativeToTheWorkloadRoot) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (CAP_SYS_ADMIN)";
+  FanotifyOptions opts;
+  opts.workload_root = root_;
+  FanotifySource source(opts);
+  if (Status st = source.Probe(); !st.ok()) GTEST_SKIP() << st.error().message;
+  testing::RecordingSink sink;
+  ASSERT_TRUE(source.Start(&sink).ok());
+  EXPECT_EQ(source.marked_files(), std::vector<std::string>{"/etc/shadow"});
+  int exec_pid = testing::Spawn({root_ + "/usr/bin/true"});
+  testing::WaitExit(exec_pid);
+  int cat_pid = testing::Spawn({"/usr/bin/cat", root_ + "/etc/shadow"});
+  testing::WaitExit(cat_pid);
+  auto seen = [&](Observation::Kind kind, int pid, const std::string& path) {
+    for (const auto& o : sink.Snapshot()) {
+      if (o.kind == kind && o.pid == pid && o.path == path) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(WaitFor([&] { return seen(Observation::Kind::kExec, exec_pid, "/usr/bin/true"); }));
+  EXPECT_TRUE(WaitFor([&] { return seen(Observation::Kind::kFileOpen, cat_pid, "/etc/shadow"); }));
+  source.Stop();
 }
 
 }  // namespace
