@@ -11,6 +11,7 @@
 #include "sandwatch/core/log.h"
 #include "sandwatch/harness/cleanup.h"
 #include "sandwatch/harness/commands.h"
+#include "sandwatch/harness/receiver_client.h"
 
 namespace sandwatch::harness::kube {
 
@@ -168,8 +169,9 @@ Result<std::string> KubeBackend::PortForward(RunContext& ctx, const std::string&
                                              const std::string& svc, int remote,
                                              const std::string& probe_path, bool need_200,
                                              std::shared_ptr<ProcessHandle>* handle) {
-  const int port = FreeLoopbackPort();
-  if (port == 0) return MakeError("no free loopback port for kubectl port-forward");
+  auto free_port = PickFreeLoopbackPort();
+  if (!free_port.ok()) return MakeError("no free loopback port for kubectl port-forward");
+  const int port = *free_port;
   CommandSpec spec;
   spec.argv = kubectl_.Argv({"port-forward", "--address", "127.0.0.1", "service/" + svc,
                              std::to_string(port) + ":" + std::to_string(remote)},

@@ -22,7 +22,4 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& kubectl, HttpClient& http,
 // (one JSON object per element), ready to POST to the receiver's /falco.
 Result<std::vector<std::string>> SidekickUiEventsToFalcoJson(const std::string& body);
 
-// A free TCP port on 127.0.0.1 (bind to port 0, read it back, close); 0 on failure.
-int FreeLoopbackPort();
-
 }  // namespace sandwatch::harness::kube

@@ -79,6 +79,14 @@ class HttpRef : public HttpClient {
   HttpClient* target_;
 };
 
+Cell KataCell() {
+  Cell cell;
+  cell.runtime = "kata-qemu";
+  cell.variant = "default";
+  cell.speed = "blog";
+  return cell;
+}
+
 class KubeBackendTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -156,10 +164,7 @@ TEST_F(KubeBackendTest, BlogDemoRunsBothCellsWithTheGoldenCommandSequence) {
 TEST_F(KubeBackendTest, AppliedKataManifestKeepsTheBlogEnvNamesWithTheScenarioValues) {
   auto backend = Make();
   ASSERT_TRUE(backend->Prepare(ctx_).ok());
-  Cell cell;
-  cell.runtime = "kata-qemu";
-  cell.variant = "default";
-  cell.speed = "blog";
+  const Cell cell = KataCell();
   ASSERT_TRUE(backend->RunCell(ctx_, cell).ok());
   ASSERT_EQ(kubectl_.applied.size(), 1u);
   ExpectGolden(kubectl_.applied[0], "cell-kata-app.json");
@@ -199,10 +204,7 @@ TEST_F(KubeBackendTest, APodThatNeverBecomesReadyFailsTheCellAndIsDeleted) {
   kubectl_.Answer("describe pod kata-app", "Events: FailedCreatePodSandBox ... /dev/kvm\n");
   auto backend = Make();
   ASSERT_TRUE(backend->Prepare(ctx_).ok());
-  Cell cell;
-  cell.runtime = "kata-qemu";
-  cell.variant = "default";
-  cell.speed = "blog";
+  const Cell cell = KataCell();
   auto out = backend->RunCell(ctx_, cell);
   ASSERT_TRUE(out.ok());
   EXPECT_FALSE(out->ok);

@@ -26,6 +26,20 @@ class FakeHandle : public ProcessHandle {
   bool running_ = true;
 };
 
+// The entry whose key is the longest prefix of `text`; null when none is.
+template <class V>
+const V* LongestPrefix(const std::map<std::string, V>& table, const std::string& text) {
+  const V* best = nullptr;
+  size_t best_len = 0;
+  for (const auto& [prefix, value] : table) {
+    if (text.rfind(prefix, 0) == 0 && prefix.size() >= best_len) {
+      best = &value;
+      best_len = prefix.size();
+    }
+  }
+  return best;
+}
+
 }  // namespace
 
 std::string FakeKubectl::Key(const std::vector<std::string>& argv) {
@@ -49,14 +63,7 @@ Result<CommandResult> FakeKubectl::Run(const CommandSpec& spec) {
   const std::string key = Key(spec.argv);
   if (key == "apply -f -") applied.push_back(spec.stdin_data);
   if (on_run) on_run(key, spec);
-  const CommandResult* best = nullptr;
-  size_t best_len = 0;
-  for (const auto& [k, r] : answers) {
-    if (key.rfind(k, 0) == 0 && k.size() >= best_len) {
-      best = &r;
-      best_len = k.size();
-    }
-  }
+  const CommandResult* best = LongestPrefix(answers, key);
   if (best == nullptr) {
     CommandResult r;
     r.exit_code = 1;
@@ -129,14 +136,7 @@ Result<HttpResponse> FakeHttp::Get(const std::string& url, const std::string& ba
     }
     return HttpResponse{200, body + "]"};
   }
-  const HttpResponse* best = nullptr;
-  size_t best_len = 0;
-  for (const auto& [prefix, r] : routes) {
-    if (url.rfind(prefix, 0) == 0 && prefix.size() >= best_len) {
-      best = &r;
-      best_len = prefix.size();
-    }
-  }
+  const HttpResponse* best = LongestPrefix(routes, url);
   if (best == nullptr) return MakeError("connection refused: " + url);
   return *best;
 }
