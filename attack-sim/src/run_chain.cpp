@@ -51,8 +51,16 @@ class ChainRun {
 
   int Execute() {
     if (!Prepare()) return 1;
-    for (int r = 0; r < cfg_.repeat && !Interrupted(); ++r) RunOnce(r);
+    const int64_t t0 = SystemClock().MonoNs();
+    for (int r = 0; r < cfg_.repeat && !Interrupted(); ++r) {
+      if (r > 0) SleepMs(cfg_.timing.at(cfg_.steps.back()).gap_ms);  // the pause after a step
+      RunOnce(r);
+    }
     Cleanup();
+    SW_LOG(kInfo, kComponent, "done", {"run_id", cfg_.run_id}, {"ran", std::to_string(ran_)},
+           {"skipped", std::to_string(skipped_)},
+           {"seconds", Fmt(static_cast<double>(SystemClock().MonoNs() - t0) / 1e9)},
+           {"failed", failed_ ? "true" : "false"});
     if (Interrupted()) {
       SW_LOG(kWarn, kComponent, "interrupted: stopped early (cleanup ran if asked)");
       return 130;
@@ -80,6 +88,7 @@ class ChainRun {
 
   void Emit(const GroundTruthStep& g) {
     if (!sink_->Write(g)) failed_ = true;
+    (g.status == "ran" ? ran_ : skipped_)++;
     SW_LOG(kInfo, kComponent, "step", {"repeat", std::to_string(g.repeat)}, {"step", g.step},
            {"variant", g.variant}, {"status", g.status}, {"pid", std::to_string(g.pid)},
            {"hold_ms", Fmt(g.requested_hold_ms)}, {"achieved_ms", Fmt(g.hold_ms)},
@@ -209,7 +218,8 @@ class ChainRun {
   bool installed_by_us_ = false;
   std::vector<std::string> dropped_;
   bool failed_ = false;
-
+  int ran_ = 0;
+  int skipped_ = 0;
 };
 
 void ChainRun::RunStep(int repeat, const std::string& step, Launcher* launcher) {
