@@ -8,6 +8,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
+handle_args "$@"
 
 have kind || fail "kind not found on PATH" "install kind, or remove the node container by hand"
 if [ "$(container_engine)" = podman ]; then export KIND_EXPERIMENTAL_PROVIDER=podman; fi

@@ -17,6 +17,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
+handle_args "$@"
 
 BUILD_DIR="${BUILD_DIR:-$REPO_ROOT/build}"
 IMAGES=(sensor receiver workload)

@@ -46,3 +46,18 @@ run() {
   printf '+ %s\n' "$*" >&2
   "$@"
 }
+
+# handle_args "$@": --help prints the script's header comment; anything else is exit 2.
+handle_args() {
+  case "${1:-}" in
+    "") ;;
+    -h|--help)
+      awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+      exit 0
+      ;;
+    *)
+      printf '%s: unknown argument %s (see --help)\n' "${0##*/}" "$1" >&2
+      exit 2
+      ;;
+  esac
+}

@@ -11,6 +11,7 @@
 set -uo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
+handle_args "$@"
 
 SYSFS="${SYSFS_ROOT:-/sys}"
 DEV="${DEV_ROOT:-/dev}"
