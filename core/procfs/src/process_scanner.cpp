@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <cstring>
 
 #include "net_cache.h"
 
@@ -42,18 +44,40 @@ ProcessScanner::HeldFd::~HeldFd() {
   if (fd_ >= 0) close(fd_);
 }
 
-void ProcessScanner::Remember(ProcessInfo info, bool is_new, HeldFd comm_fd) {
+ProcessScanner::Entry& ProcessScanner::Remember(ProcessInfo info, bool is_new, HeldFd comm_fd) {
   if (is_new) {
     ++counters_.processes_seen;
   } else {
     ++counters_.execs_seen;
   }
-  int pid = info.key.pid;
-  Entry& e = table_[pid];
+  Entry& e = table_[info.key.pid];
   e.info = std::move(info);
-  e.scans_since_enrich = 0;
-  e.seen_gen = counters_.scans;
   if (comm_fd.get() >= 0) e.comm_fd = std::move(comm_fd);
+  return e;
+}
+
+ProcessScanner::Hot ProcessScanner::MakeHot(const Entry& entry) {
+  Hot h;
+  h.pid = entry.info.key.pid;
+  h.comm_fd = entry.comm_fd.get();
+  h.start_ticks = entry.info.key.start_ticks;
+  h.kernel_thread = entry.info.kernel_thread;
+  // A comm longer than 15 bytes cannot come from the kernel; it then never matches
+  // and the process is simply re-enriched.
+  h.comm_len = static_cast<uint8_t>(std::min<size_t>(entry.info.name.size(), 16));
+  std::memcpy(h.comm, entry.info.name.data(), h.comm_len);
+  return h;
+}
+
+void ProcessScanner::UpsertHot(const Entry& entry) {
+  Hot h = MakeHot(entry);
+  auto it = std::lower_bound(hot_.begin(), hot_.end(), h.pid,
+                             [](const Hot& x, int pid) { return x.pid < pid; });
+  if (it != hot_.end() && it->pid == h.pid) {
+    *it = h;
+  } else {
+    hot_.insert(it, h);
+  }
 }
 
 ProcessScanner::HeldFd ProcessScanner::MaybeHoldComm(const PidDir& dir) {
@@ -64,12 +88,11 @@ ProcessScanner::HeldFd ProcessScanner::MaybeHoldComm(const PidDir& dir) {
   return HeldFd(*fd);
 }
 
-bool ProcessScanner::CheckKnown(int pid, Entry* entry, bool* reused) {
-  ProcessInfo& known = entry->info;
+bool ProcessScanner::CheckKnown(Hot* hot, bool* reused) {
   *reused = false;
   std::string_view comm;
-  if (entry->comm_fd.get() >= 0) {
-    Status st = ProcFs::PreadInto(entry->comm_fd.get(), &comm_buf_);
+  if (hot->comm_fd >= 0) {
+    Status st = ProcFs::PreadInto(hot->comm_fd, &comm_buf_);
     if (!st.ok()) {
       if (!IsGone(st.error())) ++counters_.read_errors;
       *reused = true;  // the process behind the fd exited; the listed pid is another
@@ -78,7 +101,7 @@ bool ProcessScanner::CheckKnown(int pid, Entry* entry, bool* reused) {
     comm = comm_buf_;
     if (!comm.empty() && comm.back() == '\n') comm.remove_suffix(1);
   } else {
-    Status st = fs_.ReadStatInto(pid, &stat_buf_);
+    Status st = fs_.ReadStatInto(hot->pid, &stat_buf_);
     auto key = st.ok() ? ParseStatKey(stat_buf_) : Result<StatKey>(st.error());
     if (!key.ok()) {
       if (IsGone(key.error())) {
@@ -88,40 +111,50 @@ bool ProcessScanner::CheckKnown(int pid, Entry* entry, bool* reused) {
       ++counters_.read_errors;
       return true;  // unreadable this time: keep, do not report
     }
-    if (key->start_ticks != known.key.start_ticks) {
+    if (key->start_ticks != hot->start_ticks) {
       *reused = true;
       return false;
     }
     comm = key->comm;
   }
-  if (comm == known.name) return true;
-  if (known.kernel_thread) {
-    known.name = std::string(comm);  // kworker names follow their work queue
+  if (hot->SameComm(comm)) return true;
+  if (hot->kernel_thread && comm.size() < sizeof hot->comm) {
+    // kworker names follow their work queue: update quietly.
+    hot->comm_len = static_cast<uint8_t>(comm.size());
+    std::memcpy(hot->comm, comm.data(), comm.size());
+    if (auto it = table_.find(hot->pid); it != table_.end()) it->second.info.name = comm;
     return true;
   }
   return false;  // exec'd or renamed
 }
 
-void ProcessScanner::EnrichListed(int pid, Entry* known, NetTables* net, ScanResult* result,
-                                  std::vector<int>* refreshed) {
+void ProcessScanner::Exited(const ProcessKey& key, ScanResult* result) {
+  result->exited.push_back(key);
+  ++counters_.exited;
+  table_.erase(key.pid);
+}
+
+ProcessScanner::Entry* ProcessScanner::EnrichListed(int pid, const ProcessKey* exec_key,
+                                                    NetTables* net, ScanResult* result) {
   // Everything below reads through one PidDir: a pid reused meanwhile fails as gone
   // instead of mixing two processes.
   auto dir = fs_.OpenPid(pid);
-  if (!dir.ok()) return;  // gone before we got to it
-  auto text = dir->ReadFile("stat", 4096);
+  auto text = dir.ok() ? dir->ReadFile("stat", 4096) : Result<std::string>(dir.error());
   auto stat = text.ok() ? ParseStat(*text) : Result<StatFields>(text.error());
   if (!stat.ok()) {
-    if (!IsGone(stat.error())) ++counters_.read_errors;
-    return;
+    if (!IsGone(stat.error())) {
+      ++counters_.read_errors;
+    } else if (exec_key == nullptr) {
+      ++counters_.cmdline_unreadable;  // listed, then gone before anything was read
+    }
+    if (exec_key != nullptr) Exited(*exec_key, result);
+    return nullptr;
   }
-  if (known != nullptr && stat->start_ticks != known->info.key.start_ticks) {
-    // Reused between the check and now: the old one exited.
-    result->exited.push_back(known->info.key);
-    ++counters_.exited;
-    table_.erase(pid);
-    known = nullptr;
+  if (exec_key != nullptr && stat->start_ticks != exec_key->start_ticks) {
+    Exited(*exec_key, result);  // reused between the check and now
+    exec_key = nullptr;
   }
-  const bool is_new = known == nullptr;
+  const bool is_new = exec_key == nullptr;
   HeldFd held = is_new ? MaybeHoldComm(*dir) : HeldFd();
   bool gone = false;
   ProcessInfo info = Enrich(*dir, *stat, net, &gone);
@@ -133,8 +166,7 @@ void ProcessScanner::EnrichListed(int pid, Entry* known, NetTables* net, ScanRes
   }
   // Kept even when partial: a zombie stays listed and must not be reported again;
   // a process that is really gone is dropped as exited on the next scan.
-  Remember(std::move(info), is_new, std::move(held));
-  refreshed->push_back(pid);
+  return &Remember(std::move(info), is_new, std::move(held));
 }
 
 Result<ScanResult> ProcessScanner::Scan() {
@@ -143,69 +175,57 @@ Result<ScanResult> ProcessScanner::Scan() {
   auto pids = fs_.ListPids();
   if (!pids.ok()) return pids.error();
   ++counters_.scans;
-  const uint64_t gen = counters_.scans;
   NetTables net(&fs_);
   ScanResult result;
-  std::vector<int> refreshed;
 
+  // Linear merge of the sorted pid list with the sorted hot records.
+  std::vector<Hot>& next = hot_next_;
+  next.clear();
+  next.reserve(pids->size());
+  size_t h = 0;
   for (int pid : *pids) {
-    auto it = table_.find(pid);
-    Entry* known = nullptr;
-    if (it != table_.end()) {
+    for (; h < hot_.size() && hot_[h].pid < pid; ++h) {
+      Exited({hot_[h].pid, hot_[h].start_ticks}, &result);
+    }
+    const ProcessKey* exec_key = nullptr;
+    ProcessKey old_key;
+    if (h < hot_.size() && hot_[h].pid == pid) {
+      Hot cur = hot_[h++];
       bool reused = false;
-      if (CheckKnown(pid, &it->second, &reused)) {
-        it->second.seen_gen = gen;
-        ++it->second.scans_since_enrich;
+      if (CheckKnown(&cur, &reused)) {
+        if (cur.age < UINT16_MAX) ++cur.age;
+        next.push_back(cur);
         continue;  // the common case: nothing else read
       }
+      old_key = {cur.pid, cur.start_ticks};
       if (reused) {
-        result.exited.push_back(it->second.info.key);
-        ++counters_.exited;
-        table_.erase(it);
+        Exited(old_key, &result);
       } else {
-        known = &it->second;  // exec'd: re-enriched, keeps its held fd
+        exec_key = &old_key;  // exec'd: re-enriched, keeps its held fd
       }
     }
-    EnrichListed(pid, known, &net, &result, &refreshed);
+    if (Entry* e = EnrichListed(pid, exec_key, &net, &result)) next.push_back(MakeHot(*e));
   }
-
-  // Drop what was not listed (or whose stat vanished) this scan.
+  for (; h < hot_.size(); ++h) Exited({hot_[h].pid, hot_[h].start_ticks}, &result);
+  hot_.swap(next);
   held_fds_ = 0;
-  for (auto it = table_.begin(); it != table_.end();) {
-    if (it->second.seen_gen != gen) {
-      result.exited.push_back(it->second.info.key);
-      ++counters_.exited;
-      it = table_.erase(it);
-    } else {
-      if (it->second.comm_fd.get() >= 0) ++held_fds_;
-      ++it;
-    }
-  }
+  for (const Hot& x : hot_) held_fds_ += x.comm_fd >= 0 ? 1 : 0;
 
   // fd re-reads: young processes, then a round-robin budget over the table.
-  std::sort(refreshed.begin(), refreshed.end());
-  auto refresh = [&](int pid) {
-    if (std::binary_search(refreshed.begin(), refreshed.end(), pid)) return;
-    auto it = table_.find(pid);
-    if (it == table_.end() || it->second.info.kernel_thread || !options_.read_fds) return;
+  auto refresh = [&](const Hot& x) {
+    if (x.kernel_thread || !options_.read_fds) return;
+    auto it = table_.find(x.pid);
+    if (it == table_.end()) return;
     ProcessChange change;
     if (RefreshEntry(&it->second, &net, &change)) result.changes.push_back(std::move(change));
   };
-  std::vector<int> young;
-  for (const auto& [pid, entry] : table_) {
-    if (entry.scans_since_enrich > 0 && entry.scans_since_enrich <= options_.young_rescans) {
-      young.push_back(pid);
-    }
+  for (const Hot& x : hot_) {
+    if (x.age > 0 && x.age <= options_.young_rescans) refresh(x);
   }
-  for (int pid : young) refresh(pid);
-  for (size_t done = 0; done < options_.fd_refresh_budget && !table_.empty(); ++done) {
-    if (refresh_cursor_ >= refresh_order_.size()) {
-      refresh_order_.clear();
-      for (const auto& [pid, entry] : table_) refresh_order_.push_back(pid);
-      std::sort(refresh_order_.begin(), refresh_order_.end());
-      refresh_cursor_ = 0;
-    }
-    refresh(refresh_order_[refresh_cursor_++]);
+  for (size_t done = 0; done < options_.fd_refresh_budget && !hot_.empty(); ++done) {
+    if (refresh_cursor_ >= hot_.size()) refresh_cursor_ = 0;
+    const Hot& x = hot_[refresh_cursor_++];
+    if (x.age > options_.young_rescans) refresh(x);  // young ones were just done
   }
 
   std::stable_sort(result.changes.begin(), result.changes.end(),
@@ -235,8 +255,7 @@ Result<ProcessInfo> ProcessScanner::EnrichOne(int pid) {
   bool gone = false;
   ProcessInfo info = Enrich(*dir, *stat, &net, &gone);
   counters_.net_table_reads += net.tables_read();
-  Remember(info, is_new, is_new ? MaybeHoldComm(*dir) : HeldFd());
-  table_[pid].seen_gen = counters_.scans;
+  UpsertHot(Remember(info, is_new, is_new ? MaybeHoldComm(*dir) : HeldFd()));
   counters_.tracked = table_.size();
   return info;
 }

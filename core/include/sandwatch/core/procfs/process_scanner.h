@@ -28,6 +28,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string_view>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -64,7 +65,9 @@ struct ScanCounters {
   uint64_t processes_seen = 0;      // distinct processes enriched (new keys)
   uint64_t execs_seen = 0;          // known keys re-enriched after exec/rename
   uint64_t exited = 0;
-  uint64_t cmdline_unreadable = 0;  // process gone before its cmdline was read
+  // A new process gone before its cmdline was read: listed by getdents but gone
+  // before its stat could be read, or gone (or a zombie) by the time cmdline was read.
+  uint64_t cmdline_unreadable = 0;
   uint64_t partial = 0;             // process gone before every field was read
   uint64_t read_errors = 0;         // failures that were not "gone" (EACCES, ...)
   uint64_t fd_refreshes = 0;        // known processes whose fds were re-read
@@ -162,9 +165,24 @@ class ProcessScanner {
   struct Entry {
     HeldFd comm_fd;  // -1 when not held
     ProcessInfo info;
-    int scans_since_enrich = 0;
-    uint64_t seen_gen = 0;  // counters_.scans when last listed
   };
+
+  // The scan's working set: one small record per tracked process, sorted by pid, so
+  // an incremental scan is a linear merge with the pid list that never touches the
+  // (large, scattered) table entries of unchanged processes.
+  struct Hot {
+    int pid = 0;
+    int comm_fd = -1;  // borrowed from the Entry
+    uint64_t start_ticks = 0;
+    char comm[16] = {};  // TASK_COMM_LEN: comm is at most 15 bytes
+    uint8_t comm_len = 0;
+    bool kernel_thread = false;
+    uint16_t age = 0;  // scans since (re-)enrichment, saturating
+    bool SameComm(std::string_view c) const {
+      return c.size() == comm_len && std::string_view(comm, comm_len) == c;
+    }
+  };
+  static Hot MakeHot(const Entry& entry);
 
   // Full enrichment; *gone is set when the process vanished mid-read.
   ProcessInfo Enrich(const PidDir& dir, const StatFields& stat, NetTables* net, bool* gone);
@@ -173,24 +191,28 @@ class ProcessScanner {
   void FillAncestors(ProcessInfo* info);
   // Re-reads fds of a table entry; fills `change` and returns true when something new.
   bool RefreshEntry(Entry* entry, NetTables* net, ProcessChange* change);
-  void Remember(ProcessInfo info, bool is_new, HeldFd comm_fd);
+  Entry& Remember(ProcessInfo info, bool is_new, HeldFd comm_fd);
   // Opens the process's comm for holding when under the cap.
   HeldFd MaybeHoldComm(const PidDir& dir);
   // New or exec'd pid: opens it, reads stat through the same PidDir, enriches, and
-  // records the change. `known` is the entry for an exec'd pid, nullptr for a new one.
-  void EnrichListed(int pid, Entry* known, NetTables* net, ScanResult* result,
-                    std::vector<int>* refreshed);
+  // records the change. `exec_key` is the known key of an exec'd pid, nullptr for a
+  // new one. Returns the table entry, or nullptr when the pid was already gone.
+  Entry* EnrichListed(int pid, const ProcessKey* exec_key, NetTables* net, ScanResult* result);
   // Known pid: true when unchanged (nothing else to read). Otherwise *reused tells
   // whether the old process is gone (false: same process, exec'd or renamed).
-  bool CheckKnown(int pid, Entry* entry, bool* reused);
+  bool CheckKnown(Hot* hot, bool* reused);
+  void Exited(const ProcessKey& key, ScanResult* result);
+  // Inserts or replaces the hot record of a table entry (outside Scan()).
+  void UpsertHot(const Entry& entry);
 
   ProcFs fs_;
   ScannerOptions options_;
   const Clock* clock_;
   int64_t ns_per_tick_ = 10000000;
   std::unordered_map<int, Entry> table_;  // by pid; the key inside holds start ticks
-  std::vector<int> refresh_order_;        // round-robin snapshot of pids
-  size_t refresh_cursor_ = 0;
+  std::vector<Hot> hot_;                  // same processes, sorted by pid
+  std::vector<Hot> hot_next_;             // scratch for the merge, reused across scans
+  size_t refresh_cursor_ = 0;             // round-robin position in hot_
   ScanCounters counters_;
   std::string stat_buf_;
   std::string comm_buf_;
