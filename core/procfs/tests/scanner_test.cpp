@@ -175,6 +175,18 @@ TEST_F(ProcfsScannerTest, VanishedBeforeCmdlineIsCountedNotFatal) {
   EXPECT_EQ(scanner.counters().cmdline_unreadable, 1u);
 }
 
+TEST_F(ProcfsScannerTest, ListedButGoneBeforeStatIsCounted) {
+  tree_.Write("600/.keep", "");  // the pid directory is listed, but every file is gone
+  ProcessScanner scanner(ProcFs(tree_.root()), Options());
+  auto r = scanner.Scan();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(FindChange(*r, 600), nullptr);
+  EXPECT_EQ(scanner.Find(600), nullptr);
+  // 600 (nothing readable) and 500 (no cmdline) were both gone too early.
+  EXPECT_EQ(scanner.counters().cmdline_unreadable, 2u);
+  EXPECT_EQ(scanner.counters().read_errors, 0u);
+}
+
 TEST_F(ProcfsScannerTest, ZombieIsReportedOnce) {
   tree_.Write("500/stat", testing::StatLine(500, "short", 'Z', 100, 4194304, 1500));
   tree_.Write("500/cmdline", "");
