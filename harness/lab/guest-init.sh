@@ -18,8 +18,9 @@ say "init up after $(cut -d' ' -f1 /proc/uptime)s, kernel $(uname -r)"
 # shellcheck source=/dev/null
 . /sw/cell/cell.env
 hostname "$SW_HOSTNAME"
-insmod /sw/modules/e1000.ko 2>/dev/null || say "insmod e1000 failed"
 bb=/sw/bin/busybox
+# The rootfs (debootstrap minbase) has no kmod; busybox's insmod loads the plain .ko.
+$bb insmod /sw/modules/e1000.ko || say "insmod e1000 failed"
 $bb ip link set lo up
 for _ in $(seq 1 50); do [ -e /sys/class/net/eth0 ] && break; sleep 0.1; done
 $bb ip link set eth0 up

@@ -68,8 +68,12 @@ Result<RunOutcome> Finalise(const std::string& dir, RunRecord& run) {
   std::string why;
   out.finding_holds = BlogFindingHolds(score, &why);
   out.table = BlogTable(score, false);
-  bool blog_matrix = false;
-  for (const auto& c : run.cells) blog_matrix = blog_matrix || c.cell.runtime == "kata-qemu";
+  bool has_runc = false, has_vm = false;
+  for (const auto& c : run.cells) {
+    has_runc = has_runc || c.cell.runtime == "runc";
+    has_vm = has_vm || c.cell.runtime == "kata-qemu";
+  }
+  bool blog_matrix = has_runc && has_vm;
   if (blog_matrix && !out.finding_holds) out.table += "blog finding does not hold: " + why + "\n";
   for (const auto& c : run.cells) {
     if (!c.ok) out.table += "cell " + c.cell.Id() + " failed: " + c.error + "\n";

@@ -1,6 +1,7 @@
 #include "sandwatch/harness/scenario.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -132,7 +133,8 @@ void ParseSensor(const YAML::Node& n, SensorSettings* s) {
 }
 
 void ParseAttack(const YAML::Node& n, AttackSettings* a) {
-  CheckKeys(n, "attack", {"package_install", "host_package_install", "hold_ms", "gap_ms", "repeat"});
+  CheckKeys(n, "attack", {"package_install", "host_package_install", "hold_ms", "gap_ms", "repeat",
+                          "package_delay_ms"});
   if (n["package_install"]) {
     a->package_install = OneOf(n["package_install"], "attack.package_install", kPackageModes);
   }
@@ -143,6 +145,9 @@ void ParseAttack(const YAML::Node& n, AttackSettings* a) {
   if (n["hold_ms"]) a->hold_ms = Int(n["hold_ms"], "attack.hold_ms", 0, 3600000);
   if (n["gap_ms"]) a->gap_ms = Int(n["gap_ms"], "attack.gap_ms", 0, 3600000);
   if (n["repeat"]) a->chain_repeat = Int(n["repeat"], "attack.repeat", 1, 1000);
+  if (n["package_delay_ms"]) {
+    a->package_delay_ms = Int(n["package_delay_ms"], "attack.package_delay_ms", 0, 600000);
+  }
 }
 
 void ParseTimeouts(const YAML::Node& n, Timeouts* t) {
@@ -192,7 +197,11 @@ double Scenario::SettleSeconds() const {
 }
 
 std::string Cell::Id() const {
-  return runtime + "-" + speed + "-" + variant + "-r" + std::to_string(repetition);
+  std::string v = variant;
+  for (char& c : v) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '-';
+  }
+  return runtime + "-" + speed + "-" + v + "-r" + std::to_string(repetition);
 }
 
 Result<Scenario> ParseScenario(std::string_view yaml_text, std::string_view origin) {

@@ -66,6 +66,9 @@ bool WaitForSensor(const std::string& receiver_url, const std::string& pod, doub
 // dest/bin and dest/lib (for runc bind mounts and the guest initramfs).
 Status StageBinaries(Lab& lab, const std::string& rootfs, const std::string& dest);
 
+// Writes ROOT/etc/dpkg/dpkg.cfg.d/sandwatch-package-delay when the scenario asks for it.
+Status WritePackageDelayHook(const Scenario& s, const std::string& root);
+
 // Runtimes.
 Result<CellOutcome> RunHostCell(Lab& lab, const Cell& cell);
 Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell);

@@ -184,6 +184,16 @@ bool WaitForSensor(const std::string& receiver_url, const std::string& pod, doub
   return false;
 }
 
+Status WritePackageDelayHook(const Scenario& s, const std::string& root) {
+  if (s.attack.package_delay_ms <= 0) return OkStatus();
+  std::error_code ec;
+  fs::create_directories(root + "/etc/dpkg/dpkg.cfg.d", ec);
+  if (ec) return MakeError("cannot create " + root + "/etc/dpkg/dpkg.cfg.d: " + ec.message());
+  return WriteText(root + "/etc/dpkg/dpkg.cfg.d/sandwatch-package-delay",
+                   "# sandwatch lab: stands in for the network fetch of apt update && apt install\n"
+                   "pre-invoke=sleep " + Num(s.attack.package_delay_ms / 1000.0) + "\n");
+}
+
 ObserverBinding HostViewBinding(const Lab& lab, bool pids_comparable,
                                 std::vector<std::string> lineage) {
   ObserverBinding b;

@@ -83,9 +83,14 @@ Result<CellOutcome> RunQemuCell(Lab& lab, const Cell& cell) {
                    AttackArgs(s, cell, "10.0.2.2:" + std::to_string(*port), s.attack.package_install,
                               "/tmp/cell/gt.jsonl", true));
   }
+  if (st.ok()) st = WritePackageDelayHook(s, dir + "/root");
   if (!st.ok()) return fail(st.error().message);
+  if (s.attack.package_delay_ms > 0) {
+    out.notes.push_back("dpkg pre-invoke hook sleeps " + std::to_string(s.attack.package_delay_ms) +
+                        " ms (stands in for the blog's network fetch)");
+  }
   auto cpio = r.Run(Cmd({"bash", "-c",
-                              "set -o pipefail; cd \"$1\" && find sw -print0 | cpio --null -o -H newc "
+                              "set -o pipefail; cd \"$1\" && find . -print0 | cpio --null -o -H newc "
                               "-R 0:0 --quiet > \"$2\" && cat \"$3\" \"$2\" > \"$4\"",
                               "cpio", dir + "/root", dir + "/cell.cpio",
                               lab.ctx->work_dir + "/guest-base.cpio", dir + "/initrd.cpio"},

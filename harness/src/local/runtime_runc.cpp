@@ -142,6 +142,11 @@ Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell) {
   CleanupRegistry cleanup;
   auto app_root = MountOverlay(lab, cleanup, dir + "/app");
   if (!app_root.ok()) return fail(app_root.error().message);
+  if (auto st = WritePackageDelayHook(s, *app_root); !st.ok()) return fail(st.error().message);
+  if (s.attack.package_delay_ms > 0) {
+    out.notes.push_back("dpkg pre-invoke hook sleeps " + std::to_string(s.attack.package_delay_ms) +
+                        " ms (stands in for the blog's network fetch)");
+  }
   auto sensor_root = MountOverlay(lab, cleanup, dir + "/sensor");
   if (!sensor_root.ok()) return fail(sensor_root.error().message);
   std::vector<std::string> env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",

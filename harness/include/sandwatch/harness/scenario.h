@@ -36,6 +36,10 @@ struct AttackSettings {
   std::optional<int> hold_ms;  // overrides the speed's hold
   std::optional<int> gap_ms;   // overrides the speed's gap
   int chain_repeat = 1;        // attack-sim --repeat
+  // runc / kata-qemu only: a dpkg pre-invoke hook in the workload's rootfs that sleeps this
+  // long, standing in for the network fetch of the blog's `apt update && apt install`
+  // (an offline `dpkg -i` lives ~70 ms, which a 2 s poll mostly misses). 0: no hook.
+  int package_delay_ms = 0;
 };
 
 struct Timeouts {
