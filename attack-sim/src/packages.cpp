@@ -1,12 +1,16 @@
 #include "sandwatch/attack_sim/packages.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <sstream>
+#include <thread>
 
+#include "sandwatch/attack_sim/interrupt.h"
 #include "sandwatch/attack_sim/spawn.h"
 
 namespace sandwatch::attacksim {
@@ -48,6 +52,27 @@ std::vector<std::string> NewlyInstalled(const PackageStates& before, const Packa
     if (Present(after, name) && !Present(before, name)) out.push_back(name);
   }
   return out;
+}
+
+bool WaitForDpkgLock(double timeout_s, const std::string& lock) {
+  int fd = open(lock.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  const auto end = std::chrono::steady_clock::now() +
+                   std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  bool free_now = false;
+  while (!Interrupted()) {
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (fcntl(fd, F_GETLK, &fl) != 0 || fl.l_type == F_UNLCK) {
+      free_now = true;
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= end) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  close(fd);
+  return free_now;
 }
 
 Result<std::string> FindStagedDeb(const std::string& package, const std::string& explicit_path,

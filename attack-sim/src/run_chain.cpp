@@ -289,6 +289,10 @@ void ChainRun::RunStep(int repeat, const std::string& step, Launcher* launcher) 
   } else if (!cmd->held && !listen_here && hold > 0) {
     AddNote(&g.note, "runs to completion (no hold)");
   }
+  if (step == "package-install" && cfg_.package_mode != PackageMode::kSimulate &&
+      !WaitForDpkgLock(120)) {
+    AddNote(&g.note, "another dpkg/apt held the lock for 120 s");
+  }
   std::optional<Result<ListenCapture>> capture;
   std::thread accept_thread;
   if (listen_here) {
@@ -352,6 +356,7 @@ void ChainRun::Cleanup() {
     std::vector<std::string> added = after.ok() ? NewlyInstalled(*before_, *after)
                                                 : std::vector<std::string>{};
     if (!added.empty() && cfg_.cleanup) {
+      (void)WaitForDpkgLock(120);
       StepCommand purge;
       purge.argv = {"dpkg", "--purge"};
       purge.argv.insert(purge.argv.end(), added.begin(), added.end());

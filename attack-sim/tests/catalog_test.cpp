@@ -1,3 +1,7 @@
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "sandwatch/attack_sim/catalog.h"
@@ -101,6 +105,42 @@ TEST(Listener, EscapeForDisplayLeavesNoControlBytes) {
   EXPECT_EQ(EscapeForDisplay("uid=0(root)"), "uid=0(root)");
   EXPECT_EQ(EscapeForDisplay("a\x1b[2Jb\\"), "a\\x1b[2Jb\\\\");
   EXPECT_EQ(EscapeForDisplay(std::string("\0\n\xff", 3)), "\\x00\\x0a\\xff");
+}
+
+}  // namespace
+}  // namespace sandwatch::attacksim
+
+namespace sandwatch::attacksim {
+namespace {
+
+TEST(Packages, WaitForDpkgLockWaitsForAnotherProcess) {
+  char path[] = "/tmp/sw-attack-sim-lock-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fcntl(fd, F_SETLK, &fl);
+    (void)!write(ready[1], "x", 1);
+    usleep(400'000);
+    _exit(0);
+  }
+  char c;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  EXPECT_FALSE(WaitForDpkgLock(0.05, path));  // held by the child
+  EXPECT_TRUE(WaitForDpkgLock(10, path));     // free once the child exits
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_TRUE(WaitForDpkgLock(0, path));
+  EXPECT_TRUE(WaitForDpkgLock(0, "/nonexistent/lock"));  // no dpkg: nothing to wait for
+  close(fd);
+  close(ready[0]);
+  close(ready[1]);
+  unlink(path);
 }
 
 }  // namespace

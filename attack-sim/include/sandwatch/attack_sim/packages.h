@@ -19,6 +19,11 @@ Result<PackageStates> SnapshotPackages();
 // Packages present (in any state but not-installed/config-files) after but not before.
 std::vector<std::string> NewlyInstalled(const PackageStates& before, const PackageStates& after);
 
+// Waits (up to timeout_s) while another process holds dpkg's frontend lock, so a
+// concurrent apt/dpkg does not turn our install into "dpkg frontend lock is locked".
+// True when the lock is free (or there is no dpkg here).
+bool WaitForDpkgLock(double timeout_s, const std::string& lock = "/var/lib/dpkg/lock-frontend");
+
 // The staged .deb: `explicit_path` if given, else the newest
 // /var/cache/sandwatch/debs/<package>_*.deb. Error says where it looked.
 Result<std::string> FindStagedDeb(const std::string& package, const std::string& explicit_path,
