@@ -42,7 +42,8 @@ std::string RenderMarkdown(const BenchConfig& config, const BenchResult& r) {
      << " CPUs, POLL_INTERVAL=" << Fmt(config.poll_interval_s, "%g")
      << " s, load average " << r.environment.at("loadavg_start") << " at the start and "
      << r.environment.at("loadavg_end") << " at the end). All four sources ran side by side against the same processes in one run; "
-        "inotify and poll each drive their own procfs `ProcessScanner`, as the pipeline does. "
+        "inotify and poll each drive their own procfs `ProcessScanner` on a worker thread (nice "
+     << r.environment.at("scan_nice") << "), as the pipeline does. "
         "Latency is from just before `posix_spawn` to the source's event (netlink, fanotify) or "
         "to the scan that found the process (inotify, poll).\n\n";
   md << "### Against the issue's targets (this run)\n\n";
@@ -120,7 +121,7 @@ std::string RenderMarkdown(const BenchConfig& config, const BenchResult& r) {
      << "; inotify turned " << r.counters.at("inotify_events_in_storm") << " raw events into "
      << r.counters.at("inotify_scans_in_storm")
      << " scans. For inotify and poll \"seen\" means a scan found the process alive; their CPU "
-        "includes those scans. forkstat's CPU is its process CPU over the storm.\n\n";
+        "includes their scan workers. forkstat's CPU is its process CPU over the storm.\n\n";
 
   md << "### argv capture under load: " << config.argv_storm << " x `sleep 0.005`, "
      << config.inflight << " in flight\n\n";

@@ -152,6 +152,7 @@ double MedianLifetime(const std::vector<Spawned>& trials) {
 }
 
 struct Rig {
+  explicit Rig(int scan_nice) : inotify_sink(scan_nice), poll_sink(scan_nice) {}
   EventSink netlink_sink, fanotify_sink;
   ScanSink inotify_sink, poll_sink;
   std::unique_ptr<NetlinkSource> netlink;
@@ -165,6 +166,11 @@ struct Rig {
     fanotify->AddCounters(&c);
     inotify->AddCounters(&c);
     poll->AddCounters(&c);
+    // The scans a trigger causes are part of its cost.
+    c["inotify_cpu_us"] += inotify_sink.cpu_ns() / 1000;
+    c["poll_cpu_us"] += poll_sink.cpu_ns() / 1000;
+    c["inotify_pipeline_scans"] = inotify_sink.scans();
+    c["poll_pipeline_scans"] = poll_sink.scans();
     return c;
   }
 };
@@ -181,8 +187,9 @@ Result<BenchResult> RunBench(const BenchConfig& config) {
   r.environment["cpus"] = std::to_string(std::thread::hardware_concurrency());
   r.environment["poll_interval_s"] = std::to_string(config.poll_interval_s);
   r.environment["loadavg_start"] = LoadAvg();
+  r.environment["scan_nice"] = std::to_string(config.scan_nice);
 
-  Rig rig;
+  Rig rig(config.scan_nice);
   rig.netlink = std::make_unique<NetlinkSource>(NetlinkOptions{});
   rig.fanotify = std::make_unique<FanotifySource>(FanotifyOptions{});
   rig.inotify = std::make_unique<InotifySource>(InotifyOptions{});

@@ -25,6 +25,7 @@ struct BenchConfig {
   int inflight = 64;
   double poll_interval_s = 2.0;
   bool forkstat = true;
+  int scan_nice = 0;       // nice of the scan workers (the pipeline's thread)
   std::string json_out;    // write raw results here when set
   std::string update_doc;  // replace the generated block in this markdown file
 };

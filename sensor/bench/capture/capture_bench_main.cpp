@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   app.add_option("--inflight", c.inflight, "processes in flight during storms")->check(CLI::Range(1, 1024));
   app.add_option("--poll-interval", c.poll_interval_s, "poll source interval, seconds")->check(CLI::Range(0.01, 60.0));
   app.add_flag("!--no-forkstat", c.forkstat, "do not run forkstat on the storm");
+  app.add_option("--scan-nice", c.scan_nice, "nice of the scan workers standing in for the pipeline [0]")
+      ->check(CLI::Range(-20, 19));
   app.add_option("--json", c.json_out, "also write raw results as JSON to this file");
   app.add_option("--update-doc", c.update_doc, "replace the generated block in this markdown file");
   try {

@@ -34,6 +34,7 @@ std::unique_ptr<CaptureSource> Build(const std::string& name, bool files_only,
     InotifyOptions i;
     i.workload_root = o.workload_root;
     i.min_gap_ns = static_cast<int64_t>(o.trigger_min_gap_s * 1e9);
+    i.thread_nice = o.early_read_nice;
     return std::make_unique<InotifySource>(i);
   }
   return std::make_unique<PollSource>(o.poll_interval_s);

@@ -103,6 +103,7 @@ std::vector<std::string> InotifySource::watched() const {
 }
 
 void InotifySource::Loop(ObservationSink* sink) {
+  nice_.store(SetThreadNice(options_.thread_nice));
   ScanCoalescer coalescer(options_.min_gap_ns);
   alignas(inotify_event) uint8_t buf[64 * 1024];
   std::vector<InotifyRecord> records;
@@ -166,6 +167,7 @@ void InotifySource::AddCounters(std::map<std::string, int64_t>* counters) const 
   (*counters)["inotify_overflows"] += overflows_.load();
   (*counters)["inotify_watches"] += watch_count_.load();
   (*counters)["inotify_cpu_us"] += cpu_ns_.load() / 1000;
+  (*counters)["inotify_thread_nice"] += nice_.load();
 }
 
 }  // namespace sandwatch::sensor

@@ -26,9 +26,10 @@ struct CaptureOptions {
   int netlink_rcvbuf_bytes = 16 << 20;
   // netlink/fanotify: read cmdline, exe and stat right after each kernel event.
   bool early_read = true;
-  // netlink/fanotify: nice value of the threads that do the early read, so they
-  // win the CPU against a short-lived process on a busy machine (needs
-  // CAP_SYS_NICE; otherwise they stay at the default). 0 leaves them alone.
+  // Nice value of the sources' event threads (netlink and fanotify early reads,
+  // the inotify trigger), so they win the CPU against a short-lived process on a
+  // busy machine. They do little work per event. Needs CAP_SYS_NICE; without it
+  // they stay at the default. 0 leaves them alone.
   int early_read_nice = -10;
   // fanotify: watch the sensitive files with FAN_OPEN_PERM, so the opener waits
   // in open() until its cmdline is read (always answered FAN_ALLOW). false: FAN_OPEN.
