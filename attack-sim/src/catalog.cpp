@@ -17,7 +17,9 @@ constexpr const char* kAwsPath = "*/.aws/credentials";
 constexpr double kPackageTimeoutMs = 600'000;
 constexpr double kReverseShellGraceMs = 30'000;
 
-std::string Python() { return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3"; }
+std::string Python() {
+  return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+}
 
 bool HeldRequested(const CommandContext& ctx) { return ctx.hold_ms > 0; }
 
@@ -80,10 +82,19 @@ Result<StepCommand> AwsCommand(std::string_view v, const CommandContext& ctx) {
                     : std::vector<std::string>{"sh", "-c",
                                                "find / -path \"*/.aws/credentials\" 2>/dev/null"};
   } else if (v == "grep") {
-    c.argv = {"grep", "-rlsI", "-m1", "--include=credentials", "--exclude-dir=proc",
-              "--exclude-dir=sys", "--exclude-dir=dev", "-e", "aws_access_key_id", "/"};
-    c.note = "grep opens files named credentials; only their paths are printed, and attack-sim "
-             "discards even those";
+    c.argv = {"grep",
+              "-rlsI",
+              "-m1",
+              "--include=credentials",
+              "--exclude-dir=proc",
+              "--exclude-dir=sys",
+              "--exclude-dir=dev",
+              "-e",
+              "aws_access_key_id",
+              "/"};
+    c.note =
+        "grep opens files named credentials; only their paths are printed, and attack-sim "
+        "discards even those";
   } else {
     return MakeError("aws-creds has no variant '" + std::string(v) + "'");
   }
@@ -104,8 +115,9 @@ Result<StepCommand> PackageCommand(std::string_view v, const CommandContext& ctx
     if (m == PackageMode::kStaged) c.argv = {tool, "install", "-y", local};
     if (m == PackageMode::kSimulate) c.argv = {tool, "install", "-s", pkg};
   } else if (v == "dpkg") {
-    c.argv = m == PackageMode::kSimulate ? std::vector<std::string>{"dpkg", "--dry-run", "-i", local}
-                                         : std::vector<std::string>{"dpkg", "-i", local};
+    c.argv = m == PackageMode::kSimulate
+                 ? std::vector<std::string>{"dpkg", "--dry-run", "-i", local}
+                 : std::vector<std::string>{"dpkg", "-i", local};
   } else if (v == "apk") {
     if (m == PackageMode::kReal) c.argv = {"apk", "add", pkg};
     if (m == PackageMode::kStaged) c.argv = {"apk", "add", "--allow-untrusted", local};
@@ -180,24 +192,30 @@ bool IsChainStep(std::string_view step) {
 }
 
 std::string StepDescription(std::string_view step) {
-  if (step == "shell") return "an interactive bash on a pty, parent of every later step (unexpected_shell)";
+  if (step == "shell")
+    return "an interactive bash on a pty, parent of every later step (unexpected_shell)";
   if (step == "shadow") return "read /etc/shadow, contents discarded (shadow_file_access)";
-  if (step == "aws-creds") return "hunt for .aws/credentials, paths only (aws_credential_discovery)";
+  if (step == "aws-creds")
+    return "hunt for .aws/credentials, paths only (aws_credential_discovery)";
   if (step == "package-install") return "install ncat (package_manager_execution)";
-  if (step == "new-binary") return "run a binary written after start-up (post_start_binary_execution)";
+  if (step == "new-binary")
+    return "run a binary written after start-up (post_start_binary_execution)";
   if (step == "reverse-shell") return "sh over TCP to the listener (nc_execution, reverse_shell)";
   return "";
 }
 
 const std::vector<VariantInfo>& Variants() {
   static const std::vector<VariantInfo> kVariants = {
-      {"shell", "bash", "bash", "/bin/bash --noprofile --norc -i on a pty, as kubectl exec -it gives"},
+      {"shell", "bash", "bash",
+       "/bin/bash --noprofile --norc -i on a pty, as kubectl exec -it gives"},
       {"shadow", "cat", "cat", "cat /etc/shadow (held: cat /etc/shadow - with stdin kept open)"},
-      {"shadow", "tail", "tail", "tail -f /etc/shadow (blog's second run; burst: tail /etc/shadow)"},
+      {"shadow", "tail", "tail",
+       "tail -f /etc/shadow (blog's second run; burst: tail /etc/shadow)"},
       {"shadow", "head", "head", "head -n 100000 /etc/shadow (held: ... - with stdin kept open)"},
       {"shadow", "dd", "dd", "dd if=/etc/shadow of=/dev/null (cannot be held)"},
       {"shadow", "less", "less", "less /etc/shadow (held only on the shell's pty)"},
-      {"shadow", "python", "", "python3 -c \"open('/etc/shadow','rb').read()\" (held: signal.pause())"},
+      {"shadow", "python", "",
+       "python3 -c \"open('/etc/shadow','rb').read()\" (held: signal.pause())"},
       {"aws-creds", "find", "find", "find / -path \"*/.aws/credentials\" (killed at the hold)"},
       {"aws-creds", "find-iname", "find", "find / -iname .aws/credentials (blog's first run)"},
       {"aws-creds", "find-loop", "sh", "sh -c 'while true; do find / -path ...; sleep 1; done'"},
@@ -237,7 +255,8 @@ std::string DefaultVariant(std::string_view step, std::string_view speed, Packag
 
 std::string UnavailableReason(const VariantInfo& v) {
   std::string tool = v.tool;
-  if (v.name == "python") tool = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+  if (v.name == "python")
+    tool = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
   if (tool.empty()) return "";
   if (!FindOnPath(tool).ok()) return tool + " is not installed here (not on PATH)";
   return "";

@@ -56,8 +56,7 @@ void BuildCli(CLI::App& app, CliState* s) {
   run->add_option("--package-install", r.package_install, "real|staged|simulate")
       ->capture_default_str();
   run->add_option("--package", r.package, "package to install")->capture_default_str();
-  run->add_option("--deb", r.deb,
-                  "staged .deb (default /var/cache/sandwatch/debs/PACKAGE_*.deb)");
+  run->add_option("--deb", r.deb, "staged .deb (default /var/cache/sandwatch/debs/PACKAGE_*.deb)");
   run->add_option("--ground-truth", r.ground_truth, "append JSONL here (default stdout)");
   run->add_option("--variant", r.variant_specs,
                   "STEP=VARIANT or a unique VARIANT (e.g. socat); repeatable");
@@ -87,13 +86,15 @@ Exit: 0 every connection arrived, 1 none within --timeout, 2 bad flags.)");
   listen->add_option("--count", l.count, "connections to accept")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
-  listen->add_option("--linger-ms", l.linger_ms,
-                     "wait this long after the commands before sending exit (default: the "
-                     "--speed preset's hold)")
+  listen
+      ->add_option("--linger-ms", l.linger_ms,
+                   "wait this long after the commands before sending exit (default: the "
+                   "--speed preset's hold)")
       ->check(CLI::Range(0.0, 3600000.0));
-  listen->add_option("--speed", l.speed,
-                     "the run's speed: keeps the reverse shell alive for its hold "
-                     "(blog 5 s, human 3 s, fast 100 ms, burst 0)")
+  listen
+      ->add_option("--speed", l.speed,
+                   "the run's speed: keeps the reverse shell alive for its hold "
+                   "(blog 5 s, human 3 s, fast 100 ms, burst 0)")
       ->check(CLI::IsMember({"blog", "human", "fast", "burst"}))
       ->capture_default_str();
   listen->add_option("--timeout", l.timeout_s, "seconds to wait for each connection")

@@ -26,13 +26,13 @@ void InstallInterruptHandlers() {
 bool Interrupted() { return g_interrupted.load(); }
 
 void SleepInterruptibly(double ms) {
-  auto end = std::chrono::steady_clock::now() +
-             std::chrono::microseconds(static_cast<int64_t>(ms * 1000));
+  auto end =
+      std::chrono::steady_clock::now() + std::chrono::microseconds(static_cast<int64_t>(ms * 1000));
   while (!Interrupted()) {
     auto now = std::chrono::steady_clock::now();
     if (now >= end) return;
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-        end - now, std::chrono::milliseconds(100)));
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(end - now, std::chrono::milliseconds(100)));
   }
 }
 

@@ -19,8 +19,7 @@ namespace {
 int64_t MsToNs(double ms) { return static_cast<int64_t>(ms * 1'000'000.0); }
 }  // namespace
 
-void WaitForStep(ExitWatcher& watcher, const StepCommand& cmd, double hold_ms,
-                 LaunchResult* r) {
+void WaitForStep(ExitWatcher& watcher, const StepCommand& cmd, double hold_ms, LaunchResult* r) {
   const Clock& clock = SystemClock();
   int64_t deadline = -1;
   if (cmd.held) {
@@ -50,7 +49,8 @@ Result<LaunchResult> DirectLauncher::Launch(const StepCommand& cmd, double hold_
   spec.argv = cmd.argv;
   spec.new_pgrp = true;
   if (cmd.stdin_hold) {
-    if (pipe2(hold, O_CLOEXEC) != 0) return MakeError(std::string("pipe: ") + strerror(errno), errno);
+    if (pipe2(hold, O_CLOEXEC) != 0)
+      return MakeError(std::string("pipe: ") + strerror(errno), errno);
     spec.fds.emplace_back(hold[0], 0);
   }
   const Clock& clock = SystemClock();

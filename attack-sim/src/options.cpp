@@ -69,14 +69,14 @@ Result<Target> ParseTarget(std::string_view text) {
   }
   int p = 0;
   auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-  if (host.empty() || ec != std::errc() || ptr != port.data() + port.size() || p < 1 ||
-      p > 65535) {
+  if (host.empty() || ec != std::errc() || ptr != port.data() + port.size() || p < 1 || p > 65535) {
     return MakeError("'" + std::string(text) + "' needs a host and a port 1..65535");
   }
   for (char c : host) {
-    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' ||
-              c == '_';
-    if (!ok) return MakeError("host '" + std::string(host) + "' has a character that is not allowed");
+    bool ok =
+        std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' || c == '_';
+    if (!ok)
+      return MakeError("host '" + std::string(host) + "' has a character that is not allowed");
   }
   return Target{std::string(host), p};
 }
@@ -185,7 +185,8 @@ Result<ChainConfig> ResolveRun(const RunOptions& o) {
           }
           step = v.step;
         }
-        if (step.empty()) return MakeError("--variant: unknown variant '" + name + "' (see --list)");
+        if (step.empty())
+          return MakeError("--variant: unknown variant '" + name + "' (see --list)");
       }
       c.variants[step] = name;
     }

@@ -69,7 +69,8 @@ Result<ExitWatcher> ExitWatcher::Open(int pid) {
   long fd = syscall(SYS_pidfd_open, pid, 0);
   if (fd >= 0) return ExitWatcher(pid, static_cast<int>(fd));
   if (errno == ESRCH) return MakeError("process " + std::to_string(pid) + " is gone", ESRCH);
-  if (StatOf(pid).first == 0) return MakeError("process " + std::to_string(pid) + " is gone", ESRCH);
+  if (StatOf(pid).first == 0)
+    return MakeError("process " + std::to_string(pid) + " is gone", ESRCH);
   return ExitWatcher(pid, -1);  // no pidfd here: poll /proc
 }
 

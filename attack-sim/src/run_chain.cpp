@@ -8,10 +8,9 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "sandwatch/attack_sim/catalog.h"
 #include "sandwatch/attack_sim/interrupt.h"
@@ -159,8 +158,9 @@ class ChainRun {
       g.start_wall_ns = g.end_wall_ns = SystemClock().WallNs();
       g.start_mono_ns = g.end_mono_ns = SystemClock().MonoNs();
       g.requested_hold_ms = cfg_.timing.at("shell").hold_ms;
-      g.note = "skipped: bash is not installed here (not on PATH); later steps are direct "
-               "children of attack-sim";
+      g.note =
+          "skipped: bash is not installed here (not on PATH); later steps are direct "
+          "children of attack-sim";
       Emit(g);
     }
     if (Has("shell") && have_bash) {
@@ -293,6 +293,9 @@ void ChainRun::RunStep(int repeat, const std::string& step, Launcher* launcher) 
       !WaitForDpkgLock(120)) {
     AddNote(&g.note, "another dpkg/apt held the lock for 120 s");
   }
+  SW_LOG(kInfo, kComponent, "step start", {"repeat", std::to_string(repeat)}, {"step", step},
+         {"variant", variant}, {"hold_ms", Fmt(g.requested_hold_ms)},
+         {"held", cmd->held ? "true" : "false"});
   std::optional<Result<ListenCapture>> capture;
   std::thread accept_thread;
   if (listen_here) {
@@ -353,8 +356,8 @@ void ChainRun::Cleanup() {
   std::vector<std::string> left;
   if (before_.has_value()) {
     auto after = SnapshotPackages();
-    std::vector<std::string> added = after.ok() ? NewlyInstalled(*before_, *after)
-                                                : std::vector<std::string>{};
+    std::vector<std::string> added =
+        after.ok() ? NewlyInstalled(*before_, *after) : std::vector<std::string>{};
     if (!added.empty() && cfg_.cleanup) {
       (void)WaitForDpkgLock(120);
       StepCommand purge;

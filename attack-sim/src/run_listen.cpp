@@ -2,7 +2,6 @@
 #include <unistd.h>
 
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "sandwatch/attack_sim/catalog.h"
@@ -82,10 +81,11 @@ int RunListen(const ListenOptions& o) {
 void PrintList(std::ostream& out, bool json) {
   nlohmann::json j;
   for (const auto& s : ChainSteps()) {
-    j["steps"].push_back({{"name", s},
-                          {"description", StepDescription(s)},
-                          {"default_variant", DefaultVariant(s, "fast", PackageMode::kStaged)},
-                          {"default_variant_blog", DefaultVariant(s, "blog", PackageMode::kStaged)}});
+    j["steps"].push_back(
+        {{"name", s},
+         {"description", StepDescription(s)},
+         {"default_variant", DefaultVariant(s, "fast", PackageMode::kStaged)},
+         {"default_variant_blog", DefaultVariant(s, "blog", PackageMode::kStaged)}});
   }
   for (const auto& v : Variants()) {
     std::string reason = UnavailableReason(v);
@@ -108,7 +108,8 @@ void PrintList(std::ostream& out, bool json) {
   }
   out << "Steps (chain order):\n";
   for (const auto& s : j["steps"]) {
-    out << "  " << s["name"].get<std::string>() << std::string(18 - s["name"].get<std::string>().size(), ' ')
+    out << "  " << s["name"].get<std::string>()
+        << std::string(18 - s["name"].get<std::string>().size(), ' ')
         << s["description"].get<std::string>() << "\n";
   }
   out << "\nVariants (--variant STEP=NAME; [default] at fast/human/burst, [blog] at blog speed):\n";

@@ -99,8 +99,8 @@ Status ShellSession::Start(const std::vector<std::pair<std::string, std::string>
   spec.fds.emplace_back(hold[0], 5);
   argv_ = {access("/bin/bash", X_OK) == 0 ? "/bin/bash" : "bash", "--noprofile", "--norc", "-i"};
   spec.argv = argv_;
-  spec.env = {{"HISTFILE", ""}, {"PS1", "$ "}, {"TERM", "xterm"},
-              {"DEBIAN_FRONTEND", "noninteractive"}};
+  spec.env = {
+      {"HISTFILE", ""}, {"PS1", "$ "}, {"TERM", "xterm"}, {"DEBIAN_FRONTEND", "noninteractive"}};
   for (const auto& kv : extra_env) spec.env.push_back(kv);
 
   const Clock& clock = SystemClock();
@@ -182,12 +182,14 @@ Result<LaunchResult> ShellSession::Launch(const StepCommand& cmd, double hold_ms
   LaunchResult r;
   r.pid = std::atoi(announced->c_str());
   auto watcher = ExitWatcher::Open(r.pid);
-  if (!watcher.ok()) return MakeError("step process vanished before it ran: " + watcher.error().message);
+  if (!watcher.ok())
+    return MakeError("step process vanished before it ran: " + watcher.error().message);
   r.ppid = ParentPid(r.pid);
   const Clock& clock = SystemClock();
   r.start_mono_ns = clock.MonoNs();
   r.start_wall_ns = clock.WallNs();
-  if (write(go_fd_, "g", 1) != 1) return MakeError(std::string("go pipe: ") + strerror(errno), errno);
+  if (write(go_fd_, "g", 1) != 1)
+    return MakeError(std::string("go pipe: ") + strerror(errno), errno);
   WaitForStep(*watcher, cmd, hold_ms, &r);
   auto code = ReadReport('E', 10'000);
   if (!code.ok()) return code.error();

@@ -2,7 +2,6 @@
 
 #include <cerrno>
 #include <cstring>
-
 #include <nlohmann/json.hpp>
 
 namespace sandwatch::attacksim {
@@ -22,8 +21,8 @@ TruthSink::~TruthSink() {
 
 bool TruthSink::Write(const GroundTruthStep& step) {
   // Output can carry attacker-controlled bytes (listener); replace invalid UTF-8.
-  std::string line = GroundTruthToJson(step).dump(-1, ' ', false,
-                                                   nlohmann::json::error_handler_t::replace);
+  std::string line =
+      GroundTruthToJson(step).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   line += '\n';
   bool ok = std::fwrite(line.data(), 1, line.size(), f_) == line.size();
   return std::fflush(f_) == 0 && ok;

@@ -19,7 +19,8 @@ Result<std::string> DropFile(const std::string& dir, bool script) {
   std::vector<char> path(tmpl.begin(), tmpl.end());
   path.push_back('\0');
   int fd = mkostemp(path.data(), O_CLOEXEC);
-  if (fd < 0) return MakeError("--drop-dir: cannot create a file in " + dir + ": " + strerror(errno));
+  if (fd < 0)
+    return MakeError("--drop-dir: cannot create a file in " + dir + ": " + strerror(errno));
   std::string content;
   if (script) {
     content = "#!/bin/sh\n# sandwatch attack-sim: a harmless dropped script\nread -r _line\n";
@@ -28,8 +29,8 @@ Result<std::string> DropFile(const std::string& dir, bool script) {
     std::ifstream in(cat.ok() ? *cat : "/bin/cat", std::ios::binary);
     content.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
-  bool ok = !content.empty() && write(fd, content.data(), content.size()) ==
-                                    static_cast<ssize_t>(content.size());
+  bool ok = !content.empty() &&
+            write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
   ok = ok && fchmod(fd, 0755) == 0;
   close(fd);
   if (!ok) {

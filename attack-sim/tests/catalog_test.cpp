@@ -1,10 +1,10 @@
+#include "sandwatch/attack_sim/catalog.h"
+
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
-#include "sandwatch/attack_sim/catalog.h"
 #include "sandwatch/attack_sim/listener.h"
 #include "sandwatch/attack_sim/packages.h"
 #include "sandwatch/core/signals.h"

@@ -1,12 +1,11 @@
 // Runs the real chain on this machine (loopback only) and checks the ground truth
 // against what /proc showed while it ran.
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <iostream>
 #include <set>
-
-#include <gtest/gtest.h>
 
 #include "sandwatch/core/signals.h"
 #include "test_util.h"
@@ -42,9 +41,9 @@ class ChainTest : public ::testing::Test {
   std::vector<GroundTruthStep> RunChain(std::vector<std::string> args, int expect_rc = 0,
                                         const std::string& path_env = "") {
     const std::string gt = dir_ + "/gt.jsonl";
-    std::vector<std::string> full = {"run", "--ground-truth", gt, "--package-install", "staged",
-                                     "--package", kTestPackage, "--deb", deb_, "--cleanup",
-                                     "--drop-dir", dir_};
+    std::vector<std::string> full = {"run",    "--ground-truth", gt,           "--package-install",
+                                     "staged", "--package",      kTestPackage, "--deb",
+                                     deb_,     "--cleanup",      "--drop-dir", dir_};
     full.insert(full.end(), args.begin(), args.end());
     ExecRecorder recorder;
     if (!recorder.ok()) std::cerr << "proc connector unavailable: " << recorder.why_not() << "\n";
@@ -108,8 +107,9 @@ class ChainTest : public ::testing::Test {
         if (s.variant == "script" || s.variant == "bash-tcp") {
           // argv differs by design: see the note.
         } else if (s.command.front().find('/') == std::string::npos) {
-          EXPECT_EQ(std::vector<std::string>(it->second.cmdline.begin() + 1, it->second.cmdline.end()),
-                    std::vector<std::string>(s.command.begin() + 1, s.command.end()));
+          EXPECT_EQ(
+              std::vector<std::string>(it->second.cmdline.begin() + 1, it->second.cmdline.end()),
+              std::vector<std::string>(s.command.begin() + 1, s.command.end()));
         } else {
           EXPECT_EQ(it->second.cmdline, s.command);
         }
@@ -210,8 +210,8 @@ TEST_F(ChainTest, HumanSpeedWithShortOverridesAndPerStepHold) {
 
 TEST_F(ChainTest, BlogSpeedReplaysTailAndFindLoop) {
   // The blog preset's 5 s holds, shortened to keep the suite quick; variants stay the blog's.
-  auto steps = RunChain({"--speed", "blog", "--hold-ms", "250", "--gap-ms", "20",
-                         "--steps", "shell,shadow,aws-creds"});
+  auto steps = RunChain({"--speed", "blog", "--hold-ms", "250", "--gap-ms", "20", "--steps",
+                         "shell,shadow,aws-creds"});
   CheckConsistent(steps, true);
   const GroundTruthStep* shadow = FindStep(steps, "shadow");
   ASSERT_NE(shadow, nullptr);

@@ -1,11 +1,10 @@
 // The binary's flags, exit codes, the listen subcommand and the loopback rule.
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
-
-#include <gtest/gtest.h>
 
 #include "test_util.h"
 
@@ -77,8 +76,8 @@ TEST_F(CliTest, BadFlagsExitTwoWithOneLineNamingTheFlag) {
 TEST_F(CliTest, NonLoopbackTargetIsRefusedBeforeAnythingRuns) {
   std::string err;
   const std::string gt = dir_ + "/gt.jsonl";
-  for (const char* target : {"10.244.0.1:4444", "192.168.1.1:80", "example.com:4444",
-                             "[2001:db8::1]:4444"}) {
+  for (const char* target :
+       {"10.244.0.1:4444", "192.168.1.1:80", "example.com:4444", "[2001:db8::1]:4444"}) {
     EXPECT_EQ(Run({"run", "--target", target, "--ground-truth", gt}, nullptr, &err), 2) << target;
     EXPECT_NE(err.find("--target"), std::string::npos) << err;
     EXPECT_NE(err.find("--allow-remote"), std::string::npos) << err;
@@ -104,8 +103,8 @@ TEST_F(CliTest, AllowRemoteIsAcceptedButNoStepHereConnects) {
 TEST_F(CliTest, ListShowsStepsVariantsSpeedsAndSkips) {
   std::string out;
   EXPECT_EQ(Run({"--list"}, &out), 0);
-  for (const char* word : {"shell", "reverse-shell", "socat", "busybox-nc", "apk", "burst",
-                           "human", "staged"}) {
+  for (const char* word :
+       {"shell", "reverse-shell", "socat", "busybox-nc", "apk", "burst", "human", "staged"}) {
     EXPECT_NE(out.find(word), std::string::npos) << word;
   }
   EXPECT_EQ(Run({"run", "--list", "--json"}, &out), 0);
@@ -126,10 +125,10 @@ TEST_F(CliTest, ListenSubcommandReceivesTheReverseShell) {
   for (int attempt = 0; attempt < 50 && rc != 0; ++attempt) {
     usleep(100'000);
     if (ReadFile(listener.err_path).find("listening") == std::string::npos) continue;
-    rc = Run({"run", "--target", "127.0.0.1:" + std::to_string(port), "--steps",
-              "shell,reverse-shell", "--speed", "fast", "--run-id", "shared-id",
-              "--ground-truth", dir_ + "/run.jsonl"},
-             nullptr, &err);
+    rc = Run(
+        {"run", "--target", "127.0.0.1:" + std::to_string(port), "--steps", "shell,reverse-shell",
+         "--speed", "fast", "--run-id", "shared-id", "--ground-truth", dir_ + "/run.jsonl"},
+        nullptr, &err);
   }
   EXPECT_EQ(rc, 0) << err;
   EXPECT_EQ(Wait(listener), 0) << ReadFile(listener.err_path);

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "sandwatch/attack_sim/options.h"
+
+#include <gtest/gtest.h>
 
 namespace sandwatch::attacksim {
 namespace {
@@ -23,8 +23,8 @@ TEST(Target, ParsesHostPortForms) {
 }
 
 TEST(Target, LoopbackCoversV4RangeV6AndLocalhostOnly) {
-  for (const char* h : {"127.0.0.1", "127.255.1.2", "::1", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.9",
-                        "localhost"}) {
+  for (const char* h :
+       {"127.0.0.1", "127.255.1.2", "::1", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.9", "localhost"}) {
     EXPECT_TRUE(IsLoopbackHost(h)) << h;
   }
   for (const char* h : {"10.244.0.1", "128.0.0.1", "192.168.1.1", "::2", "example.com",

@@ -2,13 +2,12 @@
 // workload rootfs, mounted read-only under a throwaway overlay in a private mount
 // namespace): the staged dpkg -i installs ncat, new-binary runs that fresh ncat, the
 // reverse shell is the new ncat, and --cleanup purges it again.
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "test_util.h"
 
@@ -56,8 +55,8 @@ TEST(RootfsChain, FreshNcatIsInstalledRunAndPurged) {
         << "test -e $T/merged/usr/bin/ncat && echo present > $T/ncat-left\n"
         << "exit 0\n";
   }
-  const std::string cmd = "unshare -m --propagation private bash " + script + " >" + dir +
-                          "/log 2>&1";
+  const std::string cmd =
+      "unshare -m --propagation private bash " + script + " >" + dir + "/log 2>&1";
   if (std::system(cmd.c_str()) != 0 || !std::filesystem::exists(dir + "/rc")) {
     std::string log = ReadFile(dir + "/log");
     std::filesystem::remove_all(dir);

@@ -1,13 +1,14 @@
 #include "test_util.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
 #include <linux/netlink.h>
 #include <poll.h>
-#include <sys/socket.h>
-#include <fcntl.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,8 +18,6 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 extern char** environ;
 
@@ -237,8 +236,8 @@ std::string BuildTestDeb(const std::string& dir, const std::string& name) {
 }
 
 bool PackageInstalled(const std::string& name) {
-  std::string cmd = "dpkg-query -W -f '${db:Status-Status}' " + name +
-                    " 2>/dev/null | grep -qx installed";
+  std::string cmd =
+      "dpkg-query -W -f '${db:Status-Status}' " + name + " 2>/dev/null | grep -qx installed";
   return std::system(cmd.c_str()) == 0;
 }
 

@@ -60,8 +60,8 @@ class ExecRecorder {
   bool ok() const { return fd_ >= 0; }
   std::string why_not() const { return why_not_; }
   struct Proc {
-    int parent = 0;   // from the fork event
-    int execs = 0;    // exec events seen for this pid
+    int parent = 0;  // from the fork event
+    int execs = 0;   // exec events seen for this pid
   };
   std::map<int, Proc> Stop();
 

@@ -36,17 +36,17 @@ std::string UnavailableReason(const VariantInfo& v);
 struct StepCommand {
   std::vector<std::string> argv;
   std::vector<std::string> signals;  // expected signals, primary first
-  bool held = false;         // killed at hold_ms; otherwise runs until it exits on its own
-  bool stdin_hold = false;   // stdin is a pipe nobody writes to (keeps cat -, head - alive)
-  bool stdout_tty = false;   // stdout stays on the shell's terminal (less); else /dev/null
-  double timeout_ms = 0;     // safety cap for steps that run on their own (0 = none)
+  bool held = false;                 // killed at hold_ms; otherwise runs until it exits on its own
+  bool stdin_hold = false;           // stdin is a pipe nobody writes to (keeps cat -, head - alive)
+  bool stdout_tty = false;           // stdout stays on the shell's terminal (less); else /dev/null
+  double timeout_ms = 0;             // safety cap for steps that run on their own (0 = none)
   std::string note;
 };
 
 struct CommandContext {
   std::string speed;
   double hold_ms = 0;
-  bool have_tty = false;                 // the shell has a pty
+  bool have_tty = false;  // the shell has a pty
   std::string target_host;
   int target_port = 0;
   PackageMode package_mode = PackageMode::kStaged;

@@ -76,11 +76,11 @@ class ShellSession : public Launcher {
 
   std::vector<std::string> argv_;
   int pid_ = -1;
-  int master_fd_ = -1;   // pty master (we write commands, a thread drains output)
-  int cmd_fd_ = -1;      // where commands go: master_fd_ or a pipe
-  int report_fd_ = -1;   // bash fd 3 -> us
-  int go_fd_ = -1;       // us -> bash fd 4
-  int hold_fd_ = -1;     // write end of the pipe that is bash's fd 5 (never written)
+  int master_fd_ = -1;  // pty master (we write commands, a thread drains output)
+  int cmd_fd_ = -1;     // where commands go: master_fd_ or a pipe
+  int report_fd_ = -1;  // bash fd 3 -> us
+  int go_fd_ = -1;      // us -> bash fd 4
+  int hold_fd_ = -1;    // write end of the pipe that is bash's fd 5 (never written)
   std::string report_buf_;
   LaunchResult self_;
   std::atomic<bool> stop_{false};

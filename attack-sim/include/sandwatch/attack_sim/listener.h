@@ -10,12 +10,12 @@
 namespace sandwatch::attacksim {
 
 struct ListenCapture {
-  std::string peer;        // "127.0.0.1:53422"
-  std::string sent;        // everything we sent
-  std::string output;      // everything that came back (attacker-controlled: escape to show)
+  std::string peer;           // "127.0.0.1:53422"
+  std::string sent;           // everything we sent
+  std::string output;         // everything that came back (attacker-controlled: escape to show)
   int64_t start_wall_ns = 0;  // accept
   int64_t start_mono_ns = 0;
-  int64_t end_wall_ns = 0;    // EOF (or timeout)
+  int64_t end_wall_ns = 0;  // EOF (or timeout)
   int64_t end_mono_ns = 0;
   bool timed_out = false;
 };
@@ -31,8 +31,7 @@ class Listener {
   Result<int> Start(const std::string& bind_host, int port);
   // Waits up to timeout_ms for one connection; sends `commands` + "\n", waits linger_ms,
   // sends "exit\n", then reads until EOF or the timeout. Thread-compatible.
-  Result<ListenCapture> AcceptOne(const std::string& commands, double linger_ms,
-                                  double timeout_ms);
+  Result<ListenCapture> AcceptOne(const std::string& commands, double linger_ms, double timeout_ms);
   int port() const { return port_; }
 
  private:

@@ -15,23 +15,23 @@ enum class PackageMode { kReal, kStaged, kSimulate };
 
 // Raw flag values of `run`, exactly as given. Every default is documented here.
 struct RunOptions {
-  std::string chain = "blog";                // only "blog" exists
-  std::string speed = "blog";                // blog | human | fast | burst
-  std::vector<std::string> hold_specs;       // "300" (all steps) or "shadow=50"; later wins
-  std::vector<std::string> gap_specs;        // same syntax; the pause AFTER a step
-  int repeat = 1;                            // chain repetitions, >= 1
-  std::string target;                        // HOST:PORT; empty = in-process loopback listener
-  bool allow_remote = false;                 // permit a non-loopback --target
-  std::string package_install = "staged";    // real | staged | simulate
-  std::string package = "ncat";              // package name for apt/apk
-  std::string deb;                           // staged .deb; empty = /var/cache/sandwatch/debs/<pkg>_*.deb
-  std::string ground_truth;                  // JSONL file (appended); empty = stdout
-  std::vector<std::string> variant_specs;    // "shadow=head" or a unique variant name ("socat")
-  std::string steps;                         // comma list; empty = the whole chain
-  bool cleanup = false;                      // undo the package install and dropped files
-  std::string drop_dir = "/tmp";             // where new-binary writes its file
-  std::string run_id;                        // empty = a new uuid
-  double listener_timeout_s = 30;            // how long the in-process listener waits
+  std::string chain = "blog";              // only "blog" exists
+  std::string speed = "blog";              // blog | human | fast | burst
+  std::vector<std::string> hold_specs;     // "300" (all steps) or "shadow=50"; later wins
+  std::vector<std::string> gap_specs;      // same syntax; the pause AFTER a step
+  int repeat = 1;                          // chain repetitions, >= 1
+  std::string target;                      // HOST:PORT; empty = in-process loopback listener
+  bool allow_remote = false;               // permit a non-loopback --target
+  std::string package_install = "staged";  // real | staged | simulate
+  std::string package = "ncat";            // package name for apt/apk
+  std::string deb;           // staged .deb; empty = /var/cache/sandwatch/debs/<pkg>_*.deb
+  std::string ground_truth;  // JSONL file (appended); empty = stdout
+  std::vector<std::string> variant_specs;  // "shadow=head" or a unique variant name ("socat")
+  std::string steps;                       // comma list; empty = the whole chain
+  bool cleanup = false;                    // undo the package install and dropped files
+  std::string drop_dir = "/tmp";           // where new-binary writes its file
+  std::string run_id;                      // empty = a new uuid
+  double listener_timeout_s = 30;          // how long the in-process listener waits
   bool quiet = false;
 };
 
@@ -60,16 +60,16 @@ struct StepTiming {
 
 // The validated configuration `Run` executes.
 struct ChainConfig {
-  std::string speed;                             // preset name
-  std::vector<std::string> steps;                // chain order, subset of ChainSteps()
-  std::map<std::string, StepTiming> timing;      // per step
-  std::map<std::string, std::string> variants;   // step -> requested variant ("auto" = default)
+  std::string speed;                            // preset name
+  std::vector<std::string> steps;               // chain order, subset of ChainSteps()
+  std::map<std::string, StepTiming> timing;     // per step
+  std::map<std::string, std::string> variants;  // step -> requested variant ("auto" = default)
   int repeat = 1;
-  bool in_process_listener = true;               // no --target: listen on 127.0.0.1:0 ourselves
-  Target target;                                 // when !in_process_listener
+  bool in_process_listener = true;  // no --target: listen on 127.0.0.1:0 ourselves
+  Target target;                    // when !in_process_listener
   PackageMode package_mode = PackageMode::kStaged;
   std::string package = "ncat";
-  std::string deb;                               // resolved later when empty
+  std::string deb;  // resolved later when empty
   std::string ground_truth;
   bool cleanup = false;
   std::string drop_dir;

@@ -16,7 +16,7 @@ struct ListenOptions {
   std::string bind = "127.0.0.1";
   int port = 4444;
   int count = 1;
-  double linger_ms = -1;     // wait before sending exit; < 0 = the --speed preset's hold
+  double linger_ms = -1;        // wait before sending exit; < 0 = the --speed preset's hold
   std::string speed = "burst";  // preset whose hold is the linger (match the run's --speed)
   double timeout_s = 60;
   std::string commands = "id; uname -a";
