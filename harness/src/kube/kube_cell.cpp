@@ -164,6 +164,23 @@ Result<CellOutcome> KubeBackend::RunCell(RunContext& ctx, const Cell& cell) {
     return finish(w.error().message);
   }
 
+  // A staged `dpkg -i` lives ~70 ms; the blog's `apt update && apt install` fetched over
+  // the network for seconds. As in the local lab, a dpkg pre-invoke hook in the app
+  // container stands in for that fetch when the scenario asks for it.
+  if (s.attack.package_delay_ms > 0 && s.attack.package_install == "staged") {
+    const std::string sleep_s = FormatSecondsValue(s.attack.package_delay_ms / 1000.0);
+    auto hook = kubectl_.Exec(
+        pod, "app",
+        {"/bin/sh", "-c",
+         "mkdir -p /etc/dpkg/dpkg.cfg.d && printf '%s\\n' '# sandwatch: stands in for the "
+         "network fetch of apt update && apt install' 'pre-invoke=sleep " +
+             sleep_s + "' > /etc/dpkg/dpkg.cfg.d/sandwatch-package-delay"},
+        seconds(30));
+    if (!hook.ok()) return finish("dpkg delay hook: " + hook.error().message);
+    out.notes.push_back("dpkg pre-invoke hook sleeps " + std::to_string(s.attack.package_delay_ms) +
+                        " ms (stands in for the blog's network fetch)");
+  }
+
   const std::string gt_path = "/tmp/sandwatch-ground-truth-" + cell.Id() + ".jsonl";
   Note(ctx, "chain running in " + pod);
   out.start_wall_ns = SystemClock().WallNs();

@@ -102,6 +102,24 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
     falco.detail = phases.error().message;
   }
   checks.push_back(falco);
+
+  // The comparison is only fair when every rule an event matches fires, and the blog's
+  // package-manager rule (an incubating one) is loaded.
+  DoctorCheck conf = Check("Falco config", false,
+                           "helm upgrade falco falcosecurity/falco -n " + cfg.falco_namespace +
+                               " --reuse-values -f kind-cluster/falco-values.yaml");
+  auto yaml = k.JsonPath(cfg.falco_namespace, "configmap", "falco", R"({.data.falco\.yaml})",
+                         seconds(20));
+  if (!yaml.ok()) {
+    conf.detail = yaml.error().message;
+  } else {
+    const bool all = yaml->find("rule_matching: all") != std::string::npos;
+    const bool incubating = yaml->find("falco-incubating_rules.yaml") != std::string::npos;
+    conf.ok = all && incubating;
+    conf.detail = std::string(all ? "rule_matching: all" : "rule_matching is not 'all'") + ", " +
+                  (incubating ? "incubating rules loaded" : "incubating rules not in rules_files");
+  }
+  checks.push_back(conf);
   checks.push_back(DeploymentReady(k, cfg.falco_namespace, "falco-falcosidekick", "Falcosidekick",
                                    false, up + " (falcosidekick.enabled=true)"));
   checks.push_back(DeploymentReady(k, cfg.falco_namespace, "falco-falcosidekick-ui",

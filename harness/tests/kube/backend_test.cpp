@@ -45,6 +45,7 @@ Scenario BlogDemo() {
   s.sensor.heartbeat_interval_s = 5;
   s.sensor.expected_processes = {"sleep"};
   s.attack.package_install = "staged";
+  s.attack.package_delay_ms = 3000;
   return s;
 }
 
@@ -286,7 +287,7 @@ TEST_F(KubeBackendTest, DoctorChecksTheClusterAndThatKataRunsAGuestKernel) {
   const auto checks = backend->Doctor({"runc", "kata-qemu"});
   std::map<std::string, DoctorCheck> by;
   for (const auto& c : checks) by[c.name] = c;
-  for (const char* name : {"kubectl", "cluster", "RuntimeClass kata-qemu", "Falco pods",
+  for (const char* name : {"kubectl", "cluster", "RuntimeClass kata-qemu", "Falco pods", "Falco config",
                            "Falcosidekick", "Falcosidekick UI", "receiver", "receiver NodePort",
                            "attacker listener", "kata-qemu pods run in a VM"}) {
     ASSERT_EQ(by.count(name), 1u) << name;

@@ -104,6 +104,8 @@ void AnswerHealthyCluster(FakeKubectl& k, const std::string& gt) {
   k.Answer("get nodes -o jsonpath={.items[*].status.nodeInfo.kernelVersion}", "6.8.0-45-generic");
   k.Answer("get pods -l app.kubernetes.io/name=falco", "Running");
   k.Answer("get runtimeclass kata-qemu -o jsonpath={.handler}", "kata-qemu");
+  k.Answer("get configmap falco -o", "rule_matching: all\nrules_files:\n  - /etc/falco/falco_rules.yaml\n"
+           "  - /etc/falco/falco-incubating_rules.yaml\n");
   k.Answer("get deployment falco-falcosidekick -o", "1");
   k.Answer("get deployment falco-falcosidekick-ui -o", "1");
   k.Answer("get deployment kata-receiver -o", "1");
@@ -116,6 +118,8 @@ void AnswerHealthyCluster(FakeKubectl& k, const std::string& gt) {
   }
   k.Answer("apply -f -", "pod configured\n");
   k.Answer("exec normal-app -c app -- uname -r", "6.8.0-45-generic\n");
+  k.Answer("exec normal-app -c app -- /bin/sh -c mkdir -p /etc/dpkg/dpkg.cfg.d", "");
+  k.Answer("exec kata-app -c app -- /bin/sh -c mkdir -p /etc/dpkg/dpkg.cfg.d", "");
   k.Answer("exec kata-app -c app -- uname -r", "6.12.28-kata\n");
   k.Answer("exec normal-app -c app -- sandwatch-attack-sim run", "chain done\n");
   k.Answer("exec kata-app -c app -- sandwatch-attack-sim run", "chain done\n");

@@ -145,13 +145,78 @@ TEST_F(ImagesTest, WorkloadImageHasAttackSimProcpsFindutilsAndTheStagedNcat) {
   const ShellResult r = Shell(std::string("podman run --rm ") + kUlimits + " " +
                               Image("workload") +
                               " /bin/sh -c 'sandwatch-attack-sim --version && ps --version &&"
-                              " find --version | head -n1 && ls /var/cache/sandwatch/debs/'");
+                              " find --version | head -n1 && ls /var/cache/sandwatch/debs/ &&"
+                              " { command -v ncat || echo no-ncat-yet; }'");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("procps"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("find (GNU findutils)"), std::string::npos) << r.output;
   if (Shell("ls /var/cache/sandwatch/debs/ncat_*.deb").exit_code == 0) {
     EXPECT_NE(r.output.find("ncat_"), std::string::npos) << r.output;
+    // ncat is not in the image: the attack installs it, so it is a new binary.
+    EXPECT_NE(r.output.find("no-ncat-yet"), std::string::npos) << r.output;
   }
+}
+
+// The blog's pod, short of Kubernetes: the workload container running `sleep 3600`, the
+// sensor image beside it in the same PID namespace (shareProcessNamespace) with the
+// blog's env, and the receiver image. The chain runs at the blog's speed inside the app
+// container, with the dpkg delay hook the kube backend writes; the receiver must then
+// hold all six seed signals for pod kata-app.
+TEST_F(ImagesTest, SidecarSensorImageSeesTheBlogChainInTheWorkloadImage) {
+  if (Shell("ls /var/cache/sandwatch/debs/ncat_*.deb").exit_code != 0) {
+    GTEST_SKIP() << "no staged ncat .deb in /var/cache/sandwatch/debs (scripts/install-deps)";
+  }
+  const int port = FreePort();
+  ASSERT_GT(port, 0);
+  const std::string id = std::to_string(getpid());
+  const std::string recv = "sw-kubetest-recv-" + id;
+  const std::string app = "sw-kubetest-app-" + id;
+  const std::string sensor = "sw-kubetest-sidecar-" + id;
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  const std::string u = std::string(" ") + kUlimits + " ";
+  auto cleanup = [&] { Shell("podman rm -f -t 0 " + sensor + " " + app + " " + recv + " >/dev/null 2>&1"); };
+  cleanup();
+  ASSERT_EQ(Shell("podman run -d --rm" + u + "--name " + recv + " -p 127.0.0.1:" +
+                  std::to_string(port) + ":8080 " + Image("receiver")).exit_code, 0);
+  ASSERT_EQ(PollUntilOk("curl -fsS " + base + "/healthz", 60).exit_code, 0);
+  ASSERT_EQ(Shell("podman run -d" + u + "--network host --name " + app + " " + Image("workload") +
+                  " /bin/sh -c 'sleep 3600'").exit_code, 0);
+  const ShellResult started = Shell(
+      "podman run -d" + u + "--pid container:" + app + " --network host --name " + sensor +
+      " -e RECEIVER_URL=" + base + "/events -e POLL_INTERVAL=2 -e HEARTBEAT_INTERVAL=15"
+      " -e MODE=kata -e EXPECTED_PROCESSES=sleep -e POD_NAME=kata-app -e POD_NAMESPACE=kata-demo " +
+      Image("sensor"));
+  ASSERT_EQ(started.exit_code, 0) << started.output;
+  ASSERT_EQ(PollUntilOk("curl -fsS " + base + "/api/sensors | grep -q kata-app", 60).exit_code, 0)
+      << Shell("podman logs " + sensor).output;
+  ASSERT_EQ(Shell("podman exec " + app + " /bin/sh -c \"mkdir -p /etc/dpkg/dpkg.cfg.d && printf "
+                  "'%s\\n' 'pre-invoke=sleep 3' > /etc/dpkg/dpkg.cfg.d/sandwatch-package-delay\"")
+                .exit_code,
+            0);
+  const ShellResult chain = Shell("podman exec " + app +
+                                  " sandwatch-attack-sim run --chain blog --speed blog"
+                                  " --package-install staged --ground-truth /tmp/gt.jsonl --quiet");
+  EXPECT_EQ(chain.exit_code, 0) << chain.output;
+  // Late events: two polls and the shipping delay (bounded polling, not a timed assertion).
+  ShellResult rules;
+  for (int i = 0; i < 30; ++i) {
+    rules = Shell("curl -fsS '" + base + "/api/events?pod=kata-app&limit=1000'");
+    bool all = true;
+    for (const char* sig : {"unexpected_shell", "shadow_file_access", "aws_credential_discovery",
+                            "package_manager_execution", "post_start_binary_execution",
+                            "nc_execution"}) {
+      all = all && rules.output.find(std::string("\"rule\":\"") + sig + "\"") != std::string::npos;
+    }
+    if (all) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  for (const char* sig : {"unexpected_shell", "shadow_file_access", "aws_credential_discovery",
+                          "package_manager_execution", "post_start_binary_execution",
+                          "nc_execution"}) {
+    EXPECT_NE(rules.output.find(std::string("\"rule\":\"") + sig + "\""), std::string::npos)
+        << sig << " missing; sensor log:\n" << Shell("podman logs " + sensor).output;
+  }
+  cleanup();
 }
 
 }  // namespace
