@@ -79,18 +79,22 @@ bp::environment MakeEnv(const std::map<std::string, std::string>& extra) {
   return env;
 }
 
+// Boost.Process spawns; the handle then owns the pid and reaps it with waitpid
+// itself (Boost 1.74's terminate() reaps with WNOHANG and can leave a zombie).
 class BoostHandle : public ProcessHandle {
  public:
-  explicit BoostHandle(bp::child child) : child_(std::move(child)), pid_(child_.id()) {}
+  explicit BoostHandle(bp::child child) : pid_(child.id()) { child.detach(); }
   ~BoostHandle() override {
     if (!done_) Stop(0ms);
   }
   int Pid() const override { return pid_; }
   bool Running() override {
     if (done_) return false;
-    std::error_code ec;
-    if (child_.running(ec)) return true;
-    Reap();
+    int status = 0;
+    pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == 0) return true;
+    done_ = true;
+    code_ = r == pid_ ? DecodeStatus(status) : -1;
     return false;
   }
   Result<int> Wait(std::chrono::milliseconds timeout) override {
@@ -110,21 +114,15 @@ class BoostHandle : public ProcessHandle {
       auto r = Wait(grace);
       if (r.ok()) return *r;
     }
-    std::error_code ec;
-    child_.terminate(ec);
-    Reap();
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    pid_t r = ::waitpid(pid_, &status, 0);
+    done_ = true;
+    code_ = r == pid_ ? DecodeStatus(status) : -1;
     return code_;
   }
 
  private:
-  void Reap() {
-    if (done_) return;
-    std::error_code ec;
-    child_.wait(ec);
-    code_ = DecodeStatus(child_.native_exit_code());
-    done_ = true;
-  }
-  bp::child child_;
   int pid_;
   bool done_ = false;
   int code_ = -1;

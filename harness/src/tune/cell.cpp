@@ -48,6 +48,7 @@ nlohmann::json CellToJson(const SweepCell& c) {
       {"cmdline_unreadable", c.cmdline_unreadable},
       {"pair_id", c.pair_id},
       {"sensor_capture", c.sensor_capture},
+      {"load1", c.load1},
   };
   if (c.latency_p50_ms) j["latency_p50_ms"] = *c.latency_p50_ms;
   if (c.latency_p99_ms) j["latency_p99_ms"] = *c.latency_p99_ms;
@@ -78,6 +79,7 @@ Result<SweepCell> CellFromJson(const nlohmann::json& j) {
   if (st) st = jsonf::ReadInt(j, "cmdline_unreadable", "cmdline_unreadable", false, &c.cmdline_unreadable);
   if (st) st = jsonf::ReadString(j, "pair_id", "pair_id", false, &c.pair_id);
   if (st) st = jsonf::ReadString(j, "sensor_capture", "sensor_capture", false, &c.sensor_capture);
+  if (st) st = jsonf::ReadDouble(j, "load1", "load1", false, &c.load1);
   if (!st) return st.error();
   if (c.trials < 0 || c.detected < 0 || c.detected > c.trials) {
     return MakeError("detected: must be between 0 and trials");

@@ -1,5 +1,6 @@
 #include "proc_sample.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -89,8 +90,22 @@ ProcSample Sample(const std::string& proc_root, int pid) {
   s.ok = true;
   const long hz = sysconf(_SC_CLK_TCK);
   s.stat_cpu_s = static_cast<double>(*ticks) / static_cast<double>(hz > 0 ? hz : 100);
-  const auto ns = ParseSchedstatNs(ReadSmallFile(base + "/schedstat"));
-  s.sched_cpu_s = ns ? static_cast<double>(*ns) / 1e9 : s.stat_cpu_s;
+  // /proc/PID/schedstat covers the main thread only; the sensor is multi-threaded,
+  // so add up every task's.
+  uint64_t total_ns = 0;
+  bool any = false;
+  if (DIR* d = opendir((base + "/task").c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+      const auto ns = ParseSchedstatNs(ReadSmallFile(base + "/task/" + e->d_name + "/schedstat"));
+      if (ns) {
+        total_ns += *ns;
+        any = true;
+      }
+    }
+    closedir(d);
+  }
+  s.sched_cpu_s = any ? static_cast<double>(total_ns) / 1e9 : s.stat_cpu_s;
   const std::string status = ReadSmallFile(base + "/status");
   s.rss_kib = ParseStatusKib(status, "VmRSS").value_or(0);
   s.rss_peak_kib = ParseStatusKib(status, "VmHWM").value_or(0);

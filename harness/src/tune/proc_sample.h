@@ -1,5 +1,6 @@
 // Reading a process's own cost from /proc: CPU from /proc/PID/stat (utime +
-// stime, clock ticks) and /proc/PID/schedstat (ns), memory from /proc/PID/status.
+// stime, clock ticks) and the sum of /proc/PID/task/*/schedstat (ns), memory from
+// /proc/PID/status.
 // The parsers are pure; Sample() does the reads. Internal to sandwatch_harness_tune.
 #pragma once
 

@@ -97,9 +97,9 @@ std::vector<SweepCell> BasisCells(const std::vector<SweepCell>& poll, double lif
   const auto ps = Intervals(poll);
   const Bracket bp = Find(ps, p, true);
   std::vector<SweepCell> out;
-  for (size_t idx : {bp.a, bp.b}) {
-    if (idx == bp.b && bp.a == bp.b) break;
-    if (idx == bp.b && bp.w < kEps) break;
+  std::vector<size_t> rows = {bp.a};
+  if (bp.b != bp.a && bp.w > kEps) rows.push_back(bp.b);
+  for (size_t idx : rows) {
     const auto at = AtInterval(poll, ps[idx]);
     std::vector<double> ls;
     for (const auto& c : at) ls.push_back(static_cast<double>(c.lifetime_ms));

@@ -45,8 +45,13 @@ bool Idle(double seconds, SensorOutput* out) {
   return true;
 }
 
-// Scans per second from the heartbeats inside [from_ns, to_ns] (wall), or -1.
-double ScanRate(const SensorOutput& out, int64_t from_ns, int64_t to_ns) {
+// From the heartbeats inside [from_ns, to_ns] (wall): scans per second and, when the
+// sensor reports scan_cpu_us_total, the CPU seconds of one scan. -1 when unknown.
+struct ScanStats {
+  double per_s = -1;
+  double cpu_s_per_scan = -1;
+};
+ScanStats ScanStatsIn(const SensorOutput& out, int64_t from_ns, int64_t to_ns) {
   const HeartbeatSample* first = nullptr;
   const HeartbeatSample* last = nullptr;
   for (const auto& hb : out.Heartbeats()) {
@@ -54,9 +59,16 @@ double ScanRate(const SensorOutput& out, int64_t from_ns, int64_t to_ns) {
     if (!first) first = &hb;
     last = &hb;
   }
-  if (!first || first == last || last->time_ns <= first->time_ns) return -1;
-  return static_cast<double>(last->counters.at("scans") - first->counters.at("scans")) /
-         (static_cast<double>(last->time_ns - first->time_ns) / 1e9);
+  ScanStats st;
+  if (!first || first == last || last->time_ns <= first->time_ns) return st;
+  const auto scans = last->counters.at("scans") - first->counters.at("scans");
+  st.per_s = static_cast<double>(scans) / (static_cast<double>(last->time_ns - first->time_ns) / 1e9);
+  const auto a = first->counters.find("scan_cpu_us_total");
+  const auto b = last->counters.find("scan_cpu_us_total");
+  if (scans > 0 && a != first->counters.end() && b != last->counters.end()) {
+    st.cpu_s_per_scan = static_cast<double>(b->second - a->second) / 1e6 / static_cast<double>(scans);
+  }
+  return st;
 }
 
 }  // namespace
@@ -88,6 +100,8 @@ PairResult RunPair(const PairContext& ctx, const std::string& capture, double in
   const std::string stderr_path = ctx.raw_dir + "/" + id + ".stderr";
   std::error_code ec;
   std::filesystem::remove(events_path, ec);
+  double machine_load = -1;  // 1-minute load average when the pair starts
+  std::sscanf(ReadSmallFile("/proc/loadavg").c_str(), "%lf", &machine_load);
 
   char pbuf[32];
   std::snprintf(pbuf, sizeof pbuf, "%g", interval_s);
@@ -191,9 +205,11 @@ PairResult RunPair(const PairContext& ctx, const std::string& capture, double in
   const double idle_dt = static_cast<double>(idle1.mono_ns - idle0.mono_ns) / 1e9;
   const double load_dt = static_cast<double>(load1.mono_ns - load0.mono_ns) / 1e9;
   const double idle_cpu = idle1.sched_cpu_s - idle0.sched_cpu_s;
-  double scans_per_s = ScanRate(out, idle0_wall, idle1_wall);
-  if (scans_per_s <= 0) scans_per_s = 1.0 / interval_s;
-  const double scan_s = idle_cpu / std::max(1.0, scans_per_s * idle_dt);
+  // s: the CPU time of one scan as the sensor counts it, else idle CPU per scan.
+  const ScanStats scans = ScanStatsIn(out, idle0_wall, idle1_wall);
+  const double scans_per_s = scans.per_s > 0 ? scans.per_s : 1.0 / interval_s;
+  const double scan_s = scans.cpu_s_per_scan >= 0 ? scans.cpu_s_per_scan
+                                                  : idle_cpu / std::max(1.0, scans_per_s * idle_dt);
   std::string active;
   for (const auto& [tag, ev] : out.Events()) {
     active = ev.capture;
@@ -209,6 +225,7 @@ PairResult RunPair(const PairContext& ctx, const std::string& capture, double in
     c.pair_id = id;
     c.scan_s = scan_s;
     c.sensor_capture = active;
+    c.load1 = machine_load;
     c.cmdline_unreadable = unreadable;
     c.cpu_s_per_min = idle_dt > 0 ? idle_cpu / idle_dt * 60 : 0;
     c.load_cpu_s_per_min = load_dt > 0 ? (load1.sched_cpu_s - load0.sched_cpu_s) / load_dt * 60 : 0;
