@@ -69,6 +69,9 @@ void BuildCli(CLI::App& app, CliState* s) {
   run->add_option("--listener-timeout", r.listener_timeout_s,
                   "seconds our listener waits for the reverse shell")
       ->capture_default_str();
+  run->add_option("--shell-tty", r.shell_tty,
+                  "pty: bash on a terminal, as kubectl exec -it; pipe: as kubectl exec without -t")
+      ->capture_default_str();
   run->add_flag("--quiet,-q", r.quiet, "no progress on stderr (warnings and errors only)");
 
   ListenOptions& l = s->listen;

@@ -221,6 +221,10 @@ Result<ChainConfig> ResolveRun(const RunOptions& o) {
     return MakeError("--listener-timeout: must be in (0, 3600] seconds");
   }
   c.listener_timeout_s = o.listener_timeout_s;
+  if (o.shell_tty != "pty" && o.shell_tty != "pipe") {
+    return MakeError("--shell-tty: unknown '" + o.shell_tty + "' (pty|pipe)");
+  }
+  c.shell_tty = o.shell_tty;
   c.quiet = o.quiet;
   return c;
 }

@@ -116,10 +116,19 @@ void SignalStep(int pid, int sig) {
     kill(-pid, sig);
     return;
   }
+  // No process group of its own (bash without job control): freeze the tree first so
+  // nothing forks between listing the descendants and signalling them, then signal all.
+  kill(pid, SIGSTOP);
   std::vector<int> kids;
-  Descendants(pid, &kids);
+  for (int pass = 0; pass < 2; ++pass) {
+    kids.clear();
+    Descendants(pid, &kids);
+    for (int k : kids) kill(k, SIGSTOP);
+  }
   kill(pid, sig);
   for (int k : kids) kill(k, sig);
+  kill(pid, SIGCONT);
+  for (int k : kids) kill(k, SIGCONT);
 }
 
 int ParentPid(int pid) { return StatOf(pid).second; }

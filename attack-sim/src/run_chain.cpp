@@ -165,7 +165,7 @@ class ChainRun {
     }
     if (Has("shell") && have_bash) {
       auto session = std::make_unique<ShellSession>();
-      if (auto st = session->Start({}); !st.ok()) {
+      if (auto st = session->Start({}, cfg_.shell_tty == "pty"); !st.ok()) {
         SW_LOG(kError, kComponent, "shell failed", {"error", st.error().message});
         failed_ = true;
         return;
@@ -202,7 +202,7 @@ class ChainRun {
     Fill(&g, *done);
     if (done->killed_at_timeout) AddNote(&g.note, "bash ignored exit and was killed");
     AddNote(&g.note, shell->has_tty() ? "interactive bash on a pty; parent of every later step"
-                                      : "bash on pipes (no pty available); parent of later steps");
+                                      : "bash on pipes (no pty, as kubectl exec without -t); parent of later steps");
     Emit(g);
   }
 

@@ -73,7 +73,8 @@ ShellSession::~ShellSession() {
   if (cmd_fd_ >= 0 && cmd_fd_ != master_fd_) close(cmd_fd_);
 }
 
-Status ShellSession::Start(const std::vector<std::pair<std::string, std::string>>& extra_env) {
+Status ShellSession::Start(const std::vector<std::pair<std::string, std::string>>& extra_env,
+                           bool use_pty) {
   int report[2];
   int go[2];
   int hold[2];
@@ -84,7 +85,7 @@ Status ShellSession::Start(const std::vector<std::pair<std::string, std::string>
   int cmd_read = -1;
   SpawnSpec spec;
   spec.new_session = true;
-  if (OpenPty(&master_fd_, &slave)) {
+  if (use_pty && OpenPty(&master_fd_, &slave)) {
     cmd_fd_ = master_fd_;
     spec.fds = {{slave, 0}, {slave, 1}, {slave, 2}};
   } else {

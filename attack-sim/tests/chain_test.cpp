@@ -1,6 +1,7 @@
 // Runs the real chain on this machine (loopback only) and checks the ground truth
 // against what /proc showed while it ran.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -263,6 +264,36 @@ TEST_F(ChainTest, UnavailableVariantIsRecordedAsSkippedNotFaked) {
   EXPECT_EQ(steps[0].pid, 0);
   EXPECT_NE(steps[0].note.find("apk"), std::string::npos);
   EXPECT_FALSE(PackageInstalled(kTestPackage));
+}
+
+TEST_F(ChainTest, ShellOnPipesStillParentsAndEndsEveryStep) {
+  // kubectl exec without -t: no terminal, no job control, so held steps (and the find
+  // loop's children) are ended through their descendants instead of a process group.
+  auto steps = RunChain({"--speed", "blog", "--hold-ms", "200", "--gap-ms", "10", "--shell-tty",
+                         "pipe", "--steps", "shell,shadow,aws-creds,new-binary"});
+  CheckConsistent(steps, true);
+  const GroundTruthStep* shell = FindStep(steps, "shell");
+  ASSERT_NE(shell, nullptr);
+  EXPECT_NE(shell->note.find("pipes"), std::string::npos) << shell->note;
+  for (const char* name : {"shadow", "aws-creds", "new-binary"}) {
+    const GroundTruthStep* s = FindStep(steps, name);
+    ASSERT_NE(s, nullptr);
+    EXPECT_NE(s->note.find("killed after hold"), std::string::npos) << name << ": " << s->note;
+  }
+  // Nothing of the find loop outlived its step (a zombie waiting for init counts as gone).
+  for (const auto& [pid, seen] : seen_) {
+    bool alive = true;
+    for (int i = 0; i < 50 && alive; ++i) {
+      std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+      size_t close = stat.rfind(')');
+      alive = close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+      // A recycled pid running something else is not a survivor.
+      std::string cmd = ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
+      alive = alive && cmd.substr(0, cmd.find('\0')) == seen.cmdline.front();
+      if (alive) usleep(20'000);
+    }
+    EXPECT_FALSE(alive) << "pid " << pid << " (" << seen.cmdline.front() << ") survived";
+  }
 }
 
 TEST_F(ChainTest, WithoutBashTheShellIsSkippedAndStepsRunDirectly) {

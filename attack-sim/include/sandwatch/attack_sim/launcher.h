@@ -58,9 +58,10 @@ class ShellSession : public Launcher {
   ShellSession(const ShellSession&) = delete;
   ShellSession& operator=(const ShellSession&) = delete;
 
-  // Spawns bash on a pty (falls back to pipes when no pty can be opened) and waits
-  // until it answers. `extra_env` is added to the shell's environment.
-  Status Start(const std::vector<std::pair<std::string, std::string>>& extra_env);
+  // Spawns bash on a pty (falls back to pipes when no pty can be opened, or when
+  // `use_pty` is false) and waits until it answers. `extra_env` is added to its environment.
+  Status Start(const std::vector<std::pair<std::string, std::string>>& extra_env,
+               bool use_pty = true);
   Result<LaunchResult> Launch(const StepCommand& cmd, double hold_ms) override;
   bool has_tty() const override { return master_fd_ >= 0; }
   // Sends `exit`, reaps bash (killing it if it does not go within 5 s).

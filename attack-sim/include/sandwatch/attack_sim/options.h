@@ -32,6 +32,7 @@ struct RunOptions {
   std::string drop_dir = "/tmp";           // where new-binary writes its file
   std::string run_id;                      // empty = a new uuid
   double listener_timeout_s = 30;          // how long the in-process listener waits
+  std::string shell_tty = "pty";           // pty (as kubectl exec -it) | pipe
   bool quiet = false;
 };
 
@@ -75,6 +76,7 @@ struct ChainConfig {
   std::string drop_dir;
   std::string run_id;
   double listener_timeout_s = 30;
+  std::string shell_tty = "pty";
   bool quiet = false;
 };
 
