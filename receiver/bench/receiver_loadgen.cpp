@@ -273,7 +273,7 @@ int main(int argc, char** argv) {
 
   double rate = static_cast<double>(stored) / ingest_s;
   std::printf("\n| measure | value |\n|---|---|\n");
-  std::printf("| text search mode | %s |\n", o.no_fts ? "LIKE scan (--no-fts)" : "FTS5 trigram");
+  std::printf("| text search mode | %s |\n", o.no_fts ? "scan (--no-fts)" : "FTS5 word index");
   std::printf("| events ingested (batches of %d, %d clients) | %lld stored, %lld failed, %lld in store |\n",
               o.batch, o.clients, static_cast<long long>(stored.load()),
               static_cast<long long>(failed.load()), static_cast<long long>(count));

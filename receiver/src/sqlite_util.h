@@ -25,6 +25,9 @@ inline Status Exec(sqlite3* db, const char* sql) {
   return OkStatus();
 }
 
+// Registers sw_match(search, filter) (see store_query.cpp) on a connection.
+void RegisterFunctions(sqlite3* db);
+
 class Stmt {
  public:
   Stmt() = default;

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -113,6 +114,12 @@ PreparedEvent Prepare(Event e) {
 Store::Store(StoreOptions options) : options_(std::move(options)) {}
 
 Store::~Store() {
+  {
+    std::lock_guard<std::mutex> lock(cp_mu_);
+    cp_stop_ = true;
+  }
+  cp_cv_.notify_all();
+  if (checkpointer_.joinable()) checkpointer_.join();
   for (sqlite3* r : all_readers_) sqlite3_close(r);
   stmts_.reset();
   sqlite3_close(writer_);
@@ -129,15 +136,18 @@ Status Store::Init() {
   auto db = OpenConnection(options_.path, memory_);
   if (!db.ok()) return db.error();
   writer_ = *db;
+  RegisterFunctions(writer_);
   if (!memory_) {
     Stmt wal(writer_, "PRAGMA journal_mode=WAL");
     if (!wal.ok() || wal.Step() != SQLITE_ROW || wal.Text(0) != "wal") {
       return MakeError("cannot switch " + options_.path + " to WAL mode (is it a SQLite file?)");
     }
   }
+  // The writer never checkpoints (wal_autocheckpoint=0); CheckpointLoop does.
   std::string pragmas = std::string("PRAGMA synchronous=") +
                         (options_.sync_full ? "FULL" : "NORMAL") +
-                        "; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;";
+                        "; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;" +
+                        (memory_ ? "" : " PRAGMA wal_autocheckpoint=0;");
   if (auto st = Exec(writer_, pragmas.c_str()); !st.ok()) return st;
   if (auto st = Exec(writer_, kSchema); !st.ok()) return st;
   bool had_fts = false;
@@ -194,7 +204,27 @@ Status Store::Init() {
       !stmts_->upsert_heartbeat.ok() || !stmts_->mark_silent.ok()) {
     return SqlError(writer_, "prepare");
   }
+  if (!memory_) checkpointer_ = std::thread([this] { CheckpointLoop(); });
   return OkStatus();
+}
+
+void Store::CheckpointLoop() {
+  auto db = OpenConnection(options_.path, false);
+  if (!db.ok()) return;
+  std::unique_lock<std::mutex> lock(cp_mu_);
+  while (!cp_stop_) {
+    cp_cv_.wait_for(lock, std::chrono::milliseconds(500));
+    lock.unlock();
+    // PASSIVE never blocks the writer or readers; the WAL is reused once it has been
+    // copied back. Should it still grow past 256 MiB, wait for a full restart.
+    int log = 0, done = 0;
+    sqlite3_wal_checkpoint_v2(*db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (log > 65536) sqlite3_wal_checkpoint_v2(*db, nullptr, SQLITE_CHECKPOINT_RESTART, &log, &done);
+    lock.lock();
+  }
+  lock.unlock();
+  sqlite3_wal_checkpoint_v2(*db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  sqlite3_close(*db);
 }
 
 Status Store::InsertLocked(WriteOp* op) {

@@ -1,5 +1,6 @@
 // Read side of the store: query building and the reader connection pool.
 #include <cctype>
+#include <string_view>
 #include <functional>
 #include <string>
 #include <vector>
@@ -19,6 +20,47 @@ std::string LikePattern(const std::string& s) {
   }
   out += '%';
   return out;
+}
+
+bool IsWordChar(unsigned char u) { return std::isalnum(u) || u >= 0x80; }
+
+std::vector<std::string> Words(std::string_view s) {
+  std::vector<std::string> words;
+  bool in_word = false;
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (IsWordChar(u)) {
+      if (!in_word) words.emplace_back();
+      words.back() += static_cast<char>(std::tolower(u));
+    }
+    in_word = IsWordChar(u);
+  }
+  return words;
+}
+
+// sw_match(search, filter): the FTS semantics without the index, for rows already
+// narrowed by another index: every word of the filter occurs as a word of the text
+// (case-insensitive), the last one as a prefix when the filter ends inside a word.
+void SwMatch(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  auto text_p = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+  auto filter_p = reinterpret_cast<const char*>(sqlite3_value_text(argv[1]));
+  if (!text_p || !filter_p) return sqlite3_result_int(ctx, 0);
+  std::string_view filter(filter_p);
+  std::vector<std::string> want = Words(filter);
+  std::vector<std::string> have = Words(text_p);
+  bool prefix_last = !filter.empty() && IsWordChar(static_cast<unsigned char>(filter.back()));
+  for (size_t i = 0; i < want.size(); ++i) {
+    bool prefix = prefix_last && i + 1 == want.size();
+    bool found = false;
+    for (const auto& h : have) {
+      if (prefix ? h.compare(0, want[i].size(), want[i]) == 0 : h == want[i]) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) return sqlite3_result_int(ctx, 0);
+  }
+  sqlite3_result_int(ctx, 1);
 }
 
 // The filter as an FTS5 query over its words, all of which must occur, the last one as
@@ -82,7 +124,11 @@ void AddText(Bound& b, const std::string& cond, std::string v) {
   b.is_text.push_back(true);
 }
 
-Bound BuildWhere(const EventQuery& q, bool fts) {
+// How the text filter is evaluated: FTS index, sw_match() on rows another index
+// selected, or LIKE (filters without words).
+enum class TextMode { kFts, kScan };
+
+Bound BuildWhere(const EventQuery& q, bool fts, TextMode mode = TextMode::kFts) {
   Bound b;
   AddIn(b, "rule", q.rules);
   if (!q.priorities.empty()) {
@@ -105,9 +151,14 @@ Bound BuildWhere(const EventQuery& q, bool fts) {
   if (q.since_ns) AddInt(b, "time_ns >= ?", *q.since_ns);
   if (q.until_ns) AddInt(b, "time_ns < ?", *q.until_ns);
   if (!q.filter.empty()) {
-    std::string phrase = fts ? FtsQuery(q.filter) : "";
-    if (!phrase.empty()) {
-      AddText(b, "n IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)", phrase);
+    std::string phrase = FtsQuery(q.filter);
+    if (!phrase.empty() && (!fts || mode == TextMode::kScan)) {
+      AddText(b, "sw_match(search, ?)", q.filter);
+    } else if (!phrase.empty()) {
+      // "+n" keeps the planner from driving the query by the match list (a row lookup
+      // per match, then a sort); it scans the time or (rule|pod|...) index instead and
+      // tests membership in the match set, stopping after one page.
+      AddText(b, "+n IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)", phrase);
     } else {
       AddText(b, "search LIKE ? ESCAPE '\\'", LikePattern(q.filter));
     }
@@ -126,6 +177,11 @@ void BindAll(Stmt& s, const Bound& b, int first = 0) {
 
 }  // namespace
 
+void RegisterFunctions(sqlite3* db) {
+  sqlite3_create_function_v2(db, "sw_match", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                             SwMatch, nullptr, nullptr, nullptr);
+}
+
 Result<sqlite3*> Store::AcquireReader() {
   {
     std::lock_guard<std::mutex> lock(readers_mu_);
@@ -143,7 +199,8 @@ Result<sqlite3*> Store::AcquireReader() {
     return MakeError("cannot open a reader on " + options_.path);
   }
   sqlite3_busy_timeout(db, 10000);
-  (void)Exec(db, "PRAGMA query_only=1; PRAGMA cache_size=-8192; PRAGMA mmap_size=1073741824;");
+  (void)Exec(db, "PRAGMA query_only=1; PRAGMA cache_size=-16384;");
+  RegisterFunctions(db);
   std::lock_guard<std::mutex> lock(readers_mu_);
   all_readers_.push_back(db);
   return db;
@@ -180,21 +237,54 @@ auto WithReader(bool memory, std::mutex& write_mu, sqlite3* writer,
 
 Result<QueryResult> Store::Query(const EventQuery& q) {
   return SW_WITH_READER([&](sqlite3* db) -> Result<QueryResult> {
-    Bound b = BuildWhere(q, options_.fts);
+    TextMode mode = TextMode::kFts;
+    if (options_.fts && !q.filter.empty()) {
+      // When the other conditions leave few rows, testing those rows directly beats
+      // materialising every FTS match (which costs ~1 us per match).
+      EventQuery rest = q;
+      rest.filter.clear();
+      Bound rb = BuildWhere(rest, false);
+      if (!rb.where.empty()) {
+        Stmt c(db, "SELECT COUNT(*) FROM (SELECT 1 FROM events" + rb.where + " LIMIT 50001)");
+        if (!c.ok()) return SqlError(db, "prepare estimate");
+        BindAll(c, rb);
+        if (c.Step() == SQLITE_ROW && c.Int(0) <= 50000) mode = TextMode::kScan;
+      }
+    }
+    Bound b = BuildWhere(q, options_.fts, mode);
     QueryResult out;
+    // Step 1 orders row numbers only (an index covers it when one applies, and the sorter
+    // never copies event JSON); step 2 fetches the JSON of the one page.
     std::string order = q.ascending ? " ORDER BY time_ns ASC, n ASC" : " ORDER BY time_ns DESC, n DESC";
-    Stmt s(db, "SELECT n, json FROM events" + b.where + order + " LIMIT ? OFFSET ?");
+    Stmt s(db, "SELECT n FROM events" + b.where + order + " LIMIT ? OFFSET ?");
     if (!s.ok()) return SqlError(db, "prepare query");
     BindAll(s, b);
     int next = static_cast<int>(b.is_text.size()) + 1;
     s.Bind(next, q.limit);
     s.Bind(next + 1, (q.page - 1) * q.limit);
+    std::vector<int64_t> ids;
     int rc = 0;
-    while ((rc = s.Step()) == SQLITE_ROW) out.rows.emplace_back(s.Int(0), s.Text(1));
+    while ((rc = s.Step()) == SQLITE_ROW) ids.push_back(s.Int(0));
     if (rc != SQLITE_DONE) return SqlError(db, "query");
-    Stmt c(db, "SELECT COUNT(*) FROM events" + b.where);
+    if (!ids.empty()) {
+      Stmt f(db, "SELECT json FROM events WHERE n = ?");
+      if (!f.ok()) return SqlError(db, "prepare fetch");
+      for (int64_t id : ids) {
+        f.Reset();
+        f.Bind(1, id);
+        if (f.Step() == SQLITE_ROW) out.rows.emplace_back(id, f.Text(0));
+      }
+    }
+    // The total: a text-only filter is counted in the FTS index alone.
+    std::string fts_only = options_.fts && b.is_text.size() == 1 && !q.filter.empty() &&
+                                   b.where.find("events_fts") != std::string::npos
+                               ? b.texts[0]
+                               : "";
+    Stmt c(db, fts_only.empty() ? "SELECT COUNT(*) FROM events" + b.where
+                                : std::string("SELECT COUNT(*) FROM events_fts WHERE events_fts MATCH ?"));
     if (!c.ok()) return SqlError(db, "prepare count");
-    BindAll(c, b);
+    if (fts_only.empty()) BindAll(c, b);
+    else c.BindStatic(1, fts_only);
     if (c.Step() != SQLITE_ROW) return SqlError(db, "count");
     out.all = c.Int(0);
     return out;

@@ -11,7 +11,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <condition_variable>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sandwatch/core/event.h"
@@ -124,6 +126,12 @@ class Store {
   std::mutex readers_mu_;
   std::vector<sqlite3*> idle_readers_;
   std::vector<sqlite3*> all_readers_;
+  // WAL checkpoints run on their own thread and connection, off the writer's path.
+  void CheckpointLoop();
+  std::thread checkpointer_;
+  std::mutex cp_mu_;
+  std::condition_variable cp_cv_;
+  bool cp_stop_ = false;
 };
 
 }  // namespace sandwatch::receiver
