@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "sensor_process.h"
 
@@ -87,12 +88,18 @@ TEST(SensorIntegration, OfflineDpkgInstallIsAPackageManagerRun) {
   bool was_installed = std::system("dpkg-query -W -f='${Status}' ncat 2>/dev/null | "
                                    "grep -q 'install ok installed'") == 0;
   SensorProcess sensor({"--capture", "poll"});
-  pid_t dpkg = Spawn({"dpkg", "-i", deb});
-  ASSERT_GT(dpkg, 0);
-  int rc = Reap(dpkg);
+  // Other tests on this machine may hold dpkg's lock for a while: retry until it runs.
+  int rc = -1;
+  for (int attempt = 0; attempt < 120 && rc != 0; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(1));
+    pid_t dpkg = Spawn({"dpkg", "-i", deb});
+    ASSERT_GT(dpkg, 0);
+    rc = Reap(dpkg);
+  }
   EXPECT_EQ(rc, 0);
   bool seen = sensor.WaitForEvent([&](const json& e) {
-    return e["rule"] == "package_manager_execution" && IsPid(e, dpkg);
+    return e["rule"] == "package_manager_execution" && e["process"]["name"] == "dpkg" &&
+           e["process"]["cmdline"].back() == deb;
   });
   if (!was_installed) std::system("dpkg -r ncat >/dev/null 2>&1");
   ASSERT_TRUE(seen) << sensor.Stderr();

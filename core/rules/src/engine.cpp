@@ -105,7 +105,7 @@ Result<Cidr> ParseCidr(std::string_view text) {
 bool CidrContains(const Cidr& net, const std::array<uint8_t, 16>& ip) {
   int bits = net.prefix;
   for (size_t i = 0; i < 16 && bits > 0; ++i, bits -= 8) {
-    uint8_t mask = bits >= 8 ? 0xff : static_cast<uint8_t>(0xff << (8 - bits));
+    auto mask = static_cast<uint8_t>(bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff);
     if ((net.addr[i] & mask) != (ip[i] & mask)) return false;
   }
   return true;

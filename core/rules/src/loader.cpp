@@ -75,8 +75,10 @@ Result<CompiledRegex> CompileRegex(const std::string& src, const Ctx& c, const Y
 Status ReadConditions(const YAML::Node& n, const Ctx& c, Conditions* out) {
   if (!n.IsMap()) return c.Fail(n, "expected a map of conditions");
   for (auto it = n.begin(); it != n.end(); ++it) {
-    const std::string key = it->first.as<std::string>();
-    const YAML::Node& v = it->second;
+    // Copies: the iterator's pair is a temporary proxy.
+    const YAML::Node key_node = it->first;
+    const YAML::Node v = it->second;
+    const std::string key = key_node.as<std::string>();
     Ctx kc{c.field + "." + key};
     auto list_into = [&](std::vector<std::string>* dst) -> Status {
       auto l = ReadList(v, kc, false);
@@ -132,7 +134,7 @@ Status ReadConditions(const YAML::Node& n, const Ctx& c, Conditions* out) {
     } else if (key == "root") {
       st = bool_into(&out->root);
     } else {
-      return kc.Fail(it->first,
+      return kc.Fail(key_node,
                      "unknown condition (known: proc_name, exe, cmdline, args, parent_name, "
                      "ancestor_name, file_open, exe_new, stdio_network, remote_not_in, "
                      "expected, parent_outside, root)");
@@ -183,8 +185,10 @@ Status ReadRule(const YAML::Node& n, Rule* r) {
   }
   bool have_priority = false, have_output = false, have_when = false;
   for (auto it = n.begin(); it != n.end(); ++it) {
-    const std::string key = it->first.as<std::string>();
-    const YAML::Node& v = it->second;
+    // Copies: the iterator's pair is a temporary proxy.
+    const YAML::Node key_node = it->first;
+    const YAML::Node v = it->second;
+    const std::string key = key_node.as<std::string>();
     Ctx kc{key};
     if (key == "name") {
       continue;
@@ -227,7 +231,7 @@ Status ReadRule(const YAML::Node& n, Rule* r) {
       auto st = ReadBlocks(v, "unless", &r->unless);
       if (!st.ok()) return st;
     } else {
-      return kc.Fail(it->first,
+      return kc.Fail(key_node,
                      "unknown field (known: name, description, priority, tags, output, "
                      "enabled, when, unless)");
     }
