@@ -102,7 +102,22 @@ Result<ListenCapture> Listener::AcceptOne(const std::string& commands, double li
       if (rc < 0 && errno != EINTR) return false;
     }
   };
-  if (!wait_readable(fd_)) return MakeError("no connection within the timeout");
+  bool pending = false;
+  while (!pending) {
+    // Slices of 200 ms so CancelAccept is noticed; a queued connection always wins.
+    const bool cancelled = cancel_.load();
+    pollfd p{fd_, POLLIN, 0};
+    int64_t left = deadline - clock.MonoNs();
+    if (left <= 0 || Interrupted()) break;
+    int rc =
+        poll(&p, 1, cancelled ? 0 : static_cast<int>(std::min<int64_t>(200, left / 1'000'000 + 1)));
+    if (rc > 0) pending = true;
+    if (rc < 0 && errno != EINTR) break;
+    if (rc == 0 && cancelled) {
+      return MakeError("the reverse shell ended without connecting");
+    }
+  }
+  if (!pending) return MakeError("no connection within the timeout");
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
   int c = accept4(fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_CLOEXEC);

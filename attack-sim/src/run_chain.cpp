@@ -299,11 +299,13 @@ void ChainRun::RunStep(int repeat, const std::string& step, Launcher* launcher) 
   std::optional<Result<ListenCapture>> capture;
   std::thread accept_thread;
   if (listen_here) {
+    listener_.ResetCancel();
     accept_thread = std::thread([this, hold, &capture] {
       capture.emplace(listener_.AcceptOne("id; uname -a", hold, cfg_.listener_timeout_s * 1000));
     });
   }
   auto launched = launcher->Launch(*cmd, hold);
+  listener_.CancelAccept();  // the step is over: do not wait for a connection that cannot come
   if (accept_thread.joinable()) accept_thread.join();
   if (!launched.ok()) {
     failed_ = true;
@@ -336,7 +338,8 @@ void ChainRun::EmitListener(int repeat, const std::string& variant,
     failed_ = true;
     l.status = "skipped";
     l.exit_code = 1;
-    l.start_wall_ns = SystemClock().WallNs();
+    l.start_wall_ns = l.end_wall_ns = SystemClock().WallNs();
+    l.start_mono_ns = l.end_mono_ns = SystemClock().MonoNs();
     l.note = "no reverse shell arrived: " + capture.error().message;
     Emit(l);
     return;

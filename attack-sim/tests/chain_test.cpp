@@ -312,6 +312,25 @@ TEST_F(ChainTest, WithoutBashTheShellIsSkippedAndStepsRunDirectly) {
   EXPECT_GE(steps[1].hold_ms, 100);
 }
 
+TEST_F(ChainTest, AReverseShellThatNeverConnectsFailsTheRunQuickly) {
+  // `ncat` here is /bin/true: it runs and exits without connecting. The run must say so
+  // (listener line skipped, exit 1) instead of waiting out the listener timeout.
+  const std::string bin = dir_ + "/pathbin";
+  std::filesystem::create_directories(bin);
+  std::filesystem::create_symlink("/bin/true", bin + "/ncat");
+  auto steps = RunChain({"--speed", "fast", "--steps", "reverse-shell", "--listener-timeout",
+                         "120"},
+                        1, bin);
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0].step, "reverse-shell");
+  EXPECT_EQ(steps[1].step, "listener");
+  EXPECT_EQ(steps[1].status, "skipped");
+  EXPECT_NE(steps[1].note.find("without connecting"), std::string::npos) << steps[1].note;
+  // Finished long before the 120 s listener timeout (not a timing assertion on speed: the
+  // alternative is waiting the full timeout).
+  EXPECT_LT(steps[1].end_mono_ns - steps[0].start_mono_ns, 60'000'000'000);
+}
+
 TEST_F(ChainTest, RepeatRunsTheChainAgainWithAFreshShell) {
   auto steps = RunChain({"--speed", "burst", "--repeat", "2", "--steps", "shell,shadow"});
   CheckConsistent(steps, true);

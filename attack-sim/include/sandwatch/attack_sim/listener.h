@@ -2,6 +2,7 @@
 // and captures what comes back until the peer closes.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -34,7 +35,13 @@ class Listener {
   Result<ListenCapture> AcceptOne(const std::string& commands, double linger_ms, double timeout_ms);
   int port() const { return port_; }
 
+  // Makes a pending (or the next) AcceptOne give up waiting for a connection once nothing
+  // is queued: the reverse shell already exited without connecting. Thread-safe.
+  void CancelAccept() { cancel_ = true; }
+  void ResetCancel() { cancel_ = false; }
+
  private:
+  std::atomic<bool> cancel_{false};
   int fd_ = -1;
   int port_ = 0;
 };
