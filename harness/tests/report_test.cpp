@@ -6,6 +6,8 @@
 #include <sstream>
 
 #include <gtest/gtest.h>
+
+#include "sandwatch/harness/commands.h"
 #include <nlohmann/json.hpp>
 
 #include "sandwatch/harness/results.h"
@@ -24,8 +26,7 @@ std::string Slurp(const fs::path& p) {
 }
 
 std::string DataDir() {
-  const char* d = std::getenv("SANDWATCH_SOURCE_DIR");
-  return std::string(d != nullptr ? d : ".") + "/harness/tests/data/blog-demo-recorded";
+  return ResolveSourceDir() + "/harness/tests/data/blog-demo-recorded";
 }
 
 fs::path TempDir(const std::string& tag) {

@@ -5,13 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include "sandwatch/harness/commands.h"
+
 namespace sandwatch::harness {
 namespace {
 
-std::string SourceDir() {
-  const char* d = std::getenv("SANDWATCH_SOURCE_DIR");
-  return d != nullptr ? d : ".";
-}
+std::string SourceDir() { return ResolveSourceDir(); }
 
 TEST(Scenario, ParsesAFullFile) {
   auto s = ParseScenario(R"(

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "sandwatch/harness/commands.h"
+
 #include "sandwatch/core/signals.h"
 #include "sandwatch/harness/results.h"
 
@@ -15,8 +17,7 @@ namespace sandwatch::harness {
 namespace {
 
 std::string DataDir() {
-  const char* d = std::getenv("SANDWATCH_SOURCE_DIR");
-  return std::string(d != nullptr ? d : ".") + "/harness/tests/data/blog-demo-recorded";
+  return ResolveSourceDir() + "/harness/tests/data/blog-demo-recorded";
 }
 
 RunRecord Recorded() {

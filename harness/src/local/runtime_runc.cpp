@@ -3,6 +3,7 @@
 // joins the workload's PID namespace (as shareProcessNamespace does). Both use the
 // host's network namespace, so the receiver and the listener are on 127.0.0.1.
 #include <filesystem>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -192,9 +193,19 @@ Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell) {
                             s.attack.package_install, "/sw-out/gt.jsonl", false)) {
     exec.push_back(a);
   }
-  auto attack = r.Run(Cmd(exec, std::chrono::milliseconds(static_cast<int64_t>(s.timeouts.cell_s * 1000))));
-  if (Interrupted()) return MakeError("interrupted");
-  (void)WriteText(dir + "/attack.log", attack.ok() ? attack->err : attack.error().message);
+  auto attack = r.Start(Bg(exec, dir + "/attack.out", dir + "/attack.log"));
+  if (!attack.ok()) return fail(attack.error().message);
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(static_cast<int64_t>(s.timeouts.cell_s * 1000));
+  while ((*attack)->Running()) {
+    if (Interrupted()) return MakeError("interrupted");  // the cleanup registry undoes the cell
+    if (std::chrono::steady_clock::now() > deadline) {
+      (*attack)->Stop(2000ms);
+      return fail("the chain did not finish within timeouts.cell");
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  int attack_rc = (*attack)->Wait(0ms).value_or(-1);
   if (!SleepInterruptibly(s.SettleSeconds())) return MakeError("interrupted");
   (void)r.Run(Cmd({"runc", "kill", base_id + "-sensor", "TERM"}, 10s));
   (*listener)->Stop(2000ms);
@@ -215,10 +226,9 @@ Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell) {
   }
   if (!gt.ok()) return fail("ground truth: " + gt.error().message);
   out.ground_truth = std::move(*gt);
-  if (!attack.ok() || !attack->ok()) {
-    out.error = "attack-sim in the container: " +
-                (attack.ok() ? "exit " + std::to_string(attack->exit_code) + " " + attack->err.substr(0, 300)
-                             : attack.error().message);
+  if (attack_rc != 0) {
+    out.error = "attack-sim in the container: exit " + std::to_string(attack_rc) + " " +
+                ReadText(dir + "/attack.log").substr(0, 300);
     out.ok = false;
   } else {
     out.ok = !out.ground_truth.empty();

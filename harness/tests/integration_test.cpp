@@ -1,0 +1,75 @@
+// blog-demo (the short CI variant) on the `host` runtime, end to end: the real receiver,
+// sensors and attack-sim from SANDWATCH_BIN_DIR, real processes, loopback only.
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "lab_test_util.h"
+#include "sandwatch/harness/backend.h"
+#include "sandwatch/harness/command_runner.h"
+#include "sandwatch/harness/run.h"
+
+namespace sandwatch::harness {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::MissedSignals;
+
+TEST(HarnessIntegration, BlogDemoOnTheHostRuntime) {
+  RunOptions o;
+  o.scenario_path = testing::SourceDir() + "/scenarios/blog-demo-ci.yaml";
+  o.runtimes = {"host"};
+  o.out_dir = testing::TempOut("host");
+  o.bin_dir = testing::BinDir();
+  o.quiet = true;
+  auto runner = MakeProcessRunner();
+  auto out = RunScenario(o, DefaultBackends(), *runner);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_TRUE(out->all_cells_ok) << out->table;
+  for (const char* f : {"summary.json", "report.md", "report.html", "events.jsonl",
+                        "ground-truth.jsonl", "environment.json", "cells.json", "coverage.svg",
+                        "latency.svg"}) {
+    EXPECT_TRUE(fs::exists(o.out_dir + "/" + f)) << f;
+  }
+  auto summary = nlohmann::json::parse(testing::Slurp(o.out_dir + "/summary.json"));
+  EXPECT_EQ(summary["scenario"], "blog-demo-ci");
+  EXPECT_EQ(MissedSignals(summary, "host", "in-guest"), "") << out->table;
+  EXPECT_EQ(MissedSignals(summary, "host", "host-view"), "") << out->table;
+  // environment.json records what capture the observers really used.
+  auto env = nlohmann::json::parse(testing::Slurp(o.out_dir + "/environment.json"));
+  EXPECT_FALSE(env.value("host_view_capture_active", "").empty());
+  EXPECT_NE(env.value("falco", "").find("not installed"), std::string::npos);
+  // `harness report` re-renders the same summary from the stored data.
+  std::string before = testing::Slurp(o.out_dir + "/summary.json");
+  ASSERT_TRUE(RerenderReport(o.out_dir).ok());
+  EXPECT_EQ(before, testing::Slurp(o.out_dir + "/summary.json"));
+  fs::remove_all(o.out_dir);
+}
+
+TEST(HarnessIntegration, BadScenarioExitsTwoNamingTheKey) {
+  std::string dir = testing::TempOut("bad");
+  fs::create_directories(dir);
+  std::string path = dir + "/bad.yaml";
+  {
+    std::ofstream f(path);
+    f << "name: bad\nruntimes: [host]\nobservers: [in-guest]\nsensor: {poll_interval: soon}\n";
+  }
+  auto r = MakeProcessRunner();
+  auto res = r->Run(Cmd({testing::BinDir() + "/sandwatch-harness", "run", path, "--out", dir + "/o"}));
+  ASSERT_TRUE(res.ok());
+  EXPECT_EQ(res->exit_code, 2);
+  EXPECT_NE(res->err.find("sensor.poll_interval"), std::string::npos) << res->err;
+  res = r->Run(Cmd({testing::BinDir() + "/sandwatch-harness", "run", path, "--backend", "nope"}));
+  ASSERT_TRUE(res.ok());
+  EXPECT_EQ(res->exit_code, 2);
+  res = r->Run(Cmd({testing::BinDir() + "/sandwatch-harness", "--version"}));
+  ASSERT_TRUE(res.ok());
+  EXPECT_EQ(res->exit_code, 0);
+  EXPECT_NE(res->out.find("sandwatch-harness"), std::string::npos);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace sandwatch::harness
