@@ -1,7 +1,7 @@
 // procfs_bench: what a /proc scan costs, against python3-psutil in the same run.
 //
 //   BM_IncrementalScan/N     Scan() with N idle `sleep` children alive, all known
-//                            (defaults: young re-reads done, fd_refresh_budget = 4)
+//                            (defaults: young re-reads done, fd_refresh_budget = 2)
 //   BM_IncrementalScanNoFdRefresh/N  same, fd re-reads off: pid list + liveness/exec
 //                            check only (what psutil's incremental loop does too)
 //   BM_FirstScan/N           a fresh scanner's first Scan(): every process enriched
