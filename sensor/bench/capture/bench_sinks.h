@@ -71,7 +71,7 @@ class ScanSink : public ObservationSink {
 
  private:
   void Loop(int nice) {
-    SetThreadNice(nice);
+    RaiseThreadPriority(nice, false);
     std::unique_lock<std::mutex> lock(mu_);
     while (true) {
       cv_.wait(lock, [this] { return stopping_ || pending_; });

@@ -317,11 +317,11 @@ Result<BenchResult> RunBench(const BenchConfig& config) {
   }
 
   // argv storm: 5 ms processes, 64 in flight. A second netlink source at the
-  // default priority runs beside the nice -10 one, to show what the priority buys.
+  // default priority runs beside the default one, to show what the priority buys.
   {
     EventSink plain_sink;
     NetlinkOptions plain_opts;
-    plain_opts.thread_nice = 0;
+    plain_opts.priority = {0, false};
     NetlinkSource plain(plain_opts);
     const bool have_plain = plain.Start(&plain_sink).ok();
     SleepMs(200);
@@ -331,9 +331,9 @@ Result<BenchResult> RunBench(const BenchConfig& config) {
     plain.Stop();
     std::set<int> ours(pids.begin(), pids.end());
     const std::vector<std::string> argv = {"/usr/bin/sleep", "0.005"};
-    for (const char* name : {"netlink", "fanotify", "netlink (nice 0)"}) {
+    for (const char* name : {"netlink", "fanotify", "netlink (default priority)"}) {
       const std::string n = name;
-      if (n == "netlink (nice 0)" && !have_plain) continue;
+      if (n == "netlink (default priority)" && !have_plain) continue;
       const EventSink& sink = n == "netlink" ? rig.netlink_sink
                               : n == "fanotify" ? rig.fanotify_sink
                                                 : plain_sink;

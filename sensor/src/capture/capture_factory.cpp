@@ -17,7 +17,7 @@ std::unique_ptr<CaptureSource> Build(const std::string& name, bool files_only,
     n.proc_root = o.proc_root;
     n.rcvbuf_bytes = o.netlink_rcvbuf_bytes;
     n.early_read = o.early_read;
-    n.thread_nice = o.early_read_nice;
+    n.priority = {o.early_read_nice, o.early_read_realtime};
     return std::make_unique<NetlinkSource>(n);
   }
   if (name == "fanotify") {
@@ -26,7 +26,7 @@ std::unique_ptr<CaptureSource> Build(const std::string& name, bool files_only,
     f.workload_root = o.workload_root;
     f.exec_events = !files_only;
     f.early_read = o.early_read;
-    f.thread_nice = o.early_read_nice;
+    f.priority = {o.early_read_nice, o.early_read_realtime};
     f.file_perm = o.fanotify_file_perm;
     return std::make_unique<FanotifySource>(f);
   }
@@ -34,7 +34,7 @@ std::unique_ptr<CaptureSource> Build(const std::string& name, bool files_only,
     InotifyOptions i;
     i.workload_root = o.workload_root;
     i.min_gap_ns = static_cast<int64_t>(o.trigger_min_gap_s * 1e9);
-    i.thread_nice = o.early_read_nice;
+    i.priority = {o.early_read_nice, o.early_read_realtime};
     return std::make_unique<InotifySource>(i);
   }
   return std::make_unique<PollSource>(o.poll_interval_s);

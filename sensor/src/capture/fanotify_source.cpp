@@ -126,13 +126,13 @@ Status FanotifySource::Start(ObservationSink* sink) {
     Stop();
     return st;
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = false;
-  }
+  const int workers = options_.early_read_workers < 1 ? 1 : options_.early_read_workers;
+  recent_exec_.assign(static_cast<size_t>(workers), {});
+  workers_ = std::make_unique<ShardedWorkers>(workers, options_.priority,
+                                              kMaxQueue / static_cast<size_t>(workers));
+  workers_->Start();
   wake_.Drain();
   reader_ = std::thread([this, sink] { ReaderLoop(sink); });
-  exec_thread_ = std::thread([this, sink] { ExecLoop(sink); });
   return OkStatus();
 }
 
@@ -141,12 +141,11 @@ void FanotifySource::Stop() {
     wake_.Signal();
     reader_.join();
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
+  if (workers_) {
+    workers_->Stop();
+    worker_cpu_ns_.store(workers_->cpu_ns());
+    workers_.reset();
   }
-  cv_.notify_all();
-  if (exec_thread_.joinable()) exec_thread_.join();
   if (fan_fd_ >= 0) close(fan_fd_);
   if (perm_fd_ >= 0) close(perm_fd_);  // the kernel allows anything still pending
   if (proc_fd_ >= 0) close(proc_fd_);
@@ -154,7 +153,9 @@ void FanotifySource::Stop() {
 }
 
 void FanotifySource::ReaderLoop(ObservationSink* sink) {
-  nice_.store(SetThreadNice(options_.thread_nice));
+  const ThreadPriority prio = RaiseThreadPriority(options_.priority.nice, options_.priority.realtime);
+  nice_.store(prio.nice);
+  rt_.store(prio.realtime);
   pollfd fds[3] = {{wake_.fd(), POLLIN, 0}, {fan_fd_, POLLIN, 0}, {perm_fd_, POLLIN, 0}};
   const nfds_t nfds = perm_fd_ >= 0 ? 3 : 2;
   while (true) {
@@ -164,6 +165,7 @@ void FanotifySource::ReaderLoop(ObservationSink* sink) {
     if (nfds == 3 && (fds[2].revents & POLLIN)) Drain(perm_fd_, true, sink);
     if (fds[1].revents & POLLIN) Drain(fan_fd_, false, sink);
     reader_cpu_ns_.store(ThreadCpuNs(), std::memory_order_relaxed);
+    worker_cpu_ns_.store(workers_->cpu_ns(), std::memory_order_relaxed);
   }
 }
 
@@ -196,13 +198,10 @@ void FanotifySource::Drain(int fd, bool perm, ObservationSink* sink) {
       std::string raw = ev.fd >= 0 ? FdPath(ev.fd) : std::string();
       if (ev.exec()) {
         Release(fd, perm, ev.fd);
-        std::lock_guard<std::mutex> lock(mu_);
-        if (queue_.size() >= kMaxQueue) {
+        PendingExec item{ev.pid, std::move(raw), now};
+        if (!workers_->Submit(ev.pid, [this, item, sink] { HandleExec(item, sink); })) {
           queue_drops_.fetch_add(1, std::memory_order_relaxed);
-          continue;
         }
-        queue_.push_back(PendingExec{ev.pid, std::move(raw), now});
-        cv_.notify_one();
         continue;
       }
       file_opens_.fetch_add(1, std::memory_order_relaxed);
@@ -238,33 +237,18 @@ void FanotifySource::Release(int group_fd, bool perm, int event_fd) {
   close(event_fd);
 }
 
-void FanotifySource::ExecLoop(ObservationSink* sink) {
-  SetThreadNice(options_.thread_nice);
-  while (true) {
-    PendingExec item;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) break;  // stopping and drained
-      item = std::move(queue_.front());
-      queue_.pop_front();
-    }
-    HandleExec(item, sink);
-    exec_cpu_ns_.store(ThreadCpuNs(), std::memory_order_relaxed);
-  }
-}
-
 void FanotifySource::HandleExec(const PendingExec& item, ObservationSink* sink) {
   // The kernel opens the ELF interpreter for exec right after the binary: the
   // same exec, not a new one (unless someone runs ld.so directly).
-  auto recent = recent_exec_.find(item.pid);
-  if (IsElfInterpreterPath(item.raw_path) && recent != recent_exec_.end() &&
+  auto& recent_map = recent_exec_[static_cast<size_t>(item.pid) % recent_exec_.size()];
+  auto recent = recent_map.find(item.pid);
+  if (IsElfInterpreterPath(item.raw_path) && recent != recent_map.end() &&
       item.mono_ns - recent->second < kInterpWindowNs) {
     interp_merged_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  if (recent_exec_.size() > 4096) recent_exec_.clear();
-  recent_exec_[item.pid] = item.mono_ns;
+  if (recent_map.size() > 4096) recent_map.clear();
+  recent_map[item.pid] = item.mono_ns;
   execs_.fetch_add(1, std::memory_order_relaxed);
 
   Observation obs;
@@ -316,8 +300,9 @@ void FanotifySource::AddCounters(std::map<std::string, int64_t>* counters) const
   (*counters)["fanotify_queue_drops"] += queue_drops_.load();
   (*counters)["fanotify_early_read_failures"] += early_failures_.load();
   (*counters)["fanotify_thread_nice"] += nice_.load();
+  (*counters)["fanotify_thread_rt"] += rt_.load() ? 1 : 0;
   (*counters)["fanotify_file_perm"] += file_perm_active_.load() ? 1 : 0;
-  (*counters)["fanotify_cpu_us"] += (reader_cpu_ns_.load() + exec_cpu_ns_.load()) / 1000;
+  (*counters)["fanotify_cpu_us"] += (reader_cpu_ns_.load() + worker_cpu_ns_.load()) / 1000;
 }
 
 }  // namespace sandwatch::sensor

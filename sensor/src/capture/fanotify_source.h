@@ -7,23 +7,22 @@
 // permission events: the opener waits inside open() while the reader reads its
 // cmdline, exe and stat, then gets FAN_ALLOW (the sensor never denies; if it
 // dies, the kernel allows everything pending).
-// FAN_OPEN_EXEC fires *before* the exec completes, so exec events go through a
-// bounded queue to an early-read thread that waits (a few ms at most) until
-// /proc/PID/exe shows the new image, then reads cmdline, exe and stat.
+// FAN_OPEN_EXEC fires *before* the exec completes, so exec events go to a few
+// early-read workers (ShardedWorkers, by pid) that wait (a few ms at most) until
+// /proc/PID/exe shows the new image, then read cmdline, exe and stat.
 // Openers outside the sensor's PID namespace are reported by the kernel with
 // pid 0; they are counted (`fanotify_foreign`) and dropped.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
+#include <memory>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "sandwatch/sensor/capture_source.h"
+#include "sharded_workers.h"
 #include "source_util.h"
 
 namespace sandwatch::sensor {
@@ -39,8 +38,9 @@ struct FanotifyOptions {
   bool file_perm = true;
   std::vector<std::string> sensitive_patterns;  // empty: DefaultSensitivePatterns()
   bool early_read = true;
-  int exec_settle_us = 5000;  // longest wait for an exec to finish before reading
-  int thread_nice = -10;      // reader and early-read threads (see NetlinkOptions)
+  int exec_settle_us = 20000;  // longest wait for an exec to finish before reading
+  EventThreadPriority priority;  // reader and early-read threads (see NetlinkOptions)
+  int early_read_workers = 4;  // exec early reads, sharded by pid (at least 1)
 };
 
 class FanotifySource : public CaptureSource {
@@ -79,16 +79,14 @@ class FanotifySource : public CaptureSource {
   int proc_fd_ = -1;
   WakeFd wake_;
   std::thread reader_;
-  std::thread exec_thread_;
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<PendingExec> queue_;
-  bool stopping_ = false;
-  std::unordered_map<int, int64_t> recent_exec_;  // exec thread only
+  std::unique_ptr<ShardedWorkers> workers_;
+  // Per worker shard (pid % workers): when each pid last exec'd. Only that
+  // shard's thread touches its map.
+  std::vector<std::unordered_map<int, int64_t>> recent_exec_;
 
   std::atomic<bool> file_perm_active_{false};
   std::atomic<int> nice_{0};
+  std::atomic<bool> rt_{false};
   std::atomic<int64_t> events_{0};
   std::atomic<int64_t> execs_{0};
   std::atomic<int64_t> file_opens_{0};
@@ -98,7 +96,7 @@ class FanotifySource : public CaptureSource {
   std::atomic<int64_t> queue_drops_{0};
   std::atomic<int64_t> early_failures_{0};
   std::atomic<int64_t> reader_cpu_ns_{0};
-  std::atomic<int64_t> exec_cpu_ns_{0};
+  std::atomic<int64_t> worker_cpu_ns_{0};
 };
 
 }  // namespace sandwatch::sensor

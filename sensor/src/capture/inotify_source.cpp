@@ -103,7 +103,9 @@ std::vector<std::string> InotifySource::watched() const {
 }
 
 void InotifySource::Loop(ObservationSink* sink) {
-  nice_.store(SetThreadNice(options_.thread_nice));
+  const ThreadPriority prio = RaiseThreadPriority(options_.priority.nice, options_.priority.realtime);
+  nice_.store(prio.nice);
+  rt_.store(prio.realtime);
   ScanCoalescer coalescer(options_.min_gap_ns);
   alignas(inotify_event) uint8_t buf[64 * 1024];
   std::vector<InotifyRecord> records;
@@ -168,6 +170,7 @@ void InotifySource::AddCounters(std::map<std::string, int64_t>* counters) const 
   (*counters)["inotify_watches"] += watch_count_.load();
   (*counters)["inotify_cpu_us"] += cpu_ns_.load() / 1000;
   (*counters)["inotify_thread_nice"] += nice_.load();
+  (*counters)["inotify_thread_rt"] += rt_.load() ? 1 : 0;
 }
 
 }  // namespace sandwatch::sensor

@@ -26,7 +26,7 @@ struct InotifyOptions {
   int64_t min_gap_ns = 5'000'000;     // at most 200 triggered scans a second
   int64_t exec_delay_ns = 1'000'000;  // after a binary-directory open
   int64_t sensitive_gap_ns = 500'000;  // min_gap for sensitive-file opens
-  int thread_nice = -10;  // the event thread only reads events and pushes kScan
+  EventThreadPriority priority;  // the event thread only reads events and pushes kScan
   std::vector<std::string> sensitive_patterns;  // empty: DefaultSensitivePatterns()
 };
 
@@ -68,6 +68,7 @@ class InotifySource : public CaptureSource {
   std::atomic<int64_t> cpu_ns_{0};
   std::atomic<int64_t> watch_count_{0};
   std::atomic<int> nice_{0};
+  std::atomic<bool> rt_{false};
 };
 
 }  // namespace sandwatch::sensor

@@ -91,6 +91,11 @@ Status NetlinkSource::Start(ObservationSink* sink) {
     return sock.error();
   }
   sock_ = *sock;
+  if (options_.early_read_workers > 0) {
+    workers_ = std::make_unique<ShardedWorkers>(options_.early_read_workers, options_.priority,
+                                                16384);
+    workers_->Start();
+  }
   wake_.Drain();
   thread_ = std::thread([this, sink] { Loop(sink); });
   return OkStatus();
@@ -100,6 +105,11 @@ void NetlinkSource::Stop() {
   if (thread_.joinable()) {
     wake_.Signal();
     thread_.join();
+  }
+  if (workers_) {
+    workers_->Stop();  // runs what was handed off, then joins
+    worker_cpu_ns_.store(workers_->cpu_ns());
+    workers_.reset();
   }
   if (sock_ >= 0) {
     std::vector<uint8_t> req = BuildProcConnectorRequest(false, 0);
@@ -113,45 +123,68 @@ void NetlinkSource::Stop() {
   }
 }
 
-void NetlinkSource::Handle(const ProcConnEvent& ev, int64_t received_ns, ObservationSink* sink) {
-  using What = ProcConnEvent::What;
-  if (ev.what == What::kFork) {
-    if (ev.pid != ev.tgid) return;  // a new thread, not a process
-    if (parent_of_.size() >= kMaxParents) parent_of_.clear();
-    parent_of_[ev.tgid] = ev.parent_tgid;
-    return;
+void NetlinkSource::Dispatch(int pid, std::function<void()> task) {
+  if (workers_) {
+    if (workers_->Submit(pid, task)) return;
+    queue_full_.fetch_add(1, std::memory_order_relaxed);
   }
+  task();
+}
+
+void NetlinkSource::EmitExec(int pid, int ppid, int64_t received_ns, ObservationSink* sink) {
   Observation obs;
+  obs.kind = Observation::Kind::kExec;
   obs.method = "netlink";
-  obs.pid = ev.tgid;
-  if (ev.what == What::kExec) {
-    execs_.fetch_add(1, std::memory_order_relaxed);
-    obs.kind = Observation::Kind::kExec;
-    if (options_.early_read) {
-      EarlyRead er = ReadEarly(proc_fd_, ev.tgid);
-      if (!er.complete) early_failures_.fetch_add(1, std::memory_order_relaxed);
-      obs.path = er.exe;
-      obs.early = std::move(er);
-    }
-    auto it = parent_of_.find(ev.tgid);
-    if (it != parent_of_.end()) obs.ppid = it->second;
-    else if (obs.early && obs.early->ppid > 0) obs.ppid = obs.early->ppid;
-  } else if (ev.what == What::kExit) {
-    if (ev.pid != ev.tgid) return;  // a thread ended; the process lives on
-    parent_of_.erase(ev.tgid);
-    if (!options_.emit_exit) return;
-    obs.kind = Observation::Kind::kExit;
-  } else {
-    return;
+  obs.pid = pid;
+  obs.ppid = ppid;
+  if (options_.early_read) {
+    EarlyRead er = ReadEarly(proc_fd_, pid);
+    if (!er.complete) early_failures_.fetch_add(1, std::memory_order_relaxed);
+    obs.path = er.exe;
+    if (obs.ppid == 0) obs.ppid = er.ppid;
+    obs.early = std::move(er);
   }
   obs.kernel_mono_ns = received_ns;
   sink->Push(std::move(obs));
 }
 
+void NetlinkSource::Handle(const ProcConnEvent& ev, int64_t received_ns, ObservationSink* sink) {
+  using What = ProcConnEvent::What;
+  const int pid = ev.tgid;
+  if (ev.what == What::kFork) {
+    if (ev.pid != ev.tgid) return;  // a new thread, not a process
+    if (parent_of_.size() >= kMaxParents) parent_of_.clear();
+    parent_of_[pid] = ev.parent_tgid;
+    return;
+  }
+  if (ev.what == What::kExec) {
+    execs_.fetch_add(1, std::memory_order_relaxed);
+    auto it = parent_of_.find(pid);
+    const int ppid = it != parent_of_.end() ? it->second : 0;
+    Dispatch(pid, [this, pid, ppid, received_ns, sink] { EmitExec(pid, ppid, received_ns, sink); });
+    return;
+  }
+  if (ev.what == What::kExit) {
+    if (ev.pid != ev.tgid) return;  // a thread ended; the process lives on
+    parent_of_.erase(pid);
+    if (!options_.emit_exit) return;
+    Dispatch(pid, [pid, received_ns, sink] {
+      Observation obs;
+      obs.kind = Observation::Kind::kExit;
+      obs.method = "netlink";
+      obs.pid = pid;
+      obs.kernel_mono_ns = received_ns;
+      sink->Push(std::move(obs));
+    });
+  }
+}
+
 void NetlinkSource::Loop(ObservationSink* sink) {
   std::vector<uint8_t> buf(64 * 1024);
   std::vector<ProcConnEvent> events;
-  nice_.store(SetThreadNice(options_.thread_nice));
+  const ThreadPriority prio = RaiseThreadPriority(options_.priority.nice, options_.priority.realtime);
+  nice_.store(prio.nice);
+  rt_.store(prio.realtime);
   pollfd fds[2] = {{sock_, POLLIN, 0}, {wake_.fd(), POLLIN, 0}};
   while (true) {
     int n = poll(fds, 2, -1);
@@ -162,8 +195,11 @@ void NetlinkSource::Loop(ObservationSink* sink) {
       if (got < 0) {
         if (errno == EINTR) continue;
         if (errno == ENOBUFS) {
-          overflows_.fetch_add(1, std::memory_order_relaxed);
-          SW_LOG(kWarn, "capture", "netlink overflow; reconciling with a /proc scan");
+          const int64_t count = overflows_.fetch_add(1, std::memory_order_relaxed) + 1;
+          if (count == 1 || count % 1000 == 0) {
+            SW_LOG(kWarn, "capture", "netlink overflow; reconciling with a /proc scan",
+                   {"overflows", std::to_string(count)});
+          }
           Observation scan;
           scan.kind = Observation::Kind::kScan;
           scan.method = "netlink";
@@ -184,6 +220,7 @@ void NetlinkSource::Loop(ObservationSink* sink) {
       cpu_ns_.store(ThreadCpuNs(), std::memory_order_relaxed);
     }
     cpu_ns_.store(ThreadCpuNs(), std::memory_order_relaxed);
+    if (workers_) worker_cpu_ns_.store(workers_->cpu_ns(), std::memory_order_relaxed);
   }
   cpu_ns_.store(ThreadCpuNs(), std::memory_order_relaxed);
 }
@@ -193,8 +230,10 @@ void NetlinkSource::AddCounters(std::map<std::string, int64_t>* counters) const 
   (*counters)["netlink_events"] += events_.load();
   (*counters)["netlink_execs"] += execs_.load();
   (*counters)["netlink_early_read_failures"] += early_failures_.load();
-  (*counters)["netlink_cpu_us"] += cpu_ns_.load() / 1000;
+  (*counters)["netlink_cpu_us"] += (cpu_ns_.load() + worker_cpu_ns_.load()) / 1000;
+  (*counters)["netlink_queue_full"] += queue_full_.load();
   (*counters)["netlink_thread_nice"] += nice_.load();
+  (*counters)["netlink_thread_rt"] += rt_.load() ? 1 : 0;
 }
 
 }  // namespace sandwatch::sensor

@@ -1,5 +1,6 @@
 #include "source_util.h"
 
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -34,11 +35,20 @@ int64_t ThreadCpuNs() {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-int SetThreadNice(int nice) {
-  if (nice == 0) return 0;
+ThreadPriority RaiseThreadPriority(int nice, bool realtime) {
+  ThreadPriority out;
+  if (realtime) {
+    sched_param sp{};
+    sp.sched_priority = kEventThreadRtPriority;
+    if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) == 0) {
+      out.realtime = true;
+      return out;
+    }
+  }
+  if (nice == 0) return out;
   const auto tid = static_cast<id_t>(syscall(SYS_gettid));
-  if (setpriority(PRIO_PROCESS, tid, nice) != 0) return 0;
-  return nice;
+  if (setpriority(PRIO_PROCESS, tid, nice) == 0) out.nice = nice;
+  return out;
 }
 
 std::string ErrnoText(const std::string& what, int err) { return what + ": " + strerror(err); }

@@ -26,10 +26,25 @@ class WakeFd {
 // CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID), in ns.
 int64_t ThreadCpuNs();
 
-// Sets the calling thread's nice value (Linux: per thread). Returns the value in
-// effect afterwards (0 when unchanged or `nice` is 0). Needs CAP_SYS_NICE to go
-// below 0; failure leaves the thread as it was.
-int SetThreadNice(int nice);
+// What an event thread asks for (CaptureOptions::early_read_nice/_realtime).
+struct EventThreadPriority {
+  int nice = -10;
+  bool realtime = true;
+};
+
+// The priority an event thread ended up with.
+struct ThreadPriority {
+  bool realtime = false;  // SCHED_FIFO at kEventThreadRtPriority
+  int nice = 0;           // when not realtime
+};
+inline constexpr int kEventThreadRtPriority = 10;
+
+// For the calling thread (Linux: per thread): SCHED_FIFO priority 10 when
+// `realtime` and CAP_SYS_NICE allow it, else nice `nice` when allowed, else
+// unchanged. Event threads do a few syscalls per event and block between
+// events, so a raised priority costs little; RT throttling (95 % by default)
+// still bounds them.
+ThreadPriority RaiseThreadPriority(int nice, bool realtime);
 
 // "what: strerror(err)".
 std::string ErrnoText(const std::string& what, int err);

@@ -267,6 +267,7 @@ TEST(NetlinkHost, OverflowIsCountedAndReconciledWithAScan) {
   NetlinkOptions opts;
   opts.rcvbuf_bytes = 4096;  // tiny on purpose
   opts.early_read = false;
+  opts.early_read_workers = 0;  // the receiving thread itself calls the stalled sink
   NetlinkSource source{opts};
   if (Status probe = source.Probe(); !probe.ok()) GTEST_SKIP() << probe.error().message;
   StallingSink sink;

@@ -4,8 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <fstream>
 #include <string>
 
@@ -16,6 +19,7 @@
 #include "sandwatch/sensor/capture_factory.h"
 #include "inotify_decode.h"
 #include "self_facts.h"
+#include "sharded_workers.h"
 #include "source_util.h"
 #include "watch_paths.h"
 
@@ -68,6 +72,39 @@ TEST(ScanCoalescer, UrgentEventUsesItsOwnGap) {
   EXPECT_TRUE(c.OnEvent(kMs, 0, kMs / 2));              // past its gap: at once
   EXPECT_FALSE(c.OnEvent(kMs + 1));                     // ordinary event: back to the 5 ms gap
   EXPECT_EQ(c.Deadline(), 6 * kMs);
+}
+
+TEST(ShardedWorkers, SameKeyRunsInOrderAndStopDrains) {
+  std::mutex mu;
+  std::map<int, std::vector<int>> seen;  // key -> task sequence numbers
+  {
+    ShardedWorkers workers(3, EventThreadPriority{0, false}, 1000);
+    workers.Start();
+    for (int i = 0; i < 300; ++i) {
+      const int key = i % 7;
+      ASSERT_TRUE(workers.Submit(key, [&, key, i] {
+        std::lock_guard<std::mutex> lock(mu);
+        seen[key].push_back(i);
+      }));
+    }
+    workers.Stop();  // runs everything queued
+    EXPECT_FALSE(workers.Submit(1, [] {}));
+  }
+  int total = 0;
+  for (const auto& [key, seq] : seen) {
+    EXPECT_TRUE(std::is_sorted(seq.begin(), seq.end())) << "key " << key;
+    total += static_cast<int>(seq.size());
+  }
+  EXPECT_EQ(total, 300);
+}
+
+TEST(ShardedWorkers, FullShardRefuses) {
+  ShardedWorkers workers(1, EventThreadPriority{0, false}, 2);  // not started: nothing drains
+  EXPECT_TRUE(workers.Submit(5, [] {}));
+  EXPECT_TRUE(workers.Submit(6, [] {}));
+  EXPECT_FALSE(workers.Submit(7, [] {}));
+  workers.Start();
+  workers.Stop();
 }
 
 TEST(CapturePlan, ParsesCombosInCanonicalOrder) {

@@ -26,10 +26,13 @@ struct CaptureOptions {
   int netlink_rcvbuf_bytes = 16 << 20;
   // netlink/fanotify: read cmdline, exe and stat right after each kernel event.
   bool early_read = true;
-  // Nice value of the sources' event threads (netlink and fanotify early reads,
+  // Priority of the sources' event threads (netlink and fanotify early reads,
   // the inotify trigger), so they win the CPU against a short-lived process on a
-  // busy machine. They do little work per event. Needs CAP_SYS_NICE; without it
-  // they stay at the default. 0 leaves them alone.
+  // busy machine. They do a few syscalls per event and block in between.
+  // realtime: SCHED_FIFO priority 10 (RT throttling still bounds it); else, or
+  // when that is refused, nice `early_read_nice` (0 = leave alone). Both need
+  // CAP_SYS_NICE; without it the threads keep the default priority.
+  bool early_read_realtime = true;
   int early_read_nice = -10;
   // fanotify: watch the sensitive files with FAN_OPEN_PERM, so the opener waits
   // in open() until its cmdline is read (always answered FAN_ALLOW). false: FAN_OPEN.
