@@ -73,6 +73,17 @@ ScanStats ScanStatsIn(const SensorOutput& out, int64_t from_ns, int64_t to_ns) {
 
 }  // namespace
 
+std::vector<std::string> SensorArgv(const SweepOptions& o, const std::string& capture,
+                                    const std::string& interval, const std::string& rules,
+                                    const std::string& events_path) {
+  // The host runtime's workload is this machine: --workload-root / keeps the
+  // sensor from picking some other container's root for its baseline and for
+  // the inotify/fanotify marks. No deduplication: every trial is its own event.
+  return {o.sensor_path, "--mode", o.plan.mode, "--capture", capture, "--poll-interval", interval,
+          "--workload-root", "/", "--rules", rules, "--output", "file:" + events_path,
+          "--heartbeat-interval", "1", "--dedup-window", "0", "--pod-name", "poll-sweep"};
+}
+
 std::string PairId(const std::string& capture, double interval_s) {
   return capture + "-" + FormatSeconds(interval_s);
 }
@@ -106,10 +117,8 @@ PairResult RunPair(const PairContext& ctx, const std::string& capture, double in
   char pbuf[32];
   std::snprintf(pbuf, sizeof pbuf, "%g", interval_s);
   CommandSpec spec;
-  spec.argv = {o.sensor_path, "--mode", plan.mode, "--capture", capture, "--poll-interval", pbuf,
-               "--rules", ctx.rules_path, "--output", "file:" + events_path,
-               "--heartbeat-interval", "1", "--dedup-window", "0", "--pod-name", "poll-sweep",
-               "--sensor-id", "sweep-" + ctx.sweep_id + "-" + id};
+  spec.argv = SensorArgv(o, capture, pbuf, ctx.rules_path, events_path);
+  spec.argv.insert(spec.argv.end(), {"--sensor-id", "sweep-" + ctx.sweep_id + "-" + id});
   spec.stdout_path = ctx.raw_dir + "/" + id + ".stdout";
   spec.stderr_path = stderr_path;
   auto started = ctx.runner->Start(spec);

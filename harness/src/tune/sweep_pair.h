@@ -36,6 +36,11 @@ struct PairResult {
 
 std::string PairId(const std::string& capture, double interval_s);
 
+// The sensor's command line for one pair (without --sensor-id).
+std::vector<std::string> SensorArgv(const SweepOptions& o, const std::string& capture,
+                                    const std::string& interval, const std::string& rules,
+                                    const std::string& events_path);
+
 PairResult RunPair(const PairContext& ctx, const std::string& capture, double interval_s,
                    int pair_index);
 

@@ -177,7 +177,8 @@ Result<SweepOutcome> RunSweep(const SweepOptions& in_opts, CommandRunner& runner
                      {"max_in_flight", opts.plan.max_in_flight},
                      {"lifetimes_ms", opts.plan.lifetimes_ms},
                      {"poll_intervals_s", opts.plan.intervals_s},
-                     {"captures", opts.plan.captures}};
+                     {"captures", opts.plan.captures},
+                     {"sensor_argv", SensorArgv(opts, "CAPTURE", "P", "sweep-rules.yaml", "raw/PAIR.events.jsonl")}};
 
   std::mt19937_64 rng(opts.plan.seed != 0 ? opts.plan.seed : std::random_device{}());
   char sid[16];

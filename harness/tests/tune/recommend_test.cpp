@@ -95,7 +95,10 @@ TEST(Recommend, UnreachableTargetFallsBackToTheMostDeployableEventSource) {
   EXPECT_TRUE(j.at("poll_interval_s").is_null());
   EXPECT_EQ(j.at("capture"), "fanotify");
   EXPECT_EQ(j.at("basis").at("folder"), "f");
-  EXPECT_EQ(j.at("basis").at("cells").size(), 1u);
+  // The poll cell that shows polling cannot, and the measured cell that can.
+  ASSERT_EQ(j.at("basis").at("cells").size(), 2u);
+  EXPECT_EQ(j["basis"]["cells"][0]["capture"], "poll");
+  EXPECT_EQ(j["basis"]["cells"][1]["capture"], "fanotify");
   EXPECT_TRUE(j.contains("expected_miss"));
   EXPECT_TRUE(j.contains("cpu_fraction"));
 }

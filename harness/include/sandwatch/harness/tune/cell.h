@@ -35,6 +35,7 @@ struct SweepCell {
   int64_t cmdline_unreadable = 0; // the sensor's counter over the whole pair
   std::string pair_id;            // e.g. "poll-0.5"; cells of one pair share one sensor
   std::string sensor_capture;     // the capture the sensor reported in its events
+  double load1 = -1;              // 1-minute load average when the pair started (-1: unknown)
 
   Proportion Rate() const { return Wilson(detected, trials); }
   double Miss() const {

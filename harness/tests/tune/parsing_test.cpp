@@ -1,0 +1,140 @@
+// Pure parsers of the sweep: /proc self-cost files, the sweep plan, sensor output.
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "proc_sample.h"
+#include "sandwatch/core/rules/loader.h"
+#include "sandwatch/harness/tune/sweep.h"
+#include "sensor_output.h"
+#include "sweep_pair.h"
+#include "trials.h"
+
+namespace sandwatch::harness::tune {
+namespace {
+
+TEST(ProcParsers, StatCpuTicksCountsAfterTheLastParen) {
+  // comm with spaces and parens; utime=7 stime=5.
+  const std::string stat =
+      "42 (a) b (c)) S 1 42 42 0 -1 4194560 100 0 0 0 7 5 0 0 20 0 3 0 12345 1000 200";
+  EXPECT_EQ(ParseStatCpuTicks(stat).value_or(0), 12u);
+  EXPECT_FALSE(ParseStatCpuTicks("42 (x) S 1 2").has_value());
+  EXPECT_FALSE(ParseStatCpuTicks("garbage").has_value());
+}
+
+TEST(ProcParsers, StatusKib) {
+  const std::string status = "Name:\tsensor\nVmHWM:\t   5120 kB\nVmRSS:\t   3120 kB\nThreads:\t4\n";
+  EXPECT_EQ(ParseStatusKib(status, "VmRSS").value_or(0), 3120);
+  EXPECT_EQ(ParseStatusKib(status, "VmHWM").value_or(0), 5120);
+  EXPECT_FALSE(ParseStatusKib(status, "VmSwap").has_value());
+  EXPECT_FALSE(ParseStatusKib("VmRSSX:\t1 kB\n", "VmRSS").has_value());
+}
+
+TEST(ProcParsers, Schedstat) {
+  EXPECT_EQ(ParseSchedstatNs("123456789 2000 17\n").value_or(0), 123456789u);
+  EXPECT_FALSE(ParseSchedstatNs("").has_value());
+}
+
+TEST(ProcParsers, SamplesThisProcess) {
+  const ProcSample s = Sample("/proc", getpid());
+  EXPECT_TRUE(s.ok);
+  EXPECT_GT(s.rss_kib, 0);
+  EXPECT_GE(s.rss_peak_kib, s.rss_kib);
+  EXPECT_FALSE(Sample("/proc", 0).ok);
+}
+
+TEST(SweepPlan, ParsesTheSweepSection) {
+  const char* yaml = R"(
+name: x
+runtimes: [host]
+sweep:
+  lifetimes_ms: [10, 1000]
+  poll_intervals_s: [0.5, 2]
+  captures: [poll, netlink]
+  trials: 30
+  trials_for_lifetime: {1000: 12}
+  window_s: 4
+  seed: 7
+)";
+  EXPECT_TRUE(IsSweepScenario(yaml));
+  auto p = ParseSweepPlan(yaml, "t.yaml");
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->lifetimes_ms, (std::vector<int64_t>{10, 1000}));
+  EXPECT_EQ(p->intervals_s, (std::vector<double>{0.5, 2}));
+  EXPECT_EQ(p->TrialsFor(10), 30);
+  EXPECT_EQ(p->TrialsFor(1000), 12);
+  EXPECT_EQ(p->seed, 7u);
+}
+
+TEST(SweepPlan, ErrorsNameTheKey) {
+  auto bad_key = ParseSweepPlan("sweep: {trails: 3}", "t.yaml");
+  ASSERT_FALSE(bad_key.ok());
+  EXPECT_NE(bad_key.error().message.find("sweep.trails"), std::string::npos);
+  auto bad_cap = ParseSweepPlan("sweep: {captures: [ebpf]}", "t.yaml");
+  ASSERT_FALSE(bad_cap.ok());
+  EXPECT_NE(bad_cap.error().message.find("sweep.captures"), std::string::npos);
+  auto bad_p = ParseSweepPlan("sweep: {poll_intervals_s: [0]}", "t.yaml");
+  EXPECT_FALSE(bad_p.ok());
+  auto bad_type = ParseSweepPlan("sweep: {trials: many}", "t.yaml");
+  EXPECT_FALSE(bad_type.ok());
+  EXPECT_FALSE(ParseSweepPlan("name: x", "t.yaml").ok());
+  EXPECT_FALSE(IsSweepScenario("name: blog-demo\nruntimes: [host]\n"));
+  EXPECT_FALSE(IsSweepScenario(": : :"));
+}
+
+TEST(SensorOutput, KeepsTheFirstMarkedEventAndHeartbeats) {
+  char tmpl[] = "/tmp/sw-tune-out-XXXXXX";
+  const int fd = mkstemp(tmpl);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  const std::string path = tmpl;
+  SensorOutput out(path, "sw-");
+  {
+    std::ofstream f(path);
+    f << R"({"schema":"sandwatch.heartbeat/v1","sensor":{"id":"s","mode":"node","capture":"poll","version":"1"},"time":"2026-11-28T10:00:00Z","last_seq":0,"counters":{"scans":3,"cmdline_unreadable":1}})"
+      << "\n";
+    f << "not json\n";
+    f << R"({"schema":"sandwatch.event/v1","id":"a","seq":1,"time":"2026-11-28T10:00:01Z","rule":"sweep_trial","priority":"Notice","output":"x","sensor":{"id":"s","mode":"node","capture":"poll","version":"1"},"process":{"pid":5,"ppid":1,"name":"sleep","cmdline":["sw-trial-abc-0-10-1","0.010"]}})"
+      << "\n";
+    f << R"({"schema":"sandwatch.event/v1","id":"b","seq":2,"time":"2026-11-28T10:00:02Z","rule":"sweep_trial",)";
+  }
+  out.Poll();
+  ASSERT_EQ(out.Events().size(), 1u);
+  EXPECT_EQ(out.Events().begin()->first, "sw-trial-abc-0-10-1");
+  EXPECT_EQ(out.Events().begin()->second.capture, "poll");
+  EXPECT_EQ(out.LastCounter("scans"), 3);
+  EXPECT_EQ(out.LastCounter("missing"), -1);
+  EXPECT_EQ(out.bad_lines(), 1);
+  {
+    // The partial line completes later; a second event for the same marker is ignored.
+    std::ofstream f(path, std::ios::app);
+    f << R"("priority":"Notice","output":"y","sensor":{"id":"s","mode":"node","capture":"poll","version":"1"},"process":{"pid":5,"ppid":1,"name":"sleep","cmdline":["sw-trial-abc-0-10-1"]}})"
+      << "\n";
+  }
+  out.Poll();
+  EXPECT_EQ(out.events_total(), 2);
+  EXPECT_EQ(out.Events().size(), 1u);
+  std::filesystem::remove(path);
+}
+
+TEST(Trials, ArgvCarriesTheMarkerAndSeconds) {
+  EXPECT_EQ(TrialArgv({"sw-trial-x-1", 10, 0}), (std::vector<std::string>{"sw-trial-x-1", "0.010"}));
+  EXPECT_EQ(TrialArgv({"m", 5000, 0}), (std::vector<std::string>{"m", "5.000"}));
+}
+
+TEST(Rules, TheGeneratedRuleMatchesTheMarkers) {
+  const std::string y = SweepRulesYaml();
+  EXPECT_NE(y.find("sweep_trial"), std::string::npos);
+  EXPECT_NE(y.find("^sw-(trial|canary)-"), std::string::npos);
+  // The sensor's own loader accepts it.
+  auto set = rules::ParseRules(y, "sweep-rules.yaml");
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->EnabledCount(), 1u);
+}
+
+}  // namespace
+}  // namespace sandwatch::harness::tune
