@@ -30,6 +30,12 @@ void BuildCli(CLI::App& app, CliState* s) {
       "sandwatch-attack-sim: plays the blog's attack chain (shell, /etc/shadow, AWS credential "
       "hunt, package install, new binary, reverse shell) as real processes at a chosen speed, "
       "and writes ground truth of exactly what ran and for how long.");
+  app.footer(R"(Examples:
+  sandwatch-attack-sim --list                        what can run here, and the speeds
+  sandwatch-attack-sim run --speed blog --cleanup    the blog's second run (about 30 s)
+  sandwatch-attack-sim run --speed burst --cleanup --ground-truth gt.jsonl
+  sandwatch-attack-sim run --help                    every run flag, with more examples
+Docs: docs/attack-sim.md)");
   app.set_version_flag("--version", std::string("sandwatch-attack-sim ") + Version());
   app.add_flag("--list", s->list, "list steps, variants (and whether they can run here), speeds");
   app.add_flag("--json", s->list_json, "with --list: machine-readable JSON");
