@@ -29,6 +29,7 @@ bool InotifySource::AddOne(int fd, const std::string& rel, uint32_t mask, int64_
                            bool rewatch_dir, int64_t gap_ns) {
   int wd = inotify_add_watch(fd, UnderRoot(options_.workload_root, rel).c_str(), mask | IN_MASK_ADD);
   if (wd < 0) return false;
+  std::lock_guard<std::mutex> lock(watches_mu_);
   auto [it, inserted] = watches_.try_emplace(wd, Watch{rel, delay_ns, gap_ns, rewatch_dir});
   if (!inserted) {  // same inode reached twice (/bin -> /usr/bin): keep the quickest trigger
     if (delay_ns < it->second.delay_ns) it->second.delay_ns = delay_ns;
@@ -51,6 +52,7 @@ int InotifySource::AddWatches(int fd) {
   for (const std::string& dir : ExistingUnderRoot(root, DefaultDropDirs())) {
     AddOne(fd, dir, kDropMask, 0, false);
   }
+  std::lock_guard<std::mutex> lock(watches_mu_);
   watch_count_.store(static_cast<int64_t>(watches_.size()));
   return static_cast<int>(watches_.size());
 }
@@ -76,7 +78,10 @@ Status InotifySource::Start(ObservationSink* sink) {
   if (!wake_.ok()) return MakeError("eventfd failed");
   fd_ = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
   if (fd_ < 0) return MakeError(ErrnoText("inotify_init1", errno), errno);
-  watches_.clear();
+  {
+    std::lock_guard<std::mutex> lock(watches_mu_);
+    watches_.clear();
+  }
   if (AddWatches(fd_) <= 1) {  // only /etc, or nothing
     close(fd_);
     fd_ = -1;
@@ -97,6 +102,7 @@ void InotifySource::Stop() {
 }
 
 std::vector<std::string> InotifySource::watched() const {
+  std::lock_guard<std::mutex> lock(watches_mu_);
   std::vector<std::string> out;
   for (const auto& [wd, w] : watches_) out.push_back(w.path);
   return out;
@@ -148,6 +154,7 @@ void InotifySource::Loop(ObservationSink* sink) {
             delay = it->second.delay_ns;
             gap = it->second.gap_ns;
             if (rec.mask & IN_IGNORED) {
+              std::lock_guard<std::mutex> lock(watches_mu_);
               watches_.erase(it);
               continue;
             }

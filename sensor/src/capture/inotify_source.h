@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -41,7 +42,7 @@ class InotifySource : public CaptureSource {
   void Stop() override;
   void AddCounters(std::map<std::string, int64_t>* counters) const override;
 
-  // Workload-relative paths watched (after Start).
+  // Workload-relative paths watched now. Thread-safe.
   std::vector<std::string> watched() const;
 
  private:
@@ -60,7 +61,10 @@ class InotifySource : public CaptureSource {
   int fd_ = -1;
   WakeFd wake_;
   std::thread thread_;
-  std::unordered_map<int, Watch> watches_;  // by wd; written before Start and by the thread
+  // By wd. Written before Start and then only by the event thread, always under
+  // watches_mu_; the event thread reads without it, watched() with it.
+  mutable std::mutex watches_mu_;
+  std::unordered_map<int, Watch> watches_;
 
   std::atomic<int64_t> events_{0};
   std::atomic<int64_t> scans_{0};
