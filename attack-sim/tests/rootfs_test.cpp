@@ -33,6 +33,10 @@ TEST(RootfsChain, FreshNcatIsInstalledRunAndPurged) {
     GTEST_SKIP() << "ncat is already installed in " << rootfs;
   }
   const std::string dir = TempDir();
+  struct RemoveOnExit {
+    std::string path;
+    ~RemoveOnExit() { std::filesystem::remove_all(path); }
+  } remove_on_exit{dir};
   const std::string script = dir + "/inside.sh";
   {
     std::ofstream out(script);
@@ -62,11 +66,9 @@ TEST(RootfsChain, FreshNcatIsInstalledRunAndPurged) {
   if (std::system(cmd.c_str()) != 0 ||
       (!std::filesystem::exists(dir + "/rc") && !std::filesystem::exists(dir + "/norun"))) {
     std::string log = ReadFile(dir + "/log");
-    std::filesystem::remove_all(dir);
     GTEST_SKIP() << "cannot mount an overlay here: " << log;
   }
   if (std::filesystem::exists(dir + "/norun")) {
-    std::filesystem::remove_all(dir);
     GTEST_SKIP() << "this build of the binary cannot run inside the rootfs (sanitizer runtime?)";
   }
   EXPECT_EQ(ReadFile(dir + "/rc"), "0\n") << ReadFile(dir + "/log");
@@ -93,7 +95,6 @@ TEST(RootfsChain, FreshNcatIsInstalledRunAndPurged) {
   EXPECT_NE(ReadFile(dir + "/after"), "installed");
   EXPECT_FALSE(std::filesystem::exists(dir + "/ncat-left"));
   EXPECT_EQ(ReadFile(dir + "/tmp-left"), "");
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
