@@ -10,18 +10,10 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "file_stat.h"
+
 namespace sandwatch::procfs {
 namespace {
-
-FileStat ToFileStat(const struct stat& st) {
-  FileStat f;
-  f.dev = st.st_dev;
-  f.inode = st.st_ino;
-  f.size = st.st_size;
-  f.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  f.mode = st.st_mode;
-  return f;
-}
 
 std::vector<std::string> Components(std::string_view path) {
   std::vector<std::string> out;

@@ -43,35 +43,48 @@ constexpr std::string_view kDeleted = " (deleted)";
 
 }  // namespace
 
-Result<StatKey> ParseStatKey(std::string_view text) {
+namespace {
+
+// The pieces of a stat line: text before '(' , comm (first '(' to LAST ')'), and the
+// first 20 fields after ')' (field 3, state, is tok[0]; starttime, field 22, is tok[19]).
+struct StatSplit {
+  std::string_view head;
+  std::string_view comm;
+  std::string_view tok[20];
+};
+
+Status SplitStat(std::string_view text, StatSplit* out) {
   size_t open = text.find('(');
   size_t close = text.rfind(')');
   if (open == std::string_view::npos || close == std::string_view::npos || close < open) {
     return MakeError("stat: no (comm)");
   }
+  out->head = text.substr(0, open);
+  out->comm = text.substr(open + 1, close - open - 1);
+  if (SplitWs(text.substr(close + 1), out->tok, 20) < 20) return MakeError("stat: truncated");
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<StatKey> ParseStatKey(std::string_view text) {
+  StatSplit sp;
+  if (Status st = SplitStat(text, &sp); !st.ok()) return st.error();
   StatKey key;
-  key.comm = text.substr(open + 1, close - open - 1);
-  // Fields after ')' start at field 3 (state); starttime is field 22 -> token 19.
-  std::string_view tok[20];
-  size_t n = SplitWs(text.substr(close + 1), tok, 20);
-  if (n < 20 || !ParseNum(tok[19], &key.start_ticks)) return MakeError("stat: truncated");
+  key.comm = sp.comm;
+  if (!ParseNum(sp.tok[19], &key.start_ticks)) return MakeError("stat: bad start time");
   return key;
 }
 
 Result<StatFields> ParseStat(std::string_view text) {
-  size_t open = text.find('(');
-  size_t close = text.rfind(')');
-  if (open == std::string_view::npos || close == std::string_view::npos || close < open) {
-    return MakeError("stat: no (comm)");
-  }
+  StatSplit sp;
+  if (Status st = SplitStat(text, &sp); !st.ok()) return st.error();
   StatFields f;
-  std::string_view pid_text = text.substr(0, open);
+  std::string_view pid_text = sp.head;
   while (!pid_text.empty() && pid_text.back() == ' ') pid_text.remove_suffix(1);
   if (!ParseNum(pid_text, &f.pid)) return MakeError("stat: bad pid");
-  f.comm = std::string(text.substr(open + 1, close - open - 1));
-  std::string_view tok[20];
-  size_t n = SplitWs(text.substr(close + 1), tok, 20);
-  if (n < 20) return MakeError("stat: truncated");
+  f.comm = std::string(sp.comm);
+  const std::string_view* tok = sp.tok;
   if (tok[0].size() != 1) return MakeError("stat: bad state");
   f.state = tok[0][0];
   if (!ParseNum(tok[1], &f.ppid) || !ParseNum(tok[6], &f.flags) ||

@@ -11,6 +11,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "file_stat.h"
+
 namespace sandwatch::procfs {
 namespace {
 
@@ -95,13 +97,7 @@ Result<std::string> ReadLinkAt(int dirfd, const char* name, const std::string& s
 Result<FileStat> StatAt(int dirfd, const char* name, const std::string& shown) {
   struct stat st {};
   if (fstatat(dirfd, name, &st, 0) != 0) return OsError("stat", shown, errno);
-  FileStat f;
-  f.dev = st.st_dev;
-  f.inode = st.st_ino;
-  f.size = st.st_size;
-  f.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  f.mode = st.st_mode;
-  return f;
+  return ToFileStat(st);
 }
 
 std::string Join(const std::string& dir, std::string_view name) {
