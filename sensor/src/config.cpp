@@ -222,8 +222,8 @@ Result<Command> ParseCommand(const std::map<std::string, std::string>& env,
   };
   SensorConfig& c = cmd.config;
   if (auto r = get("--receiver-url"); r.value) {
-    if (!r.value->empty() && r.value->rfind("http://", 0) != 0 && r.value->rfind("https://", 0) != 0) {
-      return Bad(r, "expected an http:// or https:// URL");
+    if (!r.value->empty() && r.value->rfind("http://", 0) != 0) {
+      return Bad(r, "expected an http:// URL (for https, put a TLS proxy in front)");
     }
     c.receiver_url = *r.value;
   }

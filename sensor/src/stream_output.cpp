@@ -97,13 +97,15 @@ Result<std::unique_ptr<Output>> MakeOutput(const SensorConfig& c) {
   } else {
     queue = std::make_unique<MemoryQueue>(std::min<uint64_t>(c.spool_max_bytes, 2u << 20));
   }
+  auto transport = MakeHttpTransport(url->base, c.receiver_token);
+  if (!transport.ok()) return MakeError("--receiver-url: " + transport.error().message);
   HttpOptions options;
   options.events_path = url->events_path;
   options.heartbeat_path = url->heartbeat_path;
   options.format = format;
   options.batch_size = static_cast<size_t>(c.batch_size);
   return std::unique_ptr<Output>(new HttpOutput(
-      options, MakeHttpTransport(url->base, c.receiver_token), std::move(queue)));
+      options, std::move(transport.value()), std::move(queue)));
 }
 
 }  // namespace sandwatch::sensor

@@ -76,6 +76,7 @@ TEST(Config, BadValuesNameTheFlagOrVariable) {
       {{}, {"--output", "kafka"}, "--output: expected stdout, http or file:PATH"},
       {{}, {"--output", "http"}, "--output: http needs --receiver-url"},
       {{{"RECEIVER_URL", "ftp://x"}}, {}, "RECEIVER_URL: expected an http"},
+      {{{"RECEIVER_URL", "https://x/events"}}, {}, "RECEIVER_URL: expected an http:// URL"},
       {{}, {"--workload-pid", "-3"}, "--workload-pid:"},
       {{}, {"--spool-max-bytes", "12 parsecs"}, "--spool-max-bytes:"},
       {{}, {"--nope"}, "--nope"},

@@ -117,6 +117,16 @@ TEST(HttpOutput, FullMemoryQueueCountsDrops) {
   out.Close(SystemClock().MonoNs());
 }
 
+TEST(PlainHttpTransport, RejectsHttpsAndBadHosts) {
+  EXPECT_FALSE(MakeHttpTransport("https://r", "").ok());
+  EXPECT_FALSE(MakeHttpTransport("http://", "").ok());
+  EXPECT_TRUE(MakeHttpTransport("http://[::1]:8080", "").ok());
+  // Nobody listens: a connection error, not a hang or a crash.
+  auto t = MakeHttpTransport("http://127.0.0.1:1", "");
+  ASSERT_TRUE(t.ok());
+  EXPECT_FALSE((*t)->Post("/events", "[]").ok());
+}
+
 TEST(SplitReceiverUrl, SiblingHeartbeat) {
   auto u = SplitReceiverUrl("http://kata-receiver.kata-demo.svc.cluster.local/events");
   ASSERT_TRUE(u.ok());
@@ -185,6 +195,37 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
+TEST(PlainHttpTransport, ReconnectsWhenTheServerClosesKeptAliveConnections) {
+  httplib::Server server;
+  server.set_keep_alive_max_count(2);  // the server closes every second connection
+  int n = 0;
+  server.Post("/events", [&](const httplib::Request& req, httplib::Response& res) {
+    ++n;
+    res.status = req.body == "[]" ? 202 : 400;
+    res.set_chunked_content_provider("application/json", [](size_t, httplib::DataSink& sink) {
+      sink.write("{\"accepted\":0}", 14);
+      sink.done();
+      return true;
+    });
+  });
+  int port = server.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { server.listen_after_bind(); });
+  while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto tr = MakeHttpTransport("http://127.0.0.1:" + std::to_string(port), "");
+  ASSERT_TRUE(tr.ok());
+  for (int i = 0; i < 10; ++i) {
+    auto st = (*tr)->Post("/events", "[]");
+    ASSERT_TRUE(st.ok()) << i << ": " << st.error().message;
+    EXPECT_EQ(*st, 202);
+  }
+  auto bad = (*tr)->Post("/events", "{");
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(*bad, 400);
+  server.stop();
+  t.join();
+  EXPECT_EQ(n, 11);
+}
+
 TEST(HttpOutput, ReceiverDownThenBackAcrossASensorRestart) {
   std::string dir = ::testing::TempDir() + "/sw-http-spool-" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
@@ -195,7 +236,7 @@ TEST(HttpOutput, ReceiverDownThenBackAcrossASensorRestart) {
     // The receiver is down: events go to the spool and stay there through shutdown.
     auto spool = Spool::Open(dir, 1 << 20);
     ASSERT_TRUE(spool.ok());
-    HttpOutput out(opt, MakeHttpTransport(base, "tok"), std::move(spool.value()));
+    HttpOutput out(opt, MakeHttpTransport(base, "tok").value(), std::move(spool.value()));
     for (uint64_t i = 1; i <= 5; ++i) out.Emit(MakeEvent(i));
     std::map<std::string, int64_t> c;
     ASSERT_TRUE(WaitFor([&] {
@@ -213,7 +254,7 @@ TEST(HttpOutput, ReceiverDownThenBackAcrossASensorRestart) {
     auto spool = Spool::Open(dir, 1 << 20);
     ASSERT_TRUE(spool.ok());
     EXPECT_EQ((*spool)->PendingRecords(), 5u);
-    HttpOutput out(opt, MakeHttpTransport(base, "tok"), std::move(spool.value()));
+    HttpOutput out(opt, MakeHttpTransport(base, "tok").value(), std::move(spool.value()));
     for (uint64_t i = 6; i <= 7; ++i) out.Emit(MakeEvent(i));
     Heartbeat hb;
     hb.sensor = {"s-1", "kata", "poll", "0.1.0"};
