@@ -126,6 +126,13 @@ Store::~Store() {
 }
 
 Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  // Memory statistics put a global mutex around every SQLite allocation; we don't use
+  // them. Only effective before SQLite initialises, so done once, first.
+  static const bool configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)configured;
   std::unique_ptr<Store> store(new Store(options));
   if (auto st = store->Init(); !st.ok()) return st.error();
   return store;
@@ -162,6 +169,12 @@ Status Store::Init() {
   }
   if (options_.fts) {
     if (auto st = Exec(writer_, kFtsSchema); !st.ok()) return st;
+    // Merge segments less eagerly: less work per commit, slightly more segments to read.
+    if (auto st = Exec(writer_, "INSERT INTO events_fts(events_fts, rank) VALUES('automerge', 8);"
+                                "INSERT INTO events_fts(events_fts, rank) VALUES('crisismerge', 32);");
+        !st.ok()) {
+      return st;
+    }
     if (!had_fts) {  // index events stored while FTS was off
       if (auto st = Exec(writer_, "INSERT INTO events_fts(events_fts) VALUES('rebuild')");
           !st.ok()) {
