@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "sandwatch/core/signals.h"
 #include "sandwatch/harness/results.h"
 
 namespace sandwatch::harness {
@@ -43,9 +44,18 @@ std::string CoverageHeatmapSvg(const Score& score) {
     if (std::find(rows.begin(), rows.end(), c.signal) == rows.end()) rows.push_back(c.signal);
     cell[{c.signal, col}] = &c;
   }
+  // The six seed signals first, in the contract's order, then any others.
+  std::vector<std::string> ordered;
+  for (auto sig : signals::kSeedSignals) {
+    if (std::find(rows.begin(), rows.end(), sig) != rows.end()) ordered.emplace_back(sig);
+  }
+  for (const auto& r : rows) {
+    if (std::find(ordered.begin(), ordered.end(), r) == ordered.end()) ordered.push_back(r);
+  }
+  rows = ordered;
   const int left = 230, top = 150, cw = 92, ch = 30;
-  int width = left + static_cast<int>(cols.size()) * cw + 20;
-  int height = top + static_cast<int>(rows.size()) * ch + 60;
+  int width = std::max(700, left + static_cast<int>(cols.size()) * cw + 160);
+  int height = top + static_cast<int>(rows.size()) * ch + 70;
   std::string s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(width) +
                   "\" height=\"" + std::to_string(height) +
                   "\" font-family=\"sans-serif\" font-size=\"12\" role=\"img\">\n"
@@ -88,8 +98,9 @@ std::string CoverageHeatmapSvg(const Score& score) {
   }
   int ly = top + static_cast<int>(rows.size()) * ch + 25;
   s += "<text x=\"10\" y=\"" + std::to_string(ly) +
-       "\">green: every cell detected; orange: some; red: none; blue \"blind\": the observer "
-       "cannot see this runtime (VM boundary), as expected</text>\n";
+       "\">green: every cell detected; orange: some; red: none; grey: observer absent</text>\n";
+  s += "<text x=\"10\" y=\"" + std::to_string(ly + 16) +
+       "\">blue \"blind\": a host-level observer cannot see into the VM, as expected</text>\n";
   s += "</svg>\n";
   return s;
 }
