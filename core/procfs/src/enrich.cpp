@@ -85,14 +85,15 @@ ProcessInfo ProcessScanner::Enrich(const PidDir& dir, const StatFields& stat, Ne
     note(cwd.error());
   }
 
-  if (options_.read_fds && !ReadFds(dir, &info, net)) *gone = true;
+  if (options_.read_fds && !ReadFds(dir, &info, net, false)) *gone = true;
   FillAncestors(&info);
   info.partial = *gone;
   if (*gone) ++counters_.partial;
   return info;
 }
 
-bool ProcessScanner::ReadFds(const PidDir& dir, ProcessInfo* info, NetTables* net) {
+bool ProcessScanner::ReadFds(const PidDir& dir, ProcessInfo* info, NetTables* net,
+                             bool retry_unresolved) {
   const int pid = dir.pid();
   auto fds = dir.ListFds(options_.max_fds);
   if (!fds.ok()) {
@@ -118,9 +119,11 @@ bool ProcessScanner::ReadFds(const PidDir& dir, ProcessInfo* info, NetTables* ne
     if (!link.ok()) continue;  // closed between listing and readlink
     FdInfo fi = ParseFdLink(fd, *link);
     if (fi.kind == FdKind::kSocket) {
-      if (std::binary_search(looked_up.begin(), looked_up.end(), fi.inode)) {
-        if (const SocketInfo* s = FindNetworkSocket(*info, fi.inode)) kept.push_back(*s);
-      } else {
+      const SocketInfo* known = FindNetworkSocket(*info, fi.inode);
+      if (known != nullptr) {
+        kept.push_back(*known);
+      } else if (retry_unresolved ||
+                 !std::binary_search(looked_up.begin(), looked_up.end(), fi.inode)) {
         fresh.push_back(fi.inode);
       }
     }
@@ -165,7 +168,8 @@ void ProcessScanner::FillAncestors(ProcessInfo* info) {
   }
 }
 
-bool ProcessScanner::RefreshEntry(Entry* entry, NetTables* net, ProcessChange* change) {
+bool ProcessScanner::RefreshEntry(Entry* entry, NetTables* net, ProcessChange* change,
+                                  bool retry_unresolved) {
   ++counters_.fd_refreshes;
   ProcessInfo& info = entry->info;
   // Open the pid and make sure it is still the same process before reading its fds.
@@ -176,7 +180,7 @@ bool ProcessScanner::RefreshEntry(Entry* entry, NetTables* net, ProcessChange* c
   if (!key.ok() || key->start_ticks != info.key.start_ticks) return false;
   std::vector<FdInfo> old_fds = info.fds;
   std::vector<SocketInfo> old_sockets = info.sockets;
-  if (!ReadFds(*dir, &info, net)) return false;
+  if (!ReadFds(*dir, &info, net, retry_unresolved)) return false;
   change->kind = ChangeKind::kFdsChanged;
   change->new_fds.clear();
   change->new_sockets.clear();

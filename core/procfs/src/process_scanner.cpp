@@ -212,20 +212,22 @@ Result<ScanResult> ProcessScanner::Scan() {
   for (const Hot& x : hot_) held_fds_ += x.comm_fd >= 0 ? 1 : 0;
 
   // fd re-reads: young processes, then a round-robin budget over the table.
-  auto refresh = [&](const Hot& x) {
+  auto refresh = [&](const Hot& x, bool young) {
     if (x.kernel_thread || !options_.read_fds) return;
     auto it = table_.find(x.pid);
     if (it == table_.end()) return;
     ProcessChange change;
-    if (RefreshEntry(&it->second, &net, &change)) result.changes.push_back(std::move(change));
+    if (RefreshEntry(&it->second, &net, &change, young)) {
+      result.changes.push_back(std::move(change));
+    }
   };
   for (const Hot& x : hot_) {
-    if (x.age > 0 && x.age <= options_.young_rescans) refresh(x);
+    if (x.age > 0 && x.age <= options_.young_rescans) refresh(x, true);
   }
   for (size_t done = 0; done < options_.fd_refresh_budget && !hot_.empty(); ++done) {
     if (refresh_cursor_ >= hot_.size()) refresh_cursor_ = 0;
     const Hot& x = hot_[refresh_cursor_++];
-    if (x.age > options_.young_rescans) refresh(x);  // young ones were just done
+    if (x.age > options_.young_rescans) refresh(x, false);  // young ones were just done
   }
 
   std::stable_sort(result.changes.begin(), result.changes.end(),
@@ -270,7 +272,7 @@ Result<ProcessChange> ProcessScanner::RefreshFds(int pid) {
   if (it == table_.end()) return MakeError("pid not tracked", ESRCH);
   NetTables net(&fs_);
   ProcessChange change;
-  bool changed = RefreshEntry(&it->second, &net, &change);
+  bool changed = RefreshEntry(&it->second, &net, &change, true);
   counters_.net_table_reads += net.tables_read();
   if (!changed && change.kind != ChangeKind::kFdsChanged) {
     return MakeError("process gone", ESRCH);
@@ -290,7 +292,7 @@ std::vector<const ProcessInfo*> ProcessScanner::PipeHoldersWithNetwork(uint64_t 
       auto it = table_.find(pid);
       if (it == table_.end() || it->second.info.kernel_thread) continue;
       ProcessChange ignored;
-      (void)RefreshEntry(&it->second, &net, &ignored);
+      (void)RefreshEntry(&it->second, &net, &ignored, true);
     }
   }
   counters_.net_table_reads += net.tables_read();

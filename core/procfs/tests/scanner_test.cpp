@@ -269,6 +269,31 @@ TEST_F(ProcfsScannerTest, YoungProcessFdsAreReRead) {
   EXPECT_TRUE(HasFd(*scanner.Find(100), FdKind::kFile, "/etc/shadow"));
 }
 
+TEST_F(ProcfsScannerTest, YoungProcessSocketThatConnectsLaterIsResolved) {
+  const std::string header =
+      "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
+      "timeout inode\n";
+  tree_.Write("100/net/tcp", header);  // socket 7777 not connected yet: not in the table
+  tree_.Symlink("100/fd/5", "socket:[7777]");
+  ScannerOptions o = Options();
+  o.fd_refresh_budget = 0;
+  ProcessScanner scanner(ProcFs(tree_.root()), o);
+  ASSERT_TRUE(scanner.Scan().ok());
+  EXPECT_TRUE(scanner.Find(100)->sockets.empty());
+  tree_.Write("100/net/tcp",
+              header +
+                  "   0: 0100007F:B26F 0100007F:115C 01 00000000:00000000 00:00000000 00000000  "
+                  "   0        0 7777 1 0000000000000000 20 4 30 10 -1\n");
+  auto r = scanner.Scan();  // young re-read: the unresolved inode is looked up again
+  ASSERT_TRUE(r.ok());
+  const ProcessChange* c = FindChange(*r, 100);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->kind, ChangeKind::kFdsChanged);
+  ASSERT_EQ(c->new_sockets.size(), 1u);
+  EXPECT_EQ(c->new_sockets[0].remote, "127.0.0.1:4444");
+  EXPECT_NE(FindNetworkSocket(*scanner.Find(100), 7777), nullptr);
+}
+
 TEST_F(ProcfsScannerTest, RoundRobinBudgetEventuallyRereadsOldProcesses) {
   ScannerOptions o = Options();
   o.young_rescans = 0;

@@ -19,8 +19,9 @@
 //   * /proc/PID/net/{tcp,tcp6,udp,udp6} lazily: only when a socket inode not looked
 //     up before has to be resolved, and then once per network namespace per scan
 //     (about 0.7 ms per table on the lab machine, whatever the socket count). A socket
-//     already looked up keeps what it resolved to then: a connect() that completes
-//     after the process was first read is not re-resolved.
+//     already resolved keeps what it resolved to then; one that did not resolve (not yet
+//     connected, or a unix socket) is looked up again only during the young re-reads,
+//     RefreshFds and PipeHoldersWithNetwork.
 // Exited pids are dropped and reported by key.
 //
 // A process that disappears mid-enrichment is normal: its ProcessInfo comes back with
@@ -194,11 +195,13 @@ class ProcessScanner {
 
   // Full enrichment; *gone is set when the process vanished mid-read.
   ProcessInfo Enrich(const PidDir& dir, const StatFields& stat, NetTables* net, bool* gone);
-  // Re-reads fds into `info`; false when the process is gone.
-  bool ReadFds(const PidDir& dir, ProcessInfo* info, NetTables* net);
+  // Re-reads fds into `info`; false when the process is gone. Socket inodes looked up
+  // before are not looked up again, unless they did not resolve and `retry_unresolved`
+  // (a young process whose socket was not connected yet when first read).
+  bool ReadFds(const PidDir& dir, ProcessInfo* info, NetTables* net, bool retry_unresolved);
   void FillAncestors(ProcessInfo* info);
   // Re-reads fds of a table entry; fills `change` and returns true when something new.
-  bool RefreshEntry(Entry* entry, NetTables* net, ProcessChange* change);
+  bool RefreshEntry(Entry* entry, NetTables* net, ProcessChange* change, bool retry_unresolved);
   Entry& Remember(ProcessInfo info, bool is_new, HeldFd comm_fd);
   // Opens the process's comm for holding when under the cap.
   HeldFd MaybeHoldComm(const PidDir& dir);
