@@ -170,6 +170,17 @@ Result<RunOutcome> RunScenario(const RunOptions& opts, BackendRegistry& backends
     abort_reason = "fetching events: " + fetched.error().message;
   }
   run.environment = BaseEnvironment(scenario, (*backend)->Environment());
+  // What each observer really captured with, per cell (from the sensors' heartbeats).
+  nlohmann::json active = nlohmann::json::object();
+  for (const auto& c : run.cells) {
+    for (const auto& b : c.observers) {
+      std::string v;
+      for (const auto& x : b.capture_active) v += (v.empty() ? "" : ",") + x;
+      active[c.cell.Id()][b.observer] = b.available ? (v.empty() ? "unknown (no heartbeat)" : v)
+                                                    : "absent: " + b.reason;
+    }
+  }
+  run.environment["capture_active"] = active;
   cleanup.RunAll();
   run.finished_wall_ns = clock.WallNs();
   if (auto st = WriteRunData(dir, run); !st.ok()) return st.error();

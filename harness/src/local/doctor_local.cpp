@@ -1,8 +1,11 @@
 // `harness doctor --backend local`: what the local lab needs, and how to get it.
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
+#include <sstream>
 
 #include "local/lab.h"
 
@@ -85,6 +88,36 @@ std::vector<DoctorCheck> LocalDoctor(CommandRunner& r, const std::vector<std::st
     checks.push_back({"/dev/kvm", kvm, false,
                       kvm ? "present (not used: the lab runs qemu under TCG for a portable result)"
                           : "absent (not needed: the lab runs qemu under TCG)", ""});
+  }
+  // Leftovers of a harness that was killed with SIGKILL (anything else cleans up itself).
+  {
+    std::string stale;
+    std::string fix;
+    if (!r.Which("runc").empty()) {
+      auto list = r.Run(Cmd({"runc", "list", "-q"}, 10s));
+      std::istringstream in(list.ok() ? list->out : "");
+      std::string id;
+      while (std::getline(in, id)) {
+        if (id.rfind("sw-", 0) != 0) continue;
+        int owner = std::atoi(id.c_str() + 3);
+        if (owner > 0 && ::kill(owner, 0) == 0) continue;  // its harness is still running
+        stale += id + " ";
+        fix += "runc delete -f " + id + "; ";
+      }
+    }
+    std::istringstream mounts(ReadText("/proc/self/mountinfo"));
+    std::string line;
+    while (std::getline(mounts, line)) {
+      std::istringstream f(line);
+      std::string a, b, c, d, mnt;
+      f >> a >> b >> c >> d >> mnt;
+      if (mnt.find("/sandwatch-run-") == std::string::npos) continue;
+      stale += mnt + " ";
+      fix += "umount -l " + mnt + "; ";
+    }
+    checks.push_back({"leftovers", stale.empty(), false,
+                      stale.empty() ? "no container or mount left by an earlier run" : "left behind: " + stale,
+                      fix});
   }
   DoctorCheck falco = Tool(r, "falco", {"falco", "--version"},
                            "optional: install Falco with http_output pointed at the receiver to add the falco observer",

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <thread>
@@ -51,7 +52,14 @@ class LocalBackend : public Backend {
         return MakeError(ctx.tools.Path(b) + " is missing: build it, or pass --bin-dir");
       }
     }
-    auto port = PickFreeLoopbackPort();
+    // A fixed port lets a real Falco's http_output reach this run's receiver
+    // (falco.yaml: http_output.url: http://127.0.0.1:PORT/falco).
+    Result<int> port = PickFreeLoopbackPort();
+    if (const char* fixed = std::getenv("SANDWATCH_LAB_RECEIVER_PORT"); fixed != nullptr && *fixed) {
+      int p = std::atoi(fixed);
+      if (p < 1 || p > 65535) return MakeError("SANDWATCH_LAB_RECEIVER_PORT: not a port: " + std::string(fixed), 2);
+      port = p;
+    }
     if (!port.ok()) return port.error();
     lab_.receiver_port = *port;
     lab_.receiver_url = "http://127.0.0.1:" + std::to_string(*port);
