@@ -86,6 +86,6 @@ ObserverBinding HostViewBinding(const Lab& lab, bool pids_comparable,
 // attack-sim `listen` for a cell on 127.0.0.1:port (the attacker's end).
 std::vector<std::string> ListenerArgs(const Lab& lab, const Cell& cell, int port, double timeout_s,
                                       const std::string& gt_path);
-ObserverBinding FalcoBinding(CommandRunner& runner);
+ObserverBinding FalcoBinding(CommandRunner& runner, std::vector<std::string> lineage);
 
 }  // namespace sandwatch::harness::local

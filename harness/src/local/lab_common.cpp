@@ -208,8 +208,9 @@ ObserverBinding HostViewBinding(const Lab& lab, bool pids_comparable,
   return b;
 }
 
-ObserverBinding FalcoBinding(CommandRunner& runner) {
+ObserverBinding FalcoBinding(CommandRunner& runner, std::vector<std::string> lineage) {
   ObserverBinding b;
+  b.lineage = std::move(lineage);  // Falco's proc.aname[N] reach the receiver as ancestors
   b.observer = "falco";
   b.source = "falco";
   b.shared_vantage = true;

@@ -98,7 +98,7 @@ Result<CellOutcome> RunHostCell(Lab& lab, const Cell& cell) {
   for (const auto& o : s.observers) {
     if (o == "in-guest") out.observers.push_back(in);
     if (o == "host-view") out.observers.push_back(HostViewBinding(lab, !own_ns, {"pod.sh"}));
-    if (o == "falco") out.observers.push_back(FalcoBinding(r));
+    if (o == "falco") out.observers.push_back(FalcoBinding(r, {"pod.sh"}));
   }
   if (!gt.ok()) return fail("ground truth: " + gt.error().message);
   out.ground_truth = std::move(*gt);

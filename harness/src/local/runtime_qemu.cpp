@@ -151,7 +151,7 @@ Result<CellOutcome> RunQemuCell(Lab& lab, const Cell& cell) {
   for (const auto& o : s.observers) {
     if (o == "in-guest") out.observers.push_back(in);
     if (o == "host-view") out.observers.push_back(HostViewBinding(lab, false, {"qemu-system-x86"}));
-    if (o == "falco") out.observers.push_back(FalcoBinding(r));
+    if (o == "falco") out.observers.push_back(FalcoBinding(r, {"qemu-system-x86"}));
   }
   if (!gt.ok()) return fail("ground truth from the guest: " + gt.error().message);
   out.ground_truth = std::move(*gt);

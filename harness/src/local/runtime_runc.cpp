@@ -222,7 +222,7 @@ Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell) {
   for (const auto& o : s.observers) {
     if (o == "in-guest") out.observers.push_back(in);
     if (o == "host-view") out.observers.push_back(HostViewBinding(lab, false, {"runc"}));
-    if (o == "falco") out.observers.push_back(FalcoBinding(r));
+    if (o == "falco") out.observers.push_back(FalcoBinding(r, {"runc"}));
   }
   if (!gt.ok()) return fail("ground truth: " + gt.error().message);
   out.ground_truth = std::move(*gt);
