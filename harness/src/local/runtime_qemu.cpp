@@ -3,6 +3,8 @@
 // Kata sidecar). The isolation boundary (a separate guest kernel) is Kata's; this is
 // not Kata. The guest reaches the receiver and the listener on the host's loopback
 // through qemu user-mode networking (10.0.2.2).
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -118,7 +120,12 @@ Result<CellOutcome> RunQemuCell(Lab& lab, const Cell& cell) {
                   std::chrono::milliseconds(static_cast<int64_t>((s.timeouts.boot_s + s.timeouts.cell_s) * 1000));
   std::set<std::string> noted;
   auto boot_start = std::chrono::steady_clock::now();
+  long peak_rss_kb = 0;
   while (vm_handle->Running()) {
+    std::string status = ReadText("/proc/" + std::to_string(vm_handle->Pid()) + "/status");
+    if (auto at = status.find("VmHWM:"); at != std::string::npos) {
+      peak_rss_kb = std::max(peak_rss_kb, std::atol(status.c_str() + at + 6));
+    }
     if (Interrupted()) return MakeError("interrupted");
     if (std::chrono::steady_clock::now() > deadline) {
       vm_handle->Stop(1000ms);
@@ -136,6 +143,9 @@ Result<CellOutcome> RunQemuCell(Lab& lab, const Cell& cell) {
     std::this_thread::sleep_for(200ms);
   }
   (*listener)->Stop(1000ms);
+  double vm_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - boot_start).count();
+  out.notes.push_back("qemu ran " + Num(vm_seconds) + " s, peak RSS " + std::to_string(peak_rss_kb / 1024) +
+                      " MB (-m 1024, TCG)");
   std::string capture = SensorCapture(lab.receiver_url, pod);
   auto sections = Sections(ReadText(dir + "/guest-out.txt"));
   (void)WriteText(dir + "/guest-sensor.log", sections["sensor.log"]);
