@@ -74,7 +74,8 @@ void HttpOutput::Close(int64_t deadline_mono_ns) {
 
 bool HttpOutput::SendBatch(std::unique_lock<std::mutex>* lock) {
   bool falco = options_.format == OutputFormat::kFalco;
-  auto records = queue_->Peek(falco ? 1 : options_.batch_size, options_.batch_bytes);
+  size_t max_records = falco || single_left_ > 0 ? 1 : options_.batch_size;
+  auto records = queue_->Peek(max_records, options_.batch_bytes);
   if (records.empty()) return false;
   std::string body;
   if (falco) {
@@ -95,12 +96,19 @@ bool HttpOutput::SendBatch(std::unique_lock<std::mutex>* lock) {
     auto st = queue_->Commit(records.size());
     if (!st.ok()) SW_LOG(kError, "http", "spool commit failed", {"error", st.error().message});
     delivered_ += records.size();
+    if (single_left_ > 0) --single_left_;
     failures_ = 0;
     next_try_ns_ = 0;
     return true;
   }
   bool retry = code == 0 || code >= 500 || code == 408 || code == 429 || code == 401 || code == 403;
+  if (!retry && records.size() > 1) {
+    // One bad event must not cost the whole batch: resend these one at a time.
+    single_left_ = records.size();
+    return true;
+  }
   if (!retry) {
+    if (single_left_ > 0) --single_left_;
     SW_LOG(kError, "http", "receiver rejected a batch; dropped", {"status", std::to_string(code)},
            {"events", std::to_string(records.size())});
     (void)queue_->Commit(records.size());

@@ -16,6 +16,28 @@ int64_t BootNs() {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
+// Attacker-controlled argv can be huge; events stay well inside the receiver's limits
+// (64 KiB per string, 1 MiB per request). Returns true when something was cut.
+bool CapArgv(std::vector<std::string>* argv, size_t max_args, size_t max_arg_bytes,
+             size_t max_total) {
+  bool cut = false;
+  if (argv->size() > max_args) {
+    argv->resize(max_args);
+    cut = true;
+  }
+  size_t total = 0;
+  for (auto& a : *argv) {
+    size_t room = total >= max_total ? 0 : max_total - total;
+    size_t keep = std::min({a.size(), max_arg_bytes, room});
+    if (keep < a.size()) {
+      a.resize(keep);
+      cut = true;
+    }
+    total += keep;
+  }
+  return cut;
+}
+
 Event BuildEvent(const ProcessInfo& p, const rules::Match& m, const std::string& pod,
                  const std::string& ns) {
   Event e;
@@ -40,6 +62,14 @@ Event BuildEvent(const ProcessInfo& p, const rules::Match& m, const std::string&
     e.parent = AncestorRef{p.ppid, "", {}};
   }
   e.ancestors = p.ancestors;
+  bool cut = CapArgv(&e.process->cmdline, 256, 4096, 32768);
+  if (e.parent) cut |= CapArgv(&e.parent->cmdline, 32, 1024, 2048);
+  for (auto& a : e.ancestors) cut |= CapArgv(&a.cmdline, 16, 256, 1024);
+  if (e.output.size() > 8192) {
+    e.output.resize(8192);
+    cut = true;
+  }
+  if (cut) e.fields["truncated"] = "true";
   e.file_path = m.file_path;
   e.connection = m.connection;
   if (p.partial) e.fields["partial"] = "true";

@@ -105,6 +105,41 @@ TEST(HttpOutput, BadRequestDropsTheBatchAndCountsIt) {
   out.Close(SystemClock().MonoNs());
 }
 
+// Rejects (400) any body holding a poisoned event; accepts the rest.
+class PickyTransport : public Transport {
+ public:
+  Result<int> Post(const std::string&, const std::string& body) override {
+    std::lock_guard<std::mutex> lock(mu);
+    if (body.find("poison") != std::string::npos) return 400;
+    for (const auto& e : json::parse(body)) seqs.push_back(e["seq"].get<uint64_t>());
+    return 202;
+  }
+  std::mutex mu;
+  std::vector<uint64_t> seqs;
+};
+
+TEST(HttpOutput, ARejectedBatchIsResentOneByOneSoOnlyTheBadEventIsLost) {
+  auto transport = std::make_unique<PickyTransport>();
+  auto* t = transport.get();
+  HttpOutput out(FastOptions(), std::move(transport), std::make_unique<MemoryQueue>(1 << 20));
+  for (uint64_t i = 1; i <= 6; ++i) {
+    Event e = MakeEvent(i);
+    if (i == 2) e.output = "poison";
+    out.Emit(e);
+  }
+  std::map<std::string, int64_t> c;
+  ASSERT_TRUE(WaitFor([&] {
+    c.clear();
+    out.AddCounters(&c);
+    return c["events_delivered"] + c["events_rejected"] == 6;
+  }));
+  EXPECT_EQ(c["events_rejected"], 1);
+  EXPECT_EQ(c["events_dropped"], 1);
+  std::lock_guard<std::mutex> lock(t->mu);
+  EXPECT_EQ(t->seqs, (std::vector<uint64_t>{1, 3, 4, 5, 6}));
+  out.Close(SystemClock().MonoNs());
+}
+
 TEST(HttpOutput, FullMemoryQueueCountsDrops) {
   auto transport = std::make_unique<FaultyTransport>(1 << 30, 202);  // receiver never answers
   HttpOutput out(FastOptions(), std::move(transport),

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "fake_proc.h"
 #include "memory_output.h"
 #include "sandwatch/core/rules/loader.h"
@@ -185,6 +187,19 @@ TEST_F(PipelineTest, FileOpenObservationFeedsFileRules) {
   EXPECT_EQ(ev[0].file_path, "/root/.aws/credentials");
   EXPECT_EQ(ev[0].detection->method, "fanotify");
   EXPECT_EQ(out_.events.size(), 1u);  // only rules that used the reported path
+}
+
+TEST_F(PipelineTest, HugeAttackerArgvIsCappedInEvents) {
+  MakePipeline();
+  std::string big(200 * 1024, 'A');
+  proc_.Add({90, 0, "cat", {"cat", "/etc/shadow", big}, "/usr/bin/cat", 99, {}, {}});
+  Scan();
+  auto ev = out_.Rule("shadow_file_access");
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].fields.at("truncated"), "true");
+  EXPECT_EQ(ev[0].process->cmdline[2].size(), 4096u);
+  EXPECT_LE(ev[0].output.size(), 8192u);
+  EXPECT_TRUE(EventFromJson(EventToJson(ev[0])).ok());
 }
 
 TEST_F(PipelineTest, OnlyTheWorkloadTreeIsWatched) {

@@ -5,7 +5,8 @@
 // Delivery: in queue (= seq) order. A batch is removed from the queue only after a
 // 2xx. Connection errors, 5xx, 408 and 429 are retried; 401/403 are retried too (and
 // logged), since dropping would lose data; other 4xx mean the batch itself is bad:
-// it is dropped and counted in events_rejected and events_dropped.
+// its events are resent one at a time, and only the ones rejected alone are dropped
+// and counted in events_rejected and events_dropped.
 // Threads: one sender thread; Emit/EmitHeartbeat only queue and return.
 #pragma once
 
@@ -78,6 +79,7 @@ class HttpOutput : public Output {
   bool stopping_ = false;
   int64_t deadline_ns_ = 0;
   int failures_ = 0;         // consecutive
+  size_t single_left_ = 0;   // after a rejected batch: records to send one by one
   int64_t next_try_ns_ = 0;  // monotonic
   uint64_t delivered_ = 0;
   uint64_t rejected_ = 0;
