@@ -1,9 +1,8 @@
 #include "sandwatch/harness/kube/kube_backend.h"
 
 #include <cstdlib>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "kube_backend_impl.h"
 #include "kube_internal.h"
@@ -97,8 +96,8 @@ Status KubeBackend::Prepare(RunContext& ctx) {
                      "'. FIX: make kind-up" + (ip.ok() ? "" : " (" + ip.error().message + ")"));
   }
   listener_target_ = TrimRight(*ip) + ":" + std::to_string(cfg.listener_port);
-  auto kernel = kubectl_.JsonPath("", "nodes", "", "{.items[0].status.nodeInfo.kernelVersion}",
-                                  seconds(30));
+  auto kernel =
+      kubectl_.JsonPath("", "nodes", "", "{.items[0].status.nodeInfo.kernelVersion}", seconds(30));
   node_kernel_ = kernel.ok() ? TrimRight(*kernel) : "unknown";
   auto phases = kubectl_.RunIn(cfg.falco_namespace,
                                {"get", "pods", "-l", "app.kubernetes.io/name=falco", "-o",
@@ -158,8 +157,8 @@ Status KubeBackend::ConnectReceiver(RunContext& ctx) {
   }
   SW_LOG(kInfo, kLog, "receiver NodePort not answering, using kubectl port-forward",
          {"url", cfg.receiver_url});
-  auto url = PortForward(ctx, cfg.namespace_, "kata-receiver", 80, "/healthz", true,
-                         &port_forward_);
+  auto url =
+      PortForward(ctx, cfg.namespace_, "kata-receiver", 80, "/healthz", true, &port_forward_);
   if (!url.ok()) return url.error();
   receiver_url_ = *url;
   return OkStatus();
@@ -217,8 +216,8 @@ Status KubeBackend::ImportSidekickUi(RunContext& ctx) {
                           "/api/v1/healthz", false, &ui_forward_);
   if (!base.ok()) return base.error();
   const int64_t age_s = (SystemClock().WallNs() - run_start_wall_ns_) / 1'000'000'000 + 60;
-  const std::string url = *base + "/api/v1/events/search?since=" + std::to_string(age_s) +
-                          "s&limit=10000";
+  const std::string url =
+      *base + "/api/v1/events/search?since=" + std::to_string(age_s) + "s&limit=10000";
   auto r = deps_.http->Get(url, cfg.sidekick_ui_user);
   if (!r.ok()) return r.error();
   if (r->status != 200) {

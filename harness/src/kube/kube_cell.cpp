@@ -26,8 +26,8 @@ void Note(RunContext& ctx, const std::string& what) {
 // attack-sim's command line for a cell, run inside the app container.
 std::vector<std::string> AttackArgv(const Scenario& s, const Cell& cell, const std::string& target,
                                     const std::string& gt_path) {
-  std::vector<std::string> argv = {"sandwatch-attack-sim", "run", "--chain", s.chain,
-                                   "--speed", cell.speed};
+  std::vector<std::string> argv = {
+      "sandwatch-attack-sim", "run", "--chain", s.chain, "--speed", cell.speed};
   if (cell.variant != "default" && !cell.variant.empty()) {
     argv.insert(argv.end(), {"--variant", cell.variant});
   }
@@ -131,10 +131,11 @@ Result<CellOutcome> KubeBackend::RunCell(RunContext& ctx, const Cell& cell) {
   }
   // The action owns a copy of the kubectl wrapper: it may run after the backend is gone.
   const CleanupRegistry::Id teardown =
-      ctx.cleanup != nullptr
-          ? ctx.cleanup->Add("kubectl delete pod " + pod,
-                             [k = kubectl_, pod]() mutable { (void)k.DeletePod(pod, seconds(120)); })
-          : 0;
+      ctx.cleanup != nullptr ? ctx.cleanup->Add("kubectl delete pod " + pod,
+                                                [k = kubectl_, pod]() mutable {
+                                                  (void)k.DeletePod(pod, seconds(120));
+                                                })
+                             : 0;
   auto finish = [&](std::string error) -> Result<CellOutcome> {
     out.error = std::move(error);
     Note(ctx, "deleting pod " + pod);

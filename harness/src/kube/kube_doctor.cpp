@@ -56,7 +56,8 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
   const std::string up = "make kind-up (docs/kind.md)";
   std::vector<DoctorCheck> checks;
 
-  DoctorCheck tool = Check("kubectl", true, "install kubectl: https://kubernetes.io/docs/tasks/tools/");
+  DoctorCheck tool =
+      Check("kubectl", true, "install kubectl: https://kubernetes.io/docs/tasks/tools/");
   const std::string path = k.runner().Which(cfg.kubectl);
   tool.ok = !path.empty();
   tool.detail = tool.ok ? path : cfg.kubectl + " not found on PATH";
@@ -64,7 +65,8 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
   if (!tool.ok) return checks;
 
   DoctorCheck cluster = Check("cluster", true, up);
-  auto kernels = k.JsonPath("", "nodes", "", "{.items[*].status.nodeInfo.kernelVersion}", seconds(30));
+  auto kernels =
+      k.JsonPath("", "nodes", "", "{.items[*].status.nodeInfo.kernelVersion}", seconds(30));
   std::string node_kernel;
   if (kernels.ok() && !Words(*kernels).empty()) {
     node_kernel = Words(*kernels)[0];
@@ -81,7 +83,8 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
   DoctorCheck rc = Check("RuntimeClass kata-qemu", want_kata, up + " (installs kata-deploy)");
   auto handler = k.JsonPath("", "runtimeclass", "kata-qemu", "{.handler}", seconds(20));
   rc.ok = handler.ok() && !Trim(*handler).empty();
-  rc.detail = rc.ok ? "handler " + Trim(*handler) : (handler.ok() ? "no handler" : handler.error().message);
+  rc.detail =
+      rc.ok ? "handler " + Trim(*handler) : (handler.ok() ? "no handler" : handler.error().message);
   checks.push_back(rc);
 
   DoctorCheck falco = Check("Falco pods", false,
@@ -94,7 +97,8 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
   if (phases.ok()) {
     const auto p = Words(*phases);
     const bool all_running =
-        !p.empty() && std::all_of(p.begin(), p.end(), [](const std::string& s) { return s == "Running"; });
+        !p.empty() &&
+        std::all_of(p.begin(), p.end(), [](const std::string& s) { return s == "Running"; });
     falco.ok = all_running;
     falco.detail = p.empty() ? "no Falco pods in namespace " + cfg.falco_namespace
                              : std::to_string(p.size()) + " pod(s): " + Trim(*phases);
@@ -108,8 +112,8 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
   DoctorCheck conf = Check("Falco config", false,
                            "helm upgrade falco falcosecurity/falco -n " + cfg.falco_namespace +
                                " --reuse-values -f kind-cluster/falco-values.yaml");
-  auto yaml = k.JsonPath(cfg.falco_namespace, "configmap", "falco", R"({.data.falco\.yaml})",
-                         seconds(20));
+  auto yaml =
+      k.JsonPath(cfg.falco_namespace, "configmap", "falco", R"({.data.falco\.yaml})", seconds(20));
   if (!yaml.ok()) {
     conf.detail = yaml.error().message;
   } else {
@@ -127,16 +131,18 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
                                    up + " (falcosidekick.webui.enabled=true)"));
 
   checks.push_back(DeploymentReady(k, cfg.namespace_, "kata-receiver", "receiver", true, up));
-  DoctorCheck nodeport = Check("receiver NodePort", false,
-                               "kind-cluster/kind-config.yaml publishes 30080 on 127.0.0.1; without "
-                               "it the run uses kubectl port-forward");
+  DoctorCheck nodeport =
+      Check("receiver NodePort", false,
+            "kind-cluster/kind-config.yaml publishes 30080 on 127.0.0.1; without "
+            "it the run uses kubectl port-forward");
   auto health = http.Get(cfg.receiver_url + "/healthz", "");
   nodeport.ok = health.ok() && health->status == 200;
-  nodeport.detail = cfg.receiver_url + "/healthz: " +
-                    (health.ok() ? "HTTP " + std::to_string(health->status) : health.error().message);
+  nodeport.detail =
+      cfg.receiver_url + "/healthz: " +
+      (health.ok() ? "HTTP " + std::to_string(health->status) : health.error().message);
   checks.push_back(nodeport);
-  checks.push_back(DeploymentReady(k, cfg.namespace_, cfg.listener_service, "attacker listener",
-                                   true, up));
+  checks.push_back(
+      DeploymentReady(k, cfg.namespace_, cfg.listener_service, "attacker listener", true, up));
 
   if (want_kata && rc.ok) {
     // A throwaway kata-qemu pod: its kernel must differ from the node's, or it is no VM.
@@ -146,12 +152,12 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
     const std::string probe = "sw-doctor-kata-probe";
     const auto wait = seconds(static_cast<long>(cfg.wait_timeout_s));
     (void)k.DeletePod(probe, seconds(60));
-    auto guest = k.Run({"run", probe, "--rm", "-i", "--quiet", "--restart=Never",
-                        "--image=" + cfg.workload_image, "--image-pull-policy=IfNotPresent",
-                        "--pod-running-timeout=" + Seconds(wait),
-                        R"(--overrides={"spec":{"runtimeClassName":"kata-qemu"}})", "--command",
-                        "--", "uname", "-r"},
-                       wait + seconds(30));
+    auto guest = k.Run(
+        {"run", probe, "--rm", "-i", "--quiet", "--restart=Never", "--image=" + cfg.workload_image,
+         "--image-pull-policy=IfNotPresent", "--pod-running-timeout=" + Seconds(wait),
+         R"(--overrides={"spec":{"runtimeClassName":"kata-qemu"}})", "--command", "--", "uname",
+         "-r"},
+        wait + seconds(30));
     if (!guest.ok()) {
       vm.detail = guest.error().message;
     } else if (Trim(*guest).empty()) {
@@ -160,8 +166,8 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
       vm.detail = "guest kernel " + Trim(*guest) + " is the node's: no VM boundary";
     } else {
       vm.ok = true;
-      vm.detail = "guest kernel " + Trim(*guest) + ", node kernel " + node_kernel +
-                  ": a separate kernel";
+      vm.detail =
+          "guest kernel " + Trim(*guest) + ", node kernel " + node_kernel + ": a separate kernel";
     }
     checks.push_back(vm);
   }

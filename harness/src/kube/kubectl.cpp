@@ -25,8 +25,7 @@ std::vector<std::string> Kubectl::Argv(const std::vector<std::string>& args,
 }
 
 Result<CommandResult> Kubectl::RunRaw(const std::string& ns, const std::vector<std::string>& args,
-                                      std::chrono::seconds timeout,
-                                      const std::string& stdin_data) {
+                                      std::chrono::seconds timeout, const std::string& stdin_data) {
   CommandSpec spec;
   spec.argv = Argv(args, ns);
   spec.timeout = timeout;
@@ -49,8 +48,8 @@ Result<std::string> Kubectl::RunIn(const std::string& ns, const std::vector<std:
   return std::move(r->out);
 }
 
-Result<std::string> Kubectl::Run(const std::vector<std::string>& args,
-                                 std::chrono::seconds timeout, const std::string& stdin_data) {
+Result<std::string> Kubectl::Run(const std::vector<std::string>& args, std::chrono::seconds timeout,
+                                 const std::string& stdin_data) {
   return RunIn(config_.namespace_, args, timeout, stdin_data);
 }
 
@@ -65,9 +64,9 @@ Status Kubectl::ApplyYaml(const std::string& yaml, std::chrono::seconds timeout)
 }
 
 Status Kubectl::DeletePod(const std::string& name, std::chrono::seconds timeout) {
-  auto r = Run({"delete", "pod", name, "--ignore-not-found", "--wait=true",
-                "--timeout=" + Seconds(timeout)},
-               timeout + std::chrono::seconds(10));
+  auto r = Run(
+      {"delete", "pod", name, "--ignore-not-found", "--wait=true", "--timeout=" + Seconds(timeout)},
+      timeout + std::chrono::seconds(10));
   if (!r.ok()) return r.error();
   return OkStatus();
 }

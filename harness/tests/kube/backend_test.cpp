@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "fake_kube.h"
@@ -174,10 +173,11 @@ TEST_F(KubeBackendTest, AppliedKataManifestKeepsTheBlogEnvNamesWithTheScenarioVa
   EXPECT_TRUE(pod["spec"]["shareProcessNamespace"].as<bool>());
   EXPECT_EQ(pod["metadata"]["labels"]["sandwatch.dev/run"].as<std::string>(), "run-1");
   std::vector<std::string> names;
-  for (const auto& e : pod["spec"]["containers"][1]["env"]) names.push_back(e["name"].as<std::string>());
-  const std::vector<std::string> want = {"RECEIVER_URL",       "POLL_INTERVAL", "HEARTBEAT_INTERVAL",
-                                         "MODE",               "EXPECTED_PROCESSES",
-                                         "POD_NAME",           "POD_NAMESPACE", "CAPTURE"};
+  for (const auto& e : pod["spec"]["containers"][1]["env"])
+    names.push_back(e["name"].as<std::string>());
+  const std::vector<std::string> want = {
+      "RECEIVER_URL",       "POLL_INTERVAL", "HEARTBEAT_INTERVAL", "MODE",
+      "EXPECTED_PROCESSES", "POD_NAME",      "POD_NAMESPACE",      "CAPTURE"};
   EXPECT_EQ(names, want);
   EXPECT_EQ(pod["spec"]["containers"][1]["env"][2]["value"].as<std::string>(), "5");
 }
@@ -209,11 +209,15 @@ TEST_F(KubeBackendTest, APodThatNeverBecomesReadyFailsTheCellAndIsDeleted) {
   auto out = backend->RunCell(ctx_, cell);
   ASSERT_TRUE(out.ok());
   EXPECT_FALSE(out->ok);
-  EXPECT_NE(out->error.find("timed out waiting for the condition"), std::string::npos) << out->error;
+  EXPECT_NE(out->error.find("timed out waiting for the condition"), std::string::npos)
+      << out->error;
   EXPECT_NE(out->error.find("FailedCreatePodSandBox"), std::string::npos) << out->error;
   const std::string t = kubectl_.Transcript();
-  EXPECT_EQ(t.find("sandwatch-attack-sim"), std::string::npos) << "no chain on a pod that is not ready";
-  EXPECT_NE(t.rfind("delete pod kata-app"), t.find("delete pod kata-app")) << "deleted again at the end\n" << t;
+  EXPECT_EQ(t.find("sandwatch-attack-sim"), std::string::npos)
+      << "no chain on a pod that is not ready";
+  EXPECT_NE(t.rfind("delete pod kata-app"), t.find("delete pod kata-app"))
+      << "deleted again at the end\n"
+      << t;
   EXPECT_EQ(cleanup_.Pending(), 0u);
 }
 
@@ -255,10 +259,11 @@ TEST_F(KubeBackendTest, SidekickUiEventsAreCopiedIntoTheReceiverWhenAsked) {
   ASSERT_TRUE(backend->Prepare(ctx_).ok());
   // The UI's search answer, as falcosidekick-ui returns it.
   http_->routes["http://127.0.0.1:"] = {
-      200, R"({"results":[{"uuid":"u1","output":"Package management process launched","priority":"Error",)"
-           R"("rule":"Launch Package Management Process in Container","time":"2026-11-28T10:00:00.1Z",)"
-           R"("source":"syscall","output_fields":{"k8s.pod.name":"normal-app"},"tags":["T1072"]}],)"
-           R"("statistics":{"returned":1,"all":1}})"};
+      200,
+      R"({"results":[{"uuid":"u1","output":"Package management process launched","priority":"Error",)"
+      R"("rule":"Launch Package Management Process in Container","time":"2026-11-28T10:00:00.1Z",)"
+      R"("source":"syscall","output_fields":{"k8s.pod.name":"normal-app"},"tags":["T1072"]}],)"
+      R"("statistics":{"returned":1,"all":1}})"};
   backend->Finish(ctx_);
   ASSERT_EQ(kubectl_.started.size(), 1u);
   EXPECT_NE(kubectl_.started[0].find("-n falco port-forward --address 127.0.0.1 "
@@ -287,13 +292,15 @@ TEST_F(KubeBackendTest, DoctorChecksTheClusterAndThatKataRunsAGuestKernel) {
   const auto checks = backend->Doctor({"runc", "kata-qemu"});
   std::map<std::string, DoctorCheck> by;
   for (const auto& c : checks) by[c.name] = c;
-  for (const char* name : {"kubectl", "cluster", "RuntimeClass kata-qemu", "Falco pods", "Falco config",
-                           "Falcosidekick", "Falcosidekick UI", "receiver", "receiver NodePort",
-                           "attacker listener", "kata-qemu pods run in a VM"}) {
+  for (const char* name :
+       {"kubectl", "cluster", "RuntimeClass kata-qemu", "Falco pods", "Falco config",
+        "Falcosidekick", "Falcosidekick UI", "receiver", "receiver NodePort", "attacker listener",
+        "kata-qemu pods run in a VM"}) {
     ASSERT_EQ(by.count(name), 1u) << name;
     EXPECT_TRUE(by[name].ok) << name << ": " << by[name].detail;
   }
-  EXPECT_NE(by["kata-qemu pods run in a VM"].detail.find("guest kernel 6.12.28-kata, node kernel 6.8.0-45-generic"),
+  EXPECT_NE(by["kata-qemu pods run in a VM"].detail.find(
+                "guest kernel 6.12.28-kata, node kernel 6.8.0-45-generic"),
             std::string::npos);
   ExpectGolden(kubectl_.Transcript(), "doctor.commands.txt");
 

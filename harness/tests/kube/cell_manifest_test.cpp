@@ -1,9 +1,10 @@
 // RenderCellManifest: the scenario's sensor settings go into the blog's env names,
 // nothing else changes, and bad input is a clear error.
+#include "sandwatch/harness/kube/cell_manifest.h"
+
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
-#include "sandwatch/harness/kube/cell_manifest.h"
 #include "test_util.h"
 
 namespace sandwatch::harness::kube::testing {
@@ -40,9 +41,11 @@ TEST(CellManifest, ReplacesValuesNotNames) {
   EXPECT_EQ(EnvValue(pod, "EXPECTED_PROCESSES"), "sleep,sh");
   EXPECT_EQ(EnvValue(pod, "CAPTURE"), "inotify");
   EXPECT_EQ(EnvValue(pod, "MODE"), "sidecar");
-  EXPECT_EQ(EnvValue(pod, "RECEIVER_URL"), "http://kata-receiver.kata-demo.svc.cluster.local/events");
+  EXPECT_EQ(EnvValue(pod, "RECEIVER_URL"),
+            "http://kata-receiver.kata-demo.svc.cluster.local/events");
   EXPECT_EQ(EnvValue(pod, "POD_NAME"), "<valueFrom>");
-  EXPECT_EQ(pod["metadata"]["labels"]["sandwatch.dev/cell"].as<std::string>(), "runc-blog-default-r0");
+  EXPECT_EQ(pod["metadata"]["labels"]["sandwatch.dev/cell"].as<std::string>(),
+            "runc-blog-default-r0");
   EXPECT_EQ(pod["metadata"]["labels"]["app"].as<std::string>(), "normal-app");
   EXPECT_FALSE(pod["spec"]["runtimeClassName"]);
 }
@@ -63,7 +66,8 @@ TEST(CellManifest, BadInputIsAClearError) {
   o.pod_name = "kata-app";
   auto wrong = RenderCellManifest(Golden("normal-app"), o);
   ASSERT_FALSE(wrong.ok());
-  EXPECT_NE(wrong.error().message.find("named 'normal-app', expected 'kata-app'"), std::string::npos);
+  EXPECT_NE(wrong.error().message.find("named 'normal-app', expected 'kata-app'"),
+            std::string::npos);
   auto many = RenderCellManifest(Golden("cluster"), o);
   ASSERT_FALSE(many.ok());
   EXPECT_NE(many.error().message.find("expected exactly one Pod"), std::string::npos);
@@ -71,7 +75,8 @@ TEST(CellManifest, BadInputIsAClearError) {
   ASSERT_FALSE(junk.ok());
   EXPECT_NE(junk.error().message.find("does not parse"), std::string::npos);
   auto nosensor = RenderCellManifest(
-      "apiVersion: v1\nkind: Pod\nmetadata: {name: kata-app}\nspec: {containers: [{name: app}]}\n", o);
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: kata-app}\nspec: {containers: [{name: app}]}\n",
+      o);
   ASSERT_FALSE(nosensor.ok());
   EXPECT_NE(nosensor.error().message.find("no 'sensor' container"), std::string::npos);
 }

@@ -43,12 +43,12 @@ TEST(KubeConfig, EnvironmentOverrides) {
 }
 
 TEST(KubeConfig, BadValuesNameTheVariable) {
-  for (const auto& [name, value] : std::map<std::string, std::string>{
-           {"SANDWATCH_KUBE_FALCO_SOURCE", "loki"},
-           {"SANDWATCH_KUBE_PORT_FORWARD", "maybe"},
-           {"SANDWATCH_KUBE_WAIT_TIMEOUT", "-3"},
-           {"SANDWATCH_KUBE_RECEIVER_URL", "https://x"},
-           {"SANDWATCH_KUBECTL", ""}}) {
+  for (const auto& [name, value] :
+       std::map<std::string, std::string>{{"SANDWATCH_KUBE_FALCO_SOURCE", "loki"},
+                                          {"SANDWATCH_KUBE_PORT_FORWARD", "maybe"},
+                                          {"SANDWATCH_KUBE_WAIT_TIMEOUT", "-3"},
+                                          {"SANDWATCH_KUBE_RECEIVER_URL", "https://x"},
+                                          {"SANDWATCH_KUBECTL", ""}}) {
     auto c = FromMap({{name, value}});
     ASSERT_FALSE(c.ok()) << name;
     EXPECT_EQ(c.error().message.rfind(name + ":", 0), 0u) << c.error().message;

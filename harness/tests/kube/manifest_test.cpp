@@ -36,7 +36,8 @@ std::vector<YAML::Node> LoadDocs(const std::string& path) {
 YAML::Node Find(const std::vector<YAML::Node>& docs, const std::string& kind,
                 const std::string& name) {
   for (const auto& d : docs) {
-    if (d["kind"].as<std::string>("") == kind && d["metadata"]["name"].as<std::string>("") == name) {
+    if (d["kind"].as<std::string>("") == kind &&
+        d["metadata"]["name"].as<std::string>("") == name) {
       return d;
     }
   }
@@ -141,7 +142,8 @@ TEST(KubeManifests, ClusterOverlayHasTheBlogReceiverAndTheListener) {
   ASSERT_TRUE(listener.IsMap());
   const YAML::Node lc = Container(listener["spec"]["template"]["spec"], "listener");
   ASSERT_TRUE(lc.IsMap());
-  EXPECT_NE(lc["args"][0].as<std::string>("").find("sandwatch-attack-sim listen --bind 0.0.0.0 --port 4444"),
+  EXPECT_NE(lc["args"][0].as<std::string>("").find(
+                "sandwatch-attack-sim listen --bind 0.0.0.0 --port 4444"),
             std::string::npos);
   EXPECT_FALSE(lc["readinessProbe"]["tcpSocket"]) << "a TCP probe would use up the session";
   const YAML::Node lsvc = Find(docs, "Service", "attacker");
@@ -216,7 +218,8 @@ TEST(KubeManifests, FalcoValuesAndKindConfigFitTheManifests) {
 TEST(KubeManifests, KubectlKustomizeRendersTheGoldens) {
   if (!OnPath("kubectl")) GTEST_SKIP() << "kubectl not on PATH; goldens checked structurally only";
   for (const std::string overlay : {"normal-app", "kata-app", "cluster"}) {
-    const ShellResult r = Shell("kubectl kustomize " + ShellQuote(Overlay(overlay)) + " 2>/dev/null");
+    const ShellResult r =
+        Shell("kubectl kustomize " + ShellQuote(Overlay(overlay)) + " 2>/dev/null");
     ASSERT_EQ(r.exit_code, 0) << overlay << ": " << r.output;
     EXPECT_EQ(r.output, ReadFile(Golden(overlay)))
         << overlay << " changed; if intended: kubectl kustomize " << Overlay(overlay) << " > "

@@ -136,7 +136,8 @@ TEST_F(PreflightFixture, OldOrMissingToolsFailWithWhereToGetThem) {
 // On this machine, as it is: whatever passes or fails, each FAIL is followed by a FIX
 // line and the script exits 0 or 1 without a shell error.
 TEST(Preflight, RunsOnThisMachineAndNamesAFixForEveryFailure) {
-  const ShellResult r = Shell("bash " + ShellQuote(SourceDir() + "/kind-cluster/scripts/preflight.sh"));
+  const ShellResult r =
+      Shell("bash " + ShellQuote(SourceDir() + "/kind-cluster/scripts/preflight.sh"));
   ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.output;
   size_t fails = 0;
   size_t fixes = 0;
@@ -155,7 +156,8 @@ TEST(KindUp, StopsAtAFailedPreflightWithoutCreatingAnything) {
   if (Shell("bash " + ShellQuote(pf) + " >/dev/null").exit_code == 0) {
     GTEST_SKIP() << "preflight passes on this machine; kind-up would create a real cluster";
   }
-  const ShellResult r = Shell("bash " + ShellQuote(SourceDir() + "/kind-cluster/scripts/kind-up.sh"));
+  const ShellResult r =
+      Shell("bash " + ShellQuote(SourceDir() + "/kind-cluster/scripts/kind-up.sh"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("kind-up.sh: FAILED: preflight checks failed"), std::string::npos)
       << r.output;

@@ -13,8 +13,8 @@ std::string SourceDir();
 std::string BinDir();
 
 struct ShellResult {
-  int exit_code = -1;   // the command's exit status; -1 when it did not exit normally
-  std::string output;   // stdout and stderr, interleaved
+  int exit_code = -1;  // the command's exit status; -1 when it did not exit normally
+  std::string output;  // stdout and stderr, interleaved
 };
 
 // Runs `command` with /bin/sh -c, stdout and stderr captured together.

@@ -13,13 +13,13 @@
 namespace sandwatch::harness::kube {
 
 struct CellManifestOptions {
-  std::string pod_name;              // must match the rendered Pod's name
-  double poll_interval_s = 2;        // POLL_INTERVAL
-  double heartbeat_interval_s = 15;  // HEARTBEAT_INTERVAL
+  std::string pod_name;                         // must match the rendered Pod's name
+  double poll_interval_s = 2;                   // POLL_INTERVAL
+  double heartbeat_interval_s = 15;             // HEARTBEAT_INTERVAL
   std::vector<std::string> expected_processes;  // EXPECTED_PROCESSES; empty keeps the overlay's
-  std::string capture;               // CAPTURE, added when not empty
-  std::string run_id;                // label sandwatch.dev/run
-  std::string cell_id;               // label sandwatch.dev/cell
+  std::string capture;                          // CAPTURE, added when not empty
+  std::string run_id;                           // label sandwatch.dev/run
+  std::string cell_id;                          // label sandwatch.dev/cell
 };
 
 // Error when the YAML does not hold exactly one Pod named `pod_name` with a `sensor`

@@ -17,23 +17,24 @@ enum class FalcoSource {
 };
 
 struct KubeConfig {
-  std::string kubectl = "kubectl";          // SANDWATCH_KUBECTL
-  std::string context = "kind-sandwatch";   // SANDWATCH_KUBE_CONTEXT ("" = current context)
-  std::string namespace_ = "kata-demo";     // SANDWATCH_KUBE_NAMESPACE
-  std::string falco_namespace = "falco";    // SANDWATCH_KUBE_FALCO_NAMESPACE
+  std::string kubectl = "kubectl";         // SANDWATCH_KUBECTL
+  std::string context = "kind-sandwatch";  // SANDWATCH_KUBE_CONTEXT ("" = current context)
+  std::string namespace_ = "kata-demo";    // SANDWATCH_KUBE_NAMESPACE
+  std::string falco_namespace = "falco";   // SANDWATCH_KUBE_FALCO_NAMESPACE
   // kind-cluster/manifests; empty: <source dir>/kind-cluster/manifests.
-  std::string manifests_dir;                // SANDWATCH_KUBE_MANIFESTS
+  std::string manifests_dir;  // SANDWATCH_KUBE_MANIFESTS
   // The receiver's NodePort as kind publishes it on the host. When it does not answer
   // /healthz, the backend starts `kubectl port-forward svc/kata-receiver` instead.
   std::string receiver_url = "http://127.0.0.1:30080";  // SANDWATCH_KUBE_RECEIVER_URL
-  bool force_port_forward = false;          // SANDWATCH_KUBE_PORT_FORWARD=1
-  FalcoSource falco_source = FalcoSource::kReceiver;  // SANDWATCH_KUBE_FALCO_SOURCE=receiver|sidekick-ui
+  bool force_port_forward = false;                      // SANDWATCH_KUBE_PORT_FORWARD=1
+  FalcoSource falco_source =
+      FalcoSource::kReceiver;                    // SANDWATCH_KUBE_FALCO_SOURCE=receiver|sidekick-ui
   std::string sidekick_ui_user = "admin:admin";  // SANDWATCH_KUBE_SIDEKICK_UI_USER (basic auth)
-  std::string listener_service = "attacker";  // SANDWATCH_KUBE_LISTENER_SERVICE
+  std::string listener_service = "attacker";     // SANDWATCH_KUBE_LISTENER_SERVICE
   int listener_port = 4444;
   // The workload image used by `doctor` for its Kata probe pod.
   std::string workload_image = "localhost/sandwatch-workload:dev";  // SANDWATCH_KUBE_WORKLOAD_IMAGE
-  double wait_timeout_s = 180;              // SANDWATCH_KUBE_WAIT_TIMEOUT (pods, probes)
+  double wait_timeout_s = 180;  // SANDWATCH_KUBE_WAIT_TIMEOUT (pods, probes)
 };
 
 // Builds a KubeConfig from defaults plus `getenv` (pass std::getenv, or a fake in tests).
