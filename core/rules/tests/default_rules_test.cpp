@@ -126,6 +126,9 @@ TEST_F(DefaultRules, UnexpectedShellExecVersusAppVersusSession) {
   EXPECT_TRUE(Fires(from_app, "unexpected_shell"));
   auto nested = Proc("sh", {"sh", "-c", "while true; do find; done"}, "/usr/bin/dash", {"bash"});
   EXPECT_FALSE(Fires(nested, "unexpected_shell"));
+  auto postinst = Proc("man-db.postinst", {"/bin/sh", "/var/lib/dpkg/info/man-db.postinst"},
+                       "/usr/bin/dash", {"dpkg", "bash"});
+  EXPECT_FALSE(Fires(postinst, "unexpected_shell"));
   auto busybox = Proc("busybox", {"busybox", "sh"}, "/usr/bin/busybox", {"python3"});
   EXPECT_TRUE(Fires(busybox, "unexpected_shell"));
   // With shells expected, an exec'd one (ppid 0) is still reported; an app's is not.
