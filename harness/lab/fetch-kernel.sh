@@ -5,6 +5,10 @@
 # Usage: fetch-kernel.sh DEST     (DEST appears atomically)
 set -euo pipefail
 dest="${1:?usage: fetch-kernel.sh DEST}"
+# One builder at a time (two harness runs may start together on a fresh machine).
+mkdir -p "$(dirname "$dest")"
+exec 9>"$dest.lock"
+flock 9
 if [ -f "$dest/.sandwatch-kernel" ]; then
   echo "fetch-kernel: $dest already present" >&2
   exit 0
@@ -25,13 +29,14 @@ trap 'rm -rf "$work"' EXIT
   exit 1
 }
 dpkg -x "$work"/"$pkg"_*.deb "$work/x"
-vmlinuz="$(ls "$work"/x/boot/vmlinuz-* | head -n1)"
+vmlinuz="$(find "$work/x/boot" -name "vmlinuz-*" | head -n1)"
 kver="${vmlinuz##*/vmlinuz-}"
 tmp="$dest.tmp"
 rm -rf "$tmp"
 mkdir -p "$tmp/modules"
 cp "$vmlinuz" "$tmp/vmlinuz"
-for m in e1000; do
+modules=(e1000)  # the guest needs only its NIC (qemu -device e1000)
+for m in "${modules[@]}"; do
   f="$(find "$work/x/lib/modules/$kver" -name "$m.ko*" | head -n1)"
   [ -n "$f" ] || { echo "fetch-kernel: module $m not found" >&2; exit 1; }
   case "$f" in

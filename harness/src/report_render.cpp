@@ -201,6 +201,13 @@ json SummaryJson(const RunRecord& run, const Score& score) {
   }
   std::string why;
   bool holds = BlogFindingHolds(score, &why);
+  // Judged only when the run had the blog's matrix (runc and kata-qemu).
+  bool has_runc = false, has_vm = false;
+  for (const auto& c : run.cells) {
+    has_runc = has_runc || c.cell.runtime == "runc";
+    has_vm = has_vm || c.cell.runtime == "kata-qemu";
+  }
+  bool applicable = has_runc && has_vm;
   return json{{"run_id", run.run_id},
               {"scenario", run.scenario},
               {"backend", run.backend},
@@ -211,7 +218,8 @@ json SummaryJson(const RunRecord& run, const Score& score) {
               {"short_lived_missed", missed},
               {"unmatched_events", score.unmatched_events},
               {"cells", cells},
-              {"blog_finding", {{"holds", holds}, {"problems", why}}}};
+              {"blog_finding",
+               {{"applicable", applicable}, {"holds", holds}, {"problems", why}}}};
 }
 
 }  // namespace sandwatch::harness

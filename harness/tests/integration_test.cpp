@@ -73,3 +73,19 @@ TEST(HarnessIntegration, BadScenarioExitsTwoNamingTheKey) {
 
 }  // namespace
 }  // namespace sandwatch::harness
+
+namespace sandwatch::harness {
+namespace {
+
+TEST(HarnessIntegration, LabScriptsPassShellcheck) {
+  auto r = MakeProcessRunner();
+  if (r->Which("shellcheck").empty()) GTEST_SKIP() << "shellcheck is not installed";
+  std::string lab = testing::SourceDir() + "/harness/lab/";
+  auto res = r->Run(Cmd({"shellcheck", lab + "build-rootfs.sh", lab + "fetch-kernel.sh", lab + "pod.sh",
+                         lab + "guest-init.sh", testing::SourceDir() + "/scripts/demo"}));
+  ASSERT_TRUE(res.ok());
+  EXPECT_EQ(res->exit_code, 0) << res->out;
+}
+
+}  // namespace
+}  // namespace sandwatch::harness

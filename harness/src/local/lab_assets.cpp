@@ -1,5 +1,7 @@
 // Lab assets: our binaries and their libraries staged for containers and the guest,
 // the guest kernel (fetched once) and the guest initramfs.
+#include <unistd.h>
+
 #include <filesystem>
 #include <set>
 #include <sstream>
@@ -94,7 +96,7 @@ Status PrepareQemu(Lab& lab) {
                fs::last_write_time(rootfs_cpio, ec) < fs::last_write_time(lab.paths.rootfs + "/.sandwatch-rootfs", ec);
   if (stale) {
     lab.ctx->progress->Note("packing the rootfs into the guest initramfs (once)");
-    std::string tmp = rootfs_cpio + ".tmp";
+    std::string tmp = rootfs_cpio + ".tmp." + std::to_string(getpid());  // concurrent runs
     if (auto st = Cpio(r, lab.paths.rootfs, ".", tmp); !st.ok()) return st;
     fs::rename(tmp, rootfs_cpio, ec);
     if (ec) return MakeError("rename " + tmp + ": " + ec.message());
