@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "sandwatch/core/clock.h"
+#include "free_port.h"
 #include "sandwatch/core/ids.h"
 
 namespace sandwatch::sensor {
@@ -215,20 +216,6 @@ class LoopbackReceiver {
   std::thread thread_;
 };
 
-// A loopback port nobody listens on (bound, read, closed).
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    std::abort();
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 TEST(PlainHttpTransport, ReconnectsWhenTheServerClosesKeptAliveConnections) {
   httplib::Server server;
@@ -264,7 +251,7 @@ TEST(PlainHttpTransport, ReconnectsWhenTheServerClosesKeptAliveConnections) {
 TEST(HttpOutput, ReceiverDownThenBackAcrossASensorRestart) {
   std::string dir = ::testing::TempDir() + "/sw-http-spool-" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
-  int port = FreePort();
+  int port = testing::FreePort();
   std::string base = "http://127.0.0.1:" + std::to_string(port);
   HttpOptions opt = FastOptions();
   {

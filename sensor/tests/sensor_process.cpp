@@ -30,20 +30,6 @@ std::string BinDir() {
   return self.substr(0, self.rfind('/')) + "/../bin";
 }
 
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    std::abort();
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 namespace {
 
 pid_t SpawnTo(const std::vector<std::string>& argv, int stdin_fd, int out_fd, int err_fd) {

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "free_port.h"
+
 namespace sandwatch::sensor::testing {
 
 // posix_spawnp with stdin from `stdin_fd` (-1: /dev/null) and stdout/stderr to /dev/null.
@@ -19,8 +21,7 @@ void Kill(pid_t pid, int sig = 9);
 // Waits for exit; the exit status, or -1.
 int Reap(pid_t pid);
 std::string BinDir();
-// A loopback TCP port nobody listens on.
-int FreePort();
+
 
 class SensorProcess {
  public:
