@@ -49,6 +49,7 @@ nlohmann::json CellToJson(const SweepCell& c) {
       {"pair_id", c.pair_id},
       {"sensor_capture", c.sensor_capture},
       {"load1", c.load1},
+      {"processes", c.processes},
   };
   if (c.latency_p50_ms) j["latency_p50_ms"] = *c.latency_p50_ms;
   if (c.latency_p99_ms) j["latency_p99_ms"] = *c.latency_p99_ms;
@@ -80,6 +81,7 @@ Result<SweepCell> CellFromJson(const nlohmann::json& j) {
   if (st) st = jsonf::ReadString(j, "pair_id", "pair_id", false, &c.pair_id);
   if (st) st = jsonf::ReadString(j, "sensor_capture", "sensor_capture", false, &c.sensor_capture);
   if (st) st = jsonf::ReadDouble(j, "load1", "load1", false, &c.load1);
+  if (st) st = jsonf::ReadInt(j, "processes", "processes", false, &c.processes);
   if (!st) return st.error();
   if (c.trials < 0 || c.detected < 0 || c.detected > c.trials) {
     return MakeError("detected: must be between 0 and trials");

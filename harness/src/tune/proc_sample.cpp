@@ -66,6 +66,17 @@ std::optional<uint64_t> ParseSchedstatNs(std::string_view schedstat) {
   return ToNum<uint64_t>(f);
 }
 
+int64_t CountProcesses(const std::string& proc_root) {
+  DIR* d = opendir(proc_root.c_str());
+  if (!d) return -1;
+  int64_t n = 0;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] >= '0' && e->d_name[0] <= '9') ++n;
+  }
+  closedir(d);
+  return n;
+}
+
 std::string ReadSmallFile(const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return {};

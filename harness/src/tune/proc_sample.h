@@ -29,6 +29,9 @@ struct ProcSample {
 
 ProcSample Sample(const std::string& proc_root, int pid);
 
+// Numeric entries under proc_root (processes on the machine), -1 when unreadable.
+int64_t CountProcesses(const std::string& proc_root);
+
 // Reads a small file whole; empty when unreadable.
 std::string ReadSmallFile(const std::string& path);
 

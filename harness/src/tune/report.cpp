@@ -138,7 +138,7 @@ Doc BuildDoc(const SweepReportInput& in) {
   Block all;
   all.kind = Block::Kind::kTable;
   all.rows.push_back({"capture", "P (s)", "L (ms)", "L measured (ms)", "detected", "rate [95% CI]", "model",
-                      "flag", "latency p50/p99 (ms)", "CPU idle / load (s/min)", "RSS (KiB)", "load avg"});
+                      "flag", "latency p50/p99 (ms)", "CPU idle / load (s/min)", "RSS (KiB)", "load avg", "processes"});
   for (const auto& c : in.cells) {
     const Proportion r = c.Rate();
     all.rows.push_back({c.capture, FormatSeconds(c.poll_interval_s), std::to_string(c.lifetime_ms),
@@ -147,7 +147,8 @@ Doc BuildDoc(const SweepReportInput& in) {
                         Percent(r.p) + " [" + Percent(r.lo) + ", " + Percent(r.hi) + "]", Percent(c.model),
                         c.Disagrees() ? "model outside CI" : "", OptMs(c.latency_p50_ms) + " / " + OptMs(c.latency_p99_ms),
                         Fixed(c.cpu_s_per_min, 3) + " / " + Fixed(c.load_cpu_s_per_min, 3),
-                        std::to_string(c.rss_kib), c.load1 >= 0 ? Fixed(c.load1, 1) : "-"});
+                        std::to_string(c.rss_kib), c.load1 >= 0 ? Fixed(c.load1, 1) : "-",
+                        c.processes >= 0 ? std::to_string(c.processes) : "-"});
   }
   d.push_back(all);
 

@@ -113,6 +113,7 @@ PairResult RunPair(const PairContext& ctx, const std::string& capture, double in
   std::filesystem::remove(events_path, ec);
   double machine_load = -1;  // 1-minute load average when the pair starts
   std::sscanf(ReadSmallFile("/proc/loadavg").c_str(), "%lf", &machine_load);
+  const int64_t machine_processes = CountProcesses(o.proc_root);
 
   char pbuf[32];
   std::snprintf(pbuf, sizeof pbuf, "%g", interval_s);
@@ -235,6 +236,7 @@ PairResult RunPair(const PairContext& ctx, const std::string& capture, double in
     c.scan_s = scan_s;
     c.sensor_capture = active;
     c.load1 = machine_load;
+    c.processes = machine_processes;
     c.cmdline_unreadable = unreadable;
     c.cpu_s_per_min = idle_dt > 0 ? idle_cpu / idle_dt * 60 : 0;
     c.load_cpu_s_per_min = load_dt > 0 ? (load1.sched_cpu_s - load0.sched_cpu_s) / load_dt * 60 : 0;

@@ -45,17 +45,6 @@ std::string CpuModel() {
   return "unknown";
 }
 
-int ProcessCount(const std::string& proc_root) {
-  int n = 0;
-  DIR* d = opendir(proc_root.c_str());
-  if (!d) return -1;
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] >= '0' && e->d_name[0] <= '9') ++n;
-  }
-  closedir(d);
-  return n;
-}
-
 nlohmann::json LoadAvg() {
   double a = 0, b = 0, c = 0;
   const std::string text = ReadSmallFile("/proc/loadavg");
@@ -159,7 +148,7 @@ Result<SweepOutcome> RunSweep(const SweepOptions& in_opts, CommandRunner& runner
                     {"arch", un.machine},
                     {"hostname", Hostname()}};
   env["load"]["start"] = LoadAvg();
-  env["load"]["processes_start"] = ProcessCount(opts.proc_root);
+  env["load"]["processes_start"] = CountProcesses(opts.proc_root);
   env["sensor"] = {{"path", opts.sensor_path},
                    {"version", ver.ok() ? Trim(ver->out) : "unknown"},
                    {"mode", opts.plan.mode}};
@@ -245,9 +234,18 @@ Result<SweepOutcome> RunSweep(const SweepOptions& in_opts, CommandRunner& runner
     if (interrupted) break;
   }
   env["load"]["end"] = LoadAvg();
-  env["load"]["processes_end"] = ProcessCount(opts.proc_root);
+  env["load"]["processes_end"] = CountProcesses(opts.proc_root);
   const double took = static_cast<double>(clock.MonoNs() - run_start) / 1e9;
   env["duration_s"] = std::round(env.value("duration_s", 0.0) + took);
+  // One entry per invocation, so a resumed sweep says which pairs ran when.
+  nlohmann::json run_entry = {{"finished", FormatRfc3339(clock.WallNs())},
+                              {"duration_s", std::round(took)},
+                              {"pairs_run", outcome.pairs_run},
+                              {"pairs_resumed", outcome.pairs_resumed},
+                              {"load_start", env["load"]["start"]},
+                              {"load_end", env["load"]["end"]}};
+  if (!env.contains("runs") || !env["runs"].is_array()) env["runs"] = nlohmann::json::array();
+  env["runs"].push_back(run_entry);
   env["captures"] = captures;
   if (auto st = WriteText(env_path, env.dump(2) + "\n"); !st) return st.error();
   if (interrupted) {

@@ -36,6 +36,7 @@ struct SweepCell {
   std::string pair_id;            // e.g. "poll-0.5"; cells of one pair share one sensor
   std::string sensor_capture;     // the capture the sensor reported in its events
   double load1 = -1;              // 1-minute load average when the pair started (-1: unknown)
+  int64_t processes = -1;         // processes on the machine when the pair started (scan cost grows with it)
 
   Proportion Rate() const { return Wilson(detected, trials); }
   double Miss() const {
