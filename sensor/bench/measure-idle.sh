@@ -5,7 +5,9 @@
 set -euo pipefail
 build=${1:?build dir}; secs=${2:?seconds}; shift 2
 out=$(mktemp /tmp/sw-idle-XXXXXX.jsonl)
-"$build/bin/sandwatch-sensor" --output "file:$out" --log-level warn "$@" &
+outflag=(--output "file:$out")
+for a in "$@"; do [ "$a" = "--output" ] && outflag=(); done
+"$build/bin/sandwatch-sensor" "${outflag[@]}" --log-level warn "$@" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -f "$out"' EXIT
 sleep 5  # start-up (baseline walk, first scan) is not idle time
@@ -17,7 +19,7 @@ hz=$(getconf CLK_TCK)
 rss=$(awk '/^VmRSS/{print $2}' "/proc/$pid/status")
 hwm=$(awk '/^VmHWM/{print $2}' "/proc/$pid/status")
 kill -TERM $pid; wait $pid || true
-scans=$(grep -o '"scans":[0-9]*' "$out" | tail -n1 | cut -d: -f2)
+scans=$(grep -o '"scans":[0-9]*' "$out" | tail -n1 | cut -d: -f2 || true)
 awk -v t0="$t0" -v t1="$t1" -v s0="$s0" -v s1="$s1" -v hz="$hz" -v rss="$rss" -v hwm="$hwm" \
     -v scans="$scans" 'BEGIN { printf "cpu_pct=%.3f cpu_s=%.2f wall_s=%.1f rss_kib=%d hwm_kib=%d scans=%s\n",
     100 * (t1 - t0) / hz / (s1 - s0), (t1 - t0) / hz, s1 - s0, rss, hwm, scans }'
