@@ -80,6 +80,15 @@ Status PrepareQemu(Lab& lab);
 std::vector<DoctorCheck> LocalDoctor(CommandRunner& runner, const std::vector<std::string>& runtimes,
                                      const std::string& bin_dir);
 
+// "3", "0.5": numbers for argument files and pod.env.
+std::string Num(double v);
+
+// The cell's observers in the scenario's order: `in_guest` (observer, capture filled in
+// here), the host view and Falco (with `lineage` anchors; `host_pids_comparable` when the
+// host view and attack-sim share a PID namespace).
+void AddObservers(Lab& lab, CellOutcome* out, ObserverBinding in_guest, const std::string& capture,
+                  bool host_pids_comparable, const std::vector<std::string>& lineage);
+
 // Observer bindings shared by the runtimes.
 ObserverBinding HostViewBinding(const Lab& lab, bool pids_comparable,
                                 std::vector<std::string> lineage);

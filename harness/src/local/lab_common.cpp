@@ -107,13 +107,22 @@ Result<std::vector<GroundTruthStep>> ParseGroundTruthText(const std::string& tex
   return steps;
 }
 
-namespace {
 std::string Num(double v) {
   std::ostringstream ss;
   ss << v;
   return ss.str();
 }
-}  // namespace
+
+void AddObservers(Lab& lab, CellOutcome* out, ObserverBinding in_guest, const std::string& capture,
+                  bool host_pids_comparable, const std::vector<std::string>& lineage) {
+  in_guest.observer = "in-guest";
+  if (!capture.empty()) in_guest.capture_active = {capture};
+  for (const auto& o : lab.ctx->scenario->observers) {
+    if (o == "in-guest") out->observers.push_back(in_guest);
+    if (o == "host-view") out->observers.push_back(HostViewBinding(lab, host_pids_comparable, lineage));
+    if (o == "falco") out->observers.push_back(FalcoBinding(*lab.runner, lineage));
+  }
+}
 
 std::vector<std::string> SensorArgs(const Scenario& s, const std::string& receiver_url,
                                     const std::string& pod, const std::string& mode,

@@ -18,14 +18,6 @@ namespace sandwatch::harness::local {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-namespace {
-std::string Num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", v);
-  return buf;
-}
-}  // namespace
-
 Result<CellOutcome> RunHostCell(Lab& lab, const Cell& cell) {
   const Scenario& s = *lab.ctx->scenario;
   CommandRunner& r = *lab.runner;
@@ -87,19 +79,13 @@ Result<CellOutcome> RunHostCell(Lab& lab, const Cell& cell) {
   auto gt = ParseGroundTruthText(ReadText(dir + "/gt.jsonl") + ReadText(dir + "/listener.jsonl"));
   out.end_wall_ns = SystemClock().WallNs();
   ObserverBinding in;
-  in.observer = "in-guest";
   in.pod = pod;
   in.pids_comparable = true;
   in.shared_vantage = !own_ns;
   if (!own_ns) in.lineage = {"pod.sh"};
   in.label = own_ns ? "sandwatch-sensor in the pod's PID namespace on the host (no container)"
                     : "sandwatch-sensor on the host, seeing every host process (not root)";
-  if (!capture.empty()) in.capture_active = {capture};
-  for (const auto& o : s.observers) {
-    if (o == "in-guest") out.observers.push_back(in);
-    if (o == "host-view") out.observers.push_back(HostViewBinding(lab, !own_ns, {"pod.sh"}));
-    if (o == "falco") out.observers.push_back(FalcoBinding(r, {"pod.sh"}));
-  }
+  AddObservers(lab, &out, in, capture, !own_ns, {"pod.sh"});
   if (!gt.ok()) return fail("ground truth: " + gt.error().message);
   out.ground_truth = std::move(*gt);
   out.ok = rc == 0 && !out.ground_truth.empty();

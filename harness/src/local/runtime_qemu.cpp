@@ -23,12 +23,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string Num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", v);
-  return buf;
-}
-
 // The guest's report on its second serial port: "=== name" sections.
 std::map<std::string, std::string> Sections(const std::string& text) {
   std::map<std::string, std::string> out;
@@ -153,16 +147,11 @@ Result<CellOutcome> RunQemuCell(Lab& lab, const Cell& cell) {
   auto gt = ParseGroundTruthText(sections["ground-truth"] + ReadText(dir + "/listener.jsonl"));
   out.end_wall_ns = SystemClock().WallNs();
   ObserverBinding in;
-  in.observer = "in-guest";
   in.pod = pod;
   in.pids_comparable = true;
   in.label = "sandwatch-sensor inside the guest, in the pod's PID namespace (as a Kata sidecar)";
-  if (!capture.empty()) in.capture_active = {capture};
-  for (const auto& o : s.observers) {
-    if (o == "in-guest") out.observers.push_back(in);
-    if (o == "host-view") out.observers.push_back(HostViewBinding(lab, false, {"qemu-system-x86"}));
-    if (o == "falco") out.observers.push_back(FalcoBinding(r, {"qemu-system-x86"}));
-  }
+  // The host view has no anchor inside the VM: nothing there descends from qemu.
+  AddObservers(lab, &out, in, capture, false, {"qemu-system-x86"});
   if (!gt.ok()) return fail("ground truth from the guest: " + gt.error().message);
   out.ground_truth = std::move(*gt);
   std::string rc = sections["attack.rc"];

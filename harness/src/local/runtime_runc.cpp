@@ -214,16 +214,10 @@ Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell) {
   auto gt = ParseGroundTruthText(ReadText(share + "/gt.jsonl") + ReadText(dir + "/listener.jsonl"));
   out.end_wall_ns = SystemClock().WallNs();
   ObserverBinding in;
-  in.observer = "in-guest";
   in.pod = pod;
   in.pids_comparable = true;
   in.label = "sandwatch-sensor sidecar in its own runc container, sharing the workload's PID namespace";
-  if (!capture.empty()) in.capture_active = {capture};
-  for (const auto& o : s.observers) {
-    if (o == "in-guest") out.observers.push_back(in);
-    if (o == "host-view") out.observers.push_back(HostViewBinding(lab, false, {"runc"}));
-    if (o == "falco") out.observers.push_back(FalcoBinding(r, {"runc"}));
-  }
+  AddObservers(lab, &out, in, capture, false, {"runc"});
   if (!gt.ok()) return fail("ground truth: " + gt.error().message);
   out.ground_truth = std::move(*gt);
   if (attack_rc != 0) {
