@@ -85,6 +85,27 @@ void MergeEarly(const EarlyRead& early, ProcessInfo* p) {
   if (p->key.start_ticks == 0) p->key.start_ticks = early.start_ticks;
 }
 
+// Whether a match rests on a file or connection that a fd re-read found new.
+bool UsesNewFds(const rules::Match& m, const procfs::ProcessChange& change) {
+  if (m.file_path) {
+    return std::any_of(change.new_fds.begin(), change.new_fds.end(),
+                       [&](const FdInfo& f) { return f.path == *m.file_path; });
+  }
+  if (m.connection) {
+    bool new_socket = std::any_of(change.new_sockets.begin(), change.new_sockets.end(),
+                                  [&](const SocketInfo& s) {
+                                    return s.local == m.connection->local &&
+                                           s.remote == m.connection->remote;
+                                  });
+    bool new_pipe_or_socket_fd =
+        std::any_of(change.new_fds.begin(), change.new_fds.end(), [](const FdInfo& f) {
+          return f.kind == FdKind::kPipe || f.kind == FdKind::kSocket;
+        });
+    return new_socket || new_pipe_or_socket_fd;
+  }
+  return false;
+}
+
 }  // namespace
 
 // Answers the rule engine's questions from the scanner's table and the baseline.
@@ -221,7 +242,8 @@ void Pipeline::HandleScan(const Observation& obs) {
       lag = static_cast<double>(boot_now - static_cast<int64_t>(info.start_time_ns)) / 1e6;
     }
     HandleProcess(info, obs.method.empty() ? "poll" : obs.method, lag, clock_->WallNs(),
-                  std::nullopt, false);
+                  std::nullopt, false,
+                  change.kind == procfs::ChangeKind::kFdsChanged ? &change : nullptr);
   }
   for (const auto& key : result->exited) {
     fired_.erase(key);
@@ -290,13 +312,14 @@ void Pipeline::HandlePid(const Observation& obs) {
 void Pipeline::HandleProcess(const ProcessInfo& info, const std::string& method,
                              std::optional<double> lag_ms, int64_t time_ns,
                              const std::optional<std::string>& observed_path,
-                             bool only_path_matches) {
+                             bool only_path_matches, const procfs::ProcessChange* fd_change) {
   if (info.kernel_thread || info.key.pid == options_.self_pid) return;
   if (!InWorkload(info)) return;
   World world(scanner_, baseline_);
   auto matches = engine_->Evaluate({&info, observed_path}, world);
   for (const auto& m : matches) {
     if (only_path_matches && m.file_path != observed_path) continue;
+    if (fd_change && !UsesNewFds(m, *fd_change)) continue;
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++counters_["rule_matches"];

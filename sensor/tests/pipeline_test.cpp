@@ -189,6 +189,22 @@ TEST_F(PipelineTest, FileOpenObservationFeedsFileRules) {
   EXPECT_EQ(out_.events.size(), 1u);  // only rules that used the reported path
 }
 
+TEST_F(PipelineTest, StartupProcessesAreReportedOnlyForNewFilesAndConnections) {
+  proc_.Add({80, 0, "bash", {"/bin/bash"}, "/usr/bin/bash", 40, {}, {}});  // at start-up
+  MakePipeline();
+  // A harmless new file: the scanner reports kFdsChanged, but no rule rests on it.
+  proc_.Add({80, 0, "bash", {"/bin/bash"}, "/usr/bin/bash", 40, {{5, "/var/log/app.log"}}, {}});
+  for (int i = 0; i < 40; ++i) Scan();  // the round-robin fd refresh reaches every process
+  EXPECT_TRUE(out_.events.empty());
+  // The same start-up shell then opens /etc/shadow.
+  proc_.Add({80, 0, "bash", {"/bin/bash"}, "/usr/bin/bash", 40,
+             {{5, "/var/log/app.log"}, {6, "/etc/shadow"}}, {}});
+  for (int i = 0; i < 40 && out_.events.empty(); ++i) Scan();
+  ASSERT_EQ(out_.events.size(), 1u);
+  EXPECT_EQ(out_.events[0].rule, "shadow_file_access");
+  EXPECT_EQ(out_.events[0].process->pid, 80);
+}
+
 TEST_F(PipelineTest, HugeAttackerArgvIsCappedInEvents) {
   MakePipeline();
   std::string big(200 * 1024, 'A');

@@ -13,7 +13,9 @@
 // caught it, i.e. how long the behaviour went unseen.
 //
 // Processes present at the first scan are the start-up state: they set up the
-// workload membership but are not evaluated (unless scan_existing).
+// workload membership but are not evaluated (unless scan_existing). When a later fd
+// re-read finds new files or sockets (kFdsChanged), only matches that used one of the
+// new ones count, so a start-up shell is not reported for opening a log file.
 // Threads: Push is thread-safe (sources call it); one worker thread does the rest.
 // Process() runs one observation synchronously, for tests (without Start()).
 #pragma once
@@ -68,9 +70,12 @@ class Pipeline : public ObservationSink {
   class World;
   void HandleScan(const Observation& obs);
   void HandlePid(const Observation& obs);
+  // `fd_change` (a kFdsChanged scan result) limits the matches to those that used a
+  // file or connection that is new since the last read.
   void HandleProcess(const ProcessInfo& info, const std::string& method,
                      std::optional<double> lag_ms, int64_t time_ns,
-                     const std::optional<std::string>& observed_path, bool only_path_matches);
+                     const std::optional<std::string>& observed_path, bool only_path_matches,
+                     const procfs::ProcessChange* fd_change = nullptr);
   bool InWorkload(const ProcessInfo& info);
   void Loop();
 
