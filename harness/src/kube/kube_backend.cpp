@@ -28,6 +28,21 @@ std::string TrimRight(std::string s) {
   return s;
 }
 
+std::vector<std::string> SplitWords(const std::string& s) {
+  std::vector<std::string> out;
+  std::string w;
+  for (char c : s) {
+    if (c == ' ' || c == '\n' || c == '\t') {
+      if (!w.empty()) out.push_back(std::move(w));
+      w.clear();
+    } else {
+      w += c;
+    }
+  }
+  if (!w.empty()) out.push_back(std::move(w));
+  return out;
+}
+
 std::vector<std::pair<std::string, std::string>> ParseSensors(const std::string& body) {
   std::vector<std::pair<std::string, std::string>> out;
   try {
@@ -89,13 +104,18 @@ Status KubeBackend::Prepare(RunContext& ctx) {
   auto rollout = kubectl_.Run({"rollout", "status", "deployment/kata-receiver", "--timeout=120s"},
                               seconds(130));
   if (!rollout.ok()) return MakeError("the receiver is not ready: " + rollout.error().message);
-  auto ip = kubectl_.JsonPath(cfg.namespace_, "service", cfg.listener_service, "{.spec.clusterIP}",
-                              seconds(30));
-  if (!ip.ok() || TrimRight(*ip).empty()) {
-    return MakeError("no attacker listener service '" + cfg.listener_service +
-                     "'. FIX: make kind-up" + (ip.ok() ? "" : " (" + ip.error().message + ")"));
+  auto attacker = kubectl_.Run({"get", "pods", "-l", "app=" + cfg.listener_service,
+                                "--field-selector=status.phase=Running", "-o",
+                                "jsonpath={.items[0].metadata.name} {.items[0].status.podIP}"},
+                               seconds(30));
+  const auto words = attacker.ok() ? SplitWords(*attacker) : std::vector<std::string>{};
+  if (words.size() != 2) {
+    return MakeError("no running attacker pod (label app=" + cfg.listener_service +
+                     "). FIX: make kind-up" +
+                     (attacker.ok() ? "" : " (" + attacker.error().message + ")"));
   }
-  listener_target_ = TrimRight(*ip) + ":" + std::to_string(cfg.listener_port);
+  attacker_pod_ = words[0];
+  listener_target_ = words[1] + ":" + std::to_string(cfg.listener_port);
   auto kernel =
       kubectl_.JsonPath("", "nodes", "", "{.items[0].status.nodeInfo.kernelVersion}", seconds(30));
   node_kernel_ = kernel.ok() ? TrimRight(*kernel) : "unknown";

@@ -20,6 +20,7 @@ namespace sandwatch::harness::kube {
 // Whole seconds, rounded up, at least 1.
 std::chrono::seconds Secs(double s);
 std::string TrimRight(std::string s);
+std::vector<std::string> SplitWords(const std::string& s);
 // The sensors the receiver's /api/sensors lists, as (id, pod) pairs. Accepts a bare
 // array or an object holding it under "sensors" or "results"; [] when unparsable.
 std::vector<std::pair<std::string, std::string>> ParseSensors(const std::string& body);
@@ -49,13 +50,17 @@ class KubeBackend : public Backend {
   Status WaitForSensor(const std::string& pod, const std::set<std::string>& before,
                        double timeout_s);
   std::vector<ObserverBinding> Bindings(const Scenario& s, const std::string& pod) const;
+  // Starts this cell's listener in the attacker pod and waits until it listens.
+  Result<std::shared_ptr<ProcessHandle>> StartCellListener(RunContext& ctx, const Cell& cell,
+                                                           const std::string& gt_path);
 
   Kubectl kubectl_;
   KubeDeps deps_;
   std::string config_error_;
   std::string manifests_;
   std::string receiver_url_;
-  std::string listener_target_;
+  std::string attacker_pod_;     // where each cell's listener runs
+  std::string listener_target_;  // attacker pod IP:listener_port
   std::string node_kernel_ = "unknown";
   std::map<std::string, std::string> pod_kernels_;
   bool falco_available_ = false;

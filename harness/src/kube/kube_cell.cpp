@@ -1,5 +1,6 @@
 // One cell on the cluster: render + apply the pod, wait for it and its sensor, play the
 // chain with kubectl exec, read the ground truth back, let events settle, delete the pod.
+#include <cstdio>
 #include <fstream>
 
 #include "kube_backend_impl.h"
@@ -42,7 +43,61 @@ std::vector<std::string> AttackArgv(const Scenario& s, const Cell& cell, const s
   return argv;
 }
 
+// Remote-shell output as one printable line: control bytes become \xNN.
+std::string Printable(const std::string& text, size_t max) {
+  std::string out;
+  for (unsigned char c : text.substr(0, max)) {
+    if (c == '\n') {
+      out += " | ";
+    } else if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+Result<std::shared_ptr<ProcessHandle>> KubeBackend::StartCellListener(RunContext& ctx,
+                                                                     const Cell& cell,
+                                                                     const std::string& gt_path) {
+  const Scenario& s = *ctx.scenario;
+  const KubeConfig& cfg = kubectl_.config();
+  const std::string port = std::to_string(cfg.listener_port);
+  // The cell's speed keeps the reverse shell alive as long as the local lab does.
+  std::vector<std::string> args = {"exec", attacker_pod_, "-c", "listener", "--",
+                                   "sandwatch-attack-sim", "listen", "--bind", "0.0.0.0",
+                                   "--port", port, "--speed", cell.speed, "--count", "1",
+                                   "--timeout", std::to_string(Secs(s.timeouts.cell_s).count()),
+                                   "--ground-truth", gt_path};
+  if (s.attack.hold_ms) args.insert(args.end(), {"--linger-ms", std::to_string(*s.attack.hold_ms)});
+  CommandSpec spec;
+  spec.argv = kubectl_.Argv(args, cfg.namespace_);
+  if (!ctx.work_dir.empty()) {
+    spec.stdout_path = ctx.work_dir + "/" + cell.Id() + "-listener.out";
+    spec.stderr_path = ctx.work_dir + "/" + cell.Id() + "-listener.err";
+  }
+  auto started = kubectl_.runner().Start(spec);
+  if (!started.ok()) return MakeError(RenderCommand(spec.argv) + ": " + started.error().message);
+  std::shared_ptr<ProcessHandle> handle(std::move(*started));
+  char hex[8];
+  std::snprintf(hex, sizeof(hex), "%04X", static_cast<unsigned>(cfg.listener_port));
+  const std::string probe = std::string("grep -q ':") + hex + " 00000000:0000 0A' /proc/net/tcp";
+  for (int i = 0; i < 60; ++i) {
+    auto r = kubectl_.RunRaw(cfg.namespace_,
+                             {"exec", attacker_pod_, "-c", "listener", "--", "/bin/sh", "-c", probe},
+                             seconds(20));
+    if (r.ok() && r->ok()) return handle;
+    if (!handle->Running() || Interrupted()) break;
+    deps_.sleep(milliseconds(500));
+  }
+  handle->Stop(milliseconds(2000));
+  return MakeError("the cell's listener in pod " + attacker_pod_ + " never listened on " + port);
+}
 
 std::vector<ObserverBinding> KubeBackend::Bindings(const Scenario& s,
                                                    const std::string& pod) const {
@@ -183,6 +238,16 @@ Result<CellOutcome> KubeBackend::RunCell(RunContext& ctx, const Cell& cell) {
   }
 
   const std::string gt_path = "/tmp/sandwatch-ground-truth-" + cell.Id() + ".jsonl";
+  const std::string listener_gt = "/tmp/sandwatch-listener-" + cell.Id() + ".jsonl";
+  (void)kubectl_.Exec(attacker_pod_, "listener", {"rm", "-f", listener_gt}, seconds(30));
+  Note(ctx, "starting the attacker's listener");
+  auto listener = StartCellListener(ctx, cell, listener_gt);
+  if (!listener.ok()) return finish(listener.error().message);
+  const CleanupRegistry::Id listener_cleanup =
+      ctx.cleanup != nullptr
+          ? ctx.cleanup->Add("kubectl exec ... listen", [h = *listener] { h->Stop(milliseconds(2000)); })
+          : 0;
+
   Note(ctx, "chain running in " + pod);
   out.start_wall_ns = SystemClock().WallNs();
   auto attack = kubectl_.Exec(pod, "app", AttackArgv(s, cell, listener_target_, gt_path),
@@ -191,6 +256,24 @@ Result<CellOutcome> KubeBackend::RunCell(RunContext& ctx, const Cell& cell) {
   std::string error;
   if (!attack.ok()) error = "attack-sim: " + attack.error().message;
 
+  // The listener ends after its one session (and its linger); it must not outlive the cell.
+  if (!(*listener)->Wait(seconds(30)).ok()) (*listener)->Stop(milliseconds(2000));
+  if (ctx.cleanup != nullptr) ctx.cleanup->Dismiss(listener_cleanup);
+  auto lgt = kubectl_.Exec(attacker_pod_, "listener", {"cat", listener_gt}, seconds(30));
+  std::vector<GroundTruthStep> listener_steps;
+  if (lgt.ok()) {
+    const std::string local = ctx.work_dir + "/" + cell.Id() + "-listener.jsonl";
+    std::ofstream(local, std::ios::binary) << *lgt;
+    if (auto steps = ReadGroundTruthFile(local); steps.ok()) listener_steps = std::move(*steps);
+  }
+  for (const auto& st : listener_steps) {
+    out.notes.push_back(st.status == "ran"
+                            ? "the reverse shell reached the listener, which ran `id; uname -a`: " +
+                                  Printable(st.note, 300)
+                            : "the listener got no connection: " + Printable(st.note, 300));
+  }
+  if (listener_steps.empty()) out.notes.push_back("the listener wrote no ground truth");
+
   auto gt = kubectl_.Exec(pod, "app", {"cat", gt_path}, seconds(30));
   if (gt.ok()) {
     const std::string local = ctx.work_dir + "/" + cell.Id() + "-ground-truth.jsonl";
@@ -198,6 +281,8 @@ Result<CellOutcome> KubeBackend::RunCell(RunContext& ctx, const Cell& cell) {
     auto steps = ReadGroundTruthFile(local);
     if (steps.ok()) {
       out.ground_truth = std::move(*steps);
+      // As in the local lab, the listener's line is part of the cell's ground truth.
+      out.ground_truth.insert(out.ground_truth.end(), listener_steps.begin(), listener_steps.end());
     } else if (error.empty()) {
       error = "ground truth: " + steps.error().message;
     }

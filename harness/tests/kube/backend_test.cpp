@@ -138,8 +138,18 @@ TEST_F(KubeBackendTest, BlogDemoRunsBothCellsWithTheGoldenCommandSequence) {
     auto out = backend->RunCell(ctx_, cell);
     ASSERT_TRUE(out.ok());
     EXPECT_TRUE(out->ok) << out->error;
-    ASSERT_EQ(out->ground_truth.size(), 1u);
+    ASSERT_EQ(out->ground_truth.size(), 2u) << "the chain's step and the listener's line";
     EXPECT_EQ(out->ground_truth[0].signal, "shadow_file_access");
+    EXPECT_EQ(out->ground_truth[1].step, "listener");
+    bool listener_note = false;
+    for (const auto& n : out->notes) {
+      if (n.find("reached the listener") == std::string::npos) continue;
+      listener_note = true;
+      EXPECT_NE(n.find("Linux kata-app 6.12.28-kata"), std::string::npos) << n;
+      EXPECT_NE(n.find("\\x1b[31m"), std::string::npos) << "remote output escaped: " << n;
+      EXPECT_EQ(n.find('\x1b'), std::string::npos) << n;
+    }
+    EXPECT_TRUE(listener_note);
     ASSERT_EQ(out->observers.size(), 2u);
     EXPECT_EQ(out->observers[0].observer, "host-view");
     EXPECT_EQ(out->observers[0].source, "falco");

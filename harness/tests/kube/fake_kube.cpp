@@ -2,6 +2,10 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <nlohmann/json.hpp>
+
+#include "sandwatch/core/ground_truth.h"
+
 #include "test_util.h"
 
 namespace sandwatch::harness::kube::testing {
@@ -100,7 +104,23 @@ void AnswerHealthyCluster(FakeKubectl& k, const std::string& gt) {
   k.Answer("get namespace kata-demo", "kata-demo");
   k.Answer("rollout status deployment/kata-receiver",
            "deployment \"kata-receiver\" successfully rolled out\n");
-  k.Answer("get service attacker -o jsonpath={.spec.clusterIP}", "10.96.44.4");
+  k.Answer("get pods -l app=attacker --field-selector=status.phase=Running", "attacker-7d9f4 10.244.0.7");
+  k.Answer("exec attacker-7d9f4 -c listener -- rm -f /tmp/sandwatch-listener-", "");
+  k.Answer("exec attacker-7d9f4 -c listener -- /bin/sh -c grep -q ':115D 00000000:0000 0A'", "");
+  {
+    GroundTruthStep l;
+    l.run_id = "listener";
+    l.step = "listener";
+    l.variant = "listen";
+    l.speed = "blog";
+    l.command = {"listen", "0.0.0.0:4445"};
+    l.pid = 7;
+    l.start_wall_ns = 1'000;
+    l.end_wall_ns = 2'000;
+    l.note = "uid=0(root) gid=0(root) groups=0(root)\nLinux kata-app 6.12.28-kata #1 SMP x86_64 GNU/Linux\n\x1b[31m";
+    k.Answer("exec attacker-7d9f4 -c listener -- cat /tmp/sandwatch-listener-",
+             GroundTruthToJson(l).dump() + "\n");
+  }
   k.Answer("get nodes -o jsonpath={.items[0].status.nodeInfo.kernelVersion}", "6.8.0-45-generic");
   k.Answer("get nodes -o jsonpath={.items[*].status.nodeInfo.kernelVersion}", "6.8.0-45-generic");
   k.Answer("get pods -l app.kubernetes.io/name=falco", "Running");

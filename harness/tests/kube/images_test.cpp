@@ -159,7 +159,8 @@ TEST_F(ImagesTest, WorkloadImageHasAttackSimProcpsFindutilsAndTheStagedNcat) {
 // sensor image beside it in the same PID namespace (shareProcessNamespace) with the
 // blog's env, and the receiver image. The chain runs at the blog's speed inside the app
 // container, with the dpkg delay hook the kube backend writes; the receiver must then
-// hold all six seed signals for pod kata-app.
+// hold all six seed signals for pod kata-app. As on the cluster, the attacker's listener
+// runs in its own container (loopback here) with the run's speed.
 TEST_F(ImagesTest, SidecarSensorImageSeesTheBlogChainInTheWorkloadImage) {
   if (Shell("ls /var/cache/sandwatch/debs/ncat_*.deb").exit_code != 0) {
     GTEST_SKIP() << "no staged ncat .deb in /var/cache/sandwatch/debs (scripts/install-deps)";
@@ -170,6 +171,9 @@ TEST_F(ImagesTest, SidecarSensorImageSeesTheBlogChainInTheWorkloadImage) {
   const std::string recv = "sw-kubetest-recv-" + id;
   const std::string app = "sw-kubetest-app-" + id;
   const std::string sensor = "sw-kubetest-sidecar-" + id;
+  const std::string attacker = "sw-kubetest-attacker-" + id;
+  const int lport = FreePort();
+  ASSERT_GT(lport, 0);
   const std::string base = "http://127.0.0.1:" + std::to_string(port);
   const std::string u = std::string(" ") + kUlimits + " ";
   auto cleanup = [&] {
@@ -199,10 +203,25 @@ TEST_F(ImagesTest, SidecarSensorImageSeesTheBlogChainInTheWorkloadImage) {
                   "'%s\\n' 'pre-invoke=sleep 3' > /etc/dpkg/dpkg.cfg.d/sandwatch-package-delay\"")
                 .exit_code,
             0);
+  ASSERT_EQ(Shell("podman run -d" + u + "--network host --name " + attacker + " " +
+                  Image("workload") + " sandwatch-attack-sim listen --bind 127.0.0.1 --port " +
+                  std::to_string(lport) + " --speed blog --count 1 --timeout 300")
+                .exit_code,
+            0);
+  char hex[8];
+  std::snprintf(hex, sizeof(hex), "%04X", static_cast<unsigned>(lport));
+  ASSERT_EQ(PollUntilOk(std::string("grep -q ':") + hex + " 00000000:0000 0A' /proc/net/tcp", 60)
+                .exit_code,
+            0)
+      << Shell("podman logs " + attacker).output;
   const ShellResult chain = Shell("podman exec " + app +
                                   " sandwatch-attack-sim run --chain blog --speed blog"
-                                  " --package-install staged --ground-truth /tmp/gt.jsonl --quiet");
+                                  " --package-install staged --ground-truth /tmp/gt.jsonl --quiet"
+                                  " --target 127.0.0.1:" + std::to_string(lport));
   EXPECT_EQ(chain.exit_code, 0) << chain.output;
+  // The reverse shell reached the attacker's container and ran `id` there.
+  const ShellResult heard = PollUntilOk("podman logs " + attacker + " 2>/dev/null | grep -q 'uid=0'", 20);
+  EXPECT_EQ(heard.exit_code, 0) << Shell("podman logs " + attacker).output;
   // Late events: two polls and the shipping delay (bounded polling, not a timed assertion).
   ShellResult rules;
   for (int i = 0; i < 30; ++i) {

@@ -30,8 +30,12 @@ struct KubeConfig {
   FalcoSource falco_source =
       FalcoSource::kReceiver;                    // SANDWATCH_KUBE_FALCO_SOURCE=receiver|sidekick-ui
   std::string sidekick_ui_user = "admin:admin";  // SANDWATCH_KUBE_SIDEKICK_UI_USER (basic auth)
-  std::string listener_service = "attacker";     // SANDWATCH_KUBE_LISTENER_SERVICE
-  int listener_port = 4444;
+  // The attacker pods (label app=NAME). Per cell the backend starts its own
+  // `sandwatch-attack-sim listen` there on `listener_port`, with the cell's speed, and the
+  // chain reverse-shells to that pod's IP. (The Deployment's own listener on 4444 stays
+  // for trying the blog's steps by hand.)
+  std::string listener_service = "attacker";  // SANDWATCH_KUBE_LISTENER_SERVICE
+  int listener_port = 4445;
   // The workload image used by `doctor` for its Kata probe pod.
   std::string workload_image = "localhost/sandwatch-workload:dev";  // SANDWATCH_KUBE_WORKLOAD_IMAGE
   double wait_timeout_s = 180;  // SANDWATCH_KUBE_WAIT_TIMEOUT (pods, probes)
