@@ -138,7 +138,19 @@ TEST(SensorIntegration, NcatExecToALoopbackListener) {
   int keep[2];
   ASSERT_EQ(::pipe(keep), 0);  // the listener's stdin stays open while the test runs
   pid_t listener = Spawn({"ncat", "-l", "127.0.0.1", std::to_string(port)}, keep[0]);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Wait until the listener is in LISTEN state (/proc/net/tcp, port in hex, state 0A).
+  char port_hex[8];
+  std::snprintf(port_hex, sizeof port_hex, ":%04X", port);
+  ASSERT_TRUE(sensor.WaitFor([&] {
+    std::ifstream tcp("/proc/net/tcp");
+    std::string line;
+    while (std::getline(tcp, line)) {
+      if (line.find(std::string("0100007F") + port_hex + " 00000000:0000 0A") != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  }));
   pid_t client = Spawn({"ncat", "--exec", "/bin/sh", "127.0.0.1", std::to_string(port)});
   bool nc = sensor.WaitForEvent([&](const json& e) {
     return e["rule"] == "nc_execution" && IsPid(e, client);
