@@ -10,6 +10,8 @@
 #   6. namespace kata-demo: the receiver (NodePort 30080) and the attacker listener.
 # Re-running it is safe: each step skips or upgrades what is already there.
 #
+# Usage: make kind-up   (or kind-cluster/scripts/kind-up.sh)
+#
 # Environment: CLUSTER_NAME (sandwatch), KATA_VERSION (3.19.1), FALCO_CHART_VERSION
 # (chart default), IMAGE_TAG (dev), BUILD_DIR (build), SKIP_PREFLIGHT=1 to skip step 1,
 # WAIT_TIMEOUT (600s).

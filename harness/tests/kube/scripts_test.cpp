@@ -167,3 +167,45 @@ TEST(KindUp, StopsAtAFailedPreflightWithoutCreatingAnything) {
 
 }  // namespace
 }  // namespace sandwatch::harness::kube::testing
+
+namespace sandwatch::harness::kube::testing {
+namespace {
+
+// images/build: bad flags exit 2 naming the flag; missing binaries name the FIX.
+TEST(ImagesBuildScript, BadInputIsAOneLineErrorWithTheFix) {
+  const std::string script = ShellQuote(SourceDir() + "/images/build");
+  const ShellResult bad = Shell("bash " + script + " --speed 3");
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("unknown argument '--speed'"), std::string::npos) << bad.output;
+  const ShellResult only = Shell("bash " + script + " --only nope --engine podman");
+  EXPECT_EQ(only.exit_code, 2) << only.output;
+  EXPECT_NE(only.output.find("--only: unknown image 'nope'"), std::string::npos) << only.output;
+  const ShellResult engine = Shell("bash " + script + " --engine rkt");
+  EXPECT_EQ(engine.exit_code, 2) << engine.output;
+  EXPECT_NE(engine.output.find("--engine must be podman or docker"), std::string::npos);
+  const ShellResult missing =
+      Shell("bash " + script + " --engine podman --only sensor --build-dir /nonexistent-sw");
+  EXPECT_EQ(missing.exit_code, 1) << missing.output;
+  EXPECT_NE(missing.output.find("/nonexistent-sw/bin/sandwatch-sensor not found. FIX: make build"),
+            std::string::npos)
+      << missing.output;
+  const ShellResult help = Shell("bash " + script + " --help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.output.find("Examples:"), std::string::npos) << help.output;
+  EXPECT_EQ(help.output.find("set -euo"), std::string::npos) << help.output;
+}
+
+TEST(KindScripts, HelpAndBadArguments) {
+  for (const char* s : {"preflight.sh", "kind-up.sh", "kind-down.sh"}) {
+    const std::string path = ShellQuote(SourceDir() + "/kind-cluster/scripts/" + s);
+    const ShellResult help = Shell("bash " + path + " --help");
+    EXPECT_EQ(help.exit_code, 0) << s << help.output;
+    EXPECT_NE(help.output.find("Usage:"), std::string::npos) << s << help.output;
+    const ShellResult bad = Shell("bash " + path + " --frobnicate");
+    EXPECT_EQ(bad.exit_code, 2) << s << bad.output;
+    EXPECT_NE(bad.output.find("unknown argument --frobnicate"), std::string::npos) << bad.output;
+  }
+}
+
+}  // namespace
+}  // namespace sandwatch::harness::kube::testing
