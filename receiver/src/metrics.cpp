@@ -96,6 +96,9 @@ std::string Metrics::Render(const MetricsSnapshot& snap) const {
   line("# HELP sandwatch_receiver_db_size_bytes SQLite file plus WAL size.");
   line("# TYPE sandwatch_receiver_db_size_bytes gauge");
   line("sandwatch_receiver_db_size_bytes " + std::to_string(snap.db_bytes));
+  line("# HELP sandwatch_receiver_fts_backlog Stored events not yet in the text index.");
+  line("# TYPE sandwatch_receiver_fts_backlog gauge");
+  line("sandwatch_receiver_fts_backlog " + std::to_string(snap.fts_backlog));
   line("# HELP sandwatch_receiver_stream_clients Connected /api/stream clients.");
   line("# TYPE sandwatch_receiver_stream_clients gauge");
   line("sandwatch_receiver_stream_clients " + std::to_string(snap.stream_clients));

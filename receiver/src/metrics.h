@@ -20,6 +20,7 @@ struct MetricsSnapshot {
   int64_t events_stored = 0;
   int64_t stream_clients = 0;
   int64_t stream_dropped = 0;
+  int64_t fts_backlog = 0;
 };
 
 class Metrics {

@@ -237,6 +237,7 @@ void ServeMetrics(Context& ctx, const httplib::Request& req, httplib::Response& 
   snap.events_stored = ctx.store->CountEvents().value_or(0);
   snap.stream_clients = static_cast<int64_t>(ctx.hub.clients());
   snap.stream_dropped = ctx.hub.dropped_total();
+  snap.fts_backlog = ctx.store->FtsBacklog();
   res.set_content(ctx.metrics.Render(snap), "text/plain; version=0.0.4; charset=utf-8");
 }
 

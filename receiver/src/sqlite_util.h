@@ -25,6 +25,19 @@ inline Status Exec(sqlite3* db, const char* sql) {
   return OkStatus();
 }
 
+inline Result<sqlite3*> OpenConnection(const std::string& path, bool memory) {
+  sqlite3* db = nullptr;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  int rc = sqlite3_open_v2(memory ? ":memory:" : path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return MakeError("cannot open database " + path + ": " + msg);
+  }
+  sqlite3_busy_timeout(db, 10000);
+  return db;
+}
+
 // Registers sw_match(search, filter) (see store_query.cpp) on a connection.
 void RegisterFunctions(sqlite3* db);
 

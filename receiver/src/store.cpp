@@ -18,7 +18,7 @@ namespace {
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS events(
-  n INTEGER PRIMARY KEY,
+  n INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL UNIQUE,
   time_ns INTEGER NOT NULL,
   rule TEXT NOT NULL,
@@ -56,22 +56,22 @@ CREATE TABLE IF NOT EXISTS sensors(
   counters TEXT NOT NULL DEFAULT '{}');
 )sql";
 
+// The FTS index is filled asynchronously by IndexPending (rows n <= fts_state.upto are
+// indexed), so ingestion does not pay for it while busy; AUTOINCREMENT keeps row numbers
+// from being reused, which the "upto" mark relies on.
 constexpr const char* kFtsSchema = R"sql(
 CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(
   search, content='events', content_rowid='n', tokenize='unicode61 remove_diacritics 2',
   detail='none', columnsize=0);
-CREATE TRIGGER IF NOT EXISTS events_fts_ai AFTER INSERT ON events BEGIN
-  INSERT INTO events_fts(rowid, search) VALUES (new.n, new.search);
-END;
-CREATE TRIGGER IF NOT EXISTS events_fts_ad AFTER DELETE ON events BEGIN
-  INSERT INTO events_fts(events_fts, rowid, search) VALUES ('delete', old.n, old.search);
-END;
+CREATE TABLE IF NOT EXISTS fts_state(id INTEGER PRIMARY KEY CHECK (id = 1), upto INTEGER NOT NULL);
+INSERT OR IGNORE INTO fts_state(id, upto) VALUES (1, 0);
 )sql";
 
 constexpr const char* kDropFts = R"sql(
 DROP TRIGGER IF EXISTS events_fts_ai;
 DROP TRIGGER IF EXISTS events_fts_ad;
 DROP TABLE IF EXISTS events_fts;
+DROP TABLE IF EXISTS fts_state;
 )sql";
 
 struct SensorDelta {
@@ -80,19 +80,6 @@ struct SensorDelta {
   int64_t seq_count = 0;
   uint64_t seq_max = 0;
 };
-
-Result<sqlite3*> OpenConnection(const std::string& path, bool memory) {
-  sqlite3* db = nullptr;
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  int rc = sqlite3_open_v2(memory ? ":memory:" : path.c_str(), &db, flags, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    return MakeError("cannot open database " + path + ": " + msg);
-  }
-  sqlite3_busy_timeout(db, 10000);
-  return db;
-}
 
 }  // namespace
 
@@ -150,22 +137,27 @@ Status Store::Init() {
       return MakeError("cannot switch " + options_.path + " to WAL mode (is it a SQLite file?)");
     }
   }
-  // The writer never checkpoints (wal_autocheckpoint=0); CheckpointLoop does.
+  // CheckpointLoop copies the WAL back in the background (PASSIVE, never blocking). Only
+  // the writer can reset the WAL under continuous writes, so it still checkpoints itself
+  // once the WAL passes 16384 pages (64 MiB) - by then most frames are already copied.
   std::string pragmas = std::string("PRAGMA synchronous=") +
                         (options_.sync_full ? "FULL" : "NORMAL") +
                         "; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;" +
-                        (memory_ ? "" : " PRAGMA wal_autocheckpoint=0;");
+                        (memory_ ? "" : " PRAGMA wal_autocheckpoint=16384;");
   if (auto st = Exec(writer_, pragmas.c_str()); !st.ok()) return st;
   if (auto st = Exec(writer_, kSchema); !st.ok()) return st;
-  bool had_fts = false;
+  bool keep_fts = false;
   {
     Stmt s(writer_, "SELECT sql FROM sqlite_master WHERE name='events_fts'");
-    had_fts = s.ok() && s.Step() == SQLITE_ROW;
-    // An index built with another tokenizer is dropped and rebuilt below.
-    if (had_fts && options_.fts && s.Text(0).find("detail='none'") == std::string::npos) {
-      if (auto st = Exec(writer_, kDropFts); !st.ok()) return st;
-      had_fts = false;
-    }
+    Stmt state(writer_, "SELECT 1 FROM sqlite_master WHERE name='fts_state'");
+    // An index of another kind (tokenizer, or filled by triggers) is dropped and rebuilt
+    // in the background.
+    keep_fts = s.ok() && s.Step() == SQLITE_ROW &&
+               s.Text(0).find("detail='none'") != std::string::npos && state.ok() &&
+               state.Step() == SQLITE_ROW;
+  }
+  if (!keep_fts || !options_.fts) {
+    if (auto st = Exec(writer_, kDropFts); !st.ok()) return st;
   }
   if (options_.fts) {
     if (auto st = Exec(writer_, kFtsSchema); !st.ok()) return st;
@@ -175,14 +167,12 @@ Status Store::Init() {
         !st.ok()) {
       return st;
     }
-    if (!had_fts) {  // index events stored while FTS was off
-      if (auto st = Exec(writer_, "INSERT INTO events_fts(events_fts) VALUES('rebuild')");
-          !st.ok()) {
-        return st;
-      }
-    }
-  } else if (had_fts) {
-    if (auto st = Exec(writer_, kDropFts); !st.ok()) return st;
+    Stmt upto(writer_, "SELECT upto FROM fts_state WHERE id = 1");
+    if (upto.ok() && upto.Step() == SQLITE_ROW) fts_upto_ = upto.Int(0);
+  }
+  {
+    Stmt last(writer_, "SELECT COALESCE(MAX(n), 0) FROM events");
+    if (last.ok() && last.Step() == SQLITE_ROW) last_rowid_ = last.Int(0);
   }
   stmts_ = std::make_unique<WriterStmts>();
   stmts_->insert_event = Stmt(writer_, R"sql(
@@ -221,25 +211,6 @@ Status Store::Init() {
   return OkStatus();
 }
 
-void Store::CheckpointLoop() {
-  auto db = OpenConnection(options_.path, false);
-  if (!db.ok()) return;
-  std::unique_lock<std::mutex> lock(cp_mu_);
-  while (!cp_stop_) {
-    cp_cv_.wait_for(lock, std::chrono::milliseconds(500));
-    lock.unlock();
-    // PASSIVE never blocks the writer or readers; the WAL is reused once it has been
-    // copied back. Should it still grow past 256 MiB, wait for a full restart.
-    int log = 0, done = 0;
-    sqlite3_wal_checkpoint_v2(*db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-    if (log > 65536) sqlite3_wal_checkpoint_v2(*db, nullptr, SQLITE_CHECKPOINT_RESTART, &log, &done);
-    lock.lock();
-  }
-  lock.unlock();
-  sqlite3_wal_checkpoint_v2(*db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
-  sqlite3_close(*db);
-}
-
 Status Store::InsertLocked(WriteOp* op) {
   std::map<std::string, SensorDelta> deltas;
   auto& ins = stmts_->insert_event;
@@ -266,6 +237,7 @@ Status Store::InsertLocked(WriteOp* op) {
     }
     ++op->accepted;
     op->rowids.push_back(sqlite3_last_insert_rowid(writer_));
+    last_rowid_ = op->rowids.back();
     op->stored.push_back(&p);
     if (e.sensor.id.empty() || e.rule == signals::kSensorSilent) continue;
     SensorDelta& d = deltas[e.sensor.id];
@@ -334,101 +306,6 @@ Status Store::Apply(const std::vector<WriteOp*>& ops) {
     return st;
   }
   return OkStatus();
-}
-
-Result<int64_t> Store::Retain(std::optional<int64_t> min_time_ns, int64_t max_events) {
-  constexpr int64_t kChunk = 5000;
-  int64_t deleted = 0;
-  auto run_chunks = [&](const char* sql, int64_t arg, int64_t budget) -> Status {
-    Stmt del(writer_, sql);
-    if (!del.ok()) return SqlError(writer_, "prepare retention");
-    while (budget > 0) {
-      int64_t n = std::min(budget, kChunk);
-      std::lock_guard<std::mutex> lock(write_mu_);
-      del.Reset();
-      del.Bind(1, arg);
-      del.Bind(2, n);
-      if (del.Step() != SQLITE_DONE) return SqlError(writer_, "retention delete");
-      int64_t changed = sqlite3_changes(writer_);
-      deleted += changed;
-      budget -= changed;
-      if (changed < n) break;
-    }
-    return OkStatus();
-  };
-  if (min_time_ns) {
-    auto st = run_chunks(
-        "DELETE FROM events WHERE n IN (SELECT n FROM events WHERE time_ns < ?1 "
-        "ORDER BY time_ns LIMIT ?2)",
-        *min_time_ns, INT64_MAX);
-    if (!st.ok()) return st.error();
-  }
-  if (max_events > 0) {
-    int64_t count = 0;
-    {
-      std::lock_guard<std::mutex> lock(write_mu_);
-      Stmt c(writer_, "SELECT COUNT(*) FROM events");
-      if (!c.ok() || c.Step() != SQLITE_ROW) return SqlError(writer_, "count");
-      count = c.Int(0);
-    }
-    if (count > max_events) {
-      auto st = run_chunks(
-          "DELETE FROM events WHERE n IN (SELECT n FROM events WHERE ?1 = ?1 "
-          "ORDER BY time_ns LIMIT ?2)",
-          0, count - max_events);
-      if (!st.ok()) return st.error();
-    }
-  }
-  return deleted;
-}
-
-Status Store::MarkSilent(int64_t now_ns, double default_interval_s, WriteOp* out) {
-  auto sensors = Sensors();
-  if (!sensors.ok()) return sensors.error();
-  std::vector<std::pair<std::string, Event>> newly;
-  for (const SensorRow& s : *sensors) {
-    if (s.silent || !IsSilent(s, now_ns, default_interval_s)) continue;
-    double interval = s.interval_s > 0 ? s.interval_s : default_interval_s;
-    int64_t quiet_ns = now_ns - (s.last_heartbeat_ns ? s.last_heartbeat_ns : s.last_event_ns);
-    Event e;
-    e.id = "sensor-silent-" + s.id + "-" + std::to_string(now_ns);
-    e.time_ns = now_ns;
-    e.rule = std::string(signals::kSensorSilent);
-    e.priority = Priority::kCritical;
-    char buf[160];
-    std::snprintf(buf, sizeof buf, " has sent no heartbeat for %.1f s (interval %.1f s); "
-                  "events after seq %llu may be lost", static_cast<double>(quiet_ns) / 1e9,
-                  interval, static_cast<unsigned long long>(std::max(s.last_seq, s.seq_max)));
-    e.output = "sensor " + s.id + buf;
-    e.tags = {"sandwatch", "sensor_health"};
-    e.sensor = {s.id, s.mode, s.capture, s.version};
-    e.pod = s.pod;
-    e.ns = s.ns;
-    e.hostname = s.hostname;
-    e.fields = {{"silent_for_s", std::to_string(quiet_ns / 1'000'000'000)},
-                {"interval_s", std::to_string(interval)}};
-    out->events.push_back(Prepare(std::move(e)));
-  }
-  if (out->events.empty()) return OkStatus();
-  out->received_ns = now_ns;
-  std::lock_guard<std::mutex> lock(write_mu_);
-  if (auto st = Exec(writer_, "BEGIN IMMEDIATE"); !st.ok()) return st;
-  Status st = InsertLocked(out);
-  for (size_t i = 0; st.ok() && i < out->events.size(); ++i) {
-    auto& m = stmts_->mark_silent;
-    m.Reset();
-    m.BindStatic(1, out->events[i].event.sensor.id);
-    m.Bind(2, now_ns);
-    if (m.Step() != SQLITE_DONE) st = SqlError(writer_, "mark silent");
-  }
-  if (st.ok()) st = Exec(writer_, "COMMIT");
-  if (!st.ok()) {
-    (void)Exec(writer_, "ROLLBACK");
-    out->stored.clear();
-    out->rowids.clear();
-    out->accepted = 0;
-  }
-  return st;
 }
 
 int64_t Store::SizeBytes() const {

@@ -92,6 +92,9 @@ std::string FtsQuery(const std::string& s) {
 
 struct Bound {
   std::string where;
+  int conditions = 0;
+  std::string fts_query;   // set when the text filter uses the FTS index
+  int64_t fts_upto = 0;
   std::vector<std::string> texts;  // bound in order, interleaved with ints by `kinds`
   std::vector<int64_t> ints;
   std::vector<bool> is_text;
@@ -100,6 +103,7 @@ struct Bound {
 void AddIn(Bound& b, const char* col, const std::vector<std::string>& values) {
   if (values.empty()) return;
   b.where += b.where.empty() ? " WHERE " : " AND ";
+  ++b.conditions;
   b.where += col;
   b.where += " IN (";
   for (size_t i = 0; i < values.size(); ++i) {
@@ -112,6 +116,7 @@ void AddIn(Bound& b, const char* col, const std::vector<std::string>& values) {
 
 void AddInt(Bound& b, const std::string& cond, int64_t v) {
   b.where += b.where.empty() ? " WHERE " : " AND ";
+  ++b.conditions;
   b.where += cond;
   b.ints.push_back(v);
   b.is_text.push_back(false);
@@ -119,6 +124,7 @@ void AddInt(Bound& b, const std::string& cond, int64_t v) {
 
 void AddText(Bound& b, const std::string& cond, std::string v) {
   b.where += b.where.empty() ? " WHERE " : " AND ";
+  ++b.conditions;
   b.where += cond;
   b.texts.push_back(std::move(v));
   b.is_text.push_back(true);
@@ -128,11 +134,13 @@ void AddText(Bound& b, const std::string& cond, std::string v) {
 // selected, or LIKE (filters without words).
 enum class TextMode { kFts, kScan };
 
-Bound BuildWhere(const EventQuery& q, bool fts, TextMode mode = TextMode::kFts) {
+Bound BuildWhere(const EventQuery& q, bool fts, TextMode mode = TextMode::kFts,
+                 int64_t fts_upto = 0) {
   Bound b;
   AddIn(b, "rule", q.rules);
   if (!q.priorities.empty()) {
     b.where += b.where.empty() ? " WHERE " : " AND ";
+    ++b.conditions;
     b.where += "priority IN (";
     for (size_t i = 0; i < q.priorities.size(); ++i) {
       b.where += i ? ",?" : "?";
@@ -158,7 +166,20 @@ Bound BuildWhere(const EventQuery& q, bool fts, TextMode mode = TextMode::kFts) 
       // "+n" keeps the planner from driving the query by the match list (a row lookup
       // per match, then a sort); it scans the time or (rule|pod|...) index instead and
       // tests membership in the match set, stopping after one page.
-      AddText(b, "+n IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)", phrase);
+      // Rows past the index's "upto" mark are not indexed yet: test those directly.
+      b.where += b.where.empty() ? " WHERE " : " AND ";
+      ++b.conditions;
+      b.where +=
+          "(+n IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?) OR "
+          "(n > ? AND sw_match(search, ?)))";
+      b.texts.push_back(phrase);
+      b.is_text.push_back(true);
+      b.ints.push_back(fts_upto);
+      b.is_text.push_back(false);
+      b.texts.push_back(q.filter);
+      b.is_text.push_back(true);
+      b.fts_query = phrase;
+      b.fts_upto = fts_upto;
     } else {
       AddText(b, "search LIKE ? ESCAPE '\\'", LikePattern(q.filter));
     }
@@ -251,7 +272,7 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
         if (c.Step() == SQLITE_ROW && c.Int(0) <= 50000) mode = TextMode::kScan;
       }
     }
-    Bound b = BuildWhere(q, options_.fts, mode);
+    Bound b = BuildWhere(q, options_.fts, mode, fts_upto_.load());
     QueryResult out;
     // Step 1 orders row numbers only (an index covers it when one applies, and the sorter
     // never copies event JSON); step 2 fetches the JSON of the one page.
@@ -275,16 +296,21 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
         if (f.Step() == SQLITE_ROW) out.rows.emplace_back(id, f.Text(0));
       }
     }
-    // The total: a text-only filter is counted in the FTS index alone.
-    std::string fts_only = options_.fts && b.is_text.size() == 1 && !q.filter.empty() &&
-                                   b.where.find("events_fts") != std::string::npos
-                               ? b.texts[0]
-                               : "";
-    Stmt c(db, fts_only.empty() ? "SELECT COUNT(*) FROM events" + b.where
-                                : std::string("SELECT COUNT(*) FROM events_fts WHERE events_fts MATCH ?"));
+    // The total: a text-only filter is counted in the FTS index alone (plus the rows
+    // not indexed yet).
+    bool fts_only = b.conditions == 1 && !b.fts_query.empty();
+    Stmt c(db, fts_only ? std::string("SELECT (SELECT COUNT(*) FROM events_fts WHERE events_fts "
+                                      "MATCH ?1) + (SELECT COUNT(*) FROM events WHERE n > ?2 "
+                                      "AND sw_match(search, ?3))")
+                        : "SELECT COUNT(*) FROM events" + b.where);
     if (!c.ok()) return SqlError(db, "prepare count");
-    if (fts_only.empty()) BindAll(c, b);
-    else c.BindStatic(1, fts_only);
+    if (fts_only) {
+      c.BindStatic(1, b.fts_query);
+      c.Bind(2, b.fts_upto);
+      c.BindStatic(3, q.filter);
+    } else {
+      BindAll(c, b);
+    }
     if (c.Step() != SQLITE_ROW) return SqlError(db, "count");
     out.all = c.Int(0);
     return out;
@@ -344,7 +370,7 @@ Result<std::vector<SensorRow>> Store::Sensors() {
 
 Result<std::vector<Store::TimelineRow>> Store::Timeline(const EventQuery& q, int64_t bucket_ns) {
   return SW_WITH_READER([&](sqlite3* db) -> Result<std::vector<TimelineRow>> {
-    Bound b = BuildWhere(q, options_.fts);
+    Bound b = BuildWhere(q, options_.fts, TextMode::kFts, fts_upto_.load());
     // "?1" is the bucket width; the positional "?" that follow are numbered from 2.
     Stmt s(db, "SELECT (time_ns / ?1) * ?1 AS b, rule, COUNT(*) FROM events" + b.where +
                    " GROUP BY b, rule ORDER BY b LIMIT 20000");

@@ -90,6 +90,22 @@ void Writer::Periodic(int64_t now_mono_ns) {
   }
 }
 
+// The FTS index is filled here, off the request path: in big chunks when nothing waits,
+// in small ones between commits when requests wait but the backlog grows large.
+void Writer::IndexText(bool idle) {
+  int64_t backlog = store_.FtsBacklog();
+  if (backlog <= 0) return;
+  bool waiting = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    waiting = !queue_.empty();
+  }
+  int64_t chunk = idle ? 20000 : !waiting ? 5000 : backlog > 200000 ? 2000 : 0;
+  if (chunk == 0) return;
+  auto r = store_.IndexPending(chunk);
+  if (!r.ok()) SW_LOG(kError, "receiver", "text indexing failed", {"error", r.error().message});
+}
+
 void Writer::Loop() {
   std::vector<Pending*> batch;
   for (;;) {
@@ -106,9 +122,11 @@ void Writer::Loop() {
       }
       stop = stopping_ && queue_.empty();
     }
-    if (!batch.empty()) Commit(batch);
+    bool idle = batch.empty();
+    if (!idle) Commit(batch);
     if (stop) break;
     Periodic(SystemClock().MonoNs());
+    IndexText(idle);
   }
 }
 

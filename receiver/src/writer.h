@@ -39,6 +39,7 @@ class Writer {
   void Commit(std::vector<Pending*>& batch);
   void Periodic(int64_t now_mono_ns);
   void Published(const WriteOp& op);
+  void IndexText(bool idle);
 
   Store& store_;
   Metrics& metrics_;

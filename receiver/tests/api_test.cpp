@@ -131,6 +131,28 @@ TEST_F(ApiTest, FiltersByEveryParameter) {
   EXPECT_NE(err["error"].get<std::string>().find("since"), std::string::npos);
 }
 
+TEST_F(ApiTest, TextFilterGivesTheSameAnswerBeforeAndAfterIndexing) {
+  std::vector<Event> events;
+  for (uint64_t i = 1; i <= 300; ++i) {
+    Event e = MakeEvent(i);
+    if (i % 3 == 0) e.process->cmdline = {"ncat", "--exec", "/bin/sh", "127.0.0.1", "4444"};
+    events.push_back(e);
+  }
+  ASSERT_EQ(Post("/events", Batch(events))->status, 202);
+  int64_t before = CountAll(*client_, "&filter=ncat%20--exec");
+  json page_before = GetJson(*client_, "/api/events?filter=ncat&limit=5");
+  // The writer indexes in the background; wait until nothing is pending.
+  ASSERT_TRUE(WaitFor([&] {
+    auto m = client_->Get("/metrics");
+    return m && m->body.find("sandwatch_receiver_fts_backlog 0\n") != std::string::npos;
+  }));
+  EXPECT_EQ(before, 100);
+  EXPECT_EQ(CountAll(*client_, "&filter=ncat%20--exec"), 100);
+  EXPECT_EQ(CountAll(*client_, "&filter=NCAT&rule=shadow_file_access"), 100);
+  json page_after = GetJson(*client_, "/api/events?filter=ncat&limit=5");
+  EXPECT_EQ(page_before["results"], page_after["results"]);
+}
+
 TEST_F(ApiTest, FalcoAndFalcosidekickPayloadsAreStoredAsFalco) {
   auto r = Post("/falco", ReadData("falco_terminal_shell.json"));
   ASSERT_TRUE(r);

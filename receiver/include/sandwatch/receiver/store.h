@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <atomic>
 #include <condition_variable>
 #include <string>
 #include <thread>
@@ -92,6 +93,12 @@ class Store {
   // in one transaction. `out` receives the stored events (for the stream and metrics).
   Status MarkSilent(int64_t now_ns, double default_interval_s, WriteOp* out);
 
+  // Adds up to `max_rows` not yet indexed events to the FTS index (writer thread).
+  // Returns how many were indexed. A no-op without FTS.
+  Result<int64_t> IndexPending(int64_t max_rows);
+  // Events stored but not yet in the FTS index (their text filter is evaluated by a scan).
+  int64_t FtsBacklog() const { return options_.fts ? last_rowid_.load() - fts_upto_.load() : 0; }
+
   Result<QueryResult> Query(const EventQuery& q);
   // Events with rowid > after, oldest first (SSE resume with Last-Event-ID).
   Result<QueryResult> After(int64_t after_rowid, int64_t limit);
@@ -121,6 +128,8 @@ class Store {
   StoreOptions options_;
   sqlite3* writer_ = nullptr;
   std::unique_ptr<WriterStmts> stmts_;
+  std::atomic<int64_t> fts_upto_{0};    // events with n <= this are in the FTS index
+  std::atomic<int64_t> last_rowid_{0};
   bool memory_ = false;
   std::mutex write_mu_;     // held during writes; readers take it too in memory mode
   std::mutex readers_mu_;
