@@ -19,6 +19,20 @@ using nlohmann::json;
 
 bool IsPid(const json& e, pid_t pid) { return e["process"]["pid"] == pid; }
 
+// Whether 127.0.0.1:port is in LISTEN state (/proc/net/tcp: port in hex, state 0A).
+bool Listening(int port) {
+  char port_hex[8];
+  std::snprintf(port_hex, sizeof port_hex, ":%04X", port);
+  std::ifstream tcp("/proc/net/tcp");
+  std::string line;
+  while (std::getline(tcp, line)) {
+    if (line.find(std::string("0100007F") + port_hex + " 00000000:0000 0A") != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void ExpectCleanShutdown(SensorProcess& sensor) {
   EXPECT_EQ(sensor.Stop(), 0) << sensor.Stderr();
   auto hbs = sensor.Heartbeats();
@@ -145,19 +159,7 @@ TEST(SensorIntegration, NcatExecToALoopbackListener) {
   int keep[2];
   ASSERT_EQ(::pipe(keep), 0);  // the listener's stdin stays open while the test runs
   pid_t listener = Spawn({"ncat", "-l", "127.0.0.1", std::to_string(port)}, keep[0]);
-  // Wait until the listener is in LISTEN state (/proc/net/tcp, port in hex, state 0A).
-  char port_hex[8];
-  std::snprintf(port_hex, sizeof port_hex, ":%04X", port);
-  ASSERT_TRUE(sensor.WaitFor([&] {
-    std::ifstream tcp("/proc/net/tcp");
-    std::string line;
-    while (std::getline(tcp, line)) {
-      if (line.find(std::string("0100007F") + port_hex + " 00000000:0000 0A") != std::string::npos) {
-        return true;
-      }
-    }
-    return false;
-  }));
+  ASSERT_TRUE(sensor.WaitFor([&] { return Listening(port); }));
   pid_t client = Spawn({"ncat", "--exec", "/bin/sh", "127.0.0.1", std::to_string(port)});
   bool nc = sensor.WaitForEvent([&](const json& e) {
     return e["rule"] == "nc_execution" && IsPid(e, client);
@@ -174,6 +176,44 @@ TEST(SensorIntegration, NcatExecToALoopbackListener) {
   auto ev = sensor.Events("reverse_shell").back();
   EXPECT_EQ(ev["process"]["name"], "sh");
   EXPECT_EQ(ev["connection"]["remote"], "127.0.0.1:" + std::to_string(port));
+  ExpectCleanShutdown(sensor);
+}
+
+TEST(SensorIntegration, CustomRulesFileCatchesAnOutboundConnection) {
+  if (std::system("command -v ncat >/dev/null 2>&1") != 0) GTEST_SKIP() << "ncat not installed";
+  // The built-in rule allows loopback; this file allows only a documentation network.
+  std::string rules = "/tmp/sw-it-rules-" + std::to_string(::getpid()) + ".yaml";
+  std::ofstream(rules) << "rules:\n"
+                          "  - name: suspicious_outbound_connection\n"
+                          "    priority: Notice\n"
+                          "    tags: [network]\n"
+                          "    output: \"%proc.name connected to %connection.remote\"\n"
+                          "    when: {remote_not_in: [192.0.2.0/24]}\n";
+  SensorProcess sensor({"--capture", "poll", "--rules", rules});
+  // A service port below the ephemeral range, as a real listener would have.
+  int port = 20000 + ::getpid() % 10000;
+  for (int i = 0; i < 100 && Listening(port); ++i) ++port;
+  int keep[2];
+  ASSERT_EQ(::pipe(keep), 0);
+  pid_t listener = Spawn({"ncat", "-l", "127.0.0.1", std::to_string(port)}, keep[0]);
+  ASSERT_TRUE(sensor.WaitFor([&] { return Listening(port); }));
+  pid_t client = Spawn({"ncat", "127.0.0.1", std::to_string(port)}, keep[0]);
+  bool seen = sensor.WaitForEvent([&](const json& e) {
+    return e["rule"] == "suspicious_outbound_connection" && IsPid(e, client);
+  });
+  Kill(client);
+  Kill(listener);
+  ::close(keep[0]);
+  ::close(keep[1]);
+  std::filesystem::remove(rules);
+  ASSERT_TRUE(seen) << sensor.Stderr();
+  for (const auto& e : sensor.Events()) {
+    EXPECT_EQ(e["rule"], "suspicious_outbound_connection");  // only the file's rule exists
+    EXPECT_FALSE(IsPid(e, listener));  // the accepted side is inbound
+  }
+  auto e = sensor.Events().back();
+  EXPECT_EQ(e["connection"]["remote"], "127.0.0.1:" + std::to_string(port));
+  EXPECT_EQ(e["output"], "ncat connected to 127.0.0.1:" + std::to_string(port));
   ExpectCleanShutdown(sensor);
 }
 

@@ -141,6 +141,10 @@ std::vector<const SocketInfo*> OutboundConnections(const ProcessInfo& p) {
         std::find(listening.begin(), listening.end(), lport) != listening.end()) {
       continue;  // accepted on one of our listening ports: inbound
     }
+    // A listener that closed its listening socket after accepting (ncat -l): the local
+    // port is a service port and the peer's is ephemeral (Linux's default range).
+    auto ephemeral = [](int port) { return port >= 32768 && port <= 60999; };
+    if (lport > 0 && !ephemeral(lport) && ephemeral(rport)) continue;
     out.push_back(&s);
   }
   return out;

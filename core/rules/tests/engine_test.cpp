@@ -149,6 +149,9 @@ TEST(Engine, RemoteNotInAllowlistIgnoresInboundAndListening) {
   AddSocket(&server, 3, 1, "0.0.0.0:8080", "0.0.0.0:0", 10);
   AddSocket(&server, 4, 2, "10.0.0.2:8080", "203.0.113.9:55555", 1);
   EXPECT_TRUE(e.Evaluate({&server, {}}, w).empty());
+  auto bind_shell = Proc("ncat", {"ncat", "-l", "4444"});  // listening socket already closed
+  AddSocket(&bind_shell, 3, 1, "10.0.0.2:4444", "203.0.113.9:51234", 1);
+  EXPECT_TRUE(e.Evaluate({&bind_shell, {}}, w).empty());
   auto v6 = Proc("x", {"x"});
   AddSocket(&v6, 3, 1, "[::1]:4000", "[::1]:80", 1, "tcp6");
   EXPECT_TRUE(e.Evaluate({&v6, {}}, w).empty());

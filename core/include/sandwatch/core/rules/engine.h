@@ -74,7 +74,8 @@ std::string_view Basename(std::string_view path);
 // Parses "1.2.3.4:80" or "[::1]:80" into address bytes and port.
 bool SplitEndpoint(std::string_view endpoint, std::array<uint8_t, 16>* ip, int* port);
 // Outbound inet connections of p: TCP ESTABLISHED/SYN_SENT or connected UDP whose
-// local port is not one p listens on.
+// local port is not one p listens on, and that are not "service port here, ephemeral
+// port (32768-60999) there" (an accepted connection whose listening socket is closed).
 std::vector<const SocketInfo*> OutboundConnections(const ProcessInfo& p);
 
 }  // namespace sandwatch::rules
