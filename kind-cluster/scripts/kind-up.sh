@@ -12,9 +12,11 @@
 #
 # Usage: make kind-up   (or kind-cluster/scripts/kind-up.sh)
 #
-# Environment: CLUSTER_NAME (sandwatch), KATA_VERSION (3.19.1), FALCO_CHART_VERSION
-# (chart default), IMAGE_TAG (dev), BUILD_DIR (build), SKIP_PREFLIGHT=1 to skip step 1,
-# WAIT_TIMEOUT (600s).
+# Environment: CLUSTER_NAME (sandwatch), KIND_NODE_IMAGE (kind's default node image),
+# KATA_VERSION (3.19.1), FALCO_CHART_VERSION (chart default), FALCO_RULES_REFS (the
+# falcoctl refs, comma list; default from falco-values.yaml: falco-rules:5,
+# falco-incubating-rules:5), IMAGE_TAG (dev), BUILD_DIR (build), SKIP_PREFLIGHT=1 to skip
+# step 1, WAIT_TIMEOUT (600s).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh
@@ -37,7 +39,10 @@ context="kind-$CLUSTER_NAME"
 if kind get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
   say "cluster $CLUSTER_NAME exists, reusing it"
 else
-  run kind create cluster --name "$CLUSTER_NAME" --config "$KIND_DIR/kind-config.yaml" --wait 180s ||
+  node_image_args=()
+  if [ -n "${KIND_NODE_IMAGE:-}" ]; then node_image_args=(--image "$KIND_NODE_IMAGE"); fi
+  run kind create cluster --name "$CLUSTER_NAME" --config "$KIND_DIR/kind-config.yaml" \
+    "${node_image_args[@]}" --wait 180s ||
     fail "kind could not create the cluster" \
       "read kind's message above; 'kind delete cluster --name $CLUSTER_NAME' and retry"
 fi
@@ -59,13 +64,17 @@ done
 # 4. Falco, Falcosidekick and its UI.
 run helm repo add falcosecurity https://falcosecurity.github.io/charts --force-update >/dev/null
 run helm repo update falcosecurity >/dev/null
-falco_version_args=()
-if [ -n "$FALCO_CHART_VERSION" ]; then falco_version_args=(--version "$FALCO_CHART_VERSION"); fi
-run helm upgrade --install falco falcosecurity/falco "${falco_version_args[@]}" \
+falco_args=()
+if [ -n "$FALCO_CHART_VERSION" ]; then falco_args=(--version "$FALCO_CHART_VERSION"); fi
+if [ -n "${FALCO_RULES_REFS:-}" ]; then
+  falco_args+=(--set "falcoctl.config.artifact.install.refs={$FALCO_RULES_REFS}"
+    --set "falcoctl.config.artifact.follow.refs={$FALCO_RULES_REFS}")
+fi
+run helm upgrade --install falco falcosecurity/falco "${falco_args[@]}" \
   --kube-context "$context" --namespace "$FALCO_NAMESPACE" --create-namespace \
   -f "$KIND_DIR/falco-values.yaml" --wait --timeout "$WAIT_TIMEOUT" ||
   fail "Falco did not become ready" \
-    "kubectl --context $context -n $FALCO_NAMESPACE logs -l app.kubernetes.io/name=falco --all-containers"
+    "kubectl --context $context -n $FALCO_NAMESPACE logs -l app.kubernetes.io/name=falco --all-containers (a falcoctl error about a rules ref: set FALCO_RULES_REFS, e.g. falco-rules:4,falco-incubating-rules:4)"
 
 # 5. Our images.
 missing=0

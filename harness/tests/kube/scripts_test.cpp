@@ -209,3 +209,67 @@ TEST(KindScripts, HelpAndBadArguments) {
 
 }  // namespace
 }  // namespace sandwatch::harness::kube::testing
+
+namespace sandwatch::harness::kube::testing {
+namespace {
+
+// kind-up.sh and kind-down.sh, past the preflight, with kind, helm, kubectl and podman
+// replaced by recorders on PATH: the golden sequence of what they run, in order.
+class KindUpSequence : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/sw-kindup-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    fs::create_directories(root_ / "bin");
+    // Each tool appends its argv to the log. `kind get clusters` lists what was created.
+    Tool("kind",
+         "if [ \"$1 $2\" = 'get clusters' ]; then cat \"$SW_ROOT/clusters\" 2>/dev/null; exit 0; "
+         "fi\n"
+         "if [ \"$1 $2\" = 'create cluster' ]; then echo sandwatch >> \"$SW_ROOT/clusters\"; fi\n"
+         "if [ \"$1 $2\" = 'delete cluster' ]; then rm -f \"$SW_ROOT/clusters\"; fi");
+    Tool("helm", "");
+    Tool("kubectl", "");
+    Tool("podman", "if [ \"$1\" = save ]; then : > \"$3\"; fi");
+  }
+  void TearDown() override { fs::remove_all(root_); }
+  void Tool(const std::string& name, const std::string& body) {
+    std::ofstream(root_ / "bin" / name)
+        << "#!/bin/sh\necho \"" << name << " $*\" >> \"$SW_ROOT/log\"\n"
+        << body << "\nexit 0\n";
+    fs::permissions(root_ / "bin" / name, fs::perms::owner_all);
+  }
+  ShellResult Run(const std::string& script) {
+    const std::string r = root_.string();
+    return Shell("SW_ROOT=" + ShellQuote(r) + " PATH=" + ShellQuote(r + "/bin") +
+                 ":/usr/bin:/bin SKIP_PREFLIGHT=1 CONTAINER_ENGINE=podman TMPDIR=" + ShellQuote(r) +
+                 " bash " + ShellQuote(SourceDir() + "/kind-cluster/scripts/" + script));
+  }
+  std::string Log() {
+    std::string log = ReadFile((root_ / "log").string());
+    for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+             {SourceDir(), "${SRC}"}, {root_.string(), "${TMP}"}}) {
+      for (size_t p; (p = log.find(from)) != std::string::npos;) log.replace(p, from.size(), to);
+    }
+    // mktemp's random suffix.
+    for (size_t p = 0; (p = log.find("${TMP}/tmp.", p)) != std::string::npos; p += 6) {
+      log.replace(p + 11, 10, "XXXXXXXXXX");
+    }
+    return log;
+  }
+  fs::path root_;
+};
+
+TEST_F(KindUpSequence, KindUpThenKindDownRunTheGoldenSequence) {
+  const ShellResult up = Run("kind-up.sh");
+  ASSERT_EQ(up.exit_code, 0) << up.output;
+  EXPECT_NE(up.output.find("kind-up: cluster sandwatch is ready."), std::string::npos) << up.output;
+  const ShellResult down = Run("kind-down.sh");
+  ASSERT_EQ(down.exit_code, 0) << down.output;
+  const std::string golden = SourceDir() + "/harness/tests/kube/golden/kind-up-down.commands.txt";
+  if (std::getenv("SANDWATCH_UPDATE_GOLDEN") != nullptr) std::ofstream(golden) << Log();
+  EXPECT_EQ(Log(), ReadFile(golden)) << "rerun with SANDWATCH_UPDATE_GOLDEN=1 if intended";
+}
+
+}  // namespace
+}  // namespace sandwatch::harness::kube::testing
