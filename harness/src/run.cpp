@@ -1,7 +1,11 @@
 // The orchestrator: scenario -> backend cells -> receiver events -> scorer -> results.
 #include "sandwatch/harness/run.h"
 
+#include <ftw.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
+#include <unistd.h>
+
 
 #include <algorithm>
 #include <cstdio>
@@ -34,6 +38,21 @@ std::string CompactUtc(int64_t wall_ns) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
   return buf;
+}
+
+// rm -rf that never crosses into another filesystem (FTW_MOUNT), so a mount a failed
+// cleanup step left behind (an overlay of the cached rootfs) is never emptied.
+int RemoveEntry(const char* path, const struct stat*, int type, struct FTW*) {
+  if (type == FTW_DP) {
+    ::rmdir(path);  // fails (and stays) when something could not be removed below it
+  } else {
+    ::unlink(path);
+  }
+  return 0;
+}
+
+void RemoveTreeOneFilesystem(const std::string& dir) {
+  ::nftw(dir.c_str(), RemoveEntry, 32, FTW_DEPTH | FTW_MOUNT | FTW_PHYS);
 }
 
 ScoreOptions ScoreOptionsFor(const Scenario& s) {
@@ -120,10 +139,8 @@ Result<RunOutcome> RunScenario(const RunOptions& opts, BackendRegistry& backends
   std::string work = "/tmp/sandwatch-run-" + run.run_id + "-XXXXXX";
   if (mkdtemp(work.data()) == nullptr) return MakeError("cannot create a scratch dir", errno);
   if (!opts.keep) {
-    // --one-file-system: never follow into a mount a failed cleanup step left behind.
-    cleanup.Add("scratch dir " + work, [work, &runner] {
-      (void)runner.Run(Cmd({"rm", "-rf", "--one-file-system", work}));
-    });
+    // Not through the (possibly injected) runner: the scratch dir is ours to remove.
+    cleanup.Add("scratch dir " + work, [work] { RemoveTreeOneFilesystem(work); });
   }
   std::vector<Cell> cells = ExpandCells(scenario);
   Progress progress(clock, static_cast<int>(cells.size()), opts.quiet);
