@@ -25,6 +25,9 @@ function(sandwatch_add_gtest target)
   endif()
   gtest_discover_tests(${target}
     PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT}
-    ENVIRONMENT "SANDWATCH_BIN_DIR=${CMAKE_BINARY_DIR}/bin;SANDWATCH_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
+    # One value per property: a ';' list here is split by gtest_discover_tests and the
+    # second variable was silently dropped (SANDWATCH_SOURCE_DIR never reached tests).
+    ENVIRONMENT "SANDWATCH_BIN_DIR=${CMAKE_BINARY_DIR}/bin"
+    ENVIRONMENT_MODIFICATION "SANDWATCH_SOURCE_DIR=set:${CMAKE_SOURCE_DIR}"
     DISCOVERY_TIMEOUT 60)
 endfunction()
