@@ -254,6 +254,36 @@ TEST(ApiRetention, MaxEventsKeepsTheNewest) {
   EXPECT_EQ(oldest["results"][0]["seq"], 21);
 }
 
+TEST(ApiRetention, DeletedEventsLeaveTheTextIndex) {
+  TempDir dir;
+  ReceiverConfig cfg = TestConfig(dir.File("events.db"));
+  std::vector<Event> events;
+  for (uint64_t i = 1; i <= 30; ++i) {
+    Event e = MakeEvent(i);
+    e.time_ns += static_cast<int64_t>(i) * 1'000'000;
+    events.push_back(e);
+  }
+  {
+    auto r = StartOrDie(cfg);
+    ASSERT_TRUE(r);
+    auto c = ClientFor(*r);
+    ASSERT_EQ(c->Post("/events", Batch(events), "application/json")->status, 202);
+    ASSERT_TRUE(WaitFor([&] {
+      auto m = c->Get("/metrics");
+      return m && m->body.find("sandwatch_receiver_fts_backlog 0\n") != std::string::npos;
+    }));
+  }
+  cfg.retention_max_events = 10;
+  cfg.retention_check_s = 0.05;
+  auto r = StartOrDie(cfg);
+  ASSERT_TRUE(r);
+  auto c = ClientFor(*r);
+  ASSERT_TRUE(WaitFor([&] { return CountAll(*c) == 10; }));
+  // A text-only filter is counted in the FTS index: deleted rows must have left it.
+  EXPECT_EQ(CountAll(*c, "&filter=shadow"), 10);
+  EXPECT_EQ(GetJson(*c, "/api/events?filter=shadow&order=asc&limit=1")["results"][0]["seq"], 21);
+}
+
 TEST(ApiRetention, AgeDropsOldEvents) {
   TempDir dir;
   ReceiverConfig cfg = TestConfig(dir.File("events.db"));
