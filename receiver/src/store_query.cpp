@@ -94,7 +94,6 @@ struct Bound {
   std::string where;
   int conditions = 0;
   std::string fts_query;   // set when the text filter uses the FTS index
-  int64_t fts_upto = 0;
   std::vector<std::string> texts;  // bound in order, interleaved with ints by `kinds`
   std::vector<int64_t> ints;
   std::vector<bool> is_text;
@@ -134,8 +133,7 @@ void AddText(Bound& b, const std::string& cond, std::string v) {
 // selected, or LIKE (filters without words).
 enum class TextMode { kFts, kScan };
 
-Bound BuildWhere(const EventQuery& q, bool fts, TextMode mode = TextMode::kFts,
-                 int64_t fts_upto = 0) {
+Bound BuildWhere(const EventQuery& q, bool fts, TextMode mode = TextMode::kFts) {
   Bound b;
   AddIn(b, "rule", q.rules);
   if (!q.priorities.empty()) {
@@ -166,20 +164,18 @@ Bound BuildWhere(const EventQuery& q, bool fts, TextMode mode = TextMode::kFts,
       // "+n" keeps the planner from driving the query by the match list (a row lookup
       // per match, then a sort); it scans the time or (rule|pod|...) index instead and
       // tests membership in the match set, stopping after one page.
-      // Rows past the index's "upto" mark are not indexed yet: test those directly.
+      // Rows past the index's "upto" mark are not indexed yet: test those directly. The
+      // mark is read in the same statement (same snapshot) as the index itself.
       b.where += b.where.empty() ? " WHERE " : " AND ";
       ++b.conditions;
       b.where +=
           "(+n IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?) OR "
-          "(n > ? AND sw_match(search, ?)))";
+          "(n > (SELECT upto FROM fts_state WHERE id = 1) AND sw_match(search, ?)))";
       b.texts.push_back(phrase);
       b.is_text.push_back(true);
-      b.ints.push_back(fts_upto);
-      b.is_text.push_back(false);
       b.texts.push_back(q.filter);
       b.is_text.push_back(true);
       b.fts_query = phrase;
-      b.fts_upto = fts_upto;
     } else {
       AddText(b, "search LIKE ? ESCAPE '\\'", LikePattern(q.filter));
     }
@@ -272,7 +268,7 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
         if (c.Step() == SQLITE_ROW && c.Int(0) <= 50000) mode = TextMode::kScan;
       }
     }
-    Bound b = BuildWhere(q, options_.fts, mode, fts_upto_.load());
+    Bound b = BuildWhere(q, options_.fts, mode);
     QueryResult out;
     // Step 1 orders row numbers only (an index covers it when one applies, and the sorter
     // never copies event JSON); step 2 fetches the JSON of the one page.
@@ -300,14 +296,14 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
     // not indexed yet).
     bool fts_only = b.conditions == 1 && !b.fts_query.empty();
     Stmt c(db, fts_only ? std::string("SELECT (SELECT COUNT(*) FROM events_fts WHERE events_fts "
-                                      "MATCH ?1) + (SELECT COUNT(*) FROM events WHERE n > ?2 "
-                                      "AND sw_match(search, ?3))")
+                                      "MATCH ?1) + (SELECT COUNT(*) FROM events WHERE n > "
+                                      "(SELECT upto FROM fts_state WHERE id = 1) "
+                                      "AND sw_match(search, ?2))")
                         : "SELECT COUNT(*) FROM events" + b.where);
     if (!c.ok()) return SqlError(db, "prepare count");
     if (fts_only) {
       c.BindStatic(1, b.fts_query);
-      c.Bind(2, b.fts_upto);
-      c.BindStatic(3, q.filter);
+      c.BindStatic(2, q.filter);
     } else {
       BindAll(c, b);
     }
@@ -370,7 +366,7 @@ Result<std::vector<SensorRow>> Store::Sensors() {
 
 Result<std::vector<Store::TimelineRow>> Store::Timeline(const EventQuery& q, int64_t bucket_ns) {
   return SW_WITH_READER([&](sqlite3* db) -> Result<std::vector<TimelineRow>> {
-    Bound b = BuildWhere(q, options_.fts, TextMode::kFts, fts_upto_.load());
+    Bound b = BuildWhere(q, options_.fts);
     // "?1" is the bucket width; the positional "?" that follow are numbered from 2.
     Stmt s(db, "SELECT (time_ns / ?1) * ?1 AS b, rule, COUNT(*) FROM events" + b.where +
                    " GROUP BY b, rule ORDER BY b LIMIT 20000");
