@@ -79,6 +79,15 @@ Doc BuildDoc(const SweepReportInput& in) {
           " s. Load average at start " + Str(env, "/load/start") + ", at end " + Str(env, "/load/end") +
           " with " + Str(env, "/load/processes_start") +
           " processes on the machine: the machine was shared with other engineers compiling, so scans ran on a busy machine.");
+  if (env.contains("runs") && env["runs"].is_array() && env["runs"].size() > 1) {
+    std::string runs;
+    for (const auto& r : env["runs"]) {
+      runs += (runs.empty() ? "" : "; ") + Str(r, "/finished") + ": " + Str(r, "/pairs_run") +
+              " pairs measured (" + Str(r, "/pairs_resumed") + " kept from before), load " +
+              Str(r, "/load_start");
+    }
+    add(Block::Kind::kPara, "The sweep was resumed; runs: " + runs + ".");
+  }
   add(Block::Kind::kPara,
       "Runtime host: every trial is a real process (" + Str(env, "/settings/trial_program") +
           " with a unique marker as argv[0]) started at a uniformly random moment of a " +

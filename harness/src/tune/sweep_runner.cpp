@@ -147,8 +147,12 @@ Result<SweepOutcome> RunSweep(const SweepOptions& in_opts, CommandRunner& runner
                     {"kernel", std::string(un.sysname) + " " + un.release + " " + un.version},
                     {"arch", un.machine},
                     {"hostname", Hostname()}};
-  env["load"]["start"] = LoadAvg();
-  env["load"]["processes_start"] = CountProcesses(opts.proc_root);
+  // A resumed sweep keeps the first run's start figures; each run is listed in "runs".
+  const nlohmann::json load_now = LoadAvg();
+  if (!env.contains("load") || !env["load"].contains("start")) {
+    env["load"]["start"] = load_now;
+    env["load"]["processes_start"] = CountProcesses(opts.proc_root);
+  }
   env["sensor"] = {{"path", opts.sensor_path},
                    {"version", ver.ok() ? Trim(ver->out) : "unknown"},
                    {"mode", opts.plan.mode}};
@@ -242,7 +246,7 @@ Result<SweepOutcome> RunSweep(const SweepOptions& in_opts, CommandRunner& runner
                               {"duration_s", std::round(took)},
                               {"pairs_run", outcome.pairs_run},
                               {"pairs_resumed", outcome.pairs_resumed},
-                              {"load_start", env["load"]["start"]},
+                              {"load_start", load_now},
                               {"load_end", env["load"]["end"]}};
   if (!env.contains("runs") || !env["runs"].is_array()) env["runs"] = nlohmann::json::array();
   env["runs"].push_back(run_entry);
