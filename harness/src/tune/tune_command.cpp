@@ -192,7 +192,7 @@ void RegisterTuneCommand(CLI::App& app) {
       "Examples:\n"
       "  sandwatch-harness tune --target-miss 0.05 --min-lifetime-ms 500 --cpu-budget 0.01\n"
       "  sandwatch-harness tune results/poll-sweep-2026-11-28 --min-lifetime-ms 10 --json\n"
-      "  sandwatch-harness tune --sweep                      # measure (about 20 min), then answer\n"
+      "  sandwatch-harness tune --sweep                      # measure (about 11 min), then answer\n"
       "  sandwatch-harness tune --sweep --captures poll --intervals 0.5,2 --trials 20\n"
       "  sandwatch-harness tune --render results/poll-sweep-2026-11-28\n"
       "A sweep interrupted with Ctrl-C continues when rerun with the same --out.");

@@ -1,12 +1,17 @@
 // `sandwatch-harness tune` as a user runs it: the answer from a stored sweep,
 // --json, bad flags (exit 2 naming the flag), no sweep (exit 1), --render.
+#include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +19,8 @@
 
 #include "fixture_cells.h"
 #include "sandwatch/harness/tune/cell.h"
+
+extern "C" char** environ;
 
 namespace sandwatch::harness::tune {
 namespace {
@@ -113,6 +120,48 @@ TEST_F(TuneCli, HelpTeaches) {
   const Ran r = RunHarness("tune --help");
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("--target-miss 0.05 --min-lifetime-ms 500"), std::string::npos);
+}
+
+size_t Lines(const std::string& path) {
+  std::ifstream in(path);
+  size_t n = 0;
+  std::string line;
+  while (std::getline(in, line)) n += line.empty() ? 0 : 1;
+  return n;
+}
+
+// Ctrl-C after the first of two pairs, then a rerun with the same --out measures only
+// the second one.
+TEST_F(TuneCli, InterruptedSweepResumes) {
+  const char* bin = std::getenv("SANDWATCH_BIN_DIR");
+  const std::string sensor = std::string(bin ? bin : "build/bin") + "/sandwatch-sensor";
+  if (access(sensor.c_str(), X_OK) != 0) GTEST_SKIP() << "no sandwatch-sensor";
+  const std::string out = root_ + "/results/poll-sweep-resume";
+  const std::string args = "tune --sweep --quiet --out " + out +
+                           " --captures poll --intervals 0.5,1 --lifetimes 10,1000 --trials 5 --window-s 1";
+  std::vector<std::string> argv = {Harness(), "tune", "--sweep", "--quiet", "--out", out, "--captures", "poll",
+                                   "--intervals", "0.5,1", "--lifetimes", "10,1000", "--trials", "5",
+                                   "--window-s", "1"};
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, Harness().c_str(), nullptr, nullptr, cargv.data(), environ), 0);
+  // Wait for the first pair's cells (2 lifetimes), then interrupt.
+  for (int i = 0; i < 600 && Lines(out + "/cells.jsonl") < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  kill(pid, SIGINT);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  const size_t after_first = Lines(out + "/cells.jsonl");
+  ASSERT_GE(after_first, 2u);
+  if (after_first == 4u) GTEST_SKIP() << "the second pair finished before the interrupt landed";
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) != 0);
+  const Ran r = RunHarness(args + " --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("1 pairs measured, 1 resumed"), std::string::npos) << r.out;
+  EXPECT_EQ(Lines(out + "/cells.jsonl"), 4u);
 }
 
 }  // namespace
