@@ -47,6 +47,19 @@ std::string Answer(const Recommendation& r) {
   return "nothing measured meets it";
 }
 
+// A sentence when the 1-minute load at the start exceeded the CPU count.
+std::string BusyNote(const nlohmann::json& env) {
+  try {
+    const double load = env.at("load").at("start").at(0).get<double>();
+    const double cpus = env.at("machine").at("nproc").get<double>();
+    if (cpus > 0 && load > cpus) {
+      return " The machine was busy (load above its CPU count): scans and trial starts competed for CPU, which the per-cell load1 and processes columns show.";
+    }
+  } catch (const nlohmann::json::exception&) {
+  }
+  return "";
+}
+
 Doc BuildDoc(const SweepReportInput& in) {
   Doc d;
   const auto& env = in.environment;
@@ -78,7 +91,7 @@ Doc BuildDoc(const SweepReportInput& in) {
           ". Run started " + Str(env, "/started") + " and took " + Str(env, "/duration_s") +
           " s. Load average at start " + Str(env, "/load/start") + ", at end " + Str(env, "/load/end") +
           " with " + Str(env, "/load/processes_start") +
-          " processes on the machine: the machine was shared with other engineers compiling, so scans ran on a busy machine.");
+          " processes on the machine." + BusyNote(env));
   if (env.contains("runs") && env["runs"].is_array() && env["runs"].size() > 1) {
     std::string runs;
     for (const auto& r : env["runs"]) {
