@@ -4,6 +4,8 @@
 
 namespace sandwatch::harness::tune {
 
+// Like the harness's EscapeMarkdown, and also escapes '\\' and '#', so a backslash in
+// the input cannot un-escape the '|' that follows it inside a table cell.
 std::string EscapeMarkdown(const std::string& s) {
   std::string out;
   for (char c : s) {

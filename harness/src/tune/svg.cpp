@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "sandwatch/harness/results.h"
+
 namespace sandwatch::harness::tune {
 namespace {
 
@@ -16,27 +18,8 @@ std::string Num(double v) {
 
 }  // namespace
 
-std::string EscapeXml(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default:
-        // Control characters are not allowed in XML 1.0 text.
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
-          out += "?";
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
+// The harness's HTML escaper serves XML text and attributes too.
+std::string EscapeXml(std::string_view s) { return EscapeHtml(s); }
 
 double Scale::operator()(double v) const {
   double t = 0;
