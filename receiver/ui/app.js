@@ -4,8 +4,8 @@
 
 const PRIORITIES = ['Emergency', 'Alert', 'Critical', 'Error', 'Warning', 'Notice', 'Informational', 'Debug'];
 const PAGE_SIZE = 50;
-const PALETTE = ['#00aec7', '#e53935', '#f9a825', '#8e24aa', '#43a047', '#1e88e5', '#f4511e',
-  '#6d4c41', '#00897b', '#c0ca33', '#5e35b1', '#d81b60', '#546e7a', '#fb8c00'];
+const PALETTE = ['#00aec7', '#e53935', '#8e24aa', '#43a047', '#fdd835', '#1e88e5', '#6d4c41',
+  '#f06292', '#00897b', '#ff7043', '#5e35b1', '#c0ca33', '#546e7a', '#ffb300'];
 
 const token = new URLSearchParams(location.hash.slice(1)).get('token');
 const state = { page: 1, total: 0, rows: [], ruleColors: new Map(), knownRules: new Set() };
@@ -43,9 +43,16 @@ function filters() {
   return f;
 }
 
+// A rule keeps its colour across reloads: the palette slot comes from a hash of its name,
+// moving on to the next free slot when two rules on screen collide.
 function ruleColor(rule) {
   if (!state.ruleColors.has(rule)) {
-    state.ruleColors.set(rule, PALETTE[state.ruleColors.size % PALETTE.length]);
+    let h = 0;
+    for (const ch of rule) h = (h * 31 + ch.codePointAt(0)) >>> 0;
+    const used = new Set(state.ruleColors.values());
+    let slot = h % PALETTE.length;
+    for (let i = 0; i < PALETTE.length && used.has(PALETTE[slot]); i++) slot = (slot + 1) % PALETTE.length;
+    state.ruleColors.set(rule, PALETTE[slot]);
   }
   return state.ruleColors.get(rule);
 }
