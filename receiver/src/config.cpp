@@ -1,6 +1,6 @@
-#include <charconv>
-
 #include "sandwatch/receiver/config.h"
+
+#include <charconv>
 
 namespace sandwatch::receiver {
 
@@ -16,11 +16,13 @@ Result<std::pair<std::string, int>> ParseListen(const std::string& listen) {
     port_text = listen.substr(close + 2);
   } else {
     auto colon = listen.rfind(':');
-    if (colon == std::string::npos) return MakeError("--listen: expected HOST:PORT, as in 127.0.0.1:8080");
+    if (colon == std::string::npos)
+      return MakeError("--listen: expected HOST:PORT, as in 127.0.0.1:8080");
     host = listen.substr(0, colon);
     port_text = listen.substr(colon + 1);
   }
-  if (host.empty()) return MakeError("--listen: the host is empty (use 0.0.0.0 for every interface)");
+  if (host.empty())
+    return MakeError("--listen: the host is empty (use 0.0.0.0 for every interface)");
   int port = -1;
   auto r = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (r.ec != std::errc() || r.ptr != port_text.data() + port_text.size() || port < 0 ||

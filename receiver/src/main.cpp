@@ -1,6 +1,5 @@
 // sandwatch-receiver: flag parsing only; the work is in Run(config).
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <cstdlib>
 
@@ -51,8 +50,9 @@ bool ParseAge(const std::string& text, int64_t* out) {
 int main(int argc, char** argv) {
   using sandwatch::receiver::ReceiverConfig;
   ReceiverConfig config;
-  CLI::App app{"sandwatch-receiver: stores sandwatch sensor events and Falco/Falcosidekick "
-               "alerts in SQLite, serves a search API, a live stream and a web UI."};
+  CLI::App app{
+      "sandwatch-receiver: stores sandwatch sensor events and Falco/Falcosidekick "
+      "alerts in SQLite, serves a search API, a live stream and a web UI."};
   app.footer(kFooter);
   app.set_version_flag("--version", std::string("sandwatch-receiver ") + sandwatch::Version());
   std::string retention_age = "0", log_level = "info";
@@ -60,8 +60,7 @@ int main(int argc, char** argv) {
   app.add_option("--listen", config.listen, "HOST:PORT to listen on (port 0 picks a free one)")
       ->capture_default_str();
   app.add_option("--db", config.db, "SQLite database file, or :memory:")->capture_default_str();
-  app.add_option("--token", config.token,
-                 "bearer token every POST must carry (env RECEIVER_TOKEN)")
+  app.add_option("--token", config.token, "bearer token every POST must carry (env RECEIVER_TOKEN)")
       ->envname("RECEIVER_TOKEN");
   app.add_option("--ui-token", config.ui_token,
                  "bearer token for GET (API, stream, metrics); the UI takes it as #token=...")
@@ -86,7 +85,8 @@ int main(int argc, char** argv) {
   app.add_option("--silence-check", config.silence_check_s, "seconds between liveness checks")
       ->capture_default_str();
   app.add_option("--max-stream-clients", config.max_stream_clients,
-                 "concurrent /api/stream clients")->capture_default_str();
+                 "concurrent /api/stream clients")
+      ->capture_default_str();
   app.add_option("--stream-queue", config.stream_queue,
                  "messages queued per stream client before the oldest are dropped")
       ->capture_default_str();
@@ -109,12 +109,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!ParseAge(retention_age, &config.retention_age_ns)) {
-    std::fprintf(stderr, "sandwatch-receiver: --retention-age: expected a duration like 7d or 12h\n");
+    std::fprintf(stderr,
+                 "sandwatch-receiver: --retention-age: expected a duration like 7d or 12h\n");
     return 2;
   }
   sandwatch::LogLevel level;
   if (!sandwatch::ParseLogLevel(log_level, &level)) {
-    std::fprintf(stderr, "sandwatch-receiver: --log-level: expected debug, info, warn, error or off\n");
+    std::fprintf(stderr,
+                 "sandwatch-receiver: --log-level: expected debug, info, warn, error or off\n");
     return 2;
   }
   sandwatch::SetLogLevel(level);

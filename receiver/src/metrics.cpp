@@ -8,10 +8,14 @@ std::string PromLabel(const std::string& v) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -54,16 +58,24 @@ std::string Metrics::Render(const MetricsSnapshot& snap) const {
     std::snprintf(buf, sizeof buf, "%.9g", v);
     return std::string(buf);
   };
+  const std::string prefix = "sandwatch_receiver_";
+  auto header = [&](const char* name, const char* type, const char* help) {
+    line("# HELP " + prefix + name + " " + help);
+    line("# TYPE " + prefix + name + " " + type);
+  };
+  auto single = [&](const char* name, const char* type, const char* help, int64_t value) {
+    header(name, type, help);
+    line(prefix + name + " " + std::to_string(value));
+  };
   std::lock_guard<std::mutex> lock(mu_);
   line("# HELP sandwatch_receiver_events_ingested_total Events stored, by source and rule.");
   line("# TYPE sandwatch_receiver_events_ingested_total counter");
   for (const auto& [k, v] : ingested_) {
-    line("sandwatch_receiver_events_ingested_total{source=\"" + PromLabel(k.first) +
-         "\",rule=\"" + PromLabel(k.second) + "\"} " + std::to_string(v));
+    line("sandwatch_receiver_events_ingested_total{source=\"" + PromLabel(k.first) + "\",rule=\"" +
+         PromLabel(k.second) + "\"} " + std::to_string(v));
   }
-  line("# HELP sandwatch_receiver_duplicates_total Events not stored because their id was known.");
-  line("# TYPE sandwatch_receiver_duplicates_total counter");
-  line("sandwatch_receiver_duplicates_total " + std::to_string(duplicates_.load()));
+  single("duplicates_total", "counter", "Events not stored because their id was known.",
+         duplicates_.load());
   line("# HELP sandwatch_receiver_rejected_total Requests refused, by reason.");
   line("# TYPE sandwatch_receiver_rejected_total counter");
   for (const char* r : {"unauthorized", "too_large", "malformed_json", "invalid_event",
@@ -72,12 +84,8 @@ std::string Metrics::Render(const MetricsSnapshot& snap) const {
     line(std::string("sandwatch_receiver_rejected_total{reason=\"") + r + "\"} " +
          std::to_string(it == rejected_.end() ? 0 : it->second));
   }
-  line("# HELP sandwatch_receiver_heartbeats_total Heartbeats stored.");
-  line("# TYPE sandwatch_receiver_heartbeats_total counter");
-  line("sandwatch_receiver_heartbeats_total " + std::to_string(heartbeats_.load()));
-  line("# HELP sandwatch_receiver_sensor_silent_total sensor_silent events raised.");
-  line("# TYPE sandwatch_receiver_sensor_silent_total counter");
-  line("sandwatch_receiver_sensor_silent_total " + std::to_string(silent_raised_.load()));
+  single("heartbeats_total", "counter", "Heartbeats stored.", heartbeats_.load());
+  single("sensor_silent_total", "counter", "sensor_silent events raised.", silent_raised_.load());
   line("# HELP sandwatch_receiver_sensors Known sensors by liveness status.");
   line("# TYPE sandwatch_receiver_sensors gauge");
   line("sandwatch_receiver_sensors{status=\"alive\"} " + std::to_string(snap.sensors_alive));
@@ -87,24 +95,14 @@ std::string Metrics::Render(const MetricsSnapshot& snap) const {
   for (const auto& [id, gaps] : snap.seq_gaps) {
     line("sandwatch_receiver_seq_gaps{sensor=\"" + PromLabel(id) + "\"} " + std::to_string(gaps));
   }
-  line("# HELP sandwatch_receiver_events_stored Events currently in the store.");
-  line("# TYPE sandwatch_receiver_events_stored gauge");
-  line("sandwatch_receiver_events_stored " + std::to_string(snap.events_stored));
-  line("# HELP sandwatch_receiver_retention_deleted_total Events removed by retention.");
-  line("# TYPE sandwatch_receiver_retention_deleted_total counter");
-  line("sandwatch_receiver_retention_deleted_total " + std::to_string(retention_deleted_.load()));
-  line("# HELP sandwatch_receiver_db_size_bytes SQLite file plus WAL size.");
-  line("# TYPE sandwatch_receiver_db_size_bytes gauge");
-  line("sandwatch_receiver_db_size_bytes " + std::to_string(snap.db_bytes));
-  line("# HELP sandwatch_receiver_fts_backlog Stored events not yet in the text index.");
-  line("# TYPE sandwatch_receiver_fts_backlog gauge");
-  line("sandwatch_receiver_fts_backlog " + std::to_string(snap.fts_backlog));
-  line("# HELP sandwatch_receiver_stream_clients Connected /api/stream clients.");
-  line("# TYPE sandwatch_receiver_stream_clients gauge");
-  line("sandwatch_receiver_stream_clients " + std::to_string(snap.stream_clients));
-  line("# HELP sandwatch_receiver_stream_dropped_total SSE messages dropped for slow clients.");
-  line("# TYPE sandwatch_receiver_stream_dropped_total counter");
-  line("sandwatch_receiver_stream_dropped_total " + std::to_string(snap.stream_dropped));
+  single("events_stored", "gauge", "Events currently in the store.", snap.events_stored);
+  single("retention_deleted_total", "counter", "Events removed by retention.",
+         retention_deleted_.load());
+  single("db_size_bytes", "gauge", "SQLite file plus WAL size.", snap.db_bytes);
+  single("fts_backlog", "gauge", "Stored events not yet in the text index.", snap.fts_backlog);
+  single("stream_clients", "gauge", "Connected /api/stream clients.", snap.stream_clients);
+  single("stream_dropped_total", "counter", "SSE messages dropped for slow clients.",
+         snap.stream_dropped);
   line("# HELP sandwatch_receiver_ingest_latency_seconds Request receipt to durable commit.");
   line("# TYPE sandwatch_receiver_ingest_latency_seconds histogram");
   int64_t cumulative = 0;

@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <map>
-
 #include <nlohmann/json.hpp>
 
 #include "sandwatch/core/clock.h"
@@ -162,8 +161,9 @@ Status Store::Init() {
   if (options_.fts) {
     if (auto st = Exec(writer_, kFtsSchema); !st.ok()) return st;
     // Merge segments less eagerly: less work per commit, slightly more segments to read.
-    if (auto st = Exec(writer_, "INSERT INTO events_fts(events_fts, rank) VALUES('automerge', 8);"
-                                "INSERT INTO events_fts(events_fts, rank) VALUES('crisismerge', 32);");
+    if (auto st = Exec(writer_,
+                       "INSERT INTO events_fts(events_fts, rank) VALUES('automerge', 8);"
+                       "INSERT INTO events_fts(events_fts, rank) VALUES('crisismerge', 32);");
         !st.ok()) {
       return st;
     }

@@ -1,8 +1,8 @@
 // Read side of the store: query building and the reader connection pool.
 #include <cctype>
-#include <string_view>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sandwatch/receiver/store.h"
@@ -93,7 +93,7 @@ std::string FtsQuery(const std::string& s) {
 struct Bound {
   std::string where;
   int conditions = 0;
-  std::string fts_query;   // set when the text filter uses the FTS index
+  std::string fts_query;           // set when the text filter uses the FTS index
   std::vector<std::string> texts;  // bound in order, interleaved with ints by `kinds`
   std::vector<int64_t> ints;
   std::vector<bool> is_text;
@@ -187,8 +187,10 @@ void BindAll(Stmt& s, const Bound& b, int first = 0) {
   size_t ti = 0, ii = 0;
   for (size_t i = 0; i < b.is_text.size(); ++i) {
     int idx = first + static_cast<int>(i) + 1;
-    if (b.is_text[i]) s.BindStatic(idx, b.texts[ti++]);
-    else s.Bind(idx, b.ints[ii++]);
+    if (b.is_text[i])
+      s.BindStatic(idx, b.texts[ti++]);
+    else
+      s.Bind(idx, b.ints[ii++]);
   }
 }
 
@@ -209,8 +211,8 @@ Result<sqlite3*> Store::AcquireReader() {
     }
   }
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(options_.path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(options_.path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
   if (rc != SQLITE_OK) {
     sqlite3_close(db);
     return MakeError("cannot open a reader on " + options_.path);
@@ -248,9 +250,10 @@ auto WithReader(bool memory, std::mutex& write_mu, sqlite3* writer,
 
 }  // namespace
 
-#define SW_WITH_READER(fn)                                                      \
-  WithReader(memory_, write_mu_, writer_, [this] { return AcquireReader(); }, \
-             [this](sqlite3* d) { ReleaseReader(d); }, fn)
+#define SW_WITH_READER(fn)                                             \
+  WithReader(                                                          \
+      memory_, write_mu_, writer_, [this] { return AcquireReader(); }, \
+      [this](sqlite3* d) { ReleaseReader(d); }, fn)
 
 Result<QueryResult> Store::Query(const EventQuery& q) {
   return SW_WITH_READER([&](sqlite3* db) -> Result<QueryResult> {
@@ -272,7 +275,8 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
     QueryResult out;
     // Step 1 orders row numbers only (an index covers it when one applies, and the sorter
     // never copies event JSON); step 2 fetches the JSON of the one page.
-    std::string order = q.ascending ? " ORDER BY time_ns ASC, n ASC" : " ORDER BY time_ns DESC, n DESC";
+    std::string order =
+        q.ascending ? " ORDER BY time_ns ASC, n ASC" : " ORDER BY time_ns DESC, n DESC";
     Stmt s(db, "SELECT n FROM events" + b.where + order + " LIMIT ? OFFSET ?");
     if (!s.ok()) return SqlError(db, "prepare query");
     BindAll(s, b);

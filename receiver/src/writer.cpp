@@ -64,7 +64,8 @@ void Writer::Periodic(int64_t now_mono_ns) {
   if (now_mono_ns >= next_silence_ns_) {
     next_silence_ns_ = now_mono_ns + static_cast<int64_t>(config_.silence_check_s * 1e9);
     WriteOp op;
-    Status st = store_.MarkSilent(SystemClock().WallNs(), config_.default_heartbeat_interval_s, &op);
+    Status st =
+        store_.MarkSilent(SystemClock().WallNs(), config_.default_heartbeat_interval_s, &op);
     if (!st.ok()) {
       SW_LOG(kError, "receiver", "silence check failed", {"error", st.error().message});
     } else if (op.accepted > 0) {

@@ -116,12 +116,12 @@ TEST_F(ApiTest, FiltersByEveryParameter) {
   EXPECT_EQ(CountAll(*client_, "&source=sandwatch"), 3);
   EXPECT_EQ(CountAll(*client_, "&since=2h&source=sandwatch"), 2);
   EXPECT_EQ(CountAll(*client_, "&until=1h&source=sandwatch"), 1);
-  EXPECT_EQ(CountAll(*client_, "&filter=4444"), 1);        // FTS5 words
+  EXPECT_EQ(CountAll(*client_, "&filter=4444"), 1);            // FTS5 words
   EXPECT_EQ(CountAll(*client_, "&filter=NC%20-E%20/BIN"), 1);  // case-insensitive phrase
-  EXPECT_EQ(CountAll(*client_, "&filter=nc"), 2);          // word prefix: nc_execution
-  EXPECT_EQ(CountAll(*client_, "&filter=/etc/sha"), 3);    // path prefix
-  EXPECT_EQ(CountAll(*client_, "&filter=uptime"), 1);      // Falco cmdline
-  EXPECT_EQ(CountAll(*client_, "&filter=%25_"), 0);        // no words: LIKE, wildcards literal
+  EXPECT_EQ(CountAll(*client_, "&filter=nc"), 2);              // word prefix: nc_execution
+  EXPECT_EQ(CountAll(*client_, "&filter=/etc/sha"), 3);        // path prefix
+  EXPECT_EQ(CountAll(*client_, "&filter=uptime"), 1);          // Falco cmdline
+  EXPECT_EQ(CountAll(*client_, "&filter=%25_"), 0);            // no words: LIKE, wildcards literal
   // falcosidekick-ui's path works too.
   json j = GetJson(*client_, "/api/v1/events/search?rule=nc_execution&pod=pod-a");
   EXPECT_EQ(j["statistics"]["all"], 1);
@@ -184,8 +184,10 @@ TEST_F(ApiTest, MetricsCountIngestDuplicatesAndRejections) {
   auto m = client_->Get("/metrics");
   ASSERT_TRUE(m);
   EXPECT_EQ(m->status, 200);
-  EXPECT_NE(m->body.find("sandwatch_receiver_events_ingested_total{source=\"sandwatch\",rule=\"shadow_file_access\"} 2"),
-            std::string::npos) << m->body;
+  EXPECT_NE(m->body.find("sandwatch_receiver_events_ingested_total{source=\"sandwatch\",rule="
+                         "\"shadow_file_access\"} 2"),
+            std::string::npos)
+      << m->body;
   EXPECT_NE(m->body.find("sandwatch_receiver_rejected_total{reason=\"malformed_json\"} 1"),
             std::string::npos);
   EXPECT_NE(m->body.find("sandwatch_receiver_events_stored 2"), std::string::npos);

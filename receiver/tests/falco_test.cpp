@@ -1,9 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "sandwatch/receiver/ingest.h"
 
@@ -73,16 +72,20 @@ TEST(ParseFalcoBody, FalcosidekickUiWrapperAndArrays) {
   auto r = ParseFalcoBody(wrapped.dump(), kNow);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ((*r)[0].pod, "kubecon");
-  auto arr = ParseFalcoBody(json::array({alert, json::parse(ReadData("falco_terminal_shell.json"))}).dump(), kNow);
+  auto arr = ParseFalcoBody(
+      json::array({alert, json::parse(ReadData("falco_terminal_shell.json"))}).dump(), kNow);
   ASSERT_TRUE(arr.ok());
   EXPECT_EQ(arr->size(), 2u);
 }
 
 TEST(ParseFalcoBody, SocketFdBecomesAConnection) {
-  json alert{{"rule", "Outbound Connection"}, {"priority", "Informational"},
+  json alert{{"rule", "Outbound Connection"},
+             {"priority", "Informational"},
              {"time", "2024-01-01T00:00:00Z"},
-             {"output_fields", {{"fd.name", "10.0.0.2:41234->93.184.216.34:443"},
-                                {"fd.l4proto", "tcp"}, {"proc.name", "curl"}}}};
+             {"output_fields",
+              {{"fd.name", "10.0.0.2:41234->93.184.216.34:443"},
+               {"fd.l4proto", "tcp"},
+               {"proc.name", "curl"}}}};
   auto r = ParseFalcoBody(alert.dump(), kNow);
   ASSERT_TRUE(r.ok()) << r.error().message;
   ASSERT_TRUE((*r)[0].connection.has_value());
@@ -92,7 +95,9 @@ TEST(ParseFalcoBody, SocketFdBecomesAConnection) {
 }
 
 TEST(ParseFalcoBody, TimeFallsBackToEvtTimeThenNow) {
-  json alert{{"rule", "r"}, {"priority", "Debug"}, {"time", "yesterday"},
+  json alert{{"rule", "r"},
+             {"priority", "Debug"},
+             {"time", "yesterday"},
              {"output_fields", {{"evt.time", 1507591916746609046}}}};
   auto r = ParseFalcoBody(alert.dump(), kNow);
   ASSERT_TRUE(r.ok());
@@ -110,11 +115,13 @@ TEST(ParseFalcoBody, RejectsBadAlerts) {
     json value;
   };
   for (const Case& c : {Case{"rule", nullptr}, Case{"rule", 5}, Case{"priority", "Loud"},
-                        Case{"priority", nullptr}, Case{"output_fields", "x"},
-                        Case{"tags", "x"}, Case{"time", 7}, Case{"hostname", json::array()}}) {
+                        Case{"priority", nullptr}, Case{"output_fields", "x"}, Case{"tags", "x"},
+                        Case{"time", 7}, Case{"hostname", json::array()}}) {
     json bad = good;
-    if (c.value.is_null()) bad.erase(c.field);
-    else bad[c.field] = c.value;
+    if (c.value.is_null())
+      bad.erase(c.field);
+    else
+      bad[c.field] = c.value;
     auto r = ParseFalcoBody(bad.dump(), kNow);
     EXPECT_FALSE(r.ok()) << c.field << " = " << c.value.dump();
   }

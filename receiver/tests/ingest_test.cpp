@@ -12,9 +12,13 @@ namespace {
 using nlohmann::json;
 
 json ValidEvent(uint64_t seq = 1) {
-  return json{{"schema", "sandwatch.event/v1"}, {"id", NewUuid()}, {"seq", seq},
-              {"time", "2026-11-28T09:00:00.123456789Z"}, {"rule", "shadow_file_access"},
-              {"priority", "Warning"}, {"output", "cat /etc/shadow"},
+  return json{{"schema", "sandwatch.event/v1"},
+              {"id", NewUuid()},
+              {"seq", seq},
+              {"time", "2026-11-28T09:00:00.123456789Z"},
+              {"rule", "shadow_file_access"},
+              {"priority", "Warning"},
+              {"output", "cat /etc/shadow"},
               {"sensor", {{"id", "s1"}, {"mode", "kata"}, {"capture", "poll"}}},
               {"k8s", {{"pod", "kata-app"}, {"namespace", "kata-demo"}}},
               {"process", {{"pid", 5}, {"name", "cat"}, {"cmdline", {"cat", "/etc/shadow"}}}}};
@@ -76,8 +80,11 @@ TEST(ParseEventsBody, RefusesOversizedBatches) {
 }
 
 TEST(ParseHeartbeatBody, ParsesAndValidates) {
-  json hb{{"schema", "sandwatch.heartbeat/v1"}, {"sensor", {{"id", "s1"}, {"mode", "kata"}}},
-          {"time", "2026-11-28T09:00:00Z"}, {"last_seq", 7}, {"interval_s", 15},
+  json hb{{"schema", "sandwatch.heartbeat/v1"},
+          {"sensor", {{"id", "s1"}, {"mode", "kata"}}},
+          {"time", "2026-11-28T09:00:00Z"},
+          {"last_seq", 7},
+          {"interval_s", 15},
           {"counters", {{"scans", 3}, {"events_dropped", 0}}}};
   auto r = ParseHeartbeatBody(hb.dump());
   ASSERT_TRUE(r.ok()) << r.error().message;
@@ -95,7 +102,8 @@ TEST(SearchText, CoversTheFieldsPeopleSearchFor) {
   auto r = ParseEventsBody(ValidEvent().dump());
   ASSERT_TRUE(r.ok());
   std::string s = SearchText((*r)[0]);
-  for (const char* part : {"shadow_file_access", "cat /etc/shadow", "kata-app", "kata-demo", "s1"}) {
+  for (const char* part :
+       {"shadow_file_access", "cat /etc/shadow", "kata-app", "kata-demo", "s1"}) {
     EXPECT_NE(s.find(part), std::string::npos) << part;
   }
 }

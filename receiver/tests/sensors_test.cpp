@@ -6,17 +6,23 @@ namespace sandwatch::receiver::testing {
 namespace {
 
 json Heartbeat(const std::string& id, double interval_s, uint64_t last_seq) {
-  return json{{"schema", "sandwatch.heartbeat/v1"},
-              {"sensor", {{"id", id}, {"mode", "sidecar"}, {"capture", "poll"}, {"version", "0.1.0"}}},
-              {"time", FormatRfc3339(SystemClock().WallNs())},
-              {"last_seq", last_seq},
-              {"interval_s", interval_s},
-              {"k8s", {{"pod", "kata-app"}, {"namespace", "kata-demo"}}},
-              {"hostname", "node-1"},
-              {"counters", {{"scans", 10}, {"processes_seen", 4}, {"events_emitted", last_seq},
-                            {"events_suppressed", 0}, {"events_dropped", 2},
-                            {"cmdline_unreadable", 0}, {"netlink_overflows", 0},
-                            {"spool_bytes", 0}}}};
+  return json{
+      {"schema", "sandwatch.heartbeat/v1"},
+      {"sensor", {{"id", id}, {"mode", "sidecar"}, {"capture", "poll"}, {"version", "0.1.0"}}},
+      {"time", FormatRfc3339(SystemClock().WallNs())},
+      {"last_seq", last_seq},
+      {"interval_s", interval_s},
+      {"k8s", {{"pod", "kata-app"}, {"namespace", "kata-demo"}}},
+      {"hostname", "node-1"},
+      {"counters",
+       {{"scans", 10},
+        {"processes_seen", 4},
+        {"events_emitted", last_seq},
+        {"events_suppressed", 0},
+        {"events_dropped", 2},
+        {"cmdline_unreadable", 0},
+        {"netlink_overflows", 0},
+        {"spool_bytes", 0}}}};
 }
 
 json FindSensor(httplib::Client& c, const std::string& id) {
@@ -79,14 +85,17 @@ TEST(Sensors, SeqGapsAreCountedAndShrinkWhenLateEventsArrive) {
   ASSERT_TRUE(r);
   auto c = ClientFor(*r);
   std::vector<Event> events;
-  for (uint64_t seq : {1, 2, 3, 5, 6, 9}) events.push_back(MakeEvent(seq, "unexpected_shell", "gappy"));
+  for (uint64_t seq : {1, 2, 3, 5, 6, 9})
+    events.push_back(MakeEvent(seq, "unexpected_shell", "gappy"));
   ASSERT_EQ(c->Post("/events", Batch(events), "application/json")->status, 202);
   json s = FindSensor(*c, "gappy");
   EXPECT_EQ(s["seq_max"], 9);
   EXPECT_EQ(s["seq_gaps"], 3);  // 4, 7, 8
   EXPECT_EQ(s["events"], 6);
-  ASSERT_EQ(c->Post("/events", Batch({MakeEvent(4, "unexpected_shell", "gappy")}),
-                    "application/json")->status, 202);
+  ASSERT_EQ(
+      c->Post("/events", Batch({MakeEvent(4, "unexpected_shell", "gappy")}), "application/json")
+          ->status,
+      202);
   EXPECT_EQ(FindSensor(*c, "gappy")["seq_gaps"], 2);
   // Duplicates do not hide gaps.
   ASSERT_EQ(c->Post("/events", Batch({events[0]}), "application/json")->status, 202);
@@ -97,7 +106,8 @@ TEST(Sensors, SeqGapsAreCountedAndShrinkWhenLateEventsArrive) {
   s = FindSensor(*c, "gappy");
   EXPECT_EQ(s["last_seq"], 12);
   bool warned = false;
-  for (const auto& w : s["warnings"]) warned |= w.get<std::string>().find("not yet received") != std::string::npos;
+  for (const auto& w : s["warnings"])
+    warned |= w.get<std::string>().find("not yet received") != std::string::npos;
   EXPECT_TRUE(warned) << s.dump();
   auto m = c->Get("/metrics");
   EXPECT_NE(m->body.find("sandwatch_receiver_seq_gaps{sensor=\"gappy\"} 2"), std::string::npos);

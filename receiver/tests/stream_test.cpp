@@ -66,7 +66,9 @@ TEST(Stream, PostedEventArrivesAsServerSentEvent) {
   EXPECT_NE(text.find("id: "), std::string::npos);
   // Falco alerts are streamed too.
   ASSERT_EQ(c->Post("/falco", R"({"rule":"Falco rule","priority":"Notice","output":"x"})",
-                    "application/json")->status, 202);
+                    "application/json")
+                ->status,
+            202);
   EXPECT_TRUE(WaitFor([&] { return reader.received().find("Falco rule") != std::string::npos; }));
 }
 
@@ -77,7 +79,8 @@ TEST(Stream, DisconnectedClientsAreRemovedAndResumeReplays) {
   auto c = ClientFor(*r);
   {
     StreamReader reader(*r, "/api/stream");
-    ASSERT_TRUE(WaitFor([&] { return reader.received().find(": connected") != std::string::npos; }));
+    ASSERT_TRUE(
+        WaitFor([&] { return reader.received().find(": connected") != std::string::npos; }));
     auto m = c->Get("/metrics");
     EXPECT_NE(m->body.find("sandwatch_receiver_stream_clients 1"), std::string::npos);
     reader.Stop();

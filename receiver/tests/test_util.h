@@ -2,8 +2,8 @@
 // with a real SQLite file in a fresh temporary directory.
 #pragma once
 
-#include <httplib.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -11,10 +11,9 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/event.h"
@@ -67,7 +66,8 @@ inline std::unique_ptr<httplib::Client> ClientFor(const Receiver& r) {
 }
 
 inline Event MakeEvent(uint64_t seq, const std::string& rule = "shadow_file_access",
-                       const std::string& sensor = "sensor-a", const std::string& pod = "kata-app") {
+                       const std::string& sensor = "sensor-a",
+                       const std::string& pod = "kata-app") {
   Event e;
   e.id = NewUuid();
   e.seq = seq;
@@ -93,8 +93,8 @@ inline std::string Batch(const std::vector<Event>& events) {
 }
 
 // Polls `pred` until it holds or a generous deadline passes; returns the last result.
-inline bool WaitFor(const std::function<bool()>& pred, std::chrono::seconds deadline =
-                                                          std::chrono::seconds(60)) {
+inline bool WaitFor(const std::function<bool()>& pred,
+                    std::chrono::seconds deadline = std::chrono::seconds(60)) {
   auto end = std::chrono::steady_clock::now() + deadline;
   while (std::chrono::steady_clock::now() < end) {
     if (pred()) return true;
