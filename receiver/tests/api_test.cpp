@@ -195,6 +195,17 @@ TEST_F(ApiTest, MetricsCountIngestDuplicatesAndRejections) {
   EXPECT_NE(m->body.find("sandwatch_receiver_ingest_latency_seconds_count 1"), std::string::npos);
 }
 
+TEST_F(ApiTest, MetricsEscapeAttackerControlledLabels) {
+  Event e = MakeEvent(1, "evil\"} 1\nsandwatch_receiver_sensors{status=\"alive\"} 99\\");
+  ASSERT_EQ(Post("/events", Batch({e}))->status, 202);
+  auto m = client_->Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_NE(m->body.find(R"(rule="evil\"} 1\nsandwatch_receiver_sensors{status=\"alive\"} 99\\"} 1)"),
+            std::string::npos)
+      << m->body;
+  EXPECT_EQ(m->body.find("\nsandwatch_receiver_sensors{status=\"alive\"} 99"), std::string::npos);
+}
+
 TEST(ApiRestart, NothingIsLostAcrossARestart) {
   TempDir dir;
   ReceiverConfig cfg = TestConfig(dir.File("events.db"));
