@@ -61,7 +61,8 @@ Result<EventQuery> ParseEventQuery(
   for (const ListParam& lp : {ListParam{"rule", &q.rules}, ListParam{"source", &q.sources},
                               ListParam{"pod", &q.pods}, ListParam{"namespace", &q.namespaces},
                               ListParam{"sensor", &q.sensors},
-                              ListParam{"hostname", &q.hostnames}}) {
+                              ListParam{"hostname", &q.hostnames},
+                              ListParam{"tags", &q.tags}}) {
     auto v = param(lp.name);
     if (!v.ok()) return v.error();
     if (*v) {

@@ -153,6 +153,9 @@ Bound BuildWhere(const EventQuery& q, bool fts, TextMode mode = TextMode::kFts) 
   AddIn(b, "ns", q.namespaces);
   AddIn(b, "sensor", q.sensors);
   AddIn(b, "hostname", q.hostnames);
+  for (const auto& tag : q.tags) {
+    AddText(b, "EXISTS (SELECT 1 FROM json_each(events.json, '$.tags') WHERE value = ?)", tag);
+  }
   if (!q.id.empty()) AddText(b, "id = ?", q.id);
   if (q.since_ns) AddInt(b, "time_ns >= ?", *q.since_ns);
   if (q.until_ns) AddInt(b, "time_ns < ?", *q.until_ns);

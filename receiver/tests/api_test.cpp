@@ -112,6 +112,8 @@ TEST_F(ApiTest, FiltersByEveryParameter) {
   EXPECT_EQ(CountAll(*client_, "&namespace=other-ns"), 1);
   EXPECT_EQ(CountAll(*client_, "&sensor=sensor-b"), 1);
   EXPECT_EQ(CountAll(*client_, "&hostname=node-2"), 1);
+  EXPECT_EQ(CountAll(*client_, "&tags=mitre_credential_access"), 3);
+  EXPECT_EQ(CountAll(*client_, "&tags=mitre_credential_access,nope"), 0);
   EXPECT_EQ(CountAll(*client_, "&source=falco"), 1);
   EXPECT_EQ(CountAll(*client_, "&source=sandwatch"), 3);
   EXPECT_EQ(CountAll(*client_, "&since=2h&source=sandwatch"), 2);

@@ -34,6 +34,7 @@ TEST(ParseEventQuery, Defaults) {
 TEST(ParseEventQuery, ListsPrioritiesAndTimes) {
   auto q = Parse({{"rule", "a,b"}, {"priority", "warning,Critical"}, {"pod", "p"},
                   {"namespace", "n"}, {"sensor", "s"}, {"hostname", "h"}, {"source", "falco"},
+                  {"tags", "T1003,shell"},
                   {"since", "15m"}, {"until", "2026-11-28T09:00:00Z"}, {"filter", "shadow"},
                   {"page", "3"}, {"limit", "50"}, {"order", "asc"}});
   ASSERT_TRUE(q.ok()) << q.error().message;
@@ -47,6 +48,7 @@ TEST(ParseEventQuery, ListsPrioritiesAndTimes) {
   EXPECT_EQ(q->limit, 50);
   EXPECT_TRUE(q->ascending);
   EXPECT_EQ(q->hostnames, std::vector<std::string>{"h"});
+  EXPECT_EQ(q->tags, (std::vector<std::string>{"T1003", "shell"}));
 }
 
 TEST(ParseEventQuery, ErrorsNameTheParameter) {

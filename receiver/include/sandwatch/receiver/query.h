@@ -22,6 +22,7 @@ struct EventQuery {
   std::vector<std::string> namespaces;
   std::vector<std::string> sensors;
   std::vector<std::string> hostnames;
+  std::vector<std::string> tags;        // every listed tag must be on the event
   std::string id;                       // a single event by id
   std::optional<int64_t> since_ns;      // inclusive
   std::optional<int64_t> until_ns;      // exclusive
