@@ -15,7 +15,7 @@ Endpoints:
   POST /events       sandwatch event or array of events -> 202 {"accepted":n,"duplicates":d}
   POST /heartbeat    sandwatch heartbeat -> 202
   POST /falco, POST /  Falco json_output alert or Falcosidekick webhook payload -> 202
-  GET  /api/events   ?rule=&priority=&source=&pod=&namespace=&sensor=&hostname=
+  GET  /api/events   ?rule=&priority=&source=&pod=&namespace=&sensor=&hostname=&tags=
                      &since=15m|2h|RFC3339&until=&filter=TEXT&page=1&limit=100
   GET  /api/sensors  GET /api/stream (SSE)  GET /metrics  GET /healthz  GET / (web UI)
 
