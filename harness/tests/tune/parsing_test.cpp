@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -84,6 +85,21 @@ TEST(SweepPlan, ErrorsNameTheKey) {
   EXPECT_FALSE(ParseSweepPlan("name: x", "t.yaml").ok());
   EXPECT_FALSE(IsSweepScenario("name: blog-demo\nruntimes: [host]\n"));
   EXPECT_FALSE(IsSweepScenario(": : :"));
+}
+
+TEST(SweepPlan, TheShippedScenarioParses) {
+  const char* src = std::getenv("SANDWATCH_SOURCE_DIR");
+  if (!src) GTEST_SKIP() << "SANDWATCH_SOURCE_DIR is not set";
+  std::ifstream in(std::string(src) + "/scenarios/poll-sweep.yaml");
+  ASSERT_TRUE(in.good());
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(IsSweepScenario(text));
+  auto p = ParseSweepPlan(text, "poll-sweep.yaml");
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->lifetimes_ms, (std::vector<int64_t>{1, 10, 100, 500, 1000, 2000, 5000}));
+  EXPECT_EQ(p->intervals_s, (std::vector<double>{0.1, 0.25, 0.5, 1, 2, 5}));
+  EXPECT_EQ(p->captures.size(), 4u);
+  EXPECT_EQ(p->TrialsFor(5000), 40);
 }
 
 TEST(SensorOutput, KeepsTheFirstMarkedEventAndHeartbeats) {
