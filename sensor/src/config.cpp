@@ -1,5 +1,7 @@
 #include "sandwatch/sensor/config.h"
 
+#include "sandwatch/sensor/capture_factory.h"
+
 #include <charconv>
 #include <cmath>
 #include <optional>
@@ -233,7 +235,11 @@ Result<Command> ParseCommand(const std::map<std::string, std::string>& env,
   if (auto r = get("--expected-processes"); r.value) c.expected_processes = SplitComma(*r.value);
   if (auto r = get("--pod-name"); r.value) c.pod_name = *r.value;
   if (auto r = get("--pod-namespace"); r.value) c.pod_namespace = *r.value;
-  SW_TRY(OneOf(get("--capture"), {"poll", "inotify", "fanotify", "netlink", "auto"}, &c.capture));
+  if (auto r = get("--capture"); r.value) {
+    // Single sources and "+" combinations such as fanotify+inotify.
+    if (auto st = ValidateCaptureValue(*r.value); !st.ok()) return Bad(r, st.error().message);
+    c.capture = *r.value;
+  }
   if (auto r = get("--rules"); r.value) c.rules_file = *r.value;
   if (auto r = get("--receiver-token"); r.value) c.receiver_token = *r.value;
   if (auto r = get("--spool-dir"); r.value) c.spool_dir = *r.value;
