@@ -71,7 +71,7 @@ TEST(Config, BadValuesNameTheFlagOrVariable) {
       {{{"POLL_INTERVAL", "0"}}, {}, "POLL_INTERVAL: must be between"},
       {{{"HEARTBEAT_INTERVAL", "x"}}, {}, "HEARTBEAT_INTERVAL:"},
       {{}, {"--mode", "vm"}, "--mode: expected one of kata, sidecar, node"},
-      {{{"CAPTURE", "ebpf"}}, {}, "CAPTURE: expected one of"},
+      {{{"CAPTURE", "ebpf"}}, {}, "CAPTURE: unknown source \"ebpf\""},
       {{}, {"--format", "xml"}, "--format:"},
       {{}, {"--output", "kafka"}, "--output: expected stdout, http or file:PATH"},
       {{}, {"--output", "http"}, "--output: http needs --receiver-url"},
