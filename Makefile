@@ -5,6 +5,7 @@ JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 
 .PHONY: all deps configure build test test-unit demo asan bench clean help
+.PHONY: format format-check tidy
 .PHONY: images kind-up kind-down
 
 all: build
@@ -17,6 +18,9 @@ help:
 	@echo "make demo       deps + build + the blog demo end to end"
 	@echo "make asan       build and run unit+integration tests under ASan+UBSan"
 	@echo "make bench      run the Google Benchmark binaries"
+	@echo "make format    reformat every C++ source with clang-format (.clang-format)"
+	@echo "make format-check  fail if any C++ source is not clang-formatted (part of make test)"
+	@echo "make tidy      clang-tidy over the tree with .clang-tidy (needs a configured build/)"
 	@echo "make images     build the sensor/receiver/workload images (podman or docker; BASE_IMAGE=...)"
 	@echo "make kind-up    kind cluster with Kata, Falco+Sidekick, receiver, listener (docs/kind.md)"
 	@echo "make kind-down  delete that kind cluster"
@@ -30,7 +34,7 @@ configure:
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-test: deps build
+test: deps format-check build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j 1 $(CTEST_ARGS)
 
 test-unit: build
@@ -46,6 +50,23 @@ bench: build
 
 demo: deps build
 	bash scripts/demo
+
+# Style. FORMAT_FILES lists every tracked C++ source; clang-format comes from Debian.
+CLANG_FORMAT ?= clang-format
+CLANG_TIDY ?= clang-tidy
+FORMAT_FILES = $(shell git ls-files '*.cpp' '*.h' '*.cc' '*.hpp' 2>/dev/null)
+
+format:
+	@$(CLANG_FORMAT) -i $(FORMAT_FILES)
+	@echo "format: $(words $(FORMAT_FILES)) files formatted"
+
+format-check:
+	@$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_FILES) || \
+	  { echo "format-check: the files above are not clang-formatted; run 'make format'" >&2; exit 1; }
+	@echo "format-check: $(words $(FORMAT_FILES)) files clean"
+
+tidy: configure
+	bash scripts/tidy $(BUILD_DIR)
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz
