@@ -201,8 +201,10 @@ class ChainRun {
     }
     Fill(&g, *done);
     if (done->killed_at_timeout) AddNote(&g.note, "bash ignored exit and was killed");
-    AddNote(&g.note, shell->has_tty() ? "interactive bash on a pty; parent of every later step"
-                                      : "bash on pipes (no pty, as kubectl exec without -t); parent of later steps");
+    AddNote(&g.note,
+            shell->has_tty()
+                ? "interactive bash on a pty; parent of every later step"
+                : "bash on pipes (no pty, as kubectl exec without -t); parent of later steps");
     Emit(g);
   }
 

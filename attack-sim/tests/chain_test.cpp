@@ -318,9 +318,8 @@ TEST_F(ChainTest, AReverseShellThatNeverConnectsFailsTheRunQuickly) {
   const std::string bin = dir_ + "/pathbin";
   std::filesystem::create_directories(bin);
   std::filesystem::create_symlink("/bin/true", bin + "/ncat");
-  auto steps = RunChain({"--speed", "fast", "--steps", "reverse-shell", "--listener-timeout",
-                         "120"},
-                        1, bin);
+  auto steps = RunChain(
+      {"--speed", "fast", "--steps", "reverse-shell", "--listener-timeout", "120"}, 1, bin);
   ASSERT_EQ(steps.size(), 2u);
   EXPECT_EQ(steps[0].step, "reverse-shell");
   EXPECT_EQ(steps[1].step, "listener");

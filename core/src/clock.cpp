@@ -122,14 +122,22 @@ Result<int64_t> ParseDuration(std::string_view s) {
   }
   std::string_view unit = s.substr(i);
   double scale = 0;
-  if (unit.empty() || unit == "s") scale = 1e9;
-  else if (unit == "ms") scale = 1e6;
-  else if (unit == "us") scale = 1e3;
-  else if (unit == "ns") scale = 1;
-  else if (unit == "m") scale = 60e9;
-  else if (unit == "h") scale = 3600e9;
-  else if (unit == "d") scale = 86400e9;
-  else return MakeError("duration unit must be one of ns, us, ms, s, m, h, d");
+  if (unit.empty() || unit == "s")
+    scale = 1e9;
+  else if (unit == "ms")
+    scale = 1e6;
+  else if (unit == "us")
+    scale = 1e3;
+  else if (unit == "ns")
+    scale = 1;
+  else if (unit == "m")
+    scale = 60e9;
+  else if (unit == "h")
+    scale = 3600e9;
+  else if (unit == "d")
+    scale = 86400e9;
+  else
+    return MakeError("duration unit must be one of ns, us, ms, s, m, h, d");
   double ns = value * scale;
   if (ns > 9.2e18) return MakeError("duration too large");
   return static_cast<int64_t>(ns);

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-
 #include <nlohmann/json.hpp>
 
 #include "sandwatch/core/clock.h"
@@ -17,9 +16,9 @@ using nlohmann::json;
 constexpr std::array<std::string_view, 8> kPriorityNames = {
     "Emergency", "Alert", "Critical", "Error", "Warning", "Notice", "Informational", "Debug"};
 
-#define SW_TRY(expr)                          \
-  do {                                        \
-    auto sw_status_ = (expr);                 \
+#define SW_TRY(expr)                                 \
+  do {                                               \
+    auto sw_status_ = (expr);                        \
     if (!sw_status_.ok()) return sw_status_.error(); \
   } while (0)
 
@@ -103,8 +102,8 @@ json EventToJson(const Event& e) {
          {"hostname", e.hostname}};
   if (e.process) {
     const auto& p = *e.process;
-    json pj{{"pid", p.pid},   {"ppid", p.ppid},         {"start_time_ns", p.start_time_ns},
-            {"name", p.name}, {"exe", p.exe},           {"cmdline", p.cmdline},
+    json pj{{"pid", p.pid},   {"ppid", p.ppid}, {"start_time_ns", p.start_time_ns},
+            {"name", p.name}, {"exe", p.exe},   {"cmdline", p.cmdline},
             {"cwd", p.cwd}};
     if (p.uid) pj["uid"] = *p.uid;
     j["process"] = std::move(pj);
@@ -231,14 +230,10 @@ Result<Event> EventFromJson(const json& j) {
 }
 
 json HeartbeatToJson(const Heartbeat& h) {
-  return json{{"schema", kHeartbeatSchema},
-              {"sensor", SensorToJson(h.sensor)},
-              {"time", FormatRfc3339(h.time_ns)},
-              {"last_seq", h.last_seq},
-              {"interval_s", h.interval_s},
-              {"k8s", {{"pod", h.pod}, {"namespace", h.ns}}},
-              {"hostname", h.hostname},
-              {"counters", h.counters}};
+  return json{{"schema", kHeartbeatSchema},       {"sensor", SensorToJson(h.sensor)},
+              {"time", FormatRfc3339(h.time_ns)}, {"last_seq", h.last_seq},
+              {"interval_s", h.interval_s},       {"k8s", {{"pod", h.pod}, {"namespace", h.ns}}},
+              {"hostname", h.hostname},           {"counters", h.counters}};
 }
 
 Result<Heartbeat> HeartbeatFromJson(const json& j) {

@@ -1,7 +1,6 @@
 #include "sandwatch/core/ground_truth.h"
 
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "sandwatch/core/json_fields.h"
@@ -43,19 +42,27 @@ Result<GroundTruthStep> GroundTruthFromJson(const json& j) {
   s.repeat = static_cast<int>(v);
   if ((err = check(jsonf::ReadString(j, "step", "step", true, &s.step)))) return *err;
   if ((err = check(jsonf::ReadString(j, "signal", "signal", false, &s.signal)))) return *err;
-  if ((err = check(jsonf::ReadStringArray(j, "signals", "signals", false, &s.signals)))) return *err;
+  if ((err = check(jsonf::ReadStringArray(j, "signals", "signals", false, &s.signals))))
+    return *err;
   if (s.signals.empty() && !s.signal.empty()) s.signals.push_back(s.signal);
   if ((err = check(jsonf::ReadString(j, "variant", "variant", false, &s.variant)))) return *err;
   if ((err = check(jsonf::ReadString(j, "speed", "speed", false, &s.speed)))) return *err;
-  if ((err = check(jsonf::ReadStringArray(j, "command", "command", false, &s.command)))) return *err;
+  if ((err = check(jsonf::ReadStringArray(j, "command", "command", false, &s.command))))
+    return *err;
   v = 0;
   if ((err = check(jsonf::ReadInt(j, "pid", "pid", false, &v)))) return *err;
   s.pid = static_cast<int>(v);
-  if ((err = check(jsonf::ReadInt(j, "start_wall_ns", "start_wall_ns", true, &s.start_wall_ns)))) return *err;
-  if ((err = check(jsonf::ReadInt(j, "end_wall_ns", "end_wall_ns", false, &s.end_wall_ns)))) return *err;
-  if ((err = check(jsonf::ReadInt(j, "start_mono_ns", "start_mono_ns", false, &s.start_mono_ns)))) return *err;
-  if ((err = check(jsonf::ReadInt(j, "end_mono_ns", "end_mono_ns", false, &s.end_mono_ns)))) return *err;
-  if ((err = check(jsonf::ReadDouble(j, "requested_hold_ms", "requested_hold_ms", false, &s.requested_hold_ms)))) return *err;
+  if ((err = check(jsonf::ReadInt(j, "start_wall_ns", "start_wall_ns", true, &s.start_wall_ns))))
+    return *err;
+  if ((err = check(jsonf::ReadInt(j, "end_wall_ns", "end_wall_ns", false, &s.end_wall_ns))))
+    return *err;
+  if ((err = check(jsonf::ReadInt(j, "start_mono_ns", "start_mono_ns", false, &s.start_mono_ns))))
+    return *err;
+  if ((err = check(jsonf::ReadInt(j, "end_mono_ns", "end_mono_ns", false, &s.end_mono_ns))))
+    return *err;
+  if ((err = check(jsonf::ReadDouble(j, "requested_hold_ms", "requested_hold_ms", false,
+                                     &s.requested_hold_ms))))
+    return *err;
   if ((err = check(jsonf::ReadDouble(j, "hold_ms", "hold_ms", false, &s.hold_ms)))) return *err;
   v = 0;
   if ((err = check(jsonf::ReadInt(j, "exit_code", "exit_code", false, &v)))) return *err;

@@ -4,7 +4,6 @@
 
 #include <cstdio>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 namespace sandwatch {
@@ -37,7 +36,8 @@ TEST(GroundTruth, NamesTheBadLine) {
   std::string path = ::testing::TempDir() + "/gt_bad.jsonl";
   {
     std::ofstream out(path);
-    out << R"({"step":"shell","start_wall_ns":1})" << "\n{oops\n";
+    out << R"({"step":"shell","start_wall_ns":1})"
+        << "\n{oops\n";
   }
   auto steps = ReadGroundTruthFile(path);
   ASSERT_FALSE(steps.ok());

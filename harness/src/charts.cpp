@@ -139,8 +139,8 @@ std::string LatencySvg(const Score& score) {
          "\" text-anchor=\"end\">" + EscapeHtml(bars[i].label) + "</text>\n";
     s += "<rect x=\"" + std::to_string(left) + "\" y=\"" + std::to_string(y) + "\" width=\"" +
          std::to_string(w) + "\" height=\"" + std::to_string(bh) + "\" fill=\"#337ab7\"/>\n";
-    s += "<text x=\"" + std::to_string(left + w + 4) + "\" y=\"" + std::to_string(y + 13) +
-         "\">" + Fmt(bars[i].ms, 0) + " ms</text>\n";
+    s += "<text x=\"" + std::to_string(left + w + 4) + "\" y=\"" + std::to_string(y + 13) + "\">" +
+         Fmt(bars[i].ms, 0) + " ms</text>\n";
   }
   s += "</svg>\n";
   return s;

@@ -1,8 +1,7 @@
 // `harness demo`: the blog demo end to end (what `make demo` runs).
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <memory>
-
-#include <CLI/CLI.hpp>
 
 #include "sandwatch/harness/backend.h"
 #include "sandwatch/harness/command_runner.h"
@@ -42,8 +41,9 @@ void RegisterDemoCommand(CLI::App& app) {
       std::printf("demo: the blog's finding did NOT reproduce (see the table above)\n");
       throw CLI::RuntimeError(1);
     }
-    std::printf("demo: the blog's finding reproduced: the in-guest sensor saw the chain in both "
-                "runtimes; the host view saw it in runc and nothing inside the VM.\n");
+    std::printf(
+        "demo: the blog's finding reproduced: the in-guest sensor saw the chain in both "
+        "runtimes; the host view saw it in runc and nothing inside the VM.\n");
   });
 }
 

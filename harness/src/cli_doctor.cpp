@@ -1,10 +1,9 @@
 // `harness doctor`: what this machine has and lacks for a backend.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "sandwatch/harness/backend.h"
 #include "sandwatch/harness/command_runner.h"

@@ -1,8 +1,7 @@
 // `harness run` and `harness report`.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <memory>
-
-#include <CLI/CLI.hpp>
 
 #include "sandwatch/harness/backend.h"
 #include "sandwatch/harness/command_runner.h"

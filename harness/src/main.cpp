@@ -1,9 +1,8 @@
 // sandwatch-harness: flag parsing only. Each subcommand lives in src/cli_*.cpp
 // (or src/tune/, src/kube/) and is registered here.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "sandwatch/core/ids.h"
 #include "sandwatch/harness/cleanup.h"

@@ -3,14 +3,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/process.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
-
-#include <boost/process.hpp>
 
 #include "sandwatch/harness/command_runner.h"
 
@@ -31,8 +30,10 @@ std::string RenderCommand(const std::vector<std::string>& argv) {
     } else {
       out += '\'';
       for (char c : a) {
-        if (c == '\'') out += "'\\''";
-        else out += c;
+        if (c == '\'')
+          out += "'\\''";
+        else
+          out += c;
       }
       out += '\'';
     }
@@ -146,10 +147,10 @@ class ProcessRunner : public CommandRunner {
       bp::child child =
           spec.cwd.empty()
               ? bp::child(bp::exe = exe->string(), bp::args = args, MakeEnv(spec.env),
-                          bp::std_in < in_path, bp::std_out > out_path, bp::std_err > err_path)
+                          bp::std_in<in_path, bp::std_out> out_path, bp::std_err > err_path)
               : bp::child(bp::exe = exe->string(), bp::args = args, MakeEnv(spec.env),
-                          bp::start_dir = spec.cwd, bp::std_in < in_path,
-                          bp::std_out > out_path, bp::std_err > err_path);
+                          bp::start_dir = spec.cwd, bp::std_in<in_path, bp::std_out> out_path,
+                          bp::std_err > err_path);
       BoostHandle handle(std::move(child));
       auto code = handle.Wait(spec.timeout);
       if (!code.ok()) {
@@ -182,11 +183,10 @@ class ProcessRunner : public CommandRunner {
       bp::child child =
           spec.cwd.empty()
               ? bp::child(bp::exe = exe->string(), bp::args = args, MakeEnv(spec.env),
-                          bp::std_in < bp::null, bp::std_out > out_path,
-                          bp::std_err > err_path)
+                          bp::std_in<bp::null, bp::std_out> out_path, bp::std_err > err_path)
               : bp::child(bp::exe = exe->string(), bp::args = args, MakeEnv(spec.env),
-                          bp::start_dir = spec.cwd, bp::std_in < bp::null,
-                          bp::std_out > out_path, bp::std_err > err_path);
+                          bp::start_dir = spec.cwd, bp::std_in<bp::null, bp::std_out> out_path,
+                          bp::std_err > err_path);
       return std::unique_ptr<ProcessHandle>(new BoostHandle(std::move(child)));
     } catch (const std::exception& e) {
       return MakeError("cannot start " + RenderCommand(spec.argv) + ": " + e.what());

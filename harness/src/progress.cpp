@@ -28,8 +28,7 @@ double Progress::ElapsedSeconds() const {
 std::string Progress::LineLocked() const {
   double elapsed = static_cast<double>(clock_.MonoNs() - start_mono_) / 1e9;
   std::string line = "[harness] cell " + std::to_string(current_ + 1) + "/" +
-                     std::to_string(total_) + " " + label_ + ", elapsed " +
-                     FormatSeconds(elapsed);
+                     std::to_string(total_) + " " + label_ + ", elapsed " + FormatSeconds(elapsed);
   if (done_ > 0) {
     double per_cell = done_seconds_ / done_;
     double in_cell = static_cast<double>(clock_.MonoNs() - cell_start_mono_) / 1e9;
@@ -58,8 +57,8 @@ void Progress::EndCell(int /*index*/, bool ok) {
   double took = static_cast<double>(clock_.MonoNs() - cell_start_mono_) / 1e9;
   done_seconds_ += took;
   if (!quiet_) {
-    std::fprintf(stderr, "[harness] cell %d/%d %s %s in %s\n", current_ + 1, total_,
-                 label_.c_str(), ok ? "done" : "FAILED", FormatSeconds(took).c_str());
+    std::fprintf(stderr, "[harness] cell %d/%d %s %s in %s\n", current_ + 1, total_, label_.c_str(),
+                 ok ? "done" : "FAILED", FormatSeconds(took).c_str());
   }
 }
 

@@ -1,6 +1,7 @@
 #include "sandwatch/harness/receiver_client.h"
 
 #include <arpa/inet.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -8,8 +9,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <set>
-
-#include <httplib.h>
 
 namespace sandwatch::harness {
 
@@ -80,9 +79,8 @@ Result<FetchedEvents> ReceiverClient::FetchAll(const std::string& query) const {
     }
     if (results.size() < static_cast<size_t>(kLimit)) break;
   }
-  std::stable_sort(parsed.begin(), parsed.end(), [](const auto& a, const auto& b) {
-    return a.first.time_ns < b.first.time_ns;
-  });
+  std::stable_sort(parsed.begin(), parsed.end(),
+                   [](const auto& a, const auto& b) { return a.first.time_ns < b.first.time_ns; });
   for (auto& [e, j] : parsed) {
     out.events.push_back(std::move(e));
     out.raw.push_back(std::move(j));

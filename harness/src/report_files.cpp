@@ -45,14 +45,17 @@ std::string Markdown(const RunRecord& run, const Score& score) {
   std::string why;
   bool holds = BlogFindingHolds(score, &why);
   std::string md = "# sandwatch run " + EscapeMarkdown(run.run_id) + "\n\n";
-  md += "- scenario: `" + EscapeMarkdown(run.scenario) + "` (" + EscapeMarkdown(run.scenario_path) + ")\n";
+  md += "- scenario: `" + EscapeMarkdown(run.scenario) + "` (" + EscapeMarkdown(run.scenario_path) +
+        ")\n";
   md += "- backend: " + EscapeMarkdown(run.backend) + "\n";
   md += "- started " + FormatRfc3339(run.started_wall_ns) + ", finished " +
         FormatRfc3339(run.finished_wall_ns) + "\n";
   if (!run.description.empty()) md += "- " + EscapeMarkdown(run.description) + "\n";
   md += "\n## The blog's table\n\n" + BlogTable(score, true) + "\n";
-  md += "Blog finding (in-guest sees all six in both runtimes, host view sees them in runc and "
-        "nothing inside the VM): **" + std::string(holds ? "holds" : "does not hold") + "**";
+  md +=
+      "Blog finding (in-guest sees all six in both runtimes, host view sees them in runc and "
+      "nothing inside the VM): **" +
+      std::string(holds ? "holds" : "does not hold") + "**";
   md += why.empty() ? "\n\n" : " - " + EscapeMarkdown(why) + "\n\n";
   md += "![coverage](coverage.svg)\n\n![latency](latency.svg)\n\n";
   md += "## Cells\n\n| cell | ok | seconds | notes |\n|---|---|---|---|\n";
@@ -61,11 +64,14 @@ std::string Markdown(const RunRecord& run, const Score& score) {
     for (const auto& n : c.notes) notes += (notes.empty() ? "" : "; ") + n;
     if (!c.error.empty()) notes = "error: " + c.error + (notes.empty() ? "" : "; " + notes);
     char secs[32];
-    std::snprintf(secs, sizeof secs, "%.1f", static_cast<double>(c.end_wall_ns - c.start_wall_ns) / 1e9);
+    std::snprintf(secs, sizeof secs, "%.1f",
+                  static_cast<double>(c.end_wall_ns - c.start_wall_ns) / 1e9);
     md += "| " + EscapeMarkdown(c.cell.Id()) + " | " + (c.ok ? "yes" : "NO") + " | " + secs +
           " | " + EscapeMarkdown(notes) + " |\n";
   }
-  md += "\n## Observers\n\n| cell | observer | what it is | capture active | available |\n|---|---|---|---|---|\n";
+  md +=
+      "\n## Observers\n\n| cell | observer | what it is | capture active | available "
+      "|\n|---|---|---|---|---|\n";
   for (const auto& c : run.cells) {
     for (const auto& b : c.observers) {
       std::string cap;
@@ -75,8 +81,9 @@ std::string Markdown(const RunRecord& run, const Score& score) {
             (b.available ? "yes" : "no: " + EscapeMarkdown(b.reason)) + " |\n";
     }
   }
-  md += "\n## Every signal, every cell\n\n| cell | observer | signal | verdict | latency ms | "
-        "match | events | step | hold ms | command |\n|---|---|---|---|---|---|---|---|---|---|\n";
+  md +=
+      "\n## Every signal, every cell\n\n| cell | observer | signal | verdict | latency ms | "
+      "match | events | step | hold ms | command |\n|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& r : score.results) {
     char hold[32];
     std::snprintf(hold, sizeof hold, "%.0f", r.hold_ms);
@@ -91,7 +98,8 @@ std::string Markdown(const RunRecord& run, const Score& score) {
     char hold[32];
     std::snprintf(hold, sizeof hold, "%.0f", m.hold_ms);
     md += "- " + EscapeMarkdown(m.cell_id) + " " + EscapeMarkdown(m.observer) + ": " +
-          EscapeMarkdown(m.signal) + " (step " + EscapeMarkdown(m.step) + ", lived " + hold + " ms)\n";
+          EscapeMarkdown(m.signal) + " (step " + EscapeMarkdown(m.step) + ", lived " + hold +
+          " ms)\n";
   }
   md += "\n" + std::to_string(score.unmatched_events) +
         " event(s) inside cell windows matched no step of the chain (other activity on the "
@@ -113,7 +121,9 @@ std::string Html(const RunRecord& run, const Score& score, const std::string& he
       "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src "
       "'unsafe-inline'; img-src data:\">"
-      "<title>sandwatch run " + EscapeHtml(run.run_id) + "</title><style>"
+      "<title>sandwatch run " +
+      EscapeHtml(run.run_id) +
+      "</title><style>"
       "body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;"
       "margin:1em 0}td,th{border:1px solid #ccc;padding:3px 7px;font-size:13px;text-align:left}"
       "th{background:#f3f3f3}.ok{color:#2a7a2a;font-weight:bold}.bad{color:#b02020;font-weight:"
@@ -122,15 +132,15 @@ std::string Html(const RunRecord& run, const Score& score, const std::string& he
   h += "<h1>sandwatch run " + EscapeHtml(run.run_id) + "</h1>\n<p>scenario <code>" +
        EscapeHtml(run.scenario) + "</code>, backend " + EscapeHtml(run.backend) + ", " +
        EscapeHtml(FormatRfc3339(run.started_wall_ns)) + " to " +
-       EscapeHtml(FormatRfc3339(run.finished_wall_ns)) + "</p>\n<p>" +
-       EscapeHtml(run.description) + "</p>\n";
+       EscapeHtml(FormatRfc3339(run.finished_wall_ns)) + "</p>\n<p>" + EscapeHtml(run.description) +
+       "</p>\n";
   h += "<p class=\"note\">kata-qemu on the local backend is a <b>local stand-in</b>: a qemu/TCG "
        "VM booting its own guest kernel. The isolation boundary (a separate guest kernel) is "
        "the same as Kata's; it is not Kata. host-view is sandwatch-sensor --mode node on the "
        "host, standing where host Falco stands.</p>\n";
   h += "<h2>The blog's table</h2><pre>" + EscapeHtml(BlogTable(score, false)) + "</pre>\n";
-  h += std::string("<p>Blog finding: <span class=\"") + (holds ? "ok\">holds" : "bad\">does not hold") +
-       "</span> " + EscapeHtml(why) + "</p>\n";
+  h += std::string("<p>Blog finding: <span class=\"") +
+       (holds ? "ok\">holds" : "bad\">does not hold") + "</span> " + EscapeHtml(why) + "</p>\n";
   h += "<h2>Charts</h2>\n" + heatmap + "\n" + latency + "\n";
   h += "<h2>Every signal, every cell</h2><table><tr><th>cell</th><th>observer</th><th>signal"
        "</th><th>verdict</th><th>latency ms</th><th>match</th><th>events</th><th>step</th>"
@@ -143,11 +153,10 @@ std::string Html(const RunRecord& run, const Score& score, const std::string& he
     bool good = r.detected == r.expected;
     h += "<tr><td>" + EscapeHtml(r.cell_id) + "</td><td>" + EscapeHtml(r.observer) + "</td><td>" +
          EscapeHtml(r.signal) + "</td><td class=\"" + (good ? "ok" : "bad") + "\">" +
-         EscapeHtml(Verdict(r)) + "</td><td>" + LatencyText(r) + "</td><td>" +
-         EscapeHtml(r.basis) + "</td><td>" + std::to_string(r.events) + "</td><td>" +
-         EscapeHtml(r.step) + "</td><td>" + hold + "</td><td><code>" +
-         EscapeHtml(Cmd(r.command)) + "</code></td><td><code>" + EscapeHtml(ev) +
-         "</code></td></tr>\n";
+         EscapeHtml(Verdict(r)) + "</td><td>" + LatencyText(r) + "</td><td>" + EscapeHtml(r.basis) +
+         "</td><td>" + std::to_string(r.events) + "</td><td>" + EscapeHtml(r.step) + "</td><td>" +
+         hold + "</td><td><code>" + EscapeHtml(Cmd(r.command)) + "</code></td><td><code>" +
+         EscapeHtml(ev) + "</code></td></tr>\n";
   }
   h += "</table>\n<h2>Cells and observers</h2><table><tr><th>cell</th><th>ok</th><th>observer"
        "</th><th>what it is</th><th>capture active</th><th>available</th><th>notes</th></tr>\n";
@@ -158,10 +167,9 @@ std::string Html(const RunRecord& run, const Score& score, const std::string& he
       std::string cap;
       for (const auto& x : b.capture_active) cap += (cap.empty() ? "" : ", ") + x;
       h += "<tr><td>" + EscapeHtml(c.cell.Id()) + "</td><td>" + (c.ok ? "yes" : "NO") +
-           "</td><td>" + EscapeHtml(b.observer) + "</td><td>" + EscapeHtml(b.label) +
-           "</td><td>" + EscapeHtml(cap) + "</td><td>" +
-           (b.available ? "yes" : "no: " + EscapeHtml(b.reason)) + "</td><td>" +
-           EscapeHtml(notes) + "</td></tr>\n";
+           "</td><td>" + EscapeHtml(b.observer) + "</td><td>" + EscapeHtml(b.label) + "</td><td>" +
+           EscapeHtml(cap) + "</td><td>" + (b.available ? "yes" : "no: " + EscapeHtml(b.reason)) +
+           "</td><td>" + EscapeHtml(notes) + "</td></tr>\n";
     }
   }
   h += "</table>\n<h2>Short-lived processes missed</h2><ul>\n";
@@ -169,8 +177,10 @@ std::string Html(const RunRecord& run, const Score& score, const std::string& he
   for (const auto& m : score.short_lived_missed) {
     char hold[32];
     std::snprintf(hold, sizeof hold, "%.0f", m.hold_ms);
-    h += "<li>" + EscapeHtml(m.cell_id + " " + m.observer + ": " + m.signal + " (step " + m.step +
-                             ", lived " + hold + " ms)") + "</li>\n";
+    h += "<li>" +
+         EscapeHtml(m.cell_id + " " + m.observer + ": " + m.signal + " (step " + m.step +
+                    ", lived " + hold + " ms)") +
+         "</li>\n";
   }
   h += "</ul>\n<h2>Environment</h2><table>\n";
   for (const auto& [k, v] : run.environment.items()) {

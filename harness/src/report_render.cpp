@@ -19,11 +19,21 @@ std::string EscapeHtml(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
           out += "&#xFFFD;";
@@ -39,16 +49,37 @@ std::string EscapeMarkdown(std::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '|': out += "\\|"; break;
-      case '`': out += "\\`"; break;
-      case '*': out += "\\*"; break;
-      case '_': out += "\\_"; break;
-      case '[': out += "\\["; break;
-      case ']': out += "\\]"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '\n': case '\r': out += ' '; break;
+      case '|':
+        out += "\\|";
+        break;
+      case '`':
+        out += "\\`";
+        break;
+      case '*':
+        out += "\\*";
+        break;
+      case '_':
+        out += "\\_";
+        break;
+      case '[':
+        out += "\\[";
+        break;
+      case ']':
+        out += "\\]";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '\n':
+      case '\r':
+        out += ' ';
+        break;
       default:
         out += static_cast<unsigned char>(c) < 0x20 ? '?' : c;
     }
@@ -61,8 +92,10 @@ namespace {
 std::string Ms(std::optional<double> v) {
   if (!v) return "";
   char buf[32];
-  if (*v >= 1000) std::snprintf(buf, sizeof buf, "%.1f s", *v / 1000);
-  else std::snprintf(buf, sizeof buf, "%.0f ms", *v);
+  if (*v >= 1000)
+    std::snprintf(buf, sizeof buf, "%.1f s", *v / 1000);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f ms", *v);
   return buf;
 }
 
@@ -181,21 +214,27 @@ std::string BlogTable(const Score& score, bool markdown) {
 json SummaryJson(const RunRecord& run, const Score& score) {
   json coverage = json::array();
   for (const auto& c : score.coverage) {
-    json j{{"runtime", c.runtime},   {"observer", c.observer}, {"signal", c.signal},
-           {"speed", c.speed},       {"variant", c.variant},   {"expected", c.expected},
-           {"available", c.available}, {"detected", c.detected}, {"cells", c.cells},
-           {"cells_detected", c.cells_detected}};
+    json j{{"runtime", c.runtime},     {"observer", c.observer},
+           {"signal", c.signal},       {"speed", c.speed},
+           {"variant", c.variant},     {"expected", c.expected},
+           {"available", c.available}, {"detected", c.detected},
+           {"cells", c.cells},         {"cells_detected", c.cells_detected}};
     j["latency_ms"] = c.latency_ms ? json(*c.latency_ms) : json(nullptr);
     coverage.push_back(j);
   }
   json missed = json::array();
   for (const auto& m : score.short_lived_missed) {
-    missed.push_back({{"cell", m.cell_id}, {"observer", m.observer}, {"signal", m.signal},
-                      {"step", m.step}, {"hold_ms", m.hold_ms}});
+    missed.push_back({{"cell", m.cell_id},
+                      {"observer", m.observer},
+                      {"signal", m.signal},
+                      {"step", m.step},
+                      {"hold_ms", m.hold_ms}});
   }
   json cells = json::array();
   for (const auto& c : run.cells) {
-    cells.push_back({{"id", c.cell.Id()}, {"runtime", c.cell.runtime}, {"ok", c.ok},
+    cells.push_back({{"id", c.cell.Id()},
+                     {"runtime", c.cell.runtime},
+                     {"ok", c.ok},
                      {"error", c.error},
                      {"seconds", static_cast<double>(c.end_wall_ns - c.start_wall_ns) / 1e9}});
   }
@@ -218,8 +257,7 @@ json SummaryJson(const RunRecord& run, const Score& score) {
               {"short_lived_missed", missed},
               {"unmatched_events", score.unmatched_events},
               {"cells", cells},
-              {"blog_finding",
-               {{"applicable", applicable}, {"holds", holds}, {"problems", why}}}};
+              {"blog_finding", {{"applicable", applicable}, {"holds", holds}, {"problems", why}}}};
 }
 
 }  // namespace sandwatch::harness

@@ -29,11 +29,16 @@ Status WriteFile(const fs::path& path, const std::string& text) {
 }
 
 json BindingToJson(const ObserverBinding& b) {
-  return json{{"observer", b.observer},       {"source", b.source},
-              {"pod", b.pod},                 {"sensor_mode", b.sensor_mode},
-              {"pids_comparable", b.pids_comparable}, {"shared_vantage", b.shared_vantage},
-              {"available", b.available},     {"reason", b.reason},
-              {"label", b.label},             {"capture_active", b.capture_active},
+  return json{{"observer", b.observer},
+              {"source", b.source},
+              {"pod", b.pod},
+              {"sensor_mode", b.sensor_mode},
+              {"pids_comparable", b.pids_comparable},
+              {"shared_vantage", b.shared_vantage},
+              {"available", b.available},
+              {"reason", b.reason},
+              {"label", b.label},
+              {"capture_active", b.capture_active},
               {"lineage", b.lineage}};
 }
 
@@ -165,9 +170,11 @@ Result<RunRecord> ReadRunData(const std::string& dir) {
     try {
       json j = json::parse(line);
       auto step = GroundTruthFromJson(j);
-      if (!step.ok()) return MakeError("ground-truth.jsonl:" + std::to_string(n) + ": " + step.error().message);
+      if (!step.ok())
+        return MakeError("ground-truth.jsonl:" + std::to_string(n) + ": " + step.error().message);
       auto it = by_id.find(j.value("cell", ""));
-      if (it == by_id.end()) return MakeError("ground-truth.jsonl:" + std::to_string(n) + ": unknown cell");
+      if (it == by_id.end())
+        return MakeError("ground-truth.jsonl:" + std::to_string(n) + ": unknown cell");
       run.cells[it->second].ground_truth.push_back(std::move(*step));
     } catch (const std::exception& e) {
       return MakeError("ground-truth.jsonl:" + std::to_string(n) + ": " + e.what());

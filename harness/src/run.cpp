@@ -6,7 +6,6 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
@@ -81,9 +80,8 @@ Result<RunOutcome> Finalise(const std::string& dir, RunRecord& run) {
   if (auto st = WriteReports(dir, run, score); !st.ok()) return st.error();
   RunOutcome out;
   out.out_dir = dir;
-  out.all_cells_ok = !run.cells.empty() &&
-                     std::all_of(run.cells.begin(), run.cells.end(),
-                                 [](const CellOutcome& c) { return c.ok; });
+  out.all_cells_ok = !run.cells.empty() && std::all_of(run.cells.begin(), run.cells.end(),
+                                                       [](const CellOutcome& c) { return c.ok; });
   std::string why;
   out.finding_holds = BlogFindingHolds(score, &why);
   out.table = BlogTable(score, false);
@@ -128,8 +126,8 @@ Result<RunOutcome> RunScenario(const RunOptions& opts, BackendRegistry& backends
   run.description = scenario.description;
   run.backend = opts.backend;
   run.score_options = ScoreOptionsFor(scenario);
-  std::string dir = opts.out_dir.empty() ? ResolveSourceDir() + "/results/" + run.run_id
-                                         : opts.out_dir;
+  std::string dir =
+      opts.out_dir.empty() ? ResolveSourceDir() + "/results/" + run.run_id : opts.out_dir;
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return MakeError("--out: cannot create " + dir + ": " + ec.message(), 2);
@@ -193,8 +191,8 @@ Result<RunOutcome> RunScenario(const RunOptions& opts, BackendRegistry& backends
     for (const auto& b : c.observers) {
       std::string v;
       for (const auto& x : b.capture_active) v += (v.empty() ? "" : ",") + x;
-      active[c.cell.Id()][b.observer] = b.available ? (v.empty() ? "unknown (no heartbeat)" : v)
-                                                    : "absent: " + b.reason;
+      active[c.cell.Id()][b.observer] =
+          b.available ? (v.empty() ? "unknown (no heartbeat)" : v) : "absent: " + b.reason;
     }
   }
   run.environment["capture_active"] = active;

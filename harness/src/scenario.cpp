@@ -1,13 +1,13 @@
 #include "sandwatch/harness/scenario.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
-
-#include <yaml-cpp/yaml.h>
 
 #include "sandwatch/core/clock.h"
 
@@ -53,7 +53,6 @@ std::string Str(const YAML::Node& n, const std::string& key) {
   if (!n.IsScalar()) Fail(key, "expected a string");
   return n.as<std::string>();
 }
-
 
 int Int(const YAML::Node& n, const std::string& key, int min, int max) {
   if (!n.IsScalar()) Fail(key, "expected an integer");
@@ -133,8 +132,9 @@ void ParseSensor(const YAML::Node& n, SensorSettings* s) {
 }
 
 void ParseAttack(const YAML::Node& n, AttackSettings* a) {
-  CheckKeys(n, "attack", {"package_install", "host_package_install", "hold_ms", "gap_ms", "repeat",
-                          "package_delay_ms"});
+  CheckKeys(n, "attack",
+            {"package_install", "host_package_install", "hold_ms", "gap_ms", "repeat",
+             "package_delay_ms"});
   if (n["package_install"]) {
     a->package_install = OneOf(n["package_install"], "attack.package_install", kPackageModes);
   }
@@ -170,8 +170,8 @@ Scenario ParseRoot(const YAML::Node& root) {
   Scenario s;
   if (!root["name"]) Fail("name", "is required");
   s.name = Str(root["name"], "name");
-  if (s.name.empty() || s.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_.") !=
-                            std::string::npos) {
+  if (s.name.empty() ||
+      s.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_.") != std::string::npos) {
     Fail("name", "use lower-case letters, digits, '-', '_' or '.'");
   }
   if (root["description"]) s.description = Str(root["description"], "description");

@@ -57,10 +57,9 @@ Match MatchIdentity(const ObserverBinding& b, const GroundTruthStep& s, const Ev
     lineage = lineage && found;
   }
   if (b.pids_comparable && s.pid > 0) {
-    bool self = p.pid == s.pid &&
-                (p.name.empty() || argv0.empty() || SameProgram(p.name, argv0) ||
-                 SameProgram(p.exe, argv0) ||
-                 (!p.cmdline.empty() && SameProgram(p.cmdline[0], argv0)));
+    bool self = p.pid == s.pid && (p.name.empty() || argv0.empty() || SameProgram(p.name, argv0) ||
+                                   SameProgram(p.exe, argv0) ||
+                                   (!p.cmdline.empty() && SameProgram(p.cmdline[0], argv0)));
     bool child = (e.parent && e.parent->pid == s.pid) || p.ppid == s.pid;
     for (const auto& a : e.ancestors) child = child || a.pid == s.pid;
     if (self) return {true, "pid"};
@@ -68,13 +67,13 @@ Match MatchIdentity(const ObserverBinding& b, const GroundTruthStep& s, const Ev
   }
   bool cmd = !s.command.empty() && p.cmdline == s.command;
   bool parent_cmd = !s.command.empty() && e.parent && e.parent->cmdline == s.command;
-  for (const auto& a : e.ancestors) parent_cmd = parent_cmd || (!s.command.empty() && a.cmdline == s.command);
+  for (const auto& a : e.ancestors)
+    parent_cmd = parent_cmd || (!s.command.empty() && a.cmdline == s.command);
   if (b.shared_vantage && !lineage) return {};
   if (cmd) return {true, "cmdline"};
   if (parent_cmd) return {true, "cmdline-descendant"};
-  if (!b.shared_vantage &&
-      (SameProgram(p.name, argv0) || SameProgram(p.exe, argv0) ||
-       (!p.cmdline.empty() && SameProgram(p.cmdline[0], argv0)))) {
+  if (!b.shared_vantage && (SameProgram(p.name, argv0) || SameProgram(p.exe, argv0) ||
+                            (!p.cmdline.empty() && SameProgram(p.cmdline[0], argv0)))) {
     return {true, "name"};
   }
   return {};
@@ -218,8 +217,8 @@ Score ScoreRun(const std::vector<CellOutcome>& cells, const std::vector<Event>& 
 }
 
 bool BlogFindingHolds(const Score& score, std::string* why) {
-  auto find = [&](const std::string& rt, const std::string& obs, std::string_view sig)
-      -> const CoverageEntry* {
+  auto find = [&](const std::string& rt, const std::string& obs,
+                  std::string_view sig) -> const CoverageEntry* {
     for (const auto& c : score.coverage) {
       if (c.runtime == rt && c.observer == obs && c.signal == sig) return &c;
     }
@@ -234,7 +233,8 @@ bool BlogFindingHolds(const Score& score, std::string* why) {
       }
     }
     const auto* hv = find("runc", "host-view", sig);
-    if (hv == nullptr || !hv->detected) problems += "runc/host-view missed " + std::string(sig) + "; ";
+    if (hv == nullptr || !hv->detected)
+      problems += "runc/host-view missed " + std::string(sig) + "; ";
   }
   bool vm_row_seen = false;
   for (const auto& c : score.coverage) {

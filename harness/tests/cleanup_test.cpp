@@ -1,9 +1,9 @@
 #include "sandwatch/harness/cleanup.h"
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace sandwatch::harness {
 namespace {

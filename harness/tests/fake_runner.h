@@ -35,7 +35,9 @@ class FakeHandle : public ProcessHandle {
 class FakeRunner : public CommandRunner {
  public:
   // Answer for commands whose rendered form starts with `prefix` (longest prefix wins).
-  void On(std::string prefix, CommandResult result) { answers_[std::move(prefix)] = std::move(result); }
+  void On(std::string prefix, CommandResult result) {
+    answers_[std::move(prefix)] = std::move(result);
+  }
   // Programs Which() finds (name -> path).
   void Provide(std::string name, std::string path) { paths_[std::move(name)] = std::move(path); }
 

@@ -1,9 +1,9 @@
 // blog-demo (the short CI variant) on the `host` runtime, end to end: the real receiver,
 // sensors and attack-sim from SANDWATCH_BIN_DIR, real processes, loopback only.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "lab_test_util.h"
@@ -28,9 +28,9 @@ TEST(HarnessIntegration, BlogDemoOnTheHostRuntime) {
   auto out = RunScenario(o, DefaultBackends(), *runner);
   ASSERT_TRUE(out.ok()) << out.error().message;
   EXPECT_TRUE(out->all_cells_ok) << out->table;
-  for (const char* f : {"summary.json", "report.md", "report.html", "events.jsonl",
-                        "ground-truth.jsonl", "environment.json", "cells.json", "coverage.svg",
-                        "latency.svg"}) {
+  for (const char* f :
+       {"summary.json", "report.md", "report.html", "events.jsonl", "ground-truth.jsonl",
+        "environment.json", "cells.json", "coverage.svg", "latency.svg"}) {
     EXPECT_TRUE(fs::exists(o.out_dir + "/" + f)) << f;
   }
   auto summary = nlohmann::json::parse(testing::Slurp(o.out_dir + "/summary.json"));
@@ -57,7 +57,8 @@ TEST(HarnessIntegration, BadScenarioExitsTwoNamingTheKey) {
     f << "name: bad\nruntimes: [host]\nobservers: [in-guest]\nsensor: {poll_interval: soon}\n";
   }
   auto r = MakeProcessRunner();
-  auto res = r->Run(Cmd({testing::BinDir() + "/sandwatch-harness", "run", path, "--out", dir + "/o"}));
+  auto res =
+      r->Run(Cmd({testing::BinDir() + "/sandwatch-harness", "run", path, "--out", dir + "/o"}));
   ASSERT_TRUE(res.ok());
   EXPECT_EQ(res->exit_code, 2);
   EXPECT_NE(res->err.find("sensor.poll_interval"), std::string::npos) << res->err;
@@ -81,8 +82,9 @@ TEST(HarnessIntegration, LabScriptsPassShellcheck) {
   auto r = MakeProcessRunner();
   if (r->Which("shellcheck").empty()) GTEST_SKIP() << "shellcheck is not installed";
   std::string lab = testing::SourceDir() + "/harness/lab/";
-  auto res = r->Run(Cmd({"shellcheck", lab + "build-rootfs.sh", lab + "fetch-kernel.sh", lab + "pod.sh",
-                         lab + "guest-init.sh", testing::SourceDir() + "/scripts/demo"}));
+  auto res =
+      r->Run(Cmd({"shellcheck", lab + "build-rootfs.sh", lab + "fetch-kernel.sh", lab + "pod.sh",
+                  lab + "guest-init.sh", testing::SourceDir() + "/scripts/demo"}));
   ASSERT_TRUE(res.ok());
   EXPECT_EQ(res->exit_code, 0) << res->out;
 }

@@ -1,10 +1,10 @@
 // The orchestrator with a backend written the way EXTENDING.md describes (as the kube
 // backend is) and an injected runner: cells run in order, the scratch dir goes away, and
 // a run whose events cannot be fetched still writes what it has.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "fake_runner.h"
 #include "lab_test_util.h"
@@ -64,9 +64,9 @@ TEST(Orchestrator, RunsCellsInOrderAndRemovesItsScratchDir) {
   // No receiver answered: the run says so, and still writes what it gathered.
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.error().message.find("fetching events"), std::string::npos) << out.error().message;
-  EXPECT_EQ(backend->cells, (std::vector<std::string>{"runc-blog-default-r0", "runc-fast-default-r0",
-                                                      "kata-qemu-blog-default-r0",
-                                                      "kata-qemu-fast-default-r0"}));
+  EXPECT_EQ(backend->cells,
+            (std::vector<std::string>{"runc-blog-default-r0", "runc-fast-default-r0",
+                                      "kata-qemu-blog-default-r0", "kata-qemu-fast-default-r0"}));
   EXPECT_TRUE(backend->finished);
   EXPECT_FALSE(backend->work_dir.empty());
   EXPECT_FALSE(fs::exists(backend->work_dir)) << "scratch dir left behind";

@@ -1,15 +1,14 @@
 // Results folder: stored data round-trips, reports re-render, and attacker-controlled
 // strings are escaped in every output.
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
-#include <gtest/gtest.h>
-
 #include "sandwatch/harness/commands.h"
-#include <nlohmann/json.hpp>
-
 #include "sandwatch/harness/results.h"
 #include "sandwatch/harness/run.h"
 
@@ -25,12 +24,11 @@ std::string Slurp(const fs::path& p) {
   return ss.str();
 }
 
-std::string DataDir() {
-  return ResolveSourceDir() + "/harness/tests/data/blog-demo-recorded";
-}
+std::string DataDir() { return ResolveSourceDir() + "/harness/tests/data/blog-demo-recorded"; }
 
 fs::path TempDir(const std::string& tag) {
-  fs::path p = fs::temp_directory_path() / ("sandwatch-report-test-" + tag + "-" + std::to_string(getpid()));
+  fs::path p =
+      fs::temp_directory_path() / ("sandwatch-report-test-" + tag + "-" + std::to_string(getpid()));
   fs::remove_all(p);
   fs::create_directories(p);
   return p;
@@ -44,7 +42,8 @@ TEST(Report, RerendersTheRecordedRunFromStoredData) {
   auto out = RerenderReport(dir.string());
   ASSERT_TRUE(out.ok()) << out.error().message;
   EXPECT_TRUE(out->finding_holds);
-  for (const char* f : {"summary.json", "report.md", "report.html", "coverage.svg", "latency.svg"}) {
+  for (const char* f :
+       {"summary.json", "report.md", "report.html", "coverage.svg", "latency.svg"}) {
     EXPECT_TRUE(fs::exists(dir / f)) << f;
   }
   auto summary = nlohmann::json::parse(Slurp(dir / "summary.json"));
@@ -151,8 +150,9 @@ TEST(Report, BlogTableHasTheSixSignalsAsRows) {
   ASSERT_TRUE(run.ok());
   Score s = ScoreRun(run->cells, run->events, run->score_options);
   std::string table = BlogTable(s, false);
-  for (const char* sig : {"unexpected_shell", "shadow_file_access", "aws_credential_discovery",
-                          "package_manager_execution", "post_start_binary_execution", "nc_execution"}) {
+  for (const char* sig :
+       {"unexpected_shell", "shadow_file_access", "aws_credential_discovery",
+        "package_manager_execution", "post_start_binary_execution", "nc_execution"}) {
     EXPECT_NE(table.find(sig), std::string::npos) << sig;
   }
   EXPECT_NE(table.find("runc host-view"), std::string::npos);

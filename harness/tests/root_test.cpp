@@ -1,16 +1,15 @@
 // The runc and qemu (kata-qemu stand-in) paths of the local lab, end to end, and cleanup
 // after Ctrl-C. Label `root`: each test skips with the reason when root, runc or qemu is
 // missing. The first run may build the rootfs (~1 min) and fetch the kernel.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
-#include <thread>
-
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "lab_test_util.h"
 #include "sandwatch/harness/backend.h"
@@ -68,7 +67,8 @@ TEST(HarnessRoot, RuncSidecarAndHostViewSeeTheChain) {
 
 TEST(HarnessRoot, VmStandInHidesTheChainFromTheHostView) {
   auto r = MakeProcessRunner();
-  if (auto why = MissingFor(*r, {"qemu-system-x86_64", "debootstrap", "cpio", "busybox"}); !why.empty()) {
+  if (auto why = MissingFor(*r, {"qemu-system-x86_64", "debootstrap", "cpio", "busybox"});
+      !why.empty()) {
     GTEST_SKIP() << why;
   }
   auto s = RunCell("kata-qemu", "vm");
@@ -80,7 +80,8 @@ TEST(HarnessRoot, VmStandInHidesTheChainFromTheHostView) {
       EXPECT_FALSE(c["expected"].get<bool>());
     }
   }
-  auto env = nlohmann::json::parse(testing::Slurp(s["_dir"].get<std::string>() + "/environment.json"));
+  auto env =
+      nlohmann::json::parse(testing::Slurp(s["_dir"].get<std::string>() + "/environment.json"));
   EXPECT_NE(env.value("stand_in.kata-qemu", "").find("not Kata"), std::string::npos);
   fs::remove_all(s["_dir"].get<std::string>());
 }
@@ -90,10 +91,10 @@ TEST(HarnessRoot, CtrlCCleansUpContainersAndMounts) {
   if (auto why = MissingFor(*r, {"runc", "debootstrap"}); !why.empty()) GTEST_SKIP() << why;
   std::string out = testing::TempOut("interrupt");
   std::string err = out + ".stderr";
-  auto h = r->Start(Bg({testing::BinDir() + "/sandwatch-harness", "run",
-                        testing::SourceDir() + "/scenarios/blog-demo-ci.yaml", "--runtimes", "runc",
-                        "--out", out},
-                       "", err));
+  auto h = r->Start(Bg(
+      {testing::BinDir() + "/sandwatch-harness", "run",
+       testing::SourceDir() + "/scenarios/blog-demo-ci.yaml", "--runtimes", "runc", "--out", out},
+      "", err));
   ASSERT_TRUE(h.ok());
   int pid = (*h)->Pid();
   // Interrupt once the chain runs inside the container.

@@ -1,9 +1,9 @@
 // The real CommandRunner (Boost.Process) on real processes, and the fake one.
+#include <gtest/gtest.h>
+
 #include <csignal>
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "fake_runner.h"
 #include "sandwatch/harness/backend.h"

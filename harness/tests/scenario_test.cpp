@@ -1,9 +1,9 @@
 #include "sandwatch/harness/scenario.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "sandwatch/harness/commands.h"
 

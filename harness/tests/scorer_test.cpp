@@ -3,22 +3,19 @@
 // going on on the same machine) and on hand-made tricky cases.
 #include "sandwatch/harness/scorer.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <string>
 
-#include <gtest/gtest.h>
-
-#include "sandwatch/harness/commands.h"
-
 #include "sandwatch/core/signals.h"
+#include "sandwatch/harness/commands.h"
 #include "sandwatch/harness/results.h"
 
 namespace sandwatch::harness {
 namespace {
 
-std::string DataDir() {
-  return ResolveSourceDir() + "/harness/tests/data/blog-demo-recorded";
-}
+std::string DataDir() { return ResolveSourceDir() + "/harness/tests/data/blog-demo-recorded"; }
 
 RunRecord Recorded() {
   auto run = ReadRunData(DataDir());
@@ -81,7 +78,8 @@ TEST(ScorerRecorded, AnotherAttackSimOnTheMachineIsNotTheChain) {
     if (e.time_ns < runc.start_wall_ns || e.time_ns > runc.end_wall_ns) continue;
     bool has_runc = false;
     for (const auto& a : e.ancestors) has_runc = has_runc || a.name == "runc";
-    if (!has_runc && e.process->cmdline == std::vector<std::string>{"tail", "-f", "/etc/shadow"}) ++others;
+    if (!has_runc && e.process->cmdline == std::vector<std::string>{"tail", "-f", "/etc/shadow"})
+      ++others;
   }
   ASSERT_GT(others, 0) << "the recording should hold another run's tail -f /etc/shadow";
   // Keep only the other runs' events: the runc host view must then miss the signal.

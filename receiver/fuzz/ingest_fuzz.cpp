@@ -6,10 +6,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "sandwatch/receiver/ingest.h"
 #include "sandwatch/receiver/query.h"
@@ -22,8 +21,8 @@ void CheckRoundTrip(const sandwatch::Event& e) {
   if (j.is_discarded()) std::abort();
   auto back = sandwatch::EventFromJson(j);
   if (!back.ok()) {
-    std::fprintf(stderr, "stored event does not parse back: %s\n%s\n",
-                 back.error().message.c_str(), line.c_str());
+    std::fprintf(stderr, "stored event does not parse back: %s\n%s\n", back.error().message.c_str(),
+                 line.c_str());
     std::abort();
   }
   if (sandwatch::EventToJsonLine(*back) != line) std::abort();
@@ -38,7 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   switch (data[0] % 4) {
     case 0: {
       auto r = sandwatch::receiver::ParseEventsBody(body);
-      if (r.ok()) for (const auto& e : *r) CheckRoundTrip(e);
+      if (r.ok())
+        for (const auto& e : *r) CheckRoundTrip(e);
       break;
     }
     case 1: {
@@ -48,7 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     case 2: {
       auto r = sandwatch::receiver::ParseFalcoBody(body, 1'800'000'000'000'000'000);
-      if (r.ok()) for (const auto& e : *r) CheckRoundTrip(e);
+      if (r.ok())
+        for (const auto& e : *r) CheckRoundTrip(e);
       break;
     }
     default: {

@@ -1,7 +1,6 @@
 // Falco json_output alerts and Falcosidekick webhook payloads -> sandwatch events.
 #include <charconv>
 #include <cstdio>
-
 #include <nlohmann/json.hpp>
 
 #include "sandwatch/core/clock.h"
@@ -13,10 +12,10 @@ namespace {
 
 using nlohmann::json;
 
-#define SW_TRY(expr)                                   \
-  do {                                                 \
-    auto sw_status_ = (expr);                          \
-    if (!sw_status_.ok()) return sw_status_.error();   \
+#define SW_TRY(expr)                                 \
+  do {                                               \
+    auto sw_status_ = (expr);                        \
+    if (!sw_status_.ok()) return sw_status_.error(); \
   } while (0)
 
 uint64_t Fnv1a(std::string_view s, uint64_t h) {
@@ -30,8 +29,8 @@ uint64_t Fnv1a(std::string_view s, uint64_t h) {
 // Falco's json_output carries no id; a retried POST of the same alert must not be
 // stored twice, so the id is a hash of what identifies the alert.
 std::string StableId(const std::string& time, const Event& e, const std::string& falco_source) {
-  std::string key = time + '\x1f' + e.rule + '\x1f' + e.hostname + '\x1f' + e.output + '\x1f' +
-                    falco_source;
+  std::string key =
+      time + '\x1f' + e.rule + '\x1f' + e.hostname + '\x1f' + e.output + '\x1f' + falco_source;
   char buf[48];
   std::snprintf(buf, sizeof buf, "falco-%016llx%016llx",
                 static_cast<unsigned long long>(Fnv1a(key, 0xcbf29ce484222325ULL)),

@@ -11,8 +11,7 @@ namespace {
 constexpr size_t kMaxListItems = 64;
 constexpr size_t kMaxParamBytes = 1024;
 
-Status SplitList(const std::string& name, const std::string& value,
-                 std::vector<std::string>* out) {
+Status SplitList(const std::string& name, const std::string& value, std::vector<std::string>* out) {
   size_t start = 0;
   while (start <= value.size()) {
     size_t comma = value.find(',', start);
@@ -58,11 +57,10 @@ Result<EventQuery> ParseEventQuery(
     const char* name;
     std::vector<std::string>* out;
   };
-  for (const ListParam& lp : {ListParam{"rule", &q.rules}, ListParam{"source", &q.sources},
-                              ListParam{"pod", &q.pods}, ListParam{"namespace", &q.namespaces},
-                              ListParam{"sensor", &q.sensors},
-                              ListParam{"hostname", &q.hostnames},
-                              ListParam{"tags", &q.tags}}) {
+  for (const ListParam& lp :
+       {ListParam{"rule", &q.rules}, ListParam{"source", &q.sources}, ListParam{"pod", &q.pods},
+        ListParam{"namespace", &q.namespaces}, ListParam{"sensor", &q.sensors},
+        ListParam{"hostname", &q.hostnames}, ListParam{"tags", &q.tags}}) {
     auto v = param(lp.name);
     if (!v.ok()) return v.error();
     if (*v) {
@@ -95,10 +93,14 @@ Result<EventQuery> ParseEventQuery(
     if (!t.ok()) return t.error();
     (std::string(name) == "since" ? q.since_ns : q.until_ns) = *t;
   }
-  if (auto v = param("filter"); !v.ok()) return v.error();
-  else if (*v) q.filter = **v;
-  if (auto v = param("id"); !v.ok()) return v.error();
-  else if (*v) q.id = **v;
+  if (auto v = param("filter"); !v.ok())
+    return v.error();
+  else if (*v)
+    q.filter = **v;
+  if (auto v = param("id"); !v.ok())
+    return v.error();
+  else if (*v)
+    q.id = **v;
   if (auto v = param("page"); !v.ok()) {
     return v.error();
   } else if (*v) {
@@ -118,8 +120,10 @@ Result<EventQuery> ParseEventQuery(
   if (auto v = param("order"); !v.ok()) {
     return v.error();
   } else if (*v) {
-    if (**v == "asc") q.ascending = true;
-    else if (**v != "desc") return MakeError("order: expected asc or desc");
+    if (**v == "asc")
+      q.ascending = true;
+    else if (**v != "desc")
+      return MakeError("order: expected asc or desc");
   }
   return q;
 }

@@ -78,9 +78,8 @@ Result<std::unique_ptr<Receiver>> Receiver::Start(const ReceiverConfig& config) 
     ctx.writer->Stop();
     return MakeError("the HTTP server did not start");
   }
-  SW_LOG(kInfo, "receiver", "listening",
-         {"addr", impl->host + ":" + std::to_string(impl->port)}, {"db", config.db},
-         {"auth", config.token.empty() ? "off" : "bearer"},
+  SW_LOG(kInfo, "receiver", "listening", {"addr", impl->host + ":" + std::to_string(impl->port)},
+         {"db", config.db}, {"auth", config.token.empty() ? "off" : "bearer"},
          {"text_search", config.fts ? "fts5" : "like"});
   if (!config.ready_file.empty()) {
     std::ofstream(config.ready_file) << impl->host << ":" << impl->port << "\n";

@@ -2,7 +2,6 @@
 #include <httplib.h>
 
 #include <chrono>
-
 #include <nlohmann/json.hpp>
 
 #include "context.h"
@@ -21,8 +20,7 @@ constexpr const char* kJson = "application/json";
 
 void JsonError(httplib::Response& res, int status, const std::string& msg) {
   res.status = status;
-  res.set_content(json{{"error", msg}}.dump(-1, ' ', false, json::error_handler_t::replace),
-                  kJson);
+  res.set_content(json{{"error", msg}}.dump(-1, ' ', false, json::error_handler_t::replace), kJson);
 }
 
 // Constant-time comparison so the token cannot be guessed byte by byte.
@@ -78,8 +76,10 @@ void Ingest(Context& ctx, Kind kind, const httplib::Request& req, httplib::Respo
   if (kind == Kind::kHeartbeat) {
     reason = "invalid_heartbeat";
     auto hb = ParseHeartbeatBody(req.body);
-    if (hb.ok()) op.heartbeat = std::move(*hb);
-    else parsed = hb.error();
+    if (hb.ok())
+      op.heartbeat = std::move(*hb);
+    else
+      parsed = hb.error();
   } else {
     auto events = kind == Kind::kEvents ? ParseEventsBody(req.body)
                                         : ParseFalcoBody(req.body, op.received_ns);
@@ -279,9 +279,9 @@ void InstallRoutes(httplib::Server& svr, Context& ctx) {
     auto sensors = ctx.store->Sensors();
     if (!sensors.ok()) return JsonError(res, 500, sensors.error().message);
     res.set_header("Cache-Control", "no-store");
-    res.set_content(SensorsJson(*sensors, SystemClock().WallNs(),
-                                ctx.config.default_heartbeat_interval_s),
-                    kJson);
+    res.set_content(
+        SensorsJson(*sensors, SystemClock().WallNs(), ctx.config.default_heartbeat_interval_s),
+        kJson);
   });
   svr.Get("/api/timeline", [&ctx](const auto& req, auto& res) { Timeline(ctx, req, res); });
   svr.Get("/api/facets", [&ctx](const auto& req, auto& res) { Facets(ctx, req, res); });

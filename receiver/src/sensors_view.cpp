@@ -60,17 +60,17 @@ std::string SensorsJson(const std::vector<SensorRow>& rows, int64_t now_ns,
            {"k8s", {{"pod", s.pod}, {"namespace", s.ns}}},
            {"interval_s", s.interval_s > 0 ? s.interval_s : default_interval_s},
            {"status", silent ? "silent" : "alive"},
-           {"last_heartbeat", s.last_heartbeat_ns ? json(FormatRfc3339(s.last_heartbeat_ns))
-                                                  : json(nullptr)},
+           {"last_heartbeat",
+            s.last_heartbeat_ns ? json(FormatRfc3339(s.last_heartbeat_ns)) : json(nullptr)},
            {"last_heartbeat_age_s",
             s.last_heartbeat_ns ? json(static_cast<double>(now_ns - s.last_heartbeat_ns) / 1e9)
                                 : json(nullptr)},
-           {"sensor_time", s.heartbeat_time_ns ? json(FormatRfc3339(s.heartbeat_time_ns))
-                                               : json(nullptr)},
+           {"sensor_time",
+            s.heartbeat_time_ns ? json(FormatRfc3339(s.heartbeat_time_ns)) : json(nullptr)},
            {"last_event", s.last_event_ns ? json(FormatRfc3339(s.last_event_ns)) : json(nullptr)},
            {"first_seen", s.first_seen_ns ? json(FormatRfc3339(s.first_seen_ns)) : json(nullptr)},
-           {"silent_since", s.silent && s.silent_since_ns ? json(FormatRfc3339(s.silent_since_ns))
-                                                          : json(nullptr)},
+           {"silent_since",
+            s.silent && s.silent_since_ns ? json(FormatRfc3339(s.silent_since_ns)) : json(nullptr)},
            {"events", s.events},
            {"last_seq", s.last_seq},
            {"seq_max", s.seq_max},

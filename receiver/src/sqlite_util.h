@@ -45,8 +45,8 @@ class Stmt {
  public:
   Stmt() = default;
   Stmt(sqlite3* db, std::string_view sql) : db_(db) {
-    if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
-                           SQLITE_PREPARE_PERSISTENT, &s_, nullptr) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                           &s_, nullptr) != SQLITE_OK) {
       s_ = nullptr;
     }
   }

@@ -38,8 +38,9 @@ Result<int64_t> Store::IndexPending(int64_t max_rows) {
   }
   int64_t to = last.Int(0);
   if (auto st = Exec(writer_, "BEGIN IMMEDIATE"); !st.ok()) return st.error();
-  Stmt ins(writer_, "INSERT INTO events_fts(rowid, search) SELECT n, search FROM events "
-                    "WHERE n > ?1 AND n <= ?2");
+  Stmt ins(writer_,
+           "INSERT INTO events_fts(rowid, search) SELECT n, search FROM events "
+           "WHERE n > ?1 AND n <= ?2");
   Stmt mark(writer_, "UPDATE fts_state SET upto = ?1 WHERE id = 1");
   bool ok = ins.ok() && mark.ok();
   int64_t rows = 0;
@@ -71,10 +72,12 @@ Result<int64_t> Store::Retain(std::optional<int64_t> min_time_ns, int64_t max_ev
   // needs their text), then delete them; one transaction per chunk.
   auto run_chunks = [&](const char* pick_sql, int64_t arg, int64_t budget) -> Status {
     Stmt pick(writer_, pick_sql);
-    Stmt unindex(writer_, options_.fts
-        ? "INSERT INTO events_fts(events_fts, rowid, search) SELECT 'delete', e.n, e.search "
-          "FROM events e JOIN doomed d ON e.n = d.n WHERE e.n <= ?1"
-        : "SELECT ?1");
+    Stmt unindex(
+        writer_,
+        options_.fts
+            ? "INSERT INTO events_fts(events_fts, rowid, search) SELECT 'delete', e.n, e.search "
+              "FROM events e JOIN doomed d ON e.n = d.n WHERE e.n <= ?1"
+            : "SELECT ?1");
     Stmt del(writer_, "DELETE FROM events WHERE n IN (SELECT n FROM doomed)");
     if (!pick.ok() || !unindex.ok() || !del.ok()) return SqlError(writer_, "prepare retention");
     while (budget > 0) {
@@ -141,9 +144,11 @@ Status Store::MarkSilent(int64_t now_ns, double default_interval_s, WriteOp* out
     e.rule = std::string(signals::kSensorSilent);
     e.priority = Priority::kCritical;
     char buf[160];
-    std::snprintf(buf, sizeof buf, " has sent no heartbeat for %.1f s (interval %.1f s); "
-                  "events after seq %llu may be lost", static_cast<double>(quiet_ns) / 1e9,
-                  interval, static_cast<unsigned long long>(std::max(s.last_seq, s.seq_max)));
+    std::snprintf(buf, sizeof buf,
+                  " has sent no heartbeat for %.1f s (interval %.1f s); "
+                  "events after seq %llu may be lost",
+                  static_cast<double>(quiet_ns) / 1e9, interval,
+                  static_cast<unsigned long long>(std::max(s.last_seq, s.seq_max)));
     e.output = "sensor " + s.id + buf;
     e.tags = {"sandwatch", "sensor_health"};
     e.sensor = {s.id, s.mode, s.capture, s.version};

@@ -7,7 +7,7 @@
 namespace sandwatch::receiver {
 
 struct UiAsset {
-  const char* path;          // "/index.html", "/app.js", ...
+  const char* path;  // "/index.html", "/app.js", ...
   const char* content_type;
   const unsigned char* data;
   size_t size;

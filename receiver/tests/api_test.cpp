@@ -202,8 +202,9 @@ TEST_F(ApiTest, MetricsEscapeAttackerControlledLabels) {
   ASSERT_EQ(Post("/events", Batch({e}))->status, 202);
   auto m = client_->Get("/metrics");
   ASSERT_TRUE(m);
-  EXPECT_NE(m->body.find(R"(rule="evil\"} 1\nsandwatch_receiver_sensors{status=\"alive\"} 99\\"} 1)"),
-            std::string::npos)
+  EXPECT_NE(
+      m->body.find(R"(rule="evil\"} 1\nsandwatch_receiver_sensors{status=\"alive\"} 99\\"} 1)"),
+      std::string::npos)
       << m->body;
   EXPECT_EQ(m->body.find("\nsandwatch_receiver_sensors{status=\"alive\"} 99"), std::string::npos);
 }

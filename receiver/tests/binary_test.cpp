@@ -70,8 +70,7 @@ TEST(Binary, BadFlagsExitTwoNamingTheFlag) {
     std::vector<std::string> args;
     const char* flag;
   };
-  for (const Case& c : {Case{{"--bogus"}, "--bogus"},
-                        Case{{"--listen", "nohost"}, "--listen"},
+  for (const Case& c : {Case{{"--bogus"}, "--bogus"}, Case{{"--listen", "nohost"}, "--listen"},
                         Case{{"--listen", "127.0.0.1:99999"}, "--listen"},
                         Case{{"--retention-age", "soon"}, "--retention-age"},
                         Case{{"--retention-max-events", "-5"}, "--retention-max-events"},

@@ -32,11 +32,20 @@ TEST(ParseEventQuery, Defaults) {
 }
 
 TEST(ParseEventQuery, ListsPrioritiesAndTimes) {
-  auto q = Parse({{"rule", "a,b"}, {"priority", "warning,Critical"}, {"pod", "p"},
-                  {"namespace", "n"}, {"sensor", "s"}, {"hostname", "h"}, {"source", "falco"},
+  auto q = Parse({{"rule", "a,b"},
+                  {"priority", "warning,Critical"},
+                  {"pod", "p"},
+                  {"namespace", "n"},
+                  {"sensor", "s"},
+                  {"hostname", "h"},
+                  {"source", "falco"},
                   {"tags", "T1003,shell"},
-                  {"since", "15m"}, {"until", "2026-11-28T09:00:00Z"}, {"filter", "shadow"},
-                  {"page", "3"}, {"limit", "50"}, {"order", "asc"}});
+                  {"since", "15m"},
+                  {"until", "2026-11-28T09:00:00Z"},
+                  {"filter", "shadow"},
+                  {"page", "3"},
+                  {"limit", "50"},
+                  {"order", "asc"}});
   ASSERT_TRUE(q.ok()) << q.error().message;
   EXPECT_EQ(q->rules, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(q->priorities, (std::vector<int>{static_cast<int>(Priority::kWarning),
@@ -58,8 +67,7 @@ TEST(ParseEventQuery, ErrorsNameTheParameter) {
   };
   for (const Case& c : {Case{"since", "soon"}, Case{"until", "x"}, Case{"page", "0"},
                         Case{"page", "-1"}, Case{"limit", "1001"}, Case{"limit", "ten"},
-                        Case{"priority", "Loud"}, Case{"min_priority", "x"},
-                        Case{"order", "up"}}) {
+                        Case{"priority", "Loud"}, Case{"min_priority", "x"}, Case{"order", "up"}}) {
     auto q = Parse({{c.name, c.value}});
     ASSERT_FALSE(q.ok()) << c.name << "=" << c.value;
     EXPECT_EQ(q.error().message.rfind(c.name, 0), 0u) << q.error().message;

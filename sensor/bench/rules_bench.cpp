@@ -21,7 +21,8 @@ ProcessInfo Benign() {
   p.ppid = 1;
   p.name = "python3";
   p.exe = "/usr/bin/python3.11";
-  p.cmdline = {"python3", "-m", "gunicorn", "app:server", "--workers", "4", "--bind", "0.0.0.0:8080"};
+  p.cmdline = {"python3",   "-m", "gunicorn", "app:server",
+               "--workers", "4",  "--bind",   "0.0.0.0:8080"};
   p.ancestors = {{1, "sh", {"/bin/sh", "-c", "python3 -m gunicorn app:server"}}};
   for (int fd = 0; fd < 16; ++fd) {
     p.fds.push_back(FdInfo{fd, FdKind::kFile, "/srv/app/file" + std::to_string(fd) + ".py", 0});

@@ -1,17 +1,15 @@
 #include "sandwatch/sensor/config.h"
 
-#include "sandwatch/sensor/capture_factory.h"
-
+#include <CLI/CLI.hpp>
 #include <charconv>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
-
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/ids.h"
+#include "sandwatch/sensor/capture_factory.h"
 
 extern char** environ;
 
@@ -91,11 +89,16 @@ Status Bytes(const Raw& r, uint64_t* out) {
   if (ec != std::errc() || ptr == s.data()) return Bad(r, "expected a size such as 64MiB");
   std::string unit(ptr, s.data() + s.size());
   uint64_t mul = 1;
-  if (unit.empty() || unit == "B") mul = 1;
-  else if (unit == "KiB" || unit == "K" || unit == "k") mul = 1ull << 10;
-  else if (unit == "MiB" || unit == "M") mul = 1ull << 20;
-  else if (unit == "GiB" || unit == "G") mul = 1ull << 30;
-  else return Bad(r, "unit must be B, KiB, MiB or GiB");
+  if (unit.empty() || unit == "B")
+    mul = 1;
+  else if (unit == "KiB" || unit == "K" || unit == "k")
+    mul = 1ull << 10;
+  else if (unit == "MiB" || unit == "M")
+    mul = 1ull << 20;
+  else if (unit == "GiB" || unit == "G")
+    mul = 1ull << 30;
+  else
+    return Bad(r, "unit must be B, KiB, MiB or GiB");
   n *= mul;
   if (n < 4096) return Bad(r, "must be at least 4KiB");
   *out = n;
@@ -117,9 +120,12 @@ Status Int(const Raw& r, int min, int max, int* out) {
 Status Bool(const Raw& r, bool* out) {
   if (!r.value) return OkStatus();
   const std::string& s = *r.value;
-  if (s == "1" || s == "true" || s == "yes" || s == "on") *out = true;
-  else if (s == "0" || s == "false" || s == "no" || s == "off" || s.empty()) *out = false;
-  else return Bad(r, "expected true or false");
+  if (s == "1" || s == "true" || s == "yes" || s == "on")
+    *out = true;
+  else if (s == "0" || s == "false" || s == "no" || s == "off" || s.empty())
+    *out = false;
+  else
+    return Bad(r, "expected true or false");
   return OkStatus();
 }
 
@@ -135,10 +141,10 @@ std::vector<std::string> SplitComma(const std::string& s) {
   return out;
 }
 
-#define SW_TRY(expr)                                \
-  do {                                              \
-    auto sw_st_ = (expr);                           \
-    if (!sw_st_.ok()) return sw_st_.error();        \
+#define SW_TRY(expr)                         \
+  do {                                       \
+    auto sw_st_ = (expr);                    \
+    if (!sw_st_.ok()) return sw_st_.error(); \
   } while (0)
 
 }  // namespace
@@ -161,7 +167,8 @@ Result<Command> ParseCommand(const std::map<std::string, std::string>& env,
     const char* help;
   };
   static const Spec kSpecs[] = {
-      {"--receiver-url", "RECEIVER_URL", "POST events here (.../events); heartbeats to .../heartbeat"},
+      {"--receiver-url", "RECEIVER_URL",
+       "POST events here (.../events); heartbeats to .../heartbeat"},
       {"--poll-interval", "POLL_INTERVAL", "seconds between /proc scans, fractional allowed [2]"},
       {"--heartbeat-interval", "HEARTBEAT_INTERVAL", "seconds between heartbeats [15]"},
       {"--mode", "MODE", "kata | sidecar | node [kata]"},
@@ -185,7 +192,8 @@ Result<Command> ParseCommand(const std::map<std::string, std::string>& env,
       {"--batch-size", "BATCH_SIZE", "events per HTTP POST [100]"},
   };
   for (const auto& s : kSpecs) {
-    opts[s.flag] = app.add_option(s.flag, values[s.flag], std::string(s.help) + " (env " + s.env + ")");
+    opts[s.flag] =
+        app.add_option(s.flag, values[s.flag], std::string(s.help) + " (env " + s.env + ")");
   }
   bool print_config = false;
   app.add_flag("--print-config", print_config, "print the merged configuration as JSON and exit");
@@ -282,29 +290,28 @@ std::map<std::string, std::string> ProcessEnv() {
 }
 
 std::string ConfigToJson(const SensorConfig& c) {
-  nlohmann::json j{
-      {"receiver_url", c.receiver_url},
-      {"poll_interval_s", c.poll_interval_s},
-      {"heartbeat_interval_s", c.heartbeat_interval_s},
-      {"mode", c.mode},
-      {"expected_processes", c.expected_processes},
-      {"pod_name", c.pod_name},
-      {"pod_namespace", c.pod_namespace},
-      {"capture", c.capture},
-      {"rules_file", c.rules_file.empty() ? "built-in" : c.rules_file},
-      {"receiver_token", c.receiver_token.empty() ? "" : "<redacted>"},
-      {"spool_dir", c.spool_dir},
-      {"spool_max_bytes", c.spool_max_bytes},
-      {"format", c.format},
-      {"proc_root", c.proc_root},
-      {"output", EffectiveOutput(c)},
-      {"workload_pid", c.workload_pid},
-      {"workload_root", c.workload_root.empty() ? "auto" : c.workload_root},
-      {"dedup_window_s", c.dedup_window_s},
-      {"scan_existing", c.scan_existing},
-      {"sensor_id", c.sensor_id.empty() ? "auto" : c.sensor_id},
-      {"log_level", c.log_level},
-      {"batch_size", c.batch_size}};
+  nlohmann::json j{{"receiver_url", c.receiver_url},
+                   {"poll_interval_s", c.poll_interval_s},
+                   {"heartbeat_interval_s", c.heartbeat_interval_s},
+                   {"mode", c.mode},
+                   {"expected_processes", c.expected_processes},
+                   {"pod_name", c.pod_name},
+                   {"pod_namespace", c.pod_namespace},
+                   {"capture", c.capture},
+                   {"rules_file", c.rules_file.empty() ? "built-in" : c.rules_file},
+                   {"receiver_token", c.receiver_token.empty() ? "" : "<redacted>"},
+                   {"spool_dir", c.spool_dir},
+                   {"spool_max_bytes", c.spool_max_bytes},
+                   {"format", c.format},
+                   {"proc_root", c.proc_root},
+                   {"output", EffectiveOutput(c)},
+                   {"workload_pid", c.workload_pid},
+                   {"workload_root", c.workload_root.empty() ? "auto" : c.workload_root},
+                   {"dedup_window_s", c.dedup_window_s},
+                   {"scan_existing", c.scan_existing},
+                   {"sensor_id", c.sensor_id.empty() ? "auto" : c.sensor_id},
+                   {"log_level", c.log_level},
+                   {"batch_size", c.batch_size}};
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

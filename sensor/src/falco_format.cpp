@@ -1,7 +1,6 @@
 #include "sandwatch/sensor/falco_format.h"
 
 #include <ctime>
-
 #include <nlohmann/json.hpp>
 
 #include "sandwatch/core/clock.h"

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-
 #include <nlohmann/json.hpp>
 
 #include "sandwatch/core/clock.h"
@@ -12,7 +11,8 @@ namespace sandwatch::sensor {
 
 Result<ReceiverUrl> SplitReceiverUrl(const std::string& url) {
   auto scheme_end = url.find("://");
-  if (scheme_end == std::string::npos) return MakeError("RECEIVER_URL: expected http://host/events");
+  if (scheme_end == std::string::npos)
+    return MakeError("RECEIVER_URL: expected http://host/events");
   auto path_start = url.find('/', scheme_end + 3);
   ReceiverUrl r;
   r.base = url.substr(0, path_start);
@@ -48,7 +48,8 @@ void HttpOutput::Emit(const Event& e) {
 
 void HttpOutput::EmitHeartbeat(const Heartbeat& h) {
   if (options_.format == OutputFormat::kFalco) return;  // Falcosidekick has no heartbeat
-  std::string body = HeartbeatToJson(h).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string body =
+      HeartbeatToJson(h).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   std::lock_guard<std::mutex> lock(mu_);
   heartbeat_ = std::move(body);
   cv_.notify_all();

@@ -92,15 +92,13 @@ bool UsesNewFds(const rules::Match& m, const procfs::ProcessChange& change) {
                        [&](const FdInfo& f) { return f.path == *m.file_path; });
   }
   if (m.connection) {
-    bool new_socket = std::any_of(change.new_sockets.begin(), change.new_sockets.end(),
-                                  [&](const SocketInfo& s) {
-                                    return s.local == m.connection->local &&
-                                           s.remote == m.connection->remote;
-                                  });
-    bool new_pipe_or_socket_fd =
-        std::any_of(change.new_fds.begin(), change.new_fds.end(), [](const FdInfo& f) {
-          return f.kind == FdKind::kPipe || f.kind == FdKind::kSocket;
+    bool new_socket =
+        std::any_of(change.new_sockets.begin(), change.new_sockets.end(), [&](const SocketInfo& s) {
+          return s.local == m.connection->local && s.remote == m.connection->remote;
         });
+    bool new_pipe_or_socket_fd = std::any_of(
+        change.new_fds.begin(), change.new_fds.end(),
+        [](const FdInfo& f) { return f.kind == FdKind::kPipe || f.kind == FdKind::kSocket; });
     return new_socket || new_pipe_or_socket_fd;
   }
   return false;
@@ -211,9 +209,8 @@ void Pipeline::Process(const Observation& obs) {
 bool Pipeline::InWorkload(const ProcessInfo& info) {
   if (options_.workload_pid == 0) return true;
   bool in = info.key.pid == options_.workload_pid || workload_pids_.count(info.ppid) > 0 ||
-            std::any_of(info.ancestors.begin(), info.ancestors.end(), [&](const AncestorRef& a) {
-              return a.pid == options_.workload_pid;
-            });
+            std::any_of(info.ancestors.begin(), info.ancestors.end(),
+                        [&](const AncestorRef& a) { return a.pid == options_.workload_pid; });
   if (in) workload_pids_.insert(info.key.pid);
   return in;
 }
@@ -327,7 +324,8 @@ void Pipeline::HandleProcess(const ProcessInfo& info, const std::string& method,
     auto& fired = fired_[info.key];
     if (!fired.insert(m.rule->name).second) continue;  // this process already reported it
     std::string parent = info.ancestors.empty() ? "" : info.ancestors.front().name;
-    auto verdict = dedup_.Check(DedupKey(m.rule->name, info.exe, info.cmdline, parent), clock_->MonoNs());
+    auto verdict =
+        dedup_.Check(DedupKey(m.rule->name, info.exe, info.cmdline, parent), clock_->MonoNs());
     if (!verdict.emit) {
       std::lock_guard<std::mutex> lock(mu_);
       ++counters_["events_suppressed"];

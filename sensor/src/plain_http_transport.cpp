@@ -41,11 +41,11 @@ class PlainHttpTransport : public Transport {
   ~PlainHttpTransport() override { Close(); }
 
   Result<int> Post(const std::string& path, const std::string& body) override {
-    std::string req = "POST " + path + " HTTP/1.1\r\nHost: " + host_ +
-                      (port_ == "80" ? "" : ":" + port_) +
-                      "\r\nUser-Agent: sandwatch-sensor/" + Version() +
-                      "\r\nContent-Type: application/json\r\nContent-Length: " +
-                      std::to_string(body.size()) + "\r\nConnection: keep-alive\r\n";
+    std::string req =
+        "POST " + path + " HTTP/1.1\r\nHost: " + host_ + (port_ == "80" ? "" : ":" + port_) +
+        "\r\nUser-Agent: sandwatch-sensor/" + Version() +
+        "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\nConnection: keep-alive\r\n";
     if (!token_.empty()) req += "Authorization: Bearer " + token_ + "\r\n";
     req += "\r\n";
     req += body;
@@ -185,7 +185,8 @@ class PlainHttpTransport : public Transport {
     size_t pos = head.find("\r\n");
     while (pos != std::string::npos) {
       size_t next = head.find("\r\n", pos + 2);
-      std::string line = head.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
+      std::string line =
+          head.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
       pos = next;
       auto colon = line.find(':');
       if (colon == std::string::npos) continue;
@@ -247,7 +248,8 @@ Result<std::unique_ptr<Transport>> MakeHttpTransport(const std::string& scheme_h
     auto close = hostport.find(']');
     if (close == std::string::npos) return MakeError("bad IPv6 host in " + scheme_host_port);
     host = hostport.substr(1, close - 1);
-    if (close + 1 < hostport.size() && hostport[close + 1] == ':') port = hostport.substr(close + 2);
+    if (close + 1 < hostport.size() && hostport[close + 1] == ':')
+      port = hostport.substr(close + 2);
   } else if (auto colon = hostport.rfind(':'); colon != std::string::npos) {
     host = hostport.substr(0, colon);
     port = hostport.substr(colon + 1);

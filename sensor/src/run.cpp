@@ -47,7 +47,8 @@ bool WaitForStop(int64_t ns) {
   timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
   int sig = sigtimedwait(&set, nullptr, &ts);
   if (sig == SIGTERM || sig == SIGINT) {
-    SW_LOG(kInfo, "sensor", "signal received; shutting down", {"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"});
+    SW_LOG(kInfo, "sensor", "signal received; shutting down",
+           {"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"});
     g_stop = true;
   }
   return g_stop.load();
@@ -77,8 +78,8 @@ int Run(const SensorConfig& config) {
   signal(SIGPIPE, SIG_IGN);
 
   // 1. Rules.
-  auto rules = config.rules_file.empty() ? rules::DefaultRules()
-                                         : rules::LoadRulesFile(config.rules_file);
+  auto rules =
+      config.rules_file.empty() ? rules::DefaultRules() : rules::LoadRulesFile(config.rules_file);
   if (!rules.ok()) {
     std::fprintf(stderr, "sandwatch-sensor: --rules: %s\n", rules.error().message.c_str());
     return 2;
@@ -152,8 +153,8 @@ int Run(const SensorConfig& config) {
   for (auto& src : capture->sources) {
     auto st = src->Start(&pipeline);
     if (!st.ok()) {
-      SW_LOG(kError, "sensor", "capture source failed to start", {"source", std::string(src->Name())},
-             {"error", st.error().message});
+      SW_LOG(kError, "sensor", "capture source failed to start",
+             {"source", std::string(src->Name())}, {"error", st.error().message});
       continue;
     }
     started.push_back(src.get());
@@ -161,9 +162,11 @@ int Run(const SensorConfig& config) {
   SW_LOG(kInfo, "sensor", "started", {"sensor_id", id.sensor.id}, {"version", Version()},
          {"mode", config.mode}, {"capture", capture->active}, {"capture_why", capture->why},
          {"poll_interval_s", Fixed(config.poll_interval_s)}, {"output", EffectiveOutput(config)},
-         {"format", config.format}, {"rules", config.rules_file.empty() ? "built-in" : config.rules_file},
-         {"rules_enabled", std::to_string(rule_count)}, {"workload_pid", std::to_string(workload.pid)},
-         {"workload_root", workload.root}, {"workload_why", workload.why},
+         {"format", config.format},
+         {"rules", config.rules_file.empty() ? "built-in" : config.rules_file},
+         {"rules_enabled", std::to_string(rule_count)},
+         {"workload_pid", std::to_string(workload.pid)}, {"workload_root", workload.root},
+         {"workload_why", workload.why},
          {"baseline_files", baseline_ptr ? std::to_string(baseline_ptr->size()) : "none"},
          {"baseline_ms", Fixed(baseline_ms, "%.0f")}, {"pod", config.pod_name},
          {"namespace", config.pod_namespace});
@@ -171,9 +174,9 @@ int Run(const SensorConfig& config) {
   // 6. Heartbeats until SIGTERM/SIGINT.
   auto heartbeat = [&] {
     std::map<std::string, int64_t> c;
-    for (const char* k : {"scans", "processes_seen", "events_emitted", "events_suppressed",
-                          "events_dropped", "cmdline_unreadable", "netlink_overflows",
-                          "spool_bytes"}) {
+    for (const char* k :
+         {"scans", "processes_seen", "events_emitted", "events_suppressed", "events_dropped",
+          "cmdline_unreadable", "netlink_overflows", "spool_bytes"}) {
       c[k] = 0;
     }
     pipeline.AddCounters(&c);

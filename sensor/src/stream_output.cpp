@@ -6,7 +6,6 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-
 #include <nlohmann/json.hpp>
 
 #include "sandwatch/core/log.h"
@@ -104,8 +103,8 @@ Result<std::unique_ptr<Output>> MakeOutput(const SensorConfig& c) {
   options.heartbeat_path = url->heartbeat_path;
   options.format = format;
   options.batch_size = static_cast<size_t>(c.batch_size);
-  return std::unique_ptr<Output>(new HttpOutput(
-      options, std::move(transport.value()), std::move(queue)));
+  return std::unique_ptr<Output>(
+      new HttpOutput(options, std::move(transport.value()), std::move(queue)));
 }
 
 }  // namespace sandwatch::sensor

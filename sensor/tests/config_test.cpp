@@ -45,8 +45,11 @@ TEST(Config, TheBlogPodSpecEnvRunsUnchanged) {
 }
 
 TEST(Config, FlagsOverrideEnv) {
-  Env env{{"POLL_INTERVAL", "2"}, {"MODE", "kata"}, {"EXPECTED_PROCESSES", "a, b ,c"},
-          {"OUTPUT_FORMAT", "falco"}, {"SPOOL_MAX_BYTES", "1MiB"}};
+  Env env{{"POLL_INTERVAL", "2"},
+          {"MODE", "kata"},
+          {"EXPECTED_PROCESSES", "a, b ,c"},
+          {"OUTPUT_FORMAT", "falco"},
+          {"SPOOL_MAX_BYTES", "1MiB"}};
   auto c = Parse(env, {"--poll-interval", "0.05", "--mode=node", "--output", "file:/tmp/x"});
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_DOUBLE_EQ(c->config.poll_interval_s, 0.05);

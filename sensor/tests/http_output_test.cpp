@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "sandwatch/core/clock.h"
 #include "free_port.h"
+#include "sandwatch/core/clock.h"
 #include "sandwatch/core/ids.h"
 
 namespace sandwatch::sensor {
@@ -194,7 +194,8 @@ class LoopbackReceiver {
     });
     bound_ = server_.bind_to_port("127.0.0.1", port);
     thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (bound_ && !server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    while (bound_ && !server_.is_running())
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   ~LoopbackReceiver() {
     server_.stop();
@@ -215,7 +216,6 @@ class LoopbackReceiver {
   bool bound_ = false;
   std::thread thread_;
 };
-
 
 TEST(PlainHttpTransport, ReconnectsWhenTheServerClosesKeptAliveConnections) {
   httplib::Server server;

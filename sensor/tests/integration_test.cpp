@@ -49,9 +49,8 @@ TEST_P(CaptureModes, HeldTailOfShadow) {
   SensorProcess sensor({"--capture", GetParam()});
   pid_t tail = Spawn({"tail", "-f", "/etc/shadow"});
   ASSERT_GT(tail, 0);
-  bool seen = sensor.WaitForEvent([&](const json& e) {
-    return e["rule"] == "shadow_file_access" && IsPid(e, tail);
-  });
+  bool seen = sensor.WaitForEvent(
+      [&](const json& e) { return e["rule"] == "shadow_file_access" && IsPid(e, tail); });
   Kill(tail);
   ASSERT_TRUE(seen) << sensor.Stderr();
   auto ev = sensor.Events("shadow_file_access");
@@ -91,9 +90,8 @@ TEST(SensorIntegration, FindLoopGivesOneEventThenSuppressedCounts) {
   }
   EXPECT_EQ(finds, 1);
   // The shell itself was started by a non-shell (this test): an unexpected shell.
-  EXPECT_TRUE(sensor.WaitForEvent([&](const json& e) {
-    return e["rule"] == "unexpected_shell" && IsPid(e, loop);
-  }));
+  EXPECT_TRUE(sensor.WaitForEvent(
+      [&](const json& e) { return e["rule"] == "unexpected_shell" && IsPid(e, loop); }));
   ExpectCleanShutdown(sensor);
 }
 
@@ -106,8 +104,9 @@ TEST(SensorIntegration, OfflineDpkgInstallIsAPackageManagerRun) {
     }
   }
   if (deb.empty()) GTEST_SKIP() << "no cached ncat .deb (run scripts/install-deps)";
-  bool was_installed = std::system("dpkg-query -W -f='${Status}' ncat 2>/dev/null | "
-                                   "grep -q 'install ok installed'") == 0;
+  bool was_installed = std::system(
+                           "dpkg-query -W -f='${Status}' ncat 2>/dev/null | "
+                           "grep -q 'install ok installed'") == 0;
   SensorProcess sensor({"--capture", "poll"});
   // Other tests on this machine may hold dpkg's lock for a while: retry until it runs.
   int rc = -1;
@@ -161,9 +160,8 @@ TEST(SensorIntegration, NcatExecToALoopbackListener) {
   pid_t listener = Spawn({"ncat", "-l", "127.0.0.1", std::to_string(port)}, keep[0]);
   ASSERT_TRUE(sensor.WaitFor([&] { return Listening(port); }));
   pid_t client = Spawn({"ncat", "--exec", "/bin/sh", "127.0.0.1", std::to_string(port)});
-  bool nc = sensor.WaitForEvent([&](const json& e) {
-    return e["rule"] == "nc_execution" && IsPid(e, client);
-  });
+  bool nc = sensor.WaitForEvent(
+      [&](const json& e) { return e["rule"] == "nc_execution" && IsPid(e, client); });
   bool rs = sensor.WaitForEvent([&](const json& e) {
     return e["rule"] == "reverse_shell" && e.contains("parent") && e["parent"]["pid"] == client;
   });
@@ -209,7 +207,7 @@ TEST(SensorIntegration, CustomRulesFileCatchesAnOutboundConnection) {
   ASSERT_TRUE(seen) << sensor.Stderr();
   for (const auto& e : sensor.Events()) {
     EXPECT_EQ(e["rule"], "suspicious_outbound_connection");  // only the file's rule exists
-    EXPECT_FALSE(IsPid(e, listener));  // the accepted side is inbound
+    EXPECT_FALSE(IsPid(e, listener));                        // the accepted side is inbound
   }
   auto e = sensor.Events().back();
   EXPECT_EQ(e["connection"]["remote"], "127.0.0.1:" + std::to_string(port));
@@ -237,11 +235,11 @@ TEST(SensorIntegration, ShipsOverHttpToALoopbackReceiver) {
   int port = server.bind_to_any_port("127.0.0.1");
   std::thread t([&] { server.listen_after_bind(); });
   std::string spool = "/tmp/sw-it-spool-" + std::to_string(::getpid());
-  SensorProcess sensor({"--capture", "poll", "--output", "http", "--receiver-url",
-                        "http://127.0.0.1:" + std::to_string(port) + "/events",
-                        "--receiver-token", "s3cret", "--spool-dir", spool, "--pod-name",
-                        "kata-app", "--pod-namespace", "kata-demo"},
-                       false);
+  SensorProcess sensor(
+      {"--capture", "poll", "--output", "http", "--receiver-url",
+       "http://127.0.0.1:" + std::to_string(port) + "/events", "--receiver-token", "s3cret",
+       "--spool-dir", spool, "--pod-name", "kata-app", "--pod-namespace", "kata-demo"},
+      false);
   sensor.WaitFor([&] {
     std::lock_guard<std::mutex> lock(mu);
     return !heartbeats.empty();
@@ -265,9 +263,9 @@ TEST(SensorIntegration, ShipsOverHttpToALoopbackReceiver) {
   EXPECT_EQ(events.back()["k8s"]["pod"], "kata-app");
   EXPECT_EQ(events.back()["k8s"]["namespace"], "kata-demo");
   ASSERT_FALSE(heartbeats.empty());
-  for (const char* k : {"scans", "processes_seen", "events_emitted", "events_suppressed",
-                        "events_dropped", "cmdline_unreadable", "netlink_overflows",
-                        "spool_bytes"}) {
+  for (const char* k :
+       {"scans", "processes_seen", "events_emitted", "events_suppressed", "events_dropped",
+        "cmdline_unreadable", "netlink_overflows", "spool_bytes"}) {
     EXPECT_TRUE(heartbeats.back()["counters"].contains(k)) << k;
   }
   for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i]["seq"], i + 1);
@@ -296,7 +294,8 @@ TEST(SensorIntegration, FalcoFormatToAFile) {
 
 TEST(SensorIntegration, ExitCodesForFlags) {
   auto run = [](const std::string& args) {
-    return WEXITSTATUS(std::system((BinDir() + "/sandwatch-sensor " + args + " >/dev/null 2>&1").c_str()));
+    return WEXITSTATUS(
+        std::system((BinDir() + "/sandwatch-sensor " + args + " >/dev/null 2>&1").c_str()));
   };
   EXPECT_EQ(run("--help"), 0);
   EXPECT_EQ(run("--version"), 0);

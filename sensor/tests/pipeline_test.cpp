@@ -65,8 +65,14 @@ TEST_F(PipelineTest, StartupProcessesAreQuietNewOnesAreReportedWithContext) {
   MakePipeline();
   EXPECT_TRUE(out_.events.empty());
   proc_.Add({20, 0, "bash", {"/bin/bash"}, "/usr/bin/bash", 50, {}, {}});  // kubectl exec
-  proc_.Add({21, 20, "tail", {"tail", "-f", "/etc/shadow"}, "/usr/bin/tail", 51,
-             {{3, "/etc/shadow"}}, {}});
+  proc_.Add({21,
+             20,
+             "tail",
+             {"tail", "-f", "/etc/shadow"},
+             "/usr/bin/tail",
+             51,
+             {{3, "/etc/shadow"}},
+             {}});
   Scan();
   auto shells = out_.Rule("unexpected_shell");
   ASSERT_EQ(shells.size(), 1u);
@@ -93,12 +99,24 @@ TEST_F(PipelineTest, StartupProcessesAreQuietNewOnesAreReportedWithContext) {
 
 TEST_F(PipelineTest, FindLoopGivesOneEventThenSuppressedCounts) {
   MakePipeline();
-  proc_.Add({30, 0, "sh", {"sh", "-c", "while true; do find ...; sleep 1; done"}, "/usr/bin/dash",
-             60, {}, {}});
+  proc_.Add({30,
+             0,
+             "sh",
+             {"sh", "-c", "while true; do find ...; sleep 1; done"},
+             "/usr/bin/dash",
+             60,
+             {},
+             {}});
   for (int i = 0; i < 5; ++i) {
     int pid = 31 + i;
-    proc_.Add({pid, 30, "find", {"find", "/", "-path", "*/.aws/credentials"}, "/usr/bin/find",
-               static_cast<uint64_t>(61 + i), {}, {}});
+    proc_.Add({pid,
+               30,
+               "find",
+               {"find", "/", "-path", "*/.aws/credentials"},
+               "/usr/bin/find",
+               static_cast<uint64_t>(61 + i),
+               {},
+               {}});
     Scan();
     proc_.Remove(pid);
     clock_.Advance(1'000'000'000);
@@ -107,15 +125,21 @@ TEST_F(PipelineTest, FindLoopGivesOneEventThenSuppressedCounts) {
   EXPECT_EQ(Counter("events_suppressed"), 4);
   // After the window the behaviour is reported again, with the count it hid.
   clock_.Advance(400'000'000'000);
-  proc_.Add({40, 30, "find", {"find", "/", "-path", "*/.aws/credentials"}, "/usr/bin/find", 90,
-             {}, {}});
+  proc_.Add(
+      {40, 30, "find", {"find", "/", "-path", "*/.aws/credentials"}, "/usr/bin/find", 90, {}, {}});
   Scan();
   auto ev = out_.Rule("aws_credential_discovery");
   ASSERT_EQ(ev.size(), 2u);
   EXPECT_EQ(ev[1].fields.at("suppressed"), "4");
   // A different behaviour (other cmdline) is not suppressed.
-  proc_.Add({41, 30, "grep", {"grep", "-r", "aws_secret_access_key", "/home"}, "/usr/bin/grep",
-             91, {}, {}});
+  proc_.Add({41,
+             30,
+             "grep",
+             {"grep", "-r", "aws_secret_access_key", "/home"},
+             "/usr/bin/grep",
+             91,
+             {},
+             {}});
   Scan();
   EXPECT_EQ(out_.Rule("aws_credential_discovery").size(), 3u);
 }
@@ -123,11 +147,22 @@ TEST_F(PipelineTest, FindLoopGivesOneEventThenSuppressedCounts) {
 TEST_F(PipelineTest, NcatExecThroughPipesIsAReverseShell) {
   MakePipeline();
   // ncat (pid 50) holds the connection and the pipe ends; its child sh has pipes on stdio.
-  proc_.Add({50, 1, "ncat", {"ncat", "--exec", "/bin/sh", "127.0.0.1", "4444"}, "/tmp/sw-ncat",
-             70, {{3, "socket:[888]"}, {4, "pipe:[777]"}, {5, "pipe:[778]"}},
+  proc_.Add({50,
+             1,
+             "ncat",
+             {"ncat", "--exec", "/bin/sh", "127.0.0.1", "4444"},
+             "/tmp/sw-ncat",
+             70,
+             {{3, "socket:[888]"}, {4, "pipe:[777]"}, {5, "pipe:[778]"}},
              {TcpLine("0100007F:9C40", "0100007F:115C", "01", 888)}});
-  proc_.Add({51, 50, "sh", {"/bin/sh"}, "/usr/bin/dash", 71,
-             {{0, "pipe:[777]"}, {1, "pipe:[778]"}, {2, "pipe:[778]"}}, {}});
+  proc_.Add({51,
+             50,
+             "sh",
+             {"/bin/sh"},
+             "/usr/bin/dash",
+             71,
+             {{0, "pipe:[777]"}, {1, "pipe:[778]"}, {2, "pipe:[778]"}},
+             {}});
   Scan();
   for (const char* rule : {"nc_execution", "post_start_binary_execution", "reverse_shell",
                            "unexpected_shell", "suspicious_process_chain"}) {
@@ -197,8 +232,14 @@ TEST_F(PipelineTest, StartupProcessesAreReportedOnlyForNewFilesAndConnections) {
   for (int i = 0; i < 40; ++i) Scan();  // the round-robin fd refresh reaches every process
   EXPECT_TRUE(out_.events.empty());
   // The same start-up shell then opens /etc/shadow.
-  proc_.Add({80, 0, "bash", {"/bin/bash"}, "/usr/bin/bash", 40,
-             {{5, "/var/log/app.log"}, {6, "/etc/shadow"}}, {}});
+  proc_.Add({80,
+             0,
+             "bash",
+             {"/bin/bash"},
+             "/usr/bin/bash",
+             40,
+             {{5, "/var/log/app.log"}, {6, "/etc/shadow"}},
+             {}});
   for (int i = 0; i < 40 && out_.events.empty(); ++i) Scan();
   ASSERT_EQ(out_.events.size(), 1u);
   EXPECT_EQ(out_.events[0].rule, "shadow_file_access");

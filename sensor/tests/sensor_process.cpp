@@ -3,9 +3,9 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -79,13 +79,17 @@ int Reap(pid_t pid) {
 
 SensorProcess::SensorProcess(std::vector<std::string> extra_args, bool wait_ready) {
   static int counter = 0;
-  std::string base = "/tmp/sw-sensor-it-" + std::to_string(::getpid()) + "-" +
-                     std::to_string(counter++);
+  std::string base =
+      "/tmp/sw-sensor-it-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
   out_ = base + ".jsonl";
   err_ = base + ".log";
-  std::vector<std::string> argv = {BinDir() + "/sandwatch-sensor", "--poll-interval", "0.2",
-                                   "--heartbeat-interval", "0.5",
-                                   "--workload-pid", std::to_string(::getpid())};
+  std::vector<std::string> argv = {BinDir() + "/sandwatch-sensor",
+                                   "--poll-interval",
+                                   "0.2",
+                                   "--heartbeat-interval",
+                                   "0.5",
+                                   "--workload-pid",
+                                   std::to_string(::getpid())};
   if (std::find(extra_args.begin(), extra_args.end(), "--output") == extra_args.end()) {
     argv.push_back("--output");
     argv.push_back("file:" + out_);

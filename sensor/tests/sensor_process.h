@@ -5,10 +5,9 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "free_port.h"
 
@@ -21,7 +20,6 @@ void Kill(pid_t pid, int sig = 9);
 // Waits for exit; the exit status, or -1.
 int Reap(pid_t pid);
 std::string BinDir();
-
 
 class SensorProcess {
  public:

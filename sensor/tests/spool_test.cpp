@@ -65,7 +65,8 @@ TEST(Spool, SurvivesRestartAndDeliversInOrder) {
     ASSERT_TRUE((*s)->Commit(p.size()).ok());
   }
   ASSERT_EQ(all.size(), 7u);
-  for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i], "{\"seq\":" + std::to_string(i + 5) + "}");
+  for (size_t i = 0; i < all.size(); ++i)
+    EXPECT_EQ(all[i], "{\"seq\":" + std::to_string(i + 5) + "}");
   EXPECT_EQ((*s)->PendingBytes(), 0u);
   EXPECT_LE(SegmentCount(dir), 1u);  // delivered segments are deleted
   std::filesystem::remove_all(dir);
@@ -76,7 +77,8 @@ TEST(Spool, FullSpoolDropsNewRecordsAndCountsThem) {
   auto s = Spool::Open(dir, 100);
   ASSERT_TRUE(s.ok());
   int accepted = 0;
-  for (int i = 0; i < 20; ++i) accepted += (*s)->Append("0123456789abcdefghi") ? 1 : 0;  // 20 B each
+  for (int i = 0; i < 20; ++i)
+    accepted += (*s)->Append("0123456789abcdefghi") ? 1 : 0;  // 20 B each
   EXPECT_EQ(accepted, 5);
   EXPECT_EQ((*s)->Dropped(), 15u);
   EXPECT_EQ((*s)->PendingBytes(), 100u);

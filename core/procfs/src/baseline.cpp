@@ -48,7 +48,8 @@ Result<std::string> ResolveInRoot(const std::string& root, std::string_view path
     for (const auto& d : done) candidate.append("/").append(d);
     candidate.append("/").append(part);
     struct stat st {};
-    if (lstat(candidate.c_str(), &st) != 0) return MakeError(std::string("missing ").append(candidate), errno);
+    if (lstat(candidate.c_str(), &st) != 0)
+      return MakeError(std::string("missing ").append(candidate), errno);
     if (!S_ISLNK(st.st_mode)) {
       done.push_back(std::move(part));
       continue;

@@ -185,8 +185,8 @@ bool ProcessScanner::RefreshEntry(Entry* entry, NetTables* net, ProcessChange* c
   change->new_fds.clear();
   change->new_sockets.clear();
   for (const auto& fd : info.fds) {
-    bool known = std::any_of(old_fds.begin(), old_fds.end(),
-                             [&](const FdInfo& o) { return SameFd(o, fd); });
+    bool known =
+        std::any_of(old_fds.begin(), old_fds.end(), [&](const FdInfo& o) { return SameFd(o, fd); });
     if (!known) change->new_fds.push_back(fd);
   }
   for (const auto& s : info.sockets) {

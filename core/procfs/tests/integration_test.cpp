@@ -99,15 +99,15 @@ TEST(ProcfsScannerLive, LoopbackConnectionResolvesRemote) {
   ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len), 0);
   const int port = ntohs(a.sin_port);
   // bash opens the connection on fd 3, then becomes sleep, which keeps it.
-  LiveProcess client({"bash", "-c",
-                      "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port) + "; exec sleep 300"});
+  LiveProcess client(
+      {"bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port) + "; exec sleep 300"});
   ASSERT_TRUE(client.ok());
   int conn = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
   ASSERT_GE(conn, 0);
-  ASSERT_TRUE(WaitFor([&] { return testing::ProcState(client.pid()) != '?' &&
-                                   HasPrefix(client.pid(), "socket:[") &&
-                                   ProcFs().ReadLink(client.pid(), "exe").value_or("") ==
-                                       "/usr/bin/sleep"; }));
+  ASSERT_TRUE(WaitFor([&] {
+    return testing::ProcState(client.pid()) != '?' && HasPrefix(client.pid(), "socket:[") &&
+           ProcFs().ReadLink(client.pid(), "exe").value_or("") == "/usr/bin/sleep";
+  }));
   ProcessScanner scanner{ProcFs()};
   auto info = scanner.EnrichOne(client.pid());
   ASSERT_TRUE(info.ok());
@@ -115,8 +115,8 @@ TEST(ProcfsScannerLive, LoopbackConnectionResolvesRemote) {
   EXPECT_EQ(info->sockets[0].proto, "tcp");
   EXPECT_EQ(info->sockets[0].remote, "127.0.0.1:" + std::to_string(port));
   EXPECT_EQ(info->sockets[0].state, 1);  // ESTABLISHED
-  auto fd3 = std::find_if(info->fds.begin(), info->fds.end(),
-                          [](const FdInfo& f) { return f.fd == 3; });
+  auto fd3 =
+      std::find_if(info->fds.begin(), info->fds.end(), [](const FdInfo& f) { return f.fd == 3; });
   ASSERT_NE(fd3, info->fds.end());
   EXPECT_EQ(fd3->kind, FdKind::kSocket);
   EXPECT_NE(FindNetworkSocket(*info, fd3->inode), nullptr);
@@ -183,8 +183,10 @@ TEST_F(ProcfsBaselineLive, CopiedBinaryRunAfterStartIsNotInBaseline) {
   LiveProcess original({"/usr/bin/sleep", "300"});
   ASSERT_TRUE(copied.ok() && original.ok());
   ProcessScanner scanner{ProcFs()};
-  ASSERT_TRUE(WaitFor([&] { return ProcFs().ReadLink(copied.pid(), "exe").ok() &&
-                                   ProcFs().ReadLink(original.pid(), "exe").ok(); }));
+  ASSERT_TRUE(WaitFor([&] {
+    return ProcFs().ReadLink(copied.pid(), "exe").ok() &&
+           ProcFs().ReadLink(original.pid(), "exe").ok();
+  }));
   auto c = scanner.EnrichOne(copied.pid());
   auto o = scanner.EnrichOne(original.pid());
   ASSERT_TRUE(c.ok() && o.ok());
@@ -262,8 +264,8 @@ void ExpectExecReported(size_t max_held_fds) {
   // bash waits on its stdin pipe, then execs sleep in the same pid.
   LiveProcess p({"bash", "-c", "read x; exec sleep 300"}, /*stdin_pipe=*/true);
   ASSERT_TRUE(p.ok());
-  ASSERT_TRUE(WaitFor([&] { return ProcFs().ReadLink(p.pid(), "exe").value_or("") ==
-                                   "/usr/bin/bash"; }));
+  ASSERT_TRUE(
+      WaitFor([&] { return ProcFs().ReadLink(p.pid(), "exe").value_or("") == "/usr/bin/bash"; }));
   ScannerOptions o;
   o.max_held_fds = max_held_fds;
   ProcessScanner scanner(ProcFs(), o);
@@ -273,8 +275,8 @@ void ExpectExecReported(size_t max_held_fds) {
   EXPECT_EQ(scanner.counters().held_fds > 0, max_held_fds > 0);
   const ProcessKey key = scanner.Find(p.pid())->key;
   p.CloseStdin();
-  ASSERT_TRUE(WaitFor([&] { return ProcFs().ReadLink(p.pid(), "exe").value_or("") ==
-                                   "/usr/bin/sleep"; }));
+  ASSERT_TRUE(
+      WaitFor([&] { return ProcFs().ReadLink(p.pid(), "exe").value_or("") == "/usr/bin/sleep"; }));
   auto r2 = scanner.Scan();
   ASSERT_TRUE(r2.ok());
   const ProcessChange* c = nullptr;
@@ -286,14 +288,16 @@ void ExpectExecReported(size_t max_held_fds) {
   EXPECT_EQ(c->info.key, key);
   EXPECT_EQ(c->info.exe, "/usr/bin/sleep");
   EXPECT_EQ(c->info.cmdline, (std::vector<std::string>{"sleep", "300"}));
-  EXPECT_TRUE(r2->exited.empty() || std::find(r2->exited.begin(), r2->exited.end(), key) ==
-                                        r2->exited.end());
+  EXPECT_TRUE(r2->exited.empty() ||
+              std::find(r2->exited.begin(), r2->exited.end(), key) == r2->exited.end());
   auto r3 = scanner.Scan();  // and only once
   ASSERT_TRUE(r3.ok());
   EXPECT_FALSE(StartedOrExeced(*r3, p.pid()));
 }
 
-TEST(ProcfsScannerLive, ExecOfAKnownProcessIsReportedThroughHeldCommFd) { ExpectExecReported(8192); }
+TEST(ProcfsScannerLive, ExecOfAKnownProcessIsReportedThroughHeldCommFd) {
+  ExpectExecReported(8192);
+}
 TEST(ProcfsScannerLive, ExecOfAKnownProcessIsReportedThroughStat) { ExpectExecReported(0); }
 
 TEST(ProcfsScannerLive, ZombieCountsAsCmdlineUnreadable) {

@@ -1,7 +1,6 @@
 #include "sandwatch/core/procfs/proc_fs.h"
 
 #include <gtest/gtest.h>
-
 #include <sys/resource.h>
 #include <unistd.h>
 

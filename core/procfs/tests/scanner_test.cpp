@@ -1,10 +1,9 @@
-#include "sandwatch/core/procfs/process_scanner.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
 #include "fixture_tree.h"
+#include "sandwatch/core/procfs/process_scanner.h"
 
 namespace sandwatch::procfs {
 namespace {

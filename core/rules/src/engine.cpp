@@ -246,9 +246,8 @@ bool RuleEngine::BlockHolds(const Conditions& c, const RuleInput& in, const Rule
   }
   if (!c.cmdline.empty()) {
     std::string joined = JoinCmdline(p.cmdline);
-    bool any = std::any_of(c.cmdline.begin(), c.cmdline.end(), [&](const CompiledRegex& r) {
-      return std::regex_search(joined, r.re);
-    });
+    bool any = std::any_of(c.cmdline.begin(), c.cmdline.end(),
+                           [&](const CompiledRegex& r) { return std::regex_search(joined, r.re); });
     if (!any) return false;
   }
   return true;
@@ -263,11 +262,11 @@ std::vector<Match> RuleEngine::Evaluate(const RuleInput& in, const RuleWorld& wo
       Match m;
       m.rule = &rule;
       if (!BlockHolds(block, in, world, &m)) continue;
-      bool suppressed = std::any_of(rule.unless.begin(), rule.unless.end(),
-                                    [&](const Conditions& u) {
-                                      Match scratch;
-                                      return BlockHolds(u, in, world, &scratch);
-                                    });
+      bool suppressed =
+          std::any_of(rule.unless.begin(), rule.unless.end(), [&](const Conditions& u) {
+            Match scratch;
+            return BlockHolds(u, in, world, &scratch);
+          });
       if (!suppressed) out.push_back(std::move(m));
       break;
     }

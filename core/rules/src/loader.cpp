@@ -1,10 +1,10 @@
 #include "sandwatch/core/rules/loader.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <fstream>
 #include <set>
 #include <sstream>
-
-#include <yaml-cpp/yaml.h>
 
 #include "sandwatch/core/rules/template.h"
 

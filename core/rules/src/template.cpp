@@ -6,16 +6,27 @@
 namespace sandwatch::rules {
 namespace {
 
-constexpr std::array<std::string_view, 17> kFields = {
-    "proc.name",        "proc.exe",        "proc.cmdline",     "proc.pid",
-    "proc.ppid",        "proc.pname",      "proc.pcmdline",    "proc.aname",
-    "proc.cwd",         "user.uid",        "fd.name",          "connection.remote",
-    "connection.local", "connection.proto", "k8s.pod.name",    "k8s.ns.name",
-    "rule"};
+constexpr std::array<std::string_view, 17> kFields = {"proc.name",
+                                                      "proc.exe",
+                                                      "proc.cmdline",
+                                                      "proc.pid",
+                                                      "proc.ppid",
+                                                      "proc.pname",
+                                                      "proc.pcmdline",
+                                                      "proc.aname",
+                                                      "proc.cwd",
+                                                      "user.uid",
+                                                      "fd.name",
+                                                      "connection.remote",
+                                                      "connection.local",
+                                                      "connection.proto",
+                                                      "k8s.pod.name",
+                                                      "k8s.ns.name",
+                                                      "rule"};
 
 bool FieldChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '_';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_';
 }
 
 // Longest known field that prefixes `rest`, or "" (so "%proc.name." works).

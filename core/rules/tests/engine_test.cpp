@@ -26,7 +26,8 @@ std::vector<std::string> Names(const std::vector<Match>& ms) {
   return out;
 }
 
-constexpr const char* kHeader = "rules:\n  - name: r\n    priority: Warning\n    output: x %proc.name\n";
+constexpr const char* kHeader =
+    "rules:\n  - name: r\n    priority: Warning\n    output: x %proc.name\n";
 
 TEST(Cidr, ParsesAndContains) {
   auto lo = ParseCidr("127.0.0.0/8");
@@ -161,9 +162,10 @@ TEST(Engine, RemoteNotInAllowlistIgnoresInboundAndListening) {
 }
 
 TEST(Engine, ExpectedParentOutsideRootAndArgs) {
-  auto e = Engine(std::string(kHeader) +
-                      "    when: {expected: false, parent_outside: true, root: true, args: ['-e*']}\n",
-                  {"sleep"});
+  auto e =
+      Engine(std::string(kHeader) +
+                 "    when: {expected: false, parent_outside: true, root: true, args: ['-e*']}\n",
+             {"sleep"});
   FakeWorld w;
   auto p = Proc("nc", {"nc", "-e/bin/sh"});
   p.ppid = 0;

@@ -68,13 +68,15 @@ TEST(Loader, ErrorsNameTheFileRuleAndField) {
       {Rule(""), "when (line 2): missing"},
       {"rules:\n  - name: a\n    priority: Loud\n    output: x\n    when: {proc_name: x}\n",
        "rule 'a': priority (line 3): unknown priority \"Loud\""},
-      {"rules:\n  - name: a\n    priority: Warning\n    output: '%proc.nam'\n    when: {proc_name: x}\n",
+      {"rules:\n  - name: a\n    priority: Warning\n    output: '%proc.nam'\n    when: {proc_name: "
+       "x}\n",
        "rule 'a': output (line 4): unknown field %proc.nam"},
-      {"rules:\n  - name: Bad-Name\n    priority: Warning\n    output: x\n    when: {proc_name: x}\n",
+      {"rules:\n  - name: Bad-Name\n    priority: Warning\n    output: x\n    when: {proc_name: "
+       "x}\n",
        "name (line 2): use 1-64"},
       {"rules:\n  - priority: Warning\n", "rules[0]: name"},
       {Rule("    when: {proc_name: x}\n") + "  - name: my_rule\n    priority: Warning\n"
-                                             "    output: x\n    when: {proc_name: y}\n",
+                                            "    output: x\n    when: {proc_name: y}\n",
        "duplicate rule name"},
       {"rulez: []\n", "expected a map with a \"rules:\" list"},
       {"version: 2\nrules: []\n", "only version 1"},

@@ -30,10 +30,11 @@ inline void AddFile(ProcessInfo* p, int fd, std::string path) {
   p->fds.push_back(FdInfo{fd, FdKind::kFile, std::move(path), 0});
 }
 
-inline void AddSocket(ProcessInfo* p, int fd, uint64_t inode, std::string local,
-                      std::string remote, int state = 1, std::string proto = "tcp") {
+inline void AddSocket(ProcessInfo* p, int fd, uint64_t inode, std::string local, std::string remote,
+                      int state = 1, std::string proto = "tcp") {
   p->fds.push_back(FdInfo{fd, FdKind::kSocket, "socket:[" + std::to_string(inode) + "]", inode});
-  p->sockets.push_back(SocketInfo{inode, std::move(proto), std::move(local), std::move(remote), state});
+  p->sockets.push_back(
+      SocketInfo{inode, std::move(proto), std::move(local), std::move(remote), state});
 }
 
 // A world with a set of baseline exes and pipes whose peer holds a connection.

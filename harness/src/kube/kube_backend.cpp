@@ -104,10 +104,10 @@ Status KubeBackend::Prepare(RunContext& ctx) {
   auto rollout = kubectl_.Run({"rollout", "status", "deployment/kata-receiver", "--timeout=120s"},
                               seconds(130));
   if (!rollout.ok()) return MakeError("the receiver is not ready: " + rollout.error().message);
-  auto attacker = kubectl_.Run({"get", "pods", "-l", "app=" + cfg.listener_service,
-                                "--field-selector=status.phase=Running", "-o",
-                                "jsonpath={.items[0].metadata.name} {.items[0].status.podIP}"},
-                               seconds(30));
+  auto attacker = kubectl_.Run(
+      {"get", "pods", "-l", "app=" + cfg.listener_service, "--field-selector=status.phase=Running",
+       "-o", "jsonpath={.items[0].metadata.name} {.items[0].status.podIP}"},
+      seconds(30));
   const auto words = attacker.ok() ? SplitWords(*attacker) : std::vector<std::string>{};
   if (words.size() != 2) {
     return MakeError("no running attacker pod (label app=" + cfg.listener_service +

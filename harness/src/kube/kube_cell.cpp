@@ -63,17 +63,31 @@ std::string Printable(const std::string& text, size_t max) {
 }  // namespace
 
 Result<std::shared_ptr<ProcessHandle>> KubeBackend::StartCellListener(RunContext& ctx,
-                                                                     const Cell& cell,
-                                                                     const std::string& gt_path) {
+                                                                      const Cell& cell,
+                                                                      const std::string& gt_path) {
   const Scenario& s = *ctx.scenario;
   const KubeConfig& cfg = kubectl_.config();
   const std::string port = std::to_string(cfg.listener_port);
   // The cell's speed keeps the reverse shell alive as long as the local lab does.
-  std::vector<std::string> args = {"exec", attacker_pod_, "-c", "listener", "--",
-                                   "sandwatch-attack-sim", "listen", "--bind", "0.0.0.0",
-                                   "--port", port, "--speed", cell.speed, "--count", "1",
-                                   "--timeout", std::to_string(Secs(s.timeouts.cell_s).count()),
-                                   "--ground-truth", gt_path};
+  std::vector<std::string> args = {"exec",
+                                   attacker_pod_,
+                                   "-c",
+                                   "listener",
+                                   "--",
+                                   "sandwatch-attack-sim",
+                                   "listen",
+                                   "--bind",
+                                   "0.0.0.0",
+                                   "--port",
+                                   port,
+                                   "--speed",
+                                   cell.speed,
+                                   "--count",
+                                   "1",
+                                   "--timeout",
+                                   std::to_string(Secs(s.timeouts.cell_s).count()),
+                                   "--ground-truth",
+                                   gt_path};
   if (s.attack.hold_ms) args.insert(args.end(), {"--linger-ms", std::to_string(*s.attack.hold_ms)});
   CommandSpec spec;
   spec.argv = kubectl_.Argv(args, cfg.namespace_);
@@ -88,9 +102,9 @@ Result<std::shared_ptr<ProcessHandle>> KubeBackend::StartCellListener(RunContext
   std::snprintf(hex, sizeof(hex), "%04X", static_cast<unsigned>(cfg.listener_port));
   const std::string probe = std::string("grep -q ':") + hex + " 00000000:0000 0A' /proc/net/tcp";
   for (int i = 0; i < 60; ++i) {
-    auto r = kubectl_.RunRaw(cfg.namespace_,
-                             {"exec", attacker_pod_, "-c", "listener", "--", "/bin/sh", "-c", probe},
-                             seconds(20));
+    auto r = kubectl_.RunRaw(
+        cfg.namespace_, {"exec", attacker_pod_, "-c", "listener", "--", "/bin/sh", "-c", probe},
+        seconds(20));
     if (r.ok() && r->ok()) return handle;
     if (!handle->Running() || Interrupted()) break;
     deps_.sleep(milliseconds(500));
@@ -244,9 +258,9 @@ Result<CellOutcome> KubeBackend::RunCell(RunContext& ctx, const Cell& cell) {
   auto listener = StartCellListener(ctx, cell, listener_gt);
   if (!listener.ok()) return finish(listener.error().message);
   const CleanupRegistry::Id listener_cleanup =
-      ctx.cleanup != nullptr
-          ? ctx.cleanup->Add("kubectl exec ... listen", [h = *listener] { h->Stop(milliseconds(2000)); })
-          : 0;
+      ctx.cleanup != nullptr ? ctx.cleanup->Add("kubectl exec ... listen",
+                                                [h = *listener] { h->Stop(milliseconds(2000)); })
+                             : 0;
 
   Note(ctx, "chain running in " + pod);
   out.start_wall_ns = SystemClock().WallNs();

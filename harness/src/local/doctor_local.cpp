@@ -18,8 +18,9 @@ namespace {
 
 std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
 
-DoctorCheck Tool(CommandRunner& r, const std::string& name, const std::vector<std::string>& version_argv,
-                 const std::string& fix, bool required = true) {
+DoctorCheck Tool(CommandRunner& r, const std::string& name,
+                 const std::vector<std::string>& version_argv, const std::string& fix,
+                 bool required = true) {
   DoctorCheck c{name, false, required, "", fix};
   std::string path = r.Which(name);
   if (path.empty()) {
@@ -47,28 +48,34 @@ std::vector<DoctorCheck> LocalDoctor(CommandRunner& r, const std::vector<std::st
   LabPaths p = ResolveLabPaths();
   std::vector<DoctorCheck> checks;
   bool root = geteuid() == 0;
-  checks.push_back({"root", root, runc || vm, root ? "running as root" : "not root (uid " + std::to_string(geteuid()) + ")",
-                    "run the harness with sudo: runc, mounts, unshare and the host-view sensor's netlink/fanotify need root"});
+  checks.push_back({"root", root, runc || vm,
+                    root ? "running as root" : "not root (uid " + std::to_string(geteuid()) + ")",
+                    "run the harness with sudo: runc, mounts, unshare and the host-view sensor's "
+                    "netlink/fanotify need root"});
   for (const char* b : {"sandwatch-sensor", "sandwatch-receiver", "sandwatch-attack-sim"}) {
     std::string path = bin_dir + "/" + b;
     bool ok = access(path.c_str(), X_OK) == 0;
-    checks.push_back({b, ok, true, ok ? path : path + " missing",
-                      "make build (or cmake --build build --target " + std::string(b) + "), or pass --bin-dir"});
+    checks.push_back(
+        {b, ok, true, ok ? path : path + " missing",
+         "make build (or cmake --build build --target " + std::string(b) + "), or pass --bin-dir"});
   }
   checks.push_back(Tool(r, "unshare", {}, "apt-get install util-linux", false));
   if (runc || vm) {
-    checks.push_back(Tool(r, "debootstrap", {"debootstrap", "--version"}, "apt-get install debootstrap"));
+    checks.push_back(
+        Tool(r, "debootstrap", {"debootstrap", "--version"}, "apt-get install debootstrap"));
     bool rootfs = fs::exists(p.rootfs + "/.sandwatch-rootfs");
-    checks.push_back({"rootfs cache", rootfs, false,
-                      rootfs ? p.rootfs : p.rootfs + " not built yet (built on the first run, about 1 min)",
-                      "harness/lab/build-rootfs.sh " + p.rootfs + " " + p.debs_dir});
+    checks.push_back(
+        {"rootfs cache", rootfs, false,
+         rootfs ? p.rootfs : p.rootfs + " not built yet (built on the first run, about 1 min)",
+         "harness/lab/build-rootfs.sh " + p.rootfs + " " + p.debs_dir});
     bool deb = false;
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(p.debs_dir, ec)) {
       deb = deb || e.path().filename().string().rfind("ncat_", 0) == 0;
     }
-    checks.push_back({"ncat .deb", deb, true, deb ? p.debs_dir : "no ncat_*.deb in " + p.debs_dir,
-                      "mkdir -p " + p.debs_dir + " && cd " + p.debs_dir + " && apt-get download ncat"});
+    checks.push_back(
+        {"ncat .deb", deb, true, deb ? p.debs_dir : "no ncat_*.deb in " + p.debs_dir,
+         "mkdir -p " + p.debs_dir + " && cd " + p.debs_dir + " && apt-get download ncat"});
   }
   if (runc) {
     checks.push_back(Tool(r, "runc", {"runc", "--version"}, "apt-get install runc"));
@@ -80,14 +87,18 @@ std::vector<DoctorCheck> LocalDoctor(CommandRunner& r, const std::vector<std::st
     checks.push_back(Tool(r, "cpio", {}, "apt-get install cpio"));
     checks.push_back(Tool(r, "busybox", {}, "apt-get install busybox (the guest's ip command)"));
     bool kernel = fs::exists(p.kernel_dir + "/.sandwatch-kernel");
-    checks.push_back({"guest kernel", kernel, false,
-                      kernel ? p.kernel_dir + " (" + FirstLine(ReadText(p.kernel_dir + "/.sandwatch-kernel")) + ")"
-                             : p.kernel_dir + " not fetched yet (fetched on the first run, a few seconds)",
-                      "harness/lab/fetch-kernel.sh " + p.kernel_dir + " (apt-get download linux-image-6.1.0-N-amd64 + dpkg -x; never installed)"});
+    checks.push_back(
+        {"guest kernel", kernel, false,
+         kernel
+             ? p.kernel_dir + " (" + FirstLine(ReadText(p.kernel_dir + "/.sandwatch-kernel")) + ")"
+             : p.kernel_dir + " not fetched yet (fetched on the first run, a few seconds)",
+         "harness/lab/fetch-kernel.sh " + p.kernel_dir +
+             " (apt-get download linux-image-6.1.0-N-amd64 + dpkg -x; never installed)"});
     bool kvm = access("/dev/kvm", R_OK | W_OK) == 0;
     checks.push_back({"/dev/kvm", kvm, false,
                       kvm ? "present (not used: the lab runs qemu under TCG for a portable result)"
-                          : "absent (not needed: the lab runs qemu under TCG)", ""});
+                          : "absent (not needed: the lab runs qemu under TCG)",
+                      ""});
   }
   // Leftovers of a harness that was killed with SIGKILL (anything else cleans up itself).
   {
@@ -115,13 +126,15 @@ std::vector<DoctorCheck> LocalDoctor(CommandRunner& r, const std::vector<std::st
       stale += mnt + " ";
       fix += "umount -l " + mnt + "; ";
     }
-    checks.push_back({"leftovers", stale.empty(), false,
-                      stale.empty() ? "no container or mount left by an earlier run" : "left behind: " + stale,
-                      fix});
+    checks.push_back(
+        {"leftovers", stale.empty(), false,
+         stale.empty() ? "no container or mount left by an earlier run" : "left behind: " + stale,
+         fix});
   }
-  DoctorCheck falco = Tool(r, "falco", {"falco", "--version"},
-                           "optional: install Falco with http_output pointed at the receiver to add the falco observer",
-                           false);
+  DoctorCheck falco = Tool(
+      r, "falco", {"falco", "--version"},
+      "optional: install Falco with http_output pointed at the receiver to add the falco observer",
+      false);
   if (!falco.ok) falco.detail = "not installed: the falco observer is reported as absent";
   checks.push_back(falco);
   return checks;

@@ -16,11 +16,11 @@ namespace sandwatch::harness::local {
 
 // Where the lab keeps its caches and finds its scripts. Every path absolute.
 struct LabPaths {
-  std::string cache_dir;   // $SANDWATCH_LAB_CACHE or /var/cache/sandwatch/lab
-  std::string debs_dir;    // $SANDWATCH_CACHE/debs or /var/cache/sandwatch/debs
-  std::string rootfs;      // cache_dir/rootfs-bookworm (debootstrap minbase)
-  std::string kernel_dir;  // cache_dir/kernel (vmlinuz, modules/e1000.ko)
-  std::string lab_scripts; // <source>/harness/lab
+  std::string cache_dir;    // $SANDWATCH_LAB_CACHE or /var/cache/sandwatch/lab
+  std::string debs_dir;     // $SANDWATCH_CACHE/debs or /var/cache/sandwatch/debs
+  std::string rootfs;       // cache_dir/rootfs-bookworm (debootstrap minbase)
+  std::string kernel_dir;   // cache_dir/kernel (vmlinuz, modules/e1000.ko)
+  std::string lab_scripts;  // <source>/harness/lab
 };
 LabPaths ResolveLabPaths();
 
@@ -33,7 +33,7 @@ struct Lab {
   std::string receiver_url;  // http://127.0.0.1:PORT
   bool root = false;
   std::string host_view_capture;  // what the host-view sensor reported
-  std::string sw_dir;        // work/sw: bin/ (our binaries), lib/ (their extra libs), lab/
+  std::string sw_dir;             // work/sw: bin/ (our binaries), lib/ (their extra libs), lab/
   std::map<std::string, std::string> env;  // facts for environment.json
 };
 
@@ -77,7 +77,8 @@ Status PrepareRunc(Lab& lab);
 Status PrepareQemu(Lab& lab);
 
 // Doctor checks for the local backend.
-std::vector<DoctorCheck> LocalDoctor(CommandRunner& runner, const std::vector<std::string>& runtimes,
+std::vector<DoctorCheck> LocalDoctor(CommandRunner& runner,
+                                     const std::vector<std::string>& runtimes,
                                      const std::string& bin_dir);
 
 // "3", "0.5": numbers for argument files and pod.env.

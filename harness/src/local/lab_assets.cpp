@@ -17,7 +17,8 @@ using namespace std::chrono_literals;
 namespace {
 
 bool RootfsHasLib(const std::string& rootfs, const std::string& name) {
-  for (const char* d : {"/lib/x86_64-linux-gnu/", "/usr/lib/x86_64-linux-gnu/", "/lib64/", "/usr/lib/"}) {
+  for (const char* d :
+       {"/lib/x86_64-linux-gnu/", "/usr/lib/x86_64-linux-gnu/", "/lib64/", "/usr/lib/"}) {
     if (fs::exists(rootfs + d + name)) return true;
   }
   return false;
@@ -31,12 +32,13 @@ Status Copy(const std::string& from, const std::string& to) {
 }
 
 // `cd dir && find <what> | cpio -o -H newc -R 0:0 > out`.
-Status Cpio(CommandRunner& r, const std::string& dir, const std::string& what, const std::string& out) {
+Status Cpio(CommandRunner& r, const std::string& dir, const std::string& what,
+            const std::string& out) {
   auto res = r.Run(Cmd({"bash", "-c",
-                             "set -o pipefail; cd \"$1\" && find \"$2\" -print0 | "
-                             "cpio --null -o -H newc -R 0:0 --quiet > \"$3\"",
-                             "cpio", dir, what, out},
-                    300s));
+                        "set -o pipefail; cd \"$1\" && find \"$2\" -print0 | "
+                        "cpio --null -o -H newc -R 0:0 --quiet > \"$3\"",
+                        "cpio", dir, what, out},
+                       300s));
   if (!res.ok()) return res.error();
   if (!res->ok()) return MakeError("cpio of " + dir + "/" + what + " failed: " + res->err);
   return OkStatus();
@@ -51,7 +53,8 @@ Status StageBinaries(Lab& lab, const std::string& rootfs, const std::string& des
   std::set<std::string> libs;
   for (const char* name : {"sandwatch-sensor", "sandwatch-attack-sim", "sandwatch-receiver"}) {
     std::string bin = lab.ctx->tools.Path(name);
-    if (!fs::exists(bin)) return MakeError(bin + " is missing (build it: cmake --build build --target " + name + ")");
+    if (!fs::exists(bin))
+      return MakeError(bin + " is missing (build it: cmake --build build --target " + name + ")");
     if (auto st = Copy(bin, dest + "/bin/" + name); !st.ok()) return st;
     auto ldd = lab.runner->Run(Cmd({"ldd", bin}, 30s));
     if (!ldd.ok() || !ldd->ok()) return MakeError("ldd " + bin + " failed");
@@ -75,7 +78,8 @@ Status StageBinaries(Lab& lab, const std::string& rootfs, const std::string& des
     if (auto st = Copy(busybox, dest + "/bin/busybox"); !st.ok()) return st;
   }
   for (const char* script : {"pod.sh", "guest-init.sh"}) {
-    if (auto st = Copy(lab.paths.lab_scripts + "/" + script, dest + "/lab/" + script); !st.ok()) return st;
+    if (auto st = Copy(lab.paths.lab_scripts + "/" + script, dest + "/lab/" + script); !st.ok())
+      return st;
   }
   return OkStatus();
 }
@@ -84,8 +88,7 @@ Status PrepareQemu(Lab& lab) {
   CommandRunner& r = *lab.runner;
   if (!fs::exists(lab.paths.kernel_dir + "/.sandwatch-kernel")) {
     lab.ctx->progress->Note("fetching Debian's kernel once (apt-get download + dpkg -x)");
-    auto res = r.Run(Cmd({lab.paths.lab_scripts + "/fetch-kernel.sh", lab.paths.kernel_dir},
-                      600s));
+    auto res = r.Run(Cmd({lab.paths.lab_scripts + "/fetch-kernel.sh", lab.paths.kernel_dir}, 600s));
     if (!res.ok()) return res.error();
     if (!res->ok()) return MakeError("fetching the kernel failed: " + res->err);
   }
@@ -93,7 +96,8 @@ Status PrepareQemu(Lab& lab) {
   std::string rootfs_cpio = lab.paths.cache_dir + "/rootfs-bookworm.cpio";
   std::error_code ec;
   bool stale = !fs::exists(rootfs_cpio) ||
-               fs::last_write_time(rootfs_cpio, ec) < fs::last_write_time(lab.paths.rootfs + "/.sandwatch-rootfs", ec);
+               fs::last_write_time(rootfs_cpio, ec) <
+                   fs::last_write_time(lab.paths.rootfs + "/.sandwatch-rootfs", ec);
   if (stale) {
     lab.ctx->progress->Note("packing the rootfs into the guest initramfs (once)");
     std::string tmp = rootfs_cpio + ".tmp." + std::to_string(getpid());  // concurrent runs
@@ -104,10 +108,13 @@ Status PrepareQemu(Lab& lab) {
   // This run's binaries, the kernel module and /init.
   std::string sw = lab.sw_dir;
   fs::create_directories(sw + "/modules");
-  if (auto st = Copy(lab.paths.kernel_dir + "/modules/e1000.ko", sw + "/modules/e1000.ko"); !st.ok()) return st;
+  if (auto st = Copy(lab.paths.kernel_dir + "/modules/e1000.ko", sw + "/modules/e1000.ko");
+      !st.ok())
+    return st;
   std::string initroot = lab.ctx->work_dir + "/initroot";
   fs::create_directories(initroot);
-  if (auto st = Copy(lab.paths.lab_scripts + "/guest-init.sh", initroot + "/init"); !st.ok()) return st;
+  if (auto st = Copy(lab.paths.lab_scripts + "/guest-init.sh", initroot + "/init"); !st.ok())
+    return st;
   fs::permissions(initroot + "/init", fs::perms::owner_all | fs::perms::group_read |
                                           fs::perms::group_exec | fs::perms::others_read |
                                           fs::perms::others_exec);
@@ -115,8 +122,8 @@ Status PrepareQemu(Lab& lab) {
   if (auto st = Cpio(r, work, "sw", work + "/sw.cpio"); !st.ok()) return st;
   if (auto st = Cpio(r, initroot, "init", work + "/init.cpio"); !st.ok()) return st;
   auto cat = r.Run(Cmd({"bash", "-c", "cat \"$1\" \"$2\" \"$3\" > \"$4\"", "cat", rootfs_cpio,
-                             work + "/sw.cpio", work + "/init.cpio", work + "/guest-base.cpio"},
-                    120s));
+                        work + "/sw.cpio", work + "/init.cpio", work + "/guest-base.cpio"},
+                       120s));
   if (!cat.ok() || !cat->ok()) return MakeError("cannot assemble the guest initramfs");
   lab.env["guest_kernel"] = ReadText(lab.paths.kernel_dir + "/.sandwatch-kernel");
   return OkStatus();

@@ -1,15 +1,13 @@
 #include <unistd.h>
 
 #include <cstdio>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "local/lab.h"
 #include "sandwatch/harness/cleanup.h"
@@ -57,7 +55,8 @@ bool WaitForTcp(int port, double timeout_s) {
       std::istringstream f(line);
       std::string sl, local, remote, st;
       f >> sl >> local >> remote >> st;
-      if (st == "0A" && local.size() > 5 && local.compare(local.size() - 5, 5, want) == 0) return true;
+      if (st == "0A" && local.size() > 5 && local.compare(local.size() - 5, 5, want) == 0)
+        return true;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -98,7 +97,8 @@ Result<std::vector<GroundTruthStep>> ParseGroundTruthText(const std::string& tex
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     try {
       auto s = GroundTruthFromJson(nlohmann::json::parse(line));
-      if (!s.ok()) return MakeError("ground truth line " + std::to_string(n) + ": " + s.error().message);
+      if (!s.ok())
+        return MakeError("ground truth line " + std::to_string(n) + ": " + s.error().message);
       steps.push_back(std::move(*s));
     } catch (const std::exception& e) {
       return MakeError("ground truth line " + std::to_string(n) + ": " + e.what());
@@ -119,7 +119,8 @@ void AddObservers(Lab& lab, CellOutcome* out, ObserverBinding in_guest, const st
   if (!capture.empty()) in_guest.capture_active = {capture};
   for (const auto& o : lab.ctx->scenario->observers) {
     if (o == "in-guest") out->observers.push_back(in_guest);
-    if (o == "host-view") out->observers.push_back(HostViewBinding(lab, host_pids_comparable, lineage));
+    if (o == "host-view")
+      out->observers.push_back(HostViewBinding(lab, host_pids_comparable, lineage));
     if (o == "falco") out->observers.push_back(FalcoBinding(*lab.runner, lineage));
   }
 }
@@ -127,14 +128,22 @@ void AddObservers(Lab& lab, CellOutcome* out, ObserverBinding in_guest, const st
 std::vector<std::string> SensorArgs(const Scenario& s, const std::string& receiver_url,
                                     const std::string& pod, const std::string& mode,
                                     const std::string& capture) {
-  std::vector<std::string> a = {"--receiver-url", receiver_url + "/events",
-                                "--poll-interval", Num(s.sensor.poll_interval_s),
-                                "--heartbeat-interval", Num(s.sensor.heartbeat_interval_s),
-                                "--mode", mode,
-                                "--capture", capture,
-                                "--pod-name", pod,
-                                "--pod-namespace", "sandwatch-lab",
-                                "--sensor-id", pod + "-sensor"};
+  std::vector<std::string> a = {"--receiver-url",
+                                receiver_url + "/events",
+                                "--poll-interval",
+                                Num(s.sensor.poll_interval_s),
+                                "--heartbeat-interval",
+                                Num(s.sensor.heartbeat_interval_s),
+                                "--mode",
+                                mode,
+                                "--capture",
+                                capture,
+                                "--pod-name",
+                                pod,
+                                "--pod-namespace",
+                                "sandwatch-lab",
+                                "--sensor-id",
+                                pod + "-sensor"};
   if (!s.sensor.expected_processes.empty()) {
     std::string list;
     for (const auto& p : s.sensor.expected_processes) list += (list.empty() ? "" : ",") + p;
@@ -147,9 +156,11 @@ std::vector<std::string> SensorArgs(const Scenario& s, const std::string& receiv
 std::vector<std::string> AttackArgs(const Scenario& s, const Cell& c, const std::string& target,
                                     const std::string& package_mode, const std::string& gt_path,
                                     bool allow_remote) {
-  std::vector<std::string> a = {"--chain", s.chain, "--speed", c.speed, "--target", target,
-                                "--package-install", package_mode, "--ground-truth", gt_path,
-                                "--repeat", std::to_string(s.attack.chain_repeat), "--quiet"};
+  std::vector<std::string> a = {
+      "--chain",        s.chain, "--speed",           c.speed,
+      "--target",       target,  "--package-install", package_mode,
+      "--ground-truth", gt_path, "--repeat",          std::to_string(s.attack.chain_repeat),
+      "--quiet"};
   if (c.variant != "default") a.insert(a.end(), {"--variant", c.variant});
   if (s.attack.hold_ms) a.insert(a.end(), {"--hold-ms", std::to_string(*s.attack.hold_ms)});
   if (s.attack.gap_ms) a.insert(a.end(), {"--gap-ms", std::to_string(*s.attack.gap_ms)});
@@ -162,13 +173,21 @@ std::vector<std::string> ListenerArgs(const Lab& lab, const Cell& cell, int port
   // Keep the reverse shell open about as long as the chain's other steps, as a person
   // at the attacker's end would; attack-sim's presets: blog 5 s, human 3 s, fast 0.1 s.
   const Scenario& s = *lab.ctx->scenario;
-  double linger = s.attack.hold_ms ? *s.attack.hold_ms
+  double linger = s.attack.hold_ms        ? *s.attack.hold_ms
                   : cell.speed == "blog"  ? 5000
                   : cell.speed == "human" ? 3000
                   : cell.speed == "fast"  ? 100
                                           : 0;
-  return {lab.ctx->tools.Path("sandwatch-attack-sim"), "listen", "--port", std::to_string(port),
-          "--timeout", Num(timeout_s), "--linger-ms", Num(linger), "--ground-truth", gt_path,
+  return {lab.ctx->tools.Path("sandwatch-attack-sim"),
+          "listen",
+          "--port",
+          std::to_string(port),
+          "--timeout",
+          Num(timeout_s),
+          "--linger-ms",
+          Num(linger),
+          "--ground-truth",
+          gt_path,
           "--quiet"};
 }
 
@@ -200,7 +219,8 @@ Status WritePackageDelayHook(const Scenario& s, const std::string& root) {
   if (ec) return MakeError("cannot create " + root + "/etc/dpkg/dpkg.cfg.d: " + ec.message());
   return WriteText(root + "/etc/dpkg/dpkg.cfg.d/sandwatch-package-delay",
                    "# sandwatch lab: stands in for the network fetch of apt update && apt install\n"
-                   "pre-invoke=sleep " + Num(s.attack.package_delay_ms / 1000.0) + "\n");
+                   "pre-invoke=sleep " +
+                       Num(s.attack.package_delay_ms / 1000.0) + "\n");
 }
 
 ObserverBinding HostViewBinding(const Lab& lab, bool pids_comparable,

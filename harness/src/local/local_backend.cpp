@@ -11,8 +11,8 @@
 
 #include "local/lab.h"
 #include "sandwatch/harness/backend.h"
-#include "sandwatch/harness/commands.h"
 #include "sandwatch/harness/cleanup.h"
+#include "sandwatch/harness/commands.h"
 #include "sandwatch/harness/progress.h"
 #include "sandwatch/harness/receiver_client.h"
 
@@ -55,30 +55,35 @@ class LocalBackend : public Backend {
     // A fixed port lets a real Falco's http_output reach this run's receiver
     // (falco.yaml: http_output.url: http://127.0.0.1:PORT/falco).
     Result<int> port = PickFreeLoopbackPort();
-    if (const char* fixed = std::getenv("SANDWATCH_LAB_RECEIVER_PORT"); fixed != nullptr && *fixed) {
+    if (const char* fixed = std::getenv("SANDWATCH_LAB_RECEIVER_PORT");
+        fixed != nullptr && *fixed) {
       int p = std::atoi(fixed);
-      if (p < 1 || p > 65535) return MakeError("SANDWATCH_LAB_RECEIVER_PORT: not a port: " + std::string(fixed), 2);
+      if (p < 1 || p > 65535)
+        return MakeError("SANDWATCH_LAB_RECEIVER_PORT: not a port: " + std::string(fixed), 2);
       port = p;
     }
     if (!port.ok()) return port.error();
     lab_.receiver_port = *port;
     lab_.receiver_url = "http://127.0.0.1:" + std::to_string(*port);
-    auto recv = runner_.Start(Bg({ctx.tools.Path("sandwatch-receiver"), "--listen",
-                                        "127.0.0.1:" + std::to_string(*port), "--db",
-                                        ctx.work_dir + "/receiver.db"},
-                               "", ctx.work_dir + "/receiver.log"));
+    auto recv = runner_.Start(
+        Bg({ctx.tools.Path("sandwatch-receiver"), "--listen", "127.0.0.1:" + std::to_string(*port),
+            "--db", ctx.work_dir + "/receiver.db"},
+           "", ctx.work_dir + "/receiver.log"));
     if (!recv.ok()) return recv.error();
     receiver_ = std::move(*recv);
     ctx.cleanup->Add("receiver", [this] { receiver_.reset(); });
     ReceiverClient client(lab_.receiver_url);
     for (int i = 0; i < 100 && !client.Healthy(); ++i) std::this_thread::sleep_for(100ms);
-    if (!client.Healthy()) return MakeError("the receiver did not come up (see " + ctx.work_dir + "/receiver.log)");
+    if (!client.Healthy())
+      return MakeError("the receiver did not come up (see " + ctx.work_dir + "/receiver.log)");
 
     if (runc || vm) {
       if (auto st = local::PrepareRunc(lab_); !st.ok()) return st;
       lab_.sw_dir = ctx.work_dir + "/sw";
       if (auto st = local::StageBinaries(lab_, lab_.paths.rootfs, lab_.sw_dir); !st.ok()) return st;
-      lab_.env["rootfs"] = lab_.paths.rootfs + " (" + FirstLine(local::ReadText(lab_.paths.rootfs + "/.sandwatch-rootfs")) + ")";
+      lab_.env["rootfs"] = lab_.paths.rootfs + " (" +
+                           FirstLine(local::ReadText(lab_.paths.rootfs + "/.sandwatch-rootfs")) +
+                           ")";
     }
     if (runc) {
       auto v = runner_.Run(Cmd({"runc", "--version"}, 10s));
@@ -90,12 +95,14 @@ class LocalBackend : public Backend {
       lab_.env["qemu_version"] = v.ok() ? FirstLine(v->out) : "unknown";
       lab_.env["stand_in.kata-qemu"] =
           "LOCAL STAND-IN: qemu-system-x86_64 -accel tcg booting Debian's kernel, workload and "
-          "sensor inside the guest. Same isolation boundary as Kata (a separate guest kernel); not Kata.";
+          "sensor inside the guest. Same isolation boundary as Kata (a separate guest kernel); not "
+          "Kata.";
     }
     if (has(s.observers, "host-view")) {
       ctx.progress->Note("starting the host-view sensor (--mode node on the host)");
       std::vector<std::string> argv = {ctx.tools.Path("sandwatch-sensor")};
-      for (auto& a : local::SensorArgs(s, lab_.receiver_url, "host-view", "node", s.sensor.host_view_capture)) {
+      for (auto& a : local::SensorArgs(s, lab_.receiver_url, "host-view", "node",
+                                       s.sensor.host_view_capture)) {
         argv.push_back(a);
       }
       // One host-view sensor watches the whole run (and the whole machine): without this,
@@ -106,16 +113,19 @@ class LocalBackend : public Backend {
       host_view_ = std::move(*hv);
       ctx.cleanup->Add("host-view sensor", [this] { host_view_.reset(); });
       if (!local::WaitForSensor(lab_.receiver_url, "host-view", 30)) {
-        return MakeError("the host-view sensor never reported (see " + ctx.work_dir + "/host-view.log)");
+        return MakeError("the host-view sensor never reported (see " + ctx.work_dir +
+                         "/host-view.log)");
       }
       lab_.host_view_capture = local::SensorCapture(lab_.receiver_url, "host-view");
       lab_.env["host_view_capture_active"] = lab_.host_view_capture;
-      lab_.env["stand_in.host-view"] = "sandwatch-sensor --mode node on the host, standing where host Falco stands";
+      lab_.env["stand_in.host-view"] =
+          "sandwatch-sensor --mode node on the host, standing where host Falco stands";
       // Let its first scan establish the baseline before any chain runs.
       local::SleepInterruptibly(std::max(1.0, s.sensor.poll_interval_s));
     }
-    lab_.env["falco"] = runner_.Which("falco").empty() ? "not installed (observer absent, never faked)"
-                                                       : runner_.Which("falco");
+    lab_.env["falco"] = runner_.Which("falco").empty()
+                            ? "not installed (observer absent, never faked)"
+                            : runner_.Which("falco");
     return OkStatus();
   }
 

@@ -51,8 +51,9 @@ Result<CellOutcome> RunHostCell(Lab& lab, const Cell& cell) {
       !st.ok()) {
     return fail(st.error().message);
   }
-  auto listener = r.Start(Bg(ListenerArgs(lab, cell, *port, s.timeouts.cell_s, dir + "/listener.jsonl"), "",
-                           dir + "/listener.log"));
+  auto listener =
+      r.Start(Bg(ListenerArgs(lab, cell, *port, s.timeouts.cell_s, dir + "/listener.jsonl"), "",
+                 dir + "/listener.log"));
   if (!listener.ok()) return fail(listener.error().message);
   WaitForTcp(*port, 10);
   std::vector<std::string> cmd;
@@ -90,9 +91,11 @@ Result<CellOutcome> RunHostCell(Lab& lab, const Cell& cell) {
   out.ground_truth = std::move(*gt);
   out.ok = rc == 0 && !out.ground_truth.empty();
   if (!out.ok) {
-    out.error = "pod exit " + std::to_string(rc) + "; attack-sim: " + ReadText(dir + "/attack.log").substr(0, 400);
+    out.error = "pod exit " + std::to_string(rc) +
+                "; attack-sim: " + ReadText(dir + "/attack.log").substr(0, 400);
   }
-  out.notes.push_back(std::string("host runtime, package install ") + s.attack.host_package_install +
+  out.notes.push_back(std::string("host runtime, package install ") +
+                      s.attack.host_package_install +
                       (own_ns ? ", private PID namespace" : ", no namespace"));
   return out;
 }

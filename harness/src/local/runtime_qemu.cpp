@@ -66,9 +66,10 @@ Result<CellOutcome> RunQemuCell(Lab& lab, const Cell& cell) {
   double ready_wait = std::max(2.0, s.sensor.poll_interval_s) + 1.0;
   Status st = WriteText(cell_dir + "/cell.env", "SW_HOSTNAME=kata-app\n");
   if (st.ok()) {
-    st = WriteText(cell_dir + "/pod.env", "export SW_BIN=/sw/bin\nexport LD_LIBRARY_PATH=/sw/lib\n"
-                                          "SW_READY_WAIT=" + Num(ready_wait) + "\nSW_SETTLE=" +
-                                              Num(s.SettleSeconds()) + "\n");
+    st = WriteText(cell_dir + "/pod.env",
+                   "export SW_BIN=/sw/bin\nexport LD_LIBRARY_PATH=/sw/lib\n"
+                   "SW_READY_WAIT=" +
+                       Num(ready_wait) + "\nSW_SETTLE=" + Num(s.SettleSeconds()) + "\n");
   }
   if (st.ok()) {
     st = WriteArgs(cell_dir + "/sensor.args",
@@ -76,8 +77,8 @@ Result<CellOutcome> RunQemuCell(Lab& lab, const Cell& cell) {
   }
   if (st.ok()) {
     st = WriteArgs(cell_dir + "/attack.args",
-                   AttackArgs(s, cell, "10.0.2.2:" + std::to_string(*port), s.attack.package_install,
-                              "/tmp/cell/gt.jsonl", true));
+                   AttackArgs(s, cell, "10.0.2.2:" + std::to_string(*port),
+                              s.attack.package_install, "/tmp/cell/gt.jsonl", true));
   }
   if (st.ok()) st = WritePackageDelayHook(s, dir + "/root");
   if (!st.ok()) return fail(st.error().message);
@@ -86,24 +87,48 @@ Result<CellOutcome> RunQemuCell(Lab& lab, const Cell& cell) {
                         " ms (stands in for the blog's network fetch)");
   }
   auto cpio = r.Run(Cmd({"bash", "-c",
-                              "set -o pipefail; cd \"$1\" && find . -print0 | cpio --null -o -H newc "
-                              "-R 0:0 --quiet > \"$2\" && cat \"$3\" \"$2\" > \"$4\"",
-                              "cpio", dir + "/root", dir + "/cell.cpio",
-                              lab.ctx->work_dir + "/guest-base.cpio", dir + "/initrd.cpio"},
-                     120s));
+                         "set -o pipefail; cd \"$1\" && find . -print0 | cpio --null -o -H newc "
+                         "-R 0:0 --quiet > \"$2\" && cat \"$3\" \"$2\" > \"$4\"",
+                         "cpio", dir + "/root", dir + "/cell.cpio",
+                         lab.ctx->work_dir + "/guest-base.cpio", dir + "/initrd.cpio"},
+                        120s));
   if (!cpio.ok() || !cpio->ok()) return fail("cannot build the cell's initramfs");
 
-  auto listener = r.Start(Bg(ListenerArgs(lab, cell, *port, s.timeouts.cell_s + s.timeouts.boot_s, dir + "/listener.jsonl"), "",
-                           dir + "/listener.log"));
+  auto listener = r.Start(Bg(ListenerArgs(lab, cell, *port, s.timeouts.cell_s + s.timeouts.boot_s,
+                                          dir + "/listener.jsonl"),
+                             "", dir + "/listener.log"));
   if (!listener.ok()) return fail(listener.error().message);
   WaitForTcp(*port, 10);
-  std::vector<std::string> qemu = {
-      "qemu-system-x86_64", "-accel", "tcg", "-m", "1024", "-smp", "1", "-nodefaults",
-      "-no-user-config", "-display", "none", "-no-reboot", "-kernel",
-      lab.paths.kernel_dir + "/vmlinuz", "-initrd", dir + "/initrd.cpio", "-append",
-      "console=ttyS0 rdinit=/init panic=-1 quiet loglevel=3", "-rtc", "base=utc",
-      "-serial", "file:" + dir + "/console.log", "-serial", "file:" + dir + "/guest-out.txt",
-      "-netdev", "user,id=n0", "-device", "e1000,netdev=n0", "-monitor", "none"};
+  std::vector<std::string> qemu = {"qemu-system-x86_64",
+                                   "-accel",
+                                   "tcg",
+                                   "-m",
+                                   "1024",
+                                   "-smp",
+                                   "1",
+                                   "-nodefaults",
+                                   "-no-user-config",
+                                   "-display",
+                                   "none",
+                                   "-no-reboot",
+                                   "-kernel",
+                                   lab.paths.kernel_dir + "/vmlinuz",
+                                   "-initrd",
+                                   dir + "/initrd.cpio",
+                                   "-append",
+                                   "console=ttyS0 rdinit=/init panic=-1 quiet loglevel=3",
+                                   "-rtc",
+                                   "base=utc",
+                                   "-serial",
+                                   "file:" + dir + "/console.log",
+                                   "-serial",
+                                   "file:" + dir + "/guest-out.txt",
+                                   "-netdev",
+                                   "user,id=n0",
+                                   "-device",
+                                   "e1000,netdev=n0",
+                                   "-monitor",
+                                   "none"};
   lab.ctx->progress->Note("booting the VM (qemu/TCG, stand-in for kata-qemu)");
   auto vm = r.Start(Bg(qemu, dir + "/qemu.log", dir + "/qemu.err"));
   if (!vm.ok()) return fail(vm.error().message);
@@ -111,7 +136,8 @@ Result<CellOutcome> RunQemuCell(Lab& lab, const Cell& cell) {
   // The handle kills and reaps qemu when this function returns, however it returns.
   out.notes.push_back("qemu pid " + std::to_string(vm_handle->Pid()));
   auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::milliseconds(static_cast<int64_t>((s.timeouts.boot_s + s.timeouts.cell_s) * 1000));
+                  std::chrono::milliseconds(
+                      static_cast<int64_t>((s.timeouts.boot_s + s.timeouts.cell_s) * 1000));
   std::set<std::string> noted;
   auto boot_start = std::chrono::steady_clock::now();
   long peak_rss_kb = 0;
@@ -123,23 +149,28 @@ Result<CellOutcome> RunQemuCell(Lab& lab, const Cell& cell) {
     if (Interrupted()) return MakeError("interrupted");
     if (std::chrono::steady_clock::now() > deadline) {
       vm_handle->Stop(1000ms);
-      return fail("the VM did not finish within timeouts.boot + timeouts.cell (see " + dir + "/console.log)");
+      return fail("the VM did not finish within timeouts.boot + timeouts.cell (see " + dir +
+                  "/console.log)");
     }
     std::string console = ReadText(dir + "/console.log");
     for (const char* mark : {"network up", "chain starting", "chain done", "powering off"}) {
       if (noted.count(mark) == 0 && console.find(mark) != std::string::npos) {
         noted.insert(mark);
-        double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - boot_start).count();
-        lab.ctx->progress->Note(std::string("guest: ") + mark + " (" + Num(t) + " s after qemu start)");
-        if (std::string(mark) == "network up") out.notes.push_back("guest network up " + Num(t) + " s after qemu start");
+        double t =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - boot_start).count();
+        lab.ctx->progress->Note(std::string("guest: ") + mark + " (" + Num(t) +
+                                " s after qemu start)");
+        if (std::string(mark) == "network up")
+          out.notes.push_back("guest network up " + Num(t) + " s after qemu start");
       }
     }
     std::this_thread::sleep_for(200ms);
   }
   (*listener)->Stop(1000ms);
-  double vm_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - boot_start).count();
-  out.notes.push_back("qemu ran " + Num(vm_seconds) + " s, peak RSS " + std::to_string(peak_rss_kb / 1024) +
-                      " MB (-m 1024, TCG)");
+  double vm_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - boot_start).count();
+  out.notes.push_back("qemu ran " + Num(vm_seconds) + " s, peak RSS " +
+                      std::to_string(peak_rss_kb / 1024) + " MB (-m 1024, TCG)");
   std::string capture = SensorCapture(lab.receiver_url, pod);
   auto sections = Sections(ReadText(dir + "/guest-out.txt"));
   (void)WriteText(dir + "/guest-sensor.log", sections["sensor.log"]);

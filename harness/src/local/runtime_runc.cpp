@@ -3,9 +3,8 @@
 // joins the workload's PID namespace (as shareProcessNamespace does). Both use the
 // host's network namespace, so the receiver and the listener are on 127.0.0.1.
 #include <filesystem>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "local/lab.h"
 #include "sandwatch/core/clock.h"
@@ -23,9 +22,10 @@ using namespace std::chrono_literals;
 namespace {
 
 const std::vector<std::string> kCaps = {
-    "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",     "CAP_FOWNER",       "CAP_MKNOD",
-    "CAP_NET_RAW", "CAP_SETGID",      "CAP_SETUID",     "CAP_SETFCAP",      "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"};
+    "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+    "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+    "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+    "CAP_KILL",    "CAP_AUDIT_WRITE"};
 
 json OciConfig(const std::string& root, const std::string& hostname,
                const std::vector<std::string>& args, const std::vector<std::string>& env,
@@ -49,27 +49,44 @@ json OciConfig(const std::string& root, const std::string& hostname,
       {"root", {{"path", root}, {"readonly", false}}},
       {"hostname", hostname},
       {"mounts",
-       json::array(
-           {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
-            {{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"},
-             {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
-            {{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
-             {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}}},
-            {{"destination", "/dev/shm"}, {"type", "tmpfs"}, {"source", "shm"},
-             {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
-            {{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"},
-             {"options", {"nosuid", "noexec", "nodev", "ro"}}},
-            {{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"},
-             {"options", {"nosuid", "nodev", "mode=1777"}}},
-            {{"destination", "/sw"}, {"type", "bind"}, {"source", sw_dir},
-             {"options", {"rbind", "ro"}}},
-            {{"destination", "/sw-out"}, {"type", "bind"}, {"source", out_dir},
-             {"options", {"rbind", "rw"}}}})},
+       json::array({{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
+                    {{"destination", "/dev"},
+                     {"type", "tmpfs"},
+                     {"source", "tmpfs"},
+                     {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
+                    {{"destination", "/dev/pts"},
+                     {"type", "devpts"},
+                     {"source", "devpts"},
+                     {"options",
+                      {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}}},
+                    {{"destination", "/dev/shm"},
+                     {"type", "tmpfs"},
+                     {"source", "shm"},
+                     {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
+                    {{"destination", "/sys"},
+                     {"type", "sysfs"},
+                     {"source", "sysfs"},
+                     {"options", {"nosuid", "noexec", "nodev", "ro"}}},
+                    {{"destination", "/tmp"},
+                     {"type", "tmpfs"},
+                     {"source", "tmpfs"},
+                     {"options", {"nosuid", "nodev", "mode=1777"}}},
+                    {{"destination", "/sw"},
+                     {"type", "bind"},
+                     {"source", sw_dir},
+                     {"options", {"rbind", "ro"}}},
+                    {{"destination", "/sw-out"},
+                     {"type", "bind"},
+                     {"source", out_dir},
+                     {"options", {"rbind", "rw"}}}})},
       {"linux",
-       {{"namespaces", json::array({pid_ns, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}})},
-        {"maskedPaths", {"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-                         "/proc/timer_list", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}},
-        {"readonlyPaths", {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}}}};
+       {{"namespaces",
+         json::array({pid_ns, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}})},
+        {"maskedPaths",
+         {"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+          "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}},
+        {"readonlyPaths",
+         {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}}}};
 }
 
 // An overlay of the cached rootfs on a tmpfs, so nothing a cell does reaches the cache.
@@ -78,16 +95,18 @@ Result<std::string> MountOverlay(Lab& lab, CleanupRegistry& cleanup, const std::
   fs::create_directories(dir + "/tmpfs");
   fs::create_directories(dir + "/merged");
   auto m = r.Run(Cmd({"mount", "-t", "tmpfs", "-o", "size=1g", "tmpfs", dir + "/tmpfs"}));
-  if (!m.ok() || !m->ok()) return MakeError("mount tmpfs " + dir + "/tmpfs: " + (m.ok() ? m->err : m.error().message));
+  if (!m.ok() || !m->ok())
+    return MakeError("mount tmpfs " + dir + "/tmpfs: " + (m.ok() ? m->err : m.error().message));
   cleanup.Add("umount " + dir + "/tmpfs", [&r, dir] {
     (void)r.Run(Cmd({"umount", "-l", dir + "/tmpfs"}));
   });
   fs::create_directories(dir + "/tmpfs/upper");
   fs::create_directories(dir + "/tmpfs/work");
-  std::string opts = "lowerdir=" + lab.paths.rootfs + ",upperdir=" + dir + "/tmpfs/upper,workdir=" +
-                     dir + "/tmpfs/work";
+  std::string opts = "lowerdir=" + lab.paths.rootfs + ",upperdir=" + dir +
+                     "/tmpfs/upper,workdir=" + dir + "/tmpfs/work";
   m = r.Run(Cmd({"mount", "-t", "overlay", "overlay", "-o", opts, dir + "/merged"}));
-  if (!m.ok() || !m->ok()) return MakeError("mount overlay: " + (m.ok() ? m->err : m.error().message));
+  if (!m.ok() || !m->ok())
+    return MakeError("mount overlay: " + (m.ok() ? m->err : m.error().message));
   cleanup.Add("umount " + dir + "/merged", [&r, dir] {
     (void)r.Run(Cmd({"umount", "-l", dir + "/merged"}));
   });
@@ -100,9 +119,8 @@ Status StartContainer(Lab& lab, CleanupRegistry& cleanup, const std::string& bun
   cleanup.Add("runc delete -f " + id, [&r, id] {
     (void)r.Run(Cmd({"runc", "delete", "-f", id}, 20s));
   });
-  auto res = r.Run(Cmd({"runc", "run", "--detach", "--bundle", bundle, "--pid-file",
-                             bundle + "/pid", id},
-                    60s));
+  auto res = r.Run(
+      Cmd({"runc", "run", "--detach", "--bundle", bundle, "--pid-file", bundle + "/pid", id}, 60s));
   if (!res.ok()) return res.error();
   if (!res->ok()) return MakeError("runc run " + id + " failed: " + res->err);
   return OkStatus();
@@ -115,7 +133,8 @@ Status PrepareRunc(Lab& lab) {
   lab.ctx->progress->Note("building the rootfs once (debootstrap --variant=minbase bookworm)");
   auto res = lab.runner->Run(
       Cmd({lab.paths.lab_scripts + "/build-rootfs.sh", lab.paths.rootfs, lab.paths.debs_dir},
-       std::chrono::milliseconds(static_cast<int64_t>(lab.ctx->scenario->timeouts.prepare_s * 1000))));
+          std::chrono::milliseconds(
+              static_cast<int64_t>(lab.ctx->scenario->timeouts.prepare_s * 1000))));
   if (!res.ok()) return res.error();
   if (!res->ok()) return MakeError("building the rootfs failed: " + res->err);
   return OkStatus();
@@ -150,13 +169,15 @@ Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell) {
   }
   auto sensor_root = MountOverlay(lab, cleanup, dir + "/sensor");
   if (!sensor_root.ok()) return fail(sensor_root.error().message);
-  std::vector<std::string> env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                                  "HOME=/root", "LD_LIBRARY_PATH=/sw/lib"};
+  std::vector<std::string> env = {
+      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
+      "LD_LIBRARY_PATH=/sw/lib"};
   // The workload: pid 1 sleeps; attack-sim arrives through `runc exec`, like kubectl exec.
   fs::create_directories(dir + "/app/bundle");
   auto cfg = OciConfig(*app_root, "runc-app", {"/bin/sleep", "infinity"}, env, "", lab.sw_dir,
                        share, false);
-  if (auto st = WriteText(dir + "/app/bundle/config.json", cfg.dump(2)); !st.ok()) return fail(st.error().message);
+  if (auto st = WriteText(dir + "/app/bundle/config.json", cfg.dump(2)); !st.ok())
+    return fail(st.error().message);
   lab.ctx->progress->Note("starting the runc workload container");
   if (auto st = StartContainer(lab, cleanup, dir + "/app/bundle", base_id + "-app"); !st.ok()) {
     return fail(st.error().message);
@@ -166,31 +187,41 @@ Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell) {
   if (app_pid.empty()) return fail("runc gave no pid for the workload container");
   // The sidecar joins the workload's PID namespace.
   std::vector<std::string> sensor_cmd = {"/sw/bin/sandwatch-sensor"};
-  for (auto& a : SensorArgs(s, lab.receiver_url, pod, s.sensor.mode, s.sensor.capture)) sensor_cmd.push_back(a);
+  for (auto& a : SensorArgs(s, lab.receiver_url, pod, s.sensor.mode, s.sensor.capture))
+    sensor_cmd.push_back(a);
   fs::create_directories(dir + "/sensor/bundle");
   cfg = OciConfig(*sensor_root, "runc-app", sensor_cmd, env, "/proc/" + app_pid + "/ns/pid",
                   lab.sw_dir, share, true);
-  if (auto st = WriteText(dir + "/sensor/bundle/config.json", cfg.dump(2)); !st.ok()) return fail(st.error().message);
+  if (auto st = WriteText(dir + "/sensor/bundle/config.json", cfg.dump(2)); !st.ok())
+    return fail(st.error().message);
   lab.ctx->progress->Note("starting the sensor sidecar (shared PID namespace)");
-  if (auto st = StartContainer(lab, cleanup, dir + "/sensor/bundle", base_id + "-sensor"); !st.ok()) {
+  if (auto st = StartContainer(lab, cleanup, dir + "/sensor/bundle", base_id + "-sensor");
+      !st.ok()) {
     return fail(st.error().message);
   }
   if (!WaitForSensor(lab.receiver_url, pod, s.timeouts.boot_s)) {
     return fail("the sidecar sensor never reported (no heartbeat from pod " + pod + ")");
   }
-  if (!SleepInterruptibly(std::max(1.0, s.sensor.poll_interval_s) + 0.5)) return MakeError("interrupted");
+  if (!SleepInterruptibly(std::max(1.0, s.sensor.poll_interval_s) + 0.5))
+    return MakeError("interrupted");
 
   auto port = PickFreeLoopbackPort();
   if (!port.ok()) return fail(port.error().message);
-  auto listener = r.Start(Bg(ListenerArgs(lab, cell, *port, s.timeouts.cell_s, dir + "/listener.jsonl"), "",
-                           dir + "/listener.log"));
+  auto listener =
+      r.Start(Bg(ListenerArgs(lab, cell, *port, s.timeouts.cell_s, dir + "/listener.jsonl"), "",
+                 dir + "/listener.log"));
   if (!listener.ok()) return fail(listener.error().message);
   WaitForTcp(*port, 10);
   lab.ctx->progress->Note("chain running in the runc container (runc exec)");
-  std::vector<std::string> exec = {"runc", "exec", "--env", "LD_LIBRARY_PATH=/sw/lib", base_id + "-app",
-                                   "/sw/bin/sandwatch-attack-sim", "run"};
-  for (auto& a : AttackArgs(s, cell, "127.0.0.1:" + std::to_string(*port),
-                            s.attack.package_install, "/sw-out/gt.jsonl", false)) {
+  std::vector<std::string> exec = {"runc",
+                                   "exec",
+                                   "--env",
+                                   "LD_LIBRARY_PATH=/sw/lib",
+                                   base_id + "-app",
+                                   "/sw/bin/sandwatch-attack-sim",
+                                   "run"};
+  for (auto& a : AttackArgs(s, cell, "127.0.0.1:" + std::to_string(*port), s.attack.package_install,
+                            "/sw-out/gt.jsonl", false)) {
     exec.push_back(a);
   }
   auto attack = r.Start(Bg(exec, dir + "/attack.out", dir + "/attack.log"));
@@ -216,7 +247,8 @@ Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell) {
   ObserverBinding in;
   in.pod = pod;
   in.pids_comparable = true;
-  in.label = "sandwatch-sensor sidecar in its own runc container, sharing the workload's PID namespace";
+  in.label =
+      "sandwatch-sensor sidecar in its own runc container, sharing the workload's PID namespace";
   AddObservers(lab, &out, in, capture, false, {"runc"});
   if (!gt.ok()) return fail("ground truth: " + gt.error().message);
   out.ground_truth = std::move(*gt);
@@ -228,7 +260,8 @@ Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell) {
     out.ok = !out.ground_truth.empty();
     if (!out.ok) out.error = "attack-sim wrote no ground truth";
   }
-  out.notes.push_back("runc " + lab.env["runc_version"] + ", rootfs debootstrap minbase bookworm (overlay per cell)");
+  out.notes.push_back("runc " + lab.env["runc_version"] +
+                      ", rootfs debootstrap minbase bookworm (overlay per cell)");
   return out;
 }
 

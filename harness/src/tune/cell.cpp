@@ -7,9 +7,8 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "sandwatch/core/json_fields.h"
 
@@ -66,18 +65,25 @@ Result<SweepCell> CellFromJson(const nlohmann::json& j) {
   if (st) st = jsonf::ReadInt(j, "lifetime_ms", "lifetime_ms", true, &c.lifetime_ms);
   if (st) st = jsonf::ReadInt(j, "trials", "trials", true, &c.trials);
   if (st) st = jsonf::ReadInt(j, "detected", "detected", true, &c.detected);
-  if (st) st = jsonf::ReadDouble(j, "mean_lifetime_ms", "mean_lifetime_ms", false, &c.mean_lifetime_ms);
+  if (st)
+    st = jsonf::ReadDouble(j, "mean_lifetime_ms", "mean_lifetime_ms", false, &c.mean_lifetime_ms);
   if (st) st = jsonf::ReadDouble(j, "scan_s", "scan_s", false, &c.scan_s);
   if (st) st = jsonf::ReadDouble(j, "model", "model", false, &c.model);
   if (st) st = jsonf::ReadDouble(j, "latency_p50_ms", "latency_p50_ms", false, &p50);
   if (st) st = jsonf::ReadDouble(j, "latency_p99_ms", "latency_p99_ms", false, &p99);
   if (st) st = jsonf::ReadDouble(j, "cpu_s_per_min", "cpu_s_per_min", false, &c.cpu_s_per_min);
-  if (st) st = jsonf::ReadDouble(j, "load_cpu_s_per_min", "load_cpu_s_per_min", false, &c.load_cpu_s_per_min);
-  if (st) st = jsonf::ReadDouble(j, "stat_cpu_s_per_min", "stat_cpu_s_per_min", false, &c.stat_cpu_s_per_min);
+  if (st)
+    st = jsonf::ReadDouble(j, "load_cpu_s_per_min", "load_cpu_s_per_min", false,
+                           &c.load_cpu_s_per_min);
+  if (st)
+    st = jsonf::ReadDouble(j, "stat_cpu_s_per_min", "stat_cpu_s_per_min", false,
+                           &c.stat_cpu_s_per_min);
   if (st) st = jsonf::ReadInt(j, "rss_kib", "rss_kib", false, &c.rss_kib);
   if (st) st = jsonf::ReadInt(j, "rss_peak_kib", "rss_peak_kib", false, &c.rss_peak_kib);
   if (st) st = jsonf::ReadInt(j, "delayed_starts", "delayed_starts", false, &c.delayed_starts);
-  if (st) st = jsonf::ReadInt(j, "cmdline_unreadable", "cmdline_unreadable", false, &c.cmdline_unreadable);
+  if (st)
+    st =
+        jsonf::ReadInt(j, "cmdline_unreadable", "cmdline_unreadable", false, &c.cmdline_unreadable);
   if (st) st = jsonf::ReadString(j, "pair_id", "pair_id", false, &c.pair_id);
   if (st) st = jsonf::ReadString(j, "sensor_capture", "sensor_capture", false, &c.sensor_capture);
   if (st) st = jsonf::ReadDouble(j, "load1", "load1", false, &c.load1);

@@ -13,8 +13,10 @@ namespace {
 
 std::string FmtMs(double v) {
   char buf[32];
-  if (v >= 1000) std::snprintf(buf, sizeof buf, "%gs", v / 1000);
-  else std::snprintf(buf, sizeof buf, "%gms", v);
+  if (v >= 1000)
+    std::snprintf(buf, sizeof buf, "%gs", v / 1000);
+  else
+    std::snprintf(buf, sizeof buf, "%gms", v);
   return buf;
 }
 std::string FmtS(double v) {
@@ -131,13 +133,16 @@ std::string HeatmapSvg(const std::vector<SweepCell>& all, const std::string& cap
     ps.insert(c.poll_interval_s);
   }
   const double cw = 78, ch = 38, left = 90, top = 60;
-  const int width = static_cast<int>(left + cw * static_cast<double>(std::max<size_t>(ls.size(), 1)) + 30);
-  const int height = static_cast<int>(top + ch * static_cast<double>(std::max<size_t>(ps.size(), 1)) + 60);
+  const int width =
+      static_cast<int>(left + cw * static_cast<double>(std::max<size_t>(ls.size(), 1)) + 30);
+  const int height =
+      static_cast<int>(top + ch * static_cast<double>(std::max<size_t>(ps.size(), 1)) + 60);
   const std::string title = "Detection rate, lifetime x poll interval, capture " + capture;
   Svg svg(std::max(width, 420), height, title);
   svg.Text(20, 22, title, 14, "start", "#222", true);
-  svg.Text(20, 40, "cell: measured rate (model under polling); black frame: model outside the 95% CI",
-           11, "start", "#444");
+  svg.Text(20, 40,
+           "cell: measured rate (model under polling); black frame: model outside the 95% CI", 11,
+           "start", "#444");
   std::map<std::pair<double, int64_t>, SweepCell> at;
   for (const auto& c : cells) at[{c.poll_interval_s, c.lifetime_ms}] = c;
   size_t col = 0;
@@ -173,8 +178,8 @@ std::string HeatmapSvg(const std::vector<SweepCell>& all, const std::string& cap
     }
     ++row;
   }
-  svg.Text(left + cw * static_cast<double>(ls.size()) / 2, top + ch * static_cast<double>(ps.size()) + 24,
-           "process lifetime", 12, "middle");
+  svg.Text(left + cw * static_cast<double>(ls.size()) / 2,
+           top + ch * static_cast<double>(ps.size()) + 24, "process lifetime", 12, "middle");
   return svg.Finish();
 }
 

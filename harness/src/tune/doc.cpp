@@ -10,15 +10,32 @@ std::string EscapeMarkdown(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '\\': case '`': case '*': case '_': case '[': case ']': case '|': case '#':
+      case '\\':
+      case '`':
+      case '*':
+      case '_':
+      case '[':
+      case ']':
+      case '|':
+      case '#':
         out += '\\';
         out += c;
         break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '\n': case '\r': out += ' '; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '\n':
+      case '\r':
+        out += ' ';
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -29,7 +46,8 @@ std::string DocToMarkdown(const Doc& doc) {
   for (const auto& b : doc) {
     switch (b.kind) {
       case Block::Kind::kHeading:
-        out += std::string(static_cast<size_t>(b.level), '#') + " " + EscapeMarkdown(b.text) + "\n\n";
+        out +=
+            std::string(static_cast<size_t>(b.level), '#') + " " + EscapeMarkdown(b.text) + "\n\n";
         break;
       case Block::Kind::kPara:
         out += EscapeMarkdown(b.text) + "\n\n";

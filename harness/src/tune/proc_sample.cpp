@@ -49,9 +49,11 @@ std::optional<int64_t> ParseStatusKib(std::string_view status, std::string_view 
   size_t pos = 0;
   while (pos < status.size()) {
     const auto nl = status.find('\n', pos);
-    std::string_view line = status.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    std::string_view line =
+        status.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     pos = nl == std::string_view::npos ? status.size() : nl + 1;
-    if (line.size() <= key.size() || line.substr(0, key.size()) != key || line[key.size()] != ':') continue;
+    if (line.size() <= key.size() || line.substr(0, key.size()) != key || line[key.size()] != ':')
+      continue;
     line.remove_prefix(key.size() + 1);
     while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
     const auto sp = line.find(' ');

@@ -4,9 +4,8 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 namespace sandwatch::harness::tune {
 namespace {
@@ -124,9 +123,12 @@ int Deployability(const std::string& capture) {
 }
 
 std::string Needs(const std::string& capture) {
-  if (capture == "inotify") return "needs only read access to the workload's root, so it runs in a pod sidecar";
-  if (capture == "fanotify") return "needs CAP_SYS_ADMIN (a privileged sidecar or the guest's init namespace)";
-  if (capture == "netlink") return "needs node mode: the initial PID namespace and CAP_NET_ADMIN, never a pod sidecar";
+  if (capture == "inotify")
+    return "needs only read access to the workload's root, so it runs in a pod sidecar";
+  if (capture == "fanotify")
+    return "needs CAP_SYS_ADMIN (a privileged sidecar or the guest's init namespace)";
+  if (capture == "netlink")
+    return "needs node mode: the initial PID namespace and CAP_NET_ADMIN, never a pod sidecar";
   return "see docs/capture.md";
 }
 
@@ -148,9 +150,12 @@ std::string Percent(double fraction) {
   char buf[32];
   const double pct = fraction * 100.0;
   if (pct == 0) return "0%";
-  if (pct >= 10) std::snprintf(buf, sizeof buf, "%.0f%%", pct);
-  else if (pct >= 1) std::snprintf(buf, sizeof buf, "%.1f%%", pct);
-  else std::snprintf(buf, sizeof buf, "%.2f%%", pct);
+  if (pct >= 10)
+    std::snprintf(buf, sizeof buf, "%.0f%%", pct);
+  else if (pct >= 1)
+    std::snprintf(buf, sizeof buf, "%.1f%%", pct);
+  else
+    std::snprintf(buf, sizeof buf, "%.2f%%", pct);
   return buf;
 }
 
@@ -162,7 +167,8 @@ double EstimatePollDetection(const std::vector<SweepCell>& cells, double lifetim
   const Bracket br = Find(ps, interval_s, true);
   const double ra = ResidualAt(AtInterval(poll, ps[br.a]), lifetime_ms);
   const double rb = ResidualAt(AtInterval(poll, ps[br.b]), lifetime_ms);
-  const double model = PollDetectProbability(lifetime_ms / 1000.0, interval_s, ScanAt(poll, interval_s));
+  const double model =
+      PollDetectProbability(lifetime_ms / 1000.0, interval_s, ScanAt(poll, interval_s));
   return std::clamp(model + ra + (rb - ra) * br.w, 0.0, 1.0);
 }
 
@@ -215,7 +221,8 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
     std::vector<double> cand(ps.begin(), ps.end());
     constexpr int kSteps = 400;
     for (int i = 0; i <= kSteps; ++i) {
-      cand.push_back(ps.front() * std::pow(ps.back() / ps.front(), i / static_cast<double>(kSteps)));
+      cand.push_back(ps.front() *
+                     std::pow(ps.back() / ps.front(), i / static_cast<double>(kSteps)));
     }
     std::sort(cand.rbegin(), cand.rend());
     std::optional<double> best;
@@ -240,7 +247,8 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
     if (best) {
       double p = *best;
       const double nice = FloorSignificant(p, 2);
-      if (nice >= ps.front() - kEps && 1.0 - EstimatePollDetection(usable, L, nice) <= q.target_miss + kEps &&
+      if (nice >= ps.front() - kEps &&
+          1.0 - EstimatePollDetection(usable, L, nice) <= q.target_miss + kEps &&
           EstimatePollCpu(usable, nice) <= q.cpu_budget + kEps) {
         p = nice;
       }
@@ -250,22 +258,25 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
       r.expected_miss = 1.0 - EstimatePollDetection(usable, L, p);
       r.cpu_fraction = EstimatePollCpu(usable, p);
       r.basis = BasisCells(poll, L, p);
-      r.interpolated = std::none_of(ps.begin(), ps.end(), [&](double m) { return std::fabs(m - p) < kEps; });
-      r.polling_verdict = "POLL_INTERVAL=" + FormatSeconds(p) + " s is the largest interval that meets it";
-      r.sentence = "Use POLL_INTERVAL=" + FormatSeconds(p) + " (capture poll) for a " + ask +
-                   ": expected miss " + Percent(r.expected_miss) + ", sensor CPU " +
-                   Percent(r.cpu_fraction) + " of a core" +
-                   (r.interpolated ? " (the model fills in between measured cells " : " (measured cells ") +
-                   BasisText(r.basis) + "; " + folder + ").";
+      r.interpolated =
+          std::none_of(ps.begin(), ps.end(), [&](double m) { return std::fabs(m - p) < kEps; });
+      r.polling_verdict =
+          "POLL_INTERVAL=" + FormatSeconds(p) + " s is the largest interval that meets it";
+      r.sentence =
+          "Use POLL_INTERVAL=" + FormatSeconds(p) + " (capture poll) for a " + ask +
+          ": expected miss " + Percent(r.expected_miss) + ", sensor CPU " +
+          Percent(r.cpu_fraction) + " of a core" +
+          (r.interpolated ? " (the model fills in between measured cells " : " (measured cells ") +
+          BasisText(r.basis) + "; " + folder + ").";
       return r;
     }
     if (!miss_ok_max) {
-      r.polling_verdict = "even at P=" + FormatSeconds(best_miss_p) + " s polling misses " +
-                          Percent(best_miss);
+      r.polling_verdict =
+          "even at P=" + FormatSeconds(best_miss_p) + " s polling misses " + Percent(best_miss);
     } else {
       r.polling_verdict = "it meets the miss target only at P <= " + FormatSeconds(*miss_ok_max) +
-                          " s, where the sensor costs " + Percent(EstimatePollCpu(usable, *miss_ok_max)) +
-                          " of a core";
+                          " s, where the sensor costs " +
+                          Percent(EstimatePollCpu(usable, *miss_ok_max)) + " of a core";
     }
     r.basis = BasisCells(poll, L, best_miss_p);
     r.expected_miss = best_miss;
@@ -288,9 +299,12 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
     }
     std::optional<SweepCell> best_cell;
     for (const auto& c : cs) {
-      if (c.lifetime_ms != row || c.Miss() > q.target_miss + kEps || c.CpuFraction() > q.cpu_budget + kEps) continue;
+      if (c.lifetime_ms != row || c.Miss() > q.target_miss + kEps ||
+          c.CpuFraction() > q.cpu_budget + kEps)
+        continue;
       if (!best_cell || c.poll_interval_s > best_cell->poll_interval_s + kEps ||
-          (std::fabs(c.poll_interval_s - best_cell->poll_interval_s) < kEps && c.Miss() < best_cell->Miss())) {
+          (std::fabs(c.poll_interval_s - best_cell->poll_interval_s) < kEps &&
+           c.Miss() < best_cell->Miss())) {
         best_cell = c;
       }
     }
@@ -306,7 +320,8 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
   if (!pick) {
     r.capture.reset();
     r.sentence = head + " No measured capture source meets it either" +
-                 (by_capture.empty() ? " (the sweep has no event-driven cells)" : "") + "; relax the target or the budget.";
+                 (by_capture.empty() ? " (the sweep has no event-driven cells)" : "") +
+                 "; relax the target or the budget.";
     return r;
   }
   r.met = true;
@@ -315,11 +330,12 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
   r.expected_miss = pick->Miss();
   r.cpu_fraction = pick->CpuFraction();
   r.basis.push_back(*pick);
-  r.sentence = head + " Use --capture " + pick->capture + ": measured miss " + Percent(pick->Miss()) +
-               " (" + std::to_string(pick->trials - pick->detected) + "/" + std::to_string(pick->trials) +
-               ") at " + std::to_string(pick->lifetime_ms) + " ms with POLL_INTERVAL=" +
-               FormatSeconds(pick->poll_interval_s) + " as the safety net, sensor CPU " +
-               Percent(pick->CpuFraction()) + " of a core; it " + Needs(pick->capture) + ".";
+  r.sentence = head + " Use --capture " + pick->capture + ": measured miss " +
+               Percent(pick->Miss()) + " (" + std::to_string(pick->trials - pick->detected) + "/" +
+               std::to_string(pick->trials) + ") at " + std::to_string(pick->lifetime_ms) +
+               " ms with POLL_INTERVAL=" + FormatSeconds(pick->poll_interval_s) +
+               " as the safety net, sensor CPU " + Percent(pick->CpuFraction()) +
+               " of a core; it " + Needs(pick->capture) + ".";
   if (!others.empty()) {
     std::string list;
     for (const auto& o : others) list += (list.empty() ? "" : ", ") + o;
@@ -339,7 +355,10 @@ nlohmann::json RecommendationToJson(const Recommendation& r, const TuneQuery& q)
       {"met", r.met},
       {"interpolated", r.interpolated},
       {"safety_net_poll_interval_s", nullptr},
-      {"query", {{"target_miss", q.target_miss}, {"min_lifetime_ms", q.min_lifetime_ms}, {"cpu_budget", q.cpu_budget}}},
+      {"query",
+       {{"target_miss", q.target_miss},
+        {"min_lifetime_ms", q.min_lifetime_ms},
+        {"cpu_budget", q.cpu_budget}}},
       {"polling", r.polling_verdict},
       {"basis", {{"folder", r.folder}, {"cells", basis_cells}}},
       {"sentence", r.sentence},

@@ -42,7 +42,9 @@ std::vector<std::string> Captures(const std::vector<SweepCell>& cells) {
 }
 
 std::string Answer(const Recommendation& r) {
-  if (r.poll_interval_s) return "POLL_INTERVAL=" + FormatSeconds(*r.poll_interval_s) + (r.interpolated ? " (model)" : "");
+  if (r.poll_interval_s)
+    return "POLL_INTERVAL=" + FormatSeconds(*r.poll_interval_s) +
+           (r.interpolated ? " (model)" : "");
   if (r.capture) return "--capture " + *r.capture + " (polling cannot)";
   return "nothing measured meets it";
 }
@@ -53,7 +55,8 @@ std::string BusyNote(const nlohmann::json& env) {
     const double load = env.at("load").at("start").at(0).get<double>();
     const double cpus = env.at("machine").at("nproc").get<double>();
     if (cpus > 0 && load > cpus) {
-      return " The machine was busy (load above its CPU count): scans and trial starts competed for CPU, which the per-cell load1 and processes columns show.";
+      return " The machine was busy (load above its CPU count): scans and trial starts competed "
+             "for CPU, which the per-cell load1 and processes columns show.";
     }
   } catch (const nlohmann::json::exception&) {
   }
@@ -87,10 +90,10 @@ Doc BuildDoc(const SweepReportInput& in) {
   heading(1, "Poll-interval sweep: " + in.folder);
   add(Block::Kind::kPara,
       "Machine: " + Str(env, "/machine/model_name") + ", " + Str(env, "/machine/nproc") +
-          " CPUs, kernel " + Str(env, "/machine/kernel") + ", host " + Str(env, "/machine/hostname") +
-          ". Run started " + Str(env, "/started") + " and took " + Str(env, "/duration_s") +
-          " s. Load average at start " + Str(env, "/load/start") + ", at end " + Str(env, "/load/end") +
-          " with " + Str(env, "/load/processes_start") +
+          " CPUs, kernel " + Str(env, "/machine/kernel") + ", host " +
+          Str(env, "/machine/hostname") + ". Run started " + Str(env, "/started") + " and took " +
+          Str(env, "/duration_s") + " s. Load average at start " + Str(env, "/load/start") +
+          ", at end " + Str(env, "/load/end") + " with " + Str(env, "/load/processes_start") +
           " processes on the machine." + BusyNote(env));
   if (env.contains("runs") && env["runs"].is_array() && env["runs"].size() > 1) {
     std::string runs;
@@ -105,36 +108,49 @@ Doc BuildDoc(const SweepReportInput& in) {
       "Runtime host: every trial is a real process (" + Str(env, "/settings/trial_program") +
           " with a unique marker as argv[0]) started at a uniformly random moment of a " +
           Str(env, "/settings/window_note") +
-          " window, so its phase against the scan clock is random. One sensor process per (capture, interval) pair watches all lifetimes at once; a trial counts as detected when the sensor emitted an event whose cmdline carries its marker. Trials per lifetime: " +
+          " window, so its phase against the scan clock is random. One sensor process per "
+          "(capture, interval) pair watches all lifetimes at once; a trial counts as detected when "
+          "the sensor emitted an event whose cmdline carries its marker. Trials per lifetime: " +
           Str(env, "/settings/trials") + ". Intervals are 95% Wilson score intervals.");
 
   const TuneQuery example{0.05, 500, 0.01};
   heading(2, "Answer for the issue's example");
-  add(Block::Kind::kCode, "sandwatch-harness tune --target-miss 0.05 --min-lifetime-ms 500 --cpu-budget 0.01");
+  add(Block::Kind::kCode,
+      "sandwatch-harness tune --target-miss 0.05 --min-lifetime-ms 500 --cpu-budget 0.01");
   auto ex = Recommend(in.cells, example, in.folder);
   add(Block::Kind::kPara, ex.ok() ? ex->sentence : ex.error().message);
 
   const auto caps = Captures(in.cells);
   heading(2, "Miss-rate curves");
   add(Block::Kind::kPara,
-      "Solid lines: measured miss rate per poll interval with 95% Wilson whiskers. Dashed: the polling model 1 - min(1, (L + s)/P) with s the measured scan duration. A ring marks a cell where the model lies outside the measured interval. For event-driven sources the dashed line is what pure polling at the same P would have missed.");
-  for (const auto& c : caps) chart("Miss rate vs lifetime, " + c, "miss-" + c + ".svg", MissCurvesSvg(in.cells, c));
+      "Solid lines: measured miss rate per poll interval with 95% Wilson whiskers. Dashed: the "
+      "polling model 1 - min(1, (L + s)/P) with s the measured scan duration. A ring marks a cell "
+      "where the model lies outside the measured interval. For event-driven sources the dashed "
+      "line is what pure polling at the same P would have missed.");
+  for (const auto& c : caps)
+    chart("Miss rate vs lifetime, " + c, "miss-" + c + ".svg", MissCurvesSvg(in.cells, c));
   heading(2, "Detection heatmaps");
-  for (const auto& c : caps) chart("Detection, lifetime x interval, " + c, "heatmap-" + c + ".svg", HeatmapSvg(in.cells, c));
+  for (const auto& c : caps)
+    chart("Detection, lifetime x interval, " + c, "heatmap-" + c + ".svg", HeatmapSvg(in.cells, c));
   heading(2, "CPU cost");
   add(Block::Kind::kPara,
-      "Idle: sensor CPU with no trials running, from /proc/PID/schedstat (ns precision). Under load: while the trials ran (several new processes a second to enrich). /proc/PID/stat utime+stime is recorded per cell too (stat_cpu_s_per_min, 10 ms ticks). The recommendation uses the idle cost.");
+      "Idle: sensor CPU with no trials running, from /proc/PID/schedstat (ns precision). Under "
+      "load: while the trials ran (several new processes a second to enrich). /proc/PID/stat "
+      "utime+stime is recorded per cell too (stat_cpu_s_per_min, 10 ms ticks). The recommendation "
+      "uses the idle cost.");
   chart("Sensor CPU vs poll interval", "cpu.svg", CpuSvg(in.cells));
 
   heading(2, "Recommendations for common targets (CPU budget 1% of a core)");
   Block table;
   table.kind = Block::Kind::kTable;
-  table.rows.push_back({"target miss", "min lifetime", "answer", "expected miss", "CPU (% core)", "rests on"});
+  table.rows.push_back(
+      {"target miss", "min lifetime", "answer", "expected miss", "CPU (% core)", "rests on"});
   for (const auto& row : RecommendationTable(in.cells, in.folder, 0.01)) {
     std::string basis;
     for (const auto& c : row.answer.basis) basis += (basis.empty() ? "" : "; ") + c.Label();
-    table.rows.push_back({Percent(row.query.target_miss), Fixed(row.query.min_lifetime_ms, 0) + " ms",
-                          Answer(row.answer), row.answer.met ? Percent(row.answer.expected_miss) : "-",
+    table.rows.push_back({Percent(row.query.target_miss),
+                          Fixed(row.query.min_lifetime_ms, 0) + " ms", Answer(row.answer),
+                          row.answer.met ? Percent(row.answer.expected_miss) : "-",
                           row.answer.met ? Percent(row.answer.cpu_fraction) : "-", basis});
   }
   d.push_back(table);
@@ -150,24 +166,30 @@ Doc BuildDoc(const SweepReportInput& in) {
         c.Label() + ": measured " + Percent(r.p) + " [" + Percent(r.lo) + ", " + Percent(r.hi) +
             "], model " + Percent(c.model) + " (L measured " + Fixed(c.mean_lifetime_ms, 1) +
             " ms, s " + Fixed(c.scan_s * 1000, 2) + " ms). " +
-            (below ? "The sensor catches fewer than scan timing explains: scans late or skipped under load (scan jitter), or the process was gone before its cmdline was read (slow enrichment; cmdline_unreadable=" +
+            (below ? "The sensor catches fewer than scan timing explains: scans late or skipped "
+                     "under load (scan jitter), or the process was gone before its cmdline was "
+                     "read (slow enrichment; cmdline_unreadable=" +
                          std::to_string(c.cmdline_unreadable) + " for this sensor)."
-                   : "The sensor catches more than a strict every-P scan would: scans more often than P, or trials lived longer than the measured mean suggests."));
+                   : "The sensor catches more than a strict every-P scan would: scans more often "
+                     "than P, or trials lived longer than the measured mean suggests."));
   }
-  if (flagged == 0) add(Block::Kind::kPara, "Every poll cell agrees with the model within its 95% interval.");
+  if (flagged == 0)
+    add(Block::Kind::kPara, "Every poll cell agrees with the model within its 95% interval.");
 
   heading(2, "All cells");
   Block all;
   all.kind = Block::Kind::kTable;
-  all.rows.push_back({"capture", "P (s)", "L (ms)", "L measured (ms)", "detected", "rate [95% CI]", "model",
-                      "flag", "latency p50/p99 (ms)", "CPU idle / load (s/min)", "RSS (KiB)", "load avg", "processes"});
+  all.rows.push_back({"capture", "P (s)", "L (ms)", "L measured (ms)", "detected", "rate [95% CI]",
+                      "model", "flag", "latency p50/p99 (ms)", "CPU idle / load (s/min)",
+                      "RSS (KiB)", "load avg", "processes"});
   for (const auto& c : in.cells) {
     const Proportion r = c.Rate();
     all.rows.push_back({c.capture, FormatSeconds(c.poll_interval_s), std::to_string(c.lifetime_ms),
                         Fixed(c.mean_lifetime_ms, 1),
                         std::to_string(c.detected) + "/" + std::to_string(c.trials),
-                        Percent(r.p) + " [" + Percent(r.lo) + ", " + Percent(r.hi) + "]", Percent(c.model),
-                        c.Disagrees() ? "model outside CI" : "", OptMs(c.latency_p50_ms) + " / " + OptMs(c.latency_p99_ms),
+                        Percent(r.p) + " [" + Percent(r.lo) + ", " + Percent(r.hi) + "]",
+                        Percent(c.model), c.Disagrees() ? "model outside CI" : "",
+                        OptMs(c.latency_p50_ms) + " / " + OptMs(c.latency_p99_ms),
                         Fixed(c.cpu_s_per_min, 3) + " / " + Fixed(c.load_cpu_s_per_min, 3),
                         std::to_string(c.rss_kib), c.load1 >= 0 ? Fixed(c.load1, 1) : "-",
                         c.processes >= 0 ? std::to_string(c.processes) : "-"});
@@ -243,7 +265,9 @@ Status WriteSweepReport(const std::string& dir, const SweepReportInput& in) {
     if (auto st = WriteFile(dir + "/" + b.file, b.svg); !st) return st;
   }
   if (auto st = WriteFile(dir + "/report.md", DocToMarkdown(doc)); !st) return st;
-  if (auto st = WriteFile(dir + "/report.html", DocToHtml(doc, "sandwatch poll-interval sweep " + in.folder)); !st) {
+  if (auto st = WriteFile(dir + "/report.html",
+                          DocToHtml(doc, "sandwatch poll-interval sweep " + in.folder));
+      !st) {
     return st;
   }
   return WriteFile(dir + "/summary.json", RenderSummary(in).dump(2) + "\n");

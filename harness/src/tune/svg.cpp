@@ -62,10 +62,14 @@ std::string RateColor(double rate) {
   int r = 0, g = 0, b = 0;
   if (rate < 0.5) {
     const double t = rate / 0.5;
-    r = mix(0xd7, 0xfe, t); g = mix(0x30, 0xe0, t); b = mix(0x27, 0x8b, t);
+    r = mix(0xd7, 0xfe, t);
+    g = mix(0x30, 0xe0, t);
+    b = mix(0x27, 0x8b, t);
   } else {
     const double t = (rate - 0.5) / 0.5;
-    r = mix(0xfe, 0x1a, t); g = mix(0xe0, 0x98, t); b = mix(0x8b, 0x50, t);
+    r = mix(0xfe, 0x1a, t);
+    g = mix(0xe0, 0x98, t);
+    b = mix(0x8b, 0x50, t);
   }
   char buf[16];
   std::snprintf(buf, sizeof buf, "#%02x%02x%02x", r, g, b);

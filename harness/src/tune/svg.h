@@ -36,13 +36,14 @@ class Svg {
             std::string_view dash = "");
   void Polyline(const std::vector<std::pair<double, double>>& pts, std::string_view stroke,
                 double width, std::string_view dash = "");
-  void Circle(double x, double y, double r, std::string_view fill, std::string_view stroke = "none");
+  void Circle(double x, double y, double r, std::string_view fill,
+              std::string_view stroke = "none");
   void Rect(double x, double y, double w, double h, std::string_view fill,
             std::string_view stroke = "none", double stroke_width = 1);
   // anchor: start | middle | end
   void Text(double x, double y, std::string_view text, int size = 12,
-            std::string_view anchor = "start", std::string_view fill = "#222",
-            bool bold = false, double rotate = 0);
+            std::string_view anchor = "start", std::string_view fill = "#222", bool bold = false,
+            double rotate = 0);
   // Frame, ticks, tick labels and axis titles for an x/y scale pair.
   void Axes(const Scale& x, const Scale& y, std::string_view x_title, std::string_view y_title,
             std::string (*fmt_x)(double), std::string (*fmt_y)(double));

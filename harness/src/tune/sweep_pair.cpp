@@ -62,11 +62,13 @@ ScanStats ScanStatsIn(const SensorOutput& out, int64_t from_ns, int64_t to_ns) {
   ScanStats st;
   if (!first || first == last || last->time_ns <= first->time_ns) return st;
   const auto scans = last->counters.at("scans") - first->counters.at("scans");
-  st.per_s = static_cast<double>(scans) / (static_cast<double>(last->time_ns - first->time_ns) / 1e9);
+  st.per_s =
+      static_cast<double>(scans) / (static_cast<double>(last->time_ns - first->time_ns) / 1e9);
   const auto a = first->counters.find("scan_cpu_us_total");
   const auto b = last->counters.find("scan_cpu_us_total");
   if (scans > 0 && a != first->counters.end() && b != last->counters.end()) {
-    st.cpu_s_per_scan = static_cast<double>(b->second - a->second) / 1e6 / static_cast<double>(scans);
+    st.cpu_s_per_scan =
+        static_cast<double>(b->second - a->second) / 1e6 / static_cast<double>(scans);
   }
   return st;
 }
@@ -79,9 +81,25 @@ std::vector<std::string> SensorArgv(const SweepOptions& o, const std::string& ca
   // The host runtime's workload is this machine: --workload-root / keeps the
   // sensor from picking some other container's root for its baseline and for
   // the inotify/fanotify marks. No deduplication: every trial is its own event.
-  return {o.sensor_path, "--mode", o.plan.mode, "--capture", capture, "--poll-interval", interval,
-          "--workload-root", "/", "--rules", rules, "--output", "file:" + events_path,
-          "--heartbeat-interval", "1", "--dedup-window", "0", "--pod-name", "poll-sweep"};
+  return {o.sensor_path,
+          "--mode",
+          o.plan.mode,
+          "--capture",
+          capture,
+          "--poll-interval",
+          interval,
+          "--workload-root",
+          "/",
+          "--rules",
+          rules,
+          "--output",
+          "file:" + events_path,
+          "--heartbeat-interval",
+          "1",
+          "--dedup-window",
+          "0",
+          "--pod-name",
+          "poll-sweep"};
 }
 
 std::string PairId(const std::string& capture, double interval_s) {
@@ -137,8 +155,8 @@ PairResult RunPair(const PairContext& ctx, const std::string& capture, double in
   bool seen = false;
   for (int k = 0; !seen && MonoS() < deadline; ++k) {
     if (!sensor->Running()) break;
-    const std::string tag = std::string("sw-canary-") + ctx.sweep_id + "-" + std::to_string(pair_index) +
-                            "-" + std::to_string(k);
+    const std::string tag = std::string("sw-canary-") + ctx.sweep_id + "-" +
+                            std::to_string(pair_index) + "-" + std::to_string(k);
     auto pid = StartTrial(o.trial_program, TrialSpec{tag, 3'600'000, 0});
     if (!pid) {
       res.reason = pid.error().message;
@@ -162,12 +180,14 @@ PairResult RunPair(const PairContext& ctx, const std::string& capture, double in
   if (!sensor->Running()) {
     auto code = sensor->Wait(std::chrono::milliseconds(100));
     res.status = PairResult::Status::kRefused;
-    res.reason = "sensor exited (code " + std::to_string(code.ok() ? *code : -1) + "): " + LastLine(stderr_path);
+    res.reason = "sensor exited (code " + std::to_string(code.ok() ? *code : -1) +
+                 "): " + LastLine(stderr_path);
     return res;
   }
   if (!seen) {
     sensor->Stop(std::chrono::seconds(3));
-    res.reason = "no event for a long-lived canary process within the deadline; sensor log: " + LastLine(stderr_path);
+    res.reason = "no event for a long-lived canary process within the deadline; sensor log: " +
+                 LastLine(stderr_path);
     return res;
   }
 
@@ -270,7 +290,8 @@ PairResult RunPair(const PairContext& ctx, const std::string& capture, double in
     res.event_wall.push_back(it != out.Events().end() ? it->second.time_ns : 0);
   }
   if (!active.empty() && active != capture) {
-    SW_LOG(kWarn, "tune", "sensor reported a different capture", {"asked", capture}, {"active", active});
+    SW_LOG(kWarn, "tune", "sensor reported a different capture", {"asked", capture},
+           {"active", active});
   }
   res.status = PairResult::Status::kMeasured;
   return res;

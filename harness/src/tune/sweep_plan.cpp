@@ -48,18 +48,22 @@ Result<SweepPlan> ParseSweepPlan(std::string_view yaml_text, std::string_view or
       if (key == "lifetimes_ms") {
         plan.lifetimes_ms = v.as<std::vector<int64_t>>();
         for (auto l : plan.lifetimes_ms) {
-          if (l <= 0 || l > 600000) return Bad(origin, key, "each lifetime must be in 1..600000 ms");
+          if (l <= 0 || l > 600000)
+            return Bad(origin, key, "each lifetime must be in 1..600000 ms");
         }
       } else if (key == "poll_intervals_s") {
         plan.intervals_s = v.as<std::vector<double>>();
         for (auto p : plan.intervals_s) {
-          if (!(p >= 0.01 && p <= 3600)) return Bad(origin, key, "each interval must be in 0.01..3600 s");
+          if (!(p >= 0.01 && p <= 3600))
+            return Bad(origin, key, "each interval must be in 0.01..3600 s");
         }
       } else if (key == "captures") {
         plan.captures = v.as<std::vector<std::string>>();
         static const std::set<std::string> kKnown = {"poll", "inotify", "fanotify", "netlink"};
         for (const auto& c : plan.captures) {
-          if (kKnown.count(c) == 0) return Bad(origin, key, "unknown capture \"" + c + "\" (poll, inotify, fanotify, netlink)");
+          if (kKnown.count(c) == 0)
+            return Bad(origin, key,
+                       "unknown capture \"" + c + "\" (poll, inotify, fanotify, netlink)");
         }
       } else if (key == "trials") {
         plan.trials = v.as<int>();
@@ -73,13 +77,16 @@ Result<SweepPlan> ParseSweepPlan(std::string_view yaml_text, std::string_view or
         }
       } else if (key == "window_s") {
         plan.window_s = v.as<double>();
-        if (!(plan.window_s >= 0.1 && plan.window_s <= 3600)) return Bad(origin, key, "must be in 0.1..3600");
+        if (!(plan.window_s >= 0.1 && plan.window_s <= 3600))
+          return Bad(origin, key, "must be in 0.1..3600");
       } else if (key == "idle_s") {
         plan.idle_s = v.as<double>();
-        if (!(plan.idle_s >= 0.5 && plan.idle_s <= 600)) return Bad(origin, key, "must be in 0.5..600");
+        if (!(plan.idle_s >= 0.5 && plan.idle_s <= 600))
+          return Bad(origin, key, "must be in 0.5..600");
       } else if (key == "max_in_flight") {
         plan.max_in_flight = v.as<int>();
-        if (plan.max_in_flight < 1 || plan.max_in_flight > 4096) return Bad(origin, key, "must be in 1..4096");
+        if (plan.max_in_flight < 1 || plan.max_in_flight > 4096)
+          return Bad(origin, key, "must be in 1..4096");
       } else if (key == "seed") {
         plan.seed = v.as<uint64_t>();
       } else if (key == "mode") {
@@ -97,7 +104,8 @@ Result<SweepPlan> ParseSweepPlan(std::string_view yaml_text, std::string_view or
     return MakeError(std::string(origin) + ": sweep: " + e.what());
   }
   if (plan.lifetimes_ms.empty() || plan.intervals_s.empty() || plan.captures.empty()) {
-    return MakeError(std::string(origin) + ": sweep: lifetimes, intervals and captures must not be empty");
+    return MakeError(std::string(origin) +
+                     ": sweep: lifetimes, intervals and captures must not be empty");
   }
   return plan;
 }

@@ -7,10 +7,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
-
-#include <nlohmann/json.hpp>
 
 #include "proc_sample.h"
 #include "sandwatch/core/clock.h"
@@ -96,7 +95,8 @@ Status AppendTrials(const std::string& path, const PairResult& r, const std::str
                         {"delayed", t.delayed},
                         {"detected", r.detected[i]},
                         {"event_wall_ns", r.event_wall[i]}};
-    if (r.detected[i]) j["latency_ms"] = static_cast<double>(r.event_wall[i] - t.start_wall_ns) / 1e6;
+    if (r.detected[i])
+      j["latency_ms"] = static_cast<double>(r.event_wall[i] - t.start_wall_ns) / 1e6;
     out << j.dump() << "\n";
   }
   return OkStatus();
@@ -113,8 +113,9 @@ Result<SweepOutcome> RunSweep(const SweepOptions& in_opts, CommandRunner& runner
     return MakeError("trial program " + opts.trial_program + " is not executable");
   }
   if (access(opts.sensor_path.c_str(), X_OK) != 0) {
-    return MakeError("sandwatch-sensor not found at " + opts.sensor_path +
-                     " (build it: cmake --build build --target sandwatch-sensor, or pass --sensor PATH)");
+    return MakeError(
+        "sandwatch-sensor not found at " + opts.sensor_path +
+        " (build it: cmake --build build --target sandwatch-sensor, or pass --sensor PATH)");
   }
   std::error_code ec;
   const std::string raw_dir = opts.out_dir + "/raw";
@@ -159,19 +160,21 @@ Result<SweepOutcome> RunSweep(const SweepOptions& in_opts, CommandRunner& runner
   env["runtime"] = "host";
   std::string trials_desc;
   for (auto l : opts.plan.lifetimes_ms) {
-    trials_desc += (trials_desc.empty() ? "" : ", ") + std::to_string(opts.plan.TrialsFor(l)) + " at " +
-                   std::to_string(l) + " ms";
+    trials_desc += (trials_desc.empty() ? "" : ", ") + std::to_string(opts.plan.TrialsFor(l)) +
+                   " at " + std::to_string(l) + " ms";
   }
-  env["settings"] = {{"trial_program", opts.trial_program},
-                     {"trials", trials_desc},
-                     {"window_s", opts.plan.window_s},
-                     {"window_note", FormatSeconds(opts.plan.window_s) + " s (rounded up to whole intervals)"},
-                     {"idle_s", opts.plan.idle_s},
-                     {"max_in_flight", opts.plan.max_in_flight},
-                     {"lifetimes_ms", opts.plan.lifetimes_ms},
-                     {"poll_intervals_s", opts.plan.intervals_s},
-                     {"captures", opts.plan.captures},
-                     {"sensor_argv", SensorArgv(opts, "CAPTURE", "P", "sweep-rules.yaml", "raw/PAIR.events.jsonl")}};
+  env["settings"] = {
+      {"trial_program", opts.trial_program},
+      {"trials", trials_desc},
+      {"window_s", opts.plan.window_s},
+      {"window_note", FormatSeconds(opts.plan.window_s) + " s (rounded up to whole intervals)"},
+      {"idle_s", opts.plan.idle_s},
+      {"max_in_flight", opts.plan.max_in_flight},
+      {"lifetimes_ms", opts.plan.lifetimes_ms},
+      {"poll_intervals_s", opts.plan.intervals_s},
+      {"captures", opts.plan.captures},
+      {"sensor_argv",
+       SensorArgv(opts, "CAPTURE", "P", "sweep-rules.yaml", "raw/PAIR.events.jsonl")}};
 
   std::mt19937_64 rng(opts.plan.seed != 0 ? opts.plan.seed : std::random_device{}());
   char sid[16];
@@ -206,14 +209,18 @@ Result<SweepOutcome> RunSweep(const SweepOptions& in_opts, CommandRunner& runner
     if (captures.contains(cap) && captures[cap].value("status", "") == "refused") continue;
     progress.BeginCell(static_cast<int>(i), cap + " P=" + FormatSeconds(p) + "s (" +
                                                 std::to_string(cells_per_pair) + " lifetimes)");
-    PairResult r = RunPair(ctx, cap, p, static_cast<int>(i + static_cast<size_t>(outcome.pairs_resumed)));
+    PairResult r =
+        RunPair(ctx, cap, p, static_cast<int>(i + static_cast<size_t>(outcome.pairs_resumed)));
     switch (r.status) {
       case PairResult::Status::kMeasured: {
         if (auto st = AppendCells(cells_path, r.cells); !st) return st.error();
-        if (auto st = AppendTrials(opts.out_dir + "/ground-truth.jsonl", r, cap, p); !st) return st.error();
+        if (auto st = AppendTrials(opts.out_dir + "/ground-truth.jsonl", r, cap, p); !st)
+          return st.error();
         if (!captures.contains(cap) || captures[cap].value("status", "") != "failed") {
-          captures[cap] = {{"status", "measured"}, {"detail", "sensor reported capture " +
-                           (r.cells.empty() ? std::string("?") : r.cells.front().sensor_capture)}};
+          captures[cap] = {{"status", "measured"},
+                           {"detail", "sensor reported capture " +
+                                          (r.cells.empty() ? std::string("?")
+                                                           : r.cells.front().sensor_capture)}};
         }
         ++outcome.pairs_run;
         progress.EndCell(static_cast<int>(i), true);
@@ -223,12 +230,15 @@ Result<SweepOutcome> RunSweep(const SweepOptions& in_opts, CommandRunner& runner
         captures[cap] = {{"status", "refused"}, {"detail", r.reason}};
         outcome.refused[cap] = r.reason;
         progress.EndCell(static_cast<int>(i), false);
-        if (!opts.quiet) std::fprintf(stderr, "[tune] capture %s refused: %s\n", cap.c_str(), r.reason.c_str());
+        if (!opts.quiet)
+          std::fprintf(stderr, "[tune] capture %s refused: %s\n", cap.c_str(), r.reason.c_str());
         break;
       case PairResult::Status::kFailed:
         captures[cap] = {{"status", "failed"}, {"detail", PairId(cap, p) + ": " + r.reason}};
         progress.EndCell(static_cast<int>(i), false);
-        if (!opts.quiet) std::fprintf(stderr, "[tune] pair %s failed: %s\n", PairId(cap, p).c_str(), r.reason.c_str());
+        if (!opts.quiet)
+          std::fprintf(stderr, "[tune] pair %s failed: %s\n", PairId(cap, p).c_str(),
+                       r.reason.c_str());
         break;
       case PairResult::Status::kInterrupted:
         interrupted = true;

@@ -58,8 +58,8 @@ std::vector<std::string> TrialArgv(const TrialSpec& spec) {
 }
 
 Result<std::vector<TrialRecord>> RunTrials(const std::string& program,
-                                           const std::vector<TrialSpec>& specs,
-                                           int max_in_flight, const std::function<bool()>& stop) {
+                                           const std::vector<TrialSpec>& specs, int max_in_flight,
+                                           const std::function<bool()>& stop) {
   std::vector<TrialRecord> recs;
   for (const auto& s : specs) recs.push_back(TrialRecord{s});
   std::sort(recs.begin(), recs.end(), [](const TrialRecord& a, const TrialRecord& b) {

@@ -27,7 +27,7 @@ struct TrialRecord {
   bool delayed = false;       // started more than 5 ms late (concurrency cap or a busy machine)
   int64_t start_mono_ns = 0;  // just before posix_spawn
   int64_t start_wall_ns = 0;
-  int64_t end_mono_ns = 0;    // when its pidfd became readable (it exited)
+  int64_t end_mono_ns = 0;  // when its pidfd became readable (it exited)
   int exit_code = -1;
   double LifetimeMs() const { return static_cast<double>(end_mono_ns - start_mono_ns) / 1e6; }
 };
@@ -40,8 +40,8 @@ std::vector<std::string> TrialArgv(const TrialSpec& spec);
 // once, and returns when all have exited. `stop()` is polled; when it returns true
 // every live trial is killed and reaped and an Error is returned.
 Result<std::vector<TrialRecord>> RunTrials(const std::string& program,
-                                           const std::vector<TrialSpec>& specs,
-                                           int max_in_flight, const std::function<bool()>& stop);
+                                           const std::vector<TrialSpec>& specs, int max_in_flight,
+                                           const std::function<bool()>& stop);
 
 // One long-lived trial (the canary that proves the sensor is watching).
 // Killed and reaped by KillTrial.

@@ -3,6 +3,7 @@
 // and sweep folders (see RegisterTuneCommand).
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -10,10 +11,8 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <sstream>
-
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "sandwatch/core/clock.h"
 #include "sandwatch/harness/command_runner.h"
@@ -69,7 +68,8 @@ std::string NewestSweep(const std::string& results_dir) {
     const std::string name = e.path().filename().string();
     if (name.rfind("poll-sweep-", 0) != 0) continue;
     if (!std::filesystem::exists(e.path() / "cells.jsonl")) continue;
-    if (best.empty() || name > std::filesystem::path(best).filename().string()) best = e.path().string();
+    if (best.empty() || name > std::filesystem::path(best).filename().string())
+      best = e.path().string();
   }
   return best;
 }
@@ -85,7 +85,8 @@ void PrintAnswer(const tune::Recommendation& r, const tune::TuneQuery& q, bool j
 void Recommend(const TuneFlags& f) {
   std::string dir = f.sweep_dir;
   if (dir.empty()) {
-    const std::string results = f.results_dir.empty() ? ResolveSourceDir() + "/results" : f.results_dir;
+    const std::string results =
+        f.results_dir.empty() ? ResolveSourceDir() + "/results" : f.results_dir;
     dir = NewestSweep(results);
     if (dir.empty()) {
       Fail("no results/poll-sweep-*/cells.jsonl under " + results +
@@ -172,7 +173,9 @@ void HookRunAndReport(CLI::App& app) {
   });
   report->parse_complete_callback([report] {
     const std::string dir = report->get_option("dir")->as<std::string>();
-    if (!std::filesystem::exists(dir + "/cells.jsonl") || std::filesystem::exists(dir + "/events.jsonl")) return;
+    if (!std::filesystem::exists(dir + "/cells.jsonl") ||
+        std::filesystem::exists(dir + "/events.jsonl"))
+      return;
     if (auto st = tune::RerenderSweep(dir); !st) Fail(st.error().message);
     std::printf("results: %s\n", dir.c_str());
     throw CLI::RuntimeError(0);
@@ -192,7 +195,8 @@ void RegisterTuneCommand(CLI::App& app) {
       "Examples:\n"
       "  sandwatch-harness tune --target-miss 0.05 --min-lifetime-ms 500 --cpu-budget 0.01\n"
       "  sandwatch-harness tune results/poll-sweep-2026-11-28 --min-lifetime-ms 10 --json\n"
-      "  sandwatch-harness tune --sweep                      # measure (about 11 min), then answer\n"
+      "  sandwatch-harness tune --sweep                      # measure (about 11 min), then "
+      "answer\n"
       "  sandwatch-harness tune --sweep --captures poll --intervals 0.5,2 --trials 20\n"
       "  sandwatch-harness tune --render results/poll-sweep-2026-11-28\n"
       "A sweep interrupted with Ctrl-C continues when rerun with the same --out.");
@@ -210,7 +214,8 @@ void RegisterTuneCommand(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(1e-6, 64.0));
   sub->add_flag("--json", f->json, "print JSON for scripts instead of a sentence");
-  sub->add_option("--results-dir", f->results_dir, "where to look for poll-sweep-* (default: results/)");
+  sub->add_option("--results-dir", f->results_dir,
+                  "where to look for poll-sweep-* (default: results/)");
   sub->add_flag("--sweep", f->run_sweep, "run (or resume) a sweep on this machine first");
   sub->add_option("--render", f->render_dir, "re-render a sweep folder's reports and exit")
       ->check(CLI::ExistingDirectory);

@@ -5,7 +5,6 @@
 #include <nlohmann/json.hpp>
 
 #include "sandwatch/core/ground_truth.h"
-
 #include "test_util.h"
 
 namespace sandwatch::harness::kube::testing {
@@ -104,7 +103,8 @@ void AnswerHealthyCluster(FakeKubectl& k, const std::string& gt) {
   k.Answer("get namespace kata-demo", "kata-demo");
   k.Answer("rollout status deployment/kata-receiver",
            "deployment \"kata-receiver\" successfully rolled out\n");
-  k.Answer("get pods -l app=attacker --field-selector=status.phase=Running", "attacker-7d9f4 10.244.0.7");
+  k.Answer("get pods -l app=attacker --field-selector=status.phase=Running",
+           "attacker-7d9f4 10.244.0.7");
   k.Answer("exec attacker-7d9f4 -c listener -- rm -f /tmp/sandwatch-listener-", "");
   k.Answer("exec attacker-7d9f4 -c listener -- /bin/sh -c grep -q ':115D 00000000:0000 0A'", "");
   {
@@ -117,7 +117,9 @@ void AnswerHealthyCluster(FakeKubectl& k, const std::string& gt) {
     l.pid = 7;
     l.start_wall_ns = 1'000;
     l.end_wall_ns = 2'000;
-    l.note = "uid=0(root) gid=0(root) groups=0(root)\nLinux kata-app 6.12.28-kata #1 SMP x86_64 GNU/Linux\n\x1b[31m";
+    l.note =
+        "uid=0(root) gid=0(root) groups=0(root)\nLinux kata-app 6.12.28-kata #1 SMP x86_64 "
+        "GNU/Linux\n\x1b[31m";
     k.Answer("exec attacker-7d9f4 -c listener -- cat /tmp/sandwatch-listener-",
              GroundTruthToJson(l).dump() + "\n");
   }

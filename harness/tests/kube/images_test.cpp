@@ -217,10 +217,12 @@ TEST_F(ImagesTest, SidecarSensorImageSeesTheBlogChainInTheWorkloadImage) {
   const ShellResult chain = Shell("podman exec " + app +
                                   " sandwatch-attack-sim run --chain blog --speed blog"
                                   " --package-install staged --ground-truth /tmp/gt.jsonl --quiet"
-                                  " --target 127.0.0.1:" + std::to_string(lport));
+                                  " --target 127.0.0.1:" +
+                                  std::to_string(lport));
   EXPECT_EQ(chain.exit_code, 0) << chain.output;
   // The reverse shell reached the attacker's container and ran `id` there.
-  const ShellResult heard = PollUntilOk("podman logs " + attacker + " 2>/dev/null | grep -q 'uid=0'", 20);
+  const ShellResult heard =
+      PollUntilOk("podman logs " + attacker + " 2>/dev/null | grep -q 'uid=0'", 20);
   EXPECT_EQ(heard.exit_code, 0) << Shell("podman logs " + attacker).output;
   // Late events: two polls and the shipping delay (bounded polling, not a timed assertion).
   ShellResult rules;

@@ -1,21 +1,19 @@
 // `sandwatch-harness tune` as a user runs it: the answer from a stored sweep,
 // --json, bad flags (exit 2 naming the flag), no sweep (exit 1), --render.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <thread>
-
 #include <nlohmann/json.hpp>
-
-#include <gtest/gtest.h>
+#include <thread>
 
 #include "fixture_cells.h"
 #include "sandwatch/harness/tune/cell.h"
@@ -50,13 +48,16 @@ Ran RunHarness(const std::string& args) {
 class TuneCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (access(Harness().c_str(), X_OK) != 0) GTEST_SKIP() << "no sandwatch-harness at " << Harness();
+    if (access(Harness().c_str(), X_OK) != 0)
+      GTEST_SKIP() << "no sandwatch-harness at " << Harness();
     char tmpl[] = "/tmp/sw-tune-cli-XXXXXX";
     root_ = mkdtemp(tmpl);
     dir_ = root_ + "/results/poll-sweep-2026-01-01";
     std::filesystem::create_directories(dir_);
-    auto cells = testing::ModelPollSweep({0.1, 0.25, 0.5, 1, 2, 5}, {1, 10, 100, 500, 1000, 2000, 5000});
-    for (double p : {0.5, 2.0}) cells.push_back(testing::MakeCell("netlink", p, 10, 100, 100, 0.002));
+    auto cells =
+        testing::ModelPollSweep({0.1, 0.25, 0.5, 1, 2, 5}, {1, 10, 100, 500, 1000, 2000, 5000});
+    for (double p : {0.5, 2.0})
+      cells.push_back(testing::MakeCell("netlink", p, 10, 100, 100, 0.002));
     ASSERT_TRUE(AppendCells(dir_ + "/cells.jsonl", cells).ok());
   }
   void TearDown() override {
@@ -67,7 +68,8 @@ class TuneCli : public ::testing::Test {
 };
 
 TEST_F(TuneCli, AnswersTheIssueExample) {
-  const Ran r = RunHarness("tune " + dir_ + " --target-miss 0.05 --min-lifetime-ms 500 --cpu-budget 0.01");
+  const Ran r =
+      RunHarness("tune " + dir_ + " --target-miss 0.05 --min-lifetime-ms 500 --cpu-budget 0.01");
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("POLL_INTERVAL=0.52"), std::string::npos) << r.out;
 }
@@ -137,11 +139,12 @@ TEST_F(TuneCli, InterruptedSweepResumes) {
   const std::string sensor = std::string(bin ? bin : "build/bin") + "/sandwatch-sensor";
   if (access(sensor.c_str(), X_OK) != 0) GTEST_SKIP() << "no sandwatch-sensor";
   const std::string out = root_ + "/results/poll-sweep-resume";
-  const std::string args = "tune --sweep --quiet --out " + out +
-                           " --captures poll --intervals 0.5,1 --lifetimes 10,1000 --trials 5 --window-s 1";
-  std::vector<std::string> argv = {Harness(), "tune", "--sweep", "--quiet", "--out", out, "--captures", "poll",
-                                   "--intervals", "0.5,1", "--lifetimes", "10,1000", "--trials", "5",
-                                   "--window-s", "1"};
+  const std::string args =
+      "tune --sweep --quiet --out " + out +
+      " --captures poll --intervals 0.5,1 --lifetimes 10,1000 --trials 5 --window-s 1";
+  std::vector<std::string> argv = {
+      Harness(),     "tune",  "--sweep",     "--quiet", "--out",    out, "--captures", "poll",
+      "--intervals", "0.5,1", "--lifetimes", "10,1000", "--trials", "5", "--window-s", "1"};
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);

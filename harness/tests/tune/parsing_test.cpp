@@ -1,12 +1,11 @@
 // Pure parsers of the sweep: /proc self-cost files, the sweep plan, sensor output.
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "proc_sample.h"
 #include "sandwatch/core/rules/loader.h"
@@ -138,7 +137,8 @@ TEST(SensorOutput, KeepsTheFirstMarkedEventAndHeartbeats) {
 }
 
 TEST(Trials, ArgvCarriesTheMarkerAndSeconds) {
-  EXPECT_EQ(TrialArgv({"sw-trial-x-1", 10, 0}), (std::vector<std::string>{"sw-trial-x-1", "0.010"}));
+  EXPECT_EQ(TrialArgv({"sw-trial-x-1", 10, 0}),
+            (std::vector<std::string>{"sw-trial-x-1", "0.010"}));
   EXPECT_EQ(TrialArgv({"m", 5000, 0}), (std::vector<std::string>{"m", "5.000"}));
 }
 

@@ -1,8 +1,8 @@
 #include "sandwatch/harness/tune/recommend.h"
 
-#include <nlohmann/json.hpp>
-
 #include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
 
 #include "fixture_cells.h"
 
@@ -77,9 +77,9 @@ TEST(Recommend, BudgetExcludesEveryInterval) {
 TEST(Recommend, UnreachableTargetFallsBackToTheMostDeployableEventSource) {
   auto cells = ModelPollSweep(kIntervals, kLifetimes);
   for (double p : kIntervals) {
-    cells.push_back(MakeCell("inotify", p, 1, 100, 70, 0.001));      // misses 30 %
-    cells.push_back(MakeCell("fanotify", p, 1, 100, 99, 0.001));     // misses 1 %
-    cells.push_back(MakeCell("netlink", p, 1, 100, 100, 0.0005));   // misses none
+    cells.push_back(MakeCell("inotify", p, 1, 100, 70, 0.001));    // misses 30 %
+    cells.push_back(MakeCell("fanotify", p, 1, 100, 99, 0.001));   // misses 1 %
+    cells.push_back(MakeCell("netlink", p, 1, 100, 100, 0.0005));  // misses none
   }
   auto r = Recommend(cells, {0.05, 1, 0.01}, "f");
   ASSERT_TRUE(r.ok());

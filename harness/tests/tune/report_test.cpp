@@ -1,13 +1,12 @@
 #include "sandwatch/harness/tune/report.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "fixture_cells.h"
 
@@ -60,8 +59,8 @@ TEST(Charts, AreSvgDocumentsWithOneSeriesPerInterval) {
 TEST(Report, EscapesAttackerControlledStrings) {
   auto cells = Fixture();
   cells.push_back(MakeCell("<script>alert(1)</script>", 2, 10, 10, 1, 0.001));
-  SweepReportInput in{"results/poll-sweep-test", cells,
-                      {{"machine", {{"model_name", "<b>cpu</b>"}}}}};
+  SweepReportInput in{
+      "results/poll-sweep-test", cells, {{"machine", {{"model_name", "<b>cpu</b>"}}}}};
   const std::string html = RenderHtml(in);
   EXPECT_EQ(html.find("<script>"), std::string::npos);
   EXPECT_NE(html.find("&lt;script&gt;"), std::string::npos);
@@ -78,8 +77,8 @@ TEST(Report, SummaryHasTheContractSweepShape) {
   const auto s = RenderSummary(in);
   EXPECT_EQ(s.at("run_id"), "poll-sweep-test");
   ASSERT_EQ(s.at("sweep").size(), in.cells.size());
-  for (const char* key : {"capture", "poll_interval_s", "lifetime_ms", "trials", "detected", "model",
-                          "cpu_s_per_min"}) {
+  for (const char* key : {"capture", "poll_interval_s", "lifetime_ms", "trials", "detected",
+                          "model", "cpu_s_per_min"}) {
     EXPECT_TRUE(s["sweep"][0].contains(key)) << key;
   }
   EXPECT_FALSE(s.at("recommendations").empty());
@@ -110,7 +109,8 @@ TEST(Report, DamagedCellsFileIsAnErrorNamingTheLine) {
   }
   auto cells = ReadCells(dir.path + "/cells.jsonl");
   ASSERT_FALSE(cells.ok());
-  EXPECT_NE(cells.error().message.find(":" + std::to_string(Fixture().size() + 1) + ":"), std::string::npos)
+  EXPECT_NE(cells.error().message.find(":" + std::to_string(Fixture().size() + 1) + ":"),
+            std::string::npos)
       << cells.error().message;
   EXPECT_NE(cells.error().message.find("poll_interval_s"), std::string::npos);
   EXPECT_FALSE(RerenderSweep(dir.path).ok());

@@ -1,8 +1,8 @@
 #include "sandwatch/harness/tune/stats.h"
 
-#include <cmath>
-
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 namespace sandwatch::harness::tune {
 namespace {

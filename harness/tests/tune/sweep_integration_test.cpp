@@ -2,12 +2,11 @@
 // real trial processes of 10 ms and 3 s at random phases. The bounds come from
 // the model with a wide margin (not a timing test): a process living much
 // longer than P is nearly always seen, one living much shorter rarely.
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
-
-#include <gtest/gtest.h>
 
 #include "sandwatch/harness/command_runner.h"
 #include "sandwatch/harness/tune/recommend.h"
@@ -43,7 +42,8 @@ TEST(Trials, StopKillsEveryLiveTrial) {
 }
 
 TEST(ShortSweep, LongLivedAreSeenShortLivedRarely) {
-  if (access(SensorPath().c_str(), X_OK) != 0) GTEST_SKIP() << "no sandwatch-sensor at " << SensorPath();
+  if (access(SensorPath().c_str(), X_OK) != 0)
+    GTEST_SKIP() << "no sandwatch-sensor at " << SensorPath();
   char tmpl[] = "/tmp/sw-tune-sweep-XXXXXX";
   const std::string out = mkdtemp(tmpl);
   SweepOptions o;
@@ -76,8 +76,9 @@ TEST(ShortSweep, LongLivedAreSeenShortLivedRarely) {
     }
     EXPECT_GT(c.rss_kib, 0);
   }
-  for (const char* f : {"cells.jsonl", "ground-truth.jsonl", "environment.json", "summary.json",
-                        "report.md", "report.html", "miss-poll.svg", "heatmap-poll.svg", "cpu.svg"}) {
+  for (const char* f :
+       {"cells.jsonl", "ground-truth.jsonl", "environment.json", "summary.json", "report.md",
+        "report.html", "miss-poll.svg", "heatmap-poll.svg", "cpu.svg"}) {
     EXPECT_TRUE(std::filesystem::exists(o.out_dir + "/" + f)) << f;
   }
   auto rec = Recommend(res->cells, TuneQuery{0.05, 3000, 1.0}, o.out_dir);

@@ -7,8 +7,8 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sandwatch/core/clock.h"

@@ -67,8 +67,10 @@ std::vector<int> Storm(const std::vector<std::string>& argv, int n, int inflight
     }
     int status = 0;
     int pid = waitpid(-1, &status, 0);
-    if (pid > 0) running.erase(pid);
-    else if (running.empty()) break;
+    if (pid > 0)
+      running.erase(pid);
+    else if (running.empty())
+      break;
   }
   return pids;
 }
@@ -220,9 +222,10 @@ Result<BenchResult> RunBench(const BenchConfig& config) {
   };
 
   // Lifetime trials: dynamically linked /usr/bin/sleep living ~1, 10, 100 ms.
-  for (auto [label, arg, n] : {std::tuple<const char*, const char*, int>{"1ms", "0.001", config.trials_short},
-                               {"10ms", "0.01", config.trials_short},
-                               {"100ms", "0.1", config.trials_long}}) {
+  for (auto [label, arg, n] :
+       {std::tuple<const char*, const char*, int>{"1ms", "0.001", config.trials_short},
+        {"10ms", "0.01", config.trials_short},
+        {"100ms", "0.1", config.trials_long}}) {
     std::vector<Spawned> trials;
     for (int i = 0; i < n; ++i) {
       trials.push_back(RunOne({"/usr/bin/sleep", arg}));
@@ -290,7 +293,8 @@ Result<BenchResult> RunBench(const BenchConfig& config) {
       double us = static_cast<double>(after[s + "_cpu_us"] - before[s + "_cpu_us"]);
       r.cpu_ms_per_1000_execs[s] = us / 1000.0 / k;
     }
-    r.counters["netlink_overflows_in_storm"] = after["netlink_overflows"] - before["netlink_overflows"];
+    r.counters["netlink_overflows_in_storm"] =
+        after["netlink_overflows"] - before["netlink_overflows"];
     r.counters["inotify_events_in_storm"] = after["inotify_events"] - before["inotify_events"];
     r.counters["inotify_scans_in_storm"] =
         after["inotify_scans_triggered"] - before["inotify_scans_triggered"];
@@ -334,13 +338,14 @@ Result<BenchResult> RunBench(const BenchConfig& config) {
     for (const char* name : {"netlink", "fanotify", "netlink (default priority)"}) {
       const std::string n = name;
       if (n == "netlink (default priority)" && !have_plain) continue;
-      const EventSink& sink = n == "netlink" ? rig.netlink_sink
+      const EventSink& sink = n == "netlink"    ? rig.netlink_sink
                               : n == "fanotify" ? rig.fanotify_sink
                                                 : plain_sink;
       Cell& cell = r.cells["storm 5ms x64"][name];
       std::set<int> seen, with_argv;
       for (const auto& o : sink.Snapshot()) {
-        if (o.kind != Observation::Kind::kExec || o.kernel_mono_ns < t0 || !ours.count(o.pid)) continue;
+        if (o.kind != Observation::Kind::kExec || o.kernel_mono_ns < t0 || !ours.count(o.pid))
+          continue;
         seen.insert(o.pid);
         if (o.early && o.early->cmdline == argv) with_argv.insert(o.pid);
       }

@@ -1,10 +1,9 @@
 // capture_bench: measures every capture source against the same real workload in
 // one run and writes the report block of docs/capture.md. Needs root.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
 
 #include "capture_bench.h"
 
@@ -19,15 +18,22 @@ int main(int argc, char** argv) {
       "  capture_bench --update-doc docs/capture.md     # refresh the generated block\n"
       "  capture_bench --trials 50 --storm 1000 --json out.json   # a quick run"};
   app.set_version_flag("--version", "capture_bench 0.1.0");
-  app.add_option("--trials", c.trials_short, "trials per 1 ms and 10 ms lifetime")->check(CLI::Range(1, 100000));
-  app.add_option("--trials-long", c.trials_long, "trials of 100 ms processes")->check(CLI::Range(1, 100000));
-  app.add_option("--shadow-trials", c.shadow_trials, "trials of cat /etc/shadow")->check(CLI::Range(1, 100000));
+  app.add_option("--trials", c.trials_short, "trials per 1 ms and 10 ms lifetime")
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--trials-long", c.trials_long, "trials of 100 ms processes")
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--shadow-trials", c.shadow_trials, "trials of cat /etc/shadow")
+      ->check(CLI::Range(1, 100000));
   app.add_option("--storm", c.storm, "execs in the full-speed storm")->check(CLI::Range(1, 30000));
-  app.add_option("--argv-storm", c.argv_storm, "5 ms processes in the argv storm")->check(CLI::Range(1, 30000));
-  app.add_option("--inflight", c.inflight, "processes in flight during storms")->check(CLI::Range(1, 1024));
-  app.add_option("--poll-interval", c.poll_interval_s, "poll source interval, seconds")->check(CLI::Range(0.01, 60.0));
+  app.add_option("--argv-storm", c.argv_storm, "5 ms processes in the argv storm")
+      ->check(CLI::Range(1, 30000));
+  app.add_option("--inflight", c.inflight, "processes in flight during storms")
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--poll-interval", c.poll_interval_s, "poll source interval, seconds")
+      ->check(CLI::Range(0.01, 60.0));
   app.add_flag("!--no-forkstat", c.forkstat, "do not run forkstat on the storm");
-  app.add_option("--scan-nice", c.scan_nice, "nice of the scan workers standing in for the pipeline [0]")
+  app.add_option("--scan-nice", c.scan_nice,
+                 "nice of the scan workers standing in for the pipeline [0]")
       ->check(CLI::Range(-20, 19));
   app.add_option("--json", c.json_out, "also write raw results as JSON to this file");
   app.add_option("--update-doc", c.update_doc, "replace the generated block in this markdown file");

@@ -30,9 +30,8 @@ Result<std::vector<std::string>> ParseCaptureList(std::string_view text) {
     size_t end = text.find('+', pos);
     if (end == std::string_view::npos) end = text.size();
     std::string part(text.substr(pos, end - pos));
-    bool known = part == "poll" ||
-                 std::find(std::begin(kEventSources), std::end(kEventSources), part) !=
-                     std::end(kEventSources);
+    bool known = part == "poll" || std::find(std::begin(kEventSources), std::end(kEventSources),
+                                             part) != std::end(kEventSources);
     if (!known) {
       return MakeError("unknown source \"" + part + "\" (" + std::string(kCaptureHelp) + ")");
     }
@@ -86,8 +85,10 @@ Result<CapturePlan> PlanCapture(std::string_view capture, std::string_view mode,
                       " watches one pod, the proc connector sees the whole node (use --mode node)");
   }
   if (plan.sources.empty()) {
-    if (try_source("fanotify", false)) plan.sources.push_back("fanotify");
-    else if (try_source("inotify", false)) plan.sources.push_back("inotify");
+    if (try_source("fanotify", false))
+      plan.sources.push_back("fanotify");
+    else if (try_source("inotify", false))
+      plan.sources.push_back("inotify");
   }
   plan.active = Join(plan.sources);
   std::string why = "capture=auto chose " + plan.active + " (mode=" + std::string(mode) + ")";

@@ -44,7 +44,8 @@ bool ParseStatForEarly(std::string_view stat, EarlyRead* out) {
     ++field;
     std::string_view tok = rest.substr(pos, end - pos);
     if (field == 4) {
-      if (std::from_chars(tok.data(), tok.data() + tok.size(), ppid).ec != std::errc()) return false;
+      if (std::from_chars(tok.data(), tok.data() + tok.size(), ppid).ec != std::errc())
+        return false;
     } else if (field == 22) {
       if (std::from_chars(tok.data(), tok.data() + tok.size(), start).ec != std::errc()) {
         return false;

@@ -12,8 +12,8 @@ namespace sandwatch::sensor {
 
 struct FanEvent {
   uint64_t mask = 0;
-  int fd = -1;   // FAN_NOFD (-1) for a queue overflow
-  int pid = 0;   // 0 when the opener is outside the sensor's PID namespace
+  int fd = -1;  // FAN_NOFD (-1) for a queue overflow
+  int pid = 0;  // 0 when the opener is outside the sensor's PID namespace
   bool exec() const;
   bool open() const;
   bool overflow() const;

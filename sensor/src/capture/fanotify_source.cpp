@@ -38,8 +38,8 @@ Status MarkExecFs(int fan_fd, const std::string& path) {
     return OkStatus();
   }
   int fs_err = errno;
-  if (fanotify_mark(fan_fd, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_OPEN_EXEC, AT_FDCWD,
-                    path.c_str()) == 0) {
+  if (fanotify_mark(fan_fd, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_OPEN_EXEC, AT_FDCWD, path.c_str()) ==
+      0) {
     return OkStatus();
   }
   return MakeError(ErrnoText("fanotify_mark(FAN_MARK_FILESYSTEM, " + path + ")", fs_err), fs_err);
@@ -153,7 +153,8 @@ void FanotifySource::Stop() {
 }
 
 void FanotifySource::ReaderLoop(ObservationSink* sink) {
-  const ThreadPriority prio = RaiseThreadPriority(options_.priority.nice, options_.priority.realtime);
+  const ThreadPriority prio =
+      RaiseThreadPriority(options_.priority.nice, options_.priority.realtime);
   nice_.store(prio.nice);
   rt_.store(prio.realtime);
   pollfd fds[3] = {{wake_.fd(), POLLIN, 0}, {fan_fd_, POLLIN, 0}, {perm_fd_, POLLIN, 0}};

@@ -38,9 +38,9 @@ struct FanotifyOptions {
   bool file_perm = true;
   std::vector<std::string> sensitive_patterns;  // empty: DefaultSensitivePatterns()
   bool early_read = true;
-  int exec_settle_us = 20000;  // longest wait for an exec to finish before reading
+  int exec_settle_us = 20000;    // longest wait for an exec to finish before reading
   EventThreadPriority priority;  // reader and early-read threads (see NetlinkOptions)
-  int early_read_workers = 4;  // exec early reads, sharded by pid (at least 1)
+  int early_read_workers = 4;    // exec early reads, sharded by pid (at least 1)
 };
 
 class FanotifySource : public CaptureSource {

@@ -27,7 +27,8 @@ InotifySource::InotifySource(InotifyOptions options) : options_(std::move(option
 
 bool InotifySource::AddOne(int fd, const std::string& rel, uint32_t mask, int64_t delay_ns,
                            bool rewatch_dir, int64_t gap_ns) {
-  int wd = inotify_add_watch(fd, UnderRoot(options_.workload_root, rel).c_str(), mask | IN_MASK_ADD);
+  int wd =
+      inotify_add_watch(fd, UnderRoot(options_.workload_root, rel).c_str(), mask | IN_MASK_ADD);
   if (wd < 0) return false;
   std::lock_guard<std::mutex> lock(watches_mu_);
   auto [it, inserted] = watches_.try_emplace(wd, Watch{rel, delay_ns, gap_ns, rewatch_dir});
@@ -109,7 +110,8 @@ std::vector<std::string> InotifySource::watched() const {
 }
 
 void InotifySource::Loop(ObservationSink* sink) {
-  const ThreadPriority prio = RaiseThreadPriority(options_.priority.nice, options_.priority.realtime);
+  const ThreadPriority prio =
+      RaiseThreadPriority(options_.priority.nice, options_.priority.realtime);
   nice_.store(prio.nice);
   rt_.store(prio.realtime);
   ScanCoalescer coalescer(options_.min_gap_ns);

@@ -24,10 +24,10 @@ namespace sandwatch::sensor {
 
 struct InotifyOptions {
   std::string workload_root = "/";
-  int64_t min_gap_ns = 5'000'000;     // at most 200 triggered scans a second
-  int64_t exec_delay_ns = 1'000'000;  // after a binary-directory open
+  int64_t min_gap_ns = 5'000'000;      // at most 200 triggered scans a second
+  int64_t exec_delay_ns = 1'000'000;   // after a binary-directory open
   int64_t sensitive_gap_ns = 500'000;  // min_gap for sensitive-file opens
-  EventThreadPriority priority;  // the event thread only reads events and pushes kScan
+  EventThreadPriority priority;        // the event thread only reads events and pushes kScan
   std::vector<std::string> sensitive_patterns;  // empty: DefaultSensitivePatterns()
 };
 
@@ -49,7 +49,7 @@ class InotifySource : public CaptureSource {
   struct Watch {
     std::string path;  // workload-relative
     int64_t delay_ns = 0;
-    int64_t gap_ns = -1;  // -1: the coalescer's min_gap
+    int64_t gap_ns = -1;       // -1: the coalescer's min_gap
     bool rewatch_dir = false;  // /etc: only to re-add ld.so.cache after ldconfig
   };
   int AddWatches(int fd);

@@ -58,14 +58,14 @@ Result<int> OpenSubscribed(int rcvbuf, int* granted) {
 Status NetlinkSource::Probe() const {
   SelfFacts facts = ReadSelfFacts();
   if (!facts.InInitPidNs()) {
-    return MakeError(
-        "netlink refused: the sensor is in a private PID namespace (ns/pid inode " +
-        std::to_string(facts.pid_ns_ino) +
-        "); the proc connector only serves listeners in the initial PID namespace");
+    return MakeError("netlink refused: the sensor is in a private PID namespace (ns/pid inode " +
+                     std::to_string(facts.pid_ns_ino) +
+                     "); the proc connector only serves listeners in the initial PID namespace");
   }
   if (!facts.InInitUserNs()) {
-    return MakeError("netlink refused: the sensor is in a private user namespace; the proc "
-                     "connector only serves the initial user namespace");
+    return MakeError(
+        "netlink refused: the sensor is in a private user namespace; the proc "
+        "connector only serves the initial user namespace");
   }
   if (!facts.HasCap(kCapNetAdmin)) {
     return MakeError("netlink refused: CAP_NET_ADMIN is missing");
@@ -92,8 +92,8 @@ Status NetlinkSource::Start(ObservationSink* sink) {
   }
   sock_ = *sock;
   if (options_.early_read_workers > 0) {
-    workers_ = std::make_unique<ShardedWorkers>(options_.early_read_workers, options_.priority,
-                                                16384);
+    workers_ =
+        std::make_unique<ShardedWorkers>(options_.early_read_workers, options_.priority, 16384);
     workers_->Start();
   }
   wake_.Drain();
@@ -182,7 +182,8 @@ void NetlinkSource::Handle(const ProcConnEvent& ev, int64_t received_ns, Observa
 void NetlinkSource::Loop(ObservationSink* sink) {
   std::vector<uint8_t> buf(64 * 1024);
   std::vector<ProcConnEvent> events;
-  const ThreadPriority prio = RaiseThreadPriority(options_.priority.nice, options_.priority.realtime);
+  const ThreadPriority prio =
+      RaiseThreadPriority(options_.priority.nice, options_.priority.realtime);
   nice_.store(prio.nice);
   rt_.store(prio.realtime);
   pollfd fds[2] = {{sock_, POLLIN, 0}, {wake_.fd(), POLLIN, 0}};
@@ -211,8 +212,7 @@ void NetlinkSource::Loop(ObservationSink* sink) {
       }
       const int64_t received = SystemClock().MonoNs();
       events.clear();
-      DecodeProcConnector(std::span<const uint8_t>(buf.data(), static_cast<size_t>(got)),
-                          &events);
+      DecodeProcConnector(std::span<const uint8_t>(buf.data(), static_cast<size_t>(got)), &events);
       for (const ProcConnEvent& ev : events) {
         events_.fetch_add(1, std::memory_order_relaxed);
         Handle(ev, received, sink);

@@ -11,20 +11,13 @@ namespace sandwatch::sensor {
 
 const std::vector<std::string>& DefaultSensitivePatterns() {
   static const std::vector<std::string> kPatterns = {
-      "/etc/shadow",
-      "/etc/shadow-",
-      "/etc/gshadow",
-      "/etc/sudoers",
-      "/etc/security/opasswd",
-      "/var/run/secrets/kubernetes.io/serviceaccount/token",
-      "~/.aws/credentials",
-      "~/.aws/config",
-      "~/.ssh/id_rsa",
-      "~/.ssh/id_ed25519",
-      "~/.kube/config",
-      "~/.docker/config.json",
-      "~/.git-credentials",
-      "~/.netrc",
+      "/etc/shadow",           "/etc/shadow-",
+      "/etc/gshadow",          "/etc/sudoers",
+      "/etc/security/opasswd", "/var/run/secrets/kubernetes.io/serviceaccount/token",
+      "~/.aws/credentials",    "~/.aws/config",
+      "~/.ssh/id_rsa",         "~/.ssh/id_ed25519",
+      "~/.kube/config",        "~/.docker/config.json",
+      "~/.git-credentials",    "~/.netrc",
   };
   return kPatterns;
 }

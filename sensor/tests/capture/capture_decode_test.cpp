@@ -1,5 +1,6 @@
 // Decoders on canned records: proc connector datagrams, fanotify metadata,
 // inotify buffers. No sockets, no privileges.
+#include <gtest/gtest.h>
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
 #include <linux/netlink.h>
@@ -9,8 +10,6 @@
 #include <cstring>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "fanotify_decode.h"
 #include "inotify_decode.h"
@@ -129,7 +128,8 @@ TEST(NetlinkDecode, SubscribeRequestRoundTrips) {
   EXPECT_EQ(op, static_cast<uint32_t>(PROC_CN_MCAST_IGNORE));
 }
 
-std::vector<uint8_t> FanRecord(uint64_t mask, int fd, int pid, uint8_t vers = FANOTIFY_METADATA_VERSION) {
+std::vector<uint8_t> FanRecord(uint64_t mask, int fd, int pid,
+                               uint8_t vers = FANOTIFY_METADATA_VERSION) {
   fanotify_event_metadata md{};
   md.event_len = sizeof(md);
   md.vers = vers;

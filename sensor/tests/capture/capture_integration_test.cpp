@@ -2,23 +2,22 @@
 // host namespaces; inotify and fanotify run in the capture_selftest helper inside
 // `unshare --pid --fork --mount-proc`, where the test also checks that netlink is
 // refused and that `auto` falls back. Needs root; skips with the reason otherwise.
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <array>
-#include <condition_variable>
-#include <mutex>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "capture_test_support.h"
 #include "fanotify_source.h"
@@ -57,11 +56,11 @@ std::vector<json> RunLines(const std::string& cmd) {
   return lines;
 }
 
-#define SKIP_UNLESS_ROOT_WITH_UNSHARE()                                               \
-  do {                                                                                \
-    if (geteuid() != 0) GTEST_SKIP() << "needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN)";  \
-    if (access("/usr/bin/unshare", X_OK) != 0) GTEST_SKIP() << "unshare(1) missing";  \
-    if (access(Helper().c_str(), X_OK) != 0) GTEST_SKIP() << "no " << Helper();       \
+#define SKIP_UNLESS_ROOT_WITH_UNSHARE()                                              \
+  do {                                                                               \
+    if (geteuid() != 0) GTEST_SKIP() << "needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN)"; \
+    if (access("/usr/bin/unshare", X_OK) != 0) GTEST_SKIP() << "unshare(1) missing"; \
+    if (access(Helper().c_str(), X_OK) != 0) GTEST_SKIP() << "no " << Helper();      \
   } while (0)
 
 std::string InPrivatePidNs(const std::string& args) {
@@ -125,8 +124,7 @@ TEST(NetlinkPrivateNs, RefusedAndAutoFallsBack) {
   EXPECT_EQ(lines[0]["self"]["nspid_levels"], 1) << "NSpid alone would have been fooled";
   EXPECT_EQ(lines[1]["probe"], "netlink");
   EXPECT_EQ(lines[1]["ok"], false);
-  EXPECT_NE(lines[1]["reason"].get<std::string>().find("private PID namespace"),
-            std::string::npos);
+  EXPECT_NE(lines[1]["reason"].get<std::string>().find("private PID namespace"), std::string::npos);
   EXPECT_EQ(lines[2]["probe"], "fanotify");
   EXPECT_EQ(lines[2]["ok"], true) << lines[2]["reason"];
   EXPECT_EQ(lines[4]["auto"], "fanotify");

@@ -1,23 +1,22 @@
 // Pure logic of the capture layer: scan coalescing, --capture planning, the
 // early read on a fixture proc tree, self facts, path helpers.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
-#include <fstream>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "capture_plan.h"
 #include "early_read.h"
-#include "sandwatch/sensor/capture_factory.h"
 #include "inotify_decode.h"
+#include "sandwatch/sensor/capture_factory.h"
 #include "self_facts.h"
 #include "sharded_workers.h"
 #include "source_util.h"
@@ -40,7 +39,7 @@ TEST(ScanCoalescer, FirstEventScansAtOnceStormBecomesHandful) {
   }
   EXPECT_EQ(c.events(), 10001);
   EXPECT_EQ(c.scans(), scans);
-  EXPECT_LE(scans, 6);  // 20 ms / 5 ms gap, plus the first
+  EXPECT_LE(scans, 6);         // 20 ms / 5 ms gap, plus the first
   EXPECT_GE(c.Deadline(), 0);  // the tail of the storm is still owed a scan
   EXPECT_TRUE(c.OnTimer(c.Deadline()));
   EXPECT_EQ(c.Deadline(), -1);
@@ -66,11 +65,11 @@ TEST(ScanCoalescer, DelayedEventFiresOnTimer) {
 
 TEST(ScanCoalescer, UrgentEventUsesItsOwnGap) {
   ScanCoalescer c(5 * kMs);
-  EXPECT_TRUE(c.OnEvent(0));                            // ld.so.cache: scan
-  EXPECT_FALSE(c.OnEvent(kMs / 4, 0, kMs / 2));         // /etc/shadow 0.25 ms later: due at 0.5 ms
+  EXPECT_TRUE(c.OnEvent(0));                     // ld.so.cache: scan
+  EXPECT_FALSE(c.OnEvent(kMs / 4, 0, kMs / 2));  // /etc/shadow 0.25 ms later: due at 0.5 ms
   EXPECT_EQ(c.Deadline(), kMs / 2);
-  EXPECT_TRUE(c.OnEvent(kMs, 0, kMs / 2));              // past its gap: at once
-  EXPECT_FALSE(c.OnEvent(kMs + 1));                     // ordinary event: back to the 5 ms gap
+  EXPECT_TRUE(c.OnEvent(kMs, 0, kMs / 2));  // past its gap: at once
+  EXPECT_FALSE(c.OnEvent(kMs + 1));         // ordinary event: back to the 5 ms gap
   EXPECT_EQ(c.Deadline(), 6 * kMs);
 }
 
@@ -114,7 +113,8 @@ TEST(CapturePlan, ParsesCombosInCanonicalOrder) {
   EXPECT_EQ(ParseCaptureList("auto")->at(0), "auto");
   auto bad = ParseCaptureList("netlink+ebpf");
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error().message.find("--capture"), std::string::npos) << "the caller names the flag";
+  EXPECT_EQ(bad.error().message.find("--capture"), std::string::npos)
+      << "the caller names the flag";
   EXPECT_NE(bad.error().message.find("\"ebpf\""), std::string::npos);
   EXPECT_NE(bad.error().message.find("fanotify+inotify"), std::string::npos);
   EXPECT_FALSE(ParseCaptureList("").ok());
@@ -186,7 +186,7 @@ TEST(SelfFacts, ParsesCapsAndNspid) {
   EXPECT_TRUE(f.HasCap(kCapSysAdmin));
   EXPECT_TRUE(f.HasCap(kCapNetAdmin));
   EXPECT_FALSE(f.InInitPidNs());  // ns inode unknown: NSpid decides
-  f.pid_ns_ino = kInitPidNsIno;    // the inode wins: NSpid undercounts after --mount-proc
+  f.pid_ns_ino = kInitPidNsIno;   // the inode wins: NSpid undercounts after --mount-proc
   EXPECT_TRUE(f.InInitPidNs());
   SelfFacts g;
   ParseStatusFacts("NSpid:\t1\nCapEff:\t0000000000001000\n", &g);
@@ -265,7 +265,8 @@ TEST(PathHelpers, UnderAndRelativeToRoot) {
   EXPECT_EQ(UnderRoot("/", "/etc/shadow"), "/etc/shadow");
   EXPECT_EQ(UnderRoot("/proc/7/root/", "/etc/shadow"), "/proc/7/root/etc/shadow");
   EXPECT_EQ(RelativeToRoot("/var/lib/c1/rootfs", "/var/lib/c1/rootfs/usr/bin/cat"), "/usr/bin/cat");
-  EXPECT_EQ(RelativeToRoot("/var/lib/c1/rootfs", "/var/lib/c1/rootfsX/cat"), "/var/lib/c1/rootfsX/cat");
+  EXPECT_EQ(RelativeToRoot("/var/lib/c1/rootfs", "/var/lib/c1/rootfsX/cat"),
+            "/var/lib/c1/rootfsX/cat");
   EXPECT_EQ(RelativeToRoot("/", "/usr/bin/cat"), "/usr/bin/cat");
   EXPECT_EQ(RelativeToRoot("/srv/r", "/srv/r"), "/");
 }

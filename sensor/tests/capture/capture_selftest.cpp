@@ -10,10 +10,9 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "capture_test_support.h"
 #include "fanotify_source.h"
@@ -36,14 +35,16 @@ std::unique_ptr<CaptureSource> Make(const std::string& name) {
 
 int Probe(const std::string& mode) {
   SelfFacts facts = ReadSelfFacts();
-  std::cout << json{{"self", {{"pid", getpid()},
-                              {"nspid_levels", facts.nspid_levels},
-                              {"pid_ns_ino", facts.pid_ns_ino},
-                              {"init_pid_ns", facts.InInitPidNs()}}}}
+  std::cout << json{{"self",
+                     {{"pid", getpid()},
+                      {"nspid_levels", facts.nspid_levels},
+                      {"pid_ns_ino", facts.pid_ns_ino},
+                      {"init_pid_ns", facts.InInitPidNs()}}}}
             << "\n";
   for (const char* name : {"netlink", "fanotify", "inotify"}) {
     sandwatch::Status st = Make(name)->Probe();
-    std::cout << json{{"probe", name}, {"ok", st.ok()},
+    std::cout << json{{"probe", name},
+                      {"ok", st.ok()},
                       {"reason", st.ok() ? "" : st.error().message}}
               << "\n";
   }
@@ -92,8 +93,11 @@ int Run(const std::string& name) {
   out["children"] = children;
   json obs = json::array();
   for (const Observation& o : sink.Snapshot()) {
-    json j{{"kind", testing::KindName(o.kind)}, {"method", o.method}, {"pid", o.pid},
-           {"ppid", o.ppid}, {"path", o.path}};
+    json j{{"kind", testing::KindName(o.kind)},
+           {"method", o.method},
+           {"pid", o.pid},
+           {"ppid", o.ppid},
+           {"path", o.path}};
     if (o.early) {
       j["cmdline"] = o.early->cmdline;
       j["exe"] = o.early->exe;
@@ -118,7 +122,8 @@ int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "--help") == 0) {
     std::cout << "capture_selftest: runs a capture source against real processes, prints JSON.\n"
                  "  capture_selftest probe --mode node   # probe each source, show the auto plan\n"
-                 "  capture_selftest run fanotify        # start it, run cat/sleep/head, print what it saw\n"
+                 "  capture_selftest run fanotify        # start it, run cat/sleep/head, print "
+                 "what it saw\n"
                  "Used by capture_integration_tests inside unshare --pid --fork --mount-proc.\n";
     return 0;
   }

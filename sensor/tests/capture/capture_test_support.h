@@ -125,10 +125,14 @@ inline int WaitExit(int pid) {
 
 inline const char* KindName(Observation::Kind k) {
   switch (k) {
-    case Observation::Kind::kScan: return "scan";
-    case Observation::Kind::kExec: return "exec";
-    case Observation::Kind::kFileOpen: return "file_open";
-    case Observation::Kind::kExit: return "exit";
+    case Observation::Kind::kScan:
+      return "scan";
+    case Observation::Kind::kExec:
+      return "exec";
+    case Observation::Kind::kFileOpen:
+      return "file_open";
+    case Observation::Kind::kExit:
+      return "exit";
   }
   return "?";
 }

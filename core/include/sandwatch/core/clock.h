@@ -26,7 +26,10 @@ class ManualClock : public Clock {
   ManualClock(int64_t wall_ns, int64_t mono_ns) : wall_(wall_ns), mono_(mono_ns) {}
   int64_t WallNs() const override { return wall_; }
   int64_t MonoNs() const override { return mono_; }
-  void Advance(int64_t ns) { wall_ += ns; mono_ += ns; }
+  void Advance(int64_t ns) {
+    wall_ += ns;
+    mono_ += ns;
+  }
 
  private:
   int64_t wall_;

@@ -8,12 +8,11 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "sandwatch/core/result.h"
 
@@ -23,7 +22,16 @@ inline constexpr std::string_view kEventSchema = "sandwatch.event/v1";
 inline constexpr std::string_view kHeartbeatSchema = "sandwatch.heartbeat/v1";
 
 // Falco's priority names, most to least severe.
-enum class Priority { kEmergency, kAlert, kCritical, kError, kWarning, kNotice, kInformational, kDebug };
+enum class Priority {
+  kEmergency,
+  kAlert,
+  kCritical,
+  kError,
+  kWarning,
+  kNotice,
+  kInformational,
+  kDebug
+};
 std::string_view PriorityName(Priority p);
 // Case-insensitive; accepts Falco's aliases "Info" and "informational".
 std::optional<Priority> ParsePriority(std::string_view text);
@@ -59,8 +67,8 @@ struct ConnectionRef {
 };
 
 struct DetectionInfo {
-  std::string method;             // poll | inotify | fanotify | netlink
-  std::optional<double> lag_ms;   // exec-to-detection, when known
+  std::string method;            // poll | inotify | fanotify | netlink
+  std::optional<double> lag_ms;  // exec-to-detection, when known
 };
 
 struct Event {

@@ -3,23 +3,23 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "sandwatch/core/result.h"
 
 namespace sandwatch {
 
 struct GroundTruthStep {
-  std::string run_id;          // attack-sim run id
-  int repeat = 0;              // 0-based chain repetition
-  std::string step;            // shell | shadow | aws-creds | package-install | new-binary | reverse-shell | listener
-  std::string signal;          // primary expected signal
+  std::string run_id;  // attack-sim run id
+  int repeat = 0;      // 0-based chain repetition
+  std::string
+      step;  // shell | shadow | aws-creds | package-install | new-binary | reverse-shell | listener
+  std::string signal;                // primary expected signal
   std::vector<std::string> signals;  // every expected signal (includes `signal`)
-  std::string variant;         // e.g. "default", "head", "socat"
-  std::string speed;           // blog | human | fast | burst | custom
+  std::string variant;               // e.g. "default", "head", "socat"
+  std::string speed;                 // blog | human | fast | burst | custom
   std::vector<std::string> command;  // argv
   int pid = 0;
   int64_t start_wall_ns = 0;
@@ -27,9 +27,9 @@ struct GroundTruthStep {
   int64_t start_mono_ns = 0;
   int64_t end_mono_ns = 0;
   double requested_hold_ms = 0;
-  double hold_ms = 0;          // achieved: end - start of the step's process
+  double hold_ms = 0;  // achieved: end - start of the step's process
   int exit_code = 0;
-  std::string note;            // free text, e.g. the listener's captured output
+  std::string note;  // free text, e.g. the listener's captured output
   // Added by attack-sim (optional on read, defaults shown):
   std::string status = "ran";  // ran | skipped (the variant cannot run here; note says why)
   int ppid = 0;                // parent of `pid` when it ran (the shell step's pid when nested)

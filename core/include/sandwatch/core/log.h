@@ -29,10 +29,9 @@ void LogLine(LogLevel level, std::string_view component, std::string_view msg,
 }  // namespace sandwatch
 
 // The level check comes before any formatting of the fields.
-#define SW_LOG(level, component, msg, ...)                                 \
-  do {                                                                     \
-    if (::sandwatch::LogEnabled(::sandwatch::LogLevel::level)) {           \
-      ::sandwatch::LogLine(::sandwatch::LogLevel::level, component, msg,   \
-                           {__VA_ARGS__});                                 \
-    }                                                                      \
+#define SW_LOG(level, component, msg, ...)                                               \
+  do {                                                                                   \
+    if (::sandwatch::LogEnabled(::sandwatch::LogLevel::level)) {                         \
+      ::sandwatch::LogLine(::sandwatch::LogLevel::level, component, msg, {__VA_ARGS__}); \
+    }                                                                                    \
   } while (0)

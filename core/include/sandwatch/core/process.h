@@ -61,10 +61,10 @@ struct ProcessInfo {
   int64_t exe_mtime_ns = 0;
   bool kernel_thread = false;  // PF_KTHREAD: no exe, no cmdline
   std::vector<std::string> cmdline;
-  int64_t uid = -1;            // real uid, -1 when unknown
+  int64_t uid = -1;  // real uid, -1 when unknown
   std::string cwd;
-  std::vector<FdInfo> fds;         // open descriptors (stdio first)
-  std::vector<SocketInfo> sockets; // the process's sockets that resolved in /proc/net
+  std::vector<FdInfo> fds;             // open descriptors (stdio first)
+  std::vector<SocketInfo> sockets;     // the process's sockets that resolved in /proc/net
   std::vector<AncestorRef> ancestors;  // parent first, up to the sensor's depth limit
   // True when the process vanished before every field could be read.
   bool partial = false;

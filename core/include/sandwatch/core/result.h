@@ -18,7 +18,7 @@ struct Error {
 template <class T = std::monostate>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return v_.index() == 0; }
@@ -45,6 +45,8 @@ class [[nodiscard]] Result {
 using Status = Result<std::monostate>;
 
 inline Status OkStatus() { return Status(std::monostate{}); }
-inline Error MakeError(std::string message, int code = 0) { return Error{std::move(message), code}; }
+inline Error MakeError(std::string message, int code = 0) {
+  return Error{std::move(message), code};
+}
 
 }  // namespace sandwatch

@@ -20,8 +20,8 @@ inline constexpr std::string_view kSuspiciousProcessChain = "suspicious_process_
 inline constexpr std::string_view kSensorSilent = "sensor_silent";
 
 inline constexpr std::array<std::string_view, 6> kSeedSignals = {
-    kUnexpectedShell,           kShadowFileAccess,         kAwsCredentialDiscovery,
-    kPackageManagerExecution,   kPostStartBinaryExecution, kNcExecution};
+    kUnexpectedShell,         kShadowFileAccess,         kAwsCredentialDiscovery,
+    kPackageManagerExecution, kPostStartBinaryExecution, kNcExecution};
 
 bool IsSeedSignal(std::string_view name);
 

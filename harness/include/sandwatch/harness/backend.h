@@ -41,16 +41,16 @@ struct RunContext {
   CommandRunner* runner = nullptr;
   CleanupRegistry* cleanup = nullptr;
   Progress* progress = nullptr;
-  bool keep = false;     // --keep: leave scratch files for debugging
+  bool keep = false;  // --keep: leave scratch files for debugging
 };
 
 // How events are attributed to an observer in a cell. An event belongs to the
 // binding when its source matches and (when set) its k8s pod matches.
 struct ObserverBinding {
-  std::string observer;      // host-view | in-guest | falco
+  std::string observer;              // host-view | in-guest | falco
   std::string source = "sandwatch";  // event source: sandwatch | falco
-  std::string pod;           // POD_NAME the sensor stamps; empty: any pod
-  std::string sensor_mode;   // expected sensor.mode; empty: any
+  std::string pod;                   // POD_NAME the sensor stamps; empty: any pod
+  std::string sensor_mode;           // expected sensor.mode; empty: any
   // True when the observer and the attack-sim share a PID namespace, so
   // ground-truth pids can be compared with event pids.
   bool pids_comparable = false;
@@ -62,18 +62,18 @@ struct ObserverBinding {
   // have besides attack-sim, e.g. "pod.sh" or "runc", so another attack-sim on the
   // same machine (a test, another run) is never counted.
   std::vector<std::string> lineage;
-  bool available = true;     // false: not present on this machine (reason says why)
-  std::string reason;        // e.g. "falco is not installed"
-  std::string label;         // shown in reports, e.g. "host view (where host Falco stands)"
+  bool available = true;  // false: not present on this machine (reason says why)
+  std::string reason;     // e.g. "falco is not installed"
+  std::string label;      // shown in reports, e.g. "host view (where host Falco stands)"
   std::vector<std::string> capture_active;  // capture sources the sensor reported
 };
 
 // What one cell produced.
 struct CellOutcome {
   Cell cell;
-  bool ok = false;                // the chain ran to completion
-  std::string error;              // why not
-  int64_t start_wall_ns = 0;      // host clock
+  bool ok = false;            // the chain ran to completion
+  std::string error;          // why not
+  int64_t start_wall_ns = 0;  // host clock
   int64_t end_wall_ns = 0;
   std::vector<GroundTruthStep> ground_truth;
   std::vector<ObserverBinding> observers;
@@ -81,7 +81,7 @@ struct CellOutcome {
 };
 
 struct DoctorCheck {
-  std::string name;      // "runc"
+  std::string name;  // "runc"
   bool ok = false;
   bool required = true;  // false: optional (e.g. falco)
   std::string detail;    // what was found ("runc 1.1.5 at /usr/sbin/runc")

@@ -20,10 +20,10 @@
 namespace sandwatch::harness {
 
 struct CommandSpec {
-  std::vector<std::string> argv;               // argv[0] is a path or a name looked up in PATH
-  std::map<std::string, std::string> env;      // added to (or overriding) the inherited env
-  std::string cwd;                             // empty: inherit
-  std::string stdin_data;                      // Run() only: written to the child's stdin
+  std::vector<std::string> argv;           // argv[0] is a path or a name looked up in PATH
+  std::map<std::string, std::string> env;  // added to (or overriding) the inherited env
+  std::string cwd;                         // empty: inherit
+  std::string stdin_data;                  // Run() only: written to the child's stdin
   // Start() only: where the child's stdout/stderr go. Empty: /dev/null.
   std::string stdout_path;
   std::string stderr_path;
@@ -31,10 +31,10 @@ struct CommandSpec {
 };
 
 struct CommandResult {
-  int exit_code = -1;   // 128+N when killed by signal N
+  int exit_code = -1;  // 128+N when killed by signal N
   bool timed_out = false;
-  std::string out;      // captured stdout (Run() only)
-  std::string err;      // captured stderr (Run() only)
+  std::string out;  // captured stdout (Run() only)
+  std::string err;  // captured stderr (Run() only)
   bool ok() const { return exit_code == 0 && !timed_out; }
 };
 

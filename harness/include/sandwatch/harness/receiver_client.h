@@ -2,10 +2,9 @@
 // /healthz). cpp-httplib stays inside src/receiver_client.cpp.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "sandwatch/core/event.h"
 #include "sandwatch/core/result.h"
@@ -13,9 +12,9 @@
 namespace sandwatch::harness {
 
 struct FetchedEvents {
-  std::vector<Event> events;   // oldest first, unique ids
+  std::vector<Event> events;        // oldest first, unique ids
   std::vector<nlohmann::json> raw;  // the same events as served (for events.jsonl)
-  int unparsable = 0;          // results that did not parse as events (kept in raw)
+  int unparsable = 0;               // results that did not parse as events (kept in raw)
 };
 
 class ReceiverClient {

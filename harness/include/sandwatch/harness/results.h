@@ -9,10 +9,9 @@
 //   summary.json, report.md, report.html (self-contained), coverage.svg, latency.svg
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "sandwatch/core/event.h"
 #include "sandwatch/core/result.h"
@@ -23,14 +22,14 @@ namespace sandwatch::harness {
 
 struct RunRecord {
   std::string run_id;
-  std::string scenario;       // name
+  std::string scenario;  // name
   std::string scenario_path;
   std::string description;
   std::string backend;
   int64_t started_wall_ns = 0;
   int64_t finished_wall_ns = 0;
   ScoreOptions score_options;
-  std::vector<CellOutcome> cells;       // ground truth included
+  std::vector<CellOutcome> cells;  // ground truth included
   std::vector<Event> events;
   std::vector<nlohmann::json> raw_events;
   nlohmann::json environment = nlohmann::json::object();

@@ -15,11 +15,11 @@ class CommandRunner;
 struct RunOptions {
   std::string scenario_path;
   std::string backend = "local";
-  std::string out_dir;        // empty: <source>/results/<scenario>-<UTC time>
-  std::string bin_dir;        // empty: ResolveBinDir("")
+  std::string out_dir;                // empty: <source>/results/<scenario>-<UTC time>
+  std::string bin_dir;                // empty: ResolveBinDir("")
   std::vector<std::string> runtimes;  // non-empty: only these of the scenario's runtimes
-  bool keep = false;          // keep scratch files
-  bool quiet = false;         // no progress lines
+  bool keep = false;                  // keep scratch files
+  bool quiet = false;                 // no progress lines
 };
 
 struct RunOutcome {

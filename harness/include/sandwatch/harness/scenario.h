@@ -20,13 +20,13 @@ inline constexpr std::string_view kObserverInGuest = "in-guest";
 inline constexpr std::string_view kObserverFalco = "falco";
 
 struct SensorSettings {
-  std::string capture = "poll";           // the in-guest (sidecar) sensor's CAPTURE
-  double poll_interval_s = 2.0;           // POLL_INTERVAL
-  double heartbeat_interval_s = 5.0;      // HEARTBEAT_INTERVAL
-  std::string host_view_capture = "auto"; // the host-view (node) sensor's CAPTURE
-  std::string mode = "kata";              // the in-guest sensor's MODE (kata|sidecar)
+  std::string capture = "poll";                 // the in-guest (sidecar) sensor's CAPTURE
+  double poll_interval_s = 2.0;                 // POLL_INTERVAL
+  double heartbeat_interval_s = 5.0;            // HEARTBEAT_INTERVAL
+  std::string host_view_capture = "auto";       // the host-view (node) sensor's CAPTURE
+  std::string mode = "kata";                    // the in-guest sensor's MODE (kata|sidecar)
   std::vector<std::string> expected_processes;  // EXPECTED_PROCESSES
-  std::string rules_file;                 // RULES_FILE; empty: built-in rules
+  std::string rules_file;                       // RULES_FILE; empty: built-in rules
 };
 
 struct AttackSettings {
@@ -43,10 +43,10 @@ struct AttackSettings {
 };
 
 struct Timeouts {
-  double prepare_s = 900;   // building the rootfs / fetching the kernel
-  double boot_s = 180;      // a VM reaching its init, a container starting
-  double cell_s = 300;      // one cell end to end
-  double settle_s = -1;     // wait after the chain for late events; <0: 2*poll + 3 s
+  double prepare_s = 900;  // building the rootfs / fetching the kernel
+  double boot_s = 180;     // a VM reaching its init, a container starting
+  double cell_s = 300;     // one cell end to end
+  double settle_s = -1;    // wait after the chain for late events; <0: 2*poll + 3 s
 };
 
 struct Scenario {
@@ -72,7 +72,7 @@ struct Cell {
   std::string runtime;
   std::string variant;
   std::string speed;
-  int repetition = 0;  // 0-based
+  int repetition = 0;      // 0-based
   std::string Id() const;  // "runc-blog-default-r0"
 };
 

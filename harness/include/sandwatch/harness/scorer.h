@@ -40,16 +40,16 @@ struct SignalResult {
   std::string observer;
   std::string signal;
   bool observer_available = true;
-  std::string reason;          // why the observer is absent
-  bool expected = true;        // can this observer see this runtime (ExpectedVisible)
+  std::string reason;    // why the observer is absent
+  bool expected = true;  // can this observer see this runtime (ExpectedVisible)
   bool detected = false;
   std::optional<double> latency_ms;  // first matching event - step start
-  std::string step;            // the ground-truth step that raised it
+  std::string step;                  // the ground-truth step that raised it
   std::vector<std::string> command;
   double hold_ms = 0;
-  bool short_lived = false;    // hold < poll interval
-  std::string basis;           // pid | cmdline | name (how the match was made)
-  int events = 0;              // matching events (duplicates included)
+  bool short_lived = false;  // hold < poll interval
+  std::string basis;         // pid | cmdline | name (how the match was made)
+  int events = 0;            // matching events (duplicates included)
   std::string first_event_id;
 };
 

@@ -21,10 +21,10 @@ struct ReceiverConfig {
   bool sync_full = true;                  // PRAGMA synchronous=FULL: a 202 means fsynced
   double silence_check_s = 0.5;           // how often sensor liveness is evaluated
   double default_heartbeat_interval_s = 15;  // used when a heartbeat carries no interval_s
-  int max_stream_clients = 32;            // concurrent /api/stream clients
-  int stream_queue = 1024;                // per-client SSE queue; oldest dropped beyond
-  int http_threads = 48;                  // worker threads (SSE clients hold one each)
-  std::string ready_file;                 // written with "host:port" once listening
+  int max_stream_clients = 32;               // concurrent /api/stream clients
+  int stream_queue = 1024;                   // per-client SSE queue; oldest dropped beyond
+  int http_threads = 48;                     // worker threads (SSE clients hold one each)
+  std::string ready_file;                    // written with "host:port" once listening
 };
 
 // "host:port" -> parts. Port 0 is allowed. IPv6 as "[::1]:8080".

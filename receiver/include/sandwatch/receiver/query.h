@@ -14,22 +14,22 @@
 namespace sandwatch::receiver {
 
 struct EventQuery {
-  std::vector<std::string> rules;       // comma list, exact names
-  std::vector<int> priorities;          // Priority enum values
-  std::optional<int> min_priority;      // "at least this severe" (numerically <=)
+  std::vector<std::string> rules;   // comma list, exact names
+  std::vector<int> priorities;      // Priority enum values
+  std::optional<int> min_priority;  // "at least this severe" (numerically <=)
   std::vector<std::string> sources;
   std::vector<std::string> pods;
   std::vector<std::string> namespaces;
   std::vector<std::string> sensors;
   std::vector<std::string> hostnames;
-  std::vector<std::string> tags;        // every listed tag must be on the event
-  std::string id;                       // a single event by id
-  std::optional<int64_t> since_ns;      // inclusive
-  std::optional<int64_t> until_ns;      // exclusive
-  std::string filter;                   // substring, case-insensitive
-  int64_t page = 1;                     // 1-based
-  int64_t limit = 100;                  // 1..1000
-  bool ascending = false;               // newest first by default
+  std::vector<std::string> tags;    // every listed tag must be on the event
+  std::string id;                   // a single event by id
+  std::optional<int64_t> since_ns;  // inclusive
+  std::optional<int64_t> until_ns;  // exclusive
+  std::string filter;               // substring, case-insensitive
+  int64_t page = 1;                 // 1-based
+  int64_t limit = 100;              // 1..1000
+  bool ascending = false;           // newest first by default
 };
 
 inline constexpr int64_t kMaxLimit = 1000;

@@ -7,12 +7,12 @@
 // called from one thread at a time; Query*, Sensors and SizeBytes from any thread.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <atomic>
-#include <condition_variable>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,8 +26,8 @@ struct sqlite3;
 namespace sandwatch::receiver {
 
 struct StoreOptions {
-  std::string path;     // file or ":memory:"
-  bool fts = true;      // maintain the FTS5 trigram index and use it for "filter"
+  std::string path;  // file or ":memory:"
+  bool fts = true;   // maintain the FTS5 trigram index and use it for "filter"
   bool sync_full = true;
 };
 
@@ -48,7 +48,7 @@ struct WriteOp {
   // Outcome.
   int accepted = 0;
   int duplicates = 0;
-  std::vector<int64_t> rowids;       // of accepted events, parallel to `stored`
+  std::vector<int64_t> rowids;  // of accepted events, parallel to `stored`
   std::vector<const PreparedEvent*> stored;
 };
 
@@ -64,9 +64,9 @@ struct SensorRow {
   int64_t heartbeat_time_ns = 0;  // the sensor's own clock
   int64_t last_event_ns = 0;      // receiver clock
   int64_t first_seen_ns = 0;
-  uint64_t last_seq = 0;          // from the latest heartbeat
-  uint64_t seq_max = 0;           // highest event seq stored
-  uint64_t seq_count = 0;         // events with seq > 0 stored
+  uint64_t last_seq = 0;   // from the latest heartbeat
+  uint64_t seq_max = 0;    // highest event seq stored
+  uint64_t seq_count = 0;  // events with seq > 0 stored
   int64_t events = 0;
   bool silent = false;
   int64_t silent_since_ns = 0;
@@ -128,10 +128,10 @@ class Store {
   StoreOptions options_;
   sqlite3* writer_ = nullptr;
   std::unique_ptr<WriterStmts> stmts_;
-  std::atomic<int64_t> fts_upto_{0};    // events with n <= this are in the FTS index
+  std::atomic<int64_t> fts_upto_{0};  // events with n <= this are in the FTS index
   std::atomic<int64_t> last_rowid_{0};
   bool memory_ = false;
-  std::mutex write_mu_;     // held during writes; readers take it too in memory mode
+  std::mutex write_mu_;  // held during writes; readers take it too in memory mode
   std::mutex readers_mu_;
   std::vector<sqlite3*> idle_readers_;
   std::vector<sqlite3*> all_readers_;

@@ -46,15 +46,15 @@ struct PipelineOptions {
   int workload_pid = 0;        // 0: every process; else this pid and its descendants
   bool scan_existing = false;  // evaluate processes present at the first scan
   int64_t dedup_window_ns = 300'000'000'000;
-  size_t max_queue = 10000;    // observations waiting; beyond this they are dropped (counted)
+  size_t max_queue = 10000;  // observations waiting; beyond this they are dropped (counted)
 };
 
 class Pipeline : public ObservationSink {
  public:
   // `baseline` may be null (no baseline: exe_new never holds). Pointers must outlive this.
   Pipeline(PipelineOptions options, procfs::ProcessScanner* scanner,
-           const rules::RuleEngine* engine, const procfs::Baseline* baseline,
-           Publisher* publisher, const Clock* clock);
+           const rules::RuleEngine* engine, const procfs::Baseline* baseline, Publisher* publisher,
+           const Clock* clock);
   ~Pipeline() override;
 
   void Push(Observation obs) override;

@@ -25,10 +25,9 @@ namespace sandwatch::procfs {
 
 struct BaselineOptions {
   // Walked recursively (bounded by max_depth), relative to the root.
-  std::vector<std::string> dirs = {"/bin",       "/sbin",           "/usr/bin",
-                                   "/usr/sbin",  "/usr/local/bin",  "/usr/local/sbin",
-                                   "/opt",       "/usr/libexec",    "/usr/lib",
-                                   "/usr/lib64", "/usr/local/lib"};
+  std::vector<std::string> dirs = {
+      "/bin", "/sbin",        "/usr/bin", "/usr/sbin",  "/usr/local/bin", "/usr/local/sbin",
+      "/opt", "/usr/libexec", "/usr/lib", "/usr/lib64", "/usr/local/lib"};
   int max_depth = 6;
   size_t max_entries = 200000;  // walk stops (truncated() = true) beyond this
 };

@@ -37,10 +37,10 @@ Result<StatKey> ParseStatKey(std::string_view text);
 
 // Fields of /proc/PID/status.
 struct StatusFields {
-  std::string name;    // Name: (escaped by the kernel: "\n" -> "\\n")
-  int ppid = 0;        // PPid:
-  int64_t uid = -1;    // Uid: first column (real uid)
-  int64_t euid = -1;   // Uid: second column (effective uid)
+  std::string name;   // Name: (escaped by the kernel: "\n" -> "\\n")
+  int ppid = 0;       // PPid:
+  int64_t uid = -1;   // Uid: first column (real uid)
+  int64_t euid = -1;  // Uid: second column (effective uid)
 };
 // Error when no Name: line is found (truncated or not a status file).
 Result<StatusFields> ParseStatus(std::string_view text);

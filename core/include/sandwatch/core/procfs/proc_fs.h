@@ -84,8 +84,7 @@ class ProcFs {
   // Whole file <root>/<pid>/<name> ("stat", "status", "cmdline", "net/tcp").
   // Files are read until EOF, capped at `max_bytes` (the rest is silently dropped;
   // cmdline of a huge argv is truncated, never an error).
-  Result<std::string> ReadPidFile(int pid, std::string_view name,
-                                  size_t max_bytes = 1 << 20) const;
+  Result<std::string> ReadPidFile(int pid, std::string_view name, size_t max_bytes = 1 << 20) const;
 
   // Reads <root>/<pid>/stat into `buf` (resized) with one open/read/close.
   // The fast path used by incremental scans; `buf` is reused across calls.
@@ -101,8 +100,7 @@ class ProcFs {
   static Status PreadInto(int fd, std::string* buf);
 
   // Whole file <root>/<relative> ("net/tcp"), same cap rule as ReadPidFile.
-  Result<std::string> ReadRootFile(std::string_view relative,
-                                   size_t max_bytes = 8 << 20) const;
+  Result<std::string> ReadRootFile(std::string_view relative, size_t max_bytes = 8 << 20) const;
 
   // readlink(<root>/<pid>/<name>) for "exe", "cwd", "root", "ns/net", "fd/3".
   Result<std::string> ReadLink(int pid, std::string_view name) const;

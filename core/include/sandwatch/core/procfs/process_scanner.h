@@ -48,42 +48,42 @@ namespace sandwatch::procfs {
 class NetTables;  // internal: per-scan socket tables by network namespace
 
 struct ScannerOptions {
-  int ancestor_depth = 8;            // ancestors kept per process, parent first
-  size_t max_fds = 1024;             // fds read per process (stdio always first)
-  bool read_fds = true;              // false: skip fds and sockets entirely
-  int young_rescans = 2;             // re-read fds of a new process on its next N scans
+  int ancestor_depth = 8;  // ancestors kept per process, parent first
+  size_t max_fds = 1024;   // fds read per process (stdio always first)
+  bool read_fds = true;    // false: skip fds and sockets entirely
+  int young_rescans = 2;   // re-read fds of a new process on its next N scans
   // Known (not young) processes whose fds are re-read per scan, round-robin over the
   // table: a long-lived process that opens a file later is noticed within
   // table_size / budget scans. Each re-read costs about 20-30 us.
   size_t fd_refresh_budget = 2;
-  bool skip_kernel_threads = true;   // kernel threads: tracked by key, never enriched/reported
+  bool skip_kernel_threads = true;  // kernel threads: tracked by key, never enriched/reported
   // Keep /proc/PID/comm open for up to this many tracked processes and pread() it on
   // each scan: about 0.2 us instead of 1.5 us for open/read/close of stat, and
   // reuse-proof (the fd dies with the process). Costs one fd per tracked process:
   // raise RLIMIT_NOFILE's soft limit (the sensor should). On EMFILE, or beyond the
   // cap, or 0, known processes are checked through /proc/PID/stat instead.
   size_t max_held_fds = 8192;
-  const Clock* clock = nullptr;      // for first_seen_mono_ns; nullptr = SystemClock()
+  const Clock* clock = nullptr;  // for first_seen_mono_ns; nullptr = SystemClock()
 };
 
 // Copied by the sensor into heartbeats. Monotonic counters since construction.
 struct ScanCounters {
   uint64_t scans = 0;
-  uint64_t processes_seen = 0;      // distinct processes enriched (new keys)
-  uint64_t execs_seen = 0;          // known keys re-enriched after exec/rename
+  uint64_t processes_seen = 0;  // distinct processes enriched (new keys)
+  uint64_t execs_seen = 0;      // known keys re-enriched after exec/rename
   uint64_t exited = 0;
   // A new process gone before its cmdline was read: listed by getdents but gone
   // before its stat could be read, or gone (or a zombie) by the time cmdline was read.
   uint64_t cmdline_unreadable = 0;
-  uint64_t partial = 0;             // process gone before every field was read
-  uint64_t read_errors = 0;         // failures that were not "gone" (EACCES, ...)
-  uint64_t fd_refreshes = 0;        // known processes whose fds were re-read
-  uint64_t net_table_reads = 0;     // /proc/PID/net/* tables read
-  int64_t last_scan_wall_ns = 0;    // duration of the last Scan()
-  int64_t last_scan_cpu_ns = 0;     // thread CPU time of the last Scan()
+  uint64_t partial = 0;           // process gone before every field was read
+  uint64_t read_errors = 0;       // failures that were not "gone" (EACCES, ...)
+  uint64_t fd_refreshes = 0;      // known processes whose fds were re-read
+  uint64_t net_table_reads = 0;   // /proc/PID/net/* tables read
+  int64_t last_scan_wall_ns = 0;  // duration of the last Scan()
+  int64_t last_scan_cpu_ns = 0;   // thread CPU time of the last Scan()
   int64_t total_scan_cpu_ns = 0;
-  size_t tracked = 0;               // processes in the table now
-  size_t held_fds = 0;              // tracked processes with a held comm fd
+  size_t tracked = 0;   // processes in the table now
+  size_t held_fds = 0;  // tracked processes with a held comm fd
 };
 
 enum class ChangeKind {
@@ -142,8 +142,7 @@ class ProcessScanner {
   // connected or listening). Refreshes the fds of the requester's ancestors first (the relay,
   // e.g. `ncat --exec`, is usually the parent, and may have been enriched before it
   // forked). Returned pointers are valid until the next non-const call.
-  std::vector<const ProcessInfo*> PipeHoldersWithNetwork(uint64_t pipe_inode,
-                                                         int requester_pid);
+  std::vector<const ProcessInfo*> PipeHoldersWithNetwork(uint64_t pipe_inode, int requester_pid);
 
   ScanCounters counters() const;
   size_t size() const { return table_.size(); }

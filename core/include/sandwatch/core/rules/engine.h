@@ -24,8 +24,7 @@ class RuleWorld {
   virtual bool ExeInBaseline(const ProcessInfo& p) const = 0;
   // An inet connection held by a process other than `self_pid` that also holds
   // pipe `pipe_inode`; nullopt when there is none.
-  virtual std::optional<SocketInfo> PipePeerConnection(uint64_t pipe_inode,
-                                                       int self_pid) const = 0;
+  virtual std::optional<SocketInfo> PipePeerConnection(uint64_t pipe_inode, int self_pid) const = 0;
 };
 
 // A RuleWorld that knows nothing: every exe is in the baseline, no pipe peers.
@@ -45,7 +44,7 @@ struct RuleInput {
 
 struct Match {
   const Rule* rule = nullptr;
-  std::optional<std::string> file_path;   // the path that satisfied file_open
+  std::optional<std::string> file_path;     // the path that satisfied file_open
   std::optional<ConnectionRef> connection;  // the connection that satisfied a network condition
 };
 
@@ -61,8 +60,7 @@ class RuleEngine {
   bool IsExpected(const ProcessInfo& p) const;
 
  private:
-  bool BlockHolds(const Conditions& c, const RuleInput& in, const RuleWorld& world,
-                  Match* m) const;
+  bool BlockHolds(const Conditions& c, const RuleInput& in, const RuleWorld& world, Match* m) const;
 
   RuleSet rules_;
   std::unordered_set<std::string> expected_;

@@ -4,11 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "sandwatch/core/result.h"
 #include "sandwatch/harness/tune/stats.h"
@@ -21,22 +20,23 @@ struct SweepCell {
   int64_t lifetime_ms = 0;     // nominal lifetime of the trial processes
   int64_t trials = 0;
   int64_t detected = 0;
-  double mean_lifetime_ms = 0;  // measured spawn-to-reap, the L the model uses
-  double scan_s = 0;            // measured duration of one /proc scan (s in the model)
-  double model = 0;             // min(1, (L + s) / P), the pure-polling prediction
+  double mean_lifetime_ms = 0;           // measured spawn-to-reap, the L the model uses
+  double scan_s = 0;                     // measured duration of one /proc scan (s in the model)
+  double model = 0;                      // min(1, (L + s) / P), the pure-polling prediction
   std::optional<double> latency_p50_ms;  // trial start (wall) to event time (wall)
   std::optional<double> latency_p99_ms;
-  double cpu_s_per_min = 0;       // sensor CPU while idle (no trials), schedstat precision
-  double load_cpu_s_per_min = 0;  // sensor CPU while the trials ran
-  double stat_cpu_s_per_min = 0;  // the same load window from /proc/PID/stat utime+stime
-  int64_t rss_kib = 0;            // VmRSS at the end of the window
-  int64_t rss_peak_kib = 0;       // VmHWM
-  int64_t delayed_starts = 0;     // trials started late because of the concurrency cap
-  int64_t cmdline_unreadable = 0; // the sensor's counter over the whole pair
-  std::string pair_id;            // e.g. "poll-0.5"; cells of one pair share one sensor
-  std::string sensor_capture;     // the capture the sensor reported in its events
-  double load1 = -1;              // 1-minute load average when the pair started (-1: unknown)
-  int64_t processes = -1;         // processes on the machine when the pair started (scan cost grows with it)
+  double cpu_s_per_min = 0;        // sensor CPU while idle (no trials), schedstat precision
+  double load_cpu_s_per_min = 0;   // sensor CPU while the trials ran
+  double stat_cpu_s_per_min = 0;   // the same load window from /proc/PID/stat utime+stime
+  int64_t rss_kib = 0;             // VmRSS at the end of the window
+  int64_t rss_peak_kib = 0;        // VmHWM
+  int64_t delayed_starts = 0;      // trials started late because of the concurrency cap
+  int64_t cmdline_unreadable = 0;  // the sensor's counter over the whole pair
+  std::string pair_id;             // e.g. "poll-0.5"; cells of one pair share one sensor
+  std::string sensor_capture;      // the capture the sensor reported in its events
+  double load1 = -1;               // 1-minute load average when the pair started (-1: unknown)
+  int64_t processes =
+      -1;  // processes on the machine when the pair started (scan cost grows with it)
 
   Proportion Rate() const { return Wilson(detected, trials); }
   double Miss() const {
@@ -44,7 +44,9 @@ struct SweepCell {
   }
   double CpuFraction() const { return cpu_s_per_min / 60.0; }
   // Only pure polling is expected to follow the model.
-  bool Disagrees() const { return capture == "poll" && trials > 0 && ModelDisagrees(model, Rate()); }
+  bool Disagrees() const {
+    return capture == "poll" && trials > 0 && ModelDisagrees(model, Rate());
+  }
   // "poll P=0.5s L=500ms"
   std::string Label() const;
 };

@@ -5,11 +5,10 @@
 // Pure: no I/O, thread-safe.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "sandwatch/core/result.h"
 #include "sandwatch/harness/tune/cell.h"
@@ -17,9 +16,9 @@
 namespace sandwatch::harness::tune {
 
 struct TuneQuery {
-  double target_miss = 0.05;      // acceptable miss rate, in [0, 1)
-  double min_lifetime_ms = 500;   // shortest process lifetime that must be caught
-  double cpu_budget = 0.01;       // sensor CPU, fraction of one core (idle cost)
+  double target_miss = 0.05;     // acceptable miss rate, in [0, 1)
+  double min_lifetime_ms = 500;  // shortest process lifetime that must be caught
+  double cpu_budget = 0.01;      // sensor CPU, fraction of one core (idle cost)
 };
 
 struct Recommendation {

@@ -3,10 +3,9 @@
 // re-renders from the stored cells.jsonl and environment.json at any time.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "sandwatch/core/result.h"
 #include "sandwatch/harness/tune/cell.h"

@@ -25,13 +25,13 @@ struct SweepPlan {
   // poll, then each event-driven source; a source the sensor refuses is skipped
   // and the reason recorded.
   std::vector<std::string> captures = {"poll", "inotify", "fanotify", "netlink"};
-  int trials = 100;                                       // per lifetime, unless overridden
+  int trials = 100;                                              // per lifetime, unless overridden
   std::map<int64_t, int> trials_for = {{2000, 60}, {5000, 40}};  // long lifetimes: ~certain
-  double window_s = 12;        // trials start uniformly in [0, W), W = P * ceil(window_s / P)
-  double idle_s = 3;           // idle CPU window: max(idle_s, 2 P)
-  int max_in_flight = 128;     // cap on live trial processes
-  uint64_t seed = 0;           // 0: random
-  std::string mode = "node";   // the sensor's MODE (host runtime)
+  double window_s = 12;       // trials start uniformly in [0, W), W = P * ceil(window_s / P)
+  double idle_s = 3;          // idle CPU window: max(idle_s, 2 P)
+  int max_in_flight = 128;    // cap on live trial processes
+  uint64_t seed = 0;          // 0: random
+  std::string mode = "node";  // the sensor's MODE (host runtime)
   int TrialsFor(int64_t lifetime_ms) const;
 };
 
@@ -43,11 +43,11 @@ bool IsSweepScenario(std::string_view yaml_text);
 
 struct SweepOptions {
   SweepPlan plan;
-  std::string out_dir;          // results/poll-sweep-<date>; created when missing
-  std::string sensor_path;      // sandwatch-sensor
-  std::string trial_program;    // a sleep(1); empty: /usr/bin/sleep or /bin/sleep
+  std::string out_dir;        // results/poll-sweep-<date>; created when missing
+  std::string sensor_path;    // sandwatch-sensor
+  std::string trial_program;  // a sleep(1); empty: /usr/bin/sleep or /bin/sleep
   std::string proc_root = "/proc";
-  bool quiet = false;           // no progress lines
+  bool quiet = false;  // no progress lines
 };
 
 struct SweepOutcome {
