@@ -22,7 +22,8 @@ int RunHostile(const std::string& host, int port, pid_t pid, const Options& o) {
     std::mt19937_64 rng(static_cast<uint64_t>(seq_base));
     std::string body = "[";
     for (int i = 0; i < 100; ++i) {
-      body += (i ? "," : "") + EventJson(rng, now_ns, i, 100, static_cast<uint64_t>(seq_base + i), 99);
+      body +=
+          (i ? "," : "") + EventJson(rng, now_ns, i, 100, static_cast<uint64_t>(seq_base + i), 99);
     }
     body += "]";
     int h = RoundTrip(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", health_ms);
@@ -32,7 +33,8 @@ int RunHostile(const std::string& host, int port, pid_t pid, const Options& o) {
   };
   double h0 = 0, b0 = 0, h1 = 0, b1 = 0;
   bool ok0 = probe(1, &h0, &b0);
-  Ingested before = RunIngest(host, port, o, 0, o.hostile_events, 2 * o.hostile_events, now_ns, 0, nullptr);
+  Ingested before =
+      RunIngest(host, port, o, 0, o.hostile_events, 2 * o.hostile_events, now_ns, 0, nullptr);
   int64_t rss_before = sandwatch::loadgen::ReadStatusKb(pid, "VmRSS:");
   sandwatch::loadgen::HostileClients hostile("127.0.0.2", port, o.hostile);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -45,26 +47,35 @@ int RunHostile(const std::string& host, int port, pid_t pid, const Options& o) {
   httplib::Client c(host, port);
   std::printf("\n| %d hostile connections of each kind from 127.0.0.2 | value |\n|---|---|\n",
               o.hostile);
-  std::printf("| held open by the receiver: slow heads / idle keep-alive / streams not read | "
-              "%d / %d / %d (the rest refused; %d still open after the run) |\n",
-              slow, idle, streams, still);
-  std::printf("| refused: per-peer limit / total limit / stream limit | %.0f / %.0f / %.0f |\n",
-              Metric(c, "sandwatch_receiver_http_connections_refused_total{limit=\"max_connections_per_peer\"}"),
-              Metric(c, "sandwatch_receiver_http_connections_refused_total{limit=\"max_connections\"}"),
-              Metric(c, "sandwatch_receiver_stream_refused_total"));
+  std::printf(
+      "| held open by the receiver: slow heads / idle keep-alive / streams not read | "
+      "%d / %d / %d (the rest refused; %d still open after the run) |\n",
+      slow, idle, streams, still);
+  std::printf(
+      "| refused: per-peer limit / total limit / stream limit | %.0f / %.0f / %.0f |\n",
+      Metric(
+          c,
+          "sandwatch_receiver_http_connections_refused_total{limit=\"max_connections_per_peer\"}"),
+      Metric(c, "sandwatch_receiver_http_connections_refused_total{limit=\"max_connections\"}"),
+      Metric(c, "sandwatch_receiver_stream_refused_total"));
   std::printf("| /healthz from 127.0.0.3: before / under attack | %.1f / %.1f ms (%s) |\n", h0, h1,
               ok0 && ok1 ? "answered" : "FAILED");
-  std::printf("| a sensor's 100-event batch stored (202): before / under attack | %.1f / %.1f ms |\n",
-              b0, b1);
-  std::printf("| ingestion of %lld events, %d clients: before / under attack | %.0f / %.0f events/s "
-              "(%.0f %%) |\n",
-              static_cast<long long>(o.hostile_events), o.clients, before.Rate(), under.Rate(),
-              100.0 * under.Rate() / std::max(1.0, before.Rate()));
+  std::printf(
+      "| a sensor's 100-event batch stored (202): before / under attack | %.1f / %.1f ms |\n", b0,
+      b1);
+  std::printf(
+      "| ingestion of %lld events, %d clients: before / under attack | %.0f / %.0f events/s "
+      "(%.0f %%) |\n",
+      static_cast<long long>(o.hostile_events), o.clients, before.Rate(), under.Rate(),
+      100.0 * under.Rate() / std::max(1.0, before.Rate()));
   std::printf("| receiver RSS: before / under attack | %.1f / %.1f MiB |\n",
               static_cast<double>(rss_before) / 1024, static_cast<double>(rss_under) / 1024);
-  nlohmann::json j{{"hostile", o.hostile},          {"held", {slow, idle, streams}},
-                   {"healthz_ms", {h0, h1}},        {"batch_ms", {b0, b1}},
-                   {"rate", {before.Rate(), under.Rate()}}, {"rss_kib", {rss_before, rss_under}}};
+  nlohmann::json j{{"hostile", o.hostile},
+                   {"held", {slow, idle, streams}},
+                   {"healthz_ms", {h0, h1}},
+                   {"batch_ms", {b0, b1}},
+                   {"rate", {before.Rate(), under.Rate()}},
+                   {"rss_kib", {rss_before, rss_under}}};
   std::printf("\n%s\n", j.dump().c_str());
   return ok0 && ok1 && before.failed == 0 && under.failed == 0 ? 0 : 1;
 }

@@ -28,9 +28,9 @@
 #include <thread>
 #include <vector>
 
-#include "sandwatch/core/clock.h"
 #include "loadgen.h"
 #include "loadgen_probe.h"
+#include "sandwatch/core/clock.h"
 #include "sandwatch/core/ids.h"
 
 extern char** environ;
@@ -58,7 +58,6 @@ const char* kCmds[] = {"cat /etc/shadow",
                        "bash -c exec 3<>/dev/tcp/127.0.0.1/4444",
                        "curl http://127.0.0.1:8081/x",
                        "python3 -c import pty;pty.spawn('/bin/sh')"};
-
 
 // Events arrive roughly in time order, as from live sensors: event i of n is placed
 // at i/n of the last 24 h, with up to 5 s of jitter.
@@ -114,7 +113,6 @@ Latencies RunQueries(httplib::Client& c, int n, const std::function<std::string(
   }
   return l;
 }
-
 
 // Posts events [first, first + count) of a `total`-event timeline from o.clients keep-alive
 // clients (sensor ids offset by `sensor_base`); stops early once *stop is set.
@@ -184,8 +182,8 @@ Searches RunSearches(httplib::Client& c, int n, int64_t now_ns, uint64_t seed) {
     return std::string("/api/events?rule=") + kRules[rng() % 9] + "&since=15m&limit=100";
   });
   // Common, medium and rare terms, one- and two-word.
-  const char* terms[] = {"shadow", "credentials", "4444", "pod-17%20", "host-4321", "pty.spawn",
-                         "nc%20-e", "bash%20-i"};
+  const char* terms[] = {"shadow",    "credentials", "4444",    "pod-17%20",
+                         "host-4321", "pty.spawn",   "nc%20-e", "bash%20-i"};
   s.text = RunQueries(c, n, [&](int i) {
     return std::string("/api/events?filter=") + terms[i % 8] + "&limit=100";
   });
@@ -310,8 +308,8 @@ int main(int argc, char** argv) {
   std::atomic<bool> searches_done{false};
   Ingested during;
   std::thread feeder([&] {
-    during = RunIngest(host, port, o, o.events, o.during_events, total, now_ns, 100,
-                       &searches_done);
+    during =
+        RunIngest(host, port, o, o.events, o.during_events, total, now_ns, 100, &searches_done);
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // let the load start
   Searches busy = RunSearches(c, o.queries, now_ns, 43);
@@ -333,10 +331,11 @@ int main(int argc, char** argv) {
   const double per_event = 1e6 / static_cast<double>(std::max<int64_t>(1, fill.stored));
   std::printf("\n| measure | value |\n|---|---|\n");
   std::printf("| text search mode | %s |\n", o.no_fts ? "scan (--no-fts)" : "FTS5 word index");
-  std::printf("| events ingested (batches of %d, %d clients) | %lld stored, %lld failed, %lld in "
-              "store |\n",
-              o.batch, o.clients, static_cast<long long>(fill.stored),
-              static_cast<long long>(fill.failed), static_cast<long long>(count));
+  std::printf(
+      "| events ingested (batches of %d, %d clients) | %lld stored, %lld failed, %lld in "
+      "store |\n",
+      o.batch, o.clients, static_cast<long long>(fill.stored), static_cast<long long>(fill.failed),
+      static_cast<long long>(count));
   std::printf("| sustained ingestion (durable) | %.0f events/s (%.1f s) |\n", fill.Rate(),
               fill.seconds);
   std::printf("| receiver CPU during ingestion | %.1f s (%.0f us per event) |\n", ingest_cpu_s,

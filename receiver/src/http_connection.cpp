@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -21,6 +22,8 @@ namespace {
 
 constexpr int64_t kSec = 1'000'000'000;
 constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kMaxDrain = 2 << 20;  // bytes discarded after a refusal before closing
+constexpr int64_t kDrainNs = 2 * kSec;
 constexpr const char kBusy[] =
     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
     "Connection: close\r\nContent-Length: 35\r\n\r\n{\"error\":\"too many connections\"}\r\n";
@@ -57,8 +60,8 @@ void HttpServer::Loop::Accept() {
   for (int i = 0; i < 256; ++i) {
     sockaddr_storage addr{};
     socklen_t len = sizeof addr;
-    int fd = accept4(listen_fd, reinterpret_cast<sockaddr*>(&addr), &len,
-                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd =
+        accept4(listen_fd, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
         ++counters->refused_total_limit;
@@ -179,6 +182,14 @@ bool HttpServer::Loop::ReadSome(HttpConn& c) {
       return false;
     }
     if (n < 0) return true;
+    if (c.state == ConnState::kDrain) {
+      c.drained += static_cast<size_t>(n);
+      if (c.drained > kMaxDrain) {
+        Close(c);
+        return false;
+      }
+      continue;
+    }
     if (c.state != ConnState::kStream) c.in.append(buf, static_cast<size_t>(n));
     if (c.in.size() > cap) break;  // Advance refuses or dispatches before more is read
     if (static_cast<size_t>(n) < sizeof buf) return true;
@@ -188,8 +199,8 @@ bool HttpServer::Loop::ReadSome(HttpConn& c) {
 
 bool HttpServer::Loop::Flush(HttpConn& c) {
   while (c.out_off < c.out.size()) {
-    ssize_t n = send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off,
-                     MSG_DONTWAIT | MSG_NOSIGNAL);
+    ssize_t n =
+        send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
@@ -213,8 +224,12 @@ bool HttpServer::Loop::Flush(HttpConn& c) {
     return true;
   }
   if (c.close_after_write) {
-    Close(c);
-    return false;
+    shutdown(c.fd, SHUT_WR);
+    c.state = ConnState::kDrain;
+    c.deadline = Now() + std::min(kDrainNs, Ns(limits.header_timeout_s));
+    c.in.clear();
+    SetInterest(c, EPOLLIN | EPOLLRDHUP);
+    return true;
   }
   c.state = ConnState::kIdle;
   c.deadline = Now() + Ns(limits.idle_timeout_s);

@@ -18,7 +18,10 @@
 
 namespace sandwatch::receiver {
 
-enum class ConnState { kIdle, kHead, kBody, kBusy, kWrite, kStream };
+// kDrain: the last answer is sent and the write side shut; what the client still sends
+// (the rest of a refused body) is read and discarded for a moment, so that the client
+// reads the answer instead of a reset.
+enum class ConnState { kIdle, kHead, kBody, kBusy, kWrite, kStream, kDrain };
 
 struct HttpConn {
   uint64_t id = 0;
@@ -30,6 +33,7 @@ struct HttpConn {
   std::string out;
   size_t out_off = 0;
   bool close_after_write = false;
+  size_t drained = 0;
   HttpRequest req;
   std::shared_ptr<StreamSubscription> stream;
   int64_t last_stream_write = 0;
@@ -67,7 +71,7 @@ struct HttpServer::Loop {
   bool started = false;
 
   std::unordered_map<int, std::unique_ptr<HttpConn>> conns;  // loop thread only
-  std::unordered_map<std::string, int> per_peer;         // loop thread only
+  std::unordered_map<std::string, int> per_peer;             // loop thread only
   uint64_t next_id = 1;
   int64_t listen_paused_until = 0;
 
@@ -75,8 +79,6 @@ struct HttpServer::Loop {
   std::condition_variable jobs_cv;
   std::deque<HttpJob> jobs;
   std::deque<HttpDone> done;
-
-
 
   // Answers from the loop itself (errors, early refusals); the connection closes after.
 

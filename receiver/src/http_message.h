@@ -17,9 +17,9 @@ class StreamHub;
 struct StreamSubscription;
 
 struct HttpRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // as sent: path plus optional ?query
-  std::string path;    // target without the query
+  std::string method;                                        // "GET", "POST", ...
+  std::string target;                                        // as sent: path plus optional ?query
+  std::string path;                                          // target without the query
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::multimap<std::string, std::string> params;            // decoded query parameters
   std::string body;

@@ -2,9 +2,9 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
-#include <pthread.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -94,10 +94,18 @@ void HttpServer::Loop::Sweep(int64_t now) {
   for (int fd : expired) {
     HttpConn& c = *conns[fd];
     switch (c.state) {
-      case ConnState::kIdle: ++counters->idle_timeouts; break;
-      case ConnState::kHead: ++counters->header_timeouts; break;
-      case ConnState::kBody: ++counters->body_timeouts; break;
-      default: ++counters->write_timeouts; break;
+      case ConnState::kIdle:
+        ++counters->idle_timeouts;
+        break;
+      case ConnState::kHead:
+        ++counters->header_timeouts;
+        break;
+      case ConnState::kBody:
+        ++counters->body_timeouts;
+        break;
+      default:
+        ++counters->write_timeouts;
+        break;
     }
     Close(c);
   }
@@ -159,7 +167,8 @@ void HttpServer::Loop::Run() {
       }
       if (ev & (EPOLLIN | EPOLLRDHUP)) {
         if (!ReadSome(c)) continue;
-        if (c.state == ConnState::kIdle || c.state == ConnState::kHead || c.state == ConnState::kBody) {
+        if (c.state == ConnState::kIdle || c.state == ConnState::kHead ||
+            c.state == ConnState::kBody) {
           Advance(c);
         }
       }
@@ -193,7 +202,7 @@ void HttpServer::Loop::Work() {
     }
     bool keep = job.req.keep_alive && !res.close && !stopping;
     HttpDone d{job.fd, job.id, SerializeResponse(res, keep || res.stream, default_headers), keep,
-           std::move(res.stream)};
+               std::move(res.stream)};
     {
       std::lock_guard<std::mutex> lock(mu);
       done.push_back(std::move(d));
@@ -245,9 +254,8 @@ Result<int> HttpServer::Listen(const std::string& host, int port) {
   socklen_t len = sizeof bound;
   getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
   loop_->listen_fd = fd;
-  return bound.ss_family == AF_INET6
-             ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
-             : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  return bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+                                     : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
 }
 
 void HttpServer::Start() {

@@ -6,8 +6,8 @@
 #include <thread>
 
 #include "context.h"
-#include "sandwatch/core/procfs/proc_fs.h"
 #include "sandwatch/core/log.h"
+#include "sandwatch/core/procfs/proc_fs.h"
 
 namespace sandwatch::receiver {
 
@@ -63,8 +63,8 @@ Result<std::unique_ptr<Receiver>> Receiver::Start(const ReceiverConfig& config) 
   auto port = impl->server->Listen(listen->first, listen->second);
   if (!port.ok()) {
     ctx.writer->Stop();
-    return MakeError("--listen: cannot listen on " + config.listen + ": " +
-                     port.error().message + " (address in use, or not a local address?)");
+    return MakeError("--listen: cannot listen on " + config.listen + ": " + port.error().message +
+                     " (address in use, or not a local address?)");
   }
   impl->host = listen->first;
   impl->port = *port;

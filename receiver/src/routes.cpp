@@ -192,14 +192,14 @@ void ServeMetrics(Context& ctx, const HttpRequest& req, HttpResponse& res) {
   snap.stream_dropped = ctx.hub.dropped_total();
   snap.fts_backlog = ctx.store->FtsBacklog();
   std::string text = ctx.metrics.Render(snap);
-  text += "# HELP sandwatch_receiver_stream_refused_total /api/stream clients answered 503 "
-          "(--max-stream-clients).\n# TYPE sandwatch_receiver_stream_refused_total counter\n"
-          "sandwatch_receiver_stream_refused_total " +
-          std::to_string(ctx.hub.refused_total()) + "\n";
+  text +=
+      "# HELP sandwatch_receiver_stream_refused_total /api/stream clients answered 503 "
+      "(--max-stream-clients).\n# TYPE sandwatch_receiver_stream_refused_total counter\n"
+      "sandwatch_receiver_stream_refused_total " +
+      std::to_string(ctx.hub.refused_total()) + "\n";
   text += RenderHttpMetrics(ctx.http, ctx.http_limits);
   res.set_content(std::move(text), "text/plain; version=0.0.4; charset=utf-8");
 }
-
 
 bool IsUiAssetPath(const std::string& path) {
   if (path == "/") return true;
@@ -278,8 +278,7 @@ void Route(Context& ctx, const HttpRequest& req, HttpResponse& res) {
     const UiAsset* a = FindUiAsset(p);
     if (!a) return JsonError(res, 404, "no such asset");
     res.set_header("Cache-Control", "no-cache");
-    res.set_content(std::string(reinterpret_cast<const char*>(a->data), a->size),
-                    a->content_type);
+    res.set_content(std::string(reinterpret_cast<const char*>(a->data), a->size), a->content_type);
     return;
   }
   JsonError(res, 404, "no such endpoint");

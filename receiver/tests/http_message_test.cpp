@@ -1,7 +1,7 @@
 // The HTTP head parser and serialiser on canned bytes (no sockets).
-#include <gtest/gtest.h>
-
 #include "http_message.h"
+
+#include <gtest/gtest.h>
 
 namespace sandwatch::receiver {
 namespace {
@@ -40,8 +40,7 @@ TEST(ParseRequestHead, RefusesWhatItCannotServe) {
   EXPECT_EQ(status("GET / HTTP/2.0\r\n\r\n"), 505);
   EXPECT_EQ(status("GET http://x/ HTTP/1.1\r\n\r\n"), 400);
   EXPECT_EQ(status("POST /events HTTP/1.1\r\nContent-Length: -1\r\n\r\n"), 400);
-  EXPECT_EQ(status("POST /events HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"),
-            400);
+  EXPECT_EQ(status("POST /events HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"), 400);
   EXPECT_EQ(status("POST /events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"), 411);
   EXPECT_EQ(status("GET / HTTP/1.1\r\nNoColon\r\n\r\n"), 400);
   EXPECT_EQ(status("GET / HTTP/1.1\r\nX: " + std::string(200, 'a'), 100), 431);

@@ -164,7 +164,8 @@ TEST_F(LimitsTest, BadTokenIsRefusedBeforeTheBodyIsRead) {
   EXPECT_EQ(RawConn::Status(res), 401) << res;
   EXPECT_TRUE(bad.WaitClosed());
   RawConn good(port());
-  ASSERT_TRUE(good.Send(Post("/events", Batch({MakeEvent(1)}), "Authorization: Bearer s3cret\r\n")));
+  ASSERT_TRUE(
+      good.Send(Post("/events", Batch({MakeEvent(1)}), "Authorization: Bearer s3cret\r\n")));
   EXPECT_EQ(RawConn::Status(good.ReadResponse()), 202);
   EXPECT_EQ(M("sandwatch_receiver_rejected_total{reason=\"unauthorized\"}"), 1);
   EXPECT_EQ(M("sandwatch_receiver_http_rejected_before_body_total"), 1);
