@@ -38,19 +38,28 @@ int RunHostile(const std::string& host, int port, pid_t pid, const Options& o) {
   int64_t rss_before = sandwatch::loadgen::ReadStatusKb(pid, "VmRSS:");
   sandwatch::loadgen::HostileClients hostile("127.0.0.2", port, o.hostile);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  int slow = hostile.OpenSlowHeads(), idle = hostile.OpenIdle(), streams = hostile.OpenStreams();
+  httplib::Client c(host, port);
+  // Stream clients are counted by the receiver: an unread stream has data waiting either way.
+  int slow = hostile.OpenSlowHeads(), idle = hostile.OpenIdle();
+  auto streams = static_cast<int>(Metric(c, "sandwatch_receiver_stream_clients"));
+  int64_t rss_held = sandwatch::loadgen::ReadStatusKb(pid, "VmRSS:");
   bool ok1 = probe(1000, &h1, &b1);
   Ingested under = RunIngest(host, port, o, o.hostile_events, o.hostile_events,
                              2 * o.hostile_events, now_ns, 10, nullptr);
   int64_t rss_under = sandwatch::loadgen::ReadStatusKb(pid, "VmRSS:");
-  int still = hostile.OpenSlowHeads() + hostile.OpenIdle() + hostile.OpenStreams();
-  httplib::Client c(host, port);
+  int still_slow = hostile.OpenSlowHeads(), still_idle = hostile.OpenIdle();
+  auto still_streams = static_cast<int>(Metric(c, "sandwatch_receiver_stream_clients"));
   std::printf("\n| %d hostile connections of each kind from 127.0.0.2 | value |\n|---|---|\n",
               o.hostile);
   std::printf(
       "| held open by the receiver: slow heads / idle keep-alive / streams not read | "
-      "%d / %d / %d (the rest refused; %d still open after the run) |\n",
-      slow, idle, streams, still);
+      "%d / %d / %d (the rest refused) |\n",
+      slow, idle, streams);
+  std::printf(
+      "| still open after the ingestion under attack: slow heads / idle / streams | "
+      "%d / %d / %d (%.0f streams dropped for not reading) |\n",
+      still_slow, still_idle, still_streams,
+      Metric(c, "sandwatch_receiver_stream_disconnected_total"));
   std::printf(
       "| refused: per-peer limit / total limit / stream limit | %.0f / %.0f / %.0f |\n",
       Metric(
@@ -68,14 +77,17 @@ int RunHostile(const std::string& host, int port, pid_t pid, const Options& o) {
       "(%.0f %%) |\n",
       static_cast<long long>(o.hostile_events), o.clients, before.Rate(), under.Rate(),
       100.0 * under.Rate() / std::max(1.0, before.Rate()));
-  std::printf("| receiver RSS: before / under attack | %.1f / %.1f MiB |\n",
-              static_cast<double>(rss_before) / 1024, static_cast<double>(rss_under) / 1024);
+  std::printf(
+      "| receiver RSS: before / connections held / after the ingestion under attack | "
+      "%.1f / %.1f / %.1f MiB |\n",
+      static_cast<double>(rss_before) / 1024, static_cast<double>(rss_held) / 1024,
+      static_cast<double>(rss_under) / 1024);
   nlohmann::json j{{"hostile", o.hostile},
                    {"held", {slow, idle, streams}},
                    {"healthz_ms", {h0, h1}},
                    {"batch_ms", {b0, b1}},
                    {"rate", {before.Rate(), under.Rate()}},
-                   {"rss_kib", {rss_before, rss_under}}};
+                   {"rss_kib", {rss_before, rss_held, rss_under}}};
   std::printf("\n%s\n", j.dump().c_str());
   return ok0 && ok1 && before.failed == 0 && under.failed == 0 ? 0 : 1;
 }

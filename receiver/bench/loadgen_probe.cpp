@@ -154,8 +154,6 @@ int HostileClients::CountOpen(const std::vector<int>& fds) {
     ssize_t n = recv(fd, peek, sizeof peek, MSG_PEEK | MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       ++open;  // nothing to read and not closed
-    } else if (n > 0 && std::string(peek, static_cast<size_t>(n)).rfind("HTTP/1.1 503", 0) != 0) {
-      ++open;  // a stream that started (its data waits unread)
     }
   }
   return open;

@@ -33,10 +33,10 @@ class HostileClients {
   ~HostileClients();
   HostileClients(const HostileClients&) = delete;
   HostileClients& operator=(const HostileClients&) = delete;
-  // How many of each kind the receiver still holds open right now (not closed or refused).
+  // How many slow heads / idle connections the receiver still holds open (not closed or
+  // refused).
   int OpenSlowHeads() const { return CountOpen(slow_); }
   int OpenIdle() const { return CountOpen(idle_); }
-  int OpenStreams() const { return CountOpen(streams_); }
 
  private:
   static int CountOpen(const std::vector<int>& fds);

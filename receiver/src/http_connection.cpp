@@ -52,6 +52,7 @@ void HttpServer::Loop::Close(HttpConn& c) {
     per_peer.erase(it);
   }
   close(fd);  // also removes it from the epoll set
+  stream_fds.erase(fd);
   --counters->open;
   conns.erase(fd);
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "http_server.h"
@@ -72,6 +73,7 @@ struct HttpServer::Loop {
 
   std::unordered_map<int, std::unique_ptr<HttpConn>> conns;  // loop thread only
   std::unordered_map<std::string, int> per_peer;             // loop thread only
+  std::unordered_set<int> stream_fds;                        // loop thread only
   uint64_t next_id = 1;
   int64_t listen_paused_until = 0;
 

@@ -21,10 +21,7 @@ namespace sandwatch::receiver {
 namespace {
 
 constexpr int64_t kSec = 1'000'000'000;
-constexpr size_t kReadChunk = 64 * 1024;
-constexpr const char kBusy[] =
-    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-    "Connection: close\r\nContent-Length: 35\r\n\r\n{\"error\":\"too many connections\"}\r\n";
+constexpr int kStreamSndBuf = 128 * 1024;
 
 int64_t Now() { return SystemClock().MonoNs(); }
 int64_t Ns(double s) { return static_cast<int64_t>(s * 1e9); }
@@ -74,6 +71,11 @@ void HttpServer::Loop::FinishJobs() {
       c.state = ConnState::kStream;
       c.stream = std::move(d.stream);
       c.in.clear();
+      stream_fds.insert(c.fd);
+      // A fixed send buffer: a client that stops reading holds at most this much kernel
+      // memory (plus its queue) before it is dropped; loopback would grow it to megabytes.
+      int sndbuf = kStreamSndBuf;
+      setsockopt(c.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     } else {
       c.state = ConnState::kWrite;
     }
@@ -127,11 +129,7 @@ void HttpServer::Loop::PumpStreams(const std::vector<int>& fds) {
 }
 
 std::vector<int> HttpServer::Loop::StreamFds() const {
-  std::vector<int> fds;
-  for (const auto& [fd, c] : conns) {
-    if (c->state == ConnState::kStream) fds.push_back(fd);
-  }
-  return fds;
+  return std::vector<int>(stream_fds.begin(), stream_fds.end());
 }
 
 void HttpServer::Loop::Run() {
