@@ -199,8 +199,10 @@ void HttpServer::Loop::Work() {
       res.set_content(R"({"error":"internal error"})", "application/json");
     }
     bool keep = job.req.keep_alive && !res.close && !stopping;
-    HttpDone d{job.fd, job.id, SerializeResponse(res, keep || res.stream, default_headers), keep,
-               std::move(res.stream)};
+    if (job.req.method == "HEAD") res.stream.reset();
+    std::string bytes = SerializeResponse(res, keep || res.stream, default_headers);
+    if (job.req.method == "HEAD") bytes.resize(bytes.size() - res.body.size());  // head only
+    HttpDone d{job.fd, job.id, std::move(bytes), keep, std::move(res.stream)};
     {
       std::lock_guard<std::mutex> lock(mu);
       done.push_back(std::move(d));

@@ -55,14 +55,17 @@ class RawConn {
 
   // Reads one response (head plus Content-Length body); "" if the server closed first.
   // Bytes after it (a pipelined answer) stay for the next call.
-  std::string ReadResponse() {
+  // `head_only`: the answer to a HEAD, whose Content-Length announces no body bytes.
+  std::string ReadResponse(bool head_only = false) {
     std::string& buf = pending_;
     char tmp[4096];
     for (;;) {
       size_t end = buf.find("\r\n\r\n");
       if (end != std::string::npos) {
         size_t cl = buf.find("Content-Length: ");
-        size_t len = cl == std::string::npos || cl > end ? 0 : std::atol(buf.c_str() + cl + 16);
+        size_t len = head_only || cl == std::string::npos || cl > end
+                         ? 0
+                         : std::strtoul(buf.c_str() + cl + 16, nullptr, 10);
         if (buf.size() >= end + 4 + len) {
           std::string one = buf.substr(0, end + 4 + len);
           buf.erase(0, end + 4 + len);
