@@ -181,6 +181,18 @@ TEST_F(LimitsTest, BadTokenIsRefusedBeforeTheBodyIsRead) {
   EXPECT_EQ(CountAll(*client_), 1);
 }
 
+TEST_F(LimitsTest, ExpectContinueIsAnsweredAfterTheTokenCheck) {
+  Start([](ReceiverConfig& c) { c.token = "s3cret"; });
+  std::string body = Batch({MakeEvent(1)});
+  RawConn conn(port());
+  ASSERT_TRUE(conn.Send(PostHead("/events", body.size(),
+                                 "Authorization: Bearer s3cret\r\nExpect: 100-continue\r\n")));
+  EXPECT_EQ(RawConn::Status(conn.ReadResponse()), 100);
+  ASSERT_TRUE(conn.Send(body));
+  EXPECT_EQ(RawConn::Status(conn.ReadResponse()), 202);
+  EXPECT_EQ(CountAll(*client_), 1);
+}
+
 TEST_F(LimitsTest, StreamClientsOverTheLimitGet503AndAreClosed) {
   Start([](ReceiverConfig& c) { c.max_stream_clients = 2; });
   const std::string get = "GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
