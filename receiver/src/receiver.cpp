@@ -37,7 +37,6 @@ Result<std::unique_ptr<Receiver>> Receiver::Start(const ReceiverConfig& config) 
   if (!store.ok()) return store.error();
   ctx.store = std::move(*store);
   ctx.writer = std::make_unique<Writer>(*ctx.store, ctx.metrics, ctx.hub, ctx.config);
-  ctx.writer->Start();
 
   HttpLimits& limits = ctx.http_limits;
   limits.header_timeout_s = config.header_timeout_s;
@@ -69,8 +68,11 @@ Result<std::unique_ptr<Receiver>> Receiver::Start(const ReceiverConfig& config) 
   impl->host = listen->first;
   impl->port = *port;
   HttpServer* server = impl->server.get();
+  // The notifier is set, and the loop's wake-up exists, before the writer (which publishes)
+  // starts; requests arriving meanwhile wait in the writer's queue.
   ctx.hub.SetNotifier([server] { server->Wake(); });
   server->Start();
+  ctx.writer->Start();
   SW_LOG(kInfo, "receiver", "listening", {"addr", impl->host + ":" + std::to_string(impl->port)},
          {"db", config.db}, {"auth", config.token.empty() ? "off" : "bearer"},
          {"text_search", config.fts ? "fts5" : "like"});
