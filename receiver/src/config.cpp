@@ -44,9 +44,18 @@ Status ValidateConfig(const ReceiverConfig& c) {
   }
   if (c.max_stream_clients < 1) return MakeError("--max-stream-clients: must be at least 1");
   if (c.stream_queue < 1) return MakeError("--stream-queue: must be at least 1");
-  if (c.http_threads < 4) return MakeError("--http-threads: must be at least 4");
-  if (c.http_threads <= c.max_stream_clients) {
-    return MakeError("--http-threads: must exceed --max-stream-clients (streams hold a thread)");
+  if (c.http_threads < 2 || c.http_threads > 1024) {
+    return MakeError("--http-threads: must be from 2 to 1024");
+  }
+  if (!(c.header_timeout_s > 0)) return MakeError("--header-timeout: must be positive");
+  if (!(c.body_timeout_s > 0)) return MakeError("--body-timeout: must be positive");
+  if (!(c.idle_timeout_s > 0)) return MakeError("--idle-timeout: must be positive");
+  if (c.max_connections < 1) return MakeError("--max-connections: must be at least 1");
+  if (c.max_connections_per_peer < 1) {
+    return MakeError("--max-connections-per-peer: must be at least 1");
+  }
+  if (c.max_stream_clients >= c.max_connections) {
+    return MakeError("--max-stream-clients: must be below --max-connections");
   }
   return OkStatus();
 }

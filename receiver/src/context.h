@@ -2,16 +2,17 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include "http_message.h"
+#include "http_server.h"
 #include "metrics.h"
 #include "sandwatch/receiver/config.h"
 #include "sandwatch/receiver/store.h"
 #include "stream_hub.h"
 #include "writer.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace sandwatch::receiver {
 
@@ -25,9 +26,18 @@ struct Context {
   Metrics metrics;
   StreamHub hub;
   std::unique_ptr<Writer> writer;
+  HttpCounters http;
+  HttpLimits http_limits;
 };
 
-// Registers every endpoint, the error handler and the security headers.
-void InstallRoutes(httplib::Server& server, Context& ctx);
+// Answers one complete request (every endpoint). Runs on an HTTP worker.
+void Route(Context& ctx, const HttpRequest& req, HttpResponse& res);
+
+// Right after a request's headers: true (and `res` filled) when it is refused before its
+// body is read: a POST without the right token (401), a body over 1 MiB (413).
+bool CheckHead(Context& ctx, const HttpRequest& req, HttpResponse& res);
+
+// Headers sent with every answer (CSP, nosniff, ...).
+std::vector<std::pair<std::string, std::string>> SecurityHeaders();
 
 }  // namespace sandwatch::receiver

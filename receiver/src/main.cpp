@@ -90,7 +90,25 @@ int main(int argc, char** argv) {
   app.add_option("--stream-queue", config.stream_queue,
                  "messages queued per stream client before the oldest are dropped")
       ->capture_default_str();
-  app.add_option("--http-threads", config.http_threads, "HTTP worker threads")
+  app.add_option("--http-threads", config.http_threads,
+                 "worker threads running requests (connections and streams hold none)")
+      ->capture_default_str();
+  app.add_option("--header-timeout", config.header_timeout_s,
+                 "seconds a client has to send a request's headers (from connect, or from the "
+                 "first byte on a kept-alive connection)")
+      ->capture_default_str();
+  app.add_option("--body-timeout", config.body_timeout_s,
+                 "seconds a client has to send the body after the headers (also bounds how long "
+                 "an answer may take to be read)")
+      ->capture_default_str();
+  app.add_option("--idle-timeout", config.idle_timeout_s,
+                 "seconds a kept-alive connection may sit idle between requests")
+      ->capture_default_str();
+  app.add_option("--max-connections", config.max_connections,
+                 "open connections in total; more are answered 503 and closed at once")
+      ->capture_default_str();
+  app.add_option("--max-connections-per-peer", config.max_connections_per_peer,
+                 "open connections per client address; more are answered 503 and closed")
       ->capture_default_str();
   app.add_option("--ready-file", config.ready_file,
                  "write the bound HOST:PORT here once listening (for scripts using port 0)");

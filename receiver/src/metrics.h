@@ -31,6 +31,8 @@ class Metrics {
   void Heartbeat() { ++heartbeats_; }
   void SilentRaised() { ++silent_raised_; }
   void RetentionDeleted(int64_t n) { retention_deleted_ += n; }
+  // CPU seconds the writer spent filling the text index.
+  void FtsCpu(double seconds) { fts_cpu_us_ += static_cast<int64_t>(seconds * 1e6); }
   // Seconds from request receipt to durable commit.
   void IngestLatency(double seconds);
 
@@ -50,6 +52,7 @@ class Metrics {
   std::atomic<int64_t> heartbeats_{0};
   std::atomic<int64_t> silent_raised_{0};
   std::atomic<int64_t> retention_deleted_{0};
+  std::atomic<int64_t> fts_cpu_us_{0};
 };
 
 // Escapes a Prometheus label value (backslash, quote, newline).

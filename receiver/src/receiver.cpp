@@ -1,21 +1,20 @@
 #include "sandwatch/receiver/receiver.h"
 
-#include <httplib.h>
-
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <thread>
 
 #include "context.h"
 #include "sandwatch/core/log.h"
+#include "sandwatch/core/procfs/proc_fs.h"
 
 namespace sandwatch::receiver {
 
 struct Receiver::Impl {
   explicit Impl(const ReceiverConfig& config) : ctx(config) {}
   Context ctx;
-  httplib::Server server;
-  std::thread server_thread;
+  std::unique_ptr<HttpServer> server;
   std::string host;
   int port = 0;
   std::mutex stop_mu;
@@ -38,46 +37,42 @@ Result<std::unique_ptr<Receiver>> Receiver::Start(const ReceiverConfig& config) 
   if (!store.ok()) return store.error();
   ctx.store = std::move(*store);
   ctx.writer = std::make_unique<Writer>(*ctx.store, ctx.metrics, ctx.hub, ctx.config);
-  ctx.writer->Start();
 
-  httplib::Server& svr = impl->server;
-  const size_t threads = static_cast<size_t>(config.http_threads);
-  svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  svr.set_tcp_nodelay(true);
-  // httplib's default also sets SO_REUSEPORT, which would let a second receiver bind the
-  // same port silently; keep only SO_REUSEADDR.
-  svr.set_socket_options([](int sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
-  svr.set_payload_max_length(1 << 20);
-  svr.set_keep_alive_max_count(100000);
-  svr.set_read_timeout(10, 0);
-  svr.set_write_timeout(10, 0);
-  InstallRoutes(svr, ctx);
-
-  impl->host = listen->first;
-  if (listen->second == 0) {
-    impl->port = svr.bind_to_any_port(impl->host);
-  } else {
-    impl->port = svr.bind_to_port(impl->host, listen->second) ? listen->second : -1;
+  HttpLimits& limits = ctx.http_limits;
+  limits.header_timeout_s = config.header_timeout_s;
+  limits.body_timeout_s = config.body_timeout_s;
+  limits.idle_timeout_s = config.idle_timeout_s;
+  limits.max_connections = config.max_connections;
+  limits.max_connections_per_peer = config.max_connections_per_peer;
+  limits.workers = config.http_threads;
+  // Each connection is one fd: make room for the configured number, or say what fits.
+  if (auto fds = procfs::RaiseFdSoftLimit(); fds.ok() && *fds < static_cast<uint64_t>(1 << 30)) {
+    auto room = static_cast<int>(*fds) - 64;
+    if (room < limits.max_connections) {
+      SW_LOG(kWarn, "receiver", "--max-connections lowered to the open-file limit",
+             {"max_connections", std::to_string(room)});
+      limits.max_connections = std::max(room, 16);
+    }
   }
-  if (impl->port <= 0) {
+  Context* raw = &ctx;
+  impl->server = std::make_unique<HttpServer>(
+      limits, [raw](const HttpRequest& req, HttpResponse& res) { Route(*raw, req, res); },
+      [raw](const HttpRequest& req, HttpResponse& res) { return CheckHead(*raw, req, res); },
+      SecurityHeaders(), &ctx.http);
+  auto port = impl->server->Listen(listen->first, listen->second);
+  if (!port.ok()) {
     ctx.writer->Stop();
-    return MakeError("--listen: cannot listen on " + config.listen +
+    return MakeError("--listen: cannot listen on " + config.listen + ": " + port.error().message +
                      " (address in use, or not a local address?)");
   }
-  httplib::Server* raw = &svr;
-  impl->server_thread = std::thread([raw] { raw->listen_after_bind(); });
-  for (int i = 0; i < 2000 && !svr.is_running(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  if (!svr.is_running()) {
-    svr.stop();
-    impl->server_thread.join();
-    ctx.writer->Stop();
-    return MakeError("the HTTP server did not start");
-  }
+  impl->host = listen->first;
+  impl->port = *port;
+  HttpServer* server = impl->server.get();
+  // The notifier is set, and the loop's wake-up exists, before the writer (which publishes)
+  // starts; requests arriving meanwhile wait in the writer's queue.
+  ctx.hub.SetNotifier([server] { server->Wake(); });
+  server->Start();
+  ctx.writer->Start();
   SW_LOG(kInfo, "receiver", "listening", {"addr", impl->host + ":" + std::to_string(impl->port)},
          {"db", config.db}, {"auth", config.token.empty() ? "off" : "bearer"},
          {"text_search", config.fts ? "fts5" : "like"});
@@ -91,9 +86,8 @@ void Receiver::Stop() {
   std::lock_guard<std::mutex> lock(impl_->stop_mu);
   if (impl_->stopped) return;
   impl_->stopped = true;
-  impl_->ctx.hub.Shutdown();  // SSE providers return within their wait
-  impl_->server.stop();
-  if (impl_->server_thread.joinable()) impl_->server_thread.join();
+  impl_->ctx.hub.Shutdown();  // open streams get their last chunk
+  impl_->server->Stop();
   impl_->ctx.writer->Stop();
   SW_LOG(kInfo, "receiver", "stopped");
 }

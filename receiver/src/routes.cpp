@@ -1,9 +1,10 @@
-// HTTP endpoints. httplib is included only here and in receiver.cpp.
-#include <httplib.h>
+// HTTP endpoints: one Route() for every request, and the checks made right after headers.
 
+#include <cctype>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "auth.h"
 #include "context.h"
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/log.h"
@@ -17,43 +18,15 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kJson = "application/json";
+constexpr int64_t kMaxBodyBytes = 1 << 20;
 
-void JsonError(httplib::Response& res, int status, const std::string& msg) {
+void JsonError(HttpResponse& res, int status, const std::string& msg) {
   res.status = status;
   res.set_content(json{{"error", msg}}.dump(-1, ' ', false, json::error_handler_t::replace), kJson);
 }
 
-// Constant-time comparison so the token cannot be guessed byte by byte.
-bool SameSecret(const std::string& a, const std::string& b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < a.size(); ++i) {
-    diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
-  }
-  return diff == 0;
-}
-
-bool BearerMatches(const httplib::Request& req, const std::string& token) {
-  const std::string auth = req.get_header_value("Authorization");
-  constexpr std::string_view kPrefix = "Bearer ";
-  if (auth.size() <= kPrefix.size() || auth.compare(0, kPrefix.size(), kPrefix) != 0) return false;
-  return SameSecret(auth.substr(kPrefix.size()), token);
-}
-
-bool PostAllowed(const Context& ctx, const httplib::Request& req) {
-  return ctx.config.token.empty() || BearerMatches(req, ctx.config.token);
-}
-
-bool GetAllowed(const Context& ctx, const httplib::Request& req) {
-  const auto& ui = ctx.config.ui_token;
-  if (ui.empty()) return true;
-  if (BearerMatches(req, ui)) return true;
-  if (!ctx.config.token.empty() && BearerMatches(req, ctx.config.token)) return true;
-  // EventSource cannot send headers, so the UI passes ?token= on its requests.
-  return req.has_param("token") && SameSecret(req.get_param_value("token"), ui);
-}
-
-bool RequireGet(Context& ctx, const httplib::Request& req, httplib::Response& res) {
-  if (GetAllowed(ctx, req)) return true;
+bool RequireGet(Context& ctx, const HttpRequest& req, HttpResponse& res) {
+  if (ReadAllowed(ctx.config, req)) return true;
   res.set_header("WWW-Authenticate", "Bearer");
   JsonError(res, 401, "missing or wrong bearer token (--ui-token)");
   return false;
@@ -61,9 +34,9 @@ bool RequireGet(Context& ctx, const httplib::Request& req, httplib::Response& re
 
 enum class Kind { kEvents, kHeartbeat, kFalco };
 
-void Ingest(Context& ctx, Kind kind, const httplib::Request& req, httplib::Response& res) {
+void Ingest(Context& ctx, Kind kind, const HttpRequest& req, HttpResponse& res) {
   const int64_t start = SystemClock().MonoNs();
-  if (!PostAllowed(ctx, req)) {
+  if (!IngestAllowed(ctx.config, req)) {
     ctx.metrics.Rejected("unauthorized");
     res.set_header("WWW-Authenticate", "Bearer");
     JsonError(res, 401, "missing or wrong bearer token");
@@ -114,7 +87,7 @@ void Ingest(Context& ctx, Kind kind, const httplib::Request& req, httplib::Respo
   }
 }
 
-Result<EventQuery> QueryFrom(const httplib::Request& req) {
+Result<EventQuery> QueryFrom(const HttpRequest& req) {
   return ParseEventQuery(
       [&](const std::string& name) -> std::optional<std::string> {
         if (!req.has_param(name.c_str())) return std::nullopt;
@@ -123,7 +96,7 @@ Result<EventQuery> QueryFrom(const httplib::Request& req) {
       SystemClock().WallNs());
 }
 
-void SearchEvents(Context& ctx, const httplib::Request& req, httplib::Response& res) {
+void SearchEvents(Context& ctx, const HttpRequest& req, HttpResponse& res) {
   if (!RequireGet(ctx, req, res)) return;
   auto q = QueryFrom(req);
   if (!q.ok()) return JsonError(res, 400, q.error().message);
@@ -141,7 +114,7 @@ void SearchEvents(Context& ctx, const httplib::Request& req, httplib::Response& 
 }
 
 // UI helper: {"bucket_s":60,"buckets":[{"t":RFC3339,"counts":{"rule":n}}]}
-void Timeline(Context& ctx, const httplib::Request& req, httplib::Response& res) {
+void Timeline(Context& ctx, const HttpRequest& req, HttpResponse& res) {
   if (!RequireGet(ctx, req, res)) return;
   auto q = QueryFrom(req);
   if (!q.ok()) return JsonError(res, 400, q.error().message);
@@ -170,7 +143,7 @@ void Timeline(Context& ctx, const httplib::Request& req, httplib::Response& res)
                   kJson);
 }
 
-void Facets(Context& ctx, const httplib::Request& req, httplib::Response& res) {
+void Facets(Context& ctx, const HttpRequest& req, HttpResponse& res) {
   if (!RequireGet(ctx, req, res)) return;
   auto f = ctx.store->Facets(200);
   if (!f.ok()) return JsonError(res, 500, f.error().message);
@@ -180,49 +153,29 @@ void Facets(Context& ctx, const httplib::Request& req, httplib::Response& res) {
   res.set_content(out.dump(-1, ' ', false, json::error_handler_t::replace), kJson);
 }
 
-struct StreamState {
-  std::shared_ptr<StreamHub::Client> client;
-  std::string backlog;  // replay for Last-Event-ID, sent first
-  int64_t last_write_mono = 0;
-};
-
-void Stream(Context& ctx, const httplib::Request& req, httplib::Response& res) {
+void Stream(Context& ctx, const HttpRequest& req, HttpResponse& res) {
   if (!RequireGet(ctx, req, res)) return;
-  auto state = std::make_shared<StreamState>();
-  state->client = ctx.hub.Subscribe();
-  if (!state->client) return JsonError(res, 503, "too many /api/stream clients");
-  state->backlog = "retry: 2000\n: connected\n\n";
+  auto client = ctx.hub.Subscribe();
+  if (!client) {
+    res.close = true;
+    return JsonError(res, 503, "too many /api/stream clients (--max-stream-clients)");
+  }
+  std::string first = "retry: 2000\n: connected\n\n";
   std::string last = req.get_header_value("Last-Event-ID");
   if (last.empty() && req.has_param("last_event_id")) last = req.get_param_value("last_event_id");
   if (!last.empty()) {
     int64_t after = std::atoll(last.c_str());
     if (auto rows = ctx.store->After(after, 1000); rows.ok()) {
-      for (const auto& [rowid, text] : rows->rows) state->backlog += SseMessage(rowid, text);
+      for (const auto& [rowid, text] : rows->rows) first += SseMessage(rowid, text);
     }
   }
   res.set_header("Cache-Control", "no-store");
   res.set_header("X-Accel-Buffering", "no");
-  StreamHub* hub = &ctx.hub;
-  res.set_chunked_content_provider(
-      "text/event-stream",
-      [hub, state](size_t /*offset*/, httplib::DataSink& sink) {
-        std::string out;
-        out.swap(state->backlog);
-        bool closed = false;
-        if (out.empty()) out = hub->Wait(*state->client, std::chrono::milliseconds(500), &closed);
-        int64_t now = SystemClock().MonoNs();
-        if (out.empty() && now - state->last_write_mono > 5'000'000'000) out = ": keepalive\n\n";
-        if (!out.empty()) {
-          if (!sink.write(out.data(), out.size())) return false;  // client went away
-          state->last_write_mono = now;
-        }
-        if (closed) sink.done();
-        return true;
-      },
-      [hub, state](bool /*success*/) { hub->Unsubscribe(state->client); });
+  res.set_content(std::move(first), "text/event-stream");
+  res.stream = std::make_shared<StreamSubscription>(&ctx.hub, std::move(client));
 }
 
-void ServeMetrics(Context& ctx, const httplib::Request& req, httplib::Response& res) {
+void ServeMetrics(Context& ctx, const HttpRequest& req, HttpResponse& res) {
   if (!RequireGet(ctx, req, res)) return;
   MetricsSnapshot snap;
   if (auto sensors = ctx.store->Sensors(); sensors.ok()) {
@@ -238,13 +191,38 @@ void ServeMetrics(Context& ctx, const httplib::Request& req, httplib::Response& 
   snap.stream_clients = static_cast<int64_t>(ctx.hub.clients());
   snap.stream_dropped = ctx.hub.dropped_total();
   snap.fts_backlog = ctx.store->FtsBacklog();
-  res.set_content(ctx.metrics.Render(snap), "text/plain; version=0.0.4; charset=utf-8");
+  std::string text = ctx.metrics.Render(snap);
+  text +=
+      "# HELP sandwatch_receiver_stream_refused_total /api/stream clients answered 503 "
+      "(--max-stream-clients).\n# TYPE sandwatch_receiver_stream_refused_total counter\n"
+      "sandwatch_receiver_stream_refused_total " +
+      std::to_string(ctx.hub.refused_total()) + "\n";
+  text += RenderHttpMetrics(ctx.http, ctx.http_limits);
+  res.set_content(std::move(text), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+bool IsUiAssetPath(const std::string& path) {
+  if (path == "/") return true;
+  size_t dot = path.rfind('.');
+  if (path.size() < 2 || path.find('/', 1) != std::string::npos || dot == std::string::npos) {
+    return false;
+  }
+  for (size_t i = 1; i < dot; ++i) {
+    char ch = path[i];
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '-') return false;
+  }
+  std::string ext = path.substr(dot + 1);
+  return ext == "html" || ext == "js" || ext == "css" || ext == "svg";
+}
+
+bool IsFalcoPath(const std::string& p) {
+  return p == "/falco" || p == "/" || p == "/api/v1/" || p == "/api/v1";
 }
 
 }  // namespace
 
-void InstallRoutes(httplib::Server& svr, Context& ctx) {
-  svr.set_default_headers({
+std::vector<std::pair<std::string, std::string>> SecurityHeaders() {
+  return {
       {"Content-Security-Policy",
        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"},
@@ -253,28 +231,35 @@ void InstallRoutes(httplib::Server& svr, Context& ctx) {
       {"Referrer-Policy", "no-referrer"},
       {"Cross-Origin-Opener-Policy", "same-origin"},
       {"Cross-Origin-Resource-Policy", "same-origin"},
-  });
-  svr.set_error_handler([&ctx](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    if (res.status == 413) {
-      ctx.metrics.Rejected("too_large");
-      JsonError(res, 413, "request body larger than 1 MiB");
-    } else if (res.status == 404) {
-      JsonError(res, 404, "no such endpoint");
-    } else {
-      JsonError(res, res.status, "HTTP error " + std::to_string(res.status));
-    }
-  });
-  svr.Post("/events", [&ctx](const auto& req, auto& res) { Ingest(ctx, Kind::kEvents, req, res); });
-  svr.Post("/heartbeat",
-           [&ctx](const auto& req, auto& res) { Ingest(ctx, Kind::kHeartbeat, req, res); });
-  for (const char* path : {"/falco", "/", "/api/v1/", "/api/v1"}) {
-    svr.Post(path, [&ctx](const auto& req, auto& res) { Ingest(ctx, Kind::kFalco, req, res); });
+  };
+}
+
+bool CheckHead(Context& ctx, const HttpRequest& req, HttpResponse& res) {
+  if (req.method == "POST" && !IngestAllowed(ctx.config, req)) {
+    ctx.metrics.Rejected("unauthorized");
+    res.set_header("WWW-Authenticate", "Bearer");
+    JsonError(res, 401, "missing or wrong bearer token");
+    return true;
   }
-  for (const char* path : {"/api/events", "/api/v1/events/search"}) {
-    svr.Get(path, [&ctx](const auto& req, auto& res) { SearchEvents(ctx, req, res); });
+  if (req.content_length > kMaxBodyBytes) {
+    ctx.metrics.Rejected("too_large");
+    JsonError(res, 413, "request body larger than 1 MiB");
+    return true;
   }
-  svr.Get("/api/sensors", [&ctx](const auto& req, auto& res) {
+  return false;
+}
+
+void Route(Context& ctx, const HttpRequest& req, HttpResponse& res) {
+  const std::string& p = req.path;
+  if (req.method == "POST") {
+    if (p == "/events") return Ingest(ctx, Kind::kEvents, req, res);
+    if (p == "/heartbeat") return Ingest(ctx, Kind::kHeartbeat, req, res);
+    if (IsFalcoPath(p)) return Ingest(ctx, Kind::kFalco, req, res);
+    return JsonError(res, 404, "no such endpoint");
+  }
+  if (req.method != "GET" && req.method != "HEAD") return JsonError(res, 404, "no such endpoint");
+  if (p == "/api/events" || p == "/api/v1/events/search") return SearchEvents(ctx, req, res);
+  if (p == "/api/sensors") {
     if (!RequireGet(ctx, req, res)) return;
     auto sensors = ctx.store->Sensors();
     if (!sensors.ok()) return JsonError(res, 500, sensors.error().message);
@@ -282,18 +267,21 @@ void InstallRoutes(httplib::Server& svr, Context& ctx) {
     res.set_content(
         SensorsJson(*sensors, SystemClock().WallNs(), ctx.config.default_heartbeat_interval_s),
         kJson);
-  });
-  svr.Get("/api/timeline", [&ctx](const auto& req, auto& res) { Timeline(ctx, req, res); });
-  svr.Get("/api/facets", [&ctx](const auto& req, auto& res) { Facets(ctx, req, res); });
-  svr.Get("/api/stream", [&ctx](const auto& req, auto& res) { Stream(ctx, req, res); });
-  svr.Get("/metrics", [&ctx](const auto& req, auto& res) { ServeMetrics(ctx, req, res); });
-  svr.Get("/healthz", [](const auto&, auto& res) { res.set_content("ok", "text/plain"); });
-  svr.Get(R"(/|/[A-Za-z0-9_-]+\.(html|js|css|svg))", [](const auto& req, auto& res) {
-    const UiAsset* a = FindUiAsset(req.path);
+    return;
+  }
+  if (p == "/api/timeline") return Timeline(ctx, req, res);
+  if (p == "/api/facets") return Facets(ctx, req, res);
+  if (p == "/api/stream") return Stream(ctx, req, res);
+  if (p == "/metrics") return ServeMetrics(ctx, req, res);
+  if (p == "/healthz") return res.set_content("ok", "text/plain");
+  if (IsUiAssetPath(p)) {
+    const UiAsset* a = FindUiAsset(p);
     if (!a) return JsonError(res, 404, "no such asset");
     res.set_header("Cache-Control", "no-cache");
-    res.set_content(reinterpret_cast<const char*>(a->data), a->size, a->content_type);
-  });
+    res.set_content(std::string(reinterpret_cast<const char*>(a->data), a->size), a->content_type);
+    return;
+  }
+  JsonError(res, 404, "no such endpoint");
 }
 
 }  // namespace sandwatch::receiver

@@ -1,5 +1,6 @@
 #include "sandwatch/receiver/store.h"
 
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -207,7 +208,10 @@ Status Store::Init() {
       !stmts_->upsert_heartbeat.ok() || !stmts_->mark_silent.ok()) {
     return SqlError(writer_, "prepare");
   }
-  if (!memory_) checkpointer_ = std::thread([this] { CheckpointLoop(); });
+  if (!memory_) {
+    checkpointer_ = std::thread([this] { CheckpointLoop(); });
+    pthread_setname_np(checkpointer_.native_handle(), "sw-checkpoint");
+  }
   return OkStatus();
 }
 

@@ -17,7 +17,10 @@ std::string SseMessage(int64_t rowid, const std::string& json) {
 
 std::shared_ptr<StreamHub::Client> StreamHub::Subscribe() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (shutdown_ || clients_.size() >= max_clients_) return nullptr;
+  if (shutdown_ || clients_.size() >= max_clients_) {
+    ++refused_total_;
+    return nullptr;
+  }
   auto c = std::make_shared<Client>();
   clients_.push_back(c);
   return c;
@@ -58,6 +61,12 @@ void StreamHub::Publish(const std::vector<std::pair<int64_t, const std::string*>
     std::lock_guard<std::mutex> lock(mu_);
     dropped_total_ += dropped;
   }
+  if (notify_) notify_();
+}
+
+bool StreamHub::Overflowed(Client& c) {
+  std::lock_guard<std::mutex> lock(c.mu);
+  return c.dropped != c.dropped_reported;
 }
 
 std::string StreamHub::Wait(Client& c, std::chrono::milliseconds timeout, bool* closed) {
@@ -91,11 +100,17 @@ void StreamHub::Shutdown() {
     }
     c->cv.notify_all();
   }
+  if (notify_) notify_();
 }
 
 size_t StreamHub::clients() const {
   std::lock_guard<std::mutex> lock(mu_);
   return clients_.size();
+}
+
+int64_t StreamHub::refused_total() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return refused_total_;
 }
 
 int64_t StreamHub::dropped_total() const {

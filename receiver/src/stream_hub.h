@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -36,10 +37,15 @@ class StreamHub {
   // Waits up to `timeout` for messages and returns them as SSE text ("" if none).
   // Returns nullopt-like "closed" via *closed when the hub shut down.
   std::string Wait(Client& c, std::chrono::milliseconds timeout, bool* closed);
+  // Called after each Publish and on Shutdown (the HTTP loop's wake-up); set before use.
+  void SetNotifier(std::function<void()> notify) { notify_ = std::move(notify); }
+  // True when messages were dropped from `c`'s full queue since it last took them.
+  static bool Overflowed(Client& c);
   void Shutdown();
 
   size_t clients() const;
   int64_t dropped_total() const;
+  int64_t refused_total() const;  // Subscribe() calls turned away by the client limit
 
  private:
   const size_t max_clients_;
@@ -47,7 +53,20 @@ class StreamHub {
   mutable std::mutex mu_;
   std::vector<std::shared_ptr<Client>> clients_;
   int64_t dropped_total_ = 0;
+  int64_t refused_total_ = 0;
   bool shutdown_ = false;
+  std::function<void()> notify_;
+};
+
+// One /api/stream connection's place in the hub; unsubscribes when the connection ends.
+struct StreamSubscription {
+  StreamSubscription(StreamHub* h, std::shared_ptr<StreamHub::Client> c)
+      : hub(h), client(std::move(c)) {}
+  ~StreamSubscription() { hub->Unsubscribe(client); }
+  StreamSubscription(const StreamSubscription&) = delete;
+  StreamSubscription& operator=(const StreamSubscription&) = delete;
+  StreamHub* hub;
+  std::shared_ptr<StreamHub::Client> client;
 };
 
 // "id: N\ndata: JSON\n\n" (JSON is single-line).

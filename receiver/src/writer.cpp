@@ -1,5 +1,8 @@
 #include "writer.h"
 
+#include <pthread.h>
+#include <time.h>
+
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/log.h"
 
@@ -10,6 +13,7 @@ constexpr size_t kMaxEventsPerCommit = 50000;
 
 void Writer::Start() {
   thread_ = std::thread([this] { Loop(); });
+  pthread_setname_np(thread_.native_handle(), "sw-writer");
 }
 
 void Writer::Stop() {
@@ -105,7 +109,12 @@ void Writer::IndexText(bool idle) {
   // of 5000 stalled the synchronous clients and cost 40 % of the ingest rate.
   int64_t chunk = idle ? 20000 : backlog > 300000 ? 2000 : !waiting ? 1000 : 0;
   if (chunk == 0) return;
+  timespec t0{}, t1{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
   auto r = store_.IndexPending(chunk);
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+  metrics_.FtsCpu(static_cast<double>(t1.tv_sec - t0.tv_sec) +
+                  static_cast<double>(t1.tv_nsec - t0.tv_nsec) / 1e9);
   if (!r.ok()) SW_LOG(kError, "receiver", "text indexing failed", {"error", r.error().message});
 }
 

@@ -23,8 +23,13 @@ struct ReceiverConfig {
   double default_heartbeat_interval_s = 15;  // used when a heartbeat carries no interval_s
   int max_stream_clients = 32;               // concurrent /api/stream clients
   int stream_queue = 1024;                   // per-client SSE queue; oldest dropped beyond
-  int http_threads = 48;                     // worker threads (SSE clients hold one each)
-  std::string ready_file;                    // written with "host:port" once listening
+  int http_threads = 16;                     // workers running routes on complete requests
+  double header_timeout_s = 10;        // a request's head must arrive within this (from accept)
+  double body_timeout_s = 30;          // its body within this after the head; also bounds answers
+  double idle_timeout_s = 60;          // keep-alive connections idle longer are closed
+  int max_connections = 2048;          // open connections in total; more get 503 and are closed
+  int max_connections_per_peer = 256;  // open connections per client address
+  std::string ready_file;              // written with "host:port" once listening
 };
 
 // "host:port" -> parts. Port 0 is allowed. IPv6 as "[::1]:8080".
