@@ -1,10 +1,13 @@
 #include "inotify_source.h"
 
+#include <dirent.h>
 #include <poll.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <sstream>
 
 #include "inotify_decode.h"
 #include "sandwatch/core/clock.h"
@@ -17,44 +20,108 @@ namespace {
 
 constexpr const char* kLdCache = "/etc/ld.so.cache";
 constexpr uint32_t kFileMask = IN_OPEN | IN_ACCESS;
-constexpr uint32_t kDropMask = IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_ATTRIB;
+// A drop-tree directory: new entries (files to watch, directories to follow).
+constexpr uint32_t kDropMask =
+    IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_ATTRIB | IN_ONLYDIR | IN_DONT_FOLLOW;
+// A file that appeared in a drop tree: its exec (or any read) opens it. The
+// watch is on the inode, so it follows a rename out of the tree.
+constexpr uint32_t kDroppedFileMask = IN_OPEN | IN_DONT_FOLLOW;
+
+std::string JoinRel(const std::string& dir, const std::string& name) {
+  return dir == "/" ? "/" + name : dir + "/" + name;
+}
 
 }  // namespace
 
-InotifySource::InotifySource(InotifyOptions options) : options_(std::move(options)) {
+InotifySource::InotifySource(InotifyOptions options)
+    : options_(std::move(options)),
+      look_(NewPidLookOptions{options_.proc_root, options_.workload_root, 20'000'000, 1024,
+                              options_.priority}) {
   if (options_.sensitive_patterns.empty()) options_.sensitive_patterns = DefaultSensitivePatterns();
+  if (options_.drop_dirs.empty()) options_.drop_dirs = DefaultDropDirs();
 }
 
 bool InotifySource::AddOne(int fd, const std::string& rel, uint32_t mask, int64_t delay_ns,
-                           bool rewatch_dir, int64_t gap_ns) {
+                           WatchKind kind, int64_t gap_ns) {
+  {
+    std::lock_guard<std::mutex> lock(watches_mu_);
+    if (watches_.size() >= options_.max_watches) {
+      watches_failed_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+  }
   int wd =
       inotify_add_watch(fd, UnderRoot(options_.workload_root, rel).c_str(), mask | IN_MASK_ADD);
-  if (wd < 0) return false;
+  if (wd < 0) {
+    if (errno != ENOENT) watches_failed_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
   std::lock_guard<std::mutex> lock(watches_mu_);
-  auto [it, inserted] = watches_.try_emplace(wd, Watch{rel, delay_ns, gap_ns, rewatch_dir});
+  auto [it, inserted] = watches_.try_emplace(wd, Watch{rel, delay_ns, gap_ns, kind});
   if (!inserted) {  // same inode reached twice (/bin -> /usr/bin): keep the quickest trigger
     if (delay_ns < it->second.delay_ns) it->second.delay_ns = delay_ns;
     if (gap_ns >= 0) it->second.gap_ns = gap_ns;
-    it->second.rewatch_dir = it->second.rewatch_dir && rewatch_dir;
+    if (it->second.kind == WatchKind::kRewatchDir) it->second.kind = kind;
   }
-  return true;
+  watch_count_.store(static_cast<int64_t>(watches_.size()));
+  return inserted;
+}
+
+void InotifySource::AddDropTree(int fd, const std::string& rel, int depth) {
+  if (!AddOne(fd, rel, kDropMask, 0, WatchKind::kDropDir)) return;
+  drop_dirs_.fetch_add(1, std::memory_order_relaxed);
+  // What is already there: entries made before the watch was in place.
+  DIR* dir = opendir(UnderRoot(options_.workload_root, rel).c_str());
+  if (dir == nullptr) return;
+  std::vector<std::pair<std::string, unsigned char>> entries;
+  while (dirent* ent = readdir(dir)) {
+    std::string name = ent->d_name;
+    if (name != "." && name != "..") entries.emplace_back(name, ent->d_type);
+  }
+  closedir(dir);
+  for (const auto& [name, type] : entries) {
+    if (type == DT_DIR && depth > 0) {
+      AddDropTree(fd, JoinRel(rel, name), depth - 1);
+    } else if (type == DT_REG) {
+      if (AddOne(fd, JoinRel(rel, name), kDroppedFileMask, 0, WatchKind::kTrigger)) {
+        drop_files_.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+  }
+}
+
+void InotifySource::OnDropEntry(int fd, const Watch& dir, const std::string& name, uint32_t mask) {
+  if (name.empty() || name.find('/') != std::string::npos) return;
+  const std::string rel = JoinRel(dir.path, name);
+  if (mask & IN_ISDIR) {
+    if (mask & (IN_CREATE | IN_MOVED_TO)) {
+      AddDropTree(fd, rel,
+                  options_.drop_depth - static_cast<int>(std::count(rel.begin(), rel.end(), '/')));
+    }
+    return;
+  }
+  if (AddOne(fd, rel, kDroppedFileMask, 0, WatchKind::kTrigger)) {
+    drop_files_.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 int InotifySource::AddWatches(int fd) {
   const std::string& root = options_.workload_root;
-  AddOne(fd, kLdCache, IN_OPEN, 0, false);
-  AddOne(fd, "/etc", IN_CREATE | IN_MOVED_TO, 0, true);
+  AddOne(fd, kLdCache, IN_OPEN, 0, WatchKind::kTrigger);
+  AddOne(fd, "/etc", IN_CREATE | IN_MOVED_TO, 0, WatchKind::kRewatchDir);
   for (const std::string& dir : ExistingUnderRoot(root, DefaultBinDirs())) {
-    AddOne(fd, dir, IN_OPEN, options_.exec_delay_ns, false);
+    AddOne(fd, dir, IN_OPEN, options_.exec_delay_ns, WatchKind::kTrigger);
   }
   for (const std::string& file : ExistingUnderRoot(root, options_.sensitive_patterns)) {
-    AddOne(fd, file, kFileMask, 0, false, options_.sensitive_gap_ns);
+    AddOne(fd, file, kFileMask, 0, WatchKind::kTrigger, options_.sensitive_gap_ns);
   }
-  for (const std::string& dir : ExistingUnderRoot(root, DefaultDropDirs())) {
-    AddOne(fd, dir, kDropMask, 0, false);
+  drop_roots_ = ExistingUnderRoot(root, options_.drop_dirs);
+  for (const std::string& dir : drop_roots_) {
+    const int depth =
+        options_.drop_depth - static_cast<int>(std::count(dir.begin(), dir.end(), '/'));
+    AddDropTree(fd, dir, depth);
   }
   std::lock_guard<std::mutex> lock(watches_mu_);
-  watch_count_.store(static_cast<int64_t>(watches_.size()));
   return static_cast<int>(watches_.size());
 }
 
@@ -83,10 +150,20 @@ Status InotifySource::Start(ObservationSink* sink) {
     std::lock_guard<std::mutex> lock(watches_mu_);
     watches_.clear();
   }
+  drop_dirs_.store(0);
+  drop_files_.store(0);
+  watches_failed_.store(0);
   if (AddWatches(fd_) <= 1) {  // only /etc, or nothing
     close(fd_);
     fd_ = -1;
     return MakeError("inotify: nothing to watch under " + options_.workload_root);
+  }
+  if (options_.look) {
+    if (Status st = look_.Start(sink); !st.ok()) {
+      close(fd_);
+      fd_ = -1;
+      return st;
+    }
   }
   wake_.Drain();
   thread_ = std::thread([this, sink] { Loop(sink); });
@@ -98,6 +175,7 @@ void InotifySource::Stop() {
     wake_.Signal();
     thread_.join();
   }
+  look_.Stop();
   if (fd_ >= 0) close(fd_);
   fd_ = -1;
 }
@@ -149,19 +227,29 @@ void InotifySource::Loop(ObservationSink* sink) {
           if (rec.mask & IN_Q_OVERFLOW) {
             overflows_.fetch_add(1, std::memory_order_relaxed);
           } else if (auto it = watches_.find(rec.wd); it != watches_.end()) {
-            if (it->second.rewatch_dir) {
-              if (rec.name == "ld.so.cache") AddOne(fd_, kLdCache, IN_OPEN, 0, false);
+            if (rec.mask & IN_IGNORED) {  // the file or directory is gone
+              std::lock_guard<std::mutex> lock(watches_mu_);
+              watches_.erase(it);
+              watch_count_.store(static_cast<int64_t>(watches_.size()));
+              continue;
+            }
+            if (it->second.kind == WatchKind::kRewatchDir) {
+              if (rec.name == "ld.so.cache") AddOne(fd_, kLdCache, IN_OPEN, 0, WatchKind::kTrigger);
               continue;  // not a trigger by itself
+            }
+            if (it->second.kind == WatchKind::kDropDir) {
+              const Watch dir = it->second;  // AddOne may rehash the map
+              OnDropEntry(fd_, dir, rec.name, rec.mask);
+              continue;  // the exec of what was dropped is the trigger
             }
             delay = it->second.delay_ns;
             gap = it->second.gap_ns;
-            if (rec.mask & IN_IGNORED) {
-              std::lock_guard<std::mutex> lock(watches_mu_);
-              watches_.erase(it);
-              continue;
-            }
+          } else {
+            continue;  // a watch removed meanwhile
           }
-          if (coalescer.OnEvent(SystemClock().MonoNs(), delay, gap)) emit(SystemClock().MonoNs());
+          const int64_t now = SystemClock().MonoNs();
+          if (options_.look) look_.Trigger(now);
+          if (coalescer.OnEvent(now, delay, gap)) emit(now);
         }
         cpu_ns_.store(ThreadCpuNs(), std::memory_order_relaxed);
       }
@@ -180,6 +268,37 @@ void InotifySource::AddCounters(std::map<std::string, int64_t>* counters) const 
   (*counters)["inotify_cpu_us"] += cpu_ns_.load() / 1000;
   (*counters)["inotify_thread_nice"] += nice_.load();
   (*counters)["inotify_thread_rt"] += rt_.load() ? 1 : 0;
+  (*counters)["inotify_watches_failed"] += watches_failed_.load();
+  (*counters)["inotify_drop_dirs"] += drop_dirs_.load();
+  (*counters)["inotify_drop_files"] += drop_files_.load();
+  if (options_.look) look_.AddCounters(counters);
+}
+
+std::string InotifySource::Describe() const {
+  size_t bin_dirs = 0;
+  size_t sensitive = 0;
+  bool ld_cache = false;
+  {
+    std::lock_guard<std::mutex> lock(watches_mu_);
+    for (const auto& [wd, w] : watches_) {
+      if (w.kind != WatchKind::kTrigger) continue;
+      if (w.path == kLdCache) {
+        ld_cache = true;
+      } else if (w.delay_ns > 0) {
+        ++bin_dirs;
+      } else if (w.gap_ns >= 0) {
+        ++sensitive;
+      }
+    }
+  }
+  std::ostringstream out;
+  out << (ld_cache ? "ld.so.cache, " : "") << bin_dirs << " binary dirs, " << sensitive
+      << " sensitive files, drop trees";
+  for (const std::string& d : drop_roots_) out << ' ' << d;
+  out << " (" << drop_dirs_.load() << " dirs, " << drop_files_.load() << " files), "
+      << watches_failed_.load() << " watches failed (limit " << options_.max_watches << ")"
+      << (options_.look ? ", new-pid look on each open" : "");
+  return out.str();
 }
 
 }  // namespace sandwatch::sensor

@@ -1,0 +1,229 @@
+#include "inotify_look.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+
+#include "early_read.h"
+#include "sandwatch/core/clock.h"
+
+namespace sandwatch::sensor {
+
+namespace {
+
+constexpr int64_t kBackoffMinNs = 10'000;
+constexpr int64_t kBackoffMaxNs = 200'000;
+
+void StoreMax(std::atomic<int64_t>* slot, int64_t value) {
+  int64_t cur = slot->load(std::memory_order_relaxed);
+  while (value > cur && !slot->compare_exchange_weak(cur, value, std::memory_order_relaxed)) {
+  }
+}
+
+}  // namespace
+
+NewPidLook::NewPidLook(NewPidLookOptions options)
+    : options_(std::move(options)), fs_(options_.proc_root) {}
+
+Status NewPidLook::Start(ObservationSink* sink) {
+  if (thread_.joinable()) return MakeError("new-pid look already started");
+  char real[PATH_MAX];
+  root_real_ = realpath(options_.workload_root.c_str(), real) ? real : options_.workload_root;
+  proc_fd_ = open(options_.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (proc_fd_ < 0) return MakeError(ErrnoText("open " + options_.proc_root, errno), errno);
+  auto pids = fs_.ListPids();
+  if (!pids.ok()) {
+    close(proc_fd_);
+    proc_fd_ = -1;
+    return pids.error();
+  }
+  known_ = std::move(pids.value());
+  pending_.clear();
+  forks_.clear();
+  self_pid_ = static_cast<int>(getpid());
+  sink_ = sink;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = false;
+    requested_ = false;
+  }
+  thread_ = std::thread([this] { Loop(); });
+  return OkStatus();
+}
+
+void NewPidLook::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (proc_fd_ >= 0) close(proc_fd_);
+  proc_fd_ = -1;
+}
+
+void NewPidLook::Trigger(int64_t event_mono_ns) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (requested_) {
+      merged_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    requested_ = true;
+    requested_event_ns_ = event_mono_ns;
+  }
+  cv_.notify_one();
+}
+
+void NewPidLook::Loop() {
+  const ThreadPriority prio =
+      RaiseThreadPriority(options_.priority.nice, options_.priority.realtime);
+  nice_.store(prio.nice);
+  rt_.store(prio.realtime);
+  int64_t backoff_ns = kBackoffMinNs;
+  while (true) {
+    int64_t event_ns = 0;
+    bool look = false;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      auto ready = [this] { return stopping_ || requested_; };
+      if (pending_.empty()) {
+        cv_.wait(lock, ready);
+        backoff_ns = kBackoffMinNs;
+      } else {
+        cv_.wait_for(lock, std::chrono::nanoseconds(backoff_ns), ready);
+        backoff_ns = std::min(backoff_ns * 2, kBackoffMaxNs);
+      }
+      if (stopping_) break;
+      look = requested_;
+      event_ns = requested_event_ns_;
+      requested_ = false;
+    }
+    if (look) {
+      Look(event_ns);
+      backoff_ns = kBackoffMinNs;
+    }
+    CheckPending();
+    cpu_ns_.store(ThreadCpuNs(), std::memory_order_relaxed);
+  }
+}
+
+void NewPidLook::Look(int64_t event_ns) {
+  looks_.fetch_add(1, std::memory_order_relaxed);
+  auto listed = fs_.ListPids();
+  if (!listed.ok()) return;
+  std::vector<int> pids = std::move(listed.value());
+  std::vector<int> fresh;
+  std::set_difference(pids.begin(), pids.end(), known_.begin(), known_.end(),
+                      std::back_inserter(fresh));
+  known_ = std::move(pids);
+  new_pids_.fetch_add(static_cast<int64_t>(fresh.size()), std::memory_order_relaxed);
+  StoreMax(&new_pids_max_, static_cast<int64_t>(fresh.size()));
+  for (int pid : fresh) {
+    if (pid != self_pid_) NewPid(pid, event_ns);
+  }
+  // Forks seen earlier that have exec'd since: back to pending for the argv.
+  const int64_t now = SystemClock().MonoNs();
+  for (auto it = forks_.begin(); it != forks_.end();) {
+    std::string exe = ReadExe(proc_fd_, it->first);
+    if (exe.empty()) {
+      it = forks_.erase(it);
+    } else if (exe != it->second) {
+      pending_[it->first] = Pending{it->second, now + options_.settle_ns, event_ns};
+      it = forks_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void NewPidLook::NewPid(int pid, int64_t event_ns) {
+  EarlyRead er = ReadEarly(proc_fd_, pid);
+  const int64_t now = SystemClock().MonoNs();
+  if (er.exe.empty()) {
+    gone_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  std::string parent_exe = er.ppid > 0 ? ReadExe(proc_fd_, er.ppid) : std::string();
+  if (er.exe != parent_exe && !er.cmdline.empty()) {
+    Emit(pid, std::move(er), event_ns, now);
+    return;
+  }
+  Pending p{std::move(parent_exe), now + options_.settle_ns, event_ns};
+  if (!Check(pid, &p, now)) pending_.emplace(pid, std::move(p));
+}
+
+void NewPidLook::CheckPending() {
+  const int64_t now = SystemClock().MonoNs();
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (Check(it->first, &it->second, now)) {
+      it = pending_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+bool NewPidLook::Check(int pid, Pending* p, int64_t now) {
+  std::string exe = ReadExe(proc_fd_, pid);
+  if (exe.empty()) {
+    gone_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  const bool late = now >= p->deadline_ns;
+  if (exe != p->parent_exe) {
+    EarlyRead er = ReadEarly(proc_fd_, pid);
+    if (er.exe.empty()) {
+      gone_.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+    if (er.cmdline.empty() && !late) return false;  // exec still copying argv
+    Emit(pid, std::move(er), p->event_ns, now);
+    return true;
+  }
+  if (!late) return false;
+  forks_seen_.fetch_add(1, std::memory_order_relaxed);
+  if (forks_.size() < options_.max_forks) forks_.emplace(pid, std::move(p->parent_exe));
+  return true;
+}
+
+void NewPidLook::Emit(int pid, EarlyRead er, int64_t event_ns, int64_t now) {
+  execs_.fetch_add(1, std::memory_order_relaxed);
+  if (event_ns > 0 && now >= event_ns) {
+    const int64_t us = (now - event_ns) / 1000;
+    read_us_total_.fetch_add(us, std::memory_order_relaxed);
+    StoreMax(&read_us_max_, us);
+  }
+  er.exe = RelativeToRoot(root_real_, er.exe);
+  Observation obs;
+  obs.kind = Observation::Kind::kExec;
+  obs.method = "inotify";
+  obs.pid = pid;
+  obs.ppid = er.ppid;
+  obs.path = er.exe;
+  obs.kernel_mono_ns = event_ns;
+  obs.early = std::move(er);
+  sink_->Push(std::move(obs));
+}
+
+void NewPidLook::AddCounters(std::map<std::string, int64_t>* counters) const {
+  (*counters)["inotify_looks"] += looks_.load();
+  (*counters)["inotify_triggers_merged"] += merged_.load();
+  (*counters)["inotify_look_new_pids"] += new_pids_.load();
+  (*counters)["inotify_look_new_pids_max"] += new_pids_max_.load();
+  (*counters)["inotify_look_execs"] += execs_.load();
+  (*counters)["inotify_look_gone"] += gone_.load();
+  (*counters)["inotify_look_forks"] += forks_seen_.load();
+  (*counters)["inotify_event_to_read_us_total"] += read_us_total_.load();
+  (*counters)["inotify_event_to_read_us_max"] += read_us_max_.load();
+  (*counters)["inotify_look_cpu_us"] += cpu_ns_.load() / 1000;
+  (*counters)["inotify_look_thread_rt"] += rt_.load() ? 1 : 0;
+  (*counters)["inotify_look_thread_nice"] += nice_.load();
+}
+
+}  // namespace sandwatch::sensor
