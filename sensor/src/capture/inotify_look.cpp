@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <climits>
 #include <cstdlib>
 
@@ -15,9 +14,6 @@
 namespace sandwatch::sensor {
 
 namespace {
-
-constexpr int64_t kBackoffMinNs = 10'000;
-constexpr int64_t kBackoffMaxNs = 200'000;
 
 void StoreMax(std::atomic<int64_t>* slot, int64_t value) {
   int64_t cur = slot->load(std::memory_order_relaxed);
@@ -30,16 +26,15 @@ void StoreMax(std::atomic<int64_t>* slot, int64_t value) {
 NewPidLook::NewPidLook(NewPidLookOptions options)
     : options_(std::move(options)), fs_(options_.proc_root) {}
 
-Status NewPidLook::Start(ObservationSink* sink) {
-  if (thread_.joinable()) return MakeError("new-pid look already started");
+Status NewPidLook::Open(ObservationSink* sink) {
+  Close();
   char real[PATH_MAX];
   root_real_ = realpath(options_.workload_root.c_str(), real) ? real : options_.workload_root;
   proc_fd_ = open(options_.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (proc_fd_ < 0) return MakeError(ErrnoText("open " + options_.proc_root, errno), errno);
   auto pids = fs_.ListPids();
   if (!pids.ok()) {
-    close(proc_fd_);
-    proc_fd_ = -1;
+    Close();
     return pids.error();
   }
   known_ = std::move(pids.value());
@@ -47,74 +42,18 @@ Status NewPidLook::Start(ObservationSink* sink) {
   forks_.clear();
   self_pid_ = static_cast<int>(getpid());
   sink_ = sink;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = false;
-    requested_ = false;
-  }
-  thread_ = std::thread([this] { Loop(); });
   return OkStatus();
 }
 
-void NewPidLook::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+void NewPidLook::Close() {
   if (proc_fd_ >= 0) close(proc_fd_);
   proc_fd_ = -1;
 }
 
-void NewPidLook::Trigger(int64_t event_mono_ns) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (requested_) {
-      merged_.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-    requested_ = true;
-    requested_event_ns_ = event_mono_ns;
-  }
-  cv_.notify_one();
-}
-
-void NewPidLook::Loop() {
-  const ThreadPriority prio =
-      RaiseThreadPriority(options_.priority.nice, options_.priority.realtime);
-  nice_.store(prio.nice);
-  rt_.store(prio.realtime);
-  int64_t backoff_ns = kBackoffMinNs;
-  while (true) {
-    int64_t event_ns = 0;
-    bool look = false;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      auto ready = [this] { return stopping_ || requested_; };
-      if (pending_.empty()) {
-        cv_.wait(lock, ready);
-        backoff_ns = kBackoffMinNs;
-      } else {
-        cv_.wait_for(lock, std::chrono::nanoseconds(backoff_ns), ready);
-        backoff_ns = std::min(backoff_ns * 2, kBackoffMaxNs);
-      }
-      if (stopping_) break;
-      look = requested_;
-      event_ns = requested_event_ns_;
-      requested_ = false;
-    }
-    if (look) {
-      Look(event_ns);
-      backoff_ns = kBackoffMinNs;
-    }
-    CheckPending();
-    cpu_ns_.store(ThreadCpuNs(), std::memory_order_relaxed);
-  }
-}
-
-void NewPidLook::Look(int64_t event_ns) {
+void NewPidLook::Look(int64_t event_ns, int64_t triggers) {
+  if (proc_fd_ < 0) return;
   looks_.fetch_add(1, std::memory_order_relaxed);
+  if (triggers > 1) merged_.fetch_add(triggers - 1, std::memory_order_relaxed);
   auto listed = fs_.ListPids();
   if (!listed.ok()) return;
   std::vector<int> pids = std::move(listed.value());
@@ -134,7 +73,8 @@ void NewPidLook::Look(int64_t event_ns) {
     if (exe.empty()) {
       it = forks_.erase(it);
     } else if (exe != it->second) {
-      pending_[it->first] = Pending{it->second, now + options_.settle_ns, event_ns};
+      pending_[it->first] =
+          Pending{it->second, now + options_.settle_ns, now + options_.spin_ns, event_ns};
       it = forks_.erase(it);
     } else {
       ++it;
@@ -154,19 +94,24 @@ void NewPidLook::NewPid(int pid, int64_t event_ns) {
     Emit(pid, std::move(er), event_ns, now);
     return;
   }
-  Pending p{std::move(parent_exe), now + options_.settle_ns, event_ns};
+  Pending p{std::move(parent_exe), now + options_.settle_ns, now + options_.spin_ns, event_ns};
   if (!Check(pid, &p, now)) pending_.emplace(pid, std::move(p));
 }
 
-void NewPidLook::CheckPending() {
+int64_t NewPidLook::CheckPending() {
+  if (pending_.empty()) return -1;
   const int64_t now = SystemClock().MonoNs();
+  bool spin = false;
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (Check(it->first, &it->second, now)) {
       it = pending_.erase(it);
     } else {
+      spin |= now < it->second.spin_until_ns;
       ++it;
     }
   }
+  if (pending_.empty()) return -1;
+  return spin ? 0 : options_.backoff_ns;
 }
 
 bool NewPidLook::Check(int pid, Pending* p, int64_t now) {
@@ -221,9 +166,6 @@ void NewPidLook::AddCounters(std::map<std::string, int64_t>* counters) const {
   (*counters)["inotify_look_forks"] += forks_seen_.load();
   (*counters)["inotify_event_to_read_us_total"] += read_us_total_.load();
   (*counters)["inotify_event_to_read_us_max"] += read_us_max_.load();
-  (*counters)["inotify_look_cpu_us"] += cpu_ns_.load() / 1000;
-  (*counters)["inotify_look_thread_rt"] += rt_.load() ? 1 : 0;
-  (*counters)["inotify_look_thread_nice"] += nice_.load();
 }
 
 }  // namespace sandwatch::sensor

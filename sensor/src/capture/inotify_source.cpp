@@ -35,8 +35,7 @@ std::string JoinRel(const std::string& dir, const std::string& name) {
 
 InotifySource::InotifySource(InotifyOptions options)
     : options_(std::move(options)),
-      look_(NewPidLookOptions{options_.proc_root, options_.workload_root, 20'000'000, 1024,
-                              options_.priority}) {
+      look_(NewPidLookOptions{options_.proc_root, options_.workload_root}) {
   if (options_.sensitive_patterns.empty()) options_.sensitive_patterns = DefaultSensitivePatterns();
   if (options_.drop_dirs.empty()) options_.drop_dirs = DefaultDropDirs();
 }
@@ -159,7 +158,7 @@ Status InotifySource::Start(ObservationSink* sink) {
     return MakeError("inotify: nothing to watch under " + options_.workload_root);
   }
   if (options_.look) {
-    if (Status st = look_.Start(sink); !st.ok()) {
+    if (Status st = look_.Open(sink); !st.ok()) {
       close(fd_);
       fd_ = -1;
       return st;
@@ -175,7 +174,7 @@ void InotifySource::Stop() {
     wake_.Signal();
     thread_.join();
   }
-  look_.Stop();
+  look_.Close();
   if (fd_ >= 0) close(fd_);
   fd_ = -1;
 }
@@ -192,6 +191,7 @@ void InotifySource::Loop(ObservationSink* sink) {
       RaiseThreadPriority(options_.priority.nice, options_.priority.realtime);
   nice_.store(prio.nice);
   rt_.store(prio.realtime);
+  slice_us_.store(prio.slice_ns / 1000);
   ScanCoalescer coalescer(options_.min_gap_ns);
   alignas(inotify_event) uint8_t buf[64 * 1024];
   std::vector<InotifyRecord> records;
@@ -204,15 +204,20 @@ void InotifySource::Loop(ObservationSink* sink) {
     obs.kernel_mono_ns = now;
     sink->Push(std::move(obs));
   };
+  int64_t look_wait_ns = -1;  // NewPidLook::CheckPending(): -1 nothing pending, 0 spin
   while (true) {
-    int timeout_ms = -1;
+    int64_t wait_ns = -1;
     if (int64_t due = coalescer.Deadline(); due >= 0) {
-      int64_t wait = due - SystemClock().MonoNs();
-      timeout_ms = wait <= 0 ? 0 : static_cast<int>((wait + 999'999) / 1'000'000);
+      wait_ns = std::max<int64_t>(due - SystemClock().MonoNs(), 0);
     }
-    int n = poll(fds, 2, timeout_ms);
+    if (look_wait_ns >= 0 && (wait_ns < 0 || look_wait_ns < wait_ns)) wait_ns = look_wait_ns;
+    timespec ts{wait_ns / 1'000'000'000, wait_ns % 1'000'000'000};
+    int n = ppoll(fds, 2, wait_ns < 0 ? nullptr : &ts, nullptr);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 || (fds[1].revents & POLLIN)) break;
+    int64_t triggers = 0;
+    int64_t first_ns = 0;
+    bool scan_now = false;
     if (fds[0].revents & POLLIN) {
       while (true) {
         ssize_t got = read(fd_, buf, sizeof(buf));
@@ -220,6 +225,7 @@ void InotifySource::Loop(ObservationSink* sink) {
         if (got <= 0) break;
         records.clear();
         DecodeInotify(std::span<const uint8_t>(buf, static_cast<size_t>(got)), &records);
+        const int64_t now = SystemClock().MonoNs();
         for (const InotifyRecord& rec : records) {
           events_.fetch_add(1, std::memory_order_relaxed);
           int64_t delay = 0;
@@ -247,15 +253,18 @@ void InotifySource::Loop(ObservationSink* sink) {
           } else {
             continue;  // a watch removed meanwhile
           }
-          const int64_t now = SystemClock().MonoNs();
-          if (options_.look) look_.Trigger(now);
-          if (coalescer.OnEvent(now, delay, gap)) emit(now);
+          if (triggers++ == 0) first_ns = now;
+          scan_now |= coalescer.OnEvent(now, delay, gap);
         }
-        cpu_ns_.store(ThreadCpuNs(), std::memory_order_relaxed);
       }
     }
-    int64_t now = SystemClock().MonoNs();
-    if (coalescer.OnTimer(now)) emit(now);
+    // The look first: it races a process that may live 1 ms. The scan can wait.
+    if (options_.look) {
+      if (triggers > 0) look_.Look(first_ns, triggers);
+      look_wait_ns = look_.CheckPending();
+    }
+    const int64_t now = SystemClock().MonoNs();
+    if (scan_now || coalescer.OnTimer(now)) emit(now);
     cpu_ns_.store(ThreadCpuNs(), std::memory_order_relaxed);
   }
 }
@@ -268,6 +277,7 @@ void InotifySource::AddCounters(std::map<std::string, int64_t>* counters) const 
   (*counters)["inotify_cpu_us"] += cpu_ns_.load() / 1000;
   (*counters)["inotify_thread_nice"] += nice_.load();
   (*counters)["inotify_thread_rt"] += rt_.load() ? 1 : 0;
+  (*counters)["inotify_thread_slice_us"] += slice_us_.load();
   (*counters)["inotify_watches_failed"] += watches_failed_.load();
   (*counters)["inotify_drop_dirs"] += drop_dirs_.load();
   (*counters)["inotify_drop_files"] += drop_files_.load();

@@ -5,10 +5,10 @@
 // sensitive files, and every file created after start in the drop trees (/tmp,
 // /var/tmp, /dev/shm, recursively, including directories made later: a dropped
 // binary is a new file, and its exec opens it, static or not).
-// Each trigger does two things:
-//  - wakes NewPidLook at once, a dedicated thread that diffs the pid list
-//    against its last look and reads the new pids' cmdline, exe and stat before
-//    a 1 ms process exits (kExec, method "inotify");
+// Each batch of triggers does two things, on the source's own event thread:
+//  - a NewPidLook look at once, with no hand-off to another thread: the pid
+//    list diffed against the last look, and the new pids' cmdline, exe and stat
+//    read before a 1 ms process exits (kExec, method "inotify");
 //  - asks the pipeline for a /proc scan (kScan), coalesced (ScanCoalescer: at
 //    most one pending, at least `min_gap` apart) and delayed `exec_delay` after a
 //    binary open, so fd changes of known processes (an open of /etc/shadow) are seen.
@@ -102,6 +102,7 @@ class InotifySource : public CaptureSource {
   NewPidLook look_;
   std::atomic<int> nice_{0};
   std::atomic<bool> rt_{false};
+  std::atomic<int64_t> slice_us_{0};
 };
 
 }  // namespace sandwatch::sensor
