@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
@@ -26,6 +27,9 @@ constexpr uint32_t kDropMask =
 // A file that appeared in a drop tree: its exec (or any read) opens it. The
 // watch is on the inode, so it follows a rename out of the tree.
 constexpr uint32_t kDroppedFileMask = IN_OPEN | IN_DONT_FOLLOW;
+
+// How often a SCHED_FIFO event thread re-reads a pending exec (it must not spin).
+constexpr int64_t kRealtimeRecheckNs = 20'000;
 
 std::string JoinRel(const std::string& dir, const std::string& name) {
   return dir == "/" ? "/" + name : dir + "/" + name;
@@ -66,10 +70,13 @@ bool InotifySource::AddOne(int fd, const std::string& rel, uint32_t mask, int64_
   return inserted;
 }
 
-void InotifySource::AddDropTree(int fd, const std::string& rel, int depth) {
+void InotifySource::AddDropTree(int fd, const std::string& rel, int depth, bool files) {
   if (!AddOne(fd, rel, kDropMask, 0, WatchKind::kDropDir)) return;
   drop_dirs_.fetch_add(1, std::memory_order_relaxed);
-  // What is already there: entries made before the watch was in place.
+  // What is already there. At start only the directories: files that existed
+  // before the sensor are not dropped binaries, and watching them turns every
+  // read of an old temp file into a trigger. In a directory made after start,
+  // the files too: they appeared before the watch was in place.
   DIR* dir = opendir(UnderRoot(options_.workload_root, rel).c_str());
   if (dir == nullptr) return;
   std::vector<std::pair<std::string, unsigned char>> entries;
@@ -80,8 +87,8 @@ void InotifySource::AddDropTree(int fd, const std::string& rel, int depth) {
   closedir(dir);
   for (const auto& [name, type] : entries) {
     if (type == DT_DIR && depth > 0) {
-      AddDropTree(fd, JoinRel(rel, name), depth - 1);
-    } else if (type == DT_REG) {
+      AddDropTree(fd, JoinRel(rel, name), depth - 1, files);
+    } else if (type == DT_REG && files) {
       if (AddOne(fd, JoinRel(rel, name), kDroppedFileMask, 0, WatchKind::kTrigger)) {
         drop_files_.fetch_add(1, std::memory_order_relaxed);
       }
@@ -95,7 +102,8 @@ void InotifySource::OnDropEntry(int fd, const Watch& dir, const std::string& nam
   if (mask & IN_ISDIR) {
     if (mask & (IN_CREATE | IN_MOVED_TO)) {
       AddDropTree(fd, rel,
-                  options_.drop_depth - static_cast<int>(std::count(rel.begin(), rel.end(), '/')));
+                  options_.drop_depth - static_cast<int>(std::count(rel.begin(), rel.end(), '/')),
+                  true);
     }
     return;
   }
@@ -118,7 +126,7 @@ int InotifySource::AddWatches(int fd) {
   for (const std::string& dir : drop_roots_) {
     const int depth =
         options_.drop_depth - static_cast<int>(std::count(dir.begin(), dir.end(), '/'));
-    AddDropTree(fd, dir, depth);
+    AddDropTree(fd, dir, depth, /*files=*/false);
   }
   std::lock_guard<std::mutex> lock(watches_mu_);
   return static_cast<int>(watches_.size());
@@ -209,6 +217,15 @@ void InotifySource::Loop(ObservationSink* sink) {
     int64_t wait_ns = -1;
     if (int64_t due = coalescer.Deadline(); due >= 0) {
       wait_ns = std::max<int64_t>(due - SystemClock().MonoNs(), 0);
+    }
+    if (look_wait_ns == 0) {
+      // A pending exec: re-read without sleeping, but let the exec'ing child run.
+      // A SCHED_FIFO thread would starve it instead, so that one sleeps briefly.
+      if (prio.realtime) {
+        look_wait_ns = kRealtimeRecheckNs;
+      } else {
+        sched_yield();
+      }
     }
     if (look_wait_ns >= 0 && (wait_ns < 0 || look_wait_ns < wait_ns)) wait_ns = look_wait_ns;
     timespec ts{wait_ns / 1'000'000'000, wait_ns % 1'000'000'000};

@@ -76,8 +76,9 @@ class InotifySource : public CaptureSource {
   int AddWatches(int fd);
   bool AddOne(int fd, const std::string& rel, uint32_t mask, int64_t delay_ns, WatchKind kind,
               int64_t gap_ns = -1);
-  // Watches `rel` (a drop-tree directory) and what is already in it, recursively.
-  void AddDropTree(int fd, const std::string& rel, int depth);
+  // Watches `rel` (a drop-tree directory) and its subdirectories, recursively;
+  // with `files`, also the files already in them (a directory made after start).
+  void AddDropTree(int fd, const std::string& rel, int depth, bool files);
   void OnDropEntry(int fd, const Watch& dir, const std::string& name, uint32_t mask);
   void Loop(ObservationSink* sink);
 
