@@ -119,6 +119,9 @@ int InotifySource::AddWatches(int fd) {
   for (const std::string& dir : ExistingUnderRoot(root, DefaultBinDirs())) {
     AddOne(fd, dir, IN_OPEN, options_.exec_delay_ns, WatchKind::kTrigger);
   }
+  for (const std::string& dir : ExistingUnderRoot(root, DefaultLibDirs())) {
+    if (AddOne(fd, dir, IN_OPEN, 0, WatchKind::kTrigger)) lib_dirs_.fetch_add(1);
+  }
   for (const std::string& file : ExistingUnderRoot(root, options_.sensitive_patterns)) {
     AddOne(fd, file, kFileMask, 0, WatchKind::kTrigger, options_.sensitive_gap_ns);
   }
@@ -159,6 +162,7 @@ Status InotifySource::Start(ObservationSink* sink) {
   }
   drop_dirs_.store(0);
   drop_files_.store(0);
+  lib_dirs_.store(0);
   watches_failed_.store(0);
   if (AddWatches(fd_) <= 1) {  // only /etc, or nothing
     close(fd_);
@@ -311,6 +315,8 @@ std::string InotifySource::Describe() const {
       if (w.kind != WatchKind::kTrigger) continue;
       if (w.path == kLdCache) {
         ld_cache = true;
+      } else if (w.delay_ns == 0 && w.gap_ns < 0) {
+        continue;  // a library directory (counted at start) or a dropped file
       } else if (w.delay_ns > 0) {
         ++bin_dirs;
       } else if (w.gap_ns >= 0) {
@@ -319,8 +325,8 @@ std::string InotifySource::Describe() const {
     }
   }
   std::ostringstream out;
-  out << (ld_cache ? "ld.so.cache, " : "") << bin_dirs << " binary dirs, " << sensitive
-      << " sensitive files, drop trees";
+  out << (ld_cache ? "ld.so.cache, " : "") << bin_dirs << " binary dirs, " << lib_dirs_.load()
+      << " library dirs, " << sensitive << " sensitive files, drop trees";
   for (const std::string& d : drop_roots_) out << ' ' << d;
   out << " (" << drop_dirs_.load() << " dirs, " << drop_files_.load() << " files), "
       << watches_failed_.load() << " watches failed (limit " << options_.max_watches << ")"

@@ -98,6 +98,7 @@ class InotifySource : public CaptureSource {
   std::atomic<int64_t> watch_count_{0};
   std::atomic<int64_t> watches_failed_{0};
   std::atomic<int64_t> drop_dirs_{0};
+  std::atomic<int64_t> lib_dirs_{0};
   std::atomic<int64_t> drop_files_{0};
   std::vector<std::string> drop_roots_;  // the drop dirs that existed at start
   NewPidLook look_;
