@@ -38,6 +38,9 @@ Status NewPidLook::Open(ObservationSink* sink) {
     return pids.error();
   }
   known_ = std::move(pids.value());
+  last_pid_fd_ =
+      open((options_.proc_root + "/sys/kernel/ns_last_pid").c_str(), O_RDONLY | O_CLOEXEC);
+  last_pid_ = ReadLastPid();
   pending_.clear();
   forks_.clear();
   self_pid_ = static_cast<int>(getpid());
@@ -47,13 +50,29 @@ Status NewPidLook::Open(ObservationSink* sink) {
 
 void NewPidLook::Close() {
   if (proc_fd_ >= 0) close(proc_fd_);
-  proc_fd_ = -1;
+  if (last_pid_fd_ >= 0) close(last_pid_fd_);
+  proc_fd_ = last_pid_fd_ = -1;
+}
+
+int64_t NewPidLook::ReadLastPid() const {
+  if (last_pid_fd_ < 0) return -1;
+  char buf[32];
+  ssize_t n = pread(last_pid_fd_, buf, sizeof(buf) - 1, 0);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  return std::strtoll(buf, nullptr, 10);
 }
 
 void NewPidLook::Look(int64_t event_ns, int64_t triggers) {
   if (proc_fd_ < 0) return;
-  looks_.fetch_add(1, std::memory_order_relaxed);
   if (triggers > 1) merged_.fetch_add(triggers - 1, std::memory_order_relaxed);
+  const int64_t last_pid = ReadLastPid();
+  if (last_pid >= 0 && last_pid == last_pid_ && forks_.empty()) {
+    looks_skipped_.fetch_add(1, std::memory_order_relaxed);
+    return;  // no process was created since the last look
+  }
+  last_pid_ = last_pid;
+  looks_.fetch_add(1, std::memory_order_relaxed);
   auto listed = fs_.ListPids();
   if (!listed.ok()) return;
   std::vector<int> pids = std::move(listed.value());
@@ -159,6 +178,7 @@ void NewPidLook::Emit(int pid, EarlyRead er, int64_t event_ns, int64_t now) {
 void NewPidLook::AddCounters(std::map<std::string, int64_t>* counters) const {
   (*counters)["inotify_looks"] += looks_.load();
   (*counters)["inotify_triggers_merged"] += merged_.load();
+  (*counters)["inotify_looks_skipped"] += looks_skipped_.load();
   (*counters)["inotify_look_new_pids"] += new_pids_.load();
   (*counters)["inotify_look_new_pids_max"] += new_pids_max_.load();
   (*counters)["inotify_look_execs"] += execs_.load();

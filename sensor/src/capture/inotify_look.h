@@ -15,6 +15,10 @@
 // A pid that never exec'd by then (a plain fork) is kept in a bounded fork list
 // and re-checked on every later look, so a late exec is still caught.
 //
+// A look first reads /proc/sys/kernel/ns_last_pid (the last pid the namespace
+// handed out): when it has not moved and no fork is waiting for its exec, no
+// process was created and the pid list is not read.
+//
 // Triggers read in one batch make one look; nothing is lost by merging, because
 // the look diffs the whole pid list. Counters say how many were merged and how
 // many new pids each look found.
@@ -72,6 +76,7 @@ class NewPidLook {
     int64_t event_ns = 0;  // the trigger that found it
   };
   void NewPid(int pid, int64_t event_ns);
+  int64_t ReadLastPid() const;  // -1 when unknown
   // True when the pid is done with (emitted, gone or moved to the fork list).
   bool Check(int pid, Pending* p, int64_t now);
   void Emit(int pid, EarlyRead er, int64_t event_ns, int64_t now);
@@ -80,6 +85,8 @@ class NewPidLook {
   procfs::ProcFs fs_;
   std::string root_real_;
   int proc_fd_ = -1;
+  int last_pid_fd_ = -1;   // <proc>/sys/kernel/ns_last_pid, when readable
+  int64_t last_pid_ = -1;  // its value at the last look
   int self_pid_ = 0;
   ObservationSink* sink_ = nullptr;
 
@@ -89,6 +96,7 @@ class NewPidLook {
   std::unordered_map<int, std::string> forks_;  // pid -> parent's exe
 
   std::atomic<int64_t> looks_{0};
+  std::atomic<int64_t> looks_skipped_{0};
   std::atomic<int64_t> merged_{0};
   std::atomic<int64_t> new_pids_{0};
   std::atomic<int64_t> new_pids_max_{0};

@@ -45,7 +45,7 @@ InotifySource::InotifySource(InotifyOptions options)
 }
 
 bool InotifySource::AddOne(int fd, const std::string& rel, uint32_t mask, int64_t delay_ns,
-                           WatchKind kind, int64_t gap_ns) {
+                           WatchKind kind, int64_t gap_ns, bool scan) {
   {
     std::lock_guard<std::mutex> lock(watches_mu_);
     if (watches_.size() >= options_.max_watches) {
@@ -60,11 +60,12 @@ bool InotifySource::AddOne(int fd, const std::string& rel, uint32_t mask, int64_
     return false;
   }
   std::lock_guard<std::mutex> lock(watches_mu_);
-  auto [it, inserted] = watches_.try_emplace(wd, Watch{rel, delay_ns, gap_ns, kind});
+  auto [it, inserted] = watches_.try_emplace(wd, Watch{rel, delay_ns, gap_ns, kind, scan});
   if (!inserted) {  // same inode reached twice (/bin -> /usr/bin): keep the quickest trigger
     if (delay_ns < it->second.delay_ns) it->second.delay_ns = delay_ns;
     if (gap_ns >= 0) it->second.gap_ns = gap_ns;
     if (it->second.kind == WatchKind::kRewatchDir) it->second.kind = kind;
+    it->second.scan = it->second.scan || scan;
   }
   watch_count_.store(static_cast<int64_t>(watches_.size()));
   return inserted;
@@ -120,7 +121,10 @@ int InotifySource::AddWatches(int fd) {
     AddOne(fd, dir, IN_OPEN, options_.exec_delay_ns, WatchKind::kTrigger);
   }
   for (const std::string& dir : ExistingUnderRoot(root, DefaultLibDirs())) {
-    if (AddOne(fd, dir, IN_OPEN, 0, WatchKind::kTrigger)) lib_dirs_.fetch_add(1);
+    // A look is enough here: ld.so.cache, opened just before, already asked for a scan.
+    if (AddOne(fd, dir, IN_OPEN, 0, WatchKind::kTrigger, -1, /*scan=*/false)) {
+      lib_dirs_.fetch_add(1);
+    }
   }
   for (const std::string& file : ExistingUnderRoot(root, options_.sensitive_patterns)) {
     AddOne(fd, file, kFileMask, 0, WatchKind::kTrigger, options_.sensitive_gap_ns);
@@ -251,6 +255,7 @@ void InotifySource::Loop(ObservationSink* sink) {
           events_.fetch_add(1, std::memory_order_relaxed);
           int64_t delay = 0;
           int64_t gap = -1;
+          bool scan = true;
           if (rec.mask & IN_Q_OVERFLOW) {
             overflows_.fetch_add(1, std::memory_order_relaxed);
           } else if (auto it = watches_.find(rec.wd); it != watches_.end()) {
@@ -271,11 +276,12 @@ void InotifySource::Loop(ObservationSink* sink) {
             }
             delay = it->second.delay_ns;
             gap = it->second.gap_ns;
+            scan = it->second.scan;
           } else {
             continue;  // a watch removed meanwhile
           }
           if (triggers++ == 0) first_ns = now;
-          scan_now |= coalescer.OnEvent(now, delay, gap);
+          if (scan) scan_now |= coalescer.OnEvent(now, delay, gap);
         }
       }
     }
