@@ -101,10 +101,37 @@ void NewPidLook::Look(int64_t event_ns, int64_t triggers) {
   }
 }
 
+void NewPidLook::NoteDroppedOpen(const std::string& path, int64_t mono_ns) {
+  if (dropped_opens_.size() >= 16) dropped_opens_.erase(dropped_opens_.begin());
+  dropped_opens_.emplace_back(path, mono_ns);
+}
+
+bool NewPidLook::ExeFromDroppedOpen(EarlyRead* er, int64_t now) const {
+  constexpr int64_t kRecentNs = 1'000'000'000;
+  if (er->name.empty()) return false;
+  for (auto it = dropped_opens_.rbegin(); it != dropped_opens_.rend(); ++it) {
+    if (now - it->second > kRecentNs) break;
+    const std::string& path = it->first;
+    std::string base = path.substr(path.rfind('/') + 1);
+    if (base.size() > 15) base.resize(15);  // TASK_COMM_LEN - 1
+    if (base == er->name) {
+      er->exe = path;  // workload-relative already
+      er->complete = false;
+      return true;
+    }
+  }
+  return false;
+}
+
 void NewPidLook::NewPid(int pid, int64_t event_ns) {
   EarlyRead er = ReadEarly(proc_fd_, pid);
   const int64_t now = SystemClock().MonoNs();
   if (er.exe.empty()) {
+    if (ExeFromDroppedOpen(&er, now)) {  // a zombie already: what its comm names
+      exe_from_event_.fetch_add(1, std::memory_order_relaxed);
+      Emit(pid, std::move(er), event_ns, now);
+      return;
+    }
     gone_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
@@ -136,6 +163,12 @@ int64_t NewPidLook::CheckPending() {
 bool NewPidLook::Check(int pid, Pending* p, int64_t now) {
   std::string exe = ReadExe(proc_fd_, pid);
   if (exe.empty()) {
+    EarlyRead er = ReadEarly(proc_fd_, pid);
+    if (er.exe.empty() && ExeFromDroppedOpen(&er, now)) {
+      exe_from_event_.fetch_add(1, std::memory_order_relaxed);
+      Emit(pid, std::move(er), p->event_ns, now);
+      return true;
+    }
     gone_.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
@@ -183,6 +216,7 @@ void NewPidLook::AddCounters(std::map<std::string, int64_t>* counters) const {
   (*counters)["inotify_look_new_pids_max"] += new_pids_max_.load();
   (*counters)["inotify_look_execs"] += execs_.load();
   (*counters)["inotify_look_gone"] += gone_.load();
+  (*counters)["inotify_look_exe_from_event"] += exe_from_event_.load();
   (*counters)["inotify_look_forks"] += forks_seen_.load();
   (*counters)["inotify_event_to_read_us_total"] += read_us_total_.load();
   (*counters)["inotify_event_to_read_us_max"] += read_us_max_.load();

@@ -32,6 +32,7 @@
 #include <map>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "sandwatch/core/procfs/proc_fs.h"
@@ -62,6 +63,11 @@ class NewPidLook {
   // One look for `triggers` trigger events read in one batch; `event_mono_ns`
   // is when the batch was read.
   void Look(int64_t event_mono_ns, int64_t triggers);
+  // An open of a dropped file (workload-relative path) was just read: if a new
+  // pid is already a zombie when the look reaches it (exe and cmdline gone, stat
+  // still there), a comm equal to this file's name (the kernel sets comm to the
+  // exec'd file's basename, 15 bytes) identifies what it ran. Keeps the last 16.
+  void NoteDroppedOpen(const std::string& path, int64_t mono_ns);
   // Re-reads the pending pids and reports those whose exec completed. Returns
   // how long the caller may wait before the next call (0: call again at once),
   // or -1 when nothing is pending.
@@ -76,6 +82,9 @@ class NewPidLook {
     int64_t event_ns = 0;  // the trigger that found it
   };
   void NewPid(int pid, int64_t event_ns);
+  // For a new pid whose exe could not be read: the dropped file its comm names,
+  // or false (the pid is counted as gone).
+  bool ExeFromDroppedOpen(EarlyRead* er, int64_t now) const;
   int64_t ReadLastPid() const;  // -1 when unknown
   // True when the pid is done with (emitted, gone or moved to the fork list).
   bool Check(int pid, Pending* p, int64_t now);
@@ -93,7 +102,8 @@ class NewPidLook {
   // Only the event thread touches these.
   std::vector<int> known_;  // sorted pids at the last look
   std::unordered_map<int, Pending> pending_;
-  std::unordered_map<int, std::string> forks_;  // pid -> parent's exe
+  std::unordered_map<int, std::string> forks_;                  // pid -> parent's exe
+  std::vector<std::pair<std::string, int64_t>> dropped_opens_;  // path, when
 
   std::atomic<int64_t> looks_{0};
   std::atomic<int64_t> looks_skipped_{0};
@@ -102,6 +112,7 @@ class NewPidLook {
   std::atomic<int64_t> new_pids_max_{0};
   std::atomic<int64_t> execs_{0};
   std::atomic<int64_t> gone_{0};
+  std::atomic<int64_t> exe_from_event_{0};
   std::atomic<int64_t> forks_seen_{0};
   std::atomic<int64_t> read_us_total_{0};
   std::atomic<int64_t> read_us_max_{0};

@@ -45,7 +45,7 @@ InotifySource::InotifySource(InotifyOptions options)
 }
 
 bool InotifySource::AddOne(int fd, const std::string& rel, uint32_t mask, int64_t delay_ns,
-                           WatchKind kind, int64_t gap_ns, bool scan) {
+                           WatchKind kind, int64_t gap_ns, bool scan, bool dropped) {
   {
     std::lock_guard<std::mutex> lock(watches_mu_);
     if (watches_.size() >= options_.max_watches) {
@@ -60,7 +60,7 @@ bool InotifySource::AddOne(int fd, const std::string& rel, uint32_t mask, int64_
     return false;
   }
   std::lock_guard<std::mutex> lock(watches_mu_);
-  auto [it, inserted] = watches_.try_emplace(wd, Watch{rel, delay_ns, gap_ns, kind, scan});
+  auto [it, inserted] = watches_.try_emplace(wd, Watch{rel, delay_ns, gap_ns, kind, scan, dropped});
   if (!inserted) {  // same inode reached twice (/bin -> /usr/bin): keep the quickest trigger
     if (delay_ns < it->second.delay_ns) it->second.delay_ns = delay_ns;
     if (gap_ns >= 0) it->second.gap_ns = gap_ns;
@@ -90,7 +90,8 @@ void InotifySource::AddDropTree(int fd, const std::string& rel, int depth, bool 
     if (type == DT_DIR && depth > 0) {
       AddDropTree(fd, JoinRel(rel, name), depth - 1, files);
     } else if (type == DT_REG && files) {
-      if (AddOne(fd, JoinRel(rel, name), kDroppedFileMask, 0, WatchKind::kTrigger)) {
+      if (AddOne(fd, JoinRel(rel, name), kDroppedFileMask, 0, WatchKind::kTrigger, -1, true,
+                 /*dropped=*/true)) {
         drop_files_.fetch_add(1, std::memory_order_relaxed);
       }
     }
@@ -108,7 +109,7 @@ void InotifySource::OnDropEntry(int fd, const Watch& dir, const std::string& nam
     }
     return;
   }
-  if (AddOne(fd, rel, kDroppedFileMask, 0, WatchKind::kTrigger)) {
+  if (AddOne(fd, rel, kDroppedFileMask, 0, WatchKind::kTrigger, -1, true, /*dropped=*/true)) {
     drop_files_.fetch_add(1, std::memory_order_relaxed);
   }
 }
@@ -277,6 +278,7 @@ void InotifySource::Loop(ObservationSink* sink) {
             delay = it->second.delay_ns;
             gap = it->second.gap_ns;
             scan = it->second.scan;
+            if (options_.look && it->second.dropped) look_.NoteDroppedOpen(it->second.path, now);
           } else {
             continue;  // a watch removed meanwhile
           }

@@ -72,11 +72,12 @@ class InotifySource : public CaptureSource {
     int64_t delay_ns = 0;
     int64_t gap_ns = -1;  // -1: the coalescer's min_gap
     WatchKind kind = WatchKind::kTrigger;
-    bool scan = true;  // false: a trigger for the look only (library directories)
+    bool scan = true;      // false: a trigger for the look only (library directories)
+    bool dropped = false;  // a file that appeared in a drop tree after start
   };
   int AddWatches(int fd);
   bool AddOne(int fd, const std::string& rel, uint32_t mask, int64_t delay_ns, WatchKind kind,
-              int64_t gap_ns = -1, bool scan = true);
+              int64_t gap_ns = -1, bool scan = true, bool dropped = false);
   // Watches `rel` (a drop-tree directory) and its subdirectories, recursively;
   // with `files`, also the files already in them (a directory made after start).
   void AddDropTree(int fd, const std::string& rel, int depth, bool files);
