@@ -91,7 +91,10 @@ Result<std::string> RunSidecarBench(const SidecarBenchConfig& config) {
                        ? Counter(r, "inotify_event_to_read_us_total") /
                              Counter(r, "inotify_look_execs")
                        : 0)
-               << " look_thread_rt=" << Counter(r, "inotify_look_thread_rt")
+               << " looks_skipped=" << Counter(r, "inotify_looks_skipped")
+               << " exe_from_event=" << Counter(r, "inotify_look_exe_from_event")
+               << " thread_rt=" << Counter(r, "inotify_thread_rt")
+               << " thread_slice_us=" << Counter(r, "inotify_thread_slice_us")
                << " watches=" << Counter(r, "inotify_watches")
                << " watches_failed=" << Counter(r, "inotify_watches_failed") << "\n";
     }

@@ -71,11 +71,14 @@ void NewPidLook::Look(int64_t event_ns, int64_t triggers) {
     looks_skipped_.fetch_add(1, std::memory_order_relaxed);
     return;  // no process was created since the last look
   }
-  last_pid_ = last_pid;
   looks_.fetch_add(1, std::memory_order_relaxed);
   auto listed = fs_.ListPids();
   if (!listed.ok()) return;
   std::vector<int> pids = std::move(listed.value());
+  // A pid is handed out before its process shows in /proc: trust the value for
+  // the next skip only when that process was in the list.
+  last_pid_ =
+      std::binary_search(pids.begin(), pids.end(), static_cast<int>(last_pid)) ? last_pid : -1;
   std::vector<int> fresh;
   std::set_difference(pids.begin(), pids.end(), known_.begin(), known_.end(),
                       std::back_inserter(fresh));

@@ -16,8 +16,9 @@
 // and re-checked on every later look, so a late exec is still caught.
 //
 // A look first reads /proc/sys/kernel/ns_last_pid (the last pid the namespace
-// handed out): when it has not moved and no fork is waiting for its exec, no
-// process was created and the pid list is not read.
+// handed out): when it has not moved since a look whose list held that pid, and
+// no fork is waiting for its exec, no process was created and the pid list is
+// not read.
 //
 // Triggers read in one batch make one look; nothing is lost by merging, because
 // the look diffs the whole pid list. Counters say how many were merged and how
