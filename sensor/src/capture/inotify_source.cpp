@@ -28,8 +28,10 @@ constexpr uint32_t kDropMask =
 // watch is on the inode, so it follows a rename out of the tree.
 constexpr uint32_t kDroppedFileMask = IN_OPEN | IN_DONT_FOLLOW;
 
-// How often a SCHED_FIFO event thread re-reads a pending exec (it must not spin).
+// How often a SCHED_FIFO event thread re-reads a pending exec (it must not spin):
+// 20 us after a look, doubling up to 320 us.
 constexpr int64_t kRealtimeRecheckNs = 20'000;
+constexpr int64_t kRealtimeRecheckMaxNs = 320'000;
 
 std::string JoinRel(const std::string& dir, const std::string& name) {
   return dir == "/" ? "/" + name : dir + "/" + name;
@@ -222,6 +224,7 @@ void InotifySource::Loop(ObservationSink* sink) {
     sink->Push(std::move(obs));
   };
   int64_t look_wait_ns = -1;  // NewPidLook::CheckPending(): -1 nothing pending, 0 spin
+  int64_t rt_recheck_ns = kRealtimeRecheckNs;
   while (true) {
     int64_t wait_ns = -1;
     if (int64_t due = coalescer.Deadline(); due >= 0) {
@@ -231,7 +234,8 @@ void InotifySource::Loop(ObservationSink* sink) {
       // A pending exec: re-read without sleeping, but let the exec'ing child run.
       // A SCHED_FIFO thread would starve it instead, so that one sleeps briefly.
       if (prio.realtime) {
-        look_wait_ns = kRealtimeRecheckNs;
+        look_wait_ns = rt_recheck_ns;
+        rt_recheck_ns = std::min<int64_t>(rt_recheck_ns * 2, kRealtimeRecheckMaxNs);
       } else {
         sched_yield();
       }
@@ -289,7 +293,10 @@ void InotifySource::Loop(ObservationSink* sink) {
     }
     // The look first: it races a process that may live 1 ms. The scan can wait.
     if (options_.look) {
-      if (triggers > 0) look_.Look(first_ns, triggers);
+      if (triggers > 0) {
+        look_.Look(first_ns, triggers);
+        rt_recheck_ns = kRealtimeRecheckNs;
+      }
       look_wait_ns = look_.CheckPending();
     }
     const int64_t now = SystemClock().MonoNs();

@@ -1,4 +1,4 @@
-// short_spawn: starts one binary many times, directly (fork + execv, no shell),
+// short_spawn: starts one binary many times, directly (posix_spawn, no shell),
 // with N children in flight, and prints one JSON line per run. The workload of
 // the short-lived process benchmarks and of the unprivileged-sidecar test.
 #include <sys/wait.h>
@@ -13,7 +13,7 @@
 namespace {
 
 constexpr const char* kHelp =
-    "short_spawn: start a binary many times, directly (fork + execv, no shell, no helper\n"
+    "short_spawn: start a binary many times, directly (posix_spawn, no shell, no helper\n"
     "exec between runs), and print one JSON line per run.\n"
     "\n"
     "usage: short_spawn [--runs N] [--inflight N] [--gap-us N] -- PATH [ARG...]\n"

@@ -1,6 +1,6 @@
-// A non-shell spawner for short-lived benchmarks: fork + execv of one binary,
-// `runs` times, at most `inflight` children alive at once, with no helper
-// process and no exec between trials. A shell or a `sleep` between trials
+// A non-shell spawner for short-lived benchmarks: posix_spawn (a vfork-style
+// fork + execve, stdio on /dev/null) of one binary, `runs` times, at most `inflight` children alive
+// at once, with no helper process and no exec between trials. A shell or a `sleep` between trials
 // would open shared libraries and files that give an inotify watcher a free
 // trigger while the trial is still alive, which makes detection look better
 // than it is against an attacker who starts a static binary directly.
@@ -23,7 +23,7 @@ struct SpawnPlan {
 
 struct SpawnedRun {
   pid_t pid = -1;
-  int64_t start_mono_ns = 0;  // just before fork()
+  int64_t start_mono_ns = 0;  // just before posix_spawn()
   int64_t reap_mono_ns = 0;   // when waitpid() returned it
   int status = -1;            // wait status
 };
