@@ -46,8 +46,9 @@ std::string RenderMarkdown(const BenchConfig& config, const BenchResult& r) {
      << "), as the pipeline does. "
         "The lifetime trials are a static and a dynamic build of one small C program, copied "
         "into a directory made after the sources started and started directly by the non-shell "
-        "spawner (fork + execv, nothing run between trials). "
-        "Latency is from just before `fork` to the source's event (netlink, fanotify), to the "
+        "spawner (posix_spawn, nothing run between trials). "
+        "Latency is from just before `posix_spawn` to the source's event (netlink, fanotify), to "
+        "the "
         "new-pid look's read (inotify) or to the scan that found the process (inotify, poll).\n\n";
   md << "### Against the issue's targets (this run)\n\n";
   md << "| target | measured | met |\n|---|---|---|\n";
@@ -130,8 +131,10 @@ std::string RenderMarkdown(const BenchConfig& config, const BenchResult& r) {
      << r.counters.at("netlink_overflows_in_storm") << "; inotify turned "
      << r.counters.at("inotify_events_in_storm") << " raw events into "
      << r.counters.at("inotify_scans_in_storm")
-     << " scans. For inotify and poll \"seen\" means a scan found the process alive; their CPU "
-        "includes their scan workers. forkstat's CPU is its process CPU over the storm.\n\n";
+     << " scans. For poll \"seen\" means a scan found the process alive; for inotify, a scan "
+        "or the new-pid look. Their CPU includes their scan workers, and inotify's includes the "
+        "look's early read of every new process. forkstat's CPU is its process CPU over the "
+        "storm.\n\n";
 
   md << "### argv capture under load: " << config.argv_storm << " x `sleep 0.005`, "
      << config.inflight << " in flight\n\n";
