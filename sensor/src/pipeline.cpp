@@ -260,6 +260,8 @@ void Pipeline::HandleScan(const Observation& obs) {
 void Pipeline::HandlePid(const Observation& obs) {
   const ProcessInfo* known = scanner_->Find(obs.pid);
   bool was_known = known != nullptr;
+  // A scan may have seen this pid before its exec completed (the parent's image).
+  const std::string known_exe = was_known ? known->exe : std::string();
   ProcessInfo info;
   if (was_known && obs.kind == Observation::Kind::kFileOpen) {
     info = *known;
@@ -299,6 +301,9 @@ void Pipeline::HandlePid(const Observation& obs) {
   if (obs.kernel_mono_ns > 0 && mono >= obs.kernel_mono_ns) {
     lag = static_cast<double>(mono - obs.kernel_mono_ns) / 1e6;
     time_ns -= mono - obs.kernel_mono_ns;
+  }
+  if (obs.kind == Observation::Kind::kExec && was_known && known_exe != info.exe) {
+    fired_.erase(info.key);  // a new image: its rules are new, as after a scan's kExeced
   }
   std::optional<std::string> path;
   if (obs.kind == Observation::Kind::kFileOpen && !obs.path.empty()) path = obs.path;

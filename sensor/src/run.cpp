@@ -159,8 +159,14 @@ int Run(const SensorConfig& config) {
     }
     started.push_back(src.get());
   }
+  std::string watching;
+  for (auto* src : started) {
+    if (std::string d = src->Describe(); !d.empty())
+      watching += std::string(src->Name()) + ": " + d;
+  }
   SW_LOG(kInfo, "sensor", "started", {"sensor_id", id.sensor.id}, {"version", Version()},
          {"mode", config.mode}, {"capture", capture->active}, {"capture_why", capture->why},
+         {"vantage", capture->vantage}, {"watching", watching},
          {"poll_interval_s", Fixed(config.poll_interval_s)}, {"output", EffectiveOutput(config)},
          {"format", config.format},
          {"rules", config.rules_file.empty() ? "built-in" : config.rules_file},

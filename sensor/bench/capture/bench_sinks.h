@@ -1,6 +1,7 @@
 // Sinks for capture_bench: EventSink records observations; ScanSink runs a real
 // procfs ProcessScanner for kScan on its own worker thread (the pipeline's work
-// for inotify and poll) and records the processes each scan discovered.
+// for inotify and poll) and records the processes each scan discovered, and
+// also the processes inotify's new-pid look reported (kExec with an early read).
 #pragma once
 
 #include <atomic>
@@ -57,6 +58,13 @@ class ScanSink : public ObservationSink {
     worker_.join();
   }
   void Push(Observation obs) override {
+    if (obs.kind == Observation::Kind::kExec && obs.early) {
+      Sighting s{obs.pid, SystemClock().MonoNs(), obs.early->cmdline, false};
+      std::lock_guard<std::mutex> lock(mu_);
+      sightings_.push_back(std::move(s));
+      looks_.fetch_add(1);
+      return;
+    }
     if (obs.kind != Observation::Kind::kScan) return;
     std::lock_guard<std::mutex> lock(mu_);
     pending_ = true;
@@ -68,6 +76,7 @@ class ScanSink : public ObservationSink {
   }
   int64_t cpu_ns() const { return cpu_ns_.load(); }
   int64_t scans() const { return scans_.load(); }
+  int64_t look_reports() const { return looks_.load(); }
 
  private:
   void Loop(int nice) {
@@ -104,6 +113,7 @@ class ScanSink : public ObservationSink {
   std::vector<Sighting> sightings_;
   std::atomic<int64_t> cpu_ns_{0};
   std::atomic<int64_t> scans_{0};
+  std::atomic<int64_t> looks_{0};
   std::thread worker_;
 };
 

@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "../../tests/capture/capture_test_support.h"
+#include "../../tests/capture/short/spawner.h"
 #include "bench_sinks.h"
 #include "fanotify_source.h"
 #include "inotify_source.h"
@@ -41,14 +42,36 @@ int64_t Mono() { return SystemClock().MonoNs(); }
 
 void SleepMs(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
+// One trial through the non-shell spawner: fork + execv, nothing else runs
+// between trials (no shell, no helper that would open files and give inotify a
+// free trigger while the trial is alive).
 Spawned RunOne(const std::vector<std::string>& argv) {
   Spawned s;
   s.argv = argv;
-  s.start_ns = Mono();
-  s.pid = Spawn(argv);
-  if (s.pid > 0) WaitExit(s.pid);
-  s.end_ns = Mono();
+  testing::SpawnPlan plan{argv, 1, 1, 0};
+  auto runs = testing::RunSpawnPlan(plan);
+  if (runs.empty()) return s;
+  s.pid = runs[0].pid;
+  s.start_ns = runs[0].start_mono_ns;
+  s.end_ns = runs[0].reap_mono_ns;
   return s;
+}
+
+// Builds the 1 ms trial program twice, static and dynamic, into a directory
+// made after the sources started (a dropped binary, as an attacker's would be).
+Result<std::pair<std::string, std::string>> BuildTrials(const std::string& source_dir) {
+  char tmpl[] = "/tmp/capture-bench-drop.XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) return MakeError("mkdtemp failed");
+  const std::string dir = tmpl;
+  const std::string src = source_dir + "/sensor/tests/capture/short/one_ms.c";
+  const std::string st = dir + "/trial-static", dyn = dir + "/trial-dynamic";
+  if (std::system(("gcc -O2 -static -o " + st + " " + src).c_str()) != 0) {
+    return MakeError("gcc -static " + src + " failed (libc6-dev installed?)");
+  }
+  if (std::system(("gcc -O2 -o " + dyn + " " + src).c_str()) != 0) {
+    return MakeError("gcc " + src + " failed");
+  }
+  return std::make_pair(st, dyn);
 }
 
 // Runs `n` copies of argv with `inflight` at once; returns the pids.
@@ -221,20 +244,27 @@ Result<BenchResult> RunBench(const BenchConfig& config) {
     }
   };
 
-  // Lifetime trials: dynamically linked /usr/bin/sleep living ~1, 10, 100 ms.
+  // Lifetime trials: a dropped static and a dropped dynamic binary living ~1,
+  // 10, 100 ms, each started directly by the spawner (no shell between trials).
+  auto trial_bins = BuildTrials(config.source_dir);
+  if (!trial_bins.ok()) return trial_bins.error();
   for (auto [label, arg, n] :
-       {std::tuple<const char*, const char*, int>{"1ms", "0.001", config.trials_short},
-        {"10ms", "0.01", config.trials_short},
-        {"100ms", "0.1", config.trials_long}}) {
-    std::vector<Spawned> trials;
-    for (int i = 0; i < n; ++i) {
-      trials.push_back(RunOne({"/usr/bin/sleep", arg}));
-      SleepMs(gap(rng));
+       {std::tuple<const char*, const char*, int>{"1ms", "1000", config.trials_short},
+        {"10ms", "10000", config.trials_short},
+        {"100ms", "100000", config.trials_long}}) {
+    for (const auto& [kind, bin] :
+         {std::pair{"static", trial_bins->first}, std::pair{"dynamic", trial_bins->second}}) {
+      std::vector<Spawned> trials;
+      for (int i = 0; i < n; ++i) {
+        trials.push_back(RunOne({bin, arg}));
+        SleepMs(gap(rng));
+      }
+      score_all(std::string(kind) + " " + label, trials, Observation::Kind::kExec, "");
     }
-    score_all(std::string("exec ") + label, trials, Observation::Kind::kExec, "");
   }
+  std::system(("rm -rf " + trial_bins->first.substr(0, trial_bins->first.rfind('/'))).c_str());
 
-  // Shadow trials: `cat /etc/shadow`, about 1 ms.
+  // Shadow trials: `cat /etc/shadow`, about 1 ms (dynamic, from /usr/bin).
   {
     std::vector<Spawned> trials;
     for (int i = 0; i < config.shadow_trials; ++i) {

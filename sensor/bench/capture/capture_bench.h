@@ -1,7 +1,8 @@
 // capture_bench: every capture source against the same real workload in one run.
 // Sources run side by side: netlink, fanotify, inotify (+ a ProcessScanner scan
 // on each trigger, as the pipeline does) and poll (+ the same scanner). The
-// workload: trials of processes living ~1, 10 and 100 ms; 1 ms `cat /etc/shadow`
+// workload: trials of a dropped static and a dropped dynamic binary living ~1,
+// 10 and 100 ms, started by the non-shell spawner; 1 ms `cat /etc/shadow`
 // trials; a full-speed /usr/bin/true storm (64 in flight) with forkstat listening
 // too; and a storm of 5 ms processes for argv capture. Per-source CPU comes from
 // each source's own thread CPU counters (scans included for inotify and poll).
@@ -28,6 +29,7 @@ struct BenchConfig {
   int scan_nice = 0;       // nice of the scan workers (the pipeline's thread)
   std::string json_out;    // write raw results here when set
   std::string update_doc;  // replace the generated block in this markdown file
+  std::string source_dir = SANDWATCH_SOURCE_DIR;  // for the trial program's source
 };
 
 struct Cell {  // one source x one workload
@@ -56,8 +58,9 @@ Result<BenchResult> RunBench(const BenchConfig& config);
 // Markdown tables for docs/capture.md.
 std::string RenderMarkdown(const BenchConfig& config, const BenchResult& result);
 std::string RenderJson(const BenchResult& result);
-// Replaces the text between "<!-- capture_bench:begin -->" and
-// "<!-- capture_bench:end -->" in `path` (appends the block when absent).
-Status UpdateDoc(const std::string& path, const std::string& block);
+// Replaces the text between "<!-- MARKER:begin -->" and "<!-- MARKER:end -->"
+// in `path` (appends the block when absent).
+Status UpdateDoc(const std::string& path, const std::string& block,
+                 const std::string& marker = "capture_bench");
 
 }  // namespace sandwatch::sensor::bench

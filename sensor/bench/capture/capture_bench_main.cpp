@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "capture_bench.h"
+#include "sidecar_bench.h"
 
 int main(int argc, char** argv) {
   using namespace sandwatch::sensor::bench;
@@ -16,7 +17,13 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  capture_bench                                  # full run, markdown on stdout\n"
       "  capture_bench --update-doc docs/capture.md     # refresh the generated block\n"
-      "  capture_bench --trials 50 --storm 1000 --json out.json   # a quick run"};
+      "  capture_bench --trials 50 --storm 1000 --json out.json   # a quick run\n"
+      "  capture_bench --sidecar --update-doc docs/capture.md     # the sidecar comparison\n\n"
+      "--sidecar runs the sensor itself in a private PID namespace, with a pod's default\n"
+      "capabilities and privileged, against 1 ms runs of a dropped static and dynamic binary,\n"
+      "beside pspy (../shared/peers/pspy), and refreshes the sidecar_bench block."};
+  bool sidecar = false;
+  app.add_flag("--sidecar", sidecar, "run the end-to-end sidecar comparison instead");
   app.set_version_flag("--version", "capture_bench 0.1.0");
   app.add_option("--trials", c.trials_short, "trials per 1 ms and 10 ms lifetime")
       ->check(CLI::Range(1, 100000));
@@ -43,6 +50,24 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == 0) return app.exit(e);
     std::cerr << "capture_bench: " << e.what() << "\n";
     return 2;
+  }
+  if (sidecar) {
+    SidecarBenchConfig sc;
+    sc.source_dir = c.source_dir;
+    sc.bin_dir = SANDWATCH_BIN_DIR;
+    auto md = RunSidecarBench(sc);
+    if (!md.ok()) {
+      std::cerr << "capture_bench: " << md.error().message << "\n";
+      return 1;
+    }
+    std::cout << *md;
+    if (!c.update_doc.empty()) {
+      if (auto st = UpdateDoc(c.update_doc, *md, "sidecar_bench"); !st.ok()) {
+        std::cerr << "capture_bench: " << st.error().message << "\n";
+        return 1;
+      }
+    }
+    return 0;
   }
   auto result = RunBench(c);
   if (!result.ok()) {

@@ -33,6 +33,7 @@ std::unique_ptr<CaptureSource> Build(const std::string& name, bool files_only,
   if (name == "inotify") {
     InotifyOptions i;
     i.workload_root = o.workload_root;
+    i.proc_root = o.proc_root;
     i.min_gap_ns = static_cast<int64_t>(o.trigger_min_gap_s * 1e9);
     i.priority = {o.early_read_nice, o.early_read_realtime};
     return std::make_unique<InotifySource>(i);
@@ -65,6 +66,7 @@ Result<CaptureSelection> MakeCaptureSources(const CaptureOptions& options) {
   sel.sources.push_back(std::make_unique<PollSource>(options.poll_interval_s));
   sel.active = plan->active;
   sel.why = plan->why;
+  sel.vantage = VantageText(sel.active, options.mode);
   return sel;
 }
 

@@ -100,4 +100,26 @@ Result<CapturePlan> PlanCapture(std::string_view capture, std::string_view mode,
   return plan;
 }
 
+std::string VantageText(std::string_view active, std::string_view mode) {
+  const bool node = mode == "node";
+  if (active.find("netlink") != std::string_view::npos) {
+    return "node vantage (initial PID namespace, CAP_NET_ADMIN): every exec arrives with its pid "
+           "and is read at once, so 1 ms processes are seen with argv";
+  }
+  if (active.find("fanotify") != std::string_view::npos) {
+    return std::string(node ? "node" : "privileged sidecar") +
+           " vantage (CAP_SYS_ADMIN): exec and sensitive-file events carry the pid, so 1 ms "
+           "processes are seen with argv; memfd execs only through scans";
+  }
+  if (active.find("inotify") != std::string_view::npos) {
+    return std::string(node ? "node without privileges" : "sidecar without privileges") +
+           " vantage (no CAP_SYS_ADMIN, CAP_NET_ADMIN): inotify events carry no pid; each open "
+           "of a dropped file, a binary directory or ld.so.cache starts a look at new pids, and "
+           "a process that exits before the look (about 1 ms) is missed; memfd and "
+           "same-binary execs are left to scans";
+  }
+  return "poll-only vantage: no kernel events; a process living less than POLL_INTERVAL is "
+         "seen with probability about lifetime/interval";
+}
+
 }  // namespace sandwatch::sensor

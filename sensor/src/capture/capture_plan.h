@@ -40,4 +40,9 @@ using ProbeFn = std::function<Status(const std::string& name, bool files_only)>;
 Result<CapturePlan> PlanCapture(std::string_view capture, std::string_view mode,
                                 double poll_interval_s, const ProbeFn& probe);
 
+// What the chosen sources can see, in one line for the start-up log and
+// `doctor`: the vantage point and what it means for short-lived processes.
+// `active` is CapturePlan::active ("netlink+fanotify", "inotify", "poll").
+std::string VantageText(std::string_view active, std::string_view mode);
+
 }  // namespace sandwatch::sensor

@@ -28,6 +28,17 @@ const std::vector<std::string>& DefaultBinDirs() {
   return kDirs;
 }
 
+const std::vector<std::string>& DefaultLibDirs() {
+  static const std::vector<std::string> kDirs = {"/lib",
+                                                 "/lib64",
+                                                 "/usr/lib",
+                                                 "/usr/lib64",
+                                                 "/usr/local/lib",
+                                                 "/usr/lib/x86_64-linux-gnu",
+                                                 "/usr/lib/aarch64-linux-gnu"};
+  return kDirs;
+}
+
 const std::vector<std::string>& DefaultDropDirs() {
   static const std::vector<std::string> kDirs = {"/tmp", "/var/tmp", "/dev/shm"};
   return kDirs;

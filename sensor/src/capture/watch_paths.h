@@ -14,6 +14,12 @@ const std::vector<std::string>& DefaultSensitivePatterns();
 // /bin /usr/bin /sbin /usr/sbin /usr/local/bin /usr/local/sbin.
 const std::vector<std::string>& DefaultBinDirs();
 
+// Shared-library directories: a dynamically linked process opens its libraries
+// from here right after its exec, while it is alive (/lib /lib64 /usr/lib
+// /usr/lib64 /usr/local/lib and the multiarch /usr/lib/x86_64-linux-gnu,
+// /usr/lib/aarch64-linux-gnu).
+const std::vector<std::string>& DefaultLibDirs();
+
 // Writable places where a dropped binary lands: /tmp /var/tmp /dev/shm.
 const std::vector<std::string>& DefaultDropDirs();
 

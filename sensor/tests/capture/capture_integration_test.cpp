@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -197,12 +198,21 @@ TEST(InotifyPrivateNs, TriggeredScanSeesShortProcess) {
   ASSERT_FALSE(out.contains("start_error")) << out.dump();
   int sleep_pid = out["children"][1]["pid"];
   int scans = 0;
+  std::map<int, json> looked;  // pid -> argv the new-pid look read
   for (const auto& o : out["observations"]) {
-    EXPECT_EQ(o["kind"], "scan");
     EXPECT_EQ(o["method"], "inotify");
-    ++scans;
+    if (o["kind"] == "scan") {
+      ++scans;
+      continue;
+    }
+    EXPECT_EQ(o["kind"], "exec") << "the look reports new processes as kExec";
+    looked[o["pid"].get<int>()] = o["cmdline"];
   }
   EXPECT_GE(scans, 1);
+  // The look read the 50 ms sleep with its own argv, not its parent's.
+  ASSERT_TRUE(looked.count(sleep_pid)) << out.dump();
+  EXPECT_EQ(looked[sleep_pid], json({"/usr/bin/sleep", "0.05"}));
+  EXPECT_GE(out["counters"]["inotify_looks"].get<int>(), 1);
   auto seen = out["scan_sightings"];
   ASSERT_TRUE(seen.contains(std::to_string(sleep_pid))) << out.dump();
   EXPECT_EQ(seen[std::to_string(sleep_pid)], json({"/usr/bin/sleep", "0.05"}));

@@ -42,9 +42,11 @@ struct CaptureOptions {
 struct CaptureSelection {
   // The event-driven sources first, then always a PollSource (the safety net).
   std::vector<std::unique_ptr<CaptureSource>> sources;
-  std::string active;  // e.g. "poll" or "fanotify+inotify" (poll underneath is implied)
-  std::string why;     // one line: what was chosen and why better ones were refused;
-                       // the caller logs it once at start-up
+  std::string active;   // e.g. "poll" or "fanotify+inotify" (poll underneath is implied)
+  std::string why;      // one line: what was chosen and why better ones were refused;
+                        // the caller logs it once at start-up
+  std::string vantage;  // one line: the vantage point and what it means for
+                        // short-lived processes (VantageText)
 };
 
 // Checks a --capture value without probing anything (for config validation).

@@ -63,6 +63,9 @@ class CaptureSource {
   virtual void Stop() = 0;
   // Adds this source's counters (e.g. netlink_overflows) to a heartbeat's map.
   virtual void AddCounters(std::map<std::string, int64_t>* counters) const { (void)counters; }
+  // After Start(): one line saying what the source watches, for the start-up
+  // log ("" when there is nothing to say).
+  virtual std::string Describe() const { return {}; }
 };
 
 }  // namespace sandwatch::sensor
