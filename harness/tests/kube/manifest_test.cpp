@@ -249,8 +249,8 @@ TEST(KubeManifests, FalcoRulesPairIsOneReleaseMatchingTheChart) {
   // The pairing line in the values file names the chart and the rules release...
   const std::string values = ReadFile(SourceDir() + "/kind-cluster/falco-values.yaml");
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(values, m,
-                                std::regex(R"(chart (\S+) \(Falco (\S+)\) <-> rules (\S+) )")))
+  ASSERT_TRUE(
+      std::regex_search(values, m, std::regex(R"(chart (\S+) \(Falco (\S+)\) <-> rules (\S+) )")))
       << "falco-values.yaml must say which chart its rules pair belongs to";
   EXPECT_EQ(m[3].str(), version);
   // ... and kind-up installs exactly that chart.
