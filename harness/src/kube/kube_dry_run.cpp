@@ -36,7 +36,7 @@ class PrintingRunner : public CommandRunner {
 
   Result<CommandResult> Run(const CommandSpec& spec) override {
     const auto& a = spec.argv;
-    if (a.size() >= 2 && a[1] == "kustomize") {
+    if (Has(a, "kustomize")) {
       *out_ += "$ " + RenderCommand(a) + "\n";
       return kustomize_.Run(spec);
     }
