@@ -111,8 +111,8 @@ std::vector<DoctorCheck> KubeNodeChecks(Kubectl& k, const std::string& engine, b
   DoctorCheck label = Check("Kata ready on the node", want_kata,
                             "make kind-up (waits for it); else kubectl -n kube-system logs -l "
                             "name=kata-deploy (containerd restart, /opt/kata)");
-  auto labelled = k.Run({"get", "nodes", "-l", "katacontainers.io/kata-runtime=true", "-o", "name"},
-                        seconds(30));
+  auto labelled = k.RunIn(
+      "", {"get", "nodes", "-l", "katacontainers.io/kata-runtime=true", "-o", "name"}, seconds(30));
   label.ok = labelled.ok() && !FirstWord(*labelled).empty();
   label.detail = label.ok ? FirstWord(*labelled) + " has katacontainers.io/kata-runtime=true"
                           : "no node has the label katacontainers.io/kata-runtime=true "
