@@ -6,7 +6,7 @@ CTEST_ARGS ?=
 
 .PHONY: all deps configure build test test-unit demo asan bench clean help
 .PHONY: format format-check tidy
-.PHONY: images kind-up kind-down
+.PHONY: images kind-up kind-down ncat-deb
 
 all: build
 
@@ -76,10 +76,18 @@ clean:
 	rm -rf build build-asan build-tsan build-fuzz
 
 # Kubernetes path (docs/kind.md). BASE_IMAGE=IMG or IMAGES_ARGS=--local-base builds offline.
-images: build
+# The workload image stages the ncat .deb that the attack installs offline; without it the
+# package, new-binary, ncat and reverse-shell steps fail in both pods.
+NCAT_DEB_DIR = $(or $(SANDWATCH_CACHE),/var/cache/sandwatch)/debs
+ncat-deb:
+	@ls $(NCAT_DEB_DIR)/ncat_*.deb >/dev/null 2>&1 || bash scripts/install-deps
+	@ls $(NCAT_DEB_DIR)/ncat_*.deb >/dev/null 2>&1 || \
+	  { echo "ncat-deb: no ncat .deb in $(NCAT_DEB_DIR); FIX: cd $(NCAT_DEB_DIR) && apt-get download ncat" >&2; exit 1; }
+
+images: build ncat-deb
 	BASE_IMAGE="$(BASE_IMAGE)" bash images/build --build-dir $(BUILD_DIR) $(IMAGES_ARGS)
 
-kind-up: build
+kind-up: build ncat-deb
 	BUILD_DIR="$(abspath $(BUILD_DIR))" bash kind-cluster/scripts/kind-up.sh
 
 kind-down:

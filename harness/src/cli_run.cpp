@@ -1,14 +1,54 @@
 // `harness run` and `harness report`.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 
 #include "sandwatch/harness/backend.h"
 #include "sandwatch/harness/command_runner.h"
 #include "sandwatch/harness/commands.h"
 #include "sandwatch/harness/run.h"
+#ifdef SANDWATCH_HARNESS_HAVE_KUBE
+#include "sandwatch/harness/kube/kube_dry_run.h"
+#endif
 
 namespace sandwatch::harness {
+
+namespace {
+
+// --dry-run: the kube backend's cells, printed instead of run.
+int DryRun(const RunOptions& opts) {
+#ifdef SANDWATCH_HARNESS_HAVE_KUBE
+  if (opts.backend != "kube") {
+    std::fprintf(stderr, "sandwatch-harness run: --dry-run needs --backend kube\n");
+    return 2;
+  }
+  auto scenario = LoadRunScenario(opts);
+  if (!scenario.ok()) {
+    std::fprintf(stderr, "sandwatch-harness run: %s\n", scenario.error().message.c_str());
+    return 2;
+  }
+  auto config = kube::KubeConfigFromEnv([](const char* n) { return std::getenv(n); });
+  if (!config.ok()) {
+    std::fprintf(stderr, "sandwatch-harness run: %s\n", config.error().message.c_str());
+    return 2;
+  }
+  auto runner = MakeProcessRunner();
+  auto listing = kube::KubeDryRun(*scenario, *config, *runner, "");
+  if (!listing.ok()) {
+    std::fprintf(stderr, "sandwatch-harness run --dry-run: %s\n", listing.error().message.c_str());
+    return 1;
+  }
+  std::fputs(listing->c_str(), stdout);
+  return 0;
+#else
+  (void)opts;
+  std::fprintf(stderr, "sandwatch-harness run: --dry-run needs the kube backend, not built\n");
+  return 2;
+#endif
+}
+
+}  // namespace
 
 void RegisterRunCommand(CLI::App& app) {
   auto opts = std::make_shared<RunOptions>();
@@ -19,7 +59,8 @@ void RegisterRunCommand(CLI::App& app) {
       "Examples:\n"
       "  sandwatch-harness run scenarios/blog-demo.yaml\n"
       "  sandwatch-harness run scenarios/blog-demo.yaml --runtimes runc --out /tmp/r1\n"
-      "  sandwatch-harness run scenarios/blog-demo.yaml --backend kube");
+      "  sandwatch-harness run scenarios/blog-demo.yaml --backend kube\n"
+      "  sandwatch-harness run scenarios/blog-demo.yaml --backend kube --dry-run");
   sub->add_option("scenario", opts->scenario_path, "scenario YAML file")->required();
   sub->add_option("--backend", opts->backend, "local (this machine) or kube")
       ->capture_default_str();
@@ -32,7 +73,16 @@ void RegisterRunCommand(CLI::App& app) {
       ->delimiter(',');
   sub->add_flag("--keep", opts->keep, "keep scratch files (bundles, VM logs) for debugging");
   sub->add_flag("--quiet", opts->quiet, "no progress lines");
-  sub->callback([opts] {
+  auto dry_run = std::make_shared<bool>(false);
+  sub->add_flag("--dry-run", *dry_run,
+                "with --backend kube: print each cell's manifest and kubectl steps, run nothing "
+                "(no cluster needed; kubectl only renders the manifests)");
+  sub->callback([opts, dry_run] {
+    if (*dry_run) {
+      const int code = DryRun(*opts);
+      if (code != 0) throw CLI::RuntimeError(code);
+      return;
+    }
     auto runner = MakeProcessRunner();
     auto out = RunScenario(*opts, DefaultBackends(), *runner);
     if (!out.ok()) {

@@ -100,8 +100,7 @@ Result<RunOutcome> Finalise(const std::string& dir, RunRecord& run) {
 
 }  // namespace
 
-Result<RunOutcome> RunScenario(const RunOptions& opts, BackendRegistry& backends,
-                               CommandRunner& runner) {
+Result<Scenario> LoadRunScenario(const RunOptions& opts) {
   auto loaded = LoadScenario(opts.scenario_path);
   if (!loaded.ok()) return MakeError(loaded.error().message, 2);
   Scenario scenario = std::move(*loaded);
@@ -114,6 +113,14 @@ Result<RunOutcome> RunScenario(const RunOptions& opts, BackendRegistry& backends
     }
     scenario.runtimes = opts.runtimes;
   }
+  return scenario;
+}
+
+Result<RunOutcome> RunScenario(const RunOptions& opts, BackendRegistry& backends,
+                               CommandRunner& runner) {
+  auto loaded = LoadRunScenario(opts);
+  if (!loaded.ok()) return loaded.error();
+  Scenario scenario = std::move(*loaded);
   auto backend = backends.Create(opts.backend, runner);
   if (!backend.ok()) return MakeError("--backend: " + backend.error().message, 2);
 

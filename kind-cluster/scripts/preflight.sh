@@ -4,7 +4,9 @@
 #
 # Usage: kind-cluster/scripts/preflight.sh
 # Checks: /dev/kvm, the kvm module and nested virtualisation, the vhost_net and
-# vhost_vsock modules, a container engine, and the versions of kind, kubectl and helm.
+# vhost_vsock modules, BTF (/sys/kernel/btf/vmlinux, for Falco's modern eBPF driver), the
+# planned node /dev/shm against Kata's default_memory and the memory to back it, a
+# container engine, and the versions of kind, kubectl and helm.
 # Environment (tests point these at fixture trees): SYSFS_ROOT (/sys), DEV_ROOT (/dev),
 # PROC_ROOT (/proc). Exit 0 when every check passed, 1 otherwise.
 # shellcheck source-path=SCRIPTDIR
@@ -79,6 +81,35 @@ for m in vhost_net vhost_vsock; do
       "sudo modprobe $m && echo $m | sudo tee /etc/modules-load.d/$m.conf"
   fi
 done
+
+# BTF: Falco's modern eBPF driver (driver.kind=modern_ebpf in falco-values.yaml) is CO-RE
+# and needs the kernel's type information; kind nodes share the host kernel.
+if [ -e "$SYSFS/kernel/btf/vmlinux" ]; then
+  ok "BTF present ($SYSFS/kernel/btf/vmlinux): Falco's modern eBPF driver can load"
+else
+  bad "$SYSFS/kernel/btf/vmlinux missing: Falco's modern eBPF driver cannot load, so host Falco would see nothing" \
+    "boot a kernel built with CONFIG_DEBUG_INFO_BTF=y (the stock Debian, Ubuntu and Fedora kernels are), or set driver.kind: kmod in kind-cluster/falco-values.yaml"
+fi
+
+# /dev/shm: Kata's qemu keeps each VM's whole RAM (default_memory) in a file on /dev/shm.
+# kind-up remounts the node's /dev/shm to NODE_SHM_MIB; that must hold at least one VM,
+# and the host must have the memory to back it.
+if ! shm_mib_ok "$NODE_SHM_MIB"; then
+  bad "NODE_SHM_MIB=$NODE_SHM_MIB is less than Kata's default_memory ($KATA_DEFAULT_MEMORY_MIB MiB): kata-qemu VMs would not start" \
+    "unset NODE_SHM_MIB (default 4608), or set it to at least $KATA_DEFAULT_MEMORY_MIB"
+else
+  ok "node /dev/shm will be ${NODE_SHM_MIB} MiB (Kata default_memory ${KATA_DEFAULT_MEMORY_MIB} MiB per VM)"
+fi
+mem_mib="$(awk '/^MemTotal:/ {print int($2 / 1024)}' "$PROC/meminfo" 2>/dev/null)"
+need_mib=$((KATA_DEFAULT_MEMORY_MIB + 2048))
+if [ -z "$mem_mib" ]; then
+  warn "cannot read $PROC/meminfo" "one Kata VM needs $KATA_DEFAULT_MEMORY_MIB MiB of RAM besides the node"
+elif [ "$mem_mib" -lt "$need_mib" ]; then
+  bad "${mem_mib} MiB of RAM: one Kata VM ($KATA_DEFAULT_MEMORY_MIB MiB in /dev/shm) plus the kind node, Falco and the receiver need about $need_mib MiB" \
+    "use a machine with more memory, or lower Kata's default_memory (and KATA_DEFAULT_MEMORY_MIB) with a kata-deploy drop-in"
+else
+  ok "${mem_mib} MiB of RAM (>= $need_mib MiB for one Kata VM plus the node)"
+fi
 
 # A container engine for kind's nodes.
 engine="$(container_engine)"

@@ -124,6 +124,14 @@ Status KubeBackend::Prepare(RunContext& ctx) {
                                 "jsonpath={.items[*].status.phase}"},
                                seconds(30));
   falco_available_ = phases.ok() && phases->find("Running") != std::string::npos;
+  // What the reports name: the real runtime class and the real Falco, not stand-ins.
+  auto handler = kubectl_.JsonPath("", "runtimeclass", "kata-qemu", "{.handler}", seconds(30));
+  runtime_class_handler_ = handler.ok() ? TrimRight(*handler) : "";
+  auto image = kubectl_.RunIn(cfg.falco_namespace,
+                              {"get", "pods", "-l", "app.kubernetes.io/name=falco", "-o",
+                               "jsonpath={.items[0].spec.containers[0].image}"},
+                              seconds(30));
+  falco_image_ = image.ok() ? TrimRight(*image) : "";
   run_start_wall_ns_ = SystemClock().WallNs();
   return ConnectReceiver(ctx);
 }
@@ -142,9 +150,27 @@ std::map<std::string, std::string> KubeBackend::Environment() {
       {"kube.falco", falco_available_ ? "running" : "not found"},
       {"kube.listener", listener_target_},
       {"stand_ins", "none: a real cluster (runc pod, Kata kata-qemu VM pod, host Falco)"},
+      // Per runtime and for the host view: what really ran, for the reports to name.
+      {"runtime.runc", "runc: the cluster's default runtime (pod normal-app)"},
+      {"runtime.kata-qemu", KataRuntimeLabel()},
+      {"host_view", HostViewLabel()},
   };
   for (const auto& [pod, kernel] : pod_kernels_) env["kube.pod_kernel." + pod] = kernel;
   return env;
+}
+
+std::string KubeBackend::KataRuntimeLabel() const {
+  return "Kata Containers: RuntimeClass kata-qemu, handler " +
+         (runtime_class_handler_.empty() ? std::string("(not found)") : runtime_class_handler_) +
+         " (pod kata-app in its own VM)";
+}
+
+std::string KubeBackend::HostViewLabel() const {
+  if (!falco_available_) {
+    return "host Falco: no running Falco pods in namespace " + kubectl_.config().falco_namespace;
+  }
+  return "host Falco " + (falco_image_.empty() ? std::string("(image unknown)") : falco_image_) +
+         " on the node (modern eBPF), via Falcosidekick";
 }
 
 void KubeBackend::Finish(RunContext& ctx) {

@@ -46,6 +46,10 @@ class KubeBackend : public Backend {
                                   int remote, const std::string& probe_path, bool need_200,
                                   std::shared_ptr<ProcessHandle>* handle);
   bool Healthy(const std::string& base);
+  // "Kata Containers: RuntimeClass kata-qemu, handler ..." and "host Falco IMAGE ...": what
+  // environment.json and the observer labels name for the kata-qemu cells and the host view.
+  std::string KataRuntimeLabel() const;
+  std::string HostViewLabel() const;
   std::set<std::string> SensorIds();
   Status WaitForSensor(const std::string& pod, const std::set<std::string>& before,
                        double timeout_s);
@@ -64,6 +68,8 @@ class KubeBackend : public Backend {
   std::string node_kernel_ = "unknown";
   std::map<std::string, std::string> pod_kernels_;
   bool falco_available_ = false;
+  std::string runtime_class_handler_;  // RuntimeClass kata-qemu's handler, "" when missing
+  std::string falco_image_;            // the Falco pods' image, e.g. .../falco:0.44.1
   int64_t run_start_wall_ns_ = 0;
   // Shared with the cleanup actions, which may run after the backend is gone.
   std::shared_ptr<ProcessHandle> port_forward_;

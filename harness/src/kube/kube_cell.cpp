@@ -139,9 +139,7 @@ std::vector<ObserverBinding> KubeBackend::Bindings(const Scenario& s,
         b.reason = "no running Falco pods in namespace " + kubectl_.config().falco_namespace +
                    " (make kind-up installs them)";
       }
-      b.label = name == kObserverHostView
-                    ? "host view: host Falco on the node (modern eBPF), via Falcosidekick"
-                    : "host Falco on the node, via Falcosidekick";
+      b.label = (name == kObserverHostView ? "host view: " : "") + HostViewLabel();
     } else {
       b.available = false;
       b.reason = "observer '" + name + "' does not exist on the kube backend";
@@ -161,9 +159,8 @@ Result<CellOutcome> KubeBackend::RunCell(RunContext& ctx, const Cell& cell) {
     return out;
   }
   out.observers = Bindings(s, pod);
-  out.notes.push_back(cell.runtime == "kata-qemu"
-                          ? "kata-qemu: a real Kata Containers VM (RuntimeClass kata-qemu)"
-                          : "runc: the cluster's default runtime");
+  out.notes.push_back(cell.runtime == "kata-qemu" ? "kata-qemu: " + KataRuntimeLabel()
+                                                  : "runc: the cluster's default runtime");
   const seconds boot = Secs(s.timeouts.boot_s);
 
   // A pod left by an interrupted run would make apply a no-op: delete it first.
@@ -219,7 +216,15 @@ Result<CellOutcome> KubeBackend::RunCell(RunContext& ctx, const Cell& cell) {
   Note(ctx, "waiting for pod " + pod);
   if (auto w = kubectl_.WaitPodReady(pod, boot); !w.ok()) {
     auto describe = kubectl_.Run({"describe", "pod", pod}, seconds(30));
-    return finish(w.error().message + (describe.ok() ? "\n" + *describe : ""));
+    // A Kata sandbox that does not start is most often a /dev/shm too small for the VM's
+    // RAM, not a missing /dev/kvm.
+    const std::string hint =
+        cell.runtime == "kata-qemu"
+            ? "\nhint: a kata-qemu pod that does not start is most often the node's /dev/shm "
+              "being smaller than Kata's default_memory; run: sandwatch-harness doctor --backend "
+              "kube (it checks /dev/shm, /dev/kvm and the Kata node label)"
+            : "";
+    return finish(w.error().message + hint + (describe.ok() ? "\n" + *describe : ""));
   }
   auto kernel = kubectl_.Exec(pod, "app", {"uname", "-r"}, seconds(30));
   if (kernel.ok()) {

@@ -19,6 +19,12 @@ Result<KubeConfig> KubeConfigFromEnv(const std::function<const char*(const char*
   str("SANDWATCH_KUBE_SIDEKICK_UI_USER", c.sidekick_ui_user);
   str("SANDWATCH_KUBE_LISTENER_SERVICE", c.listener_service);
   str("SANDWATCH_KUBE_WORKLOAD_IMAGE", c.workload_image);
+  str("SANDWATCH_KUBE_ENGINE", c.container_engine);
+  if (!c.container_engine.empty() && c.container_engine != "docker" &&
+      c.container_engine != "podman") {
+    return MakeError("SANDWATCH_KUBE_ENGINE: expected docker or podman, got '" +
+                     c.container_engine + "'");
+  }
   if (c.kubectl.empty()) return MakeError("SANDWATCH_KUBECTL: must not be empty");
   if (c.namespace_.empty()) return MakeError("SANDWATCH_KUBE_NAMESPACE: must not be empty");
   if (c.receiver_url.rfind("http://", 0) != 0) {

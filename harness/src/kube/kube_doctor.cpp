@@ -63,6 +63,8 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
   tool.detail = tool.ok ? path : cfg.kubectl + " not found on PATH";
   checks.push_back(tool);
   if (!tool.ok) return checks;
+  const std::string engine = DetectContainerEngine(k);
+  for (auto& c : KubeToolChecks(k, engine)) checks.push_back(std::move(c));
 
   DoctorCheck cluster = Check("cluster", true, up);
   auto kernels =
@@ -86,6 +88,7 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
   rc.detail =
       rc.ok ? "handler " + Trim(*handler) : (handler.ok() ? "no handler" : handler.error().message);
   checks.push_back(rc);
+  for (auto& c : KubeNodeChecks(k, engine, want_kata)) checks.push_back(std::move(c));
 
   DoctorCheck falco = Check("Falco pods", false,
                             up + " (installs Falco with Helm); kubectl -n " + cfg.falco_namespace +
@@ -146,9 +149,10 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
 
   if (want_kata && rc.ok) {
     // A throwaway kata-qemu pod: its kernel must differ from the node's, or it is no VM.
+    // A sandbox that does not start: /dev/shm (above) is the usual cause on kind.
     DoctorCheck vm = Check("kata-qemu pods run in a VM", true,
-                           "check /dev/kvm in the kind node and the kata-deploy logs: kubectl -n "
-                           "kube-system logs -l name=kata-deploy");
+                           "first the '/dev/shm vs Kata memory' check above, then '/dev/kvm in "
+                           "the node'; then kubectl -n kube-system logs -l name=kata-deploy");
     const std::string probe = "sw-doctor-kata-probe";
     const auto wait = seconds(static_cast<long>(cfg.wait_timeout_s));
     (void)k.DeletePod(probe, seconds(60));

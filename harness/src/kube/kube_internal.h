@@ -18,6 +18,16 @@ namespace sandwatch::harness::kube {
 std::vector<DoctorCheck> KubeDoctor(Kubectl& kubectl, HttpClient& http,
                                     const std::vector<std::string>& runtimes);
 
+// The container engine that runs the kind nodes: SANDWATCH_KUBE_ENGINE, else docker when
+// its daemon answers, else podman; "" when neither is there.
+std::string DetectContainerEngine(Kubectl& kubectl);
+// kind and helm (for make kind-up) and the engine's image store.
+std::vector<DoctorCheck> KubeToolChecks(Kubectl& kubectl, const std::string& engine);
+// Inside the kind node: Kata's ready label, /dev/kvm, /dev/shm against Kata's
+// default_memory, BTF for Falco's modern eBPF, our workload image loaded.
+std::vector<DoctorCheck> KubeNodeChecks(Kubectl& kubectl, const std::string& engine,
+                                        bool want_kata);
+
 // Turns falcosidekick-ui's /api/v1/events/search answer into Falco json_output events
 // (one JSON object per element), ready to POST to the receiver's /falco.
 Result<std::vector<std::string>> SidekickUiEventsToFalcoJson(const std::string& body);

@@ -33,13 +33,15 @@ TEST(KubeConfig, EnvironmentOverrides) {
                     {"SANDWATCH_KUBE_RECEIVER_URL", "http://127.0.0.1:8080/"},
                     {"SANDWATCH_KUBE_FALCO_SOURCE", "sidekick-ui"},
                     {"SANDWATCH_KUBE_PORT_FORWARD", "1"},
-                    {"SANDWATCH_KUBE_WAIT_TIMEOUT", "30"}});
+                    {"SANDWATCH_KUBE_WAIT_TIMEOUT", "30"},
+                    {"SANDWATCH_KUBE_ENGINE", "podman"}});
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->context, "");
   EXPECT_EQ(c->receiver_url, "http://127.0.0.1:8080");
   EXPECT_EQ(c->falco_source, FalcoSource::kSidekickUi);
   EXPECT_TRUE(c->force_port_forward);
   EXPECT_EQ(c->wait_timeout_s, 30);
+  EXPECT_EQ(c->container_engine, "podman");
 }
 
 TEST(KubeConfig, BadValuesNameTheVariable) {
@@ -48,6 +50,7 @@ TEST(KubeConfig, BadValuesNameTheVariable) {
                                           {"SANDWATCH_KUBE_PORT_FORWARD", "maybe"},
                                           {"SANDWATCH_KUBE_WAIT_TIMEOUT", "-3"},
                                           {"SANDWATCH_KUBE_RECEIVER_URL", "https://x"},
+                                          {"SANDWATCH_KUBE_ENGINE", "rkt"},
                                           {"SANDWATCH_KUBECTL", ""}}) {
     auto c = FromMap({{name, value}});
     ASSERT_FALSE(c.ok()) << name;

@@ -151,6 +151,25 @@ void AnswerHealthyCluster(FakeKubectl& k, const std::string& gt) {
   k.Answer("exec normal-app -c app -- cat /tmp/sandwatch-ground-truth-", gt);
   k.Answer("exec kata-app -c app -- cat /tmp/sandwatch-ground-truth-", gt);
   k.Answer("run sw-doctor-kata-probe", "6.12.28-kata\n");
+  // What the reports name, and doctor's checks of the kind node (docker exec NODE ...).
+  k.Answer(
+      "get pods -l app.kubernetes.io/name=falco -o "
+      "jsonpath={.items[0].spec.containers[0].image}",
+      "docker.io/falcosecurity/falco:0.44.1");
+  k.Answer("get nodes -o jsonpath={.items[*].metadata.name}", "sandwatch-control-plane");
+  k.Answer("get nodes -l katacontainers.io/kata-runtime=true -o name",
+           "node/sandwatch-control-plane\n");
+  k.Answer("info --format ok", "ok\n");
+  k.Answer("info --format {{json .DriverStatus}}",
+           R"([["driver-type","io.containerd.snapshotter.v1"]])");
+  const std::string node = "exec sandwatch-control-plane ";
+  k.Answer(node + "test -c /dev/kvm", "");
+  k.Answer(node + "test -e /sys/kernel/btf/vmlinux", "");
+  k.Answer(node + "grep -E ^default_memory", "default_memory = 2048\n");
+  k.Answer(node + "df -Pm /dev/shm",
+           "Filesystem     1048576-blocks  Used Available Capacity Mounted on\n"
+           "shm                      4608     0      4608       0% /dev/shm\n");
+  k.Answer(node + "crictl images -q localhost/sandwatch-workload:dev", "sha256:5e1f\n");
 }
 
 Result<HttpResponse> FakeHttp::Get(const std::string& url, const std::string& basic_auth) {

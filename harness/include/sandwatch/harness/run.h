@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "sandwatch/core/result.h"
+#include "sandwatch/harness/scenario.h"
 
 namespace sandwatch::harness {
 
@@ -33,6 +34,9 @@ struct RunOutcome {
 
 Result<RunOutcome> RunScenario(const RunOptions& opts, BackendRegistry& backends,
                                CommandRunner& runner);
+
+// The scenario at opts.scenario_path, narrowed to opts.runtimes; errors have code 2.
+Result<Scenario> LoadRunScenario(const RunOptions& opts);
 
 // `harness report DIR`: re-score and re-render from DIR's stored
 // events.jsonl, ground-truth.jsonl and cells.json.

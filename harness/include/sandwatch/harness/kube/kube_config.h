@@ -39,6 +39,9 @@ struct KubeConfig {
   // The workload image used by `doctor` for its Kata probe pod.
   std::string workload_image = "localhost/sandwatch-workload:dev";  // SANDWATCH_KUBE_WORKLOAD_IMAGE
   double wait_timeout_s = 180;  // SANDWATCH_KUBE_WAIT_TIMEOUT (pods, probes)
+  // The engine running the kind node containers, for doctor's checks inside the node
+  // (docker exec NODE ...). "" = docker when its daemon answers, else podman.
+  std::string container_engine;  // SANDWATCH_KUBE_ENGINE=docker|podman
 };
 
 // Builds a KubeConfig from defaults plus `getenv` (pass std::getenv, or a fake in tests).
