@@ -179,6 +179,8 @@ Result<Command> ParseCommand(const std::map<std::string, std::string>& env,
       {"--rules", "RULES_FILE", "YAML rules file [built-in rules]"},
       {"--receiver-token", "RECEIVER_TOKEN", "bearer token for the receiver"},
       {"--spool-dir", "SPOOL_DIR", "on-disk queue while the receiver is down [memory]"},
+      {"--state-dir", "STATE_DIR",
+       "state that survives a restart (baseline, evaluated processes, seq) [SPOOL_DIR]"},
       {"--spool-max-bytes", "SPOOL_MAX_BYTES", "spool bound, e.g. 64MiB [64MiB]"},
       {"--format", "OUTPUT_FORMAT", "sandwatch | falco (Falcosidekick JSON) [sandwatch]"},
       {"--proc-root", "PROC_ROOT", "procfs to read [/proc]"},
@@ -251,6 +253,7 @@ Result<Command> ParseCommand(const std::map<std::string, std::string>& env,
   if (auto r = get("--rules"); r.value) c.rules_file = *r.value;
   if (auto r = get("--receiver-token"); r.value) c.receiver_token = *r.value;
   if (auto r = get("--spool-dir"); r.value) c.spool_dir = *r.value;
+  if (auto r = get("--state-dir"); r.value) c.state_dir = *r.value;
   SW_TRY(Bytes(get("--spool-max-bytes"), &c.spool_max_bytes));
   SW_TRY(OneOf(get("--format"), {"sandwatch", "falco"}, &c.format));
   if (auto r = get("--proc-root"); r.value) {
@@ -302,6 +305,7 @@ std::string ConfigToJson(const SensorConfig& c) {
                    {"receiver_token", c.receiver_token.empty() ? "" : "<redacted>"},
                    {"spool_dir", c.spool_dir},
                    {"spool_max_bytes", c.spool_max_bytes},
+                   {"state_dir", c.state_dir.empty() ? c.spool_dir : c.state_dir},
                    {"format", c.format},
                    {"proc_root", c.proc_root},
                    {"output", EffectiveOutput(c)},

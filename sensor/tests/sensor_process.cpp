@@ -117,6 +117,12 @@ int SensorProcess::Stop() {
   return rc;
 }
 
+void SensorProcess::KillHard() {
+  if (pid_ <= 0) return;
+  Kill(pid_, SIGKILL);
+  pid_ = -1;
+}
+
 std::vector<nlohmann::json> SensorProcess::Lines() const {
   std::vector<nlohmann::json> out;
   std::ifstream in(out_);

@@ -30,6 +30,8 @@ class SensorProcess {
 
   // SIGTERM and wait; the exit status.
   int Stop();
+  // SIGKILL and wait, as when a sensor is killed: no shutdown work at all.
+  void KillHard();
   std::vector<nlohmann::json> Lines() const;
   std::vector<nlohmann::json> Events(const std::string& rule = "") const;
   std::vector<nlohmann::json> Heartbeats() const;

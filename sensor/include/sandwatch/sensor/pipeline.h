@@ -37,6 +37,7 @@
 #include "sandwatch/core/rules/engine.h"
 #include "sandwatch/sensor/capture_source.h"
 #include "sandwatch/sensor/dedup.h"
+#include "sandwatch/sensor/process_ledger.h"
 #include "sandwatch/sensor/publisher.h"
 
 namespace sandwatch::sensor {
@@ -46,7 +47,8 @@ struct PipelineOptions {
   int workload_pid = 0;        // 0: every process; else this pid and its descendants
   bool scan_existing = false;  // evaluate processes present at the first scan
   int64_t dedup_window_ns = 300'000'000'000;
-  size_t max_queue = 10000;  // observations waiting; beyond this they are dropped (counted)
+  size_t max_queue = 10000;         // observations waiting; beyond this they are dropped (counted)
+  ProcessLedger* ledger = nullptr;  // restart state (state_keeper.h); must outlive the pipeline
 };
 
 class Pipeline : public ObservationSink {
