@@ -135,8 +135,8 @@ Result<SavedState> DecodeState(std::string_view body) {
     std::string_view rest = line;
     KnownProcess p;
     if (Field(&rest) != "p" || !ParseNum(Field(&rest), &p.pid) || p.pid <= 0 ||
-        !ParseNum(Field(&rest), &p.start_ticks) || !ParseNum(Field(&rest), &p.exe_hash, 16) ||
-        !rest.empty()) {
+        !ParseNum(Field(&rest), &p.start_ticks) || rest.size() != 8 ||
+        !ParseNum(rest, &p.exe_hash, 16)) {
       return Bad(lines, "expected \"p PID START_TICKS EXE_HASH\"");
     }
     if (s.processes.size() >= declared) return Bad(lines, "more processes than declared");

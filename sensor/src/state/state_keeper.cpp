@@ -51,6 +51,13 @@ bool Exists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
+// Baseline::Build drops trailing slashes ("/" is kept as "").
+bool SameRoot(std::string a, std::string b) {
+  while (!a.empty() && a.back() == '/') a.pop_back();
+  while (!b.empty() && b.back() == '/') b.pop_back();
+  return a == b;
+}
+
 void Append(std::string* list, const std::string& item) {
   if (!list->empty()) *list += "; ";
   *list += item;
@@ -211,7 +218,7 @@ Result<procfs::Baseline> StateKeeper::LoadOrBuildBaseline(
           }
         }
       }
-      if (bad.empty() && b->root == root) {
+      if (bad.empty() && SameRoot(b->root, root)) {
         *how = "restored (taken " + FormatRfc3339(b->built_wall_ns) + ")";
         return std::move(b->baseline);
       }
@@ -222,7 +229,8 @@ Result<procfs::Baseline> StateKeeper::LoadOrBuildBaseline(
         std::lock_guard<std::mutex> lock(mu_);
         Append(&problems_, why_built);
       } else {
-        why_built = "the saved baseline is for " + b->root + ", not " + root;
+        why_built =
+            "the saved baseline is for " + (b->root.empty() ? "/" : b->root) + ", not " + root;
       }
     } else if (body.error().code != ENOENT) {
       why_built = body.error().message;

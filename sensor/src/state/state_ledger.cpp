@@ -2,6 +2,7 @@
 // state.v1, seq.v1 written ahead of every event, and the output wrapper that tags
 // events of processes found after a restart.
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -70,7 +71,9 @@ std::unique_ptr<Output> StateKeeper::WrapOutput(std::unique_ptr<Output> inner) {
 
 bool StateKeeper::EvaluateAtStartup(const ProcessInfo& process) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (start_ != Start::kRestart) return false;
+  if (start_ != Start::kRestart || process.kernel_thread || process.key.pid == ::getpid()) {
+    return false;
+  }
   auto it = known_.find(process.key.pid);
   if (it != known_.end() && it->second.start_ticks == process.key.start_ticks &&
       it->second.exe_hash == ExeHash(process)) {
@@ -107,6 +110,7 @@ void StateKeeper::ScanDone() {
   int64_t now = BootNow();
   // The start-up state is saved at once; later changes at a bounded rate.
   if (!first_scan_saved_ || (dirty_ && now - last_save_boot_ns_ >= options_.min_save_interval_ns)) {
+    if (!first_scan_saved_) known_.clear();  // only the first scan asks about it
     first_scan_saved_ = true;
     SaveLocked(now);
   }
