@@ -20,19 +20,6 @@ using nlohmann::json;
 
 bool IsPid(const json& e, pid_t pid) { return e["process"]["pid"] == pid; }
 
-bool Listening(int port) {
-  char port_hex[8];
-  std::snprintf(port_hex, sizeof port_hex, ":%04X", port);
-  std::ifstream tcp("/proc/net/tcp");
-  std::string line;
-  while (std::getline(tcp, line)) {
-    if (line.find(std::string("0100007F") + port_hex + " 00000000:0000 0A") != std::string::npos) {
-      return true;
-    }
-  }
-  return false;
-}
-
 // An established loopback connection whose local end is `port` (the listener's side).
 bool Connected(int port) {
   char local[24];
@@ -144,6 +131,18 @@ TEST(SensorRestart, WhatStartedWhileItWasDownIsCaughtAfterARestart) {
       EXPECT_EQ(e["fields"]["found_after_restart"], "true") << e.dump();
       EXPECT_GT(std::stod(e["fields"]["gap_s"].get<std::string>()), 0.0) << e.dump();
     }
+  }
+  // Found by the restarted sensor's first scan: written before its first heartbeat.
+  auto lines = second.Lines();
+  size_t first_heartbeat = lines.size();
+  for (size_t i = 0; i < lines.size() && first_heartbeat == lines.size(); ++i) {
+    if (lines[i].value("schema", "") == "sandwatch.heartbeat/v1") first_heartbeat = i;
+  }
+  for (pid_t pid : {attack.dropped, attack.tail, attack.client}) {
+    bool early = false;
+    for (size_t i = 0; i < first_heartbeat; ++i)
+      early |= lines[i].contains("rule") && IsPid(lines[i], pid);
+    EXPECT_TRUE(early) << "pid " << pid << " not reported by the first scan";
   }
   for (const auto& e : second.Events()) EXPECT_FALSE(IsPid(e, reported_before)) << e.dump();
   std::string log = second.Stderr();

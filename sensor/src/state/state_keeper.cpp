@@ -1,7 +1,6 @@
 #include "sandwatch/sensor/state_keeper.h"
 
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,12 +20,6 @@ constexpr const char* kSeqFile = "seq.v1";
 constexpr const char* kBaselineFile = "baseline.v1";
 constexpr size_t kMaxStateBytes = 8u << 20;
 constexpr size_t kMaxBaselineBytes = 256u << 20;
-
-int64_t BootNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_BOOTTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 int64_t NsPerTick() {
   long hz = ::sysconf(_SC_CLK_TCK);
@@ -126,7 +119,7 @@ Result<std::string> StateKeeper::ReadSealed(const std::string& name, size_t max_
 
 void StateKeeper::Load(bool inspect_only) {
   boot_id_ = ReadBootId(options_.proc_root);
-  const int64_t now_boot = BootNs();
+  const int64_t now_boot = BootTimeNs();
   auto reject = [&](const std::string& name, const std::string& why) {
     std::string problem = name + " " + why;
     if (!inspect_only) {
@@ -207,7 +200,7 @@ Result<procfs::Baseline> StateKeeper::LoadOrBuildBaseline(
         bad = b.error().message;
       } else if (b->boot_id != boot_id_) {
         bad = "is from another boot";
-      } else if (b->built_boot_ns > BootNs()) {
+      } else if (b->built_boot_ns > BootTimeNs()) {
         bad = "is dated in the future";
       } else {
         for (const auto& [path, st] : b->baseline.entries()) {
@@ -244,7 +237,7 @@ Result<procfs::Baseline> StateKeeper::LoadOrBuildBaseline(
   if (enabled_) {
     state::SavedBaseline sb;
     sb.boot_id = boot_id_;
-    sb.built_boot_ns = BootNs();
+    sb.built_boot_ns = BootTimeNs();
     sb.built_wall_ns = SystemClock().WallNs();
     sb.baseline = built.value();
     auto st = state::WriteFileAtomic(options_.dir, kBaselineFile,
