@@ -51,7 +51,8 @@ Status EnsureDir(const std::string& dir) {
   return OkStatus();
 }
 
-Status WriteFileAtomic(const std::string& dir, const std::string& name, std::string_view content) {
+Status WriteFileAtomic(const std::string& dir, const std::string& name, std::string_view content,
+                       bool sync) {
   static unsigned counter = 0;
   const std::string target = dir + "/" + name;
   const std::string tmp = dir + "/." + name + ".tmp-" + std::to_string(::getpid()) + "-" +
@@ -60,7 +61,7 @@ Status WriteFileAtomic(const std::string& dir, const std::string& name, std::str
   if (fd < 0) return OsError("cannot create " + tmp, errno);
   bool ok = WriteAll(fd, content);
   int err = errno;
-  if (ok && ::fsync(fd) != 0) {
+  if (ok && sync && ::fsync(fd) != 0) {
     ok = false;
     err = errno;
   }
@@ -74,6 +75,7 @@ Status WriteFileAtomic(const std::string& dir, const std::string& name, std::str
     return OsError("cannot write " + target, err);
   }
   // The rename is durable only once the directory entry is.
+  if (!sync) return OkStatus();
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     ::fsync(dfd);

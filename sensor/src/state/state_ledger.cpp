@@ -161,8 +161,11 @@ void StateKeeper::SaveLocked(int64_t now_boot_ns) {
 
 void StateKeeper::WriteSeqLocked(uint64_t seq) {
   state::SavedSeq s{sensor_id_, boot_id_, seq, BootTimeNs()};
-  auto st = state::WriteFileAtomic(options_.dir, "seq.v1",
-                                   state::Seal(state::EncodeSeq(s), options_.key));
+  // Once per event, so without fsync: it must survive the sensor being killed, which
+  // the page cache does; a kernel crash means a new boot, whose sensor refuses it anyway.
+  auto st =
+      state::WriteFileAtomic(options_.dir, "seq.v1", state::Seal(state::EncodeSeq(s), options_.key),
+                             /*sync=*/false);
   if (!st.ok() && counters_["state_save_errors"]++ % 100 == 0) {
     SW_LOG(kWarn, "state", "cannot save seq", {"error", st.error().message});
   }

@@ -18,8 +18,11 @@ Status EnsureDir(const std::string& dir);
 // Replaces dir/name with `content` atomically: a new temp file in the same directory
 // (O_EXCL, mode 0600), write, fsync, rename over dir/name, fsync the directory. A crash
 // at any point leaves either the old file or the new one, never a torn file. On error
-// the temp file is removed and dir/name is untouched.
-Status WriteFileAtomic(const std::string& dir, const std::string& name, std::string_view content);
+// the temp file is removed and dir/name is untouched. With `sync` false the two fsyncs
+// are skipped: still atomic when the writer is killed (the page cache outlives it), not
+// across a kernel crash (after which the state is from another boot and refused anyway).
+Status WriteFileAtomic(const std::string& dir, const std::string& name, std::string_view content,
+                       bool sync = true);
 
 // Reads `path` when it is a regular file (not a symlink) owned by this process's uid,
 // with no group or other permission bits, and at most `max_bytes` long. Error code
