@@ -31,7 +31,10 @@ constexpr const char* kFooter =
     "  sandwatch-sensor --output stdout --poll-interval 0.2 --workload-pid 4242\n"
     "  # Falcosidekick-compatible JSON into a file, custom rules\n"
     "  sandwatch-sensor --format falco --output file:/tmp/events.json --rules my.yaml\n"
-    "  # show the merged configuration\n"
+    "  # survive a restart: keep the baseline and the processes already evaluated on the\n"
+    "  # pod's emptyDir; a restarted sensor evaluates what started while it was down\n"
+    "  sandwatch-sensor --state-dir /var/run/sandwatch\n"
+    "  # show the merged configuration, and whether the next start is a first start or a restart\n"
     "  sandwatch-sensor --print-config\n"
     "\nExit status: 0 after a clean shutdown (SIGTERM/SIGINT), 2 for a bad flag, value or\n"
     "rules file, 1 for a start-up failure. Docs: docs/sensor.md, docs/rules.md.";
