@@ -94,6 +94,10 @@ Result<std::unique_ptr<StateKeeper>> StateKeeper::Open(StateOptions options, boo
   }
   k->enabled_ = true;
   k->Load(inspect_only);
+  if (!inspect_only && k->start_ == Start::kRestartStateLost) {
+    SW_LOG(kWarn, "state", "restart without trusted state", {"dir", k->options_.dir},
+           {"why", k->why_});
+  }
   return k;
 }
 
