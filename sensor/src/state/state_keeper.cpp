@@ -91,6 +91,13 @@ Result<std::unique_ptr<StateKeeper>> StateKeeper::Open(StateOptions options, boo
   if (!inspect_only) {
     auto st = state::EnsureDir(k->options_.dir);
     if (!st.ok()) return MakeError("--state-dir: " + st.error().message, st.error().code);
+    struct stat dst {};
+    if (::stat(k->options_.dir.c_str(), &dst) == 0 && (dst.st_mode & 022) != 0) {
+      SW_LOG(kWarn, "state",
+             "state dir is writable by others: they can delete or replace the state (reported "
+             "as restart_state_lost); use a subdirectory the sensor creates (mode 0700)",
+             {"dir", k->options_.dir});
+    }
   }
   k->enabled_ = true;
   k->Load(inspect_only);

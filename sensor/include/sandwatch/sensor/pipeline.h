@@ -13,9 +13,11 @@
 // caught it, i.e. how long the behaviour went unseen.
 //
 // Processes present at the first scan are the start-up state: they set up the
-// workload membership but are not evaluated (unless scan_existing). When a later fd
-// re-read finds new files or sockets (kFdsChanged), only matches that used one of the
-// new ones count, so a start-up shell is not reported for opening a log file.
+// workload membership but are not evaluated (unless scan_existing, or the restart
+// ledger, PipelineOptions::ledger, did not know them before the sensor went down).
+// When a later fd re-read finds new files or sockets (kFdsChanged), only matches that
+// used one of the new ones count, so a start-up shell is not reported for opening a
+// log file.
 // Threads: Push is thread-safe (sources call it); one worker thread does the rest.
 // Process() runs one observation synchronously, for tests (without Start()).
 #pragma once
