@@ -33,6 +33,25 @@ bool Connected(int port) {
   return false;
 }
 
+// Polls (bounded) until `pid` runs `exe` and, when given, holds `open_path` open, so the
+// restarted sensor's first scan sees the finished picture.
+bool WaitUntilRunning(pid_t pid, const std::string& exe, const std::string& open_path = "") {
+  const std::string proc = "/proc/" + std::to_string(pid);
+  for (int i = 0; i < 600; ++i) {
+    std::error_code ec;
+    bool ready = fs::read_symlink(proc + "/exe", ec).string() == exe;
+    if (ready && !open_path.empty()) {
+      ready = false;
+      for (const auto& fd : fs::directory_iterator(proc + "/fd", ec)) {
+        ready |= fs::read_symlink(fd.path(), ec).string() == open_path;
+      }
+    }
+    if (ready) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
 std::string TempDir(const char* what) {
   std::string tmpl = std::string("/tmp/sw-restart-") + what + "-XXXXXX";
   return ::mkdtemp(tmpl.data());
@@ -79,6 +98,9 @@ class WhileDown {
     ASSERT_GT(dropped, 0);
     ASSERT_GT(tail, 0);
     ASSERT_GT(client, 0);
+    ASSERT_TRUE(WaitUntilRunning(dropped, dropped_path_));
+    ASSERT_TRUE(WaitUntilRunning(tail, fs::canonical("/usr/bin/tail").string(), "/etc/shadow"));
+    ASSERT_TRUE(WaitUntilRunning(client, fs::canonical("/usr/bin/ncat").string()));
   }
   const std::string& dropped_path() const { return dropped_path_; }
 
