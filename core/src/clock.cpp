@@ -37,6 +37,8 @@ const Clock& SystemClock() {
   return clock;
 }
 
+int64_t BootTimeNs() { return ReadClock(CLOCK_BOOTTIME); }
+
 std::string FormatRfc3339(int64_t wall_ns) {
   int64_t secs = wall_ns / 1'000'000'000;
   int64_t frac = wall_ns % 1'000'000'000;

@@ -31,7 +31,10 @@ constexpr const char* kFooter =
     "  sandwatch-sensor --output stdout --poll-interval 0.2 --workload-pid 4242\n"
     "  # Falcosidekick-compatible JSON into a file, custom rules\n"
     "  sandwatch-sensor --format falco --output file:/tmp/events.json --rules my.yaml\n"
-    "  # show the merged configuration\n"
+    "  # survive a restart: keep the baseline and the processes already evaluated on the\n"
+    "  # pod's emptyDir; a restarted sensor evaluates what started while it was down\n"
+    "  sandwatch-sensor --state-dir /var/run/sandwatch\n"
+    "  # show the merged configuration, and whether the next start is a first start or a restart\n"
     "  sandwatch-sensor --print-config\n"
     "\nExit status: 0 after a clean shutdown (SIGTERM/SIGINT), 2 for a bad flag, value or\n"
     "rules file, 1 for a start-up failure. Docs: docs/sensor.md, docs/rules.md.";
@@ -179,6 +182,8 @@ Result<Command> ParseCommand(const std::map<std::string, std::string>& env,
       {"--rules", "RULES_FILE", "YAML rules file [built-in rules]"},
       {"--receiver-token", "RECEIVER_TOKEN", "bearer token for the receiver"},
       {"--spool-dir", "SPOOL_DIR", "on-disk queue while the receiver is down [memory]"},
+      {"--state-dir", "STATE_DIR",
+       "state that survives a restart (baseline, evaluated processes, seq) [SPOOL_DIR]"},
       {"--spool-max-bytes", "SPOOL_MAX_BYTES", "spool bound, e.g. 64MiB [64MiB]"},
       {"--format", "OUTPUT_FORMAT", "sandwatch | falco (Falcosidekick JSON) [sandwatch]"},
       {"--proc-root", "PROC_ROOT", "procfs to read [/proc]"},
@@ -251,6 +256,7 @@ Result<Command> ParseCommand(const std::map<std::string, std::string>& env,
   if (auto r = get("--rules"); r.value) c.rules_file = *r.value;
   if (auto r = get("--receiver-token"); r.value) c.receiver_token = *r.value;
   if (auto r = get("--spool-dir"); r.value) c.spool_dir = *r.value;
+  if (auto r = get("--state-dir"); r.value) c.state_dir = *r.value;
   SW_TRY(Bytes(get("--spool-max-bytes"), &c.spool_max_bytes));
   SW_TRY(OneOf(get("--format"), {"sandwatch", "falco"}, &c.format));
   if (auto r = get("--proc-root"); r.value) {
@@ -302,6 +308,7 @@ std::string ConfigToJson(const SensorConfig& c) {
                    {"receiver_token", c.receiver_token.empty() ? "" : "<redacted>"},
                    {"spool_dir", c.spool_dir},
                    {"spool_max_bytes", c.spool_max_bytes},
+                   {"state_dir", c.state_dir.empty() ? c.spool_dir : c.state_dir},
                    {"format", c.format},
                    {"proc_root", c.proc_root},
                    {"output", EffectiveOutput(c)},

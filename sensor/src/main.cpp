@@ -4,6 +4,7 @@
 
 #include "sandwatch/sensor/config.h"
 #include "sandwatch/sensor/sensor.h"
+#include "sandwatch/sensor/state_keeper.h"
 
 int main(int argc, char** argv) {
   using sandwatch::sensor::Command;
@@ -20,7 +21,7 @@ int main(int argc, char** argv) {
         std::printf("%s\n", cmd->text.c_str());
         return 0;
       case Command::Action::kPrintConfig:
-        std::printf("%s\n", sandwatch::sensor::ConfigToJson(cmd->config).c_str());
+        std::printf("%s\n", sandwatch::sensor::PrintConfigJson(cmd->config).c_str());
         return 0;
       case Command::Action::kRun:
         return sandwatch::sensor::Run(cmd->config);

@@ -230,7 +230,10 @@ void Pipeline::HandleScan(const Observation& obs) {
   for (const auto& change : result->changes) {
     const ProcessInfo& info = change.info;
     if (change.kind == procfs::ChangeKind::kExeced) fired_.erase(info.key);
-    if (startup && !options_.scan_existing) {
+    ProcessLedger* ledger = options_.ledger;
+    bool found_after_restart = startup && ledger && ledger->EvaluateAtStartup(info);
+    if (ledger) ledger->Seen(info);
+    if (startup && !options_.scan_existing && !found_after_restart) {
       InWorkload(info);
       continue;
     }
@@ -245,7 +248,9 @@ void Pipeline::HandleScan(const Observation& obs) {
   for (const auto& key : result->exited) {
     fired_.erase(key);
     workload_pids_.erase(key.pid);
+    if (options_.ledger) options_.ledger->Exited(key);
   }
+  if (options_.ledger) options_.ledger->ScanDone();
   auto sc = scanner_->counters();
   std::lock_guard<std::mutex> lock(mu_);
   counters_["scans"] = static_cast<int64_t>(sc.scans);
@@ -307,6 +312,7 @@ void Pipeline::HandlePid(const Observation& obs) {
   }
   std::optional<std::string> path;
   if (obs.kind == Observation::Kind::kFileOpen && !obs.path.empty()) path = obs.path;
+  if (options_.ledger) options_.ledger->Seen(info);
   HandleProcess(info, obs.method, lag, time_ns, path,
                 was_known && obs.kind == Observation::Kind::kFileOpen);
 }

@@ -33,6 +33,11 @@ void Publisher::PublishHeartbeat(std::map<std::string, int64_t> counters, double
   output_->EmitHeartbeat(h);
 }
 
+void Publisher::ContinueFrom(uint64_t last_seq) {
+  std::lock_guard<std::mutex> lock(mu_);
+  seq_ = last_seq;
+}
+
 uint64_t Publisher::last_seq() const {
   std::lock_guard<std::mutex> lock(mu_);
   return seq_;

@@ -18,6 +18,7 @@
 #include "sandwatch/sensor/pipeline.h"
 #include "sandwatch/sensor/publisher.h"
 #include "sandwatch/sensor/sensor.h"
+#include "sandwatch/sensor/state_keeper.h"
 
 namespace sandwatch::sensor {
 namespace {
@@ -96,8 +97,16 @@ int Run(const SensorConfig& config) {
     return 1;
   }
   WorkloadChoice workload = ChooseWorkload(fs, self_pid, config.workload_pid, config.workload_root);
+  // State that survives a restart: first start or restart, and the original baseline.
+  auto keeper = StateKeeper::Open(StateOptionsFrom(config));
+  if (!keeper.ok()) {
+    std::fprintf(stderr, "sandwatch-sensor: %s\n", keeper.error().message.c_str());
+    return 1;
+  }
   auto t0 = std::chrono::steady_clock::now();
-  auto baseline = procfs::Baseline::Build(workload.root);
+  std::string baseline_how;
+  auto baseline = (*keeper)->LoadOrBuildBaseline(
+      workload.root, [&] { return procfs::Baseline::Build(workload.root); }, &baseline_how);
   double baseline_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   const procfs::Baseline* baseline_ptr = nullptr;
@@ -114,6 +123,7 @@ int Run(const SensorConfig& config) {
     std::fprintf(stderr, "sandwatch-sensor: %s\n", output.error().message.c_str());
     return 1;
   }
+  output = (*keeper)->WrapOutput(std::move(output.value()));
   CaptureOptions copt;
   copt.capture = config.capture;
   copt.mode = config.mode;
@@ -126,12 +136,13 @@ int Run(const SensorConfig& config) {
     return 2;
   }
   SensorIdentity id;
-  id.sensor = SensorInfo{config.sensor_id.empty() ? DefaultSensorId(config) : config.sensor_id,
+  id.sensor = SensorInfo{(*keeper)->ResolveSensorId(config.sensor_id, DefaultSensorId(config)),
                          config.mode, capture->active, Version()};
   id.pod = config.pod_name;
   id.ns = config.pod_namespace;
   id.hostname = Hostname();
   Publisher publisher(id, output->get(), &SystemClock());
+  publisher.ContinueFrom((*keeper)->continue_seq());
 
   // 4. Pipeline and the start-up scan.
   procfs::ScannerOptions sopt;
@@ -142,6 +153,7 @@ int Run(const SensorConfig& config) {
   popt.workload_pid = config.workload_pid;
   popt.scan_existing = config.scan_existing;
   popt.dedup_window_ns = static_cast<int64_t>(config.dedup_window_s * 1e9);
+  popt.ledger = keeper->get();
   Pipeline pipeline(popt, &scanner, &engine, baseline_ptr, &publisher, &SystemClock());
   Observation first;
   first.method = "poll";
@@ -174,8 +186,9 @@ int Run(const SensorConfig& config) {
          {"workload_pid", std::to_string(workload.pid)}, {"workload_root", workload.root},
          {"workload_why", workload.why},
          {"baseline_files", baseline_ptr ? std::to_string(baseline_ptr->size()) : "none"},
-         {"baseline_ms", Fixed(baseline_ms, "%.0f")}, {"pod", config.pod_name},
-         {"namespace", config.pod_namespace});
+         {"baseline_ms", Fixed(baseline_ms, "%.0f")}, {"baseline_from", baseline_how},
+         {"start", StateKeeper::StartName((*keeper)->start())}, {"start_why", (*keeper)->why()},
+         {"pod", config.pod_name}, {"namespace", config.pod_namespace});
 
   // 6. Heartbeats until SIGTERM/SIGINT.
   auto heartbeat = [&] {
@@ -189,6 +202,8 @@ int Run(const SensorConfig& config) {
     (*output)->AddCounters(&c);
     for (auto* src : started) src->AddCounters(&c);
     c["baseline_files"] = baseline_ptr ? static_cast<int64_t>(baseline_ptr->size()) : 0;
+    (*keeper)->AddCounters(&c);
+    (*keeper)->NoteHeartbeat(publisher.last_seq());
     publisher.PublishHeartbeat(std::move(c), config.heartbeat_interval_s);
   };
   const auto hb_ns = static_cast<int64_t>(config.heartbeat_interval_s * 1e9);
@@ -206,6 +221,7 @@ int Run(const SensorConfig& config) {
   for (auto* src : started) src->Stop();
   pipeline.Stop();
   heartbeat();
+  (*keeper)->SaveNow(publisher.last_seq());
   (*output)->Close(SystemClock().MonoNs() + 3'000'000'000);
   SW_LOG(kInfo, "sensor", "stopped", {"last_seq", std::to_string(publisher.last_seq())});
   return 0;

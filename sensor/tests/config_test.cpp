@@ -110,5 +110,19 @@ TEST(Config, HelpVersionAndPrintConfig) {
   EXPECT_EQ(j["output"], "http");
 }
 
+TEST(Config, StateDirDefaultsToTheSpoolDir) {
+  auto spool = Parse({{"SPOOL_DIR", "/var/spool/sw"}}, {});
+  ASSERT_TRUE(spool.ok());
+  EXPECT_TRUE(spool->config.state_dir.empty());
+  EXPECT_EQ(nlohmann::json::parse(ConfigToJson(spool->config))["state_dir"], "/var/spool/sw");
+  auto env = Parse({{"SPOOL_DIR", "/var/spool/sw"}, {"STATE_DIR", "/var/run/sw"}}, {});
+  ASSERT_TRUE(env.ok());
+  EXPECT_EQ(env->config.state_dir, "/var/run/sw");
+  auto flag = Parse({{"STATE_DIR", "/var/run/sw"}}, {"--state-dir", "/tmp/st"});
+  ASSERT_TRUE(flag.ok());
+  EXPECT_EQ(flag->config.state_dir, "/tmp/st");
+  EXPECT_NE(Parse({}, {"--help"})->text.find("STATE_DIR"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sandwatch::sensor

@@ -19,20 +19,6 @@ using nlohmann::json;
 
 bool IsPid(const json& e, pid_t pid) { return e["process"]["pid"] == pid; }
 
-// Whether 127.0.0.1:port is in LISTEN state (/proc/net/tcp: port in hex, state 0A).
-bool Listening(int port) {
-  char port_hex[8];
-  std::snprintf(port_hex, sizeof port_hex, ":%04X", port);
-  std::ifstream tcp("/proc/net/tcp");
-  std::string line;
-  while (std::getline(tcp, line)) {
-    if (line.find(std::string("0100007F") + port_hex + " 00000000:0000 0A") != std::string::npos) {
-      return true;
-    }
-  }
-  return false;
-}
-
 void ExpectCleanShutdown(SensorProcess& sensor) {
   EXPECT_EQ(sensor.Stop(), 0) << sensor.Stderr();
   auto hbs = sensor.Heartbeats();

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -28,6 +29,19 @@ std::string BinDir() {
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
   std::string self(buf, n > 0 ? static_cast<size_t>(n) : 0);
   return self.substr(0, self.rfind('/')) + "/../bin";
+}
+
+bool Listening(int port) {
+  char port_hex[8];
+  std::snprintf(port_hex, sizeof port_hex, ":%04X", port);
+  std::ifstream tcp("/proc/net/tcp");
+  std::string line;
+  while (std::getline(tcp, line)) {
+    if (line.find(std::string("0100007F") + port_hex + " 00000000:0000 0A") != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
 }
 
 namespace {
@@ -115,6 +129,12 @@ int SensorProcess::Stop() {
   int rc = Reap(pid_);
   pid_ = -1;
   return rc;
+}
+
+void SensorProcess::KillHard() {
+  if (pid_ <= 0) return;
+  Kill(pid_, SIGKILL);
+  pid_ = -1;
 }
 
 std::vector<nlohmann::json> SensorProcess::Lines() const {

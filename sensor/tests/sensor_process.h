@@ -20,6 +20,8 @@ void Kill(pid_t pid, int sig = 9);
 // Waits for exit; the exit status, or -1.
 int Reap(pid_t pid);
 std::string BinDir();
+// Whether 127.0.0.1:port is in LISTEN state (/proc/net/tcp: port in hex, state 0A).
+bool Listening(int port);
 
 class SensorProcess {
  public:
@@ -30,6 +32,8 @@ class SensorProcess {
 
   // SIGTERM and wait; the exit status.
   int Stop();
+  // SIGKILL and wait, as when a sensor is killed: no shutdown work at all.
+  void KillHard();
   std::vector<nlohmann::json> Lines() const;
   std::vector<nlohmann::json> Events(const std::string& rule = "") const;
   std::vector<nlohmann::json> Heartbeats() const;

@@ -148,6 +148,15 @@ Result<Baseline> Baseline::Build(const std::string& root, const BaselineOptions&
   return b;
 }
 
+Baseline Baseline::FromEntries(std::string root, std::unordered_map<std::string, FileStat> files,
+                               bool truncated) {
+  Baseline b;
+  b.root_ = std::move(root);
+  b.files_ = std::move(files);
+  b.truncated_ = truncated;
+  return b;
+}
+
 bool Baseline::Contains(std::string_view exe_path) const {
   return files_.find(std::string(exe_path)) != files_.end();
 }

@@ -36,6 +36,10 @@ class ManualClock : public Clock {
   int64_t mono_;
 };
 
+// CLOCK_BOOTTIME now: the clock of /proc start times, which also counts suspend. For
+// comparing with process start times and across restarts within one boot.
+int64_t BootTimeNs();
+
 // "2026-11-28T09:00:00.123456789Z" (always UTC, always 9 fraction digits).
 std::string FormatRfc3339(int64_t wall_ns);
 

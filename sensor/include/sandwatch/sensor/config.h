@@ -36,6 +36,9 @@ struct SensorConfig {
   std::string receiver_token;
   // SPOOL_DIR / --spool-dir: on-disk queue while the receiver is down; empty = memory.
   std::string spool_dir;
+  // STATE_DIR / --state-dir: state that survives a restart (baseline, processes already
+  // evaluated, sensor id and seq). Empty = SPOOL_DIR; both empty = nothing is kept.
+  std::string state_dir;
   // SPOOL_MAX_BYTES / --spool-max-bytes: spool bound (also accepts 64MiB, 512KiB).
   uint64_t spool_max_bytes = 64ull << 20;
   // OUTPUT_FORMAT / --format: sandwatch | falco.

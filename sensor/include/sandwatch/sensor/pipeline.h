@@ -13,9 +13,11 @@
 // caught it, i.e. how long the behaviour went unseen.
 //
 // Processes present at the first scan are the start-up state: they set up the
-// workload membership but are not evaluated (unless scan_existing). When a later fd
-// re-read finds new files or sockets (kFdsChanged), only matches that used one of the
-// new ones count, so a start-up shell is not reported for opening a log file.
+// workload membership but are not evaluated (unless scan_existing, or the restart
+// ledger, PipelineOptions::ledger, did not know them before the sensor went down).
+// When a later fd re-read finds new files or sockets (kFdsChanged), only matches that
+// used one of the new ones count, so a start-up shell is not reported for opening a
+// log file.
 // Threads: Push is thread-safe (sources call it); one worker thread does the rest.
 // Process() runs one observation synchronously, for tests (without Start()).
 #pragma once
@@ -37,6 +39,7 @@
 #include "sandwatch/core/rules/engine.h"
 #include "sandwatch/sensor/capture_source.h"
 #include "sandwatch/sensor/dedup.h"
+#include "sandwatch/sensor/process_ledger.h"
 #include "sandwatch/sensor/publisher.h"
 
 namespace sandwatch::sensor {
@@ -46,7 +49,8 @@ struct PipelineOptions {
   int workload_pid = 0;        // 0: every process; else this pid and its descendants
   bool scan_existing = false;  // evaluate processes present at the first scan
   int64_t dedup_window_ns = 300'000'000'000;
-  size_t max_queue = 10000;  // observations waiting; beyond this they are dropped (counted)
+  size_t max_queue = 10000;         // observations waiting; beyond this they are dropped (counted)
+  ProcessLedger* ledger = nullptr;  // restart state (state_keeper.h); must outlive the pipeline
 };
 
 class Pipeline : public ObservationSink {

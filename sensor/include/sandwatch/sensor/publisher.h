@@ -31,6 +31,8 @@ class Publisher {
   void PublishHeartbeat(std::map<std::string, int64_t> counters, double interval_s);
 
   uint64_t last_seq() const;
+  // A restarted sensor continues its sequence: the next event gets `last_seq` + 1.
+  void ContinueFrom(uint64_t last_seq);
   const SensorIdentity& identity() const { return identity_; }
 
  private:

@@ -56,6 +56,12 @@ class Baseline {
   size_t skipped_dirs() const { return skipped_dirs_; }
   const std::string& root() const { return root_; }
 
+  // Saving and restoring (a restarted sensor keeps its first baseline): the entries by
+  // path as seen inside the workload, and a baseline rebuilt from them.
+  const std::unordered_map<std::string, FileStat>& entries() const { return files_; }
+  static Baseline FromEntries(std::string root, std::unordered_map<std::string, FileStat> files,
+                              bool truncated);
+
  private:
   std::string root_;
   std::unordered_map<std::string, FileStat> files_;
