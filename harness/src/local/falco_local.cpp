@@ -8,6 +8,7 @@
 
 #include "local/lab.h"
 #include "sandwatch/core/clock.h"
+#include "sandwatch/harness/cleanup.h"
 #include "sandwatch/harness/falco.h"
 #include "sandwatch/harness/progress.h"
 

@@ -13,6 +13,10 @@
 #include "sandwatch/harness/backend.h"
 #include "sandwatch/harness/command_runner.h"
 
+namespace sandwatch::harness {
+class FalcoService;
+}  // namespace sandwatch::harness
+
 namespace sandwatch::harness::local {
 
 // Where the lab keeps its caches and finds its scripts. Every path absolute.
@@ -127,7 +131,7 @@ ObserverBinding FalcoBinding(const Lab& lab, std::vector<std::string> lineage,
                              const std::string& container_id);
 
 // Starts Falco for the run when the scenario lists it (falco_service.cpp), and stops it.
-Status PrepareFalco(Lab& lab, class FalcoService& service);
+Status PrepareFalco(Lab& lab, FalcoService& service);
 
 // CPU seconds and peak RSS of a running process, from /proc/PID/stat and status.
 struct ProcessCost {
