@@ -56,7 +56,9 @@ void Classify(FalcoAlertAccount& a, const json& fields, int64_t t,
   }
   if (cell == nullptr) {
     a.outcome = "unattributable";
-    a.reason = "outside every cell's window (before, between or after the cells)";
+    a.reason = Field(fields, "proc.cmdline") == kFalcoProbeCmdline
+                   ? "the harness's readiness probe, before the first cell (harness machinery)"
+                   : "outside every cell's window (before, between or after the cells)";
     return;
   }
   a.cell = cell->cell.Id();

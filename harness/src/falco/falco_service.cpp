@@ -106,6 +106,11 @@ std::string FalcoRulesRelease(const std::string& sha256_of_stable_rules) {
   return "unknown (falco_rules.yaml sha256 " + sha256_of_stable_rules + ")";
 }
 
+const std::vector<std::string>& FalcoReadinessProbe() {
+  static const std::vector<std::string> kProbe = {"head", "-c", "0", "/etc/shadow"};
+  return kProbe;
+}
+
 FalcoService::~FalcoService() { Stop(); }
 
 Status FalcoService::Start(CommandRunner& runner, const std::string& exe,
@@ -121,15 +126,17 @@ Status FalcoService::Start(CommandRunner& runner, const std::string& exe,
   proc_ = std::move(*started);
   auto end = std::chrono::steady_clock::now() +
              std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
-  while (std::chrono::steady_clock::now() < end && !Interrupted()) {
-    std::string text = Slurp(log);
-    if (text.find("Opening 'syscall' source with") != std::string::npos) {
-      // The probe attaches right after this line; give it a moment before any chain runs.
-      std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-      if (proc_->Running()) return OkStatus();
+  // Ready = an alert came through. "Opening 'syscall' source" is logged before Falco has
+  // scanned /proc; on a loaded machine alerts start seconds later. So the harness trips
+  // a rule itself (a 0-byte read of /etc/shadow) until its alert is in the file output.
+  bool opened = false;
+  while (std::chrono::steady_clock::now() < end && !Interrupted() && proc_->Running()) {
+    if (!opened) opened = Slurp(log).find("Opening 'syscall' source with") != std::string::npos;
+    if (opened) {
+      (void)runner.Run(Cmd(FalcoReadinessProbe(), std::chrono::milliseconds(5000)));
+      if (Slurp(events).find(kFalcoProbeCmdline) != std::string::npos) return OkStatus();
     }
-    if (!proc_->Running()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   bool running = proc_->Running();
   Stop();

@@ -82,6 +82,7 @@ Status PrepareFalco(Lab& lab, FalcoService& service) {
     return OkStatus();
   }
   std::string exe = ctx.falco_path.empty() ? lab.runner->Which("falco") : ctx.falco_path;
+  lab.falco_reason.clear();
   if (exe.empty()) {
     lab.falco_reason =
         "Falco is not installed on this machine (no falco in PATH, no --falco, no falco.path); "

@@ -28,6 +28,11 @@ inline constexpr std::string_view kFalcoLogFile = "falco.log";
 inline constexpr std::string_view kFalcoCountsFile = "falco-rule-counts.json";
 inline constexpr std::string_view kFalcoAlertsFile = "falco-alerts.json";
 
+// The harness's readiness probe: a 0-byte read of /etc/shadow ("Read sensitive file
+// untrusted"), repeated until its alert arrives in Falco's file output.
+const std::vector<std::string>& FalcoReadinessProbe();
+inline constexpr std::string_view kFalcoProbeCmdline = "head -c 0 /etc/shadow";
+
 // The fields the scorer needs, requested from Falco through append_output: the pid in
 // the workload's namespace (vpid) and on the host, the parent, ancestors, the
 // executable and the container id.
