@@ -61,7 +61,9 @@ TEST(FalcoRoot, RealFalcoInARuncPodEveryAlertAttributedOrExplained) {
     std::string outcome = a["outcome"];
     EXPECT_TRUE(outcome == "attributed" || outcome == "noise" || outcome == "unattributable");
     EXPECT_FALSE(a["reason"].get<std::string>().empty()) << a.dump();
-    if (outcome == "attributed") EXPECT_FALSE(a["step"].get<std::string>().empty()) << a.dump();
+    if (outcome == "attributed") {
+      EXPECT_FALSE(a["step"].get<std::string>().empty()) << a.dump();
+    }
     credited += a["credited"].get<bool>() ? 1 : 0;
   }
   EXPECT_GT(credited, 0) << acc.dump(1);

@@ -13,6 +13,7 @@
 #include "sandwatch/harness/command_runner.h"
 #include "sandwatch/harness/commands.h"
 #include "sandwatch/harness/results.h"
+#include "sandwatch/harness/scenario.h"
 #include "sandwatch/harness/scorer.h"
 
 namespace sandwatch::harness {
@@ -74,6 +75,21 @@ TEST(FalcoArgs, AskForEverythingTheScorerNeeds) {
                         "container.id", "proc.aname[2]", "proc.apid[2]"}) {
     EXPECT_EQ(fields.count(f), 1U) << f;
   }
+}
+
+TEST(FalcoScenario, PathAndExternalAreParsedStrictly) {
+  auto s = ParseScenario(
+      "name: a\nruntimes: [runc]\nobservers: [falco]\nfalco: {path: /opt/falco, external: true}\n",
+      "t.yaml");
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->falco.path, "/opt/falco");
+  EXPECT_TRUE(s->falco.external);
+  auto bad =
+      ParseScenario("name: a\nruntimes: [runc]\nobservers: [falco]\nfalco: {pth: x}\n", "t.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("falco.pth"), std::string::npos) << bad.error().message;
+  auto shipped = LoadScenario(ResolveSourceDir() + "/scenarios/falco-runc-ci.yaml");
+  ASSERT_TRUE(shipped.ok()) << shipped.error().message;
 }
 
 TEST(FalcoRecorded, EveryAlertCarriesTheAppendedFields) {
@@ -154,7 +170,9 @@ TEST(FalcoRecorded, EveryAlertOfTheFileOutputEndsSomewhereWithAReason) {
     EXPECT_TRUE(a.outcome == "attributed" || a.outcome == "noise" || a.outcome == "unattributable")
         << a.outcome;
     EXPECT_FALSE(a.reason.empty()) << a.rule;
-    if (a.outcome == "attributed") EXPECT_FALSE(a.step.empty()) << a.rule;
+    if (a.outcome == "attributed") {
+      EXPECT_FALSE(a.step.empty()) << a.rule;
+    }
     credited += a.credited ? 1 : 0;
   }
   EXPECT_GE(credited, 6);
