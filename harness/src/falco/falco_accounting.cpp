@@ -104,7 +104,8 @@ void Classify(FalcoAlertAccount& a, const json& fields, int64_t t,
   }
   a.outcome = "noise";
   a.reason = HasAncestor(fields, "sandwatch-attack-sim")
-                 ? "under attack-sim, but matched no step's process or signal"
+                 ? "under an attack-sim, but not a step of this cell's chain (another run on the "
+                   "machine, or a rule of no step's signal)"
                  : "not the chain's process (background during the cell)";
 }
 
