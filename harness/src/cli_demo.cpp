@@ -25,6 +25,8 @@ void RegisterDemoCommand(CLI::App& app) {
                   "scenario to run (default <source>/scenarios/blog-demo.yaml)");
   sub->add_option("--out", opts->out_dir, "results folder");
   sub->add_option("--bin-dir", opts->bin_dir, "where our binaries are");
+  sub->add_option("--falco", opts->falco_path,
+                  "the falco executable for the falco column (default: falco in PATH)");
   sub->add_flag("--keep", opts->keep, "keep scratch files");
   sub->callback([opts] {
     if (opts->scenario_path.empty()) {

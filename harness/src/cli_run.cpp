@@ -71,6 +71,12 @@ void RegisterRunCommand(CLI::App& app) {
   sub->add_option("--runtimes", opts->runtimes,
                   "only these runtimes of the scenario (runc, kata-qemu, host)")
       ->delimiter(',');
+  sub->add_option("--falco", opts->falco_path,
+                  "the falco executable for the `falco` observer (default: the scenario's "
+                  "falco.path, else falco in PATH); the harness starts and stops it");
+  sub->add_flag("--falco-external", opts->falco_external,
+                "do not start Falco: one already runs with http_output to this run's receiver "
+                "(fix the port with SANDWATCH_LAB_RECEIVER_PORT)");
   sub->add_flag("--keep", opts->keep, "keep scratch files (bundles, VM logs) for debugging");
   sub->add_flag("--quiet", opts->quiet, "no progress lines");
   auto dry_run = std::make_shared<bool>(false);

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "sandwatch/core/clock.h"
+#include "sandwatch/harness/falco.h"
 #include "sandwatch/harness/results.h"
 
 namespace sandwatch::harness {
@@ -199,8 +200,11 @@ Status WriteReports(const std::string& dir, const RunRecord& run, const Score& s
   if (auto s = Write(d / "coverage.svg", heat); !s.ok()) return s;
   if (auto s = Write(d / "latency.svg", lat); !s.ok()) return s;
   if (auto s = Write(d / "summary.json", SummaryJson(run, score).dump(2) + "\n"); !s.ok()) return s;
-  if (auto s = Write(d / "report.md", Markdown(run, score)); !s.ok()) return s;
-  return Write(d / "report.html", Html(run, score, heat, lat));
+  FalcoReportParts falco = FalcoAndCostSections(dir, run, score);
+  if (auto s = Write(d / "report.md", Markdown(run, score) + falco.markdown); !s.ok()) return s;
+  std::string html = Html(run, score, heat, lat);
+  html.insert(html.rfind("</body>"), falco.html);
+  return Write(d / "report.html", html);
 }
 
 }  // namespace sandwatch::harness

@@ -39,7 +39,8 @@ json BindingToJson(const ObserverBinding& b) {
               {"reason", b.reason},
               {"label", b.label},
               {"capture_active", b.capture_active},
-              {"lineage", b.lineage}};
+              {"lineage", b.lineage},
+              {"container_id", b.container_id}};
 }
 
 ObserverBinding BindingFromJson(const json& j) {
@@ -55,6 +56,7 @@ ObserverBinding BindingFromJson(const json& j) {
   b.label = j.value("label", "");
   b.capture_active = j.value("capture_active", std::vector<std::string>{});
   b.lineage = j.value("lineage", std::vector<std::string>{});
+  b.container_id = j.value("container_id", "");
   return b;
 }
 

@@ -18,6 +18,7 @@
 #include "sandwatch/harness/cleanup.h"
 #include "sandwatch/harness/command_runner.h"
 #include "sandwatch/harness/commands.h"
+#include "sandwatch/harness/falco.h"
 #include "sandwatch/harness/progress.h"
 #include "sandwatch/harness/receiver_client.h"
 #include "sandwatch/harness/results.h"
@@ -76,7 +77,8 @@ nlohmann::json BaseEnvironment(const Scenario& s, const std::map<std::string, st
 }
 
 Result<RunOutcome> Finalise(const std::string& dir, RunRecord& run) {
-  Score score = ScoreRun(run.cells, run.events, run.score_options);
+  // Falco events in the scorer's shape (pids in the workload's namespace, ancestors).
+  Score score = ScoreRun(run.cells, EventsForScoring(run.events), run.score_options);
   if (auto st = WriteReports(dir, run, score); !st.ok()) return st.error();
   RunOutcome out;
   out.out_dir = dir;
@@ -159,6 +161,8 @@ Result<RunOutcome> RunScenario(const RunOptions& opts, BackendRegistry& backends
   ctx.cleanup = &cleanup;
   ctx.progress = &progress;
   ctx.keep = opts.keep;
+  ctx.falco_path = opts.falco_path.empty() ? scenario.falco.path : opts.falco_path;
+  ctx.falco_external = opts.falco_external || scenario.falco.external;
   SW_LOG(kInfo, "harness", "run starting", {"run_id", run.run_id}, {"out", dir},
          {"cells", std::to_string(cells.size())}, {"bin_dir", ctx.tools.bin_dir});
 

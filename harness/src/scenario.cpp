@@ -163,10 +163,17 @@ void ParseTimeouts(const YAML::Node& n, Timeouts* t) {
   if (n["settle"]) t->settle_s = Seconds(n["settle"], "timeouts.settle");
 }
 
+void ParseFalco(const YAML::Node& n, FalcoSettings* f) {
+  CheckKeys(n, "falco", {"path", "external"});
+  if (n["path"]) f->path = Str(n["path"], "falco.path");
+  if (n["external"])
+    f->external = OneOf(n["external"], "falco.external", {"true", "false"}) == "true";
+}
+
 Scenario ParseRoot(const YAML::Node& root) {
   CheckKeys(root, "",
             {"name", "description", "runtimes", "observers", "chain", "variants", "speeds",
-             "repetitions", "attack", "sensor", "timeouts"});
+             "repetitions", "attack", "sensor", "timeouts", "falco"});
   Scenario s;
   if (!root["name"]) Fail("name", "is required");
   s.name = Str(root["name"], "name");
@@ -186,6 +193,7 @@ Scenario ParseRoot(const YAML::Node& root) {
   if (root["attack"]) ParseAttack(root["attack"], &s.attack);
   if (root["sensor"]) ParseSensor(root["sensor"], &s.sensor);
   if (root["timeouts"]) ParseTimeouts(root["timeouts"], &s.timeouts);
+  if (root["falco"]) ParseFalco(root["falco"], &s.falco);
   return s;
 }
 

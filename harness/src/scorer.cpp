@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "sandwatch/core/signals.h"
+#include "sandwatch/harness/falco.h"
 
 namespace sandwatch::harness {
 
@@ -34,6 +35,7 @@ bool BindingOwns(const ObserverBinding& b, const Event& e) {
   if (e.source != b.source) return false;
   if (!b.pod.empty() && e.pod != b.pod) return false;
   if (!b.sensor_mode.empty() && e.sensor.mode != b.sensor_mode) return false;
+  if (!b.container_id.empty() && FalcoContainerId(e) != b.container_id) return false;
   return true;
 }
 
@@ -90,20 +92,7 @@ std::optional<double> Median(std::vector<double> v) {
 
 std::string SignalForRule(std::string_view source, std::string_view rule) {
   if (source != "falco") return std::string(rule);
-  static const std::map<std::string, std::string, std::less<>> kFalco = {
-      {"Terminal shell in container", "unexpected_shell"},
-      {"Run shell untrusted", "unexpected_shell"},
-      {"Read sensitive file untrusted", "shadow_file_access"},
-      {"Read sensitive file trusted after startup", "shadow_file_access"},
-      {"Find AWS Credentials", "aws_credential_discovery"},
-      {"Search Private Keys or Passwords", "aws_credential_discovery"},
-      {"Launch Package Management Process in Container", "package_manager_execution"},
-      {"Drop and execute new binary in container", "post_start_binary_execution"},
-      {"Netcat Remote Code Execution in Container", "nc_execution"},
-      {"Redirect STDOUT/STDIN to Network Connection in Container", "reverse_shell"},
-  };
-  auto it = kFalco.find(rule);
-  return it == kFalco.end() ? std::string() : it->second;
+  return FalcoRuleSignal(rule);
 }
 
 Score ScoreRun(const std::vector<CellOutcome>& cells, const std::vector<Event>& events,
@@ -153,6 +142,7 @@ Score ScoreRun(const std::vector<CellOutcome>& cells, const std::vector<Event>& 
             Match m = MatchIdentity(b, *s, e);
             if (!m.ok) continue;
             used.insert(e.id);
+            score.attributed[e.id] = cell.cell.Id() + " " + s->step;
             r.events += 1;
             double lat = static_cast<double>(e.time_ns - s->start_wall_ns) / 1e6;
             if (!r.detected || e.time_ns < best_time) {

@@ -131,11 +131,21 @@ std::vector<DoctorCheck> LocalDoctor(CommandRunner& r, const std::vector<std::st
          stale.empty() ? "no container or mount left by an earlier run" : "left behind: " + stale,
          fix});
   }
-  DoctorCheck falco = Tool(
-      r, "falco", {"falco", "--version"},
-      "optional: install Falco with http_output pointed at the receiver to add the falco observer",
-      false);
-  if (!falco.ok) falco.detail = "not installed: the falco observer is reported as absent";
+  DoctorCheck falco =
+      Tool(r, "falco", {"falco", "--version"},
+           "optional, for the falco observer: get Falco from falcosecurity's packages "
+           "(https://falco.org/docs/setup/packages/: deb/rpm, then `falco` in PATH) or run it on a "
+           "cluster with the falcosecurity/falco Helm chart; the harness starts it itself (root, "
+           "modern eBPF, needs /sys/kernel/btf/vmlinux), or pass --falco PATH",
+           false);
+  if (!falco.ok) {
+    falco.detail = "not installed: the falco observer is reported as absent, never faked";
+  } else if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+    falco.ok = false;
+    falco.detail +=
+        " (but this kernel has no /sys/kernel/btf/vmlinux: the modern eBPF engine "
+        "cannot load)";
+  }
   checks.push_back(falco);
   return checks;
 }

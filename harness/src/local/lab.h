@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,10 @@
 #include "sandwatch/core/result.h"
 #include "sandwatch/harness/backend.h"
 #include "sandwatch/harness/command_runner.h"
+
+namespace sandwatch::harness {
+class FalcoService;
+}  // namespace sandwatch::harness
 
 namespace sandwatch::harness::local {
 
@@ -35,6 +40,13 @@ struct Lab {
   std::string host_view_capture;  // what the host-view sensor reported
   std::string sw_dir;             // work/sw: bin/ (our binaries), lib/ (their extra libs), lab/
   std::map<std::string, std::string> env;  // facts for environment.json
+  // The `falco` observer: available (started by the harness, or external), else why not.
+  bool falco_available = false;
+  std::string falco_reason = "the scenario does not list the falco observer";
+  std::string falco_label;
+  // What each observer cost in this run: {observer, cell, cpu_s, rss_mib, wall_s}.
+  nlohmann::json costs = nlohmann::json::array();
+  int64_t started_wall_ns = 0;
 };
 
 // Blocks up to `seconds`, returning early (false) when the run is interrupted.
@@ -69,6 +81,22 @@ Status StageBinaries(Lab& lab, const std::string& rootfs, const std::string& des
 // Writes ROOT/etc/dpkg/dpkg.cfg.d/sandwatch-package-delay when the scenario asks for it.
 Status WritePackageDelayHook(const Scenario& s, const std::string& root);
 
+// The chain's entry shell in a runc container: `runc exec -t CONTAINER bash -c CHAIN` under
+// script(1), as `kubectl exec -it` starts it (entry_shell.cpp).
+struct EntryShell {
+  std::vector<std::string> argv;        // what the harness runs on the host
+  std::vector<std::string> shell_argv;  // the shell's own argv in the container
+  bool tty = false;                     // runc exec -t (false: script(1) is missing)
+  std::string note;
+};
+EntryShell RuncEntryShell(CommandRunner& runner, const std::string& container,
+                          const std::vector<std::string>& env,
+                          const std::vector<std::string>& chain_argv, const std::string& pid_file);
+// The ground-truth line of that shell (step `entry-shell`, signal unexpected_shell).
+Result<GroundTruthStep> EntryShellStep(const std::string& pid_text, const EntryShell& entry,
+                                       int64_t start_wall_ns, int64_t end_wall_ns,
+                                       int64_t start_mono_ns, int64_t end_mono_ns);
+
 // Runtimes.
 Result<CellOutcome> RunHostCell(Lab& lab, const Cell& cell);
 Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell);
@@ -88,7 +116,8 @@ std::string Num(double v);
 // here), the host view and Falco (with `lineage` anchors; `host_pids_comparable` when the
 // host view and attack-sim share a PID namespace).
 void AddObservers(Lab& lab, CellOutcome* out, ObserverBinding in_guest, const std::string& capture,
-                  bool host_pids_comparable, const std::vector<std::string>& lineage);
+                  bool host_pids_comparable, const std::vector<std::string>& lineage,
+                  const std::string& container_id = "");
 
 // Observer bindings shared by the runtimes.
 ObserverBinding HostViewBinding(const Lab& lab, bool pids_comparable,
@@ -96,6 +125,23 @@ ObserverBinding HostViewBinding(const Lab& lab, bool pids_comparable,
 // attack-sim `listen` for a cell on 127.0.0.1:port (the attacker's end).
 std::vector<std::string> ListenerArgs(const Lab& lab, const Cell& cell, int port, double timeout_s,
                                       const std::string& gt_path);
-ObserverBinding FalcoBinding(CommandRunner& runner, std::vector<std::string> lineage);
+// Falco's binding for a cell. With `container_id` (a runc cell), only events of that
+// container are the cell's, and their pids (proc.vpid) are the workload's own.
+ObserverBinding FalcoBinding(const Lab& lab, std::vector<std::string> lineage,
+                             const std::string& container_id);
+
+// Starts Falco for the run when the scenario lists it (falco_service.cpp), and stops it.
+Status PrepareFalco(Lab& lab, FalcoService& service);
+
+// CPU seconds and peak RSS of a running process, from /proc/PID/stat and status.
+struct ProcessCost {
+  double cpu_s = 0;
+  double rss_mib = 0;  // VmHWM
+  bool ok = false;
+};
+ProcessCost ReadProcessCost(int pid);
+// Appends `pid`'s cost to lab.costs (nothing when the process is gone).
+void RecordCost(Lab& lab, const std::string& observer, const std::string& cell, int pid,
+                int64_t since_wall_ns);
 
 }  // namespace sandwatch::harness::local

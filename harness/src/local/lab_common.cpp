@@ -114,14 +114,15 @@ std::string Num(double v) {
 }
 
 void AddObservers(Lab& lab, CellOutcome* out, ObserverBinding in_guest, const std::string& capture,
-                  bool host_pids_comparable, const std::vector<std::string>& lineage) {
+                  bool host_pids_comparable, const std::vector<std::string>& lineage,
+                  const std::string& container_id) {
   in_guest.observer = "in-guest";
   if (!capture.empty()) in_guest.capture_active = {capture};
   for (const auto& o : lab.ctx->scenario->observers) {
     if (o == "in-guest") out->observers.push_back(in_guest);
     if (o == "host-view")
       out->observers.push_back(HostViewBinding(lab, host_pids_comparable, lineage));
-    if (o == "falco") out->observers.push_back(FalcoBinding(*lab.runner, lineage));
+    if (o == "falco") out->observers.push_back(FalcoBinding(lab, lineage, container_id));
   }
 }
 
@@ -234,20 +235,6 @@ ObserverBinding HostViewBinding(const Lab& lab, bool pids_comparable,
   b.shared_vantage = true;
   b.label = "sandwatch-sensor --mode node on the host: stands where host Falco stands";
   if (!lab.host_view_capture.empty()) b.capture_active = {lab.host_view_capture};
-  return b;
-}
-
-ObserverBinding FalcoBinding(CommandRunner& runner, std::vector<std::string> lineage) {
-  ObserverBinding b;
-  b.lineage = std::move(lineage);  // Falco's proc.aname[N] reach the receiver as ancestors
-  b.observer = "falco";
-  b.source = "falco";
-  b.shared_vantage = true;
-  b.label = "Falco on the host, http_output to the receiver";
-  if (runner.Which("falco").empty()) {
-    b.available = false;
-    b.reason = "Falco is not installed on this machine (no falco in PATH); nothing was faked";
-  }
   return b;
 }
 

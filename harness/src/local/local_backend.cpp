@@ -10,9 +10,11 @@
 #include <thread>
 
 #include "local/lab.h"
+#include "sandwatch/core/clock.h"
 #include "sandwatch/harness/backend.h"
 #include "sandwatch/harness/cleanup.h"
 #include "sandwatch/harness/commands.h"
+#include "sandwatch/harness/falco.h"
 #include "sandwatch/harness/progress.h"
 #include "sandwatch/harness/receiver_client.h"
 
@@ -39,6 +41,7 @@ class LocalBackend : public Backend {
     lab_.runner = &runner_;
     lab_.paths = local::ResolveLabPaths();
     lab_.root = geteuid() == 0;
+    lab_.started_wall_ns = SystemClock().WallNs();
     const Scenario& s = *ctx.scenario;
     auto has = [&](const std::vector<std::string>& v, const char* x) {
       return std::find(v.begin(), v.end(), x) != v.end();
@@ -98,6 +101,8 @@ class LocalBackend : public Backend {
           "sensor inside the guest. Same isolation boundary as Kata (a separate guest kernel); not "
           "Kata.";
     }
+    // Falco before the host view, so it is ready before any observer starts.
+    if (auto st = local::PrepareFalco(lab_, falco_); !st.ok()) return st;
     if (has(s.observers, "host-view")) {
       ctx.progress->Note("starting the host-view sensor (--mode node on the host)");
       std::vector<std::string> argv = {ctx.tools.Path("sandwatch-sensor")};
@@ -123,9 +128,6 @@ class LocalBackend : public Backend {
       // Let its first scan establish the baseline before any chain runs.
       local::SleepInterruptibly(std::max(1.0, s.sensor.poll_interval_s));
     }
-    lab_.env["falco"] = runner_.Which("falco").empty()
-                            ? "not installed (observer absent, never faked)"
-                            : runner_.Which("falco");
     return OkStatus();
   }
 
@@ -140,8 +142,16 @@ class LocalBackend : public Backend {
 
   std::map<std::string, std::string> Environment() override { return lab_.env; }
 
-  void Finish(RunContext&) override {
+  void Finish(RunContext& ctx) override {
+    // What each run-wide observer cost, read while it still runs (same run, same load).
+    if (host_view_)
+      local::RecordCost(lab_, "host-view", "", host_view_->Pid(), lab_.started_wall_ns);
+    if (falco_.Running()) local::RecordCost(lab_, "falco", "", falco_.Pid(), lab_.started_wall_ns);
     if (host_view_) host_view_->Stop(5000ms);
+    falco_.Stop();
+    if (!lab_.costs.empty()) {
+      (void)local::WriteText(ctx.out_dir + "/observer-cost.json", lab_.costs.dump(2) + "\n");
+    }
   }
 
  private:
@@ -149,6 +159,7 @@ class LocalBackend : public Backend {
   local::Lab lab_;
   std::unique_ptr<ProcessHandle> receiver_;
   std::unique_ptr<ProcessHandle> host_view_;
+  FalcoService falco_;
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "local/lab.h"
 #include "sandwatch/core/clock.h"
+#include "sandwatch/core/ids.h"
 #include "sandwatch/core/log.h"
 #include "sandwatch/harness/cleanup.h"
 #include "sandwatch/harness/progress.h"
@@ -30,7 +31,7 @@ const std::vector<std::string> kCaps = {
 json OciConfig(const std::string& root, const std::string& hostname,
                const std::vector<std::string>& args, const std::vector<std::string>& env,
                const std::string& pid_ns_path, const std::string& sw_dir,
-               const std::string& out_dir, bool ptrace) {
+               const std::string& out_dir, bool ptrace, const std::string& cgroups_path) {
   std::vector<std::string> caps = kCaps;
   if (ptrace) caps.push_back("CAP_SYS_PTRACE");
   json pid_ns = {{"type", "pid"}};
@@ -80,7 +81,8 @@ json OciConfig(const std::string& root, const std::string& hostname,
                      {"source", out_dir},
                      {"options", {"rbind", "rw"}}}})},
       {"linux",
-       {{"namespaces",
+       {{"cgroupsPath", cgroups_path},
+        {"namespaces",
          json::array({pid_ns, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}})},
         {"maskedPaths",
          {"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
@@ -126,6 +128,33 @@ Status StartContainer(Lab& lab, CleanupRegistry& cleanup, const std::string& bun
   return OkStatus();
 }
 
+// A container id as containerd makes them (64 hex digits).
+std::string ContainerHexId() {
+  std::string id;
+  while (id.size() < 64) {
+    for (char ch : NewUuid())
+      if (ch != '-') id += ch;
+  }
+  return id.substr(0, 64);
+}
+
+// The kubelet/containerd cgroup layout (cgroupfs driver): .../pod<uid>/<container id>, which
+// Falco recognises as a container, as on a node. Removes the pod's cgroup dirs at the end.
+std::string PodCgroups(Lab& lab, CleanupRegistry& cleanup, std::string* pod_dir) {
+  std::string uid = NewUuid();
+  *pod_dir = "/kubepods/besteffort/pod" + uid;
+  CommandRunner& r = *lab.runner;
+  std::string dir = *pod_dir;
+  cleanup.Add("remove cgroups " + dir, [&r, dir] {
+    std::error_code ec;
+    for (const auto& h : fs::directory_iterator("/sys/fs/cgroup", ec)) {
+      std::string path = h.path().string();
+      if (fs::is_directory(path + dir, ec)) (void)r.Run(Cmd({"rmdir", path + dir}, 10s));
+    }
+  });
+  return dir;
+}
+
 }  // namespace
 
 Status PrepareRunc(Lab& lab) {
@@ -160,6 +189,9 @@ Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell) {
 
   // Everything this cell creates is undone when the cell ends, however it ends.
   CleanupRegistry cleanup;
+  std::string pod_cgroup;
+  PodCgroups(lab, cleanup, &pod_cgroup);
+  const std::string app_hex = ContainerHexId(), sensor_hex = ContainerHexId();
   auto app_root = MountOverlay(lab, cleanup, dir + "/app");
   if (!app_root.ok()) return fail(app_root.error().message);
   if (auto st = WritePackageDelayHook(s, *app_root); !st.ok()) return fail(st.error().message);
@@ -175,7 +207,7 @@ Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell) {
   // The workload: pid 1 sleeps; attack-sim arrives through `runc exec`, like kubectl exec.
   fs::create_directories(dir + "/app/bundle");
   auto cfg = OciConfig(*app_root, "runc-app", {"/bin/sleep", "infinity"}, env, "", lab.sw_dir,
-                       share, false);
+                       share, false, pod_cgroup + "/" + app_hex);
   if (auto st = WriteText(dir + "/app/bundle/config.json", cfg.dump(2)); !st.ok())
     return fail(st.error().message);
   lab.ctx->progress->Note("starting the runc workload container");
@@ -191,7 +223,7 @@ Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell) {
     sensor_cmd.push_back(a);
   fs::create_directories(dir + "/sensor/bundle");
   cfg = OciConfig(*sensor_root, "runc-app", sensor_cmd, env, "/proc/" + app_pid + "/ns/pid",
-                  lab.sw_dir, share, true);
+                  lab.sw_dir, share, true, pod_cgroup + "/" + sensor_hex);
   if (auto st = WriteText(dir + "/sensor/bundle/config.json", cfg.dump(2)); !st.ok())
     return fail(st.error().message);
   lab.ctx->progress->Note("starting the sensor sidecar (shared PID namespace)");
@@ -212,19 +244,19 @@ Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell) {
                  dir + "/listener.log"));
   if (!listener.ok()) return fail(listener.error().message);
   WaitForTcp(*port, 10);
-  lab.ctx->progress->Note("chain running in the runc container (runc exec)");
-  std::vector<std::string> exec = {"runc",
-                                   "exec",
-                                   "--env",
-                                   "LD_LIBRARY_PATH=/sw/lib",
-                                   base_id + "-app",
-                                   "/sw/bin/sandwatch-attack-sim",
-                                   "run"};
+  std::vector<std::string> attack_argv = {"/sw/bin/sandwatch-attack-sim", "run"};
   for (auto& a : AttackArgs(s, cell, "127.0.0.1:" + std::to_string(*port), s.attack.package_install,
                             "/sw-out/gt.jsonl", false)) {
-    exec.push_back(a);
+    attack_argv.push_back(a);
   }
-  auto attack = r.Start(Bg(exec, dir + "/attack.out", dir + "/attack.log"));
+  // As `kubectl exec -it`: a bash on a terminal, started by the runtime, runs the chain.
+  EntryShell entry = RuncEntryShell(r, base_id + "-app", {"LD_LIBRARY_PATH=/sw/lib"}, attack_argv,
+                                    "/sw-out/entry-shell.pid");
+  lab.ctx->progress->Note(entry.tty ? "chain running in the runc container (runc exec -t bash)"
+                                    : "chain running in the runc container (runc exec bash)");
+  const int64_t entry_start_wall = SystemClock().WallNs(),
+                entry_start_mono = SystemClock().MonoNs();
+  auto attack = r.Start(Bg(entry.argv, dir + "/attack.out", dir + "/attack.log"));
   if (!attack.ok()) return fail(attack.error().message);
   auto deadline = std::chrono::steady_clock::now() +
                   std::chrono::milliseconds(static_cast<int64_t>(s.timeouts.cell_s * 1000));
@@ -238,30 +270,44 @@ Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell) {
   }
   int attack_rc = (*attack)->Wait(0ms).value_or(-1);
   if (!SleepInterruptibly(s.SettleSeconds())) return MakeError("interrupted");
+  RecordCost(lab, "in-guest", cell.Id(), std::atoi(ReadText(dir + "/sensor/bundle/pid").c_str()),
+             out.start_wall_ns);
   (void)r.Run(Cmd({"runc", "kill", base_id + "-sensor", "TERM"}, 10s));
   (*listener)->Stop(2000ms);
   std::string capture = SensorCapture(lab.receiver_url, pod);
 
+  const int64_t entry_end_wall = SystemClock().WallNs(), entry_end_mono = SystemClock().MonoNs();
   auto gt = ParseGroundTruthText(ReadText(share + "/gt.jsonl") + ReadText(dir + "/listener.jsonl"));
+  if (gt.ok()) {
+    auto shell = EntryShellStep(ReadText(share + "/entry-shell.pid"), entry, entry_start_wall,
+                                entry_end_wall, entry_start_mono, entry_end_mono);
+    if (shell.ok())
+      gt->insert(gt->begin(), std::move(*shell));
+    else
+      out.notes.push_back("entry shell: " + shell.error().message);
+  }
   out.end_wall_ns = SystemClock().WallNs();
   ObserverBinding in;
   in.pod = pod;
   in.pids_comparable = true;
   in.label =
       "sandwatch-sensor sidecar in its own runc container, sharing the workload's PID namespace";
-  AddObservers(lab, &out, in, capture, false, {"runc"});
+  AddObservers(lab, &out, in, capture, false, {"runc"}, app_hex.substr(0, 12));
   if (!gt.ok()) return fail("ground truth: " + gt.error().message);
   out.ground_truth = std::move(*gt);
   if (attack_rc != 0) {
     out.error = "attack-sim in the container: exit " + std::to_string(attack_rc) + " " +
-                ReadText(dir + "/attack.log").substr(0, 300);
+                ReadText(dir + "/attack.log").substr(0, 300) + " " +
+                ReadText(dir + "/attack.out").substr(0, 300);
     out.ok = false;
   } else {
     out.ok = !out.ground_truth.empty();
     if (!out.ok) out.error = "attack-sim wrote no ground truth";
   }
   out.notes.push_back("runc " + lab.env["runc_version"] +
-                      ", rootfs debootstrap minbase bookworm (overlay per cell)");
+                      ", rootfs debootstrap minbase bookworm (overlay per cell), cgroups " +
+                      pod_cgroup + "/<container id> (kubelet layout)");
+  out.notes.push_back(entry.note);
   return out;
 }
 

@@ -41,7 +41,9 @@ struct RunContext {
   CommandRunner* runner = nullptr;
   CleanupRegistry* cleanup = nullptr;
   Progress* progress = nullptr;
-  bool keep = false;  // --keep: leave scratch files for debugging
+  bool keep = false;            // --keep: leave scratch files for debugging
+  std::string falco_path;       // --falco PATH (empty: the scenario's falco.path, else PATH)
+  bool falco_external = false;  // --falco-external (or the scenario's falco.external)
 };
 
 // How events are attributed to an observer in a cell. An event belongs to the
@@ -62,6 +64,9 @@ struct ObserverBinding {
   // have besides attack-sim, e.g. "pod.sh" or "runc", so another attack-sim on the
   // same machine (a test, another run) is never counted.
   std::vector<std::string> lineage;
+  // Falco: the container id (12 hex digits) of the cell's workload container; an event
+  // from another container (or the host) is not this observer's event for this cell.
+  std::string container_id;
   bool available = true;  // false: not present on this machine (reason says why)
   std::string reason;     // e.g. "falco is not installed"
   std::string label;      // shown in reports, e.g. "host view (where host Falco stands)"

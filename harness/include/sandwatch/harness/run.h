@@ -21,6 +21,8 @@ struct RunOptions {
   std::vector<std::string> runtimes;  // non-empty: only these of the scenario's runtimes
   bool keep = false;                  // keep scratch files
   bool quiet = false;                 // no progress lines
+  std::string falco_path;             // --falco: the Falco executable (overrides falco.path)
+  bool falco_external = false;        // --falco-external: use an already running Falco
 };
 
 struct RunOutcome {

@@ -49,6 +49,12 @@ struct Timeouts {
   double settle_s = -1;    // wait after the chain for late events; <0: 2*poll + 3 s
 };
 
+// The `falco` observer (local backend). The harness starts Falco itself unless `external`.
+struct FalcoSettings {
+  std::string path;       // falco executable; empty: --falco, else `falco` in PATH
+  bool external = false;  // a Falco already runs, its http_output pointed at this run's receiver
+};
+
 struct Scenario {
   std::string name;
   std::string description;
@@ -62,6 +68,7 @@ struct Scenario {
   AttackSettings attack;
   SensorSettings sensor;
   Timeouts timeouts;
+  FalcoSettings falco;
 
   double SettleSeconds() const;
 };

@@ -14,6 +14,7 @@
 // Several matching events are one detection (the earliest gives the latency).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -82,6 +83,8 @@ struct Score {
   std::vector<ShortLivedMiss> short_lived_missed;
   // Events of an observer inside a cell's window that matched no step.
   int unmatched_events = 0;
+  // Event id -> "CELL STEP" for every event that credited a step (duplicates included).
+  std::map<std::string, std::string> attributed;
 };
 
 // "Read sensitive file untrusted" -> shadow_file_access, ...; our own rules map to

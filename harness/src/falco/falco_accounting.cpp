@@ -1,0 +1,169 @@
+// Where every alert of Falco's own file output ended: attributed to a step, noise, or
+// unattributable with the reason.
+#include <charconv>
+
+#include "sandwatch/core/clock.h"
+#include "sandwatch/harness/falco.h"
+#include "sandwatch/harness/scorer.h"
+
+namespace sandwatch::harness {
+
+namespace {
+
+using nlohmann::json;
+
+std::string Field(const json& fields, const char* key) {
+  auto it = fields.find(key);
+  if (it == fields.end() || it->is_null()) return "";
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+int FieldInt(const json& fields, const char* key) {
+  std::string v = Field(fields, key);
+  int n = 0;
+  std::from_chars(v.data(), v.data() + v.size(), n);
+  return n;
+}
+
+bool HasAncestor(const json& fields, std::string_view name) {
+  if (Field(fields, "proc.pname").rfind(std::string(name).substr(0, 15), 0) == 0) return true;
+  for (int level = 2; level <= 7; ++level) {
+    std::string key = "proc.aname[" + std::to_string(level) + "]";
+    if (Field(fields, key.c_str()).rfind(std::string(name).substr(0, 15), 0) == 0) return true;
+  }
+  return false;
+}
+
+const ObserverBinding* FalcoOf(const CellOutcome& c) {
+  for (const auto& b : c.observers)
+    if (b.observer == "falco") return &b;
+  return nullptr;
+}
+
+// The received event for an alert of the file output: same rule and same time.
+const Event* Received(const std::vector<Event>& received, const std::string& rule, int64_t t) {
+  for (const auto& e : received) {
+    if (e.source == "falco" && e.rule == rule && e.time_ns == t) return &e;
+  }
+  return nullptr;
+}
+
+void Classify(FalcoAlertAccount& a, const json& fields, int64_t t,
+              const std::vector<CellOutcome>& cells, const Event* got, const Score& score) {
+  const CellOutcome* cell = nullptr;
+  for (const auto& c : cells) {
+    if (t >= c.start_wall_ns && t <= c.end_wall_ns) cell = &c;
+  }
+  if (cell == nullptr) {
+    a.outcome = "unattributable";
+    a.reason = Field(fields, "proc.cmdline") == kFalcoProbeCmdline
+                   ? "the harness's readiness probe, before the first cell (harness machinery)"
+                   : "outside every cell's window (before, between or after the cells)";
+    return;
+  }
+  a.cell = cell->cell.Id();
+  if (got == nullptr) {
+    a.outcome = "unattributable";
+    a.reason = "never reached the receiver (http_output), so it could not be scored";
+    return;
+  }
+  if (auto it = score.attributed.find(got->id); it != score.attributed.end()) {
+    a.outcome = "attributed";
+    a.step = it->second.substr(it->second.find(' ') + 1);
+    a.credited = true;
+    a.reason = "credited " + a.signal + " to step " + a.step;
+    return;
+  }
+  const ObserverBinding* b = FalcoOf(*cell);
+  std::string container = Field(fields, "container.id");
+  if (b != nullptr && !b->container_id.empty()) {
+    if (container != b->container_id) {
+      a.outcome = "noise";
+      a.reason = container == "host" || container.empty()
+                     ? "a host process during the cell (background)"
+                     : "another container (" + container + ") during the cell (background)";
+      return;
+    }
+    int vpid = FieldInt(fields, "proc.vpid"), pvpid = FieldInt(fields, "proc.pvpid");
+    for (const auto& s : cell->ground_truth) {
+      if (s.pid <= 0 || (s.pid != vpid && s.pid != pvpid)) continue;
+      a.outcome = "attributed";
+      a.step = s.step;
+      a.reason = std::string(s.pid == vpid ? "the step's process" : "a child of the step") +
+                 ", but " +
+                 (a.signal.empty() ? "the rule maps to no sandwatch signal"
+                                   : "its signal " + a.signal + " is not what this step raises") +
+                 " (not credited)";
+      return;
+    }
+    a.outcome = "noise";
+    a.reason =
+        "in the workload's container, but no chain step's process (e.g. the runtime's "
+        "exec, the shell's own start-up)";
+    return;
+  }
+  a.outcome = "noise";
+  a.reason = HasAncestor(fields, "sandwatch-attack-sim")
+                 ? "under an attack-sim, but not a step of this cell's chain (another run on the "
+                   "machine, or a rule of no step's signal)"
+                 : "not the chain's process (background during the cell)";
+}
+
+}  // namespace
+
+std::vector<FalcoAlertAccount> AccountFalcoAlerts(const std::vector<std::string>& file_lines,
+                                                  const std::vector<CellOutcome>& cells,
+                                                  const std::vector<Event>& received,
+                                                  const Score& score) {
+  std::vector<FalcoAlertAccount> out;
+  for (const auto& line : file_lines) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    FalcoAlertAccount a;
+    json j = json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      a.outcome = "unattributable";
+      a.reason = "not a JSON alert (Falco's file output line could not be parsed)";
+      a.cmdline = line.substr(0, 200);
+      out.push_back(std::move(a));
+      continue;
+    }
+    a.time = j.value("time", "");
+    a.rule = j.value("rule", "");
+    a.signal = FalcoRuleSignal(a.rule);
+    json fields = j.value("output_fields", json::object());
+    if (!fields.is_object()) fields = json::object();
+    a.pid = FieldInt(fields, "proc.pid");
+    a.cmdline = Field(fields, "proc.cmdline");
+    auto t = ParseRfc3339(a.time);
+    if (!t.ok()) {
+      a.outcome = "unattributable";
+      a.reason = "no valid time in the alert";
+      out.push_back(std::move(a));
+      continue;
+    }
+    Classify(a, fields, *t, cells, Received(received, a.rule, *t), score);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+json FalcoAccountsJson(const std::vector<FalcoAlertAccount>& accounts) {
+  json list = json::array();
+  std::map<std::string, int> totals = {{"attributed", 0}, {"noise", 0}, {"unattributable", 0}};
+  for (const auto& a : accounts) {
+    totals[a.outcome] += 1;
+    list.push_back({{"time", a.time},
+                    {"rule", a.rule},
+                    {"outcome", a.outcome},
+                    {"cell", a.cell},
+                    {"step", a.step},
+                    {"signal", a.signal},
+                    {"credited", a.credited},
+                    {"reason", a.reason},
+                    {"pid", a.pid},
+                    {"cmdline", a.cmdline}});
+  }
+  return {{"alerts", static_cast<int>(accounts.size())}, {"totals", totals}, {"accounts", list}};
+}
+
+}  // namespace sandwatch::harness

@@ -1,0 +1,163 @@
+// The harness-managed Falco: flags, start with a readiness wait, stop with per-rule counts.
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "sandwatch/harness/cleanup.h"
+#include "sandwatch/harness/command_runner.h"
+#include "sandwatch/harness/falco.h"
+
+namespace sandwatch::harness {
+
+namespace {
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string Tail(const std::string& text, size_t n) {
+  return text.size() <= n ? text : "..." + text.substr(text.size() - n);
+}
+
+}  // namespace
+
+const std::vector<std::string>& FalcoExtraFields() {
+  static const std::vector<std::string> kFields = {
+      "proc.pid",      "proc.vpid",     "proc.ppid",     "proc.pvpid",    "proc.pname",
+      "proc.pcmdline", "proc.exepath",  "proc.cmdline",  "proc.tty",      "container.id",
+      "proc.aname[2]", "proc.aname[3]", "proc.aname[4]", "proc.aname[5]", "proc.aname[6]",
+      "proc.aname[7]", "proc.apid[2]",  "proc.apid[3]",  "proc.apid[4]",  "proc.apid[5]",
+      "proc.apid[6]",  "proc.apid[7]"};
+  return kFields;
+}
+
+std::vector<std::string> FalcoArgs(const std::string& exe, const std::string& receiver_url,
+                                   const std::string& events_file) {
+  nlohmann::json append = {{"match", {{"source", "syscall"}}},
+                           {"extra_fields", FalcoExtraFields()}};
+  return {exe,
+          "-o",
+          "engine.kind=modern_ebpf",
+          "-o",
+          "json_output=true",
+          "-o",
+          "json_include_output_property=true",
+          "-o",
+          "json_include_tags_property=true",
+          "-o",
+          "rule_matching=all",
+          "-o",
+          "priority=debug",
+          "-o",
+          "stdout_output.enabled=false",
+          "-o",
+          "syslog_output.enabled=false",
+          "-o",
+          "log_syslog=false",
+          "-o",
+          "log_stderr=true",
+          "-o",
+          "webserver.enabled=false",
+          "-o",
+          "http_output.enabled=true",
+          "-o",
+          "http_output.url=" + receiver_url + "/falco",
+          "-o",
+          "file_output.enabled=true",
+          "-o",
+          "file_output.keep_alive=false",
+          "-o",
+          "file_output.filename=" + events_file,
+          "-o",
+          "append_output[]=" + append.dump()};
+}
+
+std::map<std::string, long> ParseFalcoRuleCounts(std::string_view text) {
+  std::map<std::string, long> out;
+  auto at = text.find("Triggered rules by rule name:");
+  if (at == std::string_view::npos) return out;
+  std::istringstream in{std::string(text.substr(at))};
+  std::string line;
+  std::getline(in, line);  // the heading
+  while (std::getline(in, line)) {
+    auto start = line.find_first_not_of(' ');
+    auto colon = line.rfind(": ");
+    if (start == std::string::npos || start == 0 || colon == std::string::npos || colon <= start)
+      break;  // the list is indented; anything else ends it
+    try {
+      out[line.substr(start, colon - start)] = std::stol(line.substr(colon + 2));
+    } catch (const std::exception&) {
+      break;
+    }
+  }
+  return out;
+}
+
+std::string FalcoRulesRelease(const std::string& sha256_of_stable_rules) {
+  // falcosecurity/rules tag -> sha256 of its rules/falco_rules.yaml (the pair Falco 0.40 ships).
+  static const std::map<std::string, std::string> kKnown = {
+      {"58a4f187b6b04b43ae938132325cbbb6b2bb9eb4e76e553f5b4b7b5b360ee0b4", "falco-rules-3.2.0"}};
+  auto it = kKnown.find(sha256_of_stable_rules);
+  if (it != kKnown.end()) return it->second;
+  return "unknown (falco_rules.yaml sha256 " + sha256_of_stable_rules + ")";
+}
+
+const std::vector<std::string>& FalcoReadinessProbe() {
+  static const std::vector<std::string> kProbe = {"head", "-c", "0", "/etc/shadow"};
+  return kProbe;
+}
+
+FalcoService::~FalcoService() { Stop(); }
+
+Status FalcoService::Start(CommandRunner& runner, const std::string& exe,
+                           const std::string& receiver_url, const std::string& out_dir,
+                           double timeout_s) {
+  out_dir_ = out_dir;
+  const std::string log = out_dir + "/" + std::string(kFalcoLogFile);
+  const std::string events = out_dir + "/" + std::string(kFalcoEventsFile);
+  std::ofstream(events, std::ios::trunc).flush();  // present even when Falco never alerts
+  auto started =
+      runner.Start(Bg(FalcoArgs(exe, receiver_url, events), out_dir + "/falco.stdout", log));
+  if (!started.ok()) return MakeError("starting falco (" + exe + "): " + started.error().message);
+  proc_ = std::move(*started);
+  auto end = std::chrono::steady_clock::now() +
+             std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  // Ready = an alert came through. "Opening 'syscall' source" is logged before Falco has
+  // scanned /proc; on a loaded machine alerts start seconds later. So the harness trips
+  // a rule itself (a 0-byte read of /etc/shadow) until its alert is in the file output.
+  bool opened = false;
+  while (std::chrono::steady_clock::now() < end && !Interrupted() && proc_->Running()) {
+    if (!opened) opened = Slurp(log).find("Opening 'syscall' source with") != std::string::npos;
+    if (opened) {
+      (void)runner.Run(Cmd(FalcoReadinessProbe(), std::chrono::milliseconds(5000)));
+      if (Slurp(events).find(kFalcoProbeCmdline) != std::string::npos) return OkStatus();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  bool running = proc_->Running();
+  Stop();
+  return MakeError(std::string(running ? "falco was not ready in time" : "falco exited at start") +
+                   " (log " + log + "): " + Tail(Slurp(log), 600));
+}
+
+void FalcoService::Stop() {
+  if (!proc_) return;
+  proc_->Stop(std::chrono::milliseconds(10000));
+  proc_.reset();
+  counts_ = ParseFalcoRuleCounts(Slurp(out_dir_ + "/falco.stdout") + "\n" +
+                                 Slurp(out_dir_ + "/" + std::string(kFalcoLogFile)));
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [rule, n] : counts_) j[rule] = n;
+  std::ofstream(out_dir_ + "/" + std::string(kFalcoCountsFile), std::ios::trunc)
+      << j.dump(2) << "\n";
+}
+
+bool FalcoService::Running() const { return proc_ && proc_->Running(); }
+
+int FalcoService::Pid() const { return proc_ ? proc_->Pid() : 0; }
+
+}  // namespace sandwatch::harness

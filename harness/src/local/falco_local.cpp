@@ -1,0 +1,176 @@
+// The local backend's `falco` observer: which Falco, started and stopped by the harness
+// (or an external one), its binding per cell, and what it costs.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+
+#include "local/lab.h"
+#include "sandwatch/core/clock.h"
+#include "sandwatch/harness/cleanup.h"
+#include "sandwatch/harness/falco.h"
+#include "sandwatch/harness/progress.h"
+
+namespace sandwatch::harness::local {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+// The rules files Falco's log says it loaded ("   PATH | schema validation: ok").
+std::vector<std::string> LoadedRules(const std::string& log) {
+  std::vector<std::string> out;
+  std::istringstream in(log);
+  std::string line;
+  bool in_list = false;
+  while (std::getline(in, line)) {
+    if (line.find("Loading rules from:") != std::string::npos) {
+      in_list = true;
+      continue;
+    }
+    if (!in_list) continue;
+    auto bar = line.find(" | ");
+    auto colon = line.find(": ");
+    if (bar == std::string::npos || colon == std::string::npos) break;
+    std::string path = line.substr(colon + 2, bar - colon - 2);
+    path.erase(0, path.find_first_not_of(' '));
+    out.push_back(path);
+  }
+  return out;
+}
+
+void RecordFalcoFacts(Lab& lab, const std::string& exe) {
+  CommandRunner& r = *lab.runner;
+  auto v = r.Run(Cmd({exe, "--version"}, 20s));
+  lab.env["falco_version"] = v.ok() && v->ok() ? FirstLine(v->out) : "unknown";
+  std::string rules, release;
+  for (const auto& path : LoadedRules(ReadText(lab.ctx->out_dir + "/falco.log"))) {
+    rules += (rules.empty() ? "" : ", ") + path;
+    if (fs::path(path).filename() == "falco_rules.yaml") {
+      auto sum = r.Run(Cmd({"sha256sum", path}, 20s));
+      if (sum.ok() && sum->ok()) release = FalcoRulesRelease(sum->out.substr(0, 64));
+    }
+  }
+  lab.env["falco_rules_files"] = rules.empty() ? "unknown (see falco.log)" : rules;
+  lab.env["falco_rules_release"] = release.empty() ? "unknown" : release;
+}
+
+}  // namespace
+
+Status PrepareFalco(Lab& lab, FalcoService& service) {
+  RunContext& ctx = *lab.ctx;
+  const auto& obs = ctx.scenario->observers;
+  if (std::find(obs.begin(), obs.end(), "falco") == obs.end()) {
+    lab.env["falco"] = "not in this scenario's observers";
+    return OkStatus();
+  }
+  if (ctx.falco_external) {
+    if (std::getenv("SANDWATCH_LAB_RECEIVER_PORT") == nullptr) {
+      return MakeError(
+          "--falco-external needs SANDWATCH_LAB_RECEIVER_PORT: the port the running Falco's "
+          "http_output.url points at (http://127.0.0.1:PORT/falco)",
+          2);
+    }
+    lab.falco_available = true;
+    lab.falco_reason.clear();
+    lab.falco_label = "Falco on the host, started outside the harness (external)";
+    lab.env["falco"] = "external: http_output to " + lab.receiver_url + "/falco";
+    return OkStatus();
+  }
+  std::string exe = ctx.falco_path.empty() ? lab.runner->Which("falco") : ctx.falco_path;
+  lab.falco_reason.clear();
+  if (exe.empty()) {
+    lab.falco_reason =
+        "Falco is not installed on this machine (no falco in PATH, no --falco, no falco.path); "
+        "nothing was faked";
+  } else if (!lab.root) {
+    lab.falco_reason = "Falco needs root (its eBPF probe); nothing was faked";
+  } else if (!fs::exists("/sys/kernel/btf/vmlinux")) {
+    lab.falco_reason =
+        "this kernel has no BTF (/sys/kernel/btf/vmlinux), which Falco's modern "
+        "eBPF engine needs; nothing was faked";
+  }
+  if (!lab.falco_reason.empty()) {
+    lab.env["falco"] = "absent: " + lab.falco_reason;
+    ctx.progress->Note("falco observer absent: " + lab.falco_reason);
+    return OkStatus();
+  }
+  ctx.progress->Note("starting Falco (" + exe + ", modern eBPF) and waiting until it is ready");
+  if (auto st = service.Start(*lab.runner, exe, lab.receiver_url, ctx.out_dir, 120); !st.ok()) {
+    return st;
+  }
+  ctx.cleanup->Add("falco", [&service] { service.Stop(); });
+  lab.falco_available = true;
+  lab.falco_reason.clear();
+  lab.falco_label =
+      "Falco (modern eBPF) on the host, started by the harness; http_output to the "
+      "receiver";
+  lab.env["falco"] = exe;
+  lab.env["falco_engine"] = "modern_ebpf";
+  RecordFalcoFacts(lab, exe);
+  return OkStatus();
+}
+
+ObserverBinding FalcoBinding(const Lab& lab, std::vector<std::string> lineage,
+                             const std::string& container_id) {
+  ObserverBinding b;
+  b.observer = "falco";
+  b.source = "falco";
+  b.label = lab.falco_label;
+  b.container_id = container_id;
+  if (container_id.empty()) {
+    b.lineage = std::move(lineage);  // Falco's proc.aname[N] reach the scorer as ancestors
+    b.shared_vantage = true;
+  } else {
+    // Only this container's events are the cell's; proc.vpid is the workload's own pid.
+    b.pids_comparable = true;
+  }
+  if (!lab.falco_available) {
+    b.available = false;
+    b.reason = lab.falco_reason;
+  } else {
+    b.capture_active = {"modern_ebpf"};
+  }
+  return b;
+}
+
+ProcessCost ReadProcessCost(int pid) {
+  ProcessCost c;
+  if (pid <= 0) return c;
+  std::string stat = ReadText("/proc/" + std::to_string(pid) + "/stat");
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return c;
+  std::istringstream in(stat.substr(close + 2));
+  std::string f;
+  long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && in >> f; ++i) {
+    if (i == 14) utime = std::atol(f.c_str());
+    if (i == 15) stime = std::atol(f.c_str());
+  }
+  c.cpu_s = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  std::istringstream st(ReadText("/proc/" + std::to_string(pid) + "/status"));
+  std::string line;
+  while (std::getline(st, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) c.rss_mib = std::atof(line.c_str() + 6) / 1024.0;
+  }
+  c.ok = true;
+  return c;
+}
+
+void RecordCost(Lab& lab, const std::string& observer, const std::string& cell, int pid,
+                int64_t since_wall_ns) {
+  ProcessCost c = ReadProcessCost(pid);
+  if (!c.ok) return;
+  double wall = static_cast<double>(SystemClock().WallNs() - since_wall_ns) / 1e9;
+  lab.costs.push_back({{"observer", observer},
+                       {"cell", cell},
+                       {"cpu_s", c.cpu_s},
+                       {"rss_mib", c.rss_mib},
+                       {"wall_s", wall}});
+}
+
+}  // namespace sandwatch::harness::local
