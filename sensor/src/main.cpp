@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
         std::printf("%s\n", cmd->text.c_str());
         return 0;
       case Command::Action::kPrintConfig:
-        std::printf("%s\n", sandwatch::sensor::ConfigToJson(cmd->config).c_str());
+        std::printf("%s\n", sandwatch::sensor::DescribeConfig(cmd->config).c_str());
         return 0;
       case Command::Action::kRun:
         return sandwatch::sensor::Run(cmd->config);

@@ -73,6 +73,8 @@ Event BuildEvent(const ProcessInfo& p, const rules::Match& m, const std::string&
   e.file_path = m.file_path;
   e.connection = m.connection;
   if (p.partial) e.fields["partial"] = "true";
+  // Inferred from the command line, not observed (the read or connection was not seen).
+  if (m.low_confidence) e.fields["confidence"] = "low";
   return e;
 }
 
@@ -245,6 +247,7 @@ void Pipeline::HandleScan(const Observation& obs) {
   for (const auto& key : result->exited) {
     fired_.erase(key);
     workload_pids_.erase(key.pid);
+    ForgetStdioPipes(key.pid);
   }
   auto sc = scanner_->counters();
   std::lock_guard<std::mutex> lock(mu_);
@@ -309,14 +312,20 @@ void Pipeline::HandlePid(const Observation& obs) {
 void Pipeline::HandleProcess(const ProcessInfo& info, const std::string& method,
                              std::optional<double> lag_ms, int64_t time_ns,
                              const std::optional<std::string>& observed_path,
-                             bool only_path_matches, const procfs::ProcessChange* fd_change) {
+                             bool only_path_matches, const procfs::ProcessChange* fd_change,
+                             bool connection_only) {
   if (info.kernel_thread || info.key.pid == options_.self_pid) return;
   if (!InWorkload(info)) return;
   World world(scanner_, baseline_);
   auto matches = engine_->Evaluate({&info, observed_path}, world);
+  if (!connection_only) {
+    RememberStdioPipes(info);
+    if (!info.sockets.empty()) ReevaluatePipePeers(info, method);
+  }
   for (const auto& m : matches) {
     if (only_path_matches && m.file_path != observed_path) continue;
     if (fd_change && !UsesNewFds(m, *fd_change)) continue;
+    if (connection_only && !m.connection) continue;
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++counters_["rule_matches"];
@@ -338,6 +347,50 @@ void Pipeline::HandleProcess(const ProcessInfo& info, const std::string& method,
       e.fields["suppressed"] = std::to_string(verdict.suppressed_before);
     }
     publisher_->Publish(std::move(e));
+  }
+}
+
+void Pipeline::RememberStdioPipes(const ProcessInfo& info) {
+  for (const auto& fd : info.fds) {
+    if (fd.fd < 0 || fd.fd > 2 || fd.kind != FdKind::kPipe) continue;
+    auto& pids = stdio_pipe_pids_[fd.inode];
+    if (std::find(pids.begin(), pids.end(), info.key.pid) != pids.end()) continue;
+    pids.push_back(info.key.pid);
+    stdio_pipes_of_[info.key.pid].push_back(fd.inode);
+  }
+}
+
+void Pipeline::ForgetStdioPipes(int pid) {
+  auto it = stdio_pipes_of_.find(pid);
+  if (it == stdio_pipes_of_.end()) return;
+  for (uint64_t inode : it->second) {
+    auto p = stdio_pipe_pids_.find(inode);
+    if (p == stdio_pipe_pids_.end()) continue;
+    std::erase(p->second, pid);
+    if (p->second.empty()) stdio_pipe_pids_.erase(p);
+  }
+  stdio_pipes_of_.erase(it);
+}
+
+// A relay (`sh -i | nc host port`, a mkfifo loop) may connect after the shell at the
+// other end of its pipe was evaluated: when a process with sockets is seen, the
+// processes whose stdio shares one of its pipes are evaluated again, keeping only
+// matches that rest on a connection.
+void Pipeline::ReevaluatePipePeers(const ProcessInfo& relay, const std::string& method) {
+  std::vector<int> peers;
+  for (const auto& fd : relay.fds) {
+    if (fd.kind != FdKind::kPipe) continue;
+    auto it = stdio_pipe_pids_.find(fd.inode);
+    if (it == stdio_pipe_pids_.end()) continue;
+    for (int pid : it->second) {
+      if (pid != relay.key.pid) peers.push_back(pid);
+    }
+  }
+  for (int pid : peers) {
+    const ProcessInfo* peer = scanner_->Find(pid);
+    if (peer == nullptr) continue;
+    ProcessInfo copy = *peer;  // Find's pointer dies with the next scanner call
+    HandleProcess(copy, method, std::nullopt, clock_->WallNs(), std::nullopt, false, nullptr, true);
   }
 }
 

@@ -95,7 +95,8 @@ int Run(const SensorConfig& config) {
                  config.proc_root.c_str(), pids.error().message.c_str());
     return 1;
   }
-  WorkloadChoice workload = ChooseWorkload(fs, self_pid, config.workload_pid, config.workload_root);
+  WorkloadChoice workload =
+      ChooseWorkload(fs, self_pid, config.workload_pid, config.workload_root, config.mode);
   auto t0 = std::chrono::steady_clock::now();
   auto baseline = procfs::Baseline::Build(workload.root);
   double baseline_ms =

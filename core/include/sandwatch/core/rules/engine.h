@@ -46,6 +46,7 @@ struct Match {
   const Rule* rule = nullptr;
   std::optional<std::string> file_path;     // the path that satisfied file_open
   std::optional<ConnectionRef> connection;  // the connection that satisfied a network condition
+  bool low_confidence = false;              // the block that matched is `confidence: low`
 };
 
 class RuleEngine {
@@ -69,6 +70,10 @@ class RuleEngine {
 // Helpers shared with the pipeline.
 std::string JoinCmdline(const std::vector<std::string>& argv);
 std::string_view Basename(std::string_view path);
+// The script an interpreter runs: its first operand after the options, resolved
+// against p.cwd when relative. Empty when it runs inline code (-c, -e, -m, ...) or
+// reads stdin.
+std::string InterpreterScript(const ProcessInfo& p);
 // Parses "1.2.3.4:80" or "[::1]:80" into address bytes and port.
 bool SplitEndpoint(std::string_view endpoint, std::array<uint8_t, 16>* ip, int* port);
 // Outbound inet connections of p: TCP ESTABLISHED/SYN_SENT or connected UDP whose
