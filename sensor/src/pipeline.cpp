@@ -125,6 +125,18 @@ class Pipeline::World : public rules::RuleWorld {
     }
     return std::nullopt;
   }
+  std::optional<SocketInfo> ParentConnection(const ProcessInfo& p) const override {
+    if (p.ppid <= 0) return std::nullopt;
+    // Refreshes the fds of p's ancestors (a relay may connect after it was enriched).
+    (void)scanner_->PipeHoldersWithNetwork(0, p.key.pid);
+    const ProcessInfo* parent = scanner_->Find(p.ppid);
+    if (parent == nullptr) return std::nullopt;
+    for (const SocketInfo* s : rules::OutboundConnections(*parent)) return *s;
+    for (const auto& s : parent->sockets) {
+      if (s.state == 1) return s;  // accepted (a bind shell relay)
+    }
+    return std::nullopt;
+  }
 
  private:
   procfs::ProcessScanner* scanner_;

@@ -196,7 +196,9 @@ std::vector<CaseRun> RunCorpus(const std::vector<CorpusCase>& cases,
   ::setenv("PORT", std::to_string(listener.port()).c_str(), 1);
   ::setenv("PORT2", std::to_string(FreePort()).c_str(), 1);
   Session session;
+  // Every case counts on its own: no deduplication across cases that share a shape.
   std::vector<std::string> args = sensor_args;
+  args.insert(args.end(), {"--dedup-window", "0"});
   SensorProcess sensor(args);
 
   std::vector<CaseRun> runs(cases.size());

@@ -52,6 +52,7 @@ std::optional<ConnectionRef> StdioConnection(const ProcessInfo& p, int first, in
     if (fd.fd < first || fd.fd > last) continue;
     if (fd.kind == FdKind::kSocket) {
       if (const SocketInfo* s = FindSocket(p, fd.inode)) return ToRef(*s);
+      if (auto parent = world.ParentConnection(p)) return ToRef(*parent);  // a socketpair
     } else if (fd.kind == FdKind::kPipe) {
       if (auto peer = world.PipePeerConnection(fd.inode, p.key.pid)) return ToRef(*peer);
     }
@@ -166,6 +167,20 @@ std::vector<const SocketInfo*> OutboundConnections(const ProcessInfo& p) {
 }
 
 std::string InterpreterScript(const ProcessInfo& p) {
+  // `#!/usr/bin/env bash` scripts run as `env bash SCRIPT ARGS`: look past env, its
+  // options and NAME=VALUE assignments, at the interpreter it starts.
+  if (!p.cmdline.empty() && Basename(p.cmdline[0]) == "env") {
+    size_t i = 1;
+    while (i < p.cmdline.size() && (p.cmdline[i].rfind('-', 0) == 0 ||
+                                    p.cmdline[i].find('=') != std::string::npos)) {
+      ++i;
+    }
+    if (i >= p.cmdline.size()) return {};
+    ProcessInfo inner;
+    inner.cwd = p.cwd;
+    inner.cmdline.assign(p.cmdline.begin() + static_cast<std::ptrdiff_t>(i), p.cmdline.end());
+    return InterpreterScript(inner);
+  }
   // Options that take the next argument as their value (python -W x, -X x; sh -o x).
   auto takes_value = [](const std::string& a) { return a == "-W" || a == "-X" || a == "-o"; };
   std::string name = p.cmdline.empty() ? p.name : std::string(Basename(p.cmdline[0]));

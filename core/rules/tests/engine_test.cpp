@@ -221,6 +221,12 @@ TEST(Engine, InterpreterScriptSkipsOptionsAndInlineCode) {
   EXPECT_EQ(InterpreterScript(p), "");
   p.cmdline = {"sh"};
   EXPECT_EQ(InterpreterScript(p), "");
+  // A `#!/usr/bin/env bash` script: env, then the interpreter, then the script.
+  p.cwd = "/tmp/work";
+  p.cmdline = {"/usr/bin/env", "bash", "/root/.pyenv/shims/pip", "list"};
+  EXPECT_EQ(InterpreterScript(p), "/root/.pyenv/shims/pip");
+  p.cmdline = {"env", "-i", "A=b", "python3", "-c", "x"};
+  EXPECT_EQ(InterpreterScript(p), "");
 }
 
 TEST(Engine, ScriptInMatchesTheInterpretedFile) {
@@ -249,6 +255,12 @@ TEST(Engine, StdinNetworkNeedsTheInputSide) {
   auto ms = e.Evaluate({&reader, {}}, w);
   ASSERT_EQ(ms.size(), 1u);
   ASSERT_TRUE(ms[0].connection);
+  // socat EXEC: hands the shell a unix socketpair; the networked end is the parent.
+  auto paired = Proc("sh", {"sh"}, "", {"socat"});
+  paired.fds.push_back(FdInfo{0, FdKind::kSocket, "socket:[12]", 12});
+  EXPECT_TRUE(e.Evaluate({&paired, {}}, w).empty());
+  w.parent_connection = SocketInfo{13, "tcp", "127.0.0.1:40001", "127.0.0.1:4444", 1};
+  EXPECT_EQ(e.Evaluate({&paired, {}}, w).size(), 1u);
   auto direct = Proc("sh", {"sh", "-i"});
   AddSocket(&direct, 0, 5, "10.0.0.2:5555", "192.0.2.1:4444");
   EXPECT_EQ(e.Evaluate({&direct, {}}, w).size(), 1u);

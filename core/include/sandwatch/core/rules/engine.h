@@ -25,6 +25,13 @@ class RuleWorld {
   // An inet connection held by a process other than `self_pid` that also holds
   // pipe `pipe_inode`; nullopt when there is none.
   virtual std::optional<SocketInfo> PipePeerConnection(uint64_t pipe_inode, int self_pid) const = 0;
+  // An inet connection held by p's parent, asked when p's stdio is a local (unix)
+  // socket: socat EXEC: and ssh-style relays hand the shell a socketpair, whose other
+  // end cannot be looked up by inode. Default: none.
+  virtual std::optional<SocketInfo> ParentConnection(const ProcessInfo& p) const {
+    (void)p;
+    return std::nullopt;
+  }
 };
 
 // A RuleWorld that knows nothing: every exe is in the baseline, no pipe peers.
