@@ -78,6 +78,14 @@ Event BuildEvent(const ProcessInfo& p, const rules::Match& m, const std::string&
   return e;
 }
 
+// A TCP connection that can still bring data in: ESTABLISHED, or FIN_WAIT1/2 (our
+// side shut down sending). UDP with a remote counts too.
+bool ReceivesFromNetwork(const SocketInfo& s) {
+  if (s.proto.rfind("udp", 0) == 0)
+    return s.remote.size() > 2 && s.remote.rfind(":0") == std::string::npos;
+  return s.state == 1 || s.state == 4 || s.state == 5;
+}
+
 // Fills what EnrichOne could not read from the source's early read.
 void MergeEarly(const EarlyRead& early, ProcessInfo* p) {
   if (p->name.empty()) p->name = early.name;
@@ -120,7 +128,9 @@ class Pipeline::World : public rules::RuleWorld {
     for (const ProcessInfo* peer : scanner_->PipeHoldersWithNetwork(inode, self_pid)) {
       for (const SocketInfo* s : rules::OutboundConnections(*peer)) return *s;
       for (const auto& s : peer->sockets) {
-        if (s.state == 1) return s;  // an accepted connection (bind shell relays)
+        // An accepted connection (bind shell relays), or one whose sending half the
+        // relay closed (nc after EOF on its own stdin) but which still delivers input.
+        if (ReceivesFromNetwork(s)) return s;
       }
     }
     return std::nullopt;
@@ -133,7 +143,7 @@ class Pipeline::World : public rules::RuleWorld {
     if (parent == nullptr) return std::nullopt;
     for (const SocketInfo* s : rules::OutboundConnections(*parent)) return *s;
     for (const auto& s : parent->sockets) {
-      if (s.state == 1) return s;  // accepted (a bind shell relay)
+      if (ReceivesFromNetwork(s)) return s;
     }
     return std::nullopt;
   }
@@ -261,6 +271,7 @@ void Pipeline::HandleScan(const Observation& obs) {
     workload_pids_.erase(key.pid);
     ForgetStdioPipes(key.pid);
   }
+  RecheckYoungPipeReaders(obs.method.empty() ? "poll" : obs.method);
   auto sc = scanner_->counters();
   std::lock_guard<std::mutex> lock(mu_);
   counters_["scans"] = static_cast<int64_t>(sc.scans);
@@ -359,50 +370,6 @@ void Pipeline::HandleProcess(const ProcessInfo& info, const std::string& method,
       e.fields["suppressed"] = std::to_string(verdict.suppressed_before);
     }
     publisher_->Publish(std::move(e));
-  }
-}
-
-void Pipeline::RememberStdioPipes(const ProcessInfo& info) {
-  for (const auto& fd : info.fds) {
-    if (fd.fd < 0 || fd.fd > 2 || fd.kind != FdKind::kPipe) continue;
-    auto& pids = stdio_pipe_pids_[fd.inode];
-    if (std::find(pids.begin(), pids.end(), info.key.pid) != pids.end()) continue;
-    pids.push_back(info.key.pid);
-    stdio_pipes_of_[info.key.pid].push_back(fd.inode);
-  }
-}
-
-void Pipeline::ForgetStdioPipes(int pid) {
-  auto it = stdio_pipes_of_.find(pid);
-  if (it == stdio_pipes_of_.end()) return;
-  for (uint64_t inode : it->second) {
-    auto p = stdio_pipe_pids_.find(inode);
-    if (p == stdio_pipe_pids_.end()) continue;
-    std::erase(p->second, pid);
-    if (p->second.empty()) stdio_pipe_pids_.erase(p);
-  }
-  stdio_pipes_of_.erase(it);
-}
-
-// A relay (`sh -i | nc host port`, a mkfifo loop) may connect after the shell at the
-// other end of its pipe was evaluated: when a process with sockets is seen, the
-// processes whose stdio shares one of its pipes are evaluated again, keeping only
-// matches that rest on a connection.
-void Pipeline::ReevaluatePipePeers(const ProcessInfo& relay, const std::string& method) {
-  std::vector<int> peers;
-  for (const auto& fd : relay.fds) {
-    if (fd.kind != FdKind::kPipe) continue;
-    auto it = stdio_pipe_pids_.find(fd.inode);
-    if (it == stdio_pipe_pids_.end()) continue;
-    for (int pid : it->second) {
-      if (pid != relay.key.pid) peers.push_back(pid);
-    }
-  }
-  for (int pid : peers) {
-    const ProcessInfo* peer = scanner_->Find(pid);
-    if (peer == nullptr) continue;
-    ProcessInfo copy = *peer;  // Find's pointer dies with the next scanner call
-    HandleProcess(copy, method, std::nullopt, clock_->WallNs(), std::nullopt, false, nullptr, true);
   }
 }
 

@@ -171,6 +171,7 @@ std::vector<CorpusCase> LoadCorpus(const std::string& dir) {
       k.cls = c["class"].as<std::string>();
       k.script = c["script"].as<std::string>();
       k.expect = StringList(c["expect"]);
+      k.short_signals = StringList(c["short_signals"]);
       if (c["hold_s"]) k.hold_s = c["hold_s"].as<double>();
       if (c["lives_s"]) k.lives_s = c["lives_s"].as<double>();
       if (c["note"]) k.note = c["note"].as<std::string>();
@@ -271,7 +272,9 @@ std::string CorpusReport(const std::string& title, const std::vector<CorpusCase>
         ++caught;
       } else {
         char buf[64];
-        std::snprintf(buf, sizeof buf, "%.1f s | %.2f s", c.lives_s, r.duration_s);
+        bool short_one = std::count(c.short_signals.begin(), c.short_signals.end(), s) > 0;
+        std::snprintf(buf, sizeof buf, "%.1f s | %.2f s", short_one ? 0.0 : c.lives_s,
+                      r.duration_s);
         misses << "| " << c.name << " | " << s << " | " << buf << " | " << c.cls << " |\n";
       }
     }

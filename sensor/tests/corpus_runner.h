@@ -32,6 +32,9 @@ struct CorpusCase {
   std::vector<std::string> expect;  // signals; empty: benign, no event allowed
   double hold_s = 3.0;              // longest run before the group is killed
   double lives_s = 0;               // how long the behaviour lasts (declared; poll's 1 s line)
+  // Expected signals whose own behaviour is short even when the case lives long
+  // (busybox nc -e execs the shell in place: nc itself lives for milliseconds).
+  std::vector<std::string> short_signals;
   std::string note;
 };
 

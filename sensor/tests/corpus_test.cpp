@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 #include "corpus_runner.h"
@@ -22,7 +24,8 @@ struct Outcome {
 
 Outcome Play(const std::string& capture) {
   Outcome o;
-  o.cases = LoadCorpus(SW_CORPUS_DIR);
+  const char* dir = std::getenv("SW_CORPUS_DIR");  // another corpus, e.g. one class
+  o.cases = LoadCorpus(dir != nullptr ? dir : SW_CORPUS_DIR);
   std::vector<nlohmann::json> unclaimed;
   o.runs = RunCorpus(o.cases, {"--mode", "node", "--capture", capture}, &unclaimed, &o.capture);
   std::string title = "CAPTURE=" + capture + " (sources: " + o.capture + "), --mode node, " +
@@ -73,6 +76,8 @@ TEST(DetectionCorpus, PollCatchesEverythingThatLivesASecond) {
   for (size_t i = 0; i < o.cases.size(); ++i) {
     if (o.cases[i].lives_s < 1.0) continue;
     for (const auto& s : o.cases[i].expect) {
+      const auto& short_ones = o.cases[i].short_signals;
+      if (std::count(short_ones.begin(), short_ones.end(), s) > 0) continue;
       EXPECT_TRUE(o.runs[i].fired.count(s))
           << o.cases[i].name << " (lives " << o.cases[i].lives_s << " s) missed " << s;
     }

@@ -171,8 +171,8 @@ std::string InterpreterScript(const ProcessInfo& p) {
   // options and NAME=VALUE assignments, at the interpreter it starts.
   if (!p.cmdline.empty() && Basename(p.cmdline[0]) == "env") {
     size_t i = 1;
-    while (i < p.cmdline.size() && (p.cmdline[i].rfind('-', 0) == 0 ||
-                                    p.cmdline[i].find('=') != std::string::npos)) {
+    while (i < p.cmdline.size() &&
+           (p.cmdline[i].rfind('-', 0) == 0 || p.cmdline[i].find('=') != std::string::npos)) {
       ++i;
     }
     if (i >= p.cmdline.size()) return {};

@@ -81,6 +81,7 @@ class Pipeline : public ObservationSink {
   void RememberStdioPipes(const ProcessInfo& info);
   void ForgetStdioPipes(int pid);
   void ReevaluatePipePeers(const ProcessInfo& relay, const std::string& method);
+  void RecheckYoungPipeReaders(const std::string& method);
   bool InWorkload(const ProcessInfo& info);
   void Loop();
 
@@ -96,6 +97,7 @@ class Pipeline : public ObservationSink {
   std::unordered_set<int> workload_pids_;
   std::unordered_map<uint64_t, std::vector<int>> stdio_pipe_pids_;  // pipe inode -> pids
   std::unordered_map<int, std::vector<uint64_t>> stdio_pipes_of_;   // pid -> pipe inodes
+  std::unordered_map<int, int64_t> young_pipe_readers_;  // pid -> mono ns first remembered
 
   mutable std::mutex mu_;  // queue and counters
   std::condition_variable cv_;
