@@ -10,7 +10,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -27,47 +26,40 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-// Accepts loopback connections and holds them, sending nothing, until destroyed.
+// Accepts loopback connections and holds them, sending nothing, until destroyed. It
+// runs in a child process: the test process writes to the session's stdin, and a
+// network-holding writer there would make the session look like a networked relay.
 class HoldingListener {
  public:
   HoldingListener() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof addr;
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(fd_, 64) != 0 ||
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 64) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
       std::abort();
     }
     port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] { Loop(); });
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      std::vector<int> held;
+      for (;;) {  // until SIGKILL
+        int c = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c >= 0) held.push_back(c);
+      }
+    }
+    ::close(fd);
   }
-  ~HoldingListener() {
-    stop_ = true;
-    thread_.join();
-    for (int c : held_) ::close(c);
-    ::close(fd_);
-  }
+  ~HoldingListener() { Kill(pid_); }
   int port() const { return port_; }
 
  private:
-  void Loop() {
-    while (!stop_) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c >= 0) held_.push_back(c);
-    }
-  }
-  int fd_ = -1;
   int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::vector<int> held_;
-  std::thread thread_;
+  pid_t pid_ = -1;
 };
 
 // The attacker's session: bash reading one script path per line, running each as
