@@ -242,7 +242,6 @@ bool RuleEngine::BlockHolds(const Conditions& c, const RuleInput& in, const Rule
   if (c.parent_outside && (p.ppid == 0) != *c.parent_outside) return false;
   if (c.root && (p.uid == 0) != *c.root) return false;
   if (!c.proc_name.empty() && !NameMatches(c.proc_name, p)) return false;
-  if (!c.not_proc_name.empty() && NameMatches(c.not_proc_name, p)) return false;
   if (!c.exe.empty() && !AnyGlob(c.exe, p.exe)) return false;
   if (!c.parent_name.empty()) {
     if (p.ancestors.empty() || !AnyGlob(c.parent_name, p.ancestors.front().name)) return false;
@@ -257,6 +256,8 @@ bool RuleEngine::BlockHolds(const Conditions& c, const RuleInput& in, const Rule
     for (size_t i = 1; i < p.cmdline.size() && !any; ++i) any = AnyGlob(c.args, p.cmdline[i]);
     if (!any) return false;
   }
+  // Long exclusion lists: after the cheaper filters above.
+  if (!c.not_proc_name.empty() && NameMatches(c.not_proc_name, p)) return false;
   if (!c.file_open.empty()) {
     std::optional<std::string> hit;
     if (in.observed_path && AnyGlob(c.file_open, *in.observed_path)) hit = in.observed_path;
