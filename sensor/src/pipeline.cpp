@@ -73,7 +73,17 @@ Event BuildEvent(const ProcessInfo& p, const rules::Match& m, const std::string&
   e.file_path = m.file_path;
   e.connection = m.connection;
   if (p.partial) e.fields["partial"] = "true";
+  // Inferred from the command line, not observed (the read or connection was not seen).
+  if (m.low_confidence) e.fields["confidence"] = "low";
   return e;
+}
+
+// A TCP connection that can still bring data in: ESTABLISHED, or FIN_WAIT1/2 (our
+// side shut down sending). UDP with a remote counts too.
+bool ReceivesFromNetwork(const SocketInfo& s) {
+  if (s.proto.rfind("udp", 0) == 0)
+    return s.remote.size() > 2 && s.remote.rfind(":0") == std::string::npos;
+  return s.state == 1 || s.state == 4 || s.state == 5;
 }
 
 // Fills what EnrichOne could not read from the source's early read.
@@ -118,8 +128,22 @@ class Pipeline::World : public rules::RuleWorld {
     for (const ProcessInfo* peer : scanner_->PipeHoldersWithNetwork(inode, self_pid)) {
       for (const SocketInfo* s : rules::OutboundConnections(*peer)) return *s;
       for (const auto& s : peer->sockets) {
-        if (s.state == 1) return s;  // an accepted connection (bind shell relays)
+        // An accepted connection (bind shell relays), or one whose sending half the
+        // relay closed (nc after EOF on its own stdin) but which still delivers input.
+        if (ReceivesFromNetwork(s)) return s;
       }
+    }
+    return std::nullopt;
+  }
+  std::optional<SocketInfo> ParentConnection(const ProcessInfo& p) const override {
+    if (p.ppid <= 0) return std::nullopt;
+    // Refreshes the fds of p's ancestors (a relay may connect after it was enriched).
+    (void)scanner_->PipeHoldersWithNetwork(0, p.key.pid);
+    const ProcessInfo* parent = scanner_->Find(p.ppid);
+    if (parent == nullptr) return std::nullopt;
+    for (const SocketInfo* s : rules::OutboundConnections(*parent)) return *s;
+    for (const auto& s : parent->sockets) {
+      if (ReceivesFromNetwork(s)) return s;
     }
     return std::nullopt;
   }
@@ -249,8 +273,10 @@ void Pipeline::HandleScan(const Observation& obs) {
     fired_.erase(key);
     workload_pids_.erase(key.pid);
     if (options_.ledger) options_.ledger->Exited(key);
+    ForgetStdioPipes(key.pid);
   }
   if (options_.ledger) options_.ledger->ScanDone();
+  RecheckYoungPipeReaders(obs.method.empty() ? "poll" : obs.method);
   auto sc = scanner_->counters();
   std::lock_guard<std::mutex> lock(mu_);
   counters_["scans"] = static_cast<int64_t>(sc.scans);
@@ -320,14 +346,20 @@ void Pipeline::HandlePid(const Observation& obs) {
 void Pipeline::HandleProcess(const ProcessInfo& info, const std::string& method,
                              std::optional<double> lag_ms, int64_t time_ns,
                              const std::optional<std::string>& observed_path,
-                             bool only_path_matches, const procfs::ProcessChange* fd_change) {
+                             bool only_path_matches, const procfs::ProcessChange* fd_change,
+                             bool connection_only) {
   if (info.kernel_thread || info.key.pid == options_.self_pid) return;
   if (!InWorkload(info)) return;
   World world(scanner_, baseline_);
   auto matches = engine_->Evaluate({&info, observed_path}, world);
+  if (!connection_only) {
+    RememberStdioPipes(info);
+    if (!info.sockets.empty()) ReevaluatePipePeers(info, method);
+  }
   for (const auto& m : matches) {
     if (only_path_matches && m.file_path != observed_path) continue;
     if (fd_change && !UsesNewFds(m, *fd_change)) continue;
+    if (connection_only && !m.connection) continue;
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++counters_["rule_matches"];

@@ -96,7 +96,8 @@ int Run(const SensorConfig& config) {
                  config.proc_root.c_str(), pids.error().message.c_str());
     return 1;
   }
-  WorkloadChoice workload = ChooseWorkload(fs, self_pid, config.workload_pid, config.workload_root);
+  WorkloadChoice workload =
+      ChooseWorkload(fs, self_pid, config.workload_pid, config.workload_root, config.mode);
   // State that survives a restart: first start or restart, and the original baseline.
   auto keeper = StateKeeper::Open(StateOptionsFrom(config));
   if (!keeper.ok()) {

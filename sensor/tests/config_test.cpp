@@ -1,8 +1,11 @@
 #include "sandwatch/sensor/config.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
+
+#include "sandwatch/sensor/sensor.h"
 
 namespace sandwatch::sensor {
 namespace {
@@ -122,6 +125,28 @@ TEST(Config, StateDirDefaultsToTheSpoolDir) {
   ASSERT_TRUE(flag.ok());
   EXPECT_EQ(flag->config.state_dir, "/tmp/st");
   EXPECT_NE(Parse({}, {"--help"})->text.find("STATE_DIR"), std::string::npos);
+}
+
+TEST(Config, NodeModeBaselinesTheHostRootAndPrintConfigSaysWhy) {
+  procfs::ProcFs fs("/proc");
+  const int self = static_cast<int>(::getpid());
+  // Node mode: the host's /, whatever other mount namespaces run on it.
+  WorkloadChoice node = ChooseWorkload(fs, self, 0, "", "node");
+  EXPECT_EQ(node.root, "/");
+  EXPECT_NE(node.why.find("mode node"), std::string::npos) << node.why;
+  // --workload-root and --workload-pid still win in every mode.
+  EXPECT_EQ(ChooseWorkload(fs, self, 0, "/srv/rootfs", "node").root, "/srv/rootfs");
+  EXPECT_EQ(ChooseWorkload(fs, self, self, "", "node").root, fs.PidPath(self) + "/root");
+  // Sidecar and kata keep looking for the workload container.
+  WorkloadChoice sidecar = ChooseWorkload(fs, self, 0, "", "sidecar");
+  EXPECT_NE(sidecar.why.find("mode sidecar"), std::string::npos) << sidecar.why;
+
+  auto p = Parse({{"MODE", "node"}}, {"--print-config"});
+  ASSERT_TRUE(p.ok());
+  auto j = nlohmann::json::parse(DescribeConfig(p->config));
+  EXPECT_EQ(j["mode"], "node");
+  EXPECT_EQ(j["workload_choice"]["root"], "/");
+  EXPECT_NE(j["workload_choice"]["why"].get<std::string>().find("mode node"), std::string::npos);
 }
 
 }  // namespace

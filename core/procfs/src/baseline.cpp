@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -126,6 +127,10 @@ struct Walker {
 
 Result<Baseline> Baseline::Build(const std::string& root, const BaselineOptions& options) {
   Baseline b;
+  // Inode times come from the same coarse clock, so "changed before this" is exact.
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME_COARSE, &now);
+  b.started_wall_ns_ = static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
   b.root_ = root;
   while (!b.root_.empty() && b.root_.back() == '/') b.root_.pop_back();
   struct stat st {};
@@ -177,7 +182,9 @@ bool Baseline::Contains(const ProcessInfo& process) const {
   now.inode = process.exe_inode;
   now.size = process.exe_size;
   now.mtime_ns = process.exe_mtime_ns;
-  return Contains(process.exe, now);
+  if (Contains(process.exe, now)) return true;
+  return !Contains(process.exe) && process.exe_ctime_ns > 0 && started_wall_ns_ > 0 &&
+         process.exe_ctime_ns < started_wall_ns_;
 }
 
 }  // namespace sandwatch::procfs

@@ -64,16 +64,19 @@ ProcessInfo ProcessScanner::Enrich(const PidDir& dir, const StatFields& stat, Ne
     note(status.error());
   }
 
-  if (auto exe = dir.ReadLink("exe"); exe.ok()) {
-    ExeLink link = ParseExeLink(*exe);
+  // One open: the path and the identity describe the same image even when the
+  // process execs again meanwhile (env, nice, exec "$@" entrypoints).
+  if (auto exe = dir.ReadExe(); exe.ok()) {
+    ExeLink link = ParseExeLink(exe->link);
     info.exe = std::move(link.path);
     info.exe_deleted = link.deleted;
     info.exe_memfd = link.memfd;
-    if (auto id = dir.Stat("exe"); id.ok()) {
-      info.exe_dev = id->dev;
-      info.exe_inode = id->inode;
-      info.exe_size = id->size;
-      info.exe_mtime_ns = id->mtime_ns;
+    if (exe->stat) {
+      info.exe_dev = exe->stat->dev;
+      info.exe_inode = exe->stat->inode;
+      info.exe_size = exe->stat->size;
+      info.exe_mtime_ns = exe->stat->mtime_ns;
+      info.exe_ctime_ns = exe->stat->ctime_ns;
     }
   } else {
     note(exe.error());

@@ -2,8 +2,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -125,6 +127,8 @@ Result<uint64_t> RaiseFdSoftLimit() {
 
 ProcFs::ProcFs(std::string root) : root_(std::move(root)) {
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
+  struct statfs fs {};
+  procfs_ = statfs(root_.c_str(), &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
 }
 
 std::string ProcFs::PidPath(int pid) const {
@@ -214,13 +218,14 @@ Result<PidDir> ProcFs::OpenPid(int pid) const {
   PidDir dir;
   dir.path_ = PidPath(pid);
   dir.pid_ = pid;
+  dir.procfs_ = procfs_;
   dir.fd_ = open(dir.path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir.fd_ < 0) return OsError("open", dir.path_, errno);
   return dir;
 }
 
 PidDir::PidDir(PidDir&& other) noexcept
-    : fd_(other.fd_), pid_(other.pid_), path_(std::move(other.path_)) {
+    : fd_(other.fd_), pid_(other.pid_), procfs_(other.procfs_), path_(std::move(other.path_)) {
   other.fd_ = -1;
 }
 
@@ -229,6 +234,7 @@ PidDir& PidDir::operator=(PidDir&& other) noexcept {
     if (fd_ >= 0) close(fd_);
     fd_ = other.fd_;
     pid_ = other.pid_;
+    procfs_ = other.procfs_;
     path_ = std::move(other.path_);
     other.fd_ = -1;
   }
@@ -259,6 +265,32 @@ Result<std::vector<int>> PidDir::ListFds(size_t max_fds) const {
 Result<FileStat> PidDir::Stat(std::string_view name) const {
   std::string rel(name);
   return StatAt(fd_, rel.c_str(), Join(path_, name));
+}
+
+Result<ExeIdentity> PidDir::ReadExe() const {
+  ExeIdentity id;
+  int fd = openat(fd_, "exe", O_PATH | O_CLOEXEC);
+  if (fd >= 0) {
+    struct stat st {};
+    if (fstat(fd, &st) == 0) id.stat = ToFileStat(st);
+    if (procfs_) {
+      // The opened image's own path: the same dentry readlink(exe) would show.
+      auto self =
+          ReadLinkAt(AT_FDCWD, ("/proc/self/fd/" + std::to_string(fd)).c_str(), Join(path_, "exe"));
+      close(fd);
+      if (self.ok()) id.link = std::move(*self);
+      if (self.ok()) return id;
+      id.stat.reset();  // no path for this image: fall back to the link alone
+    } else {
+      close(fd);
+    }
+  } else if (procfs_) {
+    return OsError("open", Join(path_, "exe"), errno);
+  }
+  auto link = ReadLink("exe");
+  if (!link.ok()) return link.error();
+  id.link = std::move(*link);
+  return id;
 }
 
 Result<int> PidDir::Open(std::string_view name) const {

@@ -295,15 +295,22 @@ std::vector<const ProcessInfo*> ProcessScanner::PipeHoldersWithNetwork(uint64_t 
       (void)RefreshEntry(&it->second, &net, &ignored, true);
     }
   }
-  counters_.net_table_reads += net.tables_read();
   std::vector<const ProcessInfo*> out;
-  for (const auto& [pid, entry] : table_) {
-    if (pid == requester_pid || entry.info.sockets.empty()) continue;
+  for (auto& [pid, entry] : table_) {
+    if (pid == requester_pid || entry.info.kernel_thread) continue;
     bool holds = std::any_of(entry.info.fds.begin(), entry.info.fds.end(), [&](const FdInfo& f) {
       return f.kind == FdKind::kPipe && f.inode == pipe_inode;
     });
-    if (holds) out.push_back(&entry.info);
+    if (!holds) continue;
+    // A sibling relay (`nc H P | sh`) was enriched at exec, before it connected: its
+    // pipe is known (set up before the exec), its socket maybe not yet.
+    if (entry.info.sockets.empty()) {
+      ProcessChange ignored;
+      (void)RefreshEntry(&entry, &net, &ignored, true);
+    }
+    if (!entry.info.sockets.empty()) out.push_back(&entry.info);
   }
+  counters_.net_table_reads += net.tables_read();
   std::sort(out.begin(), out.end(),
             [](const ProcessInfo* a, const ProcessInfo* b) { return a->key.pid < b->key.pid; });
   return out;

@@ -126,6 +126,34 @@ TEST_F(ProcfsBaselineTest, ProcessCheckRejectsDeletedAndMemfd) {
   EXPECT_FALSE(Baseline().Contains("/usr/bin/ls"));
 }
 
+TEST_F(ProcfsBaselineTest, UnwalkedExecutableCountsWhenUnchangedSinceBeforeStart) {
+  auto b = Baseline::Build(root_);
+  ASSERT_TRUE(b.ok());
+  // A pyenv python outside the walked dirs: its inode last changed long before start
+  // (the identity of this machine's /usr/bin/tail stands in for it).
+  struct stat old {};
+  ASSERT_EQ(stat("/usr/bin/tail", &old), 0);
+  ProcessInfo p;
+  p.exe = "/root/.pyenv/versions/3.12/bin/python3.12";
+  p.exe_dev = old.st_dev;
+  p.exe_inode = old.st_ino;
+  p.exe_size = old.st_size;
+  p.exe_ctime_ns = static_cast<int64_t>(old.st_ctim.tv_sec) * 1000000000 + old.st_ctim.tv_nsec;
+  EXPECT_TRUE(b->Contains(p));
+  // Written after start: its ctime is not older than the walk.
+  File("home/app/bin/dropped", "new", 0755);
+  struct stat fresh {};
+  ASSERT_EQ(stat((root_ + "/home/app/bin/dropped").c_str(), &fresh), 0);
+  p.exe = "/home/app/bin/dropped";
+  p.exe_inode = fresh.st_ino;
+  p.exe_ctime_ns = static_cast<int64_t>(fresh.st_ctim.tv_sec) * 1000000000 + fresh.st_ctim.tv_nsec;
+  EXPECT_FALSE(b->Contains(p));
+  // A walked path whose identity changed is new whatever its ctime.
+  p.exe = "/usr/bin/ls";
+  p.exe_ctime_ns = 1;
+  EXPECT_FALSE(b->Contains(p));
+}
+
 TEST_F(ProcfsBaselineTest, BoundedByMaxEntries) {
   BaselineOptions o;
   o.max_entries = 3;

@@ -97,5 +97,30 @@ TEST(ProcfsFs, RealProcSelf) {
   EXPECT_GT(exe->inode, 0u);
 }
 
+TEST(ProcfsFs, ReadExeTakesPathAndIdentityFromOneOpen) {
+  ProcFs fs("/proc");
+  auto dir = fs.OpenPid(static_cast<int>(::getpid()));
+  ASSERT_TRUE(dir.ok());
+  auto exe = dir->ReadExe();
+  ASSERT_TRUE(exe.ok()) << exe.error().message;
+  EXPECT_EQ(exe->link, fs.ReadLink(static_cast<int>(::getpid()), "exe").value());
+  ASSERT_TRUE(exe->stat.has_value());
+  auto direct = fs.StatPidFile(static_cast<int>(::getpid()), "exe");
+  ASSERT_TRUE(direct.ok());
+  EXPECT_EQ(exe->stat->inode, direct->inode);
+  EXPECT_EQ(exe->stat->dev, direct->dev);
+  EXPECT_GT(exe->stat->ctime_ns, 0);
+  // A fixture tree is not procfs: the link text is kept as written; a dangling link
+  // (a deleted binary) has no identity.
+  FixtureTree tree;
+  ProcFs fixture(tree.root());
+  auto deleted = fixture.OpenPid(200);
+  ASSERT_TRUE(deleted.ok());
+  auto d = deleted->ReadExe();
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->link, "/tmp/dropper (deleted)");
+  EXPECT_FALSE(d->stat.has_value());
+}
+
 }  // namespace
 }  // namespace sandwatch::procfs

@@ -44,6 +44,22 @@ const SocketInfo* FindSocket(const ProcessInfo& p, uint64_t inode) {
 
 bool IsTcp(const SocketInfo& s) { return s.proto.rfind("tcp", 0) == 0; }
 
+// The connection behind fds first..last: an inet socket, or a pipe whose other end a
+// networked process holds.
+std::optional<ConnectionRef> StdioConnection(const ProcessInfo& p, int first, int last,
+                                             const RuleWorld& world) {
+  for (const auto& fd : p.fds) {
+    if (fd.fd < first || fd.fd > last) continue;
+    if (fd.kind == FdKind::kSocket) {
+      if (const SocketInfo* s = FindSocket(p, fd.inode)) return ToRef(*s);
+      if (auto parent = world.ParentConnection(p)) return ToRef(*parent);  // a socketpair
+    } else if (fd.kind == FdKind::kPipe) {
+      if (auto peer = world.PipePeerConnection(fd.inode, p.key.pid)) return ToRef(*peer);
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string_view Basename(std::string_view path) {
@@ -150,10 +166,57 @@ std::vector<const SocketInfo*> OutboundConnections(const ProcessInfo& p) {
   return out;
 }
 
+std::string InterpreterScript(const ProcessInfo& p) {
+  // `#!/usr/bin/env bash` scripts run as `env bash SCRIPT ARGS`: look past env, its
+  // options and NAME=VALUE assignments, at the interpreter it starts.
+  if (!p.cmdline.empty() && Basename(p.cmdline[0]) == "env") {
+    size_t i = 1;
+    while (i < p.cmdline.size() &&
+           (p.cmdline[i].rfind('-', 0) == 0 || p.cmdline[i].find('=') != std::string::npos)) {
+      ++i;
+    }
+    if (i >= p.cmdline.size()) return {};
+    ProcessInfo inner;
+    inner.cwd = p.cwd;
+    inner.cmdline.assign(p.cmdline.begin() + static_cast<std::ptrdiff_t>(i), p.cmdline.end());
+    return InterpreterScript(inner);
+  }
+  // Options that take the next argument as their value (python -W x, -X x; sh -o x).
+  auto takes_value = [](const std::string& a) { return a == "-W" || a == "-X" || a == "-o"; };
+  std::string name = p.cmdline.empty() ? p.name : std::string(Basename(p.cmdline[0]));
+  std::string inline_flags = "cem";
+  if (name.rfind("perl", 0) == 0) inline_flags += 'E';
+  if (name.rfind("php", 0) == 0) inline_flags += 'r';
+  if (name.rfind("node", 0) == 0) inline_flags += 'p';
+  for (size_t i = 1; i < p.cmdline.size(); ++i) {
+    const std::string& a = p.cmdline[i];
+    if (a == "--") {
+      if (i + 1 >= p.cmdline.size()) return {};
+      i += 1;
+    } else if (a.size() > 1 && (a[0] == '-' || a[0] == '+')) {
+      // Inline code or a module instead of a script file: -c (shells, python), -e
+      // (perl, ruby, node), -m (python), -E (perl), -r (php), -p (node); also inside
+      // a cluster (-ic).
+      if (a[1] != '-' && a.find_first_of(inline_flags, 1) != std::string::npos) return {};
+      if (a == "--eval" || a == "--command") return {};
+      if (takes_value(a)) ++i;
+      continue;
+    } else if (a == "-") {
+      return {};  // stdin
+    }
+    const std::string& script = p.cmdline[i];
+    if (script.empty()) return {};
+    if (script[0] == '/' || p.cwd.empty()) return script;
+    return p.cwd == "/" ? "/" + script : p.cwd + "/" + script;
+  }
+  return {};
+}
+
 bool Conditions::Empty() const {
   return proc_name.empty() && exe.empty() && cmdline.empty() && args.empty() &&
          parent_name.empty() && ancestor_name.empty() && file_open.empty() && !exe_new &&
-         !stdio_network && !remote_not_in && !expected && !parent_outside && !root;
+         !stdio_network && !remote_not_in && !expected && !parent_outside && !root &&
+         not_proc_name.empty() && script_in.empty() && !stdin_network;
 }
 
 size_t RuleSet::EnabledCount() const {
@@ -193,6 +256,8 @@ bool RuleEngine::BlockHolds(const Conditions& c, const RuleInput& in, const Rule
     for (size_t i = 1; i < p.cmdline.size() && !any; ++i) any = AnyGlob(c.args, p.cmdline[i]);
     if (!any) return false;
   }
+  // Long exclusion lists: after the cheaper filters above.
+  if (!c.not_proc_name.empty() && NameMatches(c.not_proc_name, p)) return false;
   if (!c.file_open.empty()) {
     std::optional<std::string> hit;
     if (in.observed_path && AnyGlob(c.file_open, *in.observed_path)) hit = in.observed_path;
@@ -204,6 +269,7 @@ bool RuleEngine::BlockHolds(const Conditions& c, const RuleInput& in, const Rule
     if (!hit) return false;
     m->file_path = hit;
   }
+  if (!c.script_in.empty() && !AnyGlob(c.script_in, InterpreterScript(p))) return false;
   if (c.exe_new) {
     bool is_new;
     if (p.exe_deleted || p.exe_memfd) {
@@ -232,16 +298,13 @@ bool RuleEngine::BlockHolds(const Conditions& c, const RuleInput& in, const Rule
     m->connection = ToRef(*hit);
   }
   if (c.stdio_network) {
-    std::optional<ConnectionRef> hit;
-    for (const auto& fd : p.fds) {
-      if (fd.fd < 0 || fd.fd > 2 || hit) continue;
-      if (fd.kind == FdKind::kSocket) {
-        if (const SocketInfo* s = FindSocket(p, fd.inode)) hit = ToRef(*s);
-      } else if (fd.kind == FdKind::kPipe) {
-        if (auto peer = world.PipePeerConnection(fd.inode, p.key.pid)) hit = ToRef(*peer);
-      }
-    }
+    std::optional<ConnectionRef> hit = StdioConnection(p, 0, 2, world);
     if (hit.has_value() != *c.stdio_network) return false;
+    if (hit) m->connection = hit;
+  }
+  if (c.stdin_network) {
+    std::optional<ConnectionRef> hit = StdioConnection(p, 0, 0, world);
+    if (hit.has_value() != *c.stdin_network) return false;
     if (hit) m->connection = hit;
   }
   if (!c.cmdline.empty()) {
@@ -261,6 +324,7 @@ std::vector<Match> RuleEngine::Evaluate(const RuleInput& in, const RuleWorld& wo
     for (const Conditions& block : rule.when) {
       Match m;
       m.rule = &rule;
+      m.low_confidence = block.low_confidence;
       if (!BlockHolds(block, in, world, &m)) continue;
       bool suppressed =
           std::any_of(rule.unless.begin(), rule.unless.end(), [&](const Conditions& u) {

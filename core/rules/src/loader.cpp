@@ -103,6 +103,17 @@ Status ReadConditions(const YAML::Node& n, const Ctx& c, Conditions* out) {
       st = list_into(&out->parent_name);
     } else if (key == "ancestor_name") {
       st = list_into(&out->ancestor_name);
+    } else if (key == "not_proc_name") {
+      st = list_into(&out->not_proc_name);
+    } else if (key == "script_in") {
+      st = list_into(&out->script_in);
+    } else if (key == "stdin_network") {
+      st = bool_into(&out->stdin_network);
+    } else if (key == "confidence") {
+      auto s = ReadScalar(v, kc);
+      if (!s.ok()) return s.error();
+      if (*s != "low" && *s != "normal") return kc.Fail(v, "expected low or normal");
+      out->low_confidence = *s == "low";
     } else if (key == "file_open") {
       st = list_into(&out->file_open);
     } else if (key == "cmdline") {
@@ -135,9 +146,10 @@ Status ReadConditions(const YAML::Node& n, const Ctx& c, Conditions* out) {
       st = bool_into(&out->root);
     } else {
       return kc.Fail(key_node,
-                     "unknown condition (known: proc_name, exe, cmdline, args, parent_name, "
-                     "ancestor_name, file_open, exe_new, stdio_network, remote_not_in, "
-                     "expected, parent_outside, root)");
+                     "unknown condition (known: proc_name, not_proc_name, exe, cmdline, args, "
+                     "parent_name, ancestor_name, file_open, script_in, exe_new, "
+                     "stdio_network, stdin_network, remote_not_in, expected, parent_outside, "
+                     "root; and the block marker confidence)");
     }
     if (!st.ok()) return st;
   }

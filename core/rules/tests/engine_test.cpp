@@ -186,6 +186,107 @@ TEST(Engine, DisabledRulesDoNotFire) {
   EXPECT_EQ(e.rules().EnabledCount(), 0u);
 }
 
+TEST(Engine, NotProcNameExcludesByCommExeOrArgv0) {
+  auto e = Engine(std::string(kHeader) +
+                  "    when: {cmdline: ['/etc/shadow'], not_proc_name: [stat, ls, 'ba*']}\n");
+  FakeWorld w;
+  auto cat = Proc("cat", {"cat", "/etc/shadow"});
+  EXPECT_EQ(e.Evaluate({&cat, {}}, w).size(), 1u);
+  auto stat = Proc("stat", {"stat", "/etc/shadow"});
+  EXPECT_TRUE(e.Evaluate({&stat, {}}, w).empty());
+  auto shell = Proc("x", {"/bin/bash", "-c", "test -e /etc/shadow"}, "/usr/bin/x");
+  EXPECT_TRUE(e.Evaluate({&shell, {}}, w).empty());
+}
+
+TEST(Engine, InterpreterScriptSkipsOptionsAndInlineCode) {
+  auto p = Proc("bash", {"bash", "-x", "/dev/shm/x"});
+  EXPECT_EQ(InterpreterScript(p), "/dev/shm/x");
+  p.cmdline = {"bash", "-c", "sh /tmp/x"};
+  EXPECT_EQ(InterpreterScript(p), "");
+  p.cmdline = {"sh", "-ic", "id"};
+  EXPECT_EQ(InterpreterScript(p), "");
+  p.cmdline = {"python3", "-W", "ignore", "-u", "job.py"};
+  p.cwd = "/var/tmp";
+  EXPECT_EQ(InterpreterScript(p), "/var/tmp/job.py");
+  p.cmdline = {"python3", "-m", "http.server"};
+  EXPECT_EQ(InterpreterScript(p), "");
+  p.cmdline = {"perl", "-E", "say 1", "/tmp/data"};
+  EXPECT_EQ(InterpreterScript(p), "");
+  p.cmdline = {"python3", "-E", "/tmp/x.py"};  // -E is not inline code for python
+  EXPECT_EQ(InterpreterScript(p), "/tmp/x.py");
+  p.cmdline = {"sh", "--", "-weird"};
+  p.cwd = "/";
+  EXPECT_EQ(InterpreterScript(p), "/-weird");
+  p.cmdline = {"sh", "-"};
+  EXPECT_EQ(InterpreterScript(p), "");
+  p.cmdline = {"sh"};
+  EXPECT_EQ(InterpreterScript(p), "");
+  // A `#!/usr/bin/env bash` script: env, then the interpreter, then the script.
+  p.cwd = "/tmp/work";
+  p.cmdline = {"/usr/bin/env", "bash", "/root/.pyenv/shims/pip", "list"};
+  EXPECT_EQ(InterpreterScript(p), "/root/.pyenv/shims/pip");
+  p.cmdline = {"env", "-i", "A=b", "python3", "-c", "x"};
+  EXPECT_EQ(InterpreterScript(p), "");
+}
+
+TEST(Engine, ScriptInMatchesTheInterpretedFile) {
+  auto e = Engine(std::string(kHeader) + "    when: {proc_name: [sh], script_in: ['/tmp/*']}\n");
+  FakeWorld w;
+  auto run = Proc("sh", {"/bin/sh", "/tmp/x.sh"});  // a #! script run directly
+  EXPECT_EQ(e.Evaluate({&run, {}}, w).size(), 1u);
+  auto inline_code = Proc("sh", {"sh", "-c", "ls /tmp/x"});
+  EXPECT_TRUE(e.Evaluate({&inline_code, {}}, w).empty());
+  auto relative = Proc("sh", {"sh", "./x.sh"});
+  relative.cwd = "/tmp";
+  EXPECT_EQ(e.Evaluate({&relative, {}}, w).size(), 1u);
+}
+
+TEST(Engine, StdinNetworkNeedsTheInputSide) {
+  auto e = Engine(std::string(kHeader) + "    when: {proc_name: [sh], stdin_network: true}\n");
+  FakeWorld w;
+  w.networked_pipe = 9;
+  // `while :; do date; done | nc host port`: only stdout reaches the network.
+  auto writer = Proc("sh", {"sh", "-c", "while :; do date; done"});
+  writer.fds.push_back(FdInfo{1, FdKind::kPipe, "pipe:[9]", 9});
+  EXPECT_TRUE(e.Evaluate({&writer, {}}, w).empty());
+  // `ncat --exec /bin/sh`, `curl | sh`: the shell reads the network.
+  auto reader = Proc("sh", {"sh"});
+  reader.fds.push_back(FdInfo{0, FdKind::kPipe, "pipe:[9]", 9});
+  auto ms = e.Evaluate({&reader, {}}, w);
+  ASSERT_EQ(ms.size(), 1u);
+  ASSERT_TRUE(ms[0].connection);
+  // socat EXEC: hands the shell a unix socketpair; the networked end is the parent.
+  auto paired = Proc("sh", {"sh"}, "", {"socat"});
+  paired.fds.push_back(FdInfo{0, FdKind::kSocket, "socket:[12]", 12});
+  EXPECT_TRUE(e.Evaluate({&paired, {}}, w).empty());
+  w.parent_connection = SocketInfo{13, "tcp", "127.0.0.1:40001", "127.0.0.1:4444", 1};
+  EXPECT_EQ(e.Evaluate({&paired, {}}, w).size(), 1u);
+  auto direct = Proc("sh", {"sh", "-i"});
+  AddSocket(&direct, 0, 5, "10.0.0.2:5555", "192.0.2.1:4444");
+  EXPECT_EQ(e.Evaluate({&direct, {}}, w).size(), 1u);
+}
+
+TEST(Engine, LowConfidenceBlocksMarkTheirMatches) {
+  auto e = Engine(std::string(kHeader) +
+                  "    when:\n"
+                  "      - {file_open: [/etc/shadow]}\n"
+                  "      - {cmdline: ['/etc/shadow'], confidence: low}\n");
+  FakeWorld w;
+  auto cat = Proc("cat", {"cat", "/etc/shadow"});
+  auto ms = e.Evaluate({&cat, {}}, w);
+  ASSERT_EQ(ms.size(), 1u);
+  EXPECT_TRUE(ms[0].low_confidence);
+  ms = e.Evaluate({&cat, std::string("/etc/shadow")}, w);
+  ASSERT_EQ(ms.size(), 1u);
+  EXPECT_FALSE(ms[0].low_confidence);  // the observed open wins: first block
+  auto bad =
+      ParseRules(std::string(kHeader) + "    when: {cmdline: [x], confidence: maybe}\n", "t");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("confidence"), std::string::npos);
+  auto alone = ParseRules(std::string(kHeader) + "    when: {confidence: low}\n", "t");
+  EXPECT_FALSE(alone.ok());  // a marker is not a condition
+}
+
 TEST(Template, RendersFieldsAndEscapesControlCharacters) {
   auto p = Proc("cat", {"cat", "/etc/shadow\n\x1b[31m"});
   Match m;

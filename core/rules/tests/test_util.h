@@ -49,6 +49,10 @@ class FakeWorld : public RuleWorld {
     }
     return std::nullopt;
   }
+  std::optional<SocketInfo> parent_connection;
+  std::optional<SocketInfo> ParentConnection(const ProcessInfo&) const override {
+    return parent_connection;
+  }
 };
 
 }  // namespace sandwatch::rules::testing

@@ -5,6 +5,7 @@
 #include <sys/fanotify.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -22,6 +23,7 @@ namespace {
 
 constexpr size_t kMaxQueue = 65536;
 constexpr int64_t kInterpWindowNs = 200'000'000;
+constexpr int64_t kRemarkNs = 2'000'000'000;  // how often new credential files are marked
 
 Result<int> InitFanotify() {
   int fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK,
@@ -73,20 +75,39 @@ Status FanotifySource::AddMarks(int fan_fd, int perm_fd, std::vector<std::string
     }
   }
   if (options_.file_events) {
-    // A permission event holds the opener inside open() until we answer, so its
-    // cmdline is read even when it lives 1 ms; plain FAN_OPEN when unavailable.
-    const int fd = perm_fd >= 0 ? perm_fd : fan_fd;
-    const uint64_t mask = perm_fd >= 0 ? FAN_OPEN_PERM : FAN_OPEN;
-    for (const std::string& file : ExistingUnderRoot(root, options_.sensitive_patterns)) {
-      if (fanotify_mark(fd, FAN_MARK_ADD, mask, AT_FDCWD, UnderRoot(root, file).c_str()) == 0) {
-        marked->push_back(file);
-      }
-    }
+    AddFileMarks(fan_fd, perm_fd, marked);
     if (marked->empty() && !options_.exec_events) {
       return MakeError("fanotify: none of the sensitive files exist under " + root);
     }
   }
   return OkStatus();
+}
+
+void FanotifySource::AddFileMarks(int fan_fd, int perm_fd, std::vector<std::string>* marked) const {
+  const std::string& root = options_.workload_root;
+  // A permission event holds the opener inside open() until we answer, so its
+  // cmdline is read even when it lives 1 ms; plain FAN_OPEN when unavailable.
+  const int fd = perm_fd >= 0 ? perm_fd : fan_fd;
+  const uint64_t mask = perm_fd >= 0 ? FAN_OPEN_PERM : FAN_OPEN;
+  std::vector<std::string> dirs;
+  for (const std::string& p : options_.sensitive_patterns) {
+    // Credential directories (~/.aws, ~/.kube): a file created in them later is
+    // reported at once. Not the home itself, nor /etc (every open there would wake us).
+    auto slash = p.rfind('/');
+    if (p.rfind("~/.", 0) == 0 && slash != std::string::npos && slash > 2) {
+      dirs.push_back(p.substr(0, slash));
+    }
+  }
+  for (const std::string& dir : ExistingUnderRoot(root, dirs, homes_)) {
+    (void)fanotify_mark(fd, FAN_MARK_ADD, mask | FAN_EVENT_ON_CHILD, AT_FDCWD,
+                        UnderRoot(root, dir).c_str());
+  }
+  for (const std::string& file : ExistingUnderRoot(root, options_.sensitive_patterns, homes_)) {
+    if (std::find(marked->begin(), marked->end(), file) != marked->end()) continue;
+    if (fanotify_mark(fd, FAN_MARK_ADD, mask, AT_FDCWD, UnderRoot(root, file).c_str()) == 0) {
+      marked->push_back(file);
+    }
+  }
 }
 
 Status FanotifySource::Probe() const {
@@ -120,6 +141,7 @@ Status FanotifySource::Start(ObservationSink* sink) {
                              O_RDONLY | O_LARGEFILE | O_CLOEXEC);
   }
   file_perm_active_.store(perm_fd_ >= 0);
+  homes_ = WorkloadHomes(procfs::ProcFs(options_.proc_root));
   marked_files_.clear();
   Status st = AddMarks(fan_fd_, perm_fd_, &marked_files_);
   if (!st.ok()) {
@@ -159,8 +181,14 @@ void FanotifySource::ReaderLoop(ObservationSink* sink) {
   rt_.store(prio.realtime);
   pollfd fds[3] = {{wake_.fd(), POLLIN, 0}, {fan_fd_, POLLIN, 0}, {perm_fd_, POLLIN, 0}};
   const nfds_t nfds = perm_fd_ >= 0 ? 3 : 2;
+  int64_t next_remark = SystemClock().MonoNs() + kRemarkNs;
   while (true) {
-    int n = poll(fds, nfds, -1);
+    int n = poll(fds, nfds, static_cast<int>(kRemarkNs / 1000000));
+    if (options_.file_events && SystemClock().MonoNs() >= next_remark) {
+      // Credential files and directories created after start (a home made later).
+      AddFileMarks(fan_fd_, perm_fd_, &marked_files_);
+      next_remark = SystemClock().MonoNs() + kRemarkNs;
+    }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 || (fds[0].revents & POLLIN)) break;
     if (nfds == 3 && (fds[2].revents & POLLIN)) Drain(perm_fd_, true, sink);

@@ -54,7 +54,8 @@ class FanotifySource : public CaptureSource {
   void Stop() override;
   void AddCounters(std::map<std::string, int64_t>* counters) const override;
 
-  // The workload-relative files marked for FAN_OPEN (after Start).
+  // The workload-relative files marked for FAN_OPEN (after Start; the reader thread
+  // adds files created later, so read this only while the source is stopped or idle).
   const std::vector<std::string>& marked_files() const { return marked_files_; }
 
  private:
@@ -64,6 +65,9 @@ class FanotifySource : public CaptureSource {
     int64_t mono_ns = 0;
   };
   Status AddMarks(int fan_fd, int perm_fd, std::vector<std::string>* marked) const;
+  // Marks the sensitive files (and their credential directories) that exist now and
+  // are not in `marked` yet; called at start and every 2 s by the reader thread.
+  void AddFileMarks(int fan_fd, int perm_fd, std::vector<std::string>* marked) const;
   void ReaderLoop(ObservationSink* sink);
   void Drain(int fd, bool perm, ObservationSink* sink);
   static void Release(int group_fd, bool perm, int event_fd);
@@ -74,6 +78,7 @@ class FanotifySource : public CaptureSource {
   FanotifyOptions options_;
   std::string root_real_;
   std::vector<std::string> marked_files_;
+  std::vector<std::string> homes_;  // HOME of the workload's processes at start
   int fan_fd_ = -1;
   int perm_fd_ = -1;
   int proc_fd_ = -1;

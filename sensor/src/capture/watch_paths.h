@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "sandwatch/core/procfs/proc_fs.h"
+
 namespace sandwatch::sensor {
 
 // Credential files a `shadow_file_access` / `aws_credential_discovery` style
@@ -24,8 +26,17 @@ const std::vector<std::string>& DefaultLibDirs();
 const std::vector<std::string>& DefaultDropDirs();
 
 // Expands `patterns` ("~" -> home dirs) under `root` and keeps those that exist.
+// Home dirs: /root, every /home/*, the home of every /etc/passwd entry under the
+// root (system dirs such as /nonexistent or /usr/sbin skipped), and `extra_homes`
+// (HOME of the workload's processes, see WorkloadHomes).
 // Returns paths relative to the workload (starting with "/"), sorted, unique.
 std::vector<std::string> ExistingUnderRoot(const std::string& root,
-                                           const std::vector<std::string>& patterns);
+                                           const std::vector<std::string>& patterns,
+                                           const std::vector<std::string>& extra_homes = {});
+
+// The HOME values in the environment of the processes under `fs` (the first
+// `max_processes` pids), sorted and unique: a workload run with HOME=/app/data keeps
+// its ~/.aws there.
+std::vector<std::string> WorkloadHomes(const procfs::ProcFs& fs, size_t max_processes = 4096);
 
 }  // namespace sandwatch::sensor

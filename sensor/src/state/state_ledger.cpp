@@ -9,6 +9,7 @@
 
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/log.h"
+#include "sandwatch/sensor/sensor.h"
 #include "sandwatch/sensor/state_file.h"
 #include "sandwatch/sensor/state_keeper.h"
 
@@ -188,7 +189,7 @@ void StateKeeper::TagEvent(Event* e) const {
 }
 
 std::string PrintConfigJson(const SensorConfig& config) {
-  auto j = nlohmann::json::parse(ConfigToJson(config));
+  auto j = nlohmann::json::parse(DescribeConfig(config));
   auto keeper = StateKeeper::Open(StateOptionsFrom(config), /*inspect_only=*/true);
   if (keeper.ok()) {
     j["state"] = {{"dir", (*keeper)->dir().empty() ? "none" : (*keeper)->dir()},

@@ -261,6 +261,25 @@ TEST_F(FixtureProc, ExistingUnderRootExpandsHomes) {
                                              "/root/.aws/credentials"}));
 }
 
+TEST_F(FixtureProc, CredentialHomesComeFromPasswdAndTheWorkloadEnvironment) {
+  std::filesystem::create_directories(root_ + "/etc");
+  std::ofstream(root_ + "/etc/passwd") << "root:x:0:0:root:/root:/bin/bash\n"
+                                          "app:x:1000:1000::/srv/app:/bin/sh\n"
+                                          "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+                                          "nobody:x:65534:65534::/nonexistent:/bin/false\n";
+  for (const char* home : {"/srv/app", "/data/home", "/usr/sbin"}) {
+    std::filesystem::create_directories(root_ + home + "/.aws");
+    std::ofstream(root_ + home + "/.aws/credentials") << "x";
+  }
+  // /srv/app from passwd, /data/home from a process's HOME; /usr/sbin is a system dir.
+  auto found = ExistingUnderRoot(root_, {"~/.aws/credentials"}, {"/data/home/"});
+  EXPECT_EQ(found,
+            (std::vector<std::string>{"/data/home/.aws/credentials", "/srv/app/.aws/credentials"}));
+  // HOME values in the environment of the processes under a proc root.
+  std::ofstream(root_ + "/321/environ") << std::string("PATH=/bin\0HOME=/data/home\0", 26);
+  EXPECT_EQ(WorkloadHomes(procfs::ProcFs(root_)), std::vector<std::string>{"/data/home"});
+}
+
 TEST(PathHelpers, UnderAndRelativeToRoot) {
   EXPECT_EQ(UnderRoot("/", "/etc/shadow"), "/etc/shadow");
   EXPECT_EQ(UnderRoot("/proc/7/root/", "/etc/shadow"), "/proc/7/root/etc/shadow");

@@ -59,6 +59,7 @@ struct ProcessInfo {
   uint64_t exe_inode = 0;
   int64_t exe_size = -1;
   int64_t exe_mtime_ns = 0;
+  int64_t exe_ctime_ns = 0;    // inode change time, wall clock ns (0: unknown)
   bool kernel_thread = false;  // PF_KTHREAD: no exe, no cmdline
   std::vector<std::string> cmdline;
   int64_t uid = -1;  // real uid, -1 when unknown

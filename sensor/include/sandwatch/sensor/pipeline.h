@@ -79,7 +79,13 @@ class Pipeline : public ObservationSink {
   void HandleProcess(const ProcessInfo& info, const std::string& method,
                      std::optional<double> lag_ms, int64_t time_ns,
                      const std::optional<std::string>& observed_path, bool only_path_matches,
-                     const procfs::ProcessChange* fd_change = nullptr);
+                     const procfs::ProcessChange* fd_change = nullptr,
+                     bool connection_only = false);
+  // Pipe-relay bookkeeping: which evaluated processes have which pipes as stdio.
+  void RememberStdioPipes(const ProcessInfo& info);
+  void ForgetStdioPipes(int pid);
+  void ReevaluatePipePeers(const ProcessInfo& relay, const std::string& method);
+  void RecheckYoungPipeReaders(const std::string& method);
   bool InWorkload(const ProcessInfo& info);
   void Loop();
 
@@ -93,6 +99,9 @@ class Pipeline : public ObservationSink {
   bool primed_ = false;
   std::unordered_map<ProcessKey, std::set<std::string>, ProcessKeyHash> fired_;
   std::unordered_set<int> workload_pids_;
+  std::unordered_map<uint64_t, std::vector<int>> stdio_pipe_pids_;  // pipe inode -> pids
+  std::unordered_map<int, std::vector<uint64_t>> stdio_pipes_of_;   // pid -> pipe inodes
+  std::unordered_map<int, int64_t> young_pipe_readers_;  // pid -> mono ns first remembered
 
   mutable std::mutex mu_;  // queue and counters
   std::condition_variable cv_;

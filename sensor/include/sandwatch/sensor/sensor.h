@@ -21,12 +21,17 @@ struct WorkloadChoice {
 };
 
 // Root for the baseline: `configured_root` when set; /proc/W/root for a workload
-// pid W; otherwise /proc/P/root of the oldest process P that is not the sensor, not
+// pid W; "/" in mode node (the host, or the guest the sensor runs in); otherwise
+// (kata, sidecar) /proc/P/root of the oldest process P that is not the sensor, not
 // a kernel thread and not the pod's "pause" process, preferring one in another mount
 // namespace (another container of the pod); "/" when every candidate shares the
-// sensor's mount namespace.
+// sensor's mount namespace. `why` says which of these applied.
 WorkloadChoice ChooseWorkload(const procfs::ProcFs& fs, int self_pid, int workload_pid,
-                              const std::string& configured_root);
+                              const std::string& configured_root, const std::string& mode);
+
+// --print-config: the merged configuration as JSON plus "workload_choice" (root, pid
+// and why) as Run() would choose it now.
+std::string DescribeConfig(const SensorConfig& config);
 
 // Returns the process exit status: 0 after a clean shutdown, 2 for a bad rules
 // file, 1 for other start-up failures.

@@ -49,6 +49,10 @@ class Baseline {
   // The check post_start_binary_execution uses: false for deleted or memfd
   // executables and for kernel threads' empty exe; compares the running binary's
   // identity (ProcessInfo::exe_dev/exe_inode/exe_size/exe_mtime_ns) when known.
+  // A path the walk did not record (outside the walked dirs: /root/.pyenv, a home)
+  // counts as present when its inode has not changed since before Build() started
+  // (exe_ctime_ns earlier than that): writing, renaming or linking a file sets its
+  // ctime, and ctime cannot be set back from user space.
   bool Contains(const ProcessInfo& process) const;
 
   size_t size() const { return files_.size(); }
@@ -65,6 +69,7 @@ class Baseline {
  private:
   std::string root_;
   std::unordered_map<std::string, FileStat> files_;
+  int64_t started_wall_ns_ = 0;  // CLOCK_REALTIME when Build() began
   bool truncated_ = false;
   size_t skipped_dirs_ = 0;
 };

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,7 +28,14 @@ struct FileStat {
   uint64_t inode = 0;
   int64_t size = -1;
   int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;  // inode change time (wall clock): any write, rename or link sets it
   uint32_t mode = 0;
+};
+
+// The running executable as seen through one open of <pid>/exe.
+struct ExeIdentity {
+  std::string link;              // what readlink shows: "/usr/bin/cat", "/tmp/x (deleted)"
+  std::optional<FileStat> stat;  // nullopt when the image could not be opened
 };
 
 // Raises RLIMIT_NOFILE's soft limit to its hard limit and returns the new soft
@@ -57,6 +65,12 @@ class PidDir {
   Result<std::string> ReadLink(std::string_view name) const;
   Result<std::vector<int>> ListFds(size_t max_fds = 4096) const;
   Result<FileStat> Stat(std::string_view name) const;
+  // The executable from ONE open of exe: the path (read back from the opened
+  // descriptor) and the stat identity always belong to the same image, even when the
+  // process execs again in between. On a tree that is not procfs (test fixtures)
+  // the link text is read with readlink and only the identity comes from the open.
+  // Error (IsGone) when the process is gone.
+  Result<ExeIdentity> ReadExe() const;
   // Opens a file of this process for holding (see ProcFs::OpenPidFile).
   Result<int> Open(std::string_view name) const;
 
@@ -64,7 +78,8 @@ class PidDir {
   friend class ProcFs;
   int fd_ = -1;
   int pid_ = 0;
-  std::string path_;  // "<root>/<pid>", for error messages
+  bool procfs_ = false;  // the root is a real procfs
+  std::string path_;     // "<root>/<pid>", for error messages
 };
 
 class ProcFs {
@@ -120,6 +135,7 @@ class ProcFs {
 
  private:
   std::string root_;
+  bool procfs_ = false;  // statfs of the root says PROC_SUPER_MAGIC
 };
 
 }  // namespace sandwatch::procfs

@@ -141,7 +141,9 @@ class ProcessScanner {
   // `pipe_inode` AND hold at least one TCP/UDP socket (ProcessInfo::sockets non-empty:
   // connected or listening). Refreshes the fds of the requester's ancestors first (the relay,
   // e.g. `ncat --exec`, is usually the parent, and may have been enriched before it
-  // forked). Returned pointers are valid until the next non-const call.
+  // forked), and of holders of the pipe with no socket yet (a sibling relay enriched at
+  // its exec, before it connected). Returned pointers are valid until the next
+  // non-const call.
   std::vector<const ProcessInfo*> PipeHoldersWithNetwork(uint64_t pipe_inode, int requester_pid);
 
   ScanCounters counters() const;

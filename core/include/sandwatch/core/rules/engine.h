@@ -25,6 +25,13 @@ class RuleWorld {
   // An inet connection held by a process other than `self_pid` that also holds
   // pipe `pipe_inode`; nullopt when there is none.
   virtual std::optional<SocketInfo> PipePeerConnection(uint64_t pipe_inode, int self_pid) const = 0;
+  // An inet connection held by p's parent, asked when p's stdio is a local (unix)
+  // socket: socat EXEC: and ssh-style relays hand the shell a socketpair, whose other
+  // end cannot be looked up by inode. Default: none.
+  virtual std::optional<SocketInfo> ParentConnection(const ProcessInfo& p) const {
+    (void)p;
+    return std::nullopt;
+  }
 };
 
 // A RuleWorld that knows nothing: every exe is in the baseline, no pipe peers.
@@ -46,6 +53,7 @@ struct Match {
   const Rule* rule = nullptr;
   std::optional<std::string> file_path;     // the path that satisfied file_open
   std::optional<ConnectionRef> connection;  // the connection that satisfied a network condition
+  bool low_confidence = false;              // the block that matched is `confidence: low`
 };
 
 class RuleEngine {
@@ -69,6 +77,10 @@ class RuleEngine {
 // Helpers shared with the pipeline.
 std::string JoinCmdline(const std::vector<std::string>& argv);
 std::string_view Basename(std::string_view path);
+// The script an interpreter runs: its first operand after the options, resolved
+// against p.cwd when relative. Empty when it runs inline code (-c, -e, -m, ...) or
+// reads stdin.
+std::string InterpreterScript(const ProcessInfo& p);
 // Parses "1.2.3.4:80" or "[::1]:80" into address bytes and port.
 bool SplitEndpoint(std::string_view endpoint, std::array<uint8_t, 16>* ip, int* port);
 // Outbound inet connections of p: TCP ESTABLISHED/SYN_SENT or connected UDP whose

@@ -76,6 +76,18 @@ struct Conditions {
   std::optional<bool> parent_outside;
   // true: the uid is 0.
   std::optional<bool> root;
+  // comm, basename(exe) and basename(argv[0]) all match none of these globs.
+  std::vector<std::string> not_proc_name;
+  // The script an interpreter was started on (its first operand after the options,
+  // resolved against the cwd; none with -c/-e/-m) matches one of these globs. A `#!`
+  // script run directly shows up the same way: the kernel makes it the first operand.
+  std::vector<std::string> script_in;
+  // true: stdin is an inet socket, or a pipe whose other end a process with an inet
+  // connection holds (the shell reads its commands from the network).
+  std::optional<bool> stdin_network;
+  // Not a condition: a block marked `confidence: low` (it infers the behaviour from
+  // the command line rather than observing it) makes its matches carry that mark.
+  bool low_confidence = false;
 
   bool Empty() const;
 };
