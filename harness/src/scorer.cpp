@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "sandwatch/core/signals.h"
+#include "step_match.h"
 
 namespace sandwatch::harness {
 
@@ -15,6 +16,8 @@ std::string Base(std::string_view path) {
   auto slash = path.rfind('/');
   return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
 }
+
+}  // namespace
 
 // comm is the first 15 bytes of the program name.
 bool SameProgram(std::string_view name_or_path, std::string_view argv0) {
@@ -36,11 +39,6 @@ bool BindingOwns(const ObserverBinding& b, const Event& e) {
   if (!b.sensor_mode.empty() && e.sensor.mode != b.sensor_mode) return false;
   return true;
 }
-
-struct Match {
-  bool ok = false;
-  std::string basis;
-};
 
 Match MatchIdentity(const ObserverBinding& b, const GroundTruthStep& s, const Event& e) {
   if (!e.process) return {};
@@ -79,6 +77,8 @@ Match MatchIdentity(const ObserverBinding& b, const GroundTruthStep& s, const Ev
   return {};
 }
 
+namespace {
+
 std::optional<double> Median(std::vector<double> v) {
   if (v.empty()) return std::nullopt;
   std::sort(v.begin(), v.end());
@@ -116,7 +116,8 @@ Score ScoreRun(const std::vector<CellOutcome>& cells, const std::vector<Event>& 
     std::vector<std::string> order;
     std::map<std::string, std::vector<const GroundTruthStep*>> steps_for;
     for (const auto& s : cell.ground_truth) {
-      if (s.status != "ran") continue;  // a skipped variant expects nothing
+      if (s.status != "ran") continue;   // a skipped variant expects nothing
+      if (s.kind == "benign") continue;  // expects silence: scored by ScoreNoise
       std::vector<std::string> sigs = s.signals;
       if (sigs.empty() && !s.signal.empty()) sigs.push_back(s.signal);
       for (const auto& sig : sigs) {
@@ -213,39 +214,8 @@ Score ScoreRun(const std::vector<CellOutcome>& cells, const std::vector<Event>& 
     c.detected = c.cells > 0 && c.cells_detected == c.cells;
     c.latency_ms = Median(lats[k]);
   }
+  score.noise = ScoreNoise(cells, events, opts);
   return score;
-}
-
-bool BlogFindingHolds(const Score& score, std::string* why) {
-  auto find = [&](const std::string& rt, const std::string& obs,
-                  std::string_view sig) -> const CoverageEntry* {
-    for (const auto& c : score.coverage) {
-      if (c.runtime == rt && c.observer == obs && c.signal == sig) return &c;
-    }
-    return nullptr;
-  };
-  std::string problems;
-  for (auto sig : signals::kSeedSignals) {
-    for (const char* rt : {"runc", "kata-qemu"}) {
-      const auto* c = find(rt, "in-guest", sig);
-      if (c == nullptr || !c->detected) {
-        problems += std::string(rt) + "/in-guest missed " + std::string(sig) + "; ";
-      }
-    }
-    const auto* hv = find("runc", "host-view", sig);
-    if (hv == nullptr || !hv->detected)
-      problems += "runc/host-view missed " + std::string(sig) + "; ";
-  }
-  bool vm_row_seen = false;
-  for (const auto& c : score.coverage) {
-    if (c.runtime == "kata-qemu" && c.observer == "host-view") {
-      vm_row_seen = true;
-      if (c.cells_detected > 0) problems += "kata-qemu/host-view saw " + c.signal + "; ";
-    }
-  }
-  if (!vm_row_seen) problems += "no kata-qemu/host-view cell ran; ";
-  if (why != nullptr) *why = problems;
-  return problems.empty();
 }
 
 }  // namespace sandwatch::harness

@@ -114,7 +114,7 @@ Doc BuildDoc(const SweepReportInput& in) {
           Str(env, "/settings/trials") + ". Intervals are 95% Wilson score intervals.");
 
   const TuneQuery example{0.05, 500, 0.01};
-  heading(2, "Answer for the issue's example");
+  heading(2, "Answer for a typical target (5% miss, 500 ms, 1% of a core)");
   add(Block::Kind::kCode,
       "sandwatch-harness tune --target-miss 0.05 --min-lifetime-ms 500 --cpu-budget 0.01");
   auto ex = Recommend(in.cells, example, in.folder);
