@@ -131,6 +131,11 @@ Attribution Attribute(const CellOutcome* cell, const ObserverBinding& b, const E
       return a;
     }
   }
+  if (e.process && IsAttackSim(e.process->name, e.process->cmdline)) {
+    a.outcome = Outcome::kMachinery;  // the lab's driver arriving in the pod, not a step
+    a.reason = "harness machinery: attack-sim itself (the lab's driver of the steps)";
+    return a;
+  }
   const bool ours = HasAttackSimLineage(e);
   if (!ours) {
     std::string m = MachineryIn(e);
@@ -144,7 +149,9 @@ Attribution Attribute(const CellOutcome* cell, const ObserverBinding& b, const E
   if (cell == nullptr) {
     a.reason = "outside every cell's window";
   } else if (ours) {
-    a.reason = "attack-sim lineage, but no step of this cell (another run on the machine)";
+    a.reason =
+        "attack-sim lineage, but no step of this cell (another run on the machine, or "
+        "a helper of this one)";
   } else {
     a.reason = "no step of this cell: other activity this observer sees";
   }
