@@ -61,7 +61,8 @@ void RegisterReportCommand(CLI::App& app) {
       std::fprintf(stderr, "sandwatch-harness report: %s\n", out.error().message.c_str());
       throw CLI::RuntimeError(1);
     }
-    std::printf("%s\nresults: %s\n", out->table.c_str(), out->out_dir.c_str());
+    std::printf("%s\n%sresults: %s\n", out->table.c_str(), out->noise_line.c_str(),
+                out->out_dir.c_str());
   });
 }
 

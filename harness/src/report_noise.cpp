@@ -86,7 +86,7 @@ std::string NoiseMarkdown(const Score& score) {
       "positive on a look-alike), the harness's own machinery (excluded) or background "
       "(everything else). Precision = true positives / (true positives + false positives + "
       "background), with its Wilson 95 % interval. Every event's attribution is in "
-      "attribution.jsonl.\n\n![noise](noise.svg)\n\n";
+      "attribution.jsonl.\n\n";
   md +=
       "| runtime | observer | true positives | false positives (benign) | benign steps | "
       "background | background per hour | machinery excluded | precision [95 % CI] | watched "

@@ -118,6 +118,10 @@ BlogGrid MakeGrid(const Score& score) {
     for (const char* obs : {"host-view", "in-guest", "falco"}) {
       bool any = false;
       for (const auto& r : score.results) any = any || (r.runtime == rt && r.observer == obs);
+      // A benign-only run has no coverage rows: its columns come from the noise score.
+      for (const auto& p : score.noise.precision) {
+        any = any || (p.runtime == rt && p.observer == obs);
+      }
       if (any) g.cols.emplace_back(rt, obs);
     }
   }

@@ -55,9 +55,14 @@ Match MatchIdentity(const ObserverBinding& b, const GroundTruthStep& s, const Ev
     lineage = lineage && found;
   }
   if (b.pids_comparable && s.pid > 0) {
-    bool self = p.pid == s.pid && (p.name.empty() || argv0.empty() || SameProgram(p.name, argv0) ||
-                                   SameProgram(p.exe, argv0) ||
-                                   (!p.cmdline.empty() && SameProgram(p.cmdline[0], argv0)));
+    bool self =
+        p.pid == s.pid &&
+        (p.name.empty() || argv0.empty() || SameProgram(p.name, argv0) ||
+         SameProgram(p.exe, argv0) || (!p.cmdline.empty() && SameProgram(p.cmdline[0], argv0)) ||
+         // a script: the kernel runs INTERPRETER SCRIPT ARGS...
+         (p.cmdline.size() > 1 && SameProgram(p.cmdline[1], argv0)) ||
+         // a wrapper that exec'd on (pyenv shims): same parent too
+         (s.ppid > 0 && (p.ppid == s.ppid || (e.parent && e.parent->pid == s.ppid))));
     bool child = (e.parent && e.parent->pid == s.pid) || p.ppid == s.pid;
     for (const auto& a : e.ancestors) child = child || a.pid == s.pid;
     if (self) return {true, "pid"};
