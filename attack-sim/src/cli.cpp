@@ -16,6 +16,8 @@ constexpr const char* kRunFooter = R"(Examples:
   sandwatch-attack-sim run --speed human --hold-ms 300 --hold-ms shadow=50 --gap-ms 100
   sandwatch-attack-sim run --steps shadow,aws-creds --speed fast --repeat 20   (no shell parent)
   sandwatch-attack-sim listen --port 4444 &  sandwatch-attack-sim run --target 127.0.0.1:4444
+  sandwatch-attack-sim run --chain benign --benign-duration-s 600 --benign-rate-per-min 6
+  sandwatch-attack-sim run --speed human --mix-benign   (a benign step after each attack step)
 
 Without --target, run starts its own listener on 127.0.0.1 (an ephemeral port) and records
 what the reverse shell sent back. A --target outside loopback needs --allow-remote.
@@ -50,7 +52,17 @@ Docs: docs/attack-sim.md)");
   run->footer(kRunFooter);
   run->add_flag("--list", s->list, "list steps, variants, speeds and exit");
   run->add_flag("--json", s->list_json, "with --list: machine-readable JSON");
-  run->add_option("--chain", r.chain, "attack chain (only: blog)")->capture_default_str();
+  run->add_option("--chain", r.chain,
+                  "blog: the attack chain; benign: everyday activity that must stay quiet")
+      ->capture_default_str();
+  run->add_option("--benign-duration-s", r.benign_duration_s,
+                  "--chain benign: seconds of benign activity")
+      ->capture_default_str();
+  run->add_option("--benign-rate-per-min", r.benign_rate_per_min,
+                  "--chain benign: benign steps started per minute")
+      ->capture_default_str();
+  run->add_flag("--mix-benign", r.mix_benign,
+                "blog chain: run one benign step after each attack step, in the same pod");
   run->add_option("--speed", r.speed, "blog|human|fast|burst (see --list)")->capture_default_str();
   run->add_option("--hold-ms", r.hold_specs,
                   "how long each step's process lives: N (all steps) or STEP=N; repeatable");

@@ -118,7 +118,22 @@ Status ApplyTimingSpec(std::string_view spec, bool gap, std::map<std::string, St
 
 Result<ChainConfig> ResolveRun(const RunOptions& o) {
   ChainConfig c;
-  if (o.chain != "blog") return MakeError("--chain: unknown chain '" + o.chain + "' (only: blog)");
+  if (o.chain != "blog" && o.chain != "benign") {
+    return MakeError("--chain: unknown chain '" + o.chain + "' (blog|benign)");
+  }
+  c.chain = o.chain;
+  if (!(o.benign_duration_s > 0 && o.benign_duration_s <= 86400)) {
+    return MakeError("--benign-duration-s: must be in (0, 86400] seconds");
+  }
+  if (!(o.benign_rate_per_min > 0 && o.benign_rate_per_min <= 600)) {
+    return MakeError("--benign-rate-per-min: must be in (0, 600]");
+  }
+  if (o.mix_benign && o.chain == "benign") {
+    return MakeError("--mix-benign: only with --chain blog (--chain benign is benign already)");
+  }
+  c.benign_duration_s = o.benign_duration_s;
+  c.benign_rate_per_min = o.benign_rate_per_min;
+  c.mix_benign = o.mix_benign;
   const SpeedPreset* preset = nullptr;
   for (const auto& p : SpeedPresets()) {
     if (p.name == o.speed) preset = &p;

@@ -12,6 +12,7 @@
 #include <optional>
 #include <thread>
 
+#include "sandwatch/attack_sim/benign.h"
 #include "sandwatch/attack_sim/catalog.h"
 #include "sandwatch/attack_sim/interrupt.h"
 #include "sandwatch/attack_sim/launcher.h"
@@ -112,6 +113,13 @@ class ChainRun {
   }
 
   bool Prepare() {
+    if (cfg_.mix_benign) {
+      benign_ = std::make_unique<BenignPlayer>(cfg_.run_id, cfg_.speed, cfg_.drop_dir);
+      if (auto st = benign_->Prepare(); !st.ok()) {
+        SW_LOG(kError, kComponent, "benign steps cannot start", {"error", st.error().message});
+        return false;
+      }
+    }
     if (Has("package-install") && cfg_.package_mode != PackageMode::kSimulate) {
       auto snap = SnapshotPackages();
       if (snap.ok()) {
@@ -179,6 +187,7 @@ class ChainRun {
     for (const auto& step : cfg_.steps) {
       if (step == "shell" || Interrupted()) continue;
       RunStep(repeat, step, launcher.get());
+      if (benign_ && !Interrupted()) EmitBenign(sink_, benign_->RunNext(repeat), &failed_);
       if (step != cfg_.steps.back()) SleepMs(cfg_.timing.at(step).gap_ms);
     }
     if (shell != nullptr) FinishShell(repeat, shell);
@@ -217,6 +226,7 @@ class ChainRun {
   Listener listener_;
   Target target_;
   std::optional<PackageStates> before_;
+  std::unique_ptr<BenignPlayer> benign_;  // --mix-benign
   bool installed_by_us_ = false;
   std::vector<std::string> dropped_;
   bool failed_ = false;
@@ -358,6 +368,7 @@ void ChainRun::EmitListener(int repeat, const std::string& variant,
 }
 
 void ChainRun::Cleanup() {
+  if (benign_) benign_->Cleanup();
   std::vector<std::string> left;
   if (before_.has_value()) {
     auto after = SnapshotPackages();
@@ -410,6 +421,7 @@ int RunChain(const ChainConfig& config) {
   SW_LOG(kInfo, kComponent, "run", {"run_id", config.run_id}, {"speed", config.speed},
          {"repeat", std::to_string(config.repeat)});
   InstallInterruptHandlers();
+  if (config.chain == "benign") return RunBenignSoak(config, sink->get());
   ChainRun run(config, sink->get());
   return run.Execute();
 }

@@ -4,10 +4,12 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "sandwatch/attack_sim/benign.h"
 #include "sandwatch/attack_sim/catalog.h"
 #include "sandwatch/attack_sim/listener.h"
 #include "sandwatch/attack_sim/options.h"
 #include "sandwatch/attack_sim/run.h"
+#include "sandwatch/attack_sim/spawn.h"
 #include "sandwatch/attack_sim/truth_sink.h"
 #include "sandwatch/core/ids.h"
 #include "sandwatch/core/log.h"
@@ -101,6 +103,12 @@ void PrintList(std::ostream& out, bool json) {
                            {"gap_ms", p.gap_ms},
                            {"description", p.description}});
   }
+  for (const auto& b : BenignSteps()) {
+    j["benign_steps"].push_back({{"name", b.name},
+                                 {"resembles", b.resembles},
+                                 {"available", FindOnPath(b.tool).ok()},
+                                 {"description", b.description}});
+  }
   j["package_install_modes"] = {"real", "staged", "simulate"};
   if (json) {
     out << j.dump(2) << "\n";
@@ -129,6 +137,11 @@ void PrintList(std::ostream& out, bool json) {
   for (const auto& p : SpeedPresets()) {
     out << "  " << p.name << std::string(8 - p.name.size(), ' ') << "hold " << p.hold_ms
         << " ms, gap " << p.gap_ms << " ms: " << p.description << "\n";
+  }
+  out << "\nBenign steps (--chain benign, --mix-benign; any alert on one is a false positive):\n";
+  for (const auto& b : BenignSteps()) {
+    out << "  " << b.name << " (resembles " << b.resembles << ")\n      " << b.description << "\n";
+    if (!FindOnPath(b.tool).ok()) out << "      SKIPPED here: " << b.tool << " is not on PATH\n";
   }
   out << "\nPackage install (--package-install): real (apt-get install -y ncat, needs a mirror), "
          "staged (dpkg -i of a cached .deb, offline), simulate (apt-get install -s ncat)\n";

@@ -230,10 +230,15 @@ Result<Event> EventFromJson(const json& j) {
 }
 
 json HeartbeatToJson(const Heartbeat& h) {
-  return json{{"schema", kHeartbeatSchema},       {"sensor", SensorToJson(h.sensor)},
-              {"time", FormatRfc3339(h.time_ns)}, {"last_seq", h.last_seq},
-              {"interval_s", h.interval_s},       {"k8s", {{"pod", h.pod}, {"namespace", h.ns}}},
-              {"hostname", h.hostname},           {"counters", h.counters}};
+  return json{{"schema", kHeartbeatSchema},
+              {"sensor", SensorToJson(h.sensor)},
+              {"time", FormatRfc3339(h.time_ns)},
+              {"last_seq", h.last_seq},
+              {"interval_s", h.interval_s},
+              {"k8s", {{"pod", h.pod}, {"namespace", h.ns}}},
+              {"hostname", h.hostname},
+              {"counters", h.counters},
+              {"capture", {{"active", h.capture_active}, {"failed", h.capture_failed}}}};
 }
 
 Result<Heartbeat> HeartbeatFromJson(const json& j) {
@@ -264,6 +269,20 @@ Result<Heartbeat> HeartbeatFromJson(const json& j) {
         return MakeError("counters." + k + ": expected an integer");
       }
       h.counters[k] = v.get<int64_t>();
+    }
+  }
+  if (auto c = j.find("capture"); c != j.end() && !c->is_null()) {
+    if (!c->is_object()) return MakeError("capture: expected an object");
+    SW_TRY(jsonf::ReadStringArray(*c, "active", "capture.active", false, &h.capture_active));
+    if (auto f = c->find("failed"); f != c->end() && !f->is_null()) {
+      if (!f->is_object()) return MakeError("capture.failed: expected an object");
+      if (f->size() > 16) return MakeError("capture.failed: more than 16 entries");
+      for (const auto& [k, v] : f->items()) {
+        if (!v.is_string() || v.get_ref<const std::string&>().size() > kMaxStringBytes) {
+          return MakeError("capture.failed." + k + ": expected a string");
+        }
+        h.capture_failed[k] = v.get<std::string>();
+      }
     }
   }
   return h;

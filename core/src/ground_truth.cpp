@@ -28,7 +28,8 @@ json GroundTruthToJson(const GroundTruthStep& s) {
               {"exit_code", s.exit_code},
               {"note", s.note},
               {"status", s.status},
-              {"ppid", s.ppid}};
+              {"ppid", s.ppid},
+              {"kind", s.kind}};
 }
 
 Result<GroundTruthStep> GroundTruthFromJson(const json& j) {
@@ -73,6 +74,11 @@ Result<GroundTruthStep> GroundTruthFromJson(const json& j) {
   v = 0;
   if ((err = check(jsonf::ReadInt(j, "ppid", "ppid", false, &v)))) return *err;
   s.ppid = static_cast<int>(v);
+  if ((err = check(jsonf::ReadString(j, "kind", "kind", false, &s.kind)))) return *err;
+  if (s.kind.empty()) s.kind = "attack";
+  if (s.kind != "attack" && s.kind != "benign") {
+    return MakeError("kind: unknown '" + s.kind + "' (attack|benign)");
+  }
   return s;
 }
 

@@ -120,6 +120,23 @@ TEST(Heartbeat, RoundTripsCounters) {
   EXPECT_EQ(HeartbeatFromJson(bad).error().message, "counters.scans: expected an integer");
 }
 
+TEST(Heartbeat, RoundTripsTheCaptureSourcesThatStartedAndFailed) {
+  Heartbeat h;
+  h.sensor = {"s-1", "sidecar", "inotify", "0.1.0"};
+  h.capture_active = {"inotify"};
+  h.capture_failed = {{"fanotify", "fanotify_init: Operation not permitted"}};
+  json j = HeartbeatToJson(h);
+  EXPECT_EQ(j["capture"]["active"], json::array({"inotify"}));
+  auto back = HeartbeatFromJson(j);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->capture_active, std::vector<std::string>{"inotify"});
+  EXPECT_EQ(back->capture_failed.at("fanotify"), "fanotify_init: Operation not permitted");
+  j["capture"]["failed"]["fanotify"] = 3;
+  EXPECT_EQ(HeartbeatFromJson(j).error().message, "capture.failed.fanotify: expected a string");
+  j.erase("capture");  // older sensors send none
+  EXPECT_TRUE(HeartbeatFromJson(j).ok());
+}
+
 TEST(Uuid, IsVersion4) {
   std::string id = NewUuid();
   ASSERT_EQ(id.size(), 36u);

@@ -96,7 +96,8 @@ void RegisterRunCommand(CLI::App& app) {
       int code = out.error().code;
       throw CLI::RuntimeError(code == 2 || code == 130 ? code : 1);
     }
-    std::printf("%s\nresults: %s\n", out->table.c_str(), out->out_dir.c_str());
+    std::printf("%s\n%sresults: %s\n", out->table.c_str(), out->noise_line.c_str(),
+                out->out_dir.c_str());
     if (!out->all_cells_ok) throw CLI::RuntimeError(1);
   });
 }
@@ -116,7 +117,8 @@ void RegisterReportCommand(CLI::App& app) {
       std::fprintf(stderr, "sandwatch-harness report: %s\n", out.error().message.c_str());
       throw CLI::RuntimeError(1);
     }
-    std::printf("%s\nresults: %s\n", out->table.c_str(), out->out_dir.c_str());
+    std::printf("%s\n%sresults: %s\n", out->table.c_str(), out->noise_line.c_str(),
+                out->out_dir.c_str());
   });
 }
 

@@ -5,6 +5,7 @@
 
 #include "sandwatch/core/clock.h"
 #include "sandwatch/harness/falco.h"
+#include "sandwatch/harness/expect.h"
 #include "sandwatch/harness/results.h"
 
 namespace sandwatch::harness {
@@ -42,9 +43,16 @@ std::string Verdict(const SignalResult& r) {
 
 std::string EnvScalar(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
+std::string FindingText(const RunRecord& run, const Score& score) {
+  FindingVerdict v = JudgeExpectations(run.expect, score, run.cells);
+  if (run.expect.empty()) return "no expected finding (the scenario has no expect: matrix)";
+  std::string t = v.applicable ? (v.holds ? "holds" : "does not hold") : "not judged";
+  if (!v.problems.empty()) t += " - " + v.problems;
+  if (!v.not_judged.empty()) t += " (not judged: " + v.not_judged + ")";
+  return t;
+}
+
 std::string Markdown(const RunRecord& run, const Score& score) {
-  std::string why;
-  bool holds = BlogFindingHolds(score, &why);
   std::string md = "# sandwatch run " + EscapeMarkdown(run.run_id) + "\n\n";
   md += "- scenario: `" + EscapeMarkdown(run.scenario) + "` (" + EscapeMarkdown(run.scenario_path) +
         ")\n";
@@ -52,13 +60,14 @@ std::string Markdown(const RunRecord& run, const Score& score) {
   md += "- started " + FormatRfc3339(run.started_wall_ns) + ", finished " +
         FormatRfc3339(run.finished_wall_ns) + "\n";
   if (!run.description.empty()) md += "- " + EscapeMarkdown(run.description) + "\n";
-  md += "\n## The blog's table\n\n" + BlogTable(score, true) + "\n";
-  md +=
-      "Blog finding (in-guest sees all six in both runtimes, host view sees them in runc and "
-      "nothing inside the VM): **" +
-      std::string(holds ? "holds" : "does not hold") + "**";
-  md += why.empty() ? "\n\n" : " - " + EscapeMarkdown(why) + "\n\n";
-  md += "![coverage](coverage.svg)\n\n![latency](latency.svg)\n\n";
+  md += "\n## The blog's table\n\n" + BlogTable(run, score, true) + "\n";
+  if (!run.expect.empty()) {
+    md += "Expected finding (the scenario's expect: " +
+          EscapeMarkdown(DescribeExpectations(run.expect)) + "): **" +
+          EscapeMarkdown(FindingText(run, score)) + "**\n\n";
+  }
+  md += "![coverage](coverage.svg) ![noise](noise.svg)\n\n![latency](latency.svg)\n\n";
+  md += NoiseMarkdown(score);
   md += "## Cells\n\n| cell | ok | seconds | notes |\n|---|---|---|---|\n";
   for (const auto& c : run.cells) {
     std::string notes;
@@ -113,11 +122,10 @@ std::string Markdown(const RunRecord& run, const Score& score) {
 }
 
 std::string Html(const RunRecord& run, const Score& score, const std::string& heatmap,
-                 const std::string& latency) {
+                 const std::string& noise, const std::string& latency) {
   std::map<std::string, const Event*> by_id;
   for (const auto& e : run.events) by_id[e.id] = &e;
-  std::string why;
-  bool holds = BlogFindingHolds(score, &why);
+  FindingVerdict verdict = JudgeExpectations(run.expect, score, run.cells);
   std::string h =
       "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src "
@@ -135,14 +143,21 @@ std::string Html(const RunRecord& run, const Score& score, const std::string& he
        EscapeHtml(FormatRfc3339(run.started_wall_ns)) + " to " +
        EscapeHtml(FormatRfc3339(run.finished_wall_ns)) + "</p>\n<p>" + EscapeHtml(run.description) +
        "</p>\n";
-  h += "<p class=\"note\">kata-qemu on the local backend is a <b>local stand-in</b>: a qemu/TCG "
-       "VM booting its own guest kernel. The isolation boundary (a separate guest kernel) is "
-       "the same as Kata's; it is not Kata. host-view is sandwatch-sensor --mode node on the "
-       "host, standing where host Falco stands.</p>\n";
-  h += "<h2>The blog's table</h2><pre>" + EscapeHtml(BlogTable(score, false)) + "</pre>\n";
-  h += std::string("<p>Blog finding: <span class=\"") +
-       (holds ? "ok\">holds" : "bad\">does not hold") + "</span> " + EscapeHtml(why) + "</p>\n";
-  h += "<h2>Charts</h2>\n" + heatmap + "\n" + latency + "\n";
+  if (RanLocalStandIn(run)) {
+    h += "<p class=\"note\">kata-qemu in this run is a <b>local stand-in</b>: a qemu/TCG "
+         "VM booting its own guest kernel. The isolation boundary (a separate guest kernel) is "
+         "the same as Kata's; it is not Kata.</p>\n";
+  }
+  h += "<p>host-view is sandwatch-sensor --mode node on the host, standing where host Falco "
+       "stands.</p>\n";
+  h += "<h2>The blog's table</h2><pre>" + EscapeHtml(BlogTable(run, score, false)) + "</pre>\n";
+  if (!run.expect.empty()) {
+    h += std::string("<p>Expected finding (") + EscapeHtml(DescribeExpectations(run.expect)) +
+         "): <span class=\"" + (verdict.holds ? "ok" : "bad") + "\">" +
+         EscapeHtml(FindingText(run, score)) + "</span></p>\n";
+  }
+  h += "<h2>Charts</h2>\n" + heatmap + "\n" + noise + "\n" + latency + "\n";
+  h += NoiseHtml(score);
   h += "<h2>Every signal, every cell</h2><table><tr><th>cell</th><th>observer</th><th>signal"
        "</th><th>verdict</th><th>latency ms</th><th>match</th><th>events</th><th>step</th>"
        "<th>hold ms</th><th>command</th><th>first event</th></tr>\n";
@@ -197,12 +212,15 @@ Status WriteReports(const std::string& dir, const RunRecord& run, const Score& s
   fs::path d(dir);
   std::string heat = CoverageHeatmapSvg(score);
   std::string lat = LatencySvg(score);
+  std::string noise = NoiseSvg(score);
   if (auto s = Write(d / "coverage.svg", heat); !s.ok()) return s;
   if (auto s = Write(d / "latency.svg", lat); !s.ok()) return s;
+  if (auto s = Write(d / "noise.svg", noise); !s.ok()) return s;
+  if (auto s = Write(d / "attribution.jsonl", AttributionJsonl(score)); !s.ok()) return s;
   if (auto s = Write(d / "summary.json", SummaryJson(run, score).dump(2) + "\n"); !s.ok()) return s;
   FalcoReportParts falco = FalcoAndCostSections(dir, run, score);
   if (auto s = Write(d / "report.md", Markdown(run, score) + falco.markdown); !s.ok()) return s;
-  std::string html = Html(run, score, heat, lat);
+  std::string html = Html(run, score, heat, noise, lat);
   html.insert(html.rfind("</body>"), falco.html);
   return Write(d / "report.html", html);
 }

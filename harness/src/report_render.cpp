@@ -7,6 +7,7 @@
 
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/signals.h"
+#include "sandwatch/harness/expect.h"
 #include "sandwatch/harness/results.h"
 
 namespace sandwatch::harness {
@@ -117,6 +118,10 @@ BlogGrid MakeGrid(const Score& score) {
     for (const char* obs : {"host-view", "in-guest", "falco"}) {
       bool any = false;
       for (const auto& r : score.results) any = any || (r.runtime == rt && r.observer == obs);
+      // A benign-only run has no coverage rows: its columns come from the noise score.
+      for (const auto& p : score.noise.precision) {
+        any = any || (p.runtime == rt && p.observer == obs);
+      }
       if (any) g.cols.emplace_back(rt, obs);
     }
   }
@@ -150,25 +155,36 @@ std::string CellText(const BlogGrid& g, std::string_view sig, const std::string&
   return t;
 }
 
-std::string ColName(const std::pair<std::string, std::string>& c) {
-  return (c.first == "kata-qemu" ? std::string("kata-qemu*") : c.first) + " " + c.second;
+// kata-qemu* marks the local stand-in; on a cluster the column is the real runtime class.
+std::string ColName(const std::pair<std::string, std::string>& c, bool stand_in) {
+  return (c.first == "kata-qemu" && stand_in ? std::string("kata-qemu*") : c.first) + " " +
+         c.second;
 }
 
 }  // namespace
 
-std::string BlogTable(const Score& score, bool markdown) {
+std::string BlogTable(const RunRecord& run, const Score& score, bool markdown) {
   BlogGrid g = MakeGrid(score);
+  const bool stand_in = RanLocalStandIn(run);
   std::vector<std::string> header{"signal"};
-  for (const auto& c : g.cols) header.push_back(ColName(c));
+  for (const auto& c : g.cols) header.push_back(ColName(c, stand_in));
   std::vector<std::vector<std::string>> rows;
   for (auto sig : signals::kSeedSignals) {
     std::vector<std::string> row{std::string(sig)};
     for (const auto& c : g.cols) row.push_back(CellText(g, sig, c.first, c.second));
     rows.push_back(row);
   }
+  std::vector<std::string> noise_row{"noise (FP on benign; background)"};
+  std::vector<std::string> precision_row{"precision [95% CI]"};
+  for (const auto& c : g.cols) {
+    noise_row.push_back(NoiseCellText(score, c.first, c.second));
+    precision_row.push_back(PrecisionCellText(score, c.first, c.second));
+  }
+  rows.push_back(noise_row);
+  rows.push_back(precision_row);
   std::string out;
   bool has_kata = false;
-  for (const auto& c : g.cols) has_kata = has_kata || c.first == "kata-qemu";
+  for (const auto& c : g.cols) has_kata = has_kata || (c.first == "kata-qemu" && stand_in);
   if (markdown) {
     out += "|";
     for (const auto& h : header) out += " " + EscapeMarkdown(h) + " |";
@@ -208,6 +224,10 @@ std::string BlogTable(const Score& score, bool markdown) {
   out += std::string(markdown ? "\n" : "") +
          "host-view: sandwatch-sensor --mode node on the host, standing where host Falco "
          "stands. [blind] = cannot see into the VM, as expected.\n";
+  out += std::string(markdown ? "\n" : "") +
+         "noise: FP = alerts on benign steps (of the benign steps played); bg = alerts outside "
+         "every step, per hour watched (the harness's own machinery excluded). precision = true "
+         "positives / all alerts, Wilson 95% interval.\n";
   return out;
 }
 
@@ -238,15 +258,15 @@ json SummaryJson(const RunRecord& run, const Score& score) {
                      {"error", c.error},
                      {"seconds", static_cast<double>(c.end_wall_ns - c.start_wall_ns) / 1e9}});
   }
-  std::string why;
-  bool holds = BlogFindingHolds(score, &why);
-  // Judged only when the run had the blog's matrix (runc and kata-qemu).
-  bool has_runc = false, has_vm = false;
-  for (const auto& c : run.cells) {
-    has_runc = has_runc || c.cell.runtime == "runc";
-    has_vm = has_vm || c.cell.runtime == "kata-qemu";
+  FindingVerdict v = JudgeExpectations(run.expect, score, run.cells);
+  json expect = json::array();
+  for (const auto& e : run.expect) {
+    expect.push_back({{"runtime", e.runtime},
+                      {"observer", e.observer},
+                      {"signals", e.signals},
+                      {"detected", e.detected}});
   }
-  bool applicable = has_runc && has_vm;
+  json noise = NoiseSummaryJson(score);
   return json{{"run_id", run.run_id},
               {"scenario", run.scenario},
               {"backend", run.backend},
@@ -256,8 +276,18 @@ json SummaryJson(const RunRecord& run, const Score& score) {
               {"sweep", json::array()},
               {"short_lived_missed", missed},
               {"unmatched_events", score.unmatched_events},
+              {"noise", noise["noise"]},
+              {"precision", noise["precision"]},
+              {"background_examples", noise["background_examples"]},
+              {"machinery_excluded", noise["machinery_excluded"]},
+              {"events_outside_cells", noise["events_outside_cells"]},
               {"cells", cells},
-              {"blog_finding", {{"applicable", applicable}, {"holds", holds}, {"problems", why}}}};
+              {"expect", expect},
+              {"blog_finding",
+               {{"applicable", v.applicable},
+                {"holds", v.holds},
+                {"problems", v.problems},
+                {"not_judged", v.not_judged}}}};
 }
 
 }  // namespace sandwatch::harness

@@ -4,6 +4,7 @@
 #include <map>
 #include <sstream>
 
+#include "sandwatch/harness/commands.h"
 #include "sandwatch/harness/results.h"
 
 namespace sandwatch::harness {
@@ -60,6 +61,17 @@ ObserverBinding BindingFromJson(const json& j) {
   return b;
 }
 
+// Runs stored before cells.json carried the matrix: take it from the scenario file
+// (the recorded path, else scenarios/NAME.yaml in this source tree; the first with one).
+std::vector<Expectation> ExpectFromScenarioFile(const std::string& path, const std::string& name) {
+  for (const std::string& p : {path, ResolveSourceDir() + "/scenarios/" + name + ".yaml"}) {
+    if (p.empty() || !fs::exists(p)) continue;
+    auto s = LoadScenario(p);
+    if (s.ok() && s->name == name && !s->expect.empty()) return s->expect;
+  }
+  return {};
+}
+
 }  // namespace
 
 Status WriteRunData(const std::string& dir, const RunRecord& run) {
@@ -93,6 +105,13 @@ Status WriteRunData(const std::string& dir, const RunRecord& run) {
                          {"notes", c.notes}});
   }
   if (auto s = WriteFile(fs::path(dir) / "ground-truth.jsonl", gt); !s.ok()) return s;
+  json expect = json::array();
+  for (const auto& e : run.expect) {
+    expect.push_back(json{{"runtime", e.runtime},
+                          {"observer", e.observer},
+                          {"signals", e.signals},
+                          {"detected", e.detected}});
+  }
   json meta{{"run_id", run.run_id},
             {"scenario", run.scenario},
             {"scenario_path", run.scenario_path},
@@ -104,6 +123,7 @@ Status WriteRunData(const std::string& dir, const RunRecord& run) {
              {{"poll_interval_s", run.score_options.poll_interval_s},
               {"slack_s", run.score_options.slack_s},
               {"grace_s", run.score_options.grace_s}}},
+            {"expect", expect},
             {"cells", cells}};
   if (auto s = WriteFile(fs::path(dir) / "cells.json", meta.dump(2) + "\n"); !s.ok()) return s;
   return WriteFile(fs::path(dir) / "environment.json", run.environment.dump(2) + "\n");
@@ -139,6 +159,15 @@ Result<RunRecord> ReadRunData(const std::string& dir) {
       run.score_options.poll_interval_s = so.value("poll_interval_s", 2.0);
       run.score_options.slack_s = so.value("slack_s", 1.0);
       run.score_options.grace_s = so.value("grace_s", 8.0);
+    }
+    if (m.contains("expect")) {
+      for (const auto& e : m.at("expect")) {
+        run.expect.push_back(
+            {e.at("runtime").get<std::string>(), e.at("observer").get<std::string>(),
+             e.at("signals").get<std::vector<std::string>>(), e.at("detected").get<bool>()});
+      }
+    } else {
+      run.expect = ExpectFromScenarioFile(run.scenario_path, run.scenario);
     }
     for (const auto& c : m.at("cells")) {
       CellOutcome o;

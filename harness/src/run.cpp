@@ -19,6 +19,7 @@
 #include "sandwatch/harness/command_runner.h"
 #include "sandwatch/harness/commands.h"
 #include "sandwatch/harness/falco.h"
+#include "sandwatch/harness/expect.h"
 #include "sandwatch/harness/progress.h"
 #include "sandwatch/harness/receiver_client.h"
 #include "sandwatch/harness/results.h"
@@ -84,16 +85,15 @@ Result<RunOutcome> Finalise(const std::string& dir, RunRecord& run) {
   out.out_dir = dir;
   out.all_cells_ok = !run.cells.empty() && std::all_of(run.cells.begin(), run.cells.end(),
                                                        [](const CellOutcome& c) { return c.ok; });
-  std::string why;
-  out.finding_holds = BlogFindingHolds(score, &why);
-  out.table = BlogTable(score, false);
-  bool has_runc = false, has_vm = false;
-  for (const auto& c : run.cells) {
-    has_runc = has_runc || c.cell.runtime == "runc";
-    has_vm = has_vm || c.cell.runtime == "kata-qemu";
+  FindingVerdict verdict = JudgeExpectations(run.expect, score, run.cells);
+  out.finding_applicable = verdict.applicable;
+  out.finding_holds = verdict.holds;
+  out.table = BlogTable(run, score, false);
+  out.noise_line = NoiseLine(score);
+  out.ran_vm_stand_in = RanLocalStandIn(run);
+  if (verdict.applicable && !verdict.holds) {
+    out.table += "expected finding does not hold: " + verdict.problems + "\n";
   }
-  bool blog_matrix = has_runc && has_vm;
-  if (blog_matrix && !out.finding_holds) out.table += "blog finding does not hold: " + why + "\n";
   for (const auto& c : run.cells) {
     if (!c.ok) out.table += "cell " + c.cell.Id() + " failed: " + c.error + "\n";
   }
@@ -135,6 +135,7 @@ Result<RunOutcome> RunScenario(const RunOptions& opts, BackendRegistry& backends
   run.description = scenario.description;
   run.backend = opts.backend;
   run.score_options = ScoreOptionsFor(scenario);
+  run.expect = scenario.expect;
   std::string dir =
       opts.out_dir.empty() ? ResolveSourceDir() + "/results/" + run.run_id : opts.out_dir;
   std::error_code ec;

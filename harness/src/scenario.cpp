@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "sandwatch/core/clock.h"
+#include "sandwatch/core/signals.h"
 
 namespace sandwatch::harness {
 
@@ -170,10 +171,53 @@ void ParseFalco(const YAML::Node& n, FalcoSettings* f) {
     f->external = OneOf(n["external"], "falco.external", {"true", "false"}) == "true";
 }
 
+void ParseBenign(const YAML::Node& n, BenignSettings* b) {
+  CheckKeys(n, "benign", {"duration_s", "rate_per_min", "mix"});
+  if (n["duration_s"]) b->duration_s = Int(n["duration_s"], "benign.duration_s", 1, 86400);
+  if (n["rate_per_min"]) b->rate_per_min = Int(n["rate_per_min"], "benign.rate_per_min", 1, 600);
+  if (n["mix"]) {
+    if (!n["mix"].IsScalar()) Fail("benign.mix", "expected true or false");
+    bool v = false;
+    if (!YAML::convert<bool>::decode(n["mix"], v)) Fail("benign.mix", "expected true or false");
+    b->mix = v;
+  }
+}
+
+// expect: [{runtime, observer, signals: [..] | seed, detected: true|false}, ...]
+std::vector<Expectation> ParseExpect(const YAML::Node& n) {
+  if (!n.IsSequence()) Fail("expect", "expected a list of {runtime, observer, signals, detected}");
+  std::set<std::string> known;
+  for (auto s : signals::kSeedSignals) known.insert(std::string(s));
+  known.insert(std::string(signals::kReverseShell));
+  std::vector<Expectation> out;
+  for (size_t i = 0; i < n.size(); ++i) {
+    const std::string at = "expect[" + std::to_string(i) + "]";
+    CheckKeys(n[i], at, {"runtime", "observer", "signals", "detected"});
+    for (const char* k : {"runtime", "observer", "signals", "detected"}) {
+      if (!n[i][k]) Fail(at + "." + k, "is required");
+    }
+    Expectation e;
+    e.runtime = OneOf(n[i]["runtime"], at + ".runtime", kRuntimes);
+    e.observer = OneOf(n[i]["observer"], at + ".observer", kObservers);
+    if (n[i]["signals"].IsScalar() && n[i]["signals"].as<std::string>() == "seed") {
+      for (auto s : signals::kSeedSignals) e.signals.emplace_back(s);
+    } else {
+      e.signals = List(n[i]["signals"], at + ".signals", &known);
+    }
+    bool v = false;
+    if (!n[i]["detected"].IsScalar() || !YAML::convert<bool>::decode(n[i]["detected"], v)) {
+      Fail(at + ".detected", "expected true or false");
+    }
+    e.detected = v;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 Scenario ParseRoot(const YAML::Node& root) {
   CheckKeys(root, "",
-            {"name", "description", "runtimes", "observers", "chain", "variants", "speeds",
-             "repetitions", "attack", "sensor", "timeouts", "falco"});
+            {"name", "description", "runtimes", "observers", "chain", "benign", "expect",
+             "variants", "speeds", "repetitions", "attack", "sensor", "timeouts", "falco"});
   Scenario s;
   if (!root["name"]) Fail("name", "is required");
   s.name = Str(root["name"], "name");
@@ -186,7 +230,10 @@ Scenario ParseRoot(const YAML::Node& root) {
   s.runtimes = List(root["runtimes"], "runtimes", &kRuntimes);
   if (!root["observers"]) Fail("observers", "is required");
   s.observers = List(root["observers"], "observers", &kObservers);
-  if (root["chain"]) s.chain = OneOf(root["chain"], "chain", {"blog"});
+  if (root["chain"]) s.chain = OneOf(root["chain"], "chain", {"blog", "benign"});
+  if (root["benign"]) ParseBenign(root["benign"], &s.benign);
+  if (s.benign.mix && s.chain == "benign") Fail("benign.mix", "only with chain: blog");
+  if (root["expect"]) s.expect = ParseExpect(root["expect"]);
   if (root["variants"]) s.variants = List(root["variants"], "variants", nullptr);
   if (root["speeds"]) s.speeds = List(root["speeds"], "speeds", &kSpeeds);
   if (root["repetitions"]) s.repetitions = Int(root["repetitions"], "repetitions", 1, 1000);
@@ -202,6 +249,16 @@ Scenario ParseRoot(const YAML::Node& root) {
 double Scenario::SettleSeconds() const {
   if (timeouts.settle_s >= 0) return timeouts.settle_s;
   return 2 * sensor.poll_interval_s + 3;
+}
+
+std::vector<std::string> Scenario::BenignArgs() const {
+  std::vector<std::string> a;
+  if (chain == "benign") {
+    a = {"--benign-duration-s", std::to_string(static_cast<int>(benign.duration_s)),
+         "--benign-rate-per-min", std::to_string(static_cast<int>(benign.rate_per_min))};
+  }
+  if (benign.mix) a.push_back("--mix-benign");
+  return a;
 }
 
 std::string Cell::Id() const {

@@ -7,6 +7,7 @@
 
 #include "sandwatch/core/signals.h"
 #include "sandwatch/harness/falco.h"
+#include "step_match.h"
 
 namespace sandwatch::harness {
 
@@ -16,6 +17,8 @@ std::string Base(std::string_view path) {
   auto slash = path.rfind('/');
   return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
 }
+
+}  // namespace
 
 // comm is the first 15 bytes of the program name.
 bool SameProgram(std::string_view name_or_path, std::string_view argv0) {
@@ -39,11 +42,6 @@ bool BindingOwns(const ObserverBinding& b, const Event& e) {
   return true;
 }
 
-struct Match {
-  bool ok = false;
-  std::string basis;
-};
-
 Match MatchIdentity(const ObserverBinding& b, const GroundTruthStep& s, const Event& e) {
   if (!e.process) return {};
   const ProcessRef& p = *e.process;
@@ -59,9 +57,14 @@ Match MatchIdentity(const ObserverBinding& b, const GroundTruthStep& s, const Ev
     lineage = lineage && found;
   }
   if (b.pids_comparable && s.pid > 0) {
-    bool self = p.pid == s.pid && (p.name.empty() || argv0.empty() || SameProgram(p.name, argv0) ||
-                                   SameProgram(p.exe, argv0) ||
-                                   (!p.cmdline.empty() && SameProgram(p.cmdline[0], argv0)));
+    bool self =
+        p.pid == s.pid &&
+        (p.name.empty() || argv0.empty() || SameProgram(p.name, argv0) ||
+         SameProgram(p.exe, argv0) || (!p.cmdline.empty() && SameProgram(p.cmdline[0], argv0)) ||
+         // a script: the kernel runs INTERPRETER SCRIPT ARGS...
+         (p.cmdline.size() > 1 && SameProgram(p.cmdline[1], argv0)) ||
+         // a wrapper that exec'd on (pyenv shims): same parent too
+         (s.ppid > 0 && (p.ppid == s.ppid || (e.parent && e.parent->pid == s.ppid))));
     bool child = (e.parent && e.parent->pid == s.pid) || p.ppid == s.pid;
     for (const auto& a : e.ancestors) child = child || a.pid == s.pid;
     if (self) return {true, "pid"};
@@ -80,6 +83,8 @@ Match MatchIdentity(const ObserverBinding& b, const GroundTruthStep& s, const Ev
   }
   return {};
 }
+
+namespace {
 
 std::optional<double> Median(std::vector<double> v) {
   if (v.empty()) return std::nullopt;
@@ -105,7 +110,8 @@ Score ScoreRun(const std::vector<CellOutcome>& cells, const std::vector<Event>& 
     std::vector<std::string> order;
     std::map<std::string, std::vector<const GroundTruthStep*>> steps_for;
     for (const auto& s : cell.ground_truth) {
-      if (s.status != "ran") continue;  // a skipped variant expects nothing
+      if (s.status != "ran") continue;   // a skipped variant expects nothing
+      if (s.kind == "benign") continue;  // expects silence: scored by ScoreNoise
       std::vector<std::string> sigs = s.signals;
       if (sigs.empty() && !s.signal.empty()) sigs.push_back(s.signal);
       for (const auto& sig : sigs) {
@@ -203,39 +209,8 @@ Score ScoreRun(const std::vector<CellOutcome>& cells, const std::vector<Event>& 
     c.detected = c.cells > 0 && c.cells_detected == c.cells;
     c.latency_ms = Median(lats[k]);
   }
+  score.noise = ScoreNoise(cells, events, opts);
   return score;
-}
-
-bool BlogFindingHolds(const Score& score, std::string* why) {
-  auto find = [&](const std::string& rt, const std::string& obs,
-                  std::string_view sig) -> const CoverageEntry* {
-    for (const auto& c : score.coverage) {
-      if (c.runtime == rt && c.observer == obs && c.signal == sig) return &c;
-    }
-    return nullptr;
-  };
-  std::string problems;
-  for (auto sig : signals::kSeedSignals) {
-    for (const char* rt : {"runc", "kata-qemu"}) {
-      const auto* c = find(rt, "in-guest", sig);
-      if (c == nullptr || !c->detected) {
-        problems += std::string(rt) + "/in-guest missed " + std::string(sig) + "; ";
-      }
-    }
-    const auto* hv = find("runc", "host-view", sig);
-    if (hv == nullptr || !hv->detected)
-      problems += "runc/host-view missed " + std::string(sig) + "; ";
-  }
-  bool vm_row_seen = false;
-  for (const auto& c : score.coverage) {
-    if (c.runtime == "kata-qemu" && c.observer == "host-view") {
-      vm_row_seen = true;
-      if (c.cells_detected > 0) problems += "kata-qemu/host-view saw " + c.signal + "; ";
-    }
-  }
-  if (!vm_row_seen) problems += "no kata-qemu/host-view cell ran; ";
-  if (why != nullptr) *why = problems;
-  return problems.empty();
 }
 
 }  // namespace sandwatch::harness

@@ -149,7 +149,7 @@ TEST(Report, BlogTableHasTheSixSignalsAsRows) {
   auto run = ReadRunData(DataDir());
   ASSERT_TRUE(run.ok());
   Score s = ScoreRun(run->cells, run->events, run->score_options);
-  std::string table = BlogTable(s, false);
+  std::string table = BlogTable(*run, s, false);
   for (const char* sig :
        {"unexpected_shell", "shadow_file_access", "aws_credential_discovery",
         "package_manager_execution", "post_start_binary_execution", "nc_execution"}) {
@@ -158,7 +158,7 @@ TEST(Report, BlogTableHasTheSixSignalsAsRows) {
   EXPECT_NE(table.find("runc host-view"), std::string::npos);
   EXPECT_NE(table.find("kata-qemu* in-guest"), std::string::npos);
   EXPECT_NE(table.find("[blind]"), std::string::npos);
-  std::string md = BlogTable(s, true);
+  std::string md = BlogTable(*run, s, true);
   EXPECT_EQ(md.rfind("| signal |", 0), 0u);
 }
 

@@ -66,10 +66,22 @@ TEST(Scenario, ErrorsNameTheKey) {
 }
 
 TEST(Scenario, ShippedScenariosParse) {
-  for (const char* f : {"blog-demo.yaml", "speed-sweep.yaml", "variants.yaml"}) {
+  for (const char* f : {"blog-demo.yaml", "blog-demo-ci.yaml", "speed-sweep.yaml", "variants.yaml",
+                        "benign-soak.yaml", "signal-quality.yaml"}) {
     auto s = LoadScenario(SourceDir() + "/scenarios/" + f);
     EXPECT_TRUE(s.ok()) << f << ": " << (s.ok() ? "" : s.error().message);
   }
+  auto soak = LoadScenario(SourceDir() + "/scenarios/benign-soak.yaml");
+  ASSERT_TRUE(soak.ok());
+  EXPECT_EQ(soak->chain, "benign");
+  EXPECT_EQ(soak->benign.duration_s, 600);
+  EXPECT_EQ(soak->BenignArgs(),
+            (std::vector<std::string>{"--benign-duration-s", "600", "--benign-rate-per-min", "6"}));
+  auto mixed = LoadScenario(SourceDir() + "/scenarios/signal-quality.yaml");
+  ASSERT_TRUE(mixed.ok());
+  EXPECT_TRUE(mixed->benign.mix);
+  EXPECT_EQ(mixed->BenignArgs(), std::vector<std::string>{"--mix-benign"});
+  EXPECT_EQ(mixed->expect.size(), 4u);
 }
 
 TEST(Scenario, HostLevelObserversCannotSeeIntoTheVm) {

@@ -30,12 +30,24 @@ void Publisher::PublishHeartbeat(std::map<std::string, int64_t> counters, double
   h.hostname = identity_.hostname;
   counters["events_emitted"] = static_cast<int64_t>(seq_);
   h.counters = std::move(counters);
+  h.capture_active = capture_active_;
+  h.capture_failed = capture_failed_;
   output_->EmitHeartbeat(h);
 }
 
 void Publisher::ContinueFrom(uint64_t last_seq) {
   std::lock_guard<std::mutex> lock(mu_);
   seq_ = last_seq;
+}
+
+void Publisher::SetCapture(const std::vector<std::string>& active,
+                           const std::map<std::string, std::string>& failed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string joined;
+  for (const auto& a : active) joined += (joined.empty() ? "" : "+") + a;
+  identity_.sensor.capture = joined.empty() ? "none" : joined;
+  capture_active_ = active;
+  capture_failed_ = failed;
 }
 
 uint64_t Publisher::last_seq() const {

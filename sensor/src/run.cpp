@@ -163,23 +163,28 @@ int Run(const SensorConfig& config) {
 
   // 5. Capture sources.
   std::vector<CaptureSource*> started;
+  std::vector<std::string> active;
+  std::map<std::string, std::string> failed;
   for (auto& src : capture->sources) {
     auto st = src->Start(&pipeline);
     if (!st.ok()) {
       SW_LOG(kError, "sensor", "capture source failed to start",
              {"source", std::string(src->Name())}, {"error", st.error().message});
+      failed[std::string(src->Name())] = st.error().message;
       continue;
     }
     started.push_back(src.get());
+    active.emplace_back(src->Name());
   }
+  publisher.SetCapture(active, failed);
   std::string watching;
   for (auto* src : started) {
     if (std::string d = src->Describe(); !d.empty())
       watching += std::string(src->Name()) + ": " + d;
   }
   SW_LOG(kInfo, "sensor", "started", {"sensor_id", id.sensor.id}, {"version", Version()},
-         {"mode", config.mode}, {"capture", capture->active}, {"capture_why", capture->why},
-         {"vantage", capture->vantage}, {"watching", watching},
+         {"mode", config.mode}, {"capture", publisher.identity().sensor.capture},
+         {"capture_why", capture->why}, {"vantage", capture->vantage}, {"watching", watching},
          {"poll_interval_s", Fixed(config.poll_interval_s)}, {"output", EffectiveOutput(config)},
          {"format", config.format},
          {"rules", config.rules_file.empty() ? "built-in" : config.rules_file},

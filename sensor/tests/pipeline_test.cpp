@@ -61,6 +61,20 @@ class PipelineTest : public ::testing::Test {
   std::unique_ptr<Pipeline> pipeline_;
 };
 
+TEST_F(PipelineTest, HeartbeatNamesOnlyTheCaptureSourcesThatStarted) {
+  MakePipeline();
+  publisher_->SetCapture({"poll"}, {{"fanotify", "fanotify_init: Operation not permitted"}});
+  publisher_->PublishHeartbeat({}, 5);
+  ASSERT_FALSE(out_.heartbeats.empty());
+  const Heartbeat& h = out_.heartbeats.back();
+  EXPECT_EQ(h.sensor.capture, "poll");
+  EXPECT_EQ(h.capture_active, std::vector<std::string>{"poll"});
+  EXPECT_EQ(h.capture_failed.at("fanotify"), "fanotify_init: Operation not permitted");
+  publisher_->SetCapture({}, {{"poll", "no /proc"}});
+  publisher_->PublishHeartbeat({}, 5);
+  EXPECT_EQ(out_.heartbeats.back().sensor.capture, "none");
+}
+
 TEST_F(PipelineTest, StartupProcessesAreQuietNewOnesAreReportedWithContext) {
   MakePipeline();
   EXPECT_TRUE(out_.events.empty());

@@ -37,6 +37,7 @@ std::vector<std::string> AttackArgv(const Scenario& s, const Cell& cell, const s
   if (s.attack.chain_repeat > 1) {
     argv.insert(argv.end(), {"--repeat", std::to_string(s.attack.chain_repeat)});
   }
+  for (auto& x : s.BenignArgs()) argv.push_back(std::move(x));
   // The listener is a cluster address, so attack-sim must be told it is meant.
   argv.insert(argv.end(), {"--target", target, "--allow-remote", "--package-install",
                            s.attack.package_install, "--ground-truth", gt_path});

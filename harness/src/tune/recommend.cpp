@@ -72,19 +72,23 @@ double ScanAt(const std::vector<SweepCell>& poll, double p) {
   return sa + (sb - sa) * br.w;
 }
 
-double Residual(const SweepCell& c) {
-  return c.Rate().p - PollDetectProbability(static_cast<double>(c.lifetime_ms) / 1000.0,
-                                            c.poll_interval_s, c.scan_s);
+// Measured detection minus the model: the point estimate, or (lower) the Wilson lower
+// bound, which makes the miss derived from it the interval's upper bound.
+double Residual(const SweepCell& c, bool lower) {
+  const Proportion rate = c.Rate();
+  return (lower ? rate.lo : rate.p) -
+         PollDetectProbability(static_cast<double>(c.lifetime_ms) / 1000.0, c.poll_interval_s,
+                               c.scan_s);
 }
 
 // Residual at lifetime L among the cells of one interval, interpolated in log L.
-double ResidualAt(const std::vector<SweepCell>& at, double lifetime_ms) {
+double ResidualAt(const std::vector<SweepCell>& at, double lifetime_ms, bool lower) {
   std::vector<double> ls;
   std::vector<double> rs;
   for (const auto& c : at) {
     if (!ls.empty() && std::fabs(ls.back() - static_cast<double>(c.lifetime_ms)) < kEps) continue;
     ls.push_back(static_cast<double>(c.lifetime_ms));
-    rs.push_back(Residual(c));
+    rs.push_back(Residual(c, lower));
   }
   const Bracket br = Find(ls, lifetime_ms, true);
   return rs[br.a] + (rs[br.b] - rs[br.a]) * br.w;
@@ -138,6 +142,9 @@ std::string Ms(double ms) {
   return buf;
 }
 
+// The upper end of the Wilson 95 % interval of a cell's measured miss rate.
+double MissUpper(const SweepCell& c) { return 1.0 - c.Rate().lo; }
+
 std::string BasisText(const std::vector<SweepCell>& basis) {
   std::string s;
   for (const auto& c : basis) s += (s.empty() ? "" : ", ") + c.Label();
@@ -159,17 +166,29 @@ std::string Percent(double fraction) {
   return buf;
 }
 
-double EstimatePollDetection(const std::vector<SweepCell>& cells, double lifetime_ms,
-                             double interval_s) {
+namespace {
+double EstimateDetection(const std::vector<SweepCell>& cells, double lifetime_ms, double interval_s,
+                         bool lower) {
   const auto poll = OfCapture(cells, "poll");
   if (poll.empty()) return PollDetectProbability(lifetime_ms / 1000.0, interval_s, 0);
   const auto ps = Intervals(poll);
   const Bracket br = Find(ps, interval_s, true);
-  const double ra = ResidualAt(AtInterval(poll, ps[br.a]), lifetime_ms);
-  const double rb = ResidualAt(AtInterval(poll, ps[br.b]), lifetime_ms);
+  const double ra = ResidualAt(AtInterval(poll, ps[br.a]), lifetime_ms, lower);
+  const double rb = ResidualAt(AtInterval(poll, ps[br.b]), lifetime_ms, lower);
   const double model =
       PollDetectProbability(lifetime_ms / 1000.0, interval_s, ScanAt(poll, interval_s));
   return std::clamp(model + ra + (rb - ra) * br.w, 0.0, 1.0);
+}
+}  // namespace
+
+double EstimatePollDetection(const std::vector<SweepCell>& cells, double lifetime_ms,
+                             double interval_s) {
+  return EstimateDetection(cells, lifetime_ms, interval_s, false);
+}
+
+double EstimatePollMissUpper(const std::vector<SweepCell>& cells, double lifetime_ms,
+                             double interval_s) {
+  return 1.0 - EstimateDetection(cells, lifetime_ms, interval_s, true);
 }
 
 double EstimatePollCpu(const std::vector<SweepCell>& cells, double interval_s) {
@@ -231,12 +250,14 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
     double best_miss_p = 0;
     for (double p : cand) {
       const double miss = 1.0 - EstimatePollDetection(usable, L, p);
+      const double miss_hi = EstimatePollMissUpper(usable, L, p);
       const double cpu = EstimatePollCpu(usable, p);
       if (miss < best_miss - kEps) {
         best_miss = miss;
         best_miss_p = p;
       }
-      if (miss <= q.target_miss + kEps) {
+      // The target is met only when the interval's upper bound meets it, not the point.
+      if (miss_hi <= q.target_miss + kEps) {
         if (!miss_ok_max) miss_ok_max = p;
         if (cpu <= q.cpu_budget + kEps) {
           best = p;
@@ -248,7 +269,7 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
       double p = *best;
       const double nice = FloorSignificant(p, 2);
       if (nice >= ps.front() - kEps &&
-          1.0 - EstimatePollDetection(usable, L, nice) <= q.target_miss + kEps &&
+          EstimatePollMissUpper(usable, L, nice) <= q.target_miss + kEps &&
           EstimatePollCpu(usable, nice) <= q.cpu_budget + kEps) {
         p = nice;
       }
@@ -256,6 +277,7 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
       r.poll_interval_s = p;
       r.capture = "poll";
       r.expected_miss = 1.0 - EstimatePollDetection(usable, L, p);
+      r.miss_upper = EstimatePollMissUpper(usable, L, p);
       r.cpu_fraction = EstimatePollCpu(usable, p);
       r.basis = BasisCells(poll, L, p);
       r.interpolated =
@@ -264,15 +286,16 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
           "POLL_INTERVAL=" + FormatSeconds(p) + " s is the largest interval that meets it";
       r.sentence =
           "Use POLL_INTERVAL=" + FormatSeconds(p) + " (capture poll) for a " + ask +
-          ": expected miss " + Percent(r.expected_miss) + ", sensor CPU " +
-          Percent(r.cpu_fraction) + " of a core" +
+          ": expected miss " + Percent(r.expected_miss) + " (95% upper bound " +
+          Percent(r.miss_upper) + "), sensor CPU " + Percent(r.cpu_fraction) + " of a core" +
           (r.interpolated ? " (the model fills in between measured cells " : " (measured cells ") +
           BasisText(r.basis) + "; " + folder + ").";
       return r;
     }
     if (!miss_ok_max) {
-      r.polling_verdict =
-          "even at P=" + FormatSeconds(best_miss_p) + " s polling misses " + Percent(best_miss);
+      r.polling_verdict = "even at P=" + FormatSeconds(best_miss_p) + " s polling misses " +
+                          Percent(best_miss) + " (95% upper bound " +
+                          Percent(EstimatePollMissUpper(usable, L, best_miss_p)) + ")";
     } else {
       r.polling_verdict = "it meets the miss target only at P <= " + FormatSeconds(*miss_ok_max) +
                           " s, where the sensor costs " +
@@ -280,6 +303,7 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
     }
     r.basis = BasisCells(poll, L, best_miss_p);
     r.expected_miss = best_miss;
+    r.miss_upper = EstimatePollMissUpper(usable, L, best_miss_p);
   }
 
   // Event-driven sources, from measured cells only: the row at the longest measured
@@ -299,7 +323,7 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
     }
     std::optional<SweepCell> best_cell;
     for (const auto& c : cs) {
-      if (c.lifetime_ms != row || c.Miss() > q.target_miss + kEps ||
+      if (c.lifetime_ms != row || MissUpper(c) > q.target_miss + kEps ||
           c.CpuFraction() > q.cpu_budget + kEps)
         continue;
       if (!best_cell || c.poll_interval_s > best_cell->poll_interval_s + kEps ||
@@ -328,11 +352,13 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
   r.capture = pick->capture;
   r.safety_net_poll_interval_s = pick->poll_interval_s;
   r.expected_miss = pick->Miss();
+  r.miss_upper = MissUpper(*pick);
   r.cpu_fraction = pick->CpuFraction();
   r.basis.push_back(*pick);
   r.sentence = head + " Use --capture " + pick->capture + ": measured miss " +
                Percent(pick->Miss()) + " (" + std::to_string(pick->trials - pick->detected) + "/" +
-               std::to_string(pick->trials) + ") at " + std::to_string(pick->lifetime_ms) +
+               std::to_string(pick->trials) + ", 95% upper bound " + Percent(MissUpper(*pick)) +
+               ") at " + std::to_string(pick->lifetime_ms) +
                " ms with POLL_INTERVAL=" + FormatSeconds(pick->poll_interval_s) +
                " as the safety net, sensor CPU " + Percent(pick->CpuFraction()) +
                " of a core; it " + Needs(pick->capture) + ".";
@@ -351,6 +377,7 @@ nlohmann::json RecommendationToJson(const Recommendation& r, const TuneQuery& q)
       {"poll_interval_s", nullptr},
       {"capture", nullptr},
       {"expected_miss", r.expected_miss},
+      {"miss_upper_95", r.miss_upper},
       {"cpu_fraction", r.cpu_fraction},
       {"met", r.met},
       {"interpolated", r.interpolated},

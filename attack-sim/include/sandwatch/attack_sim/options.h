@@ -15,7 +15,10 @@ enum class PackageMode { kReal, kStaged, kSimulate };
 
 // Raw flag values of `run`, exactly as given. Every default is documented here.
 struct RunOptions {
-  std::string chain = "blog";              // only "blog" exists
+  std::string chain = "blog";              // blog | benign (everyday activity only)
+  double benign_duration_s = 60;           // --chain benign: how long to play benign steps
+  double benign_rate_per_min = 6;          // --chain benign: benign steps per minute
+  bool mix_benign = false;                 // blog chain: one benign step after each attack step
   std::string speed = "blog";              // blog | human | fast | burst
   std::vector<std::string> hold_specs;     // "300" (all steps) or "shadow=50"; later wins
   std::vector<std::string> gap_specs;      // same syntax; the pause AFTER a step
@@ -61,6 +64,10 @@ struct StepTiming {
 
 // The validated configuration `Run` executes.
 struct ChainConfig {
+  std::string chain = "blog";  // blog | benign
+  double benign_duration_s = 60;
+  double benign_rate_per_min = 6;
+  bool mix_benign = false;
   std::string speed;                            // preset name
   std::vector<std::string> steps;               // chain order, subset of ChainSteps()
   std::map<std::string, StepTiming> timing;     // per step

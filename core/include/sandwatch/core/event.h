@@ -103,6 +103,10 @@ struct Heartbeat {
   std::string ns;
   std::string hostname;
   std::map<std::string, int64_t> counters;
+  // Heartbeat "capture": {"active": [...], "failed": {source: reason}}: the capture
+  // sources that really started, and those that were chosen but failed to start.
+  std::vector<std::string> capture_active;
+  std::map<std::string, std::string> capture_failed;
 };
 
 // Limits applied when parsing untrusted input.

@@ -33,6 +33,9 @@ struct GroundTruthStep {
   // Added by attack-sim (optional on read, defaults shown):
   std::string status = "ran";  // ran | skipped (the variant cannot run here; note says why)
   int ppid = 0;                // parent of `pid` when it ran (the shell step's pid when nested)
+  // attack: a step of the chain (its signals are expected); benign: everyday activity that
+  // looks like an attack and must stay quiet (signals empty; any alert on it is a false positive).
+  std::string kind = "attack";
 };
 
 nlohmann::json GroundTruthToJson(const GroundTruthStep& s);

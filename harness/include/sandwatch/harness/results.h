@@ -6,7 +6,9 @@
 //   cells.json          the cells: runtime, speed, variant, window, observer bindings, notes
 //   environment.json    kernel, tool versions, capture sources active, stand-ins
 // Rendered:
-//   summary.json, report.md, report.html (self-contained), coverage.svg, latency.svg
+//   summary.json, report.md, report.html (self-contained), coverage.svg, latency.svg,
+//   noise.svg, attribution.jsonl (every event's outcome: attack, benign, machinery,
+//   background)
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -29,7 +31,8 @@ struct RunRecord {
   int64_t started_wall_ns = 0;
   int64_t finished_wall_ns = 0;
   ScoreOptions score_options;
-  std::vector<CellOutcome> cells;  // ground truth included
+  std::vector<Expectation> expect;  // the scenario's expect: matrix
+  std::vector<CellOutcome> cells;   // ground truth included
   std::vector<Event> events;
   std::vector<nlohmann::json> raw_events;
   nlohmann::json environment = nlohmann::json::object();
@@ -43,9 +46,29 @@ Status WriteReports(const std::string& dir, const RunRecord& run, const Score& s
 
 nlohmann::json SummaryJson(const RunRecord& run, const Score& score);
 
-// The blog's table: the six seed signals as rows, runtime x observer columns.
+// The blog's table: the six seed signals as rows, runtime x observer columns, then
+// the noise rows (false positives and background alerts, precision with its interval).
 // Plain text for the terminal (markdown when `markdown`).
-std::string BlogTable(const Score& score, bool markdown);
+std::string BlogTable(const RunRecord& run, const Score& score, bool markdown);
+
+// Noise (report_noise.cpp).
+// True when a cell of this run really ran the local qemu stand-in for kata-qemu.
+bool RanLocalStandIn(const RunRecord& run);
+const PrecisionEntry* FindPrecision(const Score& score, const std::string& runtime,
+                                    const std::string& observer);
+std::string NoiseCellText(const Score& score, const std::string& runtime,
+                          const std::string& observer);
+std::string PrecisionCellText(const Score& score, const std::string& runtime,
+                              const std::string& observer);
+// One line for the terminal (demo, run): false positives and background per observer.
+std::string NoiseLine(const Score& score);
+std::string NoiseMarkdown(const Score& score);
+std::string NoiseHtml(const Score& score);
+std::string NoiseSvg(const Score& score);
+// summary.json's noise[], precision[], background_examples[] and counts.
+nlohmann::json NoiseSummaryJson(const Score& score);
+// attribution.jsonl: one line per event with its outcome and reason.
+std::string AttributionJsonl(const Score& score);
 
 // Charts (standalone SVG documents; every text escaped).
 std::string CoverageHeatmapSvg(const Score& score);

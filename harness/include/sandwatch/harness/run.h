@@ -28,10 +28,13 @@ struct RunOptions {
 struct RunOutcome {
   std::string out_dir;
   bool all_cells_ok = false;
-  // The blog's finding held: in-guest saw all six everywhere, host-view saw
-  // them in runc and nothing in the VM (only judged for cells that ran).
+  // The scenario's expect: matrix held (rows judged for the runtimes that ran;
+  // false when the scenario has no matrix or none of its runtimes ran).
+  bool finding_applicable = false;
   bool finding_holds = false;
-  std::string table;  // the blog table (markdown) for the terminal
+  std::string table;             // the blog table (plain text, with its noise row) for the terminal
+  std::string noise_line;        // one line: false positives and background alerts per observer
+  bool ran_vm_stand_in = false;  // a cell ran the local qemu stand-in for kata-qemu
 };
 
 Result<RunOutcome> RunScenario(const RunOptions& opts, BackendRegistry& backends,

@@ -42,6 +42,23 @@ struct AttackSettings {
   int package_delay_ms = 0;
 };
 
+// Benign activity (attack-sim's benign steps; every alert on one is a false positive).
+struct BenignSettings {
+  double duration_s = 60;   // chain benign: how long the soak lasts
+  double rate_per_min = 6;  // chain benign: benign steps started per minute
+  bool mix = false;         // chain blog: one benign step after each attack step, same pod
+};
+
+// One row of the scenario's `expect:` matrix: what `observer` should report in
+// `runtime` for `signals` (detected: every cell saw each; not detected: no cell saw any).
+// The run's finding holds when every row does.
+struct Expectation {
+  std::string runtime;
+  std::string observer;
+  std::vector<std::string> signals;
+  bool detected = true;
+};
+
 struct Timeouts {
   double prepare_s = 900;  // building the rootfs / fetching the kernel
   double boot_s = 180;     // a VM reaching its init, a container starting
@@ -61,7 +78,9 @@ struct Scenario {
   std::string path;  // the file it was read from
   std::vector<std::string> runtimes;
   std::vector<std::string> observers;
-  std::string chain = "blog";
+  std::string chain = "blog";  // blog | benign
+  BenignSettings benign;
+  std::vector<Expectation> expect;  // empty: the run states no expected finding
   std::vector<std::string> variants = {"default"};
   std::vector<std::string> speeds = {"blog"};
   int repetitions = 1;
@@ -71,6 +90,8 @@ struct Scenario {
   FalcoSettings falco;
 
   double SettleSeconds() const;
+  // attack-sim flags for the benign settings (--benign-duration-s ..., --mix-benign).
+  std::vector<std::string> BenignArgs() const;
 };
 
 // One cell of the scenario's matrix. Observers run side by side within a cell.

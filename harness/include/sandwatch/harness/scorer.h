@@ -23,6 +23,7 @@
 #include "sandwatch/core/event.h"
 #include "sandwatch/core/ground_truth.h"
 #include "sandwatch/harness/backend.h"
+#include "sandwatch/harness/noise.h"
 
 namespace sandwatch::harness {
 
@@ -85,6 +86,8 @@ struct Score {
   int unmatched_events = 0;
   // Event id -> "CELL STEP" for every event that credited a step (duplicates included).
   std::map<std::string, std::string> attributed;
+  // False positives, background and machinery, per observer (see noise.h).
+  NoiseScore noise;
 };
 
 // "Read sensitive file untrusted" -> shadow_file_access, ...; our own rules map to
@@ -94,9 +97,11 @@ std::string SignalForRule(std::string_view source, std::string_view rule);
 Score ScoreRun(const std::vector<CellOutcome>& cells, const std::vector<Event>& events,
                const ScoreOptions& opts);
 
-// The blog's finding: in-guest saw all six seed signals in runc and kata-qemu,
-// host-view saw all six in runc and none of the chain in kata-qemu. `why`
-// explains a failure.
-bool BlogFindingHolds(const Score& score, std::string* why);
+// Attributes every event of every observer binding to one of the four outcomes and
+// aggregates noise[] and precision[] (implemented in noise.cpp; ScoreRun calls it).
+// Any observer's events take this path, Falco's included: only pid, ancestors, exe,
+// cmdline and time are used.
+NoiseScore ScoreNoise(const std::vector<CellOutcome>& cells, const std::vector<Event>& events,
+                      const ScoreOptions& opts);
 
 }  // namespace sandwatch::harness

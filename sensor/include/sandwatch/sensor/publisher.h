@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/event.h"
@@ -30,6 +31,11 @@ class Publisher {
   uint64_t Publish(Event e);
   void PublishHeartbeat(std::map<std::string, int64_t> counters, double interval_s);
 
+  // After the capture sources started: events and heartbeats name only the sources
+  // that really run (sensor.capture, capture.active); capture.failed names the others.
+  void SetCapture(const std::vector<std::string>& active,
+                  const std::map<std::string, std::string>& failed);
+
   uint64_t last_seq() const;
   // A restarted sensor continues its sequence: the next event gets `last_seq` + 1.
   void ContinueFrom(uint64_t last_seq);
@@ -41,6 +47,8 @@ class Publisher {
   const Clock* clock_;
   mutable std::mutex mu_;
   uint64_t seq_ = 0;
+  std::vector<std::string> capture_active_;
+  std::map<std::string, std::string> capture_failed_;
 };
 
 }  // namespace sandwatch::sensor

@@ -28,6 +28,7 @@ struct Recommendation {
   // For an event-driven answer: the measured cell's POLL_INTERVAL (the safety-net scan).
   std::optional<double> safety_net_poll_interval_s;
   double expected_miss = 1.0;
+  double miss_upper = 1.0;  // upper end of its Wilson 95 % interval: what the target is held to
   double cpu_fraction = 0;
   bool interpolated = false;  // the interval lies between measured cells (model filled in)
   std::string folder;         // the results folder the answer rests on
@@ -41,6 +42,11 @@ struct Recommendation {
 // bilinearly over (log L, log P) between measured poll cells. At a measured
 // cell it returns the measured rate. Clamped to [0, 1]. Requires poll cells.
 double EstimatePollDetection(const std::vector<SweepCell>& cells, double lifetime_ms,
+                             double interval_s);
+// The same estimate built on each cell's Wilson lower bound of detection: the upper
+// bound of the miss at (L, P). Exactly 1 - Wilson lo at a measured cell. A miss target
+// is met only when this is at or below it.
+double EstimatePollMissUpper(const std::vector<SweepCell>& cells, double lifetime_ms,
                              double interval_s);
 // Idle sensor CPU (fraction of a core) of pure polling at `interval_s`,
 // interpolated linearly in 1/P between measured intervals (cost per scan is constant).

@@ -1,0 +1,300 @@
+// Noise: every observer event attributed to attack step, benign step, harness
+// machinery or background; noise[] and precision[] aggregated from that.
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "sandwatch/core/signals.h"
+#include "sandwatch/harness/scorer.h"
+#include "sandwatch/harness/tune/stats.h"
+#include "step_match.h"
+
+namespace sandwatch::harness {
+
+namespace {
+
+constexpr size_t kTopExamples = 20;
+
+// The harness's own processes, by program name (comm, 15 bytes) or path base name.
+// runc's init shows up as "runc:[2:INIT]" (comm) or "runc init" (cmdline).
+constexpr std::string_view kMachinery[] = {"sandwatch-sensor",
+                                           "sandwatch-receiver",
+                                           "sandwatch-harness",
+                                           "runc",
+                                           "qemu-system-x86_64",
+                                           "containerd",
+                                           "containerd-shim",
+                                           "conmon",
+                                           "containerd-shim-runc-v2",
+                                           "containerd-shim-kata-v2",
+                                           "kata-agent",
+                                           "kubelet",
+                                           "pause",
+                                           "falco",
+                                           "falcosidekick",
+                                           "pod.sh",
+                                           "guest-init.sh"};
+
+bool IsMachineryName(std::string_view name) {
+  if (name.empty()) return false;
+  auto slash = name.rfind('/');
+  std::string_view base = slash == std::string_view::npos ? name : name.substr(slash + 1);
+  if (base.rfind("runc:[", 0) == 0) return true;
+  for (auto m : kMachinery) {
+    if (SameProgram(base, m)) return true;
+  }
+  return false;
+}
+
+std::string MachineryIn(const Event& e) {
+  auto first = [](const std::vector<std::string>& argv) {
+    return argv.empty() ? std::string() : argv[0];
+  };
+  if (e.process) {
+    for (const auto& n : {e.process->name, e.process->exe, first(e.process->cmdline)}) {
+      if (IsMachineryName(n)) return "the process is " + n;
+    }
+  }
+  if (e.parent) {
+    for (const auto& n : {e.parent->name, first(e.parent->cmdline)}) {
+      if (IsMachineryName(n)) return "its parent is " + n;
+    }
+  }
+  for (const auto& a : e.ancestors) {
+    for (const auto& n : {a.name, first(a.cmdline)}) {
+      if (IsMachineryName(n)) return "an ancestor is " + n;
+    }
+  }
+  return "";
+}
+
+bool HasAttackSimLineage(const Event& e) {
+  if (e.process && IsAttackSim(e.process->name, e.process->cmdline)) return true;
+  if (e.parent && IsAttackSim(e.parent->name, e.parent->cmdline)) return true;
+  for (const auto& a : e.ancestors) {
+    if (IsAttackSim(a.name, a.cmdline)) return true;
+  }
+  return false;
+}
+
+int Rank(const std::string& basis) {
+  if (basis == "pid") return 5;
+  if (basis == "pid-descendant") return 4;
+  if (basis == "cmdline") return 3;
+  if (basis == "cmdline-descendant") return 2;
+  return 1;  // name
+}
+
+// Attack steps that expect nothing (the listener line) are not processes of the chain.
+bool Attributable(const GroundTruthStep& s) {
+  return s.status == "ran" && (s.kind == "benign" || !s.signals.empty() || !s.signal.empty());
+}
+
+Attribution Attribute(const CellOutcome* cell, const ObserverBinding& b, const Event& e,
+                      const ScoreOptions& opts) {
+  Attribution a;
+  a.event_id = e.id;
+  a.observer = b.observer;
+  a.rule = e.rule;
+  a.signal = SignalForRule(e.source, e.rule);
+  if (a.signal.empty()) a.signal = e.rule;
+  if (e.process) a.exe = !e.process->exe.empty() ? e.process->exe : e.process->name;
+  if (cell != nullptr) {
+    a.cell_id = cell->cell.Id();
+    a.runtime = cell->cell.runtime;
+    const auto slack = static_cast<int64_t>(opts.slack_s * 1e9);
+    const auto grace = static_cast<int64_t>(opts.grace_s * 1e9);
+    const GroundTruthStep* best = nullptr;
+    Match best_match;
+    for (const auto& s : cell->ground_truth) {
+      if (!Attributable(s)) continue;
+      int64_t end = s.end_wall_ns > 0 ? s.end_wall_ns : cell->end_wall_ns;
+      if (e.time_ns < s.start_wall_ns - slack || e.time_ns > end + grace) continue;
+      Match m = MatchIdentity(b, s, e);
+      if (!m.ok) continue;
+      // A stronger basis wins; on a tie the attack step does (it is what the rule is for).
+      bool better =
+          best == nullptr || Rank(m.basis) > Rank(best_match.basis) ||
+          (Rank(m.basis) == Rank(best_match.basis) && best->kind == "benign" && s.kind != "benign");
+      if (better) {
+        best = &s;
+        best_match = m;
+      }
+    }
+    if (best != nullptr) {
+      a.outcome = best->kind == "benign" ? Outcome::kBenign : Outcome::kAttack;
+      a.step = best->step;
+      a.repeat = best->repeat;
+      a.step_start_wall_ns = best->start_wall_ns;
+      a.reason = best->kind + " step " + best->step + " (matched by " + best_match.basis + ")";
+      return a;
+    }
+  }
+  if (e.process && IsAttackSim(e.process->name, e.process->cmdline)) {
+    a.outcome = Outcome::kMachinery;  // the lab's driver arriving in the pod, not a step
+    a.reason = "harness machinery: attack-sim itself (the lab's driver of the steps)";
+    return a;
+  }
+  const bool ours = HasAttackSimLineage(e);
+  if (!ours) {
+    std::string m = MachineryIn(e);
+    if (!m.empty()) {
+      a.outcome = Outcome::kMachinery;
+      a.reason = "harness machinery: " + m;
+      return a;
+    }
+  }
+  a.outcome = Outcome::kBackground;
+  if (cell == nullptr) {
+    a.reason = "outside every cell's window";
+  } else if (ours) {
+    a.reason =
+        "attack-sim lineage, but no step of this cell (another run on the machine, or "
+        "a helper of this one)";
+  } else {
+    a.reason = "no step of this cell: other activity this observer sees";
+  }
+  return a;
+}
+
+using ObsKey = std::pair<std::string, std::string>;  // runtime, observer
+using StepKey = std::tuple<std::string, std::string, int, int64_t, std::string>;
+
+struct Accumulator {
+  std::vector<ObsKey> order;
+  std::map<ObsKey, double> duration_s;
+  std::map<ObsKey, std::map<std::string, int>> benign_steps;  // signal -> steps
+  std::map<ObsKey, std::set<StepKey>> tp;
+  std::map<ObsKey, std::map<std::string, std::set<StepKey>>> fp;  // signal -> steps
+  std::map<ObsKey, std::map<std::string, int>> background;        // signal -> events
+  std::map<ObsKey, std::map<std::pair<std::string, std::string>, int>> examples;
+  std::map<ObsKey, int> machinery;
+
+  void See(const ObsKey& k) {
+    if (std::find(order.begin(), order.end(), k) == order.end()) order.push_back(k);
+  }
+};
+
+// The owning (cell, binding) of an event: the cell whose window holds it, else any cell
+// whose binding owns it (then outside every window: cell == nullptr).
+std::pair<const CellOutcome*, const ObserverBinding*> Owner(const std::vector<CellOutcome>& cells,
+                                                            const Event& e) {
+  const ObserverBinding* any = nullptr;
+  for (const auto& c : cells) {
+    for (const auto& b : c.observers) {
+      if (!b.available || !BindingOwns(b, e)) continue;
+      if (e.time_ns >= c.start_wall_ns && e.time_ns <= c.end_wall_ns) return {&c, &b};
+      if (any == nullptr) any = &b;
+    }
+  }
+  return {nullptr, any};
+}
+
+}  // namespace
+
+std::string_view OutcomeName(Outcome o) {
+  switch (o) {
+    case Outcome::kAttack:
+      return "attack";
+    case Outcome::kBenign:
+      return "benign";
+    case Outcome::kMachinery:
+      return "machinery";
+    case Outcome::kBackground:
+      return "background";
+  }
+  return "background";
+}
+
+NoiseScore ScoreNoise(const std::vector<CellOutcome>& cells, const std::vector<Event>& events,
+                      const ScoreOptions& opts) {
+  NoiseScore out;
+  Accumulator acc;
+  for (const auto& c : cells) {
+    for (const auto& b : c.observers) {
+      if (!b.available) continue;
+      ObsKey k{c.cell.runtime, b.observer};
+      acc.See(k);
+      acc.duration_s[k] += static_cast<double>(c.end_wall_ns - c.start_wall_ns) / 1e9;
+      for (const auto& s : c.ground_truth) {
+        if (s.kind == "benign" && s.status == "ran") acc.benign_steps[k][s.signal] += 1;
+      }
+    }
+  }
+  for (const auto& e : events) {
+    auto [cell, binding] = Owner(cells, e);
+    if (binding == nullptr) continue;  // no observer of this run reported it
+    Attribution a = Attribute(cell, *binding, e, opts);
+    ObsKey k{a.runtime, a.observer};
+    if (cell != nullptr) {
+      StepKey sk{a.cell_id, a.step, a.repeat, a.step_start_wall_ns, a.signal};
+      switch (a.outcome) {
+        case Outcome::kAttack:
+          acc.tp[k].insert(sk);
+          break;
+        case Outcome::kBenign:
+          acc.fp[k][a.signal].insert(sk);
+          break;
+        case Outcome::kMachinery:
+          acc.machinery[k] += 1;
+          break;
+        case Outcome::kBackground:
+          acc.background[k][a.signal] += 1;
+          acc.examples[k][{a.rule, a.exe}] += 1;
+          break;
+      }
+    }
+    if (a.outcome == Outcome::kMachinery) out.machinery_excluded += 1;
+    out.attributions.push_back(std::move(a));
+  }
+  for (const auto& k : acc.order) {
+    std::vector<std::string> sigs;
+    for (auto s : signals::kSeedSignals) sigs.emplace_back(s);
+    auto add = [&sigs](const std::string& s) {
+      if (std::find(sigs.begin(), sigs.end(), s) == sigs.end()) sigs.push_back(s);
+    };
+    for (const auto& [s, n] : acc.benign_steps[k]) add(s);
+    for (const auto& [s, set] : acc.fp[k]) add(s);
+    for (const auto& [s, n] : acc.background[k]) add(s);
+    PrecisionEntry p;
+    p.runtime = k.first;
+    p.observer = k.second;
+    p.duration_s = acc.duration_s[k];
+    for (const auto& s : sigs) {
+      NoiseEntry n;
+      n.runtime = k.first;
+      n.observer = k.second;
+      n.signal = s;
+      n.false_positives = static_cast<int>(acc.fp[k][s].size());
+      n.benign_steps = acc.benign_steps[k][s];
+      n.background_events = acc.background[k][s];
+      n.duration_s = acc.duration_s[k];
+      p.benign_false_positives += n.false_positives;
+      p.background_events += n.background_events;
+      out.noise.push_back(std::move(n));
+    }
+    p.true_positives = static_cast<int>(acc.tp[k].size());
+    p.false_positives = p.benign_false_positives + p.background_events;
+    p.machinery_excluded = acc.machinery[k];
+    const int64_t raised = p.true_positives + p.false_positives;
+    if (raised > 0) {
+      tune::Proportion w = tune::Wilson(p.true_positives, raised);
+      p.precision = w.p;
+      p.ci95_lo = w.lo;
+      p.ci95_hi = w.hi;
+    }
+    out.precision.push_back(p);
+    std::vector<std::pair<std::pair<std::string, std::string>, int>> ex(acc.examples[k].begin(),
+                                                                        acc.examples[k].end());
+    std::stable_sort(ex.begin(), ex.end(),
+                     [](const auto& x, const auto& y) { return x.second > y.second; });
+    if (ex.size() > kTopExamples) ex.resize(kTopExamples);
+    for (const auto& [re, count] : ex) {
+      out.background_examples.push_back({k.first, k.second, re.first, re.second, count});
+    }
+  }
+  return out;
+}
+
+}  // namespace sandwatch::harness

@@ -1,0 +1,29 @@
+// Matching one observer event to one ground-truth step (shared by the coverage
+// scorer and the noise attribution). Internal to sandwatch_harness.
+#pragma once
+
+#include <string>
+
+#include "sandwatch/core/event.h"
+#include "sandwatch/core/ground_truth.h"
+#include "sandwatch/harness/backend.h"
+
+namespace sandwatch::harness {
+
+// The event belongs to the observer's binding (source, pod, sensor mode).
+bool BindingOwns(const ObserverBinding& b, const Event& e);
+
+struct Match {
+  bool ok = false;
+  std::string basis;  // pid | pid-descendant | cmdline | cmdline-descendant | name
+};
+
+// The event's process is the step's (rules 4 of scorer.h). Time is not checked here.
+Match MatchIdentity(const ObserverBinding& b, const GroundTruthStep& s, const Event& e);
+
+// A process name or path is attack-sim (comm is the first 15 bytes).
+bool IsAttackSim(std::string_view name, const std::vector<std::string>& cmdline);
+// Same program: base names equal, or a 15-byte comm that is the prefix of argv0's base.
+bool SameProgram(std::string_view name_or_path, std::string_view argv0);
+
+}  // namespace sandwatch::harness
