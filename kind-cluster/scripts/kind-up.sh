@@ -61,6 +61,7 @@ until kc get runtimeclass kata-qemu >/dev/null 2>&1; do
   sleep 5
 done
 
+run "$KIND_DIR/scripts/credentials.sh"  # per-sensor and Falcosidekick credentials as Secrets
 # 4. Falco, Falcosidekick and its UI.
 run helm repo add falcosecurity https://falcosecurity.github.io/charts --force-update >/dev/null
 run helm repo update falcosecurity >/dev/null

@@ -23,24 +23,11 @@ void JsonError(httplib::Response& res, int status, const std::string& msg) {
   res.set_content(json{{"error", msg}}.dump(-1, ' ', false, json::error_handler_t::replace), kJson);
 }
 
-// Constant-time comparison so the token cannot be guessed byte by byte.
-bool SameSecret(const std::string& a, const std::string& b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < a.size(); ++i) {
-    diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
-  }
-  return diff == 0;
-}
-
 bool BearerMatches(const httplib::Request& req, const std::string& token) {
   const std::string auth = req.get_header_value("Authorization");
   constexpr std::string_view kPrefix = "Bearer ";
   if (auth.size() <= kPrefix.size() || auth.compare(0, kPrefix.size(), kPrefix) != 0) return false;
   return SameSecret(auth.substr(kPrefix.size()), token);
-}
-
-bool PostAllowed(const Context& ctx, const httplib::Request& req) {
-  return ctx.config.token.empty() || BearerMatches(req, ctx.config.token);
 }
 
 bool GetAllowed(const Context& ctx, const httplib::Request& req) {
@@ -61,12 +48,40 @@ bool RequireGet(Context& ctx, const httplib::Request& req, httplib::Response& re
 
 enum class Kind { kEvents, kHeartbeat, kFalco };
 
+// 403 and the refusal counted when the grant does not cover `sensor_id` (event `index`, or
+// the heartbeat when index < 0). Nothing of the request is stored.
+bool RefuseUncovered(Context& ctx, const Grant& grant, const std::string& sensor_id, long index,
+                     httplib::Response& res) {
+  if (grant.Covers(sensor_id)) return false;
+  std::string shown = sensor_id.substr(0, 128);
+  ctx.metrics.Rejected("forbidden");
+  ctx.metrics.RefusedFor(shown, SystemClock().WallNs());
+  std::string where = index < 0 ? "the heartbeat's" : "[" + std::to_string(index) + "]";
+  JsonError(res, 403,
+            where + " sensor.id \"" + shown +
+                "\" is not covered by this token; nothing of the request was stored");
+  return true;
+}
+
 void Ingest(Context& ctx, Kind kind, const httplib::Request& req, httplib::Response& res) {
   const int64_t start = SystemClock().MonoNs();
-  if (!PostAllowed(ctx, req)) {
+  const Endpoint endpoint = kind == Kind::kFalco ? Endpoint::kFalco : Endpoint::kSensor;
+  // Falco's http_output cannot send headers: /falco/TOKEN carries the token in the path.
+  const std::string path_token = req.matches.size() > 1 ? req.matches[1].str() : "";
+  const Grant grant =
+      ctx.credentials->Identify(PresentedToken(req.get_header_value("Authorization"), path_token));
+  if (!grant.Authenticated()) {
     ctx.metrics.Rejected("unauthorized");
     res.set_header("WWW-Authenticate", "Bearer");
     JsonError(res, 401, "missing or wrong bearer token");
+    return;
+  }
+  if (!grant.MayUse(endpoint)) {
+    ctx.metrics.Rejected("forbidden");
+    JsonError(res, 403,
+              endpoint == Endpoint::kFalco
+                  ? "this token is a sensor credential, not the Falco one (@falco)"
+                  : "this token is the Falco credential; sensors need their own");
     return;
   }
   WriteOp op;
@@ -76,14 +91,23 @@ void Ingest(Context& ctx, Kind kind, const httplib::Request& req, httplib::Respo
   if (kind == Kind::kHeartbeat) {
     reason = "invalid_heartbeat";
     auto hb = ParseHeartbeatBody(req.body);
-    if (hb.ok())
+    if (hb.ok()) {
+      if (RefuseUncovered(ctx, grant, hb->sensor.id, -1, res)) return;
       op.heartbeat = std::move(*hb);
-    else
+    } else {
       parsed = hb.error();
+    }
   } else {
     auto events = kind == Kind::kEvents ? ParseEventsBody(req.body)
                                         : ParseFalcoBody(req.body, op.received_ns);
     if (kind == Kind::kFalco) reason = "invalid_falco";
+    if (events.ok() && endpoint == Endpoint::kSensor) {
+      // A sensor only ever sends its own events: one foreign event refuses the batch.
+      for (size_t i = 0; i < events->size(); ++i) {
+        const std::string& id = (*events)[i].sensor.id;
+        if (RefuseUncovered(ctx, grant, id, static_cast<long>(i), res)) return;
+      }
+    }
     if (events.ok()) {
       op.events.reserve(events->size());
       for (auto& e : *events) op.events.push_back(Prepare(std::move(e)));
@@ -268,7 +292,7 @@ void InstallRoutes(httplib::Server& svr, Context& ctx) {
   svr.Post("/events", [&ctx](const auto& req, auto& res) { Ingest(ctx, Kind::kEvents, req, res); });
   svr.Post("/heartbeat",
            [&ctx](const auto& req, auto& res) { Ingest(ctx, Kind::kHeartbeat, req, res); });
-  for (const char* path : {"/falco", "/", "/api/v1/", "/api/v1"}) {
+  for (const char* path : {"/falco", "/falco/([A-Za-z0-9._~-]+)", "/", "/api/v1/", "/api/v1"}) {
     svr.Post(path, [&ctx](const auto& req, auto& res) { Ingest(ctx, Kind::kFalco, req, res); });
   }
   for (const char* path : {"/api/events", "/api/v1/events/search"}) {
@@ -280,7 +304,8 @@ void InstallRoutes(httplib::Server& svr, Context& ctx) {
     if (!sensors.ok()) return JsonError(res, 500, sensors.error().message);
     res.set_header("Cache-Control", "no-store");
     res.set_content(
-        SensorsJson(*sensors, SystemClock().WallNs(), ctx.config.default_heartbeat_interval_s),
+        SensorsJson(*sensors, SystemClock().WallNs(), ctx.config.default_heartbeat_interval_s,
+                    ctx.metrics.RefusedBySensor()),
         kJson);
   });
   svr.Get("/api/timeline", [&ctx](const auto& req, auto& res) { Timeline(ctx, req, res); });

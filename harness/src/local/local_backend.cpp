@@ -65,9 +65,14 @@ class LocalBackend : public Backend {
     if (!port.ok()) return port.error();
     lab_.receiver_port = *port;
     lab_.receiver_url = "http://127.0.0.1:" + std::to_string(*port);
+    auto creds = local::WriteLabCredentials(ctx.work_dir + "/credentials");
+    if (!creds.ok()) return creds.error();
+    lab_.credentials = *creds;
+    lab_.falco_url = lab_.receiver_url + "/falco/" + creds->falco_token;
+    lab_.env["receiver_auth"] = "per-sensor credentials (--sensor-tokens)";
     auto recv = runner_.Start(
         Bg({ctx.tools.Path("sandwatch-receiver"), "--listen", "127.0.0.1:" + std::to_string(*port),
-            "--db", ctx.work_dir + "/receiver.db"},
+            "--db", ctx.work_dir + "/receiver.db", "--sensor-tokens", creds->sensor_tokens},
            "", ctx.work_dir + "/receiver.log"));
     if (!recv.ok()) return recv.error();
     receiver_ = std::move(*recv);
@@ -81,6 +86,9 @@ class LocalBackend : public Backend {
       if (auto st = local::PrepareRunc(lab_); !st.ok()) return st;
       lab_.sw_dir = ctx.work_dir + "/sw";
       if (auto st = local::StageBinaries(lab_, lab_.paths.rootfs, lab_.sw_dir); !st.ok()) return st;
+      if (auto st = local::CopyLabCredentials(lab_.credentials, lab_.sw_dir + "/credentials");
+          !st.ok())
+        return st;
       lab_.env["rootfs"] = lab_.paths.rootfs + " (" +
                            FirstLine(local::ReadText(lab_.paths.rootfs + "/.sandwatch-rootfs")) +
                            ")";
@@ -101,8 +109,9 @@ class LocalBackend : public Backend {
     if (has(s.observers, "host-view")) {
       ctx.progress->Note("starting the host-view sensor (--mode node on the host)");
       std::vector<std::string> argv = {ctx.tools.Path("sandwatch-sensor")};
-      for (auto& a : local::SensorArgs(s, lab_.receiver_url, "host-view", "node",
-                                       s.sensor.host_view_capture)) {
+      for (auto& a :
+           local::SensorArgs(s, lab_.receiver_url, "host-view", "node", s.sensor.host_view_capture,
+                             lab_.credentials.dir + "/host-view.token")) {
         argv.push_back(a);
       }
       // One host-view sensor watches the whole run (and the whole machine): without this,
