@@ -11,7 +11,7 @@ const std::string kTokB = "b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1";
 const std::string kTokPod = "c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2";
 const std::string kTokFalco = "f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3";
 
-class Auth : public ::testing::Test {
+class SensorCredentials : public ::testing::Test {
  protected:
   void SetUp() override {
     std::ofstream(dir_.File("sensor-tokens"))
@@ -55,7 +55,7 @@ std::string HeartbeatFor(const std::string& sensor_id) {
   return HeartbeatToJson(hb).dump();
 }
 
-TEST_F(Auth, AMissingOrWrongTokenIs401AndStoresNothing) {
+TEST_F(SensorCredentials, AMissingOrWrongTokenIs401AndStoresNothing) {
   EXPECT_EQ(Post("/events", Batch({MakeEvent(1)}), ""), 401);
   EXPECT_EQ(Post("/events", Batch({MakeEvent(1)}), kTokA + "x"), 401);
   EXPECT_EQ(Post("/heartbeat", HeartbeatFor("sensor-a"), "s3cret-but-not-listed"), 401);
@@ -66,7 +66,7 @@ TEST_F(Auth, AMissingOrWrongTokenIs401AndStoresNothing) {
   EXPECT_EQ(CountAll(*client_), 1);
 }
 
-TEST_F(Auth, ARightTokenForTheWrongSensorIs403AndShowsInTheSensorsPanel) {
+TEST_F(SensorCredentials, ARightTokenForTheWrongSensorIs403AndShowsInTheSensorsPanel) {
   ASSERT_EQ(Post("/heartbeat", HeartbeatFor("sensor-a"), kTokA), 202);
   std::string answer;
   EXPECT_EQ(Post("/heartbeat", HeartbeatFor("sensor-a"), kTokB, &answer), 403);
@@ -101,7 +101,7 @@ TEST_F(Auth, ARightTokenForTheWrongSensorIs403AndShowsInTheSensorsPanel) {
   EXPECT_EQ(sensors["refused_unknown"][0]["refused"], 1);
 }
 
-TEST_F(Auth, OneForeignEventRefusesTheWholeBatch) {
+TEST_F(SensorCredentials, OneForeignEventRefusesTheWholeBatch) {
   std::string answer;
   auto batch = Batch({MakeEvent(1, "shadow_file_access", "sensor-b"),
                       MakeEvent(2, "shadow_file_access", "sensor-b"),
@@ -111,7 +111,7 @@ TEST_F(Auth, OneForeignEventRefusesTheWholeBatch) {
   EXPECT_EQ(CountAll(*client_), 0) << "nothing of a refused batch is stored";
 }
 
-TEST_F(Auth, APrefixCredentialCoversAPodsGeneratedIds) {
+TEST_F(SensorCredentials, APrefixCredentialCoversAPodsGeneratedIds) {
   for (const char* id : {"kata-app-7f3a01bc", "kata-app-0c11d2e9"}) {
     EXPECT_EQ(Post("/events", Batch({MakeEvent(1, "unexpected_shell", id)}), kTokPod), 202) << id;
     EXPECT_EQ(Post("/heartbeat", HeartbeatFor(id), kTokPod), 202) << id;
@@ -123,7 +123,7 @@ TEST_F(Auth, APrefixCredentialCoversAPodsGeneratedIds) {
   EXPECT_EQ(GetJson(*client_, "/api/sensors")["sensors"].size(), 2u);
 }
 
-TEST_F(Auth, FalcoHasItsOwnCredentialInAHeaderOrTheFalcoPath) {
+TEST_F(SensorCredentials, FalcoHasItsOwnCredentialInAHeaderOrTheFalcoPath) {
   std::ifstream in(std::string(RECEIVER_TEST_DATA_DIR) + "/falco_terminal_shell.json");
   std::string alert((std::istreambuf_iterator<char>(in)), {});
   ASSERT_FALSE(alert.empty());

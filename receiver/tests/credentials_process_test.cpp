@@ -186,7 +186,9 @@ TEST(CredentialsProcess, ForgedHeartbeatsAreRefusedAndTheSilenceIsRaised) {
   EXPECT_EQ(status_of("sensor-a"), "silent");
   json sensors = GetJson(*c, "/api/sensors");
   for (const auto& x : sensors["sensors"]) {
-    if (x["id"] == "sensor-a") EXPECT_EQ(x["refused"], forged);
+    if (x["id"] == "sensor-a") {
+      EXPECT_EQ(x["refused"], forged);
+    }
   }
   EXPECT_EQ(MetricValue(*c, "sandwatch_receiver_refused_total{sensor=\"sensor-a\"}"), forged);
   // How long A had been quiet when the alert was raised, for the record (not asserted).
