@@ -33,8 +33,10 @@ struct LabCredentials {
 };
 // Credential names and the sensor ids each covers ("runc-app" -> "runc-app-*").
 const std::vector<std::pair<std::string, std::string>>& LabSensorCredentials();
-// Generates fresh random tokens into `dir` (owner-only files).
-Result<LabCredentials> WriteLabCredentials(const std::string& dir);
+// Generates fresh random tokens into `dir` (owner-only files). falco_token: the @falco
+// token to use (so an installed Falco can be configured with it), or "" for a random one.
+Result<LabCredentials> WriteLabCredentials(const std::string& dir,
+                                           const std::string& falco_token = "");
 // Copies the sensors' token files into `to_dir` (the /sw tree containers and the VM see).
 Status CopyLabCredentials(const LabCredentials& c, const std::string& to_dir);
 

@@ -46,7 +46,7 @@ const std::vector<std::pair<std::string, std::string>>& LabSensorCredentials() {
   return kCredentials;
 }
 
-Result<LabCredentials> WriteLabCredentials(const std::string& dir) {
+Result<LabCredentials> WriteLabCredentials(const std::string& dir, const std::string& falco_token) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return MakeError("cannot create " + dir + ": " + ec.message());
@@ -57,15 +57,16 @@ Result<LabCredentials> WriteLabCredentials(const std::string& dir) {
   for (const auto& [name, ids] : LabSensorCredentials()) {
     auto token = RandomHexToken();
     if (!token.ok()) return token.error();
-    if (auto st = WriteSecret(dir + "/" + name + ".token", *token + "\n"); !st.ok()) return st;
+    if (auto st = WriteSecret(dir + "/" + name + ".token", *token + "\n"); !st.ok())
+      return st.error();
     file += ids + " " + *token + "\n";
   }
-  auto falco = RandomHexToken();
+  auto falco = falco_token.empty() ? RandomHexToken() : Result<std::string>(falco_token);
   if (!falco.ok()) return falco.error();
   c.falco_token = *falco;
   file += "@falco " + *falco + "\n";
   c.sensor_tokens = dir + "/sensor-tokens";
-  if (auto st = WriteSecret(c.sensor_tokens, file); !st.ok()) return st;
+  if (auto st = WriteSecret(c.sensor_tokens, file); !st.ok()) return st.error();
   return c;
 }
 

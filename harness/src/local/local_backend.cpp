@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <thread>
@@ -65,7 +66,14 @@ class LocalBackend : public Backend {
     if (!port.ok()) return port.error();
     lab_.receiver_port = *port;
     lab_.receiver_url = "http://127.0.0.1:" + std::to_string(*port);
-    auto creds = local::WriteLabCredentials(ctx.work_dir + "/credentials");
+    // An installed Falco posts to http://127.0.0.1:PORT/falco/TOKEN with a token it knows.
+    const char* falco_token = std::getenv("SANDWATCH_LAB_FALCO_TOKEN");
+    if (falco_token != nullptr && *falco_token && std::strlen(falco_token) < 16) {
+      return MakeError("SANDWATCH_LAB_FALCO_TOKEN: at least 16 characters of A-Z a-z 0-9 - . _ ~",
+                       2);
+    }
+    auto creds = local::WriteLabCredentials(ctx.work_dir + "/credentials",
+                                            falco_token != nullptr ? falco_token : "");
     if (!creds.ok()) return creds.error();
     lab_.credentials = *creds;
     lab_.falco_url = lab_.receiver_url + "/falco/" + creds->falco_token;
