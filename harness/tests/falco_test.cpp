@@ -56,7 +56,7 @@ const SignalResult* Find(const Score& s, const std::string& observer, const std:
 }
 
 TEST(FalcoArgs, AskForEverythingTheScorerNeeds) {
-  auto argv = FalcoArgs("/opt/falco", "http://127.0.0.1:4321", "/r/falco-events.jsonl");
+  auto argv = FalcoArgs("/opt/falco", "http://127.0.0.1:4321/falco", "/r/falco-events.jsonl");
   std::string all;
   for (const auto& a : argv) all += a + "\n";
   EXPECT_EQ(argv.front(), "/opt/falco");

@@ -40,6 +40,8 @@ TEST(HarnessIntegration, BlogDemoOnTheHostRuntime) {
   // environment.json records what capture the observers really used.
   auto env = nlohmann::json::parse(testing::Slurp(o.out_dir + "/environment.json"));
   EXPECT_FALSE(env.value("host_view_capture_active", "").empty());
+  // Both sensors spoke through their own credentials (the signals above arrived that way).
+  EXPECT_EQ(env.value("receiver_auth", ""), "per-sensor credentials (--sensor-tokens)");
   EXPECT_NE(env.value("falco", "").find("not installed"), std::string::npos);
   // `harness report` re-renders the same summary from the stored data.
   std::string before = testing::Slurp(o.out_dir + "/summary.json");

@@ -104,6 +104,7 @@ kc get runtimeclass kata-qemu >/dev/null ||
   fail "RuntimeClass kata-qemu is missing although kata-deploy finished" \
     "helm show values $KATA_CHART --version $KATA_VERSION (is the qemu shim enabled?)"
 
+run "$KIND_DIR/scripts/credentials.sh"  # per-sensor and Falcosidekick credentials as Secrets
 # 5. Falco, Falcosidekick and its UI.
 run helm repo add falcosecurity https://falcosecurity.github.io/charts --force-update >/dev/null
 run helm repo update falcosecurity >/dev/null

@@ -4,14 +4,6 @@
 
 namespace sandwatch::receiver {
 
-bool SameSecret(const std::string& a, const std::string& b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < a.size(); ++i) {
-    diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
-  }
-  return diff == 0;
-}
-
 bool BearerMatches(const HttpRequest& req, const std::string& token) {
   const std::string auth = req.get_header_value("Authorization");
   constexpr std::string_view kPrefix = "Bearer ";
@@ -19,8 +11,21 @@ bool BearerMatches(const HttpRequest& req, const std::string& token) {
   return SameSecret(auth.substr(kPrefix.size()), token);
 }
 
-bool IngestAllowed(const ReceiverConfig& config, const HttpRequest& req) {
-  return config.token.empty() || BearerMatches(req, config.token);
+std::string FalcoPathToken(const std::string& path) {
+  constexpr std::string_view kPrefix = "/falco/";
+  if (path.size() <= kPrefix.size() || path.compare(0, kPrefix.size(), kPrefix) != 0) return "";
+  std::string token = path.substr(kPrefix.size());
+  for (char ch : token) {
+    const bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '~' || ch == '-';
+    if (!ok) return "";
+  }
+  return token;
+}
+
+Grant IngestGrant(const Credentials& credentials, const HttpRequest& req) {
+  return credentials.Identify(
+      PresentedToken(req.get_header_value("Authorization"), FalcoPathToken(req.path)));
 }
 
 bool ReadAllowed(const ReceiverConfig& config, const HttpRequest& req) {

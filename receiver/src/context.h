@@ -10,6 +10,7 @@
 #include "http_server.h"
 #include "metrics.h"
 #include "sandwatch/receiver/config.h"
+#include "sandwatch/receiver/credentials.h"
 #include "sandwatch/receiver/store.h"
 #include "stream_hub.h"
 #include "writer.h"
@@ -22,6 +23,7 @@ struct Context {
         hub(static_cast<size_t>(config.max_stream_clients),
             static_cast<size_t>(config.stream_queue)) {}
   ReceiverConfig config;
+  std::unique_ptr<Credentials> credentials;
   std::unique_ptr<Store> store;
   Metrics metrics;
   StreamHub hub;

@@ -7,6 +7,7 @@
 #include "sandwatch/core/ids.h"
 #include "sandwatch/core/log.h"
 #include "sandwatch/receiver/config.h"
+#include "sandwatch/receiver/credentials.h"
 
 namespace {
 
@@ -29,6 +30,18 @@ Examples:
   #                         http_output: {enabled: true, url: "http://HOST:8080/falco"}
   # Falcosidekick (helm):   --set falcosidekick.config.webhook.address=http://HOST:8080/
   #   (with --token, add --set falcosidekick.config.webhook.customHeaders="Authorization:Bearer s3cret")
+
+Per-sensor credentials (one sensor cannot speak for another; re-read on SIGHUP):
+  cat > sensor-tokens <<EOF
+  sensor-a     $(openssl rand -hex 32)
+  kata-app-*   $(openssl rand -hex 32)       # every sensor id starting with kata-app-
+  @falco       $(openssl rand -hex 32)       # Falco and Falcosidekick
+  EOF
+  sandwatch-receiver --sensor-tokens sensor-tokens ...
+  kill -HUP $(pidof sandwatch-receiver)        # after editing the file
+  # a sensor reads its token from a file:  RECEIVER_TOKEN_FILE=/run/secrets/token
+  # Falco's http_output cannot send headers: url: "http://HOST:8080/falco/FALCO_TOKEN"
+  #   (the token is then in falco.yaml; Falcosidekick sends it as a header instead)
   curl -s 'http://127.0.0.1:8080/api/events?rule=shadow_file_access&since=15m'
 
 Docs: docs/receiver.md)HELP";
@@ -62,6 +75,10 @@ int main(int argc, char** argv) {
   app.add_option("--db", config.db, "SQLite database file, or :memory:")->capture_default_str();
   app.add_option("--token", config.token, "bearer token every POST must carry (env RECEIVER_TOKEN)")
       ->envname("RECEIVER_TOKEN");
+  app.add_option("--sensor-tokens", config.sensor_tokens,
+                 "per-sensor credentials file, lines \"SENSOR_ID TOKEN\" ('*' suffix = prefix, "
+                 "@falco = Falco); re-read on SIGHUP")
+      ->check(CLI::ExistingFile);
   app.add_option("--ui-token", config.ui_token,
                  "bearer token for GET (API, stream, metrics); the UI takes it as #token=...")
       ->envname("RECEIVER_UI_TOKEN");
@@ -142,6 +159,11 @@ int main(int argc, char** argv) {
   config.sync_full = !sync_normal;
   if (auto st = sandwatch::receiver::ValidateConfig(config); !st.ok()) {
     std::fprintf(stderr, "sandwatch-receiver: %s\n", st.error().message.c_str());
+    return 2;
+  }
+  if (auto c = sandwatch::receiver::Credentials::Load(config.token, config.sensor_tokens);
+      !c.ok()) {
+    std::fprintf(stderr, "sandwatch-receiver: %s\n", c.error().message.c_str());
     return 2;
   }
   try {

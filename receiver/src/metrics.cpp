@@ -38,6 +38,22 @@ void Metrics::Rejected(const std::string& reason) {
   ++rejected_[reason];
 }
 
+void Metrics::RefusedFor(const std::string& sensor_id, int64_t when_ns) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = refused_.find(sensor_id);
+  if (it == refused_.end()) {
+    it = refused_.size() < kMaxRefusedLabels ? refused_.emplace(sensor_id, Refusals{}).first
+                                             : refused_.try_emplace("_other").first;
+  }
+  ++it->second.count;
+  it->second.last_ns = when_ns;
+}
+
+std::map<std::string, Metrics::Refusals> Metrics::RefusedBySensor() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return refused_;
+}
+
 void Metrics::IngestLatency(double seconds) {
   std::lock_guard<std::mutex> lock(mu_);
   size_t i = 0;
@@ -79,11 +95,25 @@ std::string Metrics::Render(const MetricsSnapshot& snap) const {
   line("# HELP sandwatch_receiver_rejected_total Requests refused, by reason.");
   line("# TYPE sandwatch_receiver_rejected_total counter");
   for (const char* r : {"unauthorized", "too_large", "malformed_json", "invalid_event",
-                        "invalid_heartbeat", "invalid_falco", "store_error"}) {
+                        "invalid_heartbeat", "invalid_falco", "forbidden", "store_error"}) {
     auto it = rejected_.find(r);
     line(std::string("sandwatch_receiver_rejected_total{reason=\"") + r + "\"} " +
          std::to_string(it == rejected_.end() ? 0 : it->second));
   }
+  line(
+      "# HELP sandwatch_receiver_refused_total Requests refused because the token does not "
+      "cover the sensor.id they claim, by claimed id.");
+  line("# TYPE sandwatch_receiver_refused_total counter");
+  for (const auto& [id, r] : refused_) {
+    line("sandwatch_receiver_refused_total{sensor=\"" + PromLabel(id) + "\"} " +
+         std::to_string(r.count));
+  }
+  line("# HELP sandwatch_receiver_credentials_reloads_total --sensor-tokens re-reads, by result.");
+  line("# TYPE sandwatch_receiver_credentials_reloads_total counter");
+  line("sandwatch_receiver_credentials_reloads_total{result=\"ok\"} " +
+       std::to_string(reloads_ok_.load()));
+  line("sandwatch_receiver_credentials_reloads_total{result=\"error\"} " +
+       std::to_string(reloads_failed_.load()));
   single("heartbeats_total", "counter", "Heartbeats stored.", heartbeats_.load());
   single("sensor_silent_total", "counter", "sensor_silent events raised.", silent_raised_.load());
   line("# HELP sandwatch_receiver_sensors Known sensors by liveness status.");

@@ -31,8 +31,11 @@ int Receiver::port() const { return impl_->port; }
 Result<std::unique_ptr<Receiver>> Receiver::Start(const ReceiverConfig& config) {
   if (auto st = ValidateConfig(config); !st.ok()) return st.error();
   auto listen = ParseListen(config.listen);
+  auto credentials = Credentials::Load(config.token, config.sensor_tokens);
+  if (!credentials.ok()) return credentials.error();
   auto impl = std::make_unique<Impl>(config);
   Context& ctx = impl->ctx;
+  ctx.credentials = std::move(*credentials);
   auto store = Store::Open(StoreOptions{config.db, config.fts, config.sync_full});
   if (!store.ok()) return store.error();
   ctx.store = std::move(*store);
@@ -74,12 +77,31 @@ Result<std::unique_ptr<Receiver>> Receiver::Start(const ReceiverConfig& config) 
   server->Start();
   ctx.writer->Start();
   SW_LOG(kInfo, "receiver", "listening", {"addr", impl->host + ":" + std::to_string(impl->port)},
-         {"db", config.db}, {"auth", config.token.empty() ? "off" : "bearer"},
+         {"db", config.db}, {"auth", ctx.credentials->Mode()},
+         {"credentials", std::to_string(ctx.credentials->Count())},
          {"text_search", config.fts ? "fts5" : "like"});
   if (!config.ready_file.empty()) {
     std::ofstream(config.ready_file) << impl->host << ":" << impl->port << "\n";
   }
   return std::unique_ptr<Receiver>(new Receiver(std::move(impl)));
+}
+
+Status Receiver::ReloadCredentials() {
+  Credentials& c = *impl_->ctx.credentials;
+  if (c.tokens_file().empty()) {
+    SW_LOG(kInfo, "receiver", "credentials reload: nothing to do (no --sensor-tokens)");
+    return OkStatus();
+  }
+  Status st = c.Reload();
+  impl_->ctx.metrics.CredentialsReloaded(st.ok());
+  if (st.ok()) {
+    SW_LOG(kInfo, "receiver", "credentials reloaded", {"file", c.tokens_file()},
+           {"credentials", std::to_string(c.Count())});
+  } else {
+    SW_LOG(kWarn, "receiver", "credentials reload failed, keeping the previous ones",
+           {"error", st.error().message}, {"credentials", std::to_string(c.Count())});
+  }
+  return st;
 }
 
 void Receiver::Stop() {
@@ -98,6 +120,7 @@ int Run(const ReceiverConfig& config) {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   auto r = Receiver::Start(config);
@@ -106,7 +129,9 @@ int Run(const ReceiverConfig& config) {
     return 1;
   }
   int sig = 0;
-  sigwait(&set, &sig);
+  while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+    (void)(*r)->ReloadCredentials();  // logs the outcome itself
+  }
   SW_LOG(kInfo, "receiver", "signal, shutting down", {"signal", std::to_string(sig)});
   (*r)->Stop();
   return 0;

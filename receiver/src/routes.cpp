@@ -34,12 +34,37 @@ bool RequireGet(Context& ctx, const HttpRequest& req, HttpResponse& res) {
 
 enum class Kind { kEvents, kHeartbeat, kFalco };
 
+// 403 and the refusal counted when the grant does not cover `sensor_id` (event `index`, or
+// the heartbeat when index < 0). Nothing of the request is stored.
+bool RefuseUncovered(Context& ctx, const Grant& grant, const std::string& sensor_id, long index,
+                     HttpResponse& res) {
+  if (grant.Covers(sensor_id)) return false;
+  std::string shown = sensor_id.substr(0, 128);
+  ctx.metrics.Rejected("forbidden");
+  ctx.metrics.RefusedFor(shown, SystemClock().WallNs());
+  std::string where = index < 0 ? "the heartbeat's" : "[" + std::to_string(index) + "]";
+  JsonError(res, 403,
+            where + " sensor.id \"" + shown +
+                "\" is not covered by this token; nothing of the request was stored");
+  return true;
+}
+
 void Ingest(Context& ctx, Kind kind, const HttpRequest& req, HttpResponse& res) {
   const int64_t start = SystemClock().MonoNs();
-  if (!IngestAllowed(ctx.config, req)) {
+  const Endpoint endpoint = kind == Kind::kFalco ? Endpoint::kFalco : Endpoint::kSensor;
+  const Grant grant = IngestGrant(*ctx.credentials, req);
+  if (!grant.Authenticated()) {
     ctx.metrics.Rejected("unauthorized");
     res.set_header("WWW-Authenticate", "Bearer");
     JsonError(res, 401, "missing or wrong bearer token");
+    return;
+  }
+  if (!grant.MayUse(endpoint)) {
+    ctx.metrics.Rejected("forbidden");
+    JsonError(res, 403,
+              endpoint == Endpoint::kFalco
+                  ? "this token is a sensor credential, not the Falco one (@falco)"
+                  : "this token is the Falco credential; sensors need their own");
     return;
   }
   WriteOp op;
@@ -49,14 +74,23 @@ void Ingest(Context& ctx, Kind kind, const HttpRequest& req, HttpResponse& res) 
   if (kind == Kind::kHeartbeat) {
     reason = "invalid_heartbeat";
     auto hb = ParseHeartbeatBody(req.body);
-    if (hb.ok())
+    if (hb.ok()) {
+      if (RefuseUncovered(ctx, grant, hb->sensor.id, -1, res)) return;
       op.heartbeat = std::move(*hb);
-    else
+    } else {
       parsed = hb.error();
+    }
   } else {
     auto events = kind == Kind::kEvents ? ParseEventsBody(req.body)
                                         : ParseFalcoBody(req.body, op.received_ns);
     if (kind == Kind::kFalco) reason = "invalid_falco";
+    if (events.ok() && endpoint == Endpoint::kSensor) {
+      // A sensor only ever sends its own events: one foreign event refuses the batch.
+      for (size_t i = 0; i < events->size(); ++i) {
+        const std::string& id = (*events)[i].sensor.id;
+        if (RefuseUncovered(ctx, grant, id, static_cast<long>(i), res)) return;
+      }
+    }
     if (events.ok()) {
       op.events.reserve(events->size());
       for (auto& e : *events) op.events.push_back(Prepare(std::move(e)));
@@ -216,7 +250,8 @@ bool IsUiAssetPath(const std::string& path) {
 }
 
 bool IsFalcoPath(const std::string& p) {
-  return p == "/falco" || p == "/" || p == "/api/v1/" || p == "/api/v1";
+  return p == "/falco" || p == "/" || p == "/api/v1/" || p == "/api/v1" ||
+         !FalcoPathToken(p).empty();
 }
 
 }  // namespace
@@ -235,7 +270,7 @@ std::vector<std::pair<std::string, std::string>> SecurityHeaders() {
 }
 
 bool CheckHead(Context& ctx, const HttpRequest& req, HttpResponse& res) {
-  if (req.method == "POST" && !IngestAllowed(ctx.config, req)) {
+  if (req.method == "POST" && !IngestGrant(*ctx.credentials, req).Authenticated()) {
     ctx.metrics.Rejected("unauthorized");
     res.set_header("WWW-Authenticate", "Bearer");
     JsonError(res, 401, "missing or wrong bearer token");
@@ -265,7 +300,8 @@ void Route(Context& ctx, const HttpRequest& req, HttpResponse& res) {
     if (!sensors.ok()) return JsonError(res, 500, sensors.error().message);
     res.set_header("Cache-Control", "no-store");
     res.set_content(
-        SensorsJson(*sensors, SystemClock().WallNs(), ctx.config.default_heartbeat_interval_s),
+        SensorsJson(*sensors, SystemClock().WallNs(), ctx.config.default_heartbeat_interval_s,
+                    ctx.metrics.RefusedBySensor()),
         kJson);
     return;
   }

@@ -1,6 +1,7 @@
 #include "sensors_view.h"
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "sandwatch/core/clock.h"
 
@@ -45,10 +46,24 @@ std::vector<std::string> SensorWarnings(const SensorRow& s, bool silent) {
   return w;
 }
 
+namespace {
+
+json RefusalJson(const Metrics::Refusals* r) {
+  return {{"refused", r ? r->count : 0},
+          {"last_refused", r && r->last_ns ? json(FormatRfc3339(r->last_ns)) : json(nullptr)}};
+}
+
+}  // namespace
+
 std::string SensorsJson(const std::vector<SensorRow>& rows, int64_t now_ns,
-                        double default_interval_s) {
+                        double default_interval_s,
+                        const std::map<std::string, Metrics::Refusals>& refused) {
   json arr = json::array();
+  std::set<std::string> known;
   for (const SensorRow& s : rows) {
+    known.insert(s.id);
+    auto ref = refused.find(s.id);
+    const Metrics::Refusals* r = ref == refused.end() ? nullptr : &ref->second;
     bool silent = IsSilent(s, now_ns, default_interval_s);
     json counters = json::parse(s.counters_json, nullptr, false);
     if (!counters.is_object()) counters = json::object();
@@ -77,9 +92,24 @@ std::string SensorsJson(const std::vector<SensorRow>& rows, int64_t now_ns,
            {"seq_gaps", SeqGaps(s)},
            {"counters", std::move(counters)},
            {"warnings", SensorWarnings(s, silent)}};
+    j.update(RefusalJson(r));
+    if (r) {
+      j["warnings"].push_back(std::to_string(r->count) +
+                              " requests refused: their token does not cover this sensor id "
+                              "(someone else speaking for it?)");
+    }
     arr.push_back(std::move(j));
   }
-  json out{{"sensors", std::move(arr)}, {"now", FormatRfc3339(now_ns)}};
+  json unknown = json::array();
+  for (const auto& [id, r] : refused) {
+    if (known.count(id)) continue;
+    json u = RefusalJson(&r);
+    u["id"] = id;
+    unknown.push_back(std::move(u));
+  }
+  json out{{"sensors", std::move(arr)},
+           {"refused_unknown", std::move(unknown)},
+           {"now", FormatRfc3339(now_ns)}};
   return out.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "metrics.h"
 #include "sandwatch/receiver/store.h"
 
 namespace sandwatch::receiver {
@@ -19,8 +20,11 @@ int64_t SeqGaps(const SensorRow& s);
 // Human-readable problems: silence, gaps, dropped events, degraded capture.
 std::vector<std::string> SensorWarnings(const SensorRow& s, bool silent);
 
-// {"sensors":[...], "now": RFC3339}
+// {"sensors":[...], "refused_unknown":[...], "now": RFC3339}. `refused` holds, per claimed
+// sensor id, the requests refused because their token did not cover it: a known sensor shows
+// them as "refused" and a warning; ids never seen otherwise go to "refused_unknown".
 std::string SensorsJson(const std::vector<SensorRow>& rows, int64_t now_ns,
-                        double default_interval_s);
+                        double default_interval_s,
+                        const std::map<std::string, Metrics::Refusals>& refused = {});
 
 }  // namespace sandwatch::receiver

@@ -1,48 +1,12 @@
 // The sandwatch-receiver binary itself: --help, --version, bad flags, and a real
 // process serving on a free port until SIGTERM.
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 
+#include "process_util.h"
 #include "test_util.h"
-
-extern char** environ;
 
 namespace sandwatch::receiver::testing {
 namespace {
-
-std::string Binary() {
-  const char* dir = std::getenv("SANDWATCH_BIN_DIR");
-  return std::string(dir ? dir : "bin") + "/sandwatch-receiver";
-}
-
-// Runs the binary with args; stdout+stderr go to `out_file`. Returns the pid.
-pid_t Spawn(const std::vector<std::string>& args, const std::string& out_file) {
-  std::vector<std::string> full = {Binary()};
-  full.insert(full.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : full) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&fa);
-  return pid;
-}
-
-int WaitExit(pid_t pid) {
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 int RunToExit(const std::vector<std::string>& args, std::string* output) {
   TempDir dir;

@@ -225,17 +225,27 @@ async function loadSensors() {
         el('td', { text: s.mode + ' · ' + s.capture }),
         el('td', { cls: 'nowrap', text: fmtAge(s.last_heartbeat_age_s), title: s.last_heartbeat || '' }),
         el('td', { cls: 'num', text: s.events.toLocaleString() }),
-        el('td', { cls: 'num' + (s.seq_gaps ? ' gap' : ''), text: s.seq_gaps }));
+        el('td', { cls: 'num' + (s.seq_gaps ? ' gap' : ''), text: s.seq_gaps }),
+        el('td', { cls: 'num' + (s.refused ? ' gap' : ''), text: s.refused || 0, title: s.last_refused || '' }));
       rows.push(tr);
       if (s.warnings && s.warnings.length) {
         const w = el('td', { cls: 'warn' });
-        w.colSpan = 6;
+        w.colSpan = 7;
         w.append(...s.warnings.map((t) => el('span', { cls: 'warn-item', text: '⚠ ' + t })));
         rows.push(el('tr', { cls: 'warn-row ' + cls }, [w]));
       }
       const opt = el('option');
       opt.value = s.id;
       rows.opts = (rows.opts || []).concat(opt);
+    }
+    // Refused requests for ids no sensor reported under: someone without a credential tried.
+    for (const u of j.refused_unknown || []) {
+      rows.push(el('tr', { cls: 'silent' }, [
+        el('td', {}, [el('div', { cls: 'mono', text: u.id }), el('div', { cls: 'hint', text: 'never reported' })]),
+        el('td', {}, [el('span', { cls: 'status status-silent', text: 'refused' })]),
+        el('td', { text: '' }), el('td', { cls: 'nowrap', text: '', title: u.last_refused || '' }),
+        el('td', { cls: 'num', text: 0 }), el('td', { cls: 'num', text: 0 }),
+        el('td', { cls: 'num gap', text: u.refused })]));
     }
     body.replaceChildren(...rows);
     $('sensor-ids').replaceChildren(...(rows.opts || []));

@@ -1,8 +1,11 @@
 #include "sandwatch/sensor/config.h"
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstring>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -181,6 +184,8 @@ Result<Command> ParseCommand(const std::map<std::string, std::string>& env,
       {"--capture", "CAPTURE", "poll | inotify | fanotify | netlink | auto [auto]"},
       {"--rules", "RULES_FILE", "YAML rules file [built-in rules]"},
       {"--receiver-token", "RECEIVER_TOKEN", "bearer token for the receiver"},
+      {"--receiver-token-file", "RECEIVER_TOKEN_FILE",
+       "file holding that token (a mounted Secret), read at start"},
       {"--spool-dir", "SPOOL_DIR", "on-disk queue while the receiver is down [memory]"},
       {"--state-dir", "STATE_DIR",
        "state that survives a restart (baseline, evaluated processes, seq) [SPOOL_DIR]"},
@@ -255,6 +260,13 @@ Result<Command> ParseCommand(const std::map<std::string, std::string>& env,
   }
   if (auto r = get("--rules"); r.value) c.rules_file = *r.value;
   if (auto r = get("--receiver-token"); r.value) c.receiver_token = *r.value;
+  if (auto r = get("--receiver-token-file"); r.value) {
+    if (r.value->empty()) return Bad(r, "must not be empty");
+    if (!c.receiver_token.empty()) {
+      return Bad(r, "give the token or a file holding it, not both");
+    }
+    c.receiver_token_file = *r.value;
+  }
   if (auto r = get("--spool-dir"); r.value) c.spool_dir = *r.value;
   if (auto r = get("--state-dir"); r.value) c.state_dir = *r.value;
   SW_TRY(Bytes(get("--spool-max-bytes"), &c.spool_max_bytes));
@@ -285,6 +297,36 @@ Result<Command> ParseCommand(const std::map<std::string, std::string>& env,
   return cmd;
 }
 
+Status LoadReceiverToken(SensorConfig* c) {
+  if (c->receiver_token_file.empty()) return OkStatus();
+  const std::string& path = c->receiver_token_file;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return MakeError("--receiver-token-file: cannot read " + path + ": " + std::strerror(errno));
+  }
+  std::string token;
+  char buf[4096];
+  in.read(buf, sizeof buf);
+  token.assign(buf, static_cast<size_t>(in.gcount()));
+  if (in.gcount() == static_cast<std::streamsize>(sizeof buf)) {
+    return MakeError("--receiver-token-file: " + path + " is larger than 4 KiB");
+  }
+  // A Secret written with echo or an editor ends in a newline; that is not part of the token.
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ' ||
+                            token.back() == '\t')) {
+    token.pop_back();
+  }
+  if (token.empty()) return MakeError("--receiver-token-file: " + path + " is empty");
+  for (char ch : token) {
+    if (static_cast<unsigned char>(ch) < 0x21 || ch == 0x7f) {
+      return MakeError("--receiver-token-file: " + path +
+                       " holds whitespace or control characters inside the token");
+    }
+  }
+  c->receiver_token = std::move(token);
+  return OkStatus();
+}
+
 std::map<std::string, std::string> ProcessEnv() {
   std::map<std::string, std::string> env;
   for (char** e = environ; e && *e; ++e) {
@@ -306,6 +348,7 @@ std::string ConfigToJson(const SensorConfig& c) {
                    {"capture", c.capture},
                    {"rules_file", c.rules_file.empty() ? "built-in" : c.rules_file},
                    {"receiver_token", c.receiver_token.empty() ? "" : "<redacted>"},
+                   {"receiver_token_file", c.receiver_token_file},
                    {"spool_dir", c.spool_dir},
                    {"spool_max_bytes", c.spool_max_bytes},
                    {"state_dir", c.state_dir.empty() ? c.spool_dir : c.state_dir},

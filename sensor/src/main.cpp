@@ -24,6 +24,10 @@ int main(int argc, char** argv) {
         std::printf("%s\n", sandwatch::sensor::PrintConfigJson(cmd->config).c_str());
         return 0;
       case Command::Action::kRun:
+        if (auto st = sandwatch::sensor::LoadReceiverToken(&cmd->config); !st.ok()) {
+          std::fprintf(stderr, "sandwatch-sensor: %s\n", st.error().message.c_str());
+          return 2;
+        }
         return sandwatch::sensor::Run(cmd->config);
     }
   } catch (const std::exception& e) {

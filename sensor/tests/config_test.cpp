@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "sandwatch/sensor/sensor.h"
@@ -147,6 +148,66 @@ TEST(Config, NodeModeBaselinesTheHostRootAndPrintConfigSaysWhy) {
   EXPECT_EQ(j["mode"], "node");
   EXPECT_EQ(j["workload_choice"]["root"], "/");
   EXPECT_NE(j["workload_choice"]["why"].get<std::string>().find("mode node"), std::string::npos);
+}
+
+class TokenFile {
+ public:
+  explicit TokenFile(const std::string& content) {
+    char tmpl[] = "/tmp/sw-token-XXXXXX";
+    int fd = mkstemp(tmpl);
+    path_ = tmpl;
+    if (fd >= 0) {
+      (void)!write(fd, content.data(), content.size());
+      close(fd);
+    }
+  }
+  ~TokenFile() { unlink(path_.c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+TEST(Config, TokenFromAFileNeverFromTheEnvironment) {
+  TokenFile f("9f2c41d0a1b2c3d4e5f60718293a4b5c\n");
+  auto c = Parse({{"RECEIVER_TOKEN_FILE", f.path()}}, {});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->config.receiver_token_file, f.path());
+  EXPECT_TRUE(c->config.receiver_token.empty()) << "read only at start, by LoadReceiverToken";
+  ASSERT_TRUE(LoadReceiverToken(&c->config).ok());
+  EXPECT_EQ(c->config.receiver_token, "9f2c41d0a1b2c3d4e5f60718293a4b5c") << "newline dropped";
+  auto j = nlohmann::json::parse(ConfigToJson(c->config));
+  EXPECT_EQ(j["receiver_token"], "<redacted>");
+  EXPECT_EQ(j["receiver_token_file"], f.path());
+
+  auto flag = Parse({}, {"--receiver-token-file", f.path()});
+  ASSERT_TRUE(flag.ok());
+  EXPECT_EQ(flag->config.receiver_token_file, f.path());
+}
+
+TEST(Config, BadTokenFilesAreClearErrors) {
+  auto both = Parse({{"RECEIVER_TOKEN", "abc"}}, {"--receiver-token-file", "/x"});
+  ASSERT_FALSE(both.ok());
+  EXPECT_NE(both.error().message.find("--receiver-token-file"), std::string::npos);
+  EXPECT_NE(both.error().message.find("not both"), std::string::npos);
+
+  SensorConfig missing;
+  missing.receiver_token_file = "/nonexistent/sw-token";
+  auto st = LoadReceiverToken(&missing);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("cannot read /nonexistent/sw-token"), std::string::npos);
+
+  TokenFile empty("\n\n");
+  SensorConfig e;
+  e.receiver_token_file = empty.path();
+  st = LoadReceiverToken(&e);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("is empty"), std::string::npos);
+
+  TokenFile spaced("two words\n");
+  SensorConfig sp;
+  sp.receiver_token_file = spaced.path();
+  EXPECT_FALSE(LoadReceiverToken(&sp).ok());
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ const std::vector<std::string>& FalcoExtraFields() {
   return kFields;
 }
 
-std::vector<std::string> FalcoArgs(const std::string& exe, const std::string& receiver_url,
+std::vector<std::string> FalcoArgs(const std::string& exe, const std::string& http_url,
                                    const std::string& events_file) {
   nlohmann::json append = {{"match", {{"source", "syscall"}}},
                            {"extra_fields", FalcoExtraFields()}};
@@ -65,7 +65,7 @@ std::vector<std::string> FalcoArgs(const std::string& exe, const std::string& re
           "-o",
           "http_output.enabled=true",
           "-o",
-          "http_output.url=" + receiver_url + "/falco",
+          "http_output.url=" + http_url,
           "-o",
           "file_output.enabled=true",
           "-o",
@@ -114,14 +114,13 @@ const std::vector<std::string>& FalcoReadinessProbe() {
 FalcoService::~FalcoService() { Stop(); }
 
 Status FalcoService::Start(CommandRunner& runner, const std::string& exe,
-                           const std::string& receiver_url, const std::string& out_dir,
+                           const std::string& http_url, const std::string& out_dir,
                            double timeout_s) {
   out_dir_ = out_dir;
   const std::string log = out_dir + "/" + std::string(kFalcoLogFile);
   const std::string events = out_dir + "/" + std::string(kFalcoEventsFile);
   std::ofstream(events, std::ios::trunc).flush();  // present even when Falco never alerts
-  auto started =
-      runner.Start(Bg(FalcoArgs(exe, receiver_url, events), out_dir + "/falco.stdout", log));
+  auto started = runner.Start(Bg(FalcoArgs(exe, http_url, events), out_dir + "/falco.stdout", log));
   if (!started.ok()) return MakeError("starting falco (" + exe + "): " + started.error().message);
   proc_ = std::move(*started);
   auto end = std::chrono::steady_clock::now() +

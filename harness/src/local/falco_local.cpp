@@ -72,13 +72,14 @@ Status PrepareFalco(Lab& lab, FalcoService& service) {
     if (std::getenv("SANDWATCH_LAB_RECEIVER_PORT") == nullptr) {
       return MakeError(
           "--falco-external needs SANDWATCH_LAB_RECEIVER_PORT: the port the running Falco's "
-          "http_output.url points at (http://127.0.0.1:PORT/falco)",
+          "http_output.url points at (http://127.0.0.1:PORT/falco/TOKEN, with the same TOKEN in "
+          "SANDWATCH_LAB_FALCO_TOKEN)",
           2);
     }
     lab.falco_available = true;
     lab.falco_reason.clear();
     lab.falco_label = "Falco on the host, started outside the harness (external)";
-    lab.env["falco"] = "external: http_output to " + lab.receiver_url + "/falco";
+    lab.env["falco"] = "external: http_output to " + lab.receiver_url + "/falco/<token>";
     return OkStatus();
   }
   std::string exe = ctx.falco_path.empty() ? lab.runner->Which("falco") : ctx.falco_path;
@@ -100,7 +101,7 @@ Status PrepareFalco(Lab& lab, FalcoService& service) {
     return OkStatus();
   }
   ctx.progress->Note("starting Falco (" + exe + ", modern eBPF) and waiting until it is ready");
-  if (auto st = service.Start(*lab.runner, exe, lab.receiver_url, ctx.out_dir, 120); !st.ok()) {
+  if (auto st = service.Start(*lab.runner, exe, lab.falco_url, ctx.out_dir, 120); !st.ok()) {
     return st;
   }
   ctx.cleanup->Add("falco", [&service] { service.Stop(); });

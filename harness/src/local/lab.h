@@ -29,6 +29,22 @@ struct LabPaths {
 };
 LabPaths ResolveLabPaths();
 
+// The run's per-sensor credentials (lab_credentials.cpp): DIR/sensor-tokens for the receiver
+// and DIR/NAME.token for each kind of sensor (host-view, host-app, runc-app, kata-app).
+struct LabCredentials {
+  std::string dir;
+  std::string sensor_tokens;
+  std::string falco_token;  // Falco's http_output: RECEIVER/falco/TOKEN
+};
+// Credential names and the sensor ids each covers ("runc-app" -> "runc-app-*").
+const std::vector<std::pair<std::string, std::string>>& LabSensorCredentials();
+// Generates fresh random tokens into `dir` (owner-only files). falco_token: the @falco
+// token to use (so an installed Falco can be configured with it), or "" for a random one.
+Result<LabCredentials> WriteLabCredentials(const std::string& dir,
+                                           const std::string& falco_token = "");
+// Copies the sensors' token files into `to_dir` (the /sw tree containers and the VM see).
+Status CopyLabCredentials(const LabCredentials& c, const std::string& to_dir);
+
 // State shared by the runtimes for one run.
 struct Lab {
   RunContext* ctx = nullptr;
@@ -36,6 +52,8 @@ struct Lab {
   LabPaths paths;
   int receiver_port = 0;
   std::string receiver_url;  // http://127.0.0.1:PORT
+  LabCredentials credentials;
+  std::string falco_url;  // where a Falco http_output posts: RECEIVER/falco/TOKEN
   bool root = false;
   std::string host_view_capture;  // what the host-view sensor reported
   std::string sw_dir;             // work/sw: bin/ (our binaries), lib/ (their extra libs), lab/
@@ -60,9 +78,10 @@ Status WriteArgs(const std::string& path, const std::vector<std::string>& args);
 Result<std::vector<GroundTruthStep>> ParseGroundTruthText(const std::string& text);
 
 // The in-guest sensor's flags for a cell.
+// token_file: the sensor's credential as its process sees the path ("" = none).
 std::vector<std::string> SensorArgs(const Scenario& s, const std::string& receiver_url,
                                     const std::string& pod, const std::string& mode,
-                                    const std::string& capture);
+                                    const std::string& capture, const std::string& token_file = "");
 // attack-sim `run` flags for a cell (without "run").
 std::vector<std::string> AttackArgs(const Scenario& s, const Cell& c, const std::string& target,
                                     const std::string& package_mode, const std::string& gt_path,

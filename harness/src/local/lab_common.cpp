@@ -128,7 +128,7 @@ void AddObservers(Lab& lab, CellOutcome* out, ObserverBinding in_guest, const st
 
 std::vector<std::string> SensorArgs(const Scenario& s, const std::string& receiver_url,
                                     const std::string& pod, const std::string& mode,
-                                    const std::string& capture) {
+                                    const std::string& capture, const std::string& token_file) {
   std::vector<std::string> a = {"--receiver-url",
                                 receiver_url + "/events",
                                 "--poll-interval",
@@ -151,6 +151,7 @@ std::vector<std::string> SensorArgs(const Scenario& s, const std::string& receiv
     a.insert(a.end(), {"--expected-processes", list});
   }
   if (!s.sensor.rules_file.empty()) a.insert(a.end(), {"--rules", s.sensor.rules_file});
+  if (!token_file.empty()) a.insert(a.end(), {"--receiver-token-file", token_file});
   return a;
 }
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <thread>
@@ -68,9 +69,21 @@ class LocalBackend : public Backend {
     if (!port.ok()) return port.error();
     lab_.receiver_port = *port;
     lab_.receiver_url = "http://127.0.0.1:" + std::to_string(*port);
+    // An installed Falco posts to http://127.0.0.1:PORT/falco/TOKEN with a token it knows.
+    const char* falco_token = std::getenv("SANDWATCH_LAB_FALCO_TOKEN");
+    if (falco_token != nullptr && *falco_token && std::strlen(falco_token) < 16) {
+      return MakeError("SANDWATCH_LAB_FALCO_TOKEN: at least 16 characters of A-Z a-z 0-9 - . _ ~",
+                       2);
+    }
+    auto creds = local::WriteLabCredentials(ctx.work_dir + "/credentials",
+                                            falco_token != nullptr ? falco_token : "");
+    if (!creds.ok()) return creds.error();
+    lab_.credentials = *creds;
+    lab_.falco_url = lab_.receiver_url + "/falco/" + creds->falco_token;
+    lab_.env["receiver_auth"] = "per-sensor credentials (--sensor-tokens)";
     auto recv = runner_.Start(
         Bg({ctx.tools.Path("sandwatch-receiver"), "--listen", "127.0.0.1:" + std::to_string(*port),
-            "--db", ctx.work_dir + "/receiver.db"},
+            "--db", ctx.work_dir + "/receiver.db", "--sensor-tokens", creds->sensor_tokens},
            "", ctx.work_dir + "/receiver.log"));
     if (!recv.ok()) return recv.error();
     receiver_ = std::move(*recv);
@@ -84,6 +97,9 @@ class LocalBackend : public Backend {
       if (auto st = local::PrepareRunc(lab_); !st.ok()) return st;
       lab_.sw_dir = ctx.work_dir + "/sw";
       if (auto st = local::StageBinaries(lab_, lab_.paths.rootfs, lab_.sw_dir); !st.ok()) return st;
+      if (auto st = local::CopyLabCredentials(lab_.credentials, lab_.sw_dir + "/credentials");
+          !st.ok())
+        return st;
       lab_.env["rootfs"] = lab_.paths.rootfs + " (" +
                            FirstLine(local::ReadText(lab_.paths.rootfs + "/.sandwatch-rootfs")) +
                            ")";
@@ -106,8 +122,9 @@ class LocalBackend : public Backend {
     if (has(s.observers, "host-view")) {
       ctx.progress->Note("starting the host-view sensor (--mode node on the host)");
       std::vector<std::string> argv = {ctx.tools.Path("sandwatch-sensor")};
-      for (auto& a : local::SensorArgs(s, lab_.receiver_url, "host-view", "node",
-                                       s.sensor.host_view_capture)) {
+      for (auto& a :
+           local::SensorArgs(s, lab_.receiver_url, "host-view", "node", s.sensor.host_view_capture,
+                             lab_.credentials.dir + "/host-view.token")) {
         argv.push_back(a);
       }
       // One host-view sensor watches the whole run (and the whole machine): without this,

@@ -41,7 +41,8 @@ Result<CellOutcome> RunHostCell(Lab& lab, const Cell& cell) {
                     "\nSW_SETTLE=" + Num(s.SettleSeconds()) + "\n";
   if (auto st = WriteText(dir + "/pod.env", env); !st.ok()) return fail(st.error().message);
   if (auto st = WriteArgs(dir + "/sensor.args",
-                          SensorArgs(s, lab.receiver_url, pod, s.sensor.mode, s.sensor.capture));
+                          SensorArgs(s, lab.receiver_url, pod, s.sensor.mode, s.sensor.capture,
+                                     lab.credentials.dir + "/host-app.token"));
       !st.ok()) {
     return fail(st.error().message);
   }

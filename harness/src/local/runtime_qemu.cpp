@@ -73,7 +73,8 @@ Result<CellOutcome> RunQemuCell(Lab& lab, const Cell& cell) {
   }
   if (st.ok()) {
     st = WriteArgs(cell_dir + "/sensor.args",
-                   SensorArgs(s, guest_receiver, pod, s.sensor.mode, s.sensor.capture));
+                   SensorArgs(s, guest_receiver, pod, s.sensor.mode, s.sensor.capture,
+                              "/sw/credentials/kata-app.token"));
   }
   if (st.ok()) {
     st = WriteArgs(cell_dir + "/attack.args",

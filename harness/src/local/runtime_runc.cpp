@@ -219,7 +219,8 @@ Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell) {
   if (app_pid.empty()) return fail("runc gave no pid for the workload container");
   // The sidecar joins the workload's PID namespace.
   std::vector<std::string> sensor_cmd = {"/sw/bin/sandwatch-sensor"};
-  for (auto& a : SensorArgs(s, lab.receiver_url, pod, s.sensor.mode, s.sensor.capture))
+  for (auto& a : SensorArgs(s, lab.receiver_url, pod, s.sensor.mode, s.sensor.capture,
+                            "/sw/credentials/runc-app.token"))
     sensor_cmd.push_back(a);
   fs::create_directories(dir + "/sensor/bundle");
   cfg = OciConfig(*sensor_root, "runc-app", sensor_cmd, env, "/proc/" + app_pid + "/ns/pid",

@@ -186,8 +186,8 @@ TEST_F(KubeBackendTest, AppliedKataManifestKeepsTheBlogEnvNamesWithTheScenarioVa
   for (const auto& e : pod["spec"]["containers"][1]["env"])
     names.push_back(e["name"].as<std::string>());
   const std::vector<std::string> want = {
-      "RECEIVER_URL",       "POLL_INTERVAL", "HEARTBEAT_INTERVAL", "MODE",
-      "EXPECTED_PROCESSES", "POD_NAME",      "POD_NAMESPACE",      "CAPTURE"};
+      "RECEIVER_URL", "POLL_INTERVAL", "HEARTBEAT_INTERVAL",  "MODE",   "EXPECTED_PROCESSES",
+      "POD_NAME",     "POD_NAMESPACE", "RECEIVER_TOKEN_FILE", "CAPTURE"};
   EXPECT_EQ(names, want);
   EXPECT_EQ(pod["spec"]["containers"][1]["env"][2]["value"].as<std::string>(), "5");
 }

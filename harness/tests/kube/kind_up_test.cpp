@@ -161,6 +161,47 @@ TEST_F(KindUpSequence, AWorkloadImageWithoutTheNcatDebFailsEarly) {
   EXPECT_EQ(Log().find("kind create cluster"), std::string::npos) << Log();
 }
 
+// credentials.sh with a recording kubectl that has no Secrets yet: four Secrets written
+// from generated files, each token 64 hex digits, and no token ever in a command line.
+TEST_F(KindUpSequence, CredentialsAreGeneratedIntoSecretsNeverIntoArgv) {
+  Tool("kubectl",
+       "case \"$*\" in *'get secret'*) exit 1 ;; esac\n"
+       "for a in \"$@\"; do case \"$a\" in --from-file=*) f=\"${a#*=}\"; f=\"${f#*=}\";"
+       " cp \"$f\" \"$SW_ROOT/secret-$8\" ;; esac; done");
+  const ShellResult r = Run("credentials.sh");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto secret = [&](const std::string& name) {
+    return ReadFile((root_ / ("secret-" + name)).string());
+  };
+  const std::string kata = secret("sandwatch-sensor-kata-app");
+  const std::string normal = secret("sandwatch-sensor-normal-app");
+  const std::string header = secret("sandwatch-falcosidekick-credential");
+  const std::string file = secret("sandwatch-receiver-credentials");
+  for (const std::string& t : {kata, normal}) {
+    EXPECT_EQ(t.size(), 64u) << t;
+    EXPECT_EQ(t.find_first_not_of("0123456789abcdef"), std::string::npos) << t;
+  }
+  EXPECT_NE(kata, normal);
+  ASSERT_EQ(header.rfind("Authorization:Bearer ", 0), 0u) << header;
+  const std::string falco = header.substr(21);
+  EXPECT_EQ(falco.size(), 64u);
+  EXPECT_NE(file.find("\nkata-app-*    " + kata + "\n"), std::string::npos) << file;
+  EXPECT_NE(file.find("\nnormal-app-*  " + normal + "\n"), std::string::npos) << file;
+  EXPECT_NE(file.find("\n@falco        " + falco + "\n"), std::string::npos) << file;
+  const std::string argv_log = ReadFile((root_ / "log").string());
+  for (const std::string& t : {kata, normal, falco}) {
+    EXPECT_EQ(argv_log.find(t), std::string::npos) << "a token was in a command line";
+  }
+  EXPECT_NE(argv_log.find("-n falco create secret generic sandwatch-falcosidekick-credential"),
+            std::string::npos)
+      << argv_log;
+
+  Tool("kubectl", "");  // the Secrets exist now: a re-run keeps them
+  const ShellResult again = Run("credentials.sh");
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("keeping them"), std::string::npos) << again.output;
+}
+
 }  // namespace
 }  // namespace sandwatch::harness::kube::testing
 

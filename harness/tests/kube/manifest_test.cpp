@@ -100,12 +100,24 @@ void ExpectBlogPod(const std::string& overlay, const std::string& mode, bool kat
   // kind-loaded images must not be pulled.
   EXPECT_EQ(sensor["imagePullPolicy"].as<std::string>(""), "IfNotPresent");
   const auto env = EnvOf(sensor);
-  ASSERT_EQ(env.size(), kBlogEnv.size());
-  for (size_t i = 0; i < env.size(); ++i) {
+  ASSERT_EQ(env.size(), kBlogEnv.size() + 1);
+  for (size_t i = 0; i < kBlogEnv.size(); ++i) {
     EXPECT_EQ(env[i].first, kBlogEnv[i].first) << "env #" << i;
     const std::string want = kBlogEnv[i].second == "*" ? mode : kBlogEnv[i].second;
     EXPECT_EQ(env[i].second, want) << env[i].first;
   }
+  // After the blog's env: the token as a file from the pod's own Secret, never in the env.
+  EXPECT_EQ(env.back().first, "RECEIVER_TOKEN_FILE");
+  EXPECT_EQ(env.back().second, "/var/run/sandwatch/token");
+  EXPECT_EQ(spec["volumes"][0]["secret"]["secretName"].as<std::string>(""),
+            "sandwatch-sensor-" + overlay);
+  EXPECT_EQ(sensor["volumeMounts"][0]["mountPath"].as<std::string>(""), "/var/run/sandwatch");
+  EXPECT_FALSE(app["volumeMounts"]) << "the app container must not see the sensor's token";
+  // The sidecar runs as a uid other than the app's, without capabilities.
+  EXPECT_EQ(sensor["securityContext"]["runAsUser"].as<int>(0), 65532);
+  EXPECT_TRUE(sensor["securityContext"]["runAsNonRoot"].as<bool>(false));
+  EXPECT_EQ(sensor["securityContext"]["capabilities"]["drop"][0].as<std::string>(""), "ALL");
+  EXPECT_FALSE(app["securityContext"]) << "the app keeps the image's uid (root)";
 }
 
 TEST(KubeManifests, NormalAppIsTheBlogPodOnRuncWithTheSensorSidecar) {
@@ -130,6 +142,9 @@ TEST(KubeManifests, ClusterOverlayHasTheBlogReceiverAndTheListener) {
   ASSERT_TRUE(receiver.IsMap());
   EXPECT_EQ(receiver["ports"][0]["containerPort"].as<int>(0), 8080);
   EXPECT_EQ(receiver["readinessProbe"]["httpGet"]["path"].as<std::string>(""), "/healthz");
+  EXPECT_EQ(receiver["args"][5].as<std::string>(""), "/etc/sandwatch/sensor-tokens");
+  EXPECT_EQ(tmpl["spec"]["volumes"][1]["secret"]["secretName"].as<std::string>(""),
+            "sandwatch-receiver-credentials");
 
   const YAML::Node svc = Find(docs, "Service", "kata-receiver");
   ASSERT_TRUE(svc.IsMap());
@@ -198,6 +213,10 @@ TEST(KubeManifests, FalcoValuesAndKindConfigFitTheManifests) {
   EXPECT_TRUE(falco["falcosidekick"]["webui"]["enabled"].as<bool>(false));
   EXPECT_EQ(falco["falcosidekick"]["config"]["webhook"]["address"].as<std::string>(""),
             "http://kata-receiver.kata-demo.svc.cluster.local/falco");
+  const YAML::Node header = falco["falcosidekick"]["config"]["extraEnv"][0];
+  EXPECT_EQ(header["name"].as<std::string>(""), "WEBHOOK_CUSTOMHEADERS");
+  EXPECT_EQ(header["valueFrom"]["secretKeyRef"]["name"].as<std::string>(""),
+            "sandwatch-falcosidekick-credential");
   bool ancestors = false;
   for (const auto& f : falco["falco"]["append_output"][0]["extra_fields"]) {
     ancestors |= f.as<std::string>() == "proc.aname[2]";

@@ -226,7 +226,7 @@ TEST(ImagesBuildScript, BadInputIsAOneLineErrorWithTheFix) {
 }
 
 TEST(KindScripts, HelpAndBadArguments) {
-  for (const char* s : {"preflight.sh", "kind-up.sh", "kind-down.sh"}) {
+  for (const char* s : {"preflight.sh", "kind-up.sh", "kind-down.sh", "credentials.sh"}) {
     const std::string path = ShellQuote(SourceDir() + "/kind-cluster/scripts/" + s);
     const ShellResult help = Shell("bash " + path + " --help");
     EXPECT_EQ(help.exit_code, 0) << s << help.output;

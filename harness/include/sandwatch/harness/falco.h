@@ -39,9 +39,10 @@ inline constexpr std::string_view kFalcoProbeCmdline = "head -c 0 /etc/shadow";
 const std::vector<std::string>& FalcoExtraFields();
 
 // Falco's flags for a run: modern eBPF, json_output, rule_matching all, http_output to
-// `receiver_url`/falco, file_output to `events_file`, append_output, no web server,
-// no stdout/syslog alert output. `exe` is argv[0].
-std::vector<std::string> FalcoArgs(const std::string& exe, const std::string& receiver_url,
+// `http_url` (the receiver's Falco endpoint, e.g. http://127.0.0.1:PORT/falco/TOKEN),
+// file_output to `events_file`, append_output, no web server, no stdout/syslog alert
+// output. `exe` is argv[0].
+std::vector<std::string> FalcoArgs(const std::string& exe, const std::string& http_url,
                                    const std::string& events_file);
 
 // The six signals (and reverse_shell) for a Falco rule of the stable and incubating
@@ -109,7 +110,7 @@ class FalcoService {
   FalcoService(const FalcoService&) = delete;
   FalcoService& operator=(const FalcoService&) = delete;
 
-  Status Start(CommandRunner& runner, const std::string& exe, const std::string& receiver_url,
+  Status Start(CommandRunner& runner, const std::string& exe, const std::string& http_url,
                const std::string& out_dir, double timeout_s);
   void Stop();
   bool Running() const;  // started and not yet exited

@@ -13,6 +13,7 @@ struct ReceiverConfig {
   std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free port
   std::string db = "./sandwatch.db";      // SQLite file, or ":memory:"
   std::string token;                      // when set, every POST needs "Bearer <token>"
+  std::string sensor_tokens;              // per-sensor credentials file (credentials.h)
   std::string ui_token;                   // when set, every GET but /healthz and UI assets needs it
   int64_t retention_age_ns = 0;           // 0 keeps events forever
   int64_t retention_max_events = 0;       // 0 means no limit

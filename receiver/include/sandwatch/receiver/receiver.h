@@ -21,6 +21,9 @@ class Receiver {
   const std::string& host() const;
   int port() const;  // the bound port (useful with port 0)
   void Stop();       // idempotent, thread-safe
+  // Re-reads --sensor-tokens (what SIGHUP does). On error the credentials in force stay and
+  // the error says why; requests are served throughout.
+  Status ReloadCredentials();
 
   struct Impl;
 

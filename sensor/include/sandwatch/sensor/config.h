@@ -34,6 +34,10 @@ struct SensorConfig {
   std::string rules_file;
   // RECEIVER_TOKEN / --receiver-token: bearer token for the receiver; empty = none.
   std::string receiver_token;
+  // RECEIVER_TOKEN_FILE / --receiver-token-file: a file holding that token (a mounted
+  // Secret), read once at start by LoadReceiverToken(); the token then never sits in the
+  // environment, where anyone who can read /proc/PID/environ could read it.
+  std::string receiver_token_file;
   // SPOOL_DIR / --spool-dir: on-disk queue while the receiver is down; empty = memory.
   std::string spool_dir;
   // STATE_DIR / --state-dir: state that survives a restart (baseline, processes already
@@ -82,6 +86,10 @@ struct Command {
 // message is one line naming the flag or variable and the reason (exit 2).
 Result<Command> ParseCommand(const std::map<std::string, std::string>& env,
                              const std::vector<std::string>& argv);
+
+// Reads receiver_token_file (when set) into receiver_token: surrounding newline and
+// spaces are dropped; a missing, empty or oversized file is an error naming the flag.
+Status LoadReceiverToken(SensorConfig* c);
 
 // The process environment as a map (for main).
 std::map<std::string, std::string> ProcessEnv();

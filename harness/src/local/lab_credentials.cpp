@@ -1,0 +1,85 @@
+// Per-sensor credentials for the local lab: the run's receiver takes --sensor-tokens, each
+// kind of sensor gets its own token file, and Falco gets the @falco token in its URL, so a
+// local report exercises the same authenticated path as the cluster.
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "lab.h"
+
+namespace sandwatch::harness::local {
+namespace {
+
+Result<std::string> RandomHexToken() {
+  std::ifstream in("/dev/urandom", std::ios::binary);
+  unsigned char bytes[32];
+  if (!in.read(reinterpret_cast<char*>(bytes), sizeof bytes)) {
+    return MakeError("cannot read /dev/urandom for a sensor token");
+  }
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+// Written owner-only: the tokens are the only thing that tells one sensor from another.
+Status WriteSecret(const std::string& path, const std::string& text) {
+  if (auto st = WriteText(path, text); !st.ok()) return st;
+  if (::chmod(path.c_str(), 0600) != 0) return MakeError("chmod " + path, errno);
+  return OkStatus();
+}
+
+}  // namespace
+
+const std::vector<std::pair<std::string, std::string>>& LabSensorCredentials() {
+  // Credential name (its token file) and the sensor ids it covers.
+  static const std::vector<std::pair<std::string, std::string>> kCredentials = {
+      {"host-view", "host-view-sensor"},
+      {"host-app", "host-app-*"},
+      {"runc-app", "runc-app-*"},
+      {"kata-app", "kata-app-*"},
+  };
+  return kCredentials;
+}
+
+Result<LabCredentials> WriteLabCredentials(const std::string& dir, const std::string& falco_token) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return MakeError("cannot create " + dir + ": " + ec.message());
+  ::chmod(dir.c_str(), 0700);
+  LabCredentials c;
+  c.dir = dir;
+  std::string file = "# the lab receiver's --sensor-tokens (one credential per kind of sensor)\n";
+  for (const auto& [name, ids] : LabSensorCredentials()) {
+    auto token = RandomHexToken();
+    if (!token.ok()) return token.error();
+    if (auto st = WriteSecret(dir + "/" + name + ".token", *token + "\n"); !st.ok())
+      return st.error();
+    file += ids + " " + *token + "\n";
+  }
+  auto falco = falco_token.empty() ? RandomHexToken() : Result<std::string>(falco_token);
+  if (!falco.ok()) return falco.error();
+  c.falco_token = *falco;
+  file += "@falco " + *falco + "\n";
+  c.sensor_tokens = dir + "/sensor-tokens";
+  if (auto st = WriteSecret(c.sensor_tokens, file); !st.ok()) return st.error();
+  return c;
+}
+
+Status CopyLabCredentials(const LabCredentials& c, const std::string& to_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(to_dir, ec);
+  for (const auto& [name, ids] : LabSensorCredentials()) {
+    std::filesystem::copy_file(c.dir + "/" + name + ".token", to_dir + "/" + name + ".token",
+                               std::filesystem::copy_options::overwrite_existing, ec);
+    if (ec)
+      return MakeError("cannot copy the " + name + " token to " + to_dir + ": " + ec.message());
+  }
+  return OkStatus();
+}
+
+}  // namespace sandwatch::harness::local
