@@ -52,6 +52,11 @@ ProcessScanner::Entry& ProcessScanner::Remember(ProcessInfo info, bool is_new, H
   }
   Entry& e = table_[info.key.pid];
   e.info = std::move(info);
+  // Held for the process's lifetime: no spare capacity.
+  e.info.fds.shrink_to_fit();
+  e.info.sockets.shrink_to_fit();
+  e.info.ancestors.shrink_to_fit();
+  e.info.cmdline.shrink_to_fit();
   if (comm_fd.get() >= 0) e.comm_fd = std::move(comm_fd);
   return e;
 }
