@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -95,6 +96,21 @@ TEST(ProcfsFs, RealProcSelf) {
   auto exe = fs.StatPidFile(getpid(), "exe");
   ASSERT_TRUE(exe.ok());
   EXPECT_GT(exe->inode, 0u);
+}
+
+TEST(ProcfsFs, SocketProtocolNamesUnixAndTcpSockets) {
+  int pair[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  int tcp = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(tcp, 0);
+  auto dir = ProcFs().OpenPid(getpid());
+  ASSERT_TRUE(dir.ok());
+  EXPECT_EQ(dir->SocketProtocol(pair[0]).value_or(""), "UNIX-STREAM");
+  EXPECT_EQ(dir->SocketProtocol(tcp).value_or(""), "TCP");
+  EXPECT_FALSE(dir->SocketProtocol(0x7fff).ok());  // not open
+  close(pair[0]);
+  close(pair[1]);
+  close(tcp);
 }
 
 }  // namespace
