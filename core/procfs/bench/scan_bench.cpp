@@ -9,6 +9,8 @@
 //   BM_HostScan              Scan() of this machine's /proc as it is, with its churn and
 //                            its real fds and sockets (what a node-mode sensor does):
 //                            per scan, the changes, fd re-reads and socket tables read
+//   BM_ReadFloor/N           the floor under any incremental scan: one getdents pass and
+//                            one pread of an already-open /proc/PID/comm per pid
 //   BM_TrackedMemory/N       heap the scanner holds after its scans settle, with N idle
 //                            children alive: bytes_per_process = heap bytes / tracked
 //                            (glibc mallinfo2, deterministic; held comm fds are kernel
@@ -34,6 +36,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "sandwatch/core/procfs/process_scanner.h"
 #include "sleeper_pool.h"
@@ -151,6 +154,32 @@ void BM_HostScan(benchmark::State& state) {
   state.counters["new_procs"] = static_cast<double>(c1.processes_seen - c0.processes_seen) / n;
   state.counters["fd_rereads"] = static_cast<double>(c1.fd_refreshes - c0.fd_refreshes) / n;
   state.counters["net_tables"] = static_cast<double>(c1.net_table_reads - c0.net_table_reads) / n;
+}
+
+void BM_ReadFloor(benchmark::State& state) {
+  if (!Prepare(state, static_cast<size_t>(state.range(0)))) return;
+  ProcFs fs;
+  std::vector<int> fds;
+  if (auto pids = fs.ListPids(); pids.ok()) {
+    for (int pid : *pids) {
+      if (auto fd = fs.OpenPidFile(pid, "comm"); fd.ok()) fds.push_back(*fd);
+    }
+  }
+  std::string buf;
+  const double cpu0 = ProcessCpuUs();
+  for (auto _ : state) {
+    auto pids = fs.ListPids();
+    benchmark::DoNotOptimize(pids);
+    for (int fd : fds) (void)ProcFs::PreadInto(fd, &buf);
+  }
+  const double cpu_per = (ProcessCpuUs() - cpu0) / static_cast<double>(state.iterations());
+  for (int fd : fds) close(fd);
+  Measured()["floor/" + std::to_string(state.range(0))] = cpu_per;
+  state.counters["procs"] = static_cast<double>(fds.size());
+  state.counters["cpu_us"] = cpu_per;
+  auto co = Measured().find("check_only/" + std::to_string(state.range(0)));
+  if (co != Measured().end() && cpu_per > 0)
+    state.counters["scan_over_floor"] = co->second / cpu_per;
 }
 
 size_t HeapInUse() { return mallinfo2().uordblks; }
@@ -273,6 +302,9 @@ void Register() {
         ->Arg(n)
         ->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark("BM_IncrementalScanNoFdRefresh", BM_IncrementalScanNoFdRefresh)
+        ->Arg(n)
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark("BM_ReadFloor", BM_ReadFloor)
         ->Arg(n)
         ->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark("BM_PsutilIncrementalScan", BM_PsutilIncrementalScan)
