@@ -362,8 +362,7 @@ TEST_F(ProcfsScannerTest, AncestorCmdlinesAreKeptOnlyAsFarAsEventsShowThem) {
   ASSERT_EQ(scanner.Find(100)->cmdline.size(), 40u);  // a process keeps its own in full
   const ProcessInfo& child = *scanner.Find(200);
   ASSERT_GE(child.ancestors.size(), 2u);
-  const auto& parent = child.ancestors[0].cmdline;
-  const auto& grandparent = child.ancestors[1].cmdline;
+  const auto &parent = child.ancestors[0].cmdline, &grandparent = child.ancestors[1].cmdline;
   EXPECT_EQ(parent.size(), 33u);
   EXPECT_EQ(parent[0].size(), 1025u);
   EXPECT_EQ(grandparent.size(), 17u);
@@ -378,11 +377,17 @@ TEST_F(ProcfsScannerTest, AncestorCmdlinesAreKeptOnlyAsFarAsEventsShowThem) {
     EXPECT_EQ(CutArgv(&from_full, args, bytes, total), CutArgv(&from_kept, args, bytes, total));
     EXPECT_EQ(from_full, from_kept);
   }
-  auto from_full = full;
-  auto from_kept = grandparent;
-  EXPECT_TRUE(CutArgv(&from_kept, 16, 256, 1024));
-  CutArgv(&from_full, 16, 256, 1024);
+  auto from_full = full, from_kept = grandparent;
+  EXPECT_TRUE(CutArgv(&from_kept, 16, 256, 1024) && CutArgv(&from_full, 16, 256, 1024));
   EXPECT_EQ(from_full, from_kept);
+}
+
+TEST_F(ProcfsScannerTest, KworkerWithItsQueueNameIsNotReEnrichedEveryScan) {
+  tree_.Write("2/comm", "kworker/u8:0-events_unbound\n");  // as /proc shows it: > 15 bytes
+  ProcessScanner scanner(ProcFs(tree_.root()), Options());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(scanner.Scan().ok());
+  EXPECT_EQ(scanner.counters().execs_seen, 0u);
+  EXPECT_EQ(scanner.Find(2)->name, "kworker/u8:0-events_unbound");
 }
 
 TEST_F(ProcfsScannerTest, BadRootIsAnError) {
