@@ -20,8 +20,9 @@
 //     up before has to be resolved, and then once per network namespace per scan
 //     (about 0.7 ms per table on the lab machine, whatever the socket count). A socket
 //     already resolved keeps what it resolved to then; one that did not resolve (not yet
-//     connected, or a unix socket) is looked up again only during the young re-reads,
-//     RefreshFds and PipeHoldersWithNetwork.
+//     connected) is looked up again only during the young re-reads, RefreshFds and
+//     PipeHoldersWithNetwork. Unix and netlink sockets, which the kernel names as such
+//     (PidDir::SocketProtocol), are never looked up.
 // Exited pids are dropped and reported by key.
 //
 // A process that disappears mid-enrichment is normal: its ProcessInfo comes back with
