@@ -2,10 +2,21 @@
 //
 //   BM_IncrementalScan/N     Scan() with N idle `sleep` children alive, all known
 //                            (defaults: young re-reads done, fd_refresh_budget = 2)
+//   BM_IncrementalScanPaced/N  same, 50 ms between scans like a sensor polling every
+//                            0.05 s (CPU per scan only; the pauses cost none)
 //   BM_IncrementalScanNoFdRefresh/N  same, fd re-reads off: pid list + liveness/exec
 //                            check only (what psutil's incremental loop does too)
 //   BM_FirstScan/N           a fresh scanner's first Scan(): every process enriched
 //   BM_EnrichOne/0|1         full enrichment of one process (1: with a TCP socket)
+//   BM_HostScan              Scan() of this machine's /proc as it is, with its churn and
+//                            its real fds and sockets (what a node-mode sensor does):
+//                            per scan, the changes, fd re-reads and socket tables read
+//   BM_ReadFloor/N           the floor under any incremental scan: one getdents pass and
+//                            one pread of an already-open /proc/PID/comm per pid
+//   BM_TrackedMemory/N       heap the scanner holds after its scans settle, with N idle
+//                            children alive: bytes_per_process = heap bytes / tracked
+//                            (glibc mallinfo2, deterministic; held comm fds are kernel
+//                            memory and not in it)
 //   BM_Psutil*               scripts/psutil_scan.py over the same live process set;
 //                            cpu_ratio = psutil CPU per scan / sandwatch CPU per scan
 // Benchmarks are registered per size (100, 1000, 5000) so that each psutil run follows
@@ -16,6 +27,7 @@
 //   <build>/bench/procfs_bench --benchmark_counters_tabular=true
 #include <arpa/inet.h>
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -23,8 +35,10 @@
 
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "sandwatch/core/procfs/process_scanner.h"
 #include "sleeper_pool.h"
@@ -63,7 +77,10 @@ bool Prepare(benchmark::State& state, size_t n) {
   return true;
 }
 
-void RunScans(benchmark::State& state, const std::string& key, ScannerOptions options) {
+// `pace_ms` > 0: sleep that long between scans, as the sensor does between polls, so each
+// scan starts with caches other work has cooled (the sleep costs no CPU).
+void RunScans(benchmark::State& state, const std::string& key, ScannerOptions options,
+              int pace_ms = 0) {
   if (!Prepare(state, static_cast<size_t>(state.range(0)))) return;
   ProcessScanner scanner(ProcFs(), options);
   for (int i = 0; i <= options.young_rescans + 1; ++i) (void)scanner.Scan();
@@ -77,6 +94,7 @@ void RunScans(benchmark::State& state, const std::string& key, ScannerOptions op
     }
     changes += r->changes.size();
     benchmark::DoNotOptimize(r);
+    if (pace_ms > 0) usleep(static_cast<useconds_t>(pace_ms) * 1000);
   }
   const double cpu_per = (ProcessCpuUs() - cpu0) / static_cast<double>(state.iterations());
   Measured()[key + "/" + std::to_string(state.range(0))] = cpu_per;
@@ -87,6 +105,8 @@ void RunScans(benchmark::State& state, const std::string& key, ScannerOptions op
 }
 
 void BM_IncrementalScan(benchmark::State& state) { RunScans(state, "incremental", {}); }
+
+void BM_IncrementalScanPaced(benchmark::State& state) { RunScans(state, "paced", {}, 50); }
 
 void BM_IncrementalScanNoFdRefresh(benchmark::State& state) {
   ScannerOptions o;
@@ -113,6 +133,81 @@ void BM_FirstScan(benchmark::State& state) {
   Measured()["full/" + std::to_string(state.range(0))] = cpu_per;
   state.counters["procs"] = static_cast<double>(procs);
   state.counters["cpu_us"] = cpu_per;
+}
+
+void BM_HostScan(benchmark::State& state) {
+  if (!Prepare(state, 0)) return;
+  ProcessScanner scanner{ProcFs()};
+  for (int i = 0; i <= ScannerOptions{}.young_rescans + 1; ++i) (void)scanner.Scan();
+  const ScanCounters c0 = scanner.counters();
+  size_t changes = 0;
+  const double cpu0 = ProcessCpuUs();
+  for (auto _ : state) {
+    auto r = scanner.Scan();
+    if (!r.ok()) {
+      state.SkipWithError(r.error().message.c_str());
+      return;
+    }
+    changes += r->changes.size();
+    benchmark::DoNotOptimize(r);
+  }
+  const ScanCounters c1 = scanner.counters();
+  const double n = static_cast<double>(state.iterations());
+  const double cpu_per = (ProcessCpuUs() - cpu0) / n;
+  state.counters["procs"] = static_cast<double>(scanner.size());
+  state.counters["cpu_us"] = cpu_per;
+  state.counters["scan_cpu_us"] =
+      static_cast<double>(c1.total_scan_cpu_ns - c0.total_scan_cpu_ns) / 1e3 / n;
+  state.counters["changes"] = static_cast<double>(changes) / n;
+  state.counters["new_procs"] = static_cast<double>(c1.processes_seen - c0.processes_seen) / n;
+  state.counters["fd_rereads"] = static_cast<double>(c1.fd_refreshes - c0.fd_refreshes) / n;
+  state.counters["net_tables"] = static_cast<double>(c1.net_table_reads - c0.net_table_reads) / n;
+}
+
+void BM_ReadFloor(benchmark::State& state) {
+  if (!Prepare(state, static_cast<size_t>(state.range(0)))) return;
+  ProcFs fs;
+  std::vector<int> fds;
+  if (auto pids = fs.ListPids(); pids.ok()) {
+    for (int pid : *pids) {
+      if (auto fd = fs.OpenPidFile(pid, "comm"); fd.ok()) fds.push_back(*fd);
+    }
+  }
+  std::string buf;
+  const double cpu0 = ProcessCpuUs();
+  for (auto _ : state) {
+    auto pids = fs.ListPids();
+    benchmark::DoNotOptimize(pids);
+    for (int fd : fds) (void)ProcFs::PreadInto(fd, &buf);
+  }
+  const double cpu_per = (ProcessCpuUs() - cpu0) / static_cast<double>(state.iterations());
+  for (int fd : fds) close(fd);
+  Measured()["floor/" + std::to_string(state.range(0))] = cpu_per;
+  state.counters["procs"] = static_cast<double>(fds.size());
+  state.counters["cpu_us"] = cpu_per;
+  auto co = Measured().find("check_only/" + std::to_string(state.range(0)));
+  if (co != Measured().end() && cpu_per > 0)
+    state.counters["scan_over_floor"] = co->second / cpu_per;
+}
+
+size_t HeapInUse() { return mallinfo2().uordblks; }
+
+void BM_TrackedMemory(benchmark::State& state) {
+  if (!Prepare(state, static_cast<size_t>(state.range(0)))) return;
+  double bytes = 0;
+  size_t procs = 0;
+  for (auto _ : state) {
+    malloc_trim(0);
+    const size_t heap0 = HeapInUse();
+    auto scanner = std::make_unique<ProcessScanner>(ProcFs());
+    for (int i = 0; i <= ScannerOptions{}.young_rescans + 1; ++i) (void)scanner->Scan();
+    bytes = static_cast<double>(HeapInUse()) - static_cast<double>(heap0);
+    procs = scanner->size();
+    benchmark::DoNotOptimize(scanner);
+  }
+  state.counters["procs"] = static_cast<double>(procs);
+  state.counters["heap_kib"] = bytes / 1024;
+  state.counters["bytes_per_process"] = procs > 0 ? bytes / static_cast<double>(procs) : 0;
 }
 
 // Subject: a child that holds a loopback TCP connection (range 1) or only /dev/null
@@ -207,17 +302,31 @@ void Register() {
       ->Arg(0)
       ->Arg(1)
       ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("BM_HostScan", BM_HostScan)
+      ->Iterations(200)
+      ->Unit(benchmark::kMicrosecond);
   for (int n : {100, 1000, 5000}) {
     benchmark::RegisterBenchmark("BM_IncrementalScan", BM_IncrementalScan)
         ->Arg(n)
         ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark("BM_IncrementalScanPaced", BM_IncrementalScanPaced)
+        ->Arg(n)
+        ->Iterations(100)
+        ->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark("BM_IncrementalScanNoFdRefresh", BM_IncrementalScanNoFdRefresh)
+        ->Arg(n)
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark("BM_ReadFloor", BM_ReadFloor)
         ->Arg(n)
         ->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark("BM_PsutilIncrementalScan", BM_PsutilIncrementalScan)
         ->Arg(n)
         ->Iterations(1)
         ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark("BM_TrackedMemory", BM_TrackedMemory)
+        ->Arg(n)
+        ->Iterations(1)
+        ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark("BM_FirstScan", BM_FirstScan)
         ->Arg(n)
         ->Unit(benchmark::kMicrosecond);

@@ -12,6 +12,25 @@ bool SameFd(const FdInfo& a, const FdInfo& b) {
   return a.kind == b.kind && a.inode == b.inode && a.path == b.path;
 }
 
+// The first `max_args` args of `argv`, each cut to `max_arg_bytes`.
+std::vector<std::string> CappedArgv(const std::vector<std::string>& argv, size_t max_args,
+                                    size_t max_arg_bytes) {
+  std::vector<std::string> out;
+  out.reserve(std::min(argv.size(), max_args));
+  for (size_t i = 0; i < argv.size() && i < max_args; ++i) {
+    out.emplace_back(argv[i], 0, std::min(argv[i].size(), max_arg_bytes));
+  }
+  return out;
+}
+
+// Sockets that never appear in /proc/net/{tcp,tcp6,udp,udp6}: looking them up there
+// would read the tables for nothing. Unknown protocol: looked up.
+bool NeverInTcpUdpTables(const PidDir& dir, int fd) {
+  auto proto = dir.SocketProtocol(fd);
+  if (!proto.ok()) return false;
+  return proto->starts_with("UNIX") || proto->starts_with("NETLINK");
+}
+
 }  // namespace
 
 const SocketInfo* FindNetworkSocket(const ProcessInfo& process, uint64_t inode) {
@@ -125,8 +144,9 @@ bool ProcessScanner::ReadFds(const PidDir& dir, ProcessInfo* info, NetTables* ne
       const SocketInfo* known = FindNetworkSocket(*info, fi.inode);
       if (known != nullptr) {
         kept.push_back(*known);
-      } else if (retry_unresolved ||
-                 !std::binary_search(looked_up.begin(), looked_up.end(), fi.inode)) {
+      } else if ((retry_unresolved ||
+                  !std::binary_search(looked_up.begin(), looked_up.end(), fi.inode)) &&
+                 !NeverInTcpUdpTables(dir, fd)) {
         fresh.push_back(fi.inode);
       }
     }
@@ -146,12 +166,16 @@ void ProcessScanner::FillAncestors(ProcessInfo* info) {
     AncestorRef ref;
     ref.pid = ppid;
     int next = 0;
+    const size_t max_args =
+        depth == 0 ? options_.parent_cmdline_args : options_.ancestor_cmdline_args;
+    const size_t max_arg_bytes =
+        depth == 0 ? options_.parent_cmdline_arg_bytes : options_.ancestor_cmdline_arg_bytes;
     auto it = table_.find(ppid);
     // A parent is never younger than its child; a younger entry is a reused pid.
     if (it != table_.end() && it->second.info.key.start_ticks <= child_ticks) {
       const ProcessInfo& p = it->second.info;
       ref.name = p.name;
-      ref.cmdline = p.cmdline;
+      ref.cmdline = CappedArgv(p.cmdline, max_args, max_arg_bytes);
       next = p.ppid;
       child_ticks = p.key.start_ticks;
     } else {
@@ -160,7 +184,7 @@ void ProcessScanner::FillAncestors(ProcessInfo* info) {
       if (!st.ok()) break;
       ref.name = st->comm;
       if (auto cl = fs_.ReadPidFile(ppid, "cmdline", 64u << 10); cl.ok()) {
-        ref.cmdline = ParseCmdline(*cl);
+        ref.cmdline = CappedArgv(ParseCmdline(*cl), max_args, max_arg_bytes);
       }
       next = st->ppid;
       child_ticks = st->start_ticks;

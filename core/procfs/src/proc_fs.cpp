@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -68,22 +69,20 @@ Status ReadAllAt(int dirfd, const char* name, const std::string& shown, size_t m
   int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return OsError("open", shown, errno);
   out->clear();
-  size_t chunk = 4096;
+  // Read through a stack buffer: growing `out` first would zero bytes only to
+  // overwrite them, which cost more than the read itself for small files.
+  char buf[16384];
   while (out->size() < max_bytes) {
-    size_t old = out->size();
-    size_t want = std::min(chunk, max_bytes - old);
-    out->resize(old + want);
-    ssize_t n = read(fd, out->data() + old, want);
+    size_t want = std::min(sizeof buf, max_bytes - out->size());
+    ssize_t n = read(fd, buf, want);
     if (n < 0) {
       int err = errno;
-      out->resize(old);
       if (err == EINTR) continue;
       close(fd);
       return OsError("read", shown, err);
     }
-    out->resize(old + static_cast<size_t>(n));
     if (n == 0) break;
-    if (chunk < 65536) chunk *= 2;
+    out->append(buf, static_cast<size_t>(n));
   }
   close(fd);
   return OkStatus();
@@ -157,15 +156,15 @@ Status ProcFs::ReadStatInto(int pid, std::string* buf) const {
   if (len < 0 || static_cast<size_t>(len) >= sizeof path) return MakeError("path too long");
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return OsError("open", path, errno);
-  buf->resize(1024);
+  char text[1024];
   ssize_t n;
   do {
-    n = read(fd, buf->data(), buf->size());
+    n = read(fd, text, sizeof text);
   } while (n < 0 && errno == EINTR);
   int err = errno;
   close(fd);
   if (n < 0) return OsError("read", path, err);
-  buf->resize(static_cast<size_t>(n));
+  buf->assign(text, static_cast<size_t>(n));
   return OkStatus();
 }
 
@@ -177,17 +176,17 @@ Result<int> ProcFs::OpenPidFile(int pid, std::string_view name) const {
 }
 
 Status ProcFs::PreadInto(int fd, std::string* buf) {
-  buf->resize(4096);
+  char text[4096];  // not buf->resize(4096): zeroing 4 KiB per call cost more than the pread
   ssize_t n;
   do {
-    n = pread(fd, buf->data(), buf->size(), 0);
+    n = pread(fd, text, sizeof text, 0);
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
     int err = errno;
     buf->clear();
     return MakeError(std::string("pread: ").append(std::strerror(err)), err);
   }
-  buf->resize(static_cast<size_t>(n));
+  buf->assign(text, static_cast<size_t>(n));
   return OkStatus();
 }
 
@@ -298,6 +297,17 @@ Result<int> PidDir::Open(std::string_view name) const {
   int fd = openat(fd_, rel.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return OsError("open", Join(path_, name), errno);
   return fd;
+}
+
+Result<std::string> PidDir::SocketProtocol(int fd) const {
+  // Through this process's own /proc, so the lookup stays bound to the opened pid.
+  const std::string path = "/proc/self/fd/" + std::to_string(fd_) + "/fd/" + std::to_string(fd);
+  char name[64];
+  ssize_t n = getxattr(path.c_str(), "system.sockprotoname", name, sizeof name);
+  if (n < 0)
+    return MakeError(Join(path_, "fd/" + std::to_string(fd)) + ": no socket protocol", errno);
+  while (n > 0 && name[n - 1] == '\0') --n;
+  return std::string(name, static_cast<size_t>(n));
 }
 
 }  // namespace sandwatch::procfs

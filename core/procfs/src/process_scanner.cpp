@@ -52,6 +52,11 @@ ProcessScanner::Entry& ProcessScanner::Remember(ProcessInfo info, bool is_new, H
   }
   Entry& e = table_[info.key.pid];
   e.info = std::move(info);
+  // Held for the process's lifetime: no spare capacity.
+  e.info.fds.shrink_to_fit();
+  e.info.sockets.shrink_to_fit();
+  e.info.ancestors.shrink_to_fit();
+  e.info.cmdline.shrink_to_fit();
   if (comm_fd.get() >= 0) e.comm_fd = std::move(comm_fd);
   return e;
 }
@@ -62,8 +67,8 @@ ProcessScanner::Hot ProcessScanner::MakeHot(const Entry& entry) {
   h.comm_fd = entry.comm_fd.get();
   h.start_ticks = entry.info.key.start_ticks;
   h.kernel_thread = entry.info.kernel_thread;
-  // A comm longer than 15 bytes cannot come from the kernel; it then never matches
-  // and the process is simply re-enriched.
+  // A user process's comm is at most 15 bytes; a longer one (a kworker's, with its
+  // queue's name) is compared on its first 16 bytes (see CheckKnown).
   h.comm_len = static_cast<uint8_t>(std::min<size_t>(entry.info.name.size(), 16));
   std::memcpy(h.comm, entry.info.name.data(), h.comm_len);
   return h;
@@ -118,10 +123,14 @@ bool ProcessScanner::CheckKnown(Hot* hot, bool* reused) {
     comm = key->comm;
   }
   if (hot->SameComm(comm)) return true;
-  if (hot->kernel_thread && comm.size() < sizeof hot->comm) {
-    // kworker names follow their work queue: update quietly.
-    hot->comm_len = static_cast<uint8_t>(comm.size());
-    std::memcpy(hot->comm, comm.data(), comm.size());
+  if (hot->kernel_thread) {
+    // kworker names follow their work queue, and /proc shows them with the queue's name
+    // ("kworker/u8:0-events_unbound"), longer than 15 bytes: compare what the record
+    // holds, update quietly. Re-enriching them cost a full read on every scan.
+    const size_t n = std::min(comm.size(), sizeof hot->comm);
+    if (hot->comm_len == n && std::memcmp(hot->comm, comm.data(), n) == 0) return true;
+    hot->comm_len = static_cast<uint8_t>(n);
+    std::memcpy(hot->comm, comm.data(), n);
     if (auto it = table_.find(hot->pid); it != table_.end()) it->second.info.name = comm;
     return true;
   }

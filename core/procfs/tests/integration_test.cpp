@@ -124,6 +124,23 @@ TEST(ProcfsScannerLive, LoopbackConnectionResolvesRemote) {
   close(listener);
 }
 
+TEST(ProcfsScannerLive, UnixSocketsAreNotLookedUpInSocketTables) {
+  if (access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "python3 is not installed";
+  LiveProcess holder({"python3", "-c",
+                      "import socket, time\n"
+                      "a, b = socket.socketpair()\n"
+                      "time.sleep(300)"});
+  ASSERT_TRUE(holder.ok());
+  ASSERT_TRUE(WaitFor([&] { return HasPrefix(holder.pid(), "socket:["); }));
+  ProcessScanner scanner{ProcFs()};
+  auto info = scanner.EnrichOne(holder.pid());
+  ASSERT_TRUE(info.ok());
+  EXPECT_TRUE(std::any_of(info->fds.begin(), info->fds.end(),
+                          [](const FdInfo& f) { return f.kind == FdKind::kSocket; }));
+  EXPECT_TRUE(info->sockets.empty());
+  EXPECT_EQ(scanner.counters().net_table_reads, 0u);
+}
+
 TEST(ProcfsScannerLive, NcatExecShellPipesLeadToTheRelay) {
   const int port = testing::FreeLoopbackPort();
   ASSERT_GT(port, 0);

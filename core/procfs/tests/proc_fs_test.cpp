@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -120,6 +121,21 @@ TEST(ProcfsFs, ReadExeTakesPathAndIdentityFromOneOpen) {
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->link, "/tmp/dropper (deleted)");
   EXPECT_FALSE(d->stat.has_value());
+}
+
+TEST(ProcfsFs, SocketProtocolNamesUnixAndTcpSockets) {
+  int pair[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  int tcp = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(tcp, 0);
+  auto dir = ProcFs().OpenPid(getpid());
+  ASSERT_TRUE(dir.ok());
+  EXPECT_EQ(dir->SocketProtocol(pair[0]).value_or(""), "UNIX-STREAM");
+  EXPECT_EQ(dir->SocketProtocol(tcp).value_or(""), "TCP");
+  EXPECT_FALSE(dir->SocketProtocol(0x7fff).ok());  // not open
+  close(pair[0]);
+  close(pair[1]);
+  close(tcp);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <tuple>
 
 #include "fixture_tree.h"
 #include "sandwatch/core/procfs/process_scanner.h"
@@ -331,6 +332,62 @@ TEST_F(ProcfsScannerTest, EnrichOneAddsToTable) {
   auto r = scanner.Scan();
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(FindChange(*r, 300), nullptr);
+}
+
+// What the event builder does to an argv: at most `args` args of at most `bytes` each,
+// `total` bytes in all; returns whether anything was cut.
+bool CutArgv(std::vector<std::string>* argv, size_t args, size_t bytes, size_t total) {
+  bool cut = argv->size() > args;
+  if (cut) argv->resize(args);
+  size_t used = 0;
+  for (auto& a : *argv) {
+    size_t keep = std::min({a.size(), bytes, total - std::min(total, used)});
+    cut |= keep < a.size();
+    a.resize(keep);
+    used += keep;
+  }
+  return cut;
+}
+
+TEST_F(ProcfsScannerTest, AncestorCmdlinesAreKeptOnlyAsFarAsEventsShowThem) {
+  // 200's parent (100) and grandparent (1) carry 40 args of 2000 bytes each.
+  std::string long_cmdline;
+  for (int i = 0; i < 40; ++i)
+    long_cmdline += std::string(2000, static_cast<char>('a' + i % 26)) + '\0';
+  tree_.Write("100/cmdline", long_cmdline);
+  tree_.Write("1/cmdline", long_cmdline);
+  ProcessScanner scanner(ProcFs(tree_.root()), Options());
+  auto r = scanner.Scan();
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(scanner.Find(100)->cmdline.size(), 40u);  // a process keeps its own in full
+  const ProcessInfo& child = *scanner.Find(200);
+  ASSERT_GE(child.ancestors.size(), 2u);
+  const auto &parent = child.ancestors[0].cmdline, &grandparent = child.ancestors[1].cmdline;
+  EXPECT_EQ(parent.size(), 33u);
+  EXPECT_EQ(parent[0].size(), 1025u);
+  EXPECT_EQ(grandparent.size(), 17u);
+  EXPECT_EQ(grandparent[0].size(), 257u);
+  // Cut again at the event's caps, they give what the full cmdline gives, and still
+  // report the cut.
+  const std::vector<std::string> full = scanner.Find(100)->cmdline;
+  for (auto [args, bytes, total] : {std::tuple<size_t, size_t, size_t>{32, 1024, 2048},
+                                    std::tuple<size_t, size_t, size_t>{16, 256, 1024}}) {
+    auto from_full = full;
+    auto from_kept = parent;
+    EXPECT_EQ(CutArgv(&from_full, args, bytes, total), CutArgv(&from_kept, args, bytes, total));
+    EXPECT_EQ(from_full, from_kept);
+  }
+  auto from_full = full, from_kept = grandparent;
+  EXPECT_TRUE(CutArgv(&from_kept, 16, 256, 1024) && CutArgv(&from_full, 16, 256, 1024));
+  EXPECT_EQ(from_full, from_kept);
+}
+
+TEST_F(ProcfsScannerTest, KworkerWithItsQueueNameIsNotReEnrichedEveryScan) {
+  tree_.Write("2/comm", "kworker/u8:0-events_unbound\n");  // as /proc shows it: > 15 bytes
+  ProcessScanner scanner(ProcFs(tree_.root()), Options());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(scanner.Scan().ok());
+  EXPECT_EQ(scanner.counters().execs_seen, 0u);
+  EXPECT_EQ(scanner.Find(2)->name, "kworker/u8:0-events_unbound");
 }
 
 TEST_F(ProcfsScannerTest, BadRootIsAnError) {

@@ -73,6 +73,11 @@ class PidDir {
   Result<ExeIdentity> ReadExe() const;
   // Opens a file of this process for holding (see ProcFs::OpenPidFile).
   Result<int> Open(std::string_view name) const;
+  // The protocol of this process's socket `fd` as the kernel names it ("TCP", "UDPv6",
+  // "UNIX-STREAM", "NETLINK", ...: the system.sockprotoname attribute), one syscall
+  // instead of a socket table. Error when `fd` is closed or not a socket, or the tree
+  // is not a live /proc.
+  Result<std::string> SocketProtocol(int fd) const;
 
  private:
   friend class ProcFs;

@@ -20,8 +20,9 @@
 //     up before has to be resolved, and then once per network namespace per scan
 //     (about 0.7 ms per table on the lab machine, whatever the socket count). A socket
 //     already resolved keeps what it resolved to then; one that did not resolve (not yet
-//     connected, or a unix socket) is looked up again only during the young re-reads,
-//     RefreshFds and PipeHoldersWithNetwork.
+//     connected) is looked up again only during the young re-reads, RefreshFds and
+//     PipeHoldersWithNetwork. Unix and netlink sockets, which the kernel names as such
+//     (PidDir::SocketProtocol), are never looked up.
 // Exited pids are dropped and reported by key.
 //
 // A process that disappears mid-enrichment is normal: its ProcessInfo comes back with
@@ -63,6 +64,15 @@ struct ScannerOptions {
   // raise RLIMIT_NOFILE's soft limit (the sensor should). On EMFILE, or beyond the
   // cap, or 0, known processes are checked through /proc/PID/stat instead.
   size_t max_held_fds = 8192;
+  // Ancestors' cmdlines are kept only as far as events show them (rules match ancestor
+  // names, not their cmdlines): at most this many args of at most this many bytes each,
+  // the parent first. One more than the event's caps (32 x 1024 for the parent, 16 x 256
+  // for the others), so cutting them again there gives the same argv and still reports
+  // the cut.
+  size_t parent_cmdline_args = 33;
+  size_t parent_cmdline_arg_bytes = 1025;
+  size_t ancestor_cmdline_args = 17;
+  size_t ancestor_cmdline_arg_bytes = 257;
   const Clock* clock = nullptr;  // for first_seen_mono_ns; nullptr = SystemClock()
 };
 
