@@ -142,6 +142,10 @@ TEST_F(ApiTest, TextFilterGivesTheSameAnswerBeforeAndAfterIndexing) {
   }
   ASSERT_EQ(Post("/events", Batch(events))->status, 202);
   int64_t before = CountAll(*client_, "&filter=ncat%20--exec");
+  // A short last word is a prefix: "e" matches "exec", "4" matches "4444".
+  int64_t short_prefix_before = CountAll(*client_, "&filter=ncat%20-e");
+  int64_t one_letter_before = CountAll(*client_, "&filter=4");
+  int64_t no_match_before = CountAll(*client_, "&filter=ncat%20-q");
   json page_before = GetJson(*client_, "/api/events?filter=ncat&limit=5");
   // The writer indexes in the background; wait until nothing is pending.
   ASSERT_TRUE(WaitFor([&] {
@@ -151,6 +155,12 @@ TEST_F(ApiTest, TextFilterGivesTheSameAnswerBeforeAndAfterIndexing) {
   EXPECT_EQ(before, 100);
   EXPECT_EQ(CountAll(*client_, "&filter=ncat%20--exec"), 100);
   EXPECT_EQ(CountAll(*client_, "&filter=NCAT&rule=shadow_file_access"), 100);
+  EXPECT_EQ(short_prefix_before, 100);
+  EXPECT_EQ(CountAll(*client_, "&filter=ncat%20-e"), 100);
+  EXPECT_EQ(CountAll(*client_, "&filter=4"), one_letter_before);
+  EXPECT_GE(one_letter_before, 100);
+  EXPECT_EQ(no_match_before, 0);
+  EXPECT_EQ(CountAll(*client_, "&filter=ncat%20-q"), 0);
   json page_after = GetJson(*client_, "/api/events?filter=ncat&limit=5");
   EXPECT_EQ(page_before["results"], page_after["results"]);
 }
