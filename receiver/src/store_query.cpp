@@ -1,4 +1,5 @@
 // Read side of the store: query building and the reader connection pool.
+#include <algorithm>
 #include <cctype>
 #include <functional>
 #include <string>
@@ -251,6 +252,30 @@ auto WithReader(bool memory, std::mutex& write_mu, sqlite3* writer,
   return result;
 }
 
+// Past this many rows expected to be read in time order for one page, a text-only
+// filter collects its matches from the index instead.
+constexpr int64_t kMaxRowsScannedForAPage = 20000;
+
+struct TextOnlyCount {
+  int64_t matches = 0;
+  int64_t rows = 0;  // row-number span of the store: an upper bound on its size
+};
+
+// A text-only filter is counted in the FTS index alone (plus the rows not indexed yet).
+Result<TextOnlyCount> CountTextOnly(sqlite3* db, const std::string& fts_query,
+                                    const std::string& filter) {
+  Stmt c(db,
+         "SELECT (SELECT COUNT(*) FROM events_fts WHERE events_fts MATCH ?1) + "
+         "(SELECT COUNT(*) FROM events WHERE n > (SELECT upto FROM fts_state WHERE id = 1) "
+         "AND sw_match(search, ?2)), "
+         "(SELECT COALESCE(MAX(n) - MIN(n) + 1, 0) FROM events)");
+  if (!c.ok()) return SqlError(db, "prepare count");
+  c.BindStatic(1, fts_query);
+  c.BindStatic(2, filter);
+  if (c.Step() != SQLITE_ROW) return SqlError(db, "count");
+  return TextOnlyCount{c.Int(0), c.Int(1)};
+}
+
 }  // namespace
 
 #define SW_WITH_READER(fn)                                             \
@@ -274,7 +299,23 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
         if (c.Step() == SQLITE_ROW && c.Int(0) <= 50000) mode = TextMode::kScan;
       }
     }
+    // A filter alone: count its matches in the index first (plus the rows not indexed
+    // yet). A common word fills a page after a few hundred rows in time order, which is
+    // cheaper than collecting every match to test membership.
+    int64_t text_only_count = -1;
     Bound b = BuildWhere(q, options_.fts, mode);
+    if (b.conditions == 1 && !b.fts_query.empty()) {
+      auto counted = CountTextOnly(db, b.fts_query, q.filter);
+      if (!counted.ok()) return counted.error();
+      text_only_count = counted->matches;
+      // sw_match() costs about 5 times what a match collected from the index costs.
+      double matches = static_cast<double>(text_only_count);
+      double scanned = static_cast<double>(q.page * q.limit) * static_cast<double>(counted->rows) /
+                       std::max(matches, 1.0);
+      if (text_only_count > 0 && scanned <= kMaxRowsScannedForAPage && 5 * scanned <= matches) {
+        b = BuildWhere(q, options_.fts, TextMode::kScan);
+      }
+    }
     QueryResult out;
     // Step 1 orders row numbers only (an index covers it when one applies, and the sorter
     // never copies event JSON); step 2 fetches the JSON of the one page.
@@ -299,21 +340,13 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
         if (f.Step() == SQLITE_ROW) out.rows.emplace_back(id, f.Text(0));
       }
     }
-    // The total: a text-only filter is counted in the FTS index alone (plus the rows
-    // not indexed yet).
-    bool fts_only = b.conditions == 1 && !b.fts_query.empty();
-    Stmt c(db, fts_only ? std::string("SELECT (SELECT COUNT(*) FROM events_fts WHERE events_fts "
-                                      "MATCH ?1) + (SELECT COUNT(*) FROM events WHERE n > "
-                                      "(SELECT upto FROM fts_state WHERE id = 1) "
-                                      "AND sw_match(search, ?2))")
-                        : "SELECT COUNT(*) FROM events" + b.where);
-    if (!c.ok()) return SqlError(db, "prepare count");
-    if (fts_only) {
-      c.BindStatic(1, b.fts_query);
-      c.BindStatic(2, q.filter);
-    } else {
-      BindAll(c, b);
+    if (text_only_count >= 0) {
+      out.all = text_only_count;
+      return out;
     }
+    Stmt c(db, "SELECT COUNT(*) FROM events" + b.where);
+    if (!c.ok()) return SqlError(db, "prepare count");
+    BindAll(c, b);
     if (c.Step() != SQLITE_ROW) return SqlError(db, "count");
     out.all = c.Int(0);
     return out;
