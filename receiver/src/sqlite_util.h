@@ -38,7 +38,7 @@ inline Result<sqlite3*> OpenConnection(const std::string& path, bool memory) {
   return db;
 }
 
-// Registers sw_match(search, filter) (see store_query.cpp) on a connection.
+// Registers sw_match(search, filter) (see text_filter.h) on a connection.
 void RegisterFunctions(sqlite3* db);
 
 class Stmt {

@@ -59,10 +59,13 @@ CREATE TABLE IF NOT EXISTS sensors(
 // The FTS index is filled asynchronously by IndexPending (rows n <= fts_state.upto are
 // indexed), so ingestion does not pay for it while busy; AUTOINCREMENT keeps row numbers
 // from being reused, which the "upto" mark relies on.
+// prefix='1 2' keeps separate posting lists for every word's first one and two characters,
+// so a filter ending in a short word ("nc -e", "bash -i") reads one list instead of
+// merging the lists of every word that starts with that letter.
 constexpr const char* kFtsSchema = R"sql(
 CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(
   search, content='events', content_rowid='n', tokenize='unicode61 remove_diacritics 2',
-  detail='none', columnsize=0);
+  detail='none', columnsize=0, prefix='1 2');
 CREATE TABLE IF NOT EXISTS fts_state(id INTEGER PRIMARY KEY CHECK (id = 1), upto INTEGER NOT NULL);
 INSERT OR IGNORE INTO fts_state(id, upto) VALUES (1, 0);
 )sql";
@@ -150,10 +153,11 @@ Status Store::Init() {
   {
     Stmt s(writer_, "SELECT sql FROM sqlite_master WHERE name='events_fts'");
     Stmt state(writer_, "SELECT 1 FROM sqlite_master WHERE name='fts_state'");
-    // An index of another kind (tokenizer, or filled by triggers) is dropped and rebuilt
-    // in the background.
+    // An index of another kind (tokenizer, no prefix lists, or filled by triggers) is
+    // dropped and rebuilt in the background.
     keep_fts = s.ok() && s.Step() == SQLITE_ROW &&
-               s.Text(0).find("detail='none'") != std::string::npos && state.ok() &&
+               s.Text(0).find("detail='none'") != std::string::npos &&
+               s.Text(0).find("prefix='1 2'") != std::string::npos && state.ok() &&
                state.Step() == SQLITE_ROW;
   }
   if (!keep_fts || !options_.fts) {

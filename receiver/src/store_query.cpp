@@ -1,4 +1,5 @@
 // Read side of the store: query building and the reader connection pool.
+#include <algorithm>
 #include <cctype>
 #include <functional>
 #include <string>
@@ -7,88 +8,10 @@
 
 #include "sandwatch/receiver/store.h"
 #include "sqlite_util.h"
+#include "text_filter.h"
 
 namespace sandwatch::receiver {
 namespace {
-
-// Escapes LIKE wildcards; used with ESCAPE '\'.
-std::string LikePattern(const std::string& s) {
-  std::string out = "%";
-  for (char c : s) {
-    if (c == '%' || c == '_' || c == '\\') out += '\\';
-    out += c;
-  }
-  out += '%';
-  return out;
-}
-
-bool IsWordChar(unsigned char u) { return std::isalnum(u) || u >= 0x80; }
-
-std::vector<std::string> Words(std::string_view s) {
-  std::vector<std::string> words;
-  bool in_word = false;
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (IsWordChar(u)) {
-      if (!in_word) words.emplace_back();
-      words.back() += static_cast<char>(std::tolower(u));
-    }
-    in_word = IsWordChar(u);
-  }
-  return words;
-}
-
-// sw_match(search, filter): the FTS semantics without the index, for rows already
-// narrowed by another index: every word of the filter occurs as a word of the text
-// (case-insensitive), the last one as a prefix when the filter ends inside a word.
-void SwMatch(sqlite3_context* ctx, int, sqlite3_value** argv) {
-  auto text_p = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
-  auto filter_p = reinterpret_cast<const char*>(sqlite3_value_text(argv[1]));
-  if (!text_p || !filter_p) return sqlite3_result_int(ctx, 0);
-  std::string_view filter(filter_p);
-  std::vector<std::string> want = Words(filter);
-  std::vector<std::string> have = Words(text_p);
-  bool prefix_last = !filter.empty() && IsWordChar(static_cast<unsigned char>(filter.back()));
-  for (size_t i = 0; i < want.size(); ++i) {
-    bool prefix = prefix_last && i + 1 == want.size();
-    bool found = false;
-    for (const auto& h : have) {
-      if (prefix ? h.compare(0, want[i].size(), want[i]) == 0 : h == want[i]) {
-        found = true;
-        break;
-      }
-    }
-    if (!found) return sqlite3_result_int(ctx, 0);
-  }
-  sqlite3_result_int(ctx, 1);
-}
-
-// The filter as an FTS5 query over its words, all of which must occur, the last one as
-// a prefix: "nc -e /bin/s" becomes "nc" AND "e" AND "bin" AND "s"* (case-insensitive).
-// The index keeps no positions (detail=none, a third of the ingest cost of positions),
-// so word order is not checked. Empty when the filter has no word characters.
-std::string FtsQuery(const std::string& s) {
-  std::vector<std::string> words;
-  bool in_word = false;
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    bool word_char = std::isalnum(u) || u >= 0x80;
-    if (word_char) {
-      if (!in_word) words.emplace_back();
-      words.back() += c;
-    }
-    in_word = word_char;
-  }
-  if (words.empty()) return "";
-  std::string out;
-  for (size_t i = 0; i < words.size(); ++i) {
-    if (i) out += " AND ";
-    out += "\"" + words[i] + "\"";
-  }
-  auto last = static_cast<unsigned char>(s.back());
-  if (std::isalnum(last) || last >= 0x80) out += "*";
-  return out;
-}
 
 struct Bound {
   std::string where;
@@ -160,7 +83,7 @@ Bound BuildWhere(const EventQuery& q, bool fts, TextMode mode = TextMode::kFts) 
   if (q.since_ns) AddInt(b, "time_ns >= ?", *q.since_ns);
   if (q.until_ns) AddInt(b, "time_ns < ?", *q.until_ns);
   if (!q.filter.empty()) {
-    std::string phrase = FtsQuery(q.filter);
+    std::string phrase = TextFilterFtsQuery(q.filter);
     if (!phrase.empty() && (!fts || mode == TextMode::kScan)) {
       AddText(b, "sw_match(search, ?)", q.filter);
     } else if (!phrase.empty()) {
@@ -180,7 +103,7 @@ Bound BuildWhere(const EventQuery& q, bool fts, TextMode mode = TextMode::kFts) 
       b.is_text.push_back(true);
       b.fts_query = phrase;
     } else {
-      AddText(b, "search LIKE ? ESCAPE '\\'", LikePattern(q.filter));
+      AddText(b, "search LIKE ? ESCAPE '\\'", TextFilterLikePattern(q.filter));
     }
   }
   return b;
@@ -198,11 +121,6 @@ void BindAll(Stmt& s, const Bound& b, int first = 0) {
 }
 
 }  // namespace
-
-void RegisterFunctions(sqlite3* db) {
-  sqlite3_create_function_v2(db, "sw_match", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
-                             SwMatch, nullptr, nullptr, nullptr);
-}
 
 Result<sqlite3*> Store::AcquireReader() {
   {
@@ -251,6 +169,30 @@ auto WithReader(bool memory, std::mutex& write_mu, sqlite3* writer,
   return result;
 }
 
+// Past this many rows expected to be read in time order for one page, a text-only
+// filter collects its matches from the index instead.
+constexpr int64_t kMaxRowsScannedForAPage = 20000;
+
+struct TextOnlyCount {
+  int64_t matches = 0;
+  int64_t rows = 0;  // row-number span of the store: an upper bound on its size
+};
+
+// A text-only filter is counted in the FTS index alone (plus the rows not indexed yet).
+Result<TextOnlyCount> CountTextOnly(sqlite3* db, const std::string& fts_query,
+                                    const std::string& filter) {
+  Stmt c(db,
+         "SELECT (SELECT COUNT(*) FROM events_fts WHERE events_fts MATCH ?1) + "
+         "(SELECT COUNT(*) FROM events WHERE n > (SELECT upto FROM fts_state WHERE id = 1) "
+         "AND sw_match(search, ?2)), "
+         "(SELECT COALESCE(MAX(n) - MIN(n) + 1, 0) FROM events)");
+  if (!c.ok()) return SqlError(db, "prepare count");
+  c.BindStatic(1, fts_query);
+  c.BindStatic(2, filter);
+  if (c.Step() != SQLITE_ROW) return SqlError(db, "count");
+  return TextOnlyCount{c.Int(0), c.Int(1)};
+}
+
 }  // namespace
 
 #define SW_WITH_READER(fn)                                             \
@@ -274,7 +216,23 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
         if (c.Step() == SQLITE_ROW && c.Int(0) <= 50000) mode = TextMode::kScan;
       }
     }
+    // A filter alone: count its matches in the index first (plus the rows not indexed
+    // yet). A common word fills a page after a few hundred rows in time order, which is
+    // cheaper than collecting every match to test membership.
+    int64_t text_only_count = -1;
     Bound b = BuildWhere(q, options_.fts, mode);
+    if (b.conditions == 1 && !b.fts_query.empty()) {
+      auto counted = CountTextOnly(db, b.fts_query, q.filter);
+      if (!counted.ok()) return counted.error();
+      text_only_count = counted->matches;
+      // sw_match() costs about 5 times what a match collected from the index costs.
+      double matches = static_cast<double>(text_only_count);
+      double scanned = static_cast<double>(q.page * q.limit) * static_cast<double>(counted->rows) /
+                       std::max(matches, 1.0);
+      if (text_only_count > 0 && scanned <= kMaxRowsScannedForAPage && 5 * scanned <= matches) {
+        b = BuildWhere(q, options_.fts, TextMode::kScan);
+      }
+    }
     QueryResult out;
     // Step 1 orders row numbers only (an index covers it when one applies, and the sorter
     // never copies event JSON); step 2 fetches the JSON of the one page.
@@ -299,21 +257,13 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
         if (f.Step() == SQLITE_ROW) out.rows.emplace_back(id, f.Text(0));
       }
     }
-    // The total: a text-only filter is counted in the FTS index alone (plus the rows
-    // not indexed yet).
-    bool fts_only = b.conditions == 1 && !b.fts_query.empty();
-    Stmt c(db, fts_only ? std::string("SELECT (SELECT COUNT(*) FROM events_fts WHERE events_fts "
-                                      "MATCH ?1) + (SELECT COUNT(*) FROM events WHERE n > "
-                                      "(SELECT upto FROM fts_state WHERE id = 1) "
-                                      "AND sw_match(search, ?2))")
-                        : "SELECT COUNT(*) FROM events" + b.where);
-    if (!c.ok()) return SqlError(db, "prepare count");
-    if (fts_only) {
-      c.BindStatic(1, b.fts_query);
-      c.BindStatic(2, q.filter);
-    } else {
-      BindAll(c, b);
+    if (text_only_count >= 0) {
+      out.all = text_only_count;
+      return out;
     }
+    Stmt c(db, "SELECT COUNT(*) FROM events" + b.where);
+    if (!c.ok()) return SqlError(db, "prepare count");
+    BindAll(c, b);
     if (c.Step() != SQLITE_ROW) return SqlError(db, "count");
     out.all = c.Int(0);
     return out;

@@ -1,4 +1,6 @@
 // The whole API over real HTTP on loopback, with a real SQLite file.
+#include <sqlite3.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -142,6 +144,10 @@ TEST_F(ApiTest, TextFilterGivesTheSameAnswerBeforeAndAfterIndexing) {
   }
   ASSERT_EQ(Post("/events", Batch(events))->status, 202);
   int64_t before = CountAll(*client_, "&filter=ncat%20--exec");
+  // A short last word is a prefix: "e" matches "exec", "4" matches "4444".
+  int64_t short_prefix_before = CountAll(*client_, "&filter=ncat%20-e");
+  int64_t one_letter_before = CountAll(*client_, "&filter=4");
+  int64_t no_match_before = CountAll(*client_, "&filter=ncat%20-q");
   json page_before = GetJson(*client_, "/api/events?filter=ncat&limit=5");
   // The writer indexes in the background; wait until nothing is pending.
   ASSERT_TRUE(WaitFor([&] {
@@ -151,6 +157,12 @@ TEST_F(ApiTest, TextFilterGivesTheSameAnswerBeforeAndAfterIndexing) {
   EXPECT_EQ(before, 100);
   EXPECT_EQ(CountAll(*client_, "&filter=ncat%20--exec"), 100);
   EXPECT_EQ(CountAll(*client_, "&filter=NCAT&rule=shadow_file_access"), 100);
+  EXPECT_EQ(short_prefix_before, 100);
+  EXPECT_EQ(CountAll(*client_, "&filter=ncat%20-e"), 100);
+  EXPECT_EQ(CountAll(*client_, "&filter=4"), one_letter_before);
+  EXPECT_GE(one_letter_before, 100);
+  EXPECT_EQ(no_match_before, 0);
+  EXPECT_EQ(CountAll(*client_, "&filter=ncat%20-q"), 0);
   json page_after = GetJson(*client_, "/api/events?filter=ncat&limit=5");
   EXPECT_EQ(page_before["results"], page_after["results"]);
 }
@@ -313,6 +325,58 @@ TEST(ApiRetention, AgeDropsOldEvents) {
   ASSERT_EQ(c->Post("/events", Batch({old_event, MakeEvent(2)}), "application/json")->status, 202);
   EXPECT_TRUE(WaitFor([&] { return CountAll(*c) == 1; }));
   EXPECT_EQ(CountAll(*c, "&id=" + old_event.id), 0);
+}
+
+// A text index from an older version (no prefix lists) is dropped and rebuilt in the
+// background on start-up, and answers the same afterwards.
+TEST(ApiTextIndex, AnIndexWithoutPrefixListsIsRebuilt) {
+  TempDir dir;
+  ReceiverConfig cfg = TestConfig(dir.File("events.db"));
+  auto indexed = [](httplib::Client& c) {
+    return WaitFor([&] {
+      auto m = c.Get("/metrics");
+      return m && m->body.find("sandwatch_receiver_fts_backlog 0\n") != std::string::npos;
+    });
+  };
+  std::vector<Event> events;
+  for (uint64_t i = 1; i <= 30; ++i) {
+    Event e = MakeEvent(i);
+    if (i % 3 == 0) e.process->cmdline = {"ncat", "--exec", "/bin/sh"};
+    events.push_back(e);
+  }
+  {
+    auto r = StartOrDie(cfg);
+    ASSERT_TRUE(r);
+    auto c = ClientFor(*r);
+    ASSERT_EQ(c->Post("/events", Batch(events), "application/json")->status, 202);
+    ASSERT_TRUE(indexed(*c));
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(cfg.db.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE events_fts; CREATE VIRTUAL TABLE events_fts USING fts5("
+                         "search, content='events', content_rowid='n', tokenize='unicode61 "
+                         "remove_diacritics 2', detail='none', columnsize=0);"
+                         "INSERT INTO events_fts(events_fts) VALUES('rebuild');",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto r = StartOrDie(cfg);
+  ASSERT_TRUE(r);
+  auto c = ClientFor(*r);
+  ASSERT_TRUE(indexed(*c));
+  EXPECT_EQ(CountAll(*c, "&filter=ncat%20-e"), 10);
+  EXPECT_EQ(CountAll(*c, "&filter=ncat%20--exec%20/b"), 10);
+  ASSERT_EQ(sqlite3_open(cfg.db.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_master WHERE name='events_fts'", -1, &s,
+                               nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+  std::string sql = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+  EXPECT_NE(sql.find("prefix='1 2'"), std::string::npos) << sql;
+  sqlite3_finalize(s);
+  sqlite3_close(db);
 }
 
 }  // namespace
