@@ -4,8 +4,8 @@
 #include <map>
 
 #include "sandwatch/core/clock.h"
-#include "sandwatch/harness/falco.h"
 #include "sandwatch/harness/expect.h"
+#include "sandwatch/harness/falco.h"
 #include "sandwatch/harness/results.h"
 
 namespace sandwatch::harness {
