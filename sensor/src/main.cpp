@@ -21,6 +21,9 @@ int main(int argc, char** argv) {
         std::printf("%s\n", cmd->text.c_str());
         return 0;
       case Command::Action::kPrintConfig:
+        // The token keys the state file's seal, so the inspection needs it too; a token
+        // file that cannot be read is reported by the run itself, not here.
+        (void)sandwatch::sensor::LoadReceiverToken(&cmd->config);
         std::printf("%s\n", sandwatch::sensor::PrintConfigJson(cmd->config).c_str());
         return 0;
       case Command::Action::kRun:
