@@ -270,7 +270,9 @@ std::vector<std::pair<std::string, std::string>> SecurityHeaders() {
 }
 
 bool CheckHead(Context& ctx, const HttpRequest& req, HttpResponse& res) {
-  if (req.method == "POST" && !IngestGrant(*ctx.credentials, req).Authenticated()) {
+  // Only the ingest endpoints need a credential; any other POST is answered 404 by Route().
+  const bool ingest = req.path == "/events" || req.path == "/heartbeat" || IsFalcoPath(req.path);
+  if (req.method == "POST" && ingest && !IngestGrant(*ctx.credentials, req).Authenticated()) {
     ctx.metrics.Rejected("unauthorized");
     res.set_header("WWW-Authenticate", "Bearer");
     JsonError(res, 401, "missing or wrong bearer token");

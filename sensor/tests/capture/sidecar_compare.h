@@ -21,7 +21,7 @@ struct SidecarRun {
   SidecarSide static_bin;
   SidecarSide dynamic_bin;
   bool pspy_ran = false;
-  std::string capture;  // the sensor's "capture" from its heartbeat ("inotify" expected)
+  std::string capture;  // the sensor's "capture" from its heartbeat ("inotify+poll" expected)
   std::map<std::string, long long> counters;  // the sensor's last heartbeat counters
   std::string error;                          // non-empty when the files could not be read
 };

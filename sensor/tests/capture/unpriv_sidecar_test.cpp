@@ -55,7 +55,7 @@ TEST(UnprivilegedSidecar, CatchesOneMsStaticAndDynamicDroppedBinaries) {
   SidecarRun run = CountSidecarRun(out);
   ASSERT_TRUE(run.error.empty()) << run.error;
 
-  EXPECT_EQ(run.capture, "inotify") << "MODE=sidecar CAPTURE=auto without privileges";
+  EXPECT_EQ(run.capture, "inotify+poll") << "MODE=sidecar CAPTURE=auto without privileges";
   EXPECT_EQ(run.static_bin.runs, 300);
   EXPECT_EQ(run.dynamic_bin.runs, 300);
   EXPECT_GE(run.static_bin.sensor, 270) << "static runs reported";
