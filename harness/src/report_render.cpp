@@ -50,6 +50,12 @@ std::string EscapeMarkdown(std::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
+      case '\\':  // else a backslash in the input could un-escape the '|' after it
+        out += "\\\\";
+        break;
+      case '#':
+        out += "\\#";
+        break;
       case '|':
         out += "\\|";
         break;

@@ -1,45 +1,9 @@
 #include "doc.h"
 
+#include "sandwatch/harness/results.h"
 #include "svg.h"
 
 namespace sandwatch::harness::tune {
-
-// Like the harness's EscapeMarkdown, and also escapes '\\' and '#', so a backslash in
-// the input cannot un-escape the '|' that follows it inside a table cell.
-std::string EscapeMarkdown(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '\\':
-      case '`':
-      case '*':
-      case '_':
-      case '[':
-      case ']':
-      case '|':
-      case '#':
-        out += '\\';
-        out += c;
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '\n':
-      case '\r':
-        out += ' ';
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 std::string DocToMarkdown(const Doc& doc) {
   std::string out;

@@ -20,7 +20,6 @@ struct Block {
 
 using Doc = std::vector<Block>;
 
-std::string EscapeMarkdown(const std::string& s);
 std::string DocToMarkdown(const Doc& doc);
 // A self-contained page: inline CSS and inline SVG, no external references.
 std::string DocToHtml(const Doc& doc, const std::string& title);

@@ -76,7 +76,8 @@ std::string LatencySvg(const Score& score);
 
 // HTML/XML escaping for text and attribute values.
 std::string EscapeHtml(std::string_view text);
-// Markdown table cell escaping (|, backticks, newlines, HTML).
+// Markdown escaping for table cells and text (backslash, |, #, backticks, emphasis,
+// brackets, newlines, HTML): attacker-written fields cannot break a table.
 std::string EscapeMarkdown(std::string_view text);
 
 }  // namespace sandwatch::harness
