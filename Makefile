@@ -17,7 +17,7 @@ help:
 	@echo "make test-unit  only the fast unit tests"
 	@echo "make demo       deps + build + the blog demo end to end"
 	@echo "make asan       build and run unit+integration tests under ASan+UBSan"
-	@echo "make bench      run the Google Benchmark binaries and the receiver load generator"
+	@echo "make bench      every figure of docs/performance.md into results/bench-<time>/ (QUICK=1: a smoke run)"
 	@echo "make format    reformat every C++ source with clang-format (.clang-format)"
 	@echo "make format-check  fail if any C++ source is not clang-formatted (part of make test)"
 	@echo "make tidy      clang-tidy over the tree with .clang-tidy (needs a configured build/)"
@@ -46,11 +46,7 @@ asan: deps
 	cd build-asan && ctest --output-on-failure -L 'unit|integration' $(CTEST_ARGS)
 
 bench: build
-	@for b in $(BUILD_DIR)/bench/*; do echo "== $$b"; $$b; done
-	@echo "== $(BUILD_DIR)/bench/receiver_loadgen --hostile 500 (defaults, then limits raised)"
-	$(BUILD_DIR)/bench/receiver_loadgen --hostile 500
-	$(BUILD_DIR)/bench/receiver_loadgen --hostile 500 \
-	    --receiver-arg=--max-connections-per-peer=2000 --receiver-arg=--max-connections=4096
+	bash scripts/bench $(if $(QUICK),--quick) --build-dir $(BUILD_DIR)
 
 demo: deps build
 	bash scripts/demo
