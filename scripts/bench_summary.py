@@ -42,8 +42,8 @@ def num(v, digits=0):
     return f"{round(v):,}"
 
 
-def ratio(v):
-    return "–" if v is None else f"{v:.1f}x"
+def ratio(v, digits=1):
+    return "–" if v is None else f"{v:.{digits}f}x"
 
 
 def bench_index(doc):
@@ -113,24 +113,28 @@ def memory_section(d, idx, memory):
     if not memory:
         print("No sensor_memory output: the step failed (see steps.tsv).\n")
         return
-    print("Node-mode sensor, `--capture poll --poll-interval 0.05`, file output, sampled "
-          "after 30 s. `scan CPU per scan` is the sensor's own `scan_cpu_us_total / scans`; "
-          "the paced benchmark is `BM_IncrementalScanPaced` of this run with the same "
-          "number of idle processes added.\n")
-    print("| idle processes added | tracked | VmRSS, KiB | RssAnon, KiB | RssFile, KiB | "
+    print("Node-mode sensor, `--capture poll --poll-interval 0.05`, file output, idle "
+          "processes added until the machine has the target number, sampled after 30 s. "
+          "`scan CPU per scan` is the sensor's own `scan_cpu_us_total / scans`; the paced "
+          "benchmark is `BM_IncrementalScanPaced` of this run at the same size (1,000 or "
+          "5,000 idle processes on top of the machine's, so more processes than the sensor "
+          "saw): they are compared per tracked process.\n")
+    print("| processes (target) | tracked | VmRSS, KiB | RssAnon, KiB | RssFile, KiB | "
           "VmHWM, KiB | anonymous bytes per tracked process | scans | scan CPU per scan, µs | "
-          "paced benchmark, µs | sensor / benchmark |")
+          "paced benchmark, µs (processes) | sensor / benchmark, per process |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for n, m in memory:
         st = m["status_kib"]
         c = m.get("counters", {})
         per = m.get("scan_cpu_us_per_scan")
-        paced = idx.get(("BM_IncrementalScanPaced", str(n)), {}).get("cpu_us")
-        print(f"| {n:,} | {num(c.get('processes_tracked'))} | {num(st.get('VmRSS'))} | "
+        tracked = c.get("processes_tracked")
+        b = idx.get(("BM_IncrementalScanPaced", str(n)), {})
+        paced, procs = b.get("cpu_us"), b.get("procs")
+        rel = (per / tracked) / (paced / procs) if per and tracked and paced and procs else None
+        print(f"| {n:,} | {num(tracked)} | {num(st.get('VmRSS'))} | "
               f"{num(st.get('RssAnon'))} | {num(st.get('RssFile'))} | {num(st.get('VmHWM'))} | "
               f"{num(m.get('rss_anon_bytes_per_tracked_process'))} | {num(c.get('scans'))} | "
-              f"{num(per)} | {num(paced)} | "
-              f"{ratio(per / paced) if per and paced else '–'} |")
+              f"{num(per)} | {num(paced)} ({num(procs)}) | {ratio(rel, 2)} |")
     print()
     cats = []
     for _, m in memory:
@@ -138,7 +142,7 @@ def memory_section(d, idx, memory):
             if k not in cats:
                 cats.append(k)
     print("Where the resident memory is (smaps Rss, KiB):\n")
-    print("| mapping | " + " | ".join(f"{n:,} added" for n, _ in memory) + " |")
+    print("| mapping | " + " | ".join(f"{n:,} processes" for n, _ in memory) + " |")
     print("|---|" + "---|" * len(memory))
     for k in cats:
         print(f"| {k} | " + " | ".join(num(m["smaps_rss_kib"].get(k, 0)) for _, m in memory)

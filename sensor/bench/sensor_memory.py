@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Runs sandwatch-sensor against N extra idle processes and says where its memory goes.
 
-Starts N `sleep` children (real processes, so the sensor tracks them), then the node-mode
+Starts `sleep` children (real processes, so the sensor tracks them): --sleepers N of them,
+or with --processes N as many as bring the machine to N processes. Then the node-mode
 sensor (--capture poll, file output), waits, and reads the running sensor's
 /proc/PID/status (VmRSS, RssAnon, RssFile, VmHWM), /proc/PID/smaps (resident memory per
 mapping, sorted into the categories below) and its own counters from the last heartbeat
@@ -143,7 +144,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sensor", required=True, help="sandwatch-sensor binary")
-    ap.add_argument("--sleepers", type=int, default=1000, help="idle processes to add [1000]")
+    what = ap.add_mutually_exclusive_group()
+    what.add_argument("--sleepers", type=int, default=1000, help="idle processes to add [1000]")
+    what.add_argument("--processes", type=int,
+                      help="add idle processes until the machine has this many in all")
     ap.add_argument("--seconds", type=float, default=30, help="run time before sampling [30]")
     ap.add_argument("--poll-interval", default="0.05", help="sensor --poll-interval [0.05]")
     ap.add_argument("--heartbeat-interval", default="1", help="sensor heartbeat seconds [1]")
@@ -157,6 +161,10 @@ def main():
     stack_size = resource.getrlimit(resource.RLIMIT_STACK)[0]
     if stack_size == resource.RLIM_INFINITY:
         stack_size = 8 << 20
+    machine = sum(1 for d in os.listdir("/proc") if d.isdigit())
+    if a.processes is not None:
+        a.sleepers = max(0, a.processes - machine - 1)  # the sensor itself is one more
+    log(f"{machine} processes on the machine; adding {a.sleepers}")
     sleepers = spawn_sleepers(a.sleepers)
     out = tempfile.NamedTemporaryFile(prefix="sw-mem-", suffix=".jsonl", delete=False)
     out.close()
@@ -185,6 +193,7 @@ def main():
         scans = counters.get("scans", 0)
         result = {
             "sleepers": a.sleepers,
+            "machine_processes_before": machine,
             "seconds": a.seconds,
             "poll_interval": float(a.poll_interval),
             "load_average_start": load0[0],

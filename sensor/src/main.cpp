@@ -1,4 +1,6 @@
 // sandwatch-sensor: flag parsing and a catch-all; the work is in Run().
+#include <malloc.h>
+
 #include <cstdio>
 #include <exception>
 
@@ -8,6 +10,9 @@
 
 int main(int argc, char** argv) {
   using sandwatch::sensor::Command;
+  // One malloc arena for the sensor's few threads: a per-thread arena keeps its own free
+  // pages resident (about 0.25 MiB at 1,000 processes, docs/performance.md).
+  mallopt(M_ARENA_MAX, 1);
   try {
     std::vector<std::string> args(argv, argv + argc);
     auto cmd = sandwatch::sensor::ParseCommand(sandwatch::sensor::ProcessEnv(), args);

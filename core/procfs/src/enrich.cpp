@@ -1,5 +1,6 @@
 // ProcessScanner: reading one process in full (enrichment), its fds and ancestors.
 #include <algorithm>
+#include <span>
 
 #include "net_cache.h"
 #include "sandwatch/core/procfs/parsers.h"
@@ -12,14 +13,31 @@ bool SameFd(const FdInfo& a, const FdInfo& b) {
   return a.kind == b.kind && a.inode == b.inode && a.path == b.path;
 }
 
-// The first `max_args` args of `argv`, each cut to `max_arg_bytes`.
-std::vector<std::string> CappedArgv(const std::vector<std::string>& argv, size_t max_args,
-                                    size_t max_arg_bytes) {
-  std::vector<std::string> out;
-  out.reserve(std::min(argv.size(), max_args));
-  for (size_t i = 0; i < argv.size() && i < max_args; ++i) {
-    out.emplace_back(argv[i], 0, std::min(argv[i].size(), max_arg_bytes));
+// Widens `keep` (bytes kept per arg) to what an event cut to `cap` shows of `argv`, plus
+// one byte of each arg it cuts and one arg more than it shows: cutting the kept argv to
+// `cap` again gives the same argv and still reports the cut.
+void WidenKeep(const std::vector<std::string>& argv, const ArgvCap& cap,
+               std::vector<size_t>* keep) {
+  const size_t n = std::min(argv.size(), cap.args + 1);
+  if (keep->size() < n) keep->resize(n, 0);
+  size_t shown_total = 0;
+  for (size_t i = 0; i < n && i < cap.args; ++i) {
+    const size_t room = cap.total_bytes - std::min(cap.total_bytes, shown_total);
+    const size_t shown = std::min({argv[i].size(), cap.arg_bytes, room});
+    const size_t kept = std::min({argv[i].size(), cap.arg_bytes + 1, room + 1});
+    (*keep)[i] = std::max((*keep)[i], kept);
+    shown_total += shown;
   }
+}
+
+// `argv` cut to what events cut to any of `caps` need (see WidenKeep).
+std::vector<std::string> KeptArgv(const std::vector<std::string>& argv,
+                                  std::span<const ArgvCap> caps) {
+  std::vector<size_t> keep;
+  for (const ArgvCap& cap : caps) WidenKeep(argv, cap, &keep);
+  std::vector<std::string> out;
+  out.reserve(keep.size());
+  for (size_t i = 0; i < keep.size(); ++i) out.emplace_back(argv[i], 0, keep[i]);
   return out;
 }
 
@@ -162,20 +180,20 @@ void ProcessScanner::FillAncestors(ProcessInfo* info) {
   info->ancestors.clear();
   int ppid = info->ppid;
   uint64_t child_ticks = info->key.start_ticks;
+  const ArgvCap both_caps[] = {options_.parent_event_argv, options_.ancestor_event_argv};
   for (int depth = 0; depth < options_.ancestor_depth && ppid > 0; ++depth) {
     AncestorRef ref;
     ref.pid = ppid;
     int next = 0;
-    const size_t max_args =
-        depth == 0 ? options_.parent_cmdline_args : options_.ancestor_cmdline_args;
-    const size_t max_arg_bytes =
-        depth == 0 ? options_.parent_cmdline_arg_bytes : options_.ancestor_cmdline_arg_bytes;
+    // The parent is shown both as the event's parent and as its first ancestor.
+    const std::span<const ArgvCap> caps = depth == 0 ? std::span<const ArgvCap>(both_caps)
+                                                     : std::span<const ArgvCap>(both_caps).last(1);
     auto it = table_.find(ppid);
     // A parent is never younger than its child; a younger entry is a reused pid.
     if (it != table_.end() && it->second.info.key.start_ticks <= child_ticks) {
       const ProcessInfo& p = it->second.info;
       ref.name = p.name;
-      ref.cmdline = CappedArgv(p.cmdline, max_args, max_arg_bytes);
+      ref.cmdline = KeptArgv(p.cmdline, caps);
       next = p.ppid;
       child_ticks = p.key.start_ticks;
     } else {
@@ -184,7 +202,7 @@ void ProcessScanner::FillAncestors(ProcessInfo* info) {
       if (!st.ok()) break;
       ref.name = st->comm;
       if (auto cl = fs_.ReadPidFile(ppid, "cmdline", 64u << 10); cl.ok()) {
-        ref.cmdline = CappedArgv(ParseCmdline(*cl), max_args, max_arg_bytes);
+        ref.cmdline = KeptArgv(ParseCmdline(*cl), caps);
       }
       next = st->ppid;
       child_ticks = st->start_ticks;

@@ -1,6 +1,7 @@
 // ProcessScanner: the table, the incremental scan loop and the public queries.
 #include "sandwatch/core/procfs/process_scanner.h"
 
+#include <malloc.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -143,6 +144,13 @@ void ProcessScanner::Exited(const ProcessKey& key, ScanResult* result) {
   table_.erase(key.pid);
 }
 
+void ProcessScanner::ReleaseFreedHeap() {
+  release_heap_ = false;
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
+
 ProcessScanner::Entry* ProcessScanner::EnrichListed(int pid, const ProcessKey* exec_key,
                                                     NetTables* net, ScanResult* result) {
   // Everything below reads through one PidDir: a pid reused meanwhile fails as gone
@@ -168,10 +176,7 @@ ProcessScanner::Entry* ProcessScanner::EnrichListed(int pid, const ProcessKey* e
   bool gone = false;
   ProcessInfo info = Enrich(*dir, *stat, net, &gone);
   if (!(info.kernel_thread && options_.skip_kernel_threads)) {
-    ProcessChange change;
-    change.kind = is_new ? ChangeKind::kStarted : ChangeKind::kExeced;
-    change.info = info;
-    result->changes.push_back(std::move(change));
+    pending_changes_.emplace_back(pid, is_new ? ChangeKind::kStarted : ChangeKind::kExeced);
   }
   // Kept even when partial: a zombie stays listed and must not be reported again;
   // a process that is really gone is dropped as exited on the next scan.
@@ -181,11 +186,13 @@ ProcessScanner::Entry* ProcessScanner::EnrichListed(int pid, const ProcessKey* e
 Result<ScanResult> ProcessScanner::Scan() {
   const int64_t wall0 = NowNs(CLOCK_MONOTONIC);
   const int64_t cpu0 = NowNs(CLOCK_THREAD_CPUTIME_ID);
+  if (release_heap_) ReleaseFreedHeap();
   auto pids = fs_.ListPids();
   if (!pids.ok()) return pids.error();
   ++counters_.scans;
   NetTables net(&fs_);
   ScanResult result;
+  pending_changes_.clear();
 
   // Linear merge of the sorted pid list with the sorted hot records.
   std::vector<Hot>& next = hot_next_;
@@ -217,6 +224,17 @@ Result<ScanResult> ProcessScanner::Scan() {
   }
   for (; h < hot_.size(); ++h) Exited({hot_[h].pid, hot_[h].start_ticks}, &result);
   hot_.swap(next);
+  // The changes' copies come after every table entry of this scan (see pending_changes_).
+  result.changes.reserve(pending_changes_.size());
+  for (const auto& [pid, kind] : pending_changes_) {
+    auto it = table_.find(pid);
+    if (it == table_.end()) continue;
+    ProcessChange& change = result.changes.emplace_back();
+    change.kind = kind;
+    change.info = it->second.info;
+  }
+  release_heap_ =
+      options_.release_heap_after > 0 && pending_changes_.size() >= options_.release_heap_after;
   held_fds_ = 0;
   for (const Hot& x : hot_) held_fds_ += x.comm_fd >= 0 ? 1 : 0;
 

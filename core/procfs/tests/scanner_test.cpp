@@ -365,8 +365,15 @@ TEST_F(ProcfsScannerTest, AncestorCmdlinesAreKeptOnlyAsFarAsEventsShowThem) {
   const auto &parent = child.ancestors[0].cmdline, &grandparent = child.ancestors[1].cmdline;
   EXPECT_EQ(parent.size(), 33u);
   EXPECT_EQ(parent[0].size(), 1025u);
+  EXPECT_EQ(parent[1].size(), 1025u);
+  EXPECT_EQ(parent[2].size(), 257u);  // only the ancestor view shows more of it
+  EXPECT_LE(parent[5].size(), 1u);    // past both views' byte totals
   EXPECT_EQ(grandparent.size(), 17u);
   EXPECT_EQ(grandparent[0].size(), 257u);
+  EXPECT_LE(grandparent[4].size(), 1u);
+  size_t kept_bytes = 0;
+  for (const auto& a : parent) kept_bytes += a.size();
+  EXPECT_LT(kept_bytes, 3000u);  // of 80,000
   // Cut again at the event's caps, they give what the full cmdline gives, and still
   // report the cut.
   const std::vector<std::string> full = scanner.Find(100)->cmdline;

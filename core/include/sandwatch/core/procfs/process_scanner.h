@@ -36,6 +36,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "sandwatch/core/clock.h"
@@ -47,6 +48,14 @@
 namespace sandwatch::procfs {
 
 class NetTables;  // internal: per-scan socket tables by network namespace
+
+// How an event cuts an argv: at most `args` args, each at most `arg_bytes` long, and at
+// most `total_bytes` in all (args past that are shown empty).
+struct ArgvCap {
+  size_t args = 0;
+  size_t arg_bytes = 0;
+  size_t total_bytes = 0;
+};
 
 struct ScannerOptions {
   int ancestor_depth = 8;  // ancestors kept per process, parent first
@@ -65,14 +74,19 @@ struct ScannerOptions {
   // cap, or 0, known processes are checked through /proc/PID/stat instead.
   size_t max_held_fds = 8192;
   // Ancestors' cmdlines are kept only as far as events show them (rules match ancestor
-  // names, not their cmdlines): at most this many args of at most this many bytes each,
-  // the parent first. One more than the event's caps (32 x 1024 for the parent, 16 x 256
-  // for the others), so cutting them again there gives the same argv and still reports
-  // the cut.
-  size_t parent_cmdline_args = 33;
-  size_t parent_cmdline_arg_bytes = 1025;
-  size_t ancestor_cmdline_args = 17;
-  size_t ancestor_cmdline_arg_bytes = 257;
+  // names, not their cmdlines). These are the event's caps: an event shows the parent's
+  // argv cut to `parent_event_argv` and every ancestor's, the parent's included, cut to
+  // `ancestor_event_argv`. The scanner keeps of each arg one byte more than those cuts
+  // show (and one arg more), so cutting the kept argv again gives the same argv and
+  // still reports the cut.
+  ArgvCap parent_event_argv{32, 1024, 2048};
+  ArgvCap ancestor_event_argv{16, 256, 1024};
+  // After a Scan() that enriched at least this many processes (the start-up scan, a
+  // burst), the next Scan() first hands the heap pages freed since back to the kernel
+  // (glibc malloc_trim). The copies a large scan returns are freed by the caller after
+  // the table entries were allocated; without this their pages stay resident.
+  // 0 = never.
+  size_t release_heap_after = 256;
   const Clock* clock = nullptr;  // for first_seen_mono_ns; nullptr = SystemClock()
 };
 
@@ -220,6 +234,8 @@ class ProcessScanner {
   // records the change. `exec_key` is the known key of an exec'd pid, nullptr for a
   // new one. Returns the table entry, or nullptr when the pid was already gone.
   Entry* EnrichListed(int pid, const ProcessKey* exec_key, NetTables* net, ScanResult* result);
+  // Returns the heap pages freed since the last large scan to the kernel.
+  void ReleaseFreedHeap();
   // Known pid: true when unchanged (nothing else to read). Otherwise *reused tells
   // whether the old process is gone (false: same process, exec'd or renamed).
   bool CheckKnown(Hot* hot, bool* reused);
@@ -234,7 +250,11 @@ class ProcessScanner {
   std::unordered_map<int, Entry> table_;  // by pid; the key inside holds start ticks
   std::vector<Hot> hot_;                  // same processes, sorted by pid
   std::vector<Hot> hot_next_;             // scratch for the merge, reused across scans
-  size_t refresh_cursor_ = 0;             // round-robin position in hot_
+  // New or exec'd pids of the running Scan(), copied into its changes once the merge is
+  // done, so the copies do not interleave with the table entries on the heap.
+  std::vector<std::pair<int, ChangeKind>> pending_changes_;
+  bool release_heap_ = false;  // the last scan enriched release_heap_after or more
+  size_t refresh_cursor_ = 0;  // round-robin position in hot_
   ScanCounters counters_;
   std::string stat_buf_;
   std::string comm_buf_;
