@@ -145,6 +145,8 @@ def memory_section(d, idx, memory):
     print("| mapping | " + " | ".join(f"{n:,} processes" for n, _ in memory) + " |")
     print("|---|" + "---|" * len(memory))
     for k in cats:
+        if not any(m["smaps_rss_kib"].get(k, 0) for _, m in memory):
+            continue  # mappings with nothing resident ([vvar], guard pages)
         print(f"| {k} | " + " | ".join(num(m["smaps_rss_kib"].get(k, 0)) for _, m in memory)
               + " |")
     print()
@@ -201,7 +203,7 @@ def main():
         m = last_json_line(os.path.join(d, f"sensor_memory_{n}.out"))
         if m:
             memory.append((n, m))
-    print(f"# Benchmark run {os.path.basename(os.path.normpath(d))}\n")
+    print(f"# Benchmark run {os.path.basename(os.path.abspath(d))}\n")
     print("Written by `scripts/bench` (`make bench`); every figure below comes from the raw "
           "outputs in this folder.\n")
     print(f"- mode: {env.get('mode')}; started {env.get('started')}, "
