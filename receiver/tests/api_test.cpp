@@ -45,10 +45,13 @@ TEST_F(ApiTest, HealthzAndUi) {
   EXPECT_EQ(csp.find("unsafe-inline"), std::string::npos);
   EXPECT_EQ(ui->get_header_value("X-Content-Type-Options"), "nosniff");
   EXPECT_NE(ui->body.find("<script src=\"app.js\""), std::string::npos);
-  auto js = client_->Get("/app.js");
-  ASSERT_TRUE(js);
-  EXPECT_EQ(js->status, 200);
-  EXPECT_NE(js->get_header_value("Content-Type").find("javascript"), std::string::npos);
+  EXPECT_NE(ui->body.find("<script src=\"timeline.js\""), std::string::npos);
+  for (const char* path : {"/app.js", "/timeline.js"}) {
+    auto js = client_->Get(path);
+    ASSERT_TRUE(js) << path;
+    EXPECT_EQ(js->status, 200) << path;
+    EXPECT_NE(js->get_header_value("Content-Type").find("javascript"), std::string::npos) << path;
+  }
   auto missing = client_->Get("/nope.js");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
