@@ -179,13 +179,15 @@ struct TextOnlyCount {
 };
 
 // A text-only filter is counted in the FTS index alone (plus the rows not indexed yet).
+// MAX(n) and MIN(n) each in their own subquery: together in one SELECT, SQLite cannot
+// answer them from the ends of the row-number B-tree and scans the whole table instead.
 Result<TextOnlyCount> CountTextOnly(sqlite3* db, const std::string& fts_query,
                                     const std::string& filter) {
   Stmt c(db,
          "SELECT (SELECT COUNT(*) FROM events_fts WHERE events_fts MATCH ?1) + "
          "(SELECT COUNT(*) FROM events WHERE n > (SELECT upto FROM fts_state WHERE id = 1) "
          "AND sw_match(search, ?2)), "
-         "(SELECT COALESCE(MAX(n) - MIN(n) + 1, 0) FROM events)");
+         "COALESCE((SELECT MAX(n) FROM events) - (SELECT MIN(n) FROM events) + 1, 0)");
   if (!c.ok()) return SqlError(db, "prepare count");
   c.BindStatic(1, fts_query);
   c.BindStatic(2, filter);
