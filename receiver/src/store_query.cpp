@@ -54,7 +54,10 @@ void AddText(Bound& b, const std::string& cond, std::string v) {
 
 // How the text filter is evaluated: FTS index, sw_match() on rows another index
 // selected, or LIKE (filters without words).
-enum class TextMode { kFts, kScan };
+// kFts: walk the time (or other) index and test membership in the match set; kScan: test
+// each row with sw_match(); kMatches: read the matches themselves and sort them by time
+// (for a filter whose matches are few: the walk would never fill a page).
+enum class TextMode { kFts, kScan, kMatches };
 
 Bound BuildWhere(const EventQuery& q, bool fts, TextMode mode = TextMode::kFts) {
   Bound b;
@@ -94,9 +97,12 @@ Bound BuildWhere(const EventQuery& q, bool fts, TextMode mode = TextMode::kFts) 
       // mark is read in the same statement (same snapshot) as the index itself.
       b.where += b.where.empty() ? " WHERE " : " AND ";
       ++b.conditions;
-      b.where +=
-          "(+n IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?) OR "
-          "(n > (SELECT upto FROM fts_state WHERE id = 1) AND sw_match(search, ?)))";
+      b.where += mode == TextMode::kMatches
+                     ? "n IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ? UNION ALL "
+                       "SELECT n FROM events WHERE n > (SELECT upto FROM fts_state WHERE id = 1) "
+                       "AND sw_match(search, ?))"
+                     : "(+n IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?) OR "
+                       "(n > (SELECT upto FROM fts_state WHERE id = 1) AND sw_match(search, ?)))";
       b.texts.push_back(phrase);
       b.is_text.push_back(true);
       b.texts.push_back(q.filter);
@@ -231,7 +237,14 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
       double matches = static_cast<double>(text_only_count);
       double scanned = static_cast<double>(q.page * q.limit) * static_cast<double>(counted->rows) /
                        std::max(matches, 1.0);
-      if (text_only_count > 0 && scanned <= kMaxRowsScannedForAPage && 5 * scanned <= matches) {
+      // Walking the time index tests every row until the page is full, all of them when
+      // the matches cannot fill it; looking a match up and sorting it costs about 5 rows.
+      double wanted = static_cast<double>(q.page * q.limit);
+      double walked = matches >= wanted ? scanned : static_cast<double>(counted->rows);
+      if (5 * matches <= walked) {
+        b = BuildWhere(q, options_.fts, TextMode::kMatches);
+      } else if (text_only_count > 0 && scanned <= kMaxRowsScannedForAPage &&
+                 5 * scanned <= matches) {
         b = BuildWhere(q, options_.fts, TextMode::kScan);
       }
     }
