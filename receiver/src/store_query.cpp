@@ -238,7 +238,8 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
       double scanned = static_cast<double>(q.page * q.limit) * static_cast<double>(counted->rows) /
                        std::max(matches, 1.0);
       // Walking the time index tests every row until the page is full, all of them when
-      // the matches cannot fill it; looking a match up and sorting it costs about 5 rows.
+      // the matches cannot fill it. Looking a match up and sorting it is taken to cost
+      // about 5 rows of the walk (an estimate, not tuned).
       double wanted = static_cast<double>(q.page * q.limit);
       double walked = matches >= wanted ? scanned : static_cast<double>(counted->rows);
       if (5 * matches <= walked) {
