@@ -98,7 +98,9 @@ struct Latencies {
   }
 };
 
-Latencies RunQueries(httplib::Client& c, int n, const std::function<std::string(int)>& path) {
+// Query i's latency also goes to (*per_kind)[i % per_kind->size()] when given.
+Latencies RunQueries(httplib::Client& c, int n, const std::function<std::string(int)>& path,
+                     std::vector<Latencies>* per_kind = nullptr) {
   Latencies l;
   for (int i = 0; i < n; ++i) {
     std::string p = path(i);
@@ -110,6 +112,7 @@ Latencies RunQueries(httplib::Client& c, int n, const std::function<std::string(
       continue;
     }
     l.ms.push_back(ms);
+    if (per_kind) (*per_kind)[static_cast<size_t>(i) % per_kind->size()].ms.push_back(ms);
   }
   return l;
 }
@@ -165,8 +168,14 @@ double Metric(httplib::Client& c, const std::string& series) {
   return -1;
 }
 
+// Common, medium and rare terms, one- and two-word.
+const char* const kTerms[] = {"shadow",    "credentials", "4444",    "pod-17%20",
+                              "host-4321", "pty.spawn",   "nc%20-e", "bash%20-i"};
+constexpr size_t kTermCount = sizeof(kTerms) / sizeof(kTerms[0]);
+
 struct Searches {
   Latencies rule_time, rule_15m, text, text_rule;
+  std::vector<Latencies> text_by_term = std::vector<Latencies>(kTermCount);
 };
 
 Searches RunSearches(httplib::Client& c, int n, int64_t now_ns, uint64_t seed) {
@@ -181,12 +190,13 @@ Searches RunSearches(httplib::Client& c, int n, int64_t now_ns, uint64_t seed) {
   s.rule_15m = RunQueries(c, n, [&](int) {
     return std::string("/api/events?rule=") + kRules[rng() % 9] + "&since=15m&limit=100";
   });
-  // Common, medium and rare terms, one- and two-word.
-  const char* terms[] = {"shadow",    "credentials", "4444",    "pod-17%20",
-                         "host-4321", "pty.spawn",   "nc%20-e", "bash%20-i"};
-  s.text = RunQueries(c, n, [&](int i) {
-    return std::string("/api/events?filter=") + terms[i % 8] + "&limit=100";
-  });
+  s.text = RunQueries(
+      c, n,
+      [&](int i) {
+        return std::string("/api/events?filter=") + kTerms[static_cast<size_t>(i) % kTermCount] +
+               "&limit=100";
+      },
+      &s.text_by_term);
   s.text_rule = RunQueries(c, n, [&](int i) {
     return std::string("/api/events?rule=") + kRules[i % 9] + "&since=2h&filter=host-12&limit=100";
   });
@@ -202,6 +212,16 @@ void PrintSearches(const char* when, Searches& s) {
               s.text.Pct(0.5), s.text.Pct(0.95), s.text.Pct(0.99));
   std::printf("| %s: text + rule + since=2h (p50 / p95 / p99) | %.1f / %.1f / %.1f ms |\n", when,
               s.text_rule.Pct(0.5), s.text_rule.Pct(0.95), s.text_rule.Pct(0.99));
+  std::string terms;
+  for (size_t t = 0; t < kTermCount; ++t) {
+    std::string shown = kTerms[t];
+    for (size_t at; (at = shown.find("%20")) != std::string::npos;) shown.replace(at, 3, " ");
+    char part[128];
+    std::snprintf(part, sizeof part, "%s`%s` %.1f / %.1f", t ? ", " : "", shown.c_str(),
+                  s.text_by_term[t].Pct(0.5), s.text_by_term[t].Pct(0.95));
+    terms += part;
+  }
+  std::printf("| %s: text filter by term (p50 / p95 ms) | %s |\n", when, terms.c_str());
 }
 
 }  // namespace sandwatch::loadgen

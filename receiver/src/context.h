@@ -9,6 +9,7 @@
 #include "http_message.h"
 #include "http_server.h"
 #include "metrics.h"
+#include "sandwatch/core/clock.h"
 #include "sandwatch/receiver/config.h"
 #include "sandwatch/receiver/credentials.h"
 #include "sandwatch/receiver/store.h"
@@ -18,11 +19,13 @@
 namespace sandwatch::receiver {
 
 struct Context {
-  explicit Context(ReceiverConfig c)
+  Context(ReceiverConfig c, const Clock& time_source)
       : config(std::move(c)),
+        clock(time_source),
         hub(static_cast<size_t>(config.max_stream_clients),
             static_cast<size_t>(config.stream_queue)) {}
   ReceiverConfig config;
+  const Clock& clock;  // every time the receiver reads (received_ns, deadlines, silence)
   std::unique_ptr<Credentials> credentials;
   std::unique_ptr<Store> store;
   Metrics metrics;

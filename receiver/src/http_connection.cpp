@@ -28,7 +28,6 @@ constexpr const char kBusy[] =
     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
     "Connection: close\r\nContent-Length: 35\r\n\r\n{\"error\":\"too many connections\"}\r\n";
 
-int64_t Now() { return SystemClock().MonoNs(); }
 int64_t Ns(double s) { return static_cast<int64_t>(s * 1e9); }
 
 }  // namespace
@@ -66,7 +65,7 @@ void HttpServer::Loop::Accept() {
     if (fd < 0) {
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
         ++counters->refused_total_limit;
-        listen_paused_until = Now() + kSec / 20;  // level-triggered: do not spin
+        listen_paused_until = clock->MonoNs() + kSec / 20;  // level-triggered: do not spin
         epoll_ctl(epoll_fd, EPOLL_CTL_DEL, listen_fd, nullptr);
       }
       return;
@@ -94,7 +93,7 @@ void HttpServer::Loop::Accept() {
     c->fd = fd;
     c->peer = peer;
     c->state = ConnState::kHead;  // a new connection must send its head in time
-    c->deadline = Now() + Ns(limits.header_timeout_s);
+    c->deadline = clock->MonoNs() + Ns(limits.header_timeout_s);
     ++per_peer[peer];
     ++counters->accepted;
     ++counters->open;
@@ -109,7 +108,7 @@ void HttpServer::Loop::Respond(HttpConn& c, HttpResponse res) {
   c.out_off = 0;
   c.close_after_write = true;
   c.state = ConnState::kWrite;
-  c.deadline = Now() + Ns(limits.body_timeout_s);
+  c.deadline = clock->MonoNs() + Ns(limits.body_timeout_s);
   Flush(c);
 }
 
@@ -128,7 +127,7 @@ void HttpServer::Loop::RespondError(HttpConn& c, int status, const std::string& 
 void HttpServer::Loop::Advance(HttpConn& c) {
   if (c.state == ConnState::kIdle && !c.in.empty()) {
     c.state = ConnState::kHead;
-    c.deadline = Now() + Ns(limits.header_timeout_s);
+    c.deadline = clock->MonoNs() + Ns(limits.header_timeout_s);
   }
   if (c.state == ConnState::kHead) {
     c.req = HttpRequest{};
@@ -155,7 +154,7 @@ void HttpServer::Loop::Advance(HttpConn& c) {
       send(c.fd, kContinue.data(), kContinue.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     }
     c.state = ConnState::kBody;
-    c.deadline = Now() + Ns(limits.body_timeout_s);
+    c.deadline = clock->MonoNs() + Ns(limits.body_timeout_s);
   }
   if (c.state == ConnState::kBody) {
     auto need = static_cast<size_t>(c.req.content_length);
@@ -209,7 +208,7 @@ bool HttpServer::Loop::Flush(HttpConn& c) {
       return false;
     }
     c.out_off += static_cast<size_t>(n);
-    if (c.state == ConnState::kStream) c.last_stream_write = Now();
+    if (c.state == ConnState::kStream) c.last_stream_write = clock->MonoNs();
   }
   const bool pending = c.out_off < c.out.size();
   if (!pending) {
@@ -227,13 +226,13 @@ bool HttpServer::Loop::Flush(HttpConn& c) {
   if (c.close_after_write) {
     shutdown(c.fd, SHUT_WR);
     c.state = ConnState::kDrain;
-    c.deadline = Now() + std::min(kDrainNs, Ns(limits.header_timeout_s));
+    c.deadline = clock->MonoNs() + std::min(kDrainNs, Ns(limits.header_timeout_s));
     c.in.clear();
     SetInterest(c, EPOLLIN | EPOLLRDHUP);
     return true;
   }
   c.state = ConnState::kIdle;
-  c.deadline = Now() + Ns(limits.idle_timeout_s);
+  c.deadline = clock->MonoNs() + Ns(limits.idle_timeout_s);
   SetInterest(c, EPOLLIN | EPOLLRDHUP);
   if (!c.in.empty()) Advance(c);  // a pipelined request already arrived
   return true;

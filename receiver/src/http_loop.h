@@ -62,6 +62,7 @@ struct HttpServer::Loop {
   HeadCheck head_check;
   std::vector<std::pair<std::string, std::string>> default_headers;
   HttpCounters* counters;
+  const Clock* clock = nullptr;
 
   int listen_fd = -1;
   int epoll_fd = -1;

@@ -23,7 +23,6 @@ namespace {
 constexpr int64_t kSec = 1'000'000'000;
 constexpr int kStreamSndBuf = 128 * 1024;
 
-int64_t Now() { return SystemClock().MonoNs(); }
 int64_t Ns(double s) { return static_cast<int64_t>(s * 1e9); }
 
 }  // namespace
@@ -40,7 +39,8 @@ void HttpServer::Loop::Pump(HttpConn& c) {
   }
   bool closed = false;
   std::string text = c.stream->hub->Wait(client, std::chrono::milliseconds(0), &closed);
-  if (text.empty() && !closed && Now() - c.last_stream_write > Ns(limits.stream_keepalive_s)) {
+  if (text.empty() && !closed &&
+      clock->MonoNs() - c.last_stream_write > Ns(limits.stream_keepalive_s)) {
     text = ": keepalive\n\n";
   }
   if (!text.empty()) c.out = Chunk(text);
@@ -66,7 +66,7 @@ void HttpServer::Loop::FinishJobs() {
     c.out = std::move(d.bytes);
     c.out_off = 0;
     c.close_after_write = !d.keep_alive;
-    c.deadline = Now() + Ns(limits.body_timeout_s);
+    c.deadline = clock->MonoNs() + Ns(limits.body_timeout_s);
     if (d.stream) {
       c.state = ConnState::kStream;
       c.stream = std::move(d.stream);
@@ -134,7 +134,7 @@ std::vector<int> HttpServer::Loop::StreamFds() const {
 
 void HttpServer::Loop::Run() {
   epoll_event events[256];
-  int64_t last_sweep = Now();
+  int64_t last_sweep = clock->MonoNs();
   while (!stopping) {
     int n = epoll_wait(epoll_fd, events, 256, 100);
     for (int i = 0; i < n; ++i) {
@@ -171,7 +171,7 @@ void HttpServer::Loop::Run() {
         }
       }
     }
-    int64_t now = Now();
+    int64_t now = clock->MonoNs();
     if (now - last_sweep >= kSec / 10) {
       Sweep(now);
       last_sweep = now;
@@ -214,8 +214,9 @@ void HttpServer::Loop::Work() {
 
 HttpServer::HttpServer(HttpLimits limits, Handler handler, HeadCheck head_check,
                        std::vector<std::pair<std::string, std::string>> default_headers,
-                       HttpCounters* counters)
+                       HttpCounters* counters, const Clock& clock)
     : loop_(std::make_unique<Loop>()) {
+  loop_->clock = &clock;
   loop_->limits = limits;
   loop_->handler = std::move(handler);
   loop_->head_check = std::move(head_check);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "http_message.h"
+#include "sandwatch/core/clock.h"
 #include "sandwatch/core/result.h"
 
 namespace sandwatch::receiver {
@@ -62,9 +63,10 @@ class HttpServer {
   // (with `res` filled) to answer now and close without reading the body. Must be cheap.
   using HeadCheck = std::function<bool(const HttpRequest&, HttpResponse&)>;
 
+  // `clock` (its monotonic time) sets every deadline; it must outlive the server.
   HttpServer(HttpLimits limits, Handler handler, HeadCheck head_check,
              std::vector<std::pair<std::string, std::string>> default_headers,
-             HttpCounters* counters);
+             HttpCounters* counters, const Clock& clock);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

@@ -12,7 +12,7 @@
 namespace sandwatch::receiver {
 
 struct Receiver::Impl {
-  explicit Impl(const ReceiverConfig& config) : ctx(config) {}
+  Impl(const ReceiverConfig& config, const Clock& clock) : ctx(config, clock) {}
   Context ctx;
   std::unique_ptr<HttpServer> server;
   std::string host;
@@ -29,17 +29,22 @@ const std::string& Receiver::host() const { return impl_->host; }
 int Receiver::port() const { return impl_->port; }
 
 Result<std::unique_ptr<Receiver>> Receiver::Start(const ReceiverConfig& config) {
+  return Start(config, SystemClock());
+}
+
+Result<std::unique_ptr<Receiver>> Receiver::Start(const ReceiverConfig& config,
+                                                  const Clock& clock) {
   if (auto st = ValidateConfig(config); !st.ok()) return st.error();
   auto listen = ParseListen(config.listen);
   auto credentials = Credentials::Load(config.token, config.sensor_tokens);
   if (!credentials.ok()) return credentials.error();
-  auto impl = std::make_unique<Impl>(config);
+  auto impl = std::make_unique<Impl>(config, clock);
   Context& ctx = impl->ctx;
   ctx.credentials = std::move(*credentials);
   auto store = Store::Open(StoreOptions{config.db, config.fts, config.sync_full});
   if (!store.ok()) return store.error();
   ctx.store = std::move(*store);
-  ctx.writer = std::make_unique<Writer>(*ctx.store, ctx.metrics, ctx.hub, ctx.config);
+  ctx.writer = std::make_unique<Writer>(*ctx.store, ctx.metrics, ctx.hub, ctx.config, clock);
 
   HttpLimits& limits = ctx.http_limits;
   limits.header_timeout_s = config.header_timeout_s;
@@ -61,7 +66,7 @@ Result<std::unique_ptr<Receiver>> Receiver::Start(const ReceiverConfig& config) 
   impl->server = std::make_unique<HttpServer>(
       limits, [raw](const HttpRequest& req, HttpResponse& res) { Route(*raw, req, res); },
       [raw](const HttpRequest& req, HttpResponse& res) { return CheckHead(*raw, req, res); },
-      SecurityHeaders(), &ctx.http);
+      SecurityHeaders(), &ctx.http, clock);
   auto port = impl->server->Listen(listen->first, listen->second);
   if (!port.ok()) {
     ctx.writer->Stop();

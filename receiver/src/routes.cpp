@@ -4,7 +4,6 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
-#include "auth.h"
 #include "context.h"
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/log.h"
@@ -41,7 +40,7 @@ bool RefuseUncovered(Context& ctx, const Grant& grant, const std::string& sensor
   if (grant.Covers(sensor_id)) return false;
   std::string shown = sensor_id.substr(0, 128);
   ctx.metrics.Rejected("forbidden");
-  ctx.metrics.RefusedFor(shown, SystemClock().WallNs());
+  ctx.metrics.RefusedFor(shown, ctx.clock.WallNs());
   std::string where = index < 0 ? "the heartbeat's" : "[" + std::to_string(index) + "]";
   JsonError(res, 403,
             where + " sensor.id \"" + shown +
@@ -50,7 +49,7 @@ bool RefuseUncovered(Context& ctx, const Grant& grant, const std::string& sensor
 }
 
 void Ingest(Context& ctx, Kind kind, const HttpRequest& req, HttpResponse& res) {
-  const int64_t start = SystemClock().MonoNs();
+  const int64_t start = ctx.clock.MonoNs();
   const Endpoint endpoint = kind == Kind::kFalco ? Endpoint::kFalco : Endpoint::kSensor;
   const Grant grant = IngestGrant(*ctx.credentials, req);
   if (!grant.Authenticated()) {
@@ -68,7 +67,7 @@ void Ingest(Context& ctx, Kind kind, const HttpRequest& req, HttpResponse& res) 
     return;
   }
   WriteOp op;
-  op.received_ns = SystemClock().WallNs();
+  op.received_ns = ctx.clock.WallNs();
   Status parsed = OkStatus();
   const char* reason = "invalid_event";
   if (kind == Kind::kHeartbeat) {
@@ -110,7 +109,7 @@ void Ingest(Context& ctx, Kind kind, const HttpRequest& req, HttpResponse& res) 
     JsonError(res, 503, "not stored: " + st.error().message);
     return;
   }
-  ctx.metrics.IngestLatency(static_cast<double>(SystemClock().MonoNs() - start) / 1e9);
+  ctx.metrics.IngestLatency(static_cast<double>(ctx.clock.MonoNs() - start) / 1e9);
   res.status = 202;
   if (kind == Kind::kHeartbeat) {
     res.set_content(R"({"status":"stored"})", kJson);
@@ -121,18 +120,18 @@ void Ingest(Context& ctx, Kind kind, const HttpRequest& req, HttpResponse& res) 
   }
 }
 
-Result<EventQuery> QueryFrom(const HttpRequest& req) {
+Result<EventQuery> QueryFrom(const Context& ctx, const HttpRequest& req) {
   return ParseEventQuery(
       [&](const std::string& name) -> std::optional<std::string> {
         if (!req.has_param(name.c_str())) return std::nullopt;
         return req.get_param_value(name.c_str());
       },
-      SystemClock().WallNs());
+      ctx.clock.WallNs());
 }
 
 void SearchEvents(Context& ctx, const HttpRequest& req, HttpResponse& res) {
   if (!RequireGet(ctx, req, res)) return;
-  auto q = QueryFrom(req);
+  auto q = QueryFrom(ctx, req);
   if (!q.ok()) return JsonError(res, 400, q.error().message);
   auto r = ctx.store->Query(*q);
   if (!r.ok()) return JsonError(res, 500, r.error().message);
@@ -150,7 +149,7 @@ void SearchEvents(Context& ctx, const HttpRequest& req, HttpResponse& res) {
 // UI helper: {"bucket_s":60,"buckets":[{"t":RFC3339,"counts":{"rule":n}}]}
 void Timeline(Context& ctx, const HttpRequest& req, HttpResponse& res) {
   if (!RequireGet(ctx, req, res)) return;
-  auto q = QueryFrom(req);
+  auto q = QueryFrom(ctx, req);
   if (!q.ok()) return JsonError(res, 400, q.error().message);
   int64_t bucket_s = 60;
   if (req.has_param("bucket")) {
@@ -213,7 +212,7 @@ void ServeMetrics(Context& ctx, const HttpRequest& req, HttpResponse& res) {
   if (!RequireGet(ctx, req, res)) return;
   MetricsSnapshot snap;
   if (auto sensors = ctx.store->Sensors(); sensors.ok()) {
-    int64_t now = SystemClock().WallNs();
+    int64_t now = ctx.clock.WallNs();
     for (const auto& s : *sensors) {
       bool silent = IsSilent(s, now, ctx.config.default_heartbeat_interval_s);
       (silent ? snap.sensors_silent : snap.sensors_alive)++;
@@ -302,7 +301,7 @@ void Route(Context& ctx, const HttpRequest& req, HttpResponse& res) {
     if (!sensors.ok()) return JsonError(res, 500, sensors.error().message);
     res.set_header("Cache-Control", "no-store");
     res.set_content(
-        SensorsJson(*sensors, SystemClock().WallNs(), ctx.config.default_heartbeat_interval_s,
+        SensorsJson(*sensors, ctx.clock.WallNs(), ctx.config.default_heartbeat_interval_s,
                     ctx.metrics.RefusedBySensor()),
         kJson);
     return;

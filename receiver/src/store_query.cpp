@@ -54,7 +54,10 @@ void AddText(Bound& b, const std::string& cond, std::string v) {
 
 // How the text filter is evaluated: FTS index, sw_match() on rows another index
 // selected, or LIKE (filters without words).
-enum class TextMode { kFts, kScan };
+// kFts: walk the time (or other) index and test membership in the match set; kScan: test
+// each row with sw_match(); kMatches: read the matches themselves and sort them by time
+// (for a filter whose matches are few: the walk would never fill a page).
+enum class TextMode { kFts, kScan, kMatches };
 
 Bound BuildWhere(const EventQuery& q, bool fts, TextMode mode = TextMode::kFts) {
   Bound b;
@@ -94,9 +97,12 @@ Bound BuildWhere(const EventQuery& q, bool fts, TextMode mode = TextMode::kFts) 
       // mark is read in the same statement (same snapshot) as the index itself.
       b.where += b.where.empty() ? " WHERE " : " AND ";
       ++b.conditions;
-      b.where +=
-          "(+n IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?) OR "
-          "(n > (SELECT upto FROM fts_state WHERE id = 1) AND sw_match(search, ?)))";
+      b.where += mode == TextMode::kMatches
+                     ? "n IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ? UNION ALL "
+                       "SELECT n FROM events WHERE n > (SELECT upto FROM fts_state WHERE id = 1) "
+                       "AND sw_match(search, ?))"
+                     : "(+n IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?) OR "
+                       "(n > (SELECT upto FROM fts_state WHERE id = 1) AND sw_match(search, ?)))";
       b.texts.push_back(phrase);
       b.is_text.push_back(true);
       b.texts.push_back(q.filter);
@@ -179,13 +185,15 @@ struct TextOnlyCount {
 };
 
 // A text-only filter is counted in the FTS index alone (plus the rows not indexed yet).
+// MAX(n) and MIN(n) each in their own subquery: together in one SELECT, SQLite cannot
+// answer them from the ends of the row-number B-tree and scans the whole table instead.
 Result<TextOnlyCount> CountTextOnly(sqlite3* db, const std::string& fts_query,
                                     const std::string& filter) {
   Stmt c(db,
          "SELECT (SELECT COUNT(*) FROM events_fts WHERE events_fts MATCH ?1) + "
          "(SELECT COUNT(*) FROM events WHERE n > (SELECT upto FROM fts_state WHERE id = 1) "
          "AND sw_match(search, ?2)), "
-         "(SELECT COALESCE(MAX(n) - MIN(n) + 1, 0) FROM events)");
+         "COALESCE((SELECT MAX(n) FROM events) - (SELECT MIN(n) FROM events) + 1, 0)");
   if (!c.ok()) return SqlError(db, "prepare count");
   c.BindStatic(1, fts_query);
   c.BindStatic(2, filter);
@@ -229,7 +237,15 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
       double matches = static_cast<double>(text_only_count);
       double scanned = static_cast<double>(q.page * q.limit) * static_cast<double>(counted->rows) /
                        std::max(matches, 1.0);
-      if (text_only_count > 0 && scanned <= kMaxRowsScannedForAPage && 5 * scanned <= matches) {
+      // Walking the time index tests every row until the page is full, all of them when
+      // the matches cannot fill it. Looking a match up and sorting it is taken to cost
+      // about 5 rows of the walk (an estimate, not tuned).
+      double wanted = static_cast<double>(q.page * q.limit);
+      double walked = matches >= wanted ? scanned : static_cast<double>(counted->rows);
+      if (5 * matches <= walked) {
+        b = BuildWhere(q, options_.fts, TextMode::kMatches);
+      } else if (text_only_count > 0 && scanned <= kMaxRowsScannedForAPage &&
+                 5 * scanned <= matches) {
         b = BuildWhere(q, options_.fts, TextMode::kScan);
       }
     }

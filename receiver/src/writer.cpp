@@ -68,8 +68,7 @@ void Writer::Periodic(int64_t now_mono_ns) {
   if (now_mono_ns >= next_silence_ns_) {
     next_silence_ns_ = now_mono_ns + static_cast<int64_t>(config_.silence_check_s * 1e9);
     WriteOp op;
-    Status st =
-        store_.MarkSilent(SystemClock().WallNs(), config_.default_heartbeat_interval_s, &op);
+    Status st = store_.MarkSilent(clock_.WallNs(), config_.default_heartbeat_interval_s, &op);
     if (!st.ok()) {
       SW_LOG(kError, "receiver", "silence check failed", {"error", st.error().message});
     } else if (op.accepted > 0) {
@@ -84,7 +83,7 @@ void Writer::Periodic(int64_t now_mono_ns) {
       (config_.retention_age_ns > 0 || config_.retention_max_events > 0)) {
     next_retention_ns_ = now_mono_ns + static_cast<int64_t>(config_.retention_check_s * 1e9);
     std::optional<int64_t> min_time;
-    if (config_.retention_age_ns > 0) min_time = SystemClock().WallNs() - config_.retention_age_ns;
+    if (config_.retention_age_ns > 0) min_time = clock_.WallNs() - config_.retention_age_ns;
     auto deleted = store_.Retain(min_time, config_.retention_max_events);
     if (!deleted.ok()) {
       SW_LOG(kError, "receiver", "retention failed", {"error", deleted.error().message});
@@ -139,7 +138,7 @@ void Writer::Loop() {
     bool idle = batch.empty();
     if (!idle) Commit(batch);
     if (stop) break;
-    Periodic(SystemClock().MonoNs());
+    Periodic(clock_.MonoNs());
     IndexText(idle);
   }
 }

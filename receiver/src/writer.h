@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "metrics.h"
+#include "sandwatch/core/clock.h"
 #include "sandwatch/receiver/config.h"
 #include "sandwatch/receiver/store.h"
 #include "stream_hub.h"
@@ -20,8 +21,9 @@ namespace sandwatch::receiver {
 
 class Writer {
  public:
-  Writer(Store& store, Metrics& metrics, StreamHub& hub, const ReceiverConfig& config)
-      : store_(store), metrics_(metrics), hub_(hub), config_(config) {}
+  Writer(Store& store, Metrics& metrics, StreamHub& hub, const ReceiverConfig& config,
+         const Clock& clock)
+      : store_(store), metrics_(metrics), hub_(hub), config_(config), clock_(clock) {}
   ~Writer() { Stop(); }
 
   void Start();
@@ -45,6 +47,7 @@ class Writer {
   Metrics& metrics_;
   StreamHub& hub_;
   const ReceiverConfig& config_;
+  const Clock& clock_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending*> queue_;

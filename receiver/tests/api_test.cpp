@@ -45,10 +45,13 @@ TEST_F(ApiTest, HealthzAndUi) {
   EXPECT_EQ(csp.find("unsafe-inline"), std::string::npos);
   EXPECT_EQ(ui->get_header_value("X-Content-Type-Options"), "nosniff");
   EXPECT_NE(ui->body.find("<script src=\"app.js\""), std::string::npos);
-  auto js = client_->Get("/app.js");
-  ASSERT_TRUE(js);
-  EXPECT_EQ(js->status, 200);
-  EXPECT_NE(js->get_header_value("Content-Type").find("javascript"), std::string::npos);
+  EXPECT_NE(ui->body.find("<script src=\"timeline.js\""), std::string::npos);
+  for (const char* path : {"/app.js", "/timeline.js"}) {
+    auto js = client_->Get(path);
+    ASSERT_TRUE(js) << path;
+    EXPECT_EQ(js->status, 200) << path;
+    EXPECT_NE(js->get_header_value("Content-Type").find("javascript"), std::string::npos) << path;
+  }
   auto missing = client_->Get("/nope.js");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
@@ -140,8 +143,17 @@ TEST_F(ApiTest, TextFilterGivesTheSameAnswerBeforeAndAfterIndexing) {
   for (uint64_t i = 1; i <= 300; ++i) {
     Event e = MakeEvent(i);
     if (i % 3 == 0) e.process->cmdline = {"ncat", "--exec", "/bin/sh", "127.0.0.1", "4444"};
+    if (i == 7 || i == 151 || i == 298) e.process->cmdline = {"needle-zq"};  // few: sorted
     events.push_back(e);
   }
+  // Newest first: 298, 151, 7 (the same whether read from the index or the unindexed rows).
+  const std::vector<std::string> needles = {events[297].id, events[150].id, events[6].id};
+  auto ids_of = [&](const std::string& q) {
+    std::vector<std::string> ids;
+    const json page = GetJson(*client_, "/api/events?" + q);
+    for (const auto& r : page["results"]) ids.push_back(r["id"]);
+    return ids;
+  };
   ASSERT_EQ(Post("/events", Batch(events))->status, 202);
   int64_t before = CountAll(*client_, "&filter=ncat%20--exec");
   // A short last word is a prefix: "e" matches "exec", "4" matches "4444".
@@ -149,6 +161,7 @@ TEST_F(ApiTest, TextFilterGivesTheSameAnswerBeforeAndAfterIndexing) {
   int64_t one_letter_before = CountAll(*client_, "&filter=4");
   int64_t no_match_before = CountAll(*client_, "&filter=ncat%20-q");
   json page_before = GetJson(*client_, "/api/events?filter=ncat&limit=5");
+  EXPECT_EQ(ids_of("filter=needle-zq"), needles);
   // The writer indexes in the background; wait until nothing is pending.
   ASSERT_TRUE(WaitFor([&] {
     auto m = client_->Get("/metrics");
@@ -165,6 +178,8 @@ TEST_F(ApiTest, TextFilterGivesTheSameAnswerBeforeAndAfterIndexing) {
   EXPECT_EQ(CountAll(*client_, "&filter=ncat%20-q"), 0);
   json page_after = GetJson(*client_, "/api/events?filter=ncat&limit=5");
   EXPECT_EQ(page_before["results"], page_after["results"]);
+  EXPECT_EQ(ids_of("filter=needle-zq"), needles);
+  EXPECT_EQ(ids_of("filter=needle-zq&limit=1&page=2"), std::vector<std::string>{needles[1]});
 }
 
 TEST_F(ApiTest, FalcoAndFalcosidekickPayloadsAreStoredAsFalco) {

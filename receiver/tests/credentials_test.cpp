@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "http_message.h"
+
 namespace sandwatch::receiver {
 namespace {
 
@@ -162,6 +164,49 @@ TEST(Credentials, PresentedTokenPrefersTheHeader) {
   EXPECT_EQ(PresentedToken("", "path"), "path");
   EXPECT_EQ(PresentedToken("Basic abc", ""), "");
   EXPECT_EQ(PresentedToken("Bearer ", ""), "");
+}
+
+HttpRequest Request(std::string path, std::string authorization = "") {
+  HttpRequest req;
+  req.method = "GET";
+  req.path = std::move(path);
+  req.target = req.path;
+  if (!authorization.empty()) req.headers.emplace_back("authorization", authorization);
+  return req;
+}
+
+TEST(Credentials, FalcoPathTokenOnlyFromFalcoPathsWithTokenCharacters) {
+  EXPECT_EQ(FalcoPathToken("/falco/" + kTokA), kTokA);
+  EXPECT_EQ(FalcoPathToken("/falco/"), "");
+  EXPECT_EQ(FalcoPathToken("/events/" + kTokA), "");
+  EXPECT_EQ(FalcoPathToken("/falco/a/b"), "") << "'/' is not a token character";
+}
+
+TEST(Credentials, IngestGrantTakesTheHeaderOrTheFalcoPath) {
+  auto c = Credentials::Load(kTokA, "");
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(IngestGrant(**c, Request("/events", "Bearer " + kTokA)).Authenticated());
+  EXPECT_TRUE(IngestGrant(**c, Request("/falco/" + kTokA)).Authenticated());
+  EXPECT_FALSE(IngestGrant(**c, Request("/events/" + kTokA)).Authenticated());
+  EXPECT_FALSE(IngestGrant(**c, Request("/events", "Bearer " + kTokB)).Authenticated());
+}
+
+TEST(Credentials, ReadAllowedNeedsTheUiOrIngestTokenOnceAUiTokenIsSet) {
+  ReceiverConfig open;
+  EXPECT_TRUE(ReadAllowed(open, Request("/api/events")));
+  ReceiverConfig cfg;
+  cfg.ui_token = kTokA;
+  cfg.token = kTokB;
+  EXPECT_FALSE(ReadAllowed(cfg, Request("/api/events")));
+  EXPECT_TRUE(ReadAllowed(cfg, Request("/api/events", "Bearer " + kTokA)));
+  EXPECT_TRUE(ReadAllowed(cfg, Request("/api/events", "Bearer " + kTokB)));
+  EXPECT_FALSE(ReadAllowed(cfg, Request("/api/events", "Bearer " + kTokA + "x")));
+  HttpRequest with_param = Request("/api/stream");
+  with_param.params.emplace("token", kTokA);
+  EXPECT_TRUE(ReadAllowed(cfg, with_param));
+  with_param.params.clear();
+  with_param.params.emplace("token", kTokB);
+  EXPECT_FALSE(ReadAllowed(cfg, with_param)) << "only the UI token rides in the query";
 }
 
 }  // namespace

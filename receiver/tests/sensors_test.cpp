@@ -1,5 +1,7 @@
 // Sensor liveness (silent after 2x the heartbeat interval, one sensor_silent event per
 // silence) and per-sensor seq gap counting. No timed assertions: we poll for state.
+#include <atomic>
+
 #include "test_util.h"
 
 namespace sandwatch::receiver::testing {
@@ -111,6 +113,40 @@ TEST(Sensors, SeqGapsAreCountedAndShrinkWhenLateEventsArrive) {
   EXPECT_TRUE(warned) << s.dump();
   auto m = c->Get("/metrics");
   EXPECT_NE(m->body.find("sandwatch_receiver_seq_gaps{sensor=\"gappy\"} 2"), std::string::npos);
+}
+
+// A clock whose wall time the test sets; monotonic time is the real one (HTTP deadlines).
+class SetWallClock : public Clock {
+ public:
+  explicit SetWallClock(int64_t wall_ns) : wall_(wall_ns) {}
+  int64_t WallNs() const override { return wall_.load(); }
+  int64_t MonoNs() const override { return SystemClock().MonoNs(); }
+  void Set(int64_t wall_ns) { wall_.store(wall_ns); }
+
+ private:
+  std::atomic<int64_t> wall_;
+};
+
+TEST(Sensors, ReceiverTimeComesFromItsClock) {
+  const int64_t t0 = 1'900'000'000'000'000'000;  // 2030-03-17
+  SetWallClock clock(t0);
+  TempDir dir;
+  auto r = Receiver::Start(TestConfig(dir.File("events.db")), clock);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  auto c = ClientFor(**r);
+  ASSERT_EQ(c->Post("/heartbeat", Heartbeat("clocked-1", 30, 0).dump(), "application/json")->status,
+            202);
+  json s = GetJson(*c, "/api/sensors");
+  EXPECT_EQ(s["now"], FormatRfc3339(t0));
+  EXPECT_EQ(FindSensor(*c, "clocked-1")["last_heartbeat"], FormatRfc3339(t0));
+  EXPECT_EQ(FindSensor(*c, "clocked-1")["status"], "alive");
+  // Ten minutes later by the receiver's clock (interval 30 s): the writer's liveness check
+  // must see it silent and raise the event, with no real time passing.
+  clock.Set(t0 + 600'000'000'000);
+  ASSERT_TRUE(WaitFor([&] { return CountAll(*c, "&rule=sensor_silent") == 1; }));
+  json ev = GetJson(*c, "/api/events?rule=sensor_silent");
+  EXPECT_EQ(ev["results"][0]["sensor"]["id"], "clocked-1");
+  EXPECT_EQ(FindSensor(*c, "clocked-1")["silent_since"], FormatRfc3339(t0 + 600'000'000'000));
 }
 
 }  // namespace

@@ -110,6 +110,8 @@ try {
   await waitFor('the live stream to connect', async () => (await page.textContent('#live')) === 'live');
   check((await page.locator('#sensors tbody .status').count()) === 2, 'two sensors listed');
   await waitFor('a silent sensor shown', async () => (await page.locator('#sensors .status-silent').count()) === 1);
+  await waitFor('the timeline chart drawn', async () => (await page.locator('#timeline svg rect').count()) > 0);
+  check((await page.locator('#legend').textContent()).includes('nc_execution'), 'timeline legend names the rules');
 
   // 1. An event posted after load appears live, without a reload.
   const probe = event('reverse_shell', 999, { priority: 'Critical', cmd: ['bash', '-i'], conn: '127.0.0.1:4444', output: 'live probe ' + randomUUID() });

@@ -1,4 +1,5 @@
-// Who may post what to the receiver.
+// Who may call what: the one place the receiver decides about credentials, for posting
+// (the grant) and for reading (the UI token).
 //
 // Three modes: open (no --token, no --sensor-tokens: every POST is taken), shared (--token:
 // one token for every sender) and per-sensor (--sensor-tokens FILE). The file holds one
@@ -15,6 +16,9 @@
 // token is a 401 before any body is read), then, once the body is parsed, Grant::Covers()
 // for the sensor.id of every event or heartbeat (a 403 when one is not covered).
 //
+// Reading (GET of the API, stream and metrics) is open without --ui-token, else needs the
+// UI token (header or ?token=) or the ingest token: ReadAllowed().
+//
 // Thread-safety: every method may be called concurrently. Reload() swaps in a new table
 // atomically; a Grant holds what it needs and stays valid across reloads.
 #pragma once
@@ -26,8 +30,11 @@
 #include <vector>
 
 #include "sandwatch/core/result.h"
+#include "sandwatch/receiver/config.h"
 
 namespace sandwatch::receiver {
+
+struct HttpRequest;  // the receiver's parsed request (internal, http_message.h)
 
 // The id that names the Falco credential in a --sensor-tokens file.
 inline constexpr std::string_view kFalcoCredentialId = "@falco";
@@ -99,5 +106,21 @@ class Credentials {
 // The token a request presents: "Authorization: Bearer T" (header value given), else the
 // token from a /falco/T path (path_token, "" when absent).
 std::string PresentedToken(std::string_view authorization_header, std::string_view path_token);
+
+// True when the request carries "Authorization: Bearer <token>".
+bool BearerMatches(const HttpRequest& req, const std::string& token);
+
+// "/falco/TOKEN" -> "TOKEN" (Falco's http_output cannot send headers, so its token may
+// ride in the path, for /falco only); "" for every other path.
+std::string FalcoPathToken(const std::string& path);
+
+// The credential a POST presents (bearer header, or the /falco/TOKEN path). The HTTP layer
+// asks right after the headers and refuses an unauthenticated POST before its body is read;
+// the routes then check the grant against each event's sensor.id.
+Grant IngestGrant(const Credentials& credentials, const HttpRequest& req);
+
+// GET of the API, stream and metrics: allowed without --ui-token, else with the UI token
+// (header or ?token=) or the ingest token.
+bool ReadAllowed(const ReceiverConfig& config, const HttpRequest& req);
 
 }  // namespace sandwatch::receiver

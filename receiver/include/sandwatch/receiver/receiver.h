@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "sandwatch/core/clock.h"
 #include "sandwatch/core/result.h"
 #include "sandwatch/receiver/config.h"
 
@@ -13,7 +14,10 @@ namespace sandwatch::receiver {
 
 class Receiver {
  public:
+  // With the system clock.
   static Result<std::unique_ptr<Receiver>> Start(const ReceiverConfig& config);
+  // Every time the receiver reads comes from `clock`, which must outlive the receiver.
+  static Result<std::unique_ptr<Receiver>> Start(const ReceiverConfig& config, const Clock& clock);
   ~Receiver();
   Receiver(const Receiver&) = delete;
   Receiver& operator=(const Receiver&) = delete;
