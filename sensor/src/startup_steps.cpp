@@ -47,7 +47,9 @@ Status ChooseTheWorkload(SensorRuntime& rt) {
 
 // State that survives a restart: first start or restart, and the original baseline.
 Status OpenStateAndBaseline(SensorRuntime& rt) {
-  auto keeper = StateKeeper::Open(StateOptionsFrom(rt.config));
+  StateOptions sopt = StateOptionsFrom(rt.config);
+  sopt.clock = rt.clock;
+  auto keeper = StateKeeper::Open(sopt);
   if (!keeper.ok()) return keeper.error();
   rt.keeper = std::move(keeper.value());
   const int64_t t0 = rt.clock->MonoNs();
@@ -65,7 +67,7 @@ Status OpenStateAndBaseline(SensorRuntime& rt) {
 }
 
 Status OpenOutput(SensorRuntime& rt) {
-  auto output = MakeOutput(rt.config);
+  auto output = MakeOutput(rt.config, rt.clock);
   if (!output.ok()) return output.error();
   rt.output = rt.keeper->WrapOutput(std::move(output.value()));
   return OkStatus();
@@ -73,6 +75,7 @@ Status OpenOutput(SensorRuntime& rt) {
 
 Status BuildCapture(SensorRuntime& rt) {
   CaptureOptions copt;
+  copt.clock = rt.clock;
   copt.capture = rt.config.capture;
   copt.mode = rt.config.mode;
   copt.poll_interval_s = rt.config.poll_interval_s;
