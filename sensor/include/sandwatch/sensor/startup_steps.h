@@ -38,8 +38,8 @@
 
 namespace sandwatch::sensor {
 
-// What the start-up steps build, in the order they build it. Members are destroyed in
-// reverse order, after the teardowns ran. `clock` must outlive this.
+// What the start-up steps build. Members are destroyed in reverse order of declaration,
+// after the teardowns ran. `clock` must outlive this.
 struct SensorRuntime {
   SensorRuntime(SensorConfig cfg, const Clock* clk) : config(std::move(cfg)), clock(clk) {}
 
@@ -56,10 +56,12 @@ struct SensorRuntime {
   std::string baseline_how;
   double baseline_ms = 0;
   std::unique_ptr<Output> output;                   // output
-  CaptureSelection capture;                         // capture
   std::unique_ptr<Publisher> publisher;             // publisher
   std::unique_ptr<procfs::ProcessScanner> scanner;  // pipeline
   std::unique_ptr<Pipeline> pipeline;
+  // Built by the capture step, but declared after the pipeline so that the sources (their
+  // sink is the pipeline) are destroyed first.
+  CaptureSelection capture;
   std::vector<CaptureSource*> started;  // capture_start
 
   // Publishes a heartbeat with every part's counters (needs the publisher step).
