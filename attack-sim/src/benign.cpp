@@ -115,8 +115,12 @@ struct BenignPlayer::Drain {
   }
 };
 
-BenignPlayer::BenignPlayer(std::string run_id, std::string speed, std::string work_parent)
-    : run_id_(std::move(run_id)), speed_(std::move(speed)), work_parent_(std::move(work_parent)) {}
+BenignPlayer::BenignPlayer(std::string run_id, std::string speed, std::string work_parent,
+                           const Clock& clock)
+    : run_id_(std::move(run_id)),
+      clock_(clock),
+      speed_(std::move(speed)),
+      work_parent_(std::move(work_parent)) {}
 
 BenignPlayer::~BenignPlayer() { Cleanup(); }
 
@@ -226,9 +230,9 @@ GroundTruthStep BenignPlayer::Run(int repeat, const std::string& name) {
   if (reason.empty() && name == "log-rotation") {
     (void)WriteText(dir_ + "/logs/app.log", "request served\n");  // something to rotate
   }
-  const Clock& clock = SystemClock();
+  const Clock& clock = clock_;
   if (reason.empty()) {
-    DirectLauncher direct;
+    DirectLauncher direct(clock_);
     auto r = direct.Launch(*cmd, 0);
     if (r.ok()) {
       g.pid = r->pid;

@@ -158,12 +158,12 @@ int Dispatch(CliState& s) {
       std::cerr << "sandwatch-attack-sim: " << config.error().message << "\n";
       return 2;
     }
-    return RunChain(*config);
+    return RunChain(*config, SystemClock());
   }
   if (s.listen_cmd != nullptr && s.listen_cmd->parsed()) {
     if (s.listen.quiet) level = LogLevel::kWarn;
     SetLogLevel(level);
-    return RunListen(s.listen);
+    return RunListen(s.listen, SystemClock());
   }
   std::cerr << "sandwatch-attack-sim: a subcommand is required: run, listen (or --list); "
                "see --help\n";

@@ -19,8 +19,8 @@ namespace {
 int64_t MsToNs(double ms) { return static_cast<int64_t>(ms * 1'000'000.0); }
 }  // namespace
 
-void WaitForStep(ExitWatcher& watcher, const StepCommand& cmd, double hold_ms, LaunchResult* r) {
-  const Clock& clock = SystemClock();
+void WaitForStep(ExitWatcher& watcher, const StepCommand& cmd, double hold_ms, LaunchResult* r,
+                 const Clock& clock) {
   int64_t deadline = -1;
   if (cmd.held) {
     deadline = r->start_mono_ns + MsToNs(hold_ms);
@@ -53,10 +53,9 @@ Result<LaunchResult> DirectLauncher::Launch(const StepCommand& cmd, double hold_
       return MakeError(std::string("pipe: ") + strerror(errno), errno);
     spec.fds.emplace_back(hold[0], 0);
   }
-  const Clock& clock = SystemClock();
   LaunchResult r;
-  r.start_mono_ns = clock.MonoNs();
-  r.start_wall_ns = clock.WallNs();
+  r.start_mono_ns = clock_.MonoNs();
+  r.start_wall_ns = clock_.WallNs();
   auto pid = Spawn(spec);
   if (hold[0] >= 0) close(hold[0]);
   if (!pid.ok()) {
@@ -66,13 +65,13 @@ Result<LaunchResult> DirectLauncher::Launch(const StepCommand& cmd, double hold_
   r.pid = *pid;
   r.ppid = getpid();
   auto watcher = ExitWatcher::Open(r.pid);
-  if (watcher.ok()) WaitForStep(*watcher, cmd, hold_ms, &r);
+  if (watcher.ok()) WaitForStep(*watcher, cmd, hold_ms, &r, clock_);
   int status = 0;
   while (waitpid(r.pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (!watcher.ok()) {
-    r.end_mono_ns = clock.MonoNs();
-    r.end_wall_ns = clock.WallNs();
+    r.end_mono_ns = clock_.MonoNs();
+    r.end_wall_ns = clock_.WallNs();
   }
   if (hold[1] >= 0) close(hold[1]);
   r.exit_code = ShellExitCode(status);

@@ -89,11 +89,10 @@ Result<int> Listener::Start(const std::string& bind_host, int port) {
 Result<ListenCapture> Listener::AcceptOne(const std::string& commands, double linger_ms,
                                           double timeout_ms) {
   if (fd_ < 0) return MakeError("listener is not started");
-  const Clock& clock = SystemClock();
-  const int64_t deadline = clock.MonoNs() + static_cast<int64_t>(timeout_ms * 1e6);
+  const int64_t deadline = clock_.MonoNs() + static_cast<int64_t>(timeout_ms * 1e6);
   auto wait_readable = [&](int fd) {
     while (true) {
-      int64_t left = deadline - clock.MonoNs();
+      int64_t left = deadline - clock_.MonoNs();
       if (left <= 0) return false;
       pollfd p{fd, POLLIN, 0};
       if (Interrupted()) return false;
@@ -107,7 +106,7 @@ Result<ListenCapture> Listener::AcceptOne(const std::string& commands, double li
     // Slices of 200 ms so CancelAccept is noticed; a queued connection always wins.
     const bool cancelled = cancel_.load();
     pollfd p{fd_, POLLIN, 0};
-    int64_t left = deadline - clock.MonoNs();
+    int64_t left = deadline - clock_.MonoNs();
     if (left <= 0 || Interrupted()) break;
     int rc =
         poll(&p, 1, cancelled ? 0 : static_cast<int>(std::min<int64_t>(200, left / 1'000'000 + 1)));
@@ -123,8 +122,8 @@ Result<ListenCapture> Listener::AcceptOne(const std::string& commands, double li
   int c = accept4(fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_CLOEXEC);
   if (c < 0) return MakeError(std::string("accept: ") + strerror(errno), errno);
   ListenCapture cap;
-  cap.start_mono_ns = clock.MonoNs();
-  cap.start_wall_ns = clock.WallNs();
+  cap.start_mono_ns = clock_.MonoNs();
+  cap.start_wall_ns = clock_.WallNs();
   cap.peer = PeerName(ss);
   cap.sent = commands + "\n";
   bool ok = SendAll(c, cap.sent);
@@ -144,8 +143,8 @@ Result<ListenCapture> Listener::AcceptOne(const std::string& commands, double li
     if (n <= 0) break;
     if (cap.output.size() < (1u << 20)) cap.output.append(buf, static_cast<size_t>(n));
   }
-  cap.end_mono_ns = clock.MonoNs();
-  cap.end_wall_ns = clock.WallNs();
+  cap.end_mono_ns = clock_.MonoNs();
+  cap.end_wall_ns = clock_.WallNs();
   close(c);
   return cap;
 }

@@ -21,13 +21,12 @@ void EmitBenign(TruthSink* sink, const GroundTruthStep& g, bool* failed) {
          {"pid", std::to_string(g.pid)}, {"exit", std::to_string(g.exit_code)}, {"note", g.note});
 }
 
-int RunBenignSoak(const ChainConfig& cfg, TruthSink* sink) {
-  BenignPlayer player(cfg.run_id, cfg.speed, cfg.drop_dir);
+int RunBenignSoak(const ChainConfig& cfg, TruthSink* sink, const Clock& clock) {
+  BenignPlayer player(cfg.run_id, cfg.speed, cfg.drop_dir, clock);
   if (auto st = player.Prepare(); !st.ok()) {
     SW_LOG(kError, kComponent, "benign steps cannot start", {"error", st.error().message});
     return 1;
   }
-  const Clock& clock = SystemClock();
   const int64_t t0 = clock.MonoNs();
   const double period_ms = 60'000.0 / cfg.benign_rate_per_min;
   const auto duration_ns = static_cast<int64_t>(cfg.benign_duration_s * 1e9);

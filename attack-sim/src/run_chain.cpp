@@ -14,6 +14,7 @@
 
 #include "sandwatch/attack_sim/benign.h"
 #include "sandwatch/attack_sim/catalog.h"
+#include "sandwatch/attack_sim/chain_record.h"
 #include "sandwatch/attack_sim/interrupt.h"
 #include "sandwatch/attack_sim/launcher.h"
 #include "sandwatch/attack_sim/listener.h"
@@ -33,39 +34,28 @@ constexpr const char* kComponent = "attack-sim";
 
 void SleepMs(double ms) { SleepInterruptibly(ms); }
 
-std::string Fmt(double ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.3f", ms);
-  return buf;
-}
-
-void AddNote(std::string* note, const std::string& more) {
-  if (more.empty()) return;
-  if (!note->empty()) *note += "; ";
-  *note += more;
-}
-
 class ChainRun {
  public:
-  ChainRun(const ChainConfig& cfg, TruthSink* sink) : cfg_(cfg), sink_(sink) {}
+  ChainRun(const ChainConfig& cfg, TruthSink* sink, const Clock& clock)
+      : cfg_(cfg), clock_(clock), sink_(sink), listener_(clock), rec_(cfg, sink, clock) {}
 
   int Execute() {
     if (!Prepare()) return 1;
-    const int64_t t0 = SystemClock().MonoNs();
+    const int64_t t0 = clock_.MonoNs();
     for (int r = 0; r < cfg_.repeat && !Interrupted(); ++r) {
       if (r > 0) SleepMs(cfg_.timing.at(cfg_.steps.back()).gap_ms);  // the pause after a step
       RunOnce(r);
     }
     Cleanup();
-    SW_LOG(kInfo, kComponent, "done", {"run_id", cfg_.run_id}, {"ran", std::to_string(ran_)},
-           {"skipped", std::to_string(skipped_)},
-           {"seconds", Fmt(static_cast<double>(SystemClock().MonoNs() - t0) / 1e9)},
-           {"failed", failed_ ? "true" : "false"});
+    SW_LOG(kInfo, kComponent, "done", {"run_id", cfg_.run_id}, {"ran", std::to_string(rec_.ran())},
+           {"skipped", std::to_string(rec_.skipped())},
+           {"seconds", FormatMs(static_cast<double>(clock_.MonoNs() - t0) / 1e9)},
+           {"failed", rec_.failed() ? "true" : "false"});
     if (Interrupted()) {
       SW_LOG(kWarn, kComponent, "interrupted: stopped early (cleanup ran if asked)");
       return 130;
     }
-    return failed_ ? 1 : 0;
+    return rec_.failed() ? 1 : 0;
   }
 
  private:
@@ -76,45 +66,9 @@ class ChainRun {
     return false;
   }
 
-  GroundTruthStep Base(int repeat, const std::string& step, const std::string& variant) const {
-    GroundTruthStep g;
-    g.run_id = cfg_.run_id;
-    g.repeat = repeat;
-    g.step = step;
-    g.variant = variant;
-    g.speed = cfg_.speed;
-    return g;
-  }
-
-  void Emit(const GroundTruthStep& g) {
-    if (!sink_->Write(g)) failed_ = true;
-    (g.status == "ran" ? ran_ : skipped_)++;
-    SW_LOG(kInfo, kComponent, "step", {"repeat", std::to_string(g.repeat)}, {"step", g.step},
-           {"variant", g.variant}, {"status", g.status}, {"pid", std::to_string(g.pid)},
-           {"hold_ms", Fmt(g.requested_hold_ms)}, {"achieved_ms", Fmt(g.hold_ms)},
-           {"exit", std::to_string(g.exit_code)}, {"note", g.note});
-  }
-
-  static void Fill(GroundTruthStep* g, const LaunchResult& r) {
-    g->pid = r.pid;
-    g->ppid = r.ppid;
-    g->start_wall_ns = r.start_wall_ns;
-    g->end_wall_ns = r.end_wall_ns;
-    g->start_mono_ns = r.start_mono_ns;
-    g->end_mono_ns = r.end_mono_ns;
-    g->hold_ms = static_cast<double>(r.end_mono_ns - r.start_mono_ns) / 1e6;
-    g->exit_code = r.exit_code;
-    if (r.killed_at_hold) AddNote(&g->note, "ended: killed after hold");
-    if (r.killed_at_timeout) AddNote(&g->note, "ended: killed at safety timeout");
-    if (r.interrupted) AddNote(&g->note, "ended: attack-sim was interrupted");
-    if (!r.killed_at_hold && !r.killed_at_timeout && !r.interrupted) {
-      AddNote(&g->note, "ended: exited on its own");
-    }
-  }
-
   bool Prepare() {
     if (cfg_.mix_benign) {
-      benign_ = std::make_unique<BenignPlayer>(cfg_.run_id, cfg_.speed, cfg_.drop_dir);
+      benign_ = std::make_unique<BenignPlayer>(cfg_.run_id, cfg_.speed, cfg_.drop_dir, clock_);
       if (auto st = benign_->Prepare(); !st.ok()) {
         SW_LOG(kError, kComponent, "benign steps cannot start", {"error", st.error().message});
         return false;
@@ -157,37 +111,35 @@ class ChainRun {
     const bool have_bash = FindOnPath("bash").ok();
     if (Has("shell") && !have_bash) {
       // Not faked: the shell step is reported skipped and the steps run as our children.
-      GroundTruthStep g = Base(repeat, "shell", "bash");
+      GroundTruthStep g = rec_.Base(repeat, "shell", "bash");
       g.signal = std::string(signals::kUnexpectedShell);
       g.signals = {g.signal};
       g.command = {"/bin/bash", "--noprofile", "--norc", "-i"};
-      g.status = "skipped";
-      g.exit_code = -1;
-      g.start_wall_ns = g.end_wall_ns = SystemClock().WallNs();
-      g.start_mono_ns = g.end_mono_ns = SystemClock().MonoNs();
+      rec_.MarkSkippedNow(&g, -1);
       g.requested_hold_ms = cfg_.timing.at("shell").hold_ms;
       g.note =
           "skipped: bash is not installed here (not on PATH); later steps are direct "
           "children of attack-sim";
-      Emit(g);
+      rec_.Emit(g);
     }
     if (Has("shell") && have_bash) {
-      auto session = std::make_unique<ShellSession>();
+      auto session = std::make_unique<ShellSession>(clock_);
       if (auto st = session->Start({}, cfg_.shell_tty == "pty"); !st.ok()) {
         SW_LOG(kError, kComponent, "shell failed", {"error", st.error().message});
-        failed_ = true;
+        rec_.Fail();
         return;
       }
       shell = session.get();
       launcher = std::move(session);
       SleepMs(cfg_.timing.at("shell").gap_ms);
     } else {
-      launcher = std::make_unique<DirectLauncher>();
+      launcher = std::make_unique<DirectLauncher>(clock_);
     }
     for (const auto& step : cfg_.steps) {
       if (step == "shell" || Interrupted()) continue;
       RunStep(repeat, step, launcher.get());
-      if (benign_ && !Interrupted()) EmitBenign(sink_, benign_->RunNext(repeat), &failed_);
+      if (benign_ && !Interrupted())
+        EmitBenign(sink_, benign_->RunNext(repeat), rec_.failed_flag());
       if (step != cfg_.steps.back()) SleepMs(cfg_.timing.at(step).gap_ms);
     }
     if (shell != nullptr) FinishShell(repeat, shell);
@@ -195,26 +147,26 @@ class ChainRun {
 
   void FinishShell(int repeat, ShellSession* shell) {
     const double hold = cfg_.timing.at("shell").hold_ms;
-    GroundTruthStep g = Base(repeat, "shell", "bash");
+    GroundTruthStep g = rec_.Base(repeat, "shell", "bash");
     g.signal = std::string(signals::kUnexpectedShell);
     g.signals = {g.signal};
     g.command = shell->argv();
     g.requested_hold_ms = hold;
     // The shell lives at least its hold (a person idling at the prompt), then `exit`.
-    double lived_ms = static_cast<double>(SystemClock().MonoNs() - shell->start_mono_ns()) / 1e6;
+    double lived_ms = static_cast<double>(clock_.MonoNs() - shell->start_mono_ns()) / 1e6;
     SleepMs(hold - lived_ms);
     auto done = shell->Finish();
     if (!done.ok()) {
-      failed_ = true;
+      rec_.Fail();
       return;
     }
-    Fill(&g, *done);
+    ChainRecorder::Fill(&g, *done);
     if (done->killed_at_timeout) AddNote(&g.note, "bash ignored exit and was killed");
     AddNote(&g.note,
             shell->has_tty()
                 ? "interactive bash on a pty; parent of every later step"
                 : "bash on pipes (no pty, as kubectl exec without -t); parent of later steps");
-    Emit(g);
+    rec_.Emit(g);
   }
 
   void RunStep(int repeat, const std::string& step, Launcher* launcher);
@@ -222,22 +174,21 @@ class ChainRun {
   void Cleanup();
 
   const ChainConfig& cfg_;
+  const Clock& clock_;
   TruthSink* sink_;
   Listener listener_;
+  ChainRecorder rec_;
   Target target_;
   std::optional<PackageStates> before_;
   std::unique_ptr<BenignPlayer> benign_;  // --mix-benign
   bool installed_by_us_ = false;
   std::vector<std::string> dropped_;
-  bool failed_ = false;
-  int ran_ = 0;
-  int skipped_ = 0;
 };
 
 void ChainRun::RunStep(int repeat, const std::string& step, Launcher* launcher) {
   const std::string variant = ResolveVariant(step);
   const double hold = cfg_.timing.at(step).hold_ms;
-  GroundTruthStep g = Base(repeat, step, variant);
+  GroundTruthStep g = rec_.Base(repeat, step, variant);
   const VariantInfo* info = FindVariant(step, variant);
   std::string reason = info != nullptr ? UnavailableReason(*info) : "unknown variant";
 
@@ -283,15 +234,10 @@ void ChainRun::RunStep(int repeat, const std::string& step, Launcher* launcher) 
   }
   if (!g.signals.empty()) g.signal = g.signals.front();
   if (!reason.empty()) {
-    g.status = "skipped";
     g.requested_hold_ms = hold;
-    g.start_wall_ns = SystemClock().WallNs();
-    g.start_mono_ns = SystemClock().MonoNs();
-    g.end_wall_ns = g.start_wall_ns;
-    g.end_mono_ns = g.start_mono_ns;
-    g.exit_code = -1;
+    rec_.MarkSkippedNow(&g, -1);
     AddNote(&g.note, "skipped: " + reason);
-    Emit(g);
+    rec_.Emit(g);
     return;
   }
   const bool listen_here = step == "reverse-shell" && cfg_.in_process_listener;
@@ -306,7 +252,7 @@ void ChainRun::RunStep(int repeat, const std::string& step, Launcher* launcher) 
     AddNote(&g.note, "another dpkg/apt held the lock for 120 s");
   }
   SW_LOG(kInfo, kComponent, "step start", {"repeat", std::to_string(repeat)}, {"step", step},
-         {"variant", variant}, {"hold_ms", Fmt(g.requested_hold_ms)},
+         {"variant", variant}, {"hold_ms", FormatMs(g.requested_hold_ms)},
          {"held", cmd->held ? "true" : "false"});
   std::optional<Result<ListenCapture>> capture;
   std::thread accept_thread;
@@ -320,16 +266,16 @@ void ChainRun::RunStep(int repeat, const std::string& step, Launcher* launcher) 
   listener_.CancelAccept();  // the step is over: do not wait for a connection that cannot come
   if (accept_thread.joinable()) accept_thread.join();
   if (!launched.ok()) {
-    failed_ = true;
+    rec_.Fail();
     g.status = "skipped";
     g.exit_code = -1;
-    g.start_wall_ns = SystemClock().WallNs();
+    g.start_wall_ns = clock_.WallNs();
     AddNote(&g.note, "skipped: could not start: " + launched.error().message);
-    Emit(g);
+    rec_.Emit(g);
     return;
   }
-  Fill(&g, *launched);
-  Emit(g);
+  ChainRecorder::Fill(&g, *launched);
+  rec_.Emit(g);
   if (step == "package-install" && before_.has_value()) {
     auto after = SnapshotPackages();
     if (after.ok()) {
@@ -343,17 +289,14 @@ void ChainRun::RunStep(int repeat, const std::string& step, Launcher* launcher) 
 
 void ChainRun::EmitListener(int repeat, const std::string& variant,
                             const Result<ListenCapture>& capture) {
-  GroundTruthStep l = Base(repeat, "listener", variant);
+  GroundTruthStep l = rec_.Base(repeat, "listener", variant);
   l.pid = getpid();
   l.command = {"listen", "127.0.0.1:" + std::to_string(target_.port)};
   if (!capture.ok()) {
-    failed_ = true;
-    l.status = "skipped";
-    l.exit_code = 1;
-    l.start_wall_ns = l.end_wall_ns = SystemClock().WallNs();
-    l.start_mono_ns = l.end_mono_ns = SystemClock().MonoNs();
+    rec_.Fail();
+    rec_.MarkSkippedNow(&l, 1);
     l.note = "no reverse shell arrived: " + capture.error().message;
-    Emit(l);
+    rec_.Emit(l);
     return;
   }
   l.start_wall_ns = capture->start_wall_ns;
@@ -363,8 +306,8 @@ void ChainRun::EmitListener(int repeat, const std::string& variant,
   l.hold_ms = static_cast<double>(l.end_mono_ns - l.start_mono_ns) / 1e6;
   l.note = capture->output;
   l.exit_code = capture->output.find("uid=") != std::string::npos ? 0 : 1;
-  if (l.exit_code != 0) failed_ = true;
-  Emit(l);
+  if (l.exit_code != 0) rec_.Fail();
+  rec_.Emit(l);
 }
 
 void ChainRun::Cleanup() {
@@ -381,18 +324,18 @@ void ChainRun::Cleanup() {
       purge.argv.insert(purge.argv.end(), added.begin(), added.end());
       purge.signals = {std::string(signals::kPackageManagerExecution)};
       purge.timeout_ms = 600'000;
-      GroundTruthStep g = Base(cfg_.repeat - 1, "cleanup", "dpkg");
+      GroundTruthStep g = rec_.Base(cfg_.repeat - 1, "cleanup", "dpkg");
       g.signals = purge.signals;
       g.signal = g.signals.front();
       g.command = purge.argv;
-      DirectLauncher direct;
+      DirectLauncher direct(clock_);
       auto r = direct.Launch(purge, 0);
       if (r.ok()) {
-        Fill(&g, *r);
+        ChainRecorder::Fill(&g, *r);
         AddNote(&g.note, "undoes this run's install");
-        Emit(g);
+        rec_.Emit(g);
       }
-      if (!r.ok() || r->exit_code != 0) failed_ = true;
+      if (!r.ok() || r->exit_code != 0) rec_.Fail();
     } else {
       left = added;
     }
@@ -412,7 +355,7 @@ void ChainRun::Cleanup() {
 
 }  // namespace
 
-int RunChain(const ChainConfig& config) {
+int RunChain(const ChainConfig& config, const Clock& clock) {
   auto sink = TruthSink::Open(config.ground_truth);
   if (!sink.ok()) {
     std::cerr << "sandwatch-attack-sim: " << sink.error().message << "\n";
@@ -421,8 +364,8 @@ int RunChain(const ChainConfig& config) {
   SW_LOG(kInfo, kComponent, "run", {"run_id", config.run_id}, {"speed", config.speed},
          {"repeat", std::to_string(config.repeat)});
   InstallInterruptHandlers();
-  if (config.chain == "benign") return RunBenignSoak(config, sink->get());
-  ChainRun run(config, sink->get());
+  if (config.chain == "benign") return RunBenignSoak(config, sink->get(), clock);
+  ChainRun run(config, sink->get(), clock);
   return run.Execute();
 }
 

@@ -16,13 +16,13 @@
 
 namespace sandwatch::attacksim {
 
-int RunListen(const ListenOptions& o) {
+int RunListen(const ListenOptions& o, const Clock& clock) {
   auto sink = TruthSink::Open(o.ground_truth.empty() ? "/dev/null" : o.ground_truth);
   if (!sink.ok()) {
     std::cerr << "sandwatch-attack-sim: " << sink.error().message << "\n";
     return 1;
   }
-  Listener listener;
+  Listener listener(clock);
   auto port = listener.Start(o.bind, o.port);
   if (!port.ok()) {
     std::cerr << "sandwatch-attack-sim: " << port.error().message << "\n";

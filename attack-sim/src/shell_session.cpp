@@ -104,9 +104,8 @@ Status ShellSession::Start(const std::vector<std::pair<std::string, std::string>
       {"HISTFILE", ""}, {"PS1", "$ "}, {"TERM", "xterm"}, {"DEBIAN_FRONTEND", "noninteractive"}};
   for (const auto& kv : extra_env) spec.env.push_back(kv);
 
-  const Clock& clock = SystemClock();
-  self_.start_mono_ns = clock.MonoNs();
-  self_.start_wall_ns = clock.WallNs();
+  self_.start_mono_ns = clock_.MonoNs();
+  self_.start_wall_ns = clock_.WallNs();
   auto pid = Spawn(spec);
   for (int fd : {slave, cmd_read, report[1], go[0], hold[0]}) {
     if (fd >= 0) close(fd);
@@ -148,8 +147,7 @@ Status ShellSession::WriteCommand(const std::string& line) {
 }
 
 Result<std::string> ShellSession::ReadReport(char tag, int64_t timeout_ms) {
-  const Clock& clock = SystemClock();
-  int64_t deadline = clock.MonoNs() + timeout_ms * 1'000'000;
+  int64_t deadline = clock_.MonoNs() + timeout_ms * 1'000'000;
   while (true) {
     size_t nl;
     while ((nl = report_buf_.find('\n')) != std::string::npos) {
@@ -157,7 +155,7 @@ Result<std::string> ShellSession::ReadReport(char tag, int64_t timeout_ms) {
       report_buf_.erase(0, nl + 1);
       if (!line.empty() && line[0] == tag) return line.size() > 2 ? line.substr(2) : "";
     }
-    int64_t left = deadline - clock.MonoNs();
+    int64_t left = deadline - clock_.MonoNs();
     if (left <= 0) return MakeError(std::string("timed out waiting for '") + tag + "' from bash");
     pollfd p{report_fd_, POLLIN, 0};
     int rc = poll(&p, 1, static_cast<int>(left / 1'000'000 + 1));
@@ -186,12 +184,11 @@ Result<LaunchResult> ShellSession::Launch(const StepCommand& cmd, double hold_ms
   if (!watcher.ok())
     return MakeError("step process vanished before it ran: " + watcher.error().message);
   r.ppid = ParentPid(r.pid);
-  const Clock& clock = SystemClock();
-  r.start_mono_ns = clock.MonoNs();
-  r.start_wall_ns = clock.WallNs();
+  r.start_mono_ns = clock_.MonoNs();
+  r.start_wall_ns = clock_.WallNs();
   if (write(go_fd_, "g", 1) != 1)
     return MakeError(std::string("go pipe: ") + strerror(errno), errno);
-  WaitForStep(*watcher, cmd, hold_ms, &r);
+  WaitForStep(*watcher, cmd, hold_ms, &r, clock_);
   auto code = ReadReport('E', 10'000);
   if (!code.ok()) return code.error();
   r.exit_code = std::atoi(code->c_str());
@@ -201,17 +198,16 @@ Result<LaunchResult> ShellSession::Launch(const StepCommand& cmd, double hold_ms
 Result<LaunchResult> ShellSession::Finish() {
   if (pid_ <= 0) return MakeError("the shell is not running");
   (void)WriteCommand("exit\n");
-  const Clock& clock = SystemClock();
   auto watcher = ExitWatcher::Open(pid_);
-  if (watcher.ok() && !watcher->WaitUntil(clock.MonoNs() + 5'000'000'000, false)) {
+  if (watcher.ok() && !watcher->WaitUntil(clock_.MonoNs() + 5'000'000'000, false)) {
     kill(pid_, SIGKILL);
     self_.killed_at_timeout = true;
   }
   int status = 0;
   while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }
-  self_.end_mono_ns = clock.MonoNs();
-  self_.end_wall_ns = clock.WallNs();
+  self_.end_mono_ns = clock_.MonoNs();
+  self_.end_wall_ns = clock_.WallNs();
   self_.exit_code = ShellExitCode(status);
   pid_ = -1;
   stop_ = true;

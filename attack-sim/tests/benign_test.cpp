@@ -21,7 +21,7 @@ TEST(Benign, EveryStepRunsForRealOrSaysWhyNot) {
   fs::path dir = fs::temp_directory_path() / ("sw-benign-test-" + std::to_string(getpid()));
   fs::create_directories(dir);
   {
-    BenignPlayer player("run-1", "fast", dir.string());
+    BenignPlayer player("run-1", "fast", dir.string(), SystemClock());
     ASSERT_TRUE(player.Prepare().ok());
     for (const auto& info : BenignSteps()) {
       GroundTruthStep g = player.Run(2, info.name);

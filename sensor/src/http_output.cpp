@@ -29,7 +29,7 @@ HttpOutput::HttpOutput(HttpOptions options, std::unique_ptr<Transport> transport
   thread_ = std::thread([this] { Loop(); });
 }
 
-HttpOutput::~HttpOutput() { Close(SystemClock().MonoNs()); }
+HttpOutput::~HttpOutput() { Close(options_.clock->MonoNs()); }
 
 void HttpOutput::Emit(const Event& e) {
   std::string record = FormatEvent(e, options_.format);
@@ -122,7 +122,7 @@ bool HttpOutput::SendBatch(std::unique_lock<std::mutex>* lock) {
                         options_.backoff_initial_s * std::pow(2.0, std::min(failures_ - 1, 20)));
   std::uniform_real_distribution<double> jitter(0.5, 1.0);
   double delay = cap * jitter(rng_);
-  next_try_ns_ = SystemClock().MonoNs() + static_cast<int64_t>(delay * 1e9);
+  next_try_ns_ = options_.clock->MonoNs() + static_cast<int64_t>(delay * 1e9);
   if (failures_ == 1 || failures_ % 10 == 0) {
     SW_LOG(kWarn, "http", "delivery failed; will retry",
            {"error", status.ok() ? "HTTP " + std::to_string(code) : status.error().message},
@@ -135,7 +135,7 @@ bool HttpOutput::SendBatch(std::unique_lock<std::mutex>* lock) {
 void HttpOutput::Loop() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    int64_t now = SystemClock().MonoNs();
+    int64_t now = options_.clock->MonoNs();
     if (heartbeat_) {
       std::string hb = std::move(*heartbeat_);
       heartbeat_.reset();

@@ -162,24 +162,18 @@ Pipeline::Pipeline(PipelineOptions options, procfs::ProcessScanner* scanner,
       baseline_(baseline),
       publisher_(publisher),
       clock_(clock),
-      dedup_(options.dedup_window_ns) {
-  for (const char* k : {"scans", "processes_seen", "cmdline_unreadable", "events_suppressed",
-                        "observations", "observations_dropped", "early_reads_used",
-                        "processes_lost", "rule_matches", "scan_errors"}) {
-    counters_[k] = 0;
-  }
-}
+      dedup_(options.dedup_window_ns) {}
 
 Pipeline::~Pipeline() { Stop(); }
 
 void Pipeline::Push(Observation obs) {
   std::lock_guard<std::mutex> lock(mu_);
-  ++counters_["observations"];
+  ++counters_.observations;
   if (obs.kind == Observation::Kind::kScan) {
     if (scan_pending_) return;  // one pending scan covers both
     scan_pending_ = true;
   } else if (queue_.size() >= options_.max_queue) {
-    ++counters_["observations_dropped"];
+    ++counters_.observations_dropped;
     return;
   }
   queue_.push_back(std::move(obs));
@@ -242,8 +236,7 @@ bool Pipeline::InWorkload(const ProcessInfo& info) {
 void Pipeline::HandleScan(const Observation& obs) {
   auto result = scanner_->Scan();
   if (!result.ok()) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (counters_["scan_errors"]++ % 100 == 0) {
+    if (counters_.scan_errors++ % 100 == 0) {
       SW_LOG(kError, "pipeline", "scan failed", {"error", result.error().message});
     }
     return;
@@ -278,14 +271,13 @@ void Pipeline::HandleScan(const Observation& obs) {
   if (options_.ledger) options_.ledger->ScanDone();
   RecheckYoungPipeReaders(obs.method.empty() ? "poll" : obs.method);
   auto sc = scanner_->counters();
-  std::lock_guard<std::mutex> lock(mu_);
-  counters_["scans"] = static_cast<int64_t>(sc.scans);
-  counters_["processes_seen"] = static_cast<int64_t>(sc.processes_seen);
-  counters_["scanner_cmdline_unreadable"] = static_cast<int64_t>(sc.cmdline_unreadable);
-  counters_["processes_tracked"] = static_cast<int64_t>(sc.tracked);
-  counters_["scan_cpu_us_total"] = sc.total_scan_cpu_ns / 1000;
-  counters_["last_scan_cpu_us"] = sc.last_scan_cpu_ns / 1000;
-  counters_["read_errors"] = static_cast<int64_t>(sc.read_errors);
+  counters_.scans = static_cast<int64_t>(sc.scans);
+  counters_.processes_seen = static_cast<int64_t>(sc.processes_seen);
+  counters_.scanner_cmdline_unreadable = static_cast<int64_t>(sc.cmdline_unreadable);
+  counters_.processes_tracked = static_cast<int64_t>(sc.tracked);
+  counters_.scan_cpu_us_total = sc.total_scan_cpu_ns / 1000;
+  counters_.last_scan_cpu_us = sc.last_scan_cpu_ns / 1000;
+  counters_.read_errors = static_cast<int64_t>(sc.read_errors);
 }
 
 void Pipeline::HandlePid(const Observation& obs) {
@@ -313,18 +305,13 @@ void Pipeline::HandlePid(const Observation& obs) {
           info.ancestors.push_back(a);
         }
       }
-      std::lock_guard<std::mutex> lock(mu_);
-      ++counters_["early_reads_used"];
+      ++counters_.early_reads_used;
     } else {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++counters_["processes_lost"];
-      ++counters_["cmdline_unreadable"];
+      ++counters_.processes_lost;
+      ++counters_.cmdline_unreadable;
       return;
     }
-    if (info.cmdline.empty() && !info.kernel_thread) {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++counters_["cmdline_unreadable"];
-    }
+    if (info.cmdline.empty() && !info.kernel_thread) ++counters_.cmdline_unreadable;
   }
   int64_t mono = clock_->MonoNs();
   std::optional<double> lag;
@@ -360,18 +347,14 @@ void Pipeline::HandleProcess(const ProcessInfo& info, const std::string& method,
     if (only_path_matches && m.file_path != observed_path) continue;
     if (fd_change && !UsesNewFds(m, *fd_change)) continue;
     if (connection_only && !m.connection) continue;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++counters_["rule_matches"];
-    }
+    ++counters_.rule_matches;
     auto& fired = fired_[info.key];
     if (!fired.insert(m.rule->name).second) continue;  // this process already reported it
     std::string parent = info.ancestors.empty() ? "" : info.ancestors.front().name;
     auto verdict =
         dedup_.Check(DedupKey(m.rule->name, info.exe, info.cmdline, parent), clock_->MonoNs());
     if (!verdict.emit) {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++counters_["events_suppressed"];
+      ++counters_.events_suppressed;
       continue;
     }
     Event e = BuildEvent(info, m, publisher_->identity().pod, publisher_->identity().ns);
@@ -384,12 +367,28 @@ void Pipeline::HandleProcess(const ProcessInfo& info, const std::string& method,
   }
 }
 
+void PipelineCounters::AddTo(std::map<std::string, int64_t>* out) const {
+  auto& c = *out;
+  c["observations"] += observations;
+  c["observations_dropped"] += observations_dropped;
+  c["scan_errors"] += scan_errors;
+  c["early_reads_used"] += early_reads_used;
+  c["processes_lost"] += processes_lost;
+  c["cmdline_unreadable"] += cmdline_unreadable + scanner_cmdline_unreadable;
+  c["rule_matches"] += rule_matches;
+  c["events_suppressed"] += events_suppressed;
+  c["scans"] += scans;
+  c["processes_seen"] += processes_seen;
+  c["scanner_cmdline_unreadable"] += scanner_cmdline_unreadable;
+  c["processes_tracked"] += processes_tracked;
+  c["scan_cpu_us_total"] += scan_cpu_us_total;
+  c["last_scan_cpu_us"] += last_scan_cpu_us;
+  c["read_errors"] += read_errors;
+}
+
 void Pipeline::AddCounters(std::map<std::string, int64_t>* counters) const {
+  counters_.AddTo(counters);
   std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& [k, v] : counters_) (*counters)[k] += v;
-  (*counters)["cmdline_unreadable"] += counters_.count("scanner_cmdline_unreadable")
-                                           ? counters_.at("scanner_cmdline_unreadable")
-                                           : 0;
   (*counters)["queue_length"] = static_cast<int64_t>(queue_.size());
 }
 

@@ -74,7 +74,7 @@ std::string FormatEvent(const Event& e, OutputFormat format) {
   return EventToJsonLine(e);
 }
 
-Result<std::unique_ptr<Output>> MakeOutput(const SensorConfig& c) {
+Result<std::unique_ptr<Output>> MakeOutput(const SensorConfig& c, const Clock* clock) {
   OutputFormat format = c.format == "falco" ? OutputFormat::kFalco : OutputFormat::kSandwatch;
   std::string out = EffectiveOutput(c);
   if (out == "stdout") {
@@ -99,6 +99,7 @@ Result<std::unique_ptr<Output>> MakeOutput(const SensorConfig& c) {
   auto transport = MakeHttpTransport(url->base, c.receiver_token);
   if (!transport.ok()) return MakeError("--receiver-url: " + transport.error().message);
   HttpOptions options;
+  options.clock = clock;
   options.events_path = url->events_path;
   options.heartbeat_path = url->heartbeat_path;
   options.format = format;

@@ -75,6 +75,31 @@ TEST_F(PipelineTest, HeartbeatNamesOnlyTheCaptureSourcesThatStarted) {
   EXPECT_EQ(out_.heartbeats.back().sensor.capture, "none");
 }
 
+// Heartbeats keep the counter names they always had; the scanner's unreadable cmdlines
+// are added into cmdline_unreadable as well as shown on their own.
+TEST_F(PipelineTest, CountersKeepTheirHeartbeatNames) {
+  MakePipeline();
+  std::map<std::string, int64_t> c;
+  pipeline_->AddCounters(&c);
+  std::vector<std::string> names;
+  for (const auto& [k, v] : c) names.push_back(k);
+  EXPECT_EQ(names,
+            (std::vector<std::string>{
+                "cmdline_unreadable", "early_reads_used", "events_suppressed", "last_scan_cpu_us",
+                "observations", "observations_dropped", "processes_lost", "processes_seen",
+                "processes_tracked", "queue_length", "read_errors", "rule_matches",
+                "scan_cpu_us_total", "scan_errors", "scanner_cmdline_unreadable", "scans"}));
+  EXPECT_EQ(c["scans"], 1);
+  EXPECT_EQ(c["processes_seen"], 2);
+  EXPECT_EQ(c["processes_tracked"], 2);
+  EXPECT_EQ(c["cmdline_unreadable"], pipeline_->counters().cmdline_unreadable +
+                                         pipeline_->counters().scanner_cmdline_unreadable);
+  std::map<std::string, int64_t> twice = c;
+  pipeline_->AddCounters(&twice);  // adds, as every part of a heartbeat does
+  EXPECT_EQ(twice["scans"], 2);
+  EXPECT_EQ(twice["queue_length"], c["queue_length"]);
+}
+
 TEST_F(PipelineTest, StartupProcessesAreQuietNewOnesAreReportedWithContext) {
   MakePipeline();
   EXPECT_TRUE(out_.events.empty());

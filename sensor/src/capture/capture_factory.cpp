@@ -14,6 +14,7 @@ std::unique_ptr<CaptureSource> Build(const std::string& name, bool files_only,
                                      const CaptureOptions& o) {
   if (name == "netlink") {
     NetlinkOptions n;
+    n.clock = o.clock;
     n.proc_root = o.proc_root;
     n.rcvbuf_bytes = o.netlink_rcvbuf_bytes;
     n.early_read = o.early_read;
@@ -22,6 +23,7 @@ std::unique_ptr<CaptureSource> Build(const std::string& name, bool files_only,
   }
   if (name == "fanotify") {
     FanotifyOptions f;
+    f.clock = o.clock;
     f.proc_root = o.proc_root;
     f.workload_root = o.workload_root;
     f.exec_events = !files_only;
@@ -32,13 +34,14 @@ std::unique_ptr<CaptureSource> Build(const std::string& name, bool files_only,
   }
   if (name == "inotify") {
     InotifyOptions i;
+    i.clock = o.clock;
     i.workload_root = o.workload_root;
     i.proc_root = o.proc_root;
     i.min_gap_ns = static_cast<int64_t>(o.trigger_min_gap_s * 1e9);
     i.priority = {o.early_read_nice, o.early_read_realtime};
     return std::make_unique<InotifySource>(i);
   }
-  return std::make_unique<PollSource>(o.poll_interval_s);
+  return std::make_unique<PollSource>(o.poll_interval_s, o.clock);
 }
 
 }  // namespace
@@ -63,7 +66,7 @@ Result<CaptureSelection> MakeCaptureSources(const CaptureOptions& options) {
   for (const std::string& name : plan->sources) {
     sel.sources.push_back(Build(name, name == "fanotify" && plan->fanotify_files_only, options));
   }
-  sel.sources.push_back(std::make_unique<PollSource>(options.poll_interval_s));
+  sel.sources.push_back(std::make_unique<PollSource>(options.poll_interval_s, options.clock));
   sel.active = plan->active;
   sel.why = plan->why;
   sel.vantage = VantageText(sel.active, options.mode);

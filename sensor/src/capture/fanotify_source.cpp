@@ -181,13 +181,13 @@ void FanotifySource::ReaderLoop(ObservationSink* sink) {
   rt_.store(prio.realtime);
   pollfd fds[3] = {{wake_.fd(), POLLIN, 0}, {fan_fd_, POLLIN, 0}, {perm_fd_, POLLIN, 0}};
   const nfds_t nfds = perm_fd_ >= 0 ? 3 : 2;
-  int64_t next_remark = SystemClock().MonoNs() + kRemarkNs;
+  int64_t next_remark = options_.clock->MonoNs() + kRemarkNs;
   while (true) {
     int n = poll(fds, nfds, static_cast<int>(kRemarkNs / 1000000));
-    if (options_.file_events && SystemClock().MonoNs() >= next_remark) {
+    if (options_.file_events && options_.clock->MonoNs() >= next_remark) {
       // Credential files and directories created after start (a home made later).
       AddFileMarks(fan_fd_, perm_fd_, &marked_files_);
-      next_remark = SystemClock().MonoNs() + kRemarkNs;
+      next_remark = options_.clock->MonoNs() + kRemarkNs;
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 || (fds[0].revents & POLLIN)) break;
@@ -208,7 +208,7 @@ void FanotifySource::Drain(int fd, bool perm, ObservationSink* sink) {
     if (got <= 0) break;
     events.clear();
     DecodeFanotify(std::span<const uint8_t>(buf, static_cast<size_t>(got)), &events);
-    const int64_t now = SystemClock().MonoNs();
+    const int64_t now = options_.clock->MonoNs();
     for (const FanEvent& ev : events) {
       events_.fetch_add(1, std::memory_order_relaxed);
       if (ev.overflow()) {
@@ -301,14 +301,14 @@ EarlyRead FanotifySource::SettleAndRead(const PendingExec& item) const {
   // Wait until /proc/PID/exe shows the opened file (or anything other than the
   // old image: a script's exe is its interpreter) AND the new argv is in place
   // (the kernel swaps exe before it copies the arguments), or the deadline.
-  const int64_t deadline = SystemClock().MonoNs() + int64_t{options_.exec_settle_us} * 1000;
+  const int64_t deadline = options_.clock->MonoNs() + int64_t{options_.exec_settle_us} * 1000;
   const std::string first = ReadExe(proc_fd_, item.pid);
   std::string exe = first;
   useconds_t backoff = 10;
   while (true) {
     if (exe.empty()) return ReadEarly(proc_fd_, item.pid);  // gone
     const bool switched = exe == item.raw_path || exe != first;
-    const bool late = SystemClock().MonoNs() >= deadline;
+    const bool late = options_.clock->MonoNs() >= deadline;
     if (switched || late) {
       EarlyRead er = ReadEarly(proc_fd_, item.pid);
       if (late || !er.cmdline.empty() || er.exe.empty()) return er;

@@ -21,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "sandwatch/core/clock.h"
 #include "sandwatch/sensor/capture_source.h"
 #include "sharded_workers.h"
 #include "source_util.h"
@@ -28,6 +29,7 @@
 namespace sandwatch::sensor {
 
 struct FanotifyOptions {
+  const Clock* clock = &SystemClock();  // event receive times; must outlive the source
   std::string proc_root = "/proc";
   std::string workload_root = "/";
   bool exec_events = true;  // FAN_OPEN_EXEC on the workload's filesystem

@@ -228,7 +228,7 @@ void InotifySource::Loop(ObservationSink* sink) {
   while (true) {
     int64_t wait_ns = -1;
     if (int64_t due = coalescer.Deadline(); due >= 0) {
-      wait_ns = std::max<int64_t>(due - SystemClock().MonoNs(), 0);
+      wait_ns = std::max<int64_t>(due - options_.clock->MonoNs(), 0);
     }
     if (look_wait_ns == 0) {
       // A pending exec: re-read without sleeping, but let the exec'ing child run.
@@ -255,7 +255,7 @@ void InotifySource::Loop(ObservationSink* sink) {
         if (got <= 0) break;
         records.clear();
         DecodeInotify(std::span<const uint8_t>(buf, static_cast<size_t>(got)), &records);
-        const int64_t now = SystemClock().MonoNs();
+        const int64_t now = options_.clock->MonoNs();
         for (const InotifyRecord& rec : records) {
           events_.fetch_add(1, std::memory_order_relaxed);
           int64_t delay = 0;
@@ -299,7 +299,7 @@ void InotifySource::Loop(ObservationSink* sink) {
       }
       look_wait_ns = look_.CheckPending();
     }
-    const int64_t now = SystemClock().MonoNs();
+    const int64_t now = options_.clock->MonoNs();
     if (scan_now || coalescer.OnTimer(now)) emit(now);
     cpu_ns_.store(ThreadCpuNs(), std::memory_order_relaxed);
   }

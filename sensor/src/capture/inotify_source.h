@@ -25,12 +25,14 @@
 #include <vector>
 
 #include "inotify_look.h"
+#include "sandwatch/core/clock.h"
 #include "sandwatch/sensor/capture_source.h"
 #include "source_util.h"
 
 namespace sandwatch::sensor {
 
 struct InotifyOptions {
+  const Clock* clock = &SystemClock();  // event receive times; must outlive the source
   std::string workload_root = "/";
   std::string proc_root = "/proc";
   int64_t min_gap_ns = 5'000'000;      // at most 200 triggered scans a second

@@ -204,13 +204,13 @@ void NetlinkSource::Loop(ObservationSink* sink) {
           Observation scan;
           scan.kind = Observation::Kind::kScan;
           scan.method = "netlink";
-          scan.kernel_mono_ns = SystemClock().MonoNs();
+          scan.kernel_mono_ns = options_.clock->MonoNs();
           sink->Push(std::move(scan));
           continue;
         }
         break;  // EAGAIN: drained
       }
-      const int64_t received = SystemClock().MonoNs();
+      const int64_t received = options_.clock->MonoNs();
       events.clear();
       DecodeProcConnector(std::span<const uint8_t>(buf.data(), static_cast<size_t>(got)), &events);
       for (const ProcConnEvent& ev : events) {

@@ -19,6 +19,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "sandwatch/core/clock.h"
 #include "sandwatch/sensor/capture_source.h"
 #include "sharded_workers.h"
 #include "source_util.h"
@@ -26,6 +27,7 @@
 namespace sandwatch::sensor {
 
 struct NetlinkOptions {
+  const Clock* clock = &SystemClock();  // event receive times; must outlive the source
   std::string proc_root = "/proc";
   int rcvbuf_bytes = 16 << 20;  // SO_RCVBUFFORCE, falling back to SO_RCVBUF
   bool early_read = true;

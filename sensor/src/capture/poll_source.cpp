@@ -36,7 +36,7 @@ void PollSource::Loop(ObservationSink* sink) {
     Observation obs;
     obs.kind = Observation::Kind::kScan;
     obs.method = "poll";
-    obs.kernel_mono_ns = SystemClock().MonoNs();
+    obs.kernel_mono_ns = clock_->MonoNs();
     sink->Push(std::move(obs));
     ticks_.fetch_add(1, std::memory_order_relaxed);
     cpu_ns_.store(ThreadCpuNs(), std::memory_order_relaxed);

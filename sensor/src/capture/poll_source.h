@@ -7,13 +7,16 @@
 #include <mutex>
 #include <thread>
 
+#include "sandwatch/core/clock.h"
 #include "sandwatch/sensor/capture_source.h"
 
 namespace sandwatch::sensor {
 
 class PollSource : public CaptureSource {
  public:
-  explicit PollSource(double interval_s) : interval_s_(interval_s) {}
+  // `clock` stamps each tick (kernel_mono_ns); it must outlive the source.
+  explicit PollSource(double interval_s, const Clock* clock = &SystemClock())
+      : interval_s_(interval_s), clock_(clock) {}
   ~PollSource() override { Stop(); }
 
   std::string_view Name() const override { return "poll"; }
@@ -28,6 +31,7 @@ class PollSource : public CaptureSource {
   void Loop(ObservationSink* sink);
 
   double interval_s_;
+  const Clock* clock_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

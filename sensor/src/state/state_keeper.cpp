@@ -249,7 +249,7 @@ Result<procfs::Baseline> StateKeeper::LoadOrBuildBaseline(
     state::SavedBaseline sb;
     sb.boot_id = boot_id_;
     sb.built_boot_ns = BootTimeNs();
-    sb.built_wall_ns = SystemClock().WallNs();
+    sb.built_wall_ns = options_.clock->WallNs();
     sb.baseline = built.value();
     auto st = state::WriteFileAtomic(options_.dir, kBaselineFile,
                                      state::Seal(state::EncodeBaseline(sb), options_.key));

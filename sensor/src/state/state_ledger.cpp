@@ -135,7 +135,7 @@ void StateKeeper::SaveLocked(int64_t now_boot_ns) {
   s.sensor_id = sensor_id_;
   s.boot_id = boot_id_;
   s.saved_boot_ns = now_boot_ns;
-  s.saved_wall_ns = SystemClock().WallNs();
+  s.saved_wall_ns = options_.clock->WallNs();
   s.heartbeat_boot_ns = heartbeat_boot_ns_;
   s.last_seq = last_seq_;
   s.restarts = saved_ ? saved_->restarts + 1 : 0;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include "capture_plan.h"
 #include "early_read.h"
 #include "inotify_decode.h"
+#include "poll_source.h"
 #include "sandwatch/sensor/capture_factory.h"
 #include "self_facts.h"
 #include "sharded_workers.h"
@@ -288,6 +290,32 @@ TEST(PathHelpers, UnderAndRelativeToRoot) {
             "/var/lib/c1/rootfsX/cat");
   EXPECT_EQ(RelativeToRoot("/", "/usr/bin/cat"), "/usr/bin/cat");
   EXPECT_EQ(RelativeToRoot("/srv/r", "/srv/r"), "/");
+}
+
+// The injected clock stamps each poll tick; the real thread pushes to a real sink.
+TEST(PollSource, TicksCarryTheInjectedClocksTime) {
+  struct Sink : ObservationSink {
+    void Push(Observation obs) override {
+      std::lock_guard<std::mutex> lock(mu);
+      got.push_back(std::move(obs));
+      cv.notify_all();
+    }
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<Observation> got;
+  } sink;
+  ManualClock clock(1'800'000'000'000'000'000, 77 * kMs);
+  PollSource poll(3600, &clock);  // one tick at Start, the next an hour later
+  ASSERT_TRUE(poll.Start(&sink).ok());
+  {
+    std::unique_lock<std::mutex> lock(sink.mu);
+    sink.cv.wait(lock, [&] { return !sink.got.empty(); });
+  }
+  poll.Stop();
+  ASSERT_EQ(sink.got.size(), 1u);
+  EXPECT_EQ(sink.got[0].kind, Observation::Kind::kScan);
+  EXPECT_EQ(sink.got[0].method, "poll");
+  EXPECT_EQ(sink.got[0].kernel_mono_ns, 77 * kMs);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sandwatch/attack_sim/catalog.h"
+#include "sandwatch/core/clock.h"
 #include "sandwatch/core/ground_truth.h"
 #include "sandwatch/core/result.h"
 
@@ -31,7 +32,8 @@ const BenignStepInfo* FindBenignStep(std::string_view name);
 // listener that drains what the health check sends.
 class BenignPlayer {
  public:
-  BenignPlayer(std::string run_id, std::string speed, std::string work_parent);
+  // `clock` (the steps' times) must outlive the player.
+  BenignPlayer(std::string run_id, std::string speed, std::string work_parent, const Clock& clock);
   ~BenignPlayer();
   BenignPlayer(const BenignPlayer&) = delete;
   BenignPlayer& operator=(const BenignPlayer&) = delete;
@@ -50,6 +52,7 @@ class BenignPlayer {
   Result<StepCommand> Command(const std::string& name) const;
 
   std::string run_id_;
+  const Clock& clock_;
   std::string speed_;
   std::string work_parent_;
   std::string dir_;  // scratch directory
@@ -63,6 +66,6 @@ void EmitBenign(TruthSink* sink, const GroundTruthStep& g, bool* failed);
 
 // `run --chain benign`: benign steps, round robin, at cfg.benign_rate_per_min for
 // cfg.benign_duration_s. Exit codes as RunChain.
-int RunBenignSoak(const ChainConfig& cfg, TruthSink* sink);
+int RunBenignSoak(const ChainConfig& cfg, TruthSink* sink, const Clock& clock);
 
 }  // namespace sandwatch::attacksim

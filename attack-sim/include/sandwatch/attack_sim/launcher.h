@@ -16,6 +16,7 @@
 
 #include "sandwatch/attack_sim/catalog.h"
 #include "sandwatch/attack_sim/proc_wait.h"
+#include "sandwatch/core/clock.h"
 #include "sandwatch/core/result.h"
 
 namespace sandwatch::attacksim {
@@ -35,7 +36,8 @@ struct LaunchResult {
 
 // Waits for a launched step: kills a held step at start + hold_ms (SIGTERM to its group,
 // SIGKILL 2 s later), kills any other step at its timeout, then records the end time.
-void WaitForStep(ExitWatcher& watcher, const StepCommand& cmd, double hold_ms, LaunchResult* r);
+void WaitForStep(ExitWatcher& watcher, const StepCommand& cmd, double hold_ms, LaunchResult* r,
+                 const Clock& clock);
 
 class Launcher {
  public:
@@ -47,13 +49,19 @@ class Launcher {
 
 class DirectLauncher : public Launcher {
  public:
+  // `clock` (start/end times, the hold) must outlive the launcher.
+  explicit DirectLauncher(const Clock& clock) : clock_(clock) {}
   Result<LaunchResult> Launch(const StepCommand& cmd, double hold_ms) override;
   bool has_tty() const override { return false; }
+
+ private:
+  const Clock& clock_;
 };
 
 class ShellSession : public Launcher {
  public:
-  ShellSession() = default;
+  // `clock` (start/end times, the hold, timeouts) must outlive the session.
+  explicit ShellSession(const Clock& clock) : clock_(clock) {}
   ~ShellSession() override;
   ShellSession(const ShellSession&) = delete;
   ShellSession& operator=(const ShellSession&) = delete;
@@ -75,6 +83,7 @@ class ShellSession : public Launcher {
   Status WriteCommand(const std::string& line);
   Result<std::string> ReadReport(char tag, int64_t timeout_ms);
 
+  const Clock& clock_;
   std::vector<std::string> argv_;
   int pid_ = -1;
   int master_fd_ = -1;  // pty master (we write commands, a thread drains output)

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "sandwatch/core/clock.h"
 #include "sandwatch/core/result.h"
 
 namespace sandwatch::attacksim {
@@ -23,7 +24,8 @@ struct ListenCapture {
 
 class Listener {
  public:
-  Listener() = default;
+  // `clock` (accept deadlines, capture times) must outlive the listener.
+  explicit Listener(const Clock& clock) : clock_(clock) {}
   ~Listener();
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
@@ -42,6 +44,7 @@ class Listener {
 
  private:
   std::atomic<bool> cancel_{false};
+  const Clock& clock_;
   int fd_ = -1;
   int port_ = 0;
 };

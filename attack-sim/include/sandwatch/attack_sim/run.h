@@ -5,12 +5,14 @@
 #include <string>
 
 #include "sandwatch/attack_sim/options.h"
+#include "sandwatch/core/clock.h"
 
 namespace sandwatch::attacksim {
 
 // Exit codes: 0 = the chain ran (skipped variants are reported, not failures);
 // 1 = a runtime failure (no shell, ground truth unwritable, reverse shell output missing).
-int RunChain(const ChainConfig& config);
+// `clock` gives every ground-truth time; SystemClock() outside tests.
+int RunChain(const ChainConfig& config, const Clock& clock);
 
 struct ListenOptions {
   std::string bind = "127.0.0.1";
@@ -24,7 +26,7 @@ struct ListenOptions {
   std::string run_id;
   bool quiet = false;
 };
-int RunListen(const ListenOptions& options);
+int RunListen(const ListenOptions& options, const Clock& clock);
 
 // `--list`: steps, variants (with availability here), speeds. json = machine-readable.
 void PrintList(std::ostream& out, bool json);

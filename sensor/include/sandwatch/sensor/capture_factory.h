@@ -7,12 +7,15 @@
 #include <string_view>
 #include <vector>
 
+#include "sandwatch/core/clock.h"
 #include "sandwatch/core/result.h"
 #include "sandwatch/sensor/capture_source.h"
 
 namespace sandwatch::sensor {
 
 struct CaptureOptions {
+  // Given to every source (event receive times); must outlive the sources.
+  const Clock* clock = &SystemClock();
   std::string capture = "auto";  // poll | inotify | fanotify | netlink | auto | "a+b" combos
   std::string mode = "kata";     // kata | sidecar | node
   double poll_interval_s = 2.0;

@@ -18,6 +18,7 @@
 #include <string>
 #include <thread>
 
+#include "sandwatch/core/clock.h"
 #include "sandwatch/sensor/output.h"
 #include "sandwatch/sensor/spool.h"
 
@@ -44,6 +45,7 @@ struct ReceiverUrl {
 Result<ReceiverUrl> SplitReceiverUrl(const std::string& url);
 
 struct HttpOptions {
+  const Clock* clock = &SystemClock();  // retry and close deadlines; must outlive the output
   std::string events_path = "/events";
   std::string heartbeat_path = "/heartbeat";
   OutputFormat format = OutputFormat::kSandwatch;  // falco: one event per POST, no heartbeats

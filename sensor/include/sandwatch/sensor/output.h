@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "sandwatch/core/clock.h"
 #include "sandwatch/core/event.h"
 #include "sandwatch/core/result.h"
 #include "sandwatch/sensor/config.h"
@@ -37,6 +38,6 @@ class Output {
 std::string FormatEvent(const Event& e, OutputFormat format);
 
 // The output the config asks for (stdout, file:PATH or http).
-Result<std::unique_ptr<Output>> MakeOutput(const SensorConfig& config);
+Result<std::unique_ptr<Output>> MakeOutput(const SensorConfig& config, const Clock* clock);
 
 }  // namespace sandwatch::sensor

@@ -22,6 +22,7 @@
 // Process() runs one observation synchronously, for tests (without Start()).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -53,6 +54,31 @@ struct PipelineOptions {
   ProcessLedger* ledger = nullptr;  // restart state (state_keeper.h); must outlive the pipeline
 };
 
+// The pipeline's counters, each a named field (a misspelt name does not compile).
+// Heartbeats carry them under the field names; AddTo() adds the scanner's
+// cmdline_unreadable into cmdline_unreadable as well. Any thread may read them.
+struct PipelineCounters {
+  std::atomic<int64_t> observations{0};          // pushed by sources (scans coalesced too)
+  std::atomic<int64_t> observations_dropped{0};  // queue full
+  std::atomic<int64_t> scan_errors{0};
+  std::atomic<int64_t> early_reads_used{0};  // pid gone; the source's early read was used
+  std::atomic<int64_t> processes_lost{0};    // pid gone and no early read
+  std::atomic<int64_t> cmdline_unreadable{0};
+  std::atomic<int64_t> rule_matches{0};
+  std::atomic<int64_t> events_suppressed{0};  // by dedup
+  // The scanner's figures after the last scan.
+  std::atomic<int64_t> scans{0};
+  std::atomic<int64_t> processes_seen{0};
+  std::atomic<int64_t> scanner_cmdline_unreadable{0};
+  std::atomic<int64_t> processes_tracked{0};
+  std::atomic<int64_t> scan_cpu_us_total{0};
+  std::atomic<int64_t> last_scan_cpu_us{0};
+  std::atomic<int64_t> read_errors{0};
+
+  // Adds every counter to `out` under its field name.
+  void AddTo(std::map<std::string, int64_t>* out) const;
+};
+
 class Pipeline : public ObservationSink {
  public:
   // `baseline` may be null (no baseline: exe_new never holds). Pointers must outlive this.
@@ -68,7 +94,9 @@ class Pipeline : public ObservationSink {
   // Synchronous, for tests and for the start-up scan.
   void Process(const Observation& obs);
 
+  // Adds the counters (PipelineCounters) and queue_length to a heartbeat's map.
   void AddCounters(std::map<std::string, int64_t>* counters) const;
+  const PipelineCounters& counters() const { return counters_; }
 
  private:
   class World;
@@ -103,13 +131,13 @@ class Pipeline : public ObservationSink {
   std::unordered_map<int, std::vector<uint64_t>> stdio_pipes_of_;   // pid -> pipe inodes
   std::unordered_map<int, int64_t> young_pipe_readers_;  // pid -> mono ns first remembered
 
-  mutable std::mutex mu_;  // queue and counters
+  mutable std::mutex mu_;  // the queue
   std::condition_variable cv_;
   std::deque<Observation> queue_;
   bool scan_pending_ = false;
   bool stopping_ = false;
   std::thread worker_;
-  std::map<std::string, int64_t> counters_;
+  PipelineCounters counters_;
 };
 
 }  // namespace sandwatch::sensor

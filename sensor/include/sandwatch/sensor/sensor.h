@@ -1,10 +1,12 @@
 // Run(config): the sensor's ordered start-up, its heartbeat loop and its teardown.
 //
-// Start-up: rules -> workload choice -> baseline -> output -> pipeline and the
-// start-up scan -> capture sources -> one key=value log line saying what capture
-// was chosen and why. Teardown always runs: sources stop, the pipeline drains, a
-// final heartbeat is sent and the output flushes (HTTP: up to 3 s, the rest stays
-// in the spool).
+// Start-up is the list of named steps in startup_steps.h (rules, workload, state,
+// output, capture, publisher, pipeline, capture_start, announce, heartbeats); the
+// announce step logs one key=value line saying what capture was chosen and why. A step
+// that fails ends start-up with an error naming it, after the steps before it were torn
+// down. Teardown always runs, in reverse order: sources stop, the pipeline drains, a
+// final heartbeat is sent, the state is saved and the output flushes (HTTP: up to 3 s,
+// the rest stays in the spool).
 #pragma once
 
 #include <string>

@@ -31,6 +31,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "sandwatch/core/clock.h"
 #include "sandwatch/core/procfs/baseline.h"
 #include "sandwatch/core/result.h"
 #include "sandwatch/sensor/config.h"
@@ -45,6 +46,7 @@ struct StateOptions {
   std::string key;                               // MAC key material; empty: checksum only
   std::string proc_root = "/proc";               // where sys/kernel/random/boot_id is read
   int64_t min_save_interval_ns = 1'000'000'000;  // state.v1 rewritten at most this often
+  const Clock* clock = &SystemClock();  // wall times in the saved files; must outlive the keeper
 };
 
 // STATE_DIR, else SPOOL_DIR, else none; the key from the receiver token.
