@@ -1,6 +1,7 @@
 #include "sandwatch/harness/report/doc.h"
 
 #include <algorithm>
+#include <array>
 
 #include "sandwatch/harness/results.h"
 
@@ -189,10 +190,11 @@ std::string ToHtml(const Doc& doc, const std::string& title) {
 }
 
 nlohmann::json ToJson(const Doc& doc) {
-  static const char* const kNames[] = {"heading", "paragraph", "list", "code", "table", "chart"};
+  static constexpr std::array<const char*, 6> kNames = {"heading", "paragraph", "list",
+                                                        "code",    "table",     "chart"};
   nlohmann::json out = nlohmann::json::array();
   for (const auto& b : doc.blocks()) {
-    nlohmann::json j{{"type", kNames[static_cast<int>(b.kind)]}};
+    nlohmann::json j{{"type", kNames.at(static_cast<size_t>(b.kind))}};
     if (b.kind == Block::Kind::kHeading) j["level"] = b.level;
     if (b.kind == Block::Kind::kChart) j["file"] = b.file;
     if (b.kind == Block::Kind::kList) {
@@ -232,6 +234,7 @@ std::string ToPlainTable(const std::vector<Row>& rows) {
     out += line(cells);
     if (r == 0) {
       std::vector<std::string> dashes;
+      dashes.reserve(w.size());
       for (size_t x : w) dashes.emplace_back(x, '-');
       out += line(dashes);
     }

@@ -1,43 +1,45 @@
 #include "sandwatch/harness/format.h"
 
+#include <array>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
 namespace sandwatch::harness {
 
 std::string Fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
+  std::array<char, 64> buf{};
+  std::snprintf(buf.data(), buf.size(), "%.*f", digits, v);
+  return buf.data();
 }
 
 std::string Compact(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
+  std::array<char, 32> buf{};
+  std::snprintf(buf.data(), buf.size(), "%g", v);
+  return buf.data();
 }
 
 std::string FormatSeconds(double s) {
-  char buf[32];
+  std::array<char, 32> buf{};
   for (int prec = 1; prec <= 17; ++prec) {
-    std::snprintf(buf, sizeof buf, "%.*g", prec, s);
-    if (std::strtod(buf, nullptr) == s) break;
+    std::snprintf(buf.data(), buf.size(), "%.*g", prec, s);
+    if (std::strtod(buf.data(), nullptr) == s) break;
   }
-  return buf;
+  return buf.data();
 }
 
 std::string FormatDuration(double s) {
   if (s < 0) s = 0;
-  const auto total = static_cast<long>(s + 0.5);
-  char buf[32];
+  const long total = std::lround(s);
+  std::array<char, 32> buf{};
   if (total >= 3600) {
-    std::snprintf(buf, sizeof buf, "%ldh%02ldm", total / 3600, (total % 3600) / 60);
+    std::snprintf(buf.data(), buf.size(), "%ldh%02ldm", total / 3600, (total % 3600) / 60);
   } else if (total >= 60) {
-    std::snprintf(buf, sizeof buf, "%ldm%02lds", total / 60, total % 60);
+    std::snprintf(buf.data(), buf.size(), "%ldm%02lds", total / 60, total % 60);
   } else {
-    std::snprintf(buf, sizeof buf, "%lds", total);
+    std::snprintf(buf.data(), buf.size(), "%lds", total);
   }
-  return buf;
+  return buf.data();
 }
 
 std::string FormatMs(std::optional<double> ms) {
