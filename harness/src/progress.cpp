@@ -4,20 +4,6 @@
 
 namespace sandwatch::harness {
 
-std::string FormatSeconds(double s) {
-  if (s < 0) s = 0;
-  auto total = static_cast<long>(s + 0.5);
-  char buf[32];
-  if (total >= 3600) {
-    std::snprintf(buf, sizeof buf, "%ldh%02ldm", total / 3600, (total % 3600) / 60);
-  } else if (total >= 60) {
-    std::snprintf(buf, sizeof buf, "%ldm%02lds", total / 60, total % 60);
-  } else {
-    std::snprintf(buf, sizeof buf, "%lds", total);
-  }
-  return buf;
-}
-
 Progress::Progress(const Clock& clock, int total_cells, bool quiet)
     : clock_(clock), total_(total_cells), quiet_(quiet), start_mono_(clock.MonoNs()) {}
 
@@ -28,12 +14,12 @@ double Progress::ElapsedSeconds() const {
 std::string Progress::LineLocked() const {
   double elapsed = static_cast<double>(clock_.MonoNs() - start_mono_) / 1e9;
   std::string line = "[harness] cell " + std::to_string(current_ + 1) + "/" +
-                     std::to_string(total_) + " " + label_ + ", elapsed " + FormatSeconds(elapsed);
+                     std::to_string(total_) + " " + label_ + ", elapsed " + FormatDuration(elapsed);
   if (done_ > 0) {
     double per_cell = done_seconds_ / done_;
     double in_cell = static_cast<double>(clock_.MonoNs() - cell_start_mono_) / 1e9;
     double left = per_cell * (total_ - done_) - (current_ >= done_ ? in_cell : 0);
-    line += ", ~" + FormatSeconds(left) + " left";
+    line += ", ~" + FormatDuration(left) + " left";
   }
   return line;
 }
@@ -58,7 +44,7 @@ void Progress::EndCell(int /*index*/, bool ok) {
   done_seconds_ += took;
   if (!quiet_) {
     std::fprintf(stderr, "[harness] cell %d/%d %s %s in %s\n", current_ + 1, total_, label_.c_str(),
-                 ok ? "done" : "FAILED", FormatSeconds(took).c_str());
+                 ok ? "done" : "FAILED", FormatDuration(took).c_str());
   }
 }
 
@@ -67,7 +53,7 @@ void Progress::Note(const std::string& what) {
   if (quiet_) return;
   if (current_ < 0) {
     std::fprintf(stderr, "[harness] prepare, elapsed %s: %s\n",
-                 FormatSeconds(static_cast<double>(clock_.MonoNs() - start_mono_) / 1e9).c_str(),
+                 FormatDuration(static_cast<double>(clock_.MonoNs() - start_mono_) / 1e9).c_str(),
                  what.c_str());
     return;
   }

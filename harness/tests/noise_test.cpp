@@ -202,9 +202,13 @@ TEST(Noise, AttackerWrittenFieldsAreEscapedInTheNoiseSections) {
   Event e = Ev("evil", evil, 300, {evil}, 40);
   e.process->exe = evil;
   Score s = ScoreRun({c.cell}, {e}, c.opts);
-  EXPECT_EQ(NoiseHtml(s).find("<img"), std::string::npos);
+  const std::string html = report::ToHtml(NoiseDoc(s), "noise");
+  EXPECT_EQ(html.find("<img"), std::string::npos);
+  EXPECT_NE(html.find("&lt;img src=x"), std::string::npos);
   EXPECT_EQ(NoiseSvg(s).find("<img"), std::string::npos);
-  EXPECT_EQ(NoiseMarkdown(s).find("<img"), std::string::npos);
+  const std::string md = report::ToMarkdown(NoiseDoc(s));
+  EXPECT_EQ(md.find("<img"), std::string::npos);
+  EXPECT_EQ(md.find("|`x`"), std::string::npos);  // cannot break a table cell or a code span
 }
 
 TEST(Expect, TheMatrixComesFromTheScenarioAndNamesWhatFailed) {

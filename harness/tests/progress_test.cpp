@@ -6,11 +6,11 @@ namespace sandwatch::harness {
 namespace {
 
 TEST(Progress, FormatsDurations) {
-  EXPECT_EQ(FormatSeconds(0), "0s");
-  EXPECT_EQ(FormatSeconds(45.4), "45s");
-  EXPECT_EQ(FormatSeconds(62), "1m02s");
-  EXPECT_EQ(FormatSeconds(3780), "1h03m");
-  EXPECT_EQ(FormatSeconds(-5), "0s");
+  EXPECT_EQ(FormatDuration(0), "0s");
+  EXPECT_EQ(FormatDuration(45.4), "45s");
+  EXPECT_EQ(FormatDuration(62), "1m02s");
+  EXPECT_EQ(FormatDuration(3780), "1h03m");
+  EXPECT_EQ(FormatDuration(-5), "0s");
 }
 
 TEST(Progress, EstimatesTimeLeftFromFinishedCells) {

@@ -2,8 +2,6 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -75,15 +73,6 @@ void SetEnv(YAML::Node env, const std::string& name, const std::string& value) {
 
 }  // namespace
 
-std::string FormatSecondsValue(double seconds) {
-  char buf[32];
-  for (int prec = 1; prec <= 17; ++prec) {
-    std::snprintf(buf, sizeof(buf), "%.*g", prec, seconds);
-    if (std::strtod(buf, nullptr) == seconds) break;
-  }
-  return buf;
-}
-
 Result<std::string> RenderCellManifest(const std::string& kustomized_yaml,
                                        const CellManifestOptions& o) {
   std::vector<YAML::Node> docs;
@@ -118,8 +107,8 @@ Result<std::string> RenderCellManifest(const std::string& kustomized_yaml,
   }
 
   YAML::Node env = sensor["env"];
-  SetEnv(env, "POLL_INTERVAL", FormatSecondsValue(o.poll_interval_s));
-  SetEnv(env, "HEARTBEAT_INTERVAL", FormatSecondsValue(o.heartbeat_interval_s));
+  SetEnv(env, "POLL_INTERVAL", FormatSeconds(o.poll_interval_s));
+  SetEnv(env, "HEARTBEAT_INTERVAL", FormatSeconds(o.heartbeat_interval_s));
   if (!o.expected_processes.empty()) {
     SetEnv(env, "EXPECTED_PROCESSES", Join(o.expected_processes, ','));
   }

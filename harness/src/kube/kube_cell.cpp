@@ -244,7 +244,7 @@ Result<CellOutcome> KubeBackend::RunCell(RunContext& ctx, const Cell& cell) {
   // the network for seconds. As in the local lab, a dpkg pre-invoke hook in the app
   // container stands in for that fetch when the scenario asks for it.
   if (s.attack.package_delay_ms > 0 && s.attack.package_install == "staged") {
-    const std::string sleep_s = FormatSecondsValue(s.attack.package_delay_ms / 1000.0);
+    const std::string sleep_s = FormatSeconds(s.attack.package_delay_ms / 1000.0);
     auto hook = kubectl_.Exec(
         pod, "app",
         {"/bin/sh", "-c",

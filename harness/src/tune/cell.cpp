@@ -8,18 +8,10 @@
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "sandwatch/core/json_fields.h"
 
 namespace sandwatch::harness::tune {
-
-std::string FormatSeconds(double s) {
-  std::ostringstream os;
-  os.precision(3);
-  os << s;
-  return os.str();
-}
 
 std::string SweepCell::Label() const {
   return capture + " P=" + FormatSeconds(poll_interval_s) + "s L=" + std::to_string(lifetime_ms) +

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -136,11 +135,7 @@ std::string Needs(const std::string& capture) {
   return "see docs/capture.md";
 }
 
-std::string Ms(double ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g ms", ms);
-  return buf;
-}
+std::string Ms(double ms) { return Compact(ms) + " ms"; }
 
 // The upper end of the Wilson 95 % interval of a cell's measured miss rate.
 double MissUpper(const SweepCell& c) { return 1.0 - c.Rate().lo; }
@@ -152,19 +147,6 @@ std::string BasisText(const std::vector<SweepCell>& basis) {
 }
 
 }  // namespace
-
-std::string Percent(double fraction) {
-  char buf[32];
-  const double pct = fraction * 100.0;
-  if (pct == 0) return "0%";
-  if (pct >= 10)
-    std::snprintf(buf, sizeof buf, "%.0f%%", pct);
-  else if (pct >= 1)
-    std::snprintf(buf, sizeof buf, "%.1f%%", pct);
-  else
-    std::snprintf(buf, sizeof buf, "%.2f%%", pct);
-  return buf;
-}
 
 namespace {
 double EstimateDetection(const std::vector<SweepCell>& cells, double lifetime_ms, double interval_s,

@@ -2,13 +2,12 @@
 #include "sandwatch/harness/tune/report.h"
 
 #include <algorithm>
-#include <cmath>
-#include <cstdio>
 #include <fstream>
-#include <set>
 
-#include "doc.h"
 #include "sandwatch/core/ids.h"
+#include "sandwatch/harness/format.h"
+#include "sandwatch/harness/report/doc.h"
+#include "sandwatch/harness/results.h"
 
 namespace sandwatch::harness::tune {
 namespace {
@@ -20,12 +19,6 @@ std::string Str(const nlohmann::json& j, const std::string& ptr) {
   } catch (const nlohmann::json::exception&) {
     return "?";
   }
-}
-
-std::string Fixed(double v, int digits) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
 }
 
 std::string OptMs(const std::optional<double>& v) { return v ? Fixed(*v, 1) : "-"; }
@@ -63,38 +56,16 @@ std::string BusyNote(const nlohmann::json& env) {
   return "";
 }
 
-Doc BuildDoc(const SweepReportInput& in) {
-  Doc d;
+report::Doc BuildDoc(const SweepReportInput& in) {
+  report::Doc d;
   const auto& env = in.environment;
-  const auto add = [&d](Block::Kind k, std::string text) {
-    Block b;
-    b.kind = k;
-    b.text = std::move(text);
-    d.push_back(std::move(b));
-  };
-  const auto heading = [&d](int level, std::string text) {
-    Block b;
-    b.kind = Block::Kind::kHeading;
-    b.level = level;
-    b.text = std::move(text);
-    d.push_back(std::move(b));
-  };
-  const auto chart = [&d](std::string caption, std::string file, std::string svg) {
-    Block b;
-    b.kind = Block::Kind::kChart;
-    b.text = std::move(caption);
-    b.file = std::move(file);
-    b.svg = std::move(svg);
-    d.push_back(std::move(b));
-  };
-  heading(1, "Poll-interval sweep: " + in.folder);
-  add(Block::Kind::kPara,
-      "Machine: " + Str(env, "/machine/model_name") + ", " + Str(env, "/machine/nproc") +
-          " CPUs, kernel " + Str(env, "/machine/kernel") + ", host " +
-          Str(env, "/machine/hostname") + ". Run started " + Str(env, "/started") + " and took " +
-          Str(env, "/duration_s") + " s. Load average at start " + Str(env, "/load/start") +
-          ", at end " + Str(env, "/load/end") + " with " + Str(env, "/load/processes_start") +
-          " processes on the machine." + BusyNote(env));
+  d.Heading(1, "Poll-interval sweep: " + in.folder);
+  d.Para("Machine: " + Str(env, "/machine/model_name") + ", " + Str(env, "/machine/nproc") +
+         " CPUs, kernel " + Str(env, "/machine/kernel") + ", host " +
+         Str(env, "/machine/hostname") + ". Run started " + Str(env, "/started") + " and took " +
+         Str(env, "/duration_s") + " s. Load average at start " + Str(env, "/load/start") +
+         ", at end " + Str(env, "/load/end") + " with " + Str(env, "/load/processes_start") +
+         " processes on the machine." + BusyNote(env));
   if (env.contains("runs") && env["runs"].is_array() && env["runs"].size() > 1) {
     std::string runs;
     for (const auto& r : env["runs"]) {
@@ -102,127 +73,110 @@ Doc BuildDoc(const SweepReportInput& in) {
               " pairs measured (" + Str(r, "/pairs_resumed") + " kept from before), load " +
               Str(r, "/load_start");
     }
-    add(Block::Kind::kPara, "The sweep was resumed; runs: " + runs + ".");
+    d.Para("The sweep was resumed; runs: " + runs + ".");
   }
-  add(Block::Kind::kPara,
-      "Runtime host: every trial is a real process (" + Str(env, "/settings/trial_program") +
-          " with a unique marker as argv[0]) started at a uniformly random moment of a " +
-          Str(env, "/settings/window_note") +
-          " window, so its phase against the scan clock is random. One sensor process per "
-          "(capture, interval) pair watches all lifetimes at once; a trial counts as detected when "
-          "the sensor emitted an event whose cmdline carries its marker. Trials per lifetime: " +
-          Str(env, "/settings/trials") + ". Intervals are 95% Wilson score intervals.");
+  d.Para("Runtime host: every trial is a real process (" + Str(env, "/settings/trial_program") +
+         " with a unique marker as argv[0]) started at a uniformly random moment of a " +
+         Str(env, "/settings/window_note") +
+         " window, so its phase against the scan clock is random. One sensor process per "
+         "(capture, interval) pair watches all lifetimes at once; a trial counts as detected when "
+         "the sensor emitted an event whose cmdline carries its marker. Trials per lifetime: " +
+         Str(env, "/settings/trials") + ". Intervals are 95% Wilson score intervals.");
 
   const TuneQuery example{0.05, 500, 0.01};
-  heading(2, "Answer for a typical target (5% miss, 500 ms, 1% of a core)");
-  add(Block::Kind::kCode,
-      "sandwatch-harness tune --target-miss 0.05 --min-lifetime-ms 500 --cpu-budget 0.01");
+  d.Heading(2, "Answer for a typical target (5% miss, 500 ms, 1% of a core)");
+  d.Code("sandwatch-harness tune --target-miss 0.05 --min-lifetime-ms 500 --cpu-budget 0.01");
   auto ex = Recommend(in.cells, example, in.folder);
-  add(Block::Kind::kPara, ex.ok() ? ex->sentence : ex.error().message);
+  d.Para(ex.ok() ? ex->sentence : ex.error().message);
 
   const auto caps = Captures(in.cells);
-  heading(2, "Miss-rate curves");
-  add(Block::Kind::kPara,
+  d.Heading(2, "Miss-rate curves");
+  d.Para(
       "Solid lines: measured miss rate per poll interval with 95% Wilson whiskers. Dashed: the "
       "polling model 1 - min(1, (L + s)/P) with s the measured scan duration. A ring marks a cell "
       "where the model lies outside the measured interval. For event-driven sources the dashed "
       "line is what pure polling at the same P would have missed.");
   for (const auto& c : caps)
-    chart("Miss rate vs lifetime, " + c, "miss-" + c + ".svg", MissCurvesSvg(in.cells, c));
-  heading(2, "Detection heatmaps");
+    d.Chart("Miss rate vs lifetime, " + c, "miss-" + c + ".svg", MissCurvesSvg(in.cells, c));
+  d.Heading(2, "Detection heatmaps");
   for (const auto& c : caps)
-    chart("Detection, lifetime x interval, " + c, "heatmap-" + c + ".svg", HeatmapSvg(in.cells, c));
-  heading(2, "CPU cost");
-  add(Block::Kind::kPara,
+    d.Chart("Detection, lifetime x interval, " + c, "heatmap-" + c + ".svg",
+            HeatmapSvg(in.cells, c));
+  d.Heading(2, "CPU cost");
+  d.Para(
       "Idle: sensor CPU with no trials running, from /proc/PID/schedstat (ns precision). Under "
       "load: while the trials ran (several new processes a second to enrich). /proc/PID/stat "
       "utime+stime is recorded per cell too (stat_cpu_s_per_min, 10 ms ticks). The recommendation "
       "uses the idle cost.");
-  chart("Sensor CPU vs poll interval", "cpu.svg", CpuSvg(in.cells));
+  d.Chart("Sensor CPU vs poll interval", "cpu.svg", CpuSvg(in.cells));
 
-  heading(2, "Recommendations for common targets (CPU budget 1% of a core)");
-  add(Block::Kind::kPara,
+  d.Heading(2, "Recommendations for common targets (CPU budget 1% of a core)");
+  d.Para(
       "A target is met only when the upper end of the miss's Wilson 95% interval is at or "
       "below it: with 100 trials and no miss the bound is 3.7%, so a 1% target needs more "
       "trials than this sweep has.");
-  Block table;
-  table.kind = Block::Kind::kTable;
-  table.rows.push_back({"target miss", "min lifetime", "answer", "expected miss (95% upper bound)",
-                        "CPU (% core)", "rests on"});
+  std::vector<report::Row> rows;
   for (const auto& row : RecommendationTable(in.cells, in.folder, 0.01)) {
     std::string basis;
     for (const auto& c : row.answer.basis) basis += (basis.empty() ? "" : "; ") + c.Label();
-    table.rows.push_back({Percent(row.query.target_miss),
-                          Fixed(row.query.min_lifetime_ms, 0) + " ms", Answer(row.answer),
-                          row.answer.met ? Percent(row.answer.expected_miss) + " (" +
-                                               Percent(row.answer.miss_upper) + ")"
-                                         : "-",
-                          row.answer.met ? Percent(row.answer.cpu_fraction) : "-", basis});
+    rows.push_back({Percent(row.query.target_miss), Fixed(row.query.min_lifetime_ms, 0) + " ms",
+                    Answer(row.answer),
+                    row.answer.met ? Percent(row.answer.expected_miss) + " (" +
+                                         Percent(row.answer.miss_upper) + ")"
+                                   : "-",
+                    row.answer.met ? Percent(row.answer.cpu_fraction) : "-", basis});
   }
-  d.push_back(table);
+  d.Table({"target miss", "min lifetime", "answer", "expected miss (95% upper bound)",
+           "CPU (% core)", "rests on"},
+          std::move(rows));
 
-  heading(2, "Model against measurement");
+  d.Heading(2, "Model against measurement");
   int flagged = 0;
   for (const auto& c : in.cells) {
     if (!c.Disagrees()) continue;
     ++flagged;
     const Proportion r = c.Rate();
     const bool below = c.model > r.hi;
-    add(Block::Kind::kPara,
-        c.Label() + ": measured " + Percent(r.p) + " [" + Percent(r.lo) + ", " + Percent(r.hi) +
-            "], model " + Percent(c.model) + " (L measured " + Fixed(c.mean_lifetime_ms, 1) +
-            " ms, s " + Fixed(c.scan_s * 1000, 2) + " ms). " +
-            (below ? "The sensor catches fewer than scan timing explains: scans late or skipped "
-                     "under load (scan jitter), or the process was gone before its cmdline was "
-                     "read (slow enrichment; cmdline_unreadable=" +
-                         std::to_string(c.cmdline_unreadable) + " for this sensor)."
-                   : "The sensor catches more than a strict every-P scan would: scans more often "
-                     "than P, or trials lived longer than the measured mean suggests."));
+    d.Para(c.Label() + ": measured " + Percent(r.p) + " [" + Percent(r.lo) + ", " + Percent(r.hi) +
+           "], model " + Percent(c.model) + " (L measured " + Fixed(c.mean_lifetime_ms, 1) +
+           " ms, s " + Fixed(c.scan_s * 1000, 2) + " ms). " +
+           (below ? "The sensor catches fewer than scan timing explains: scans late or skipped "
+                    "under load (scan jitter), or the process was gone before its cmdline was "
+                    "read (slow enrichment; cmdline_unreadable=" +
+                        std::to_string(c.cmdline_unreadable) + " for this sensor)."
+                  : "The sensor catches more than a strict every-P scan would: scans more often "
+                    "than P, or trials lived longer than the measured mean suggests."));
   }
-  if (flagged == 0)
-    add(Block::Kind::kPara, "Every poll cell agrees with the model within its 95% interval.");
+  if (flagged == 0) d.Para("Every poll cell agrees with the model within its 95% interval.");
 
-  heading(2, "All cells");
-  Block all;
-  all.kind = Block::Kind::kTable;
-  all.rows.push_back({"capture", "P (s)", "L (ms)", "L measured (ms)", "detected", "rate [95% CI]",
-                      "model", "flag", "latency p50/p99 (ms)", "CPU idle / load (s/min)",
-                      "RSS (KiB)", "load avg", "processes"});
+  d.Heading(2, "All cells");
+  rows.clear();
   for (const auto& c : in.cells) {
     const Proportion r = c.Rate();
-    all.rows.push_back({c.capture, FormatSeconds(c.poll_interval_s), std::to_string(c.lifetime_ms),
-                        Fixed(c.mean_lifetime_ms, 1),
-                        std::to_string(c.detected) + "/" + std::to_string(c.trials),
-                        Percent(r.p) + " [" + Percent(r.lo) + ", " + Percent(r.hi) + "]",
-                        Percent(c.model), c.Disagrees() ? "model outside CI" : "",
-                        OptMs(c.latency_p50_ms) + " / " + OptMs(c.latency_p99_ms),
-                        Fixed(c.cpu_s_per_min, 3) + " / " + Fixed(c.load_cpu_s_per_min, 3),
-                        std::to_string(c.rss_kib), c.load1 >= 0 ? Fixed(c.load1, 1) : "-",
-                        c.processes >= 0 ? std::to_string(c.processes) : "-"});
+    rows.push_back({c.capture, FormatSeconds(c.poll_interval_s), std::to_string(c.lifetime_ms),
+                    Fixed(c.mean_lifetime_ms, 1),
+                    std::to_string(c.detected) + "/" + std::to_string(c.trials),
+                    Percent(r.p) + " [" + Percent(r.lo) + ", " + Percent(r.hi) + "]",
+                    Percent(c.model), c.Disagrees() ? "model outside CI" : "",
+                    OptMs(c.latency_p50_ms) + " / " + OptMs(c.latency_p99_ms),
+                    Fixed(c.cpu_s_per_min, 3) + " / " + Fixed(c.load_cpu_s_per_min, 3),
+                    std::to_string(c.rss_kib), c.load1 >= 0 ? Fixed(c.load1, 1) : "-",
+                    c.processes >= 0 ? std::to_string(c.processes) : "-"});
   }
-  d.push_back(all);
+  d.Table({"capture", "P (s)", "L (ms)", "L measured (ms)", "detected", "rate [95% CI]", "model",
+           "flag", "latency p50/p99 (ms)", "CPU idle / load (s/min)", "RSS (KiB)", "load avg",
+           "processes"},
+          std::move(rows));
 
-  heading(2, "Capture sources");
-  Block src;
-  src.kind = Block::Kind::kTable;
-  src.rows.push_back({"capture", "status", "detail"});
+  rows.clear();
   if (env.contains("captures") && env["captures"].is_object()) {
     for (const auto& [name, v] : env["captures"].items()) {
-      src.rows.push_back({name, Str(v, "/status"), Str(v, "/detail")});
+      rows.push_back({name, Str(v, "/status"), Str(v, "/detail")});
     }
   }
-  d.push_back(src);
-  add(Block::Kind::kPara, "Re-render with: sandwatch-harness tune --render " + in.folder);
+  d.Heading(2, "Capture sources").Table({"capture", "status", "detail"}, std::move(rows));
+  d.Para("Re-render with: sandwatch-harness tune --render " + in.folder);
   return d;
-}
-
-Status WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  if (!out) return MakeError("cannot write " + path);
-  out << text;
-  out.close();
-  if (!out) return MakeError("cannot write " + path);
-  return OkStatus();
 }
 
 std::string Basename(const std::string& path) {
@@ -234,6 +188,20 @@ std::string Basename(const std::string& path) {
 
 }  // namespace
 
+std::vector<TableRow> RecommendationTable(const std::vector<SweepCell>& cells,
+                                          const std::string& folder, double cpu_budget) {
+  std::vector<TableRow> rows;
+  for (double miss : {0.01, 0.05, 0.10}) {
+    for (double l : {10.0, 100.0, 500.0, 1000.0, 2000.0}) {
+      TuneQuery q{miss, l, cpu_budget};
+      auto r = Recommend(cells, q, folder);
+      if (!r.ok()) continue;
+      rows.push_back({q, std::move(*r)});
+    }
+  }
+  return rows;
+}
+
 std::string DisplayFolder(const std::string& dir) {
   std::string p = dir;
   while (p.size() > 1 && p.back() == '/') p.pop_back();
@@ -241,10 +209,10 @@ std::string DisplayFolder(const std::string& dir) {
   return pos == std::string::npos ? p : p.substr(pos);
 }
 
-std::string RenderMarkdown(const SweepReportInput& in) { return DocToMarkdown(BuildDoc(in)); }
+std::string RenderMarkdown(const SweepReportInput& in) { return report::ToMarkdown(BuildDoc(in)); }
 
 std::string RenderHtml(const SweepReportInput& in) {
-  return DocToHtml(BuildDoc(in), "sandwatch poll-interval sweep " + in.folder);
+  return report::ToHtml(BuildDoc(in), "sandwatch poll-interval sweep " + in.folder);
 }
 
 nlohmann::json RenderSummary(const SweepReportInput& in) {
@@ -265,18 +233,10 @@ nlohmann::json RenderSummary(const SweepReportInput& in) {
 }
 
 Status WriteSweepReport(const std::string& dir, const SweepReportInput& in) {
-  const Doc doc = BuildDoc(in);
-  for (const auto& b : doc) {
-    if (b.kind != Block::Kind::kChart) continue;
-    if (auto st = WriteFile(dir + "/" + b.file, b.svg); !st) return st;
-  }
-  if (auto st = WriteFile(dir + "/report.md", DocToMarkdown(doc)); !st) return st;
-  if (auto st = WriteFile(dir + "/report.html",
-                          DocToHtml(doc, "sandwatch poll-interval sweep " + in.folder));
-      !st) {
+  if (auto st = WriteDoc(dir, BuildDoc(in), "sandwatch poll-interval sweep " + in.folder); !st) {
     return st;
   }
-  return WriteFile(dir + "/summary.json", RenderSummary(in).dump(2) + "\n");
+  return WriteTextFile(dir + "/summary.json", RenderSummary(in).dump(2) + "\n");
 }
 
 Status RerenderSweep(const std::string& dir) {

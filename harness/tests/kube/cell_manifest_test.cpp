@@ -82,11 +82,11 @@ TEST(CellManifest, BadInputIsAClearError) {
 }
 
 TEST(CellManifest, SecondsValuesAreShortestRoundTrip) {
-  EXPECT_EQ(FormatSecondsValue(2), "2");
-  EXPECT_EQ(FormatSecondsValue(0.05), "0.05");
-  EXPECT_EQ(FormatSecondsValue(0.1), "0.1");
-  EXPECT_EQ(FormatSecondsValue(15), "15");
-  EXPECT_EQ(FormatSecondsValue(1.5), "1.5");
+  EXPECT_EQ(FormatSeconds(2), "2");
+  EXPECT_EQ(FormatSeconds(0.05), "0.05");
+  EXPECT_EQ(FormatSeconds(0.1), "0.1");
+  EXPECT_EQ(FormatSeconds(15), "15");
+  EXPECT_EQ(FormatSeconds(1.5), "1.5");
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "sandwatch/core/event.h"
 #include "sandwatch/core/result.h"
 #include "sandwatch/harness/backend.h"
+#include "sandwatch/harness/report/doc.h"
 
 namespace sandwatch::harness {
 
@@ -91,14 +92,9 @@ nlohmann::json FalcoAccountsJson(const std::vector<FalcoAlertAccount>& accounts)
 
 // Report sections read from the results folder `dir`: the observer cost table
 // (observer-cost.json) and, when Falco ran, where each alert of falco-events.jsonl ended
-// (also written to falco-alerts.json). Empty parts when there is nothing to say.
-struct FalcoReportParts {
-  std::string markdown;
-  std::string html;
-};
+// (also written to falco-alerts.json). Empty when there is nothing to say.
 struct RunRecord;
-FalcoReportParts FalcoAndCostSections(const std::string& dir, const RunRecord& run,
-                                      const Score& score);
+report::Doc FalcoAndCostSections(const std::string& dir, const RunRecord& run, const Score& score);
 
 // The harness-managed Falco of a run. Start() waits until Falco is ready (its log says
 // it opened the syscall source) or fails with the log's tail; Stop() sends SIGTERM and

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "sandwatch/core/clock.h"
+#include "sandwatch/harness/format.h"
 
 namespace sandwatch::harness {
 
@@ -35,7 +36,5 @@ class Progress {
   double done_seconds_ = 0;  // sum of finished cells' durations
   int64_t cell_start_mono_ = 0;
 };
-
-std::string FormatSeconds(double s);  // "1m02s", "45s", "1h03m"
 
 }  // namespace sandwatch::harness

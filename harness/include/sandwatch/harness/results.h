@@ -18,6 +18,7 @@
 #include "sandwatch/core/event.h"
 #include "sandwatch/core/result.h"
 #include "sandwatch/harness/backend.h"
+#include "sandwatch/harness/report/doc.h"
 #include "sandwatch/harness/scorer.h"
 
 namespace sandwatch::harness {
@@ -43,6 +44,11 @@ Result<RunRecord> ReadRunData(const std::string& dir);
 
 // summary.json, report.md, report.html and the SVG charts.
 Status WriteReports(const std::string& dir, const RunRecord& run, const Score& score);
+// Writes `text` to `path` (truncating); an Error names the path.
+Status WriteTextFile(const std::string& path, const std::string& text);
+// Writes a report document into `dir`: report.md, report.html (titled `title`) and each
+// chart's .svg file.
+Status WriteDoc(const std::string& dir, const report::Doc& doc, const std::string& title);
 
 nlohmann::json SummaryJson(const RunRecord& run, const Score& score);
 
@@ -50,8 +56,10 @@ nlohmann::json SummaryJson(const RunRecord& run, const Score& score);
 // the noise rows (false positives and background alerts, precision with its interval).
 // Plain text for the terminal (markdown when `markdown`).
 std::string BlogTable(const RunRecord& run, const Score& score, bool markdown);
+// The same table and its notes as a report section.
+report::Doc BlogDoc(const RunRecord& run, const Score& score);
 
-// Noise (report_noise.cpp).
+// Noise (report/noise_report.cpp).
 // True when a cell of this run really ran the local qemu stand-in for kata-qemu.
 bool RanLocalStandIn(const RunRecord& run);
 const PrecisionEntry* FindPrecision(const Score& score, const std::string& runtime,
@@ -62,9 +70,13 @@ std::string PrecisionCellText(const Score& score, const std::string& runtime,
                               const std::string& observer);
 // One line for the terminal (demo, run): false positives and background per observer.
 std::string NoiseLine(const Score& score);
-std::string NoiseMarkdown(const Score& score);
-std::string NoiseHtml(const Score& score);
-std::string NoiseSvg(const Score& score);
+// The noise and precision section of the run report.
+report::Doc NoiseDoc(const Score& score);
+// Benign steps played for this entry's runtime and observer.
+int BenignSteps(const Score& score, const PrecisionEntry& p);
+double BackgroundPerHour(const PrecisionEntry& p);
+// "0.93 [0.80, 0.98]" or "nothing raised".
+std::string PrecisionText(const PrecisionEntry& p);
 // summary.json's noise[], precision[], background_examples[] and counts.
 nlohmann::json NoiseSummaryJson(const Score& score);
 // attribution.jsonl: one line per event with its outcome and reason.
@@ -73,6 +85,7 @@ std::string AttributionJsonl(const Score& score);
 // Charts (standalone SVG documents; every text escaped).
 std::string CoverageHeatmapSvg(const Score& score);
 std::string LatencySvg(const Score& score);
+std::string NoiseSvg(const Score& score);
 
 // HTML/XML escaping for text and attribute values.
 std::string EscapeHtml(std::string_view text);

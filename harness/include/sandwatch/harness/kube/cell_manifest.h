@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sandwatch/core/result.h"
+#include "sandwatch/harness/format.h"
 
 namespace sandwatch::harness::kube {
 
@@ -26,8 +27,5 @@ struct CellManifestOptions {
 // container, or does not parse.
 Result<std::string> RenderCellManifest(const std::string& kustomized_yaml,
                                        const CellManifestOptions& options);
-
-// "2", "0.05", "15": the shortest decimal that round-trips, as POLL_INTERVAL expects.
-std::string FormatSecondsValue(double seconds);
 
 }  // namespace sandwatch::harness::kube

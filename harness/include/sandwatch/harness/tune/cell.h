@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sandwatch/core/result.h"
+#include "sandwatch/harness/format.h"
 #include "sandwatch/harness/tune/stats.h"
 
 namespace sandwatch::harness::tune {
@@ -63,8 +64,5 @@ nlohmann::json CellToSummaryEntry(const SweepCell& c);
 Result<std::vector<SweepCell>> ReadCells(const std::string& path);
 // Appends one line per cell and fsyncs, so an interrupted sweep keeps them.
 Status AppendCells(const std::string& path, const std::vector<SweepCell>& cells);
-
-// Human formatting of an interval, e.g. 0.25 -> "0.25", 2 -> "2".
-std::string FormatSeconds(double s);
 
 }  // namespace sandwatch::harness::tune

@@ -59,7 +59,4 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
 // {"poll_interval_s", "capture", "expected_miss", "cpu_fraction", "met", "basis": {...}, ...}
 nlohmann::json RecommendationToJson(const Recommendation& r, const TuneQuery& q);
 
-// "5%" / "0.4%" / "37%": a rate as a short percentage.
-std::string Percent(double fraction);
-
 }  // namespace sandwatch::harness::tune

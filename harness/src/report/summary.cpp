@@ -1,46 +1,35 @@
-// summary.json, report.md, report.html and the blog table.
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
+// summary.json, the blog table and the Markdown and HTML escapers.
+#include <algorithm>
+#include <cstring>
 #include <map>
-#include <set>
 
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/signals.h"
 #include "sandwatch/harness/expect.h"
+#include "sandwatch/harness/format.h"
 #include "sandwatch/harness/results.h"
 
 namespace sandwatch::harness {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 
 std::string EscapeHtml(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
-          out += "&#xFFFD;";
-        } else {
-          out += c;
-        }
+    if (c == '&') {
+      out += "&amp;";
+    } else if (c == '<') {
+      out += "&lt;";
+    } else if (c == '>') {
+      out += "&gt;";
+    } else if (c == '"') {
+      out += "&quot;";
+    } else if (c == '\'') {
+      out += "&#39;";
+    } else {
+      const bool control = static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t';
+      out += control ? std::string("&#xFFFD;") : std::string(1, c);
     }
   }
   return out;
@@ -49,62 +38,22 @@ std::string EscapeHtml(std::string_view text) {
 std::string EscapeMarkdown(std::string_view text) {
   std::string out;
   for (char c : text) {
-    switch (c) {
-      case '\\':  // else a backslash in the input could un-escape the '|' after it
-        out += "\\\\";
-        break;
-      case '#':
-        out += "\\#";
-        break;
-      case '|':
-        out += "\\|";
-        break;
-      case '`':
-        out += "\\`";
-        break;
-      case '*':
-        out += "\\*";
-        break;
-      case '_':
-        out += "\\_";
-        break;
-      case '[':
-        out += "\\[";
-        break;
-      case ']':
-        out += "\\]";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '\n':
-      case '\r':
-        out += ' ';
-        break;
-      default:
-        out += static_cast<unsigned char>(c) < 0x20 ? '?' : c;
+    // A backslash is escaped too: else it could un-escape the '|' after it.
+    if (c != '\0' && std::strchr("\\#|`*_[]", c) != nullptr) {
+      out += '\\';
+      out += c;
+    } else if (c == '<' || c == '>' || c == '&') {
+      out += EscapeHtml(std::string_view(&c, 1));
+    } else if (c == '\n' || c == '\r') {
+      out += ' ';
+    } else {
+      out += static_cast<unsigned char>(c) < 0x20 ? '?' : c;
     }
   }
   return out;
 }
 
 namespace {
-
-std::string Ms(std::optional<double> v) {
-  if (!v) return "";
-  char buf[32];
-  if (*v >= 1000)
-    std::snprintf(buf, sizeof buf, "%.1f s", *v / 1000);
-  else
-    std::snprintf(buf, sizeof buf, "%.0f ms", *v);
-  return buf;
-}
 
 struct TableCell {
   int cells = 0, detected = 0;
@@ -155,7 +104,7 @@ std::string CellText(const BlogGrid& g, std::string_view sig, const std::string&
   if (!c.lats.empty()) {
     std::vector<double> l = c.lats;
     std::sort(l.begin(), l.end());
-    t += " (" + Ms(l[l.size() / 2]) + ")";
+    t += " (" + FormatMs(l[l.size() / 2]) + ")";
   }
   if (!c.expected && c.detected == 0) t += " [blind]";
   return t;
@@ -167,73 +116,58 @@ std::string ColName(const std::pair<std::string, std::string>& c, bool stand_in)
          c.second;
 }
 
-}  // namespace
-
-std::string BlogTable(const RunRecord& run, const Score& score, bool markdown) {
+// The table's rows (the first is the header) and the notes under it.
+std::pair<std::vector<report::Row>, std::vector<std::string>> BlogParts(const RunRecord& run,
+                                                                        const Score& score) {
   BlogGrid g = MakeGrid(score);
   const bool stand_in = RanLocalStandIn(run);
-  std::vector<std::string> header{"signal"};
-  for (const auto& c : g.cols) header.push_back(ColName(c, stand_in));
-  std::vector<std::vector<std::string>> rows;
+  std::vector<report::Row> rows(1, report::Row{"signal"});
+  for (const auto& c : g.cols) rows[0].emplace_back(ColName(c, stand_in));
   for (auto sig : signals::kSeedSignals) {
-    std::vector<std::string> row{std::string(sig)};
-    for (const auto& c : g.cols) row.push_back(CellText(g, sig, c.first, c.second));
-    rows.push_back(row);
+    rows.push_back({std::string(sig)});
+    for (const auto& c : g.cols) rows.back().emplace_back(CellText(g, sig, c.first, c.second));
   }
-  std::vector<std::string> noise_row{"noise (FP on benign; background)"};
-  std::vector<std::string> precision_row{"precision [95% CI]"};
+  rows.push_back({"noise (FP on benign; background)"});
+  rows.push_back({"precision [95% CI]"});
   for (const auto& c : g.cols) {
-    noise_row.push_back(NoiseCellText(score, c.first, c.second));
-    precision_row.push_back(PrecisionCellText(score, c.first, c.second));
+    rows[rows.size() - 2].emplace_back(NoiseCellText(score, c.first, c.second));
+    rows.back().emplace_back(PrecisionCellText(score, c.first, c.second));
   }
-  rows.push_back(noise_row);
-  rows.push_back(precision_row);
-  std::string out;
-  bool has_kata = false;
-  for (const auto& c : g.cols) has_kata = has_kata || (c.first == "kata-qemu" && stand_in);
-  if (markdown) {
-    out += "|";
-    for (const auto& h : header) out += " " + EscapeMarkdown(h) + " |";
-    out += "\n|";
-    for (size_t i = 0; i < header.size(); ++i) out += "---|";
-    out += "\n";
-    for (const auto& r : rows) {
-      out += "|";
-      for (const auto& x : r) out += " " + EscapeMarkdown(x) + " |";
-      out += "\n";
+  std::vector<std::string> notes;
+  for (const auto& c : g.cols) {
+    if (c.first == "kata-qemu" && stand_in && notes.empty()) {
+      notes.emplace_back(
+          "* kata-qemu here is a LOCAL STAND-IN: a qemu/TCG VM with its own guest kernel (the "
+          "same isolation boundary as Kata), not Kata itself.");
     }
-  } else {
-    std::vector<size_t> w(header.size());
-    for (size_t i = 0; i < header.size(); ++i) w[i] = header[i].size();
-    for (const auto& r : rows) {
-      for (size_t i = 0; i < r.size(); ++i) w[i] = std::max(w[i], r[i].size());
-    }
-    auto line = [&](const std::vector<std::string>& r) {
-      std::string l;
-      for (size_t i = 0; i < r.size(); ++i) {
-        l += r[i] + std::string(w[i] - r[i].size() + 2, ' ');
-      }
-      while (!l.empty() && l.back() == ' ') l.pop_back();
-      return l + "\n";
-    };
-    out += line(header);
-    std::vector<std::string> dashes;
-    for (size_t x : w) dashes.push_back(std::string(x, '-'));
-    out += line(dashes);
-    for (const auto& r : rows) out += line(r);
   }
-  if (has_kata) {
-    out += std::string(markdown ? "\n" : "") +
-           "* kata-qemu here is a LOCAL STAND-IN: a qemu/TCG VM with its own guest kernel (the "
-           "same isolation boundary as Kata), not Kata itself.\n";
-  }
-  out += std::string(markdown ? "\n" : "") +
-         "host-view: sandwatch-sensor --mode node on the host, standing where host Falco "
-         "stands. [blind] = cannot see into the VM, as expected.\n";
-  out += std::string(markdown ? "\n" : "") +
-         "noise: FP = alerts on benign steps (of the benign steps played); bg = alerts outside "
-         "every step, per hour watched (the harness's own machinery excluded). precision = true "
-         "positives / all alerts, Wilson 95% interval.\n";
+  notes.emplace_back(
+      "host-view: sandwatch-sensor --mode node on the host, standing where host Falco "
+      "stands. [blind] = cannot see into the VM, as expected.");
+  notes.emplace_back(
+      "noise: FP = alerts on benign steps (of the benign steps played); bg = alerts outside "
+      "every step, per hour watched (the harness's own machinery excluded). precision = true "
+      "positives / all alerts, Wilson 95% interval.");
+  return {rows, notes};
+}
+
+}  // namespace
+
+report::Doc BlogDoc(const RunRecord& run, const Score& score) {
+  auto [rows, notes] = BlogParts(run, score);
+  report::Doc d;
+  report::Row header = std::move(rows.front());
+  rows.erase(rows.begin());
+  d.Table(std::move(header), std::move(rows));
+  for (auto& n : notes) d.Para(std::move(n));
+  return d;
+}
+
+std::string BlogTable(const RunRecord& run, const Score& score, bool markdown) {
+  if (markdown) return report::ToMarkdown(BlogDoc(run, score));
+  auto [rows, notes] = BlogParts(run, score);
+  std::string out = report::ToPlainTable(rows);
+  for (const auto& n : notes) out += n + "\n";
   return out;
 }
 

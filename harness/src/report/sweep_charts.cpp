@@ -1,39 +1,26 @@
-// The sweep's SVG charts.
+// The poll-interval sweep's SVG charts, drawn with the one SVG writer.
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <map>
 #include <set>
 
+#include "sandwatch/harness/format.h"
+#include "sandwatch/harness/report/svg.h"
 #include "sandwatch/harness/tune/report.h"
-#include "svg.h"
 
 namespace sandwatch::harness::tune {
 namespace {
 
-std::string FmtMs(double v) {
-  char buf[32];
-  if (v >= 1000)
-    std::snprintf(buf, sizeof buf, "%gs", v / 1000);
-  else
-    std::snprintf(buf, sizeof buf, "%gms", v);
-  return buf;
-}
-std::string FmtS(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%gs", v);
-  return buf;
-}
-std::string FmtPct0(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.0f%%", v * 100);
-  return buf;
-}
-std::string FmtPctLog(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g%%", v);
-  return buf;
-}
+using report::RateColor;
+using report::Scale;
+using report::SeriesColor;
+using report::Svg;
+
+// Axis labels.
+std::string FmtMs(double v) { return v >= 1000 ? Compact(v / 1000) + "s" : Compact(v) + "ms"; }
+std::string FmtS(double v) { return Compact(v) + "s"; }
+std::string FmtPct0(double v) { return Fixed(v * 100, 0) + "%"; }
+std::string FmtPctLog(double v) { return Compact(v) + "%"; }
 
 std::vector<SweepCell> Select(const std::vector<SweepCell>& cells, const std::string& capture) {
   std::vector<SweepCell> out;
@@ -167,12 +154,9 @@ std::string HeatmapSvg(const std::vector<SweepCell>& all, const std::string& cap
         const double rate = c.Rate().p;
         svg.Rect(xx, yy, cw, ch, RateColor(rate), c.Disagrees() ? "#000" : "#fff",
                  c.Disagrees() ? 2.5 : 1);
-        char buf[48];
-        std::snprintf(buf, sizeof buf, "%.0f%%", rate * 100);
-        svg.Text(xx + cw / 2, yy + 16, buf, 12, "middle", "#111", true);
-        std::snprintf(buf, sizeof buf, "(%.0f%%) n=%lld", c.model * 100,
-                      static_cast<long long>(c.trials));
-        svg.Text(xx + cw / 2, yy + 31, buf, 9, "middle", "#222");
+        svg.Text(xx + cw / 2, yy + 16, FmtPct0(rate), 12, "middle", "#111", true);
+        svg.Text(xx + cw / 2, yy + 31, "(" + FmtPct0(c.model) + ") n=" + std::to_string(c.trials),
+                 9, "middle", "#222");
       }
       ++col;
     }
@@ -233,20 +217,6 @@ std::string CpuSvg(const std::vector<SweepCell>& cells) {
   svg.Line(555, ly + 18, 580, ly + 18, "#555", 1.5, "6,4");
   svg.Text(586, ly + 22, "under trial load", 11);
   return svg.Finish();
-}
-
-std::vector<TableRow> RecommendationTable(const std::vector<SweepCell>& cells,
-                                          const std::string& folder, double cpu_budget) {
-  std::vector<TableRow> rows;
-  for (double miss : {0.01, 0.05, 0.10}) {
-    for (double l : {10.0, 100.0, 500.0, 1000.0, 2000.0}) {
-      TuneQuery q{miss, l, cpu_budget};
-      auto r = Recommend(cells, q, folder);
-      if (!r.ok()) continue;
-      rows.push_back({q, std::move(*r)});
-    }
-  }
-  return rows;
 }
 
 }  // namespace sandwatch::harness::tune

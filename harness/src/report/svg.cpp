@@ -1,25 +1,21 @@
-#include "svg.h"
+#include "sandwatch/harness/report/svg.h"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
 
+#include "sandwatch/harness/format.h"
 #include "sandwatch/harness/results.h"
 
-namespace sandwatch::harness::tune {
+namespace sandwatch::harness::report {
 namespace {
 
-std::string Num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", v);
-  return buf;
-}
-
-}  // namespace
-
+std::string Num(double v) { return Fixed(v, 1); }
 // The harness's HTML escaper serves XML text and attributes too.
 std::string EscapeXml(std::string_view s) { return EscapeHtml(s); }
+
+}  // namespace
 
 double Scale::operator()(double v) const {
   double t = 0;
@@ -151,4 +147,4 @@ void Svg::Axes(const Scale& x, const Scale& y, std::string_view x_title, std::st
 
 std::string Svg::Finish() { return out_ + "</svg>\n"; }
 
-}  // namespace sandwatch::harness::tune
+}  // namespace sandwatch::harness::report

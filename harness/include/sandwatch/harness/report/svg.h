@@ -1,6 +1,5 @@
-// A tiny SVG writer for the sweep charts: axes with log or linear scales,
-// polylines, markers and text. Every string passes through EscapeXml.
-// Internal to sandwatch_harness_tune.
+// The SVG writer every report chart is drawn with: axes with log or linear scales,
+// lines, polylines, rectangles, markers and text. Every string is escaped.
 #pragma once
 
 #include <string>
@@ -8,10 +7,7 @@
 #include <utility>
 #include <vector>
 
-namespace sandwatch::harness::tune {
-
-// Escapes & < > " ' for XML/HTML text and attribute values.
-std::string EscapeXml(std::string_view s);
+namespace sandwatch::harness::report {
 
 // Maps a data range onto a pixel range, linearly or in log10.
 struct Scale {
@@ -53,4 +49,4 @@ class Svg {
   std::string out_;
 };
 
-}  // namespace sandwatch::harness::tune
+}  // namespace sandwatch::harness::report

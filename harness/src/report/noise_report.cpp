@@ -1,0 +1,193 @@
+// The noise half of the reports: the blog table's noise rows, the noise and
+// precision sections, the noise chart, summary.json's noise[]/precision[] and
+// attribution.jsonl. Every attacker-written field (rule, exe) is escaped.
+#include "sandwatch/harness/format.h"
+#include "sandwatch/harness/results.h"
+
+namespace sandwatch::harness {
+
+using nlohmann::json;
+
+namespace {
+
+int OutsideCells(const Score& score) {
+  int n = 0;
+  for (const auto& a : score.noise.attributions) n += a.cell_id.empty() ? 1 : 0;
+  return n;
+}
+
+}  // namespace
+
+int BenignSteps(const Score& score, const PrecisionEntry& p) {
+  int n = 0;
+  for (const auto& e : score.noise.noise) {
+    if (e.runtime == p.runtime && e.observer == p.observer) n += e.benign_steps;
+  }
+  return n;
+}
+
+double BackgroundPerHour(const PrecisionEntry& p) {
+  return p.duration_s > 0 ? p.background_events * 3600.0 / p.duration_s : 0;
+}
+
+std::string PrecisionText(const PrecisionEntry& p) {
+  if (!p.precision) return "nothing raised";
+  return Fixed(*p.precision, 2) + " [" + Fixed(p.ci95_lo, 2) + ", " + Fixed(p.ci95_hi, 2) + "]";
+}
+
+const PrecisionEntry* FindPrecision(const Score& score, const std::string& runtime,
+                                    const std::string& observer) {
+  for (const auto& p : score.noise.precision) {
+    if (p.runtime == runtime && p.observer == observer) return &p;
+  }
+  return nullptr;
+}
+
+std::string NoiseCellText(const Score& score, const std::string& rt, const std::string& obs) {
+  const PrecisionEntry* p = FindPrecision(score, rt, obs);
+  if (p == nullptr) return "absent";
+  return std::to_string(p->benign_false_positives) + " FP/" +
+         std::to_string(BenignSteps(score, *p)) + " benign; " +
+         std::to_string(p->background_events) + " bg (" + Fixed(BackgroundPerHour(*p), 0) + "/h)";
+}
+
+std::string PrecisionCellText(const Score& score, const std::string& rt, const std::string& obs) {
+  const PrecisionEntry* p = FindPrecision(score, rt, obs);
+  return p == nullptr ? "absent" : PrecisionText(*p);
+}
+
+std::string NoiseLine(const Score& score) {
+  std::string out = "noise:";
+  if (score.noise.precision.empty()) return out + " no observer reported";
+  for (const auto& p : score.noise.precision) {
+    out += " " + p.runtime + "/" + p.observer + " " + std::to_string(p.benign_false_positives) +
+           " false positive(s) on " + std::to_string(BenignSteps(score, p)) + " benign step(s), " +
+           std::to_string(p.background_events) + " background alert(s) (" +
+           Fixed(BackgroundPerHour(p), 0) + "/h), precision " + PrecisionText(p) + ";";
+  }
+  out.back() = '\n';
+  return out + "(" + std::to_string(score.noise.machinery_excluded) +
+         " alert(s) on the harness's own machinery excluded)\n";
+}
+
+report::Doc NoiseDoc(const Score& score) {
+  const NoiseScore& n = score.noise;
+  report::Doc d;
+  d.Heading(2, "Noise: what each observer raised that was not an attack");
+  d.Para(
+      "Every event is attributed to an attack step (true positive), a benign step (false "
+      "positive on a look-alike), the harness's own machinery (excluded) or background "
+      "(everything else). Precision = true positives / (true positives + false positives + "
+      "background), with its Wilson 95 % interval. Every event's attribution is in "
+      "attribution.jsonl.");
+  std::vector<report::Row> rows;
+  for (const auto& p : n.precision) {
+    rows.push_back({p.runtime, p.observer, std::to_string(p.true_positives),
+                    std::to_string(p.benign_false_positives), std::to_string(BenignSteps(score, p)),
+                    std::to_string(p.background_events), Fixed(BackgroundPerHour(p), 1),
+                    std::to_string(p.machinery_excluded), PrecisionText(p),
+                    Fixed(p.duration_s, 0)});
+  }
+  d.Table({"runtime", "observer", "true positives", "false positives (benign)", "benign steps",
+           "background", "background per hour", "machinery excluded", "precision [95 % CI]",
+           "watched s"},
+          std::move(rows));
+  rows.clear();
+  for (const auto& e : n.noise) {
+    if (e.false_positives == 0 && e.benign_steps == 0 && e.background_events == 0) continue;
+    rows.push_back({e.runtime, e.observer, e.signal, std::to_string(e.false_positives),
+                    std::to_string(e.benign_steps), std::to_string(e.background_events)});
+  }
+  d.Heading(3, "Per signal");
+  d.Table({"runtime", "observer", "signal", "false positives", "benign steps resembling it",
+           "background"},
+          std::move(rows));
+  d.Heading(3, "False positives on benign steps");
+  std::vector<report::Text> fps;
+  int more = 0;
+  for (const auto& a : n.attributions) {
+    if (a.outcome != Outcome::kBenign) continue;
+    if (fps.size() == 200) {
+      ++more;
+      continue;
+    }
+    fps.push_back({a.cell_id + " " + a.observer + ": " + a.rule + " on ", report::Code(a.exe),
+                   " - " + a.reason});
+  }
+  if (more > 0) fps.emplace_back("... " + std::to_string(more) + " more in attribution.jsonl");
+  if (fps.empty()) d.Para("None.");
+  if (!fps.empty()) d.List(std::move(fps));
+  d.Heading(3, "Background: the most frequent (rule, program) pairs");
+  rows.clear();
+  for (const auto& x : n.background_examples) {
+    rows.push_back({x.runtime, x.observer, x.rule, x.exe, std::to_string(x.count)});
+  }
+  if (rows.empty()) d.Para("None.");
+  if (!rows.empty()) d.Table({"runtime", "observer", "rule", "program", "alerts"}, std::move(rows));
+  d.Para(std::to_string(OutsideCells(score)) +
+         " event(s) fell outside every cell's window (attributed in attribution.jsonl, not "
+         "counted above).");
+  return d;
+}
+
+json NoiseSummaryJson(const Score& score) {
+  json noise = json::array(), precision = json::array(), examples = json::array();
+  for (const auto& e : score.noise.noise) {
+    noise.push_back({{"runtime", e.runtime},
+                     {"observer", e.observer},
+                     {"signal", e.signal},
+                     {"false_positives", e.false_positives},
+                     {"benign_steps", e.benign_steps},
+                     {"background_events", e.background_events},
+                     {"duration_s", e.duration_s}});
+  }
+  for (const auto& p : score.noise.precision) {
+    precision.push_back({{"runtime", p.runtime},
+                         {"observer", p.observer},
+                         {"true_positives", p.true_positives},
+                         {"false_positives", p.false_positives},
+                         {"benign_false_positives", p.benign_false_positives},
+                         {"background_events", p.background_events},
+                         {"machinery_excluded", p.machinery_excluded},
+                         {"precision", p.precision ? json(*p.precision) : json(nullptr)},
+                         {"ci95", {p.ci95_lo, p.ci95_hi}},
+                         {"duration_s", p.duration_s}});
+  }
+  for (const auto& x : score.noise.background_examples) {
+    examples.push_back({{"runtime", x.runtime},
+                        {"observer", x.observer},
+                        {"rule", x.rule},
+                        {"exe", x.exe},
+                        {"count", x.count}});
+  }
+  return json{{"noise", noise},
+              {"precision", precision},
+              {"background_examples", examples},
+              {"machinery_excluded", score.noise.machinery_excluded},
+              {"events_outside_cells", OutsideCells(score)}};
+}
+
+std::string AttributionJsonl(const Score& score) {
+  std::string out;
+  for (const auto& a : score.noise.attributions) {
+    out += json{{"event_id", a.event_id}, {"cell", a.cell_id},
+                {"runtime", a.runtime},   {"observer", a.observer},
+                {"rule", a.rule},         {"signal", a.signal},
+                {"exe", a.exe},           {"outcome", OutcomeName(a.outcome)},
+                {"step", a.step},         {"repeat", a.repeat},
+                {"reason", a.reason}}
+               .dump(-1, ' ', false, json::error_handler_t::replace) +
+           "\n";
+  }
+  return out;
+}
+
+bool RanLocalStandIn(const RunRecord& run) {
+  if (run.backend != "local") return false;
+  for (const auto& c : run.cells) {
+    if (c.cell.runtime == "kata-qemu" && !c.ground_truth.empty()) return true;
+  }
+  return false;
+}
+
+}  // namespace sandwatch::harness
