@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "doc.h"
@@ -61,6 +62,30 @@ std::string BusyNote(const nlohmann::json& env) {
   } catch (const nlohmann::json::exception&) {
   }
   return "";
+}
+
+// Detection of the static and the dynamic binary side by side, per vantage, capture,
+// interval and lifetime.
+Block BinarySplitTable(const std::vector<SweepCell>& cells) {
+  Block t;
+  t.kind = Block::Kind::kTable;
+  t.rows.push_back({"vantage", "capture", "P (s)", "L (ms)", "static", "dynamic"});
+  std::map<std::string, size_t> row_of;
+  for (const auto& c : cells) {
+    if (c.binary != "static" && c.binary != "dynamic") continue;
+    const std::string vantage = c.vantage.empty() ? "privileged" : c.vantage;
+    const std::string key = vantage + "|" + c.capture + "|" + FormatSeconds(c.poll_interval_s) +
+                            "|" + std::to_string(c.lifetime_ms);
+    auto [it, fresh] = row_of.emplace(key, t.rows.size());
+    if (fresh) {
+      t.rows.push_back({vantage, c.capture, FormatSeconds(c.poll_interval_s),
+                        std::to_string(c.lifetime_ms), "-", "-"});
+    }
+    const Proportion r = c.Rate();
+    t.rows[it->second][c.binary == "static" ? 4 : 5] =
+        std::to_string(c.detected) + "/" + std::to_string(c.trials) + " (" + Percent(r.p) + ")";
+  }
+  return t;
 }
 
 Doc BuildDoc(const SweepReportInput& in) {
@@ -120,7 +145,9 @@ Doc BuildDoc(const SweepReportInput& in) {
   auto ex = Recommend(in.cells, example, in.folder);
   add(Block::Kind::kPara, ex.ok() ? ex->sentence : ex.error().message);
 
-  const auto caps = Captures(in.cells);
+  // Charts and the model check read one cell per (capture, P, L); the split follows.
+  const std::vector<SweepCell> view = PrimaryCells(in.cells);
+  const auto caps = Captures(view);
   heading(2, "Miss-rate curves");
   add(Block::Kind::kPara,
       "Solid lines: measured miss rate per poll interval with 95% Wilson whiskers. Dashed: the "
@@ -128,17 +155,17 @@ Doc BuildDoc(const SweepReportInput& in) {
       "where the model lies outside the measured interval. For event-driven sources the dashed "
       "line is what pure polling at the same P would have missed.");
   for (const auto& c : caps)
-    chart("Miss rate vs lifetime, " + c, "miss-" + c + ".svg", MissCurvesSvg(in.cells, c));
+    chart("Miss rate vs lifetime, " + c, "miss-" + c + ".svg", MissCurvesSvg(view, c));
   heading(2, "Detection heatmaps");
   for (const auto& c : caps)
-    chart("Detection, lifetime x interval, " + c, "heatmap-" + c + ".svg", HeatmapSvg(in.cells, c));
+    chart("Detection, lifetime x interval, " + c, "heatmap-" + c + ".svg", HeatmapSvg(view, c));
   heading(2, "CPU cost");
   add(Block::Kind::kPara,
       "Idle: sensor CPU with no trials running, from /proc/PID/schedstat (ns precision). Under "
       "load: while the trials ran (several new processes a second to enrich). /proc/PID/stat "
       "utime+stime is recorded per cell too (stat_cpu_s_per_min, 10 ms ticks). The recommendation "
       "uses the idle cost.");
-  chart("Sensor CPU vs poll interval", "cpu.svg", CpuSvg(in.cells));
+  chart("Sensor CPU vs poll interval", "cpu.svg", CpuSvg(view));
 
   heading(2, "Recommendations for common targets (CPU budget 1% of a core)");
   add(Block::Kind::kPara,
@@ -163,7 +190,7 @@ Doc BuildDoc(const SweepReportInput& in) {
 
   heading(2, "Model against measurement");
   int flagged = 0;
-  for (const auto& c : in.cells) {
+  for (const auto& c : view) {
     if (!c.Disagrees()) continue;
     ++flagged;
     const Proportion r = c.Rate();
@@ -182,16 +209,26 @@ Doc BuildDoc(const SweepReportInput& in) {
   if (flagged == 0)
     add(Block::Kind::kPara, "Every poll cell agrees with the model within its 95% interval.");
 
+  if (view.size() != in.cells.size()) {
+    heading(2, "Static and dynamic binaries, by vantage");
+    add(Block::Kind::kPara,
+        "Charts and recommendations above use, for each capture, the least privileged vantage "
+        "it ran in and the static binary. A dynamic binary opens ld.so.cache and its libraries "
+        "after the exec, while it is alive, which gives an inotify watcher a trigger a static "
+        "one does not.");
+    d.push_back(BinarySplitTable(in.cells));
+  }
   heading(2, "All cells");
   Block all;
   all.kind = Block::Kind::kTable;
-  all.rows.push_back({"capture", "P (s)", "L (ms)", "L measured (ms)", "detected", "rate [95% CI]",
-                      "model", "flag", "latency p50/p99 (ms)", "CPU idle / load (s/min)",
-                      "RSS (KiB)", "load avg", "processes"});
+  all.rows.push_back({"capture", "vantage", "binary", "P (s)", "L (ms)", "L measured (ms)",
+                      "detected", "rate [95% CI]", "model", "flag", "latency p50/p99 (ms)",
+                      "CPU idle / load (s/min)", "RSS (KiB)", "load avg", "processes"});
   for (const auto& c : in.cells) {
     const Proportion r = c.Rate();
-    all.rows.push_back({c.capture, FormatSeconds(c.poll_interval_s), std::to_string(c.lifetime_ms),
-                        Fixed(c.mean_lifetime_ms, 1),
+    all.rows.push_back({c.capture, c.vantage.empty() ? "privileged" : c.vantage,
+                        c.binary.empty() ? "sleep" : c.binary, FormatSeconds(c.poll_interval_s),
+                        std::to_string(c.lifetime_ms), Fixed(c.mean_lifetime_ms, 1),
                         std::to_string(c.detected) + "/" + std::to_string(c.trials),
                         Percent(r.p) + " [" + Percent(r.lo) + ", " + Percent(r.hi) + "]",
                         Percent(c.model), c.Disagrees() ? "model outside CI" : "",
