@@ -164,20 +164,6 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   std::unique_ptr<ProcessHandle> sensor = std::move(*started);
   const int sensor_pid = sensor->Pid();
   SensorOutput out(events_path, kMarkerPrefix);
-  // The trial binaries appear after the sensor started, as a dropped tool does.
-  auto dropped = DropTrialBinaries(*ctx.built, o.drop_parent);
-  if (!dropped) {
-    sensor->Stop(std::chrono::seconds(3));
-    res.reason = dropped.error().message;
-    return res;
-  }
-  struct DropGuard {
-    TrialBinaries d;
-    ~DropGuard() { RemoveDroppedBinaries(d); }
-  } drop_guard{*dropped};
-  const auto program_of = [&](const std::string& binary) {
-    return binary == "dynamic" ? dropped->dynamic_path : dropped->static_path;
-  };
 
   // 1. A canary proves the sensor is watching. Processes alive at its first scan are
   //    its start-up state and never evaluated, so retry with a fresh canary.
@@ -187,7 +173,7 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
     if (!sensor->Running()) break;
     const std::string tag = std::string("sw-canary-") + ctx.sweep_id + "-" +
                             std::to_string(pair_index) + "-" + std::to_string(k);
-    auto pid = StartTrial(TrialSpec{tag, 3'600'000, 0, dropped->static_path});
+    auto pid = StartTrial(TrialSpec{tag, 3'600'000, 0, ctx.built->static_path});
     if (!pid) {
       res.reason = pid.error().message;
       return res;
@@ -220,6 +206,22 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
                  LastLine(stderr_path);
     return res;
   }
+
+  // The trial binaries appear once the sensor is watching, as a dropped tool does
+  // (the idle phase below gives it time to watch the new directory and files).
+  auto dropped = DropTrialBinaries(*ctx.built, o.drop_parent);
+  if (!dropped) {
+    sensor->Stop(std::chrono::seconds(3));
+    res.reason = dropped.error().message;
+    return res;
+  }
+  struct DropGuard {
+    TrialBinaries d;
+    ~DropGuard() { RemoveDroppedBinaries(d); }
+  } drop_guard{*dropped};
+  const auto program_of = [&](const std::string& binary) {
+    return binary == "dynamic" ? dropped->dynamic_path : dropped->static_path;
+  };
 
   // 2. Idle cost: no trials running.
   const double idle_len = std::max(plan.idle_s, 2 * interval_s);
