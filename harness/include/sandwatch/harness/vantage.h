@@ -33,8 +33,8 @@ std::string NewestPollSweep(const std::string& results_dir);
 // The newest results/poll-sweep-*/cells.jsonl under `results_dir`, as measured
 // for `capture` (at the unprivileged vantage when `unprivileged`): detection of the
 // 1 ms and 10 ms static and dynamic trials at the interval closest to 2 s, e.g.
-// "measured in results/poll-sweep-2026-12-06 (P=2 s): 1 ms static 99/100, dynamic
-// 100/100; 10 ms static 100/100, dynamic 100/100". Says so when nothing is measured.
+// "measured in results/poll-sweep-2026-12-06 (inotify, unprivileged, P=2 s): 1 ms static
+// 99/100, 1 ms dynamic 100/100, 10 ms static ...". Says so when nothing is measured.
 std::string MeasuredShortLived(const std::string& results_dir, const std::string& capture,
                                bool unprivileged);
 
