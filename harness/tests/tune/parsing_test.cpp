@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "proc_sample.h"
 #include "sandwatch/core/rules/loader.h"
