@@ -23,15 +23,22 @@ std::string SensorPath() {
   return std::string(bin ? bin : "build/bin") + "/sandwatch-sensor";
 }
 
-// The static and dynamic trial binaries, built once for this test binary.
+// The static and dynamic trial binaries, built once for this test binary and removed
+// when it exits.
 const TrialBinaries& Built() {
-  static const TrialBinaries built = [] {
+  struct BuiltDir {
+    std::string dir;
+    TrialBinaries binaries;
+    ~BuiltDir() { std::filesystem::remove_all(dir); }
+  };
+  static const BuiltDir built = [] {
     char tmpl[] = "/tmp/sw-tune-trials-XXXXXX";
-    auto b = BuildTrialBinaries(mkdtemp(tmpl));
+    const std::string dir = mkdtemp(tmpl);
+    auto b = BuildTrialBinaries(dir);
     EXPECT_TRUE(b.ok()) << b.error().message;
-    return b.ok() ? *b : TrialBinaries{};
+    return BuiltDir{dir, b.ok() ? *b : TrialBinaries{}};  // no copy: no early removal
   }();
-  return built;
+  return built.binaries;
 }
 
 TEST(Trials, RealProcessesLiveAtLeastTheirLifetime) {
