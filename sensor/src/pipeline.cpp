@@ -93,6 +93,8 @@ void MergeEarly(const EarlyRead& early, ProcessInfo* p) {
   if (p->cmdline.empty()) p->cmdline = early.cmdline;
   if (p->ppid == 0) p->ppid = early.ppid;
   if (p->key.start_ticks == 0) p->key.start_ticks = early.start_ticks;
+  if (p->fds.empty()) p->fds = early.fds;
+  if (p->sockets.empty()) p->sockets = early.sockets;
 }
 
 // Whether a match rests on a file or connection that a fd re-read found new.

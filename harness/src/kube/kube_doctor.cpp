@@ -1,7 +1,10 @@
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "kube_internal.h"
+#include "sandwatch/harness/commands.h"
+#include "sandwatch/harness/vantage.h"
 
 namespace sandwatch::harness::kube {
 namespace {
@@ -46,6 +49,46 @@ DoctorCheck DeploymentReady(Kubectl& k, const std::string& ns, const std::string
     c.detail = "deployment " + ns + "/" + name + ": " + Trim(*r) + " ready";
   }
   return c;
+}
+
+// One line per sensor that sent a heartbeat: the vantage its capture shows.
+std::vector<DoctorCheck> SensorVantageChecks(HttpClient& http, const std::string& receiver_url) {
+  std::vector<DoctorCheck> out;
+  auto r = http.Get(receiver_url + "/api/sensors", "");
+  if (!r.ok() || r->status != 200) {
+    DoctorCheck c;
+    c.name = "sensor vantage";
+    c.required = false;
+    c.detail = receiver_url + "/api/sensors: " +
+               (r.ok() ? "HTTP " + std::to_string(r->status) : r.error().message);
+    c.fix = "the receiver check above; the sensors' capture shows their vantage";
+    out.push_back(c);
+    return out;
+  }
+  const std::string results = ResolveSourceDir() + "/results";
+  try {
+    const auto j = nlohmann::json::parse(r->body);
+    const nlohmann::json& list = j.is_object() && j.contains("sensors") ? j["sensors"] : j;
+    if (!list.is_array()) return out;
+    for (const auto& s : list) {
+      if (!s.is_object()) continue;
+      const std::string capture = s.value("capture", "");
+      if (capture.empty()) continue;
+      out.push_back(VantageCheck("sensor " + s.value("id", "?") + " vantage", capture,
+                                 s.value("mode", "sidecar"), results));
+    }
+  } catch (const nlohmann::json::exception&) {
+    return out;
+  }
+  if (out.empty()) {
+    DoctorCheck none;
+    none.name = "sensor vantage";
+    none.required = false;
+    none.detail = "no sensor has reported to the receiver yet (its capture shows its vantage)";
+    none.fix = "make kind-up, then wait for the sensor sidecar's first heartbeat";
+    out.push_back(none);
+  }
+  return out;
 }
 
 }  // namespace
@@ -144,6 +187,7 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
       cfg.receiver_url + "/healthz: " +
       (health.ok() ? "HTTP " + std::to_string(health->status) : health.error().message);
   checks.push_back(nodeport);
+  for (auto& c : SensorVantageChecks(http, cfg.receiver_url)) checks.push_back(std::move(c));
   checks.push_back(
       DeploymentReady(k, cfg.namespace_, cfg.listener_service, "attacker listener", true, up));
 

@@ -8,6 +8,8 @@
 #include <sstream>
 
 #include "local/lab.h"
+#include "sandwatch/harness/commands.h"
+#include "sandwatch/harness/vantage.h"
 
 namespace sandwatch::harness::local {
 
@@ -147,6 +149,12 @@ std::vector<DoctorCheck> LocalDoctor(CommandRunner& r, const std::vector<std::st
         "cannot load)";
   }
   checks.push_back(falco);
+  // What a sensor started here can use, and what a pod sidecar without privileges can.
+  const std::string results = ResolveSourceDir() + "/results";
+  checks.push_back(VantageCheck("sensor vantage here (node)", AutoCapture(ProbeVantage(), "node"),
+                                "node", results));
+  checks.push_back(VantageCheck("sensor vantage in a pod sidecar without privileges", "inotify",
+                                "sidecar", results));
   return checks;
 }
 

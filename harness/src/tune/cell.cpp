@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "sandwatch/core/json_fields.h"
@@ -15,7 +16,21 @@ namespace sandwatch::harness::tune {
 
 std::string SweepCell::Label() const {
   return capture + " P=" + FormatSeconds(poll_interval_s) + "s L=" + std::to_string(lifetime_ms) +
-         "ms";
+         "ms" + (binary.empty() ? "" : " " + binary) +
+         (vantage == "unprivileged" ? ", unprivileged" : "");
+}
+
+std::vector<SweepCell> PrimaryCells(const std::vector<SweepCell>& cells) {
+  std::map<std::string, bool> has_unprivileged;  // capture -> measured without privileges
+  for (const auto& c : cells) has_unprivileged[c.capture] |= c.vantage == "unprivileged";
+  std::vector<SweepCell> out;
+  for (const auto& c : cells) {
+    const bool unprivileged = c.vantage == "unprivileged";
+    if (unprivileged != has_unprivileged[c.capture]) continue;
+    if (c.binary == "dynamic") continue;
+    out.push_back(c);
+  }
+  return out;
 }
 
 nlohmann::json CellToJson(const SweepCell& c) {
@@ -42,6 +57,8 @@ nlohmann::json CellToJson(const SweepCell& c) {
       {"load1", c.load1},
       {"processes", c.processes},
   };
+  if (!c.binary.empty()) j["binary"] = c.binary;
+  if (!c.vantage.empty()) j["vantage"] = c.vantage;
   if (c.latency_p50_ms) j["latency_p50_ms"] = *c.latency_p50_ms;
   if (c.latency_p99_ms) j["latency_p99_ms"] = *c.latency_p99_ms;
   return j;
@@ -80,6 +97,8 @@ Result<SweepCell> CellFromJson(const nlohmann::json& j) {
   if (st) st = jsonf::ReadString(j, "sensor_capture", "sensor_capture", false, &c.sensor_capture);
   if (st) st = jsonf::ReadDouble(j, "load1", "load1", false, &c.load1);
   if (st) st = jsonf::ReadInt(j, "processes", "processes", false, &c.processes);
+  if (st) st = jsonf::ReadString(j, "binary", "binary", false, &c.binary);
+  if (st) st = jsonf::ReadString(j, "vantage", "vantage", false, &c.vantage);
   if (!st) return st.error();
   if (c.trials < 0 || c.detected < 0 || c.detected > c.trials) {
     return MakeError("detected: must be between 0 and trials");
@@ -107,6 +126,8 @@ nlohmann::json CellToSummaryEntry(const SweepCell& c) {
                       {"latency_p50_ms", nullptr},
                       {"latency_p99_ms", nullptr},
                       {"rss_kib", c.rss_kib}};
+  if (!c.binary.empty()) j["binary"] = c.binary;
+  if (!c.vantage.empty()) j["vantage"] = c.vantage;
   if (c.latency_p50_ms) j["latency_p50_ms"] = *c.latency_p50_ms;
   if (c.latency_p99_ms) j["latency_p99_ms"] = *c.latency_p99_ms;
   return j;

@@ -204,7 +204,7 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
     return MakeError("--cpu-budget must be positive");
   }
   std::vector<SweepCell> usable;
-  for (const auto& c : cells) {
+  for (const auto& c : PrimaryCells(cells)) {
     if (c.trials > 0) usable.push_back(c);
   }
   if (usable.empty()) return MakeError("no measured sweep cells in " + folder);

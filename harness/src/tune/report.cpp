@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
+#include <set>
 
 #include "sandwatch/core/ids.h"
 #include "sandwatch/harness/format.h"
@@ -56,6 +58,30 @@ std::string BusyNote(const nlohmann::json& env) {
   return "";
 }
 
+// Detection of the static and the dynamic binary side by side, per vantage, capture,
+// interval and lifetime.
+std::vector<report::Row> BinarySplitRows(const std::vector<SweepCell>& cells) {
+  std::vector<report::Row> rows;
+  std::vector<std::vector<std::string>> cols;
+  std::map<std::string, size_t> row_of;
+  for (const auto& c : cells) {
+    if (c.binary != "static" && c.binary != "dynamic") continue;
+    const std::string vantage = c.vantage.empty() ? "privileged" : c.vantage;
+    const std::string key = vantage + "|" + c.capture + "|" + FormatSeconds(c.poll_interval_s) +
+                            "|" + std::to_string(c.lifetime_ms);
+    auto [it, fresh] = row_of.emplace(key, cols.size());
+    if (fresh) {
+      cols.push_back({vantage, c.capture, FormatSeconds(c.poll_interval_s),
+                      std::to_string(c.lifetime_ms), "-", "-"});
+    }
+    const Proportion r = c.Rate();
+    cols[it->second][c.binary == "static" ? 4 : 5] =
+        std::to_string(c.detected) + "/" + std::to_string(c.trials) + " (" + Percent(r.p) + ")";
+  }
+  for (auto& c : cols) rows.emplace_back(c.begin(), c.end());
+  return rows;
+}
+
 report::Doc BuildDoc(const SweepReportInput& in) {
   report::Doc d;
   const auto& env = in.environment;
@@ -89,7 +115,9 @@ report::Doc BuildDoc(const SweepReportInput& in) {
   auto ex = Recommend(in.cells, example, in.folder);
   d.Para(ex.ok() ? ex->sentence : ex.error().message);
 
-  const auto caps = Captures(in.cells);
+  // Charts and the model check read one cell per (capture, P, L); the split follows.
+  const std::vector<SweepCell> view = PrimaryCells(in.cells);
+  const auto caps = Captures(view);
   d.Heading(2, "Miss-rate curves");
   d.Para(
       "Solid lines: measured miss rate per poll interval with 95% Wilson whiskers. Dashed: the "
@@ -97,18 +125,17 @@ report::Doc BuildDoc(const SweepReportInput& in) {
       "where the model lies outside the measured interval. For event-driven sources the dashed "
       "line is what pure polling at the same P would have missed.");
   for (const auto& c : caps)
-    d.Chart("Miss rate vs lifetime, " + c, "miss-" + c + ".svg", MissCurvesSvg(in.cells, c));
+    d.Chart("Miss rate vs lifetime, " + c, "miss-" + c + ".svg", MissCurvesSvg(view, c));
   d.Heading(2, "Detection heatmaps");
   for (const auto& c : caps)
-    d.Chart("Detection, lifetime x interval, " + c, "heatmap-" + c + ".svg",
-            HeatmapSvg(in.cells, c));
+    d.Chart("Detection, lifetime x interval, " + c, "heatmap-" + c + ".svg", HeatmapSvg(view, c));
   d.Heading(2, "CPU cost");
   d.Para(
       "Idle: sensor CPU with no trials running, from /proc/PID/schedstat (ns precision). Under "
       "load: while the trials ran (several new processes a second to enrich). /proc/PID/stat "
       "utime+stime is recorded per cell too (stat_cpu_s_per_min, 10 ms ticks). The recommendation "
       "uses the idle cost.");
-  d.Chart("Sensor CPU vs poll interval", "cpu.svg", CpuSvg(in.cells));
+  d.Chart("Sensor CPU vs poll interval", "cpu.svg", CpuSvg(view));
 
   d.Heading(2, "Recommendations for common targets (CPU budget 1% of a core)");
   d.Para(
@@ -132,7 +159,7 @@ report::Doc BuildDoc(const SweepReportInput& in) {
 
   d.Heading(2, "Model against measurement");
   int flagged = 0;
-  for (const auto& c : in.cells) {
+  for (const auto& c : view) {
     if (!c.Disagrees()) continue;
     ++flagged;
     const Proportion r = c.Rate();
@@ -149,12 +176,23 @@ report::Doc BuildDoc(const SweepReportInput& in) {
   }
   if (flagged == 0) d.Para("Every poll cell agrees with the model within its 95% interval.");
 
+  if (view.size() != in.cells.size()) {
+    d.Heading(2, "Static and dynamic binaries, by vantage");
+    d.Para(
+        "Charts and recommendations above use, for each capture, the least privileged vantage "
+        "it ran in and the static binary. A dynamic binary opens ld.so.cache and its libraries "
+        "after the exec, while it is alive, which gives an inotify watcher a trigger a static "
+        "one does not.");
+    d.Table({"vantage", "capture", "P (s)", "L (ms)", "static", "dynamic"},
+            BinarySplitRows(in.cells));
+  }
   d.Heading(2, "All cells");
   rows.clear();
   for (const auto& c : in.cells) {
     const Proportion r = c.Rate();
-    rows.push_back({c.capture, FormatSeconds(c.poll_interval_s), std::to_string(c.lifetime_ms),
-                    Fixed(c.mean_lifetime_ms, 1),
+    rows.push_back({c.capture, c.vantage.empty() ? "privileged" : c.vantage,
+                    c.binary.empty() ? "sleep" : c.binary, FormatSeconds(c.poll_interval_s),
+                    std::to_string(c.lifetime_ms), Fixed(c.mean_lifetime_ms, 1),
                     std::to_string(c.detected) + "/" + std::to_string(c.trials),
                     Percent(r.p) + " [" + Percent(r.lo) + ", " + Percent(r.hi) + "]",
                     Percent(c.model), c.Disagrees() ? "model outside CI" : "",
@@ -163,9 +201,9 @@ report::Doc BuildDoc(const SweepReportInput& in) {
                     std::to_string(c.rss_kib), c.load1 >= 0 ? Fixed(c.load1, 1) : "-",
                     c.processes >= 0 ? std::to_string(c.processes) : "-"});
   }
-  d.Table({"capture", "P (s)", "L (ms)", "L measured (ms)", "detected", "rate [95% CI]", "model",
-           "flag", "latency p50/p99 (ms)", "CPU idle / load (s/min)", "RSS (KiB)", "load avg",
-           "processes"},
+  d.Table({"capture", "vantage", "binary", "P (s)", "L (ms)", "L measured (ms)", "detected",
+           "rate [95% CI]", "model", "flag", "latency p50/p99 (ms)", "CPU idle / load (s/min)",
+           "RSS (KiB)", "load avg", "processes"},
           std::move(rows));
 
   rows.clear();

@@ -75,35 +75,50 @@ ScanStats ScanStatsIn(const SensorOutput& out, int64_t from_ns, int64_t to_ns) {
 
 }  // namespace
 
-std::vector<std::string> SensorArgv(const SweepOptions& o, const std::string& capture,
+std::vector<std::string> SensorArgv(const SweepOptions& o, const PairKey& k,
                                     const std::string& interval, const std::string& rules,
                                     const std::string& events_path) {
   // The host runtime's workload is this machine: --workload-root / keeps the
   // sensor from picking some other container's root for its baseline and for
   // the inotify/fanotify marks. No deduplication: every trial is its own event.
-  return {o.sensor_path,
-          "--mode",
-          o.plan.mode,
-          "--capture",
-          capture,
-          "--poll-interval",
-          interval,
-          "--workload-root",
-          "/",
-          "--rules",
-          rules,
-          "--output",
-          "file:" + events_path,
-          "--heartbeat-interval",
-          "1",
-          "--dedup-window",
-          "0",
-          "--pod-name",
-          "poll-sweep"};
+  const bool unprivileged = k.vantage == "unprivileged";
+  std::vector<std::string> argv;
+  if (unprivileged) {
+    // containerd's default capability set for a pod, nothing else
+    argv = {"/usr/bin/setpriv",
+            "--bounding-set",
+            "-all,+chown,+dac_override,+fowner,+fsetid,+kill,+setgid,+setuid,+setpcap,"
+            "+net_bind_service,+net_raw,+sys_chroot,+mknod,+audit_write,+setfcap",
+            "--inh-caps",
+            "-all",
+            "--"};
+  }
+  const std::vector<std::string> sensor = {o.sensor_path,
+                                           "--mode",
+                                           unprivileged ? "sidecar" : o.plan.mode,
+                                           "--capture",
+                                           k.capture,
+                                           "--poll-interval",
+                                           interval,
+                                           "--workload-root",
+                                           "/",
+                                           "--rules",
+                                           rules,
+                                           "--output",
+                                           "file:" + events_path,
+                                           "--heartbeat-interval",
+                                           "1",
+                                           "--dedup-window",
+                                           "0",
+                                           "--pod-name",
+                                           "poll-sweep"};
+  argv.insert(argv.end(), sensor.begin(), sensor.end());
+  return argv;
 }
 
-std::string PairId(const std::string& capture, double interval_s) {
-  return capture + "-" + FormatSeconds(interval_s);
+std::string PairId(const PairKey& k) {
+  return (k.vantage == "unprivileged" ? "unprivileged-" : "") + k.capture + "-" +
+         FormatSeconds(k.interval_s);
 }
 
 std::string SweepRulesYaml() {
@@ -119,12 +134,13 @@ std::string SweepRulesYaml() {
          "      - cmdline: ['^sw-(trial|canary)-[0-9a-f]+-']\n";
 }
 
-PairResult RunPair(const PairContext& ctx, const std::string& capture, double interval_s,
-                   int pair_index) {
+PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   PairResult res;
   const SweepOptions& o = *ctx.opts;
   const SweepPlan& plan = o.plan;
-  const std::string id = PairId(capture, interval_s);
+  const std::string& capture = key.capture;
+  const double interval_s = key.interval_s;
+  const std::string id = PairId(key);
   const std::string events_path = ctx.raw_dir + "/" + id + ".events.jsonl";
   const std::string stderr_path = ctx.raw_dir + "/" + id + ".stderr";
   std::error_code ec;
@@ -136,7 +152,7 @@ PairResult RunPair(const PairContext& ctx, const std::string& capture, double in
   char pbuf[32];
   std::snprintf(pbuf, sizeof pbuf, "%g", interval_s);
   CommandSpec spec;
-  spec.argv = SensorArgv(o, capture, pbuf, ctx.rules_path, events_path);
+  spec.argv = SensorArgv(o, key, pbuf, ctx.rules_path, events_path);
   spec.argv.insert(spec.argv.end(), {"--sensor-id", "sweep-" + ctx.sweep_id + "-" + id});
   spec.stdout_path = ctx.raw_dir + "/" + id + ".stdout";
   spec.stderr_path = stderr_path;
@@ -157,7 +173,7 @@ PairResult RunPair(const PairContext& ctx, const std::string& capture, double in
     if (!sensor->Running()) break;
     const std::string tag = std::string("sw-canary-") + ctx.sweep_id + "-" +
                             std::to_string(pair_index) + "-" + std::to_string(k);
-    auto pid = StartTrial(o.trial_program, TrialSpec{tag, 3'600'000, 0});
+    auto pid = StartTrial(TrialSpec{tag, 3'600'000, 0, ctx.built->static_path});
     if (!pid) {
       res.reason = pid.error().message;
       return res;
@@ -191,6 +207,22 @@ PairResult RunPair(const PairContext& ctx, const std::string& capture, double in
     return res;
   }
 
+  // The trial binaries appear once the sensor is watching, as a dropped tool does
+  // (the idle phase below gives it time to watch the new directory and files).
+  auto dropped = DropTrialBinaries(*ctx.built, o.drop_parent);
+  if (!dropped) {
+    sensor->Stop(std::chrono::seconds(3));
+    res.reason = dropped.error().message;
+    return res;
+  }
+  struct DropGuard {
+    TrialBinaries d;
+    ~DropGuard() { RemoveDroppedBinaries(d); }
+  } drop_guard{*dropped};
+  const auto program_of = [&](const std::string& binary) {
+    return binary == "dynamic" ? dropped->dynamic_path : dropped->static_path;
+  };
+
   // 2. Idle cost: no trials running.
   const double idle_len = std::max(plan.idle_s, 2 * interval_s);
   const ProcSample idle0 = Sample(o.proc_root, sensor_pid);
@@ -208,15 +240,17 @@ PairResult RunPair(const PairContext& ctx, const std::string& capture, double in
   const double window = interval_s * std::ceil(plan.window_s / interval_s - 1e-9);
   std::uniform_real_distribution<double> phase(0.0, window);
   std::vector<TrialSpec> specs;
-  for (int64_t l : plan.lifetimes_ms) {
-    for (int i = 0; i < plan.TrialsFor(l); ++i) {
-      specs.push_back({"sw-trial-" + ctx.sweep_id + "-" + std::to_string(pair_index) + "-" +
-                           std::to_string(l) + "-" + std::to_string(i),
-                       l, phase(*ctx.rng)});
+  for (const auto& bin : plan.binaries) {
+    for (int64_t l : plan.lifetimes_ms) {
+      for (int i = 0; i < plan.TrialsFor(l); ++i) {
+        specs.push_back({"sw-trial-" + ctx.sweep_id + "-" + std::to_string(pair_index) + "-" +
+                             bin.substr(0, 1) + std::to_string(l) + "-" + std::to_string(i),
+                         l, phase(*ctx.rng), program_of(bin)});
+      }
     }
   }
   const ProcSample load0 = Sample(o.proc_root, sensor_pid);
-  auto trials = RunTrials(o.trial_program, specs, plan.max_in_flight, [&out] {
+  auto trials = RunTrials(specs, plan.max_in_flight, [&out] {
     out.Poll();
     return Interrupted();
   });
@@ -247,8 +281,14 @@ PairResult RunPair(const PairContext& ctx, const std::string& capture, double in
   }
   const int64_t unreadable = std::max<int64_t>(0, out.LastCounter("cmdline_unreadable"));
   res.trials = std::move(*trials);
-  for (int64_t l : plan.lifetimes_ms) {
+  std::vector<std::pair<std::string, int64_t>> grid;  // (binary, lifetime) per cell
+  for (const auto& b : plan.binaries) {
+    for (int64_t l : plan.lifetimes_ms) grid.emplace_back(b, l);
+  }
+  for (const auto& [bin, l] : grid) {
     SweepCell c;
+    c.binary = bin;
+    c.vantage = key.vantage;
     c.capture = capture;
     c.poll_interval_s = interval_s;
     c.lifetime_ms = l;
@@ -266,7 +306,7 @@ PairResult RunPair(const PairContext& ctx, const std::string& capture, double in
     std::vector<double> lat;
     double lived = 0;
     for (const auto& r : res.trials) {
-      if (r.spec.lifetime_ms != l || !r.started) continue;
+      if (r.spec.lifetime_ms != l || r.spec.program != program_of(bin) || !r.started) continue;
       ++c.trials;
       lived += r.LifetimeMs();
       if (r.delayed) ++c.delayed_starts;
@@ -289,7 +329,7 @@ PairResult RunPair(const PairContext& ctx, const std::string& capture, double in
     res.detected.push_back(it != out.Events().end());
     res.event_wall.push_back(it != out.Events().end() ? it->second.time_ns : 0);
   }
-  if (!active.empty() && active != capture) {
+  if (!active.empty() && active != capture && active != capture + "+poll") {
     SW_LOG(kWarn, "tune", "sensor reported a different capture", {"asked", capture},
            {"active", active});
   }

@@ -22,6 +22,14 @@ struct PairContext {
   std::string rules_path;  // the generated rules file
   std::string raw_dir;     // OUT/raw: sensor output and logs
   std::mt19937_64* rng = nullptr;
+  const TrialBinaries* built = nullptr;  // dropped afresh for every pair
+};
+
+// One sensor of the sweep: a capture at an interval, seen from one vantage.
+struct PairKey {
+  std::string vantage;  // "privileged" | "unprivileged"
+  std::string capture;
+  double interval_s = 0;
 };
 
 struct PairResult {
@@ -34,15 +42,17 @@ struct PairResult {
   std::vector<int64_t> event_wall;  // parallel to trials; 0 when not detected
 };
 
-std::string PairId(const std::string& capture, double interval_s);
+// "inotify-0.5"; "unprivileged-inotify-0.5" for the unprivileged vantage.
+std::string PairId(const PairKey& k);
 
-// The sensor's command line for one pair (without --sensor-id).
-std::vector<std::string> SensorArgv(const SweepOptions& o, const std::string& capture,
+// The sensor's command line for one pair (without --sensor-id). The unprivileged
+// vantage starts it through setpriv(1) with a pod's default capability set (no
+// shell) and MODE=sidecar.
+std::vector<std::string> SensorArgv(const SweepOptions& o, const PairKey& k,
                                     const std::string& interval, const std::string& rules,
                                     const std::string& events_path);
 
-PairResult RunPair(const PairContext& ctx, const std::string& capture, double interval_s,
-                   int pair_index);
+PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index);
 
 // The rules file the sweep's sensors load: one rule matching the markers.
 std::string SweepRulesYaml();

@@ -94,10 +94,25 @@ Result<SweepPlan> ParseSweepPlan(std::string_view yaml_text, std::string_view or
         if (plan.mode != "node" && plan.mode != "kata" && plan.mode != "sidecar") {
           return Bad(origin, key, "must be node, kata or sidecar");
         }
+      } else if (key == "binaries" || key == "vantages") {
+        const bool bin = key == "binaries";
+        auto& list = bin ? plan.binaries : plan.vantages;
+        list = v.as<std::vector<std::string>>();
+        const std::set<std::string> known =
+            bin ? std::set<std::string>{"static", "dynamic"}
+                : std::set<std::string>{"privileged", "unprivileged"};
+        for (const auto& b : list) {
+          if (known.count(b) == 0)
+            return Bad(
+                origin, key,
+                "unknown value \"" + b + "\" (" + *known.begin() + ", " + *known.rbegin() + ")");
+        }
+        if (list.empty()) return Bad(origin, key, "must not be empty");
       } else {
         return Bad(origin, key,
                    "unknown key (known: lifetimes_ms, poll_intervals_s, captures, trials, "
-                   "trials_for_lifetime, window_s, idle_s, max_in_flight, seed, mode)");
+                   "trials_for_lifetime, window_s, idle_s, max_in_flight, seed, mode, binaries, "
+                   "vantages)");
       }
     }
   } catch (const YAML::Exception& e) {

@@ -76,16 +76,17 @@ Status WriteText(const std::string& path, const std::string& text) {
   return OkStatus();
 }
 
-Status AppendTrials(const std::string& path, const PairResult& r, const std::string& capture,
-                    double interval_s) {
+Status AppendTrials(const std::string& path, const PairResult& r, const PairKey& key) {
   std::ofstream out(path, std::ios::app);
   if (!out) return MakeError("cannot append to " + path);
   for (size_t i = 0; i < r.trials.size(); ++i) {
     const auto& t = r.trials[i];
     if (!t.started) continue;
     nlohmann::json j = {{"tag", t.spec.tag},
-                        {"capture", capture},
-                        {"poll_interval_s", interval_s},
+                        {"capture", key.capture},
+                        {"vantage", key.vantage},
+                        {"binary", std::filesystem::path(t.spec.program).filename().string()},
+                        {"poll_interval_s", key.interval_s},
                         {"lifetime_ms", t.spec.lifetime_ms},
                         {"pid", t.pid},
                         {"start_wall_ns", t.start_wall_ns},
@@ -106,12 +107,6 @@ Status AppendTrials(const std::string& path, const PairResult& r, const std::str
 
 Result<SweepOutcome> RunSweep(const SweepOptions& in_opts, CommandRunner& runner) {
   SweepOptions opts = in_opts;
-  if (opts.trial_program.empty()) {
-    opts.trial_program = access("/usr/bin/sleep", X_OK) == 0 ? "/usr/bin/sleep" : "/bin/sleep";
-  }
-  if (access(opts.trial_program.c_str(), X_OK) != 0) {
-    return MakeError("trial program " + opts.trial_program + " is not executable");
-  }
   if (access(opts.sensor_path.c_str(), X_OK) != 0) {
     return MakeError(
         "sandwatch-sensor not found at " + opts.sensor_path +
@@ -121,6 +116,8 @@ Result<SweepOutcome> RunSweep(const SweepOptions& in_opts, CommandRunner& runner
   const std::string raw_dir = opts.out_dir + "/raw";
   std::filesystem::create_directories(raw_dir, ec);
   if (ec) return MakeError("cannot create " + raw_dir + ": " + ec.message());
+  auto built = BuildTrialBinaries(raw_dir);
+  if (!built) return built.error();
   // Raw sensor output is large and stays out of git; the reports, cells and trials are kept.
   if (auto st = WriteText(opts.out_dir + "/.gitignore", "raw/\n*.tmp\n"); !st) return st.error();
   const std::string rules_path = opts.out_dir + "/sweep-rules.yaml";
@@ -164,7 +161,12 @@ Result<SweepOutcome> RunSweep(const SweepOptions& in_opts, CommandRunner& runner
                    " at " + std::to_string(l) + " ms";
   }
   env["settings"] = {
-      {"trial_program", opts.trial_program},
+      {"trial_program",
+       "a static and a dynamic build of one small C program (raw/trial.c), copied into a new "
+       "directory under " +
+           opts.drop_parent + " after each sensor started"},
+      {"binaries", opts.plan.binaries},
+      {"vantages", opts.plan.vantages},
       {"trials", trials_desc},
       {"window_s", opts.plan.window_s},
       {"window_note", FormatSeconds(opts.plan.window_s) + " s (rounded up to whole intervals)"},
@@ -173,27 +175,27 @@ Result<SweepOutcome> RunSweep(const SweepOptions& in_opts, CommandRunner& runner
       {"lifetimes_ms", opts.plan.lifetimes_ms},
       {"poll_intervals_s", opts.plan.intervals_s},
       {"captures", opts.plan.captures},
-      {"sensor_argv",
-       SensorArgv(opts, "CAPTURE", "P", "sweep-rules.yaml", "raw/PAIR.events.jsonl")}};
+      {"sensor_argv", SensorArgv(opts, PairKey{"privileged", "CAPTURE", 0}, "P", "sweep-rules.yaml",
+                                 "raw/PAIR.events.jsonl")},
+      {"unprivileged_sensor_argv", SensorArgv(opts, PairKey{"unprivileged", "CAPTURE", 0}, "P",
+                                              "sweep-rules.yaml", "raw/PAIR.events.jsonl")}};
 
   std::mt19937_64 rng(opts.plan.seed != 0 ? opts.plan.seed : std::random_device{}());
   char sid[16];
   std::snprintf(sid, sizeof sid, "%08x", static_cast<unsigned>(rng() & 0xffffffffu));
-  PairContext ctx{&opts, &runner, sid, rules_path, raw_dir, &rng};
+  PairContext ctx{&opts, &runner, sid, rules_path, raw_dir, &rng, &*built};
 
-  struct Pair {
-    std::string capture;
-    double interval;
-  };
-  std::vector<Pair> todo;
+  std::vector<PairKey> todo;
   SweepOutcome outcome;
   outcome.out_dir = opts.out_dir;
-  for (const auto& cap : opts.plan.captures) {
-    for (double p : opts.plan.intervals_s) {
-      if (done.count(PairId(cap, p)) != 0) {
-        ++outcome.pairs_resumed;
-      } else {
-        todo.push_back({cap, p});
+  for (const auto& v : opts.plan.vantages) {
+    for (const auto& cap : opts.plan.captures) {
+      for (double p : opts.plan.intervals_s) {
+        if (done.count(PairId({v, cap, p})) != 0) {
+          ++outcome.pairs_resumed;
+        } else {
+          todo.push_back({v, cap, p});
+        }
       }
     }
   }
@@ -205,16 +207,22 @@ Result<SweepOutcome> RunSweep(const SweepOptions& in_opts, CommandRunner& runner
   const size_t cells_per_pair = opts.plan.lifetimes_ms.size();
   bool interrupted = false;
   for (size_t i = 0; i < todo.size(); ++i) {
-    const auto& [cap, p] = todo[i];
+    const PairKey& key = todo[i];
+    const double p = key.interval_s;
+    // environment.json's captures map: "inotify", or "inotify (unprivileged)"
+    const std::string cap =
+        key.capture + (key.vantage == "unprivileged" ? " (" + key.vantage + ")" : "");
     if (captures.contains(cap) && captures[cap].value("status", "") == "refused") continue;
     progress.BeginCell(static_cast<int>(i), cap + " P=" + FormatSeconds(p) + "s (" +
-                                                std::to_string(cells_per_pair) + " lifetimes)");
+                                                std::to_string(cells_per_pair) + " lifetimes x " +
+                                                std::to_string(opts.plan.binaries.size()) +
+                                                " binaries)");
     PairResult r =
-        RunPair(ctx, cap, p, static_cast<int>(i + static_cast<size_t>(outcome.pairs_resumed)));
+        RunPair(ctx, key, static_cast<int>(i + static_cast<size_t>(outcome.pairs_resumed)));
     switch (r.status) {
       case PairResult::Status::kMeasured: {
         if (auto st = AppendCells(cells_path, r.cells); !st) return st.error();
-        if (auto st = AppendTrials(opts.out_dir + "/ground-truth.jsonl", r, cap, p); !st)
+        if (auto st = AppendTrials(opts.out_dir + "/ground-truth.jsonl", r, key); !st)
           return st.error();
         if (!captures.contains(cap) || captures[cap].value("status", "") != "failed") {
           captures[cap] = {{"status", "measured"},
@@ -234,10 +242,10 @@ Result<SweepOutcome> RunSweep(const SweepOptions& in_opts, CommandRunner& runner
           std::fprintf(stderr, "[tune] capture %s refused: %s\n", cap.c_str(), r.reason.c_str());
         break;
       case PairResult::Status::kFailed:
-        captures[cap] = {{"status", "failed"}, {"detail", PairId(cap, p) + ": " + r.reason}};
+        captures[cap] = {{"status", "failed"}, {"detail", PairId(key) + ": " + r.reason}};
         progress.EndCell(static_cast<int>(i), false);
         if (!opts.quiet)
-          std::fprintf(stderr, "[tune] pair %s failed: %s\n", PairId(cap, p).c_str(),
+          std::fprintf(stderr, "[tune] pair %s failed: %s\n", PairId(key).c_str(),
                        r.reason.c_str());
         break;
       case PairResult::Status::kInterrupted:

@@ -11,7 +11,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "sandwatch/core/clock.h"
@@ -49,16 +52,91 @@ int WaitExit(int pid) {
   return -1;
 }
 
-}  // namespace
+// Lives about argv[1] microseconds and exits; nothing else (no file opened).
+constexpr const char* kTrialSource =
+    "#include <stdlib.h>\n"
+    "#include <time.h>\n"
+    "int main(int argc, char** argv) {\n"
+    "  long us = argc > 1 ? atol(argv[1]) : 1000;\n"
+    "  struct timespec ts = {us / 1000000, (us % 1000000) * 1000};\n"
+    "  nanosleep(&ts, 0);\n"
+    "  return 0;\n"
+    "}\n";
 
-std::vector<std::string> TrialArgv(const TrialSpec& spec) {
-  char secs[32];
-  std::snprintf(secs, sizeof secs, "%.3f", static_cast<double>(spec.lifetime_ms) / 1000.0);
-  return {spec.tag, secs};
+// Runs a build tool to completion with stdout and stderr appended to `log`.
+Status RunTool(const std::vector<std::string>& argv, const std::string& log) {
+  std::vector<char*> cargv;
+  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  pid_t pid = 0;
+  const int rc = posix_spawnp(&pid, argv[0].c_str(), &fa, nullptr, cargv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) return MakeError("cannot start " + argv[0] + ": " + std::strerror(rc), rc);
+  const int code = WaitExit(pid);
+  if (code != 0) {
+    return MakeError(argv[0] + " exited " + std::to_string(code) + " building the trial program" +
+                     " (a static build needs libc6-dev); see " + log);
+  }
+  return OkStatus();
 }
 
-Result<std::vector<TrialRecord>> RunTrials(const std::string& program,
-                                           const std::vector<TrialSpec>& specs, int max_in_flight,
+Status CopyExecutable(const std::string& from, const std::string& to) {
+  std::error_code ec;
+  std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing, ec);
+  if (!ec) std::filesystem::permissions(to, std::filesystem::perms(0755), ec);
+  if (ec) return MakeError("cannot copy " + from + " to " + to + ": " + ec.message());
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<TrialBinaries> BuildTrialBinaries(const std::string& dir) {
+  const std::string src = dir + "/trial.c";
+  {
+    std::ofstream out(src, std::ios::trunc);
+    out << kTrialSource;
+    if (!out) return MakeError("cannot write " + src);
+  }
+  TrialBinaries b{dir + "/trial-static", dir + "/trial-dynamic"};
+  const std::string log = dir + "/trial-build.log";
+  if (auto st = RunTool({"cc", "-O2", "-static", "-o", b.static_path, src}, log); !st) {
+    return st.error();
+  }
+  if (auto st = RunTool({"cc", "-O2", "-o", b.dynamic_path, src}, log); !st) return st.error();
+  return b;
+}
+
+Result<TrialBinaries> DropTrialBinaries(const TrialBinaries& built, const std::string& parent) {
+  std::string templ = parent + "/sw-drop.XXXXXX";
+  if (mkdtemp(templ.data()) == nullptr) {
+    return MakeError("mkdtemp " + templ + ": " + std::strerror(errno), errno);
+  }
+  TrialBinaries d{templ + "/static-trial", templ + "/dynamic-trial"};
+  Status st = CopyExecutable(built.static_path, d.static_path);
+  if (st) st = CopyExecutable(built.dynamic_path, d.dynamic_path);
+  if (!st) {
+    RemoveDroppedBinaries(d);
+    return st.error();
+  }
+  return d;
+}
+
+void RemoveDroppedBinaries(const TrialBinaries& dropped) {
+  if (dropped.static_path.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(std::filesystem::path(dropped.static_path).parent_path(), ec);
+}
+
+std::vector<std::string> TrialArgv(const TrialSpec& spec) {
+  return {spec.tag, std::to_string(spec.lifetime_ms * 1000)};
+}
+
+Result<std::vector<TrialRecord>> RunTrials(const std::vector<TrialSpec>& specs, int max_in_flight,
                                            const std::function<bool()>& stop) {
   std::vector<TrialRecord> recs;
   for (const auto& s : specs) recs.push_back(TrialRecord{s});
@@ -95,7 +173,7 @@ Result<std::vector<TrialRecord>> RunTrials(const std::string& program,
         r.delayed = now - due > 5'000'000;
         r.start_mono_ns = clock.MonoNs();
         r.start_wall_ns = clock.WallNs();
-        auto pid = Spawn(program, TrialArgv(r.spec));
+        auto pid = Spawn(r.spec.program, TrialArgv(r.spec));
         if (!pid) {
           failure = pid.error();
           break;
@@ -143,9 +221,7 @@ Result<std::vector<TrialRecord>> RunTrials(const std::string& program,
   return recs;
 }
 
-Result<int> StartTrial(const std::string& program, const TrialSpec& spec) {
-  return Spawn(program, TrialArgv(spec));
-}
+Result<int> StartTrial(const TrialSpec& spec) { return Spawn(spec.program, TrialArgv(spec)); }
 
 void KillTrial(int pid) {
   if (pid <= 0) return;

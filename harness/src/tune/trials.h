@@ -1,5 +1,9 @@
 // Trial processes for the sweep: real processes of a given lifetime, each with a
-// unique marker as argv[0], started at planned offsets. posix_spawn starts them;
+// unique marker as argv[0], started at planned offsets. The trial program is one
+// small C program built twice (static and dynamic) and dropped into a directory
+// made after the sensor started, as an attacker drops a tool. posix_spawn starts
+// each trial directly: no shell and no helper exec between trials, which would
+// open libraries and files and hand an inotify watcher a free trigger. posix_spawn starts them;
 // one pidfd per child in an epoll set reaps them, so a child's end time is taken
 // the moment it exits, and only our own trial pids are ever waited for (the
 // sensor, started elsewhere, is never reaped here). Internal to sandwatch_harness_tune.
@@ -18,7 +22,24 @@ struct TrialSpec {
   std::string tag;          // the marker, argv[0] of the trial
   int64_t lifetime_ms = 0;  // how long the trial program is asked to live
   double offset_s = 0;      // start time after the batch start
+  std::string program;      // absolute path executed (a dropped trial binary)
 };
+
+// The trial program built twice, once static and once dynamically linked.
+struct TrialBinaries {
+  std::string static_path;
+  std::string dynamic_path;
+};
+
+// Writes the trial program's C source into `dir` and builds it with `cc` (and
+// `cc -static`). An Error names the compiler's exit and its log file.
+Result<TrialBinaries> BuildTrialBinaries(const std::string& dir);
+
+// A fresh directory under `parent` (mkdtemp) holding copies of both binaries, named
+// static-trial and dynamic-trial; the returned paths point into it.
+Result<TrialBinaries> DropTrialBinaries(const TrialBinaries& built, const std::string& parent);
+// Removes a directory made by DropTrialBinaries.
+void RemoveDroppedBinaries(const TrialBinaries& dropped);
 
 struct TrialRecord {
   TrialSpec spec;
@@ -32,20 +53,18 @@ struct TrialRecord {
   double LifetimeMs() const { return static_cast<double>(end_mono_ns - start_mono_ns) / 1e6; }
 };
 
-// argv for a trial living `lifetime_ms` with the given program (a sleep(1)):
-// {tag, "0.010"}.
+// argv for a trial living `lifetime_ms`: {tag, microseconds}, e.g. {tag, "10000"}.
 std::vector<std::string> TrialArgv(const TrialSpec& spec);
 
 // Runs every trial (sorted by offset internally), at most `max_in_flight` alive at
 // once, and returns when all have exited. `stop()` is polled; when it returns true
 // every live trial is killed and reaped and an Error is returned.
-Result<std::vector<TrialRecord>> RunTrials(const std::string& program,
-                                           const std::vector<TrialSpec>& specs, int max_in_flight,
+Result<std::vector<TrialRecord>> RunTrials(const std::vector<TrialSpec>& specs, int max_in_flight,
                                            const std::function<bool()>& stop);
 
 // One long-lived trial (the canary that proves the sensor is watching).
 // Killed and reaped by KillTrial.
-Result<int> StartTrial(const std::string& program, const TrialSpec& spec);
+Result<int> StartTrial(const TrialSpec& spec);
 void KillTrial(int pid);
 
 }  // namespace sandwatch::harness::tune

@@ -38,6 +38,8 @@ struct TuneFlags {
   std::string sensor;
   std::string bin_dir;
   std::vector<std::string> captures;
+  std::vector<std::string> vantages;
+  std::vector<std::string> binaries;
   std::vector<double> intervals;
   std::vector<int64_t> lifetimes;
   int trials = 0;
@@ -121,6 +123,8 @@ void RunSweepAndAnswer(TuneFlags f) {
     o.plan = *plan;
   }
   if (!f.captures.empty()) o.plan.captures = f.captures;
+  if (!f.vantages.empty()) o.plan.vantages = f.vantages;
+  if (!f.binaries.empty()) o.plan.binaries = f.binaries;
   if (!f.intervals.empty()) o.plan.intervals_s = f.intervals;
   if (!f.lifetimes.empty()) o.plan.lifetimes_ms = f.lifetimes;
   if (f.trials > 0) {
@@ -227,6 +231,12 @@ void RegisterTuneCommand(CLI::App& app) {
   sub->add_option("--captures", f->captures, "only these captures (poll,inotify,fanotify,netlink)")
       ->delimiter(',')
       ->check(CLI::IsMember({"poll", "inotify", "fanotify", "netlink"}));
+  sub->add_option("--vantages", f->vantages, "only these vantages (privileged,unprivileged)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"privileged", "unprivileged"}));
+  sub->add_option("--binaries", f->binaries, "only these trial binaries (static,dynamic)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"static", "dynamic"}));
   sub->add_option("--intervals", f->intervals, "poll intervals in seconds, e.g. 0.5,2")
       ->delimiter(',')
       ->check(CLI::Range(0.01, 3600.0));

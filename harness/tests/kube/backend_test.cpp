@@ -298,6 +298,9 @@ TEST_F(KubeBackendTest, SidekickUiEventsAreCopiedIntoTheReceiverWhenAsked) {
 
 TEST_F(KubeBackendTest, DoctorChecksTheClusterAndThatKataRunsAGuestKernel) {
   http_->routes["http://127.0.0.1:30080/healthz"] = {200, "ok"};
+  http_->routes.erase("sensors-from-applied");  // a sensor that has reported its capture
+  http_->routes["http://127.0.0.1:30080/api/sensors"] = {
+      200, R"([{"id":"kata-app","mode":"sidecar","capture":"inotify"}])"};
   auto backend = Make();
   const auto checks = backend->Doctor({"runc", "kata-qemu"});
   std::map<std::string, DoctorCheck> by;
@@ -315,6 +318,15 @@ TEST_F(KubeBackendTest, DoctorChecksTheClusterAndThatKataRunsAGuestKernel) {
                 "guest kernel 6.12.28-kata, node kernel 6.8.0-45-generic"),
             std::string::npos);
   ExpectGolden(kubectl_.Transcript(), "doctor.commands.txt");
+  // The vantage comes from the capture the sensor reports in its heartbeats.
+  std::string vantage_lines;
+  for (const auto& [name, c] : by) {
+    if (name.find("vantage") != std::string::npos) vantage_lines += name + ": " + c.detail + "\n";
+  }
+  ASSERT_EQ(by.count("sensor kata-app vantage"), 1u) << vantage_lines;
+  EXPECT_NE(by["sensor kata-app vantage"].detail.find("sidecar without privileges"),
+            std::string::npos)
+      << by["sensor kata-app vantage"].detail;
 
   kubectl_.Answer("run sw-doctor-kata-probe", "6.8.0-45-generic\n");
   for (const auto& c : backend->Doctor({"kata-qemu"})) {

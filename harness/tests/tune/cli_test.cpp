@@ -143,10 +143,13 @@ TEST_F(TuneCli, InterruptedSweepResumes) {
   const std::string out = root_ + "/results/poll-sweep-resume";
   const std::string args =
       "tune --sweep --quiet --out " + out +
-      " --captures poll --intervals 0.5,1 --lifetimes 10,1000 --trials 5 --window-s 1";
-  std::vector<std::string> argv = {
-      Harness(),     "tune",  "--sweep",     "--quiet", "--out",    out, "--captures", "poll",
-      "--intervals", "0.5,1", "--lifetimes", "10,1000", "--trials", "5", "--window-s", "1"};
+      " --captures poll --vantages privileged --binaries static --intervals 0.5,1 --lifetimes "
+      "10,1000 --trials 5 --window-s 1";
+  std::vector<std::string> argv = {Harness(),     "tune",       "--sweep",     "--quiet",
+                                   "--out",       out,          "--captures",  "poll",
+                                   "--vantages",  "privileged", "--binaries",  "static",
+                                   "--intervals", "0.5,1",      "--lifetimes", "10,1000",
+                                   "--trials",    "5",          "--window-s",  "1"};
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "proc_sample.h"
 #include "sandwatch/core/rules/loader.h"
@@ -136,10 +137,52 @@ TEST(SensorOutput, KeepsTheFirstMarkedEventAndHeartbeats) {
   std::filesystem::remove(path);
 }
 
-TEST(Trials, ArgvCarriesTheMarkerAndSeconds) {
-  EXPECT_EQ(TrialArgv({"sw-trial-x-1", 10, 0}),
-            (std::vector<std::string>{"sw-trial-x-1", "0.010"}));
-  EXPECT_EQ(TrialArgv({"m", 5000, 0}), (std::vector<std::string>{"m", "5.000"}));
+TEST(Trials, ArgvCarriesTheMarkerAndMicroseconds) {
+  EXPECT_EQ(TrialArgv({"sw-trial-x-1", 10, 0, "/tmp/d/static-trial"}),
+            (std::vector<std::string>{"sw-trial-x-1", "10000"}));
+  EXPECT_EQ(TrialArgv({"m", 5000, 0, "/p"}), (std::vector<std::string>{"m", "5000000"}));
+}
+
+TEST(SweepPlan, BinariesAndVantagesAreCheckedByName) {
+  auto p = ParseSweepPlan("sweep: {binaries: [static], vantages: [unprivileged]}", "t.yaml");
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->binaries, (std::vector<std::string>{"static"}));
+  EXPECT_EQ(p->vantages, (std::vector<std::string>{"unprivileged"}));
+  auto bad = ParseSweepPlan("sweep: {binaries: [go]}", "t.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("sweep.binaries: unknown value \"go\""), std::string::npos)
+      << bad.error().message;
+  EXPECT_FALSE(ParseSweepPlan("sweep: {vantages: [root]}", "t.yaml").ok());
+}
+
+TEST(SweepCells, PrimaryViewIsTheStaticBinaryAtTheLeastPrivilegedVantage) {
+  const auto cell = [](std::string cap, std::string vantage, std::string binary) {
+    SweepCell c;
+    c.capture = std::move(cap);
+    c.vantage = std::move(vantage);
+    c.binary = std::move(binary);
+    c.poll_interval_s = 1;
+    c.lifetime_ms = 1;
+    c.trials = 10;
+    return c;
+  };
+  const std::vector<SweepCell> cells = {cell("inotify", "privileged", "static"),
+                                        cell("inotify", "privileged", "dynamic"),
+                                        cell("inotify", "unprivileged", "static"),
+                                        cell("inotify", "unprivileged", "dynamic"),
+                                        cell("fanotify", "privileged", "static"),
+                                        cell("fanotify", "privileged", "dynamic"),
+                                        cell("poll", "", "")};  // a cell of an older sweep
+  const auto view = PrimaryCells(cells);
+  ASSERT_EQ(view.size(), 3u);
+  EXPECT_EQ(view[0].Label(), "inotify P=1s L=1ms static, unprivileged");
+  EXPECT_EQ(view[1].Label(), "fanotify P=1s L=1ms static");
+  EXPECT_EQ(view[2].Label(), "poll P=1s L=1ms");
+  // binary and vantage survive cells.jsonl
+  auto back = CellFromJson(CellToJson(cells[3]));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->binary, "dynamic");
+  EXPECT_EQ(back->vantage, "unprivileged");
 }
 
 TEST(Rules, TheGeneratedRuleMatchesTheMarkers) {

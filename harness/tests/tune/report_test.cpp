@@ -84,6 +84,32 @@ TEST(Report, SummaryHasTheContractSweepShape) {
   EXPECT_FALSE(s.at("recommendations").empty());
 }
 
+TEST(Report, StaticAndDynamicSideBySidePerVantage) {
+  std::vector<SweepCell> cells;
+  const auto add = [&cells](const char* vantage, const char* binary, int64_t detected) {
+    SweepCell c = MakeCell("inotify", 2, 1, 100, detected, 0.001);
+    c.vantage = vantage;
+    c.binary = binary;
+    cells.push_back(c);
+  };
+  add("unprivileged", "static", 96);
+  add("unprivileged", "dynamic", 99);
+  add("privileged", "static", 98);
+  add("privileged", "dynamic", 100);
+  SweepReportInput in{"results/poll-sweep-test", cells, nlohmann::json::object()};
+  const std::string md = RenderMarkdown(in);
+  EXPECT_NE(md.find("Static and dynamic binaries, by vantage"), std::string::npos);
+  EXPECT_NE(md.find("| unprivileged | inotify | 2 | 1 | 96/100 (96%) | 99/100 (99%) |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| privileged | inotify | 2 | 1 | 98/100 (98%) | 100/100 (100%) |"),
+            std::string::npos);
+  // The charts read the static binary at the least privileged vantage.
+  const auto view = PrimaryCells(cells);
+  ASSERT_EQ(view.size(), 1u);
+  EXPECT_EQ(view[0].detected, 96);
+}
+
 TEST(Report, WritesAndRerendersFromStoredCells) {
   TempDir dir;
   ASSERT_TRUE(AppendCells(dir.path + "/cells.jsonl", Fixture()).ok());

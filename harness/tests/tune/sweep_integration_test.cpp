@@ -7,6 +7,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "sandwatch/harness/command_runner.h"
 #include "sandwatch/harness/tune/recommend.h"
@@ -21,23 +23,58 @@ std::string SensorPath() {
   return std::string(bin ? bin : "build/bin") + "/sandwatch-sensor";
 }
 
+// The static and dynamic trial binaries, built once for this test binary and removed
+// when it exits.
+const TrialBinaries& Built() {
+  struct BuiltDir {
+    std::string dir;
+    TrialBinaries binaries;
+    ~BuiltDir() { std::filesystem::remove_all(dir); }
+  };
+  static const BuiltDir built = [] {
+    char tmpl[] = "/tmp/sw-tune-trials-XXXXXX";
+    const std::string dir = mkdtemp(tmpl);
+    auto b = BuildTrialBinaries(dir);
+    EXPECT_TRUE(b.ok()) << b.error().message;
+    return BuiltDir{dir, b.ok() ? *b : TrialBinaries{}};  // no copy: no early removal
+  }();
+  return built.binaries;
+}
+
 TEST(Trials, RealProcessesLiveAtLeastTheirLifetime) {
+  auto dropped = DropTrialBinaries(Built(), "/tmp");
+  ASSERT_TRUE(dropped.ok()) << dropped.error().message;
   std::vector<TrialSpec> specs;
-  for (int i = 0; i < 6; ++i) specs.push_back({"sw-trial-test-" + std::to_string(i), 50, 0.01 * i});
-  auto recs = RunTrials("/bin/sleep", specs, 2, [] { return false; });
+  for (int i = 0; i < 6; ++i) {
+    specs.push_back({"sw-trial-test-" + std::to_string(i), 50, 0.01 * i,
+                     i % 2 ? dropped->dynamic_path : dropped->static_path});
+  }
+  auto recs = RunTrials(specs, 2, [] { return false; });
+  RemoveDroppedBinaries(*dropped);
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(dropped->static_path).parent_path()));
   ASSERT_TRUE(recs.ok()) << recs.error().message;
   ASSERT_EQ(recs->size(), 6u);
   for (const auto& r : *recs) {
     EXPECT_TRUE(r.started);
     EXPECT_EQ(r.exit_code, 0);
-    EXPECT_GE(r.LifetimeMs(), 50.0);  // sleep(1) never returns early
+    EXPECT_GE(r.LifetimeMs(), 50.0);  // nanosleep never returns early
   }
 }
 
+TEST(Trials, StaticBuildOpensNoLibraries) {
+  // The point of the static binary: its ELF has no interpreter to load.
+  std::ifstream in(Built().static_path, std::ios::binary);
+  const std::string elf((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(elf.find("/lib64/ld-linux"), std::string::npos);
+  std::ifstream dyn(Built().dynamic_path, std::ios::binary);
+  const std::string delf((std::istreambuf_iterator<char>(dyn)), std::istreambuf_iterator<char>());
+  EXPECT_NE(delf.find("ld-linux"), std::string::npos);
+}
+
 TEST(Trials, StopKillsEveryLiveTrial) {
-  std::vector<TrialSpec> specs = {{"sw-trial-test-long", 600000, 0}};
+  std::vector<TrialSpec> specs = {{"sw-trial-test-long", 600000, 0, Built().static_path}};
   int polls = 0;
-  auto recs = RunTrials("/bin/sleep", specs, 4, [&polls] { return ++polls > 3; });
+  auto recs = RunTrials(specs, 4, [&polls] { return ++polls > 3; });
   EXPECT_FALSE(recs.ok());
 }
 
@@ -51,6 +88,7 @@ TEST(ShortSweep, LongLivedAreSeenShortLivedRarely) {
   o.sensor_path = SensorPath();
   o.quiet = true;
   o.plan.captures = {"poll"};
+  o.plan.vantages = {"privileged"};
   o.plan.intervals_s = {1.0};
   o.plan.lifetimes_ms = {10, 3000};
   o.plan.trials = 20;
@@ -60,10 +98,11 @@ TEST(ShortSweep, LongLivedAreSeenShortLivedRarely) {
   auto runner = MakeProcessRunner();
   auto res = RunSweep(o, *runner);
   ASSERT_TRUE(res.ok()) << res.error().message;
-  ASSERT_EQ(res->cells.size(), 2u);
+  ASSERT_EQ(res->cells.size(), 4u);  // 2 lifetimes x static and dynamic
   for (const auto& c : res->cells) {
     EXPECT_EQ(c.trials, 20);
     EXPECT_EQ(c.capture, "poll");
+    EXPECT_TRUE(c.binary == "static" || c.binary == "dynamic") << c.binary;
     if (c.lifetime_ms == 10) {
       // Model: (L + s)/P is a few percent; allow up to 35 %.
       EXPECT_LE(c.Rate().p, 0.35) << c.Label() << " model " << c.model;
@@ -91,7 +130,31 @@ TEST(ShortSweep, LongLivedAreSeenShortLivedRarely) {
   ASSERT_TRUE(again.ok()) << again.error().message;
   EXPECT_EQ(again->pairs_run, 0);
   EXPECT_EQ(again->pairs_resumed, 1);
-  EXPECT_EQ(again->cells.size(), 2u);
+  EXPECT_EQ(again->cells.size(), 4u);
+  std::filesystem::remove_all(out);
+}
+
+TEST(ShortSweep, UnprivilegedVantageRefusesFanotify) {
+  if (access(SensorPath().c_str(), X_OK) != 0)
+    GTEST_SKIP() << "no sandwatch-sensor at " << SensorPath();
+  if (geteuid() != 0) GTEST_SKIP() << "dropping the capability bounding set needs root";
+  if (access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "setpriv(1) missing";
+  char tmpl[] = "/tmp/sw-tune-unpriv-XXXXXX";
+  const std::string out = mkdtemp(tmpl);
+  SweepOptions o;
+  o.out_dir = out + "/results/poll-sweep-test";
+  o.sensor_path = SensorPath();
+  o.quiet = true;
+  o.plan.captures = {"fanotify"};
+  o.plan.vantages = {"unprivileged"};
+  o.plan.intervals_s = {1.0};
+  auto runner = MakeProcessRunner();
+  auto res = RunSweep(o, *runner);
+  ASSERT_FALSE(res.ok());  // nothing measurable: fanotify needs CAP_SYS_ADMIN
+  std::ifstream env(o.out_dir + "/environment.json");
+  const std::string text((std::istreambuf_iterator<char>(env)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("fanotify (unprivileged)"), std::string::npos) << text;
+  EXPECT_NE(text.find("CAP_SYS_ADMIN"), std::string::npos) << text;
   std::filesystem::remove_all(out);
 }
 

@@ -1,11 +1,15 @@
 #include "early_read.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+
+#include "sandwatch/core/procfs/parsers.h"
 
 namespace sandwatch::sensor {
 
@@ -114,6 +118,53 @@ EarlyRead ReadEarly(int proc_dirfd, int pid) {
   ok = ok && stat_ok;
   er.complete = ok;
   return er;
+}
+
+size_t ReadEarlyFds(int proc_dirfd, int pid, EarlyRead* er, size_t max_fds) {
+  char path[48];
+  std::snprintf(path, sizeof(path), "%d/fd", pid);
+  const int dfd = openat(proc_dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return 0;
+  DIR* dir = fdopendir(dfd);
+  if (dir == nullptr) {
+    close(dfd);
+    return 0;
+  }
+  std::vector<uint64_t> socket_inodes;
+  char link[4096];
+  while (const dirent* e = readdir(dir)) {
+    if (er->fds.size() >= max_fds) break;
+    int fd = -1;
+    const char* end = e->d_name + std::char_traits<char>::length(e->d_name);
+    if (std::from_chars(e->d_name, end, fd).ptr != end || fd < 0) continue;  // "." and ".."
+    const ssize_t n = readlinkat(dirfd(dir), e->d_name, link, sizeof(link));
+    if (n <= 0) continue;  // closed meanwhile
+    er->fds.push_back(procfs::ParseFdLink(fd, std::string_view(link, static_cast<size_t>(n))));
+    if (er->fds.back().kind == FdKind::kSocket) socket_inodes.push_back(er->fds.back().inode);
+  }
+  closedir(dir);
+  std::sort(er->fds.begin(), er->fds.end(),
+            [](const FdInfo& a, const FdInfo& b) { return a.fd < b.fd; });
+  if (socket_inodes.empty()) return er->fds.size();
+  std::string table;
+  for (const char* proto : {"tcp", "tcp6", "udp", "udp6"}) {
+    std::snprintf(path, sizeof(path), "%d/net/%s", pid, proto);
+    const int fd = openat(proc_dirfd, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    table.clear();
+    char buf[16384];
+    ssize_t got = 0;
+    while ((got = read(fd, buf, sizeof(buf))) > 0 || (got < 0 && errno == EINTR)) {
+      if (got > 0) table.append(buf, static_cast<size_t>(got));
+      if (table.size() > (4u << 20)) break;  // a node's table; enough for ours
+    }
+    close(fd);
+    for (auto& s : procfs::ParseNetTable(table, proto)) {
+      if (std::find(socket_inodes.begin(), socket_inodes.end(), s.inode) != socket_inodes.end())
+        er->sockets.push_back(std::move(s));
+    }
+  }
+  return er->fds.size();
 }
 
 }  // namespace sandwatch::sensor

@@ -27,6 +27,12 @@ std::string StripDeleted(std::string_view exe);
 // kernel thread) counts as not read.
 EarlyRead ReadEarly(int proc_dirfd, int pid);
 
+// Reads PID/fd (at most `max_fds` descriptors) into er->fds and, when one is a
+// socket, resolves the sockets through PID/net/{tcp,tcp6,udp,udp6} into
+// er->sockets. A process gone meanwhile leaves what was read. Returns the number of
+// descriptors read.
+size_t ReadEarlyFds(int proc_dirfd, int pid, EarlyRead* er, size_t max_fds = 64);
+
 // Reads only PID/exe (for waiting until an exec finished). Empty when gone.
 std::string ReadExe(int proc_dirfd, int pid);
 

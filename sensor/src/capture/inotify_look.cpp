@@ -199,6 +199,12 @@ void NewPidLook::Emit(int pid, EarlyRead er, int64_t event_ns, int64_t now) {
     read_us_total_.fetch_add(us, std::memory_order_relaxed);
     StoreMax(&read_us_max_, us);
   }
+  // Its descriptors too, before it can exit: a connection on stdio or a credential
+  // file it opened is then attributed even when the pipeline finds it gone.
+  if (!er.cmdline.empty()) {
+    fds_read_.fetch_add(static_cast<int64_t>(ReadEarlyFds(proc_fd_, pid, &er)),
+                        std::memory_order_relaxed);
+  }
   er.exe = RelativeToRoot(root_real_, er.exe);
   Observation obs;
   obs.kind = Observation::Kind::kExec;
@@ -221,6 +227,7 @@ void NewPidLook::AddCounters(std::map<std::string, int64_t>* counters) const {
   (*counters)["inotify_look_gone"] += gone_.load();
   (*counters)["inotify_look_exe_from_event"] += exe_from_event_.load();
   (*counters)["inotify_look_forks"] += forks_seen_.load();
+  (*counters)["inotify_look_fds_read"] += fds_read_.load();
   (*counters)["inotify_event_to_read_us_total"] += read_us_total_.load();
   (*counters)["inotify_event_to_read_us_max"] += read_us_max_.load();
 }

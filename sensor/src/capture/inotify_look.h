@@ -2,7 +2,7 @@
 // batch of triggers (opens of a dropped file, of a binary directory's file, of
 // ld.so.cache) makes the source's own event thread take a *look*, with no
 // hand-off to another thread: list the pids, diff the list against the last
-// look, and read each new pid's cmdline, exe and stat at once (EarlyRead), then
+// look, and read each new pid's cmdline, exe, stat and fds at once (EarlyRead), then
 // hand it to the pipeline as a kExec. The reads never wait behind the
 // pipeline's scan.
 //
@@ -115,6 +115,7 @@ class NewPidLook {
   std::atomic<int64_t> gone_{0};
   std::atomic<int64_t> exe_from_event_{0};
   std::atomic<int64_t> forks_seen_{0};
+  std::atomic<int64_t> fds_read_{0};  // descriptors read early, over all reported pids
   std::atomic<int64_t> read_us_total_{0};
   std::atomic<int64_t> read_us_max_{0};
 };

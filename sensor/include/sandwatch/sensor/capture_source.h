@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sandwatch/core/process.h"
 #include "sandwatch/core/result.h"
 
 namespace sandwatch::sensor {
@@ -24,6 +25,11 @@ struct EarlyRead {
   std::string exe;
   std::vector<std::string> cmdline;
   bool complete = false;  // every field above was read
+  // Open descriptors and the TCP/UDP sockets among them, when the source read them
+  // (the inotify look does), so a process gone before enrichment keeps its
+  // credential file or its connection on stdio.
+  std::vector<FdInfo> fds;
+  std::vector<SocketInfo> sockets;
 };
 
 struct Observation {

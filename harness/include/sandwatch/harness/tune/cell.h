@@ -38,6 +38,12 @@ struct SweepCell {
   double load1 = -1;               // 1-minute load average when the pair started (-1: unknown)
   int64_t processes =
       -1;  // processes on the machine when the pair started (scan cost grows with it)
+  // The trial binary: "static" or "dynamic" (a dropped build of one small C program);
+  // empty in sweeps that ran /usr/bin/sleep (dynamic, not dropped).
+  std::string binary;
+  // The sensor's vantage: "privileged" (every capability) or "unprivileged" (a pod's
+  // default capability set, MODE=sidecar); empty in older sweeps (privileged).
+  std::string vantage;
 
   Proportion Rate() const { return Wilson(detected, trials); }
   double Miss() const {
@@ -48,9 +54,16 @@ struct SweepCell {
   bool Disagrees() const {
     return capture == "poll" && trials > 0 && ModelDisagrees(model, Rate());
   }
-  // "poll P=0.5s L=500ms"
+  // "poll P=0.5s L=500ms", then " static" / " dynamic" and ", unprivileged" when set
   std::string Label() const;
 };
+
+// The cells that charts and recommendations read, one per (capture, P, L): for each
+// capture the least privileged vantage it was measured in (inotify and poll run in a
+// sidecar without privileges; fanotify and netlink need privileges), and the static
+// binary, the harder case for inotify (no library opens after the exec). Cells of
+// older sweeps (no binary, no vantage) are kept as they are.
+std::vector<SweepCell> PrimaryCells(const std::vector<SweepCell>& cells);
 
 nlohmann::json CellToJson(const SweepCell& c);
 // Strict: a wrong type names the field.

@@ -32,6 +32,13 @@ struct SweepPlan {
   int max_in_flight = 128;    // cap on live trial processes
   uint64_t seed = 0;          // 0: random
   std::string mode = "node";  // the sensor's MODE (host runtime)
+  // Trial binaries: "static" and/or "dynamic" builds of one small C program, dropped
+  // into a directory made after the sensor started; each gets its own cells.
+  std::vector<std::string> binaries = {"static", "dynamic"};
+  // "privileged": the sensor keeps every capability (MODE as above). "unprivileged":
+  // a pod's default capability set (no CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SYS_PTRACE,
+  // CAP_SYS_NICE, ...) and MODE=sidecar; fanotify and netlink are then refused.
+  std::vector<std::string> vantages = {"privileged", "unprivileged"};
   int TrialsFor(int64_t lifetime_ms) const;
 };
 
@@ -43,9 +50,9 @@ bool IsSweepScenario(std::string_view yaml_text);
 
 struct SweepOptions {
   SweepPlan plan;
-  std::string out_dir;        // results/poll-sweep-<date>; created when missing
-  std::string sensor_path;    // sandwatch-sensor
-  std::string trial_program;  // a sleep(1); empty: /usr/bin/sleep or /bin/sleep
+  std::string out_dir;               // results/poll-sweep-<date>; created when missing
+  std::string sensor_path;           // sandwatch-sensor
+  std::string drop_parent = "/tmp";  // where each pair's trial binaries are dropped
   std::string proc_root = "/proc";
   bool quiet = false;  // no progress lines
 };
