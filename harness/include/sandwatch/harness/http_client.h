@@ -1,6 +1,7 @@
-// A small HTTP client interface for the kube backend: the receiver's /healthz and
-// /api/sensors, and falcosidekick-ui's search API. The real one (cpp-httplib) stays in
-// src/kube/http_client.cpp so this header is cheap; tests inject their own.
+// The one HTTP client of the harness: the receiver's API (through ReceiverClient),
+// falcosidekick-ui's search API and the receiver's /falco intake. Backends hold an
+// HttpClient and tests inject their own. The real one (cpp-httplib) stays in
+// src/http_client.cpp so this header is cheap.
 #pragma once
 
 #include <chrono>
@@ -9,13 +10,14 @@
 
 #include "sandwatch/core/result.h"
 
-namespace sandwatch::harness::kube {
+namespace sandwatch::harness {
 
 struct HttpResponse {
   int status = 0;
   std::string body;
 };
 
+// Thread-safety: an implementation may be called from one thread at a time.
 class HttpClient {
  public:
   virtual ~HttpClient() = default;
@@ -26,7 +28,10 @@ class HttpClient {
                                     const std::string& content_type) = 0;
 };
 
-// cpp-httplib, plain http only, each request bounded by `timeout`.
-std::unique_ptr<HttpClient> MakeHttpClient(std::chrono::milliseconds timeout);
+// cpp-httplib, plain http only. Connecting may take `connect_timeout`, each read
+// `read_timeout` (the same as connect_timeout when zero).
+std::unique_ptr<HttpClient> MakeHttpClient(
+    std::chrono::milliseconds connect_timeout,
+    std::chrono::milliseconds read_timeout = std::chrono::milliseconds(0));
 
-}  // namespace sandwatch::harness::kube
+}  // namespace sandwatch::harness
