@@ -2,7 +2,7 @@
 
 #include <iostream>
 
-#include "sandwatch/core/ids.h"
+#include "sandwatch/core/cli.h"
 #include "sandwatch/core/log.h"
 
 namespace sandwatch::attacksim {
@@ -38,7 +38,7 @@ void BuildCli(CLI::App& app, CliState* s) {
   sandwatch-attack-sim run --speed burst --cleanup --ground-truth gt.jsonl
   sandwatch-attack-sim run --help                    every run flag, with more examples
 Docs: docs/attack-sim.md)");
-  app.set_version_flag("--version", std::string("sandwatch-attack-sim ") + Version());
+  AddVersionFlag(app, "sandwatch-attack-sim");
   app.add_flag("--list", s->list, "list steps, variants (and whether they can run here), speeds");
   app.add_flag("--json", s->list_json, "with --list: machine-readable JSON");
   app.add_option("--log-level", s->log_level, "debug|info|warn|error|off (default info)")
@@ -128,19 +128,7 @@ Exit: 0 every connection arrived, 1 none within --timeout, 2 bad flags.)");
 }
 
 int ParseCli(CLI::App& app, int argc, const char* const* argv) {
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "sandwatch-attack-sim: " << e.what() << "\n";
-    return 2;
-  }
-  return -1;
+  return ParseCommandLine(app, argc, argv, "sandwatch-attack-sim").value_or(-1);
 }
 
 int Dispatch(CliState& s) {

@@ -1,6 +1,5 @@
 #include "sandwatch/attack_sim/proc_wait.h"
 
-#include <dirent.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -9,13 +8,14 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "sandwatch/attack_sim/interrupt.h"
 #include "sandwatch/core/clock.h"
+#include "sandwatch/core/procfs/parsers.h"
+#include "sandwatch/core/procfs/proc_fs.h"
 
 namespace sandwatch::attacksim {
 namespace {
@@ -25,26 +25,21 @@ namespace {
 #endif
 
 // Returns (state, ppid) from /proc/<pid>/stat; state 0 when the process is gone.
-std::pair<char, int> StatOf(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text;
-  if (!in || !std::getline(in, text)) return {0, 0};
-  size_t close = text.rfind(')');
-  if (close == std::string::npos || close + 4 > text.size()) return {0, 0};
-  char state = text[close + 2];
-  int ppid = std::atoi(text.c_str() + close + 4);
-  return {state, ppid};
+std::pair<char, int> StatOf(const procfs::ProcFs& fs, int pid) {
+  auto text = fs.ReadPidFile(pid, "stat");
+  auto stat = text.ok() ? procfs::ParseStat(*text) : Result<procfs::StatFields>(text.error());
+  if (!stat.ok()) return {0, 0};
+  return {stat->state, stat->ppid};
 }
 
+std::pair<char, int> StatOf(int pid) { return StatOf(procfs::ProcFs(), pid); }
+
 void Descendants(int root, std::vector<int>* out) {
-  DIR* d = opendir("/proc");
-  if (d == nullptr) return;
+  const procfs::ProcFs fs;
+  auto pids = fs.ListPids();
+  if (!pids.ok()) return;
   std::vector<std::pair<int, int>> all;  // pid, ppid
-  while (dirent* e = readdir(d)) {
-    int pid = std::atoi(e->d_name);
-    if (pid > 0) all.emplace_back(pid, StatOf(pid).second);
-  }
-  closedir(d);
+  for (int pid : *pids) all.emplace_back(pid, StatOf(fs, pid).second);
   std::vector<int> frontier = {root};
   while (!frontier.empty()) {
     int p = frontier.back();

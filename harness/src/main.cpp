@@ -1,10 +1,9 @@
 // sandwatch-harness: flag parsing only. Each subcommand lives in src/cli_*.cpp
 // (or src/tune/, src/kube/) and is registered here.
-#include <CLI/CLI.hpp>
 #include <cstdio>
-#include <string>
+#include <exception>
 
-#include "sandwatch/core/ids.h"
+#include "sandwatch/core/cli.h"
 #include "sandwatch/harness/cleanup.h"
 #include "sandwatch/harness/commands.h"
 
@@ -18,7 +17,7 @@ int main(int argc, char** argv) {
       "  sandwatch-harness run scenarios/speed-sweep.yaml --runtimes host --out results/sweep1\n"
       "  sandwatch-harness report results/RUN-ID\n"
       "  sandwatch-harness demo"};
-  app.set_version_flag("--version", std::string("sandwatch-harness ") + sandwatch::Version());
+  sandwatch::AddVersionFlag(app, "sandwatch-harness");
   app.require_subcommand(1, 1);
   sandwatch::harness::RegisterRunCommand(app);
   sandwatch::harness::RegisterReportCommand(app);
@@ -29,18 +28,7 @@ int main(int argc, char** argv) {
 #endif
   sandwatch::harness::InstallInterruptHandlers();
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::RuntimeError& e) {
-    return e.get_exit_code();
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "sandwatch-harness: %s\n", e.what());
-    return 2;
+    if (auto rc = sandwatch::ParseCommandLine(app, argc, argv, "sandwatch-harness")) return *rc;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sandwatch-harness: internal error: %s\n", e.what());
     return 1;

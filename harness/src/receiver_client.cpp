@@ -1,7 +1,6 @@
 #include "sandwatch/harness/receiver_client.h"
 
 #include <arpa/inet.h>
-#include <httplib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,45 +11,27 @@
 
 namespace sandwatch::harness {
 
-ReceiverClient::ReceiverClient(std::string base_url, std::string token)
-    : base_(std::move(base_url)), token_(std::move(token)) {}
+ReceiverClient::ReceiverClient(std::string base_url, HttpClient& http)
+    : base_(std::move(base_url)), http_(&http) {}
 
-namespace {
-httplib::Client MakeClient(const std::string& base, const std::string& token, double timeout_s) {
-  httplib::Client cli(base);
-  auto sec = static_cast<time_t>(timeout_s);
-  auto usec = static_cast<time_t>((timeout_s - static_cast<double>(sec)) * 1e6);
-  cli.set_connection_timeout(sec, usec);
-  cli.set_read_timeout(std::max<time_t>(sec, 10), 0);
-  cli.set_tcp_nodelay(true);
-  if (!token.empty()) cli.set_bearer_token_auth(token);
-  return cli;
-}
-}  // namespace
+ReceiverClient::ReceiverClient(std::string base_url)
+    : base_(std::move(base_url)),
+      owned_(MakeHttpClient(std::chrono::seconds(5), std::chrono::seconds(10))),
+      http_(owned_.get()) {}
 
-bool ReceiverClient::Healthy(double timeout_s) const {
-  try {
-    auto cli = MakeClient(base_, token_, timeout_s);
-    auto res = cli.Get("/healthz");
-    return res && res->status == 200;
-  } catch (const std::exception&) {
-    return false;
-  }
+bool ReceiverClient::Healthy() const {
+  auto res = http_->Get(base_ + "/healthz", "");
+  return res.ok() && res->status == 200;
 }
 
-Result<nlohmann::json> ReceiverClient::GetJson(const std::string& path) const {
-  try {
-    auto cli = MakeClient(base_, token_, 5.0);
-    auto res = cli.Get(path);
-    if (!res) return MakeError("GET " + base_ + path + ": " + httplib::to_string(res.error()));
-    if (res->status != 200) {
-      return MakeError("GET " + base_ + path + ": HTTP " + std::to_string(res->status) + " " +
-                       res->body.substr(0, 200));
-    }
-    return nlohmann::json::parse(res->body);
-  } catch (const std::exception& e) {
-    return MakeError("GET " + base_ + path + ": " + e.what());
+Result<std::string> ReceiverClient::GetOk(const std::string& path) const {
+  auto res = http_->Get(base_ + path, "");
+  if (!res.ok()) return MakeError("GET " + res.error().message);
+  if (res->status != 200) {
+    return MakeError("GET " + base_ + path + ": HTTP " + std::to_string(res->status) + " " +
+                     res->body.substr(0, 200));
   }
+  return std::move(res->body);
 }
 
 Result<FetchedEvents> ReceiverClient::FetchAll(const std::string& query) const {
@@ -62,12 +43,13 @@ Result<FetchedEvents> ReceiverClient::FetchAll(const std::string& query) const {
   for (int page = 1; page < 100000; ++page) {
     std::string path = "/api/events?limit=" + std::to_string(kLimit) +
                        "&page=" + std::to_string(page) + (query.empty() ? "" : "&" + query);
-    auto body = GetJson(path);
-    if (!body.ok()) return body.error();
-    if (!body->is_object() || !body->contains("results") || !(*body)["results"].is_array()) {
+    auto text = GetOk(path);
+    if (!text.ok()) return text.error();
+    const auto body = nlohmann::json::parse(*text, nullptr, false);
+    if (!body.is_object() || !body.contains("results") || !body["results"].is_array()) {
       return MakeError("GET " + path + ": no results array in the answer");
     }
-    const auto& results = (*body)["results"];
+    const auto& results = body["results"];
     for (const auto& j : results) {
       auto e = EventFromJson(j);
       if (!e.ok()) {
@@ -90,7 +72,38 @@ Result<FetchedEvents> ReceiverClient::FetchAll(const std::string& query) const {
   return out;
 }
 
-Result<nlohmann::json> ReceiverClient::Sensors() const { return GetJson("/api/sensors"); }
+Result<std::vector<SensorSeen>> ReceiverClient::Sensors() const {
+  auto text = GetOk("/api/sensors");
+  if (!text.ok()) return text.error();
+  return ParseSensorList(*text);
+}
+
+std::vector<SensorSeen> ParseSensorList(const std::string& body) {
+  std::vector<SensorSeen> out;
+  const auto j = nlohmann::json::parse(body, nullptr, false);
+  const nlohmann::json* list = &j;
+  if (j.is_object()) {
+    for (const char* key : {"sensors", "results"}) {
+      if (j.contains(key) && j[key].is_array()) list = &j[key];
+    }
+  }
+  if (!list->is_array()) return out;
+  for (const auto& s : *list) {
+    if (!s.is_object() || !s.contains("id") || !s["id"].is_string()) continue;
+    SensorSeen seen;
+    seen.id = s["id"].get<std::string>();
+    if (s.contains("pod") && s["pod"].is_string()) seen.pod = s["pod"].get<std::string>();
+    if (seen.pod.empty() && s.contains("k8s") && s["k8s"].is_object() && s["k8s"].contains("pod") &&
+        s["k8s"]["pod"].is_string()) {
+      seen.pod = s["k8s"]["pod"].get<std::string>();
+    }
+    if (s.contains("capture") && s["capture"].is_string()) {
+      seen.capture = s["capture"].get<std::string>();
+    }
+    out.push_back(std::move(seen));
+  }
+  return out;
+}
 
 Result<int> PickFreeLoopbackPort() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

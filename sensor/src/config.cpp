@@ -10,6 +10,7 @@
 #include <optional>
 #include <sstream>
 
+#include "sandwatch/core/cli.h"
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/ids.h"
 #include "sandwatch/sensor/capture_factory.h"
@@ -164,7 +165,7 @@ Result<Command> ParseCommand(const std::map<std::string, std::string>& env,
                              const std::vector<std::string>& argv) {
   CLI::App app{kDescription, "sandwatch-sensor"};
   app.footer(kFooter);
-  app.set_version_flag("--version", std::string("sandwatch-sensor ") + Version());
+  AddVersionFlag(app, "sandwatch-sensor");
   std::map<std::string, std::string> values;
   std::map<std::string, CLI::Option*> opts;
   struct Spec {
@@ -220,7 +221,7 @@ Result<Command> ParseCommand(const std::map<std::string, std::string>& env,
     return cmd;
   } catch (const CLI::CallForVersion&) {
     cmd.action = Command::Action::kVersion;
-    cmd.text = std::string("sandwatch-sensor ") + Version();
+    cmd.text = VersionText("sandwatch-sensor");
     return cmd;
   } catch (const CLI::ParseError& e) {
     std::string msg = e.what();

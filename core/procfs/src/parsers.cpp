@@ -94,6 +94,45 @@ Result<StatFields> ParseStat(std::string_view text) {
   return f;
 }
 
+Result<uint64_t> ParseStatCpuTicks(std::string_view text) {
+  StatSplit sp;
+  if (Status st = SplitStat(text, &sp); !st.ok()) return st.error();
+  uint64_t utime = 0;
+  uint64_t stime = 0;
+  if (!ParseNum(sp.tok[11], &utime) || !ParseNum(sp.tok[12], &stime)) {
+    return MakeError("stat: bad cpu time");
+  }
+  return utime + stime;
+}
+
+std::optional<std::string_view> StatusValue(std::string_view text, std::string_view key) {
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    if (line.size() <= key.size() || line[key.size()] != ':' || !StartsWith(line, key)) continue;
+    line.remove_prefix(key.size() + 1);
+    while (!line.empty() && (line.front() == '\t' || line.front() == ' ')) line.remove_prefix(1);
+    return line;
+  }
+  return std::nullopt;
+}
+
+std::optional<int64_t> ParseStatusKib(std::string_view text, std::string_view key) {
+  auto value = StatusValue(text, key);
+  std::string_view tok[1];
+  int64_t kib = 0;
+  if (!value || SplitWs(*value, tok, 1) != 1 || !ParseNum(tok[0], &kib)) return std::nullopt;
+  return kib;
+}
+
+std::optional<uint64_t> ParseSchedstatNs(std::string_view text) {
+  std::string_view tok[1];
+  uint64_t ns = 0;
+  if (SplitWs(text, tok, 1) != 1 || !ParseNum(tok[0], &ns)) return std::nullopt;
+  return ns;
+}
+
 Result<StatusFields> ParseStatus(std::string_view text) {
   StatusFields f;
   bool have_name = false;

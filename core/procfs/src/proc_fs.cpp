@@ -141,6 +141,11 @@ Result<std::vector<int>> ProcFs::ListPids() const {
   return ListNumericAt(AT_FDCWD, root_.c_str(), root_, static_cast<size_t>(-1));
 }
 
+Result<std::vector<int>> ProcFs::ListTasks(int pid) const {
+  const std::string path = Join(PidPath(pid), "task");
+  return ListNumericAt(AT_FDCWD, path.c_str(), path, static_cast<size_t>(-1));
+}
+
 Result<std::string> ProcFs::ReadPidFile(int pid, std::string_view name, size_t max_bytes) const {
   std::string path = Join(PidPath(pid), name);
   std::string out;

@@ -52,6 +52,41 @@ TEST(ProcfsParseStat, RejectsTruncatedAndMalformed) {
   EXPECT_FALSE(ParseStat(bad).ok());
 }
 
+TEST(ProcfsParseStat, CpuTicksAreUtimePlusStime) {
+  // comm with spaces and parens; utime=7 stime=5.
+  const std::string stat =
+      "42 (a) b (c)) S 1 42 42 0 -1 4194560 100 0 0 0 7 5 0 0 20 0 3 0 12345 1000 200";
+  auto ticks = ParseStatCpuTicks(stat);
+  ASSERT_TRUE(ticks.ok()) << ticks.error().message;
+  EXPECT_EQ(*ticks, 12u);
+  EXPECT_FALSE(ParseStatCpuTicks("42 (x) S 1 2").ok());
+  EXPECT_FALSE(ParseStatCpuTicks("garbage").ok());
+  std::string bad = stat;
+  bad.replace(bad.find(" 7 5 "), 5, " 7 x ");
+  EXPECT_FALSE(ParseStatCpuTicks(bad).ok());
+}
+
+TEST(ProcfsStatusValue, ExactKeyAndTrimmedValue) {
+  const std::string status =
+      "Name:\tsensor\nNSpid:\t4242\t1\nVmHWM:\t   5120 kB\nVmRSS:\t   3120 kB\n"
+      "CapEff:\t000001ffffffffff\n";
+  EXPECT_EQ(StatusValue(status, "NSpid").value_or(""), "4242\t1");
+  EXPECT_EQ(StatusValue(status, "CapEff").value_or(""), "000001ffffffffff");
+  EXPECT_FALSE(StatusValue(status, "Cap").has_value());
+  EXPECT_FALSE(StatusValue(status, "VmSwap").has_value());
+  EXPECT_EQ(ParseStatusKib(status, "VmRSS").value_or(0), 3120);
+  EXPECT_EQ(ParseStatusKib(status, "VmHWM").value_or(0), 5120);
+  EXPECT_FALSE(ParseStatusKib(status, "VmSwap").has_value());
+  EXPECT_FALSE(ParseStatusKib("VmRSSX:\t1 kB\n", "VmRSS").has_value());
+  EXPECT_FALSE(ParseStatusKib("VmRSS:\tlots kB\n", "VmRSS").has_value());
+}
+
+TEST(ProcfsParseSchedstat, FirstFieldIsNanoseconds) {
+  EXPECT_EQ(ParseSchedstatNs("123456789 2000 17\n").value_or(0), 123456789u);
+  EXPECT_FALSE(ParseSchedstatNs("").has_value());
+  EXPECT_FALSE(ParseSchedstatNs("-5 1 1\n").has_value());
+}
+
 TEST(ProcfsParseStatus, NamePpidUids) {
   auto s = ParseStatus("Name:\tcat\nUmask:\t0022\nPPid:\t15922\nUid:\t1000\t0\t0\t0\nGid:\t0\n");
   ASSERT_TRUE(s.ok());
@@ -154,6 +189,8 @@ TEST(ProcfsParseNsLink, Inode) {
   EXPECT_EQ(ParseNsLink("net:[4026531833]"), 4026531833u);
   EXPECT_EQ(ParseNsLink("net:[]"), 0u);
   EXPECT_EQ(ParseNsLink("garbage"), 0u);
+  EXPECT_EQ(ParseNsLink("pid:[12x]"), 0u);
+  EXPECT_EQ(ParseNsLink("pid:[4026531836]"), 4026531836u);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "fixture_tree.h"
@@ -69,6 +70,19 @@ TEST(ProcfsFs, VanishedPidIsGoneNotOtherError) {
   ASSERT_FALSE(dir.ok());
   EXPECT_FALSE(IsGone(dir.error()));
   EXPECT_EQ(dir.error().code, EISDIR);
+}
+
+TEST(ProcfsFs, ListsTasksOfAProcess) {
+  FixtureTree tree;
+  tree.Write("100/task/100/stat", "x");
+  tree.Write("100/task/107/stat", "x");
+  tree.Write("100/task/not-a-tid", "x");
+  ProcFs fs(tree.root());
+  EXPECT_EQ(fs.ListTasks(100).value(), (std::vector<int>{100, 107}));
+  EXPECT_TRUE(IsGone(fs.ListTasks(9999).error()));
+  auto self = ProcFs().ListTasks(getpid());  // the real /proc: at least the main thread
+  ASSERT_TRUE(self.ok()) << self.error().message;
+  EXPECT_NE(std::find(self->begin(), self->end(), getpid()), self->end());
 }
 
 TEST(ProcfsFs, MissingRootIsAnError) {

@@ -1,7 +1,6 @@
 #include "sandwatch/harness/kube/kube_backend.h"
 
 #include <cstdlib>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "kube_backend_impl.h"
@@ -43,39 +42,13 @@ std::vector<std::string> SplitWords(const std::string& s) {
   return out;
 }
 
-std::vector<std::pair<std::string, std::string>> ParseSensors(const std::string& body) {
-  std::vector<std::pair<std::string, std::string>> out;
-  try {
-    const auto j = nlohmann::json::parse(body);
-    const nlohmann::json* list = &j;
-    if (j.is_object()) {
-      for (const char* key : {"sensors", "results"}) {
-        if (j.contains(key) && j[key].is_array()) list = &j[key];
-      }
-    }
-    if (!list->is_array()) return out;
-    for (const auto& s : *list) {
-      if (!s.is_object() || !s.contains("id") || !s["id"].is_string()) continue;
-      std::string pod;
-      if (s.contains("pod") && s["pod"].is_string()) pod = s["pod"].get<std::string>();
-      if (pod.empty() && s.contains("k8s") && s["k8s"].is_object() && s["k8s"].contains("pod") &&
-          s["k8s"]["pod"].is_string()) {
-        pod = s["k8s"]["pod"].get<std::string>();
-      }
-      out.emplace_back(s["id"].get<std::string>(), pod);
-    }
-  } catch (const nlohmann::json::exception&) {
-    out.clear();
-  }
-  return out;
-}
-
 KubeBackend::KubeBackend(CommandRunner& runner, Result<KubeConfig> config, KubeDeps deps)
     : kubectl_(runner, config.ok() ? *config : KubeConfig{}), deps_(std::move(deps)) {
   if (!config.ok()) config_error_ = config.error().message;
   if (!deps_.http) deps_.http = MakeHttpClient(milliseconds(5000));
   if (!deps_.sleep) deps_.sleep = [](milliseconds d) { std::this_thread::sleep_for(d); };
   if (deps_.source_dir.empty()) deps_.source_dir = ResolveSourceDir();
+  if (deps_.clock == nullptr) deps_.clock = &SystemClock();
   manifests_ = kubectl_.config().manifests_dir.empty()
                    ? deps_.source_dir + "/kind-cluster/manifests"
                    : kubectl_.config().manifests_dir;
@@ -132,7 +105,7 @@ Status KubeBackend::Prepare(RunContext& ctx) {
                                "jsonpath={.items[0].spec.containers[0].image}"},
                               seconds(30));
   falco_image_ = image.ok() ? TrimRight(*image) : "";
-  run_start_wall_ns_ = SystemClock().WallNs();
+  run_start_wall_ns_ = deps_.clock->WallNs();
   return ConnectReceiver(ctx);
 }
 
@@ -181,23 +154,16 @@ void KubeBackend::Finish(RunContext& ctx) {
   }
 }
 
-bool KubeBackend::Healthy(const std::string& base) {
-  auto r = deps_.http->Get(base + "/healthz", "");
-  return r.ok() && r->status == 200;
-}
-
 std::set<std::string> KubeBackend::SensorIds() {
   std::set<std::string> ids;
-  auto r = deps_.http->Get(receiver_url_ + "/api/sensors", "");
-  if (r.ok() && r->status == 200) {
-    for (const auto& [id, pod] : ParseSensors(r->body)) ids.insert(id);
-  }
+  auto sensors = ReceiverClient(receiver_url_, *deps_.http).Sensors();
+  for (const auto& s : sensors.value_or({})) ids.insert(s.id);
   return ids;
 }
 
 Status KubeBackend::ConnectReceiver(RunContext& ctx) {
   const KubeConfig& cfg = kubectl_.config();
-  if (!cfg.force_port_forward && Healthy(cfg.receiver_url)) {
+  if (!cfg.force_port_forward && ReceiverClient(cfg.receiver_url, *deps_.http).Healthy()) {
     receiver_url_ = cfg.receiver_url;
     return OkStatus();
   }
@@ -243,11 +209,9 @@ Status KubeBackend::WaitForSensor(const std::string& pod, const std::set<std::st
                                   double timeout_s) {
   const int attempts = static_cast<int>(timeout_s) + 1;
   for (int i = 0; i < attempts; ++i) {
-    auto r = deps_.http->Get(receiver_url_ + "/api/sensors", "");
-    if (r.ok() && r->status == 200) {
-      for (const auto& [id, p] : ParseSensors(r->body)) {
-        if (before.count(id) == 0 && (p.empty() || p == pod)) return OkStatus();
-      }
+    auto sensors = ReceiverClient(receiver_url_, *deps_.http).Sensors();
+    for (const auto& s : sensors.value_or({})) {
+      if (before.count(s.id) == 0 && (s.pod.empty() || s.pod == pod)) return OkStatus();
     }
     if (Interrupted()) return MakeError("interrupted");
     deps_.sleep(milliseconds(1000));
@@ -261,7 +225,7 @@ Status KubeBackend::ImportSidekickUi(RunContext& ctx) {
   auto base = PortForward(ctx, cfg.falco_namespace, "falco-falcosidekick-ui", 2802,
                           "/api/v1/healthz", false, &ui_forward_);
   if (!base.ok()) return base.error();
-  const int64_t age_s = (SystemClock().WallNs() - run_start_wall_ns_) / 1'000'000'000 + 60;
+  const int64_t age_s = (deps_.clock->WallNs() - run_start_wall_ns_) / 1'000'000'000 + 60;
   const std::string url =
       *base + "/api/v1/events/search?since=" + std::to_string(age_s) + "s&limit=10000";
   auto r = deps_.http->Get(url, cfg.sidekick_ui_user);

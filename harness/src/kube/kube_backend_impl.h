@@ -10,20 +10,13 @@
 #include <utility>
 #include <vector>
 
+#include "kube_internal.h"
 #include "sandwatch/harness/backend.h"
 #include "sandwatch/harness/command_runner.h"
 #include "sandwatch/harness/kube/kube_backend.h"
 #include "sandwatch/harness/kube/kubectl.h"
 
 namespace sandwatch::harness::kube {
-
-// Whole seconds, rounded up, at least 1.
-std::chrono::seconds Secs(double s);
-std::string TrimRight(std::string s);
-std::vector<std::string> SplitWords(const std::string& s);
-// The sensors the receiver's /api/sensors lists, as (id, pod) pairs. Accepts a bare
-// array or an object holding it under "sensors" or "results"; [] when unparsable.
-std::vector<std::pair<std::string, std::string>> ParseSensors(const std::string& body);
 
 class KubeBackend : public Backend {
  public:
@@ -45,7 +38,6 @@ class KubeBackend : public Backend {
   Result<std::string> PortForward(RunContext& ctx, const std::string& ns, const std::string& svc,
                                   int remote, const std::string& probe_path, bool need_200,
                                   std::shared_ptr<ProcessHandle>* handle);
-  bool Healthy(const std::string& base);
   // "Kata Containers: RuntimeClass kata-qemu, handler ..." and "host Falco IMAGE ...": what
   // environment.json and the observer labels name for the kata-qemu cells and the host view.
   std::string KataRuntimeLabel() const;

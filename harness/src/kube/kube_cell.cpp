@@ -269,10 +269,10 @@ Result<CellOutcome> KubeBackend::RunCell(RunContext& ctx, const Cell& cell) {
                              : 0;
 
   Note(ctx, "chain running in " + pod);
-  out.start_wall_ns = SystemClock().WallNs();
+  out.start_wall_ns = deps_.clock->WallNs();
   auto attack = kubectl_.Exec(pod, "app", AttackArgv(s, cell, listener_target_, gt_path),
                               Secs(s.timeouts.cell_s));
-  out.end_wall_ns = SystemClock().WallNs();
+  out.end_wall_ns = deps_.clock->WallNs();
   std::string error;
   if (!attack.ok()) error = "attack-sim: " + attack.error().message;
 

@@ -7,25 +7,8 @@
 #include "sandwatch/harness/vantage.h"
 
 namespace sandwatch::harness::kube {
-namespace {
 
 using std::chrono::seconds;
-
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-std::vector<std::string> Words(const std::string& s) {
-  std::istringstream in(s);
-  std::vector<std::string> out;
-  for (std::string w; in >> w;) out.push_back(w);
-  return out;
-}
-
-bool Wants(const std::vector<std::string>& runtimes, const std::string& r) {
-  return runtimes.empty() || std::find(runtimes.begin(), runtimes.end(), r) != runtimes.end();
-}
 
 DoctorCheck Check(std::string name, bool required, std::string fix) {
   DoctorCheck c;
@@ -35,6 +18,17 @@ DoctorCheck Check(std::string name, bool required, std::string fix) {
   return c;
 }
 
+std::string FirstWord(const std::string& s) {
+  auto words = SplitWords(s);
+  return words.empty() ? "" : words[0];
+}
+
+namespace {
+
+bool Wants(const std::vector<std::string>& runtimes, const std::string& r) {
+  return runtimes.empty() || std::find(runtimes.begin(), runtimes.end(), r) != runtimes.end();
+}
+
 // A Deployment with at least one ready replica.
 DoctorCheck DeploymentReady(Kubectl& k, const std::string& ns, const std::string& name,
                             const std::string& what, bool required, const std::string& fix) {
@@ -42,11 +36,11 @@ DoctorCheck DeploymentReady(Kubectl& k, const std::string& ns, const std::string
   auto r = k.JsonPath(ns, "deployment", name, "{.status.readyReplicas}", seconds(20));
   if (!r.ok()) {
     c.detail = "deployment " + ns + "/" + name + ": " + r.error().message;
-  } else if (Trim(*r).empty() || Trim(*r) == "0") {
+  } else if (TrimRight(*r).empty() || TrimRight(*r) == "0") {
     c.detail = "deployment " + ns + "/" + name + " has no ready replica";
   } else {
     c.ok = true;
-    c.detail = "deployment " + ns + "/" + name + ": " + Trim(*r) + " ready";
+    c.detail = "deployment " + ns + "/" + name + ": " + TrimRight(*r) + " ready";
   }
   return c;
 }
@@ -113,8 +107,8 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
   auto kernels =
       k.JsonPath("", "nodes", "", "{.items[*].status.nodeInfo.kernelVersion}", seconds(30));
   std::string node_kernel;
-  if (kernels.ok() && !Words(*kernels).empty()) {
-    node_kernel = Words(*kernels)[0];
+  if (kernels.ok() && !SplitWords(*kernels).empty()) {
+    node_kernel = SplitWords(*kernels)[0];
     cluster.ok = true;
     cluster.detail = "context " + (cfg.context.empty() ? std::string("(current)") : cfg.context) +
                      ", node kernel " + node_kernel;
@@ -127,9 +121,9 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
   const bool want_kata = Wants(runtimes, "kata-qemu");
   DoctorCheck rc = Check("RuntimeClass kata-qemu", want_kata, up + " (installs kata-deploy)");
   auto handler = k.JsonPath("", "runtimeclass", "kata-qemu", "{.handler}", seconds(20));
-  rc.ok = handler.ok() && !Trim(*handler).empty();
-  rc.detail =
-      rc.ok ? "handler " + Trim(*handler) : (handler.ok() ? "no handler" : handler.error().message);
+  rc.ok = handler.ok() && !TrimRight(*handler).empty();
+  rc.detail = rc.ok ? "handler " + TrimRight(*handler)
+                    : (handler.ok() ? "no handler" : handler.error().message);
   checks.push_back(rc);
   for (auto& c : KubeNodeChecks(k, engine, want_kata)) checks.push_back(std::move(c));
 
@@ -141,13 +135,13 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
                          "jsonpath={.items[*].status.phase}"},
                         seconds(20));
   if (phases.ok()) {
-    const auto p = Words(*phases);
+    const auto p = SplitWords(*phases);
     const bool all_running =
         !p.empty() &&
         std::all_of(p.begin(), p.end(), [](const std::string& s) { return s == "Running"; });
     falco.ok = all_running;
     falco.detail = p.empty() ? "no Falco pods in namespace " + cfg.falco_namespace
-                             : std::to_string(p.size()) + " pod(s): " + Trim(*phases);
+                             : std::to_string(p.size()) + " pod(s): " + TrimRight(*phases);
   } else {
     falco.detail = phases.error().message;
   }
@@ -208,14 +202,14 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
         wait + seconds(30));
     if (!guest.ok()) {
       vm.detail = guest.error().message;
-    } else if (Trim(*guest).empty()) {
+    } else if (TrimRight(*guest).empty()) {
       vm.detail = "the probe pod printed no kernel version";
-    } else if (Trim(*guest) == node_kernel) {
-      vm.detail = "guest kernel " + Trim(*guest) + " is the node's: no VM boundary";
+    } else if (TrimRight(*guest) == node_kernel) {
+      vm.detail = "guest kernel " + TrimRight(*guest) + " is the node's: no VM boundary";
     } else {
       vm.ok = true;
-      vm.detail =
-          "guest kernel " + Trim(*guest) + ", node kernel " + node_kernel + ": a separate kernel";
+      vm.detail = "guest kernel " + TrimRight(*guest) + ", node kernel " + node_kernel +
+                  ": a separate kernel";
     }
     checks.push_back(vm);
   }

@@ -17,21 +17,6 @@ constexpr int kDefaultKataMemoryMib = 2048;  // default_memory in Kata's configu
 constexpr const char* kKataConfig =
     "/opt/kata/share/defaults/kata-containers/configuration-qemu.toml";
 
-DoctorCheck Check(std::string name, bool required, std::string fix) {
-  DoctorCheck c;
-  c.name = std::move(name);
-  c.required = required;
-  c.fix = std::move(fix);
-  return c;
-}
-
-std::string FirstWord(const std::string& s) {
-  std::istringstream in(s);
-  std::string w;
-  in >> w;
-  return w;
-}
-
 // The first integer after `key` and an '=' in `text` ("default_memory = 2048"); -1 if none.
 long IntAfter(const std::string& text, const std::string& key) {
   const size_t k = text.find(key);

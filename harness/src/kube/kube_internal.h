@@ -2,15 +2,27 @@
 // the backend and its tests.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
 #include "sandwatch/core/result.h"
 #include "sandwatch/harness/backend.h"
-#include "sandwatch/harness/kube/http_client.h"
+#include "sandwatch/harness/http_client.h"
 #include "sandwatch/harness/kube/kubectl.h"
 
 namespace sandwatch::harness::kube {
+
+// Whole seconds, rounded up, at least 1.
+std::chrono::seconds Secs(double s);
+// `s` without trailing newlines, carriage returns and spaces.
+std::string TrimRight(std::string s);
+// `s` split at spaces, tabs and newlines.
+std::vector<std::string> SplitWords(const std::string& s);
+// The first word of `s`; "" when there is none.
+std::string FirstWord(const std::string& s);
+// A doctor check with its name, whether it is required and its fix; not ok until set.
+DoctorCheck Check(std::string name, bool required, std::string fix);
 
 // `harness doctor --backend kube`: RuntimeClass, Falco pods, Falcosidekick (+UI), the
 // receiver (deployment and NodePort /healthz), the listener, and whether a kata-qemu pod

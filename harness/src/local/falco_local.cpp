@@ -8,6 +8,8 @@
 
 #include "local/lab.h"
 #include "sandwatch/core/clock.h"
+#include "sandwatch/core/procfs/proc_fs.h"
+#include "sandwatch/core/procfs/usage.h"
 #include "sandwatch/harness/cleanup.h"
 #include "sandwatch/harness/falco.h"
 #include "sandwatch/harness/progress.h"
@@ -142,22 +144,10 @@ ObserverBinding FalcoBinding(const Lab& lab, std::vector<std::string> lineage,
 ProcessCost ReadProcessCost(int pid) {
   ProcessCost c;
   if (pid <= 0) return c;
-  std::string stat = ReadText("/proc/" + std::to_string(pid) + "/stat");
-  auto close = stat.rfind(')');
-  if (close == std::string::npos) return c;
-  std::istringstream in(stat.substr(close + 2));
-  std::string f;
-  long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && in >> f; ++i) {
-    if (i == 14) utime = std::atol(f.c_str());
-    if (i == 15) stime = std::atol(f.c_str());
-  }
-  c.cpu_s = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-  std::istringstream st(ReadText("/proc/" + std::to_string(pid) + "/status"));
-  std::string line;
-  while (std::getline(st, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) c.rss_mib = std::atof(line.c_str() + 6) / 1024.0;
-  }
+  auto usage = procfs::ReadUsage(procfs::ProcFs(), pid);
+  if (!usage.ok()) return c;
+  c.cpu_s = usage->cpu_s;
+  c.rss_mib = static_cast<double>(usage->rss_peak_kib) / 1024.0;
   c.ok = true;
   return c;
 }

@@ -152,7 +152,7 @@ ObserverBinding FalcoBinding(const Lab& lab, std::vector<std::string> lineage,
 // Starts Falco for the run when the scenario lists it (falco_service.cpp), and stops it.
 Status PrepareFalco(Lab& lab, FalcoService& service);
 
-// CPU seconds and peak RSS of a running process, from /proc/PID/stat and status.
+// CPU seconds and peak RSS of a running process (core/procfs ReadUsage).
 struct ProcessCost {
   double cpu_s = 0;
   double rss_mib = 0;  // VmHWM

@@ -10,6 +10,8 @@
 #include <thread>
 
 #include "local/lab.h"
+#include "sandwatch/core/procfs/parsers.h"
+#include "sandwatch/core/procfs/proc_fs.h"
 #include "sandwatch/harness/cleanup.h"
 #include "sandwatch/harness/commands.h"
 #include "sandwatch/harness/receiver_client.h"
@@ -44,18 +46,15 @@ bool SleepInterruptibly(double seconds) {
 bool WaitForTcp(int port, double timeout_s) {
   // Reads /proc/net/tcp for a LISTEN socket on the port instead of connecting: a probe
   // connection would be taken for the reverse shell by attack-sim's listener.
-  char want[8];
-  std::snprintf(want, sizeof want, ":%04X", port);
+  constexpr int kTcpListen = 10;
+  const std::string want = ":" + std::to_string(port);
+  const procfs::ProcFs fs;
   auto end = std::chrono::steady_clock::now() +
              std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
   while (std::chrono::steady_clock::now() < end && !Interrupted()) {
-    std::istringstream in(ReadText("/proc/net/tcp"));
-    std::string line;
-    while (std::getline(in, line)) {
-      std::istringstream f(line);
-      std::string sl, local, remote, st;
-      f >> sl >> local >> remote >> st;
-      if (st == "0A" && local.size() > 5 && local.compare(local.size() - 5, 5, want) == 0)
+    for (const auto& s : procfs::ParseNetTable(fs.ReadRootFile("net/tcp").value_or(""), "tcp")) {
+      if (s.state == kTcpListen && s.local.size() > want.size() &&
+          s.local.compare(s.local.size() - want.size(), want.size(), want) == 0)
         return true;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -195,12 +194,8 @@ std::vector<std::string> ListenerArgs(const Lab& lab, const Cell& cell, int port
 }
 
 std::string SensorCapture(const std::string& receiver_url, const std::string& pod) {
-  ReceiverClient client(receiver_url);
-  auto j = client.Sensors();
-  if (!j.ok() || !j->contains("sensors") || !(*j)["sensors"].is_array()) return "";
-  for (const auto& s : (*j)["sensors"]) {
-    if (!s.is_object() || !s.contains("k8s") || !s["k8s"].is_object()) continue;
-    if (s["k8s"].value("pod", "") == pod) return s.value("capture", "");
+  for (const auto& s : ReceiverClient(receiver_url).Sensors().value_or({})) {
+    if (s.pod == pod) return s.capture;
   }
   return "";
 }

@@ -1,22 +1,12 @@
 // Reading a process's own cost from /proc: CPU from /proc/PID/stat (utime +
 // stime, clock ticks) and the sum of /proc/PID/task/*/schedstat (ns), memory from
-// /proc/PID/status.
-// The parsers are pure; Sample() does the reads. Internal to sandwatch_harness_tune.
+// /proc/PID/status, through core/procfs. Internal to sandwatch_harness_tune.
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
-#include <string_view>
 
 namespace sandwatch::harness::tune {
-
-// utime + stime in clock ticks, fields 14 and 15 counted after the last ')'.
-std::optional<uint64_t> ParseStatCpuTicks(std::string_view stat);
-// "VmRSS:	  3120 kB" -> 3120 for key "VmRSS".
-std::optional<int64_t> ParseStatusKib(std::string_view status, std::string_view key);
-// The first field of /proc/PID/schedstat: ns spent on a CPU.
-std::optional<uint64_t> ParseSchedstatNs(std::string_view schedstat);
 
 struct ProcSample {
   bool ok = false;           // the process was there and stat was readable

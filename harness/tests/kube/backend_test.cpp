@@ -63,22 +63,6 @@ std::string GroundTruthJsonl() {
   return GroundTruthToJson(st).dump() + "\n";
 }
 
-// Lets the fixture keep its FakeHttp while each backend owns an HttpClient.
-class HttpRef : public HttpClient {
- public:
-  explicit HttpRef(HttpClient* target) : target_(target) {}
-  Result<HttpResponse> Get(const std::string& url, const std::string& auth) override {
-    return target_->Get(url, auth);
-  }
-  Result<HttpResponse> Post(const std::string& url, const std::string& body,
-                            const std::string& type) override {
-    return target_->Post(url, body, type);
-  }
-
- private:
-  HttpClient* target_;
-};
-
 Cell KataCell() {
   Cell cell;
   cell.runtime = "kata-qemu";
@@ -95,7 +79,6 @@ class KubeBackendTest : public ::testing::Test {
     work_ = tmpl;
     kubectl_.source_dir = SourceDir();
     AnswerHealthyCluster(kubectl_, GroundTruthJsonl());
-    http_ = &http_storage_;
     http_->kubectl = &kubectl_;
     http_->routes["http://127.0.0.1:30080/healthz"] = {200, "ok"};
     http_->routes["sensors-from-applied"] = {200, ""};
@@ -113,20 +96,24 @@ class KubeBackendTest : public ::testing::Test {
   }
   std::unique_ptr<Backend> Make(KubeConfig cfg = {}) {
     KubeDeps deps;
-    deps.http = std::make_unique<HttpRef>(http_);
-    deps.sleep = [this](std::chrono::milliseconds d) { slept_ms_ += d.count(); };
+    deps.http = http_;
+    deps.sleep = [this](std::chrono::milliseconds d) {
+      slept_ms_ += d.count();
+      clock_.Advance(d.count() * 1'000'000);
+    };
     deps.source_dir = SourceDir();
+    deps.clock = &clock_;
     return MakeKubeBackend(kubectl_, std::move(cfg), std::move(deps));
   }
 
   FakeKubectl kubectl_;
-  FakeHttp http_storage_;
-  FakeHttp* http_ = nullptr;
+  std::shared_ptr<FakeHttp> http_ = std::make_shared<FakeHttp>();
   Scenario scenario_;
   CleanupRegistry cleanup_;
   RunContext ctx_;
   std::string work_;
   int64_t slept_ms_ = 0;
+  ManualClock clock_{1'000'000'000'000'000, 5'000'000'000};  // advanced by the injected sleep
 };
 
 TEST_F(KubeBackendTest, BlogDemoRunsBothCellsWithTheGoldenCommandSequence) {
@@ -135,9 +122,14 @@ TEST_F(KubeBackendTest, BlogDemoRunsBothCellsWithTheGoldenCommandSequence) {
   ASSERT_TRUE(backend->Prepare(ctx_).ok());
   EXPECT_EQ(backend->ReceiverUrl(), "http://127.0.0.1:30080");
   for (const auto& cell : ExpandCells(scenario_)) {
+    const int64_t cell_start_ns = clock_.WallNs();
     auto out = backend->RunCell(ctx_, cell);
     ASSERT_TRUE(out.ok());
     EXPECT_TRUE(out->ok) << out->error;
+    // The chain's window comes from the injected clock (nothing sleeps during the exec).
+    EXPECT_GE(out->start_wall_ns, cell_start_ns);
+    EXPECT_LE(out->end_wall_ns, clock_.WallNs());
+    EXPECT_EQ(out->start_wall_ns, out->end_wall_ns);
     ASSERT_EQ(out->ground_truth.size(), 2u) << "the chain's step and the listener's line";
     EXPECT_EQ(out->ground_truth[0].signal, "shadow_file_access");
     EXPECT_EQ(out->ground_truth[1].step, "listener");
@@ -267,6 +259,7 @@ TEST_F(KubeBackendTest, SidekickUiEventsAreCopiedIntoTheReceiverWhenAsked) {
   http_->routes["http://127.0.0.1:30080/healthz"] = {200, "ok"};
   auto backend = Make(cfg);
   ASSERT_TRUE(backend->Prepare(ctx_).ok());
+  clock_.Advance(120'000'000'000);  // the run took two minutes on the injected clock
   // The UI's search answer, as falcosidekick-ui returns it.
   http_->routes["http://127.0.0.1:"] = {
       200,
@@ -284,6 +277,8 @@ TEST_F(KubeBackendTest, SidekickUiEventsAreCopiedIntoTheReceiverWhenAsked) {
   for (const auto& c : http_->calls) {
     if (c.url.find("/api/v1/events/search?since=") != std::string::npos) {
       searched = true;
+      // The run's age plus a minute of margin.
+      EXPECT_NE(c.url.find("since=180s&"), std::string::npos) << c.url;
       EXPECT_EQ(c.auth, "admin:admin");
     }
     if (c.method == "POST") {

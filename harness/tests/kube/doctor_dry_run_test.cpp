@@ -29,6 +29,17 @@ Scenario TwoRuntimes() {
   return s;
 }
 
+// A receiver whose NodePort answers /healthz, sleeps that return at once.
+KubeDeps HealthyReceiverDeps() {
+  KubeDeps deps;
+  auto http = std::make_shared<FakeHttp>();
+  http->routes["http://127.0.0.1:30080/healthz"] = {200, "ok"};
+  deps.http = http;
+  deps.sleep = [](std::chrono::milliseconds) {};
+  deps.source_dir = SourceDir();
+  return deps;
+}
+
 class KubeNodeTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -36,14 +47,8 @@ class KubeNodeTest : public ::testing::Test {
     AnswerHealthyCluster(kubectl_, "");
   }
   std::map<std::string, DoctorCheck> Doctor(const std::vector<std::string>& runtimes) {
-    KubeDeps deps;
-    auto http = std::make_unique<FakeHttp>();
-    http->routes["http://127.0.0.1:30080/healthz"] = {200, "ok"};
-    deps.http = std::move(http);
-    deps.sleep = [](std::chrono::milliseconds) {};
-    deps.source_dir = SourceDir();
     std::map<std::string, DoctorCheck> by;
-    for (auto& c : MakeKubeBackend(kubectl_, {}, std::move(deps))->Doctor(runtimes)) {
+    for (auto& c : MakeKubeBackend(kubectl_, {}, HealthyReceiverDeps())->Doctor(runtimes)) {
       by[c.name] = c;
     }
     return by;
@@ -124,13 +129,7 @@ TEST_F(KubeNodeTest, KataChecksAreOptionalForARuncOnlyRun) {
 // The run records the real runtime class and the real Falco; nothing says stand-in.
 TEST_F(KubeNodeTest, EnvironmentNamesTheRealRuntimeClassAndFalco) {
   Scenario s = TwoRuntimes();
-  KubeDeps deps;
-  auto http = std::make_unique<FakeHttp>();
-  http->routes["http://127.0.0.1:30080/healthz"] = {200, "ok"};
-  deps.http = std::move(http);
-  deps.sleep = [](std::chrono::milliseconds) {};
-  deps.source_dir = SourceDir();
-  auto backend = MakeKubeBackend(kubectl_, {}, std::move(deps));
+  auto backend = MakeKubeBackend(kubectl_, {}, HealthyReceiverDeps());
   CleanupRegistry cleanup;
   RunContext ctx;
   ctx.scenario = &s;

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "sandwatch/harness/command_runner.h"
-#include "sandwatch/harness/kube/http_client.h"
+#include "sandwatch/harness/http_client.h"
 
 namespace sandwatch::harness::kube::testing {
 

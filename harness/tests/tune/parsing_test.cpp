@@ -1,4 +1,4 @@
-// Pure parsers of the sweep: /proc self-cost files, the sweep plan, sensor output.
+// The sweep's pure parsers (sweep plan, sensor output) and its /proc self-cost sample.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -17,28 +17,6 @@
 
 namespace sandwatch::harness::tune {
 namespace {
-
-TEST(ProcParsers, StatCpuTicksCountsAfterTheLastParen) {
-  // comm with spaces and parens; utime=7 stime=5.
-  const std::string stat =
-      "42 (a) b (c)) S 1 42 42 0 -1 4194560 100 0 0 0 7 5 0 0 20 0 3 0 12345 1000 200";
-  EXPECT_EQ(ParseStatCpuTicks(stat).value_or(0), 12u);
-  EXPECT_FALSE(ParseStatCpuTicks("42 (x) S 1 2").has_value());
-  EXPECT_FALSE(ParseStatCpuTicks("garbage").has_value());
-}
-
-TEST(ProcParsers, StatusKib) {
-  const std::string status = "Name:\tsensor\nVmHWM:\t   5120 kB\nVmRSS:\t   3120 kB\nThreads:\t4\n";
-  EXPECT_EQ(ParseStatusKib(status, "VmRSS").value_or(0), 3120);
-  EXPECT_EQ(ParseStatusKib(status, "VmHWM").value_or(0), 5120);
-  EXPECT_FALSE(ParseStatusKib(status, "VmSwap").has_value());
-  EXPECT_FALSE(ParseStatusKib("VmRSSX:\t1 kB\n", "VmRSS").has_value());
-}
-
-TEST(ProcParsers, Schedstat) {
-  EXPECT_EQ(ParseSchedstatNs("123456789 2000 17\n").value_or(0), 123456789u);
-  EXPECT_FALSE(ParseSchedstatNs("").has_value());
-}
 
 TEST(ProcParsers, SamplesThisProcess) {
   const ProcSample s = Sample("/proc", getpid());

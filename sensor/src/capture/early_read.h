@@ -1,25 +1,14 @@
 // The early read: what a capture source reads about a pid right after the kernel
 // told it about the process, on the source's own thread, before a short-lived
 // process can exit. cmdline and exe first (they are what is lost), then stat.
+// The text is parsed by core/procfs's parsers.
 #pragma once
 
 #include <string>
-#include <string_view>
-#include <vector>
 
 #include "sandwatch/sensor/capture_source.h"
 
 namespace sandwatch::sensor {
-
-// Splits /proc/PID/cmdline (NUL-separated, maybe without the final NUL).
-std::vector<std::string> SplitCmdline(std::string_view raw);
-
-// Parses /proc/PID/stat: comm (field 2, may hold spaces and parentheses), ppid
-// (field 4) and start time in clock ticks (field 22). False on malformed text.
-bool ParseStatForEarly(std::string_view stat, EarlyRead* out);
-
-// Strips the " (deleted)" suffix the kernel adds to unlinked executables.
-std::string StripDeleted(std::string_view exe);
 
 // Reads PID/cmdline, PID/exe and PID/stat relative to `proc_dirfd` (an open
 // O_PATH or O_DIRECTORY fd of the procfs root). Never fails: fields that could

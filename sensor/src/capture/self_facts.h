@@ -1,6 +1,6 @@
 // What the sensor process itself may do: capabilities and namespaces, read from
 // /proc/self. The capture sources' Probe() uses these to refuse early with a
-// one-line reason. Pure parsers plus one I/O function.
+// one-line reason. One parser (on core/procfs's) plus one I/O function.
 #pragma once
 
 #include <cstdint>
@@ -38,14 +38,8 @@ struct SelfFacts {
 // the fields at 0.
 void ParseStatusFacts(std::string_view status, SelfFacts* facts);
 
-// Parses "pid:[4026531836]" (readlink of /proc/self/ns/pid). 0 on bad input.
-uint64_t ParseNsLink(std::string_view link);
-
 // Reads /proc/self/status and /proc/self/ns/{pid,user}. Never fails: unknown
 // fields stay 0.
 SelfFacts ReadSelfFacts();
-
-// Reads a whole small file (status, cmdline). Error code is errno.
-Result<std::string> ReadSmallFile(int dirfd, const char* path, size_t limit = 1 << 20);
 
 }  // namespace sandwatch::sensor

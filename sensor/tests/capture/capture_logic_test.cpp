@@ -196,24 +196,6 @@ TEST(SelfFacts, ParsesCapsAndNspid) {
   EXPECT_FALSE(g.HasCap(kCapSysAdmin));
   g.pid_ns_ino = 4026532290;
   EXPECT_FALSE(g.InInitPidNs());
-  EXPECT_EQ(ParseNsLink("pid:[4026531836]"), kInitPidNsIno);
-  EXPECT_EQ(ParseNsLink("pid:[12x]"), 0U);
-  EXPECT_EQ(ParseNsLink("garbage"), 0U);
-}
-
-TEST(EarlyRead, ParsesStatWithHostileComm) {
-  EarlyRead er;
-  std::string stat = "77 (a) b (c)) S 12 77 77 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 555 1 2";
-  ASSERT_TRUE(ParseStatForEarly(stat, &er));
-  EXPECT_EQ(er.name, "a) b (c)");
-  EXPECT_EQ(er.ppid, 12);
-  EXPECT_EQ(er.start_ticks, 555U);
-  EXPECT_FALSE(ParseStatForEarly("77 (x) S", &er));
-  EXPECT_EQ(SplitCmdline(std::string("cat\0/etc/shadow\0", 16)),
-            (std::vector<std::string>{"cat", "/etc/shadow"}));
-  EXPECT_EQ(SplitCmdline(std::string("a\0\0b", 4)), (std::vector<std::string>{"a", "", "b"}));
-  EXPECT_TRUE(SplitCmdline("").empty());
-  EXPECT_EQ(StripDeleted("/tmp/x (deleted)"), "/tmp/x");
 }
 
 class FixtureProc : public ::testing::Test {
@@ -229,6 +211,11 @@ class FixtureProc : public ::testing::Test {
     std::filesystem::create_symlink("/usr/bin/nc.traditional (deleted)", root_ + "/321/exe");
     std::filesystem::create_directories(root_ + "/322");  // gone half-way: only stat
     std::ofstream(root_ + "/322/stat") << "322 (x) Z 9 0 0 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1 0 0\n";
+    std::filesystem::create_directories(root_ + "/323");  // a comm chosen to confuse parsers
+    std::ofstream(root_ + "/323/cmdline") << std::string("sh\0", 3);
+    std::ofstream(root_ + "/323/stat")
+        << "323 (a) b (c)) S 12 77 77 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 555 1 2\n";
+    std::filesystem::create_symlink("/bin/sh", root_ + "/323/exe");
   }
   void TearDown() override { std::filesystem::remove_all(root_); }
   std::string root_;
@@ -248,6 +235,11 @@ TEST_F(FixtureProc, EarlyReadFromInjectedRoot) {
   EXPECT_TRUE(gone.cmdline.empty());
   EXPECT_EQ(gone.ppid, 9);  // what was readable is kept
   EXPECT_FALSE(ReadEarly(fd, 999).complete);
+  EarlyRead hostile = ReadEarly(fd, 323);
+  EXPECT_TRUE(hostile.complete);
+  EXPECT_EQ(hostile.name, "a) b (c)");
+  EXPECT_EQ(hostile.ppid, 12);
+  EXPECT_EQ(hostile.start_ticks, 555U);
   close(fd);
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,10 @@ struct StatKey {
 };
 Result<StatKey> ParseStatKey(std::string_view text);
 
+// utime + stime (fields 14 and 15) in clock ticks: the CPU a process used. Same
+// rules as ParseStat.
+Result<uint64_t> ParseStatCpuTicks(std::string_view text);
+
 // Fields of /proc/PID/status.
 struct StatusFields {
   std::string name;   // Name: (escaped by the kernel: "\n" -> "\\n")
@@ -44,6 +49,16 @@ struct StatusFields {
 };
 // Error when no Name: line is found (truncated or not a status file).
 Result<StatusFields> ParseStatus(std::string_view text);
+
+// The value of the "Key:" line of /proc/PID/status with leading blanks removed
+// ("CapEff", "NSpid", "VmRSS"); nullopt when no line has exactly that key.
+std::optional<std::string_view> StatusValue(std::string_view text, std::string_view key);
+
+// "VmRSS:\t  3120 kB" -> 3120 for key "VmRSS"; nullopt when missing or malformed.
+std::optional<int64_t> ParseStatusKib(std::string_view text, std::string_view key);
+
+// The first field of /proc/PID/schedstat: nanoseconds spent on a CPU.
+std::optional<uint64_t> ParseSchedstatNs(std::string_view text);
 
 // NUL-separated argv. A trailing NUL is optional (processes may rewrite their
 // argv area); empty text gives an empty vector (kernel thread or zombie).

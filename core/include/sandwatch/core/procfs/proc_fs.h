@@ -101,6 +101,10 @@ class ProcFs {
   // Numeric entries of the root, ascending. Error only when the root cannot be read.
   Result<std::vector<int>> ListPids() const;
 
+  // Thread ids of a process (numeric entries of <root>/<pid>/task), ascending.
+  // Error (IsGone) when the process is gone.
+  Result<std::vector<int>> ListTasks(int pid) const;
+
   // Whole file <root>/<pid>/<name> ("stat", "status", "cmdline", "net/tcp").
   // Files are read until EOF, capped at `max_bytes` (the rest is silently dropped;
   // cmdline of a huge argv is truncated, never an error).

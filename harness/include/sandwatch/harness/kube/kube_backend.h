@@ -14,16 +14,18 @@
 #include <memory>
 #include <string>
 
+#include "sandwatch/core/clock.h"
 #include "sandwatch/harness/backend.h"
-#include "sandwatch/harness/kube/http_client.h"
+#include "sandwatch/harness/http_client.h"
 #include "sandwatch/harness/kube/kube_config.h"
 
 namespace sandwatch::harness::kube {
 
 struct KubeDeps {
-  std::unique_ptr<HttpClient> http;                      // null: MakeHttpClient(5 s)
+  std::shared_ptr<HttpClient> http;                      // null: MakeHttpClient(5 s)
   std::function<void(std::chrono::milliseconds)> sleep;  // null: std::this_thread::sleep_for
   std::string source_dir;                                // null: ResolveSourceDir()
+  const Clock* clock = nullptr;  // null: SystemClock(); must outlive the backend
 };
 
 std::unique_ptr<Backend> MakeKubeBackend(CommandRunner& runner, KubeConfig config, KubeDeps deps);

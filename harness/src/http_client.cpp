@@ -1,11 +1,11 @@
 // cpp-httplib stays in this file only.
-#include "sandwatch/harness/kube/http_client.h"
+#include "sandwatch/harness/http_client.h"
 
 #include <httplib.h>
 
 #include <exception>
 
-namespace sandwatch::harness::kube {
+namespace sandwatch::harness {
 namespace {
 
 struct UrlParts {
@@ -22,7 +22,8 @@ Result<UrlParts> Split(const std::string& url) {
 
 class HttplibClient : public HttpClient {
  public:
-  explicit HttplibClient(std::chrono::milliseconds timeout) : timeout_(timeout) {}
+  HttplibClient(std::chrono::milliseconds connect_timeout, std::chrono::milliseconds read_timeout)
+      : connect_timeout_(connect_timeout), read_timeout_(read_timeout) {}
 
   Result<HttpResponse> Get(const std::string& url, const std::string& basic_auth) override {
     return Do(url, [&](httplib::Client& c, const std::string& path) {
@@ -49,10 +50,8 @@ class HttplibClient : public HttpClient {
     if (!parts.ok()) return parts.error();
     try {
       httplib::Client c(parts->origin);
-      const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout_);
-      const auto usecs = std::chrono::duration_cast<std::chrono::microseconds>(timeout_ - secs);
-      c.set_connection_timeout(secs.count(), usecs.count());
-      c.set_read_timeout(secs.count(), usecs.count());
+      c.set_connection_timeout(connect_timeout_);
+      c.set_read_timeout(read_timeout_);
       c.set_tcp_nodelay(true);
       auto res = call(c, parts->path);
       if (!res) return MakeError(url + ": " + httplib::to_string(res.error()));
@@ -62,13 +61,16 @@ class HttplibClient : public HttpClient {
     }
   }
 
-  std::chrono::milliseconds timeout_;
+  std::chrono::milliseconds connect_timeout_;
+  std::chrono::milliseconds read_timeout_;
 };
 
 }  // namespace
 
-std::unique_ptr<HttpClient> MakeHttpClient(std::chrono::milliseconds timeout) {
-  return std::make_unique<HttplibClient>(timeout);
+std::unique_ptr<HttpClient> MakeHttpClient(std::chrono::milliseconds connect_timeout,
+                                           std::chrono::milliseconds read_timeout) {
+  return std::make_unique<HttplibClient>(connect_timeout,
+                                         read_timeout.count() > 0 ? read_timeout : connect_timeout);
 }
 
-}  // namespace sandwatch::harness::kube
+}  // namespace sandwatch::harness
