@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -62,7 +63,12 @@ TEST(HarnessRoot, RuncSidecarAndHostViewSeeTheChain) {
   auto list = r->Run(Cmd({"runc", "list", "-q"}));
   ASSERT_TRUE(list.ok());
   EXPECT_EQ(list->out.find("sw-" + std::to_string(getpid()) + "-"), std::string::npos);
-  fs::remove_all(s["_dir"].get<std::string>());
+  // A failed run keeps its folder (events, ground truth, report) so the miss can be read.
+  if (HasFailure()) {
+    std::cerr << "kept for inspection: " << s["_dir"].get<std::string>() << "\n";
+  } else {
+    fs::remove_all(s["_dir"].get<std::string>());
+  }
 }
 
 TEST(HarnessRoot, VmStandInHidesTheChainFromTheHostView) {
@@ -83,7 +89,12 @@ TEST(HarnessRoot, VmStandInHidesTheChainFromTheHostView) {
   auto env =
       nlohmann::json::parse(testing::Slurp(s["_dir"].get<std::string>() + "/environment.json"));
   EXPECT_NE(env.value("stand_in.kata-qemu", "").find("not Kata"), std::string::npos);
-  fs::remove_all(s["_dir"].get<std::string>());
+  // A failed run keeps its folder (events, ground truth, report) so the miss can be read.
+  if (HasFailure()) {
+    std::cerr << "kept for inspection: " << s["_dir"].get<std::string>() << "\n";
+  } else {
+    fs::remove_all(s["_dir"].get<std::string>());
+  }
 }
 
 TEST(HarnessRoot, CtrlCCleansUpContainersAndMounts) {
