@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -74,6 +75,12 @@ TEST(FalcoRoot, RealFalcoInARuncPodEveryAlertAttributedOrExplained) {
   for (const char* sig : {"shadow_file_access", "aws_credential_discovery",
                           "package_manager_execution", "nc_execution"}) {
     EXPECT_EQ(missed.find(sig), std::string::npos) << sig << "\n" << out->table;
+  }
+  // A failed run keeps its folder so the alerts can be read; a passing one leaves nothing.
+  if (HasFailure()) {
+    std::cerr << "kept for inspection: " << o.out_dir << "\n";
+  } else {
+    std::filesystem::remove_all(o.out_dir);
   }
 }
 
