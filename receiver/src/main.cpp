@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "sandwatch/core/cli.h"
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/ids.h"
 #include "sandwatch/core/log.h"
@@ -67,7 +68,7 @@ int main(int argc, char** argv) {
       "sandwatch-receiver: stores sandwatch sensor events and Falco/Falcosidekick "
       "alerts in SQLite, serves a search API, a live stream and a web UI."};
   app.footer(kFooter);
-  app.set_version_flag("--version", std::string("sandwatch-receiver ") + sandwatch::Version());
+  sandwatch::AddVersionFlag(app, "sandwatch-receiver");
   std::string retention_age = "0", log_level = "info";
   bool no_fts = false, sync_normal = false;
   app.add_option("--listen", config.listen, "HOST:PORT to listen on (port 0 picks a free one)")
@@ -131,17 +132,9 @@ int main(int argc, char** argv) {
                  "write the bound HOST:PORT here once listening (for scripts using port 0)");
   app.add_option("--log-level", log_level, "debug, info, warn, error or off")
       ->capture_default_str();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "sandwatch-receiver: %s (see --help)\n", e.what());
-    return 2;
+  if (auto code =
+          sandwatch::ParseCommandLine(app, argc, argv, "sandwatch-receiver", " (see --help)")) {
+    return *code;
   }
   if (!ParseAge(retention_age, &config.retention_age_ns)) {
     std::fprintf(stderr,
