@@ -74,7 +74,7 @@ bool StateKeeper::EvaluateAtStartup(const ProcessInfo& process) {
     return false;
   }
   found_.emplace(process.key.pid, process.start_time_ns);
-  ++counters_["found_after_restart"];
+  ++counters_.found_after_restart;
   return true;
 }
 
@@ -150,14 +150,14 @@ void StateKeeper::SaveLocked(int64_t now_boot_ns) {
   auto st = state::WriteFileAtomic(options_.dir, "state.v1", text);
   last_save_boot_ns_ = now_boot_ns;
   if (!st.ok()) {
-    if (counters_["state_save_errors"]++ % 100 == 0) {
+    if (counters_.state_save_errors++ % 100 == 0) {
       SW_LOG(kWarn, "state", "cannot save state", {"error", st.error().message});
     }
     return;
   }
   dirty_ = false;
-  ++counters_["state_saves"];
-  counters_["state_bytes"] = static_cast<int64_t>(text.size());
+  ++counters_.state_saves;
+  counters_.state_bytes = static_cast<int64_t>(text.size());
 }
 
 void StateKeeper::WriteSeqLocked(uint64_t seq) {
@@ -167,7 +167,7 @@ void StateKeeper::WriteSeqLocked(uint64_t seq) {
   auto st =
       state::WriteFileAtomic(options_.dir, "seq.v1", state::Seal(state::EncodeSeq(s), options_.key),
                              /*sync=*/false);
-  if (!st.ok() && counters_["state_save_errors"]++ % 100 == 0) {
+  if (!st.ok() && counters_.state_save_errors++ % 100 == 0) {
     SW_LOG(kWarn, "state", "cannot save seq", {"error", st.error().message});
   }
 }
