@@ -100,6 +100,10 @@ Result<CellOutcome> RunQemuCell(Lab& lab, const Cell& cell) {
                              "", dir + "/listener.log"));
   if (!listener.ok()) return fail(listener.error().message);
   WaitForTcp(*port, 10);
+  // no_timer_check: under TCG on a loaded host the guest kernel's IO-APIC timer check can
+  // fail and panic the boot ("IO-APIC + timer doesn't work!").
+  const std::string kernel_args =
+      "console=ttyS0 rdinit=/init panic=-1 quiet loglevel=3 no_timer_check";
   std::vector<std::string> qemu = {"qemu-system-x86_64",
                                    "-accel",
                                    "tcg",
@@ -117,7 +121,7 @@ Result<CellOutcome> RunQemuCell(Lab& lab, const Cell& cell) {
                                    "-initrd",
                                    dir + "/initrd.cpio",
                                    "-append",
-                                   "console=ttyS0 rdinit=/init panic=-1 quiet loglevel=3",
+                                   kernel_args,
                                    "-rtc",
                                    "base=utc",
                                    "-serial",
