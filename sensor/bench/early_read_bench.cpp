@@ -157,8 +157,8 @@ void RunLook(benchmark::State& state, bool with_fds) {
   getrlimit(RLIMIT_NOFILE, &lim);
   lim.rlim_cur = std::max<rlim_t>(lim.rlim_cur, std::min<rlim_t>(lim.rlim_max, 4096));
   setrlimit(RLIMIT_NOFILE, &lim);
-  char tmpl[] = "/tmp/sw-early-read-bench-XXXXXX";
-  const int tmp = mkstemp(tmpl);
+  std::string tmpl = "/tmp/sw-early-read-bench-XXXXXX";
+  const int tmp = mkstemp(tmpl.data());
   if (tmp < 0) {
     state.SkipWithError("cannot create a temporary file");
     return;
@@ -181,6 +181,7 @@ void RunLook(benchmark::State& state, bool with_fds) {
       size_t read = 0;
       size_t sockets = 0;
       const double cpu0 = ProcessCpuNs();
+      // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop variable
       for (auto _ : state) {
         EarlyRead er = ReadEarly(proc, relay.pid());
         if (with_fds) read = ReadEarlyFds(proc, relay.pid(), &er);

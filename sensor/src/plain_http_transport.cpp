@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -30,7 +31,7 @@ namespace {
 constexpr int kConnectTimeoutMs = 3000;
 constexpr int kIoTimeoutMs = 10000;
 constexpr size_t kMaxHeaderBytes = 64 * 1024;
-constexpr size_t kMaxBodyBytes = 1 << 20;
+constexpr size_t kMaxBodyBytes = size_t{1} << 20;
 
 std::string Lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -161,10 +162,10 @@ class PlainHttpTransport : public Transport {
   // Appends what the socket has to buf_; false at EOF.
   Result<bool> ReadMore() {
     for (;;) {
-      char chunk[16384];
-      ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+      std::array<char, 16384> chunk{};
+      ssize_t n = ::recv(fd_, chunk.data(), chunk.size(), 0);
       if (n > 0) {
-        buf_.append(chunk, static_cast<size_t>(n));
+        buf_.append(chunk.data(), static_cast<size_t>(n));
         return true;
       }
       if (n == 0) return false;

@@ -18,8 +18,8 @@ namespace fs = std::filesystem;
 
 struct TempDir {
   TempDir() {
-    char tmpl[] = "/tmp/sw-keeper-test-XXXXXX";
-    path = ::mkdtemp(tmpl);
+    std::string tmpl = "/tmp/sw-keeper-test-XXXXXX";
+    path = ::mkdtemp(tmpl.data());
   }
   ~TempDir() { fs::remove_all(path); }
   std::string path;
@@ -127,6 +127,7 @@ TEST(StateKeeper, CountersKeepTheirNamesAndTheSizeShowsOnceAStateWasSaved) {
   std::map<std::string, int64_t> before;
   k->AddCounters(&before);
   std::vector<std::string> names;
+  names.reserve(before.size());
   for (const auto& [name, value] : before) names.push_back(name);
   EXPECT_EQ(names, (std::vector<std::string>{"found_after_restart", "processes_known",
                                              "restart_gap_ms", "restarts", "state_lost",

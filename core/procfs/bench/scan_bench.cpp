@@ -89,6 +89,7 @@ void WarmUp(ProcessScanner* scanner, const ScannerOptions& options) {
 std::optional<double> ScanEachIteration(benchmark::State& state, ProcessScanner* scanner,
                                         size_t* changes, int pace_ms = 0) {
   const double cpu0 = ProcessCpuUs();
+  // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop variable
   for (auto _ : state) {
     auto r = scanner->Scan();
     if (!r.ok()) {
@@ -135,6 +136,7 @@ void BM_FirstScan(benchmark::State& state) {
   if (!Prepare(state, static_cast<size_t>(state.range(0)))) return;
   size_t procs = 0;
   const double cpu0 = ProcessCpuUs();
+  // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop variable
   for (auto _ : state) {
     ProcessScanner scanner{ProcFs()};
     auto r = scanner.Scan();
@@ -160,7 +162,7 @@ void BM_HostScan(benchmark::State& state) {
   auto cpu = ScanEachIteration(state, &scanner, &changes);
   if (!cpu) return;
   const ScanCounters c1 = scanner.counters();
-  const double n = static_cast<double>(state.iterations());
+  const auto n = static_cast<double>(state.iterations());
   const double cpu_per = *cpu;
   state.counters["procs"] = static_cast<double>(scanner.size());
   state.counters["cpu_us"] = cpu_per;
@@ -183,6 +185,7 @@ void BM_ReadFloor(benchmark::State& state) {
   }
   std::string buf;
   const double cpu0 = ProcessCpuUs();
+  // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop variable
   for (auto _ : state) {
     auto pids = fs.ListPids();
     benchmark::DoNotOptimize(pids);
@@ -204,6 +207,7 @@ void BM_TrackedMemory(benchmark::State& state) {
   if (!Prepare(state, static_cast<size_t>(state.range(0)))) return;
   double bytes = 0;
   size_t procs = 0;
+  // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop variable
   for (auto _ : state) {
     malloc_trim(0);
     const size_t heap0 = HeapInUse();
@@ -233,9 +237,13 @@ void BM_EnrichOne(benchmark::State& state) {
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof a;
-    bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    listen(listener, 1);
-    getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
+    if (bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        listen(listener, 1) != 0 ||
+        getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      state.SkipWithError("cannot listen on loopback");
+      close(listener);
+      return;
+    }
     cmd = "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(ntohs(a.sin_port)) +
           " 4</etc/passwd; exec sleep 100000";
   }
@@ -246,6 +254,7 @@ void BM_EnrichOne(benchmark::State& state) {
   ProcessScanner scanner{ProcFs()};
   size_t sockets = 0;
   const double cpu0 = ProcessCpuUs();
+  // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop variable
   for (auto _ : state) {
     auto info = scanner.EnrichOne(pid);
     if (!info.ok()) {
@@ -273,10 +282,11 @@ void BM_EnrichOne(benchmark::State& state) {
 }
 
 void RunPsutil(benchmark::State& state, const std::string& mode, const std::string& ours) {
-  const size_t n = static_cast<size_t>(state.range(0));
+  const auto n = static_cast<size_t>(state.range(0));
   if (!Prepare(state, n)) return;
   const std::string scans = n >= 5000 ? "3" : (n >= 1000 ? "10" : "30");
   nlohmann::json j;
+  // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop variable
   for (auto _ : state) {
     auto out = RunAndCapture({"/usr/bin/python3", PsutilScript(), "--mode", mode, "--scans",
                               mode == "full" ? "3" : scans});

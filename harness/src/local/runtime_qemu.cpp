@@ -89,6 +89,7 @@ Result<CellOutcome> RunQemuCell(Lab& lab, const Cell& cell) {
   }
   auto cpio = r.Run(Cmd({"bash", "-c",
                          "set -o pipefail; cd \"$1\" && find . -print0 | cpio --null -o -H newc "
+                         // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one script, split
                          "-R 0:0 --quiet > \"$2\" && cat \"$3\" \"$2\" > \"$4\"",
                          "cpio", dir + "/root", dir + "/cell.cpio",
                          lab.ctx->work_dir + "/guest-base.cpio", dir + "/initrd.cpio"},
@@ -197,7 +198,8 @@ Result<CellOutcome> RunQemuCell(Lab& lab, const Cell& cell) {
     out.error = "attack-sim in the guest: rc=" + (rc.empty() ? std::string("none") : rc) + " " +
                 sections["attack.log"].substr(0, 300);
   }
-  out.notes.push_back("LOCAL STAND-IN for kata-qemu: qemu/TCG with its own guest kernel, not Kata");
+  out.notes.emplace_back(
+      "LOCAL STAND-IN for kata-qemu: qemu/TCG with its own guest kernel, not Kata");
   return out;
 }
 
