@@ -88,8 +88,8 @@ Result<CellOutcome> RunQemuCell(Lab& lab, const Cell& cell) {
                         " ms (stands in for the blog's network fetch)");
   }
   auto cpio = r.Run(Cmd({"bash", "-c",
-                         "set -o pipefail; cd \"$1\" && find . -print0 | cpio --null -o -H newc "
                          // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one script, split
+                         "set -o pipefail; cd \"$1\" && find . -print0 | cpio --null -o -H newc "
                          "-R 0:0 --quiet > \"$2\" && cat \"$3\" \"$2\" > \"$4\"",
                          "cpio", dir + "/root", dir + "/cell.cpio",
                          lab.ctx->work_dir + "/guest-base.cpio", dir + "/initrd.cpio"},
