@@ -22,12 +22,17 @@ rc=$?
 echo "$rc" >"$out/attack.rc"
 echo "sandwatch-pod: chain done rc=$rc, settling ${SW_SETTLE}s"
 sleep "$SW_SETTLE"
+# On TERM the sensor delivers what it still holds, for at most 3 s (each POST bounded by
+# that deadline), then exits; KILL only if it did not.
 kill -TERM "$sensor" 2>/dev/null
 for _ in $(seq 1 50); do
   kill -0 "$sensor" 2>/dev/null || break
   sleep 0.1
 done
-kill -KILL "$sensor" 2>/dev/null
+if kill -0 "$sensor" 2>/dev/null; then
+  echo "sandwatch-pod: sensor still running 5 s after TERM: killed (undelivered events lost)"
+  kill -KILL "$sensor" 2>/dev/null
+fi
 wait "$sensor" 2>/dev/null
 echo "sandwatch-pod: done"
 exit "$rc"

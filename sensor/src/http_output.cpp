@@ -29,7 +29,7 @@ HttpOutput::HttpOutput(HttpOptions options, std::unique_ptr<Transport> transport
   thread_ = std::thread([this] { Loop(); });
 }
 
-HttpOutput::~HttpOutput() { Close(options_.clock->MonoNs()); }
+HttpOutput::~HttpOutput() { HttpOutput::Close(options_.clock->MonoNs()); }
 
 void HttpOutput::Emit(const Event& e) {
   std::string record = FormatEvent(e, options_.format);
@@ -63,6 +63,7 @@ void HttpOutput::Close(int64_t deadline_mono_ns) {
     deadline_ns_ = deadline_mono_ns;
     next_try_ns_ = 0;  // one more try now, whatever the backoff said
   }
+  transport_->LimitTo(deadline_mono_ns);
   cv_.notify_all();
   thread_.join();
   std::lock_guard<std::mutex> lock(mu_);
@@ -122,6 +123,7 @@ bool HttpOutput::SendBatch(std::unique_lock<std::mutex>* lock) {
                         options_.backoff_initial_s * std::pow(2.0, std::min(failures_ - 1, 20)));
   std::uniform_real_distribution<double> jitter(0.5, 1.0);
   double delay = cap * jitter(rng_);
+  if (stopping_) delay = std::min(delay, options_.shutdown_retry_s);
   next_try_ns_ = options_.clock->MonoNs() + static_cast<int64_t>(delay * 1e9);
   if (failures_ == 1 || failures_ % 10 == 0) {
     SW_LOG(kWarn, "http", "delivery failed; will retry",
@@ -148,8 +150,7 @@ void HttpOutput::Loop() {
     bool pending = queue_->PendingRecords() > 0;
     if (stopping_ && (!pending || now >= deadline_ns_)) return;
     if (pending && now >= next_try_ns_) {
-      bool moved = SendBatch(&lock);
-      if (!moved && stopping_) return;  // receiver down at shutdown: keep the rest
+      SendBatch(&lock);  // after a failure at shutdown: retried until the deadline
       continue;
     }
     if (pending) {

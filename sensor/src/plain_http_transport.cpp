@@ -14,8 +14,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <string>
 
 #include "sandwatch/core/ids.h"
@@ -26,8 +30,8 @@ namespace {
 
 constexpr int kConnectTimeoutMs = 3000;
 constexpr int kIoTimeoutMs = 10000;
-constexpr size_t kMaxHeaderBytes = 64 * 1024;
-constexpr size_t kMaxBodyBytes = 1 << 20;
+constexpr size_t kMaxHeaderBytes = size_t{64} * 1024;
+constexpr size_t kMaxBodyBytes = size_t{1} << 20;
 
 std::string Lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -39,6 +43,8 @@ class PlainHttpTransport : public Transport {
   PlainHttpTransport(std::string host, std::string port, std::string token)
       : host_(std::move(host)), port_(std::move(port)), token_(std::move(token)) {}
   ~PlainHttpTransport() override { Close(); }
+
+  void LimitTo(int64_t deadline_mono_ns) override { deadline_mono_ns_ = deadline_mono_ns; }
 
   Result<int> Post(const std::string& path, const std::string& body) override {
     std::string req =
@@ -89,10 +95,9 @@ class PlainHttpTransport : public Transport {
         ::close(fd);
         continue;
       }
-      pollfd p{fd, POLLOUT, 0};
       int err = 0;
       socklen_t len = sizeof err;
-      if (::poll(&p, 1, kConnectTimeoutMs) != 1 ||
+      if (PollBounded(fd, POLLOUT, kConnectTimeoutMs) != 1 ||
           ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
         last = err ? std::strerror(err) : "connect timeout";
         ::close(fd);
@@ -106,12 +111,31 @@ class PlainHttpTransport : public Transport {
     return MakeError("connect " + host_ + ":" + port_ + ": " + last);
   }
 
+  static int64_t NowMs() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1'000'000;
+  }
+
+  // poll(2) for `events` on `fd` for at most `max_ms`, and never past LimitTo's deadline,
+  // even when LimitTo is called while it waits (it waits in slices of 100 ms). 1 when
+  // ready, 0 on timeout, -1 on error (errno set).
+  int PollBounded(int fd, short events, int max_ms) const {
+    const int64_t end = NowMs() + max_ms;
+    for (;;) {
+      int64_t left = end - NowMs();
+      const int64_t deadline_ns = deadline_mono_ns_.load();
+      if (deadline_ns != 0) left = std::min(left, deadline_ns / 1'000'000 - NowMs());
+      if (left <= 0) return 0;
+      pollfd p{fd, events, 0};
+      const int rc = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 100)));
+      if (rc > 0) return 1;
+      if (rc < 0 && errno != EINTR) return -1;
+    }
+  }
+
   Status WaitFor(short events) {
-    pollfd p{fd_, events, 0};
-    int rc;
-    do {
-      rc = ::poll(&p, 1, kIoTimeoutMs);
-    } while (rc < 0 && errno == EINTR);
+    const int rc = PollBounded(fd_, events, kIoTimeoutMs);
     if (rc == 0) return MakeError("timeout");
     if (rc < 0) return MakeError(std::strerror(errno), errno);
     return OkStatus();
@@ -138,10 +162,10 @@ class PlainHttpTransport : public Transport {
   // Appends what the socket has to buf_; false at EOF.
   Result<bool> ReadMore() {
     for (;;) {
-      char chunk[16384];
-      ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+      std::array<char, 16384> chunk{};
+      ssize_t n = ::recv(fd_, chunk.data(), chunk.size(), 0);
       if (n > 0) {
-        buf_.append(chunk, static_cast<size_t>(n));
+        buf_.append(chunk.data(), static_cast<size_t>(n));
         return true;
       }
       if (n == 0) return false;
@@ -232,6 +256,7 @@ class PlainHttpTransport : public Transport {
   std::string token_;
   int fd_ = -1;
   std::string buf_;
+  std::atomic<int64_t> deadline_mono_ns_{0};  // 0: none
 };
 
 }  // namespace

@@ -141,6 +141,30 @@ TEST(HttpOutput, ARejectedBatchIsResentOneByOneSoOnlyTheBadEventIsLost) {
   out.Close(SystemClock().MonoNs());
 }
 
+TEST(HttpOutput, AtShutdownAFailedPostIsRetriedUntilTheDeadline) {
+  // The receiver fails three posts; the backoff after the first would outlast any
+  // shutdown, so only the shutdown retries can deliver.
+  auto transport = std::make_unique<FaultyTransport>(3, 202);
+  auto* t = transport.get();
+  HttpOptions o = FastOptions();
+  o.backoff_initial_s = 3600;
+  o.backoff_max_s = 3600;
+  o.shutdown_retry_s = 0.01;
+  HttpOutput out(o, std::move(transport), std::make_unique<MemoryQueue>(1 << 20));
+  for (uint64_t i = 1; i <= 5; ++i) out.Emit(MakeEvent(i));
+  ASSERT_TRUE(WaitFor([&] {
+    std::map<std::string, int64_t> c;
+    out.AddCounters(&c);
+    return c["http_failures"] >= 1;
+  }));
+  out.Close(SystemClock().MonoNs() + 60'000'000'000);
+  EXPECT_EQ(t->Seqs(), (std::vector<uint64_t>{1, 2, 3, 4, 5}));
+  std::map<std::string, int64_t> c;
+  out.AddCounters(&c);
+  EXPECT_EQ(c["events_pending"], 0);
+  EXPECT_EQ(c["http_failures"], 3);
+}
+
 TEST(HttpOutput, FullMemoryQueueCountsDrops) {
   auto transport = std::make_unique<FaultyTransport>(1 << 30, 202);  // receiver never answers
   HttpOutput out(FastOptions(), std::move(transport),
@@ -246,6 +270,28 @@ TEST(PlainHttpTransport, ReconnectsWhenTheServerClosesKeptAliveConnections) {
   server.stop();
   t.join();
   EXPECT_EQ(n, 11);
+}
+
+TEST(PlainHttpTransport, NoPostWaitsPastTheCloseDeadline) {
+  // The receiver answers "slow" after a second; a deadline already passed ends the
+  // wait for that answer at once.
+  httplib::Server server;
+  server.Post("/events", [](const httplib::Request& req, httplib::Response& res) {
+    if (req.body == "slow") std::this_thread::sleep_for(std::chrono::seconds(1));
+    res.status = 202;
+  });
+  int port = server.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { server.listen_after_bind(); });
+  while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto tr = MakeHttpTransport("http://127.0.0.1:" + std::to_string(port), "");
+  ASSERT_TRUE(tr.ok());
+  auto first = (*tr)->Post("/events", "[]");
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(*first, 202);
+  (*tr)->LimitTo(SystemClock().MonoNs() - 1);
+  EXPECT_FALSE((*tr)->Post("/events", "slow").ok());
+  server.stop();
+  t.join();
 }
 
 TEST(HttpOutput, ReceiverDownThenBackAcrossASensorRestart) {

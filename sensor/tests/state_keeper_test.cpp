@@ -18,8 +18,8 @@ namespace fs = std::filesystem;
 
 struct TempDir {
   TempDir() {
-    char tmpl[] = "/tmp/sw-keeper-test-XXXXXX";
-    path = ::mkdtemp(tmpl);
+    std::string tmpl = "/tmp/sw-keeper-test-XXXXXX";
+    path = ::mkdtemp(tmpl.data());
   }
   ~TempDir() { fs::remove_all(path); }
   std::string path;
@@ -119,6 +119,28 @@ TEST(StateKeeper, ARestartEvaluatesOnlyWhatItDidNotKnowAndTagsIt) {
   EXPECT_EQ(c["found_after_restart"], 3);
   EXPECT_EQ(c["restarts"], 1);
   EXPECT_EQ(c["state_lost"], 0);
+}
+
+TEST(StateKeeper, CountersKeepTheirNamesAndTheSizeShowsOnceAStateWasSaved) {
+  TempDir dir;
+  auto k = OpenKeeper(dir.path);
+  std::map<std::string, int64_t> before;
+  k->AddCounters(&before);
+  std::vector<std::string> names;
+  names.reserve(before.size());
+  for (const auto& [name, value] : before) names.push_back(name);
+  EXPECT_EQ(names, (std::vector<std::string>{"found_after_restart", "processes_known",
+                                             "restart_gap_ms", "restarts", "state_lost",
+                                             "state_save_errors", "state_saves"}));
+  k->ResolveSensorId("", "sensor-one");
+  k->Seen(Proc(100, 50, "/usr/bin/sleep"));
+  k->ScanDone();  // the first scan is saved at once
+  std::map<std::string, int64_t> after;
+  k->AddCounters(&after);
+  EXPECT_EQ(after["state_saves"], 1);
+  EXPECT_EQ(after["state_save_errors"], 0);
+  EXPECT_EQ(after["processes_known"], 1);
+  EXPECT_EQ(after["state_bytes"], static_cast<int64_t>(fs::file_size(dir.path + "/state.v1")));
 }
 
 TEST(StateKeeper, SeqIsWrittenAheadSoARestartNeverReusesIt) {

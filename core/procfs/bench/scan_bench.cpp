@@ -37,6 +37,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,26 +78,42 @@ bool Prepare(benchmark::State& state, size_t n) {
   return true;
 }
 
+// Scans until the young-process rescans have settled, so the timed scans are steady-state.
+void WarmUp(ProcessScanner* scanner, const ScannerOptions& options) {
+  for (int i = 0; i <= options.young_rescans + 1; ++i) (void)scanner->Scan();
+}
+
+// One scan per benchmark iteration, `pace_ms` of sleep between scans; adds the changes
+// seen to `*changes`. CPU microseconds per scan, or nothing when a scan failed (the
+// benchmark is then marked skipped).
+std::optional<double> ScanEachIteration(benchmark::State& state, ProcessScanner* scanner,
+                                        size_t* changes, int pace_ms = 0) {
+  const double cpu0 = ProcessCpuUs();
+  // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop variable
+  for (auto _ : state) {
+    auto r = scanner->Scan();
+    if (!r.ok()) {
+      state.SkipWithError(r.error().message.c_str());
+      return std::nullopt;
+    }
+    *changes += r->changes.size();
+    benchmark::DoNotOptimize(r);
+    if (pace_ms > 0) usleep(static_cast<useconds_t>(pace_ms) * 1000);
+  }
+  return (ProcessCpuUs() - cpu0) / static_cast<double>(state.iterations());
+}
+
 // `pace_ms` > 0: sleep that long between scans, as the sensor does between polls, so each
 // scan starts with caches other work has cooled (the sleep costs no CPU).
 void RunScans(benchmark::State& state, const std::string& key, ScannerOptions options,
               int pace_ms = 0) {
   if (!Prepare(state, static_cast<size_t>(state.range(0)))) return;
   ProcessScanner scanner(ProcFs(), options);
-  for (int i = 0; i <= options.young_rescans + 1; ++i) (void)scanner.Scan();
+  WarmUp(&scanner, options);
   size_t changes = 0;
-  const double cpu0 = ProcessCpuUs();
-  for (auto _ : state) {
-    auto r = scanner.Scan();
-    if (!r.ok()) {
-      state.SkipWithError(r.error().message.c_str());
-      return;
-    }
-    changes += r->changes.size();
-    benchmark::DoNotOptimize(r);
-    if (pace_ms > 0) usleep(static_cast<useconds_t>(pace_ms) * 1000);
-  }
-  const double cpu_per = (ProcessCpuUs() - cpu0) / static_cast<double>(state.iterations());
+  auto cpu = ScanEachIteration(state, &scanner, &changes, pace_ms);
+  if (!cpu) return;
+  const double cpu_per = *cpu;
   Measured()[key + "/" + std::to_string(state.range(0))] = cpu_per;
   state.counters["procs"] = static_cast<double>(scanner.size());
   state.counters["changes"] =
@@ -119,6 +136,7 @@ void BM_FirstScan(benchmark::State& state) {
   if (!Prepare(state, static_cast<size_t>(state.range(0)))) return;
   size_t procs = 0;
   const double cpu0 = ProcessCpuUs();
+  // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop variable
   for (auto _ : state) {
     ProcessScanner scanner{ProcFs()};
     auto r = scanner.Scan();
@@ -138,22 +156,14 @@ void BM_FirstScan(benchmark::State& state) {
 void BM_HostScan(benchmark::State& state) {
   if (!Prepare(state, 0)) return;
   ProcessScanner scanner{ProcFs()};
-  for (int i = 0; i <= ScannerOptions{}.young_rescans + 1; ++i) (void)scanner.Scan();
+  WarmUp(&scanner, ScannerOptions{});
   const ScanCounters c0 = scanner.counters();
   size_t changes = 0;
-  const double cpu0 = ProcessCpuUs();
-  for (auto _ : state) {
-    auto r = scanner.Scan();
-    if (!r.ok()) {
-      state.SkipWithError(r.error().message.c_str());
-      return;
-    }
-    changes += r->changes.size();
-    benchmark::DoNotOptimize(r);
-  }
+  auto cpu = ScanEachIteration(state, &scanner, &changes);
+  if (!cpu) return;
   const ScanCounters c1 = scanner.counters();
-  const double n = static_cast<double>(state.iterations());
-  const double cpu_per = (ProcessCpuUs() - cpu0) / n;
+  const auto n = static_cast<double>(state.iterations());
+  const double cpu_per = *cpu;
   state.counters["procs"] = static_cast<double>(scanner.size());
   state.counters["cpu_us"] = cpu_per;
   state.counters["scan_cpu_us"] =
@@ -175,6 +185,7 @@ void BM_ReadFloor(benchmark::State& state) {
   }
   std::string buf;
   const double cpu0 = ProcessCpuUs();
+  // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop variable
   for (auto _ : state) {
     auto pids = fs.ListPids();
     benchmark::DoNotOptimize(pids);
@@ -196,6 +207,7 @@ void BM_TrackedMemory(benchmark::State& state) {
   if (!Prepare(state, static_cast<size_t>(state.range(0)))) return;
   double bytes = 0;
   size_t procs = 0;
+  // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop variable
   for (auto _ : state) {
     malloc_trim(0);
     const size_t heap0 = HeapInUse();
@@ -225,9 +237,13 @@ void BM_EnrichOne(benchmark::State& state) {
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof a;
-    bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    listen(listener, 1);
-    getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
+    if (bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        listen(listener, 1) != 0 ||
+        getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      state.SkipWithError("cannot listen on loopback");
+      close(listener);
+      return;
+    }
     cmd = "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(ntohs(a.sin_port)) +
           " 4</etc/passwd; exec sleep 100000";
   }
@@ -238,6 +254,7 @@ void BM_EnrichOne(benchmark::State& state) {
   ProcessScanner scanner{ProcFs()};
   size_t sockets = 0;
   const double cpu0 = ProcessCpuUs();
+  // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop variable
   for (auto _ : state) {
     auto info = scanner.EnrichOne(pid);
     if (!info.ok()) {
@@ -265,10 +282,11 @@ void BM_EnrichOne(benchmark::State& state) {
 }
 
 void RunPsutil(benchmark::State& state, const std::string& mode, const std::string& ours) {
-  const size_t n = static_cast<size_t>(state.range(0));
+  const auto n = static_cast<size_t>(state.range(0));
   if (!Prepare(state, n)) return;
   const std::string scans = n >= 5000 ? "3" : (n >= 1000 ? "10" : "30");
   nlohmann::json j;
+  // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop variable
   for (auto _ : state) {
     auto out = RunAndCapture({"/usr/bin/python3", PsutilScript(), "--mode", mode, "--scans",
                               mode == "full" ? "3" : scans});
@@ -305,35 +323,21 @@ void Register() {
   benchmark::RegisterBenchmark("BM_HostScan", BM_HostScan)
       ->Iterations(200)
       ->Unit(benchmark::kMicrosecond);
+  // Per process count, in this order; `iterations` 0 lets the library choose.
+  auto add = [](const char* name, void (*fn)(benchmark::State&), int n, int iterations = 0,
+                benchmark::TimeUnit unit = benchmark::kMicrosecond) {
+    auto* b = benchmark::RegisterBenchmark(name, fn)->Arg(n)->Unit(unit);
+    if (iterations > 0) b->Iterations(iterations);
+  };
   for (int n : {100, 1000, 5000}) {
-    benchmark::RegisterBenchmark("BM_IncrementalScan", BM_IncrementalScan)
-        ->Arg(n)
-        ->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark("BM_IncrementalScanPaced", BM_IncrementalScanPaced)
-        ->Arg(n)
-        ->Iterations(100)
-        ->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark("BM_IncrementalScanNoFdRefresh", BM_IncrementalScanNoFdRefresh)
-        ->Arg(n)
-        ->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark("BM_ReadFloor", BM_ReadFloor)
-        ->Arg(n)
-        ->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark("BM_PsutilIncrementalScan", BM_PsutilIncrementalScan)
-        ->Arg(n)
-        ->Iterations(1)
-        ->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark("BM_TrackedMemory", BM_TrackedMemory)
-        ->Arg(n)
-        ->Iterations(1)
-        ->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark("BM_FirstScan", BM_FirstScan)
-        ->Arg(n)
-        ->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark("BM_PsutilFullScan", BM_PsutilFullScan)
-        ->Arg(n)
-        ->Iterations(1)
-        ->Unit(benchmark::kMicrosecond);
+    add("BM_IncrementalScan", BM_IncrementalScan, n);
+    add("BM_IncrementalScanPaced", BM_IncrementalScanPaced, n, 100);
+    add("BM_IncrementalScanNoFdRefresh", BM_IncrementalScanNoFdRefresh, n);
+    add("BM_ReadFloor", BM_ReadFloor, n);
+    add("BM_PsutilIncrementalScan", BM_PsutilIncrementalScan, n, 1);
+    add("BM_TrackedMemory", BM_TrackedMemory, n, 1, benchmark::kMillisecond);
+    add("BM_FirstScan", BM_FirstScan, n);
+    add("BM_PsutilFullScan", BM_PsutilFullScan, n, 1);
   }
 }
 

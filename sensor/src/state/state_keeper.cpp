@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <fstream>
@@ -34,9 +35,9 @@ std::string ReadBootId(const std::string& proc_root) {
 }
 
 std::string Seconds(int64_t ns) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", static_cast<double>(ns) / 1e9);
-  return buf;
+  std::array<char, 32> buf{};
+  std::snprintf(buf.data(), buf.size(), "%.1f", static_cast<double>(ns) / 1e9);
+  return buf.data();
 }
 
 bool Exists(const std::string& path) {
@@ -81,9 +82,6 @@ const char* StateKeeper::StartName(Start s) {
 
 Result<std::unique_ptr<StateKeeper>> StateKeeper::Open(StateOptions options, bool inspect_only) {
   std::unique_ptr<StateKeeper> k(new StateKeeper(std::move(options)));
-  for (const char* c : {"state_saves", "state_save_errors", "found_after_restart"}) {
-    k->counters_[c] = 0;
-  }
   if (k->options_.dir.empty()) {
     k->why_ = "no STATE_DIR or SPOOL_DIR: nothing survives a restart";
     return k;
@@ -280,9 +278,17 @@ std::string StateKeeper::ResolveSensorId(const std::string& configured, const st
   return sensor_id_;
 }
 
+void StateCounters::AddTo(std::map<std::string, int64_t>* out) const {
+  auto& c = *out;
+  c["state_saves"] += state_saves;
+  c["state_save_errors"] += state_save_errors;
+  if (state_saves > 0) c["state_bytes"] += state_bytes;
+  c["found_after_restart"] += found_after_restart;
+}
+
 void StateKeeper::AddCounters(std::map<std::string, int64_t>* counters) const {
   std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& [k, v] : counters_) (*counters)[k] += v;
+  counters_.AddTo(counters);
   (*counters)["restarts"] = saved_ ? static_cast<int64_t>(saved_->restarts) + 1 : 0;
   (*counters)["state_lost"] = start_ == Start::kRestartStateLost ? 1 : 0;
   (*counters)["restart_gap_ms"] = gap_ns_ / 1000000;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -74,7 +75,7 @@ bool StateKeeper::EvaluateAtStartup(const ProcessInfo& process) {
     return false;
   }
   found_.emplace(process.key.pid, process.start_time_ns);
-  ++counters_["found_after_restart"];
+  ++counters_.found_after_restart;
   return true;
 }
 
@@ -150,14 +151,14 @@ void StateKeeper::SaveLocked(int64_t now_boot_ns) {
   auto st = state::WriteFileAtomic(options_.dir, "state.v1", text);
   last_save_boot_ns_ = now_boot_ns;
   if (!st.ok()) {
-    if (counters_["state_save_errors"]++ % 100 == 0) {
+    if (counters_.state_save_errors++ % 100 == 0) {
       SW_LOG(kWarn, "state", "cannot save state", {"error", st.error().message});
     }
     return;
   }
   dirty_ = false;
-  ++counters_["state_saves"];
-  counters_["state_bytes"] = static_cast<int64_t>(text.size());
+  ++counters_.state_saves;
+  counters_.state_bytes = static_cast<int64_t>(text.size());
 }
 
 void StateKeeper::WriteSeqLocked(uint64_t seq) {
@@ -167,7 +168,7 @@ void StateKeeper::WriteSeqLocked(uint64_t seq) {
   auto st =
       state::WriteFileAtomic(options_.dir, "seq.v1", state::Seal(state::EncodeSeq(s), options_.key),
                              /*sync=*/false);
-  if (!st.ok() && counters_["state_save_errors"]++ % 100 == 0) {
+  if (!st.ok() && counters_.state_save_errors++ % 100 == 0) {
     SW_LOG(kWarn, "state", "cannot save seq", {"error", st.error().message});
   }
 }
@@ -182,10 +183,10 @@ void StateKeeper::TagEvent(Event* e) const {
   if (!e->process) return;
   std::lock_guard<std::mutex> lock(mu_);
   if (found_.count({e->process->pid, e->process->start_time_ns}) == 0) return;
-  char gap[32];
-  std::snprintf(gap, sizeof gap, "%.1f", static_cast<double>(gap_ns_) / 1e9);
+  std::array<char, 32> gap{};
+  std::snprintf(gap.data(), gap.size(), "%.1f", static_cast<double>(gap_ns_) / 1e9);
   e->fields["found_after_restart"] = "true";
-  e->fields["gap_s"] = gap;
+  e->fields["gap_s"] = gap.data();
 }
 
 std::string PrintConfigJson(const SensorConfig& config) {

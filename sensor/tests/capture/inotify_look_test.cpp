@@ -8,6 +8,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <string>
 
 #include "capture_plan.h"
@@ -22,8 +24,8 @@ namespace fs = std::filesystem;
 class FixtureProc {
  public:
   FixtureProc() {
-    char tmpl[] = "/tmp/sw-look-test-XXXXXX";
-    root_ = mkdtemp(tmpl);
+    std::string tmpl = "/tmp/sw-look-test-XXXXXX";
+    root_ = mkdtemp(tmpl.data());
   }
   ~FixtureProc() { fs::remove_all(root_); }
   const std::string& root() const { return root_; }
@@ -49,22 +51,33 @@ class FixtureProc {
   std::string root_;
 };
 
-NewPidLookOptions Options(const std::string& proc) {
-  NewPidLookOptions o;
-  o.proc_root = proc;
-  o.settle_ns = 0;  // a pending pid goes to the fork list at its first re-check
-  return o;
-}
+// A fixture tree whose pid 1 runs `exe` and a look opened on it, recording to `sink`.
+class NewPidLookOnFixture : public ::testing::Test {
+ protected:
+  bool OpenLook(const std::string& comm, const std::string& exe) {
+    proc.Add(1, 0, comm, exe, comm + '\0');
+    NewPidLookOptions o;
+    o.proc_root = proc.root();
+    o.settle_ns = 0;  // a pending pid goes to the fork list at its first re-check
+    look = std::make_unique<NewPidLook>(o);
+    return look->Open(&sink).ok();
+  }
+  std::map<std::string, int64_t> Counters() const {
+    std::map<std::string, int64_t> c;
+    look->AddCounters(&c);
+    return c;
+  }
 
-TEST(NewPidLook, ReportsOnlyPidsNewSinceTheLastLookWithTheirArgv) {
   FixtureProc proc;
-  proc.Add(1, 0, "init", "/sbin/init", std::string("init\0", 5));
   testing::RecordingSink sink;
-  NewPidLook look(Options(proc.root()));
-  ASSERT_TRUE(look.Open(&sink).ok());
+  std::unique_ptr<NewPidLook> look;
+};
+
+TEST_F(NewPidLookOnFixture, ReportsOnlyPidsNewSinceTheLastLookWithTheirArgv) {
+  ASSERT_TRUE(OpenLook("init", "/sbin/init"));
   proc.Add(40, 1, "tool", "/tmp/drop/tool", std::string("/tmp/drop/tool\0-x\0", 18));
-  look.Look(123, 3);
-  look.Look(124, 1);  // nothing new: no second report
+  look->Look(123, 3);
+  look->Look(124, 1);  // nothing new: no second report
   auto obs = sink.Snapshot();
   ASSERT_EQ(obs.size(), 1u);
   EXPECT_EQ(obs[0].kind, Observation::Kind::kExec);
@@ -75,57 +88,46 @@ TEST(NewPidLook, ReportsOnlyPidsNewSinceTheLastLookWithTheirArgv) {
   ASSERT_TRUE(obs[0].early);
   EXPECT_EQ(obs[0].early->exe, "/tmp/drop/tool");
   EXPECT_EQ(obs[0].early->cmdline, (std::vector<std::string>{"/tmp/drop/tool", "-x"}));
-  std::map<std::string, int64_t> c;
-  look.AddCounters(&c);
+  auto c = Counters();
   EXPECT_EQ(c["inotify_looks"], 2);
   EXPECT_EQ(c["inotify_triggers_merged"], 2);
   EXPECT_EQ(c["inotify_look_new_pids"], 1);
   EXPECT_EQ(c["inotify_look_execs"], 1);
 }
 
-TEST(NewPidLook, WaitsForTheExecOfAChildStillRunningItsParentsImage) {
-  FixtureProc proc;
-  proc.Add(1, 0, "spawner", "/usr/bin/spawner", std::string("spawner\0", 8));
-  testing::RecordingSink sink;
-  NewPidLook look(Options(proc.root()));
-  ASSERT_TRUE(look.Open(&sink).ok());
+TEST_F(NewPidLookOnFixture, WaitsForTheExecOfAChildStillRunningItsParentsImage) {
+  ASSERT_TRUE(OpenLook("spawner", "/usr/bin/spawner"));
   // Forked, exec not done: the parent's image. Not reported; kept as a fork.
   proc.Add(50, 1, "spawner", "/usr/bin/spawner", std::string("spawner\0", 8));
-  look.Look(1, 1);
-  EXPECT_EQ(look.CheckPending(), -1);
+  look->Look(1, 1);
+  EXPECT_EQ(look->CheckPending(), -1);
   EXPECT_TRUE(sink.Snapshot().empty());
   // The exec completes later: the next look re-checks the fork list.
   proc.Add(50, 1, "static-trial", "/tmp/d/static-trial", std::string("/tmp/d/static-trial\0", 20));
-  look.Look(2, 1);
-  look.CheckPending();
+  look->Look(2, 1);
+  look->CheckPending();
   auto obs = sink.Snapshot();
   ASSERT_EQ(obs.size(), 1u);
   EXPECT_EQ(obs[0].early->exe, "/tmp/d/static-trial");
-  std::map<std::string, int64_t> c;
-  look.AddCounters(&c);
+  auto c = Counters();
   EXPECT_EQ(c["inotify_look_forks"], 1);
 }
 
-TEST(NewPidLook, AZombieIsNamedOnlyByADroppedFileItsCommMatches) {
-  FixtureProc proc;
-  proc.Add(1, 0, "init", "/sbin/init", std::string("init\0", 5));
-  testing::RecordingSink sink;
-  NewPidLook look(Options(proc.root()));
-  ASSERT_TRUE(look.Open(&sink).ok());
+TEST_F(NewPidLookOnFixture, AZombieIsNamedOnlyByADroppedFileItsCommMatches) {
+  ASSERT_TRUE(OpenLook("init", "/sbin/init"));
   // Zombies: stat only. One matches a dropped file that was just opened (comm
   // is cut to 15 bytes), one does not.
   proc.Add(60, 1, "a-very-long-too", "", "");
   proc.Add(61, 1, "other", "", "");
-  look.NoteDroppedOpen("/tmp/d/a-very-long-tool-name", SystemClock().MonoNs());
-  look.Look(1, 1);
+  look->NoteDroppedOpen("/tmp/d/a-very-long-tool-name", SystemClock().MonoNs());
+  look->Look(1, 1);
   auto obs = sink.Snapshot();
   ASSERT_EQ(obs.size(), 1u);
   EXPECT_EQ(obs[0].pid, 60);
   EXPECT_EQ(obs[0].early->exe, "/tmp/d/a-very-long-tool-name");
   EXPECT_FALSE(obs[0].early->complete);
   EXPECT_TRUE(obs[0].early->cmdline.empty());
-  std::map<std::string, int64_t> c;
-  look.AddCounters(&c);
+  auto c = Counters();
   EXPECT_EQ(c["inotify_look_exe_from_event"], 1);
   EXPECT_EQ(c["inotify_look_gone"], 1);
 }

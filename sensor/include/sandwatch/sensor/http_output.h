@@ -2,6 +2,9 @@
 // /heartbeat URL, through an EventQueue (Spool when SPOOL_DIR is set, memory
 // otherwise), retrying with exponential backoff and jitter.
 //
+// Close(deadline): keeps sending until the queue is empty or the deadline passes,
+// retrying failed POSTs every shutdown_retry_s, and no POST outlasts the deadline;
+// what is left stays in the spool (SPOOL_DIR) or is lost, and is logged.
 // Delivery: in queue (= seq) order. A batch is removed from the queue only after a
 // 2xx. Connection errors, 5xx, 408 and 429 are retried; 401/403 are retried too (and
 // logged), since dropping would lose data; other 4xx mean the batch itself is bad:
@@ -29,6 +32,9 @@ class Transport {
   virtual ~Transport() = default;
   // POSTs a JSON body to `path`; the HTTP status, or an Error when no answer came.
   virtual Result<int> Post(const std::string& path, const std::string& body) = 0;
+  // From now on no Post waits past this CLOCK_MONOTONIC time (the output's close
+  // deadline): it fails with a timeout instead.
+  virtual void LimitTo(int64_t /*deadline_mono_ns*/) {}
 };
 
 // Plain HTTP/1.1 client for "http://host[:port]" (keep-alive, TCP_NODELAY, 3 s
@@ -53,6 +59,10 @@ struct HttpOptions {
   size_t batch_bytes = 512 * 1024;
   double backoff_initial_s = 0.25;
   double backoff_max_s = 30;
+  // After Close(): a failed POST is retried this often until the close deadline (the
+  // backoff above could outlast it), so a receiver that answers again in time still
+  // gets every event.
+  double shutdown_retry_s = 0.2;
 };
 
 class HttpOutput : public Output {

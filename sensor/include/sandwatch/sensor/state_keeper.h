@@ -52,6 +52,17 @@ struct StateOptions {
 // STATE_DIR, else SPOOL_DIR, else none; the key from the receiver token.
 StateOptions StateOptionsFrom(const SensorConfig& config);
 
+// The keeper's own counters, under the names heartbeats and metrics show.
+struct StateCounters {
+  int64_t state_saves = 0;
+  int64_t state_save_errors = 0;
+  int64_t state_bytes = 0;  // size of the last state.v1 written; shown once one was
+  int64_t found_after_restart = 0;
+
+  // Adds every counter to `out` under its field name.
+  void AddTo(std::map<std::string, int64_t>* out) const;
+};
+
 class StateKeeper : public ProcessLedger {
  public:
   enum class Start { kFirst, kRestart, kRestartStateLost };
@@ -130,7 +141,7 @@ class StateKeeper : public ProcessLedger {
   int64_t last_save_boot_ns_ = 0;
   bool dirty_ = false;
   bool first_scan_saved_ = false;
-  std::map<std::string, int64_t> counters_;
+  StateCounters counters_;
 };
 
 // --print-config: the merged configuration plus "state": {dir, start, why}, read
