@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "id_hash.h"
 #include "sandwatch/receiver/store.h"
 #include "sqlite_util.h"
 #include "text_filter.h"
@@ -59,7 +60,8 @@ void AddText(Bound& b, const std::string& cond, std::string v) {
 // (for a filter whose matches are few: the walk would never fill a page).
 enum class TextMode { kFts, kScan, kMatches };
 
-Bound BuildWhere(const EventQuery& q, bool fts, TextMode mode = TextMode::kFts) {
+// `id_hash` is q.id's hash (events are found by it; the text is compared too).
+Bound BuildWhere(const EventQuery& q, bool fts, int64_t id_hash, TextMode mode = TextMode::kFts) {
   Bound b;
   AddIn(b, "rule", q.rules);
   if (!q.priorities.empty()) {
@@ -82,7 +84,10 @@ Bound BuildWhere(const EventQuery& q, bool fts, TextMode mode = TextMode::kFts) 
   for (const auto& tag : q.tags) {
     AddText(b, "EXISTS (SELECT 1 FROM json_each(events.json, '$.tags') WHERE value = ?)", tag);
   }
-  if (!q.id.empty()) AddText(b, "id = ?", q.id);
+  if (!q.id.empty()) {
+    AddInt(b, "id_hash = ?", id_hash);
+    AddText(b, "id = ?", q.id);
+  }
   if (q.since_ns) AddInt(b, "time_ns >= ?", *q.since_ns);
   if (q.until_ns) AddInt(b, "time_ns < ?", *q.until_ns);
   if (!q.filter.empty()) {
@@ -209,6 +214,7 @@ Result<TextOnlyCount> CountTextOnly(sqlite3* db, const std::string& fts_query,
       [this](sqlite3* d) { ReleaseReader(d); }, fn)
 
 Result<QueryResult> Store::Query(const EventQuery& q) {
+  const int64_t id_hash = IdHash(id_key_, q.id, options_.id_hash_mask);
   return SW_WITH_READER([&](sqlite3* db) -> Result<QueryResult> {
     TextMode mode = TextMode::kFts;
     if (options_.fts && !q.filter.empty()) {
@@ -216,7 +222,7 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
       // materialising every FTS match (which costs ~1 us per match).
       EventQuery rest = q;
       rest.filter.clear();
-      Bound rb = BuildWhere(rest, false);
+      Bound rb = BuildWhere(rest, false, id_hash);
       if (!rb.where.empty()) {
         Stmt c(db, "SELECT COUNT(*) FROM (SELECT 1 FROM events" + rb.where + " LIMIT 50001)");
         if (!c.ok()) return SqlError(db, "prepare estimate");
@@ -228,7 +234,7 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
     // yet). A common word fills a page after a few hundred rows in time order, which is
     // cheaper than collecting every match to test membership.
     int64_t text_only_count = -1;
-    Bound b = BuildWhere(q, options_.fts, mode);
+    Bound b = BuildWhere(q, options_.fts, id_hash, mode);
     if (b.conditions == 1 && !b.fts_query.empty()) {
       auto counted = CountTextOnly(db, b.fts_query, q.filter);
       if (!counted.ok()) return counted.error();
@@ -243,10 +249,10 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
       double wanted = static_cast<double>(q.page * q.limit);
       double walked = matches >= wanted ? scanned : static_cast<double>(counted->rows);
       if (5 * matches <= walked) {
-        b = BuildWhere(q, options_.fts, TextMode::kMatches);
+        b = BuildWhere(q, options_.fts, id_hash, TextMode::kMatches);
       } else if (text_only_count > 0 && scanned <= kMaxRowsScannedForAPage &&
                  5 * scanned <= matches) {
-        b = BuildWhere(q, options_.fts, TextMode::kScan);
+        b = BuildWhere(q, options_.fts, id_hash, TextMode::kScan);
       }
     }
     QueryResult out;
@@ -338,8 +344,9 @@ Result<std::vector<SensorRow>> Store::Sensors() {
 }
 
 Result<std::vector<Store::TimelineRow>> Store::Timeline(const EventQuery& q, int64_t bucket_ns) {
+  const int64_t id_hash = IdHash(id_key_, q.id, options_.id_hash_mask);
   return SW_WITH_READER([&](sqlite3* db) -> Result<std::vector<TimelineRow>> {
-    Bound b = BuildWhere(q, options_.fts);
+    Bound b = BuildWhere(q, options_.fts, id_hash);
     // "?1" is the bucket width; the positional "?" that follow are numbered from 2.
     Stmt s(db, "SELECT (time_ns / ?1) * ?1 AS b, rule, COUNT(*) FROM events" + b.where +
                    " GROUP BY b, rule ORDER BY b LIMIT 20000");
