@@ -185,25 +185,27 @@ auto WithReader(bool memory, std::mutex& write_mu, sqlite3* writer,
 constexpr int64_t kMaxRowsScannedForAPage = 20000;
 
 struct TextOnlyCount {
-  int64_t matches = 0;
-  int64_t rows = 0;  // row-number span of the store: an upper bound on its size
+  int64_t matches = 0;  // at most kMaxTextMatchesCounted + 1
+  int64_t rows = 0;     // row-number span of the store: an upper bound on its size
 };
 
-// A text-only filter is counted in the FTS index alone (plus the rows not indexed yet).
-// MAX(n) and MIN(n) each in their own subquery: together in one SELECT, SQLite cannot
-// answer them from the ends of the row-number B-tree and scans the whole table instead.
+// A text-only filter is counted in the FTS index alone (plus the rows not indexed yet), up
+// to one past the bound: a common word's every match is not walked. MAX(n) and MIN(n) each in their
+// own subquery: together in one SELECT, SQLite cannot answer them from the ends of the row-number
+// B-tree and scans the whole table instead.
 Result<TextOnlyCount> CountTextOnly(sqlite3* db, const std::string& fts_query,
                                     const std::string& filter) {
   Stmt c(db,
-         "SELECT (SELECT COUNT(*) FROM events_fts WHERE events_fts MATCH ?1) + "
-         "(SELECT COUNT(*) FROM events WHERE n > (SELECT upto FROM fts_state WHERE id = 1) "
-         "AND sw_match(search, ?2)), "
+         "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM events_fts WHERE events_fts MATCH ?1 "
+         "LIMIT ?3)) + (SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE n > "
+         "(SELECT upto FROM fts_state WHERE id = 1) AND sw_match(search, ?2) LIMIT ?3)), "
          "COALESCE((SELECT MAX(n) FROM events) - (SELECT MIN(n) FROM events) + 1, 0)");
   if (!c.ok()) return SqlError(db, "prepare count");
   c.BindStatic(1, fts_query);
   c.BindStatic(2, filter);
+  c.Bind(3, kMaxTextMatchesCounted + 1);
   if (c.Step() != SQLITE_ROW) return SqlError(db, "count");
-  return TextOnlyCount{c.Int(0), c.Int(1)};
+  return TextOnlyCount{std::min(c.Int(0), kMaxTextMatchesCounted + 1), c.Int(1)};
 }
 
 }  // namespace
@@ -239,6 +241,9 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
       auto counted = CountTextOnly(db, b.fts_query, q.filter);
       if (!counted.ok()) return counted.error();
       text_only_count = counted->matches;
+      // Past the bound the true count is unknown, but at least the bound: the walk in time
+      // order estimated from it reads at most that many rows for a page.
+      const bool capped = text_only_count > kMaxTextMatchesCounted;
       // sw_match() costs about 5 times what a match collected from the index costs.
       double matches = static_cast<double>(text_only_count);
       double scanned = static_cast<double>(q.page * q.limit) * static_cast<double>(counted->rows) /
@@ -248,10 +253,10 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
       // about 5 rows of the walk (an estimate, not tuned).
       double wanted = static_cast<double>(q.page * q.limit);
       double walked = matches >= wanted ? scanned : static_cast<double>(counted->rows);
-      if (5 * matches <= walked) {
+      if (!capped && 5 * matches <= walked) {
         b = BuildWhere(q, options_.fts, id_hash, TextMode::kMatches);
       } else if (text_only_count > 0 && scanned <= kMaxRowsScannedForAPage &&
-                 5 * scanned <= matches) {
+                 (capped || 5 * scanned <= matches)) {
         b = BuildWhere(q, options_.fts, id_hash, TextMode::kScan);
       }
     }
@@ -279,15 +284,20 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
         if (f.Step() == SQLITE_ROW) out.rows.emplace_back(id, f.Text(0));
       }
     }
-    if (text_only_count >= 0) {
-      out.all = text_only_count;
-      return out;
+    int64_t all = text_only_count;
+    if (all < 0) {
+      // A text filter's matches are counted up to the bound; other filters exactly.
+      const bool bounded = !q.filter.empty();
+      Stmt c(db, bounded ? "SELECT COUNT(*) FROM (SELECT 1 FROM events" + b.where + " LIMIT ?)"
+                         : "SELECT COUNT(*) FROM events" + b.where);
+      if (!c.ok()) return SqlError(db, "prepare count");
+      BindAll(c, b);
+      if (bounded) c.Bind(static_cast<int>(b.is_text.size()) + 1, kMaxTextMatchesCounted + 1);
+      if (c.Step() != SQLITE_ROW) return SqlError(db, "count");
+      all = c.Int(0);
     }
-    Stmt c(db, "SELECT COUNT(*) FROM events" + b.where);
-    if (!c.ok()) return SqlError(db, "prepare count");
-    BindAll(c, b);
-    if (c.Step() != SQLITE_ROW) return SqlError(db, "count");
-    out.all = c.Int(0);
+    out.all_capped = all > kMaxTextMatchesCounted;
+    out.all = std::min(all, kMaxTextMatchesCounted);
     return out;
   });
 }

@@ -1,5 +1,6 @@
 // The store's duplicate-id rule on the hashed id key (forced hash collisions included),
-// across restarts, and the migration of a store written with the first schema.
+// across restarts, the migration of a store written with the first schema, and the
+// bounded count of a text filter's matches.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -117,6 +118,36 @@ TEST(StoreIds, EveryHashCollidingIsStillComparedByText) {
   EXPECT_EQ(CountById(*store, ids[13]), 1);
   EXPECT_EQ(CountById(*store, "no-such-id"), 0);
   EXPECT_EQ(*store->CountEvents(), 51);
+}
+
+TEST(StoreQuery, TextMatchesAreCountedUpToTheBound) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("events.db"));
+  ASSERT_NE(store, nullptr);
+  // 10,001 events say "shadow" in their output; the first 50 also say "rare".
+  for (int64_t first = 0; first <= kMaxTextMatchesCounted; first += 1000) {
+    std::vector<std::string> ids;
+    for (int64_t i = first; i < std::min(first + 1000, kMaxTextMatchesCounted + 1); ++i) {
+      ids.push_back(NewUuid());
+    }
+    ASSERT_EQ(Write(*store, ids, first).accepted, static_cast<int>(ids.size()));
+  }
+  auto indexed = store->IndexPending(5000);  // half in the text index, half not yet
+  ASSERT_TRUE(indexed.ok());
+  auto count = [&](const std::string& filter, const std::string& rule) {
+    EventQuery q;
+    q.filter = filter;
+    if (!rule.empty()) q.rules = {rule};
+    auto r = store->Query(q);
+    EXPECT_TRUE(r.ok());
+    EXPECT_EQ(r->rows.size(), std::min<size_t>(100, static_cast<size_t>(r->all)));
+    return std::make_pair(r->all, r->all_capped);
+  };
+  EXPECT_EQ(count("shadow", ""), std::make_pair(kMaxTextMatchesCounted, true));
+  EXPECT_EQ(count("number 1234", ""), std::make_pair(int64_t{1}, false));
+  // With another condition the bounded count goes through the table: half are this rule.
+  EXPECT_EQ(count("shadow", "unexpected_shell"), std::make_pair(int64_t{5000}, false));
+  EXPECT_EQ(*store->CountEvents(), kMaxTextMatchesCounted + 1);
 }
 
 // The first schema as it was written: UNIQUE id text, an index per pod, source and sensor,

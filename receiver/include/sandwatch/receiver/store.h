@@ -59,7 +59,12 @@ struct WriteOp {
 struct QueryResult {
   std::vector<std::pair<int64_t, std::string>> rows;  // rowid, canonical JSON
   int64_t all = 0;                                    // matches before paging
+  // With a text filter the matches are counted up to kMaxTextMatchesCounted: past it,
+  // `all` is that bound and all_capped is set.
+  bool all_capped = false;
 };
+
+inline constexpr int64_t kMaxTextMatchesCounted = 10000;
 
 struct SensorRow {
   std::string id, mode, capture, version, hostname, pod, ns;
