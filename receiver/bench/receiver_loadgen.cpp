@@ -2,8 +2,8 @@
 // port with a fresh SQLite file, then measures over real HTTP:
 //   1. sustained ingestion, batches of 100, several keep-alive clients (202 = durable),
 //      and where the receiver's CPU went (per thread, text index apart);
-//   2. search by rule + time window and text-filter search (p50/p95/p99), once with the
-//      receiver idle and once while more events are being ingested;
+//   2. search by rule + time window, pod and text filter (p50/p95/p99), idle and while
+//      more events are being ingested;
 //   3. the receiver's RSS (sampled from /proc) during all of it.
 // With --hostile N it measures instead what N slow heads, N idle keep-alive connections and
 // N streams that never read (all from 127.0.0.2) cost health checks and ingestion.
@@ -34,7 +34,6 @@
 #include "sandwatch/core/ids.h"
 
 extern char** environ;
-
 namespace sandwatch::loadgen {
 
 using Clock = std::chrono::steady_clock;
@@ -174,7 +173,7 @@ const char* const kTerms[] = {"shadow",    "credentials", "4444",    "pod-17%20"
 constexpr size_t kTermCount = sizeof(kTerms) / sizeof(kTerms[0]);
 
 struct Searches {
-  Latencies rule_time, rule_15m, text, text_rule;
+  Latencies rule_time, rule_15m, text, text_rule, pod;
   std::vector<Latencies> text_by_term = std::vector<Latencies>(kTermCount);
 };
 
@@ -189,6 +188,9 @@ Searches RunSearches(httplib::Client& c, int n, int64_t now_ns, uint64_t seed) {
   });
   s.rule_15m = RunQueries(c, n, [&](int) {
     return std::string("/api/events?rule=") + kRules[rng() % 9] + "&since=15m&limit=100";
+  });
+  s.pod = RunQueries(c, n, [&](int) {  // one pod of 200, whole store: a page and an exact count
+    return "/api/events?pod=pod-" + std::to_string(rng() % 200) + "&limit=100";
   });
   s.text = RunQueries(
       c, n,
@@ -208,6 +210,8 @@ void PrintSearches(const char* when, Searches& s) {
               s.rule_time.Pct(0.5), s.rule_time.Pct(0.95), s.rule_time.Pct(0.99));
   std::printf("| %s: rule + since=15m (p50 / p95 / p99) | %.1f / %.1f / %.1f ms |\n", when,
               s.rule_15m.Pct(0.5), s.rule_15m.Pct(0.95), s.rule_15m.Pct(0.99));
+  std::printf("| %s: pod, whole store (p50 / p95 / p99) | %.1f / %.1f / %.1f ms |\n", when,
+              s.pod.Pct(0.5), s.pod.Pct(0.95), s.pod.Pct(0.99));
   std::printf("| %s: text filter, whole store (p50 / p95 / p99) | %.1f / %.1f / %.1f ms |\n", when,
               s.text.Pct(0.5), s.text.Pct(0.95), s.text.Pct(0.99));
   std::printf("| %s: text + rule + since=2h (p50 / p95 / p99) | %.1f / %.1f / %.1f ms |\n", when,
@@ -386,6 +390,7 @@ int main(int argc, char** argv) {
                    {"ingest_events_per_s", fill.Rate()},
                    {"catch_up_s", catch_up_s},
                    {"rule_time_p95_ms", {idle.rule_time.Pct(0.95), busy.rule_time.Pct(0.95)}},
+                   {"pod_p95_ms", {idle.pod.Pct(0.95), busy.pod.Pct(0.95)}},
                    {"text_p95_ms", {idle.text.Pct(0.95), busy.text.Pct(0.95)}},
                    {"text_rule_p95_ms", {idle.text_rule.Pct(0.95), busy.text_rule.Pct(0.95)}},
                    {"rss_hwm_mib", static_cast<double>(hwm) / 1024},
