@@ -284,10 +284,10 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
         if (f.Step() == SQLITE_ROW) out.rows.emplace_back(id, f.Text(0));
       }
     }
+    // A text filter's matches are counted up to the bound; other filters exactly.
+    const bool bounded = !q.filter.empty();
     int64_t all = text_only_count;
     if (all < 0) {
-      // A text filter's matches are counted up to the bound; other filters exactly.
-      const bool bounded = !q.filter.empty();
       Stmt c(db, bounded ? "SELECT COUNT(*) FROM (SELECT 1 FROM events" + b.where + " LIMIT ?)"
                          : "SELECT COUNT(*) FROM events" + b.where);
       if (!c.ok()) return SqlError(db, "prepare count");
@@ -296,8 +296,8 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
       if (c.Step() != SQLITE_ROW) return SqlError(db, "count");
       all = c.Int(0);
     }
-    out.all_capped = all > kMaxTextMatchesCounted;
-    out.all = std::min(all, kMaxTextMatchesCounted);
+    out.all_capped = bounded && all > kMaxTextMatchesCounted;
+    out.all = out.all_capped ? kMaxTextMatchesCounted : all;
     return out;
   });
 }

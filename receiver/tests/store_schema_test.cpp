@@ -147,6 +147,8 @@ TEST(StoreQuery, TextMatchesAreCountedUpToTheBound) {
   EXPECT_EQ(count("number 1234", ""), std::make_pair(int64_t{1}, false));
   // With another condition the bounded count goes through the table: half are this rule.
   EXPECT_EQ(count("shadow", "unexpected_shell"), std::make_pair(int64_t{5000}, false));
+  // Without a text filter the count is exact.
+  EXPECT_EQ(count("", ""), std::make_pair(kMaxTextMatchesCounted + 1, false));
   EXPECT_EQ(*store->CountEvents(), kMaxTextMatchesCounted + 1);
 }
 
