@@ -31,7 +31,11 @@ const char* const kRules[] = {"shadow_file_access",
                               "reverse_shell",
                               "crypto_miner",
                               "write_below_etc"};
-const char* const kIndexes[] = {"", "events_time", "events_rule_time", "events_source_time",
+const char* const kIndexes[] = {"",
+                                "events_time",
+                                "events_rule_time",
+                                "events_pod_time",
+                                "events_source_time",
                                 "events_sensor_time"};
 
 struct BenchDir {
@@ -117,6 +121,7 @@ BENCHMARK(BM_StoreInsert)
     ->Args({400, 0, 2})
     ->Args({400, 0, 3})
     ->Args({400, 0, 4})
+    ->Args({400, 0, 5})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 

@@ -11,7 +11,7 @@ struct sqlite3;
 namespace sandwatch::receiver {
 
 // PRAGMA user_version of the current schema. 0: the first schema (a UNIQUE index on the
-// id text and an index per pod, source and sensor).
+// id text instead of the id hash).
 inline constexpr int kSchemaVersion = 2;
 
 // Reads the store's id hash key, or makes one for a new store.

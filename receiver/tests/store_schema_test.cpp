@@ -256,7 +256,9 @@ TEST(StoreSchema, MigratesAFirstSchemaStoreInPlace) {
   };
   EXPECT_EQ(one_int("PRAGMA user_version"), 2);
   EXPECT_EQ(one_int("SELECT MAX(n) FROM events"), 31);  // 30 was used and deleted
-  EXPECT_EQ(one_int("SELECT COUNT(*) FROM sqlite_master WHERE name='events_pod_time'"), 0);
+  EXPECT_EQ(one_int("SELECT COUNT(*) FROM sqlite_master WHERE name='events_id_hash'"), 1);
+  EXPECT_EQ(
+      one_int("SELECT COUNT(*) FROM sqlite_master WHERE sql LIKE '%id TEXT NOT NULL UNIQUE%'"), 0);
   EXPECT_EQ(one_int("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'events_first%'"), 0);
   sqlite3_close(raw);
 }
