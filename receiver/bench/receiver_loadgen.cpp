@@ -3,8 +3,7 @@
 //   1. sustained ingestion, batches of 100, several keep-alive clients (202 = durable),
 //      and where the receiver's CPU went (per thread, text index apart);
 //   2. search by rule + time window, pod and text filter (p50/p95/p99), idle and while
-//      more events are being ingested;
-//   3. the receiver's RSS (sampled from /proc) during all of it.
+//      more events are being ingested; 3. the receiver's RSS (from /proc) throughout.
 // With --hostile N: what N slow heads, N idle keep-alive connections and N unread streams
 // (from 127.0.0.2) cost health checks and ingestion. Prints Markdown and a JSON line.
 #include <httplib.h>
@@ -126,6 +125,7 @@ Ingested RunIngest(const std::string& host, int port, const Options& o, int64_t 
   const int64_t end = first + count;
   auto start = Clock::now();
   std::vector<std::thread> clients;
+  clients.reserve(static_cast<size_t>(o.clients));
   for (int ci = 0; ci < o.clients; ++ci) {
     clients.emplace_back([&, ci] {
       httplib::Client c(host, port);
