@@ -2,12 +2,10 @@
 // port with a fresh SQLite file, then measures over real HTTP:
 //   1. sustained ingestion, batches of 100, several keep-alive clients (202 = durable),
 //      and where the receiver's CPU went (per thread, text index apart);
-//   2. search by rule + time window and text-filter search (p50/p95/p99), once with the
-//      receiver idle and once while more events are being ingested;
-//   3. the receiver's RSS (sampled from /proc) during all of it.
-// With --hostile N it measures instead what N slow heads, N idle keep-alive connections and
-// N streams that never read (all from 127.0.0.2) cost health checks and ingestion.
-// Prints a Markdown table and a JSON line. Not a test: no pass/fail.
+//   2. search by rule + time window, pod and text filter (p50/p95/p99), idle and while
+//      more events are being ingested; 3. the receiver's RSS (from /proc) throughout.
+// With --hostile N: what N slow heads, N idle keep-alive connections and N unread streams
+// (from 127.0.0.2) cost health checks and ingestion. Prints Markdown and a JSON line.
 #include <httplib.h>
 #include <signal.h>
 #include <spawn.h>
@@ -16,8 +14,10 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -34,30 +34,29 @@
 #include "sandwatch/core/ids.h"
 
 extern char** environ;
-
 namespace sandwatch::loadgen {
 
 using Clock = std::chrono::steady_clock;
 using sandwatch::FormatRfc3339;
 
-const char* kRules[] = {"unexpected_shell",
-                        "shadow_file_access",
-                        "aws_credential_discovery",
-                        "package_manager_execution",
-                        "post_start_binary_execution",
-                        "nc_execution",
-                        "reverse_shell",
-                        "suspicious_outbound_connection",
-                        "suspicious_process_chain"};
-const char* kCmds[] = {"cat /etc/shadow",
-                       "bash -i",
-                       "cat /root/.aws/credentials",
-                       "apt-get install -y ncat",
-                       "/tmp/payload --connect",
-                       "nc -e /bin/sh 127.0.0.1 4444",
-                       "bash -c exec 3<>/dev/tcp/127.0.0.1/4444",
-                       "curl http://127.0.0.1:8081/x",
-                       "python3 -c import pty;pty.spawn('/bin/sh')"};
+const std::array<const char*, 9> kRules = {"unexpected_shell",
+                                           "shadow_file_access",
+                                           "aws_credential_discovery",
+                                           "package_manager_execution",
+                                           "post_start_binary_execution",
+                                           "nc_execution",
+                                           "reverse_shell",
+                                           "suspicious_outbound_connection",
+                                           "suspicious_process_chain"};
+const std::array<const char*, 9> kCmds = {"cat /etc/shadow",
+                                          "bash -i",
+                                          "cat /root/.aws/credentials",
+                                          "apt-get install -y ncat",
+                                          "/tmp/payload --connect",
+                                          "nc -e /bin/sh 127.0.0.1 4444",
+                                          "bash -c exec 3<>/dev/tcp/127.0.0.1/4444",
+                                          "curl http://127.0.0.1:8081/x",
+                                          "python3 -c import pty;pty.spawn('/bin/sh')"};
 
 // Events arrive roughly in time order, as from live sensors: event i of n is placed
 // at i/n of the last 24 h, with up to 5 s of jitter.
@@ -93,7 +92,7 @@ struct Latencies {
   double Pct(double p) {
     if (ms.empty()) return 0;
     std::sort(ms.begin(), ms.end());
-    size_t i = static_cast<size_t>(p * static_cast<double>(ms.size() - 1) + 0.5);
+    auto i = static_cast<size_t>(std::lround(p * static_cast<double>(ms.size() - 1)));
     return ms[std::min(i, ms.size() - 1)];
   }
 };
@@ -126,6 +125,7 @@ Ingested RunIngest(const std::string& host, int port, const Options& o, int64_t 
   const int64_t end = first + count;
   auto start = Clock::now();
   std::vector<std::thread> clients;
+  clients.reserve(static_cast<size_t>(o.clients));
   for (int ci = 0; ci < o.clients; ++ci) {
     clients.emplace_back([&, ci] {
       httplib::Client c(host, port);
@@ -169,13 +169,12 @@ double Metric(httplib::Client& c, const std::string& series) {
 }
 
 // Common, medium and rare terms, one- and two-word.
-const char* const kTerms[] = {"shadow",    "credentials", "4444",    "pod-17%20",
-                              "host-4321", "pty.spawn",   "nc%20-e", "bash%20-i"};
-constexpr size_t kTermCount = sizeof(kTerms) / sizeof(kTerms[0]);
+const std::array kTerms{"shadow",    "credentials", "4444",    "pod-17%20",
+                        "host-4321", "pty.spawn",   "nc%20-e", "bash%20-i"};
 
 struct Searches {
-  Latencies rule_time, rule_15m, text, text_rule;
-  std::vector<Latencies> text_by_term = std::vector<Latencies>(kTermCount);
+  Latencies rule_time, rule_15m, text, text_rule, pod;
+  std::vector<Latencies> text_by_term = std::vector<Latencies>(kTerms.size());
 };
 
 Searches RunSearches(httplib::Client& c, int n, int64_t now_ns, uint64_t seed) {
@@ -190,10 +189,13 @@ Searches RunSearches(httplib::Client& c, int n, int64_t now_ns, uint64_t seed) {
   s.rule_15m = RunQueries(c, n, [&](int) {
     return std::string("/api/events?rule=") + kRules[rng() % 9] + "&since=15m&limit=100";
   });
+  s.pod = RunQueries(c, n, [&](int) {  // one pod of 200, whole store: a page and an exact count
+    return "/api/events?pod=pod-" + std::to_string(rng() % 200) + "&limit=100";
+  });
   s.text = RunQueries(
       c, n,
       [&](int i) {
-        return std::string("/api/events?filter=") + kTerms[static_cast<size_t>(i) % kTermCount] +
+        return std::string("/api/events?filter=") + kTerms[static_cast<size_t>(i) % kTerms.size()] +
                "&limit=100";
       },
       &s.text_by_term);
@@ -208,25 +210,27 @@ void PrintSearches(const char* when, Searches& s) {
               s.rule_time.Pct(0.5), s.rule_time.Pct(0.95), s.rule_time.Pct(0.99));
   std::printf("| %s: rule + since=15m (p50 / p95 / p99) | %.1f / %.1f / %.1f ms |\n", when,
               s.rule_15m.Pct(0.5), s.rule_15m.Pct(0.95), s.rule_15m.Pct(0.99));
+  std::printf("| %s: pod, whole store (p50 / p95 / p99) | %.1f / %.1f / %.1f ms |\n", when,
+              s.pod.Pct(0.5), s.pod.Pct(0.95), s.pod.Pct(0.99));
   std::printf("| %s: text filter, whole store (p50 / p95 / p99) | %.1f / %.1f / %.1f ms |\n", when,
               s.text.Pct(0.5), s.text.Pct(0.95), s.text.Pct(0.99));
   std::printf("| %s: text + rule + since=2h (p50 / p95 / p99) | %.1f / %.1f / %.1f ms |\n", when,
               s.text_rule.Pct(0.5), s.text_rule.Pct(0.95), s.text_rule.Pct(0.99));
   std::string terms;
-  for (size_t t = 0; t < kTermCount; ++t) {
+  for (size_t t = 0; t < kTerms.size(); ++t) {
     std::string shown = kTerms[t];
     for (size_t at; (at = shown.find("%20")) != std::string::npos;) shown.replace(at, 3, " ");
-    char part[128];
-    std::snprintf(part, sizeof part, "%s`%s` %.1f / %.1f", t ? ", " : "", shown.c_str(),
+    std::array<char, 128> part{};
+    std::snprintf(part.data(), part.size(), "%s`%s` %.1f / %.1f", t ? ", " : "", shown.c_str(),
                   s.text_by_term[t].Pct(0.5), s.text_by_term[t].Pct(0.95));
-    terms += part;
+    terms += part.data();
   }
   std::printf("| %s: text filter by term (p50 / p95 ms) | %s |\n", when, terms.c_str());
 }
 
 }  // namespace sandwatch::loadgen
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) {      // NOLINT(bugprone-exception-escape): bench, fails loudly
   using namespace sandwatch::loadgen;  // NOLINT
   Options o;
   std::filesystem::path self = std::filesystem::canonical("/proc/self/exe");
@@ -261,10 +265,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> args = {o.receiver,     "--listen", "127.0.0.1:0", "--db", o.db,
                                    "--ready-file", ready,      "--log-level", "warn"};
   for (const auto& extra : o.receiver_args) args.push_back(extra);
-  if (o.no_fts) args.push_back("--no-fts");
-  std::vector<char*> argvv;
-  for (auto& a : args) argvv.push_back(a.data());
-  argvv.push_back(nullptr);
+  if (o.no_fts) args.emplace_back("--no-fts");
+  std::vector<char*> argvv(args.size() + 1, nullptr);
+  std::transform(args.begin(), args.end(), argvv.begin(), [](std::string& a) { return a.data(); });
   pid_t pid = -1;
   if (posix_spawn(&pid, argvv[0], nullptr, nullptr, argvv.data(), environ) != 0) {
     std::fprintf(stderr, "cannot start %s\n", o.receiver.c_str());
@@ -365,10 +368,10 @@ int main(int argc, char** argv) {
   for (const auto& [name, secs] : threads) {
     double v = name == "sw-writer" ? secs - fts_cpu : secs;
     if (v * per_event < 0.05) continue;
-    char part[96];
-    std::snprintf(part, sizeof part, "%s%s %.1f", split.empty() ? "" : ", ", name.c_str(),
+    std::array<char, 96> part{};
+    std::snprintf(part.data(), part.size(), "%s%s %.1f", split.empty() ? "" : ", ", name.c_str(),
                   v * per_event);
-    split += part;
+    split += part.data();
   }
   std::printf("| CPU per event by thread, fill + catch-up (us) | %s, text index %.1f |\n",
               split.c_str(), fts_cpu * per_event);
@@ -386,6 +389,7 @@ int main(int argc, char** argv) {
                    {"ingest_events_per_s", fill.Rate()},
                    {"catch_up_s", catch_up_s},
                    {"rule_time_p95_ms", {idle.rule_time.Pct(0.95), busy.rule_time.Pct(0.95)}},
+                   {"pod_p95_ms", {idle.pod.Pct(0.95), busy.pod.Pct(0.95)}},
                    {"text_p95_ms", {idle.text.Pct(0.95), busy.text.Pct(0.95)}},
                    {"text_rule_p95_ms", {idle.text_rule.Pct(0.95), busy.text_rule.Pct(0.95)}},
                    {"rss_hwm_mib", static_cast<double>(hwm) / 1024},

@@ -140,8 +140,8 @@ void SearchEvents(Context& ctx, const HttpRequest& req, HttpResponse& res) {
     if (i) body += ',';
     body += r->rows[i].second;
   }
-  body += "],\"statistics\":{\"returned\":" + std::to_string(r->rows.size()) +
-          ",\"all\":" + std::to_string(r->all) + "}}";
+  body += R"(],"statistics":{"returned":)" + std::to_string(r->rows.size()) + R"(,"all":)" +
+          std::to_string(r->all) + R"(,"all_capped":)" + (r->all_capped ? "true" : "false") + "}}";
   res.set_header("Cache-Control", "no-store");
   res.set_content(body, kJson);
 }

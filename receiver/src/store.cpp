@@ -12,49 +12,10 @@
 #include "sandwatch/receiver/ingest.h"
 #include "sensors_view.h"
 #include "sqlite_util.h"
+#include "store_schema.h"
 
 namespace sandwatch::receiver {
 namespace {
-
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS events(
-  n INTEGER PRIMARY KEY AUTOINCREMENT,
-  id TEXT NOT NULL UNIQUE,
-  time_ns INTEGER NOT NULL,
-  rule TEXT NOT NULL,
-  priority INTEGER NOT NULL,
-  source TEXT NOT NULL,
-  sensor TEXT NOT NULL,
-  pod TEXT NOT NULL,
-  ns TEXT NOT NULL,
-  hostname TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  received_ns INTEGER NOT NULL,
-  json TEXT NOT NULL,
-  search TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS events_time ON events(time_ns);
-CREATE INDEX IF NOT EXISTS events_rule_time ON events(rule, time_ns);
-CREATE INDEX IF NOT EXISTS events_pod_time ON events(pod, time_ns);
-CREATE INDEX IF NOT EXISTS events_source_time ON events(source, time_ns);
-CREATE INDEX IF NOT EXISTS events_sensor_time ON events(sensor, time_ns);
-CREATE TABLE IF NOT EXISTS sensors(
-  id TEXT PRIMARY KEY,
-  mode TEXT NOT NULL DEFAULT '', capture TEXT NOT NULL DEFAULT '',
-  version TEXT NOT NULL DEFAULT '', hostname TEXT NOT NULL DEFAULT '',
-  pod TEXT NOT NULL DEFAULT '', ns TEXT NOT NULL DEFAULT '',
-  interval_s REAL NOT NULL DEFAULT 0,
-  last_heartbeat_ns INTEGER NOT NULL DEFAULT 0,
-  heartbeat_time_ns INTEGER NOT NULL DEFAULT 0,
-  last_event_ns INTEGER NOT NULL DEFAULT 0,
-  first_seen_ns INTEGER NOT NULL DEFAULT 0,
-  last_seq INTEGER NOT NULL DEFAULT 0,
-  seq_max INTEGER NOT NULL DEFAULT 0,
-  seq_count INTEGER NOT NULL DEFAULT 0,
-  events INTEGER NOT NULL DEFAULT 0,
-  silent INTEGER NOT NULL DEFAULT 0,
-  silent_since_ns INTEGER NOT NULL DEFAULT 0,
-  counters TEXT NOT NULL DEFAULT '{}');
-)sql";
 
 // The FTS index is filled asynchronously by IndexPending (rows n <= fts_state.upto are
 // indexed), so ingestion does not pay for it while busy; AUTOINCREMENT keeps row numbers
@@ -87,6 +48,7 @@ struct SensorDelta {
 }  // namespace
 
 struct Store::WriterStmts {
+  Stmt find_id;
   Stmt insert_event;
   Stmt upsert_sensor_events;
   Stmt upsert_heartbeat;
@@ -148,7 +110,12 @@ Status Store::Init() {
                         "; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;" +
                         (memory_ ? "" : " PRAGMA wal_autocheckpoint=16384;");
   if (auto st = Exec(writer_, pragmas.c_str()); !st.ok()) return st;
-  if (auto st = Exec(writer_, kSchema); !st.ok()) return st;
+  auto key = LoadIdHashKey(writer_);
+  if (!key.ok()) return key.error();
+  id_key_ = *key;
+  if (auto st = CreateOrMigrateSchema(writer_, id_key_, options_.id_hash_mask); !st.ok()) {
+    return st;
+  }
   bool keep_fts = false;
   {
     Stmt s(writer_, "SELECT sql FROM sqlite_master WHERE name='events_fts'");
@@ -180,10 +147,11 @@ Status Store::Init() {
     if (last.ok() && last.Step() == SQLITE_ROW) last_rowid_ = last.Int(0);
   }
   stmts_ = std::make_unique<WriterStmts>();
+  stmts_->find_id = Stmt(writer_, "SELECT 1 FROM events WHERE id_hash = ?1 AND id = ?2");
   stmts_->insert_event = Stmt(writer_, R"sql(
-    INSERT OR IGNORE INTO events(id, time_ns, rule, priority, source, sensor, pod, ns,
-      hostname, seq, received_ns, json, search)
-    VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13))sql");
+    INSERT INTO events(id, time_ns, rule, priority, source, sensor, pod, ns,
+      hostname, seq, received_ns, json, search, id_hash)
+    VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14))sql");
   stmts_->upsert_sensor_events = Stmt(writer_, R"sql(
     INSERT INTO sensors(id, mode, capture, version, hostname, pod, ns, first_seen_ns,
       last_event_ns, events, seq_max, seq_count)
@@ -208,7 +176,7 @@ Status Store::Init() {
       counters = excluded.counters, silent = 0, silent_since_ns = 0)sql");
   stmts_->mark_silent =
       Stmt(writer_, "UPDATE sensors SET silent = 1, silent_since_ns = ?2 WHERE id = ?1");
-  if (!stmts_->insert_event.ok() || !stmts_->upsert_sensor_events.ok() ||
+  if (!stmts_->find_id.ok() || !stmts_->insert_event.ok() || !stmts_->upsert_sensor_events.ok() ||
       !stmts_->upsert_heartbeat.ok() || !stmts_->mark_silent.ok()) {
     return SqlError(writer_, "prepare");
   }
@@ -221,9 +189,21 @@ Status Store::Init() {
 
 Status Store::InsertLocked(WriteOp* op) {
   std::map<std::string, SensorDelta> deltas;
+  auto& find = stmts_->find_id;
   auto& ins = stmts_->insert_event;
   for (const PreparedEvent& p : op->events) {
     const Event& e = p.event;
+    // A duplicate id is not stored twice: found by its hash, the text compared on a hit.
+    const int64_t id_hash = IdHash(id_key_, e.id, options_.id_hash_mask);
+    find.Reset();
+    find.Bind(1, id_hash);
+    find.BindStatic(2, e.id);
+    int found = find.Step();
+    if (found == SQLITE_ROW) {
+      ++op->duplicates;
+      continue;
+    }
+    if (found != SQLITE_DONE) return SqlError(writer_, "find event id");
     ins.Reset();
     ins.BindStatic(1, e.id);
     ins.Bind(2, e.time_ns);
@@ -238,11 +218,8 @@ Status Store::InsertLocked(WriteOp* op) {
     ins.Bind(11, op->received_ns);
     ins.BindStatic(12, p.json);
     ins.BindStatic(13, p.search);
+    ins.Bind(14, id_hash);
     if (ins.Step() != SQLITE_DONE) return SqlError(writer_, "insert event");
-    if (sqlite3_changes(writer_) == 0) {
-      ++op->duplicates;
-      continue;
-    }
     ++op->accepted;
     op->rowids.push_back(sqlite3_last_insert_rowid(writer_));
     last_rowid_ = op->rowids.back();

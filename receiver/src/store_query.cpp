@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "id_hash.h"
 #include "sandwatch/receiver/store.h"
 #include "sqlite_util.h"
 #include "text_filter.h"
@@ -59,7 +60,8 @@ void AddText(Bound& b, const std::string& cond, std::string v) {
 // (for a filter whose matches are few: the walk would never fill a page).
 enum class TextMode { kFts, kScan, kMatches };
 
-Bound BuildWhere(const EventQuery& q, bool fts, TextMode mode = TextMode::kFts) {
+// `id_hash` is q.id's hash (events are found by it; the text is compared too).
+Bound BuildWhere(const EventQuery& q, bool fts, int64_t id_hash, TextMode mode = TextMode::kFts) {
   Bound b;
   AddIn(b, "rule", q.rules);
   if (!q.priorities.empty()) {
@@ -82,7 +84,10 @@ Bound BuildWhere(const EventQuery& q, bool fts, TextMode mode = TextMode::kFts) 
   for (const auto& tag : q.tags) {
     AddText(b, "EXISTS (SELECT 1 FROM json_each(events.json, '$.tags') WHERE value = ?)", tag);
   }
-  if (!q.id.empty()) AddText(b, "id = ?", q.id);
+  if (!q.id.empty()) {
+    AddInt(b, "id_hash = ?", id_hash);
+    AddText(b, "id = ?", q.id);
+  }
   if (q.since_ns) AddInt(b, "time_ns >= ?", *q.since_ns);
   if (q.until_ns) AddInt(b, "time_ns < ?", *q.until_ns);
   if (!q.filter.empty()) {
@@ -180,25 +185,27 @@ auto WithReader(bool memory, std::mutex& write_mu, sqlite3* writer,
 constexpr int64_t kMaxRowsScannedForAPage = 20000;
 
 struct TextOnlyCount {
-  int64_t matches = 0;
-  int64_t rows = 0;  // row-number span of the store: an upper bound on its size
+  int64_t matches = 0;  // at most kMaxTextMatchesCounted + 1
+  int64_t rows = 0;     // row-number span of the store: an upper bound on its size
 };
 
-// A text-only filter is counted in the FTS index alone (plus the rows not indexed yet).
-// MAX(n) and MIN(n) each in their own subquery: together in one SELECT, SQLite cannot
-// answer them from the ends of the row-number B-tree and scans the whole table instead.
+// A text-only filter is counted in the FTS index alone (plus the rows not indexed yet), up
+// to one past the bound: a common word's every match is not walked. MAX(n) and MIN(n) each in their
+// own subquery: together in one SELECT, SQLite cannot answer them from the ends of the row-number
+// B-tree and scans the whole table instead.
 Result<TextOnlyCount> CountTextOnly(sqlite3* db, const std::string& fts_query,
                                     const std::string& filter) {
   Stmt c(db,
-         "SELECT (SELECT COUNT(*) FROM events_fts WHERE events_fts MATCH ?1) + "
-         "(SELECT COUNT(*) FROM events WHERE n > (SELECT upto FROM fts_state WHERE id = 1) "
-         "AND sw_match(search, ?2)), "
+         "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM events_fts WHERE events_fts MATCH ?1 "
+         "LIMIT ?3)) + (SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE n > "
+         "(SELECT upto FROM fts_state WHERE id = 1) AND sw_match(search, ?2) LIMIT ?3)), "
          "COALESCE((SELECT MAX(n) FROM events) - (SELECT MIN(n) FROM events) + 1, 0)");
   if (!c.ok()) return SqlError(db, "prepare count");
   c.BindStatic(1, fts_query);
   c.BindStatic(2, filter);
+  c.Bind(3, kMaxTextMatchesCounted + 1);
   if (c.Step() != SQLITE_ROW) return SqlError(db, "count");
-  return TextOnlyCount{c.Int(0), c.Int(1)};
+  return TextOnlyCount{std::min(c.Int(0), kMaxTextMatchesCounted + 1), c.Int(1)};
 }
 
 }  // namespace
@@ -209,6 +216,7 @@ Result<TextOnlyCount> CountTextOnly(sqlite3* db, const std::string& fts_query,
       [this](sqlite3* d) { ReleaseReader(d); }, fn)
 
 Result<QueryResult> Store::Query(const EventQuery& q) {
+  const int64_t id_hash = IdHash(id_key_, q.id, options_.id_hash_mask);
   return SW_WITH_READER([&](sqlite3* db) -> Result<QueryResult> {
     TextMode mode = TextMode::kFts;
     if (options_.fts && !q.filter.empty()) {
@@ -216,7 +224,7 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
       // materialising every FTS match (which costs ~1 us per match).
       EventQuery rest = q;
       rest.filter.clear();
-      Bound rb = BuildWhere(rest, false);
+      Bound rb = BuildWhere(rest, false, id_hash);
       if (!rb.where.empty()) {
         Stmt c(db, "SELECT COUNT(*) FROM (SELECT 1 FROM events" + rb.where + " LIMIT 50001)");
         if (!c.ok()) return SqlError(db, "prepare estimate");
@@ -228,25 +236,28 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
     // yet). A common word fills a page after a few hundred rows in time order, which is
     // cheaper than collecting every match to test membership.
     int64_t text_only_count = -1;
-    Bound b = BuildWhere(q, options_.fts, mode);
+    Bound b = BuildWhere(q, options_.fts, id_hash, mode);
     if (b.conditions == 1 && !b.fts_query.empty()) {
       auto counted = CountTextOnly(db, b.fts_query, q.filter);
       if (!counted.ok()) return counted.error();
       text_only_count = counted->matches;
+      // Past the bound the true count is unknown, but at least the bound: the walk in time
+      // order estimated from it reads at most that many rows for a page.
+      const bool capped = text_only_count > kMaxTextMatchesCounted;
       // sw_match() costs about 5 times what a match collected from the index costs.
-      double matches = static_cast<double>(text_only_count);
+      auto matches = static_cast<double>(text_only_count);
       double scanned = static_cast<double>(q.page * q.limit) * static_cast<double>(counted->rows) /
                        std::max(matches, 1.0);
       // Walking the time index tests every row until the page is full, all of them when
       // the matches cannot fill it. Looking a match up and sorting it is taken to cost
       // about 5 rows of the walk (an estimate, not tuned).
-      double wanted = static_cast<double>(q.page * q.limit);
+      auto wanted = static_cast<double>(q.page * q.limit);
       double walked = matches >= wanted ? scanned : static_cast<double>(counted->rows);
-      if (5 * matches <= walked) {
-        b = BuildWhere(q, options_.fts, TextMode::kMatches);
+      if (!capped && 5 * matches <= walked) {
+        b = BuildWhere(q, options_.fts, id_hash, TextMode::kMatches);
       } else if (text_only_count > 0 && scanned <= kMaxRowsScannedForAPage &&
-                 5 * scanned <= matches) {
-        b = BuildWhere(q, options_.fts, TextMode::kScan);
+                 (capped || 5 * scanned <= matches)) {
+        b = BuildWhere(q, options_.fts, id_hash, TextMode::kScan);
       }
     }
     QueryResult out;
@@ -273,15 +284,20 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
         if (f.Step() == SQLITE_ROW) out.rows.emplace_back(id, f.Text(0));
       }
     }
-    if (text_only_count >= 0) {
-      out.all = text_only_count;
-      return out;
+    // A text filter's matches are counted up to the bound; other filters exactly.
+    const bool bounded = !q.filter.empty();
+    int64_t all = text_only_count;
+    if (all < 0) {
+      Stmt c(db, bounded ? "SELECT COUNT(*) FROM (SELECT 1 FROM events" + b.where + " LIMIT ?)"
+                         : "SELECT COUNT(*) FROM events" + b.where);
+      if (!c.ok()) return SqlError(db, "prepare count");
+      BindAll(c, b);
+      if (bounded) c.Bind(static_cast<int>(b.is_text.size()) + 1, kMaxTextMatchesCounted + 1);
+      if (c.Step() != SQLITE_ROW) return SqlError(db, "count");
+      all = c.Int(0);
     }
-    Stmt c(db, "SELECT COUNT(*) FROM events" + b.where);
-    if (!c.ok()) return SqlError(db, "prepare count");
-    BindAll(c, b);
-    if (c.Step() != SQLITE_ROW) return SqlError(db, "count");
-    out.all = c.Int(0);
+    out.all_capped = bounded && all > kMaxTextMatchesCounted;
+    out.all = out.all_capped ? kMaxTextMatchesCounted : all;
     return out;
   });
 }
@@ -338,8 +354,9 @@ Result<std::vector<SensorRow>> Store::Sensors() {
 }
 
 Result<std::vector<Store::TimelineRow>> Store::Timeline(const EventQuery& q, int64_t bucket_ns) {
+  const int64_t id_hash = IdHash(id_key_, q.id, options_.id_hash_mask);
   return SW_WITH_READER([&](sqlite3* db) -> Result<std::vector<TimelineRow>> {
-    Bound b = BuildWhere(q, options_.fts);
+    Bound b = BuildWhere(q, options_.fts, id_hash);
     // "?1" is the bucket width; the positional "?" that follow are numbered from 2.
     Stmt s(db, "SELECT (time_ns / ?1) * ?1 AS b, rule, COUNT(*) FROM events" + b.where +
                    " GROUP BY b, rule ORDER BY b LIMIT 20000");

@@ -132,6 +132,7 @@ TEST_F(ApiTest, FiltersByEveryParameter) {
   // falcosidekick-ui's path works too.
   json j = GetJson(*client_, "/api/v1/events/search?rule=nc_execution&pod=pod-a");
   EXPECT_EQ(j["statistics"]["all"], 1);
+  EXPECT_EQ(j["statistics"]["all_capped"], false);
   int status = 0;
   json err = GetJson(*client_, "/api/events?since=soon", &status);
   EXPECT_EQ(status, 400);

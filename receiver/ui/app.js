@@ -8,7 +8,7 @@ const PALETTE = ['#00aec7', '#e53935', '#8e24aa', '#43a047', '#fdd835', '#1e88e5
   '#f06292', '#00897b', '#ff7043', '#5e35b1', '#c0ca33', '#546e7a', '#ffb300'];
 
 const token = new URLSearchParams(location.hash.slice(1)).get('token');
-const state = { page: 1, total: 0, rows: [], ruleColors: new Map(), knownRules: new Set() };
+const state = { page: 1, total: 0, capped: false, rows: [], ruleColors: new Map(), knownRules: new Set() };
 
 function $(id) { return document.getElementById(id); }
 
@@ -109,11 +109,13 @@ function renderEvents() {
   state.rows.forEach((r) => { r.fresh = false; });
   $('events-empty').hidden = state.rows.length > 0;
   const first = (state.page - 1) * PAGE_SIZE + 1;
-  $('showing').textContent = state.total ? `showing ${first}–${first + state.rows.length - 1} of ${state.total}` : '';
+  // A text search counts its matches up to a bound (statistics.all_capped): "10,000+".
+  const total = state.total.toLocaleString() + (state.capped ? '+' : '');
+  $('showing').textContent = state.total ? `showing ${first}–${first + state.rows.length - 1} of ${total}` : '';
   $('page').textContent = 'page ' + state.page;
   $('prev').disabled = state.page <= 1;
-  $('next').disabled = state.page * PAGE_SIZE >= state.total;
-  $('stat-events').textContent = state.total.toLocaleString();
+  $('next').disabled = state.capped ? state.rows.length < PAGE_SIZE : state.page * PAGE_SIZE >= state.total;
+  $('stat-events').textContent = total;
   const bad = state.rows.filter((r) => PRIORITIES.indexOf(r.ev.priority) <= 2).length;
   $('stat-critical').textContent = bad;
   $('stat-critical').parentElement.classList.toggle('bad', bad > 0);
@@ -123,6 +125,7 @@ async function loadEvents() {
   try {
     const j = await getJson('/api/events', { ...filters(), page: String(state.page), limit: String(PAGE_SIZE) });
     state.total = j.statistics.all;
+    state.capped = j.statistics.all_capped === true;
     state.rows = j.results.map((ev) => ({ ev, fresh: false }));
     renderEvents();
   } catch (e) { showBanner('Cannot load events: ' + e.message); }

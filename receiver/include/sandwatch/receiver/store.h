@@ -7,6 +7,7 @@
 // called from one thread at a time; Query*, Sensors and SizeBytes from any thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -29,6 +30,9 @@ struct StoreOptions {
   std::string path;  // file or ":memory:"
   bool fts = true;   // maintain the FTS5 trigram index and use it for "filter"
   bool sync_full = true;
+  // Bits of the id hash kept (duplicate ids are found by it). Tests narrow it to force
+  // hash collisions; a store must always be opened with the same mask.
+  uint64_t id_hash_mask = ~uint64_t{0};
 };
 
 // An event ready to store: the validated struct plus its canonical JSON.
@@ -55,7 +59,12 @@ struct WriteOp {
 struct QueryResult {
   std::vector<std::pair<int64_t, std::string>> rows;  // rowid, canonical JSON
   int64_t all = 0;                                    // matches before paging
+  // With a text filter the matches are counted up to kMaxTextMatchesCounted: past it,
+  // `all` is that bound and all_capped is set.
+  bool all_capped = false;
 };
+
+inline constexpr int64_t kMaxTextMatchesCounted = 10000;
 
 struct SensorRow {
   std::string id, mode, capture, version, hostname, pod, ns;
@@ -128,6 +137,7 @@ class Store {
   StoreOptions options_;
   sqlite3* writer_ = nullptr;
   std::unique_ptr<WriterStmts> stmts_;
+  std::array<uint8_t, 16> id_key_{};  // keys the id hash (store_meta.id_hash_key)
   std::atomic<int64_t> fts_upto_{0};  // events with n <= this are in the FTS index
   std::atomic<int64_t> last_rowid_{0};
   bool memory_ = false;
