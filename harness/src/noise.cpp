@@ -70,12 +70,8 @@ std::string MachineryIn(const Event& e) {
 }
 
 bool HasAttackSimLineage(const Event& e) {
-  if (e.process && IsAttackSim(e.process->name, e.process->cmdline)) return true;
-  if (e.parent && IsAttackSim(e.parent->name, e.parent->cmdline)) return true;
-  for (const auto& a : e.ancestors) {
-    if (IsAttackSim(a.name, a.cmdline)) return true;
-  }
-  return false;
+  return (e.process && IsAttackSim(e.process->name, e.process->cmdline)) ||
+         AnyAncestor(e, IsAttackSimRef);
 }
 
 int Rank(const std::string& basis) {

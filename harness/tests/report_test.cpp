@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "canned_run.h"
 #include "sandwatch/harness/commands.h"
 #include "sandwatch/harness/results.h"
 #include "sandwatch/harness/run.h"
@@ -77,27 +78,12 @@ TEST(Report, AttackerControlledStringsAreEscapedEverywhere) {
   run.run_id = "r1";
   run.scenario = "t";
   run.backend = "local";
-  CellOutcome c;
-  c.cell.runtime = "runc";
-  c.cell.speed = "blog";
-  c.cell.variant = "default";
+  CellOutcome c = canned::Cell(30);
   c.ok = true;
-  c.start_wall_ns = 1'000'000'000'000;
-  c.end_wall_ns = c.start_wall_ns + 30'000'000'000;
-  GroundTruthStep s;
-  s.step = "shadow";
-  s.signal = "shadow_file_access";
-  s.signals = {"shadow_file_access"};
-  s.command = {"cat", evil};
-  s.pid = 7;
-  s.start_wall_ns = c.start_wall_ns + 1'000'000'000;
-  s.end_wall_ns = s.start_wall_ns + 3'000'000'000;
+  GroundTruthStep s = canned::Step("shadow", "shadow_file_access", {"cat", evil}, 7, 1, 3);
   s.hold_ms = 3000;
   c.ground_truth = {s};
-  ObserverBinding in;
-  in.observer = "in-guest";
-  in.pod = "p";
-  in.pids_comparable = true;
+  ObserverBinding in = canned::InGuest("p");
   in.label = evil;
   c.observers = {in};
   c.notes = {evil};

@@ -5,6 +5,7 @@
 
 #include "kube_backend_impl.h"
 #include "sandwatch/core/clock.h"
+#include "sandwatch/core/files.h"
 #include "sandwatch/core/ground_truth.h"
 #include "sandwatch/core/log.h"
 #include "sandwatch/harness/cleanup.h"
@@ -283,7 +284,7 @@ Result<CellOutcome> KubeBackend::RunCell(RunContext& ctx, const Cell& cell) {
   std::vector<GroundTruthStep> listener_steps;
   if (lgt.ok()) {
     const std::string local = ctx.work_dir + "/" + cell.Id() + "-listener.jsonl";
-    std::ofstream(local, std::ios::binary) << *lgt;
+    (void)WriteFileAtomic(local, *lgt);
     if (auto steps = ReadGroundTruthFile(local); steps.ok()) listener_steps = std::move(*steps);
   }
   for (const auto& st : listener_steps) {
@@ -297,7 +298,7 @@ Result<CellOutcome> KubeBackend::RunCell(RunContext& ctx, const Cell& cell) {
   auto gt = kubectl_.Exec(pod, "app", {"cat", gt_path}, seconds(30));
   if (gt.ok()) {
     const std::string local = ctx.work_dir + "/" + cell.Id() + "-ground-truth.jsonl";
-    std::ofstream(local, std::ios::binary) << *gt;
+    (void)WriteFileAtomic(local, *gt);
     auto steps = ReadGroundTruthFile(local);
     if (steps.ok()) {
       out.ground_truth = std::move(*steps);
