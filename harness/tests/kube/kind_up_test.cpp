@@ -28,9 +28,8 @@ namespace {
 class KindUpSequence : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/sw-kindup-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
+    root_ = MakeTempDir("sw-kindup");
+    ASSERT_FALSE(root_.empty());
     fs::create_directories(root_ / "bin");
     // Each tool appends its argv to the log. `kind get clusters` lists what was created.
     Tool("kind",
