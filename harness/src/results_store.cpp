@@ -1,5 +1,6 @@
 // results/RUN-ID/ stored data: write and read back (for `harness report`).
 #include <filesystem>
+#include <functional>
 #include <map>
 
 #include "sandwatch/core/files.h"
@@ -87,6 +88,27 @@ Result<json> ReadJsonFile(const fs::path& p) {
     return MakeError(p.string() + ": " + e.what());
   }
 }
+
+// Calls on_line with each non-blank line of DIR/NAME; an Error names the file and the line.
+Status ForEachJsonLine(const std::string& dir, const std::string& name,
+                       const std::function<Status(json)>& on_line) {
+  auto text = ReadFileToString(dir + "/" + name);
+  if (!text.ok()) return text.error();
+  int n = 0;
+  for (const auto& line : SplitLines(*text)) {
+    ++n;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    Status st = OkStatus();
+    try {
+      st = on_line(json::parse(line));
+    } catch (const std::exception& e) {
+      st = MakeError(e.what());
+    }
+    if (!st.ok()) return MakeError(name + ":" + std::to_string(n) + ": " + st.error().message);
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<RunRecord> ReadRunData(const std::string& dir) {
@@ -128,40 +150,21 @@ Result<RunRecord> ReadRunData(const std::string& dir) {
   }
   std::map<std::string, size_t> by_id;
   for (size_t i = 0; i < run.cells.size(); ++i) by_id[run.cells[i].cell.Id()] = i;
-  auto gt = ReadFileToString(dir + "/ground-truth.jsonl");
+  Status gt = ForEachJsonLine(dir, "ground-truth.jsonl", [&](json j) -> Status {
+    auto step = GroundTruthFromJson(j);
+    if (!step.ok()) return step.error();
+    auto it = by_id.find(j.value("cell", ""));
+    if (it == by_id.end()) return MakeError("unknown cell");
+    run.cells[it->second].ground_truth.push_back(std::move(*step));
+    return OkStatus();
+  });
   if (!gt.ok()) return gt.error();
-  int n = 0;
-  for (const auto& line : SplitLines(*gt)) {
-    ++n;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    try {
-      json j = json::parse(line);
-      auto step = GroundTruthFromJson(j);
-      if (!step.ok())
-        return MakeError("ground-truth.jsonl:" + std::to_string(n) + ": " + step.error().message);
-      auto it = by_id.find(j.value("cell", ""));
-      if (it == by_id.end())
-        return MakeError("ground-truth.jsonl:" + std::to_string(n) + ": unknown cell");
-      run.cells[it->second].ground_truth.push_back(std::move(*step));
-    } catch (const std::exception& e) {
-      return MakeError("ground-truth.jsonl:" + std::to_string(n) + ": " + e.what());
-    }
-  }
-  auto ev = ReadFileToString(dir + "/events.jsonl");
+  Status ev = ForEachJsonLine(dir, "events.jsonl", [&](json j) -> Status {
+    if (auto e = EventFromJson(j); e.ok()) run.events.push_back(std::move(*e));
+    run.raw_events.push_back(std::move(j));
+    return OkStatus();
+  });
   if (!ev.ok()) return ev.error();
-  n = 0;
-  for (const auto& line : SplitLines(*ev)) {
-    ++n;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    try {
-      json j = json::parse(line);
-      auto e = EventFromJson(j);
-      if (e.ok()) run.events.push_back(std::move(*e));
-      run.raw_events.push_back(std::move(j));
-    } catch (const std::exception& e) {
-      return MakeError("events.jsonl:" + std::to_string(n) + ": " + e.what());
-    }
-  }
   auto env = ReadJsonFile(fs::path(dir) / "environment.json");
   if (env.ok()) run.environment = std::move(*env);
   return run;

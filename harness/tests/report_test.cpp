@@ -131,6 +131,27 @@ TEST(Report, AttackerControlledStringsAreEscapedEverywhere) {
   fs::remove_all(dir);
 }
 
+TEST(Report, DamagedStoredDataNamesTheFileAndLine) {
+  fs::path dir = TempDir("damaged");
+  for (const char* f : {"cells.json", "ground-truth.jsonl", "events.jsonl"}) {
+    fs::copy_file(DataDir() + "/" + f, dir / f);
+  }
+  std::ofstream(dir / "events.jsonl", std::ios::app) << "\n{\"id\": \"cut off\n";
+  auto run = ReadRunData(dir.string());
+  ASSERT_FALSE(run.ok());
+  EXPECT_EQ(run.error().message.rfind("events.jsonl:", 0), 0u) << run.error().message;
+  fs::remove(dir / "events.jsonl");
+  run = ReadRunData(dir.string());
+  ASSERT_FALSE(run.ok());
+  EXPECT_NE(run.error().message.find((dir / "events.jsonl").string()), std::string::npos)
+      << run.error().message;
+  std::ofstream(dir / "ground-truth.jsonl", std::ios::app) << "{\"cell\": \"no-such-cell\"}\n";
+  run = ReadRunData(dir.string());
+  ASSERT_FALSE(run.ok());
+  EXPECT_NE(run.error().message.find("ground-truth.jsonl:"), std::string::npos);
+  fs::remove_all(dir);
+}
+
 TEST(Report, BlogTableHasTheSixSignalsAsRows) {
   auto run = ReadRunData(DataDir());
   ASSERT_TRUE(run.ok());
