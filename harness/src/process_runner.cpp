@@ -85,11 +85,14 @@ bp::environment MakeEnv(const std::map<std::string, std::string>& extra) {
 
 // Boost.Process spawns; the handle then owns the pid and reaps it with waitpid
 // itself (Boost 1.74's terminate() reaps with WNOHANG and can leave a zombie).
-class BoostHandle : public ProcessHandle {
+class BoostHandle final : public ProcessHandle {
  public:
   explicit BoostHandle(bp::child child) : pid_(child.id()) { child.detach(); }
   ~BoostHandle() override {
-    if (!done_) Stop(0ms);
+    try {
+      if (!done_) Stop(0ms);
+    } catch (const std::exception&) {  // a destructor must not throw; only error text can
+    }
   }
   int Pid() const override { return pid_; }
   bool Running() override {

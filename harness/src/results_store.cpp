@@ -150,7 +150,7 @@ Result<RunRecord> ReadRunData(const std::string& dir) {
   }
   std::map<std::string, size_t> by_id;
   for (size_t i = 0; i < run.cells.size(); ++i) by_id[run.cells[i].cell.Id()] = i;
-  Status gt = ForEachJsonLine(dir, "ground-truth.jsonl", [&](json j) -> Status {
+  Status gt = ForEachJsonLine(dir, "ground-truth.jsonl", [&](const json& j) -> Status {
     auto step = GroundTruthFromJson(j);
     if (!step.ok()) return step.error();
     auto it = by_id.find(j.value("cell", ""));

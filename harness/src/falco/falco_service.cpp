@@ -106,7 +106,12 @@ const std::vector<std::string>& FalcoReadinessProbe() {
   return kProbe;
 }
 
-FalcoService::~FalcoService() { Stop(); }
+FalcoService::~FalcoService() {
+  try {
+    Stop();
+  } catch (const std::exception&) {  // a destructor must not throw; the counts file is lost
+  }
+}
 
 Status FalcoService::Start(CommandRunner& runner, const std::string& exe,
                            const std::string& http_url, const std::string& out_dir,
