@@ -31,7 +31,7 @@ Result<std::string> ReadFileToString(const std::string& path, size_t max_bytes) 
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return OsError("cannot read " + path, errno);
   std::string out;
-  std::array<char, 64 * 1024> buf{};
+  std::array<char, size_t{64} * 1024> buf{};
   for (;;) {
     ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;

@@ -234,7 +234,7 @@ Result<CellOutcome> KubeBackend::RunCell(RunContext& ctx, const Cell& cell) {
     pod_kernels_[pod] = TrimRight(*kernel);
     out.notes.emplace_back(pod + " kernel " + TrimRight(*kernel) + ", node kernel " + node_kernel_);
     if (cell.runtime == "kata-qemu" && TrimRight(*kernel) == node_kernel_) {
-      out.notes.push_back("warning: kata-app reports the node's kernel; it may not be in a VM");
+      out.notes.emplace_back("warning: kata-app reports the node's kernel; it may not be in a VM");
     }
   }
   Note(ctx, "waiting for the sensor's first report");
