@@ -222,7 +222,7 @@ TEST(HarnessDryRun, PrintsTheBlogDemoCellsWithoutACluster) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   for (const char* want :
        {"# cell runc-", "# cell kata-qemu-", "--context no-such-context -n kata-demo apply -f -",
-        "\"runtimeClassName\": \"kata-qemu\"", "sandwatch-attack-sim run --chain blog"}) {
+        R"("runtimeClassName": "kata-qemu")", "sandwatch-attack-sim run --chain blog"}) {
     EXPECT_NE(r.output.find(want), std::string::npos) << want << "\n" << r.output;
   }
 }
