@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -30,9 +31,9 @@ Result<std::string> ReadFileToString(const std::string& path, size_t max_bytes) 
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return OsError("cannot read " + path, errno);
   std::string out;
-  char buf[64 * 1024];
+  std::array<char, size_t{64} * 1024> buf{};
   for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
+    ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       int err = errno;
@@ -44,7 +45,7 @@ Result<std::string> ReadFileToString(const std::string& path, size_t max_bytes) 
       ::close(fd);
       return MakeError(path + ": larger than " + std::to_string(max_bytes) + " bytes", EFBIG);
     }
-    out.append(buf, static_cast<size_t>(n));
+    out.append(buf.data(), static_cast<size_t>(n));
   }
   ::close(fd);
   return out;

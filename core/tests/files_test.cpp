@@ -31,7 +31,7 @@ class FilesTest : public ::testing::Test {
 TEST_F(FilesTest, WrittenTextReadsBackByteForByte) {
   std::string text = "line one\n";
   text.push_back('\0');
-  text += std::string(200 * 1024, 'x');  // more than one read buffer
+  text += std::string(size_t{200} * 1024, 'x');  // more than one read buffer
   ASSERT_TRUE(WriteFileAtomic(Path("a.bin"), text).ok());
   auto back = ReadFileToString(Path("a.bin"));
   ASSERT_TRUE(back.ok()) << back.error().message;

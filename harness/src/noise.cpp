@@ -1,6 +1,7 @@
 // Noise: every observer event attributed to attack step, benign step, harness
 // machinery or background; noise[] and precision[] aggregated from that.
 #include <algorithm>
+#include <array>
 #include <map>
 #include <set>
 #include <tuple>
@@ -18,23 +19,11 @@ constexpr size_t kTopExamples = 20;
 
 // The harness's own processes, by program name (comm, 15 bytes) or path base name.
 // runc's init shows up as "runc:[2:INIT]" (comm) or "runc init" (cmdline).
-constexpr std::string_view kMachinery[] = {"sandwatch-sensor",
-                                           "sandwatch-receiver",
-                                           "sandwatch-harness",
-                                           "runc",
-                                           "qemu-system-x86_64",
-                                           "containerd",
-                                           "containerd-shim",
-                                           "conmon",
-                                           "containerd-shim-runc-v2",
-                                           "containerd-shim-kata-v2",
-                                           "kata-agent",
-                                           "kubelet",
-                                           "pause",
-                                           "falco",
-                                           "falcosidekick",
-                                           "pod.sh",
-                                           "guest-init.sh"};
+constexpr auto kMachinery = std::to_array<std::string_view>(
+    {"sandwatch-sensor", "sandwatch-receiver", "sandwatch-harness", "runc", "qemu-system-x86_64",
+     "containerd", "containerd-shim", "conmon", "containerd-shim-runc-v2",
+     "containerd-shim-kata-v2", "kata-agent", "kubelet", "pause", "falco", "falcosidekick",
+     "pod.sh", "guest-init.sh"});
 
 bool IsMachineryName(std::string_view name) {
   if (name.empty()) return false;
@@ -70,12 +59,8 @@ std::string MachineryIn(const Event& e) {
 }
 
 bool HasAttackSimLineage(const Event& e) {
-  if (e.process && IsAttackSim(e.process->name, e.process->cmdline)) return true;
-  if (e.parent && IsAttackSim(e.parent->name, e.parent->cmdline)) return true;
-  for (const auto& a : e.ancestors) {
-    if (IsAttackSim(a.name, a.cmdline)) return true;
-  }
-  return false;
+  return (e.process && IsAttackSim(e.process->name, e.process->cmdline)) ||
+         AnyAncestor(e, IsAttackSimRef);
 }
 
 int Rank(const std::string& basis) {
@@ -250,6 +235,7 @@ NoiseScore ScoreNoise(const std::vector<CellOutcome>& cells, const std::vector<E
   }
   for (const auto& k : acc.order) {
     std::vector<std::string> sigs;
+    sigs.reserve(signals::kSeedSignals.size());
     for (auto s : signals::kSeedSignals) sigs.emplace_back(s);
     auto add = [&sigs](const std::string& s) {
       if (std::find(sigs.begin(), sigs.end(), s) == sigs.end()) sigs.push_back(s);

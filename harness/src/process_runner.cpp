@@ -7,10 +7,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
+#include "sandwatch/core/files.h"
 #include "sandwatch/harness/command_runner.h"
 
 namespace sandwatch::harness {
@@ -49,18 +48,22 @@ int DecodeStatus(int native) {
   return -1;
 }
 
-std::string TempPath(const char* tag) {
+// A private temporary file (mkstemp: mode 0600, a fresh name) holding content.
+std::string TempPath(const char* tag, std::string_view content = {}) {
   std::string tmpl = std::string("/tmp/sandwatch-harness-") + tag + "-XXXXXX";
   int fd = mkstemp(tmpl.data());
-  if (fd >= 0) close(fd);
+  if (fd < 0) return tmpl;
+  while (!content.empty()) {
+    ssize_t n = write(fd, content.data(), content.size());
+    if (n <= 0) break;
+    content.remove_prefix(static_cast<size_t>(n));
+  }
+  close(fd);
   return tmpl;
 }
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+void RemoveAll(std::initializer_list<const std::string*> paths) {
+  for (const auto* p : paths) std::remove(p->c_str());
 }
 
 Result<boost::filesystem::path> ResolveExe(const std::string& name) {
@@ -82,11 +85,14 @@ bp::environment MakeEnv(const std::map<std::string, std::string>& extra) {
 
 // Boost.Process spawns; the handle then owns the pid and reaps it with waitpid
 // itself (Boost 1.74's terminate() reaps with WNOHANG and can leave a zombie).
-class BoostHandle : public ProcessHandle {
+class BoostHandle final : public ProcessHandle {
  public:
   explicit BoostHandle(bp::child child) : pid_(child.id()) { child.detach(); }
   ~BoostHandle() override {
-    if (!done_) Stop(0ms);
+    try {
+      if (!done_) Stop(0ms);
+    } catch (const std::exception&) {  // a destructor must not throw; only error text can
+    }
   }
   int Pid() const override { return pid_; }
   bool Running() override {
@@ -134,13 +140,9 @@ class ProcessRunner : public CommandRunner {
   Result<CommandResult> Run(const CommandSpec& spec) override {
     auto exe = ResolveExe(spec.argv.empty() ? std::string() : spec.argv[0]);
     if (!exe.ok()) return exe.error();
-    std::string in_path = TempPath("in");
+    std::string in_path = TempPath("in", spec.stdin_data);
     std::string out_path = TempPath("out");
     std::string err_path = TempPath("err");
-    {
-      std::ofstream in(in_path, std::ios::binary);
-      in << spec.stdin_data;
-    }
     CommandResult result;
     try {
       std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
@@ -160,16 +162,12 @@ class ProcessRunner : public CommandRunner {
         result.exit_code = *code;
       }
     } catch (const std::exception& e) {
-      std::remove(in_path.c_str());
-      std::remove(out_path.c_str());
-      std::remove(err_path.c_str());
+      RemoveAll({&in_path, &out_path, &err_path});
       return MakeError("cannot run " + RenderCommand(spec.argv) + ": " + e.what());
     }
-    result.out = Slurp(out_path);
-    result.err = Slurp(err_path);
-    std::remove(in_path.c_str());
-    std::remove(out_path.c_str());
-    std::remove(err_path.c_str());
+    result.out = ReadFileToString(out_path).value_or("");
+    result.err = ReadFileToString(err_path).value_or("");
+    RemoveAll({&in_path, &out_path, &err_path});
     return result;
   }
 

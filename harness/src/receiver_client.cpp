@@ -97,8 +97,8 @@ std::vector<SensorSeen> ParseSensorList(const std::string& body) {
         s["k8s"]["pod"].is_string()) {
       seen.pod = s["k8s"]["pod"].get<std::string>();
     }
-    if (s.contains("capture") && s["capture"].is_string()) {
-      seen.capture = s["capture"].get<std::string>();
+    for (auto [key, field] : {std::pair{"capture", &seen.capture}, {"mode", &seen.mode}}) {
+      if (s.contains(key) && s[key].is_string()) *field = s[key].get<std::string>();
     }
     out.push_back(std::move(seen));
   }

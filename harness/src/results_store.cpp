@@ -1,10 +1,11 @@
 // results/RUN-ID/ stored data: write and read back (for `harness report`).
 #include <filesystem>
-#include <fstream>
+#include <functional>
 #include <map>
-#include <sstream>
 
+#include "sandwatch/core/files.h"
 #include "sandwatch/harness/commands.h"
+#include "sandwatch/harness/expect.h"
 #include "sandwatch/harness/results.h"
 
 namespace sandwatch::harness {
@@ -12,54 +13,14 @@ namespace sandwatch::harness {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+// cells.json keys are the field names (found by ADL, so outside the unnamed namespace); a
+// key missing on read keeps the struct's default.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ObserverBinding, observer, source, pod, sensor_mode,
+                                                pids_comparable, shared_vantage, available, reason,
+                                                label, capture_active, lineage, container_id)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ScoreOptions, poll_interval_s, slack_s, grace_s)
+
 namespace {
-
-Status WriteFile(const fs::path& path, const std::string& text) {
-  fs::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return MakeError("cannot write " + tmp.string(), errno);
-    out << text;
-    if (!out.flush()) return MakeError("write failed: " + tmp.string(), errno);
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return MakeError("cannot rename to " + path.string() + ": " + ec.message());
-  return OkStatus();
-}
-
-json BindingToJson(const ObserverBinding& b) {
-  return json{{"observer", b.observer},
-              {"source", b.source},
-              {"pod", b.pod},
-              {"sensor_mode", b.sensor_mode},
-              {"pids_comparable", b.pids_comparable},
-              {"shared_vantage", b.shared_vantage},
-              {"available", b.available},
-              {"reason", b.reason},
-              {"label", b.label},
-              {"capture_active", b.capture_active},
-              {"lineage", b.lineage},
-              {"container_id", b.container_id}};
-}
-
-ObserverBinding BindingFromJson(const json& j) {
-  ObserverBinding b;
-  b.observer = j.value("observer", "");
-  b.source = j.value("source", "sandwatch");
-  b.pod = j.value("pod", "");
-  b.sensor_mode = j.value("sensor_mode", "");
-  b.pids_comparable = j.value("pids_comparable", false);
-  b.shared_vantage = j.value("shared_vantage", false);
-  b.available = j.value("available", true);
-  b.reason = j.value("reason", "");
-  b.label = j.value("label", "");
-  b.capture_active = j.value("capture_active", std::vector<std::string>{});
-  b.lineage = j.value("lineage", std::vector<std::string>{});
-  b.container_id = j.value("container_id", "");
-  return b;
-}
 
 // Runs stored before cells.json carried the matrix: take it from the scenario file
 // (the recorded path, else scenarios/NAME.yaml in this source tree; the first with one).
@@ -80,7 +41,7 @@ Status WriteRunData(const std::string& dir, const RunRecord& run) {
   if (ec) return MakeError("cannot create " + dir + ": " + ec.message());
   std::string events;
   for (const auto& j : run.raw_events) events += j.dump() + "\n";
-  if (auto s = WriteFile(fs::path(dir) / "events.jsonl", events); !s.ok()) return s;
+  if (auto s = WriteFileAtomic(dir + "/events.jsonl", events); !s.ok()) return s;
   std::string gt;
   json cells = json::array();
   for (const auto& c : run.cells) {
@@ -89,8 +50,6 @@ Status WriteRunData(const std::string& dir, const RunRecord& run) {
       j["cell"] = c.cell.Id();
       gt += j.dump() + "\n";
     }
-    json observers = json::array();
-    for (const auto& b : c.observers) observers.push_back(BindingToJson(b));
     cells.push_back(json{{"id", c.cell.Id()},
                          {"index", c.cell.index},
                          {"runtime", c.cell.runtime},
@@ -101,17 +60,10 @@ Status WriteRunData(const std::string& dir, const RunRecord& run) {
                          {"error", c.error},
                          {"start_wall_ns", c.start_wall_ns},
                          {"end_wall_ns", c.end_wall_ns},
-                         {"observers", observers},
+                         {"observers", c.observers},
                          {"notes", c.notes}});
   }
-  if (auto s = WriteFile(fs::path(dir) / "ground-truth.jsonl", gt); !s.ok()) return s;
-  json expect = json::array();
-  for (const auto& e : run.expect) {
-    expect.push_back(json{{"runtime", e.runtime},
-                          {"observer", e.observer},
-                          {"signals", e.signals},
-                          {"detected", e.detected}});
-  }
+  if (auto s = WriteFileAtomic(dir + "/ground-truth.jsonl", gt); !s.ok()) return s;
   json meta{{"run_id", run.run_id},
             {"scenario", run.scenario},
             {"scenario_path", run.scenario_path},
@@ -119,26 +71,44 @@ Status WriteRunData(const std::string& dir, const RunRecord& run) {
             {"backend", run.backend},
             {"started_wall_ns", run.started_wall_ns},
             {"finished_wall_ns", run.finished_wall_ns},
-            {"score_options",
-             {{"poll_interval_s", run.score_options.poll_interval_s},
-              {"slack_s", run.score_options.slack_s},
-              {"grace_s", run.score_options.grace_s}}},
-            {"expect", expect},
+            {"score_options", run.score_options},
+            {"expect", run.expect},
             {"cells", cells}};
-  if (auto s = WriteFile(fs::path(dir) / "cells.json", meta.dump(2) + "\n"); !s.ok()) return s;
-  return WriteFile(fs::path(dir) / "environment.json", run.environment.dump(2) + "\n");
+  if (auto s = WriteFileAtomic(dir + "/cells.json", meta.dump(2) + "\n"); !s.ok()) return s;
+  return WriteFileAtomic(dir + "/environment.json", run.environment.dump(2) + "\n");
 }
 
 namespace {
 Result<json> ReadJsonFile(const fs::path& p) {
-  std::ifstream in(p);
-  if (!in) return MakeError("cannot read " + p.string());
+  auto text = ReadFileToString(p.string());
+  if (!text.ok()) return text.error();
   try {
-    return json::parse(in);
+    return json::parse(*text);
   } catch (const std::exception& e) {
     return MakeError(p.string() + ": " + e.what());
   }
 }
+
+// Calls on_line with each non-blank line of DIR/NAME; an Error names the file and the line.
+Status ForEachJsonLine(const std::string& dir, const std::string& name,
+                       const std::function<Status(json)>& on_line) {
+  auto text = ReadFileToString(dir + "/" + name);
+  if (!text.ok()) return text.error();
+  int n = 0;
+  for (const auto& line : SplitLines(*text)) {
+    ++n;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    Status st = OkStatus();
+    try {
+      st = on_line(json::parse(line));
+    } catch (const std::exception& e) {
+      st = MakeError(e.what());
+    }
+    if (!st.ok()) return MakeError(name + ":" + std::to_string(n) + ": " + st.error().message);
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<RunRecord> ReadRunData(const std::string& dir) {
@@ -154,18 +124,9 @@ Result<RunRecord> ReadRunData(const std::string& dir) {
     run.backend = m.value("backend", "");
     run.started_wall_ns = m.value("started_wall_ns", int64_t{0});
     run.finished_wall_ns = m.value("finished_wall_ns", int64_t{0});
-    if (m.contains("score_options")) {
-      const auto& so = m["score_options"];
-      run.score_options.poll_interval_s = so.value("poll_interval_s", 2.0);
-      run.score_options.slack_s = so.value("slack_s", 1.0);
-      run.score_options.grace_s = so.value("grace_s", 8.0);
-    }
+    if (m.contains("score_options")) run.score_options = m["score_options"].get<ScoreOptions>();
     if (m.contains("expect")) {
-      for (const auto& e : m.at("expect")) {
-        run.expect.push_back(
-            {e.at("runtime").get<std::string>(), e.at("observer").get<std::string>(),
-             e.at("signals").get<std::vector<std::string>>(), e.at("detected").get<bool>()});
-      }
+      run.expect = m.at("expect").get<std::vector<Expectation>>();
     } else {
       run.expect = ExpectFromScenarioFile(run.scenario_path, run.scenario);
     }
@@ -180,9 +141,7 @@ Result<RunRecord> ReadRunData(const std::string& dir) {
       o.error = c.value("error", "");
       o.start_wall_ns = c.value("start_wall_ns", int64_t{0});
       o.end_wall_ns = c.value("end_wall_ns", int64_t{0});
-      for (const auto& b : c.value("observers", json::array())) {
-        o.observers.push_back(BindingFromJson(b));
-      }
+      o.observers = c.value("observers", std::vector<ObserverBinding>{});
       o.notes = c.value("notes", std::vector<std::string>{});
       run.cells.push_back(std::move(o));
     }
@@ -191,41 +150,21 @@ Result<RunRecord> ReadRunData(const std::string& dir) {
   }
   std::map<std::string, size_t> by_id;
   for (size_t i = 0; i < run.cells.size(); ++i) by_id[run.cells[i].cell.Id()] = i;
-  std::ifstream gt(fs::path(dir) / "ground-truth.jsonl");
-  if (!gt) return MakeError("cannot read " + dir + "/ground-truth.jsonl");
-  std::string line;
-  int n = 0;
-  while (std::getline(gt, line)) {
-    ++n;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    try {
-      json j = json::parse(line);
-      auto step = GroundTruthFromJson(j);
-      if (!step.ok())
-        return MakeError("ground-truth.jsonl:" + std::to_string(n) + ": " + step.error().message);
-      auto it = by_id.find(j.value("cell", ""));
-      if (it == by_id.end())
-        return MakeError("ground-truth.jsonl:" + std::to_string(n) + ": unknown cell");
-      run.cells[it->second].ground_truth.push_back(std::move(*step));
-    } catch (const std::exception& e) {
-      return MakeError("ground-truth.jsonl:" + std::to_string(n) + ": " + e.what());
-    }
-  }
-  std::ifstream ev(fs::path(dir) / "events.jsonl");
-  if (!ev) return MakeError("cannot read " + dir + "/events.jsonl");
-  n = 0;
-  while (std::getline(ev, line)) {
-    ++n;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    try {
-      json j = json::parse(line);
-      auto e = EventFromJson(j);
-      if (e.ok()) run.events.push_back(std::move(*e));
-      run.raw_events.push_back(std::move(j));
-    } catch (const std::exception& e) {
-      return MakeError("events.jsonl:" + std::to_string(n) + ": " + e.what());
-    }
-  }
+  Status gt = ForEachJsonLine(dir, "ground-truth.jsonl", [&](const json& j) -> Status {
+    auto step = GroundTruthFromJson(j);
+    if (!step.ok()) return step.error();
+    auto it = by_id.find(j.value("cell", ""));
+    if (it == by_id.end()) return MakeError("unknown cell");
+    run.cells[it->second].ground_truth.push_back(std::move(*step));
+    return OkStatus();
+  });
+  if (!gt.ok()) return gt.error();
+  Status ev = ForEachJsonLine(dir, "events.jsonl", [&](json j) -> Status {
+    if (auto e = EventFromJson(j); e.ok()) run.events.push_back(std::move(*e));
+    run.raw_events.push_back(std::move(j));
+    return OkStatus();
+  });
+  if (!ev.ok()) return ev.error();
   auto env = ReadJsonFile(fs::path(dir) / "environment.json");
   if (env.ok()) run.environment = std::move(*env);
   return run;

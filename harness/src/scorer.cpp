@@ -46,41 +46,32 @@ Match MatchIdentity(const ObserverBinding& b, const GroundTruthStep& s, const Ev
   if (!e.process) return {};
   const ProcessRef& p = *e.process;
   const std::string argv0 = s.command.empty() ? "" : s.command[0];
-  bool lineage = false;
-  if (e.parent && IsAttackSim(e.parent->name, e.parent->cmdline)) lineage = true;
-  for (const auto& a : e.ancestors) {
-    if (IsAttackSim(a.name, a.cmdline)) lineage = true;
-  }
+  const bool named = SameProgram(p.name, argv0) || SameProgram(p.exe, argv0) ||
+                     (!p.cmdline.empty() && SameProgram(p.cmdline[0], argv0));
+  bool lineage = AnyAncestor(e, IsAttackSimRef);
   for (const auto& want : b.lineage) {
-    bool found = e.parent && SameProgram(e.parent->name, want);
-    for (const auto& a : e.ancestors) found = found || SameProgram(a.name, want);
-    lineage = lineage && found;
+    lineage =
+        lineage && AnyAncestor(e, [&](const AncestorRef& a) { return SameProgram(a.name, want); });
   }
   if (b.pids_comparable && s.pid > 0) {
-    bool self =
-        p.pid == s.pid &&
-        (p.name.empty() || argv0.empty() || SameProgram(p.name, argv0) ||
-         SameProgram(p.exe, argv0) || (!p.cmdline.empty() && SameProgram(p.cmdline[0], argv0)) ||
-         // a script: the kernel runs INTERPRETER SCRIPT ARGS...
-         (p.cmdline.size() > 1 && SameProgram(p.cmdline[1], argv0)) ||
-         // a wrapper that exec'd on (pyenv shims): same parent too
-         (s.ppid > 0 && (p.ppid == s.ppid || (e.parent && e.parent->pid == s.ppid))));
-    bool child = (e.parent && e.parent->pid == s.pid) || p.ppid == s.pid;
-    for (const auto& a : e.ancestors) child = child || a.pid == s.pid;
+    bool self = p.pid == s.pid &&
+                (p.name.empty() || argv0.empty() || named ||
+                 // a script: the kernel runs INTERPRETER SCRIPT ARGS...
+                 (p.cmdline.size() > 1 && SameProgram(p.cmdline[1], argv0)) ||
+                 // a wrapper that exec'd on (pyenv shims): same parent too
+                 (s.ppid > 0 && (p.ppid == s.ppid || (e.parent && e.parent->pid == s.ppid))));
+    bool child =
+        p.ppid == s.pid || AnyAncestor(e, [&](const AncestorRef& a) { return a.pid == s.pid; });
     if (self) return {true, "pid"};
     if (child) return {true, "pid-descendant"};
   }
   bool cmd = !s.command.empty() && p.cmdline == s.command;
-  bool parent_cmd = !s.command.empty() && e.parent && e.parent->cmdline == s.command;
-  for (const auto& a : e.ancestors)
-    parent_cmd = parent_cmd || (!s.command.empty() && a.cmdline == s.command);
+  bool parent_cmd = !s.command.empty() &&
+                    AnyAncestor(e, [&](const AncestorRef& a) { return a.cmdline == s.command; });
   if (b.shared_vantage && !lineage) return {};
   if (cmd) return {true, "cmdline"};
   if (parent_cmd) return {true, "cmdline-descendant"};
-  if (!b.shared_vantage && (SameProgram(p.name, argv0) || SameProgram(p.exe, argv0) ||
-                            (!p.cmdline.empty() && SameProgram(p.cmdline[0], argv0)))) {
-    return {true, "name"};
-  }
+  if (!b.shared_vantage && named) return {true, "name"};
   return {};
 }
 

@@ -2,6 +2,7 @@
 // scorer and the noise attribution). Internal to sandwatch_harness.
 #pragma once
 
+#include <algorithm>
 #include <string>
 
 #include "sandwatch/core/event.h"
@@ -23,6 +24,13 @@ Match MatchIdentity(const ObserverBinding& b, const GroundTruthStep& s, const Ev
 
 // A process name or path is attack-sim (comm is the first 15 bytes).
 bool IsAttackSim(std::string_view name, const std::vector<std::string>& cmdline);
+// pred holds for the event's parent or one of its ancestors.
+template <class Pred>
+bool AnyAncestor(const Event& e, Pred pred) {
+  return (e.parent && pred(*e.parent)) || std::any_of(e.ancestors.begin(), e.ancestors.end(), pred);
+}
+inline bool IsAttackSimRef(const AncestorRef& a) { return IsAttackSim(a.name, a.cmdline); }
+
 // Same program: base names equal, or a 15-byte comm that is the prefix of argv0's base.
 bool SameProgram(std::string_view name_or_path, std::string_view argv0);
 

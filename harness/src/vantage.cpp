@@ -3,12 +3,14 @@
 #include <sys/stat.h>
 
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "sandwatch/core/files.h"
+#include "sandwatch/core/procfs/parsers.h"
+#include "sandwatch/core/procfs/proc_fs.h"
 
 namespace sandwatch::harness {
 namespace {
@@ -34,15 +36,12 @@ std::string NewestPollSweep(const std::string& results_dir) {
 
 VantageFacts ProbeVantage(const std::string& proc_root) {
   VantageFacts f;
-  std::ifstream status(proc_root + "/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("CapEff:", 0) != 0) continue;
-    const uint64_t caps = std::strtoull(line.c_str() + 7, nullptr, 16);
-    f.sys_admin = (caps >> kCapSysAdmin) & 1U;
-    f.net_admin = (caps >> kCapNetAdmin) & 1U;
-    f.sys_nice = (caps >> kCapSysNice) & 1U;
-  }
+  const std::string status = procfs::ProcFs(proc_root).ReadRootFile("self/status").value_or("");
+  const std::string cap_eff(procfs::StatusValue(status, "CapEff").value_or("0"));
+  const uint64_t caps = std::strtoull(cap_eff.c_str(), nullptr, 16);
+  f.sys_admin = (caps >> kCapSysAdmin) & 1U;
+  f.net_admin = (caps >> kCapNetAdmin) & 1U;
+  f.sys_nice = (caps >> kCapSysNice) & 1U;
   struct stat st {};
   f.initial_pid_ns = stat((proc_root + "/self/ns/pid").c_str(), &st) == 0 &&
                      static_cast<uint64_t>(st.st_ino) == kInitPidNsIno;
@@ -91,9 +90,7 @@ std::string MeasuredShortLived(const std::string& results_dir, const std::string
   const std::string cap = capture.substr(0, capture.find('+'));
   // (interval, lifetime, binary) -> "detected/trials"
   std::map<double, std::map<std::pair<int64_t, std::string>, std::string>> found;
-  std::ifstream in(dir + "/cells.jsonl");
-  std::string line;
-  while (std::getline(in, line)) {
+  for (const auto& line : SplitLines(ReadFileToString(dir + "/cells.jsonl").value_or(""))) {
     try {
       const auto j = nlohmann::json::parse(line);
       if (j.value("capture", "") != cap) continue;

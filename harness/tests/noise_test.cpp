@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "canned_run.h"
 #include "sandwatch/harness/expect.h"
 #include "sandwatch/harness/results.h"
 #include "sandwatch/harness/scorer.h"
@@ -13,58 +14,33 @@
 namespace sandwatch::harness {
 namespace {
 
-constexpr int64_t kT0 = 1'000'000'000'000;
-constexpr int64_t kSec = 1'000'000'000;
+using canned::kSec;
+using canned::kT0;
 
 GroundTruthStep Step(const std::string& kind, const std::string& step, const std::string& signal,
                      std::vector<std::string> cmd, int pid, int64_t start_s, int64_t len_s) {
-  GroundTruthStep s;
+  GroundTruthStep s = canned::Step(step, signal, std::move(cmd), pid, start_s, len_s);
   s.kind = kind;
-  s.step = step;
-  s.signal = signal;
-  s.signals = {signal};
-  s.command = std::move(cmd);
-  s.pid = pid;
   s.ppid = 7;
-  s.start_wall_ns = kT0 + start_s * kSec;
-  s.end_wall_ns = s.start_wall_ns + len_s * kSec;
   return s;
 }
 
 Event Ev(const std::string& id, const std::string& rule, int pid, std::vector<std::string> cmd,
          int64_t at_s, const std::string& pod = "runc-app-0") {
-  Event e;
-  e.id = id;
-  e.rule = rule;
-  e.pod = pod;
-  e.time_ns = kT0 + at_s * kSec;
-  ProcessRef p;
-  p.pid = pid;
-  p.name = cmd.empty() ? "" : cmd[0];
-  p.exe = cmd.empty() ? "" : "/usr/bin/" + cmd[0];
-  p.cmdline = std::move(cmd);
-  e.process = p;
+  Event e = canned::ProcessEvent(id, rule, pod, kT0 + at_s * kSec, pid, cmd);
+  e.process->exe = cmd.empty() ? "" : "/usr/bin/" + cmd[0];
   return e;
 }
 
 struct Canned {
-  CellOutcome cell;
+  CellOutcome cell = canned::Cell(100);
   ScoreOptions opts;
   Canned() {
-    cell.cell.runtime = "runc";
-    cell.cell.speed = "blog";
-    cell.cell.variant = "default";
-    cell.start_wall_ns = kT0;
-    cell.end_wall_ns = kT0 + 100 * kSec;
     cell.ground_truth.push_back(
         Step("attack", "shadow", "shadow_file_access", {"cat", "/etc/shadow"}, 100, 10, 2));
     cell.ground_truth.push_back(
         Step("benign", "stat-secrets", "shadow_file_access", {"stat", "/etc/shadow"}, 200, 14, 1));
-    ObserverBinding in;
-    in.observer = "in-guest";
-    in.pod = "runc-app-0";
-    in.pids_comparable = true;
-    cell.observers.push_back(in);
+    cell.observers.push_back(canned::InGuest("runc-app-0"));
   }
 };
 

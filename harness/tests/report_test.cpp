@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "canned_run.h"
 #include "sandwatch/harness/commands.h"
 #include "sandwatch/harness/results.h"
 #include "sandwatch/harness/run.h"
@@ -77,27 +78,12 @@ TEST(Report, AttackerControlledStringsAreEscapedEverywhere) {
   run.run_id = "r1";
   run.scenario = "t";
   run.backend = "local";
-  CellOutcome c;
-  c.cell.runtime = "runc";
-  c.cell.speed = "blog";
-  c.cell.variant = "default";
+  CellOutcome c = canned::Cell(30);
   c.ok = true;
-  c.start_wall_ns = 1'000'000'000'000;
-  c.end_wall_ns = c.start_wall_ns + 30'000'000'000;
-  GroundTruthStep s;
-  s.step = "shadow";
-  s.signal = "shadow_file_access";
-  s.signals = {"shadow_file_access"};
-  s.command = {"cat", evil};
-  s.pid = 7;
-  s.start_wall_ns = c.start_wall_ns + 1'000'000'000;
-  s.end_wall_ns = s.start_wall_ns + 3'000'000'000;
+  GroundTruthStep s = canned::Step("shadow", "shadow_file_access", {"cat", evil}, 7, 1, 3);
   s.hold_ms = 3000;
   c.ground_truth = {s};
-  ObserverBinding in;
-  in.observer = "in-guest";
-  in.pod = "p";
-  in.pids_comparable = true;
+  ObserverBinding in = canned::InGuest("p");
   in.label = evil;
   c.observers = {in};
   c.notes = {evil};
@@ -142,6 +128,27 @@ TEST(Report, AttackerControlledStringsAreEscapedEverywhere) {
   ASSERT_EQ(again.results.size(), 1u);
   EXPECT_TRUE(again.results[0].detected);
   EXPECT_EQ(back->cells[0].observers[0].label, evil);
+  fs::remove_all(dir);
+}
+
+TEST(Report, DamagedStoredDataNamesTheFileAndLine) {
+  fs::path dir = TempDir("damaged");
+  for (const char* f : {"cells.json", "ground-truth.jsonl", "events.jsonl"}) {
+    fs::copy_file(DataDir() + "/" + f, dir / f);
+  }
+  std::ofstream(dir / "events.jsonl", std::ios::app) << "\n{\"id\": \"cut off\n";
+  auto run = ReadRunData(dir.string());
+  ASSERT_FALSE(run.ok());
+  EXPECT_EQ(run.error().message.rfind("events.jsonl:", 0), 0u) << run.error().message;
+  fs::remove(dir / "events.jsonl");
+  run = ReadRunData(dir.string());
+  ASSERT_FALSE(run.ok());
+  EXPECT_NE(run.error().message.find((dir / "events.jsonl").string()), std::string::npos)
+      << run.error().message;
+  std::ofstream(dir / "ground-truth.jsonl", std::ios::app) << "{\"cell\": \"no-such-cell\"}\n";
+  run = ReadRunData(dir.string());
+  ASSERT_FALSE(run.ok());
+  EXPECT_NE(run.error().message.find("ground-truth.jsonl:"), std::string::npos);
   fs::remove_all(dir);
 }
 

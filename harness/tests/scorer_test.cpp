@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "canned_run.h"
 #include "sandwatch/core/signals.h"
 #include "sandwatch/harness/commands.h"
 #include "sandwatch/harness/expect.h"
@@ -116,43 +117,20 @@ TEST(ScorerRecorded, EventsFromAnotherPodDoNotCount) {
 
 // Hand-made cases around one step.
 struct Tiny {
-  CellOutcome cell;
+  CellOutcome cell = canned::Cell(60);
   ScoreOptions opts;
   Tiny() {
-    cell.cell.runtime = "runc";
-    cell.cell.speed = "blog";
-    cell.cell.variant = "default";
-    cell.start_wall_ns = 1'000'000'000'000;
-    cell.end_wall_ns = cell.start_wall_ns + 60'000'000'000;
-    GroundTruthStep s;
-    s.step = "shadow";
-    s.signal = "shadow_file_access";
-    s.signals = {"shadow_file_access"};
-    s.command = {"tail", "-f", "/etc/shadow"};
-    s.pid = 22;
-    s.start_wall_ns = cell.start_wall_ns + 10'000'000'000;
-    s.end_wall_ns = s.start_wall_ns + 5'000'000'000;
+    GroundTruthStep s =
+        canned::Step("shadow", "shadow_file_access", {"tail", "-f", "/etc/shadow"}, 22, 10, 5);
     s.hold_ms = 5000;
     cell.ground_truth.push_back(s);
-    ObserverBinding in;
-    in.observer = "in-guest";
-    in.pod = "runc-app-0";
-    in.pids_comparable = true;
-    cell.observers.push_back(in);
+    cell.observers.push_back(canned::InGuest("runc-app-0"));
     opts.poll_interval_s = 2;
   }
   Event Ev(const std::string& id, int pid, std::vector<std::string> cmd, int64_t offset_ms) const {
-    Event e;
-    e.id = id;
-    e.rule = "shadow_file_access";
-    e.pod = "runc-app-0";
-    e.time_ns = cell.ground_truth[0].start_wall_ns + offset_ms * 1'000'000;
-    ProcessRef p;
-    p.pid = pid;
-    p.name = cmd.empty() ? "" : cmd[0];
-    p.cmdline = std::move(cmd);
-    e.process = p;
-    return e;
+    return canned::ProcessEvent(id, "shadow_file_access", "runc-app-0",
+                                cell.ground_truth[0].start_wall_ns + offset_ms * 1'000'000, pid,
+                                std::move(cmd));
   }
 };
 

@@ -147,23 +147,14 @@ std::vector<FalcoAlertAccount> AccountFalcoAlerts(const std::vector<std::string>
   return out;
 }
 
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(FalcoAlertAccount, time, rule, outcome, cell, step, signal,
+                                   credited, reason, pid, cmdline)
+
 json FalcoAccountsJson(const std::vector<FalcoAlertAccount>& accounts) {
-  json list = json::array();
   std::map<std::string, int> totals = {{"attributed", 0}, {"noise", 0}, {"unattributable", 0}};
-  for (const auto& a : accounts) {
-    totals[a.outcome] += 1;
-    list.push_back({{"time", a.time},
-                    {"rule", a.rule},
-                    {"outcome", a.outcome},
-                    {"cell", a.cell},
-                    {"step", a.step},
-                    {"signal", a.signal},
-                    {"credited", a.credited},
-                    {"reason", a.reason},
-                    {"pid", a.pid},
-                    {"cmdline", a.cmdline}});
-  }
-  return {{"alerts", static_cast<int>(accounts.size())}, {"totals", totals}, {"accounts", list}};
+  for (const auto& a : accounts) totals[a.outcome] += 1;
+  return {
+      {"alerts", static_cast<int>(accounts.size())}, {"totals", totals}, {"accounts", accounts}};
 }
 
 }  // namespace sandwatch::harness

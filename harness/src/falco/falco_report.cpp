@@ -1,8 +1,6 @@
 // Report sections for Falco (where every alert of its file output ended) and for what each
 // observer cost in the run. Read from the results folder, so `harness report` re-renders them.
-#include <fstream>
-#include <sstream>
-
+#include "sandwatch/core/files.h"
 #include "sandwatch/harness/falco.h"
 #include "sandwatch/harness/format.h"
 #include "sandwatch/harness/results.h"
@@ -14,15 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-std::vector<std::string> Lines(const std::string& path, bool* exists) {
-  std::ifstream in(path);
-  *exists = static_cast<bool>(in);
-  std::vector<std::string> out;
-  std::string line;
-  while (std::getline(in, line)) out.push_back(line);
-  return out;
-}
-
 // observer -> (cpu_s, rss_mib, wall_s) summed over cells (the sidecar runs once a cell).
 struct CostRow {
   double cpu_s = 0, rss_mib = 0, wall_s = 0;
@@ -31,9 +20,9 @@ struct CostRow {
 
 std::map<std::string, CostRow> ReadCosts(const std::string& dir) {
   std::map<std::string, CostRow> rows;
-  std::ifstream in(dir + "/observer-cost.json");
-  if (!in) return rows;
-  json j = json::parse(in, nullptr, false);
+  auto text = ReadFileToString(dir + "/observer-cost.json");
+  if (!text.ok()) return rows;
+  json j = json::parse(*text, nullptr, false);
   if (!j.is_array()) return rows;
   for (const auto& c : j) {
     if (!c.is_object()) continue;
@@ -65,12 +54,11 @@ report::Doc FalcoAndCostSections(const std::string& dir, const RunRecord& run, c
             "the traced processes and are not included); RSS is the peak (VmHWM). The in-guest "
             "sidecar is measured once per cell, the run-wide observers once for the whole run.");
   }
-  bool exists = false;
-  auto lines = Lines(dir + "/" + std::string(kFalcoEventsFile), &exists);
-  if (!exists) return d;
-  auto accounts = AccountFalcoAlerts(lines, run.cells, run.events, score);
+  auto events = ReadFileToString(dir + "/" + std::string(kFalcoEventsFile));
+  if (!events.ok()) return d;
+  auto accounts = AccountFalcoAlerts(SplitLines(*events), run.cells, run.events, score);
   json j = FalcoAccountsJson(accounts);
-  std::ofstream(dir + "/" + std::string(kFalcoAlertsFile), std::ios::trunc) << j.dump(2) << "\n";
+  (void)WriteFileAtomic(dir + "/" + std::string(kFalcoAlertsFile), j.dump(2) + "\n");
   const auto& t = j["totals"];
   d.Heading(2, "Falco: every alert of its file output")
       .Para(std::to_string(accounts.size()) +

@@ -1,9 +1,8 @@
 // The harness-managed Falco: flags, start with a readiness wait, stop with per-rule counts.
 #include <chrono>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
+#include "sandwatch/core/files.h"
 #include "sandwatch/harness/cleanup.h"
 #include "sandwatch/harness/command_runner.h"
 #include "sandwatch/harness/falco.h"
@@ -12,12 +11,8 @@ namespace sandwatch::harness {
 
 namespace {
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+// Falco's own files: a missing one (not written yet) reads as empty.
+std::string Slurp(const std::string& path) { return ReadFileToString(path).value_or(""); }
 
 std::string Tail(const std::string& text, size_t n) {
   return text.size() <= n ? text : "..." + text.substr(text.size() - n);
@@ -111,7 +106,12 @@ const std::vector<std::string>& FalcoReadinessProbe() {
   return kProbe;
 }
 
-FalcoService::~FalcoService() { Stop(); }
+FalcoService::~FalcoService() {
+  try {
+    Stop();
+  } catch (const std::exception&) {  // a destructor must not throw; the counts file is lost
+  }
+}
 
 Status FalcoService::Start(CommandRunner& runner, const std::string& exe,
                            const std::string& http_url, const std::string& out_dir,
@@ -119,7 +119,8 @@ Status FalcoService::Start(CommandRunner& runner, const std::string& exe,
   out_dir_ = out_dir;
   const std::string log = out_dir + "/" + std::string(kFalcoLogFile);
   const std::string events = out_dir + "/" + std::string(kFalcoEventsFile);
-  std::ofstream(events, std::ios::trunc).flush();  // present even when Falco never alerts
+  // Present even when Falco never alerts.
+  if (auto st = WriteFileAtomic(events, ""); !st.ok()) return st;
   auto started = runner.Start(Bg(FalcoArgs(exe, http_url, events), out_dir + "/falco.stdout", log));
   if (!started.ok()) return MakeError("starting falco (" + exe + "): " + started.error().message);
   proc_ = std::move(*started);
@@ -151,8 +152,7 @@ void FalcoService::Stop() {
                                  Slurp(out_dir_ + "/" + std::string(kFalcoLogFile)));
   nlohmann::json j = nlohmann::json::object();
   for (const auto& [rule, n] : counts_) j[rule] = n;
-  std::ofstream(out_dir_ + "/" + std::string(kFalcoCountsFile), std::ios::trunc)
-      << j.dump(2) << "\n";
+  (void)WriteFileAtomic(out_dir_ + "/" + std::string(kFalcoCountsFile), j.dump(2) + "\n");
 }
 
 bool FalcoService::Running() const { return proc_ && proc_->Running(); }

@@ -1,10 +1,11 @@
 // One cell on the cluster: render + apply the pod, wait for it and its sensor, play the
 // chain with kubectl exec, read the ground truth back, let events settle, delete the pod.
+#include <array>
 #include <cstdio>
-#include <fstream>
 
 #include "kube_backend_impl.h"
 #include "sandwatch/core/clock.h"
+#include "sandwatch/core/files.h"
 #include "sandwatch/core/ground_truth.h"
 #include "sandwatch/core/log.h"
 #include "sandwatch/harness/cleanup.h"
@@ -51,9 +52,9 @@ std::string Printable(const std::string& text, size_t max) {
     if (c == '\n') {
       out += " | ";
     } else if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-      out += buf;
+      std::array<char, 8> buf{};
+      std::snprintf(buf.data(), buf.size(), "\\x%02x", c);
+      out += buf.data();
     } else {
       out += static_cast<char>(c);
     }
@@ -99,9 +100,10 @@ Result<std::shared_ptr<ProcessHandle>> KubeBackend::StartCellListener(RunContext
   auto started = kubectl_.runner().Start(spec);
   if (!started.ok()) return MakeError(RenderCommand(spec.argv) + ": " + started.error().message);
   std::shared_ptr<ProcessHandle> handle(std::move(*started));
-  char hex[8];
-  std::snprintf(hex, sizeof(hex), "%04X", static_cast<unsigned>(cfg.listener_port));
-  const std::string probe = std::string("grep -q ':") + hex + " 00000000:0000 0A' /proc/net/tcp";
+  std::array<char, 8> hex{};
+  std::snprintf(hex.data(), hex.size(), "%04X", static_cast<unsigned>(cfg.listener_port));
+  const std::string probe =
+      std::string("grep -q ':") + hex.data() + " 00000000:0000 0A' /proc/net/tcp";
   for (int i = 0; i < 60; ++i) {
     auto r = kubectl_.RunRaw(
         cfg.namespace_, {"exec", attacker_pod_, "-c", "listener", "--", "/bin/sh", "-c", probe},
@@ -230,9 +232,9 @@ Result<CellOutcome> KubeBackend::RunCell(RunContext& ctx, const Cell& cell) {
   auto kernel = kubectl_.Exec(pod, "app", {"uname", "-r"}, seconds(30));
   if (kernel.ok()) {
     pod_kernels_[pod] = TrimRight(*kernel);
-    out.notes.push_back(pod + " kernel " + TrimRight(*kernel) + ", node kernel " + node_kernel_);
+    out.notes.emplace_back(pod + " kernel " + TrimRight(*kernel) + ", node kernel " + node_kernel_);
     if (cell.runtime == "kata-qemu" && TrimRight(*kernel) == node_kernel_) {
-      out.notes.push_back("warning: kata-app reports the node's kernel; it may not be in a VM");
+      out.notes.emplace_back("warning: kata-app reports the node's kernel; it may not be in a VM");
     }
   }
   Note(ctx, "waiting for the sensor's first report");
@@ -283,7 +285,7 @@ Result<CellOutcome> KubeBackend::RunCell(RunContext& ctx, const Cell& cell) {
   std::vector<GroundTruthStep> listener_steps;
   if (lgt.ok()) {
     const std::string local = ctx.work_dir + "/" + cell.Id() + "-listener.jsonl";
-    std::ofstream(local, std::ios::binary) << *lgt;
+    (void)WriteFileAtomic(local, *lgt);
     if (auto steps = ReadGroundTruthFile(local); steps.ok()) listener_steps = std::move(*steps);
   }
   for (const auto& st : listener_steps) {
@@ -292,12 +294,12 @@ Result<CellOutcome> KubeBackend::RunCell(RunContext& ctx, const Cell& cell) {
                                   Printable(st.note, 300)
                             : "the listener got no connection: " + Printable(st.note, 300));
   }
-  if (listener_steps.empty()) out.notes.push_back("the listener wrote no ground truth");
+  if (listener_steps.empty()) out.notes.emplace_back("the listener wrote no ground truth");
 
   auto gt = kubectl_.Exec(pod, "app", {"cat", gt_path}, seconds(30));
   if (gt.ok()) {
     const std::string local = ctx.work_dir + "/" + cell.Id() + "-ground-truth.jsonl";
-    std::ofstream(local, std::ios::binary) << *gt;
+    (void)WriteFileAtomic(local, *gt);
     auto steps = ReadGroundTruthFile(local);
     if (steps.ok()) {
       out.ground_truth = std::move(*steps);

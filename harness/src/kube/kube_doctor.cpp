@@ -1,9 +1,8 @@
 #include <algorithm>
-#include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "kube_internal.h"
 #include "sandwatch/harness/commands.h"
+#include "sandwatch/harness/receiver_client.h"
 #include "sandwatch/harness/vantage.h"
 
 namespace sandwatch::harness::kube {
@@ -48,38 +47,23 @@ DoctorCheck DeploymentReady(Kubectl& k, const std::string& ns, const std::string
 // One line per sensor that sent a heartbeat: the vantage its capture shows.
 std::vector<DoctorCheck> SensorVantageChecks(HttpClient& http, const std::string& receiver_url) {
   std::vector<DoctorCheck> out;
-  auto r = http.Get(receiver_url + "/api/sensors", "");
-  if (!r.ok() || r->status != 200) {
-    DoctorCheck c;
-    c.name = "sensor vantage";
-    c.required = false;
-    c.detail = receiver_url + "/api/sensors: " +
-               (r.ok() ? "HTTP " + std::to_string(r->status) : r.error().message);
-    c.fix = "the receiver check above; the sensors' capture shows their vantage";
-    out.push_back(c);
-    return out;
+  auto sensors = ReceiverClient(receiver_url, http).Sensors();
+  if (!sensors.ok()) {
+    DoctorCheck c = Check("sensor vantage", false,
+                          "the receiver check above; the sensors' capture shows their vantage");
+    c.detail = sensors.error().message;
+    return {c};
   }
   const std::string results = ResolveSourceDir() + "/results";
-  try {
-    const auto j = nlohmann::json::parse(r->body);
-    const nlohmann::json& list = j.is_object() && j.contains("sensors") ? j["sensors"] : j;
-    if (!list.is_array()) return out;
-    for (const auto& s : list) {
-      if (!s.is_object()) continue;
-      const std::string capture = s.value("capture", "");
-      if (capture.empty()) continue;
-      out.push_back(VantageCheck("sensor " + s.value("id", "?") + " vantage", capture,
-                                 s.value("mode", "sidecar"), results));
-    }
-  } catch (const nlohmann::json::exception&) {
-    return out;
+  for (const auto& s : *sensors) {
+    if (s.capture.empty()) continue;
+    out.push_back(VantageCheck("sensor " + s.id + " vantage", s.capture,
+                               s.mode.empty() ? "sidecar" : s.mode, results));
   }
   if (out.empty()) {
-    DoctorCheck none;
-    none.name = "sensor vantage";
-    none.required = false;
+    DoctorCheck none = Check("sensor vantage", false,
+                             "make kind-up, then wait for the sensor sidecar's first heartbeat");
     none.detail = "no sensor has reported to the receiver yet (its capture shows its vantage)";
-    none.fix = "make kind-up, then wait for the sensor sidecar's first heartbeat";
     out.push_back(none);
   }
   return out;

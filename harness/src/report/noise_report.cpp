@@ -130,17 +130,13 @@ report::Doc NoiseDoc(const Score& score) {
   return d;
 }
 
+// summary.json keys are the field names.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(NoiseEntry, runtime, observer, signal, false_positives,
+                                   benign_steps, background_events, duration_s)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BackgroundExample, runtime, observer, rule, exe, count)
+
 json NoiseSummaryJson(const Score& score) {
-  json noise = json::array(), precision = json::array(), examples = json::array();
-  for (const auto& e : score.noise.noise) {
-    noise.push_back({{"runtime", e.runtime},
-                     {"observer", e.observer},
-                     {"signal", e.signal},
-                     {"false_positives", e.false_positives},
-                     {"benign_steps", e.benign_steps},
-                     {"background_events", e.background_events},
-                     {"duration_s", e.duration_s}});
-  }
+  json precision = json::array();
   for (const auto& p : score.noise.precision) {
     precision.push_back({{"runtime", p.runtime},
                          {"observer", p.observer},
@@ -153,16 +149,9 @@ json NoiseSummaryJson(const Score& score) {
                          {"ci95", {p.ci95_lo, p.ci95_hi}},
                          {"duration_s", p.duration_s}});
   }
-  for (const auto& x : score.noise.background_examples) {
-    examples.push_back({{"runtime", x.runtime},
-                        {"observer", x.observer},
-                        {"rule", x.rule},
-                        {"exe", x.exe},
-                        {"count", x.count}});
-  }
-  return json{{"noise", noise},
+  return json{{"noise", score.noise.noise},
               {"precision", precision},
-              {"background_examples", examples},
+              {"background_examples", score.noise.background_examples},
               {"machinery_excluded", score.noise.machinery_excluded},
               {"events_outside_cells", OutsideCells(score)}};
 }

@@ -79,7 +79,7 @@ std::string CoverageHeatmapSvg(const Score& score) {
   const double plot_bottom = top + static_cast<double>(ordered.size()) * ch;
   Svg svg(static_cast<int>(width), static_cast<int>(plot_bottom + 70),
           "Coverage: which observer detected which signal");
-  svg.Text(10, 20, "Coverage (detected cells / cells)", 15, "start", "#222", true);
+  svg.Heading(10, 20, "Coverage (detected cells / cells)", 15);
   for (size_t i = 0; i < cols.size(); ++i) {
     svg.Text(left + static_cast<double>(i) * cw + cw / 2, top - 8, cols[i], 12, "start", "#222",
              false, -40);
@@ -118,8 +118,7 @@ std::string LatencySvg(const Score& score) {
   Svg svg(static_cast<int>(left + plot + 90),
           static_cast<int>(top + static_cast<double>(bars.size()) * (bh + 4) + 40),
           "Detection latency (median, step start to event)");
-  svg.Text(10, 20, "Detection latency, median ms from the step's start to the event", 15, "start",
-           "#222", true);
+  svg.Heading(10, 20, "Detection latency, median ms from the step's start to the event", 15);
   if (bars.empty()) svg.Text(10, 50, "no detections");
   for (size_t i = 0; i < bars.size(); ++i) {
     const double w = std::max(1.0, std::floor(bars[i].second / max_ms * plot));
@@ -135,8 +134,7 @@ std::string NoiseSvg(const Score& score) {
   const double left = 200, top = 60, bh = 16, gap = 14, plot = 260, x2 = left + plot + 60;
   const double height = top + static_cast<double>(ps.size()) * (2 * bh + gap) + 40;
   Svg svg(static_cast<int>(left + 2 * plot + 160), static_cast<int>(height), "Noise per observer");
-  svg.Text(10, 20, "Noise: false positives on benign steps and background alerts per hour", 15,
-           "start", "#222", true);
+  svg.Heading(10, 20, "Noise: false positives on benign steps and background alerts per hour", 15);
   svg.Text(left, 45, "false positives / benign steps");
   svg.Text(x2, 45, "background alerts per hour");
   if (ps.empty()) svg.Text(10, 70, "no observer reported");

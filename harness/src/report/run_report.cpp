@@ -1,10 +1,10 @@
 // Writes report.md, report.html (self-contained), summary.json and the charts of a run,
 // all from one document.
 #include <filesystem>
-#include <fstream>
 #include <map>
 
 #include "sandwatch/core/clock.h"
+#include "sandwatch/core/files.h"
 #include "sandwatch/harness/expect.h"
 #include "sandwatch/harness/falco.h"
 #include "sandwatch/harness/format.h"
@@ -114,26 +114,23 @@ report::Doc RunDoc(const std::string& dir, const RunRecord& run, const Score& sc
 }  // namespace
 
 Status WriteTextFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return MakeError("cannot write " + path, errno);
-  out << text;
-  return out.flush() ? OkStatus() : MakeError("write failed: " + path, errno);
+  return WriteFileAtomic(path, text);
 }
 
 Status WriteDoc(const std::string& dir, const report::Doc& doc, const std::string& title) {
   for (const auto& b : doc.blocks()) {
     if (b.kind != report::Block::Kind::kChart) continue;
-    if (auto s = WriteTextFile(dir + "/" + b.file, b.svg); !s.ok()) return s;
+    if (auto s = WriteFileAtomic(dir + "/" + b.file, b.svg); !s.ok()) return s;
   }
-  if (auto s = WriteTextFile(dir + "/report.md", report::ToMarkdown(doc)); !s.ok()) return s;
-  return WriteTextFile(dir + "/report.html", report::ToHtml(doc, title));
+  if (auto s = WriteFileAtomic(dir + "/report.md", report::ToMarkdown(doc)); !s.ok()) return s;
+  return WriteFileAtomic(dir + "/report.html", report::ToHtml(doc, title));
 }
 
 Status WriteReports(const std::string& dir, const RunRecord& run, const Score& score) {
-  if (auto s = WriteTextFile(dir + "/attribution.jsonl", AttributionJsonl(score)); !s.ok()) {
+  if (auto s = WriteFileAtomic(dir + "/attribution.jsonl", AttributionJsonl(score)); !s.ok()) {
     return s;
   }
-  if (auto s = WriteTextFile(dir + "/summary.json", SummaryJson(run, score).dump(2) + "\n");
+  if (auto s = WriteFileAtomic(dir + "/summary.json", SummaryJson(run, score).dump(2) + "\n");
       !s.ok()) {
     return s;
   }

@@ -199,35 +199,24 @@ json SummaryJson(const RunRecord& run, const Score& score) {
                      {"seconds", static_cast<double>(c.end_wall_ns - c.start_wall_ns) / 1e9}});
   }
   FindingVerdict v = JudgeExpectations(run.expect, score, run.cells);
-  json expect = json::array();
-  for (const auto& e : run.expect) {
-    expect.push_back({{"runtime", e.runtime},
-                      {"observer", e.observer},
-                      {"signals", e.signals},
-                      {"detected", e.detected}});
-  }
-  json noise = NoiseSummaryJson(score);
-  return json{{"run_id", run.run_id},
-              {"scenario", run.scenario},
-              {"backend", run.backend},
-              {"started", FormatRfc3339(run.started_wall_ns)},
-              {"finished", FormatRfc3339(run.finished_wall_ns)},
-              {"coverage", coverage},
-              {"sweep", json::array()},
-              {"short_lived_missed", missed},
-              {"unmatched_events", score.unmatched_events},
-              {"noise", noise["noise"]},
-              {"precision", noise["precision"]},
-              {"background_examples", noise["background_examples"]},
-              {"machinery_excluded", noise["machinery_excluded"]},
-              {"events_outside_cells", noise["events_outside_cells"]},
-              {"cells", cells},
-              {"expect", expect},
-              {"blog_finding",
-               {{"applicable", v.applicable},
-                {"holds", v.holds},
-                {"problems", v.problems},
-                {"not_judged", v.not_judged}}}};
+  json summary{{"run_id", run.run_id},
+               {"scenario", run.scenario},
+               {"backend", run.backend},
+               {"started", FormatRfc3339(run.started_wall_ns)},
+               {"finished", FormatRfc3339(run.finished_wall_ns)},
+               {"coverage", coverage},
+               {"sweep", json::array()},
+               {"short_lived_missed", missed},
+               {"unmatched_events", score.unmatched_events},
+               {"cells", cells},
+               {"expect", run.expect},
+               {"blog_finding",
+                {{"applicable", v.applicable},
+                 {"holds", v.holds},
+                 {"problems", v.problems},
+                 {"not_judged", v.not_judged}}}};
+  summary.update(NoiseSummaryJson(score));  // noise, precision, background_examples, ...
+  return summary;
 }
 
 }  // namespace sandwatch::harness

@@ -60,8 +60,8 @@ std::string MissCurvesSvg(const std::vector<SweepCell>& all, const std::string& 
   const auto cells = Select(all, capture);
   const std::string title = "Miss rate vs process lifetime, capture " + capture;
   Svg svg(720, 400, title);
-  svg.Text(20, 22, title + (capture == "poll" ? "" : " (dashed: pure polling at the same P)"), 14,
-           "start", "#222", true);
+  svg.Heading(20, 22, title + (capture == "poll" ? "" : " (dashed: pure polling at the same P)"),
+              14);
   if (cells.empty()) {
     svg.Text(360, 200, "no cells measured", 14, "middle");
     return svg.Finish();
@@ -99,13 +99,11 @@ std::string MissCurvesSvg(const std::vector<SweepCell>& all, const std::string& 
       if (c.Disagrees()) svg.Circle(px, y(c.Miss()), 7, "none", "#000");
     }
     const double ly = 52 + 20.0 * static_cast<double>(i);
-    svg.Line(575, ly, 600, ly, color, 2.2);
-    svg.Text(606, ly + 4, "P = " + FmtS(p), 12);
+    svg.LegendLine(575, ly, "P = " + FmtS(p), 12, color, 2.2);
     ++i;
   }
   const double ly = 52 + 20.0 * static_cast<double>(i) + 8;
-  svg.Line(575, ly, 600, ly, "#555", 1.5, "6,4");
-  svg.Text(606, ly + 4, "model", 12);
+  svg.LegendLine(575, ly, "model", 12, "#555", 1.5, "6,4");
   svg.Circle(587, ly + 20, 7, "none", "#000");
   svg.Text(606, ly + 24, "model outside CI", 11);
   return svg.Finish();
@@ -126,7 +124,7 @@ std::string HeatmapSvg(const std::vector<SweepCell>& all, const std::string& cap
       static_cast<int>(top + ch * static_cast<double>(std::max<size_t>(ps.size(), 1)) + 60);
   const std::string title = "Detection rate, lifetime x poll interval, capture " + capture;
   Svg svg(std::max(width, 420), height, title);
-  svg.Text(20, 22, title, 14, "start", "#222", true);
+  svg.Heading(20, 22, title, 14);
   svg.Text(20, 40,
            "cell: measured rate (model under polling); black frame: model outside the 95% CI", 11,
            "start", "#444");
@@ -170,7 +168,7 @@ std::string HeatmapSvg(const std::vector<SweepCell>& all, const std::string& cap
 std::string CpuSvg(const std::vector<SweepCell>& cells) {
   const std::string title = "Sensor CPU vs poll interval (% of one core)";
   Svg svg(720, 400, title);
-  svg.Text(20, 22, title, 14, "start", "#222", true);
+  svg.Heading(20, 22, title, 14);
   // capture -> interval -> (idle, load) in percent of a core
   std::map<std::string, std::map<double, std::pair<double, double>>> series;
   double pmin = 1e18, pmax = 0, vmin = 1e18, vmax = 0;
@@ -207,15 +205,12 @@ std::string CpuSvg(const std::vector<SweepCell>& cells) {
     svg.Polyline(idle, color, 2.2);
     svg.Polyline(load, color, 1.5, "6,4");
     const double ly = 52 + 20.0 * static_cast<double>(i);
-    svg.Line(555, ly, 580, ly, color, 2.2);
-    svg.Text(586, ly + 4, cap, 12);
+    svg.LegendLine(555, ly, cap, 12, color, 2.2);
     ++i;
   }
   const double ly = 52 + 20.0 * static_cast<double>(i) + 8;
-  svg.Line(555, ly, 580, ly, "#555", 2.2);
-  svg.Text(586, ly + 4, "idle", 11);
-  svg.Line(555, ly + 18, 580, ly + 18, "#555", 1.5, "6,4");
-  svg.Text(586, ly + 22, "under trial load", 11);
+  svg.LegendLine(555, ly, "idle", 11, "#555", 2.2);
+  svg.LegendLine(555, ly + 18, "under trial load", 11, "#555", 1.5, "6,4");
   return svg.Finish();
 }
 

@@ -74,9 +74,8 @@ Cell KataCell() {
 class KubeBackendTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/sw-kube-backend-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    work_ = tmpl;
+    work_ = MakeTempDir("sw-kube-backend");
+    ASSERT_FALSE(work_.empty());
     kubectl_.source_dir = SourceDir();
     AnswerHealthyCluster(kubectl_, GroundTruthJsonl());
     http_->kubectl = &kubectl_;

@@ -28,9 +28,8 @@ namespace {
 class KindUpSequence : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/sw-kindup-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
+    root_ = MakeTempDir("sw-kindup");
+    ASSERT_FALSE(root_.empty());
     fs::create_directories(root_ / "bin");
     // Each tool appends its argv to the log. `kind get clusters` lists what was created.
     Tool("kind",
@@ -223,7 +222,7 @@ TEST(HarnessDryRun, PrintsTheBlogDemoCellsWithoutACluster) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   for (const char* want :
        {"# cell runc-", "# cell kata-qemu-", "--context no-such-context -n kata-demo apply -f -",
-        "\"runtimeClassName\": \"kata-qemu\"", "sandwatch-attack-sim run --chain blog"}) {
+        R"("runtimeClassName": "kata-qemu")", "sandwatch-attack-sim run --chain blog"}) {
     EXPECT_NE(r.output.find(want), std::string::npos) << want << "\n" << r.output;
   }
 }

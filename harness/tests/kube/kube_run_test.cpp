@@ -77,9 +77,8 @@ class KubeRunTest : public ::testing::Test {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     ASSERT_TRUE(client.Healthy()) << "receiver did not start";
-    char tmpl[] = "/tmp/sw-kube-run-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    out_ = tmpl;
+    out_ = MakeTempDir("sw-kube-run");
+    ASSERT_FALSE(out_.empty());
     http_ = MakeHttpClient(std::chrono::milliseconds(3000));
   }
   void TearDown() override {

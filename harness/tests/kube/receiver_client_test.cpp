@@ -71,7 +71,7 @@ TEST(ReceiverClient, SensorsInEveryShapeTheReceiverAnswers) {
   FakeHttp http;
   ReceiverClient client(kBase, http);
   http.routes[std::string(kBase) + "/api/sensors"] = {
-      200, R"({"sensors":[{"id":"a","capture":"netlink","k8s":{"pod":"kata-app"}},)"
+      200, R"({"sensors":[{"id":"a","capture":"netlink","mode":"kata","k8s":{"pod":"kata-app"}},)"
            R"({"id":"b","pod":"normal-app","k8s":{"pod":"ignored"}},{"capture":"no id"},)"
            R"({"id":7}]})"};
   auto sensors = client.Sensors();
@@ -80,7 +80,9 @@ TEST(ReceiverClient, SensorsInEveryShapeTheReceiverAnswers) {
   EXPECT_EQ((*sensors)[0].id, "a");
   EXPECT_EQ((*sensors)[0].pod, "kata-app");
   EXPECT_EQ((*sensors)[0].capture, "netlink");
+  EXPECT_EQ((*sensors)[0].mode, "kata");
   EXPECT_EQ((*sensors)[1].pod, "normal-app");
+  EXPECT_EQ((*sensors)[1].mode, "") << "a sensor that names no mode";
   EXPECT_EQ(ParseSensorList(R"([{"id":"x"}])").size(), 1u);
   EXPECT_EQ(ParseSensorList(R"({"results":[{"id":"x"},{"id":"y"}]})").size(), 2u);
   EXPECT_TRUE(ParseSensorList("not json").empty());

@@ -18,9 +18,8 @@ namespace fs = std::filesystem;
 class PreflightFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/sw-preflight-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
+    root_ = MakeTempDir("sw-preflight");
+    ASSERT_FALSE(root_.empty());
     // A bare-metal Intel laptop with everything in place.
     Write("sys/module/kvm_intel/parameters/nested", "Y\n");
     fs::create_directories(root_ / "sys/module/vhost_net");

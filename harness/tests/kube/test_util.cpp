@@ -56,4 +56,9 @@ std::string ShellQuote(const std::string& s) {
   return out + "'";
 }
 
+std::string MakeTempDir(const std::string& prefix) {
+  std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
+  return mkdtemp(tmpl.data()) == nullptr ? std::string() : tmpl;
+}
+
 }  // namespace sandwatch::harness::kube::testing

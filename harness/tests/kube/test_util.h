@@ -25,6 +25,9 @@ bool OnPath(const std::string& name);
 
 std::string ReadFile(const std::string& path);
 
+// A new empty directory /tmp/PREFIX-XXXXXX; "" when it cannot be made.
+std::string MakeTempDir(const std::string& prefix);
+
 // Single-quotes `s` for /bin/sh.
 std::string ShellQuote(const std::string& s);
 

@@ -4,6 +4,7 @@
 // row comes from the scenario file.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,9 @@
 #include "sandwatch/harness/scorer.h"
 
 namespace sandwatch::harness {
+
+// cells.json and summary.json "expect" rows: the keys are the field names, all required.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Expectation, runtime, observer, signals, detected)
 
 struct FindingVerdict {
   bool applicable = false;  // the scenario has rows for runtimes that ran

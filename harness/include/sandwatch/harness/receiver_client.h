@@ -24,6 +24,7 @@ struct SensorSeen {
   std::string id;
   std::string pod;      // "pod", else "k8s.pod"; "" when the sensor named none
   std::string capture;  // the capture source it reports as active
+  std::string mode;     // node, sidecar or kata; "" when the sensor named none
 };
 
 // The sensors in an /api/sensors answer ({"sensors": [...]}, {"results": [...]} or a

@@ -40,6 +40,16 @@ class Svg {
   void Text(double x, double y, std::string_view text, int size = 12,
             std::string_view anchor = "start", std::string_view fill = "#222", bool bold = false,
             double rotate = 0);
+  // A chart's bold title line.
+  void Heading(double x, double y, std::string_view text, int size) {
+    Text(x, y, text, size, "start", "#222", true);
+  }
+  // A legend entry: a 25 px line sample at (x, y) and its label after it.
+  void LegendLine(double x, double y, std::string_view label, int size, std::string_view stroke,
+                  double width, std::string_view dash = "") {
+    Line(x, y, x + 25, y, stroke, width, dash);
+    Text(x + 31, y + 4, label, size);
+  }
   // Frame, ticks, tick labels and axis titles for an x/y scale pair.
   void Axes(const Scale& x, const Scale& y, std::string_view x_title, std::string_view y_title,
             std::string (*fmt_x)(double), std::string (*fmt_y)(double));
