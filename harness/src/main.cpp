@@ -1,5 +1,5 @@
 // sandwatch-harness: flag parsing only. Each subcommand lives in src/cli_*.cpp
-// (or src/tune/, src/kube/) and is registered here.
+// (or src/tune/) and is registered here.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
@@ -24,9 +24,7 @@ int main(int argc, char** argv) {
   sandwatch::harness::RegisterReportCommand(app);
   sandwatch::harness::RegisterDoctorCommand(app);
   sandwatch::harness::RegisterDemoCommand(app);
-#ifdef SANDWATCH_HARNESS_HAVE_TUNE
   sandwatch::harness::RegisterTuneCommand(app);
-#endif
   sandwatch::harness::InstallInterruptHandlers();
   try {
     app.parse(argc, argv);
