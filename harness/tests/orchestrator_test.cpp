@@ -16,40 +16,43 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// What the backend saw; outlives the backend, which the run destroys when it ends.
+struct Record {
+  std::string work_dir;
+  std::vector<std::string> cells;
+  bool finished = false;
+};
+
 class RecordingBackend : public Backend {
  public:
+  explicit RecordingBackend(Record& r) : rec(r) {}
   std::string_view Name() const override { return "recording"; }
   std::vector<DoctorCheck> Doctor(const std::vector<std::string>&) override { return {}; }
   Status Prepare(RunContext& ctx) override {
-    work_dir = ctx.work_dir;
+    rec.work_dir = ctx.work_dir;
     std::ofstream(ctx.work_dir + "/scratch.txt") << "x";
     return OkStatus();
   }
   std::string ReceiverUrl() const override { return "http://127.0.0.1:1"; }  // nothing listens
   Result<CellOutcome> RunCell(RunContext&, const Cell& cell) override {
-    cells.push_back(cell.Id());
+    rec.cells.push_back(cell.Id());
     CellOutcome o;
     o.cell = cell;
     o.ok = true;
     return o;
   }
   std::map<std::string, std::string> Environment() override { return {{"backend", "recording"}}; }
-  void Finish(RunContext&) override { finished = true; }
+  void Finish(RunContext&) override { rec.finished = true; }
 
-  std::string work_dir;
-  std::vector<std::string> cells;
-  bool finished = false;
+  Record& rec;
 };
 
 TEST(Orchestrator, RunsCellsInOrderAndRemovesItsScratchDir) {
   testing::FakeRunner fake;
-  RecordingBackend* backend = nullptr;
+  Record rec;
   BackendRegistry reg;
-  reg.Register("recording", [&backend](CommandRunner&) {
-    auto b = std::make_unique<RecordingBackend>();
-    backend = b.get();
-    return b;
-  });
+  reg.Register("recording",
+               [&rec](CommandRunner&) { return std::make_unique<RecordingBackend>(rec); });
   std::string dir = testing::TempOut("orchestrator");
   std::string scenario = dir + ".yaml";
   std::ofstream(scenario) << "kind: chain\nname: t\nruntimes: [runc, kata-qemu]\n"
@@ -60,16 +63,15 @@ TEST(Orchestrator, RunsCellsInOrderAndRemovesItsScratchDir) {
   o.out_dir = dir;
   o.quiet = true;
   auto out = RunScenario(o, reg, fake, SystemClock());
-  ASSERT_NE(backend, nullptr);
   // No receiver answered: the run says so, and still writes what it gathered.
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.error().message.find("fetching events"), std::string::npos) << out.error().message;
-  EXPECT_EQ(backend->cells,
+  EXPECT_EQ(rec.cells,
             (std::vector<std::string>{"runc-blog-default-r0", "runc-fast-default-r0",
                                       "kata-qemu-blog-default-r0", "kata-qemu-fast-default-r0"}));
-  EXPECT_TRUE(backend->finished);
-  EXPECT_FALSE(backend->work_dir.empty());
-  EXPECT_FALSE(fs::exists(backend->work_dir)) << "scratch dir left behind";
+  EXPECT_TRUE(rec.finished);
+  EXPECT_FALSE(rec.work_dir.empty());
+  EXPECT_FALSE(fs::exists(rec.work_dir)) << "scratch dir left behind";
   EXPECT_TRUE(fs::exists(dir + "/cells.json"));
   EXPECT_TRUE(fs::exists(dir + "/summary.json"));
   EXPECT_TRUE(fake.calls.empty()) << "the orchestrator itself runs no commands";
