@@ -128,13 +128,12 @@ struct CellRun {
 };
 
 // A runtime of the local backend: host, runc, or the qemu stand-in for kata-qemu.
-class Runtime {
- public:
-  virtual ~Runtime() = default;
-  virtual std::string_view Name() const = 0;       // as scenarios name it: "runc"
-  virtual std::string_view PodPrefix() const = 0;  // the pod name without the cell index
-  // Runs the cell `c` was begun for: a failed cell is c.Fail(why); an Error aborts the run.
-  virtual Result<CellOutcome> Run(Lab& lab, CellRun& c) const = 0;
+// `run` runs the cell `c` was begun for: a failed cell is c.Fail(why); an Error
+// aborts the run.
+struct Runtime {
+  std::string_view name;        // as scenarios name it: "runc"
+  std::string_view pod_prefix;  // the pod name without the cell index
+  Result<CellOutcome> (*run)(Lab& lab, CellRun& c);
 };
 const Runtime& HostRuntime();  // runtime_host.cpp
 const Runtime& RuncRuntime();  // runtime_runc.cpp

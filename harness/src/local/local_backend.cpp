@@ -152,9 +152,9 @@ class LocalBackend : public Backend {
   Result<CellOutcome> RunCell(RunContext&, const Cell& cell) override {
     for (const local::Runtime* rt :
          {&local::HostRuntime(), &local::RuncRuntime(), &local::QemuRuntime()}) {
-      if (rt->Name() != cell.runtime) continue;
+      if (rt->name != cell.runtime) continue;
       local::CellRun c = local::BeginCell(lab_, cell, *rt);
-      return rt->Run(lab_, c);
+      return rt->run(lab_, c);
     }
     return MakeError("local backend: unknown runtime " + cell.runtime);
   }
@@ -199,7 +199,7 @@ CellRun BeginCell(Lab& lab, const Cell& cell, const Runtime& runtime) {
   c.out.start_wall_ns = c.clock->WallNs();
   c.dir = lab.ctx->work_dir + "/" + cell.Id();
   fs::create_directories(c.dir);
-  c.pod = std::string(runtime.PodPrefix()) + "-" + std::to_string(cell.index);
+  c.pod = std::string(runtime.pod_prefix) + "-" + std::to_string(cell.index);
   return c;
 }
 

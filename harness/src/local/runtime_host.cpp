@@ -16,27 +16,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-class Host : public Runtime {
- public:
-  std::string_view Name() const override { return "host"; }
-  std::string_view PodPrefix() const override { return "host-app"; }
-  Result<CellOutcome> Run(Lab& lab, CellRun& c) const override;
-};
-
-}  // namespace
-
-const Runtime& HostRuntime() {
-  static const Host runtime;
-  return runtime;
-}
-
-Result<CellOutcome> Host::Run(Lab& lab, CellRun& c) const {
+Result<CellOutcome> RunHostCell(Lab& lab, CellRun& c) {
   const Scenario& s = *lab.ctx->scenario;
   CommandRunner& r = *lab.runner;
-  const Cell& cell = c.out.cell;
-  CellOutcome& out = c.out;
-  const std::string& dir = c.dir;
-  const std::string& pod = c.pod;
+  auto& [out, dir, pod, clock_of_cell] = c;
+  const Cell& cell = out.cell;
   bool own_ns = lab.root && !r.Which("unshare").empty();
   auto port = PickFreeLoopbackPort();
   if (!port.ok()) return c.Fail(port.error().message);
@@ -69,14 +53,14 @@ Result<CellOutcome> Host::Run(Lab& lab, CellRun& c) const {
                                  : "chain running on the host (no PID namespace: not root)");
   auto pod_run = r.Start(Bg(cmd, dir + "/pod.log", dir + "/pod.err"));
   if (!pod_run.ok()) return c.Fail(pod_run.error().message);
-  const Waited waited = WaitForExit(*c.clock, **pod_run, s.timeouts.cell_s, 3000ms);
+  const Waited waited = WaitForExit(*clock_of_cell, **pod_run, s.timeouts.cell_s, 3000ms);
   if (waited == Waited::kInterrupted) return MakeError("interrupted");
   if (waited == Waited::kTimedOut) return c.Fail("the pod did not finish within timeouts.cell");
   int rc = (*pod_run)->Wait(0ms).value_or(-1);
   (*listener)->Stop(1000ms);
   std::string capture = SensorCapture(lab.receiver_url, pod);
   auto gt = ParseGroundTruthText(ReadText(dir + "/gt.jsonl") + ReadText(dir + "/listener.jsonl"));
-  out.end_wall_ns = c.clock->WallNs();
+  out.end_wall_ns = clock_of_cell->WallNs();
   ObserverBinding in;
   in.pod = pod;
   in.pids_comparable = true;
@@ -96,6 +80,13 @@ Result<CellOutcome> Host::Run(Lab& lab, CellRun& c) const {
                       s.attack.host_package_install +
                       (own_ns ? ", private PID namespace" : ", no namespace"));
   return out;
+}
+
+}  // namespace
+
+const Runtime& HostRuntime() {
+  static const Runtime runtime{"host", "host-app", RunHostCell};
+  return runtime;
 }
 
 }  // namespace sandwatch::harness::local

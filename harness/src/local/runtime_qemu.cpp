@@ -42,28 +42,12 @@ std::map<std::string, std::string> Sections(const std::string& text) {
   return out;
 }
 
-class Qemu : public Runtime {
- public:
-  std::string_view Name() const override { return "kata-qemu"; }
-  std::string_view PodPrefix() const override { return "kata-app"; }
-  Result<CellOutcome> Run(Lab& lab, CellRun& c) const override;
-};
-
-}  // namespace
-
-const Runtime& QemuRuntime() {
-  static const Qemu runtime;
-  return runtime;
-}
-
-Result<CellOutcome> Qemu::Run(Lab& lab, CellRun& c) const {
+Result<CellOutcome> RunQemuCell(Lab& lab, CellRun& c) {
   const Scenario& s = *lab.ctx->scenario;
   CommandRunner& r = *lab.runner;
-  const Clock& clock = *c.clock;
-  const Cell& cell = c.out.cell;
-  CellOutcome& out = c.out;
-  const std::string& dir = c.dir;
-  const std::string& pod = c.pod;
+  auto& [out, dir, pod, clock_of_cell] = c;
+  const Clock& clock = *clock_of_cell;
+  const Cell& cell = out.cell;
   std::string cell_dir = dir + "/root/sw/cell";
   fs::create_directories(cell_dir);
   auto port = PickFreeLoopbackPort();
@@ -198,6 +182,13 @@ Result<CellOutcome> Qemu::Run(Lab& lab, CellRun& c) const {
   }
   out.notes.push_back("LOCAL STAND-IN for kata-qemu: qemu/TCG with its own guest kernel, not Kata");
   return out;
+}
+
+}  // namespace
+
+const Runtime& QemuRuntime() {
+  static const Runtime runtime{"kata-qemu", "kata-app", RunQemuCell};
+  return runtime;
 }
 
 }  // namespace sandwatch::harness::local

@@ -155,13 +155,6 @@ std::string PodCgroups(Lab& lab, CleanupRegistry& cleanup, std::string* pod_dir)
   return dir;
 }
 
-class Runc : public Runtime {
- public:
-  std::string_view Name() const override { return "runc"; }
-  std::string_view PodPrefix() const override { return "runc-app"; }
-  Result<CellOutcome> Run(Lab& lab, CellRun& c) const override;
-};
-
 }  // namespace
 
 Status PrepareRunc(Lab& lab) {
@@ -176,19 +169,14 @@ Status PrepareRunc(Lab& lab) {
   return OkStatus();
 }
 
-const Runtime& RuncRuntime() {
-  static const Runc runtime;
-  return runtime;
-}
+namespace {
 
-Result<CellOutcome> Runc::Run(Lab& lab, CellRun& c) const {
+Result<CellOutcome> RunRuncCell(Lab& lab, CellRun& c) {
   const Scenario& s = *lab.ctx->scenario;
   CommandRunner& r = *lab.runner;
-  const Clock& clock = *c.clock;
-  const Cell& cell = c.out.cell;
-  CellOutcome& out = c.out;
-  const std::string& dir = c.dir;
-  const std::string& pod = c.pod;
+  auto& [out, dir, pod, clock_of_cell] = c;
+  const Clock& clock = *clock_of_cell;
+  const Cell& cell = out.cell;
   std::string share = dir + "/share";
   fs::create_directories(share);
   std::string base_id = "sw-" + std::to_string(getpid()) + "-" + std::to_string(cell.index);
@@ -309,6 +297,13 @@ Result<CellOutcome> Runc::Run(Lab& lab, CellRun& c) const {
                       pod_cgroup + "/<container id> (kubelet layout)");
   out.notes.push_back(entry.note);
   return out;
+}
+
+}  // namespace
+
+const Runtime& RuncRuntime() {
+  static const Runtime runtime{"runc", "runc-app", RunRuncCell};
+  return runtime;
 }
 
 }  // namespace sandwatch::harness::local
