@@ -23,9 +23,7 @@ int main(int argc, char** argv) {
   sandwatch::harness::RegisterReportCommand(app);
   sandwatch::harness::RegisterDoctorCommand(app);
   sandwatch::harness::RegisterDemoCommand(app);
-#ifdef SANDWATCH_HARNESS_HAVE_TUNE
   sandwatch::harness::RegisterTuneCommand(app);
-#endif
   sandwatch::harness::InstallInterruptHandlers();
   try {
     if (auto rc = sandwatch::ParseCommandLine(app, argc, argv, "sandwatch-harness")) return *rc;

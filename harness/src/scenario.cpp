@@ -216,8 +216,9 @@ std::vector<Expectation> ParseExpect(const YAML::Node& n) {
 
 Scenario ParseRoot(const YAML::Node& root) {
   CheckKeys(root, "",
-            {"name", "description", "runtimes", "observers", "chain", "benign", "expect",
+            {"kind", "name", "description", "runtimes", "observers", "chain", "benign", "expect",
              "variants", "speeds", "repetitions", "attack", "sensor", "timeouts", "falco"});
+  if (root["kind"]) OneOf(root["kind"], "kind", {"chain"});
   Scenario s;
   if (!root["name"]) Fail("name", "is required");
   s.name = Str(root["name"], "name");

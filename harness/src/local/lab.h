@@ -116,10 +116,37 @@ Result<GroundTruthStep> EntryShellStep(const std::string& pid_text, const EntryS
                                        int64_t start_wall_ns, int64_t end_wall_ns,
                                        int64_t start_mono_ns, int64_t end_mono_ns);
 
-// Runtimes.
-Result<CellOutcome> RunHostCell(Lab& lab, const Cell& cell);
-Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell);
-Result<CellOutcome> RunQemuCell(Lab& lab, const Cell& cell);
+// One cell as a runtime runs it: the outcome so far, the cell's scratch dir and the
+// pod name its sensor stamps.
+struct CellRun {
+  CellOutcome out;
+  std::string dir;  // WORK/CELL-ID (created)
+  std::string pod;  // e.g. "runc-app-3"
+  const Clock* clock = nullptr;
+  // The outcome of a cell that failed for `why` (ok=false, end time now).
+  CellOutcome Fail(const std::string& why);
+};
+
+// A runtime of the local backend: host, runc, or the qemu stand-in for kata-qemu.
+// `run` runs the cell `c` was begun for: a failed cell is c.Fail(why); an Error
+// aborts the run.
+struct Runtime {
+  std::string_view name;        // as scenarios name it: "runc"
+  std::string_view pod_prefix;  // the pod name without the cell index
+  Result<CellOutcome> (*run)(Lab& lab, CellRun& c);
+};
+const Runtime& HostRuntime();  // runtime_host.cpp
+const Runtime& RuncRuntime();  // runtime_runc.cpp
+const Runtime& QemuRuntime();  // runtime_qemu.cpp
+// What every runtime's cell starts with: the outcome (cell, start time), the scratch
+// dir and the pod name.
+CellRun BeginCell(Lab& lab, const Cell& cell, const Runtime& runtime);
+
+// Waits for `p` to exit within `timeout_s`; on timeout stops it (grace `stop`).
+enum class Waited { kExited, kTimedOut, kInterrupted };
+Waited WaitForExit(const Clock& clock, ProcessHandle& p, double timeout_s,
+                   std::chrono::milliseconds stop);
+
 Status PrepareRunc(Lab& lab);
 Status PrepareQemu(Lab& lab);
 

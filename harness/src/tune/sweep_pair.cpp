@@ -21,7 +21,7 @@ namespace {
 
 constexpr const char* kMarkerPrefix = "sw-";
 
-double MonoS() { return static_cast<double>(SystemClock().MonoNs()) / 1e9; }
+double MonoS(const Clock& clock) { return static_cast<double>(clock.MonoNs()) / 1e9; }
 
 void SleepS(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
 
@@ -35,12 +35,12 @@ std::string LastLine(const std::string& path) {
 }
 
 // Waits `seconds` while reading the sensor's output; false when interrupted.
-bool Idle(double seconds, SensorOutput* out) {
-  const double end = MonoS() + seconds;
-  while (MonoS() < end) {
+bool Idle(const Clock& clock, double seconds, SensorOutput* out) {
+  const double end = MonoS(clock) + seconds;
+  while (MonoS(clock) < end) {
     if (Interrupted()) return false;
     out->Poll();
-    SleepS(std::min(0.05, std::max(0.0, end - MonoS())));
+    SleepS(std::min(0.05, std::max(0.0, end - MonoS(clock))));
   }
   return true;
 }
@@ -136,6 +136,7 @@ std::string SweepRulesYaml() {
 
 PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   PairResult res;
+  const Clock& clock = *ctx.clock;
   const SweepOptions& o = *ctx.opts;
   const SweepPlan& plan = o.plan;
   const std::string& capture = key.capture;
@@ -167,9 +168,9 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
 
   // 1. A canary proves the sensor is watching. Processes alive at its first scan are
   //    its start-up state and never evaluated, so retry with a fresh canary.
-  const double deadline = MonoS() + std::max(20.0, 4 * interval_s + 10);
+  const double deadline = MonoS(clock) + std::max(20.0, 4 * interval_s + 10);
   bool seen = false;
-  for (int k = 0; !seen && MonoS() < deadline; ++k) {
+  for (int k = 0; !seen && MonoS(clock) < deadline; ++k) {
     if (!sensor->Running()) break;
     const std::string tag = std::string("sw-canary-") + ctx.sweep_id + "-" +
                             std::to_string(pair_index) + "-" + std::to_string(k);
@@ -178,8 +179,8 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
       res.reason = pid.error().message;
       return res;
     }
-    const double until = std::min(deadline, MonoS() + interval_s + 2.5);
-    while (MonoS() < until && sensor->Running() && !Interrupted()) {
+    const double until = std::min(deadline, MonoS(clock) + interval_s + 2.5);
+    while (MonoS(clock) < until && sensor->Running() && !Interrupted()) {
       out.Poll();
       if (out.Events().count(tag) != 0) {
         seen = true;
@@ -226,14 +227,14 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   // 2. Idle cost: no trials running.
   const double idle_len = std::max(plan.idle_s, 2 * interval_s);
   const ProcSample idle0 = Sample(o.proc_root, sensor_pid);
-  const int64_t idle0_wall = SystemClock().WallNs();
-  if (!Idle(idle_len, &out)) {
+  const int64_t idle0_wall = clock.WallNs();
+  if (!Idle(clock, idle_len, &out)) {
     sensor->Stop(std::chrono::seconds(3));
     res.status = PairResult::Status::kInterrupted;
     return res;
   }
   const ProcSample idle1 = Sample(o.proc_root, sensor_pid);
-  const int64_t idle1_wall = SystemClock().WallNs();
+  const int64_t idle1_wall = clock.WallNs();
 
   // 3. Trials of every lifetime at uniformly random start offsets over a whole
   //    number of intervals, so their phase against the scan clock is uniform.
@@ -261,7 +262,7 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
     res.reason = trials.error().message;
     return res;
   }
-  Idle(1.5, &out);  // events of the last trials still in the pipeline
+  Idle(clock, 1.5, &out);  // events of the last trials still in the pipeline
   sensor->Stop(std::chrono::seconds(3));
   out.Poll();
 
