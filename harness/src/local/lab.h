@@ -12,6 +12,7 @@
 #include "sandwatch/core/result.h"
 #include "sandwatch/harness/backend.h"
 #include "sandwatch/harness/command_runner.h"
+#include "sandwatch/harness/results.h"  // WriteTextFile
 
 namespace sandwatch::harness {
 class FalcoService;
@@ -36,8 +37,6 @@ struct LabCredentials {
   std::string sensor_tokens;
   std::string falco_token;  // Falco's http_output: RECEIVER/falco/TOKEN
 };
-// Credential names and the sensor ids each covers ("runc-app" -> "runc-app-*").
-const std::vector<std::pair<std::string, std::string>>& LabSensorCredentials();
 // Generates fresh random tokens into `dir` (owner-only files). falco_token: the @falco
 // token to use (so an installed Falco can be configured with it), or "" for a random one.
 Result<LabCredentials> WriteLabCredentials(const std::string& dir,
@@ -71,7 +70,6 @@ struct Lab {
 bool SleepInterruptibly(double seconds);
 // Waits for a TCP listener on 127.0.0.1:port.
 bool WaitForTcp(int port, double timeout_s);
-Status WriteText(const std::string& path, const std::string& text);
 std::string ReadText(const std::string& path);
 Status WriteArgs(const std::string& path, const std::vector<std::string>& args);
 // JSONL ground truth; \r stripped (it may have come through a serial port).
@@ -158,16 +156,14 @@ std::vector<DoctorCheck> LocalDoctor(CommandRunner& runner,
 // "3", "0.5": numbers for argument files and pod.env.
 std::string Num(double v);
 
-// The cell's observers in the scenario's order: `in_guest` (observer, capture filled in
-// here), the host view and Falco (with `lineage` anchors; `host_pids_comparable` when the
-// host view and attack-sim share a PID namespace).
-void AddObservers(Lab& lab, CellOutcome* out, ObserverBinding in_guest, const std::string& capture,
-                  bool host_pids_comparable, const std::vector<std::string>& lineage,
-                  const std::string& container_id = "");
+// The end of cell `c`: its end time, its observers in the scenario's order (`in_guest`
+// with the pod, comparable pids and `capture` filled in here; the host view and Falco
+// with `lineage` anchors; `host_pids_comparable` when the host view and attack-sim share
+// a PID namespace) and its ground truth. An error when the ground truth did not parse.
+Status EndCell(Lab& lab, CellRun& c, ObserverBinding in_guest, const std::string& capture,
+               bool host_pids_comparable, const std::vector<std::string>& lineage,
+               Result<std::vector<GroundTruthStep>> gt, const std::string& container_id = "");
 
-// Observer bindings shared by the runtimes.
-ObserverBinding HostViewBinding(const Lab& lab, bool pids_comparable,
-                                std::vector<std::string> lineage);
 // attack-sim `listen` for a cell on 127.0.0.1:port (the attacker's end).
 std::vector<std::string> ListenerArgs(const Lab& lab, const Cell& cell, int port, double timeout_s,
                                       const std::string& gt_path);

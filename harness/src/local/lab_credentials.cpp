@@ -28,15 +28,13 @@ Result<std::string> RandomHexToken() {
 
 // Written owner-only: the tokens are the only thing that tells one sensor from another.
 Status WriteSecret(const std::string& path, const std::string& text) {
-  if (auto st = WriteText(path, text); !st.ok()) return st;
+  if (auto st = WriteTextFile(path, text); !st.ok()) return st;
   if (::chmod(path.c_str(), 0600) != 0) return MakeError("chmod " + path, errno);
   return OkStatus();
 }
 
-}  // namespace
-
+// Credential names and the sensor ids each covers ("runc-app" -> "runc-app-*").
 const std::vector<std::pair<std::string, std::string>>& LabSensorCredentials() {
-  // Credential name (its token file) and the sensor ids it covers.
   static const std::vector<std::pair<std::string, std::string>> kCredentials = {
       {"host-view", "host-view-sensor"},
       {"host-app", "host-app-*"},
@@ -45,6 +43,8 @@ const std::vector<std::pair<std::string, std::string>>& LabSensorCredentials() {
   };
   return kCredentials;
 }
+
+}  // namespace
 
 Result<LabCredentials> WriteLabCredentials(const std::string& dir, const std::string& falco_token) {
   std::error_code ec;

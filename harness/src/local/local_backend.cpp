@@ -169,7 +169,7 @@ class LocalBackend : public Backend {
     if (host_view_) host_view_->Stop(5000ms);
     falco_.Stop();
     if (!lab_.costs.empty()) {
-      (void)local::WriteText(ctx.out_dir + "/observer-cost.json", lab_.costs.dump(2) + "\n");
+      (void)WriteTextFile(ctx.out_dir + "/observer-cost.json", lab_.costs.dump(2) + "\n");
     }
   }
 

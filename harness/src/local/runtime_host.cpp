@@ -27,7 +27,7 @@ Result<CellOutcome> RunHostCell(Lab& lab, CellRun& c) {
   double ready_wait = std::max(2.0, s.sensor.poll_interval_s) + 1.0;
   std::string env = "SW_BIN='" + lab.ctx->tools.bin_dir + "'\nSW_READY_WAIT=" + Num(ready_wait) +
                     "\nSW_SETTLE=" + Num(s.SettleSeconds()) + "\n";
-  if (auto st = WriteText(dir + "/pod.env", env); !st.ok()) return c.Fail(st.error().message);
+  if (auto st = WriteTextFile(dir + "/pod.env", env); !st.ok()) return c.Fail(st.error().message);
   if (auto st = WriteArgs(dir + "/sensor.args",
                           SensorArgs(s, lab.receiver_url, pod, s.sensor.mode, s.sensor.capture,
                                      lab.credentials.dir + "/host-app.token"));
@@ -60,17 +60,14 @@ Result<CellOutcome> RunHostCell(Lab& lab, CellRun& c) {
   (*listener)->Stop(1000ms);
   std::string capture = SensorCapture(lab.receiver_url, pod);
   auto gt = ParseGroundTruthText(ReadText(dir + "/gt.jsonl") + ReadText(dir + "/listener.jsonl"));
-  out.end_wall_ns = clock_of_cell->WallNs();
   ObserverBinding in;
-  in.pod = pod;
-  in.pids_comparable = true;
   in.shared_vantage = !own_ns;
   if (!own_ns) in.lineage = {"pod.sh"};
   in.label = own_ns ? "sandwatch-sensor in the pod's PID namespace on the host (no container)"
                     : "sandwatch-sensor on the host, seeing every host process (not root)";
-  AddObservers(lab, &out, in, capture, !own_ns, {"pod.sh"});
-  if (!gt.ok()) return c.Fail("ground truth: " + gt.error().message);
-  out.ground_truth = std::move(*gt);
+  if (auto st = EndCell(lab, c, in, capture, !own_ns, {"pod.sh"}, std::move(gt)); !st.ok()) {
+    return c.Fail("ground truth: " + st.error().message);
+  }
   out.ok = rc == 0 && !out.ground_truth.empty();
   if (!out.ok) {
     out.error = "pod exit " + std::to_string(rc) +

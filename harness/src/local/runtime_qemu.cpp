@@ -54,12 +54,12 @@ Result<CellOutcome> RunQemuCell(Lab& lab, CellRun& c) {
   if (!port.ok()) return c.Fail(port.error().message);
   std::string guest_receiver = "http://10.0.2.2:" + std::to_string(lab.receiver_port);
   double ready_wait = std::max(2.0, s.sensor.poll_interval_s) + 1.0;
-  Status st = WriteText(cell_dir + "/cell.env", "SW_HOSTNAME=kata-app\n");
+  Status st = WriteTextFile(cell_dir + "/cell.env", "SW_HOSTNAME=kata-app\n");
   if (st.ok()) {
-    st = WriteText(cell_dir + "/pod.env",
-                   "export SW_BIN=/sw/bin\nexport LD_LIBRARY_PATH=/sw/lib\n"
-                   "SW_READY_WAIT=" +
-                       Num(ready_wait) + "\nSW_SETTLE=" + Num(s.SettleSeconds()) + "\n");
+    st = WriteTextFile(cell_dir + "/pod.env",
+                       "export SW_BIN=/sw/bin\nexport LD_LIBRARY_PATH=/sw/lib\n"
+                       "SW_READY_WAIT=" +
+                           Num(ready_wait) + "\nSW_SETTLE=" + Num(s.SettleSeconds()) + "\n");
   }
   if (st.ok()) {
     st = WriteArgs(cell_dir + "/sensor.args",
@@ -161,18 +161,14 @@ Result<CellOutcome> RunQemuCell(Lab& lab, CellRun& c) {
                       std::to_string(peak_rss_kb / 1024) + " MB (-m 1024, TCG)");
   std::string capture = SensorCapture(lab.receiver_url, pod);
   auto sections = Sections(ReadText(dir + "/guest-out.txt"));
-  (void)WriteText(dir + "/guest-sensor.log", sections["sensor.log"]);
-  (void)WriteText(dir + "/guest-attack.log", sections["attack.log"]);
+  (void)WriteTextFile(dir + "/guest-sensor.log", sections["sensor.log"]);
+  (void)WriteTextFile(dir + "/guest-attack.log", sections["attack.log"]);
   auto gt = ParseGroundTruthText(sections["ground-truth"] + ReadText(dir + "/listener.jsonl"));
-  out.end_wall_ns = clock.WallNs();
   ObserverBinding in;
-  in.pod = pod;
-  in.pids_comparable = true;
   in.label = "sandwatch-sensor inside the guest, in the pod's PID namespace (as a Kata sidecar)";
   // The host view has no anchor inside the VM: nothing there descends from qemu.
-  AddObservers(lab, &out, in, capture, false, {"qemu-system-x86"});
-  if (!gt.ok()) return c.Fail("ground truth from the guest: " + gt.error().message);
-  out.ground_truth = std::move(*gt);
+  if (auto st = EndCell(lab, c, in, capture, false, {"qemu-system-x86"}, std::move(gt)); !st.ok())
+    return c.Fail("ground truth from the guest: " + st.error().message);
   std::string rc = sections["attack.rc"];
   while (!rc.empty() && (rc.back() == '\n' || rc.back() == ' ')) rc.pop_back();
   out.ok = rc == "0" && !out.ground_truth.empty();

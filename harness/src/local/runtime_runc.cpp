@@ -202,7 +202,7 @@ Result<CellOutcome> RunRuncCell(Lab& lab, CellRun& c) {
   fs::create_directories(dir + "/app/bundle");
   auto cfg = OciConfig(*app_root, "runc-app", {"/bin/sleep", "infinity"}, env, "", lab.sw_dir,
                        share, false, pod_cgroup + "/" + app_hex);
-  if (auto st = WriteText(dir + "/app/bundle/config.json", cfg.dump(2)); !st.ok())
+  if (auto st = WriteTextFile(dir + "/app/bundle/config.json", cfg.dump(2)); !st.ok())
     return c.Fail(st.error().message);
   lab.ctx->progress->Note("starting the runc workload container");
   if (auto st = StartContainer(lab, cleanup, dir + "/app/bundle", base_id + "-app"); !st.ok()) {
@@ -219,7 +219,7 @@ Result<CellOutcome> RunRuncCell(Lab& lab, CellRun& c) {
   fs::create_directories(dir + "/sensor/bundle");
   cfg = OciConfig(*sensor_root, "runc-app", sensor_cmd, env, "/proc/" + app_pid + "/ns/pid",
                   lab.sw_dir, share, true, pod_cgroup + "/" + sensor_hex);
-  if (auto st = WriteText(dir + "/sensor/bundle/config.json", cfg.dump(2)); !st.ok())
+  if (auto st = WriteTextFile(dir + "/sensor/bundle/config.json", cfg.dump(2)); !st.ok())
     return c.Fail(st.error().message);
   lab.ctx->progress->Note("starting the sensor sidecar (shared PID namespace)");
   if (auto st = StartContainer(lab, cleanup, dir + "/sensor/bundle", base_id + "-sensor");
@@ -274,15 +274,13 @@ Result<CellOutcome> RunRuncCell(Lab& lab, CellRun& c) {
     else
       out.notes.push_back("entry shell: " + shell.error().message);
   }
-  out.end_wall_ns = clock.WallNs();
   ObserverBinding in;
-  in.pod = pod;
-  in.pids_comparable = true;
   in.label =
       "sandwatch-sensor sidecar in its own runc container, sharing the workload's PID namespace";
-  AddObservers(lab, &out, in, capture, false, {"runc"}, app_hex.substr(0, 12));
-  if (!gt.ok()) return c.Fail("ground truth: " + gt.error().message);
-  out.ground_truth = std::move(*gt);
+  if (auto st = EndCell(lab, c, in, capture, false, {"runc"}, std::move(gt), app_hex.substr(0, 12));
+      !st.ok()) {
+    return c.Fail("ground truth: " + st.error().message);
+  }
   if (attack_rc != 0) {
     out.error = "attack-sim in the container: exit " + std::to_string(attack_rc) + " " +
                 ReadText(dir + "/attack.log").substr(0, 300) + " " +

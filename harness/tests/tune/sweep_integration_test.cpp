@@ -149,7 +149,7 @@ TEST(ShortSweep, UnprivilegedVantageRefusesFanotify) {
   o.plan.vantages = {"unprivileged"};
   o.plan.intervals_s = {1.0};
   auto runner = MakeProcessRunner();
-  auto res = RunSweep(o, *runner);
+  auto res = RunSweep(o, *runner, SystemClock());
   ASSERT_FALSE(res.ok());  // nothing measurable: fanotify needs CAP_SYS_ADMIN
   std::ifstream env(o.out_dir + "/environment.json");
   const std::string text((std::istreambuf_iterator<char>(env)), std::istreambuf_iterator<char>());
