@@ -175,7 +175,7 @@ std::vector<std::string> AttackArgs(const Scenario& s, const Cell& c, const std:
   for (auto& x : s.BenignArgs()) a.push_back(std::move(x));
   if (s.attack.hold_ms) a.insert(a.end(), {"--hold-ms", std::to_string(*s.attack.hold_ms)});
   if (s.attack.gap_ms) a.insert(a.end(), {"--gap-ms", std::to_string(*s.attack.gap_ms)});
-  if (allow_remote) a.push_back("--allow-remote");
+  if (allow_remote) a.emplace_back("--allow-remote");
   return a;
 }
 

@@ -77,10 +77,10 @@ Result<CellOutcome> RunQemuCell(Lab& lab, CellRun& c) {
     out.notes.push_back("dpkg pre-invoke hook sleeps " + std::to_string(s.attack.package_delay_ms) +
                         " ms (stands in for the blog's network fetch)");
   }
-  auto cpio = r.Run(Cmd({"bash", "-c",
-                         "set -o pipefail; cd \"$1\" && find . -print0 | cpio --null -o -H newc "
-                         "-R 0:0 --quiet > \"$2\" && cat \"$3\" \"$2\" > \"$4\"",
-                         "cpio", dir + "/root", dir + "/cell.cpio",
+  const std::string pack =
+      "set -o pipefail; cd \"$1\" && find . -print0 | cpio --null -o -H newc "
+      "-R 0:0 --quiet > \"$2\" && cat \"$3\" \"$2\" > \"$4\"";
+  auto cpio = r.Run(Cmd({"bash", "-c", pack, "cpio", dir + "/root", dir + "/cell.cpio",
                          lab.ctx->work_dir + "/guest-base.cpio", dir + "/initrd.cpio"},
                         120s));
   if (!cpio.ok() || !cpio->ok()) return c.Fail("cannot build the cell's initramfs");
@@ -167,8 +167,9 @@ Result<CellOutcome> RunQemuCell(Lab& lab, CellRun& c) {
   ObserverBinding in;
   in.label = "sandwatch-sensor inside the guest, in the pod's PID namespace (as a Kata sidecar)";
   // The host view has no anchor inside the VM: nothing there descends from qemu.
-  if (auto st = EndCell(lab, c, in, capture, false, {"qemu-system-x86"}, std::move(gt)); !st.ok())
-    return c.Fail("ground truth from the guest: " + st.error().message);
+  if (auto ended = EndCell(lab, c, in, capture, false, {"qemu-system-x86"}, std::move(gt));
+      !ended.ok())
+    return c.Fail("ground truth from the guest: " + ended.error().message);
   std::string rc = sections["attack.rc"];
   while (!rc.empty() && (rc.back() == '\n' || rc.back() == ' ')) rc.pop_back();
   out.ok = rc == "0" && !out.ground_truth.empty();

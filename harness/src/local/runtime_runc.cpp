@@ -33,7 +33,7 @@ json OciConfig(const std::string& root, const std::string& hostname,
                const std::string& pid_ns_path, const std::string& sw_dir,
                const std::string& out_dir, bool ptrace, const std::string& cgroups_path) {
   std::vector<std::string> caps = kCaps;
-  if (ptrace) caps.push_back("CAP_SYS_PTRACE");
+  if (ptrace) caps.emplace_back("CAP_SYS_PTRACE");
   json pid_ns = {{"type", "pid"}};
   if (!pid_ns_path.empty()) pid_ns["path"] = pid_ns_path;
   return json{

@@ -3,6 +3,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <array>
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
@@ -185,9 +186,9 @@ Result<SweepOutcome> RunSweep(const SweepOptions& in_opts, CommandRunner& runner
                                               "sweep-rules.yaml", "raw/PAIR.events.jsonl")}};
 
   std::mt19937_64 rng(opts.plan.seed != 0 ? opts.plan.seed : std::random_device{}());
-  char sid[16];
-  std::snprintf(sid, sizeof sid, "%08x", static_cast<unsigned>(rng() & 0xffffffffu));
-  PairContext ctx{&opts, &runner, &clock, sid, rules_path, raw_dir, &rng, &*built};
+  std::array<char, 16> sid{};
+  std::snprintf(sid.data(), sid.size(), "%08x", static_cast<unsigned>(rng() & 0xffffffffu));
+  PairContext ctx{&opts, &runner, &clock, sid.data(), rules_path, raw_dir, &rng, &*built};
 
   std::vector<PairKey> todo;
   SweepOutcome outcome;

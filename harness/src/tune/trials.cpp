@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -31,6 +32,7 @@ int PidfdOpen(int pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)
 Result<int> Spawn(const std::string& program, const std::vector<std::string>& argv,
                   const std::string& out = "/dev/null") {
   std::vector<char*> cargv;
+  cargv.reserve(argv.size() + 1);
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
   posix_spawn_file_actions_t fa;
@@ -132,6 +134,7 @@ std::vector<std::string> TrialArgv(const TrialSpec& spec) {
 Result<std::vector<TrialRecord>> RunTrials(const std::vector<TrialSpec>& specs, int max_in_flight,
                                            const std::function<bool()>& stop) {
   std::vector<TrialRecord> recs;
+  recs.reserve(specs.size());
   for (const auto& s : specs) recs.push_back(TrialRecord{s});
   std::sort(recs.begin(), recs.end(), [](const TrialRecord& a, const TrialRecord& b) {
     return a.spec.offset_s < b.spec.offset_s;
@@ -193,8 +196,8 @@ Result<std::vector<TrialRecord>> RunTrials(const std::vector<TrialSpec>& specs, 
       const auto due = t0 + static_cast<int64_t>(recs[next].spec.offset_s * 1e9);
       timeout_ms = static_cast<int>(std::clamp<int64_t>((due - now + 999'999) / 1'000'000, 0, 100));
     }
-    epoll_event evs[64];
-    const int n = epoll_wait(ep, evs, 64, timeout_ms);
+    std::array<epoll_event, 64> evs{};
+    const int n = epoll_wait(ep, evs.data(), static_cast<int>(evs.size()), timeout_ms);
     const int64_t end = clock.MonoNs();
     for (int i = 0; i < n; ++i) {
       const int fd = evs[i].data.fd;
