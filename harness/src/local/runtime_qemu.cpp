@@ -177,7 +177,8 @@ Result<CellOutcome> RunQemuCell(Lab& lab, CellRun& c) {
     out.error = "attack-sim in the guest: rc=" + (rc.empty() ? std::string("none") : rc) + " " +
                 sections["attack.log"].substr(0, 300);
   }
-  out.notes.emplace_back("LOCAL STAND-IN for kata-qemu: qemu/TCG with its own guest kernel, not Kata");
+  out.notes.emplace_back(
+      "LOCAL STAND-IN for kata-qemu: qemu/TCG with its own guest kernel, not Kata");
   return out;
 }
 
