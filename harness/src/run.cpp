@@ -1,6 +1,7 @@
 // The pieces every scenario kind shares: the cell loop, the results folder, stamps.
 #include "sandwatch/harness/run.h"
 
+#include <array>
 #include <ctime>
 #include <filesystem>
 
@@ -38,12 +39,12 @@ Result<std::string> MakeResultsDir(const std::string& out_dir, const std::string
 }
 
 std::string UtcStamp(int64_t wall_ns, bool with_time) {
-  const std::time_t t = static_cast<std::time_t>(wall_ns / 1000000000);
+  const auto t = static_cast<std::time_t>(wall_ns / 1000000000);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, with_time ? "%Y%m%dT%H%M%SZ" : "%Y-%m-%d", &tm);
-  return buf;
+  std::array<char, 32> buf{};
+  std::strftime(buf.data(), buf.size(), with_time ? "%Y%m%dT%H%M%SZ" : "%Y-%m-%d", &tm);
+  return buf.data();
 }
 
 }  // namespace sandwatch::harness

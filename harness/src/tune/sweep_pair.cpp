@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -85,13 +86,10 @@ std::vector<std::string> SensorArgv(const SweepOptions& o, const PairKey& k,
   std::vector<std::string> argv;
   if (unprivileged) {
     // containerd's default capability set for a pod, nothing else
-    argv = {"/usr/bin/setpriv",
-            "--bounding-set",
-            "-all,+chown,+dac_override,+fowner,+fsetid,+kill,+setgid,+setuid,+setpcap,"
-            "+net_bind_service,+net_raw,+sys_chroot,+mknod,+audit_write,+setfcap",
-            "--inh-caps",
-            "-all",
-            "--"};
+    const std::string pod_caps =
+        "-all,+chown,+dac_override,+fowner,+fsetid,+kill,+setgid,+setuid,+setpcap,"
+        "+net_bind_service,+net_raw,+sys_chroot,+mknod,+audit_write,+setfcap";
+    argv = {"/usr/bin/setpriv", "--bounding-set", pod_caps, "--inh-caps", "-all", "--"};
   }
   const std::vector<std::string> sensor = {o.sensor_path,
                                            "--mode",
@@ -150,10 +148,10 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   std::sscanf(ReadSmallFile("/proc/loadavg").c_str(), "%lf", &machine_load);
   const int64_t machine_processes = CountProcesses(o.proc_root);
 
-  char pbuf[32];
-  std::snprintf(pbuf, sizeof pbuf, "%g", interval_s);
+  std::array<char, 32> pbuf{};
+  std::snprintf(pbuf.data(), pbuf.size(), "%g", interval_s);
   CommandSpec spec;
-  spec.argv = SensorArgv(o, key, pbuf, ctx.rules_path, events_path);
+  spec.argv = SensorArgv(o, key, pbuf.data(), ctx.rules_path, events_path);
   spec.argv.insert(spec.argv.end(), {"--sensor-id", "sweep-" + ctx.sweep_id + "-" + id});
   spec.stdout_path = ctx.raw_dir + "/" + id + ".stdout";
   spec.stderr_path = stderr_path;

@@ -35,7 +35,7 @@ Result<SweepPlan> ParseSweepPlan(std::string_view yaml_text, std::string_view or
   try {
     if (root["name"]) plan.name = root["name"].as<std::string>();
     for (auto it = s.begin(); it != s.end(); ++it) {
-      const std::string key = it->first.as<std::string>();
+      const auto key = it->first.as<std::string>();
       const YAML::Node v = it->second;
       if (key == "lifetimes_ms") {
         plan.lifetimes_ms = v.as<std::vector<int64_t>>();
