@@ -1,14 +1,11 @@
-// Which backends this build has. The kube backend is compiled in when
-// harness/src/kube/ defines sandwatch_harness_kube (see harness/CMakeLists.txt).
+// Which backends this binary has: local and kube. A new backend is registered here.
 #include "sandwatch/harness/backend.h"
 
 namespace sandwatch::harness {
 
 void RegisterBuiltinBackends(BackendRegistry& reg) {
   RegisterLocalBackend(reg);
-#ifdef SANDWATCH_HARNESS_HAVE_KUBE
   RegisterKubeBackend(reg);
-#endif
 }
 
 BackendRegistry& DefaultBackends() {

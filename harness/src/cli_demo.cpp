@@ -33,7 +33,7 @@ void RegisterDemoCommand(CLI::App& app) {
       opts->scenario_path = ResolveSourceDir() + "/scenarios/blog-demo.yaml";
     }
     auto runner = MakeProcessRunner();
-    auto out = RunScenario(*opts, DefaultBackends(), *runner);
+    auto out = RunScenario(*opts, DefaultBackends(), *runner, SystemClock());
     if (!out.ok()) {
       std::fprintf(stderr, "sandwatch-harness demo: %s\n", out.error().message.c_str());
       throw CLI::RuntimeError(1);

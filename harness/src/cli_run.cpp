@@ -4,13 +4,12 @@
 #include <cstdlib>
 #include <memory>
 
+#include "sandwatch/core/clock.h"
 #include "sandwatch/harness/backend.h"
 #include "sandwatch/harness/command_runner.h"
 #include "sandwatch/harness/commands.h"
-#include "sandwatch/harness/run.h"
-#ifdef SANDWATCH_HARNESS_HAVE_KUBE
 #include "sandwatch/harness/kube/kube_dry_run.h"
-#endif
+#include "sandwatch/harness/run.h"
 
 namespace sandwatch::harness {
 
@@ -18,7 +17,6 @@ namespace {
 
 // --dry-run: the kube backend's cells, printed instead of run.
 int DryRun(const RunOptions& opts) {
-#ifdef SANDWATCH_HARNESS_HAVE_KUBE
   if (opts.backend != "kube") {
     std::fprintf(stderr, "sandwatch-harness run: --dry-run needs --backend kube\n");
     return 2;
@@ -41,11 +39,6 @@ int DryRun(const RunOptions& opts) {
   }
   std::fputs(listing->c_str(), stdout);
   return 0;
-#else
-  (void)opts;
-  std::fprintf(stderr, "sandwatch-harness run: --dry-run needs the kube backend, not built\n");
-  return 2;
-#endif
 }
 
 }  // namespace
@@ -54,13 +47,15 @@ void RegisterRunCommand(CLI::App& app) {
   auto opts = std::make_shared<RunOptions>();
   auto* sub = app.add_subcommand(
       "run",
-      "Run a scenario: every cell of runtimes x speeds x variants x repetitions, each\n"
-      "watched by the scenario's observers; then score and write results/RUN-ID/.\n"
+      "Run a scenario. kind: chain (the default): every cell of runtimes x speeds x\n"
+      "variants x repetitions, each watched by the scenario's observers; then score and\n"
+      "write results/RUN-ID/. kind: sweep: the poll-interval sweep (see `tune --help`).\n"
       "Examples:\n"
       "  sandwatch-harness run scenarios/blog-demo.yaml\n"
       "  sandwatch-harness run scenarios/blog-demo.yaml --runtimes runc --out /tmp/r1\n"
       "  sandwatch-harness run scenarios/blog-demo.yaml --backend kube\n"
-      "  sandwatch-harness run scenarios/blog-demo.yaml --backend kube --dry-run");
+      "  sandwatch-harness run scenarios/blog-demo.yaml --backend kube --dry-run\n"
+      "  sandwatch-harness run scenarios/poll-sweep.yaml");
   sub->add_option("scenario", opts->scenario_path, "scenario YAML file")->required();
   sub->add_option("--backend", opts->backend, "local (this machine) or kube")
       ->capture_default_str();
@@ -90,14 +85,13 @@ void RegisterRunCommand(CLI::App& app) {
       return;
     }
     auto runner = MakeProcessRunner();
-    auto out = RunScenario(*opts, DefaultBackends(), *runner);
+    auto out = RunScenario(*opts, DefaultBackends(), *runner, SystemClock());
     if (!out.ok()) {
       std::fprintf(stderr, "sandwatch-harness run: %s\n", out.error().message.c_str());
       int code = out.error().code;
       throw CLI::RuntimeError(code == 2 || code == 130 ? code : 1);
     }
-    std::printf("%s\n%sresults: %s\n", out->table.c_str(), out->noise_line.c_str(),
-                out->out_dir.c_str());
+    std::fputs(out->terminal.c_str(), stdout);
     if (!out->all_cells_ok) throw CLI::RuntimeError(1);
   });
 }
@@ -107,9 +101,11 @@ void RegisterReportCommand(CLI::App& app) {
   auto* sub = app.add_subcommand(
       "report",
       "Re-score and re-render a results folder from its stored data (events.jsonl,\n"
-      "ground-truth.jsonl, cells.json): summary.json, report.md, report.html, charts.\n"
-      "Example:\n"
-      "  sandwatch-harness report results/blog-demo-20261128T101500Z");
+      "ground-truth.jsonl, cells.json; a sweep's cells.jsonl): summary.json, report.md,\n"
+      "report.html, charts.\n"
+      "Examples:\n"
+      "  sandwatch-harness report results/blog-demo-20261128T101500Z\n"
+      "  sandwatch-harness report results/poll-sweep-2026-11-28");
   sub->add_option("dir", *dir, "results folder")->required()->check(CLI::ExistingDirectory);
   sub->callback([dir] {
     auto out = RerenderReport(*dir);
@@ -117,8 +113,7 @@ void RegisterReportCommand(CLI::App& app) {
       std::fprintf(stderr, "sandwatch-harness report: %s\n", out.error().message.c_str());
       throw CLI::RuntimeError(1);
     }
-    std::printf("%s\n%sresults: %s\n", out->table.c_str(), out->noise_line.c_str(),
-                out->out_dir.c_str());
+    std::fputs(out->terminal.c_str(), stdout);
   });
 }
 

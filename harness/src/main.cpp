@@ -7,6 +7,8 @@
 #include "sandwatch/harness/cleanup.h"
 #include "sandwatch/harness/commands.h"
 
+// NOLINTNEXTLINE(bugprone-exception-escape): only building the CLI::App can throw, on a
+// programming error (a duplicate option) that should stop the program loudly.
 int main(int argc, char** argv) {
   CLI::App app{
       "sandwatch-harness: run attack scenarios against sandwatch observers, score what each\n"
@@ -23,9 +25,7 @@ int main(int argc, char** argv) {
   sandwatch::harness::RegisterReportCommand(app);
   sandwatch::harness::RegisterDoctorCommand(app);
   sandwatch::harness::RegisterDemoCommand(app);
-#ifdef SANDWATCH_HARNESS_HAVE_TUNE
   sandwatch::harness::RegisterTuneCommand(app);
-#endif
   sandwatch::harness::InstallInterruptHandlers();
   try {
     if (auto rc = sandwatch::ParseCommandLine(app, argc, argv, "sandwatch-harness")) return *rc;

@@ -69,7 +69,7 @@ int Int(const YAML::Node& n, const std::string& key, int min, int max) {
 
 // Seconds: a number, or a duration string such as "500ms", "3m".
 double Seconds(const YAML::Node& n, const std::string& key) {
-  if (!n.IsScalar()) Fail(key, "expected a duration (seconds or \"500ms\", \"3m\")");
+  if (!n.IsScalar()) Fail(key, R"(expected a duration (seconds or "500ms", "3m"))");
   auto text = n.as<std::string>();
   auto ns = ParseDuration(text);
   if (!ns.ok()) Fail(key, "bad duration '" + text + "': " + ns.error().message);
@@ -216,8 +216,9 @@ std::vector<Expectation> ParseExpect(const YAML::Node& n) {
 
 Scenario ParseRoot(const YAML::Node& root) {
   CheckKeys(root, "",
-            {"name", "description", "runtimes", "observers", "chain", "benign", "expect",
+            {"kind", "name", "description", "runtimes", "observers", "chain", "benign", "expect",
              "variants", "speeds", "repetitions", "attack", "sensor", "timeouts", "falco"});
+  if (root["kind"]) OneOf(root["kind"], "kind", {"chain"});
   Scenario s;
   if (!root["name"]) Fail("name", "is required");
   s.name = Str(root["name"], "name");
@@ -257,7 +258,7 @@ std::vector<std::string> Scenario::BenignArgs() const {
     a = {"--benign-duration-s", std::to_string(static_cast<int>(benign.duration_s)),
          "--benign-rate-per-min", std::to_string(static_cast<int>(benign.rate_per_min))};
   }
-  if (benign.mix) a.push_back("--mix-benign");
+  if (benign.mix) a.emplace_back("--mix-benign");
   return a;
 }
 

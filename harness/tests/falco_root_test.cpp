@@ -37,7 +37,7 @@ TEST(FalcoRoot, RealFalcoInARuncPodEveryAlertAttributedOrExplained) {
   o.out_dir = testing::TempOut("falco-runc");
   o.bin_dir = testing::BinDir();
   o.quiet = true;
-  auto out = RunScenario(o, DefaultBackends(), *runner);
+  auto out = RunScenario(o, DefaultBackends(), *runner, SystemClock());
   ASSERT_TRUE(out.ok()) << out.error().message;
   EXPECT_TRUE(out->all_cells_ok) << out->table;
 

@@ -25,7 +25,7 @@ TEST(HarnessIntegration, BlogDemoOnTheHostRuntime) {
   o.bin_dir = testing::BinDir();
   o.quiet = true;
   auto runner = MakeProcessRunner();
-  auto out = RunScenario(o, DefaultBackends(), *runner);
+  auto out = RunScenario(o, DefaultBackends(), *runner, SystemClock());
   ASSERT_TRUE(out.ok()) << out.error().message;
   EXPECT_TRUE(out->all_cells_ok) << out->table;
   for (const char* f :

@@ -50,7 +50,7 @@ TEST(NoiseIntegration, EachAlertOnTheBenignChainIsAttributedToItsStep) {
   o.bin_dir = testing::BinDir();
   o.quiet = true;
   auto runner = MakeProcessRunner();
-  auto out = RunScenario(o, DefaultBackends(), *runner);
+  auto out = RunScenario(o, DefaultBackends(), *runner, SystemClock());
   ASSERT_TRUE(out.ok()) << out.error().message;
   EXPECT_TRUE(out->all_cells_ok) << out->table;
   EXPECT_NE(out->noise_line.find("host/in-guest"), std::string::npos) << out->noise_line;

@@ -40,7 +40,7 @@ nlohmann::json RunCell(const std::string& runtime, const std::string& tag) {
   o.bin_dir = testing::BinDir();
   o.quiet = true;
   auto runner = MakeProcessRunner();
-  auto out = RunScenario(o, DefaultBackends(), *runner);
+  auto out = RunScenario(o, DefaultBackends(), *runner, SystemClock());
   EXPECT_TRUE(out.ok()) << (out.ok() ? "" : out.error().message);
   if (!out.ok()) return {};
   EXPECT_TRUE(out->all_cells_ok) << out->table;

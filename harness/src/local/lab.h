@@ -12,6 +12,7 @@
 #include "sandwatch/core/result.h"
 #include "sandwatch/harness/backend.h"
 #include "sandwatch/harness/command_runner.h"
+#include "sandwatch/harness/results.h"  // WriteTextFile
 
 namespace sandwatch::harness {
 class FalcoService;
@@ -36,8 +37,6 @@ struct LabCredentials {
   std::string sensor_tokens;
   std::string falco_token;  // Falco's http_output: RECEIVER/falco/TOKEN
 };
-// Credential names and the sensor ids each covers ("runc-app" -> "runc-app-*").
-const std::vector<std::pair<std::string, std::string>>& LabSensorCredentials();
 // Generates fresh random tokens into `dir` (owner-only files). falco_token: the @falco
 // token to use (so an installed Falco can be configured with it), or "" for a random one.
 Result<LabCredentials> WriteLabCredentials(const std::string& dir,
@@ -71,7 +70,6 @@ struct Lab {
 bool SleepInterruptibly(double seconds);
 // Waits for a TCP listener on 127.0.0.1:port.
 bool WaitForTcp(int port, double timeout_s);
-Status WriteText(const std::string& path, const std::string& text);
 std::string ReadText(const std::string& path);
 Status WriteArgs(const std::string& path, const std::vector<std::string>& args);
 // JSONL ground truth; \r stripped (it may have come through a serial port).
@@ -116,10 +114,37 @@ Result<GroundTruthStep> EntryShellStep(const std::string& pid_text, const EntryS
                                        int64_t start_wall_ns, int64_t end_wall_ns,
                                        int64_t start_mono_ns, int64_t end_mono_ns);
 
-// Runtimes.
-Result<CellOutcome> RunHostCell(Lab& lab, const Cell& cell);
-Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell);
-Result<CellOutcome> RunQemuCell(Lab& lab, const Cell& cell);
+// One cell as a runtime runs it: the outcome so far, the cell's scratch dir and the
+// pod name its sensor stamps.
+struct CellRun {
+  CellOutcome out;
+  std::string dir;  // WORK/CELL-ID (created)
+  std::string pod;  // e.g. "runc-app-3"
+  const Clock* clock = nullptr;
+  // The outcome of a cell that failed for `why` (ok=false, end time now).
+  CellOutcome Fail(const std::string& why);
+};
+
+// A runtime of the local backend: host, runc, or the qemu stand-in for kata-qemu.
+// `run` runs the cell `c` was begun for: a failed cell is c.Fail(why); an Error
+// aborts the run.
+struct Runtime {
+  std::string_view name;        // as scenarios name it: "runc"
+  std::string_view pod_prefix;  // the pod name without the cell index
+  Result<CellOutcome> (*run)(Lab& lab, CellRun& c);
+};
+const Runtime& HostRuntime();  // runtime_host.cpp
+const Runtime& RuncRuntime();  // runtime_runc.cpp
+const Runtime& QemuRuntime();  // runtime_qemu.cpp
+// What every runtime's cell starts with: the outcome (cell, start time), the scratch
+// dir and the pod name.
+CellRun BeginCell(Lab& lab, const Cell& cell, const Runtime& runtime);
+
+// Waits for `p` to exit within `timeout_s`; on timeout stops it (grace `stop`).
+enum class Waited { kExited, kTimedOut, kInterrupted };
+Waited WaitForExit(const Clock& clock, ProcessHandle& p, double timeout_s,
+                   std::chrono::milliseconds stop);
+
 Status PrepareRunc(Lab& lab);
 Status PrepareQemu(Lab& lab);
 
@@ -131,16 +156,14 @@ std::vector<DoctorCheck> LocalDoctor(CommandRunner& runner,
 // "3", "0.5": numbers for argument files and pod.env.
 std::string Num(double v);
 
-// The cell's observers in the scenario's order: `in_guest` (observer, capture filled in
-// here), the host view and Falco (with `lineage` anchors; `host_pids_comparable` when the
-// host view and attack-sim share a PID namespace).
-void AddObservers(Lab& lab, CellOutcome* out, ObserverBinding in_guest, const std::string& capture,
-                  bool host_pids_comparable, const std::vector<std::string>& lineage,
-                  const std::string& container_id = "");
+// The end of cell `c`: its end time, its observers in the scenario's order (`in_guest`
+// with the pod, comparable pids and `capture` filled in here; the host view and Falco
+// with `lineage` anchors; `host_pids_comparable` when the host view and attack-sim share
+// a PID namespace) and its ground truth. An error when the ground truth did not parse.
+Status EndCell(Lab& lab, CellRun& c, ObserverBinding in_guest, const std::string& capture,
+               bool host_pids_comparable, const std::vector<std::string>& lineage,
+               Result<std::vector<GroundTruthStep>> gt, const std::string& container_id = "");
 
-// Observer bindings shared by the runtimes.
-ObserverBinding HostViewBinding(const Lab& lab, bool pids_comparable,
-                                std::vector<std::string> lineage);
 // attack-sim `listen` for a cell on 127.0.0.1:port (the attacker's end).
 std::vector<std::string> ListenerArgs(const Lab& lab, const Cell& cell, int port, double timeout_s,
                                       const std::string& gt_path);

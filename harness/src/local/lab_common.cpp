@@ -62,13 +62,6 @@ bool WaitForTcp(int port, double timeout_s) {
   return false;
 }
 
-Status WriteText(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return MakeError("cannot write " + path, errno);
-  out << text;
-  return out.flush() ? OkStatus() : MakeError("write failed: " + path, errno);
-}
-
 std::string ReadText(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream ss;
@@ -82,7 +75,7 @@ Status WriteArgs(const std::string& path, const std::vector<std::string>& args) 
     if (a.find('\n') != std::string::npos) return MakeError("argument with a newline: " + a);
     text += a + "\n";
   }
-  return WriteText(path, text);
+  return WriteTextFile(path, text);
 }
 
 Result<std::vector<GroundTruthStep>> ParseGroundTruthText(const std::string& text) {
@@ -112,17 +105,33 @@ std::string Num(double v) {
   return ss.str();
 }
 
-void AddObservers(Lab& lab, CellOutcome* out, ObserverBinding in_guest, const std::string& capture,
-                  bool host_pids_comparable, const std::vector<std::string>& lineage,
-                  const std::string& container_id) {
+Status EndCell(Lab& lab, CellRun& c, ObserverBinding in_guest, const std::string& capture,
+               bool host_pids_comparable, const std::vector<std::string>& lineage,
+               Result<std::vector<GroundTruthStep>> gt, const std::string& container_id) {
+  CellOutcome* out = &c.out;
+  out->end_wall_ns = c.clock->WallNs();
   in_guest.observer = "in-guest";
+  in_guest.pod = c.pod;
+  in_guest.pids_comparable = true;
   if (!capture.empty()) in_guest.capture_active = {capture};
   for (const auto& o : lab.ctx->scenario->observers) {
     if (o == "in-guest") out->observers.push_back(in_guest);
-    if (o == "host-view")
-      out->observers.push_back(HostViewBinding(lab, host_pids_comparable, lineage));
+    if (o == "host-view") {
+      ObserverBinding b;
+      b.lineage = lineage;
+      b.observer = b.pod = "host-view";
+      b.sensor_mode = "node";
+      b.pids_comparable = host_pids_comparable;
+      b.shared_vantage = true;
+      b.label = "sandwatch-sensor --mode node on the host: stands where host Falco stands";
+      if (!lab.host_view_capture.empty()) b.capture_active = {lab.host_view_capture};
+      out->observers.push_back(b);
+    }
     if (o == "falco") out->observers.push_back(FalcoBinding(lab, lineage, container_id));
   }
+  if (!gt.ok()) return gt.error();
+  out->ground_truth = std::move(*gt);
+  return OkStatus();
 }
 
 std::vector<std::string> SensorArgs(const Scenario& s, const std::string& receiver_url,
@@ -166,7 +175,7 @@ std::vector<std::string> AttackArgs(const Scenario& s, const Cell& c, const std:
   for (auto& x : s.BenignArgs()) a.push_back(std::move(x));
   if (s.attack.hold_ms) a.insert(a.end(), {"--hold-ms", std::to_string(*s.attack.hold_ms)});
   if (s.attack.gap_ms) a.insert(a.end(), {"--gap-ms", std::to_string(*s.attack.gap_ms)});
-  if (allow_remote) a.push_back("--allow-remote");
+  if (allow_remote) a.emplace_back("--allow-remote");
   return a;
 }
 
@@ -215,24 +224,11 @@ Status WritePackageDelayHook(const Scenario& s, const std::string& root) {
   std::error_code ec;
   fs::create_directories(root + "/etc/dpkg/dpkg.cfg.d", ec);
   if (ec) return MakeError("cannot create " + root + "/etc/dpkg/dpkg.cfg.d: " + ec.message());
-  return WriteText(root + "/etc/dpkg/dpkg.cfg.d/sandwatch-package-delay",
-                   "# sandwatch lab: stands in for the network fetch of apt update && apt install\n"
-                   "pre-invoke=sleep " +
-                       Num(s.attack.package_delay_ms / 1000.0) + "\n");
-}
-
-ObserverBinding HostViewBinding(const Lab& lab, bool pids_comparable,
-                                std::vector<std::string> lineage) {
-  ObserverBinding b;
-  b.lineage = std::move(lineage);
-  b.observer = "host-view";
-  b.pod = "host-view";
-  b.sensor_mode = "node";
-  b.pids_comparable = pids_comparable;
-  b.shared_vantage = true;
-  b.label = "sandwatch-sensor --mode node on the host: stands where host Falco stands";
-  if (!lab.host_view_capture.empty()) b.capture_active = {lab.host_view_capture};
-  return b;
+  return WriteTextFile(
+      root + "/etc/dpkg/dpkg.cfg.d/sandwatch-package-delay",
+      "# sandwatch lab: stands in for the network fetch of apt update && apt install\n"
+      "pre-invoke=sleep " +
+          Num(s.attack.package_delay_ms / 1000.0) + "\n");
 }
 
 }  // namespace sandwatch::harness::local

@@ -3,6 +3,7 @@
 // local report exercises the same authenticated path as the cluster.
 #include <sys/stat.h>
 
+#include <array>
 #include <filesystem>
 #include <fstream>
 
@@ -13,8 +14,8 @@ namespace {
 
 Result<std::string> RandomHexToken() {
   std::ifstream in("/dev/urandom", std::ios::binary);
-  unsigned char bytes[32];
-  if (!in.read(reinterpret_cast<char*>(bytes), sizeof bytes)) {
+  std::array<unsigned char, 32> bytes{};
+  if (!in.read(reinterpret_cast<char*>(bytes.data()), bytes.size())) {
     return MakeError("cannot read /dev/urandom for a sensor token");
   }
   static const char* kHex = "0123456789abcdef";
@@ -28,15 +29,13 @@ Result<std::string> RandomHexToken() {
 
 // Written owner-only: the tokens are the only thing that tells one sensor from another.
 Status WriteSecret(const std::string& path, const std::string& text) {
-  if (auto st = WriteText(path, text); !st.ok()) return st;
+  if (auto st = WriteTextFile(path, text); !st.ok()) return st;
   if (::chmod(path.c_str(), 0600) != 0) return MakeError("chmod " + path, errno);
   return OkStatus();
 }
 
-}  // namespace
-
+// Credential names and the sensor ids each covers ("runc-app" -> "runc-app-*").
 const std::vector<std::pair<std::string, std::string>>& LabSensorCredentials() {
-  // Credential name (its token file) and the sensor ids it covers.
   static const std::vector<std::pair<std::string, std::string>> kCredentials = {
       {"host-view", "host-view-sensor"},
       {"host-app", "host-app-*"},
@@ -45,6 +44,8 @@ const std::vector<std::pair<std::string, std::string>>& LabSensorCredentials() {
   };
   return kCredentials;
 }
+
+}  // namespace
 
 Result<LabCredentials> WriteLabCredentials(const std::string& dir, const std::string& falco_token) {
   std::error_code ec;

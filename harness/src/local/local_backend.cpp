@@ -11,7 +11,6 @@
 #include <thread>
 
 #include "local/lab.h"
-#include "sandwatch/core/clock.h"
 #include "sandwatch/harness/backend.h"
 #include "sandwatch/harness/cleanup.h"
 #include "sandwatch/harness/commands.h"
@@ -42,7 +41,7 @@ class LocalBackend : public Backend {
     lab_.runner = &runner_;
     lab_.paths = local::ResolveLabPaths();
     lab_.root = geteuid() == 0;
-    lab_.started_wall_ns = SystemClock().WallNs();
+    lab_.started_wall_ns = ctx.clock->WallNs();
     const Scenario& s = *ctx.scenario;
     auto has = [&](const std::vector<std::string>& v, const char* x) {
       return std::find(v.begin(), v.end(), x) != v.end();
@@ -151,9 +150,12 @@ class LocalBackend : public Backend {
   std::string ReceiverUrl() const override { return lab_.receiver_url; }
 
   Result<CellOutcome> RunCell(RunContext&, const Cell& cell) override {
-    if (cell.runtime == "host") return local::RunHostCell(lab_, cell);
-    if (cell.runtime == "runc") return local::RunRuncCell(lab_, cell);
-    if (cell.runtime == "kata-qemu") return local::RunQemuCell(lab_, cell);
+    for (const local::Runtime* rt :
+         {&local::HostRuntime(), &local::RuncRuntime(), &local::QemuRuntime()}) {
+      if (rt->name != cell.runtime) continue;
+      local::CellRun c = local::BeginCell(lab_, cell, *rt);
+      return rt->run(lab_, c);
+    }
     return MakeError("local backend: unknown runtime " + cell.runtime);
   }
 
@@ -167,7 +169,7 @@ class LocalBackend : public Backend {
     if (host_view_) host_view_->Stop(5000ms);
     falco_.Stop();
     if (!lab_.costs.empty()) {
-      (void)local::WriteText(ctx.out_dir + "/observer-cost.json", lab_.costs.dump(2) + "\n");
+      (void)WriteTextFile(ctx.out_dir + "/observer-cost.json", lab_.costs.dump(2) + "\n");
     }
   }
 
@@ -180,6 +182,42 @@ class LocalBackend : public Backend {
 };
 
 }  // namespace
+
+namespace local {
+
+CellOutcome CellRun::Fail(const std::string& why) {
+  out.ok = false;
+  out.error = why;
+  out.end_wall_ns = clock->WallNs();
+  return out;
+}
+
+CellRun BeginCell(Lab& lab, const Cell& cell, const Runtime& runtime) {
+  CellRun c;
+  c.clock = lab.ctx->clock;
+  c.out.cell = cell;
+  c.out.start_wall_ns = c.clock->WallNs();
+  c.dir = lab.ctx->work_dir + "/" + cell.Id();
+  fs::create_directories(c.dir);
+  c.pod = std::string(runtime.pod_prefix) + "-" + std::to_string(cell.index);
+  return c;
+}
+
+Waited WaitForExit(const Clock& clock, ProcessHandle& p, double timeout_s,
+                   std::chrono::milliseconds stop) {
+  const int64_t deadline = clock.MonoNs() + static_cast<int64_t>(timeout_s * 1e9);
+  while (p.Running()) {
+    if (Interrupted()) return Waited::kInterrupted;
+    if (clock.MonoNs() > deadline) {
+      p.Stop(stop);
+      return Waited::kTimedOut;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  return Waited::kExited;
+}
+
+}  // namespace local
 
 void RegisterLocalBackend(BackendRegistry& reg) {
   reg.Register("local", [](CommandRunner& r) { return std::make_unique<LocalBackend>(r); });

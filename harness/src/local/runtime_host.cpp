@@ -4,58 +4,46 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
-#include <thread>
 
 #include "local/lab.h"
-#include "sandwatch/core/clock.h"
 #include "sandwatch/harness/cleanup.h"
 #include "sandwatch/harness/progress.h"
 #include "sandwatch/harness/receiver_client.h"
 
 namespace sandwatch::harness::local {
 
-namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-Result<CellOutcome> RunHostCell(Lab& lab, const Cell& cell) {
+namespace {
+
+Result<CellOutcome> RunHostCell(Lab& lab, CellRun& c) {
   const Scenario& s = *lab.ctx->scenario;
   CommandRunner& r = *lab.runner;
-  CellOutcome out;
-  out.cell = cell;
-  out.start_wall_ns = SystemClock().WallNs();
-  std::string dir = lab.ctx->work_dir + "/" + cell.Id();
-  fs::create_directories(dir);
-  std::string pod = "host-app-" + std::to_string(cell.index);
+  auto& [out, dir, pod, clock_of_cell] = c;
+  const Cell& cell = out.cell;
   bool own_ns = lab.root && !r.Which("unshare").empty();
-  auto fail = [&](const std::string& why) {
-    out.ok = false;
-    out.error = why;
-    out.end_wall_ns = SystemClock().WallNs();
-    return out;
-  };
   auto port = PickFreeLoopbackPort();
-  if (!port.ok()) return fail(port.error().message);
+  if (!port.ok()) return c.Fail(port.error().message);
   double ready_wait = std::max(2.0, s.sensor.poll_interval_s) + 1.0;
   std::string env = "SW_BIN='" + lab.ctx->tools.bin_dir + "'\nSW_READY_WAIT=" + Num(ready_wait) +
                     "\nSW_SETTLE=" + Num(s.SettleSeconds()) + "\n";
-  if (auto st = WriteText(dir + "/pod.env", env); !st.ok()) return fail(st.error().message);
+  if (auto st = WriteTextFile(dir + "/pod.env", env); !st.ok()) return c.Fail(st.error().message);
   if (auto st = WriteArgs(dir + "/sensor.args",
                           SensorArgs(s, lab.receiver_url, pod, s.sensor.mode, s.sensor.capture,
                                      lab.credentials.dir + "/host-app.token"));
       !st.ok()) {
-    return fail(st.error().message);
+    return c.Fail(st.error().message);
   }
   if (auto st = WriteArgs(dir + "/attack.args",
                           AttackArgs(s, cell, "127.0.0.1:" + std::to_string(*port),
                                      s.attack.host_package_install, dir + "/gt.jsonl", false));
       !st.ok()) {
-    return fail(st.error().message);
+    return c.Fail(st.error().message);
   }
   auto listener =
       r.Start(Bg(ListenerArgs(lab, cell, *port, s.timeouts.cell_s, dir + "/listener.jsonl"), "",
                  dir + "/listener.log"));
-  if (!listener.ok()) return fail(listener.error().message);
+  if (!listener.ok()) return c.Fail(listener.error().message);
   WaitForTcp(*port, 10);
   std::vector<std::string> cmd;
   if (own_ns) cmd = {"unshare", "--pid", "--fork", "--mount-proc"};
@@ -64,32 +52,22 @@ Result<CellOutcome> RunHostCell(Lab& lab, const Cell& cell) {
   lab.ctx->progress->Note(own_ns ? "chain running on the host in a pod-like PID namespace"
                                  : "chain running on the host (no PID namespace: not root)");
   auto pod_run = r.Start(Bg(cmd, dir + "/pod.log", dir + "/pod.err"));
-  if (!pod_run.ok()) return fail(pod_run.error().message);
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::milliseconds(static_cast<int64_t>(s.timeouts.cell_s * 1000));
-  while ((*pod_run)->Running()) {
-    if (Interrupted()) return MakeError("interrupted");
-    if (std::chrono::steady_clock::now() > deadline) {
-      (*pod_run)->Stop(3000ms);
-      return fail("the pod did not finish within timeouts.cell");
-    }
-    std::this_thread::sleep_for(100ms);
-  }
+  if (!pod_run.ok()) return c.Fail(pod_run.error().message);
+  const Waited waited = WaitForExit(*clock_of_cell, **pod_run, s.timeouts.cell_s, 3000ms);
+  if (waited == Waited::kInterrupted) return MakeError("interrupted");
+  if (waited == Waited::kTimedOut) return c.Fail("the pod did not finish within timeouts.cell");
   int rc = (*pod_run)->Wait(0ms).value_or(-1);
   (*listener)->Stop(1000ms);
   std::string capture = SensorCapture(lab.receiver_url, pod);
   auto gt = ParseGroundTruthText(ReadText(dir + "/gt.jsonl") + ReadText(dir + "/listener.jsonl"));
-  out.end_wall_ns = SystemClock().WallNs();
   ObserverBinding in;
-  in.pod = pod;
-  in.pids_comparable = true;
   in.shared_vantage = !own_ns;
   if (!own_ns) in.lineage = {"pod.sh"};
   in.label = own_ns ? "sandwatch-sensor in the pod's PID namespace on the host (no container)"
                     : "sandwatch-sensor on the host, seeing every host process (not root)";
-  AddObservers(lab, &out, in, capture, !own_ns, {"pod.sh"});
-  if (!gt.ok()) return fail("ground truth: " + gt.error().message);
-  out.ground_truth = std::move(*gt);
+  if (auto st = EndCell(lab, c, in, capture, !own_ns, {"pod.sh"}, std::move(gt)); !st.ok()) {
+    return c.Fail("ground truth: " + st.error().message);
+  }
   out.ok = rc == 0 && !out.ground_truth.empty();
   if (!out.ok) {
     out.error = "pod exit " + std::to_string(rc) +
@@ -99,6 +77,13 @@ Result<CellOutcome> RunHostCell(Lab& lab, const Cell& cell) {
                       s.attack.host_package_install +
                       (own_ns ? ", private PID namespace" : ", no namespace"));
   return out;
+}
+
+}  // namespace
+
+const Runtime& HostRuntime() {
+  static const Runtime runtime{"host", "host-app", RunHostCell};
+  return runtime;
 }
 
 }  // namespace sandwatch::harness::local

@@ -42,34 +42,24 @@ std::map<std::string, std::string> Sections(const std::string& text) {
   return out;
 }
 
-}  // namespace
-
-Result<CellOutcome> RunQemuCell(Lab& lab, const Cell& cell) {
+Result<CellOutcome> RunQemuCell(Lab& lab, CellRun& c) {
   const Scenario& s = *lab.ctx->scenario;
   CommandRunner& r = *lab.runner;
-  CellOutcome out;
-  out.cell = cell;
-  out.start_wall_ns = SystemClock().WallNs();
-  std::string dir = lab.ctx->work_dir + "/" + cell.Id();
+  auto& [out, dir, pod, clock_of_cell] = c;
+  const Clock& clock = *clock_of_cell;
+  const Cell& cell = out.cell;
   std::string cell_dir = dir + "/root/sw/cell";
   fs::create_directories(cell_dir);
-  std::string pod = "kata-app-" + std::to_string(cell.index);
-  auto fail = [&](const std::string& why) {
-    out.ok = false;
-    out.error = why;
-    out.end_wall_ns = SystemClock().WallNs();
-    return out;
-  };
   auto port = PickFreeLoopbackPort();
-  if (!port.ok()) return fail(port.error().message);
+  if (!port.ok()) return c.Fail(port.error().message);
   std::string guest_receiver = "http://10.0.2.2:" + std::to_string(lab.receiver_port);
   double ready_wait = std::max(2.0, s.sensor.poll_interval_s) + 1.0;
-  Status st = WriteText(cell_dir + "/cell.env", "SW_HOSTNAME=kata-app\n");
+  Status st = WriteTextFile(cell_dir + "/cell.env", "SW_HOSTNAME=kata-app\n");
   if (st.ok()) {
-    st = WriteText(cell_dir + "/pod.env",
-                   "export SW_BIN=/sw/bin\nexport LD_LIBRARY_PATH=/sw/lib\n"
-                   "SW_READY_WAIT=" +
-                       Num(ready_wait) + "\nSW_SETTLE=" + Num(s.SettleSeconds()) + "\n");
+    st = WriteTextFile(cell_dir + "/pod.env",
+                       "export SW_BIN=/sw/bin\nexport LD_LIBRARY_PATH=/sw/lib\n"
+                       "SW_READY_WAIT=" +
+                           Num(ready_wait) + "\nSW_SETTLE=" + Num(s.SettleSeconds()) + "\n");
   }
   if (st.ok()) {
     st = WriteArgs(cell_dir + "/sensor.args",
@@ -82,24 +72,23 @@ Result<CellOutcome> RunQemuCell(Lab& lab, const Cell& cell) {
                               s.attack.package_install, "/tmp/cell/gt.jsonl", true));
   }
   if (st.ok()) st = WritePackageDelayHook(s, dir + "/root");
-  if (!st.ok()) return fail(st.error().message);
+  if (!st.ok()) return c.Fail(st.error().message);
   if (s.attack.package_delay_ms > 0) {
     out.notes.push_back("dpkg pre-invoke hook sleeps " + std::to_string(s.attack.package_delay_ms) +
                         " ms (stands in for the blog's network fetch)");
   }
-  auto cpio = r.Run(Cmd({"bash", "-c",
-                         // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one script, split
-                         "set -o pipefail; cd \"$1\" && find . -print0 | cpio --null -o -H newc "
-                         "-R 0:0 --quiet > \"$2\" && cat \"$3\" \"$2\" > \"$4\"",
-                         "cpio", dir + "/root", dir + "/cell.cpio",
+  const std::string pack =
+      "set -o pipefail; cd \"$1\" && find . -print0 | cpio --null -o -H newc "
+      "-R 0:0 --quiet > \"$2\" && cat \"$3\" \"$2\" > \"$4\"";
+  auto cpio = r.Run(Cmd({"bash", "-c", pack, "cpio", dir + "/root", dir + "/cell.cpio",
                          lab.ctx->work_dir + "/guest-base.cpio", dir + "/initrd.cpio"},
                         120s));
-  if (!cpio.ok() || !cpio->ok()) return fail("cannot build the cell's initramfs");
+  if (!cpio.ok() || !cpio->ok()) return c.Fail("cannot build the cell's initramfs");
 
   auto listener = r.Start(Bg(ListenerArgs(lab, cell, *port, s.timeouts.cell_s + s.timeouts.boot_s,
                                           dir + "/listener.jsonl"),
                              "", dir + "/listener.log"));
-  if (!listener.ok()) return fail(listener.error().message);
+  if (!listener.ok()) return c.Fail(listener.error().message);
   WaitForTcp(*port, 10);
   // no_timer_check: under TCG on a loaded host the guest kernel's IO-APIC timer check can
   // fail and panic the boot ("IO-APIC + timer doesn't work!").
@@ -137,15 +126,14 @@ Result<CellOutcome> RunQemuCell(Lab& lab, const Cell& cell) {
                                    "none"};
   lab.ctx->progress->Note("booting the VM (qemu/TCG, stand-in for kata-qemu)");
   auto vm = r.Start(Bg(qemu, dir + "/qemu.log", dir + "/qemu.err"));
-  if (!vm.ok()) return fail(vm.error().message);
+  if (!vm.ok()) return c.Fail(vm.error().message);
   ProcessHandle* vm_handle = vm->get();
   // The handle kills and reaps qemu when this function returns, however it returns.
   out.notes.push_back("qemu pid " + std::to_string(vm_handle->Pid()));
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::milliseconds(
-                      static_cast<int64_t>((s.timeouts.boot_s + s.timeouts.cell_s) * 1000));
+  const int64_t boot_start = clock.MonoNs();
+  const auto since_boot_s = [&] { return static_cast<double>(clock.MonoNs() - boot_start) / 1e9; };
+  const double deadline_s = s.timeouts.boot_s + s.timeouts.cell_s;
   std::set<std::string> noted;
-  auto boot_start = std::chrono::steady_clock::now();
   long peak_rss_kb = 0;
   while (vm_handle->Running()) {
     std::string status = ReadText("/proc/" + std::to_string(vm_handle->Pid()) + "/status");
@@ -153,17 +141,16 @@ Result<CellOutcome> RunQemuCell(Lab& lab, const Cell& cell) {
       peak_rss_kb = std::max(peak_rss_kb, std::atol(status.c_str() + at + 6));
     }
     if (Interrupted()) return MakeError("interrupted");
-    if (std::chrono::steady_clock::now() > deadline) {
+    if (since_boot_s() > deadline_s) {
       vm_handle->Stop(1000ms);
-      return fail("the VM did not finish within timeouts.boot + timeouts.cell (see " + dir +
-                  "/console.log)");
+      return c.Fail("the VM did not finish within timeouts.boot + timeouts.cell (see " + dir +
+                    "/console.log)");
     }
     std::string console = ReadText(dir + "/console.log");
     for (const char* mark : {"network up", "chain starting", "chain done", "powering off"}) {
       if (noted.count(mark) == 0 && console.find(mark) != std::string::npos) {
         noted.insert(mark);
-        double t =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - boot_start).count();
+        const double t = since_boot_s();
         lab.ctx->progress->Note(std::string("guest: ") + mark + " (" + Num(t) +
                                 " s after qemu start)");
         if (std::string(mark) == "network up")
@@ -173,24 +160,20 @@ Result<CellOutcome> RunQemuCell(Lab& lab, const Cell& cell) {
     std::this_thread::sleep_for(200ms);
   }
   (*listener)->Stop(1000ms);
-  double vm_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - boot_start).count();
+  const double vm_seconds = since_boot_s();
   out.notes.push_back("qemu ran " + Num(vm_seconds) + " s, peak RSS " +
                       std::to_string(peak_rss_kb / 1024) + " MB (-m 1024, TCG)");
   std::string capture = SensorCapture(lab.receiver_url, pod);
   auto sections = Sections(ReadText(dir + "/guest-out.txt"));
-  (void)WriteText(dir + "/guest-sensor.log", sections["sensor.log"]);
-  (void)WriteText(dir + "/guest-attack.log", sections["attack.log"]);
+  (void)WriteTextFile(dir + "/guest-sensor.log", sections["sensor.log"]);
+  (void)WriteTextFile(dir + "/guest-attack.log", sections["attack.log"]);
   auto gt = ParseGroundTruthText(sections["ground-truth"] + ReadText(dir + "/listener.jsonl"));
-  out.end_wall_ns = SystemClock().WallNs();
   ObserverBinding in;
-  in.pod = pod;
-  in.pids_comparable = true;
   in.label = "sandwatch-sensor inside the guest, in the pod's PID namespace (as a Kata sidecar)";
   // The host view has no anchor inside the VM: nothing there descends from qemu.
-  AddObservers(lab, &out, in, capture, false, {"qemu-system-x86"});
-  if (!gt.ok()) return fail("ground truth from the guest: " + gt.error().message);
-  out.ground_truth = std::move(*gt);
+  if (auto ended = EndCell(lab, c, in, capture, false, {"qemu-system-x86"}, std::move(gt));
+      !ended.ok())
+    return c.Fail("ground truth from the guest: " + ended.error().message);
   std::string rc = sections["attack.rc"];
   while (!rc.empty() && (rc.back() == '\n' || rc.back() == ' ')) rc.pop_back();
   out.ok = rc == "0" && !out.ground_truth.empty();
@@ -201,6 +184,13 @@ Result<CellOutcome> RunQemuCell(Lab& lab, const Cell& cell) {
   out.notes.emplace_back(
       "LOCAL STAND-IN for kata-qemu: qemu/TCG with its own guest kernel, not Kata");
   return out;
+}
+
+}  // namespace
+
+const Runtime& QemuRuntime() {
+  static const Runtime runtime{"kata-qemu", "kata-app", RunQemuCell};
+  return runtime;
 }
 
 }  // namespace sandwatch::harness::local

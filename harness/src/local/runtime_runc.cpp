@@ -33,7 +33,7 @@ json OciConfig(const std::string& root, const std::string& hostname,
                const std::string& pid_ns_path, const std::string& sw_dir,
                const std::string& out_dir, bool ptrace, const std::string& cgroups_path) {
   std::vector<std::string> caps = kCaps;
-  if (ptrace) caps.push_back("CAP_SYS_PTRACE");
+  if (ptrace) caps.emplace_back("CAP_SYS_PTRACE");
   json pid_ns = {{"type", "pid"}};
   if (!pid_ns_path.empty()) pid_ns["path"] = pid_ns_path;
   return json{
@@ -169,23 +169,17 @@ Status PrepareRunc(Lab& lab) {
   return OkStatus();
 }
 
-Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell) {
+namespace {
+
+Result<CellOutcome> RunRuncCell(Lab& lab, CellRun& c) {
   const Scenario& s = *lab.ctx->scenario;
   CommandRunner& r = *lab.runner;
-  CellOutcome out;
-  out.cell = cell;
-  out.start_wall_ns = SystemClock().WallNs();
-  std::string dir = lab.ctx->work_dir + "/" + cell.Id();
+  auto& [out, dir, pod, clock_of_cell] = c;
+  const Clock& clock = *clock_of_cell;
+  const Cell& cell = out.cell;
   std::string share = dir + "/share";
   fs::create_directories(share);
-  std::string pod = "runc-app-" + std::to_string(cell.index);
   std::string base_id = "sw-" + std::to_string(getpid()) + "-" + std::to_string(cell.index);
-  auto fail = [&](const std::string& why) {
-    out.ok = false;
-    out.error = why;
-    out.end_wall_ns = SystemClock().WallNs();
-    return out;
-  };
 
   // Everything this cell creates is undone when the cell ends, however it ends.
   CleanupRegistry cleanup;
@@ -193,14 +187,14 @@ Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell) {
   PodCgroups(lab, cleanup, &pod_cgroup);
   const std::string app_hex = ContainerHexId(), sensor_hex = ContainerHexId();
   auto app_root = MountOverlay(lab, cleanup, dir + "/app");
-  if (!app_root.ok()) return fail(app_root.error().message);
-  if (auto st = WritePackageDelayHook(s, *app_root); !st.ok()) return fail(st.error().message);
+  if (!app_root.ok()) return c.Fail(app_root.error().message);
+  if (auto st = WritePackageDelayHook(s, *app_root); !st.ok()) return c.Fail(st.error().message);
   if (s.attack.package_delay_ms > 0) {
     out.notes.push_back("dpkg pre-invoke hook sleeps " + std::to_string(s.attack.package_delay_ms) +
                         " ms (stands in for the blog's network fetch)");
   }
   auto sensor_root = MountOverlay(lab, cleanup, dir + "/sensor");
-  if (!sensor_root.ok()) return fail(sensor_root.error().message);
+  if (!sensor_root.ok()) return c.Fail(sensor_root.error().message);
   std::vector<std::string> env = {
       "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
       "LD_LIBRARY_PATH=/sw/lib"};
@@ -208,15 +202,15 @@ Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell) {
   fs::create_directories(dir + "/app/bundle");
   auto cfg = OciConfig(*app_root, "runc-app", {"/bin/sleep", "infinity"}, env, "", lab.sw_dir,
                        share, false, pod_cgroup + "/" + app_hex);
-  if (auto st = WriteText(dir + "/app/bundle/config.json", cfg.dump(2)); !st.ok())
-    return fail(st.error().message);
+  if (auto st = WriteTextFile(dir + "/app/bundle/config.json", cfg.dump(2)); !st.ok())
+    return c.Fail(st.error().message);
   lab.ctx->progress->Note("starting the runc workload container");
   if (auto st = StartContainer(lab, cleanup, dir + "/app/bundle", base_id + "-app"); !st.ok()) {
-    return fail(st.error().message);
+    return c.Fail(st.error().message);
   }
   std::string app_pid = ReadText(dir + "/app/bundle/pid");
   while (!app_pid.empty() && (app_pid.back() == '\n' || app_pid.back() == ' ')) app_pid.pop_back();
-  if (app_pid.empty()) return fail("runc gave no pid for the workload container");
+  if (app_pid.empty()) return c.Fail("runc gave no pid for the workload container");
   // The sidecar joins the workload's PID namespace.
   std::vector<std::string> sensor_cmd = {"/sw/bin/sandwatch-sensor"};
   for (auto& a : SensorArgs(s, lab.receiver_url, pod, s.sensor.mode, s.sensor.capture,
@@ -225,25 +219,25 @@ Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell) {
   fs::create_directories(dir + "/sensor/bundle");
   cfg = OciConfig(*sensor_root, "runc-app", sensor_cmd, env, "/proc/" + app_pid + "/ns/pid",
                   lab.sw_dir, share, true, pod_cgroup + "/" + sensor_hex);
-  if (auto st = WriteText(dir + "/sensor/bundle/config.json", cfg.dump(2)); !st.ok())
-    return fail(st.error().message);
+  if (auto st = WriteTextFile(dir + "/sensor/bundle/config.json", cfg.dump(2)); !st.ok())
+    return c.Fail(st.error().message);
   lab.ctx->progress->Note("starting the sensor sidecar (shared PID namespace)");
   if (auto st = StartContainer(lab, cleanup, dir + "/sensor/bundle", base_id + "-sensor");
       !st.ok()) {
-    return fail(st.error().message);
+    return c.Fail(st.error().message);
   }
   if (!WaitForSensor(lab.receiver_url, pod, s.timeouts.boot_s)) {
-    return fail("the sidecar sensor never reported (no heartbeat from pod " + pod + ")");
+    return c.Fail("the sidecar sensor never reported (no heartbeat from pod " + pod + ")");
   }
   if (!SleepInterruptibly(std::max(1.0, s.sensor.poll_interval_s) + 0.5))
     return MakeError("interrupted");
 
   auto port = PickFreeLoopbackPort();
-  if (!port.ok()) return fail(port.error().message);
+  if (!port.ok()) return c.Fail(port.error().message);
   auto listener =
       r.Start(Bg(ListenerArgs(lab, cell, *port, s.timeouts.cell_s, dir + "/listener.jsonl"), "",
                  dir + "/listener.log"));
-  if (!listener.ok()) return fail(listener.error().message);
+  if (!listener.ok()) return c.Fail(listener.error().message);
   WaitForTcp(*port, 10);
   std::vector<std::string> attack_argv = {"/sw/bin/sandwatch-attack-sim", "run"};
   for (auto& a : AttackArgs(s, cell, "127.0.0.1:" + std::to_string(*port), s.attack.package_install,
@@ -255,20 +249,13 @@ Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell) {
                                     "/sw-out/entry-shell.pid");
   lab.ctx->progress->Note(entry.tty ? "chain running in the runc container (runc exec -t bash)"
                                     : "chain running in the runc container (runc exec bash)");
-  const int64_t entry_start_wall = SystemClock().WallNs(),
-                entry_start_mono = SystemClock().MonoNs();
+  const int64_t entry_start_wall = clock.WallNs(), entry_start_mono = clock.MonoNs();
   auto attack = r.Start(Bg(entry.argv, dir + "/attack.out", dir + "/attack.log"));
-  if (!attack.ok()) return fail(attack.error().message);
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::milliseconds(static_cast<int64_t>(s.timeouts.cell_s * 1000));
-  while ((*attack)->Running()) {
-    if (Interrupted()) return MakeError("interrupted");  // the cleanup registry undoes the cell
-    if (std::chrono::steady_clock::now() > deadline) {
-      (*attack)->Stop(2000ms);
-      return fail("the chain did not finish within timeouts.cell");
-    }
-    std::this_thread::sleep_for(100ms);
-  }
+  if (!attack.ok()) return c.Fail(attack.error().message);
+  const Waited waited = WaitForExit(clock, **attack, s.timeouts.cell_s, 2000ms);
+  // Interrupted or not, the cleanup registry undoes the cell.
+  if (waited == Waited::kInterrupted) return MakeError("interrupted");
+  if (waited == Waited::kTimedOut) return c.Fail("the chain did not finish within timeouts.cell");
   int attack_rc = (*attack)->Wait(0ms).value_or(-1);
   if (!SleepInterruptibly(s.SettleSeconds())) return MakeError("interrupted");
   RecordCost(lab, "in-guest", cell.Id(), std::atoi(ReadText(dir + "/sensor/bundle/pid").c_str()),
@@ -277,7 +264,7 @@ Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell) {
   (*listener)->Stop(2000ms);
   std::string capture = SensorCapture(lab.receiver_url, pod);
 
-  const int64_t entry_end_wall = SystemClock().WallNs(), entry_end_mono = SystemClock().MonoNs();
+  const int64_t entry_end_wall = clock.WallNs(), entry_end_mono = clock.MonoNs();
   auto gt = ParseGroundTruthText(ReadText(share + "/gt.jsonl") + ReadText(dir + "/listener.jsonl"));
   if (gt.ok()) {
     auto shell = EntryShellStep(ReadText(share + "/entry-shell.pid"), entry, entry_start_wall,
@@ -287,15 +274,13 @@ Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell) {
     else
       out.notes.push_back("entry shell: " + shell.error().message);
   }
-  out.end_wall_ns = SystemClock().WallNs();
   ObserverBinding in;
-  in.pod = pod;
-  in.pids_comparable = true;
   in.label =
       "sandwatch-sensor sidecar in its own runc container, sharing the workload's PID namespace";
-  AddObservers(lab, &out, in, capture, false, {"runc"}, app_hex.substr(0, 12));
-  if (!gt.ok()) return fail("ground truth: " + gt.error().message);
-  out.ground_truth = std::move(*gt);
+  if (auto st = EndCell(lab, c, in, capture, false, {"runc"}, std::move(gt), app_hex.substr(0, 12));
+      !st.ok()) {
+    return c.Fail("ground truth: " + st.error().message);
+  }
   if (attack_rc != 0) {
     out.error = "attack-sim in the container: exit " + std::to_string(attack_rc) + " " +
                 ReadText(dir + "/attack.log").substr(0, 300) + " " +
@@ -310,6 +295,13 @@ Result<CellOutcome> RunRuncCell(Lab& lab, const Cell& cell) {
                       pod_cgroup + "/<container id> (kubelet layout)");
   out.notes.push_back(entry.note);
   return out;
+}
+
+}  // namespace
+
+const Runtime& RuncRuntime() {
+  static const Runtime runtime{"runc", "runc-app", RunRuncCell};
+  return runtime;
 }
 
 }  // namespace sandwatch::harness::local

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <type_traits>
 
 #include "sandwatch/core/json_fields.h"
 
@@ -33,70 +34,66 @@ std::vector<SweepCell> PrimaryCells(const std::vector<SweepCell>& cells) {
   return out;
 }
 
+namespace {
+
+// Every stored field of a cell by its JSON name (required or not): one list for
+// writing cells.jsonl and for reading it back.
+template <class Cell, class F>
+void ForEachField(Cell& c, F&& f) {
+  f("capture", c.capture, true);
+  f("poll_interval_s", c.poll_interval_s, true);
+  f("lifetime_ms", c.lifetime_ms, true);
+  f("trials", c.trials, true);
+  f("detected", c.detected, true);
+  f("mean_lifetime_ms", c.mean_lifetime_ms, false);
+  f("scan_s", c.scan_s, false);
+  f("model", c.model, false);
+  f("cpu_s_per_min", c.cpu_s_per_min, false);
+  f("load_cpu_s_per_min", c.load_cpu_s_per_min, false);
+  f("stat_cpu_s_per_min", c.stat_cpu_s_per_min, false);
+  f("rss_kib", c.rss_kib, false);
+  f("rss_peak_kib", c.rss_peak_kib, false);
+  f("delayed_starts", c.delayed_starts, false);
+  f("cmdline_unreadable", c.cmdline_unreadable, false);
+  f("pair_id", c.pair_id, false);
+  f("sensor_capture", c.sensor_capture, false);
+  f("load1", c.load1, false);
+  f("processes", c.processes, false);
+}
+
+nlohmann::json OrNull(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nullptr; }
+
+}  // namespace
+
 nlohmann::json CellToJson(const SweepCell& c) {
-  nlohmann::json j = {
-      {"capture", c.capture},
-      {"poll_interval_s", c.poll_interval_s},
-      {"lifetime_ms", c.lifetime_ms},
-      {"trials", c.trials},
-      {"detected", c.detected},
-      {"mean_lifetime_ms", c.mean_lifetime_ms},
-      {"scan_s", c.scan_s},
-      {"model", c.model},
-      {"latency_p50_ms", nullptr},
-      {"latency_p99_ms", nullptr},
-      {"cpu_s_per_min", c.cpu_s_per_min},
-      {"load_cpu_s_per_min", c.load_cpu_s_per_min},
-      {"stat_cpu_s_per_min", c.stat_cpu_s_per_min},
-      {"rss_kib", c.rss_kib},
-      {"rss_peak_kib", c.rss_peak_kib},
-      {"delayed_starts", c.delayed_starts},
-      {"cmdline_unreadable", c.cmdline_unreadable},
-      {"pair_id", c.pair_id},
-      {"sensor_capture", c.sensor_capture},
-      {"load1", c.load1},
-      {"processes", c.processes},
-  };
+  nlohmann::json j = nlohmann::json::object();
+  ForEachField(c, [&j](const char* name, const auto& v, bool) { j[name] = v; });
+  j["latency_p50_ms"] = OrNull(c.latency_p50_ms);
+  j["latency_p99_ms"] = OrNull(c.latency_p99_ms);
   if (!c.binary.empty()) j["binary"] = c.binary;
   if (!c.vantage.empty()) j["vantage"] = c.vantage;
-  if (c.latency_p50_ms) j["latency_p50_ms"] = *c.latency_p50_ms;
-  if (c.latency_p99_ms) j["latency_p99_ms"] = *c.latency_p99_ms;
   return j;
 }
 
 Result<SweepCell> CellFromJson(const nlohmann::json& j) {
   if (!j.is_object()) return MakeError("cell: expected a JSON object");
   SweepCell c;
+  Status st = OkStatus();
+  ForEachField(c, [&](const char* name, auto& v, bool required) {
+    using T = std::decay_t<decltype(v)>;
+    if (!st) return;
+    if constexpr (std::is_same_v<T, std::string>) {
+      st = jsonf::ReadString(j, name, name, required, &v);
+    } else if constexpr (std::is_same_v<T, double>) {
+      st = jsonf::ReadDouble(j, name, name, required, &v);
+    } else {
+      st = jsonf::ReadInt(j, name, name, required, &v);
+    }
+  });
   double p50 = NAN;
   double p99 = NAN;
-  Status st = jsonf::ReadString(j, "capture", "capture", true, &c.capture);
-  if (st) st = jsonf::ReadDouble(j, "poll_interval_s", "poll_interval_s", true, &c.poll_interval_s);
-  if (st) st = jsonf::ReadInt(j, "lifetime_ms", "lifetime_ms", true, &c.lifetime_ms);
-  if (st) st = jsonf::ReadInt(j, "trials", "trials", true, &c.trials);
-  if (st) st = jsonf::ReadInt(j, "detected", "detected", true, &c.detected);
-  if (st)
-    st = jsonf::ReadDouble(j, "mean_lifetime_ms", "mean_lifetime_ms", false, &c.mean_lifetime_ms);
-  if (st) st = jsonf::ReadDouble(j, "scan_s", "scan_s", false, &c.scan_s);
-  if (st) st = jsonf::ReadDouble(j, "model", "model", false, &c.model);
   if (st) st = jsonf::ReadDouble(j, "latency_p50_ms", "latency_p50_ms", false, &p50);
   if (st) st = jsonf::ReadDouble(j, "latency_p99_ms", "latency_p99_ms", false, &p99);
-  if (st) st = jsonf::ReadDouble(j, "cpu_s_per_min", "cpu_s_per_min", false, &c.cpu_s_per_min);
-  if (st)
-    st = jsonf::ReadDouble(j, "load_cpu_s_per_min", "load_cpu_s_per_min", false,
-                           &c.load_cpu_s_per_min);
-  if (st)
-    st = jsonf::ReadDouble(j, "stat_cpu_s_per_min", "stat_cpu_s_per_min", false,
-                           &c.stat_cpu_s_per_min);
-  if (st) st = jsonf::ReadInt(j, "rss_kib", "rss_kib", false, &c.rss_kib);
-  if (st) st = jsonf::ReadInt(j, "rss_peak_kib", "rss_peak_kib", false, &c.rss_peak_kib);
-  if (st) st = jsonf::ReadInt(j, "delayed_starts", "delayed_starts", false, &c.delayed_starts);
-  if (st)
-    st =
-        jsonf::ReadInt(j, "cmdline_unreadable", "cmdline_unreadable", false, &c.cmdline_unreadable);
-  if (st) st = jsonf::ReadString(j, "pair_id", "pair_id", false, &c.pair_id);
-  if (st) st = jsonf::ReadString(j, "sensor_capture", "sensor_capture", false, &c.sensor_capture);
-  if (st) st = jsonf::ReadDouble(j, "load1", "load1", false, &c.load1);
-  if (st) st = jsonf::ReadInt(j, "processes", "processes", false, &c.processes);
   if (st) st = jsonf::ReadString(j, "binary", "binary", false, &c.binary);
   if (st) st = jsonf::ReadString(j, "vantage", "vantage", false, &c.vantage);
   if (!st) return st.error();
@@ -123,13 +120,11 @@ nlohmann::json CellToSummaryEntry(const SweepCell& c) {
                       {"wilson_lo", r.lo},
                       {"wilson_hi", r.hi},
                       {"model_disagrees", c.Disagrees()},
-                      {"latency_p50_ms", nullptr},
-                      {"latency_p99_ms", nullptr},
+                      {"latency_p50_ms", OrNull(c.latency_p50_ms)},
+                      {"latency_p99_ms", OrNull(c.latency_p99_ms)},
                       {"rss_kib", c.rss_kib}};
   if (!c.binary.empty()) j["binary"] = c.binary;
   if (!c.vantage.empty()) j["vantage"] = c.vantage;
-  if (c.latency_p50_ms) j["latency_p50_ms"] = *c.latency_p50_ms;
-  if (c.latency_p99_ms) j["latency_p99_ms"] = *c.latency_p99_ms;
   return j;
 }
 

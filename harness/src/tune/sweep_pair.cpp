@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -21,7 +22,7 @@ namespace {
 
 constexpr const char* kMarkerPrefix = "sw-";
 
-double MonoS() { return static_cast<double>(SystemClock().MonoNs()) / 1e9; }
+double MonoS(const Clock& clock) { return static_cast<double>(clock.MonoNs()) / 1e9; }
 
 void SleepS(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
 
@@ -35,12 +36,12 @@ std::string LastLine(const std::string& path) {
 }
 
 // Waits `seconds` while reading the sensor's output; false when interrupted.
-bool Idle(double seconds, SensorOutput* out) {
-  const double end = MonoS() + seconds;
-  while (MonoS() < end) {
+bool Idle(const Clock& clock, double seconds, SensorOutput* out) {
+  const double end = MonoS(clock) + seconds;
+  while (MonoS(clock) < end) {
     if (Interrupted()) return false;
     out->Poll();
-    SleepS(std::min(0.05, std::max(0.0, end - MonoS())));
+    SleepS(std::min(0.05, std::max(0.0, end - MonoS(clock))));
   }
   return true;
 }
@@ -85,13 +86,10 @@ std::vector<std::string> SensorArgv(const SweepOptions& o, const PairKey& k,
   std::vector<std::string> argv;
   if (unprivileged) {
     // containerd's default capability set for a pod, nothing else
-    argv = {"/usr/bin/setpriv",
-            "--bounding-set",
-            "-all,+chown,+dac_override,+fowner,+fsetid,+kill,+setgid,+setuid,+setpcap,"
-            "+net_bind_service,+net_raw,+sys_chroot,+mknod,+audit_write,+setfcap",
-            "--inh-caps",
-            "-all",
-            "--"};
+    const std::string pod_caps =
+        "-all,+chown,+dac_override,+fowner,+fsetid,+kill,+setgid,+setuid,+setpcap,"
+        "+net_bind_service,+net_raw,+sys_chroot,+mknod,+audit_write,+setfcap";
+    argv = {"/usr/bin/setpriv", "--bounding-set", pod_caps, "--inh-caps", "-all", "--"};
   }
   const std::vector<std::string> sensor = {o.sensor_path,
                                            "--mode",
@@ -136,6 +134,7 @@ std::string SweepRulesYaml() {
 
 PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   PairResult res;
+  const Clock& clock = *ctx.clock;
   const SweepOptions& o = *ctx.opts;
   const SweepPlan& plan = o.plan;
   const std::string& capture = key.capture;
@@ -149,10 +148,10 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   std::sscanf(ReadSmallFile("/proc/loadavg").c_str(), "%lf", &machine_load);
   const int64_t machine_processes = CountProcesses(o.proc_root);
 
-  char pbuf[32];
-  std::snprintf(pbuf, sizeof pbuf, "%g", interval_s);
+  std::array<char, 32> pbuf{};
+  std::snprintf(pbuf.data(), pbuf.size(), "%g", interval_s);
   CommandSpec spec;
-  spec.argv = SensorArgv(o, key, pbuf, ctx.rules_path, events_path);
+  spec.argv = SensorArgv(o, key, pbuf.data(), ctx.rules_path, events_path);
   spec.argv.insert(spec.argv.end(), {"--sensor-id", "sweep-" + ctx.sweep_id + "-" + id});
   spec.stdout_path = ctx.raw_dir + "/" + id + ".stdout";
   spec.stderr_path = stderr_path;
@@ -167,9 +166,9 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
 
   // 1. A canary proves the sensor is watching. Processes alive at its first scan are
   //    its start-up state and never evaluated, so retry with a fresh canary.
-  const double deadline = MonoS() + std::max(20.0, 4 * interval_s + 10);
+  const double deadline = MonoS(clock) + std::max(20.0, 4 * interval_s + 10);
   bool seen = false;
-  for (int k = 0; !seen && MonoS() < deadline; ++k) {
+  for (int k = 0; !seen && MonoS(clock) < deadline; ++k) {
     if (!sensor->Running()) break;
     const std::string tag = std::string("sw-canary-") + ctx.sweep_id + "-" +
                             std::to_string(pair_index) + "-" + std::to_string(k);
@@ -178,8 +177,8 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
       res.reason = pid.error().message;
       return res;
     }
-    const double until = std::min(deadline, MonoS() + interval_s + 2.5);
-    while (MonoS() < until && sensor->Running() && !Interrupted()) {
+    const double until = std::min(deadline, MonoS(clock) + interval_s + 2.5);
+    while (MonoS(clock) < until && sensor->Running() && !Interrupted()) {
       out.Poll();
       if (out.Events().count(tag) != 0) {
         seen = true;
@@ -226,14 +225,14 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   // 2. Idle cost: no trials running.
   const double idle_len = std::max(plan.idle_s, 2 * interval_s);
   const ProcSample idle0 = Sample(o.proc_root, sensor_pid);
-  const int64_t idle0_wall = SystemClock().WallNs();
-  if (!Idle(idle_len, &out)) {
+  const int64_t idle0_wall = clock.WallNs();
+  if (!Idle(clock, idle_len, &out)) {
     sensor->Stop(std::chrono::seconds(3));
     res.status = PairResult::Status::kInterrupted;
     return res;
   }
   const ProcSample idle1 = Sample(o.proc_root, sensor_pid);
-  const int64_t idle1_wall = SystemClock().WallNs();
+  const int64_t idle1_wall = clock.WallNs();
 
   // 3. Trials of every lifetime at uniformly random start offsets over a whole
   //    number of intervals, so their phase against the scan clock is uniform.
@@ -261,7 +260,7 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
     res.reason = trials.error().message;
     return res;
   }
-  Idle(1.5, &out);  // events of the last trials still in the pipeline
+  Idle(clock, 1.5, &out);  // events of the last trials still in the pipeline
   sensor->Stop(std::chrono::seconds(3));
   out.Poll();
 

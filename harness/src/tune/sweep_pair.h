@@ -1,7 +1,6 @@
 // One (capture, interval) pair of the sweep: start one sensor, prove it watches
 // (a canary process), measure its idle cost, run the trials of every lifetime at
 // random phases, stop it and turn what it emitted into cells.
-// Internal to sandwatch_harness_tune.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +17,7 @@ namespace sandwatch::harness::tune {
 struct PairContext {
   const SweepOptions* opts = nullptr;
   CommandRunner* runner = nullptr;
+  const Clock* clock = nullptr;
   std::string sweep_id;    // 8 hex, part of every marker
   std::string rules_path;  // the generated rules file
   std::string raw_dir;     // OUT/raw: sensor output and logs

@@ -1,4 +1,4 @@
-// The `sweep:` section of scenarios/poll-sweep.yaml.
+// The `sweep:` section of a sweep scenario (scenarios/poll-sweep.yaml).
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
@@ -20,15 +20,6 @@ int SweepPlan::TrialsFor(int64_t lifetime_ms) const {
   return it == trials_for.end() ? trials : it->second;
 }
 
-bool IsSweepScenario(std::string_view yaml_text) {
-  try {
-    const YAML::Node root = YAML::Load(std::string(yaml_text));
-    return root.IsMap() && root["sweep"].IsDefined();
-  } catch (const YAML::Exception&) {
-    return false;
-  }
-}
-
 Result<SweepPlan> ParseSweepPlan(std::string_view yaml_text, std::string_view origin) {
   SweepPlan plan;
   YAML::Node root;
@@ -42,8 +33,9 @@ Result<SweepPlan> ParseSweepPlan(std::string_view yaml_text, std::string_view or
   }
   const YAML::Node s = root["sweep"];
   try {
+    if (root["name"]) plan.name = root["name"].as<std::string>();
     for (auto it = s.begin(); it != s.end(); ++it) {
-      const std::string key = it->first.as<std::string>();
+      const auto key = it->first.as<std::string>();
       const YAML::Node v = it->second;
       if (key == "lifetimes_ms") {
         plan.lifetimes_ms = v.as<std::vector<int64_t>>();
@@ -117,6 +109,11 @@ Result<SweepPlan> ParseSweepPlan(std::string_view yaml_text, std::string_view or
     }
   } catch (const YAML::Exception& e) {
     return MakeError(std::string(origin) + ": sweep: " + e.what());
+  }
+  if (plan.name.empty() ||
+      plan.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_.") != std::string::npos) {
+    return MakeError(std::string(origin) +
+                     ": name: use lower-case letters, digits, '-', '_' or '.'");
   }
   if (plan.lifetimes_ms.empty() || plan.intervals_s.empty() || plan.captures.empty()) {
     return MakeError(std::string(origin) +

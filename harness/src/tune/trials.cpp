@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -26,17 +27,21 @@ namespace {
 
 int PidfdOpen(int pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
 
-Result<int> Spawn(const std::string& program, const std::vector<std::string>& argv) {
+// Starts `program` with `argv`, stdin from /dev/null and stdout and stderr appended to
+// `out`; `program` without a slash is looked up in PATH.
+Result<int> Spawn(const std::string& program, const std::vector<std::string>& argv,
+                  const std::string& out = "/dev/null") {
   std::vector<char*> cargv;
+  cargv.reserve(argv.size() + 1);
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, program.c_str(), &fa, nullptr, cargv.data(), environ);
+  const int rc = posix_spawnp(&pid, program.c_str(), &fa, nullptr, cargv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) return MakeError("cannot start " + program + ": " + std::strerror(rc), rc);
   return static_cast<int>(pid);
@@ -65,19 +70,9 @@ constexpr const char* kTrialSource =
 
 // Runs a build tool to completion with stdout and stderr appended to `log`.
 Status RunTool(const std::vector<std::string>& argv, const std::string& log) {
-  std::vector<char*> cargv;
-  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-  cargv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  pid_t pid = 0;
-  const int rc = posix_spawnp(&pid, argv[0].c_str(), &fa, nullptr, cargv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) return MakeError("cannot start " + argv[0] + ": " + std::strerror(rc), rc);
-  const int code = WaitExit(pid);
+  auto pid = Spawn(argv[0], argv, log);
+  if (!pid) return pid.error();
+  const int code = WaitExit(*pid);
   if (code != 0) {
     return MakeError(argv[0] + " exited " + std::to_string(code) + " building the trial program" +
                      " (a static build needs libc6-dev); see " + log);
@@ -139,6 +134,7 @@ std::vector<std::string> TrialArgv(const TrialSpec& spec) {
 Result<std::vector<TrialRecord>> RunTrials(const std::vector<TrialSpec>& specs, int max_in_flight,
                                            const std::function<bool()>& stop) {
   std::vector<TrialRecord> recs;
+  recs.reserve(specs.size());
   for (const auto& s : specs) recs.push_back(TrialRecord{s});
   std::sort(recs.begin(), recs.end(), [](const TrialRecord& a, const TrialRecord& b) {
     return a.spec.offset_s < b.spec.offset_s;
@@ -200,8 +196,8 @@ Result<std::vector<TrialRecord>> RunTrials(const std::vector<TrialSpec>& specs, 
       const auto due = t0 + static_cast<int64_t>(recs[next].spec.offset_s * 1e9);
       timeout_ms = static_cast<int>(std::clamp<int64_t>((due - now + 999'999) / 1'000'000, 0, 100));
     }
-    epoll_event evs[64];
-    const int n = epoll_wait(ep, evs, 64, timeout_ms);
+    std::array<epoll_event, 64> evs{};
+    const int n = epoll_wait(ep, evs.data(), static_cast<int>(evs.size()), timeout_ms);
     const int64_t end = clock.MonoNs();
     for (int i = 0; i < n; ++i) {
       const int fd = evs[i].data.fd;

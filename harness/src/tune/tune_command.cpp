@@ -1,30 +1,23 @@
 // `sandwatch-harness tune`: recommend a poll interval from a stored sweep, run a
-// sweep, or re-render one. Also teaches `run` and `report` about sweep scenarios
-// and sweep folders (see RegisterTuneCommand).
-#include <unistd.h>
+// sweep (an alias of `run` with a sweep scenario), or re-render one.
+#include <yaml-cpp/yaml.h>
 
 #include <CLI/CLI.hpp>
-#include <algorithm>
-#include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "sandwatch/core/clock.h"
+#include "sandwatch/harness/backend.h"
 #include "sandwatch/harness/command_runner.h"
 #include "sandwatch/harness/commands.h"
+#include "sandwatch/harness/run.h"
 #include "sandwatch/harness/tune/recommend.h"
 #include "sandwatch/harness/tune/report.h"
-#include "sandwatch/harness/tune/sweep.h"
 
 namespace sandwatch::harness {
 namespace {
-
-using tune::SweepOptions;
 
 struct TuneFlags {
   std::string sweep_dir;
@@ -51,15 +44,6 @@ struct TuneFlags {
 [[noreturn]] void Fail(const std::string& what, int code = 1) {
   std::fprintf(stderr, "sandwatch-harness tune: %s\n", what.c_str());
   throw CLI::RuntimeError(code);
-}
-
-std::string Today() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
 }
 
 // The newest results/poll-sweep-* folder that has cells, or "".
@@ -102,88 +86,56 @@ void Recommend(const TuneFlags& f) {
   PrintAnswer(*r, f.query, f.json);
 }
 
-Result<tune::SweepPlan> LoadPlan(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return MakeError("cannot read scenario " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return tune::ParseSweepPlan(ss.str(), path);
+// The sweep scenario `tune --sweep` runs: the file (or an empty sweep) with the
+// flags' overrides.
+Result<std::string> SweepScenario(const std::string& path, const TuneFlags& f) {
+  YAML::Node root;
+  try {
+    root = path.empty() ? YAML::Load("name: poll-sweep\nsweep: {}") : YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    return MakeError(path + ": " + e.what());
+  }
+  if (!root.IsMap() || !root["sweep"].IsMap()) {
+    return MakeError(path + ": no `sweep:` map (see docs/tuning.md)");
+  }
+  root["kind"] = "sweep";
+  YAML::Node s = root["sweep"];
+  if (!f.captures.empty()) s["captures"] = f.captures;
+  if (!f.vantages.empty()) s["vantages"] = f.vantages;
+  if (!f.binaries.empty()) s["binaries"] = f.binaries;
+  if (!f.intervals.empty()) s["poll_intervals_s"] = f.intervals;
+  if (!f.lifetimes.empty()) s["lifetimes_ms"] = f.lifetimes;
+  if (f.trials > 0) {
+    s["trials"] = f.trials;
+    s["trials_for_lifetime"] = YAML::Node(YAML::NodeType::Map);
+  }
+  if (f.window_s > 0) s["window_s"] = f.window_s;
+  if (f.seed != 0) s["seed"] = f.seed;
+  YAML::Emitter out;
+  out << root;
+  return std::string(out.c_str());
 }
 
-void RunSweepAndAnswer(TuneFlags f) {
-  SweepOptions o;
-  const std::string src = ResolveSourceDir();
-  std::string scenario = f.scenario;
-  if (scenario.empty() && std::filesystem::exists(src + "/scenarios/poll-sweep.yaml")) {
-    scenario = src + "/scenarios/poll-sweep.yaml";
-  }
-  if (!scenario.empty()) {
-    auto plan = LoadPlan(scenario);
-    if (!plan) Fail(plan.error().message, 2);
-    o.plan = *plan;
-  }
-  if (!f.captures.empty()) o.plan.captures = f.captures;
-  if (!f.vantages.empty()) o.plan.vantages = f.vantages;
-  if (!f.binaries.empty()) o.plan.binaries = f.binaries;
-  if (!f.intervals.empty()) o.plan.intervals_s = f.intervals;
-  if (!f.lifetimes.empty()) o.plan.lifetimes_ms = f.lifetimes;
-  if (f.trials > 0) {
-    o.plan.trials = f.trials;
-    o.plan.trials_for.clear();
-  }
-  if (f.window_s > 0) o.plan.window_s = f.window_s;
-  if (f.seed != 0) o.plan.seed = f.seed;
-  o.out_dir = f.out.empty() ? src + "/results/poll-sweep-" + Today() : f.out;
-  o.sensor_path = f.sensor.empty() ? ResolveBinDir(f.bin_dir) + "/sandwatch-sensor" : f.sensor;
+// `tune --sweep`: that scenario through the orchestrator (as `run` would), then the
+// answer to this query from the folder it wrote.
+void RunSweepAndAnswer(const TuneFlags& f) {
+  RunOptions o;
+  o.scenario_path = f.scenario;
+  const std::string shipped = ResolveSourceDir() + "/scenarios/poll-sweep.yaml";
+  if (o.scenario_path.empty() && std::filesystem::exists(shipped)) o.scenario_path = shipped;
+  auto text = SweepScenario(o.scenario_path, f);
+  if (!text) Fail(text.error().message, 2);
+  o.scenario_text = *text;
+  o.out_dir = f.out;
+  o.bin_dir = f.bin_dir;
+  o.sensor_path = f.sensor;
   o.quiet = f.quiet;
   auto runner = MakeProcessRunner();
-  auto out = tune::RunSweep(o, *runner);
-  if (!out) Fail(out.error().message);
-  for (const auto& [cap, why] : out->refused) {
-    std::fprintf(stderr, "[tune] %s refused by the sensor: %s\n", cap.c_str(), why.c_str());
-  }
-  std::fprintf(stderr, "[tune] %d pairs measured, %d resumed; results: %s\n", out->pairs_run,
-               out->pairs_resumed, out->out_dir.c_str());
-  auto r = tune::Recommend(out->cells, f.query, tune::DisplayFolder(out->out_dir));
-  if (!r) Fail(r.error().message);
-  PrintAnswer(*r, f.query, f.json);
-}
-
-// `run SCENARIO` with a `sweep:` section and `report DIR` on a sweep folder are
-// handled here, before the generic callbacks run (parse_complete_callback runs
-// first; ending with RuntimeError(code) stops the generic one).
-void HookRunAndReport(CLI::App& app) {
-  CLI::App* run = nullptr;
-  CLI::App* report = nullptr;
-  try {
-    run = app.get_subcommand("run");
-    report = app.get_subcommand("report");
-  } catch (const CLI::OptionNotFound&) {
-    return;
-  }
-  run->parse_complete_callback([run] {
-    const std::string path = run->get_option("scenario")->as<std::string>();
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    if (!in || !tune::IsSweepScenario(ss.str())) return;
-    TuneFlags f;
-    f.scenario = path;
-    f.out = run->get_option("--out")->as<std::string>();
-    f.bin_dir = run->get_option("--bin-dir")->as<std::string>();
-    f.quiet = run->get_option("--quiet")->as<bool>();
-    RunSweepAndAnswer(f);
-    throw CLI::RuntimeError(0);
-  });
-  report->parse_complete_callback([report] {
-    const std::string dir = report->get_option("dir")->as<std::string>();
-    if (!std::filesystem::exists(dir + "/cells.jsonl") ||
-        std::filesystem::exists(dir + "/events.jsonl"))
-      return;
-    if (auto st = tune::RerenderSweep(dir); !st) Fail(st.error().message);
-    std::printf("results: %s\n", dir.c_str());
-    throw CLI::RuntimeError(0);
-  });
+  auto out = RunScenario(o, DefaultBackends(), *runner, SystemClock());
+  if (!out) Fail(out.error().message, out.error().code == 2 ? 2 : 1);
+  TuneFlags answer = f;
+  answer.sweep_dir = out->out_dir;
+  Recommend(answer);
 }
 
 }  // namespace
@@ -251,8 +203,9 @@ void RegisterTuneCommand(CLI::App& app) {
   sub->add_flag("--quiet", f->quiet, "no progress lines");
   sub->callback([f] {
     if (!f->render_dir.empty()) {
-      if (auto st = tune::RerenderSweep(f->render_dir); !st) Fail(st.error().message);
-      std::printf("results: %s\n", f->render_dir.c_str());
+      auto out = SweepKind().Rerender(f->render_dir);
+      if (!out) Fail(out.error().message);
+      std::fputs(out->terminal.c_str(), stdout);
       return;
     }
     if (f->run_sweep) {
@@ -261,7 +214,6 @@ void RegisterTuneCommand(CLI::App& app) {
     }
     Recommend(*f);
   });
-  HookRunAndReport(app);
 }
 
 }  // namespace sandwatch::harness

@@ -198,7 +198,7 @@ TEST_F(KubeRunTest, BlogDemoOnTheKubeBackendWritesTheSameResultsAsLocal) {
   opts.backend = "kube";
   opts.out_dir = out_;
   opts.quiet = true;
-  auto run = RunScenario(opts, reg, k);
+  auto run = RunScenario(opts, reg, k, SystemClock());
   ASSERT_TRUE(run.ok()) << run.error().message;
   EXPECT_TRUE(run->all_cells_ok);
   EXPECT_TRUE(run->finding_holds) << run->table;

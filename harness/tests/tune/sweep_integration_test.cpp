@@ -96,7 +96,7 @@ TEST(ShortSweep, LongLivedAreSeenShortLivedRarely) {
   o.plan.window_s = 2;
   o.plan.idle_s = 1;
   auto runner = MakeProcessRunner();
-  auto res = RunSweep(o, *runner);
+  auto res = RunSweep(o, *runner, SystemClock());
   ASSERT_TRUE(res.ok()) << res.error().message;
   ASSERT_EQ(res->cells.size(), 4u);  // 2 lifetimes x static and dynamic
   for (const auto& c : res->cells) {
@@ -126,7 +126,7 @@ TEST(ShortSweep, LongLivedAreSeenShortLivedRarely) {
   EXPECT_EQ(rec->capture.value_or(""), "poll");
 
   // A rerun with the same folder resumes: nothing left to measure.
-  auto again = RunSweep(o, *runner);
+  auto again = RunSweep(o, *runner, SystemClock());
   ASSERT_TRUE(again.ok()) << again.error().message;
   EXPECT_EQ(again->pairs_run, 0);
   EXPECT_EQ(again->pairs_resumed, 1);
@@ -149,7 +149,7 @@ TEST(ShortSweep, UnprivilegedVantageRefusesFanotify) {
   o.plan.vantages = {"unprivileged"};
   o.plan.intervals_s = {1.0};
   auto runner = MakeProcessRunner();
-  auto res = RunSweep(o, *runner);
+  auto res = RunSweep(o, *runner, SystemClock());
   ASSERT_FALSE(res.ok());  // nothing measurable: fanotify needs CAP_SYS_ADMIN
   std::ifstream env(o.out_dir + "/environment.json");
   const std::string text((std::istreambuf_iterator<char>(env)), std::istreambuf_iterator<char>());
@@ -163,7 +163,7 @@ TEST(ShortSweep, MissingSensorIsAClearError) {
   o.out_dir = "/tmp/sw-tune-never";
   o.sensor_path = "/nonexistent/sandwatch-sensor";
   auto runner = MakeProcessRunner();
-  auto res = RunSweep(o, *runner);
+  auto res = RunSweep(o, *runner, SystemClock());
   ASSERT_FALSE(res.ok());
   EXPECT_NE(res.error().message.find("sandwatch-sensor not found"), std::string::npos);
 }

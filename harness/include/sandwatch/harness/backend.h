@@ -1,8 +1,8 @@
-// Backend: where a scenario's cells run. `local` (this machine: host, runc,
-// a qemu stand-in for kata-qemu) is built in; `kube` (kind + Kata + Falco)
-// lives in src/kube/ and registers itself through RegisterKubeBackend().
+// Backend: where a chain scenario's cells run. `local` (this machine: host, runc,
+// a qemu stand-in for kata-qemu, src/local/) and `kube` (kind + Kata + Falco,
+// src/kube/) are registered by RegisterBuiltinBackends().
 //
-// The orchestrator (src/run.cpp) owns the run: it loads the scenario, asks the
+// The chain kind (src/chain_kind.cpp) owns the run: it loads the scenario, asks the
 // backend to Prepare(), runs every cell through RunCell(), scores the outcomes
 // with the common scorer and writes results/RUN-ID/. A backend never scores
 // or writes reports itself.
@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sandwatch/core/clock.h"
 #include "sandwatch/core/event.h"
 #include "sandwatch/core/ground_truth.h"
 #include "sandwatch/core/result.h"
@@ -41,9 +42,10 @@ struct RunContext {
   CommandRunner* runner = nullptr;
   CleanupRegistry* cleanup = nullptr;
   Progress* progress = nullptr;
-  bool keep = false;            // --keep: leave scratch files for debugging
-  std::string falco_path;       // --falco PATH (empty: the scenario's falco.path, else PATH)
-  bool falco_external = false;  // --falco-external (or the scenario's falco.external)
+  const Clock* clock = nullptr;  // the run's clock
+  bool keep = false;             // --keep: leave scratch files for debugging
+  std::string falco_path;        // --falco PATH (empty: the scenario's falco.path, else PATH)
+  bool falco_external = false;   // --falco-external (or the scenario's falco.external)
 };
 
 // How events are attributed to an observer in a cell. An event belongs to the
@@ -127,15 +129,14 @@ class BackendRegistry {
   std::map<std::string, BackendFactory, std::less<>> factories_;
 };
 
-// Fills `reg` with every backend compiled into this binary: local, and kube
-// when src/kube/ is built (SANDWATCH_HARNESS_HAVE_KUBE). Defined in
-// src/builtin.cpp, compiled into each executable that needs it.
+// Fills `reg` with every backend of this binary: local and kube. Defined in
+// src/builtin.cpp (sandwatch_harness_builtin).
 void RegisterBuiltinBackends(BackendRegistry& reg);
 BackendRegistry& DefaultBackends();
 
 // Provided by src/local/.
 void RegisterLocalBackend(BackendRegistry& reg);
-// Provided by src/kube/ (engineer "kube"): reg.Register("kube", ...).
+// Provided by src/kube/: reg.Register("kube", ...).
 void RegisterKubeBackend(BackendRegistry& reg);
 
 }  // namespace sandwatch::harness

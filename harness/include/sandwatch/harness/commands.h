@@ -19,8 +19,7 @@ void RegisterReportCommand(CLI::App& app);
 void RegisterDoctorCommand(CLI::App& app);
 void RegisterDemoCommand(CLI::App& app);
 
-// Provided by src/tune/ (engineer "tune"); main calls it when the
-// sandwatch_harness_tune library is built (SANDWATCH_HARNESS_HAVE_TUNE).
+// tune: the poll-interval recommendation, and `tune --sweep` (src/tune/tune_command.cpp).
 void RegisterTuneCommand(CLI::App& app);
 
 // The directory holding our binaries: --bin-dir, else $SANDWATCH_BIN_DIR, else

@@ -1,7 +1,8 @@
-// The poll-interval sweep runner (host runtime): for each (capture, interval)
-// pair one sensor process watches trial processes of every lifetime, started at
-// random phases. Finished pairs are appended to OUT/cells.jsonl, so a rerun with
-// the same OUT continues where an interrupted one stopped.
+// The poll-interval sweep (the `sweep` scenario kind, host runtime): for each
+// (capture, interval) pair one sensor process watches trial processes of every
+// lifetime, started at random phases. Finished pairs are appended to
+// OUT/cells.jsonl, so a rerun with the same OUT continues where an interrupted one
+// stopped.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sandwatch/core/clock.h"
 #include "sandwatch/core/result.h"
 #include "sandwatch/harness/tune/cell.h"
 
@@ -20,6 +22,7 @@ class CommandRunner;
 namespace sandwatch::harness::tune {
 
 struct SweepPlan {
+  std::string name = "poll-sweep";  // the scenario's name: results/<name>-<UTC date>
   std::vector<int64_t> lifetimes_ms = {1, 10, 100, 500, 1000, 2000, 5000};
   std::vector<double> intervals_s = {0.1, 0.25, 0.5, 1, 2, 5};
   // poll, then each event-driven source; a source the sensor refuses is skipped
@@ -42,11 +45,10 @@ struct SweepPlan {
   int TrialsFor(int64_t lifetime_ms) const;
 };
 
-// Reads the `sweep:` section of a scenario file (scenarios/poll-sweep.yaml).
-// Strict: unknown keys and bad values are errors naming the key.
+// Reads the `name:` and the `sweep:` section of a scenario file
+// (scenarios/poll-sweep.yaml). Strict: unknown keys and bad values are errors
+// naming the key.
 Result<SweepPlan> ParseSweepPlan(std::string_view yaml_text, std::string_view origin);
-// True when the YAML text has a top-level `sweep:` section.
-bool IsSweepScenario(std::string_view yaml_text);
 
 struct SweepOptions {
   SweepPlan plan;
@@ -67,6 +69,6 @@ struct SweepOutcome {
 
 // Runs the missing pairs, then writes the reports. Interrupted() (Ctrl-C) stops it
 // cleanly: finished pairs stay in cells.jsonl.
-Result<SweepOutcome> RunSweep(const SweepOptions& opts, CommandRunner& runner);
+Result<SweepOutcome> RunSweep(const SweepOptions& opts, CommandRunner& runner, const Clock& clock);
 
 }  // namespace sandwatch::harness::tune

@@ -1,8 +1,9 @@
-// RunSweep: the pairs of the grid, resumable through OUT/cells.jsonl.
-#include <dirent.h>
+// The sweep kind: the poll-interval sweep. RunSweep measures the pairs of the grid,
+// resumable through OUT/cells.jsonl; the kind adapts it to the orchestrator.
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <array>
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
+#include <sstream>
 
 #include "proc_sample.h"
 #include "sandwatch/core/clock.h"
@@ -17,7 +19,10 @@
 #include "sandwatch/core/log.h"
 #include "sandwatch/harness/cleanup.h"
 #include "sandwatch/harness/command_runner.h"
+#include "sandwatch/harness/commands.h"
 #include "sandwatch/harness/progress.h"
+#include "sandwatch/harness/run.h"
+#include "sandwatch/harness/tune/recommend.h"
 #include "sandwatch/harness/tune/report.h"
 #include "sandwatch/harness/tune/sweep.h"
 #include "sweep_pair.h"
@@ -105,7 +110,8 @@ Status AppendTrials(const std::string& path, const PairResult& r, const PairKey&
 
 }  // namespace
 
-Result<SweepOutcome> RunSweep(const SweepOptions& in_opts, CommandRunner& runner) {
+Result<SweepOutcome> RunSweep(const SweepOptions& in_opts, CommandRunner& runner,
+                              const Clock& clock) {
   SweepOptions opts = in_opts;
   if (access(opts.sensor_path.c_str(), X_OK) != 0) {
     return MakeError(
@@ -132,7 +138,6 @@ Result<SweepOutcome> RunSweep(const SweepOptions& in_opts, CommandRunner& runner
   const std::string env_path = opts.out_dir + "/environment.json";
   nlohmann::json env = ReadJsonFile(env_path);
   nlohmann::json captures = env.value("captures", nlohmann::json::object());
-  const Clock& clock = SystemClock();
   const int64_t run_start = clock.MonoNs();
   if (!env.contains("started")) env["started"] = FormatRfc3339(clock.WallNs());
   utsname un{};
@@ -181,9 +186,9 @@ Result<SweepOutcome> RunSweep(const SweepOptions& in_opts, CommandRunner& runner
                                               "sweep-rules.yaml", "raw/PAIR.events.jsonl")}};
 
   std::mt19937_64 rng(opts.plan.seed != 0 ? opts.plan.seed : std::random_device{}());
-  char sid[16];
-  std::snprintf(sid, sizeof sid, "%08x", static_cast<unsigned>(rng() & 0xffffffffu));
-  PairContext ctx{&opts, &runner, sid, rules_path, raw_dir, &rng, &*built};
+  std::array<char, 16> sid{};
+  std::snprintf(sid.data(), sid.size(), "%08x", static_cast<unsigned>(rng() & 0xffffffffu));
+  PairContext ctx{&opts, &runner, &clock, sid.data(), rules_path, raw_dir, &rng, &*built};
 
   std::vector<PairKey> todo;
   SweepOutcome outcome;
@@ -205,56 +210,57 @@ Result<SweepOutcome> RunSweep(const SweepOptions& in_opts, CommandRunner& runner
   }
   Progress progress(clock, static_cast<int>(todo.size()), opts.quiet);
   const size_t cells_per_pair = opts.plan.lifetimes_ms.size();
-  bool interrupted = false;
-  for (size_t i = 0; i < todo.size(); ++i) {
-    const PairKey& key = todo[i];
-    const double p = key.interval_s;
-    // environment.json's captures map: "inotify", or "inotify (unprivileged)"
-    const std::string cap =
-        key.capture + (key.vantage == "unprivileged" ? " (" + key.vantage + ")" : "");
-    if (captures.contains(cap) && captures[cap].value("status", "") == "refused") continue;
-    progress.BeginCell(static_cast<int>(i), cap + " P=" + FormatSeconds(p) + "s (" +
-                                                std::to_string(cells_per_pair) + " lifetimes x " +
-                                                std::to_string(opts.plan.binaries.size()) +
-                                                " binaries)");
-    PairResult r =
-        RunPair(ctx, key, static_cast<int>(i + static_cast<size_t>(outcome.pairs_resumed)));
-    switch (r.status) {
-      case PairResult::Status::kMeasured: {
-        if (auto st = AppendCells(cells_path, r.cells); !st) return st.error();
-        if (auto st = AppendTrials(opts.out_dir + "/ground-truth.jsonl", r, key); !st)
-          return st.error();
-        if (!captures.contains(cap) || captures[cap].value("status", "") != "failed") {
-          captures[cap] = {{"status", "measured"},
-                           {"detail", "sensor reported capture " +
-                                          (r.cells.empty() ? std::string("?")
-                                                           : r.cells.front().sensor_capture)}};
+  // environment.json's captures map: "inotify", or "inotify (unprivileged)"
+  auto capture_name = [](const PairKey& key) {
+    return key.capture + (key.vantage == "unprivileged" ? " (" + key.vantage + ")" : "");
+  };
+  Status written = OkStatus();
+  const std::string stop = RunCells(
+      progress, todo.size(),
+      [&](size_t i) {
+        const std::string cap = capture_name(todo[i]);
+        if (captures.contains(cap) && captures[cap].value("status", "") == "refused")
+          return std::string();
+        return cap + " P=" + FormatSeconds(todo[i].interval_s) + "s (" +
+               std::to_string(cells_per_pair) + " lifetimes x " +
+               std::to_string(opts.plan.binaries.size()) + " binaries)";
+      },
+      [&](size_t i) -> CellStep {
+        const PairKey& key = todo[i];
+        const std::string cap = capture_name(key);
+        PairResult r =
+            RunPair(ctx, key, static_cast<int>(i + static_cast<size_t>(outcome.pairs_resumed)));
+        CellEnd end = CellEnd::kFailed;
+        if (r.status == PairResult::Status::kMeasured) {
+          written = AppendCells(cells_path, r.cells);
+          if (written) written = AppendTrials(opts.out_dir + "/ground-truth.jsonl", r, key);
+          if (!written) return {CellEnd::kStop, "write"};
+          if (!captures.contains(cap) || captures[cap].value("status", "") != "failed") {
+            captures[cap] = {{"status", "measured"},
+                             {"detail", "sensor reported capture " +
+                                            (r.cells.empty() ? std::string("?")
+                                                             : r.cells.front().sensor_capture)}};
+          }
+          ++outcome.pairs_run;
+          end = CellEnd::kOk;
+        } else if (r.status == PairResult::Status::kRefused) {
+          captures[cap] = {{"status", "refused"}, {"detail", r.reason}};
+          outcome.refused[cap] = r.reason;
+          if (!opts.quiet)
+            std::fprintf(stderr, "[tune] capture %s refused: %s\n", cap.c_str(), r.reason.c_str());
+        } else if (r.status == PairResult::Status::kFailed) {
+          captures[cap] = {{"status", "failed"}, {"detail", PairId(key) + ": " + r.reason}};
+          if (!opts.quiet)
+            std::fprintf(stderr, "[tune] pair %s failed: %s\n", PairId(key).c_str(),
+                         r.reason.c_str());
+        } else {
+          end = CellEnd::kStop;
         }
-        ++outcome.pairs_run;
-        progress.EndCell(static_cast<int>(i), true);
-        break;
-      }
-      case PairResult::Status::kRefused:
-        captures[cap] = {{"status", "refused"}, {"detail", r.reason}};
-        outcome.refused[cap] = r.reason;
-        progress.EndCell(static_cast<int>(i), false);
-        if (!opts.quiet)
-          std::fprintf(stderr, "[tune] capture %s refused: %s\n", cap.c_str(), r.reason.c_str());
-        break;
-      case PairResult::Status::kFailed:
-        captures[cap] = {{"status", "failed"}, {"detail", PairId(key) + ": " + r.reason}};
-        progress.EndCell(static_cast<int>(i), false);
-        if (!opts.quiet)
-          std::fprintf(stderr, "[tune] pair %s failed: %s\n", PairId(key).c_str(),
-                       r.reason.c_str());
-        break;
-      case PairResult::Status::kInterrupted:
-        interrupted = true;
-        break;
-    }
-    env["captures"] = captures;
-    if (interrupted) break;
-  }
+        env["captures"] = captures;
+        return {end, end == CellEnd::kStop ? "interrupted" : ""};
+      });
+  if (!written) return written.error();
+  const bool interrupted = !stop.empty();
   env["load"]["end"] = LoadAvg();
   env["load"]["processes_end"] = CountProcesses(opts.proc_root);
   const double took = static_cast<double>(clock.MonoNs() - run_start) / 1e9;
@@ -283,4 +289,64 @@ Result<SweepOutcome> RunSweep(const SweepOptions& in_opts, CommandRunner& runner
   return outcome;
 }
 
+namespace {
+
+class Sweep : public ScenarioKind {
+ public:
+  std::string_view Name() const override { return "sweep"; }
+
+  Result<RunOutcome> Run(const KindRun& run) const override {
+    const RunOptions& o = run.opts;
+    auto plan = ParseSweepPlan(run.text, o.scenario_path);
+    if (!plan) return MakeError(plan.error().message, 2);
+    auto dir = MakeResultsDir(o.out_dir, plan->name + "-" + UtcStamp(run.clock.WallNs(), false));
+    if (!dir) return dir.error();
+    SweepOptions so;
+    so.plan = *plan;
+    so.out_dir = *dir;
+    so.sensor_path =
+        o.sensor_path.empty() ? ResolveBinDir(o.bin_dir) + "/sandwatch-sensor" : o.sensor_path;
+    so.quiet = o.quiet;
+    auto out = RunSweep(so, run.runner, run.clock);
+    if (!out) return out.error();
+    for (const auto& [cap, why] : out->refused) {
+      std::fprintf(stderr, "[tune] %s refused by the sensor: %s\n", cap.c_str(), why.c_str());
+    }
+    std::fprintf(stderr, "[tune] %d pairs measured, %d resumed; results: %s\n", out->pairs_run,
+                 out->pairs_resumed, out->out_dir.c_str());
+    auto answer = Recommend(out->cells, TuneQuery{}, DisplayFolder(out->out_dir));
+    if (!answer) return answer.error();
+    RunOutcome res;
+    res.out_dir = out->out_dir;
+    res.all_cells_ok = true;
+    res.terminal = answer->sentence + "\n";
+    return res;
+  }
+
+  bool WroteFolder(const std::string& dir) const override {
+    return std::filesystem::exists(dir + "/cells.jsonl") &&
+           !std::filesystem::exists(dir + "/events.jsonl");
+  }
+
+  Result<RunOutcome> Rerender(const std::string& dir) const override {
+    if (auto st = RerenderSweep(dir); !st) return st.error();
+    RunOutcome res;
+    res.out_dir = dir;
+    res.all_cells_ok = true;
+    res.terminal = "results: " + dir + "\n";
+    return res;
+  }
+};
+
+}  // namespace
+
 }  // namespace sandwatch::harness::tune
+
+namespace sandwatch::harness {
+
+const ScenarioKind& SweepKind() {
+  static const tune::Sweep kind;
+  return kind;
+}
+
+}  // namespace sandwatch::harness

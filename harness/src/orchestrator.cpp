@@ -1,0 +1,75 @@
+// The orchestrator: reads a scenario's kind and hands the run to it; `report DIR`
+// goes to the kind that wrote DIR. The kinds this binary has are listed here.
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "sandwatch/harness/run.h"
+
+namespace sandwatch::harness {
+
+const std::vector<const ScenarioKind*>& ScenarioKinds() {
+  static const std::vector<const ScenarioKind*> kinds = {&ChainKind(), &SweepKind()};
+  return kinds;
+}
+
+namespace {
+
+const ScenarioKind* FindKind(std::string_view name) {
+  for (const ScenarioKind* k : ScenarioKinds()) {
+    if (k->Name() == name) return k;
+  }
+  return nullptr;
+}
+
+// `kind:`, else sweep when the file has a `sweep:` section, else chain.
+Result<std::string> KindOf(const std::string& text, const std::string& origin) {
+  try {
+    const YAML::Node root = YAML::Load(text);
+    if (!root.IsMap()) return std::string(ScenarioKinds().front()->Name());
+    if (root["kind"]) {
+      if (!root["kind"].IsScalar()) return MakeError(origin + ": kind: expected a string", 2);
+      return root["kind"].as<std::string>();
+    }
+    return std::string(root["sweep"] ? "sweep" : ScenarioKinds().front()->Name());
+  } catch (const YAML::Exception& e) {
+    return MakeError(origin + ": YAML error: " + e.what(), 2);
+  }
+}
+
+}  // namespace
+
+Result<RunOutcome> RunScenario(const RunOptions& opts, BackendRegistry& backends,
+                               CommandRunner& runner, const Clock& clock) {
+  std::string text = opts.scenario_text;
+  if (text.empty()) {
+    std::ifstream in(opts.scenario_path);
+    if (!in) return MakeError("cannot read scenario " + opts.scenario_path, 2);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  auto kind = KindOf(text, opts.scenario_path);
+  if (!kind.ok()) return kind.error();
+  const ScenarioKind* k = FindKind(*kind);
+  if (k == nullptr) {
+    std::string known;
+    for (const ScenarioKind* x : ScenarioKinds()) {
+      known += (known.empty() ? "" : ", ") + std::string(x->Name());
+    }
+    return MakeError(
+        opts.scenario_path + ": kind: unknown kind '" + *kind + "' (known: " + known + ")", 2);
+  }
+  return k->Run(KindRun{opts, std::move(text), backends, runner, clock});
+}
+
+Result<RunOutcome> RerenderReport(const std::string& dir) {
+  for (const ScenarioKind* k : ScenarioKinds()) {
+    if (k->WroteFolder(dir)) return k->Rerender(dir);
+  }
+  // Not recognised: the default kind names what is missing.
+  return ScenarioKinds().front()->Rerender(dir);
+}
+
+}  // namespace sandwatch::harness
