@@ -1,10 +1,11 @@
 #include "sandwatch/core/clock.h"
 
+#include <time.h>
+
 #include <array>
 #include <cctype>
 #include <charconv>
 #include <cstdio>
-#include <ctime>
 
 namespace sandwatch {
 namespace {
