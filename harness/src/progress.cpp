@@ -1,5 +1,6 @@
 #include "sandwatch/harness/progress.h"
 
+#include <array>
 #include <cstdio>
 
 namespace sandwatch::harness {
@@ -7,15 +8,15 @@ namespace sandwatch::harness {
 std::string FormatSeconds(double s) {
   if (s < 0) s = 0;
   auto total = static_cast<long>(s + 0.5);
-  char buf[32];
+  std::array<char, 32> buf{};
   if (total >= 3600) {
-    std::snprintf(buf, sizeof buf, "%ldh%02ldm", total / 3600, (total % 3600) / 60);
+    std::snprintf(buf.data(), buf.size(), "%ldh%02ldm", total / 3600, (total % 3600) / 60);
   } else if (total >= 60) {
-    std::snprintf(buf, sizeof buf, "%ldm%02lds", total / 60, total % 60);
+    std::snprintf(buf.data(), buf.size(), "%ldm%02lds", total / 60, total % 60);
   } else {
-    std::snprintf(buf, sizeof buf, "%lds", total);
+    std::snprintf(buf.data(), buf.size(), "%lds", total);
   }
-  return buf;
+  return buf.data();
 }
 
 Progress::Progress(const Clock& clock, int total_cells, bool quiet)

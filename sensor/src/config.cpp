@@ -1,6 +1,7 @@
 #include "sandwatch/sensor/config.h"
 
 #include <CLI/CLI.hpp>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -305,10 +306,10 @@ Status LoadReceiverToken(SensorConfig* c) {
     return MakeError("--receiver-token-file: cannot read " + path + ": " + std::strerror(errno));
   }
   std::string token;
-  char buf[4096];
-  in.read(buf, sizeof buf);
-  token.assign(buf, static_cast<size_t>(in.gcount()));
-  if (in.gcount() == static_cast<std::streamsize>(sizeof buf)) {
+  std::array<char, 4096> buf;
+  in.read(buf.data(), buf.size());
+  token.assign(buf.data(), static_cast<size_t>(in.gcount()));
+  if (in.gcount() == static_cast<std::streamsize>(buf.size())) {
     return MakeError("--receiver-token-file: " + path + " is larger than 4 KiB");
   }
   // A Secret written with echo or an editor ends in a newline; that is not part of the token.

@@ -1,5 +1,6 @@
 #include "sandwatch/sensor/falco_format.h"
 
+#include <array>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -22,10 +23,10 @@ std::string ClockTime(int64_t wall_ns) {
   time_t secs = static_cast<time_t>(wall_ns / 1000000000);
   struct tm tm {};
   gmtime_r(&secs, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%02d:%02d:%02d.%09lld", tm.tm_hour, tm.tm_min, tm.tm_sec,
+  std::array<char, 40> buf{};
+  std::snprintf(buf.data(), buf.size(), "%02d:%02d:%02d.%09lld", tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<long long>(wall_ns % 1000000000));
-  return buf;
+  return buf.data();
 }
 
 }  // namespace

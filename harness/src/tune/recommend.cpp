@@ -1,6 +1,7 @@
 #include "sandwatch/harness/tune/recommend.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -137,9 +138,9 @@ std::string Needs(const std::string& capture) {
 }
 
 std::string Ms(double ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g ms", ms);
-  return buf;
+  std::array<char, 32> buf{};
+  std::snprintf(buf.data(), buf.size(), "%g ms", ms);
+  return buf.data();
 }
 
 // The upper end of the Wilson 95 % interval of a cell's measured miss rate.
@@ -154,16 +155,16 @@ std::string BasisText(const std::vector<SweepCell>& basis) {
 }  // namespace
 
 std::string Percent(double fraction) {
-  char buf[32];
+  std::array<char, 32> buf{};
   const double pct = fraction * 100.0;
   if (pct == 0) return "0%";
   if (pct >= 10)
-    std::snprintf(buf, sizeof buf, "%.0f%%", pct);
+    std::snprintf(buf.data(), buf.size(), "%.0f%%", pct);
   else if (pct >= 1)
-    std::snprintf(buf, sizeof buf, "%.1f%%", pct);
+    std::snprintf(buf.data(), buf.size(), "%.1f%%", pct);
   else
-    std::snprintf(buf, sizeof buf, "%.2f%%", pct);
-  return buf;
+    std::snprintf(buf.data(), buf.size(), "%.2f%%", pct);
+  return buf.data();
 }
 
 namespace {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <array>
 #include <nlohmann/json.hpp>
 
 #include "sandwatch/core/event.h"
@@ -19,12 +20,12 @@ void SensorOutput::Poll() {
     close(fd);
     return;
   }
-  char buf[65536];
+  std::array<char, 65536> buf;
   for (;;) {
-    const ssize_t n = read(fd, buf, sizeof buf);
+    const ssize_t n = read(fd, buf.data(), buf.size());
     if (n <= 0) break;
     offset_ += static_cast<uint64_t>(n);
-    partial_.append(buf, static_cast<size_t>(n));
+    partial_.append(buf.data(), static_cast<size_t>(n));
     size_t start = 0;
     for (;;) {
       const auto nl = partial_.find('\n', start);
