@@ -173,7 +173,7 @@ Result<Command> ParseCommand(const std::map<std::string, std::string>& env,
     const char* env;
     const char* help;
   };
-  static const Spec kSpecs[] = {
+  static const auto kSpecs = std::to_array<Spec>({
       {"--receiver-url", "RECEIVER_URL",
        "POST events here (.../events); heartbeats to .../heartbeat"},
       {"--poll-interval", "POLL_INTERVAL", "seconds between /proc scans, fractional allowed [2]"},
@@ -201,7 +201,7 @@ Result<Command> ParseCommand(const std::map<std::string, std::string>& env,
       {"--sensor-id", "SENSOR_ID", "sensor id [<pod|host>-<random>]"},
       {"--log-level", "LOG_LEVEL", "debug | info | warn | error | off [info]"},
       {"--batch-size", "BATCH_SIZE", "events per HTTP POST [100]"},
-  };
+  });
   for (const auto& s : kSpecs) {
     opts[s.flag] =
         app.add_option(s.flag, values[s.flag], std::string(s.help) + " (env " + s.env + ")");

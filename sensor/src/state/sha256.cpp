@@ -127,7 +127,7 @@ Digest HmacSha256(std::string_view key, std::string_view data) {
 }
 
 std::string ToHex(const Digest& d) {
-  static constexpr char kHex[] = "0123456789abcdef";
+  static constexpr std::string_view kHex = "0123456789abcdef";
   std::string out;
   out.reserve(64);
   for (uint8_t b : d) {
