@@ -210,6 +210,7 @@ Result<Command> ParseCommand(const std::map<std::string, std::string>& env,
   app.add_flag("--print-config", print_config, "print the merged configuration as JSON and exit");
 
   std::vector<const char*> cargv;
+  cargv.reserve(argv.size() + 1);
   for (const auto& a : argv) cargv.push_back(a.c_str());
   if (cargv.empty()) cargv.push_back("sandwatch-sensor");
   Command cmd;
