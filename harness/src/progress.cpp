@@ -1,13 +1,14 @@
 #include "sandwatch/harness/progress.h"
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 
 namespace sandwatch::harness {
 
 std::string FormatSeconds(double s) {
   if (s < 0) s = 0;
-  auto total = static_cast<long>(s + 0.5);
+  auto total = std::lround(s);
   std::array<char, 32> buf{};
   if (total >= 3600) {
     std::snprintf(buf.data(), buf.size(), "%ldh%02ldm", total / 3600, (total % 3600) / 60);

@@ -20,7 +20,7 @@ std::string Join(const std::vector<std::string>& argv) {
 
 // "16:31:56.746609046" like Falco's output prefix (UTC).
 std::string ClockTime(int64_t wall_ns) {
-  time_t secs = static_cast<time_t>(wall_ns / 1000000000);
+  auto secs = static_cast<time_t>(wall_ns / 1000000000);
   struct tm tm {};
   gmtime_r(&secs, &tm);
   std::array<char, 40> buf{};
@@ -70,7 +70,7 @@ nlohmann::json FalcoJson(const Event& e) {
   }
   for (const auto& [k, v] : e.fields) f["sandwatch." + k] = v;
   std::vector<std::string> tags = e.tags;
-  tags.push_back("sandwatch");
+  tags.emplace_back("sandwatch");
   std::string prio(PriorityName(e.priority));
   return json{{"uuid", e.id},
               {"time", FormatRfc3339(e.time_ns)},

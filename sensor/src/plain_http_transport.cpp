@@ -27,7 +27,7 @@ namespace {
 
 constexpr int kConnectTimeoutMs = 3000;
 constexpr int kIoTimeoutMs = 10000;
-constexpr size_t kMaxHeaderBytes = 64 * 1024;
+constexpr size_t kMaxHeaderBytes = size_t{64} * 1024;
 constexpr size_t kMaxBodyBytes = 1 << 20;
 
 std::string Lower(std::string s) {

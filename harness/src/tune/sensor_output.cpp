@@ -5,6 +5,7 @@
 
 #include <array>
 #include <nlohmann/json.hpp>
+#include <ranges>
 
 #include "sandwatch/core/event.h"
 
@@ -82,9 +83,9 @@ void SensorOutput::Line(const std::string& line) {
 }
 
 int64_t SensorOutput::LastCounter(const std::string& name) const {
-  for (auto it = heartbeats_.rbegin(); it != heartbeats_.rend(); ++it) {
-    auto c = it->counters.find(name);
-    if (c != it->counters.end()) return c->second;
+  for (const auto& hb : heartbeats_ | std::views::reverse) {
+    auto c = hb.counters.find(name);
+    if (c != hb.counters.end()) return c->second;
   }
   return -1;
 }
