@@ -29,8 +29,8 @@ std::string BinPath() {
 }
 
 std::string TempDir() {
-  char tmpl[] = "/tmp/sw-attack-sim-test-XXXXXX";
-  const char* d = mkdtemp(tmpl);
+  std::string tmpl = "/tmp/sw-attack-sim-test-XXXXXX";
+  const char* d = mkdtemp(tmpl.data());
   return d != nullptr ? d : "/tmp";
 }
 

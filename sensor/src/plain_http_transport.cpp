@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -26,7 +27,7 @@ namespace {
 
 constexpr int kConnectTimeoutMs = 3000;
 constexpr int kIoTimeoutMs = 10000;
-constexpr size_t kMaxHeaderBytes = 64 * 1024;
+constexpr size_t kMaxHeaderBytes = size_t{64} * 1024;
 constexpr size_t kMaxBodyBytes = 1 << 20;
 
 std::string Lower(std::string s) {
@@ -138,10 +139,10 @@ class PlainHttpTransport : public Transport {
   // Appends what the socket has to buf_; false at EOF.
   Result<bool> ReadMore() {
     for (;;) {
-      char chunk[16384];
-      ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+      std::array<char, 16384> chunk;
+      ssize_t n = ::recv(fd_, chunk.data(), chunk.size(), 0);
       if (n > 0) {
-        buf_.append(chunk, static_cast<size_t>(n));
+        buf_.append(chunk.data(), static_cast<size_t>(n));
         return true;
       }
       if (n == 0) return false;

@@ -18,8 +18,8 @@ namespace fs = std::filesystem;
 
 struct TempDir {
   TempDir() {
-    char tmpl[] = "/tmp/sw-keeper-test-XXXXXX";
-    path = ::mkdtemp(tmpl);
+    std::string tmpl = "/tmp/sw-keeper-test-XXXXXX";
+    path = ::mkdtemp(tmpl.data());
   }
   ~TempDir() { fs::remove_all(path); }
   std::string path;

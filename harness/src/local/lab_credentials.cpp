@@ -3,6 +3,7 @@
 // local report exercises the same authenticated path as the cluster.
 #include <sys/stat.h>
 
+#include <array>
 #include <filesystem>
 #include <fstream>
 
@@ -13,8 +14,8 @@ namespace {
 
 Result<std::string> RandomHexToken() {
   std::ifstream in("/dev/urandom", std::ios::binary);
-  unsigned char bytes[32];
-  if (!in.read(reinterpret_cast<char*>(bytes), sizeof bytes)) {
+  std::array<unsigned char, 32> bytes{};
+  if (!in.read(reinterpret_cast<char*>(bytes.data()), bytes.size())) {
     return MakeError("cannot read /dev/urandom for a sensor token");
   }
   static const char* kHex = "0123456789abcdef";

@@ -74,8 +74,8 @@ Cell KataCell() {
 class KubeBackendTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/sw-kube-backend-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    std::string tmpl = "/tmp/sw-kube-backend-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     work_ = tmpl;
     kubectl_.source_dir = SourceDir();
     AnswerHealthyCluster(kubectl_, GroundTruthJsonl());

@@ -28,8 +28,8 @@ namespace {
 class KindUpSequence : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/sw-kindup-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    std::string tmpl = "/tmp/sw-kindup-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     root_ = tmpl;
     fs::create_directories(root_ / "bin");
     // Each tool appends its argv to the log. `kind get clusters` lists what was created.

@@ -77,8 +77,8 @@ class KubeRunTest : public ::testing::Test {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     ASSERT_TRUE(client.Healthy()) << "receiver did not start";
-    char tmpl[] = "/tmp/sw-kube-run-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    std::string tmpl = "/tmp/sw-kube-run-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     out_ = tmpl;
     http_ = MakeHttpClient(std::chrono::milliseconds(3000));
   }

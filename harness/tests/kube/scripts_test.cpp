@@ -18,8 +18,8 @@ namespace fs = std::filesystem;
 class PreflightFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/sw-preflight-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    std::string tmpl = "/tmp/sw-preflight-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     root_ = tmpl;
     // A bare-metal Intel laptop with everything in place.
     Write("sys/module/kvm_intel/parameters/nested", "Y\n");

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <fstream>
@@ -34,9 +35,9 @@ std::string ReadBootId(const std::string& proc_root) {
 }
 
 std::string Seconds(int64_t ns) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", static_cast<double>(ns) / 1e9);
-  return buf;
+  std::array<char, 32> buf{};
+  std::snprintf(buf.data(), buf.size(), "%.1f", static_cast<double>(ns) / 1e9);
+  return buf.data();
 }
 
 bool Exists(const std::string& path) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -182,10 +183,10 @@ void StateKeeper::TagEvent(Event* e) const {
   if (!e->process) return;
   std::lock_guard<std::mutex> lock(mu_);
   if (found_.count({e->process->pid, e->process->start_time_ns}) == 0) return;
-  char gap[32];
-  std::snprintf(gap, sizeof gap, "%.1f", static_cast<double>(gap_ns_) / 1e9);
+  std::array<char, 32> gap{};
+  std::snprintf(gap.data(), gap.size(), "%.1f", static_cast<double>(gap_ns_) / 1e9);
   e->fields["found_after_restart"] = "true";
-  e->fields["gap_s"] = gap;
+  e->fields["gap_s"] = gap.data();
 }
 
 std::string PrintConfigJson(const SensorConfig& config) {

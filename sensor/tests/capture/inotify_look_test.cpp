@@ -22,8 +22,8 @@ namespace fs = std::filesystem;
 class FixtureProc {
  public:
   FixtureProc() {
-    char tmpl[] = "/tmp/sw-look-test-XXXXXX";
-    root_ = mkdtemp(tmpl);
+    std::string tmpl = "/tmp/sw-look-test-XXXXXX";
+    root_ = mkdtemp(tmpl.data());
   }
   ~FixtureProc() { fs::remove_all(root_); }
   const std::string& root() const { return root_; }
