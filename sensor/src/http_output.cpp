@@ -29,7 +29,7 @@ HttpOutput::HttpOutput(HttpOptions options, std::unique_ptr<Transport> transport
   thread_ = std::thread([this] { Loop(); });
 }
 
-HttpOutput::~HttpOutput() { Close(options_.clock->MonoNs()); }
+HttpOutput::~HttpOutput() { HttpOutput::Close(options_.clock->MonoNs()); }
 
 void HttpOutput::Emit(const Event& e) {
   std::string record = FormatEvent(e, options_.format);

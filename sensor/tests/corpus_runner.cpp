@@ -68,8 +68,9 @@ class HoldingListener {
 class Session {
  public:
   Session() {
-    int in[2], out[2];
-    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) std::abort();
+    std::array<int, 2> in{};
+    std::array<int, 2> out{};
+    if (::pipe2(in.data(), O_CLOEXEC) != 0 || ::pipe2(out.data(), O_CLOEXEC) != 0) std::abort();
     pid_ = Spawn({"bash", "--norc", "--noprofile", "-c",
                   "set -m; while IFS= read -r f; do "
                   "CASE_SCRIPT=$(<\"$f\") bash -c 'eval \"$CASE_SCRIPT\"' "

@@ -109,7 +109,7 @@ class WhileDown {
 
  private:
   std::string dropped_path_;
-  int keep_[2] = {-1, -1};
+  std::array<int, 2> keep_ = {-1, -1};
 };
 
 TEST(SensorRestart, WhatStartedWhileItWasDownIsCaughtAfterARestart) {

@@ -86,7 +86,7 @@ void RunScans(benchmark::State& state, const std::string& key, ScannerOptions op
   for (int i = 0; i <= options.young_rescans + 1; ++i) (void)scanner.Scan();
   size_t changes = 0;
   const double cpu0 = ProcessCpuUs();
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     auto r = scanner.Scan();
     if (!r.ok()) {
       state.SkipWithError(r.error().message.c_str());
@@ -119,7 +119,7 @@ void BM_FirstScan(benchmark::State& state) {
   if (!Prepare(state, static_cast<size_t>(state.range(0)))) return;
   size_t procs = 0;
   const double cpu0 = ProcessCpuUs();
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     ProcessScanner scanner{ProcFs()};
     auto r = scanner.Scan();
     if (!r.ok()) {
@@ -142,7 +142,7 @@ void BM_HostScan(benchmark::State& state) {
   const ScanCounters c0 = scanner.counters();
   size_t changes = 0;
   const double cpu0 = ProcessCpuUs();
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     auto r = scanner.Scan();
     if (!r.ok()) {
       state.SkipWithError(r.error().message.c_str());
@@ -152,7 +152,7 @@ void BM_HostScan(benchmark::State& state) {
     benchmark::DoNotOptimize(r);
   }
   const ScanCounters c1 = scanner.counters();
-  const double n = static_cast<double>(state.iterations());
+  const auto n = static_cast<double>(state.iterations());
   const double cpu_per = (ProcessCpuUs() - cpu0) / n;
   state.counters["procs"] = static_cast<double>(scanner.size());
   state.counters["cpu_us"] = cpu_per;
@@ -175,7 +175,7 @@ void BM_ReadFloor(benchmark::State& state) {
   }
   std::string buf;
   const double cpu0 = ProcessCpuUs();
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     auto pids = fs.ListPids();
     benchmark::DoNotOptimize(pids);
     for (int fd : fds) (void)ProcFs::PreadInto(fd, &buf);
@@ -196,7 +196,7 @@ void BM_TrackedMemory(benchmark::State& state) {
   if (!Prepare(state, static_cast<size_t>(state.range(0)))) return;
   double bytes = 0;
   size_t procs = 0;
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     malloc_trim(0);
     const size_t heap0 = HeapInUse();
     auto scanner = std::make_unique<ProcessScanner>(ProcFs());
@@ -225,9 +225,13 @@ void BM_EnrichOne(benchmark::State& state) {
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof a;
-    bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    listen(listener, 1);
-    getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
+    if (bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        listen(listener, 1) != 0 ||
+        getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      state.SkipWithError("no loopback listener");
+      close(listener);
+      return;
+    }
     cmd = "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(ntohs(a.sin_port)) +
           " 4</etc/passwd; exec sleep 100000";
   }
@@ -238,7 +242,7 @@ void BM_EnrichOne(benchmark::State& state) {
   ProcessScanner scanner{ProcFs()};
   size_t sockets = 0;
   const double cpu0 = ProcessCpuUs();
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     auto info = scanner.EnrichOne(pid);
     if (!info.ok()) {
       state.SkipWithError("subject vanished");
@@ -265,11 +269,11 @@ void BM_EnrichOne(benchmark::State& state) {
 }
 
 void RunPsutil(benchmark::State& state, const std::string& mode, const std::string& ours) {
-  const size_t n = static_cast<size_t>(state.range(0));
+  const auto n = static_cast<size_t>(state.range(0));
   if (!Prepare(state, n)) return;
   const std::string scans = n >= 5000 ? "3" : (n >= 1000 ? "10" : "30");
   nlohmann::json j;
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     auto out = RunAndCapture({"/usr/bin/python3", PsutilScript(), "--mode", mode, "--scans",
                               mode == "full" ? "3" : scans});
     j = nlohmann::json::parse(out, nullptr, false);
