@@ -130,7 +130,7 @@ void HttpServer::Loop::PumpStreams(const std::vector<int>& fds) {
 }
 
 std::vector<int> HttpServer::Loop::StreamFds() const {
-  return std::vector<int>(stream_fds.begin(), stream_fds.end());
+  return {stream_fds.begin(), stream_fds.end()};
 }
 
 void HttpServer::Loop::Run() {
