@@ -107,7 +107,7 @@ void HttpServer::Loop::Accept() {
   }
 }
 
-void HttpServer::Loop::Respond(HttpConn& c, HttpResponse res) {
+void HttpServer::Loop::Respond(HttpConn& c, const HttpResponse& res) {
   c.out = SerializeResponse(res, false, default_headers);
   c.out_off = 0;
   c.close_after_write = true;
@@ -124,8 +124,8 @@ void HttpServer::Loop::RespondError(HttpConn& c, int status, const std::string& 
     if (ch == '"' || ch == '\\') text += '\\';
     text += ch;
   }
-  res.set_content("{\"error\":\"" + text + "\"}", "application/json");
-  Respond(c, std::move(res));
+  res.set_content(R"({"error":")" + text + R"("})", "application/json");
+  Respond(c, res);
 }
 
 void HttpServer::Loop::Advance(HttpConn& c) {
@@ -147,7 +147,7 @@ void HttpServer::Loop::Advance(HttpConn& c) {
     HttpResponse early;
     if (head_check && head_check(c.req, early)) {
       ++counters->rejected_after_head;
-      return Respond(c, std::move(early));
+      return Respond(c, early);
     }
     if (c.req.content_length > limits.max_body_bytes) {
       ++counters->rejected_after_head;
