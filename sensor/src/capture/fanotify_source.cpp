@@ -202,7 +202,7 @@ void FanotifySource::ReaderLoop(ObservationSink* sink) {
 }
 
 void FanotifySource::Drain(int fd, bool perm, ObservationSink* sink) {
-  alignas(fanotify_event_metadata) std::array<uint8_t, 16 * 1024> buf;
+  alignas(fanotify_event_metadata) std::array<uint8_t, size_t{16} * 1024> buf;
   std::vector<FanEvent> events;
   const int self = getpid();
   while (true) {

@@ -213,7 +213,7 @@ void InotifySource::Loop(ObservationSink* sink) {
   rt_.store(prio.realtime);
   slice_us_.store(prio.slice_ns / 1000);
   ScanCoalescer coalescer(options_.min_gap_ns);
-  alignas(inotify_event) std::array<uint8_t, 64 * 1024> buf;
+  alignas(inotify_event) std::array<uint8_t, size_t{64} * 1024> buf;
   std::vector<InotifyRecord> records;
   std::array<pollfd, 2> fds = {{{fd_, POLLIN, 0}, {wake_.fd(), POLLIN, 0}}};
   auto emit = [&](int64_t now) {
