@@ -85,7 +85,7 @@ class WhileDown {
     dropped = Spawn({dropped_path_, "120"});
     tail = Spawn({"tail", "-f", "/etc/shadow"});
     int port = FreePort();
-    ASSERT_EQ(::pipe(keep_), 0);  // the listener's stdin stays open
+    ASSERT_EQ(::pipe(keep_.data()), 0);  // the listener's stdin stays open
     listener = Spawn({"ncat", "-l", "127.0.0.1", std::to_string(port)}, keep_[0]);
     for (int i = 0; i < 600 && !Listening(port); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
