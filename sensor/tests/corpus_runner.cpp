@@ -71,12 +71,12 @@ class Session {
     std::array<int, 2> in{};
     std::array<int, 2> out{};
     if (::pipe2(in.data(), O_CLOEXEC) != 0 || ::pipe2(out.data(), O_CLOEXEC) != 0) std::abort();
-    pid_ = Spawn({"bash", "--norc", "--noprofile", "-c",
-                  "set -m; while IFS= read -r f; do "
-                  "CASE_SCRIPT=$(<\"$f\") bash -c 'eval \"$CASE_SCRIPT\"' "
-                  "</dev/null >/dev/null 2>&1 & echo \"pid $!\"; wait \"$!\"; echo \"rc $?\"; "
-                  "done"},
-                 in[0], out[1]);
+    const std::string loop =
+        "set -m; while IFS= read -r f; do "
+        "CASE_SCRIPT=$(<\"$f\") bash -c 'eval \"$CASE_SCRIPT\"' "
+        "</dev/null >/dev/null 2>&1 & echo \"pid $!\"; wait \"$!\"; echo \"rc $?\"; "
+        "done";
+    pid_ = Spawn({"bash", "--norc", "--noprofile", "-c", loop}, in[0], out[1]);
     ::close(in[0]);
     ::close(out[1]);
     to_ = in[1];

@@ -74,7 +74,7 @@ class RecordingSink : public ObservationSink {
       if (pid <= 0 || known_.count(pid)) continue;
       known_[pid] = true;
       EarlyRead er = ReadEarly(dfd, pid);
-      found.push_back({pid, ScanSighting{now, std::move(er.cmdline)}});
+      found.emplace_back(pid, ScanSighting{now, std::move(er.cmdline)});
     }
     closedir(dir);
     std::lock_guard<std::mutex> lock(mu_);
