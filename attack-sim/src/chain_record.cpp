@@ -1,5 +1,6 @@
 #include "sandwatch/attack_sim/chain_record.h"
 
+#include <array>
 #include <cstdio>
 
 #include "sandwatch/core/log.h"
@@ -7,9 +8,9 @@
 namespace sandwatch::attacksim {
 
 std::string FormatMs(double ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.3f", ms);
-  return buf;
+  std::array<char, 32> buf;
+  std::snprintf(buf.data(), buf.size(), "%.3f", ms);
+  return buf.data();
 }
 
 void AddNote(std::string* note, const std::string& more) {

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -44,12 +45,12 @@ void WaitForStep(ExitWatcher& watcher, const StepCommand& cmd, double hold_ms, L
 }
 
 Result<LaunchResult> DirectLauncher::Launch(const StepCommand& cmd, double hold_ms) {
-  int hold[2] = {-1, -1};
+  std::array<int, 2> hold{-1, -1};
   SpawnSpec spec;
   spec.argv = cmd.argv;
   spec.new_pgrp = true;
   if (cmd.stdin_hold) {
-    if (pipe2(hold, O_CLOEXEC) != 0)
+    if (pipe2(hold.data(), O_CLOEXEC) != 0)
       return MakeError(std::string("pipe: ") + strerror(errno), errno);
     spec.fds.emplace_back(hold[0], 0);
   }

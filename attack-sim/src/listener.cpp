@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -18,18 +19,18 @@ namespace sandwatch::attacksim {
 namespace {
 
 std::string PeerName(const sockaddr_storage& ss) {
-  char host[INET6_ADDRSTRLEN] = {0};
+  std::array<char, INET6_ADDRSTRLEN> host{};
   int port = 0;
   if (ss.ss_family == AF_INET) {
     const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
-    inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+    inet_ntop(AF_INET, &a->sin_addr, host.data(), host.size());
     port = ntohs(a->sin_port);
-    return std::string(host) + ":" + std::to_string(port);
+    return std::string(host.data()) + ":" + std::to_string(port);
   }
   const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
-  inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+  inet_ntop(AF_INET6, &a->sin6_addr, host.data(), host.size());
   port = ntohs(a->sin6_port);
-  return "[" + std::string(host) + "]:" + std::to_string(port);
+  return "[" + std::string(host.data()) + "]:" + std::to_string(port);
 }
 
 bool SendAll(int fd, const std::string& data) {
@@ -132,16 +133,16 @@ Result<ListenCapture> Listener::AcceptOne(const std::string& commands, double li
     cap.sent += "exit\n";
     SendAll(c, "exit\n");
   }
-  char buf[4096];
+  std::array<char, 4096> buf{};
   while (true) {
     if (!wait_readable(c)) {
       cap.timed_out = true;
       break;
     }
-    ssize_t n = recv(c, buf, sizeof(buf), 0);
+    ssize_t n = recv(c, buf.data(), buf.size(), 0);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
-    if (cap.output.size() < (1u << 20)) cap.output.append(buf, static_cast<size_t>(n));
+    if (cap.output.size() < (1u << 20)) cap.output.append(buf.data(), static_cast<size_t>(n));
   }
   cap.end_mono_ns = clock_.MonoNs();
   cap.end_wall_ns = clock_.WallNs();

@@ -1,5 +1,6 @@
 // `run --chain benign`: benign steps at a steady rate for a set time (a soak), one
 // ground-truth line (kind "benign") per step.
+#include <array>
 #include <cstdio>
 
 #include "sandwatch/attack_sim/benign.h"
@@ -43,9 +44,10 @@ int RunBenignSoak(const ChainConfig& cfg, TruthSink* sink, const Clock& clock) {
     SleepInterruptibly(next_ms);
   }
   player.Cleanup();
-  char secs[32];
-  std::snprintf(secs, sizeof secs, "%.1f", static_cast<double>(clock.MonoNs() - t0) / 1e9);
-  SW_LOG(kInfo, kComponent, "benign soak done", {"steps", std::to_string(n)}, {"seconds", secs});
+  std::array<char, 32> secs{};
+  std::snprintf(secs.data(), secs.size(), "%.1f", static_cast<double>(clock.MonoNs() - t0) / 1e9);
+  SW_LOG(kInfo, kComponent, "benign soak done", {"steps", std::to_string(n)},
+         {"seconds", secs.data()});
   if (Interrupted()) return 130;
   return failed ? 1 : 0;
 }

@@ -14,6 +14,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -31,8 +32,9 @@ void CloseFd(int* fd) {
   *fd = -1;
 }
 
-Status MakePipe(int fds[2]) {
-  if (pipe2(fds, O_CLOEXEC) != 0) return MakeError(std::string("pipe: ") + strerror(errno), errno);
+Status MakePipe(std::array<int, 2>& fds) {
+  if (pipe2(fds.data(), O_CLOEXEC) != 0)
+    return MakeError(std::string("pipe: ") + strerror(errno), errno);
   return OkStatus();
 }
 
@@ -40,12 +42,12 @@ Status MakePipe(int fds[2]) {
 bool OpenPty(int* master, int* slave) {
   int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (m < 0) return false;
-  char name[128];
-  if (grantpt(m) != 0 || unlockpt(m) != 0 || ptsname_r(m, name, sizeof(name)) != 0) {
+  std::array<char, 128> name{};
+  if (grantpt(m) != 0 || unlockpt(m) != 0 || ptsname_r(m, name.data(), name.size()) != 0) {
     close(m);
     return false;
   }
-  int s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  int s = open(name.data(), O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (s < 0) {
     close(m);
     return false;
@@ -75,9 +77,9 @@ ShellSession::~ShellSession() {
 
 Status ShellSession::Start(const std::vector<std::pair<std::string, std::string>>& extra_env,
                            bool use_pty) {
-  int report[2];
-  int go[2];
-  int hold[2];
+  std::array<int, 2> report{};
+  std::array<int, 2> go{};
+  std::array<int, 2> hold{};
   if (auto st = MakePipe(report); !st.ok()) return st;
   if (auto st = MakePipe(go); !st.ok()) return st;
   if (auto st = MakePipe(hold); !st.ok()) return st;
@@ -89,7 +91,7 @@ Status ShellSession::Start(const std::vector<std::pair<std::string, std::string>
     cmd_fd_ = master_fd_;
     spec.fds = {{slave, 0}, {slave, 1}, {slave, 2}};
   } else {
-    int cmd[2];
+    std::array<int, 2> cmd{};
     if (auto st = MakePipe(cmd); !st.ok()) return st;
     cmd_read = cmd[0];
     cmd_fd_ = cmd[1];
@@ -120,12 +122,12 @@ Status ShellSession::Start(const std::vector<std::pair<std::string, std::string>
   if (master_fd_ >= 0) {
     int master = master_fd_;
     drain_ = std::thread([this, master] {
-      char buf[4096];
+      std::array<char, 4096> buf;
       while (!stop_) {
         pollfd p{master, POLLIN, 0};
         int rc = poll(&p, 1, 100);
         if (rc < 0 && errno != EINTR) break;
-        if (rc > 0 && read(master, buf, sizeof(buf)) <= 0) break;  // EIO once bash is gone
+        if (rc > 0 && read(master, buf.data(), buf.size()) <= 0) break;  // EIO once bash is gone
       }
     });
   }
@@ -162,10 +164,10 @@ Result<std::string> ShellSession::ReadReport(char tag, int64_t timeout_ms) {
     if (rc < 0 && errno == EINTR) continue;
     if (rc < 0) return MakeError(std::string("poll: ") + strerror(errno), errno);
     if (rc == 0) continue;
-    char buf[256];
-    ssize_t n = read(report_fd_, buf, sizeof(buf));
+    std::array<char, 256> buf;
+    ssize_t n = read(report_fd_, buf.data(), buf.size());
     if (n <= 0) return MakeError("the shell closed its report pipe (did bash exit?)");
-    report_buf_.append(buf, static_cast<size_t>(n));
+    report_buf_.append(buf.data(), static_cast<size_t>(n));
   }
 }
 

@@ -5,6 +5,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <array>
 #include <boost/process.hpp>
 #include <boost/process/extend.hpp>
 #include <cerrno>
@@ -50,7 +51,7 @@ Result<int> Spawn(const SpawnSpec& spec) {
     if (new_session) setsid();
     if (new_pgrp && !new_session) setpgid(0, 0);
     // Move every source above the targets first so one dup2 cannot clobber another source.
-    int moved[32];
+    std::array<int, 32> moved{};
     size_t n = plan.size() < 32 ? plan.size() : 32;
     for (size_t i = 0; i < n; ++i) moved[i] = fcntl(plan[i].first, F_DUPFD_CLOEXEC, 64);
     for (size_t i = 0; i < n; ++i) dup2(moved[i], plan[i].second);  // dup2 clears CLOEXEC

@@ -5,6 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
+#include <string>
+
 #include "sandwatch/attack_sim/listener.h"
 #include "sandwatch/attack_sim/packages.h"
 #include "sandwatch/core/signals.h"
@@ -114,11 +117,11 @@ namespace sandwatch::attacksim {
 namespace {
 
 TEST(Packages, WaitForDpkgLockWaitsForAnotherProcess) {
-  char path[] = "/tmp/sw-attack-sim-lock-XXXXXX";
-  int fd = mkstemp(path);
+  std::string path = "/tmp/sw-attack-sim-lock-XXXXXX";
+  int fd = mkstemp(path.data());
   ASSERT_GE(fd, 0);
-  int ready[2];
-  ASSERT_EQ(pipe(ready), 0);
+  std::array<int, 2> ready{};
+  ASSERT_EQ(pipe(ready.data()), 0);
   pid_t child = fork();
   if (child == 0) {
     struct flock fl {};
@@ -140,7 +143,7 @@ TEST(Packages, WaitForDpkgLockWaitsForAnotherProcess) {
   close(fd);
   close(ready[0]);
   close(ready[1]);
-  unlink(path);
+  unlink(path.c_str());
 }
 
 }  // namespace

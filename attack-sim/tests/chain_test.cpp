@@ -155,6 +155,7 @@ std::string ChainTest::deb_;
 
 std::vector<std::string> StepNames(const std::vector<GroundTruthStep>& steps) {
   std::vector<std::string> out;
+  out.reserve(steps.size());
   for (const auto& s : steps) out.push_back(s.step);
   return out;
 }

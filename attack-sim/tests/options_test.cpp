@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 namespace sandwatch::attacksim {
 namespace {
 
@@ -66,7 +68,7 @@ TEST(ResolveRun, BadValuesNameTheFlag) {
     void (*set)(RunOptions*);
     const char* flag;
   };
-  const Case cases[] = {
+  const std::vector<Case> cases = {
       {[](RunOptions* o) { o->speed = "warp"; }, "--speed:"},
       {[](RunOptions* o) { o->hold_specs = {"-5"}; }, "--hold-ms:"},
       {[](RunOptions* o) { o->hold_specs = {"nosuch=5"}; }, "--hold-ms:"},

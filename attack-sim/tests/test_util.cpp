@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -29,8 +30,8 @@ std::string BinPath() {
 }
 
 std::string TempDir() {
-  char tmpl[] = "/tmp/sw-attack-sim-test-XXXXXX";
-  const char* d = mkdtemp(tmpl);
+  std::string tmpl = "/tmp/sw-attack-sim-test-XXXXXX";
+  const char* d = mkdtemp(tmpl.data());
   return d != nullptr ? d : "/tmp";
 }
 
@@ -185,13 +186,13 @@ std::map<int, ExecRecorder::Proc> ExecRecorder::Stop() {
 }
 
 void ExecRecorder::Loop() {
-  alignas(nlmsghdr) char buf[16384];
+  alignas(nlmsghdr) std::array<char, 16384> buf;
   while (!stop_) {
     pollfd p{fd_, POLLIN, 0};
     if (poll(&p, 1, 50) <= 0) continue;
-    ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+    ssize_t n = recv(fd_, buf.data(), buf.size(), 0);
     if (n <= 0) continue;
-    for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, static_cast<unsigned>(n));
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, static_cast<unsigned>(n));
          h = NLMSG_NEXT(h, n)) {
       auto* msg = static_cast<cn_msg*>(NLMSG_DATA(h));
       proc_event event{};  // the payload is only 4-byte aligned: copy it out

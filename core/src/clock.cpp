@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <cstdio>
@@ -46,14 +47,14 @@ std::string FormatRfc3339(int64_t wall_ns) {
     frac += 1'000'000'000;
     secs -= 1;
   }
-  time_t t = static_cast<time_t>(secs);
+  auto t = static_cast<time_t>(secs);
   tm utc{};
   gmtime_r(&t, &utc);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", utc.tm_year + 1900,
+  std::array<char, 64> buf{};
+  std::snprintf(buf.data(), buf.size(), "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", utc.tm_year + 1900,
                 utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
                 static_cast<long long>(frac));
-  return buf;
+  return buf.data();
 }
 
 Result<int64_t> ParseRfc3339(std::string_view s) {
@@ -91,7 +92,7 @@ Result<int64_t> ParseRfc3339(std::string_view s) {
         !ReadInt(s, pos + 4, 2, &om)) {
       return MakeError("RFC 3339 timestamp has a malformed offset");
     }
-    offset_s = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
+    offset_s = (int64_t{oh} * 3600 + int64_t{om} * 60) * (s[pos] == '+' ? 1 : -1);
     pos += 6;
   } else {
     return MakeError("RFC 3339 timestamp needs Z or an offset");

@@ -1,4 +1,5 @@
 // Falco json_output alerts and Falcosidekick webhook payloads -> sandwatch events.
+#include <array>
 #include <charconv>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -31,11 +32,11 @@ uint64_t Fnv1a(std::string_view s, uint64_t h) {
 std::string StableId(const std::string& time, const Event& e, const std::string& falco_source) {
   std::string key =
       time + '\x1f' + e.rule + '\x1f' + e.hostname + '\x1f' + e.output + '\x1f' + falco_source;
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "falco-%016llx%016llx",
+  std::array<char, 48> buf;
+  std::snprintf(buf.data(), buf.size(), "falco-%016llx%016llx",
                 static_cast<unsigned long long>(Fnv1a(key, 0xcbf29ce484222325ULL)),
                 static_cast<unsigned long long>(Fnv1a(key, 0x84222325cbf29ce4ULL)));
-  return buf;
+  return buf.data();
 }
 
 std::vector<std::string> SplitWords(std::string_view s) {

@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 #include "http_loop.h"
 #include "sandwatch/core/clock.h"
@@ -21,10 +23,10 @@ namespace sandwatch::receiver {
 namespace {
 
 constexpr int64_t kSec = 1'000'000'000;
-constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kReadChunk = size_t{64} * 1024;
 constexpr size_t kMaxDrain = 2 << 20;  // bytes discarded after a refusal before closing
 constexpr int64_t kDrainNs = 2 * kSec;
-constexpr const char kBusy[] =
+constexpr std::string_view kBusy =
     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
     "Connection: close\r\nContent-Length: 35\r\n\r\n{\"error\":\"too many connections\"}\r\n";
 
@@ -70,18 +72,20 @@ void HttpServer::Loop::Accept() {
       }
       return;
     }
-    char host[INET6_ADDRSTRLEN] = "?";
+    std::array<char, INET6_ADDRSTRLEN> host{'?'};
     if (addr.ss_family == AF_INET) {
-      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr, host, sizeof host);
+      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr, host.data(),
+                host.size());
     } else if (addr.ss_family == AF_INET6) {
-      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr, host, sizeof host);
+      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr, host.data(),
+                host.size());
     }
-    std::string peer = host;
+    std::string peer = host.data();
     bool over_total = static_cast<int>(conns.size()) >= limits.max_connections;
     bool over_peer = !over_total && per_peer[peer] >= limits.max_connections_per_peer;
     if (over_total || over_peer) {
       ++(over_total ? counters->refused_total_limit : counters->refused_per_peer);
-      send(fd, kBusy, sizeof kBusy - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+      send(fd, kBusy.data(), kBusy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
       close(fd);
       if (per_peer[peer] == 0) per_peer.erase(peer);
       continue;
@@ -103,7 +107,7 @@ void HttpServer::Loop::Accept() {
   }
 }
 
-void HttpServer::Loop::Respond(HttpConn& c, HttpResponse res) {
+void HttpServer::Loop::Respond(HttpConn& c, const HttpResponse& res) {
   c.out = SerializeResponse(res, false, default_headers);
   c.out_off = 0;
   c.close_after_write = true;
@@ -120,8 +124,8 @@ void HttpServer::Loop::RespondError(HttpConn& c, int status, const std::string& 
     if (ch == '"' || ch == '\\') text += '\\';
     text += ch;
   }
-  res.set_content("{\"error\":\"" + text + "\"}", "application/json");
-  Respond(c, std::move(res));
+  res.set_content(R"({"error":")" + text + R"("})", "application/json");
+  Respond(c, res);
 }
 
 void HttpServer::Loop::Advance(HttpConn& c) {
@@ -143,7 +147,7 @@ void HttpServer::Loop::Advance(HttpConn& c) {
     HttpResponse early;
     if (head_check && head_check(c.req, early)) {
       ++counters->rejected_after_head;
-      return Respond(c, std::move(early));
+      return Respond(c, early);
     }
     if (c.req.content_length > limits.max_body_bytes) {
       ++counters->rejected_after_head;
@@ -174,9 +178,9 @@ void HttpServer::Loop::Advance(HttpConn& c) {
 
 bool HttpServer::Loop::ReadSome(HttpConn& c) {
   const size_t cap = limits.max_head_bytes + static_cast<size_t>(limits.max_body_bytes) + 1;
-  char buf[kReadChunk];
+  std::array<char, kReadChunk> buf;
   for (int i = 0; i < 4; ++i) {
-    ssize_t n = recv(c.fd, buf, sizeof buf, 0);
+    ssize_t n = recv(c.fd, buf.data(), buf.size(), 0);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
       Close(c);
       return false;
@@ -190,9 +194,9 @@ bool HttpServer::Loop::ReadSome(HttpConn& c) {
       }
       continue;
     }
-    if (c.state != ConnState::kStream) c.in.append(buf, static_cast<size_t>(n));
+    if (c.state != ConnState::kStream) c.in.append(buf.data(), static_cast<size_t>(n));
     if (c.in.size() > cap) break;  // Advance refuses or dispatches before more is read
-    if (static_cast<size_t>(n) < sizeof buf) return true;
+    if (static_cast<size_t>(n) < buf.size()) return true;
   }
   return true;
 }

@@ -96,7 +96,7 @@ struct HttpServer::Loop {
   void SetInterest(HttpConn& c, uint32_t events);
   void Close(HttpConn& c);
   void Accept();
-  void Respond(HttpConn& c, HttpResponse res);
+  void Respond(HttpConn& c, const HttpResponse& res);
   void RespondError(HttpConn& c, int status, const std::string& msg);
   void Advance(HttpConn& c);
   bool ReadSome(HttpConn& c);

@@ -1,6 +1,7 @@
 #include "http_message.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 
@@ -224,9 +225,9 @@ std::string SerializeResponse(const HttpResponse& res, bool keep_alive,
 }
 
 std::string Chunk(std::string_view data) {
-  char hex[20];
-  auto r = std::to_chars(hex, hex + sizeof hex, data.size(), 16);
-  std::string out(hex, r.ptr);
+  std::array<char, 20> hex;
+  auto r = std::to_chars(hex.data(), hex.data() + hex.size(), data.size(), 16);
+  std::string out(hex.data(), r.ptr);
   out += "\r\n";
   out += data;
   out += "\r\n";

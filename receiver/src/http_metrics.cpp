@@ -1,4 +1,5 @@
 // Prometheus text for the HTTP layer's limits, refusals and timeouts.
+#include <array>
 #include <cstdio>
 #include <string>
 
@@ -13,9 +14,9 @@ std::string RenderHttpMetrics(const HttpCounters& c, const HttpLimits& l) {
     out += "# HELP " + p + name + " " + help + "\n# TYPE " + p + name + " " + type + "\n";
   };
   auto value = [&](const std::string& name, const std::string& labels, double v) {
-    char num[32];
-    std::snprintf(num, sizeof num, "%.15g", v);
-    out += p + name + labels + " " + num + "\n";
+    std::array<char, 32> num;
+    std::snprintf(num.data(), num.size(), "%.15g", v);
+    out += p + name + labels + " " + num.data() + "\n";
   };
   head("http_connections", "gauge", "Open HTTP connections (streams included).");
   value("http_connections", "", static_cast<double>(c.open.load()));

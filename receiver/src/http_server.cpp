@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -129,14 +130,14 @@ void HttpServer::Loop::PumpStreams(const std::vector<int>& fds) {
 }
 
 std::vector<int> HttpServer::Loop::StreamFds() const {
-  return std::vector<int>(stream_fds.begin(), stream_fds.end());
+  return {stream_fds.begin(), stream_fds.end()};
 }
 
 void HttpServer::Loop::Run() {
-  epoll_event events[256];
+  std::array<epoll_event, 256> events;
   int64_t last_sweep = clock->MonoNs();
   while (!stopping) {
-    int n = epoll_wait(epoll_fd, events, 256, 100);
+    int n = epoll_wait(epoll_fd, events.data(), 256, 100);
     for (int i = 0; i < n; ++i) {
       int fd = events[i].data.fd;
       uint32_t ev = events[i].events;

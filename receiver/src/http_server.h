@@ -31,7 +31,7 @@ struct HttpLimits {
   int max_connections = 2048;
   int max_connections_per_peer = 256;
   int workers = 16;
-  size_t max_head_bytes = 16 * 1024;
+  size_t max_head_bytes = size_t{16} * 1024;
   int64_t max_body_bytes = 1 << 20;
   double stream_keepalive_s = 5;
 };

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 
 #include "sandwatch/core/cli.h"
 #include "sandwatch/core/clock.h"
@@ -61,7 +62,7 @@ bool ParseAge(const std::string& text, int64_t* out) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   using sandwatch::receiver::ReceiverConfig;
   ReceiverConfig config;
   CLI::App app{
@@ -159,10 +160,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "sandwatch-receiver: %s\n", c.error().message.c_str());
     return 2;
   }
-  try {
-    return sandwatch::receiver::Run(config);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "sandwatch-receiver: fatal: %s\n", e.what());
-    return 1;
-  }
+  return sandwatch::receiver::Run(config);
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "sandwatch-receiver: fatal: %s\n", e.what());
+  return 1;
 }

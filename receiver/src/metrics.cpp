@@ -1,5 +1,6 @@
 #include "metrics.h"
 
+#include <array>
 #include <cstdio>
 
 namespace sandwatch::receiver {
@@ -70,9 +71,9 @@ std::string Metrics::Render(const MetricsSnapshot& snap) const {
     out += '\n';
   };
   auto num = [](double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.9g", v);
-    return std::string(buf);
+    std::array<char, 64> buf;
+    std::snprintf(buf.data(), buf.size(), "%.9g", v);
+    return std::string(buf.data());
   };
   const std::string prefix = "sandwatch_receiver_";
   auto header = [&](const char* name, const char* type, const char* help) {

@@ -23,7 +23,7 @@ int64_t SeqGaps(const SensorRow& s) {
 
 std::vector<std::string> SensorWarnings(const SensorRow& s, bool silent) {
   std::vector<std::string> w;
-  if (silent) w.push_back("silent: no heartbeat for more than 2x its interval");
+  if (silent) w.emplace_back("silent: no heartbeat for more than 2x its interval");
   if (int64_t g = SeqGaps(s); g > 0) {
     w.push_back(std::to_string(g) + (g == 1 ? " event" : " events") + " lost (seq gaps)");
   }

@@ -70,8 +70,8 @@ TEST(Credentials, SameSecretComparesWholeStrings) {
 class TokensFile {
  public:
   TokensFile() {
-    char tmpl[] = "/tmp/sw-sensor-tokens-XXXXXX";
-    int fd = mkstemp(tmpl);
+    std::string tmpl = "/tmp/sw-sensor-tokens-XXXXXX";
+    int fd = mkstemp(tmpl.data());
     if (fd >= 0) close(fd);
     path_ = tmpl;
   }

@@ -218,6 +218,7 @@ TEST_F(LimitsTest, StreamClientThatDoesNotReadIsDroppedOnceItsQueueIsFull) {
   uint64_t seq = 0;
   for (int b = 0; b < 40 && M("sandwatch_receiver_stream_disconnected_total") < 1; ++b) {
     std::vector<Event> batch;
+    batch.reserve(1000);
     for (int i = 0; i < 1000; ++i) batch.push_back(MakeEvent(++seq));
     auto res = client_->Post("/events", Batch(batch), "application/json");
     ASSERT_TRUE(res);

@@ -27,6 +27,7 @@ inline pid_t Spawn(const std::vector<std::string>& args, const std::string& out_
   std::vector<std::string> full = {BinaryPath(binary)};
   full.insert(full.end(), args.begin(), args.end());
   std::vector<char*> argv;
+  argv.reserve(full.size() + 1);
   for (auto& a : full) argv.push_back(a.data());
   argv.push_back(nullptr);
   posix_spawn_file_actions_t fa;

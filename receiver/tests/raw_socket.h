@@ -8,6 +8,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <string>
@@ -28,12 +29,12 @@ class RawConn {
     sockaddr_in src{};
     src.sin_family = AF_INET;
     inet_pton(AF_INET, source, &src.sin_addr);
-    bind(fd_, reinterpret_cast<sockaddr*>(&src), sizeof src);
+    const bool bound = bind(fd_, reinterpret_cast<sockaddr*>(&src), sizeof src) == 0;
     sockaddr_in dst{};
     dst.sin_family = AF_INET;
     dst.sin_port = htons(static_cast<uint16_t>(port));
     inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&dst), sizeof dst) == 0;
+    connected_ = bound && connect(fd_, reinterpret_cast<sockaddr*>(&dst), sizeof dst) == 0;
   }
   ~RawConn() {
     if (fd_ >= 0) close(fd_);
@@ -58,7 +59,7 @@ class RawConn {
   // `head_only`: the answer to a HEAD, whose Content-Length announces no body bytes.
   std::string ReadResponse(bool head_only = false) {
     std::string& buf = pending_;
-    char tmp[4096];
+    std::array<char, 4096> tmp;
     for (;;) {
       size_t end = buf.find("\r\n\r\n");
       if (end != std::string::npos) {
@@ -72,21 +73,21 @@ class RawConn {
           return one;
         }
       }
-      ssize_t n = recv(fd_, tmp, sizeof tmp, 0);
+      ssize_t n = recv(fd_, tmp.data(), tmp.size(), 0);
       if (n <= 0) return std::exchange(buf, std::string());
-      buf.append(tmp, static_cast<size_t>(n));
+      buf.append(tmp.data(), static_cast<size_t>(n));
     }
   }
 
   // Reads until the server closes the connection: true when it did (EOF or reset),
   // false when 20 s passed without that.
   bool WaitClosed(std::string* received = nullptr) {
-    char tmp[4096];
+    std::array<char, 4096> tmp;
     for (;;) {
-      ssize_t n = recv(fd_, tmp, sizeof tmp, 0);
+      ssize_t n = recv(fd_, tmp.data(), tmp.size(), 0);
       if (n == 0) return true;
       if (n < 0) return errno == ECONNRESET;
-      if (received) received->append(tmp, static_cast<size_t>(n));
+      if (received) received->append(tmp.data(), static_cast<size_t>(n));
     }
   }
 

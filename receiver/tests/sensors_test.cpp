@@ -32,7 +32,7 @@ json FindSensor(httplib::Client& c, const std::string& id) {
   for (const auto& x : s["sensors"]) {
     if (x["id"] == id) return x;
   }
-  return json();
+  return {};
 }
 
 TEST(Sensors, SilenceIsDetectedOnceAndClearedByAHeartbeat) {

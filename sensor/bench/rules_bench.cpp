@@ -47,7 +47,7 @@ void Run(benchmark::State& state, const ProcessInfo& p) {
   RuleEngine engine(DefaultRules().value(), {"sleep"});
   BenchWorld world;
   size_t matches = 0;
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     auto m = engine.Evaluate({&p, std::nullopt}, world);
     matches += m.size();
     benchmark::DoNotOptimize(m);
@@ -60,7 +60,7 @@ void BM_EvaluateDefaultRules_Benign(benchmark::State& state) { Run(state, Benign
 void BM_EvaluateDefaultRules_NcatExec(benchmark::State& state) { Run(state, Attack()); }
 
 void BM_LoadDefaultRules(benchmark::State& state) {
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     auto r = DefaultRules();
     benchmark::DoNotOptimize(r);
   }

@@ -15,8 +15,8 @@ namespace {
 
 struct BenchDir {
   BenchDir() {
-    char tmpl[] = "/tmp/sw-state-bench-XXXXXX";
-    path = ::mkdtemp(tmpl);
+    std::string tmpl = "/tmp/sw-state-bench-XXXXXX";
+    path = ::mkdtemp(tmpl.data());
   }
   ~BenchDir() { std::filesystem::remove_all(path); }
   std::string path;
@@ -42,7 +42,7 @@ std::unique_ptr<StateKeeper> KeeperWith(const std::string& dir, int processes) {
 void BM_StateSave(benchmark::State& state) {
   BenchDir dir;
   auto k = KeeperWith(dir.path, static_cast<int>(state.range(0)));
-  for (auto _ : state) k->SaveNow(0);
+  for ([[maybe_unused]] auto _ : state) k->SaveNow(0);
   std::map<std::string, int64_t> c;
   k->AddCounters(&c);
   state.counters["state_bytes"] = static_cast<double>(c["state_bytes"]);
@@ -55,12 +55,12 @@ void BM_SeqWriteAhead(benchmark::State& state) {
   BenchDir dir;
   auto k = KeeperWith(dir.path, 10);
   uint64_t seq = 0;
-  for (auto _ : state) k->RecordSeq(++seq);
+  for ([[maybe_unused]] auto _ : state) k->RecordSeq(++seq);
 }
 BENCHMARK(BM_SeqWriteAhead)->Unit(benchmark::kMicrosecond);
 
 void BM_BaselineBuildRoot(benchmark::State& state) {
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     auto b = procfs::Baseline::Build("/");
     benchmark::DoNotOptimize(b);
     state.counters["files"] = static_cast<double>(b.ok() ? b->size() : 0);
@@ -78,7 +78,7 @@ void BM_BaselineRestoreRoot(benchmark::State& state) {
     (void)k->LoadOrBuildBaseline(
         "/", [] { return procfs::Baseline::Build("/"); }, &how);
   }
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     StateOptions o;
     o.dir = dir.path;
     auto k = std::move(StateKeeper::Open(o).value());

@@ -1,6 +1,7 @@
 #include "sandwatch/sensor/config.h"
 
 #include <CLI/CLI.hpp>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -173,7 +174,7 @@ Result<Command> ParseCommand(const std::map<std::string, std::string>& env,
     const char* env;
     const char* help;
   };
-  static const Spec kSpecs[] = {
+  static const auto kSpecs = std::to_array<Spec>({
       {"--receiver-url", "RECEIVER_URL",
        "POST events here (.../events); heartbeats to .../heartbeat"},
       {"--poll-interval", "POLL_INTERVAL", "seconds between /proc scans, fractional allowed [2]"},
@@ -201,7 +202,7 @@ Result<Command> ParseCommand(const std::map<std::string, std::string>& env,
       {"--sensor-id", "SENSOR_ID", "sensor id [<pod|host>-<random>]"},
       {"--log-level", "LOG_LEVEL", "debug | info | warn | error | off [info]"},
       {"--batch-size", "BATCH_SIZE", "events per HTTP POST [100]"},
-  };
+  });
   for (const auto& s : kSpecs) {
     opts[s.flag] =
         app.add_option(s.flag, values[s.flag], std::string(s.help) + " (env " + s.env + ")");
@@ -210,6 +211,7 @@ Result<Command> ParseCommand(const std::map<std::string, std::string>& env,
   app.add_flag("--print-config", print_config, "print the merged configuration as JSON and exit");
 
   std::vector<const char*> cargv;
+  cargv.reserve(argv.size() + 1);
   for (const auto& a : argv) cargv.push_back(a.c_str());
   if (cargv.empty()) cargv.push_back("sandwatch-sensor");
   Command cmd;
@@ -306,10 +308,10 @@ Status LoadReceiverToken(SensorConfig* c) {
     return MakeError("--receiver-token-file: cannot read " + path + ": " + std::strerror(errno));
   }
   std::string token;
-  char buf[4096];
-  in.read(buf, sizeof buf);
-  token.assign(buf, static_cast<size_t>(in.gcount()));
-  if (in.gcount() == static_cast<std::streamsize>(sizeof buf)) {
+  std::array<char, 4096> buf;
+  in.read(buf.data(), buf.size());
+  token.assign(buf.data(), static_cast<size_t>(in.gcount()));
+  if (in.gcount() == static_cast<std::streamsize>(buf.size())) {
     return MakeError("--receiver-token-file: " + path + " is larger than 4 KiB");
   }
   // A Secret written with echo or an editor ends in a newline; that is not part of the token.

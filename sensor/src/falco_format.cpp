@@ -1,5 +1,6 @@
 #include "sandwatch/sensor/falco_format.h"
 
+#include <array>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -19,13 +20,13 @@ std::string Join(const std::vector<std::string>& argv) {
 
 // "16:31:56.746609046" like Falco's output prefix (UTC).
 std::string ClockTime(int64_t wall_ns) {
-  time_t secs = static_cast<time_t>(wall_ns / 1000000000);
+  auto secs = static_cast<time_t>(wall_ns / 1000000000);
   struct tm tm {};
   gmtime_r(&secs, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%02d:%02d:%02d.%09lld", tm.tm_hour, tm.tm_min, tm.tm_sec,
+  std::array<char, 40> buf{};
+  std::snprintf(buf.data(), buf.size(), "%02d:%02d:%02d.%09lld", tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<long long>(wall_ns % 1000000000));
-  return buf;
+  return buf.data();
 }
 
 }  // namespace
@@ -69,7 +70,7 @@ nlohmann::json FalcoJson(const Event& e) {
   }
   for (const auto& [k, v] : e.fields) f["sandwatch." + k] = v;
   std::vector<std::string> tags = e.tags;
-  tags.push_back("sandwatch");
+  tags.emplace_back("sandwatch");
   std::string prio(PriorityName(e.priority));
   return json{{"uuid", e.id},
               {"time", FormatRfc3339(e.time_ns)},

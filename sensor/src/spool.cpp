@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -56,13 +57,13 @@ bool ReadWhole(const std::string& path, uint64_t from, std::string* out) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   out->clear();
-  char buf[65536];
+  std::array<char, 65536> buf;
   auto off = static_cast<off_t>(from);
   for (;;) {
-    ssize_t n = ::pread(fd, buf, sizeof buf, off);
+    ssize_t n = ::pread(fd, buf.data(), buf.size(), off);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
-    out->append(buf, static_cast<size_t>(n));
+    out->append(buf.data(), static_cast<size_t>(n));
     off += n;
   }
   ::close(fd);
@@ -76,9 +77,9 @@ uint64_t CountLines(const std::string& s) {
 }  // namespace
 
 std::string Spool::SegPath(uint64_t seg) const {
-  char name[32];
-  std::snprintf(name, sizeof name, "%020llu.seg", static_cast<unsigned long long>(seg));
-  return dir_ + "/" + name;
+  std::array<char, 32> name{};
+  std::snprintf(name.data(), name.size(), "%020llu.seg", static_cast<unsigned long long>(seg));
+  return dir_ + "/" + name.data();
 }
 
 Result<std::unique_ptr<Spool>> Spool::Open(const std::string& dir, uint64_t max_bytes,

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <cstdio>
 #include <map>
 
@@ -13,9 +14,9 @@ namespace sandwatch::sensor {
 namespace {
 
 std::string Fixed(double v, const char* fmt = "%.3g") {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, fmt, v);
-  return buf;
+  std::array<char, 32> buf;
+  std::snprintf(buf.data(), buf.size(), fmt, v);
+  return buf.data();
 }
 
 std::string DefaultSensorId(const SensorConfig& c) {

@@ -153,8 +153,8 @@ TEST(Config, NodeModeBaselinesTheHostRootAndPrintConfigSaysWhy) {
 class TokenFile {
  public:
   explicit TokenFile(const std::string& content) {
-    char tmpl[] = "/tmp/sw-token-XXXXXX";
-    int fd = mkstemp(tmpl);
+    std::string tmpl = "/tmp/sw-token-XXXXXX";
+    int fd = mkstemp(tmpl.data());
     path_ = tmpl;
     if (fd >= 0) {
       (void)!write(fd, content.data(), content.size());

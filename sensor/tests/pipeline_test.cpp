@@ -82,6 +82,7 @@ TEST_F(PipelineTest, CountersKeepTheirHeartbeatNames) {
   std::map<std::string, int64_t> c;
   pipeline_->AddCounters(&c);
   std::vector<std::string> names;
+  names.reserve(c.size());
   for (const auto& [k, v] : c) names.push_back(k);
   EXPECT_EQ(names,
             (std::vector<std::string>{
@@ -287,7 +288,7 @@ TEST_F(PipelineTest, StartupProcessesAreReportedOnlyForNewFilesAndConnections) {
 
 TEST_F(PipelineTest, HugeAttackerArgvIsCappedInEvents) {
   MakePipeline();
-  std::string big(200 * 1024, 'A');
+  std::string big(size_t{200} * 1024, 'A');
   proc_.Add({90, 0, "cat", {"cat", "/etc/shadow", big}, "/usr/bin/cat", 99, {}, {}});
   Scan();
   auto ev = out_.Rule("shadow_file_access");

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -22,12 +23,12 @@ bool IsPid(const json& e, pid_t pid) { return e["process"]["pid"] == pid; }
 
 // An established loopback connection whose local end is `port` (the listener's side).
 bool Connected(int port) {
-  char local[24];
-  std::snprintf(local, sizeof local, "0100007F:%04X ", port);
+  std::array<char, 24> local{};
+  std::snprintf(local.data(), local.size(), "0100007F:%04X ", port);
   std::ifstream tcp("/proc/net/tcp");
   std::string line;
   while (std::getline(tcp, line)) {
-    size_t at = line.find(local);
+    size_t at = line.find(local.data());
     if (at != std::string::npos && line.compare(at + 14 + 14, 3, "01 ") == 0) return true;
   }
   return false;
@@ -84,7 +85,7 @@ class WhileDown {
     dropped = Spawn({dropped_path_, "120"});
     tail = Spawn({"tail", "-f", "/etc/shadow"});
     int port = FreePort();
-    ASSERT_EQ(::pipe(keep_), 0);  // the listener's stdin stays open
+    ASSERT_EQ(::pipe(keep_.data()), 0);  // the listener's stdin stays open
     listener = Spawn({"ncat", "-l", "127.0.0.1", std::to_string(port)}, keep_[0]);
     for (int i = 0; i < 600 && !Listening(port); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -108,7 +109,7 @@ class WhileDown {
 
  private:
   std::string dropped_path_;
-  int keep_[2] = {-1, -1};
+  std::array<int, 2> keep_ = {-1, -1};
 };
 
 TEST(SensorRestart, WhatStartedWhileItWasDownIsCaughtAfterARestart) {
@@ -214,8 +215,8 @@ std::string PrintConfig(const std::string& state_dir) {
   std::string cmd = BinDir() + "/sandwatch-sensor --state-dir " + state_dir + " --print-config";
   FILE* p = ::popen(cmd.c_str(), "r");
   std::string out;
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  std::array<char, 4096> buf;
+  while (size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
   ::pclose(p);
   return out;
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -25,19 +26,20 @@ std::string BinDir() {
   const char* d = std::getenv("SANDWATCH_BIN_DIR");
   if (d) return d;
   // <build>/tests/<this binary> -> <build>/bin
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  std::string self(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  std::array<char, 4096> buf{};
+  ssize_t n = ::readlink("/proc/self/exe", buf.data(), buf.size() - 1);
+  std::string self(buf.data(), n > 0 ? static_cast<size_t>(n) : 0);
   return self.substr(0, self.rfind('/')) + "/../bin";
 }
 
 bool Listening(int port) {
-  char port_hex[8];
-  std::snprintf(port_hex, sizeof port_hex, ":%04X", port);
+  std::array<char, 8> port_hex{};
+  std::snprintf(port_hex.data(), port_hex.size(), ":%04X", port);
   std::ifstream tcp("/proc/net/tcp");
   std::string line;
   while (std::getline(tcp, line)) {
-    if (line.find(std::string("0100007F") + port_hex + " 00000000:0000 0A") != std::string::npos) {
+    if (line.find(std::string("0100007F") + port_hex.data() + " 00000000:0000 0A") !=
+        std::string::npos) {
       return true;
     }
   }

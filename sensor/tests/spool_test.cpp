@@ -101,7 +101,7 @@ TEST(Spool, TornLastRecordIsCutAtOpen) {
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
     if (e.path().extension() == ".seg") seg = e.path();
   }
-  std::ofstream(seg, std::ios::app) << "{\"seq\":2, \"trunc";
+  std::ofstream(seg, std::ios::app) << R"({"seq":2, "trunc)";
   auto s = Spool::Open(dir, 1 << 20);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ((*s)->PendingRecords(), 1u);

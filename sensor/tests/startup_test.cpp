@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -43,18 +44,18 @@ StartupStep PipeStep(const std::string& name, int* fds, std::vector<std::string>
 }
 
 TEST(StartupSequence, AFailingStepTearsDownTheEarlierOnesInReverse) {
-  int a[2] = {-1, -1};
-  int b[2] = {-1, -1};
-  int c[2] = {-1, -1};
+  std::array<int, 2> a = {-1, -1};
+  std::array<int, 2> b = {-1, -1};
+  std::array<int, 2> c = {-1, -1};
   std::vector<std::string> torn;
   StartupSequence seq;
-  seq.Add(PipeStep("first", a, &torn));
-  seq.Add(PipeStep("second", b, &torn));
-  StartupStep failing = PipeStep("third", c, &torn);
+  seq.Add(PipeStep("first", a.data(), &torn));
+  seq.Add(PipeStep("second", b.data(), &torn));
+  StartupStep failing = PipeStep("third", c.data(), &torn);
   failing.run = [] { return Status(MakeError("--thing: not usable")); };
   failing.exit_code = 2;
   seq.Add(failing);
-  seq.Add(PipeStep("never", c, &torn));
+  seq.Add(PipeStep("never", c.data(), &torn));
 
   auto st = seq.RunAll();
   ASSERT_FALSE(st.ok());
@@ -70,10 +71,10 @@ TEST(StartupSequence, AFailingStepTearsDownTheEarlierOnesInReverse) {
 }
 
 TEST(StartupSequence, AThrowingStepTearsDownAndRethrows) {
-  int a[2] = {-1, -1};
+  std::array<int, 2> a = {-1, -1};
   std::vector<std::string> torn;
   StartupSequence seq;
-  seq.Add(PipeStep("first", a, &torn));
+  seq.Add(PipeStep("first", a.data(), &torn));
   seq.Add({"throws", []() -> Status { throw std::runtime_error("boom"); }, nullptr, 1});
   EXPECT_THROW((void)seq.RunAll(), std::runtime_error);
   EXPECT_EQ(seq.failed_step(), "throws");
@@ -82,13 +83,13 @@ TEST(StartupSequence, AThrowingStepTearsDownAndRethrows) {
 }
 
 TEST(StartupSequence, TeardownRunsWhenTheSequenceGoesOutOfScope) {
-  int a[2] = {-1, -1};
-  int b[2] = {-1, -1};
+  std::array<int, 2> a = {-1, -1};
+  std::array<int, 2> b = {-1, -1};
   std::vector<std::string> torn;
   try {
     StartupSequence seq;
-    seq.Add(PipeStep("first", a, &torn));
-    seq.Add(PipeStep("second", b, &torn));
+    seq.Add(PipeStep("first", a.data(), &torn));
+    seq.Add(PipeStep("second", b.data(), &torn));
     ASSERT_TRUE(seq.RunAll().ok());
     EXPECT_EQ(seq.Running(), (std::vector<std::string>{"first", "second"}));
     EXPECT_TRUE(FdOpen(a[0]) && FdOpen(b[1]));

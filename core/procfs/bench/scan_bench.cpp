@@ -89,8 +89,7 @@ void WarmUp(ProcessScanner* scanner, const ScannerOptions& options) {
 std::optional<double> ScanEachIteration(benchmark::State& state, ProcessScanner* scanner,
                                         size_t* changes, int pace_ms = 0) {
   const double cpu0 = ProcessCpuUs();
-  // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop variable
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     auto r = scanner->Scan();
     if (!r.ok()) {
       state.SkipWithError(r.error().message.c_str());
@@ -136,8 +135,7 @@ void BM_FirstScan(benchmark::State& state) {
   if (!Prepare(state, static_cast<size_t>(state.range(0)))) return;
   size_t procs = 0;
   const double cpu0 = ProcessCpuUs();
-  // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop variable
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     ProcessScanner scanner{ProcFs()};
     auto r = scanner.Scan();
     if (!r.ok()) {
@@ -185,8 +183,7 @@ void BM_ReadFloor(benchmark::State& state) {
   }
   std::string buf;
   const double cpu0 = ProcessCpuUs();
-  // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop variable
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     auto pids = fs.ListPids();
     benchmark::DoNotOptimize(pids);
     for (int fd : fds) (void)ProcFs::PreadInto(fd, &buf);
@@ -207,8 +204,7 @@ void BM_TrackedMemory(benchmark::State& state) {
   if (!Prepare(state, static_cast<size_t>(state.range(0)))) return;
   double bytes = 0;
   size_t procs = 0;
-  // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop variable
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     malloc_trim(0);
     const size_t heap0 = HeapInUse();
     auto scanner = std::make_unique<ProcessScanner>(ProcFs());
@@ -254,8 +250,7 @@ void BM_EnrichOne(benchmark::State& state) {
   ProcessScanner scanner{ProcFs()};
   size_t sockets = 0;
   const double cpu0 = ProcessCpuUs();
-  // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop variable
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     auto info = scanner.EnrichOne(pid);
     if (!info.ok()) {
       state.SkipWithError("subject vanished");
@@ -286,8 +281,7 @@ void RunPsutil(benchmark::State& state, const std::string& mode, const std::stri
   if (!Prepare(state, n)) return;
   const std::string scans = n >= 5000 ? "3" : (n >= 1000 ? "10" : "30");
   nlohmann::json j;
-  // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop variable
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     auto out = RunAndCapture({"/usr/bin/python3", PsutilScript(), "--mode", mode, "--scans",
                               mode == "full" ? "3" : scans});
     j = nlohmann::json::parse(out, nullptr, false);

@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
+
 #include "sandwatch/core/procfs/proc_fs.h"
 
 extern char** environ;
@@ -24,13 +26,13 @@ bool SleeperPool::Resize(size_t n) {
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  char arg0[] = "/usr/bin/sleep";
-  char arg1[] = "100000";
-  char* argv[] = {arg0, arg1, nullptr};
+  std::string arg0 = "/usr/bin/sleep";
+  std::string arg1 = "100000";
+  std::array<char*, 3> argv = {arg0.data(), arg1.data(), nullptr};
   bool ok = true;
   while (pids_.size() < n) {
     pid_t pid = -1;
-    if (posix_spawn(&pid, arg0, &fa, nullptr, argv, environ) != 0) {
+    if (posix_spawn(&pid, arg0.data(), &fa, nullptr, argv.data(), environ) != 0) {
       ok = false;
       break;
     }
@@ -47,9 +49,9 @@ pid_t SpawnShell(const std::string& cmd) {
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
   std::string arg0 = "/bin/bash", arg1 = "-c", arg2 = cmd;
-  char* argv[] = {arg0.data(), arg1.data(), arg2.data(), nullptr};
+  std::array<char*, 4> argv = {arg0.data(), arg1.data(), arg2.data(), nullptr};
   pid_t pid = -1;
-  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv, environ) != 0) pid = -1;
+  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) pid = -1;
   posix_spawn_file_actions_destroy(&fa);
   return pid;
 }
@@ -75,9 +77,10 @@ size_t CountProcesses() {
 }
 
 std::string RunAndCapture(const std::vector<std::string>& argv) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return {};
+  std::array<int, 2> fds;
+  if (pipe2(fds.data(), O_CLOEXEC) != 0) return {};
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   posix_spawn_file_actions_t fa;
@@ -89,9 +92,10 @@ std::string RunAndCapture(const std::vector<std::string>& argv) {
   close(fds[1]);
   std::string out;
   if (rc == 0) {
-    char buf[4096];
+    std::array<char, 4096> buf;
     ssize_t n;
-    while ((n = read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+    while ((n = read(fds[0], buf.data(), buf.size())) > 0)
+      out.append(buf.data(), static_cast<size_t>(n));
     waitpid(pid, nullptr, 0);
   }
   close(fds[0]);

@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <unordered_set>
 
 #include "file_stat.h"
@@ -56,13 +58,14 @@ Result<std::string> ResolveInRoot(const std::string& root, std::string_view path
       continue;
     }
     if (++hops > 40) return MakeError(std::string("too many links at ").append(candidate), ELOOP);
-    char buf[4096];
-    ssize_t n = readlink(candidate.c_str(), buf, sizeof buf - 1);
+    std::array<char, 4096> buf;
+    ssize_t n = readlink(candidate.c_str(), buf.data(), buf.size() - 1);
     if (n < 0) return MakeError(std::string("readlink ").append(candidate), errno);
-    std::string_view target(buf, static_cast<size_t>(n));
+    std::string_view target(buf.data(), static_cast<size_t>(n));
     if (!target.empty() && target.front() == '/') done.clear();
     std::vector<std::string> more = Components(target);
-    for (auto it = more.rbegin(); it != more.rend(); ++it) todo.push_back(*it);
+    todo.insert(todo.end(), std::make_move_iterator(more.rbegin()),
+                std::make_move_iterator(more.rend()));
   }
   std::string out;
   for (const auto& d : done) out.append("/").append(d);

@@ -1,5 +1,6 @@
 // ProcessScanner: reading one process in full (enrichment), its fds and ancestors.
 #include <algorithm>
+#include <array>
 #include <span>
 
 #include "net_cache.h"
@@ -180,7 +181,8 @@ void ProcessScanner::FillAncestors(ProcessInfo* info) {
   info->ancestors.clear();
   int ppid = info->ppid;
   uint64_t child_ticks = info->key.start_ticks;
-  const ArgvCap both_caps[] = {options_.parent_event_argv, options_.ancestor_event_argv};
+  const std::array<ArgvCap, 2> both_caps = {options_.parent_event_argv,
+                                            options_.ancestor_event_argv};
   for (int depth = 0; depth < options_.ancestor_depth && ppid > 0; ++depth) {
     AncestorRef ref;
     ref.pid = ppid;

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <array>
 #include <charconv>
 #include <cstring>
 
@@ -50,7 +51,7 @@ namespace {
 struct StatSplit {
   std::string_view head;
   std::string_view comm;
-  std::string_view tok[20];
+  std::array<std::string_view, 20> tok;
 };
 
 Status SplitStat(std::string_view text, StatSplit* out) {
@@ -61,7 +62,8 @@ Status SplitStat(std::string_view text, StatSplit* out) {
   }
   out->head = text.substr(0, open);
   out->comm = text.substr(open + 1, close - open - 1);
-  if (SplitWs(text.substr(close + 1), out->tok, 20) < 20) return MakeError("stat: truncated");
+  if (SplitWs(text.substr(close + 1), out->tok.data(), 20) < 20)
+    return MakeError("stat: truncated");
   return OkStatus();
 }
 
@@ -84,7 +86,7 @@ Result<StatFields> ParseStat(std::string_view text) {
   while (!pid_text.empty() && pid_text.back() == ' ') pid_text.remove_suffix(1);
   if (!ParseNum(pid_text, &f.pid)) return MakeError("stat: bad pid");
   f.comm = std::string(sp.comm);
-  const std::string_view* tok = sp.tok;
+  const std::string_view* tok = sp.tok.data();
   if (tok[0].size() != 1) return MakeError("stat: bad state");
   f.state = tok[0][0];
   if (!ParseNum(tok[1], &f.ppid) || !ParseNum(tok[6], &f.flags) ||
@@ -120,16 +122,16 @@ std::optional<std::string_view> StatusValue(std::string_view text, std::string_v
 
 std::optional<int64_t> ParseStatusKib(std::string_view text, std::string_view key) {
   auto value = StatusValue(text, key);
-  std::string_view tok[1];
+  std::array<std::string_view, 1> tok;
   int64_t kib = 0;
-  if (!value || SplitWs(*value, tok, 1) != 1 || !ParseNum(tok[0], &kib)) return std::nullopt;
+  if (!value || SplitWs(*value, tok.data(), 1) != 1 || !ParseNum(tok[0], &kib)) return std::nullopt;
   return kib;
 }
 
 std::optional<uint64_t> ParseSchedstatNs(std::string_view text) {
-  std::string_view tok[1];
+  std::array<std::string_view, 1> tok;
   uint64_t ns = 0;
-  if (SplitWs(text, tok, 1) != 1 || !ParseNum(tok[0], &ns)) return std::nullopt;
+  if (SplitWs(text, tok.data(), 1) != 1 || !ParseNum(tok[0], &ns)) return std::nullopt;
   return ns;
 }
 
@@ -149,11 +151,11 @@ Result<StatusFields> ParseStatus(std::string_view text) {
       f.name = std::string(val);
       have_name = true;
     } else if (key == "PPid") {
-      std::string_view tok[1];
-      if (SplitWs(val, tok, 1) == 1) (void)ParseNum(tok[0], &f.ppid);
+      std::array<std::string_view, 1> tok;
+      if (SplitWs(val, tok.data(), 1) == 1) (void)ParseNum(tok[0], &f.ppid);
     } else if (key == "Uid") {
-      std::string_view tok[2];
-      size_t n = SplitWs(val, tok, 2);
+      std::array<std::string_view, 2> tok;
+      size_t n = SplitWs(val, tok.data(), 2);
       if (n >= 1 && !ParseNum(tok[0], &f.uid)) f.uid = -1;
       if (n >= 2 && !ParseNum(tok[1], &f.euid)) f.euid = -1;
     }
@@ -190,7 +192,7 @@ Result<std::string> DecodeEndpoint(std::string_view hex) {
   // The kernel prints each 32-bit word of the address as it sits in memory,
   // read as a host-order integer (%08X). On this little-endian host the bytes of
   // word w are therefore (w, w>>8, w>>16, w>>24).
-  unsigned char bytes[16];
+  std::array<unsigned char, 16> bytes;
   size_t words = addr.size() / 8;
   if ((words != 1 && words != 4) || addr.size() % 8 != 0) return MakeError("endpoint: bad address");
   for (size_t w = 0; w < words; ++w) {
@@ -198,13 +200,13 @@ Result<std::string> DecodeEndpoint(std::string_view hex) {
     if (!ParseNum(addr.substr(w * 8, 8), &v, 16)) return MakeError("endpoint: bad hex");
     for (int b = 0; b < 4; ++b) bytes[w * 4 + b] = static_cast<unsigned char>(v >> (8 * b));
   }
-  char buf[INET6_ADDRSTRLEN];
-  if (inet_ntop(words == 1 ? AF_INET : AF_INET6, bytes, buf, sizeof buf) == nullptr) {
+  std::array<char, INET6_ADDRSTRLEN> buf;
+  if (inet_ntop(words == 1 ? AF_INET : AF_INET6, bytes.data(), buf.data(), buf.size()) == nullptr) {
     return MakeError("endpoint: inet_ntop");
   }
   std::string out;
   if (words == 4) out += '[';
-  out += buf;
+  out += buf.data();
   if (words == 4) out += ']';
   out += ':';
   out += std::to_string(port);
@@ -224,8 +226,8 @@ std::vector<SocketInfo> ParseNetTable(std::string_view text, std::string_view pr
       header = false;
       continue;
     }
-    std::string_view tok[10];
-    size_t n = SplitWs(line, tok, 10);
+    std::array<std::string_view, 10> tok;
+    size_t n = SplitWs(line, tok.data(), 10);
     if (n == 0) continue;
     SocketInfo s;
     uint32_t state = 0;

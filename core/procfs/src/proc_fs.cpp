@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -71,10 +72,10 @@ Status ReadAllAt(int dirfd, const char* name, const std::string& shown, size_t m
   out->clear();
   // Read through a stack buffer: growing `out` first would zero bytes only to
   // overwrite them, which cost more than the read itself for small files.
-  char buf[16384];
+  std::array<char, 16384> buf;
   while (out->size() < max_bytes) {
-    size_t want = std::min(sizeof buf, max_bytes - out->size());
-    ssize_t n = read(fd, buf, want);
+    size_t want = std::min(buf.size(), max_bytes - out->size());
+    ssize_t n = read(fd, buf.data(), want);
     if (n < 0) {
       int err = errno;
       if (err == EINTR) continue;
@@ -82,17 +83,17 @@ Status ReadAllAt(int dirfd, const char* name, const std::string& shown, size_t m
       return OsError("read", shown, err);
     }
     if (n == 0) break;
-    out->append(buf, static_cast<size_t>(n));
+    out->append(buf.data(), static_cast<size_t>(n));
   }
   close(fd);
   return OkStatus();
 }
 
 Result<std::string> ReadLinkAt(int dirfd, const char* name, const std::string& shown) {
-  char buf[4096];
-  ssize_t n = readlinkat(dirfd, name, buf, sizeof buf);
+  std::array<char, 4096> buf;
+  ssize_t n = readlinkat(dirfd, name, buf.data(), buf.size());
   if (n < 0) return OsError("readlink", shown, errno);
-  return std::string(buf, static_cast<size_t>(n));
+  return std::string(buf.data(), static_cast<size_t>(n));
 }
 
 Result<FileStat> StatAt(int dirfd, const char* name, const std::string& shown) {
@@ -156,20 +157,20 @@ Result<std::string> ProcFs::ReadPidFile(int pid, std::string_view name, size_t m
 
 Status ProcFs::ReadStatInto(int pid, std::string* buf) const {
   // One open/read/close into a reused buffer: a stat line is well under 1 KiB.
-  char path[4096];
-  int len = std::snprintf(path, sizeof path, "%s/%d/stat", root_.c_str(), pid);
-  if (len < 0 || static_cast<size_t>(len) >= sizeof path) return MakeError("path too long");
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return OsError("open", path, errno);
-  char text[1024];
+  std::array<char, 4096> path;
+  int len = std::snprintf(path.data(), path.size(), "%s/%d/stat", root_.c_str(), pid);
+  if (len < 0 || static_cast<size_t>(len) >= path.size()) return MakeError("path too long");
+  int fd = open(path.data(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return OsError("open", path.data(), errno);
+  std::array<char, 1024> text;
   ssize_t n;
   do {
-    n = read(fd, text, sizeof text);
+    n = read(fd, text.data(), text.size());
   } while (n < 0 && errno == EINTR);
   int err = errno;
   close(fd);
-  if (n < 0) return OsError("read", path, err);
-  buf->assign(text, static_cast<size_t>(n));
+  if (n < 0) return OsError("read", path.data(), err);
+  buf->assign(text.data(), static_cast<size_t>(n));
   return OkStatus();
 }
 
@@ -181,17 +182,18 @@ Result<int> ProcFs::OpenPidFile(int pid, std::string_view name) const {
 }
 
 Status ProcFs::PreadInto(int fd, std::string* buf) {
-  char text[4096];  // not buf->resize(4096): zeroing 4 KiB per call cost more than the pread
+  std::array<char, 4096>
+      text;  // not buf->resize(4096): zeroing 4 KiB per call cost more than the pread
   ssize_t n;
   do {
-    n = pread(fd, text, sizeof text, 0);
+    n = pread(fd, text.data(), text.size(), 0);
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
     int err = errno;
     buf->clear();
     return MakeError(std::string("pread: ").append(std::strerror(err)), err);
   }
-  buf->assign(text, static_cast<size_t>(n));
+  buf->assign(text.data(), static_cast<size_t>(n));
   return OkStatus();
 }
 
@@ -307,12 +309,12 @@ Result<int> PidDir::Open(std::string_view name) const {
 Result<std::string> PidDir::SocketProtocol(int fd) const {
   // Through this process's own /proc, so the lookup stays bound to the opened pid.
   const std::string path = "/proc/self/fd/" + std::to_string(fd_) + "/fd/" + std::to_string(fd);
-  char name[64];
-  ssize_t n = getxattr(path.c_str(), "system.sockprotoname", name, sizeof name);
+  std::array<char, 64> name;
+  ssize_t n = getxattr(path.c_str(), "system.sockprotoname", name.data(), name.size());
   if (n < 0)
     return MakeError(Join(path_, "fd/" + std::to_string(fd)) + ": no socket protocol", errno);
   while (n > 0 && name[n - 1] == '\0') --n;
-  return std::string(name, static_cast<size_t>(n));
+  return std::string(name.data(), static_cast<size_t>(n));
 }
 
 }  // namespace sandwatch::procfs

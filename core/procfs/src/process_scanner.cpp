@@ -71,7 +71,7 @@ ProcessScanner::Hot ProcessScanner::MakeHot(const Entry& entry) {
   // A user process's comm is at most 15 bytes; a longer one (a kworker's, with its
   // queue's name) is compared on its first 16 bytes (see CheckKnown).
   h.comm_len = static_cast<uint8_t>(std::min<size_t>(entry.info.name.size(), 16));
-  std::memcpy(h.comm, entry.info.name.data(), h.comm_len);
+  std::memcpy(h.comm.data(), entry.info.name.data(), h.comm_len);
   return h;
 }
 
@@ -87,9 +87,9 @@ void ProcessScanner::UpsertHot(const Entry& entry) {
 }
 
 ProcessScanner::HeldFd ProcessScanner::MaybeHoldComm(const PidDir& dir) {
-  if (held_fds_ >= options_.max_held_fds) return HeldFd();
+  if (held_fds_ >= options_.max_held_fds) return {};
   auto fd = dir.Open("comm");
-  if (!fd.ok()) return HeldFd();  // EMFILE, gone, or a fixture tree without comm
+  if (!fd.ok()) return {};  // EMFILE, gone, or a fixture tree without comm
   ++held_fds_;
   return HeldFd(*fd);
 }
@@ -128,10 +128,10 @@ bool ProcessScanner::CheckKnown(Hot* hot, bool* reused) {
     // kworker names follow their work queue, and /proc shows them with the queue's name
     // ("kworker/u8:0-events_unbound"), longer than 15 bytes: compare what the record
     // holds, update quietly. Re-enriching them cost a full read on every scan.
-    const size_t n = std::min(comm.size(), sizeof hot->comm);
-    if (hot->comm_len == n && std::memcmp(hot->comm, comm.data(), n) == 0) return true;
+    const size_t n = std::min(comm.size(), hot->comm.size());
+    if (hot->comm_len == n && std::memcmp(hot->comm.data(), comm.data(), n) == 0) return true;
     hot->comm_len = static_cast<uint8_t>(n);
-    std::memcpy(hot->comm, comm.data(), n);
+    std::memcpy(hot->comm.data(), comm.data(), n);
     if (auto it = table_.find(hot->pid); it != table_.end()) it->second.info.name = comm;
     return true;
   }

@@ -18,9 +18,9 @@ namespace fs = std::filesystem;
 class ProcfsBaselineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/sandwatch-baseline-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
+    std::string tmpl = "/tmp/sandwatch-baseline-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    root_ = tmpl.data();
     Exe("usr/bin/ls", "ls-v1");
     Exe("usr/bin/nc.openbsd", "nc");
     Exe("usr/sbin/nginx", "nginx");

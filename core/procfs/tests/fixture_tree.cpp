@@ -11,9 +11,9 @@ namespace fs = std::filesystem;
 namespace sandwatch::procfs::testing {
 
 FixtureTree::FixtureTree(const std::string& name) {
-  char tmpl[] = "/tmp/sandwatch-procfs-XXXXXX";
-  if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-  base_ = tmpl;
+  std::string tmpl = "/tmp/sandwatch-procfs-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  base_ = tmpl.data();
   root_ = base_ + "/" + name;
   fs::copy(fs::path(SANDWATCH_PROCFS_FIXTURES) / name, root_,
            fs::copy_options::recursive | fs::copy_options::copy_symlinks);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 
 #include "live_process.h"
@@ -49,8 +50,8 @@ bool HasPrefix(pid_t pid, const std::string& prefix) {
 }
 
 std::string TempDir() {
-  char tmpl[] = "/tmp/sandwatch-procfs-it-XXXXXX";
-  return mkdtemp(tmpl) != nullptr ? std::string(tmpl) : std::string();
+  std::string tmpl = "/tmp/sandwatch-procfs-it-XXXXXX";
+  return mkdtemp(tmpl.data()) != nullptr ? std::string(tmpl.data()) : std::string();
 }
 
 TEST(ProcfsScannerLive, TailFollowingShadowHoldsIt) {
@@ -236,15 +237,15 @@ TEST_F(ProcfsBaselineLive, MemfdExecutable) {
   if (child == 0) {
     int src = open("/usr/bin/sleep", O_RDONLY);
     int mfd = memfd_create("payload", MFD_CLOEXEC);
-    char buf[65536];
+    std::array<char, 65536> buf;
     ssize_t n;
-    while ((n = read(src, buf, sizeof buf)) > 0) {
-      if (write(mfd, buf, static_cast<size_t>(n)) != n) _exit(3);
+    while ((n = read(src, buf.data(), buf.size())) > 0) {
+      if (write(mfd, buf.data(), static_cast<size_t>(n)) != n) _exit(3);
     }
-    char arg0[] = "payload";
-    char arg1[] = "300";
-    char* argv[] = {arg0, arg1, nullptr};
-    fexecve(mfd, argv, environ);
+    std::string arg0 = "payload";
+    std::string arg1 = "300";
+    std::array<char*, 3> argv = {arg0.data(), arg1.data(), nullptr};
+    fexecve(mfd, argv.data(), environ);
     _exit(4);
   }
   LiveProcess p = LiveProcess::Adopt(child);

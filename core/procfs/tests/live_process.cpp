@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -24,12 +25,13 @@ namespace sandwatch::procfs::testing {
 
 LiveProcess::LiveProcess(const std::vector<std::string>& argv, bool stdin_pipe) {
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  int pipefd[2] = {-1, -1};
-  if (stdin_pipe && pipe2(pipefd, O_CLOEXEC) == 0) {
+  std::array<int, 2> pipefd = {-1, -1};
+  if (stdin_pipe && pipe2(pipefd.data(), O_CLOEXEC) == 0) {
     posix_spawn_file_actions_adddup2(&fa, pipefd[0], 0);
   } else {
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 
 #include "fixture_tree.h"
@@ -138,8 +139,8 @@ TEST(ProcfsFs, ReadExeTakesPathAndIdentityFromOneOpen) {
 }
 
 TEST(ProcfsFs, SocketProtocolNamesUnixAndTcpSockets) {
-  int pair[2];
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  std::array<int, 2> pair;
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair.data()), 0);
   int tcp = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ASSERT_GE(tcp, 0);
   auto dir = ProcFs().OpenPid(getpid());

@@ -78,7 +78,7 @@ Status ReadConditions(const YAML::Node& n, const Ctx& c, Conditions* out) {
     // Copies: the iterator's pair is a temporary proxy.
     const YAML::Node key_node = it->first;
     const YAML::Node v = it->second;
-    const std::string key = key_node.as<std::string>();
+    const auto key = key_node.as<std::string>();
     Ctx kc{c.field + "." + key};
     auto list_into = [&](std::vector<std::string>* dst) -> Status {
       auto l = ReadList(v, kc, false);
@@ -200,7 +200,7 @@ Status ReadRule(const YAML::Node& n, Rule* r) {
     // Copies: the iterator's pair is a temporary proxy.
     const YAML::Node key_node = it->first;
     const YAML::Node v = it->second;
-    const std::string key = key_node.as<std::string>();
+    const auto key = key_node.as<std::string>();
     Ctx kc{key};
     if (key == "name") {
       continue;
@@ -260,7 +260,7 @@ Result<RuleSet> ParseRulesUnsafe(std::string_view text, const std::string& src) 
     return MakeError(src + ": expected a map with a \"rules:\" list at the top");
   }
   for (auto it = root.begin(); it != root.end(); ++it) {
-    const std::string key = it->first.as<std::string>();
+    const auto key = it->first.as<std::string>();
     if (key != "rules" && key != "version") {
       return MakeError(src + ": line " + std::to_string(it->first.Mark().line + 1) +
                        ": unknown top-level key \"" + key + "\" (known: version, rules)");

@@ -75,9 +75,9 @@ std::string EscapeControl(std::string_view s) {
   out.reserve(s.size());
   for (unsigned char c : s) {
     if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
+      std::array<char, 8> buf{};
+      std::snprintf(buf.data(), buf.size(), "\\x%02x", c);
+      out += buf.data();
     } else {
       out += static_cast<char>(c);
     }

@@ -17,11 +17,12 @@ using testing::Proc;
 RuleEngine Engine(const std::string& yaml, std::vector<std::string> expected = {}) {
   auto set = ParseRules(yaml, "test.yaml");
   EXPECT_TRUE(set.ok()) << (set.ok() ? "" : set.error().message);
-  return RuleEngine(std::move(set.value()), std::move(expected));
+  return {std::move(set.value()), std::move(expected)};
 }
 
 std::vector<std::string> Names(const std::vector<Match>& ms) {
   std::vector<std::string> out;
+  out.reserve(ms.size());
   for (const auto& m : ms) out.push_back(m.rule->name);
   return out;
 }

@@ -59,6 +59,7 @@ std::vector<SweepCell> AtInterval(const std::vector<SweepCell>& poll, double p) 
 
 double MedianScan(const std::vector<SweepCell>& at) {
   std::vector<double> s;
+  s.reserve(at.size());
   for (const auto& c : at) s.push_back(c.scan_s);
   return Percentile(s, 0.5);
 }
@@ -104,6 +105,7 @@ std::vector<SweepCell> BasisCells(const std::vector<SweepCell>& poll, double lif
   for (size_t idx : rows) {
     const auto at = AtInterval(poll, ps[idx]);
     std::vector<double> ls;
+    ls.reserve(at.size());
     for (const auto& c : at) ls.push_back(static_cast<double>(c.lifetime_ms));
     const Bracket bl = Find(ls, lifetime_ms, true);
     out.push_back(at[bl.a]);

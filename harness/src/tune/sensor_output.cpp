@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <array>
 #include <nlohmann/json.hpp>
+#include <ranges>
 
 #include "sandwatch/core/event.h"
 
@@ -19,12 +21,12 @@ void SensorOutput::Poll() {
     close(fd);
     return;
   }
-  char buf[65536];
+  std::array<char, 65536> buf;
   for (;;) {
-    const ssize_t n = read(fd, buf, sizeof buf);
+    const ssize_t n = read(fd, buf.data(), buf.size());
     if (n <= 0) break;
     offset_ += static_cast<uint64_t>(n);
-    partial_.append(buf, static_cast<size_t>(n));
+    partial_.append(buf.data(), static_cast<size_t>(n));
     size_t start = 0;
     for (;;) {
       const auto nl = partial_.find('\n', start);
@@ -81,9 +83,9 @@ void SensorOutput::Line(const std::string& line) {
 }
 
 int64_t SensorOutput::LastCounter(const std::string& name) const {
-  for (auto it = heartbeats_.rbegin(); it != heartbeats_.rend(); ++it) {
-    auto c = it->counters.find(name);
-    if (c != it->counters.end()) return c->second;
+  for (const auto& hb : heartbeats_ | std::views::reverse) {
+    auto c = hb.counters.find(name);
+    if (c != hb.counters.end()) return c->second;
   }
   return -1;
 }

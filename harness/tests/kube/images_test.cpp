@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -208,11 +209,12 @@ TEST_F(ImagesTest, SidecarSensorImageSeesTheBlogChainInTheWorkloadImage) {
                   std::to_string(lport) + " --speed blog --count 1 --timeout 300")
                 .exit_code,
             0);
-  char hex[8];
-  std::snprintf(hex, sizeof(hex), "%04X", static_cast<unsigned>(lport));
-  ASSERT_EQ(PollUntilOk(std::string("grep -q ':") + hex + " 00000000:0000 0A' /proc/net/tcp", 60)
-                .exit_code,
-            0)
+  std::array<char, 8> hex{};
+  std::snprintf(hex.data(), hex.size(), "%04X", static_cast<unsigned>(lport));
+  ASSERT_EQ(
+      PollUntilOk(std::string("grep -q ':") + hex.data() + " 00000000:0000 0A' /proc/net/tcp", 60)
+          .exit_code,
+      0)
       << Shell("podman logs " + attacker).output;
   const ShellResult chain = Shell("podman exec " + app +
                                   " sandwatch-attack-sim run --chain blog --speed blog"

@@ -50,8 +50,8 @@ class TuneCli : public ::testing::Test {
   void SetUp() override {
     if (access(Harness().c_str(), X_OK) != 0)
       GTEST_SKIP() << "no sandwatch-harness at " << Harness();
-    char tmpl[] = "/tmp/sw-tune-cli-XXXXXX";
-    root_ = mkdtemp(tmpl);
+    std::string tmpl = "/tmp/sw-tune-cli-XXXXXX";
+    root_ = mkdtemp(tmpl.data());
     dir_ = root_ + "/results/poll-sweep-2026-01-01";
     std::filesystem::create_directories(dir_);
     auto cells =

@@ -82,8 +82,8 @@ TEST(SweepPlan, TheShippedScenarioParses) {
 }
 
 TEST(SensorOutput, KeepsTheFirstMarkedEventAndHeartbeats) {
-  char tmpl[] = "/tmp/sw-tune-out-XXXXXX";
-  const int fd = mkstemp(tmpl);
+  std::string tmpl = "/tmp/sw-tune-out-XXXXXX";
+  const int fd = mkstemp(tmpl.data());
   ASSERT_GE(fd, 0);
   close(fd);
   const std::string path = tmpl;

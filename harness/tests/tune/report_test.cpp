@@ -34,8 +34,8 @@ std::string ReadAll(const std::string& path) {
 
 struct TempDir {
   TempDir() {
-    char tmpl[] = "/tmp/sw-tune-test-XXXXXX";
-    path = mkdtemp(tmpl);
+    std::string tmpl = "/tmp/sw-tune-test-XXXXXX";
+    path = mkdtemp(tmpl.data());
   }
   ~TempDir() { std::filesystem::remove_all(path); }
   std::string path;

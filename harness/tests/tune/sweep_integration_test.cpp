@@ -81,8 +81,8 @@ TEST(Trials, StopKillsEveryLiveTrial) {
 TEST(ShortSweep, LongLivedAreSeenShortLivedRarely) {
   if (access(SensorPath().c_str(), X_OK) != 0)
     GTEST_SKIP() << "no sandwatch-sensor at " << SensorPath();
-  char tmpl[] = "/tmp/sw-tune-sweep-XXXXXX";
-  const std::string out = mkdtemp(tmpl);
+  std::string tmpl = "/tmp/sw-tune-sweep-XXXXXX";
+  const std::string out = mkdtemp(tmpl.data());
   SweepOptions o;
   o.out_dir = out + "/results/poll-sweep-test";
   o.sensor_path = SensorPath();

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -22,9 +23,9 @@ double Percentile(std::vector<double> v, double p) {
 
 std::string Fmt(double v, const char* spec = "%.2f") {
   if (std::isnan(v)) return "-";
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), spec, v);
-  return buf;
+  std::array<char, 64> buf;
+  std::snprintf(buf.data(), buf.size(), spec, v);
+  return buf.data();
 }
 
 std::string Pct(int num, int den) {

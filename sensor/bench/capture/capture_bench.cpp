@@ -60,9 +60,9 @@ Spawned RunOne(const std::vector<std::string>& argv) {
 // Builds the 1 ms trial program twice, static and dynamic, into a directory
 // made after the sources started (a dropped binary, as an attacker's would be).
 Result<std::pair<std::string, std::string>> BuildTrials(const std::string& source_dir) {
-  char tmpl[] = "/tmp/capture-bench-drop.XXXXXX";
-  if (mkdtemp(tmpl) == nullptr) return MakeError("mkdtemp failed");
-  const std::string dir = tmpl;
+  std::string tmpl = "/tmp/capture-bench-drop.XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) return MakeError("mkdtemp failed");
+  const std::string dir = tmpl.data();
   const std::string src = source_dir + "/sensor/tests/capture/short/one_ms.c";
   const std::string st = dir + "/trial-static", dyn = dir + "/trial-dynamic";
   if (std::system(("gcc -O2 -static -o " + st + " " + src).c_str()) != 0) {

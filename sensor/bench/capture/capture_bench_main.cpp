@@ -2,13 +2,14 @@
 // one run and writes the report block of docs/capture.md. Needs root.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <exception>
 #include <fstream>
 #include <iostream>
 
 #include "capture_bench.h"
 #include "sidecar_bench.h"
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   using namespace sandwatch::sensor::bench;
   BenchConfig c;
   CLI::App app{
@@ -85,4 +86,7 @@ int main(int argc, char** argv) {
     }
   }
   return 0;
+} catch (const std::exception& e) {
+  std::cerr << "capture_bench: " << e.what() << "\n";
+  return 1;
 }

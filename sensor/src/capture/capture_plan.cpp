@@ -1,6 +1,7 @@
 #include "capture_plan.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 
 namespace sandwatch::sensor {
@@ -14,9 +15,9 @@ std::string Join(const std::vector<std::string>& parts) {
 }
 
 std::string PollNote(double interval_s) {
-  char buf[96];
-  std::snprintf(buf, sizeof(buf), "; poll every %gs underneath", interval_s);
-  return buf;
+  std::array<char, 96> buf;
+  std::snprintf(buf.data(), buf.size(), "; poll every %gs underneath", interval_s);
+  return buf.data();
 }
 
 }  // namespace
@@ -30,8 +31,8 @@ Result<std::vector<std::string>> ParseCaptureList(std::string_view text) {
     size_t end = text.find('+', pos);
     if (end == std::string_view::npos) end = text.size();
     std::string part(text.substr(pos, end - pos));
-    bool known = part == "poll" || std::find(std::begin(kEventSources), std::end(kEventSources),
-                                             part) != std::end(kEventSources);
+    bool known = part == "poll" ||
+                 std::find(kEventSources.begin(), kEventSources.end(), part) != kEventSources.end();
     if (!known) {
       return MakeError("unknown source \"" + part + "\" (" + std::string(kCaptureHelp) + ")");
     }
@@ -74,9 +75,9 @@ Result<CapturePlan> PlanCapture(std::string_view capture, std::string_view mode,
   };
   if (mode == "node") {
     if (try_source("netlink", false)) {
-      plan.sources.push_back("netlink");
+      plan.sources.emplace_back("netlink");
       if (try_source("fanotify", true)) {
-        plan.sources.push_back("fanotify");
+        plan.sources.emplace_back("fanotify");
         plan.fanotify_files_only = true;
       }
     }
@@ -86,9 +87,9 @@ Result<CapturePlan> PlanCapture(std::string_view capture, std::string_view mode,
   }
   if (plan.sources.empty()) {
     if (try_source("fanotify", false))
-      plan.sources.push_back("fanotify");
+      plan.sources.emplace_back("fanotify");
     else if (try_source("inotify", false))
-      plan.sources.push_back("inotify");
+      plan.sources.emplace_back("inotify");
   }
   plan.active = Join(plan.sources);
   std::string why = "capture=auto chose " + plan.active + " (mode=" + std::string(mode) + ")";

@@ -4,6 +4,7 @@
 // tests supply canned ones.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -14,7 +15,7 @@
 namespace sandwatch::sensor {
 
 // Canonical order, best first. "poll" always runs underneath as the safety net.
-inline constexpr std::string_view kEventSources[] = {"netlink", "fanotify", "inotify"};
+inline constexpr std::array<std::string_view, 3> kEventSources = {"netlink", "fanotify", "inotify"};
 
 inline constexpr std::string_view kCaptureHelp =
     "use poll, inotify, fanotify, netlink, auto, or a '+' combination such as fanotify+inotify";

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -48,12 +49,12 @@ Status MarkExecFs(int fan_fd, const std::string& path) {
 }
 
 std::string FdPath(int fd) {
-  char link[64];
-  snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-  char buf[PATH_MAX];
-  ssize_t n = readlink(link, buf, sizeof(buf));
+  std::array<char, 64> link;
+  snprintf(link.data(), link.size(), "/proc/self/fd/%d", fd);
+  std::array<char, PATH_MAX> buf;
+  ssize_t n = readlink(link.data(), buf.data(), buf.size());
   if (n <= 0) return {};
-  return std::string(buf, static_cast<size_t>(n));
+  return {buf.data(), static_cast<size_t>(n)};
 }
 
 }  // namespace
@@ -125,8 +126,9 @@ Status FanotifySource::Probe() const {
 Status FanotifySource::Start(ObservationSink* sink) {
   if (reader_.joinable()) return MakeError("fanotify source already started");
   if (!wake_.ok()) return MakeError("eventfd failed");
-  char real[PATH_MAX];
-  root_real_ = realpath(options_.workload_root.c_str(), real) ? real : options_.workload_root;
+  std::array<char, PATH_MAX> real;
+  root_real_ =
+      realpath(options_.workload_root.c_str(), real.data()) ? real.data() : options_.workload_root;
   proc_fd_ = open(options_.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (proc_fd_ < 0) return MakeError(ErrnoText("open " + options_.proc_root, errno), errno);
   auto fd = InitFanotify();
@@ -179,11 +181,12 @@ void FanotifySource::ReaderLoop(ObservationSink* sink) {
       RaiseThreadPriority(options_.priority.nice, options_.priority.realtime);
   nice_.store(prio.nice);
   rt_.store(prio.realtime);
-  pollfd fds[3] = {{wake_.fd(), POLLIN, 0}, {fan_fd_, POLLIN, 0}, {perm_fd_, POLLIN, 0}};
+  std::array<pollfd, 3> fds = {
+      {{wake_.fd(), POLLIN, 0}, {fan_fd_, POLLIN, 0}, {perm_fd_, POLLIN, 0}}};
   const nfds_t nfds = perm_fd_ >= 0 ? 3 : 2;
   int64_t next_remark = options_.clock->MonoNs() + kRemarkNs;
   while (true) {
-    int n = poll(fds, nfds, static_cast<int>(kRemarkNs / 1000000));
+    int n = poll(fds.data(), nfds, static_cast<int>(kRemarkNs / 1000000));
     if (options_.file_events && options_.clock->MonoNs() >= next_remark) {
       // Credential files and directories created after start (a home made later).
       AddFileMarks(fan_fd_, perm_fd_, &marked_files_);
@@ -199,15 +202,15 @@ void FanotifySource::ReaderLoop(ObservationSink* sink) {
 }
 
 void FanotifySource::Drain(int fd, bool perm, ObservationSink* sink) {
-  alignas(fanotify_event_metadata) uint8_t buf[16 * 1024];
+  alignas(fanotify_event_metadata) std::array<uint8_t, size_t{16} * 1024> buf;
   std::vector<FanEvent> events;
   const int self = getpid();
   while (true) {
-    ssize_t got = read(fd, buf, sizeof(buf));
+    ssize_t got = read(fd, buf.data(), buf.size());
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) break;
     events.clear();
-    DecodeFanotify(std::span<const uint8_t>(buf, static_cast<size_t>(got)), &events);
+    DecodeFanotify(std::span<const uint8_t>(buf.data(), static_cast<size_t>(got)), &events);
     const int64_t now = options_.clock->MonoNs();
     for (const FanEvent& ev : events) {
       events_.fetch_add(1, std::memory_order_relaxed);

@@ -48,7 +48,7 @@ struct FanotifyOptions {
 class FanotifySource : public CaptureSource {
  public:
   explicit FanotifySource(FanotifyOptions options);
-  ~FanotifySource() override { Stop(); }
+  ~FanotifySource() override { FanotifySource::Stop(); }
 
   std::string_view Name() const override { return "fanotify"; }
   Status Probe() const override;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -28,8 +29,9 @@ NewPidLook::NewPidLook(NewPidLookOptions options)
 
 Status NewPidLook::Open(ObservationSink* sink) {
   Close();
-  char real[PATH_MAX];
-  root_real_ = realpath(options_.workload_root.c_str(), real) ? real : options_.workload_root;
+  std::array<char, PATH_MAX> real;
+  root_real_ =
+      realpath(options_.workload_root.c_str(), real.data()) ? real.data() : options_.workload_root;
   proc_fd_ = open(options_.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (proc_fd_ < 0) return MakeError(ErrnoText("open " + options_.proc_root, errno), errno);
   auto pids = fs_.ListPids();
@@ -56,11 +58,11 @@ void NewPidLook::Close() {
 
 int64_t NewPidLook::ReadLastPid() const {
   if (last_pid_fd_ < 0) return -1;
-  char buf[32];
-  ssize_t n = pread(last_pid_fd_, buf, sizeof(buf) - 1, 0);
+  std::array<char, 32> buf;
+  ssize_t n = pread(last_pid_fd_, buf.data(), buf.size() - 1, 0);
   if (n <= 0) return -1;
   buf[n] = '\0';
-  return std::strtoll(buf, nullptr, 10);
+  return std::strtoll(buf.data(), nullptr, 10);
 }
 
 void NewPidLook::Look(int64_t event_ns, int64_t triggers) {
@@ -112,9 +114,9 @@ void NewPidLook::NoteDroppedOpen(const std::string& path, int64_t mono_ns) {
 bool NewPidLook::ExeFromDroppedOpen(EarlyRead* er, int64_t now) const {
   constexpr int64_t kRecentNs = 1'000'000'000;
   if (er->name.empty()) return false;
-  for (auto it = dropped_opens_.rbegin(); it != dropped_opens_.rend(); ++it) {
-    if (now - it->second > kRecentNs) break;
-    const std::string& path = it->first;
+  for (size_t i = dropped_opens_.size(); i-- > 0;) {  // newest first
+    const auto& [path, opened_ns] = dropped_opens_[i];
+    if (now - opened_ns > kRecentNs) break;
     std::string base = path.substr(path.rfind('/') + 1);
     if (base.size() > 15) base.resize(15);  // TASK_COMM_LEN - 1
     if (base == er->name) {

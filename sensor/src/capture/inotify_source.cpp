@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <sstream>
 
@@ -212,9 +213,9 @@ void InotifySource::Loop(ObservationSink* sink) {
   rt_.store(prio.realtime);
   slice_us_.store(prio.slice_ns / 1000);
   ScanCoalescer coalescer(options_.min_gap_ns);
-  alignas(inotify_event) uint8_t buf[64 * 1024];
+  alignas(inotify_event) std::array<uint8_t, size_t{64} * 1024> buf;
   std::vector<InotifyRecord> records;
-  pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_.fd(), POLLIN, 0}};
+  std::array<pollfd, 2> fds = {{{fd_, POLLIN, 0}, {wake_.fd(), POLLIN, 0}}};
   auto emit = [&](int64_t now) {
     scans_.fetch_add(1, std::memory_order_relaxed);
     Observation obs;
@@ -242,7 +243,7 @@ void InotifySource::Loop(ObservationSink* sink) {
     }
     if (look_wait_ns >= 0 && (wait_ns < 0 || look_wait_ns < wait_ns)) wait_ns = look_wait_ns;
     timespec ts{wait_ns / 1'000'000'000, wait_ns % 1'000'000'000};
-    int n = ppoll(fds, 2, wait_ns < 0 ? nullptr : &ts, nullptr);
+    int n = ppoll(fds.data(), 2, wait_ns < 0 ? nullptr : &ts, nullptr);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 || (fds[1].revents & POLLIN)) break;
     int64_t triggers = 0;
@@ -250,11 +251,11 @@ void InotifySource::Loop(ObservationSink* sink) {
     bool scan_now = false;
     if (fds[0].revents & POLLIN) {
       while (true) {
-        ssize_t got = read(fd_, buf, sizeof(buf));
+        ssize_t got = read(fd_, buf.data(), buf.size());
         if (got < 0 && errno == EINTR) continue;
         if (got <= 0) break;
         records.clear();
-        DecodeInotify(std::span<const uint8_t>(buf, static_cast<size_t>(got)), &records);
+        DecodeInotify(std::span<const uint8_t>(buf.data(), static_cast<size_t>(got)), &records);
         const int64_t now = options_.clock->MonoNs();
         for (const InotifyRecord& rec : records) {
           events_.fetch_add(1, std::memory_order_relaxed);

@@ -49,7 +49,7 @@ struct InotifyOptions {
 class InotifySource : public CaptureSource {
  public:
   explicit InotifySource(InotifyOptions options);
-  ~InotifySource() override { Stop(); }
+  ~InotifySource() override { InotifySource::Stop(); }
 
   std::string_view Name() const override { return "inotify"; }
   Status Probe() const override;

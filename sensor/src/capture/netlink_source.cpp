@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <vector>
 
@@ -123,7 +124,7 @@ void NetlinkSource::Stop() {
   }
 }
 
-void NetlinkSource::Dispatch(int pid, std::function<void()> task) {
+void NetlinkSource::Dispatch(int pid, const std::function<void()>& task) {
   if (workers_) {
     if (workers_->Submit(pid, task)) return;
     queue_full_.fetch_add(1, std::memory_order_relaxed);
@@ -180,15 +181,15 @@ void NetlinkSource::Handle(const ProcConnEvent& ev, int64_t received_ns, Observa
 }
 
 void NetlinkSource::Loop(ObservationSink* sink) {
-  std::vector<uint8_t> buf(64 * 1024);
+  std::vector<uint8_t> buf(size_t{64} * 1024);
   std::vector<ProcConnEvent> events;
   const ThreadPriority prio =
       RaiseThreadPriority(options_.priority.nice, options_.priority.realtime);
   nice_.store(prio.nice);
   rt_.store(prio.realtime);
-  pollfd fds[2] = {{sock_, POLLIN, 0}, {wake_.fd(), POLLIN, 0}};
+  std::array<pollfd, 2> fds = {{{sock_, POLLIN, 0}, {wake_.fd(), POLLIN, 0}}};
   while (true) {
-    int n = poll(fds, 2, -1);
+    int n = poll(fds.data(), 2, -1);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 || (fds[1].revents & POLLIN)) break;
     while (true) {

@@ -45,7 +45,7 @@ struct NetlinkOptions {
 class NetlinkSource : public CaptureSource {
  public:
   explicit NetlinkSource(NetlinkOptions options) : options_(std::move(options)) {}
-  ~NetlinkSource() override { Stop(); }
+  ~NetlinkSource() override { NetlinkSource::Stop(); }
 
   std::string_view Name() const override { return "netlink"; }
   Status Probe() const override;
@@ -61,7 +61,7 @@ class NetlinkSource : public CaptureSource {
   void Handle(const struct ProcConnEvent& ev, int64_t received_ns, ObservationSink* sink);
   void EmitExec(int pid, int ppid, int64_t received_ns, ObservationSink* sink);
   // Runs `task` on the pid's worker, or inline when there are none or it is full.
-  void Dispatch(int pid, std::function<void()> task);
+  void Dispatch(int pid, const std::function<void()>& task);
 
   NetlinkOptions options_;
   int sock_ = -1;

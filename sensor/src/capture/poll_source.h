@@ -17,7 +17,7 @@ class PollSource : public CaptureSource {
   // `clock` stamps each tick (kernel_mono_ns); it must outlive the source.
   explicit PollSource(double interval_s, const Clock* clock = &SystemClock())
       : interval_s_(interval_s), clock_(clock) {}
-  ~PollSource() override { Stop(); }
+  ~PollSource() override { PollSource::Stop(); }
 
   std::string_view Name() const override { return "poll"; }
   Status Probe() const override { return OkStatus(); }

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <charconv>
 
 #include "sandwatch/core/procfs/parsers.h"
@@ -12,10 +13,10 @@ namespace sandwatch::sensor {
 namespace {
 
 std::string ReadLinkText(const std::string& path) {
-  char buf[256];
-  ssize_t n = readlink(path.c_str(), buf, sizeof(buf));
+  std::array<char, 256> buf;
+  ssize_t n = readlink(path.c_str(), buf.data(), buf.size());
   if (n <= 0) return {};
-  return std::string(buf, static_cast<size_t>(n));
+  return {buf.data(), static_cast<size_t>(n)};
 }
 
 }  // namespace

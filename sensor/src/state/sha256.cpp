@@ -1,11 +1,12 @@
 #include "sandwatch/sensor/sha256.h"
 
+#include <array>
 #include <cstring>
 
 namespace sandwatch::sensor::state {
 namespace {
 
-constexpr uint32_t kRound[64] = {
+constexpr std::array<uint32_t, 64> kRound = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
     0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -50,7 +51,7 @@ class Sha256State {
 
  private:
   void Compress() {
-    uint32_t w[64];
+    std::array<uint32_t, 64> w;
     for (size_t i = 0; i < 16; ++i) {
       w[i] = static_cast<uint32_t>(block_[i * 4]) << 24 |
              static_cast<uint32_t>(block_[i * 4 + 1]) << 16 |
@@ -88,9 +89,9 @@ class Sha256State {
     h_[7] += h;
   }
 
-  uint32_t h_[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-  uint8_t block_[64] = {};
+  std::array<uint32_t, 8> h_ = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  std::array<uint8_t, 64> block_{};
   size_t used_ = 0;
   uint64_t bits_ = 0;
 };
@@ -126,7 +127,7 @@ Digest HmacSha256(std::string_view key, std::string_view data) {
 }
 
 std::string ToHex(const Digest& d) {
-  static constexpr char kHex[] = "0123456789abcdef";
+  static constexpr std::string_view kHex = "0123456789abcdef";
   std::string out;
   out.reserve(64);
   for (uint8_t b : d) {

@@ -1,5 +1,6 @@
 #include "sandwatch/sensor/state_codec.h"
 
+#include <array>
 #include <charconv>
 #include <cstdio>
 #include <unordered_map>
@@ -96,11 +97,11 @@ std::string EncodeState(const SavedState& s) {
          std::to_string(s.heartbeat_boot_ns) + "\nlast_seq " + std::to_string(s.last_seq) +
          "\nrestarts " + std::to_string(s.restarts) + "\nprocesses " +
          std::to_string(s.processes.size()) + "\n";
-  char buf[64];
+  std::array<char, 64> buf{};
   for (const auto& p : s.processes) {
-    int n = std::snprintf(buf, sizeof buf, "p %d %llu %08x\n", p.pid,
+    int n = std::snprintf(buf.data(), buf.size(), "p %d %llu %08x\n", p.pid,
                           static_cast<unsigned long long>(p.start_ticks), p.exe_hash);
-    out.append(buf, static_cast<size_t>(n));
+    out.append(buf.data(), static_cast<size_t>(n));
   }
   return out;
 }

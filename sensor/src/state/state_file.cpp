@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -100,9 +101,10 @@ Result<std::string> ReadOwnFile(const std::string& path, size_t max_bytes) {
     why = "owned by uid " + std::to_string(st.st_uid) + ", not the sensor's uid " +
           std::to_string(::geteuid());
   } else if ((st.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    why = std::string("mode ") + mode + " lets others write or read it (the sensor writes 0600)";
+    std::array<char, 8> mode{};
+    std::snprintf(mode.data(), mode.size(), "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    why = std::string("mode ") + mode.data() +
+          " lets others write or read it (the sensor writes 0600)";
   } else if (static_cast<size_t>(st.st_size) > max_bytes) {
     why = std::to_string(st.st_size) + " bytes, over the " + std::to_string(max_bytes) + " limit";
   }

@@ -307,8 +307,8 @@ namespace {
 class FakeRoot : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/capture_root_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    std::string tmpl = "/tmp/capture_root_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     root_ = tmpl;
     std::filesystem::create_directories(root_ + "/etc");
     std::filesystem::create_directories(root_ + "/usr/bin");

@@ -201,8 +201,8 @@ TEST(SelfFacts, ParsesCapsAndNspid) {
 class FixtureProc : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/capture_fixture_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    std::string tmpl = "/tmp/capture_fixture_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     root_ = tmpl;
     std::filesystem::create_directories(root_ + "/321");
     std::ofstream(root_ + "/321/cmdline") << std::string("nc\0-e\0/bin/sh\0", 14);

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -118,7 +119,7 @@ int Run(const std::string& name) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   if (argc >= 2 && std::strcmp(argv[1], "--help") == 0) {
     std::cout << "capture_selftest: runs a capture source against real processes, prints JSON.\n"
                  "  capture_selftest probe --mode node   # probe each source, show the auto plan\n"
@@ -137,4 +138,7 @@ int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "run") == 0) return Run(argv[2]);
   std::cerr << "usage: capture_selftest probe --mode MODE | run SOURCE\n";
   return 2;
+} catch (const std::exception& e) {
+  std::cerr << "capture_selftest: " << e.what() << "\n";
+  return 1;
 }

@@ -74,7 +74,7 @@ class RecordingSink : public ObservationSink {
       if (pid <= 0 || known_.count(pid)) continue;
       known_[pid] = true;
       EarlyRead er = ReadEarly(dfd, pid);
-      found.push_back({pid, ScanSighting{now, std::move(er.cmdline)}});
+      found.emplace_back(pid, ScanSighting{now, std::move(er.cmdline)});
     }
     closedir(dir);
     std::lock_guard<std::mutex> lock(mu_);
@@ -103,6 +103,7 @@ class RecordingSink : public ObservationSink {
 // posix_spawn with stdin/stdout/stderr on /dev/null. -1 on failure.
 inline int Spawn(const std::vector<std::string>& argv) {
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   posix_spawn_file_actions_t fa;

@@ -26,8 +26,8 @@ namespace {
 
 TEST(NewPidLookLive, ReadsTheFdsAndSocketOfANewProcessBeforeItIsGone) {
   if (access("/bin/cat", X_OK) != 0) GTEST_SKIP() << "/bin/cat missing";
-  char tmpl[] = "/tmp/sw-look-live-XXXXXX";
-  const std::string dir = mkdtemp(tmpl);
+  std::string tmpl = "/tmp/sw-look-live-XXXXXX";
+  const std::string dir = mkdtemp(tmpl.data());
   const std::string creds = dir + "/credentials";
   std::ofstream(creds) << "[default]\naws_access_key_id = AKIAEXAMPLE\n";
 

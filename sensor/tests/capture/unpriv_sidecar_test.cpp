@@ -40,8 +40,8 @@ TEST(UnprivilegedSidecar, CatchesOneMsStaticAndDynamicDroppedBinaries) {
   const std::string spawn = bin + "/short_spawn";
   if (!Executable(sensor) || !Executable(spawn)) GTEST_SKIP() << "build sandwatch-sensor first";
 
-  char tmpl[] = "/tmp/sw-unpriv-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string tmpl = "/tmp/sw-unpriv-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
   SidecarSetup setup;
   setup.source_dir = src;
   setup.bin_dir = bin;

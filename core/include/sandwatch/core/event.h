@@ -110,7 +110,7 @@ struct Heartbeat {
 };
 
 // Limits applied when parsing untrusted input.
-inline constexpr size_t kMaxStringBytes = 64 * 1024;
+inline constexpr size_t kMaxStringBytes = size_t{64} * 1024;
 inline constexpr size_t kMaxArrayItems = 4096;
 
 nlohmann::json EventToJson(const Event& e);

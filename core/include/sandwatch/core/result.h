@@ -44,7 +44,7 @@ class [[nodiscard]] Result {
 
 using Status = Result<std::monostate>;
 
-inline Status OkStatus() { return Status(std::monostate{}); }
+inline Status OkStatus() { return {std::monostate{}}; }
 inline Error MakeError(std::string message, int code = 0) {
   return Error{std::move(message), code};
 }

@@ -56,7 +56,7 @@ struct HttpOptions {
   std::string heartbeat_path = "/heartbeat";
   OutputFormat format = OutputFormat::kSandwatch;  // falco: one event per POST, no heartbeats
   size_t batch_size = 100;
-  size_t batch_bytes = 512 * 1024;
+  size_t batch_bytes = size_t{512} * 1024;
   double backoff_initial_s = 0.25;
   double backoff_max_s = 30;
   // After Close(): a failed POST is retried this often until the close deadline (the

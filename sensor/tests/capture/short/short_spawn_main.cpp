@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "short_spawn: bad or incomplete option '%s' (see --help)\n", argv[i]);
       return 2;
     }
-    ++i;
+    i += 1;  // past the value just parsed
   }
   for (; i < argc; ++i) plan.argv.emplace_back(argv[i]);
   if (plan.argv.empty() || plan.argv[0].empty() || plan.argv[0][0] != '/') {

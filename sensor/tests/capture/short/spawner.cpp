@@ -49,6 +49,7 @@ std::vector<SpawnedRun> RunSpawnPlan(const SpawnPlan& plan) {
   // Only our own pids are waited for, so a caller's other children are left alone.
   auto reap_some = [&] {
     std::vector<pollfd> fds;
+    fds.reserve(alive.size());
     for (const Child& c : alive) fds.push_back({c.pidfd, POLLIN, 0});
     bool have_fds = !alive.empty() && alive.front().pidfd >= 0;
     if (have_fds && poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) return false;

@@ -31,6 +31,7 @@
 // Thread-safety: not thread-safe; one owner thread (the sensor pipeline) calls it.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -208,12 +209,12 @@ class ProcessScanner {
     int pid = 0;
     int comm_fd = -1;  // borrowed from the Entry
     uint64_t start_ticks = 0;
-    char comm[16] = {};  // TASK_COMM_LEN: comm is at most 15 bytes
+    std::array<char, 16> comm{};  // TASK_COMM_LEN: comm is at most 15 bytes
     uint8_t comm_len = 0;
     bool kernel_thread = false;
     uint16_t age = 0;  // scans since (re-)enrichment, saturating
     bool SameComm(std::string_view c) const {
-      return c.size() == comm_len && std::string_view(comm, comm_len) == c;
+      return c.size() == comm_len && std::string_view(comm.data(), comm_len) == c;
     }
   };
   static Hot MakeHot(const Entry& entry);
