@@ -85,6 +85,5 @@ void InstallInterruptHandlers() {
 }
 
 bool Interrupted() { return g_interrupted.load(); }
-void RequestInterrupt() { g_interrupted.store(true); }
 
 }  // namespace sandwatch::harness

@@ -7,10 +7,6 @@ namespace sandwatch::harness {
 Progress::Progress(const Clock& clock, int total_cells, bool quiet)
     : clock_(clock), total_(total_cells), quiet_(quiet), start_mono_(clock.MonoNs()) {}
 
-double Progress::ElapsedSeconds() const {
-  return static_cast<double>(clock_.MonoNs() - start_mono_) / 1e9;
-}
-
 std::string Progress::LineLocked() const {
   double elapsed = static_cast<double>(clock_.MonoNs() - start_mono_) / 1e9;
   std::string line = "[harness] cell " + std::to_string(current_ + 1) + "/" +

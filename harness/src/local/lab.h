@@ -8,11 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "sandwatch/core/files.h"
 #include "sandwatch/core/ground_truth.h"
 #include "sandwatch/core/result.h"
 #include "sandwatch/harness/backend.h"
 #include "sandwatch/harness/command_runner.h"
-#include "sandwatch/harness/results.h"  // WriteTextFile
+#include "sandwatch/harness/results.h"
 
 namespace sandwatch::harness {
 class FalcoService;

@@ -62,12 +62,7 @@ bool WaitForTcp(int port, double timeout_s) {
   return false;
 }
 
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string ReadText(const std::string& path) { return ReadFileToString(path).value_or(""); }
 
 Status WriteArgs(const std::string& path, const std::vector<std::string>& args) {
   std::string text;
@@ -75,7 +70,7 @@ Status WriteArgs(const std::string& path, const std::vector<std::string>& args) 
     if (a.find('\n') != std::string::npos) return MakeError("argument with a newline: " + a);
     text += a + "\n";
   }
-  return WriteTextFile(path, text);
+  return WriteFileAtomic(path, text);
 }
 
 Result<std::vector<GroundTruthStep>> ParseGroundTruthText(const std::string& text) {
@@ -224,7 +219,7 @@ Status WritePackageDelayHook(const Scenario& s, const std::string& root) {
   std::error_code ec;
   fs::create_directories(root + "/etc/dpkg/dpkg.cfg.d", ec);
   if (ec) return MakeError("cannot create " + root + "/etc/dpkg/dpkg.cfg.d: " + ec.message());
-  return WriteTextFile(
+  return WriteFileAtomic(
       root + "/etc/dpkg/dpkg.cfg.d/sandwatch-package-delay",
       "# sandwatch lab: stands in for the network fetch of apt update && apt install\n"
       "pre-invoke=sleep " +

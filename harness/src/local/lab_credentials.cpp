@@ -29,7 +29,7 @@ Result<std::string> RandomHexToken() {
 
 // Written owner-only: the tokens are the only thing that tells one sensor from another.
 Status WriteSecret(const std::string& path, const std::string& text) {
-  if (auto st = WriteTextFile(path, text); !st.ok()) return st;
+  if (auto st = WriteFileAtomic(path, text); !st.ok()) return st;
   if (::chmod(path.c_str(), 0600) != 0) return MakeError("chmod " + path, errno);
   return OkStatus();
 }

@@ -169,7 +169,7 @@ class LocalBackend : public Backend {
     if (host_view_) host_view_->Stop(5000ms);
     falco_.Stop();
     if (!lab_.costs.empty()) {
-      (void)WriteTextFile(ctx.out_dir + "/observer-cost.json", lab_.costs.dump(2) + "\n");
+      (void)WriteFileAtomic(ctx.out_dir + "/observer-cost.json", lab_.costs.dump(2) + "\n");
     }
   }
 

@@ -27,7 +27,7 @@ Result<CellOutcome> RunHostCell(Lab& lab, CellRun& c) {
   double ready_wait = std::max(2.0, s.sensor.poll_interval_s) + 1.0;
   std::string env = "SW_BIN='" + lab.ctx->tools.bin_dir + "'\nSW_READY_WAIT=" + Num(ready_wait) +
                     "\nSW_SETTLE=" + Num(s.SettleSeconds()) + "\n";
-  if (auto st = WriteTextFile(dir + "/pod.env", env); !st.ok()) return c.Fail(st.error().message);
+  if (auto st = WriteFileAtomic(dir + "/pod.env", env); !st.ok()) return c.Fail(st.error().message);
   if (auto st = WriteArgs(dir + "/sensor.args",
                           SensorArgs(s, lab.receiver_url, pod, s.sensor.mode, s.sensor.capture,
                                      lab.credentials.dir + "/host-app.token"));

@@ -54,12 +54,12 @@ Result<CellOutcome> RunQemuCell(Lab& lab, CellRun& c) {
   if (!port.ok()) return c.Fail(port.error().message);
   std::string guest_receiver = "http://10.0.2.2:" + std::to_string(lab.receiver_port);
   double ready_wait = std::max(2.0, s.sensor.poll_interval_s) + 1.0;
-  Status st = WriteTextFile(cell_dir + "/cell.env", "SW_HOSTNAME=kata-app\n");
+  Status st = WriteFileAtomic(cell_dir + "/cell.env", "SW_HOSTNAME=kata-app\n");
   if (st.ok()) {
-    st = WriteTextFile(cell_dir + "/pod.env",
-                       "export SW_BIN=/sw/bin\nexport LD_LIBRARY_PATH=/sw/lib\n"
-                       "SW_READY_WAIT=" +
-                           Num(ready_wait) + "\nSW_SETTLE=" + Num(s.SettleSeconds()) + "\n");
+    st = WriteFileAtomic(cell_dir + "/pod.env",
+                         "export SW_BIN=/sw/bin\nexport LD_LIBRARY_PATH=/sw/lib\n"
+                         "SW_READY_WAIT=" +
+                             Num(ready_wait) + "\nSW_SETTLE=" + Num(s.SettleSeconds()) + "\n");
   }
   if (st.ok()) {
     st = WriteArgs(cell_dir + "/sensor.args",
@@ -165,8 +165,8 @@ Result<CellOutcome> RunQemuCell(Lab& lab, CellRun& c) {
                       std::to_string(peak_rss_kb / 1024) + " MB (-m 1024, TCG)");
   std::string capture = SensorCapture(lab.receiver_url, pod);
   auto sections = Sections(ReadText(dir + "/guest-out.txt"));
-  (void)WriteTextFile(dir + "/guest-sensor.log", sections["sensor.log"]);
-  (void)WriteTextFile(dir + "/guest-attack.log", sections["attack.log"]);
+  (void)WriteFileAtomic(dir + "/guest-sensor.log", sections["sensor.log"]);
+  (void)WriteFileAtomic(dir + "/guest-attack.log", sections["attack.log"]);
   auto gt = ParseGroundTruthText(sections["ground-truth"] + ReadText(dir + "/listener.jsonl"));
   ObserverBinding in;
   in.label = "sandwatch-sensor inside the guest, in the pod's PID namespace (as a Kata sidecar)";

@@ -202,7 +202,7 @@ Result<CellOutcome> RunRuncCell(Lab& lab, CellRun& c) {
   fs::create_directories(dir + "/app/bundle");
   auto cfg = OciConfig(*app_root, "runc-app", {"/bin/sleep", "infinity"}, env, "", lab.sw_dir,
                        share, false, pod_cgroup + "/" + app_hex);
-  if (auto st = WriteTextFile(dir + "/app/bundle/config.json", cfg.dump(2)); !st.ok())
+  if (auto st = WriteFileAtomic(dir + "/app/bundle/config.json", cfg.dump(2)); !st.ok())
     return c.Fail(st.error().message);
   lab.ctx->progress->Note("starting the runc workload container");
   if (auto st = StartContainer(lab, cleanup, dir + "/app/bundle", base_id + "-app"); !st.ok()) {
@@ -219,7 +219,7 @@ Result<CellOutcome> RunRuncCell(Lab& lab, CellRun& c) {
   fs::create_directories(dir + "/sensor/bundle");
   cfg = OciConfig(*sensor_root, "runc-app", sensor_cmd, env, "/proc/" + app_pid + "/ns/pid",
                   lab.sw_dir, share, true, pod_cgroup + "/" + sensor_hex);
-  if (auto st = WriteTextFile(dir + "/sensor/bundle/config.json", cfg.dump(2)); !st.ok())
+  if (auto st = WriteFileAtomic(dir + "/sensor/bundle/config.json", cfg.dump(2)); !st.ok())
     return c.Fail(st.error().message);
   lab.ctx->progress->Note("starting the sensor sidecar (shared PID namespace)");
   if (auto st = StartContainer(lab, cleanup, dir + "/sensor/bundle", base_id + "-sensor");

@@ -113,10 +113,6 @@ report::Doc RunDoc(const std::string& dir, const RunRecord& run, const Score& sc
 
 }  // namespace
 
-Status WriteTextFile(const std::string& path, const std::string& text) {
-  return WriteFileAtomic(path, text);
-}
-
 Status WriteDoc(const std::string& dir, const report::Doc& doc, const std::string& title) {
   for (const auto& b : doc.blocks()) {
     if (b.kind != report::Block::Kind::kChart) continue;

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "sandwatch/core/files.h"
 #include "sandwatch/core/ids.h"
 #include "sandwatch/harness/format.h"
 #include "sandwatch/harness/report/doc.h"
@@ -274,7 +275,7 @@ Status WriteSweepReport(const std::string& dir, const SweepReportInput& in) {
   if (auto st = WriteDoc(dir, BuildDoc(in), "sandwatch poll-interval sweep " + in.folder); !st) {
     return st;
   }
-  return WriteTextFile(dir + "/summary.json", RenderSummary(in).dump(2) + "\n");
+  return WriteFileAtomic(dir + "/summary.json", RenderSummary(in).dump(2) + "\n");
 }
 
 Status RerenderSweep(const std::string& dir) {

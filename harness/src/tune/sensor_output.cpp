@@ -5,7 +5,6 @@
 
 #include <array>
 #include <nlohmann/json.hpp>
-#include <ranges>
 
 #include "sandwatch/core/event.h"
 
@@ -83,9 +82,10 @@ void SensorOutput::Line(const std::string& line) {
 }
 
 int64_t SensorOutput::LastCounter(const std::string& name) const {
-  for (const auto& hb : heartbeats_ | std::views::reverse) {
-    auto c = hb.counters.find(name);
-    if (c != hb.counters.end()) return c->second;
+  // Newest first. (std::views::reverse does not parse under clang-tidy 14 with libstdc++ 12.)
+  for (auto hb = heartbeats_.rbegin(); hb != heartbeats_.rend(); ++hb) {
+    auto c = hb->counters.find(name);
+    if (c != hb->counters.end()) return c->second;
   }
   return -1;
 }

@@ -15,6 +15,7 @@
 
 #include "proc_sample.h"
 #include "sandwatch/core/clock.h"
+#include "sandwatch/core/files.h"
 #include "sandwatch/core/ids.h"
 #include "sandwatch/core/log.h"
 #include "sandwatch/harness/cleanup.h"
@@ -67,20 +68,6 @@ nlohmann::json ReadJsonFile(const std::string& path) {
   }
 }
 
-Status WriteText(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) return MakeError("cannot write " + tmp);
-    out << text;
-    if (!out) return MakeError("cannot write " + tmp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return MakeError("cannot rename " + tmp + ": " + ec.message());
-  return OkStatus();
-}
-
 Status AppendTrials(const std::string& path, const PairResult& r, const PairKey& key) {
   std::ofstream out(path, std::ios::app);
   if (!out) return MakeError("cannot append to " + path);
@@ -125,9 +112,10 @@ Result<SweepOutcome> RunSweep(const SweepOptions& in_opts, CommandRunner& runner
   auto built = BuildTrialBinaries(raw_dir);
   if (!built) return built.error();
   // Raw sensor output is large and stays out of git; the reports, cells and trials are kept.
-  if (auto st = WriteText(opts.out_dir + "/.gitignore", "raw/\n*.tmp\n"); !st) return st.error();
+  if (auto st = WriteFileAtomic(opts.out_dir + "/.gitignore", "raw/\n*.tmp\n"); !st)
+    return st.error();
   const std::string rules_path = opts.out_dir + "/sweep-rules.yaml";
-  if (auto st = WriteText(rules_path, SweepRulesYaml()); !st) return st.error();
+  if (auto st = WriteFileAtomic(rules_path, SweepRulesYaml()); !st) return st.error();
 
   const std::string cells_path = opts.out_dir + "/cells.jsonl";
   auto existing = ReadCells(cells_path);
@@ -275,7 +263,7 @@ Result<SweepOutcome> RunSweep(const SweepOptions& in_opts, CommandRunner& runner
   if (!env.contains("runs") || !env["runs"].is_array()) env["runs"] = nlohmann::json::array();
   env["runs"].push_back(run_entry);
   env["captures"] = captures;
-  if (auto st = WriteText(env_path, env.dump(2) + "\n"); !st) return st.error();
+  if (auto st = WriteFileAtomic(env_path, env.dump(2) + "\n"); !st) return st.error();
   if (interrupted) {
     return MakeError("interrupted; finished pairs are kept in " + cells_path +
                      ", rerun with the same --out to continue");

@@ -15,6 +15,7 @@
 #include "sandwatch/harness/run.h"
 #include "sandwatch/harness/tune/recommend.h"
 #include "sandwatch/harness/tune/report.h"
+#include "sandwatch/harness/vantage.h"
 
 namespace sandwatch::harness {
 namespace {
@@ -46,20 +47,6 @@ struct TuneFlags {
   throw CLI::RuntimeError(code);
 }
 
-// The newest results/poll-sweep-* folder that has cells, or "".
-std::string NewestSweep(const std::string& results_dir) {
-  std::string best;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(results_dir, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind("poll-sweep-", 0) != 0) continue;
-    if (!std::filesystem::exists(e.path() / "cells.jsonl")) continue;
-    if (best.empty() || name > std::filesystem::path(best).filename().string())
-      best = e.path().string();
-  }
-  return best;
-}
-
 void PrintAnswer(const tune::Recommendation& r, const tune::TuneQuery& q, bool json) {
   if (json) {
     std::printf("%s\n", tune::RecommendationToJson(r, q).dump(2).c_str());
@@ -73,7 +60,7 @@ void Recommend(const TuneFlags& f) {
   if (dir.empty()) {
     const std::string results =
         f.results_dir.empty() ? ResolveSourceDir() + "/results" : f.results_dir;
-    dir = NewestSweep(results);
+    dir = NewestPollSweep(results);
     if (dir.empty()) {
       Fail("no results/poll-sweep-*/cells.jsonl under " + results +
            "; run one with `sandwatch-harness tune --sweep` or name a folder");

@@ -46,7 +46,5 @@ class CleanupRegistry {
 // SIGINT/SIGTERM/SIGHUP set a flag instead of killing the harness, so cleanup runs.
 void InstallInterruptHandlers();
 bool Interrupted();
-// Tests and Ctrl-C share the same path.
-void RequestInterrupt();
 
 }  // namespace sandwatch::harness

@@ -111,8 +111,6 @@ class FalcoService {
   void Stop();
   bool Running() const;  // started and not yet exited
   int Pid() const;
-  // Per-rule counts printed on exit (after Stop()).
-  const std::map<std::string, long>& RuleCounts() const { return counts_; }
 
  private:
   std::unique_ptr<ProcessHandle> proc_;

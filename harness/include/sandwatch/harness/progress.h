@@ -21,7 +21,6 @@ class Progress {
   void Note(const std::string& what);
   // "cell 2/4 runc-blog-default-r0, elapsed 1m02s, ~1m30s left"
   std::string Line() const;
-  double ElapsedSeconds() const;
 
  private:
   std::string LineLocked() const;

@@ -44,8 +44,6 @@ Result<RunRecord> ReadRunData(const std::string& dir);
 
 // summary.json, report.md, report.html and the SVG charts.
 Status WriteReports(const std::string& dir, const RunRecord& run, const Score& score);
-// WriteFileAtomic (core/files.h) under its older name.
-Status WriteTextFile(const std::string& path, const std::string& text);
 // Writes a report document into `dir`: report.md, report.html (titled `title`) and each
 // chart's .svg file.
 Status WriteDoc(const std::string& dir, const report::Doc& doc, const std::string& title);
