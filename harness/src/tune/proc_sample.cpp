@@ -1,8 +1,5 @@
 #include "proc_sample.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/procfs/proc_fs.h"
 #include "sandwatch/core/procfs/usage.h"
@@ -14,24 +11,13 @@ int64_t CountProcesses(const std::string& proc_root) {
   return pids.ok() ? static_cast<int64_t>(pids->size()) : -1;
 }
 
-std::string ReadSmallFile(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return {};
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > (1u << 20)) break;
-  }
-  close(fd);
-  return out;
+std::string ReadLoadAvg(const std::string& proc_root) {
+  return procfs::ProcFs(proc_root).ReadRootFile("loadavg").value_or("");
 }
 
-ProcSample Sample(const std::string& proc_root, int pid) {
+ProcSample Sample(const Clock& clock, const std::string& proc_root, int pid) {
   ProcSample s;
-  s.mono_ns = SystemClock().MonoNs();
+  s.mono_ns = clock.MonoNs();
   auto usage = procfs::ReadUsage(procfs::ProcFs(proc_root), pid);
   if (!usage.ok()) return s;
   s.ok = true;

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "sandwatch/core/clock.h"
+
 namespace sandwatch::harness::tune {
 
 struct ProcSample {
@@ -17,12 +19,12 @@ struct ProcSample {
   int64_t rss_peak_kib = 0;  // VmHWM
 };
 
-ProcSample Sample(const std::string& proc_root, int pid);
+ProcSample Sample(const Clock& clock, const std::string& proc_root, int pid);
 
 // Numeric entries under proc_root (processes on the machine), -1 when unreadable.
 int64_t CountProcesses(const std::string& proc_root);
 
-// Reads a small file whole; empty when unreadable.
-std::string ReadSmallFile(const std::string& path);
+// The text of proc_root/loadavg; empty when unreadable.
+std::string ReadLoadAvg(const std::string& proc_root = "/proc");
 
 }  // namespace sandwatch::harness::tune

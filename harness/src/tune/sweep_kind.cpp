@@ -52,7 +52,7 @@ std::string CpuModel() {
 
 nlohmann::json LoadAvg() {
   double a = 0, b = 0, c = 0;
-  const std::string text = ReadSmallFile("/proc/loadavg");
+  const std::string text = ReadLoadAvg();
   if (std::sscanf(text.c_str(), "%lf %lf %lf", &a, &b, &c) != 3) return nullptr;
   return {a, b, c};
 }

@@ -12,6 +12,7 @@
 
 #include "proc_sample.h"
 #include "sandwatch/core/clock.h"
+#include "sandwatch/core/files.h"
 #include "sandwatch/core/log.h"
 #include "sandwatch/harness/cleanup.h"
 #include "sandwatch/harness/command_runner.h"
@@ -27,7 +28,7 @@ double MonoS(const Clock& clock) { return static_cast<double>(clock.MonoNs()) / 
 void SleepS(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
 
 std::string LastLine(const std::string& path) {
-  std::string text = ReadSmallFile(path);
+  std::string text = ReadFileToString(path).value_or("");
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   const auto nl = text.rfind('\n');
   std::string line = nl == std::string::npos ? text : text.substr(nl + 1);
@@ -145,7 +146,7 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   std::error_code ec;
   std::filesystem::remove(events_path, ec);
   double machine_load = -1;  // 1-minute load average when the pair starts
-  std::sscanf(ReadSmallFile("/proc/loadavg").c_str(), "%lf", &machine_load);
+  std::sscanf(ReadLoadAvg().c_str(), "%lf", &machine_load);
   const int64_t machine_processes = CountProcesses(o.proc_root);
 
   std::array<char, 32> pbuf{};
@@ -224,14 +225,14 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
 
   // 2. Idle cost: no trials running.
   const double idle_len = std::max(plan.idle_s, 2 * interval_s);
-  const ProcSample idle0 = Sample(o.proc_root, sensor_pid);
+  const ProcSample idle0 = Sample(clock, o.proc_root, sensor_pid);
   const int64_t idle0_wall = clock.WallNs();
   if (!Idle(clock, idle_len, &out)) {
     sensor->Stop(std::chrono::seconds(3));
     res.status = PairResult::Status::kInterrupted;
     return res;
   }
-  const ProcSample idle1 = Sample(o.proc_root, sensor_pid);
+  const ProcSample idle1 = Sample(clock, o.proc_root, sensor_pid);
   const int64_t idle1_wall = clock.WallNs();
 
   // 3. Trials of every lifetime at uniformly random start offsets over a whole
@@ -248,12 +249,12 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
       }
     }
   }
-  const ProcSample load0 = Sample(o.proc_root, sensor_pid);
+  const ProcSample load0 = Sample(clock, o.proc_root, sensor_pid);
   auto trials = RunTrials(specs, plan.max_in_flight, [&out] {
     out.Poll();
     return Interrupted();
   });
-  const ProcSample load1 = Sample(o.proc_root, sensor_pid);
+  const ProcSample load1 = Sample(clock, o.proc_root, sensor_pid);
   if (!trials) {
     sensor->Stop(std::chrono::seconds(3));
     res.status = Interrupted() ? PairResult::Status::kInterrupted : PairResult::Status::kFailed;

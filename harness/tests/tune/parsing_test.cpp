@@ -19,11 +19,11 @@ namespace sandwatch::harness::tune {
 namespace {
 
 TEST(ProcParsers, SamplesThisProcess) {
-  const ProcSample s = Sample("/proc", getpid());
+  const ProcSample s = Sample(SystemClock(), "/proc", getpid());
   EXPECT_TRUE(s.ok);
   EXPECT_GT(s.rss_kib, 0);
   EXPECT_GE(s.rss_peak_kib, s.rss_kib);
-  EXPECT_FALSE(Sample("/proc", 0).ok);
+  EXPECT_FALSE(Sample(SystemClock(), "/proc", 0).ok);
 }
 
 TEST(SweepPlan, ParsesTheSweepSection) {
