@@ -79,6 +79,7 @@ std::vector<report::Row> BinarySplitRows(const std::vector<SweepCell>& cells) {
     cols[it->second][c.binary == "static" ? 4 : 5] =
         std::to_string(c.detected) + "/" + std::to_string(c.trials) + " (" + Percent(r.p) + ")";
   }
+  rows.reserve(rows.size() + cols.size());
   for (auto& c : cols) rows.emplace_back(c.begin(), c.end());
   return rows;
 }

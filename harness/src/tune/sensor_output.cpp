@@ -82,7 +82,9 @@ void SensorOutput::Line(const std::string& line) {
 }
 
 int64_t SensorOutput::LastCounter(const std::string& name) const {
-  // Newest first. (std::views::reverse does not parse under clang-tidy 14 with libstdc++ 12.)
+  // Newest first. A range-for over std::views::reverse does not parse under clang-tidy 14
+  // with libstdc++ 12, so the reverse iterators are spelled out.
+  // NOLINTNEXTLINE(modernize-loop-convert)
   for (auto hb = heartbeats_.rbegin(); hb != heartbeats_.rend(); ++hb) {
     auto c = hb->counters.find(name);
     if (c != hb->counters.end()) return c->second;

@@ -234,7 +234,7 @@ TEST_F(ImagesTest, SidecarSensorImageSeesTheBlogChainInTheWorkloadImage) {
     for (const char* sig :
          {"unexpected_shell", "shadow_file_access", "aws_credential_discovery",
           "package_manager_execution", "post_start_binary_execution", "nc_execution"}) {
-      all = all && rules.output.find(std::string("\"rule\":\"") + sig + "\"") != std::string::npos;
+      all = all && rules.output.find(std::string(R"("rule":")") + sig + "\"") != std::string::npos;
     }
     if (all) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -242,7 +242,7 @@ TEST_F(ImagesTest, SidecarSensorImageSeesTheBlogChainInTheWorkloadImage) {
   for (const char* sig :
        {"unexpected_shell", "shadow_file_access", "aws_credential_discovery",
         "package_manager_execution", "post_start_binary_execution", "nc_execution"}) {
-    EXPECT_NE(rules.output.find(std::string("\"rule\":\"") + sig + "\""), std::string::npos)
+    EXPECT_NE(rules.output.find(std::string(R"("rule":")") + sig + "\""), std::string::npos)
         << sig << " missing; sensor log:\n"
         << Shell("podman logs " + sensor).output;
   }

@@ -151,6 +151,7 @@ TEST_F(TuneCli, InterruptedSweepResumes) {
                                    "--intervals", "0.5,1",      "--lifetimes", "10,1000",
                                    "--trials",    "5",          "--window-s",  "1"};
   std::vector<char*> cargv;
+  cargv.reserve(argv.size() + 1);
   for (auto& a : argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);
   pid_t pid = 0;

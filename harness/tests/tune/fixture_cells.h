@@ -28,8 +28,9 @@ inline SweepCell MakeCell(const std::string& capture, double p, int64_t l_ms, in
 }
 
 // Poll cells whose detected counts follow the model, cost 0.002 s of CPU per scan.
-inline std::vector<SweepCell> ModelPollSweep(std::vector<double> intervals,
-                                             std::vector<int64_t> lifetimes, int64_t trials = 100) {
+inline std::vector<SweepCell> ModelPollSweep(const std::vector<double>& intervals,
+                                             const std::vector<int64_t>& lifetimes,
+                                             int64_t trials = 100) {
   std::vector<SweepCell> out;
   for (double p : intervals) {
     for (int64_t l : lifetimes) {

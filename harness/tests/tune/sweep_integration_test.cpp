@@ -32,8 +32,8 @@ const TrialBinaries& Built() {
     ~BuiltDir() { std::filesystem::remove_all(dir); }
   };
   static const BuiltDir built = [] {
-    char tmpl[] = "/tmp/sw-tune-trials-XXXXXX";
-    const std::string dir = mkdtemp(tmpl);
+    std::string tmpl = "/tmp/sw-tune-trials-XXXXXX";
+    const std::string dir = mkdtemp(tmpl.data());
     auto b = BuildTrialBinaries(dir);
     EXPECT_TRUE(b.ok()) << b.error().message;
     return BuiltDir{dir, b.ok() ? *b : TrialBinaries{}};  // no copy: no early removal
@@ -45,6 +45,7 @@ TEST(Trials, RealProcessesLiveAtLeastTheirLifetime) {
   auto dropped = DropTrialBinaries(Built(), "/tmp");
   ASSERT_TRUE(dropped.ok()) << dropped.error().message;
   std::vector<TrialSpec> specs;
+  specs.reserve(6);
   for (int i = 0; i < 6; ++i) {
     specs.push_back({"sw-trial-test-" + std::to_string(i), 50, 0.01 * i,
                      i % 2 ? dropped->dynamic_path : dropped->static_path});
@@ -139,8 +140,8 @@ TEST(ShortSweep, UnprivilegedVantageRefusesFanotify) {
     GTEST_SKIP() << "no sandwatch-sensor at " << SensorPath();
   if (geteuid() != 0) GTEST_SKIP() << "dropping the capability bounding set needs root";
   if (access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "setpriv(1) missing";
-  char tmpl[] = "/tmp/sw-tune-unpriv-XXXXXX";
-  const std::string out = mkdtemp(tmpl);
+  std::string tmpl = "/tmp/sw-tune-unpriv-XXXXXX";
+  const std::string out = mkdtemp(tmpl.data());
   SweepOptions o;
   o.out_dir = out + "/results/poll-sweep-test";
   o.sensor_path = SensorPath();
