@@ -7,25 +7,23 @@
 #include <cerrno>
 #include <cstring>
 
-namespace sandwatch {
+#include "sandwatch/core/fd_io.h"
 
-namespace {
+namespace sandwatch {
 
 Error OsError(const std::string& what, int err) {
   return MakeError(what + ": " + std::strerror(err), err);
 }
 
-bool WriteAll(int fd, std::string_view text) {
-  while (!text.empty()) {
-    ssize_t n = ::write(fd, text.data(), text.size());
+bool WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
-    text.remove_prefix(static_cast<size_t>(n));
+    data.remove_prefix(static_cast<size_t>(n));
   }
   return true;
 }
-
-}  // namespace
 
 Result<std::string> ReadFileToString(const std::string& path, size_t max_bytes) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -13,26 +13,10 @@
 #include <ctime>
 #include <vector>
 
+#include "sandwatch/core/fd_io.h"
 #include "sandwatch/sensor/sha256.h"
 
 namespace sandwatch::sensor::state {
-namespace {
-
-Error OsError(const std::string& what, int err) {
-  return MakeError(what + ": " + std::strerror(err), err);
-}
-
-bool WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
-}  // namespace
 
 Status EnsureDir(const std::string& dir) {
   if (dir.empty()) return MakeError("empty state directory");
