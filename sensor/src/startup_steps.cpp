@@ -207,20 +207,24 @@ std::vector<StartupStep> SensorStartupSteps(SensorRuntime* rt) {
   }));
   steps.push_back(Step("capture", rt, BuildCapture, nullptr, 2));
   steps.push_back(Step("publisher", rt, MakePublisher));
+  // Torn down after the pipeline has drained and before the output closes, so the last
+  // heartbeat and the saved state count every event the sensor published.
+  steps.push_back(Step(
+      "final_heartbeat", rt, [](SensorRuntime&) { return OkStatus(); },
+      [](SensorRuntime& r) {
+        if (!r.heartbeating) return;
+        r.Heartbeat();
+        r.keeper->SaveNow(r.publisher->last_seq());
+      }));
   steps.push_back(
       Step("pipeline", rt, StartPipeline, [](SensorRuntime& r) { r.pipeline->Stop(); }));
   steps.push_back(Step("capture_start", rt, StartCapture, StopCapture));
   steps.push_back(Step("announce", rt, Announce));
-  steps.push_back(Step(
-      "heartbeats", rt,
-      [](SensorRuntime& r) {
-        r.Heartbeat();
-        return OkStatus();
-      },
-      [](SensorRuntime& r) {
-        r.Heartbeat();
-        r.keeper->SaveNow(r.publisher->last_seq());
-      }));
+  steps.push_back(Step("heartbeats", rt, [](SensorRuntime& r) {
+    r.Heartbeat();
+    r.heartbeating = true;
+    return OkStatus();
+  }));
   return steps;
 }
 

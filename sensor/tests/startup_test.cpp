@@ -2,8 +2,10 @@
 // with real file descriptors, threads, files and the sensor's own steps.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <fstream>
@@ -119,15 +121,16 @@ class SensorStartupTest : public ::testing::Test {
   }
   ~SensorStartupTest() override { std::filesystem::remove_all(dir_); }
 
-  std::vector<nlohmann::json> Heartbeats() const {
+  std::vector<nlohmann::json> Lines(const std::string& schema) const {
     std::vector<nlohmann::json> out;
     std::ifstream in(dir_ / "out.jsonl");
     for (std::string line; std::getline(in, line);) {
       auto j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_object() && j.value("schema", "") == "sandwatch.heartbeat/v1") out.push_back(j);
+      if (j.is_object() && j.value("schema", "") == schema) out.push_back(j);
     }
     return out;
   }
+  std::vector<nlohmann::json> Heartbeats() const { return Lines("sandwatch.heartbeat/v1"); }
 
   static StartupStep Failing(const std::string& name) {
     return {name, [] { return Status(MakeError("refused")); }, nullptr, 1};
@@ -149,12 +152,52 @@ TEST_F(SensorStartupTest, AFailureAfterEveryStepStopsThreadsSendsTheLastHeartbea
   ASSERT_TRUE(rt.pipeline && !rt.started.empty()) << "the earlier steps ran";
   // The poll source's thread and the pipeline's worker are joined.
   EXPECT_EQ(ThreadCount(), threads_before);
-  // The first heartbeat (step "heartbeats") and the final one (its teardown), flushed.
+  // The first heartbeat (step "heartbeats") and the final one (at teardown), flushed.
   auto hbs = Heartbeats();
   ASSERT_EQ(hbs.size(), 2u);
   EXPECT_GE(hbs.back()["counters"]["scans"].get<int64_t>(), 1);
   EXPECT_TRUE(hbs.back()["counters"].contains("observations"));
   EXPECT_TRUE(std::filesystem::exists(dir_ / "state" / "state.v1")) << "state saved";
+}
+
+// An observation still queued when the sensor stops is processed by the pipeline's drain;
+// the final heartbeat, sent after the drain, knows the event it produced.
+TEST_F(SensorStartupTest, TheLastHeartbeatCountsWhatThePipelineDrainedAtStop) {
+  SensorRuntime rt(config_, &SystemClock());
+  std::vector<std::string> names;
+  for (const auto& s : SensorStartupSteps(&rt)) names.push_back(s.name);
+  auto at = [&](const char* n) { return std::find(names.begin(), names.end(), n) - names.begin(); };
+  EXPECT_LT(at("output"), at("final_heartbeat"));
+  EXPECT_LT(at("final_heartbeat"), at("pipeline")) << "torn down after the pipeline drained";
+
+  StartupSequence seq(SensorStartupSteps(&rt));
+  ASSERT_TRUE(seq.RunAll().ok());
+  const pid_t gone = ::fork();  // a pid that has exited: the pipeline uses the early read
+  if (gone == 0) ::_exit(0);
+  ASSERT_GT(gone, 0);
+  ::waitpid(gone, nullptr, 0);
+  Observation o;
+  o.kind = Observation::Kind::kExec;
+  o.method = "netlink";
+  o.pid = gone;
+  o.kernel_mono_ns = SystemClock().MonoNs();
+  EarlyRead early;
+  early.name = "cat";
+  early.exe = "/usr/bin/cat";
+  early.cmdline = {"cat", "/etc/shadow"};
+  early.ppid = ::getpid();
+  o.early = early;
+  rt.pipeline->Push(o);
+  seq.TearDown();
+
+  auto events = Lines("sandwatch.event/v1");
+  auto hbs = Heartbeats();
+  ASSERT_FALSE(events.empty());
+  ASSERT_EQ(hbs.size(), 2u);
+  EXPECT_TRUE(std::any_of(events.begin(), events.end(),
+                          [](const auto& e) { return e["rule"] == "shadow_file_access"; }));
+  EXPECT_EQ(hbs.back()["last_seq"], events.back()["seq"]);
+  EXPECT_EQ(hbs.back()["counters"]["events_emitted"], events.size());
 }
 
 TEST_F(SensorStartupTest, AFailureAfterTheOutputClosesItAndStartsNothing) {

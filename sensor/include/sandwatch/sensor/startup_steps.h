@@ -63,6 +63,7 @@ struct SensorRuntime {
   // sink is the pipeline) are destroyed first.
   CaptureSelection capture;
   std::vector<CaptureSource*> started;  // capture_start
+  bool heartbeating = false;            // heartbeats: the final one is sent at teardown
 
   // Publishes a heartbeat with every part's counters (needs the publisher step).
   void Heartbeat();
