@@ -23,21 +23,14 @@ void RegisterDemoCommand(CLI::App& app) {
       "  sudo sandwatch-harness demo");
   sub->add_option("--scenario", opts->scenario_path,
                   "scenario to run (default <source>/scenarios/blog-demo.yaml)");
-  sub->add_option("--out", opts->out_dir, "results folder");
-  sub->add_option("--bin-dir", opts->bin_dir, "where our binaries are");
-  sub->add_option("--falco", opts->falco_path,
-                  "the falco executable for the falco column (default: falco in PATH)");
-  sub->add_flag("--keep", opts->keep, "keep scratch files");
+  AddRunFlags(*sub, *opts);
   sub->callback([opts] {
     if (opts->scenario_path.empty()) {
       opts->scenario_path = ResolveSourceDir() + "/scenarios/blog-demo.yaml";
     }
     auto runner = MakeProcessRunner();
     auto out = RunScenario(*opts, DefaultBackends(), *runner, SystemClock());
-    if (!out.ok()) {
-      std::fprintf(stderr, "sandwatch-harness demo: %s\n", out.error().message.c_str());
-      throw CLI::RuntimeError(1);
-    }
+    if (!out.ok()) FailCommand("demo", out.error().message);
     std::printf("%s\nresults: %s\n", out->table.c_str(), out->out_dir.c_str());
     std::printf("%s", out->noise_line.c_str());
     if (!out->finding_holds) {

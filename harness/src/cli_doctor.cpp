@@ -2,24 +2,16 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <memory>
-#include <string>
-#include <vector>
 
 #include "sandwatch/harness/backend.h"
 #include "sandwatch/harness/command_runner.h"
 #include "sandwatch/harness/commands.h"
+#include "sandwatch/harness/run.h"
 
 namespace sandwatch::harness {
 
-namespace {
-struct DoctorOptions {
-  std::string backend = "local";
-  std::vector<std::string> runtimes;
-};
-}  // namespace
-
 void RegisterDoctorCommand(CLI::App& app) {
-  auto opts = std::make_shared<DoctorOptions>();
+  auto opts = std::make_shared<RunOptions>();  // --backend and --runtimes, as `run` has
   auto* sub = app.add_subcommand(
       "doctor",
       "Check what this machine has and lacks for a backend, and how to get what is missing.\n"

@@ -5,12 +5,12 @@
 
 #include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <type_traits>
 
+#include "sandwatch/core/fd_io.h"
+#include "sandwatch/core/files.h"
 #include "sandwatch/core/json_fields.h"
 
 namespace sandwatch::harness::tune {
@@ -130,14 +130,11 @@ nlohmann::json CellToSummaryEntry(const SweepCell& c) {
 
 Result<std::vector<SweepCell>> ReadCells(const std::string& path) {
   std::vector<SweepCell> out;
-  std::ifstream in(path);
-  if (!in) {
-    if (access(path.c_str(), F_OK) != 0) return out;
-    return MakeError("cannot read " + path, errno);
-  }
-  std::string line;
+  auto text = ReadFileToString(path);
+  if (!text && text.error().code == ENOENT) return out;  // not started yet
+  if (!text) return text.error();
   int lineno = 0;
-  while (std::getline(in, line)) {
+  for (const std::string& line : SplitLines(*text)) {
     ++lineno;
     if (line.empty()) continue;
     nlohmann::json j;
@@ -153,25 +150,23 @@ Result<std::vector<SweepCell>> ReadCells(const std::string& path) {
   return out;
 }
 
-Status AppendCells(const std::string& path, const std::vector<SweepCell>& cells) {
-  std::string text;
-  for (const auto& c : cells) text += CellToJson(c).dump() + "\n";
+Status AppendSynced(const std::string& path, std::string_view text) {
   const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return MakeError("cannot open " + path + ": " + std::strerror(errno), errno);
-  size_t off = 0;
-  while (off < text.size()) {
-    const ssize_t n = write(fd, text.data() + off, text.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      close(fd);
-      return MakeError("cannot write " + path + ": " + std::strerror(err), err);
-    }
-    off += static_cast<size_t>(n);
+  if (fd < 0) return OsError("cannot open " + path, errno);
+  if (!WriteAll(fd, text)) {
+    const int err = errno;
+    close(fd);
+    return OsError("cannot write " + path, err);
   }
   fsync(fd);
   close(fd);
   return OkStatus();
+}
+
+Status AppendCells(const std::string& path, const std::vector<SweepCell>& cells) {
+  std::string text;
+  for (const auto& c : cells) text += CellToJson(c).dump() + "\n";
+  return AppendSynced(path, text);
 }
 
 }  // namespace sandwatch::harness::tune

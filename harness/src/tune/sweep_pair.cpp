@@ -274,60 +274,54 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   const double scans_per_s = scans.per_s > 0 ? scans.per_s : 1.0 / interval_s;
   const double scan_s = scans.cpu_s_per_scan >= 0 ? scans.cpu_s_per_scan
                                                   : idle_cpu / std::max(1.0, scans_per_s * idle_dt);
-  std::string active;
-  for (const auto& [tag, ev] : out.Events()) {
-    active = ev.capture;
-    break;
-  }
-  const int64_t unreadable = std::max<int64_t>(0, out.LastCounter("cmdline_unreadable"));
+  const std::string active = out.Events().empty() ? "" : out.Events().begin()->second.capture;
   res.trials = std::move(*trials);
-  std::vector<std::pair<std::string, int64_t>> grid;  // (binary, lifetime) per cell
-  for (const auto& b : plan.binaries) {
-    for (int64_t l : plan.lifetimes_ms) grid.emplace_back(b, l);
-  }
-  for (const auto& [bin, l] : grid) {
-    SweepCell c;
-    c.binary = bin;
-    c.vantage = key.vantage;
-    c.capture = capture;
-    c.poll_interval_s = interval_s;
-    c.lifetime_ms = l;
-    c.pair_id = id;
-    c.scan_s = scan_s;
-    c.sensor_capture = active;
-    c.load1 = machine_load;
-    c.processes = machine_processes;
-    c.cmdline_unreadable = unreadable;
-    c.cpu_s_per_min = idle_dt > 0 ? idle_cpu / idle_dt * 60 : 0;
-    c.load_cpu_s_per_min = load_dt > 0 ? (load1.sched_cpu_s - load0.sched_cpu_s) / load_dt * 60 : 0;
-    c.stat_cpu_s_per_min = load_dt > 0 ? (load1.stat_cpu_s - load0.stat_cpu_s) / load_dt * 60 : 0;
-    c.rss_kib = load1.rss_kib;
-    c.rss_peak_kib = load1.rss_peak_kib;
-    std::vector<double> lat;
-    double lived = 0;
-    for (const auto& r : res.trials) {
-      if (r.spec.lifetime_ms != l || r.spec.program != program_of(bin) || !r.started) continue;
-      ++c.trials;
-      lived += r.LifetimeMs();
-      if (r.delayed) ++c.delayed_starts;
-      auto it = out.Events().find(r.spec.tag);
-      if (it == out.Events().end()) continue;
-      ++c.detected;
-      lat.push_back(static_cast<double>(it->second.time_ns - r.start_wall_ns) / 1e6);
-    }
-    if (c.trials == 0) continue;
-    c.mean_lifetime_ms = lived / static_cast<double>(c.trials);
-    c.model = PollDetectProbability(c.mean_lifetime_ms / 1000.0, interval_s, scan_s);
-    if (!lat.empty()) {
-      c.latency_p50_ms = Percentile(lat, 0.5);
-      c.latency_p99_ms = Percentile(lat, 0.99);
-    }
-    res.cells.push_back(c);
-  }
-  for (const auto& r : res.trials) {
+  for (auto& r : res.trials) {
     auto it = out.Events().find(r.spec.tag);
-    res.detected.push_back(it != out.Events().end());
-    res.event_wall.push_back(it != out.Events().end() ? it->second.time_ns : 0);
+    if (it != out.Events().end()) r.event_wall_ns = it->second.time_ns;
+  }
+  // What every cell of this pair shares; each (binary, lifetime) adds its trials.
+  const auto per_min = [](double cpu_s, double dt) { return dt > 0 ? cpu_s / dt * 60 : 0; };
+  const SweepCell pair_cell{
+      .capture = capture,
+      .poll_interval_s = interval_s,
+      .scan_s = scan_s,
+      .cpu_s_per_min = per_min(idle_cpu, idle_dt),
+      .load_cpu_s_per_min = per_min(load1.sched_cpu_s - load0.sched_cpu_s, load_dt),
+      .stat_cpu_s_per_min = per_min(load1.stat_cpu_s - load0.stat_cpu_s, load_dt),
+      .rss_kib = load1.rss_kib,
+      .rss_peak_kib = load1.rss_peak_kib,
+      .cmdline_unreadable = std::max<int64_t>(0, out.LastCounter("cmdline_unreadable")),
+      .pair_id = id,
+      .sensor_capture = active,
+      .load1 = machine_load,
+      .processes = machine_processes,
+      .vantage = key.vantage};
+  for (const auto& bin : plan.binaries) {
+    for (int64_t l : plan.lifetimes_ms) {
+      SweepCell c = pair_cell;
+      c.binary = bin;
+      c.lifetime_ms = l;
+      std::vector<double> lat;
+      double lived = 0;
+      for (const auto& r : res.trials) {
+        if (r.spec.lifetime_ms != l || r.spec.program != program_of(bin) || !r.started) continue;
+        ++c.trials;
+        lived += r.LifetimeMs();
+        if (r.delayed) ++c.delayed_starts;
+        if (r.event_wall_ns == 0) continue;
+        ++c.detected;
+        lat.push_back(static_cast<double>(r.event_wall_ns - r.start_wall_ns) / 1e6);
+      }
+      if (c.trials == 0) continue;
+      c.mean_lifetime_ms = lived / static_cast<double>(c.trials);
+      c.model = PollDetectProbability(c.mean_lifetime_ms / 1000.0, interval_s, scan_s);
+      if (!lat.empty()) {
+        c.latency_p50_ms = Percentile(lat, 0.5);
+        c.latency_p99_ms = Percentile(lat, 0.99);
+      }
+      res.cells.push_back(c);
+    }
   }
   if (!active.empty() && active != capture && active != capture + "+poll") {
     SW_LOG(kWarn, "tune", "sensor reported a different capture", {"asked", capture},

@@ -15,10 +15,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 
 #include "sandwatch/core/clock.h"
+#include "sandwatch/core/files.h"
 
 extern char** environ;
 
@@ -92,11 +92,7 @@ Status CopyExecutable(const std::string& from, const std::string& to) {
 
 Result<TrialBinaries> BuildTrialBinaries(const std::string& dir) {
   const std::string src = dir + "/trial.c";
-  {
-    std::ofstream out(src, std::ios::trunc);
-    out << kTrialSource;
-    if (!out) return MakeError("cannot write " + src);
-  }
+  if (auto st = WriteFileAtomic(src, kTrialSource); !st) return st.error();
   TrialBinaries b{dir + "/trial-static", dir + "/trial-dynamic"};
   const std::string log = dir + "/trial-build.log";
   if (auto st = RunTool({"cc", "-O2", "-static", "-o", b.static_path, src}, log); !st) {
