@@ -14,13 +14,13 @@ void RegisterDemoCommand(CLI::App& app) {
   auto opts = std::make_shared<RunOptions>();
   auto* sub = app.add_subcommand(
       "demo",
-      "Reproduce the blog demo: run scenarios/blog-demo.yaml (runc and a local qemu/TCG\n"
-      "stand-in for kata-qemu, each watched from the host and from inside the pod) and print\n"
-      "the blog's table with its noise rows. Exit 0 only when the scenario's expect: matrix\n"
-      "holds (for blog-demo: the in-guest sensor caught all six signals in both runtimes,\n"
-      "the host view caught them in runc and saw nothing of the chain inside the VM).\n"
-      "Example:\n"
-      "  sudo sandwatch-harness demo");
+      R"help(Reproduce the blog demo: run scenarios/blog-demo.yaml (runc and a local qemu/TCG
+stand-in for kata-qemu, each watched from the host and from inside the pod) and print
+the blog's table with its noise rows. Exit 0 only when the scenario's expect: matrix
+holds (for blog-demo: the in-guest sensor caught all six signals in both runtimes,
+the host view caught them in runc and saw nothing of the chain inside the VM).
+Example:
+  sudo sandwatch-harness demo)help");
   sub->add_option("--scenario", opts->scenario_path,
                   "scenario to run (default <source>/scenarios/blog-demo.yaml)");
   AddRunFlags(*sub, *opts);

@@ -11,7 +11,7 @@
 namespace sandwatch::harness {
 
 void RegisterDoctorCommand(CLI::App& app) {
-  auto opts = std::make_shared<RunOptions>();  // --backend and --runtimes, as `run` has
+  auto opts = std::make_shared<RunOptions>();
   auto* sub = app.add_subcommand(
       "doctor",
       "Check what this machine has and lacks for a backend, and how to get what is missing.\n"
@@ -20,9 +20,7 @@ void RegisterDoctorCommand(CLI::App& app) {
       "  sandwatch-harness doctor\n"
       "  sandwatch-harness doctor --backend local --runtimes runc,kata-qemu\n"
       "  sandwatch-harness doctor --backend kube");
-  sub->add_option("--backend", opts->backend, "local or kube")->capture_default_str();
-  sub->add_option("--runtimes", opts->runtimes, "only check what these runtimes need")
-      ->delimiter(',');
+  AddBackendFlags(*sub, *opts, "only check what these runtimes need");
   sub->callback([opts] {
     auto runner = MakeProcessRunner();
     auto backend = DefaultBackends().Create(opts->backend, *runner);

@@ -46,26 +46,26 @@ void AddRunFlags(CLI::App& sub, RunOptions& opts) {
   sub.add_flag("--keep", opts.keep, "keep scratch files (bundles, VM logs) for debugging");
 }
 
+void AddBackendFlags(CLI::App& sub, RunOptions& opts, const std::string& runtimes_help) {
+  sub.add_option("--backend", opts.backend, "local (this machine) or kube")->capture_default_str();
+  sub.add_option("--runtimes", opts.runtimes, runtimes_help)->delimiter(',');
+}
+
 void RegisterRunCommand(CLI::App& app) {
   auto opts = std::make_shared<RunOptions>();
   auto* sub = app.add_subcommand(
-      "run",
-      "Run a scenario. kind: chain (the default): every cell of runtimes x speeds x\n"
-      "variants x repetitions, each watched by the scenario's observers; then score and\n"
-      "write results/RUN-ID/. kind: sweep: the poll-interval sweep (see `tune --help`).\n"
-      "Examples:\n"
-      "  sandwatch-harness run scenarios/blog-demo.yaml\n"
-      "  sandwatch-harness run scenarios/blog-demo.yaml --runtimes runc --out /tmp/r1\n"
-      "  sandwatch-harness run scenarios/blog-demo.yaml --backend kube\n"
-      "  sandwatch-harness run scenarios/blog-demo.yaml --backend kube --dry-run\n"
-      "  sandwatch-harness run scenarios/poll-sweep.yaml");
+      "run", R"help(Run a scenario. kind: chain (the default): every cell of runtimes x speeds x
+variants x repetitions, each watched by the scenario's observers; then score and
+write results/RUN-ID/. kind: sweep: the poll-interval sweep (see `tune --help`).
+Examples:
+  sandwatch-harness run scenarios/blog-demo.yaml
+  sandwatch-harness run scenarios/blog-demo.yaml --runtimes runc --out /tmp/r1
+  sandwatch-harness run scenarios/blog-demo.yaml --backend kube
+  sandwatch-harness run scenarios/blog-demo.yaml --backend kube --dry-run
+  sandwatch-harness run scenarios/poll-sweep.yaml)help");
   sub->add_option("scenario", opts->scenario_path, "scenario YAML file")->required();
-  sub->add_option("--backend", opts->backend, "local (this machine) or kube")
-      ->capture_default_str();
+  AddBackendFlags(*sub, *opts, "only these runtimes of the scenario (runc, kata-qemu, host)");
   AddRunFlags(*sub, *opts);
-  sub->add_option("--runtimes", opts->runtimes,
-                  "only these runtimes of the scenario (runc, kata-qemu, host)")
-      ->delimiter(',');
   sub->add_flag("--falco-external", opts->falco_external,
                 "do not start Falco: one already runs with http_output to this run's receiver "
                 "(fix the port with SANDWATCH_LAB_RECEIVER_PORT)");

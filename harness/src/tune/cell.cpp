@@ -108,23 +108,19 @@ Result<SweepCell> CellFromJson(const nlohmann::json& j) {
 }
 
 nlohmann::json CellToSummaryEntry(const SweepCell& c) {
+  // The stored fields the contract's entry keeps, then its derived ones.
+  const nlohmann::json stored = CellToJson(c);
+  nlohmann::json j = nlohmann::json::object();
+  for (const char* key :
+       {"capture", "poll_interval_s", "lifetime_ms", "trials", "detected", "model", "cpu_s_per_min",
+        "latency_p50_ms", "latency_p99_ms", "rss_kib", "binary", "vantage"}) {
+    if (stored.contains(key)) j[key] = stored[key];
+  }
   const Proportion r = c.Rate();
-  nlohmann::json j = {{"capture", c.capture},
-                      {"poll_interval_s", c.poll_interval_s},
-                      {"lifetime_ms", c.lifetime_ms},
-                      {"trials", c.trials},
-                      {"detected", c.detected},
-                      {"model", c.model},
-                      {"cpu_s_per_min", c.cpu_s_per_min},
-                      {"detection_rate", r.p},
-                      {"wilson_lo", r.lo},
-                      {"wilson_hi", r.hi},
-                      {"model_disagrees", c.Disagrees()},
-                      {"latency_p50_ms", OrNull(c.latency_p50_ms)},
-                      {"latency_p99_ms", OrNull(c.latency_p99_ms)},
-                      {"rss_kib", c.rss_kib}};
-  if (!c.binary.empty()) j["binary"] = c.binary;
-  if (!c.vantage.empty()) j["vantage"] = c.vantage;
+  j["detection_rate"] = r.p;
+  j["wilson_lo"] = r.lo;
+  j["wilson_hi"] = r.hi;
+  j["model_disagrees"] = c.Disagrees();
   return j;
 }
 

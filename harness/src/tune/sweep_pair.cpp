@@ -163,6 +163,13 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   }
   std::unique_ptr<ProcessHandle> sensor = std::move(*started);
   const int sensor_pid = sensor->Pid();
+  // Every early end stops the sensor first.
+  const auto end_early = [&](PairResult::Status status, std::string reason = "") {
+    sensor->Stop(std::chrono::seconds(3));
+    res.status = status;
+    res.reason = std::move(reason);
+    return res;
+  };
   SensorOutput out(events_path, kMarkerPrefix);
 
   // 1. A canary proves the sensor is watching. Processes alive at its first scan are
@@ -174,10 +181,7 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
     const std::string tag = std::string("sw-canary-") + ctx.sweep_id + "-" +
                             std::to_string(pair_index) + "-" + std::to_string(k);
     auto pid = StartTrial(TrialSpec{tag, 3'600'000, 0, ctx.built->static_path});
-    if (!pid) {
-      res.reason = pid.error().message;
-      return res;
-    }
+    if (!pid) return end_early(PairResult::Status::kFailed, pid.error().message);
     const double until = std::min(deadline, MonoS(clock) + interval_s + 2.5);
     while (MonoS(clock) < until && sensor->Running() && !Interrupted()) {
       out.Poll();
@@ -188,10 +192,7 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
       SleepS(0.02);
     }
     KillTrial(*pid);
-    if (Interrupted()) {
-      res.status = PairResult::Status::kInterrupted;
-      return res;
-    }
+    if (Interrupted()) return end_early(PairResult::Status::kInterrupted);
   }
   if (!sensor->Running()) {
     auto code = sensor->Wait(std::chrono::milliseconds(100));
@@ -201,20 +202,15 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
     return res;
   }
   if (!seen) {
-    sensor->Stop(std::chrono::seconds(3));
-    res.reason = "no event for a long-lived canary process within the deadline; sensor log: " +
-                 LastLine(stderr_path);
-    return res;
+    return end_early(PairResult::Status::kFailed,
+                     "no event for a long-lived canary process within the deadline; sensor log: " +
+                         LastLine(stderr_path));
   }
 
   // The trial binaries appear once the sensor is watching, as a dropped tool does
   // (the idle phase below gives it time to watch the new directory and files).
   auto dropped = DropTrialBinaries(*ctx.built, o.drop_parent);
-  if (!dropped) {
-    sensor->Stop(std::chrono::seconds(3));
-    res.reason = dropped.error().message;
-    return res;
-  }
+  if (!dropped) return end_early(PairResult::Status::kFailed, dropped.error().message);
   struct DropGuard {
     TrialBinaries d;
     ~DropGuard() { RemoveDroppedBinaries(d); }
@@ -227,11 +223,7 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   const double idle_len = std::max(plan.idle_s, 2 * interval_s);
   const ProcSample idle0 = Sample(clock, o.proc_root, sensor_pid);
   const int64_t idle0_wall = clock.WallNs();
-  if (!Idle(clock, idle_len, &out)) {
-    sensor->Stop(std::chrono::seconds(3));
-    res.status = PairResult::Status::kInterrupted;
-    return res;
-  }
+  if (!Idle(clock, idle_len, &out)) return end_early(PairResult::Status::kInterrupted);
   const ProcSample idle1 = Sample(clock, o.proc_root, sensor_pid);
   const int64_t idle1_wall = clock.WallNs();
 
@@ -256,10 +248,8 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   });
   const ProcSample load1 = Sample(clock, o.proc_root, sensor_pid);
   if (!trials) {
-    sensor->Stop(std::chrono::seconds(3));
-    res.status = Interrupted() ? PairResult::Status::kInterrupted : PairResult::Status::kFailed;
-    res.reason = trials.error().message;
-    return res;
+    return end_early(Interrupted() ? PairResult::Status::kInterrupted : PairResult::Status::kFailed,
+                     trials.error().message);
   }
   Idle(clock, 1.5, &out);  // events of the last trials still in the pipeline
   sensor->Stop(std::chrono::seconds(3));

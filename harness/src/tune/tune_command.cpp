@@ -112,18 +112,17 @@ void RegisterTuneCommand(CLI::App& app) {
   auto f = std::make_shared<TuneFlags>();
   auto* sub = app.add_subcommand(
       "tune",
-      "Recommend a POLL_INTERVAL from a measured sweep: the largest interval that meets a\n"
-      "miss target for processes of a given lifetime within a CPU budget (the polling model\n"
-      "min(1, (L+s)/P) fills in between measured cells), or the capture source that can\n"
-      "when polling cannot. Without a folder it reads the newest results/poll-sweep-*.\n"
-      "Examples:\n"
-      "  sandwatch-harness tune --target-miss 0.05 --min-lifetime-ms 500 --cpu-budget 0.01\n"
-      "  sandwatch-harness tune results/poll-sweep-2026-11-28 --min-lifetime-ms 10 --json\n"
-      "  sandwatch-harness tune --sweep                      # measure (about 11 min), then "
-      "answer\n"
-      "  sandwatch-harness tune --sweep --captures poll --intervals 0.5,2 --trials 20\n"
-      "  sandwatch-harness tune --render results/poll-sweep-2026-11-28\n"
-      "A sweep interrupted with Ctrl-C continues when rerun with the same --out.");
+      R"help(Recommend a POLL_INTERVAL from a measured sweep: the largest interval that meets a
+miss target for processes of a given lifetime within a CPU budget (the polling model
+min(1, (L+s)/P) fills in between measured cells), or the capture source that can
+when polling cannot. Without a folder it reads the newest results/poll-sweep-*.
+Examples:
+  sandwatch-harness tune --target-miss 0.05 --min-lifetime-ms 500 --cpu-budget 0.01
+  sandwatch-harness tune results/poll-sweep-2026-11-28 --min-lifetime-ms 10 --json
+  sandwatch-harness tune --sweep                      # measure (about 11 min), then answer
+  sandwatch-harness tune --sweep --captures poll --intervals 0.5,2 --trials 20
+  sandwatch-harness tune --render results/poll-sweep-2026-11-28
+A sweep interrupted with Ctrl-C continues when rerun with the same --out.)help");
   sub->add_option("sweep_dir", f->sweep_dir, "a results/poll-sweep-* folder (default: the newest)")
       ->check(CLI::ExistingDirectory);
   sub->add_option("--target-miss", f->query.target_miss, "acceptable miss rate, 0 <= x < 1")

@@ -30,6 +30,8 @@ void RegisterTuneCommand(CLI::App& app);
 
 // The flags `run` and `demo` share, bound to `opts`: --out, --bin-dir, --falco, --keep.
 void AddRunFlags(CLI::App& sub, RunOptions& opts);
+// --backend and --runtimes (what `runtimes_help` says they select), for `run` and `doctor`.
+void AddBackendFlags(CLI::App& sub, RunOptions& opts, const std::string& runtimes_help);
 
 // The directory holding our binaries: --bin-dir, else $SANDWATCH_BIN_DIR, else
 // the directory of /proc/self/exe.
