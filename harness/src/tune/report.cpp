@@ -63,24 +63,21 @@ std::string BusyNote(const nlohmann::json& env) {
 // interval and lifetime.
 std::vector<report::Row> BinarySplitRows(const std::vector<SweepCell>& cells) {
   std::vector<report::Row> rows;
-  std::vector<std::vector<std::string>> cols;
   std::map<std::string, size_t> row_of;
   for (const auto& c : cells) {
     if (c.binary != "static" && c.binary != "dynamic") continue;
     const std::string vantage = c.vantage.empty() ? "privileged" : c.vantage;
     const std::string key = vantage + "|" + c.capture + "|" + FormatSeconds(c.poll_interval_s) +
                             "|" + std::to_string(c.lifetime_ms);
-    auto [it, fresh] = row_of.emplace(key, cols.size());
+    auto [it, fresh] = row_of.emplace(key, rows.size());
     if (fresh) {
-      cols.push_back({vantage, c.capture, FormatSeconds(c.poll_interval_s),
+      rows.push_back({vantage, c.capture, FormatSeconds(c.poll_interval_s),
                       std::to_string(c.lifetime_ms), "-", "-"});
     }
     const Proportion r = c.Rate();
-    cols[it->second][c.binary == "static" ? 4 : 5] =
+    rows[it->second][c.binary == "static" ? 4 : 5] =
         std::to_string(c.detected) + "/" + std::to_string(c.trials) + " (" + Percent(r.p) + ")";
   }
-  rows.reserve(rows.size() + cols.size());
-  for (auto& c : cols) rows.emplace_back(c.begin(), c.end());
   return rows;
 }
 
