@@ -282,12 +282,12 @@ class Sweep : public ScenarioKind {
     if (!plan) return MakeError(plan.error().message, 2);
     auto dir = MakeResultsDir(o.out_dir, plan->name + "-" + UtcStamp(run.clock.WallNs(), false));
     if (!dir) return dir.error();
-    SweepOptions so;
-    so.plan = *plan;
-    so.out_dir = *dir;
-    so.sensor_path =
-        o.sensor_path.empty() ? ResolveBinDir(o.bin_dir) + "/sandwatch-sensor" : o.sensor_path;
-    so.quiet = o.quiet;
+    const SweepOptions so{.plan = *plan,
+                          .out_dir = *dir,
+                          .sensor_path = o.sensor_path.empty()
+                                             ? ResolveBinDir(o.bin_dir) + "/sandwatch-sensor"
+                                             : o.sensor_path,
+                          .quiet = o.quiet};
     auto out = RunSweep(so, run.runner, run.clock);
     if (!out) return out.error();
     for (const auto& [cap, why] : out->refused) {

@@ -270,12 +270,14 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
     auto it = out.Events().find(r.spec.tag);
     if (it != out.Events().end()) r.event_wall_ns = it->second.time_ns;
   }
-  // What every cell of this pair shares; each (binary, lifetime) adds its trials.
+  // What every cell of this pair shares; each (binary, lifetime) sets its own fields below.
   const auto per_min = [](double cpu_s, double dt) { return dt > 0 ? cpu_s / dt * 60 : 0; };
   const SweepCell pair_cell{
       .capture = capture,
       .poll_interval_s = interval_s,
       .scan_s = scan_s,
+      .latency_p50_ms = std::nullopt,
+      .latency_p99_ms = std::nullopt,
       .cpu_s_per_min = per_min(idle_cpu, idle_dt),
       .load_cpu_s_per_min = per_min(load1.sched_cpu_s - load0.sched_cpu_s, load_dt),
       .stat_cpu_s_per_min = per_min(load1.stat_cpu_s - load0.stat_cpu_s, load_dt),
@@ -286,6 +288,7 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
       .sensor_capture = active,
       .load1 = machine_load,
       .processes = machine_processes,
+      .binary = {},
       .vantage = key.vantage};
   for (const auto& bin : plan.binaries) {
     for (int64_t l : plan.lifetimes_ms) {
