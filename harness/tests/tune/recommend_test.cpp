@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 #include <utility>
+#include <vector>
 
 #include "fixture_cells.h"
 
@@ -172,7 +173,7 @@ TEST(Estimate, FollowsTheModelBetweenCells) {
 }
 
 TEST(Percent, FormatsTheRatesOfARecommendation) {
-  const std::pair<double, const char*> cases[] = {
+  const std::vector<std::pair<double, const char*>> cases = {
       {0, "0%"}, {0.05, "5.0%"}, {0.5, "50%"}, {0.0004, "0.04%"}};
   for (const auto& [fraction, text] : cases) EXPECT_EQ(Percent(fraction), text) << fraction;
 }
