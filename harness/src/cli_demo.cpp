@@ -14,30 +14,23 @@ void RegisterDemoCommand(CLI::App& app) {
   auto opts = std::make_shared<RunOptions>();
   auto* sub = app.add_subcommand(
       "demo",
-      "Reproduce the blog demo: run scenarios/blog-demo.yaml (runc and a local qemu/TCG\n"
-      "stand-in for kata-qemu, each watched from the host and from inside the pod) and print\n"
-      "the blog's table with its noise rows. Exit 0 only when the scenario's expect: matrix\n"
-      "holds (for blog-demo: the in-guest sensor caught all six signals in both runtimes,\n"
-      "the host view caught them in runc and saw nothing of the chain inside the VM).\n"
-      "Example:\n"
-      "  sudo sandwatch-harness demo");
+      R"help(Reproduce the blog demo: run scenarios/blog-demo.yaml (runc and a local qemu/TCG
+stand-in for kata-qemu, each watched from the host and from inside the pod) and print
+the blog's table with its noise rows. Exit 0 only when the scenario's expect: matrix
+holds (for blog-demo: the in-guest sensor caught all six signals in both runtimes,
+the host view caught them in runc and saw nothing of the chain inside the VM).
+Example:
+  sudo sandwatch-harness demo)help");
   sub->add_option("--scenario", opts->scenario_path,
                   "scenario to run (default <source>/scenarios/blog-demo.yaml)");
-  sub->add_option("--out", opts->out_dir, "results folder");
-  sub->add_option("--bin-dir", opts->bin_dir, "where our binaries are");
-  sub->add_option("--falco", opts->falco_path,
-                  "the falco executable for the falco column (default: falco in PATH)");
-  sub->add_flag("--keep", opts->keep, "keep scratch files");
+  AddRunFlags(*sub, *opts);
   sub->callback([opts] {
     if (opts->scenario_path.empty()) {
       opts->scenario_path = ResolveSourceDir() + "/scenarios/blog-demo.yaml";
     }
     auto runner = MakeProcessRunner();
     auto out = RunScenario(*opts, DefaultBackends(), *runner, SystemClock());
-    if (!out.ok()) {
-      std::fprintf(stderr, "sandwatch-harness demo: %s\n", out.error().message.c_str());
-      throw CLI::RuntimeError(1);
-    }
+    if (!out.ok()) FailCommand("demo", out.error().message);
     std::printf("%s\nresults: %s\n", out->table.c_str(), out->out_dir.c_str());
     std::printf("%s", out->noise_line.c_str());
     if (!out->finding_holds) {

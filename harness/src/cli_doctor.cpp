@@ -2,24 +2,16 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <memory>
-#include <string>
-#include <vector>
 
 #include "sandwatch/harness/backend.h"
 #include "sandwatch/harness/command_runner.h"
 #include "sandwatch/harness/commands.h"
+#include "sandwatch/harness/run.h"
 
 namespace sandwatch::harness {
 
-namespace {
-struct DoctorOptions {
-  std::string backend = "local";
-  std::vector<std::string> runtimes;
-};
-}  // namespace
-
 void RegisterDoctorCommand(CLI::App& app) {
-  auto opts = std::make_shared<DoctorOptions>();
+  auto opts = std::make_shared<RunOptions>();
   auto* sub = app.add_subcommand(
       "doctor",
       "Check what this machine has and lacks for a backend, and how to get what is missing.\n"
@@ -28,9 +20,7 @@ void RegisterDoctorCommand(CLI::App& app) {
       "  sandwatch-harness doctor\n"
       "  sandwatch-harness doctor --backend local --runtimes runc,kata-qemu\n"
       "  sandwatch-harness doctor --backend kube");
-  sub->add_option("--backend", opts->backend, "local or kube")->capture_default_str();
-  sub->add_option("--runtimes", opts->runtimes, "only check what these runtimes need")
-      ->delimiter(',');
+  AddBackendFlags(*sub, *opts, "only check what these runtimes need");
   sub->callback([opts] {
     auto runner = MakeProcessRunner();
     auto backend = DefaultBackends().Create(opts->backend, *runner);

@@ -2,9 +2,9 @@
 // goes to the kind that wrote DIR. The kinds this binary has are listed here.
 #include <yaml-cpp/yaml.h>
 
-#include <fstream>
-#include <sstream>
+#include <utility>
 
+#include "sandwatch/core/files.h"
 #include "sandwatch/harness/run.h"
 
 namespace sandwatch::harness {
@@ -44,11 +44,9 @@ Result<RunOutcome> RunScenario(const RunOptions& opts, BackendRegistry& backends
                                CommandRunner& runner, const Clock& clock) {
   std::string text = opts.scenario_text;
   if (text.empty()) {
-    std::ifstream in(opts.scenario_path);
-    if (!in) return MakeError("cannot read scenario " + opts.scenario_path, 2);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
+    auto read = ReadFileToString(opts.scenario_path);
+    if (!read.ok()) return MakeError("cannot read scenario " + opts.scenario_path, 2);
+    text = std::move(*read);
   }
   auto kind = KindOf(text, opts.scenario_path);
   if (!kind.ok()) return kind.error();

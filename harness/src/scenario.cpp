@@ -5,11 +5,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "sandwatch/core/clock.h"
+#include "sandwatch/core/files.h"
 #include "sandwatch/core/signals.h"
 
 namespace sandwatch::harness {
@@ -285,11 +284,9 @@ Result<Scenario> ParseScenario(std::string_view yaml_text, std::string_view orig
 }
 
 Result<Scenario> LoadScenario(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return MakeError("cannot read scenario " + path, errno);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ParseScenario(ss.str(), path);
+  auto text = ReadFileToString(path);
+  if (!text.ok()) return MakeError("cannot read scenario " + path, text.error().code);
+  return ParseScenario(*text, path);
 }
 
 std::vector<Cell> ExpandCells(const Scenario& s) {
@@ -298,13 +295,7 @@ std::vector<Cell> ExpandCells(const Scenario& s) {
     for (const auto& sp : s.speeds) {
       for (const auto& va : s.variants) {
         for (int r = 0; r < s.repetitions; ++r) {
-          Cell c;
-          c.index = static_cast<int>(cells.size());
-          c.runtime = rt;
-          c.speed = sp;
-          c.variant = va;
-          c.repetition = r;
-          cells.push_back(c);
+          cells.push_back(Cell{static_cast<int>(cells.size()), rt, va, sp, r});
         }
       }
     }

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "sandwatch/harness/commands.h"
 
@@ -42,7 +43,8 @@ TEST(Scenario, ErrorsNameTheKey) {
   struct Case {
     const char* yaml;
     const char* key;
-  } cases[] = {
+  };
+  const std::vector<Case> cases = {
       {"name: a\nruntimes: [runc]\nobservers: [in-guest]\nsensr: {}\n", "sensr: unknown key"},
       {"name: a\nruntimes: [docker]\nobservers: [in-guest]\n", "runtimes[0]: unknown value"},
       {"name: a\nruntimes: [runc]\nobservers: [in-guest]\nsensor: {poll_interval: fast}\n",

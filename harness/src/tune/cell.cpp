@@ -5,12 +5,12 @@
 
 #include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <type_traits>
 
+#include "sandwatch/core/fd_io.h"
+#include "sandwatch/core/files.h"
 #include "sandwatch/core/json_fields.h"
 
 namespace sandwatch::harness::tune {
@@ -108,36 +108,29 @@ Result<SweepCell> CellFromJson(const nlohmann::json& j) {
 }
 
 nlohmann::json CellToSummaryEntry(const SweepCell& c) {
+  // The stored fields the contract's entry keeps, then its derived ones.
+  const nlohmann::json stored = CellToJson(c);
+  nlohmann::json j = nlohmann::json::object();
+  for (const char* key :
+       {"capture", "poll_interval_s", "lifetime_ms", "trials", "detected", "model", "cpu_s_per_min",
+        "latency_p50_ms", "latency_p99_ms", "rss_kib", "binary", "vantage"}) {
+    if (stored.contains(key)) j[key] = stored[key];
+  }
   const Proportion r = c.Rate();
-  nlohmann::json j = {{"capture", c.capture},
-                      {"poll_interval_s", c.poll_interval_s},
-                      {"lifetime_ms", c.lifetime_ms},
-                      {"trials", c.trials},
-                      {"detected", c.detected},
-                      {"model", c.model},
-                      {"cpu_s_per_min", c.cpu_s_per_min},
-                      {"detection_rate", r.p},
-                      {"wilson_lo", r.lo},
-                      {"wilson_hi", r.hi},
-                      {"model_disagrees", c.Disagrees()},
-                      {"latency_p50_ms", OrNull(c.latency_p50_ms)},
-                      {"latency_p99_ms", OrNull(c.latency_p99_ms)},
-                      {"rss_kib", c.rss_kib}};
-  if (!c.binary.empty()) j["binary"] = c.binary;
-  if (!c.vantage.empty()) j["vantage"] = c.vantage;
+  j["detection_rate"] = r.p;
+  j["wilson_lo"] = r.lo;
+  j["wilson_hi"] = r.hi;
+  j["model_disagrees"] = c.Disagrees();
   return j;
 }
 
 Result<std::vector<SweepCell>> ReadCells(const std::string& path) {
   std::vector<SweepCell> out;
-  std::ifstream in(path);
-  if (!in) {
-    if (access(path.c_str(), F_OK) != 0) return out;
-    return MakeError("cannot read " + path, errno);
-  }
-  std::string line;
+  auto text = ReadFileToString(path);
+  if (!text && text.error().code == ENOENT) return out;  // not started yet
+  if (!text) return text.error();
   int lineno = 0;
-  while (std::getline(in, line)) {
+  for (const std::string& line : SplitLines(*text)) {
     ++lineno;
     if (line.empty()) continue;
     nlohmann::json j;
@@ -153,25 +146,23 @@ Result<std::vector<SweepCell>> ReadCells(const std::string& path) {
   return out;
 }
 
-Status AppendCells(const std::string& path, const std::vector<SweepCell>& cells) {
-  std::string text;
-  for (const auto& c : cells) text += CellToJson(c).dump() + "\n";
+Status AppendSynced(const std::string& path, std::string_view text) {
   const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return MakeError("cannot open " + path + ": " + std::strerror(errno), errno);
-  size_t off = 0;
-  while (off < text.size()) {
-    const ssize_t n = write(fd, text.data() + off, text.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      close(fd);
-      return MakeError("cannot write " + path + ": " + std::strerror(err), err);
-    }
-    off += static_cast<size_t>(n);
+  if (fd < 0) return OsError("cannot open " + path, errno);
+  if (!WriteAll(fd, text)) {
+    const int err = errno;
+    close(fd);
+    return OsError("cannot write " + path, err);
   }
   fsync(fd);
   close(fd);
   return OkStatus();
+}
+
+Status AppendCells(const std::string& path, const std::vector<SweepCell>& cells) {
+  std::string text;
+  for (const auto& c : cells) text += CellToJson(c).dump() + "\n";
+  return AppendSynced(path, text);
 }
 
 }  // namespace sandwatch::harness::tune

@@ -137,8 +137,6 @@ std::string Needs(const std::string& capture) {
   return "see docs/capture.md";
 }
 
-std::string Ms(double ms) { return Compact(ms) + " ms"; }
-
 // The upper end of the Wilson 95 % interval of a cell's measured miss rate.
 double MissUpper(const SweepCell& c) { return 1.0 - c.Rate().lo; }
 
@@ -148,9 +146,6 @@ std::string BasisText(const std::vector<SweepCell>& basis) {
   return s;
 }
 
-}  // namespace
-
-namespace {
 double EstimateDetection(const std::vector<SweepCell>& cells, double lifetime_ms, double interval_s,
                          bool lower) {
   const auto poll = OfCapture(cells, "poll");
@@ -163,16 +158,20 @@ double EstimateDetection(const std::vector<SweepCell>& cells, double lifetime_ms
       PollDetectProbability(lifetime_ms / 1000.0, interval_s, ScanAt(poll, interval_s));
   return std::clamp(model + ra + (rb - ra) * br.w, 0.0, 1.0);
 }
+
+// The same estimate built on each cell's Wilson lower bound of detection: the upper
+// bound of the miss at (L, P). Exactly 1 - Wilson lo at a measured cell. A miss target
+// is met only when this is at or below it.
+double EstimatePollMissUpper(const std::vector<SweepCell>& cells, double lifetime_ms,
+                             double interval_s) {
+  return 1.0 - EstimateDetection(cells, lifetime_ms, interval_s, true);
+}
+
 }  // namespace
 
 double EstimatePollDetection(const std::vector<SweepCell>& cells, double lifetime_ms,
                              double interval_s) {
   return EstimateDetection(cells, lifetime_ms, interval_s, false);
-}
-
-double EstimatePollMissUpper(const std::vector<SweepCell>& cells, double lifetime_ms,
-                             double interval_s) {
-  return 1.0 - EstimateDetection(cells, lifetime_ms, interval_s, true);
 }
 
 double EstimatePollCpu(const std::vector<SweepCell>& cells, double interval_s) {
@@ -214,8 +213,8 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
   Recommendation r;
   r.folder = folder;
   const double L = q.min_lifetime_ms;
-  const std::string ask = Percent(q.target_miss) + " miss for processes living " + Ms(L) +
-                          " or longer within " + Percent(q.cpu_budget) + " of a core";
+  const std::string ask = Percent(q.target_miss) + " miss for processes living " + Compact(L) +
+                          " ms" + " or longer within " + Percent(q.cpu_budget) + " of a core";
   const auto poll = OfCapture(usable, "poll");
   if (poll.empty()) {
     r.polling_verdict = "the sweep has no poll cells";

@@ -2,7 +2,7 @@
 #include "sandwatch/harness/tune/report.h"
 
 #include <algorithm>
-#include <fstream>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -63,24 +63,41 @@ std::string BusyNote(const nlohmann::json& env) {
 // interval and lifetime.
 std::vector<report::Row> BinarySplitRows(const std::vector<SweepCell>& cells) {
   std::vector<report::Row> rows;
-  std::vector<std::vector<std::string>> cols;
   std::map<std::string, size_t> row_of;
   for (const auto& c : cells) {
     if (c.binary != "static" && c.binary != "dynamic") continue;
     const std::string vantage = c.vantage.empty() ? "privileged" : c.vantage;
     const std::string key = vantage + "|" + c.capture + "|" + FormatSeconds(c.poll_interval_s) +
                             "|" + std::to_string(c.lifetime_ms);
-    auto [it, fresh] = row_of.emplace(key, cols.size());
+    auto [it, fresh] = row_of.emplace(key, rows.size());
     if (fresh) {
-      cols.push_back({vantage, c.capture, FormatSeconds(c.poll_interval_s),
+      rows.push_back({vantage, c.capture, FormatSeconds(c.poll_interval_s),
                       std::to_string(c.lifetime_ms), "-", "-"});
     }
     const Proportion r = c.Rate();
-    cols[it->second][c.binary == "static" ? 4 : 5] =
+    rows[it->second][c.binary == "static" ? 4 : 5] =
         std::to_string(c.detected) + "/" + std::to_string(c.trials) + " (" + Percent(r.p) + ")";
   }
-  rows.reserve(rows.size() + cols.size());
-  for (auto& c : cols) rows.emplace_back(c.begin(), c.end());
+  return rows;
+}
+
+struct TableRow {
+  TuneQuery query;
+  Recommendation answer;
+};
+// The recommendation for common targets: miss {1, 5, 10} % x lifetimes
+// {10, 100, 500, 1000, 2000} ms within `cpu_budget`.
+std::vector<TableRow> RecommendationTable(const std::vector<SweepCell>& cells,
+                                          const std::string& folder, double cpu_budget) {
+  std::vector<TableRow> rows;
+  for (double miss : {0.01, 0.05, 0.10}) {
+    for (double l : {10.0, 100.0, 500.0, 1000.0, 2000.0}) {
+      TuneQuery q{miss, l, cpu_budget};
+      auto r = Recommend(cells, q, folder);
+      if (!r.ok()) continue;
+      rows.push_back({q, std::move(*r)});
+    }
+  }
   return rows;
 }
 
@@ -219,28 +236,7 @@ report::Doc BuildDoc(const SweepReportInput& in) {
   return d;
 }
 
-std::string Basename(const std::string& path) {
-  std::string p = path;
-  while (p.size() > 1 && p.back() == '/') p.pop_back();
-  const auto slash = p.rfind('/');
-  return slash == std::string::npos ? p : p.substr(slash + 1);
-}
-
 }  // namespace
-
-std::vector<TableRow> RecommendationTable(const std::vector<SweepCell>& cells,
-                                          const std::string& folder, double cpu_budget) {
-  std::vector<TableRow> rows;
-  for (double miss : {0.01, 0.05, 0.10}) {
-    for (double l : {10.0, 100.0, 500.0, 1000.0, 2000.0}) {
-      TuneQuery q{miss, l, cpu_budget};
-      auto r = Recommend(cells, q, folder);
-      if (!r.ok()) continue;
-      rows.push_back({q, std::move(*r)});
-    }
-  }
-  return rows;
-}
 
 std::string DisplayFolder(const std::string& dir) {
   std::string p = dir;
@@ -262,7 +258,7 @@ nlohmann::json RenderSummary(const SweepReportInput& in) {
   for (const auto& row : RecommendationTable(in.cells, in.folder, 0.01)) {
     recs.push_back(RecommendationToJson(row.answer, row.query));
   }
-  return {{"run_id", Basename(in.folder)},
+  return {{"run_id", std::filesystem::path(DisplayFolder(in.folder)).filename().string()},
           {"scenario", "poll-sweep"},
           {"backend", "local"},
           {"runtime", "host"},
@@ -286,10 +282,9 @@ Status RerenderSweep(const std::string& dir) {
   SweepReportInput in;
   in.folder = DisplayFolder(dir);
   in.cells = std::move(*cells);
-  std::ifstream env(dir + "/environment.json");
-  if (env) {
+  if (auto env = ReadFileToString(dir + "/environment.json")) {
     try {
-      in.environment = nlohmann::json::parse(env);
+      in.environment = nlohmann::json::parse(*env);
     } catch (const nlohmann::json::exception& e) {
       return MakeError(dir + "/environment.json: " + e.what());
     }

@@ -40,25 +40,19 @@ void SensorOutput::Poll() {
 
 void SensorOutput::Line(const std::string& line) {
   if (line.empty()) return;
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::exception&) {
-    ++bad_lines_;
-    return;
-  }
+  // Not an exception: a malformed line is a discarded value, which is no object.
+  const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
   if (!j.is_object()) {
     ++bad_lines_;
     return;
   }
-  const auto schema = j.value("schema", std::string());
-  if (schema == kHeartbeatSchema) {
+  if (j.value("schema", std::string()) == kHeartbeatSchema) {
     auto hb = HeartbeatFromJson(j);
-    if (!hb) {
+    if (hb) {
+      heartbeats_.push_back({hb->time_ns, hb->counters});
+    } else {
       ++bad_lines_;
-      return;
     }
-    heartbeats_.push_back({hb->time_ns, hb->counters});
     return;
   }
   auto ev = EventFromJson(j);
@@ -70,15 +64,7 @@ void SensorOutput::Line(const std::string& line) {
   if (!ev->process || ev->process->cmdline.empty()) return;
   const std::string& argv0 = ev->process->cmdline.front();
   if (argv0.compare(0, prefix_.size(), prefix_) != 0) return;
-  if (first_.count(argv0) != 0) return;
-  MarkedEvent m;
-  m.time_ns = ev->time_ns;
-  m.capture = ev->sensor.capture;
-  if (ev->detection) {
-    m.method = ev->detection->method;
-    if (ev->detection->lag_ms) m.lag_ms = *ev->detection->lag_ms;
-  }
-  first_[argv0] = m;
+  first_.emplace(argv0, MarkedEvent{ev->time_ns, ev->sensor.capture});  // keeps the first
 }
 
 int64_t SensorOutput::LastCounter(const std::string& name) const {

@@ -14,8 +14,6 @@ namespace sandwatch::harness::tune {
 struct MarkedEvent {
   int64_t time_ns = 0;  // the event's "time" (wall clock, when observed)
   std::string capture;  // sensor.capture
-  std::string method;   // detection.method when present
-  double lag_ms = -1;   // detection.lag_ms when present
 };
 
 struct HeartbeatSample {

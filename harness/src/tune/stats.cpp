@@ -10,7 +10,7 @@ Proportion Wilson(int64_t successes, int64_t trials, double z) {
   Proportion out;
   if (trials <= 0) return out;
   const int64_t k = std::clamp<int64_t>(successes, 0, trials);
-  const double n = static_cast<double>(trials);
+  const auto n = static_cast<double>(trials);
   const double p = static_cast<double>(k) / n;
   const double z2 = z * z;
   const double denom = 1.0 + z2 / n;

@@ -57,22 +57,15 @@ nlohmann::json LoadAvg() {
   return {a, b, c};
 }
 
+// environment.json of an earlier run of this sweep; {} when there is none (or it is damaged).
 nlohmann::json ReadJsonFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return nlohmann::json::object();
-  try {
-    auto j = nlohmann::json::parse(in);
-    return j.is_object() ? j : nlohmann::json::object();
-  } catch (const nlohmann::json::exception&) {
-    return nlohmann::json::object();
-  }
+  auto j = nlohmann::json::parse(ReadFileToString(path).value_or(""), nullptr, false);
+  return j.is_object() ? j : nlohmann::json::object();
 }
 
 Status AppendTrials(const std::string& path, const PairResult& r, const PairKey& key) {
-  std::ofstream out(path, std::ios::app);
-  if (!out) return MakeError("cannot append to " + path);
-  for (size_t i = 0; i < r.trials.size(); ++i) {
-    const auto& t = r.trials[i];
+  std::string text;
+  for (const auto& t : r.trials) {
     if (!t.started) continue;
     nlohmann::json j = {{"tag", t.spec.tag},
                         {"capture", key.capture},
@@ -86,13 +79,13 @@ Status AppendTrials(const std::string& path, const PairResult& r, const PairKey&
                         {"end_mono_ns", t.end_mono_ns},
                         {"lived_ms", t.LifetimeMs()},
                         {"delayed", t.delayed},
-                        {"detected", r.detected[i]},
-                        {"event_wall_ns", r.event_wall[i]}};
-    if (r.detected[i])
-      j["latency_ms"] = static_cast<double>(r.event_wall[i] - t.start_wall_ns) / 1e6;
-    out << j.dump() << "\n";
+                        {"detected", t.event_wall_ns != 0},
+                        {"event_wall_ns", t.event_wall_ns}};
+    if (t.event_wall_ns != 0)
+      j["latency_ms"] = static_cast<double>(t.event_wall_ns - t.start_wall_ns) / 1e6;
+    text += j.dump() + "\n";
   }
-  return OkStatus();
+  return AppendSynced(path, text);
 }
 
 }  // namespace
@@ -289,12 +282,12 @@ class Sweep : public ScenarioKind {
     if (!plan) return MakeError(plan.error().message, 2);
     auto dir = MakeResultsDir(o.out_dir, plan->name + "-" + UtcStamp(run.clock.WallNs(), false));
     if (!dir) return dir.error();
-    SweepOptions so;
-    so.plan = *plan;
-    so.out_dir = *dir;
-    so.sensor_path =
-        o.sensor_path.empty() ? ResolveBinDir(o.bin_dir) + "/sandwatch-sensor" : o.sensor_path;
-    so.quiet = o.quiet;
+    const SweepOptions so{.plan = *plan,
+                          .out_dir = *dir,
+                          .sensor_path = o.sensor_path.empty()
+                                             ? ResolveBinDir(o.bin_dir) + "/sandwatch-sensor"
+                                             : o.sensor_path,
+                          .quiet = o.quiet};
     auto out = RunSweep(so, run.runner, run.clock);
     if (!out) return out.error();
     for (const auto& [cap, why] : out->refused) {

@@ -163,6 +163,13 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   }
   std::unique_ptr<ProcessHandle> sensor = std::move(*started);
   const int sensor_pid = sensor->Pid();
+  // Every early end stops the sensor first.
+  const auto end_early = [&](PairResult::Status status, std::string reason = "") {
+    sensor->Stop(std::chrono::seconds(3));
+    res.status = status;
+    res.reason = std::move(reason);
+    return res;
+  };
   SensorOutput out(events_path, kMarkerPrefix);
 
   // 1. A canary proves the sensor is watching. Processes alive at its first scan are
@@ -174,10 +181,7 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
     const std::string tag = std::string("sw-canary-") + ctx.sweep_id + "-" +
                             std::to_string(pair_index) + "-" + std::to_string(k);
     auto pid = StartTrial(TrialSpec{tag, 3'600'000, 0, ctx.built->static_path});
-    if (!pid) {
-      res.reason = pid.error().message;
-      return res;
-    }
+    if (!pid) return end_early(PairResult::Status::kFailed, pid.error().message);
     const double until = std::min(deadline, MonoS(clock) + interval_s + 2.5);
     while (MonoS(clock) < until && sensor->Running() && !Interrupted()) {
       out.Poll();
@@ -188,10 +192,7 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
       SleepS(0.02);
     }
     KillTrial(*pid);
-    if (Interrupted()) {
-      res.status = PairResult::Status::kInterrupted;
-      return res;
-    }
+    if (Interrupted()) return end_early(PairResult::Status::kInterrupted);
   }
   if (!sensor->Running()) {
     auto code = sensor->Wait(std::chrono::milliseconds(100));
@@ -201,20 +202,15 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
     return res;
   }
   if (!seen) {
-    sensor->Stop(std::chrono::seconds(3));
-    res.reason = "no event for a long-lived canary process within the deadline; sensor log: " +
-                 LastLine(stderr_path);
-    return res;
+    return end_early(PairResult::Status::kFailed,
+                     "no event for a long-lived canary process within the deadline; sensor log: " +
+                         LastLine(stderr_path));
   }
 
   // The trial binaries appear once the sensor is watching, as a dropped tool does
   // (the idle phase below gives it time to watch the new directory and files).
   auto dropped = DropTrialBinaries(*ctx.built, o.drop_parent);
-  if (!dropped) {
-    sensor->Stop(std::chrono::seconds(3));
-    res.reason = dropped.error().message;
-    return res;
-  }
+  if (!dropped) return end_early(PairResult::Status::kFailed, dropped.error().message);
   struct DropGuard {
     TrialBinaries d;
     ~DropGuard() { RemoveDroppedBinaries(d); }
@@ -227,11 +223,7 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   const double idle_len = std::max(plan.idle_s, 2 * interval_s);
   const ProcSample idle0 = Sample(clock, o.proc_root, sensor_pid);
   const int64_t idle0_wall = clock.WallNs();
-  if (!Idle(clock, idle_len, &out)) {
-    sensor->Stop(std::chrono::seconds(3));
-    res.status = PairResult::Status::kInterrupted;
-    return res;
-  }
+  if (!Idle(clock, idle_len, &out)) return end_early(PairResult::Status::kInterrupted);
   const ProcSample idle1 = Sample(clock, o.proc_root, sensor_pid);
   const int64_t idle1_wall = clock.WallNs();
 
@@ -256,10 +248,8 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   });
   const ProcSample load1 = Sample(clock, o.proc_root, sensor_pid);
   if (!trials) {
-    sensor->Stop(std::chrono::seconds(3));
-    res.status = Interrupted() ? PairResult::Status::kInterrupted : PairResult::Status::kFailed;
-    res.reason = trials.error().message;
-    return res;
+    return end_early(Interrupted() ? PairResult::Status::kInterrupted : PairResult::Status::kFailed,
+                     trials.error().message);
   }
   Idle(clock, 1.5, &out);  // events of the last trials still in the pipeline
   sensor->Stop(std::chrono::seconds(3));
@@ -274,60 +264,57 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   const double scans_per_s = scans.per_s > 0 ? scans.per_s : 1.0 / interval_s;
   const double scan_s = scans.cpu_s_per_scan >= 0 ? scans.cpu_s_per_scan
                                                   : idle_cpu / std::max(1.0, scans_per_s * idle_dt);
-  std::string active;
-  for (const auto& [tag, ev] : out.Events()) {
-    active = ev.capture;
-    break;
-  }
-  const int64_t unreadable = std::max<int64_t>(0, out.LastCounter("cmdline_unreadable"));
+  const std::string active = out.Events().empty() ? "" : out.Events().begin()->second.capture;
   res.trials = std::move(*trials);
-  std::vector<std::pair<std::string, int64_t>> grid;  // (binary, lifetime) per cell
-  for (const auto& b : plan.binaries) {
-    for (int64_t l : plan.lifetimes_ms) grid.emplace_back(b, l);
-  }
-  for (const auto& [bin, l] : grid) {
-    SweepCell c;
-    c.binary = bin;
-    c.vantage = key.vantage;
-    c.capture = capture;
-    c.poll_interval_s = interval_s;
-    c.lifetime_ms = l;
-    c.pair_id = id;
-    c.scan_s = scan_s;
-    c.sensor_capture = active;
-    c.load1 = machine_load;
-    c.processes = machine_processes;
-    c.cmdline_unreadable = unreadable;
-    c.cpu_s_per_min = idle_dt > 0 ? idle_cpu / idle_dt * 60 : 0;
-    c.load_cpu_s_per_min = load_dt > 0 ? (load1.sched_cpu_s - load0.sched_cpu_s) / load_dt * 60 : 0;
-    c.stat_cpu_s_per_min = load_dt > 0 ? (load1.stat_cpu_s - load0.stat_cpu_s) / load_dt * 60 : 0;
-    c.rss_kib = load1.rss_kib;
-    c.rss_peak_kib = load1.rss_peak_kib;
-    std::vector<double> lat;
-    double lived = 0;
-    for (const auto& r : res.trials) {
-      if (r.spec.lifetime_ms != l || r.spec.program != program_of(bin) || !r.started) continue;
-      ++c.trials;
-      lived += r.LifetimeMs();
-      if (r.delayed) ++c.delayed_starts;
-      auto it = out.Events().find(r.spec.tag);
-      if (it == out.Events().end()) continue;
-      ++c.detected;
-      lat.push_back(static_cast<double>(it->second.time_ns - r.start_wall_ns) / 1e6);
-    }
-    if (c.trials == 0) continue;
-    c.mean_lifetime_ms = lived / static_cast<double>(c.trials);
-    c.model = PollDetectProbability(c.mean_lifetime_ms / 1000.0, interval_s, scan_s);
-    if (!lat.empty()) {
-      c.latency_p50_ms = Percentile(lat, 0.5);
-      c.latency_p99_ms = Percentile(lat, 0.99);
-    }
-    res.cells.push_back(c);
-  }
-  for (const auto& r : res.trials) {
+  for (auto& r : res.trials) {
     auto it = out.Events().find(r.spec.tag);
-    res.detected.push_back(it != out.Events().end());
-    res.event_wall.push_back(it != out.Events().end() ? it->second.time_ns : 0);
+    if (it != out.Events().end()) r.event_wall_ns = it->second.time_ns;
+  }
+  // What every cell of this pair shares; each (binary, lifetime) sets its own fields below.
+  const auto per_min = [](double cpu_s, double dt) { return dt > 0 ? cpu_s / dt * 60 : 0; };
+  const SweepCell pair_cell{
+      .capture = capture,
+      .poll_interval_s = interval_s,
+      .scan_s = scan_s,
+      .latency_p50_ms = std::nullopt,
+      .latency_p99_ms = std::nullopt,
+      .cpu_s_per_min = per_min(idle_cpu, idle_dt),
+      .load_cpu_s_per_min = per_min(load1.sched_cpu_s - load0.sched_cpu_s, load_dt),
+      .stat_cpu_s_per_min = per_min(load1.stat_cpu_s - load0.stat_cpu_s, load_dt),
+      .rss_kib = load1.rss_kib,
+      .rss_peak_kib = load1.rss_peak_kib,
+      .cmdline_unreadable = std::max<int64_t>(0, out.LastCounter("cmdline_unreadable")),
+      .pair_id = id,
+      .sensor_capture = active,
+      .load1 = machine_load,
+      .processes = machine_processes,
+      .binary = {},
+      .vantage = key.vantage};
+  for (const auto& bin : plan.binaries) {
+    for (int64_t l : plan.lifetimes_ms) {
+      SweepCell c = pair_cell;
+      c.binary = bin;
+      c.lifetime_ms = l;
+      std::vector<double> lat;
+      double lived = 0;
+      for (const auto& r : res.trials) {
+        if (r.spec.lifetime_ms != l || r.spec.program != program_of(bin) || !r.started) continue;
+        ++c.trials;
+        lived += r.LifetimeMs();
+        if (r.delayed) ++c.delayed_starts;
+        if (r.event_wall_ns == 0) continue;
+        ++c.detected;
+        lat.push_back(static_cast<double>(r.event_wall_ns - r.start_wall_ns) / 1e6);
+      }
+      if (c.trials == 0) continue;
+      c.mean_lifetime_ms = lived / static_cast<double>(c.trials);
+      c.model = PollDetectProbability(c.mean_lifetime_ms / 1000.0, interval_s, scan_s);
+      if (!lat.empty()) {
+        c.latency_p50_ms = Percentile(lat, 0.5);
+        c.latency_p99_ms = Percentile(lat, 0.99);
+      }
+      res.cells.push_back(c);
+    }
   }
   if (!active.empty() && active != capture && active != capture + "+poll") {
     SW_LOG(kWarn, "tune", "sensor reported a different capture", {"asked", capture},

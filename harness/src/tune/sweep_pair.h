@@ -37,9 +37,7 @@ struct PairResult {
   Status status = Status::kFailed;
   std::string reason;  // for refused / failed
   std::vector<SweepCell> cells;
-  std::vector<TrialRecord> trials;
-  std::vector<bool> detected;       // parallel to trials
-  std::vector<int64_t> event_wall;  // parallel to trials; 0 when not detected
+  std::vector<TrialRecord> trials;  // with event_wall_ns set
 };
 
 // "inotify-0.5"; "unprivileged-inotify-0.5" for the unprivileged vantage.

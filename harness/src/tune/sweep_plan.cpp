@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "sandwatch/harness/format.h"
 #include "sandwatch/harness/tune/sweep.h"
 
 namespace sandwatch::harness::tune {
@@ -12,6 +13,15 @@ namespace {
 Error Bad(std::string_view origin, const std::string& key, const std::string& why) {
   return MakeError(std::string(origin) + ": sweep." + key + ": " + why);
 }
+
+// Reads a number into *out; false when it is outside [lo, hi] (or not a number: NaN).
+template <class T>
+bool ReadInRange(const YAML::Node& v, T lo, T hi, T* out) {
+  *out = v.as<T>();
+  return *out >= lo && *out <= hi;
+}
+
+std::string Range(double lo, double hi) { return "must be in " + Compact(lo) + ".." + Compact(hi); }
 
 }  // namespace
 
@@ -58,8 +68,7 @@ Result<SweepPlan> ParseSweepPlan(std::string_view yaml_text, std::string_view or
                        "unknown capture \"" + c + "\" (poll, inotify, fanotify, netlink)");
         }
       } else if (key == "trials") {
-        plan.trials = v.as<int>();
-        if (plan.trials < 1 || plan.trials > 10000) return Bad(origin, key, "must be in 1..10000");
+        if (!ReadInRange(v, 1, 10000, &plan.trials)) return Bad(origin, key, Range(1, 10000));
       } else if (key == "trials_for_lifetime") {
         plan.trials_for.clear();
         for (auto t = v.begin(); t != v.end(); ++t) {
@@ -68,17 +77,11 @@ Result<SweepPlan> ParseSweepPlan(std::string_view yaml_text, std::string_view or
           plan.trials_for[t->first.as<int64_t>()] = n;
         }
       } else if (key == "window_s") {
-        plan.window_s = v.as<double>();
-        if (!(plan.window_s >= 0.1 && plan.window_s <= 3600))
-          return Bad(origin, key, "must be in 0.1..3600");
+        if (!ReadInRange(v, 0.1, 3600.0, &plan.window_s)) return Bad(origin, key, Range(0.1, 3600));
       } else if (key == "idle_s") {
-        plan.idle_s = v.as<double>();
-        if (!(plan.idle_s >= 0.5 && plan.idle_s <= 600))
-          return Bad(origin, key, "must be in 0.5..600");
+        if (!ReadInRange(v, 0.5, 600.0, &plan.idle_s)) return Bad(origin, key, Range(0.5, 600));
       } else if (key == "max_in_flight") {
-        plan.max_in_flight = v.as<int>();
-        if (plan.max_in_flight < 1 || plan.max_in_flight > 4096)
-          return Bad(origin, key, "must be in 1..4096");
+        if (!ReadInRange(v, 1, 4096, &plan.max_in_flight)) return Bad(origin, key, Range(1, 4096));
       } else if (key == "seed") {
         plan.seed = v.as<uint64_t>();
       } else if (key == "mode") {

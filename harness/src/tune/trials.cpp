@@ -15,10 +15,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 
 #include "sandwatch/core/clock.h"
+#include "sandwatch/core/files.h"
 
 extern char** environ;
 
@@ -92,11 +92,7 @@ Status CopyExecutable(const std::string& from, const std::string& to) {
 
 Result<TrialBinaries> BuildTrialBinaries(const std::string& dir) {
   const std::string src = dir + "/trial.c";
-  {
-    std::ofstream out(src, std::ios::trunc);
-    out << kTrialSource;
-    if (!out) return MakeError("cannot write " + src);
-  }
+  if (auto st = WriteFileAtomic(src, kTrialSource); !st) return st.error();
   TrialBinaries b{dir + "/trial-static", dir + "/trial-dynamic"};
   const std::string log = dir + "/trial-build.log";
   if (auto st = RunTool({"cc", "-O2", "-static", "-o", b.static_path, src}, log); !st) {
@@ -146,56 +142,44 @@ Result<std::vector<TrialRecord>> RunTrials(const std::vector<TrialSpec>& specs, 
   const int64_t t0 = clock.MonoNs();
   size_t next = 0;
   Status failure = OkStatus();
-  const auto kill_all = [&] {
-    for (auto& [fd, idx] : by_fd) {
-      kill(recs[idx].pid, SIGKILL);
-      recs[idx].exit_code = WaitExit(recs[idx].pid);
-      close(fd);
-    }
-    by_fd.clear();
-  };
   while (next < recs.size() || !by_fd.empty()) {
     if (stop && stop()) {
-      kill_all();
-      close(ep);
-      return MakeError("interrupted");
+      failure = MakeError("interrupted");
+      break;
     }
     const int64_t now = clock.MonoNs();
-    const bool room = static_cast<int>(by_fd.size()) < max_in_flight;
-    if (next < recs.size() && room) {
-      const auto due = t0 + static_cast<int64_t>(recs[next].spec.offset_s * 1e9);
-      if (now >= due) {
-        TrialRecord& r = recs[next++];
-        r.delayed = now - due > 5'000'000;
-        r.start_mono_ns = clock.MonoNs();
-        r.start_wall_ns = clock.WallNs();
-        auto pid = Spawn(r.spec.program, TrialArgv(r.spec));
-        if (!pid) {
-          failure = pid.error();
-          break;
-        }
-        r.pid = *pid;
-        r.started = true;
-        const int fd = PidfdOpen(r.pid);
-        if (fd < 0) {
-          failure = MakeError(std::string("pidfd_open: ") + std::strerror(errno), errno);
-          kill(r.pid, SIGKILL);
-          WaitExit(r.pid);
-          break;
-        }
-        epoll_event ev{};
-        ev.events = EPOLLIN;
-        ev.data.fd = fd;
-        epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-        by_fd[fd] = static_cast<size_t>(&r - recs.data());
-        continue;
+    // The next trial, when there is room for it, and when it is due.
+    const bool can_start = next < recs.size() && static_cast<int>(by_fd.size()) < max_in_flight;
+    const int64_t due = can_start ? t0 + static_cast<int64_t>(recs[next].spec.offset_s * 1e9) : 0;
+    if (can_start && now >= due) {
+      TrialRecord& r = recs[next++];
+      r.delayed = now - due > 5'000'000;
+      r.start_mono_ns = clock.MonoNs();
+      r.start_wall_ns = clock.WallNs();
+      auto pid = Spawn(r.spec.program, TrialArgv(r.spec));
+      if (!pid) {
+        failure = pid.error();
+        break;
       }
+      r.pid = *pid;
+      r.started = true;
+      const int fd = PidfdOpen(r.pid);
+      if (fd < 0) {
+        failure = MakeError(std::string("pidfd_open: ") + std::strerror(errno), errno);
+        kill(r.pid, SIGKILL);
+        WaitExit(r.pid);
+        break;
+      }
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.fd = fd;
+      epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+      by_fd[fd] = static_cast<size_t>(&r - recs.data());
+      continue;
     }
-    int timeout_ms = 100;
-    if (next < recs.size() && room) {
-      const auto due = t0 + static_cast<int64_t>(recs[next].spec.offset_s * 1e9);
-      timeout_ms = static_cast<int>(std::clamp<int64_t>((due - now + 999'999) / 1'000'000, 0, 100));
-    }
+    const int timeout_ms =
+        can_start ? static_cast<int>(std::clamp<int64_t>((due - now + 999'999) / 1'000'000, 0, 100))
+                  : 100;
     std::array<epoll_event, 64> evs{};
     const int n = epoll_wait(ep, evs.data(), static_cast<int>(evs.size()), timeout_ms);
     const int64_t end = clock.MonoNs();
@@ -211,7 +195,11 @@ Result<std::vector<TrialRecord>> RunTrials(const std::vector<TrialSpec>& specs, 
       by_fd.erase(it);
     }
   }
-  kill_all();
+  for (const auto& [fd, idx] : by_fd) {  // left on a failure or a stop
+    kill(recs[idx].pid, SIGKILL);
+    recs[idx].exit_code = WaitExit(recs[idx].pid);
+    close(fd);
+  }
   close(ep);
   if (!failure) return failure.error();
   return recs;

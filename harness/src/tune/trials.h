@@ -50,6 +50,7 @@ struct TrialRecord {
   int64_t start_wall_ns = 0;
   int64_t end_mono_ns = 0;  // when its pidfd became readable (it exited)
   int exit_code = -1;
+  int64_t event_wall_ns = 0;  // the sensor's event for it (set by the sweep); 0: not seen
   double LifetimeMs() const { return static_cast<double>(end_mono_ns - start_mono_ns) / 1e6; }
 };
 

@@ -27,10 +27,7 @@ struct TuneFlags {
   bool run_sweep = false;
   std::string render_dir;
   std::string results_dir;
-  std::string scenario;
-  std::string out;
-  std::string sensor;
-  std::string bin_dir;
+  RunOptions run;  // --scenario, --out, --sensor, --bin-dir, --quiet of `tune --sweep`
   std::vector<std::string> captures;
   std::vector<std::string> vantages;
   std::vector<std::string> binaries;
@@ -39,21 +36,9 @@ struct TuneFlags {
   int trials = 0;
   double window_s = 0;
   uint64_t seed = 0;
-  bool quiet = false;
 };
 
-[[noreturn]] void Fail(const std::string& what, int code = 1) {
-  std::fprintf(stderr, "sandwatch-harness tune: %s\n", what.c_str());
-  throw CLI::RuntimeError(code);
-}
-
-void PrintAnswer(const tune::Recommendation& r, const tune::TuneQuery& q, bool json) {
-  if (json) {
-    std::printf("%s\n", tune::RecommendationToJson(r, q).dump(2).c_str());
-    return;
-  }
-  std::printf("%s\n", r.sentence.c_str());
-}
+[[noreturn]] void Fail(const std::string& what, int code = 1) { FailCommand("tune", what, code); }
 
 void Recommend(const TuneFlags& f) {
   std::string dir = f.sweep_dir;
@@ -70,7 +55,8 @@ void Recommend(const TuneFlags& f) {
   if (!cells) Fail(cells.error().message);
   auto r = tune::Recommend(*cells, f.query, tune::DisplayFolder(dir));
   if (!r) Fail(r.error().message);
-  PrintAnswer(*r, f.query, f.json);
+  const std::string answer = f.json ? tune::RecommendationToJson(*r, f.query).dump(2) : r->sentence;
+  std::printf("%s\n", answer.c_str());
 }
 
 // The sweep scenario `tune --sweep` runs: the file (or an empty sweep) with the
@@ -106,17 +92,12 @@ Result<std::string> SweepScenario(const std::string& path, const TuneFlags& f) {
 // `tune --sweep`: that scenario through the orchestrator (as `run` would), then the
 // answer to this query from the folder it wrote.
 void RunSweepAndAnswer(const TuneFlags& f) {
-  RunOptions o;
-  o.scenario_path = f.scenario;
+  RunOptions o = f.run;
   const std::string shipped = ResolveSourceDir() + "/scenarios/poll-sweep.yaml";
   if (o.scenario_path.empty() && std::filesystem::exists(shipped)) o.scenario_path = shipped;
   auto text = SweepScenario(o.scenario_path, f);
   if (!text) Fail(text.error().message, 2);
   o.scenario_text = *text;
-  o.out_dir = f.out;
-  o.bin_dir = f.bin_dir;
-  o.sensor_path = f.sensor;
-  o.quiet = f.quiet;
   auto runner = MakeProcessRunner();
   auto out = RunScenario(o, DefaultBackends(), *runner, SystemClock());
   if (!out) Fail(out.error().message, out.error().code == 2 ? 2 : 1);
@@ -131,18 +112,17 @@ void RegisterTuneCommand(CLI::App& app) {
   auto f = std::make_shared<TuneFlags>();
   auto* sub = app.add_subcommand(
       "tune",
-      "Recommend a POLL_INTERVAL from a measured sweep: the largest interval that meets a\n"
-      "miss target for processes of a given lifetime within a CPU budget (the polling model\n"
-      "min(1, (L+s)/P) fills in between measured cells), or the capture source that can\n"
-      "when polling cannot. Without a folder it reads the newest results/poll-sweep-*.\n"
-      "Examples:\n"
-      "  sandwatch-harness tune --target-miss 0.05 --min-lifetime-ms 500 --cpu-budget 0.01\n"
-      "  sandwatch-harness tune results/poll-sweep-2026-11-28 --min-lifetime-ms 10 --json\n"
-      "  sandwatch-harness tune --sweep                      # measure (about 11 min), then "
-      "answer\n"
-      "  sandwatch-harness tune --sweep --captures poll --intervals 0.5,2 --trials 20\n"
-      "  sandwatch-harness tune --render results/poll-sweep-2026-11-28\n"
-      "A sweep interrupted with Ctrl-C continues when rerun with the same --out.");
+      R"help(Recommend a POLL_INTERVAL from a measured sweep: the largest interval that meets a
+miss target for processes of a given lifetime within a CPU budget (the polling model
+min(1, (L+s)/P) fills in between measured cells), or the capture source that can
+when polling cannot. Without a folder it reads the newest results/poll-sweep-*.
+Examples:
+  sandwatch-harness tune --target-miss 0.05 --min-lifetime-ms 500 --cpu-budget 0.01
+  sandwatch-harness tune results/poll-sweep-2026-11-28 --min-lifetime-ms 10 --json
+  sandwatch-harness tune --sweep                      # measure (about 11 min), then answer
+  sandwatch-harness tune --sweep --captures poll --intervals 0.5,2 --trials 20
+  sandwatch-harness tune --render results/poll-sweep-2026-11-28
+A sweep interrupted with Ctrl-C continues when rerun with the same --out.)help");
   sub->add_option("sweep_dir", f->sweep_dir, "a results/poll-sweep-* folder (default: the newest)")
       ->check(CLI::ExistingDirectory);
   sub->add_option("--target-miss", f->query.target_miss, "acceptable miss rate, 0 <= x < 1")
@@ -162,11 +142,13 @@ void RegisterTuneCommand(CLI::App& app) {
   sub->add_flag("--sweep", f->run_sweep, "run (or resume) a sweep on this machine first");
   sub->add_option("--render", f->render_dir, "re-render a sweep folder's reports and exit")
       ->check(CLI::ExistingDirectory);
-  sub->add_option("--scenario", f->scenario, "sweep scenario (default scenarios/poll-sweep.yaml)")
+  sub->add_option("--scenario", f->run.scenario_path,
+                  "sweep scenario (default scenarios/poll-sweep.yaml)")
       ->check(CLI::ExistingFile);
-  sub->add_option("--out", f->out, "sweep folder (default results/poll-sweep-<UTC date>)");
-  sub->add_option("--sensor", f->sensor, "sandwatch-sensor binary (default: next to this one)");
-  sub->add_option("--bin-dir", f->bin_dir, "directory of our binaries");
+  sub->add_option("--out", f->run.out_dir, "sweep folder (default results/poll-sweep-<UTC date>)");
+  sub->add_option("--sensor", f->run.sensor_path,
+                  "sandwatch-sensor binary (default: next to this one)");
+  sub->add_option("--bin-dir", f->run.bin_dir, "directory of our binaries");
   sub->add_option("--captures", f->captures, "only these captures (poll,inotify,fanotify,netlink)")
       ->delimiter(',')
       ->check(CLI::IsMember({"poll", "inotify", "fanotify", "netlink"}));
@@ -187,7 +169,7 @@ void RegisterTuneCommand(CLI::App& app) {
   sub->add_option("--window-s", f->window_s, "spread trial starts over this many seconds")
       ->check(CLI::Range(0.1, 3600.0));
   sub->add_option("--seed", f->seed, "random seed for trial phases (0: random)");
-  sub->add_flag("--quiet", f->quiet, "no progress lines");
+  sub->add_flag("--quiet", f->run.quiet, "no progress lines");
   sub->callback([f] {
     if (!f->render_dir.empty()) {
       auto out = SweepKind().Rerender(f->render_dir);

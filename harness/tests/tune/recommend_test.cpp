@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <utility>
+#include <vector>
 
 #include "fixture_cells.h"
 
@@ -170,11 +172,10 @@ TEST(Estimate, FollowsTheModelBetweenCells) {
   EXPECT_NEAR(EstimatePollCpu(cells, 5), 0.0004, 1e-12);
 }
 
-TEST(Percent, Formats) {
-  EXPECT_EQ(Percent(0), "0%");
-  EXPECT_EQ(Percent(0.05), "5.0%");
-  EXPECT_EQ(Percent(0.5), "50%");
-  EXPECT_EQ(Percent(0.0004), "0.04%");
+TEST(Percent, FormatsTheRatesOfARecommendation) {
+  const std::vector<std::pair<double, const char*>> cases = {
+      {0, "0%"}, {0.05, "5.0%"}, {0.5, "50%"}, {0.0004, "0.04%"}};
+  for (const auto& [fraction, text] : cases) EXPECT_EQ(Percent(fraction), text) << fraction;
 }
 
 }  // namespace

@@ -9,7 +9,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 
+#include "sandwatch/core/files.h"
 #include "sandwatch/harness/command_runner.h"
 #include "sandwatch/harness/tune/recommend.h"
 #include "sandwatch/harness/tune/sweep.h"
@@ -79,25 +81,40 @@ TEST(Trials, StopKillsEveryLiveTrial) {
   EXPECT_FALSE(recs.ok());
 }
 
-TEST(ShortSweep, LongLivedAreSeenShortLivedRarely) {
-  if (access(SensorPath().c_str(), X_OK) != 0)
-    GTEST_SKIP() << "no sandwatch-sensor at " << SensorPath();
-  std::string tmpl = "/tmp/sw-tune-sweep-XXXXXX";
-  const std::string out = mkdtemp(tmpl.data());
-  SweepOptions o;
-  o.out_dir = out + "/results/poll-sweep-test";
-  o.sensor_path = SensorPath();
-  o.quiet = true;
-  o.plan.captures = {"poll"};
-  o.plan.vantages = {"privileged"};
-  o.plan.intervals_s = {1.0};
-  o.plan.lifetimes_ms = {10, 3000};
-  o.plan.trials = 20;
-  o.plan.trials_for.clear();
-  o.plan.window_s = 2;
-  o.plan.idle_s = 1;
-  auto runner = MakeProcessRunner();
-  auto res = RunSweep(o, *runner, SystemClock());
+// A sweep of one pair (P = 1 s) into a fresh results folder under /tmp, removed
+// afterwards. Skipped when the sensor is not built.
+class ShortSweep : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (access(SensorPath().c_str(), X_OK) != 0) {
+      GTEST_SKIP() << "no sandwatch-sensor at " << SensorPath();
+    }
+    std::string tmpl = "/tmp/sw-tune-sweep-XXXXXX";
+    root_ = mkdtemp(tmpl.data());
+    o_.out_dir = root_ + "/results/poll-sweep-test";
+    o_.sensor_path = SensorPath();
+    o_.quiet = true;
+    o_.plan.intervals_s = {1.0};
+  }
+  void TearDown() override {
+    if (!root_.empty()) std::filesystem::remove_all(root_);
+  }
+  Result<SweepOutcome> Sweep() { return RunSweep(o_, *runner_, SystemClock()); }
+
+  std::string root_;
+  SweepOptions o_;
+  std::unique_ptr<CommandRunner> runner_ = MakeProcessRunner();
+};
+
+TEST_F(ShortSweep, LongLivedAreSeenShortLivedRarely) {
+  o_.plan.captures = {"poll"};
+  o_.plan.vantages = {"privileged"};
+  o_.plan.lifetimes_ms = {10, 3000};
+  o_.plan.trials = 20;
+  o_.plan.trials_for.clear();
+  o_.plan.window_s = 2;
+  o_.plan.idle_s = 1;
+  auto res = Sweep();
   ASSERT_TRUE(res.ok()) << res.error().message;
   ASSERT_EQ(res->cells.size(), 4u);  // 2 lifetimes x static and dynamic
   for (const auto& c : res->cells) {
@@ -119,47 +136,34 @@ TEST(ShortSweep, LongLivedAreSeenShortLivedRarely) {
   for (const char* f :
        {"cells.jsonl", "ground-truth.jsonl", "environment.json", "summary.json", "report.md",
         "report.html", "miss-poll.svg", "heatmap-poll.svg", "cpu.svg"}) {
-    EXPECT_TRUE(std::filesystem::exists(o.out_dir + "/" + f)) << f;
+    EXPECT_TRUE(std::filesystem::exists(o_.out_dir + "/" + f)) << f;
   }
   // 20 of 20 seen bounds the miss at 16 % (Wilson 95 % upper bound), so ask for 20 %.
-  auto rec = Recommend(res->cells, TuneQuery{0.2, 3000, 1.0}, o.out_dir);
+  auto rec = Recommend(res->cells, TuneQuery{0.2, 3000, 1.0}, o_.out_dir);
   ASSERT_TRUE(rec.ok());
   EXPECT_EQ(rec->capture.value_or(""), "poll");
 
   // A rerun with the same folder resumes: nothing left to measure.
-  auto again = RunSweep(o, *runner, SystemClock());
+  auto again = Sweep();
   ASSERT_TRUE(again.ok()) << again.error().message;
   EXPECT_EQ(again->pairs_run, 0);
   EXPECT_EQ(again->pairs_resumed, 1);
   EXPECT_EQ(again->cells.size(), 4u);
-  std::filesystem::remove_all(out);
 }
 
-TEST(ShortSweep, UnprivilegedVantageRefusesFanotify) {
-  if (access(SensorPath().c_str(), X_OK) != 0)
-    GTEST_SKIP() << "no sandwatch-sensor at " << SensorPath();
+TEST_F(ShortSweep, UnprivilegedVantageRefusesFanotify) {
   if (geteuid() != 0) GTEST_SKIP() << "dropping the capability bounding set needs root";
   if (access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "setpriv(1) missing";
-  std::string tmpl = "/tmp/sw-tune-unpriv-XXXXXX";
-  const std::string out = mkdtemp(tmpl.data());
-  SweepOptions o;
-  o.out_dir = out + "/results/poll-sweep-test";
-  o.sensor_path = SensorPath();
-  o.quiet = true;
-  o.plan.captures = {"fanotify"};
-  o.plan.vantages = {"unprivileged"};
-  o.plan.intervals_s = {1.0};
-  auto runner = MakeProcessRunner();
-  auto res = RunSweep(o, *runner, SystemClock());
+  o_.plan.captures = {"fanotify"};
+  o_.plan.vantages = {"unprivileged"};
+  auto res = Sweep();
   ASSERT_FALSE(res.ok());  // nothing measurable: fanotify needs CAP_SYS_ADMIN
-  std::ifstream env(o.out_dir + "/environment.json");
-  const std::string text((std::istreambuf_iterator<char>(env)), std::istreambuf_iterator<char>());
+  const std::string text = ReadFileToString(o_.out_dir + "/environment.json").value_or("");
   EXPECT_NE(text.find("fanotify (unprivileged)"), std::string::npos) << text;
   EXPECT_NE(text.find("CAP_SYS_ADMIN"), std::string::npos) << text;
-  std::filesystem::remove_all(out);
 }
 
-TEST(ShortSweep, MissingSensorIsAClearError) {
+TEST(SweepErrors, MissingSensorIsAClearError) {
   SweepOptions o;
   o.out_dir = "/tmp/sw-tune-never";
   o.sensor_path = "/nonexistent/sandwatch-sensor";

@@ -13,6 +13,8 @@ class App;
 
 namespace sandwatch::harness {
 
+struct RunOptions;
+
 // run, report, doctor, demo (src/cli_*.cpp).
 void RegisterRunCommand(CLI::App& app);
 void RegisterReportCommand(CLI::App& app);
@@ -21,6 +23,15 @@ void RegisterDemoCommand(CLI::App& app);
 
 // tune: the poll-interval recommendation, and `tune --sweep` (src/tune/tune_command.cpp).
 void RegisterTuneCommand(CLI::App& app);
+
+// Prints "sandwatch-harness COMMAND: WHAT" on stderr and ends the subcommand with
+// exit code `code` (src/cli_run.cpp).
+[[noreturn]] void FailCommand(const char* command, const std::string& what, int code = 1);
+
+// The flags `run` and `demo` share, bound to `opts`: --out, --bin-dir, --falco, --keep.
+void AddRunFlags(CLI::App& sub, RunOptions& opts);
+// --backend and --runtimes (what `runtimes_help` says they select), for `run` and `doctor`.
+void AddBackendFlags(CLI::App& sub, RunOptions& opts, const std::string& runtimes_help);
 
 // The directory holding our binaries: --bin-dir, else $SANDWATCH_BIN_DIR, else
 // the directory of /proc/self/exe.

@@ -7,6 +7,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sandwatch/core/result.h"
@@ -77,5 +78,7 @@ nlohmann::json CellToSummaryEntry(const SweepCell& c);
 Result<std::vector<SweepCell>> ReadCells(const std::string& path);
 // Appends one line per cell and fsyncs, so an interrupted sweep keeps them.
 Status AppendCells(const std::string& path, const std::vector<SweepCell>& cells);
+// Appends `text` to `path` (created when missing) and fsyncs.
+Status AppendSynced(const std::string& path, std::string_view text);
 
 }  // namespace sandwatch::harness::tune

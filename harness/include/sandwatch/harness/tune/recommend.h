@@ -43,11 +43,6 @@ struct Recommendation {
 // cell it returns the measured rate. Clamped to [0, 1]. Requires poll cells.
 double EstimatePollDetection(const std::vector<SweepCell>& cells, double lifetime_ms,
                              double interval_s);
-// The same estimate built on each cell's Wilson lower bound of detection: the upper
-// bound of the miss at (L, P). Exactly 1 - Wilson lo at a measured cell. A miss target
-// is met only when this is at or below it.
-double EstimatePollMissUpper(const std::vector<SweepCell>& cells, double lifetime_ms,
-                             double interval_s);
 // Idle sensor CPU (fraction of a core) of pure polling at `interval_s`,
 // interpolated linearly in 1/P between measured intervals (cost per scan is constant).
 double EstimatePollCpu(const std::vector<SweepCell>& cells, double interval_s);

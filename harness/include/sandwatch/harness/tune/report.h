@@ -22,15 +22,6 @@ std::string HeatmapSvg(const std::vector<SweepCell>& cells, const std::string& c
 // Sensor CPU (% of a core, log) against interval: idle solid, under trial load dashed.
 std::string CpuSvg(const std::vector<SweepCell>& cells);
 
-struct TableRow {
-  TuneQuery query;
-  Recommendation answer;
-};
-// The recommendation for common targets: miss {1, 5, 10} % x lifetimes
-// {10, 100, 500, 1000, 2000} ms within `cpu_budget`.
-std::vector<TableRow> RecommendationTable(const std::vector<SweepCell>& cells,
-                                          const std::string& folder, double cpu_budget);
-
 struct SweepReportInput {
   std::string folder;  // the results folder as shown to readers (e.g. results/poll-sweep-...)
   std::vector<SweepCell> cells;
