@@ -123,9 +123,8 @@ Result<std::string> KubeDryRun(const Scenario& scenario, const KubeConfig& confi
   deps.source_dir = source_dir;
   auto backend = MakeKubeBackend(runner, config, std::move(deps));
 
-  char tmpl[] = "/tmp/sandwatch-dry-run-XXXXXX";
-  if (mkdtemp(tmpl) == nullptr) return MakeError("cannot create a scratch dir under /tmp");
-  const std::string work = tmpl;
+  std::string work = "/tmp/sandwatch-dry-run-XXXXXX";
+  if (mkdtemp(work.data()) == nullptr) return MakeError("cannot create a scratch dir under /tmp");
   CleanupRegistry cleanup;
   // Only the files RunCell writes (ground truths read back); no mounts.
   cleanup.Add("scratch dir " + work, [work] {

@@ -34,19 +34,17 @@ Status Copy(const std::string& from, const std::string& to) {
 
 Status Cpio(CommandRunner& r, const std::string& dir, const std::string& what,
             const std::string& out) {
-  auto res = r.Run(Cmd({"bash", "-c",
-                        "set -o pipefail; cd \"$1\" && find \"$2\" -print0 | "
-                        "cpio --null -o -H newc -R 0:0 --quiet > \"$3\"",
-                        "cpio", dir, what, out},
-                       300s));
+  constexpr const char* kScript =
+      R"(set -o pipefail; cd "$1" && find "$2" -print0 | cpio --null -o -H newc -R 0:0 --quiet )"
+      R"(> "$3")";
+  auto res = r.Run(Cmd({"bash", "-c", kScript, "cpio", dir, what, out}, 300s));
   if (!res.ok()) return res.error();
   if (!res->ok()) return MakeError("cpio of " + dir + "/" + what + " failed: " + res->err);
   return OkStatus();
 }
 
 Status Concat(CommandRunner& r, const std::vector<std::string>& parts, const std::string& out) {
-  std::vector<std::string> argv = {"bash", "-c", "out=$1; shift; cat \"$@\" > \"$out\"", "cat",
-                                   out};
+  std::vector<std::string> argv = {"bash", "-c", R"(out=$1; shift; cat "$@" > "$out")", "cat", out};
   argv.insert(argv.end(), parts.begin(), parts.end());
   auto res = r.Run(Cmd(argv, 120s));
   if (!res.ok() || !res->ok()) return MakeError("cannot assemble " + out);

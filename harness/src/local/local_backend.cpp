@@ -87,8 +87,7 @@ class LocalBackend : public Backend {
     receiver_ = std::move(*recv);
     ctx.cleanup->Add("receiver", [this] { receiver_.reset(); });
     ReceiverClient client(lab_.receiver_url);
-    for (int i = 0; i < 100 && !client.Healthy(); ++i) std::this_thread::sleep_for(100ms);
-    if (!client.Healthy())
+    if (!local::PollUntil(10, 100ms, [&] { return client.Healthy(); }))
       return MakeError("the receiver did not come up (see " + ctx.work_dir + "/receiver.log)");
 
     if (runc || vm) {

@@ -89,7 +89,9 @@ Result<CellOutcome> RunQemuCell(Lab& lab, CellRun& c) {
   // The handle kills and reaps qemu when this function returns, however it returns.
   out.notes.push_back("qemu pid " + std::to_string(vm_handle->Pid()));
   const int64_t boot_start = clock.MonoNs();
-  const auto since_boot_s = [&] { return static_cast<double>(clock.MonoNs() - boot_start) / 1e9; };
+  const auto since_boot_s = [&c, boot_start] {
+    return static_cast<double>(c.clock.MonoNs() - boot_start) / 1e9;
+  };
   const double deadline_s = s.timeouts.boot_s + s.timeouts.cell_s;
   std::set<std::string> noted;
   int64_t peak_rss_kb = 0;

@@ -81,7 +81,6 @@ json OciConfig(const std::string& root, const std::string& hostname,
          {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}}}};
 }
 
-// An overlay of the cached rootfs on a tmpfs, so nothing a cell does reaches the cache.
 // `mount ARGS... TARGET`, undone (umount -l) by `cleanup`.
 Status MountUndone(CommandRunner& r, CleanupRegistry& cleanup, std::vector<std::string> args,
                    const std::string& target, const std::string& what) {
@@ -143,9 +142,9 @@ std::string ContainerHexId() {
 }
 
 // The chain's entry shell, as `kubectl exec -it POD -- /bin/bash` makes it: a bash on a
-// terminal whose parent is the container runtime. Falco's "Terminal shell in container"
-// (container_entrypoint) depends on exactly that.
-// `runc exec -t CONTAINER bash -c CHAIN` under script(1), as `kubectl exec -it` starts it.
+// terminal whose parent is the container runtime (`runc exec -t CONTAINER bash -c CHAIN`
+// under script(1)). Falco's "Terminal shell in container" (container_entrypoint) depends on
+// exactly that.
 struct EntryShell {
   std::vector<std::string> argv;        // what the harness runs on the host
   std::vector<std::string> shell_argv;  // the shell's own argv in the container
@@ -165,7 +164,7 @@ EntryShell RuncEntryShell(CommandRunner& runner, const std::string& container,
   // runc exec -t needs a controlling terminal of its own (it opens /dev/tty): script(1)
   // gives it one, as kubectl's terminal does.
   e.tty = !runner.Which("script").empty();
-  if (e.tty) exec.push_back("-t");
+  if (e.tty) exec.emplace_back("-t");
   for (const auto& v : env) exec.insert(exec.end(), {"--env", v});
   exec.push_back(container);
   exec.insert(exec.end(), e.shell_argv.begin(), e.shell_argv.end());
@@ -206,7 +205,7 @@ Result<GroundTruthStep> EntryShellStep(const std::string& pid_text, const EntryS
 // The kubelet/containerd cgroup layout (cgroupfs driver): .../pod<uid>/<container id>, which
 // Falco recognises as a container, as on a node. Removes the pod's cgroup dirs at the end.
 std::string PodCgroups(Lab& lab, CleanupRegistry& cleanup) {
-  const std::string dir = "/kubepods/besteffort/pod" + NewUuid();
+  std::string dir = "/kubepods/besteffort/pod" + NewUuid();
   CommandRunner& r = *lab.runner;
   cleanup.Add("remove cgroups " + dir, [&r, dir] {
     std::error_code ec;
