@@ -11,14 +11,9 @@ debs="${2:?usage: build-rootfs.sh DEST DEBS_DIR}"
 mirror="${SANDWATCH_MIRROR:-http://deb.debian.org/debian}"
 suite="${SANDWATCH_SUITE:-bookworm}"
 
-# One builder at a time (two harness runs may start together on a fresh machine).
-mkdir -p "$(dirname "$dest")"
-exec 9>"$dest.lock"
-flock 9
-if [ -f "$dest/.sandwatch-rootfs" ]; then
-  echo "build-rootfs: $dest already built" >&2
-  exit 0
-fi
+# shellcheck source=/dev/null
+. "$(dirname "$0")/lab-lock.sh"
+once_per_dest "$dest" .sandwatch-rootfs "build-rootfs: $dest already built"
 deb_file="$(find "$debs" -maxdepth 1 -name "ncat_*.deb" 2>/dev/null | head -n1 || true)"
 if [ -z "$deb_file" ]; then
   echo "build-rootfs: no ncat_*.deb in $debs (run: cd $debs && apt-get download ncat)" >&2

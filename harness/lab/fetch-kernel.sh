@@ -5,14 +5,9 @@
 # Usage: fetch-kernel.sh DEST     (DEST appears atomically)
 set -euo pipefail
 dest="${1:?usage: fetch-kernel.sh DEST}"
-# One builder at a time (two harness runs may start together on a fresh machine).
-mkdir -p "$(dirname "$dest")"
-exec 9>"$dest.lock"
-flock 9
-if [ -f "$dest/.sandwatch-kernel" ]; then
-  echo "fetch-kernel: $dest already present" >&2
-  exit 0
-fi
+# shellcheck source=/dev/null
+. "$(dirname "$0")/lab-lock.sh"
+once_per_dest "$dest" .sandwatch-kernel "fetch-kernel: $dest already present"
 pkg="${SANDWATCH_KERNEL_PKG:-}"
 if [ -z "$pkg" ]; then
   pkg="$(apt-cache depends linux-image-amd64 2>/dev/null |

@@ -10,8 +10,12 @@
 #include <sstream>
 #include <string>
 
+#include "sandwatch/core/clock.h"
 #include "sandwatch/core/signals.h"
+#include "sandwatch/harness/backend.h"
+#include "sandwatch/harness/command_runner.h"
 #include "sandwatch/harness/commands.h"
+#include "sandwatch/harness/run.h"
 
 namespace sandwatch::harness::testing {
 
@@ -33,6 +37,18 @@ inline std::string TempOut(const std::string& tag) {
            ("sandwatch-harness-" + tag + "-" + std::to_string(getpid()));
   std::filesystem::remove_all(p);
   return p.string();
+}
+// blog-demo-ci on `runtimes` into `out_dir`, as `harness run` runs it: the real runner and
+// backends, the binaries of BinDir(), no progress lines.
+inline Result<RunOutcome> RunBlogDemoCi(const std::vector<std::string>& runtimes,
+                                        const std::string& out_dir) {
+  auto runner = MakeProcessRunner();
+  return RunScenario(RunOptions{.scenario_path = SourceDir() + "/scenarios/blog-demo-ci.yaml",
+                                .out_dir = out_dir,
+                                .bin_dir = BinDir(),
+                                .runtimes = runtimes,
+                                .quiet = true},
+                     DefaultBackends(), *runner, SystemClock());
 }
 // Which of the six seed signals `observer` detected in `runtime`, from summary.json.
 inline std::string MissedSignals(const nlohmann::json& summary, const std::string& runtime,

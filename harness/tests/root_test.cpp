@@ -33,21 +33,25 @@ std::string MissingFor(CommandRunner& r, const std::vector<std::string>& tools) 
 }
 
 nlohmann::json RunCell(const std::string& runtime, const std::string& tag) {
-  RunOptions o;
-  o.scenario_path = testing::SourceDir() + "/scenarios/blog-demo-ci.yaml";
-  o.runtimes = {runtime};
-  o.out_dir = testing::TempOut(tag);
-  o.bin_dir = testing::BinDir();
-  o.quiet = true;
-  auto runner = MakeProcessRunner();
-  auto out = RunScenario(o, DefaultBackends(), *runner, SystemClock());
+  const std::string out_dir = testing::TempOut(tag);
+  auto out = testing::RunBlogDemoCi({runtime}, out_dir);
   EXPECT_TRUE(out.ok()) << (out.ok() ? "" : out.error().message);
   if (!out.ok()) return {};
   EXPECT_TRUE(out->all_cells_ok) << out->table;
-  auto summary = nlohmann::json::parse(testing::Slurp(o.out_dir + "/summary.json"));
+  auto summary = nlohmann::json::parse(testing::Slurp(out_dir + "/summary.json"));
   summary["_table"] = out->table;
-  summary["_dir"] = o.out_dir;
+  summary["_dir"] = out_dir;
   return summary;
+}
+
+// A failed run keeps its folder (events, ground truth, report) so the miss can be read.
+void RemoveUnlessFailed(bool failed, const nlohmann::json& summary) {
+  const std::string dir = summary["_dir"].get<std::string>();
+  if (failed) {
+    std::cerr << "kept for inspection: " << dir << "\n";
+  } else {
+    fs::remove_all(dir);
+  }
 }
 
 std::string Mounts() { return testing::Slurp("/proc/self/mountinfo"); }
@@ -63,12 +67,7 @@ TEST(HarnessRoot, RuncSidecarAndHostViewSeeTheChain) {
   auto list = r->Run(Cmd({"runc", "list", "-q"}));
   ASSERT_TRUE(list.ok());
   EXPECT_EQ(list->out.find("sw-" + std::to_string(getpid()) + "-"), std::string::npos);
-  // A failed run keeps its folder (events, ground truth, report) so the miss can be read.
-  if (HasFailure()) {
-    std::cerr << "kept for inspection: " << s["_dir"].get<std::string>() << "\n";
-  } else {
-    fs::remove_all(s["_dir"].get<std::string>());
-  }
+  RemoveUnlessFailed(HasFailure(), s);
 }
 
 TEST(HarnessRoot, VmStandInHidesTheChainFromTheHostView) {
@@ -89,12 +88,7 @@ TEST(HarnessRoot, VmStandInHidesTheChainFromTheHostView) {
   auto env =
       nlohmann::json::parse(testing::Slurp(s["_dir"].get<std::string>() + "/environment.json"));
   EXPECT_NE(env.value("stand_in.kata-qemu", "").find("not Kata"), std::string::npos);
-  // A failed run keeps its folder (events, ground truth, report) so the miss can be read.
-  if (HasFailure()) {
-    std::cerr << "kept for inspection: " << s["_dir"].get<std::string>() << "\n";
-  } else {
-    fs::remove_all(s["_dir"].get<std::string>());
-  }
+  RemoveUnlessFailed(HasFailure(), s);
 }
 
 TEST(HarnessRoot, CtrlCCleansUpContainersAndMounts) {

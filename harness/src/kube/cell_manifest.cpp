@@ -37,7 +37,7 @@ nlohmann::ordered_json ToJson(const YAML::Node& n) {
       return o;
     }
     case YAML::NodeType::Scalar: {
-      const std::string v = n.Scalar();
+      const std::string& v = n.Scalar();
       if (n.Tag() == "!") return v;
       if (v == "true") return true;
       if (v == "false") return false;
@@ -58,8 +58,7 @@ nlohmann::ordered_json ToJson(const YAML::Node& n) {
 // Sets env `name` to `value` in the container's env list, appending it when absent.
 // A valueFrom entry (POD_NAME, POD_NAMESPACE) is never touched.
 void SetEnv(YAML::Node env, const std::string& name, const std::string& value) {
-  for (size_t i = 0; i < env.size(); ++i) {
-    YAML::Node e = env[i];
+  for (YAML::Node e : env) {
     if (e["name"].as<std::string>("") == name) {
       if (!e["valueFrom"]) e["value"] = StringScalar(value);
       return;
@@ -86,7 +85,7 @@ Result<std::string> RenderCellManifest(const std::string& kustomized_yaml,
                      std::to_string(docs.size()) + " document(s)");
   }
   YAML::Node pod = docs[0];
-  const std::string name = pod["metadata"]["name"].as<std::string>("");
+  const auto name = pod["metadata"]["name"].as<std::string>("");
   if (name != o.pod_name) {
     return MakeError("rendered manifest: Pod is named '" + name + "', expected '" + o.pod_name +
                      "'");

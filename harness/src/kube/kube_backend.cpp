@@ -1,9 +1,9 @@
 #include "sandwatch/harness/kube/kube_backend.h"
 
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <thread>
 
-#include "kube_backend_impl.h"
 #include "kube_internal.h"
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/log.h"
@@ -15,32 +15,6 @@ namespace sandwatch::harness::kube {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-namespace {
-constexpr const char* kLog = "harness.kube";
-}  // namespace
-
-std::chrono::seconds Secs(double s) { return seconds(static_cast<long>(s < 1 ? 1 : s + 0.999)); }
-
-std::string TrimRight(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
-std::vector<std::string> SplitWords(const std::string& s) {
-  std::vector<std::string> out;
-  std::string w;
-  for (char c : s) {
-    if (c == ' ' || c == '\n' || c == '\t') {
-      if (!w.empty()) out.push_back(std::move(w));
-      w.clear();
-    } else {
-      w += c;
-    }
-  }
-  if (!w.empty()) out.push_back(std::move(w));
-  return out;
-}
 
 KubeBackend::KubeBackend(CommandRunner& runner, Result<KubeConfig> config, KubeDeps deps)
     : kubectl_(runner, config.ok() ? *config : KubeConfig{}), deps_(std::move(deps)) {
@@ -77,10 +51,9 @@ Status KubeBackend::Prepare(RunContext& ctx) {
   auto rollout = kubectl_.Run({"rollout", "status", "deployment/kata-receiver", "--timeout=120s"},
                               seconds(130));
   if (!rollout.ok()) return MakeError("the receiver is not ready: " + rollout.error().message);
-  auto attacker = kubectl_.Run(
-      {"get", "pods", "-l", "app=" + cfg.listener_service, "--field-selector=status.phase=Running",
-       "-o", "jsonpath={.items[0].metadata.name} {.items[0].status.podIP}"},
-      seconds(30));
+  auto attacker =
+      kubectl_.Pods(cfg.namespace_, "app=" + cfg.listener_service,
+                    "{.items[0].metadata.name} {.items[0].status.podIP}", seconds(30), true);
   const auto words = attacker.ok() ? SplitWords(*attacker) : std::vector<std::string>{};
   if (words.size() != 2) {
     return MakeError("no running attacker pod (label app=" + cfg.listener_service +
@@ -89,22 +62,19 @@ Status KubeBackend::Prepare(RunContext& ctx) {
   }
   attacker_pod_ = words[0];
   listener_target_ = words[1] + ":" + std::to_string(cfg.listener_port);
-  auto kernel =
-      kubectl_.JsonPath("", "nodes", "", "{.items[0].status.nodeInfo.kernelVersion}", seconds(30));
-  node_kernel_ = kernel.ok() ? TrimRight(*kernel) : "unknown";
-  auto phases = kubectl_.RunIn(cfg.falco_namespace,
-                               {"get", "pods", "-l", "app.kubernetes.io/name=falco", "-o",
-                                "jsonpath={.items[*].status.phase}"},
-                               seconds(30));
+  node_kernel_ =
+      kubectl_.JsonPath("", "nodes", "", "{.items[0].status.nodeInfo.kernelVersion}", seconds(30))
+          .value_or("unknown");
+  auto phases =
+      kubectl_.Pods(cfg.falco_namespace, kFalcoPods, "{.items[*].status.phase}", seconds(30));
   falco_available_ = phases.ok() && phases->find("Running") != std::string::npos;
   // What the reports name: the real runtime class and the real Falco, not stand-ins.
-  auto handler = kubectl_.JsonPath("", "runtimeclass", "kata-qemu", "{.handler}", seconds(30));
-  runtime_class_handler_ = handler.ok() ? TrimRight(*handler) : "";
-  auto image = kubectl_.RunIn(cfg.falco_namespace,
-                              {"get", "pods", "-l", "app.kubernetes.io/name=falco", "-o",
-                               "jsonpath={.items[0].spec.containers[0].image}"},
-                              seconds(30));
-  falco_image_ = image.ok() ? TrimRight(*image) : "";
+  runtime_class_handler_ =
+      kubectl_.JsonPath("", "runtimeclass", "kata-qemu", "{.handler}", seconds(30)).value_or("");
+  falco_image_ = kubectl_
+                     .Pods(cfg.falco_namespace, kFalcoPods, "{.items[0].spec.containers[0].image}",
+                           seconds(30))
+                     .value_or("");
   run_start_wall_ns_ = deps_.clock->WallNs();
   return ConnectReceiver(ctx);
 }
@@ -183,14 +153,12 @@ Result<std::string> KubeBackend::PortForward(RunContext& ctx, const std::string&
   auto free_port = PickFreeLoopbackPort();
   if (!free_port.ok()) return MakeError("no free loopback port for kubectl port-forward");
   const int port = *free_port;
-  CommandSpec spec;
-  spec.argv = kubectl_.Argv({"port-forward", "--address", "127.0.0.1", "service/" + svc,
-                             std::to_string(port) + ":" + std::to_string(remote)},
-                            ns);
-  if (!ctx.work_dir.empty()) spec.stderr_path = ctx.work_dir + "/port-forward-" + svc + ".log";
-  auto started = kubectl_.runner().Start(spec);
-  if (!started.ok()) return MakeError(RenderCommand(spec.argv) + ": " + started.error().message);
-  *handle = std::shared_ptr<ProcessHandle>(std::move(*started));
+  const std::vector<std::string> args = {"port-forward", "--address", "127.0.0.1", "service/" + svc,
+                                         std::to_string(port) + ":" + std::to_string(remote)};
+  auto started = kubectl_.Start(
+      ns, args, "", ctx.work_dir.empty() ? "" : ctx.work_dir + "/port-forward-" + svc + ".log");
+  if (!started.ok()) return started.error();
+  *handle = *started;
   if (ctx.cleanup != nullptr) {
     ctx.cleanup->Add("kubectl port-forward service/" + svc,
                      [h = *handle] { h->Stop(milliseconds(2000)); });
@@ -202,7 +170,8 @@ Result<std::string> KubeBackend::PortForward(RunContext& ctx, const std::string&
     if (!(*handle)->Running()) break;
     deps_.sleep(milliseconds(500));
   }
-  return MakeError(RenderCommand(spec.argv) + ": the forwarded port never answered " + probe_path);
+  return MakeError(RenderCommand(kubectl_.Argv(args, ns)) + ": the forwarded port never answered " +
+                   probe_path);
 }
 
 Status KubeBackend::WaitForSensor(const std::string& pod, const std::set<std::string>& before,
@@ -246,6 +215,35 @@ Status KubeBackend::ImportSidekickUi(RunContext& ctx) {
   SW_LOG(kInfo, kLog, "imported Falco events from falcosidekick-ui",
          {"events", std::to_string(events->size())}, {"accepted", std::to_string(posted)});
   return OkStatus();
+}
+
+Result<std::vector<std::string>> SidekickUiEventsToFalcoJson(const std::string& body) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(body);
+  } catch (const nlohmann::json::exception& e) {
+    return MakeError(std::string("falcosidekick-ui answer is not JSON: ") + e.what());
+  }
+  if (!j.is_object()) return MakeError("falcosidekick-ui answer: expected an object");
+  std::vector<std::string> out;
+  if (!j.contains("results") || j["results"].is_null()) return out;  // no events
+  const nlohmann::json& results = j["results"];
+  if (!results.is_array() && !results.is_object()) {
+    return MakeError("falcosidekick-ui answer: 'results' is neither a list nor a map");
+  }
+  for (const auto& ev : results) {  // arrays, and the older id -> event maps
+    if (!ev.is_object() || !ev.contains("rule") || !ev["rule"].is_string() ||
+        !ev.contains("time") || !ev["time"].is_string()) {
+      return MakeError("falcosidekick-ui answer: an event lacks 'rule' or 'time'");
+    }
+    nlohmann::json falco = nlohmann::json::object();
+    for (const char* key : {"uuid", "output", "priority", "rule", "time", "source", "output_fields",
+                            "tags", "hostname"}) {
+      if (ev.contains(key)) falco[key] = ev[key];
+    }
+    out.push_back(falco.dump());
+  }
+  return out;
 }
 
 std::string PodForRuntime(const std::string& runtime) {

@@ -3,7 +3,7 @@
 #include <array>
 #include <cstdio>
 
-#include "kube_backend_impl.h"
+#include "kube_internal.h"
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/files.h"
 #include "sandwatch/core/ground_truth.h"
@@ -18,8 +18,6 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 namespace {
-
-constexpr const char* kLog = "harness.kube";
 
 void Note(RunContext& ctx, const std::string& what) {
   if (ctx.progress != nullptr) ctx.progress->Note(what);
@@ -62,6 +60,17 @@ std::string Printable(const std::string& text, size_t max) {
   return out;
 }
 
+// `cat REMOTE` in a pod's container, kept as LOCAL and read back as ground truth.
+Result<std::vector<GroundTruthStep>> FetchGroundTruth(Kubectl& k, const std::string& pod,
+                                                      const std::string& container,
+                                                      const std::string& remote,
+                                                      const std::string& local) {
+  auto text = k.Exec(pod, container, {"cat", remote}, seconds(30));
+  if (!text.ok()) return text.error();
+  (void)WriteFileAtomic(local, *text);
+  return ReadGroundTruthFile(local);
+}
+
 }  // namespace
 
 Result<std::shared_ptr<ProcessHandle>> KubeBackend::StartCellListener(RunContext& ctx,
@@ -71,43 +80,27 @@ Result<std::shared_ptr<ProcessHandle>> KubeBackend::StartCellListener(RunContext
   const KubeConfig& cfg = kubectl_.config();
   const std::string port = std::to_string(cfg.listener_port);
   // The cell's speed keeps the reverse shell alive as long as the local lab does.
-  std::vector<std::string> args = {"exec",
-                                   attacker_pod_,
-                                   "-c",
-                                   "listener",
-                                   "--",
-                                   "sandwatch-attack-sim",
-                                   "listen",
-                                   "--bind",
-                                   "0.0.0.0",
-                                   "--port",
-                                   port,
-                                   "--speed",
-                                   cell.speed,
-                                   "--count",
-                                   "1",
-                                   "--timeout",
-                                   std::to_string(Secs(s.timeouts.cell_s).count()),
-                                   "--ground-truth",
-                                   gt_path};
-  if (s.attack.hold_ms) args.insert(args.end(), {"--linger-ms", std::to_string(*s.attack.hold_ms)});
-  CommandSpec spec;
-  spec.argv = kubectl_.Argv(args, cfg.namespace_);
-  if (!ctx.work_dir.empty()) {
-    spec.stdout_path = ctx.work_dir + "/" + cell.Id() + "-listener.out";
-    spec.stderr_path = ctx.work_dir + "/" + cell.Id() + "-listener.err";
+  const std::string timeout = std::to_string(Secs(s.timeouts.cell_s).count());
+  std::vector<std::string> listen = {"sandwatch-attack-sim", "listen"};
+  listen.insert(listen.end(), {"--bind", "0.0.0.0", "--port", port, "--speed", cell.speed,
+                               "--count", "1", "--timeout", timeout, "--ground-truth", gt_path});
+  if (s.attack.hold_ms) {
+    listen.insert(listen.end(), {"--linger-ms", std::to_string(*s.attack.hold_ms)});
   }
-  auto started = kubectl_.runner().Start(spec);
-  if (!started.ok()) return MakeError(RenderCommand(spec.argv) + ": " + started.error().message);
-  std::shared_ptr<ProcessHandle> handle(std::move(*started));
+  const std::string log = ctx.work_dir.empty() ? "" : ctx.work_dir + "/" + cell.Id() + "-listener";
+  auto started =
+      kubectl_.Start(cfg.namespace_, Kubectl::ExecArgs(attacker_pod_, "listener", listen),
+                     log.empty() ? "" : log + ".out", log.empty() ? "" : log + ".err");
+  if (!started.ok()) return started.error();
+  const std::shared_ptr<ProcessHandle>& handle = *started;
   std::array<char, 8> hex{};
   std::snprintf(hex.data(), hex.size(), "%04X", static_cast<unsigned>(cfg.listener_port));
   const std::string probe =
       std::string("grep -q ':") + hex.data() + " 00000000:0000 0A' /proc/net/tcp";
   for (int i = 0; i < 60; ++i) {
-    auto r = kubectl_.RunRaw(
-        cfg.namespace_, {"exec", attacker_pod_, "-c", "listener", "--", "/bin/sh", "-c", probe},
-        seconds(20));
+    auto r = kubectl_.RunRaw(cfg.namespace_,
+                             Kubectl::ExecArgs(attacker_pod_, "listener", {"/bin/sh", "-c", probe}),
+                             seconds(20));
     if (r.ok() && r->ok()) return handle;
     if (!handle->Running() || Interrupted()) break;
     deps_.sleep(milliseconds(500));
@@ -166,38 +159,31 @@ Result<CellOutcome> KubeBackend::RunCell(RunContext& ctx, const Cell& cell) {
                                                   : "runc: the cluster's default runtime");
   const seconds boot = Secs(s.timeouts.boot_s);
 
+  const auto failed = [&out](const Error& e) {
+    out.error = e.message;
+    return out;
+  };
+
   // A pod left by an interrupted run would make apply a no-op: delete it first.
   Note(ctx, "deleting any leftover pod " + pod);
-  if (auto d = kubectl_.DeletePod(pod, seconds(120)); !d.ok()) {
-    out.error = d.error().message;
-    return out;
-  }
+  if (auto d = kubectl_.DeletePod(pod, seconds(120)); !d.ok()) return failed(d.error());
   Note(ctx, "rendering " + pod);
-  auto rendered = kubectl_.Kustomize(manifests_ + "/overlays/" + pod, seconds(60));
-  if (!rendered.ok()) {
-    out.error = rendered.error().message;
-    return out;
-  }
-  CellManifestOptions opts;
-  opts.pod_name = pod;
-  opts.poll_interval_s = s.sensor.poll_interval_s;
-  opts.heartbeat_interval_s = s.sensor.heartbeat_interval_s;
-  opts.expected_processes = s.sensor.expected_processes;
-  opts.capture = s.sensor.capture;
-  opts.run_id = ctx.run_id;
-  opts.cell_id = cell.Id();
-  auto manifest = RenderCellManifest(*rendered, opts);
-  if (!manifest.ok()) {
-    out.error = manifest.error().message;
-    return out;
-  }
+  auto rendered = kubectl_.RunIn("", {"kustomize", manifests_ + "/overlays/" + pod}, seconds(60));
+  if (!rendered.ok()) return failed(rendered.error());
+  auto manifest =
+      RenderCellManifest(*rendered, {.pod_name = pod,
+                                     .poll_interval_s = s.sensor.poll_interval_s,
+                                     .heartbeat_interval_s = s.sensor.heartbeat_interval_s,
+                                     .expected_processes = s.sensor.expected_processes,
+                                     .capture = s.sensor.capture,
+                                     .run_id = ctx.run_id,
+                                     .cell_id = cell.Id()});
+  if (!manifest.ok()) return failed(manifest.error());
   const std::set<std::string> sensors_before = SensorIds();
 
   Note(ctx, "applying " + pod);
-  if (auto a = kubectl_.ApplyYaml(*manifest, seconds(60)); !a.ok()) {
-    out.error = a.error().message;
-    return out;
-  }
+  if (auto a = kubectl_.Run({"apply", "-f", "-"}, seconds(60), *manifest); !a.ok())
+    return failed(a.error());
   // The action owns a copy of the kubectl wrapper: it may run after the backend is gone.
   const CleanupRegistry::Id teardown =
       ctx.cleanup != nullptr ? ctx.cleanup->Add("kubectl delete pod " + pod,
@@ -217,7 +203,10 @@ Result<CellOutcome> KubeBackend::RunCell(RunContext& ctx, const Cell& cell) {
   };
 
   Note(ctx, "waiting for pod " + pod);
-  if (auto w = kubectl_.WaitPodReady(pod, boot); !w.ok()) {
+  if (auto w = kubectl_.Run(
+          {"wait", "--for=condition=Ready", "pod/" + pod, "--timeout=" + Seconds(boot)},
+          boot + seconds(10));
+      !w.ok()) {
     auto describe = kubectl_.Run({"describe", "pod", pod}, seconds(30));
     // A Kata sandbox that does not start is most often a /dev/shm too small for the VM's
     // RAM, not a missing /dev/kvm.
@@ -232,8 +221,8 @@ Result<CellOutcome> KubeBackend::RunCell(RunContext& ctx, const Cell& cell) {
   auto kernel = kubectl_.Exec(pod, "app", {"uname", "-r"}, seconds(30));
   if (kernel.ok()) {
     pod_kernels_[pod] = TrimRight(*kernel);
-    out.notes.emplace_back(pod + " kernel " + TrimRight(*kernel) + ", node kernel " + node_kernel_);
-    if (cell.runtime == "kata-qemu" && TrimRight(*kernel) == node_kernel_) {
+    out.notes.emplace_back(pod + " kernel " + pod_kernels_[pod] + ", node kernel " + node_kernel_);
+    if (cell.runtime == "kata-qemu" && pod_kernels_[pod] == node_kernel_) {
       out.notes.emplace_back("warning: kata-app reports the node's kernel; it may not be in a VM");
     }
   }
@@ -281,13 +270,10 @@ Result<CellOutcome> KubeBackend::RunCell(RunContext& ctx, const Cell& cell) {
   // The listener ends after its one session (and its linger); it must not outlive the cell.
   if (!(*listener)->Wait(seconds(30)).ok()) (*listener)->Stop(milliseconds(2000));
   if (ctx.cleanup != nullptr) ctx.cleanup->Dismiss(listener_cleanup);
-  auto lgt = kubectl_.Exec(attacker_pod_, "listener", {"cat", listener_gt}, seconds(30));
-  std::vector<GroundTruthStep> listener_steps;
-  if (lgt.ok()) {
-    const std::string local = ctx.work_dir + "/" + cell.Id() + "-listener.jsonl";
-    (void)WriteFileAtomic(local, *lgt);
-    if (auto steps = ReadGroundTruthFile(local); steps.ok()) listener_steps = std::move(*steps);
-  }
+  const std::string local = ctx.work_dir + "/" + cell.Id();
+  const std::vector<GroundTruthStep> listener_steps =
+      FetchGroundTruth(kubectl_, attacker_pod_, "listener", listener_gt, local + "-listener.jsonl")
+          .value_or({});
   for (const auto& st : listener_steps) {
     out.notes.push_back(st.status == "ran"
                             ? "the reverse shell reached the listener, which ran `id; uname -a`: " +
@@ -296,18 +282,11 @@ Result<CellOutcome> KubeBackend::RunCell(RunContext& ctx, const Cell& cell) {
   }
   if (listener_steps.empty()) out.notes.emplace_back("the listener wrote no ground truth");
 
-  auto gt = kubectl_.Exec(pod, "app", {"cat", gt_path}, seconds(30));
+  auto gt = FetchGroundTruth(kubectl_, pod, "app", gt_path, local + "-ground-truth.jsonl");
   if (gt.ok()) {
-    const std::string local = ctx.work_dir + "/" + cell.Id() + "-ground-truth.jsonl";
-    (void)WriteFileAtomic(local, *gt);
-    auto steps = ReadGroundTruthFile(local);
-    if (steps.ok()) {
-      out.ground_truth = std::move(*steps);
-      // As in the local lab, the listener's line is part of the cell's ground truth.
-      out.ground_truth.insert(out.ground_truth.end(), listener_steps.begin(), listener_steps.end());
-    } else if (error.empty()) {
-      error = "ground truth: " + steps.error().message;
-    }
+    out.ground_truth = std::move(*gt);
+    // As in the local lab, the listener's line is part of the cell's ground truth.
+    out.ground_truth.insert(out.ground_truth.end(), listener_steps.begin(), listener_steps.end());
   } else if (error.empty()) {
     error = "ground truth: " + gt.error().message;
   }

@@ -1,4 +1,12 @@
+// `harness doctor --backend kube`: the tools `make kind-up` needs on this machine, the
+// cluster (RuntimeClass, Falco, Falcosidekick, the receiver, the listener, a kata-qemu probe
+// pod), and what a kind node needs for Kata and Falco (/dev/kvm, a /dev/shm that holds a
+// Kata VM's RAM, BTF, kata-deploy's ready label, our images). A kind node is a container
+// named like the node, so those checks run `docker|podman exec NODE ...` through the same
+// CommandRunner as kubectl.
 #include <algorithm>
+#include <charconv>
+#include <sstream>
 
 #include "kube_internal.h"
 #include "sandwatch/harness/commands.h"
@@ -9,20 +17,179 @@ namespace sandwatch::harness::kube {
 
 using std::chrono::seconds;
 
+namespace {
+
+// A doctor check with its name, whether it is required and its fix; not ok until set.
 DoctorCheck Check(std::string name, bool required, std::string fix) {
-  DoctorCheck c;
-  c.name = std::move(name);
-  c.required = required;
-  c.fix = std::move(fix);
+  return DoctorCheck{std::move(name), false, required, "", std::move(fix)};
+}
+
+constexpr int kDefaultKataMemoryMib = 2048;  // default_memory in Kata's configuration-qemu.toml
+constexpr const char* kKataConfig =
+    "/opt/kata/share/defaults/kata-containers/configuration-qemu.toml";
+
+// The first integer after `key` and an '=' in `text` ("default_memory = 2048"); -1 if none.
+long IntAfter(const std::string& text, const std::string& key) {
+  const size_t k = text.find(key);
+  if (k == std::string::npos) return -1;
+  size_t p = text.find('=', k);
+  if (p == std::string::npos) return -1;
+  p = text.find_first_of("0123456789", p);
+  if (p == std::string::npos) return -1;
+  long v = -1;
+  std::from_chars(text.data() + p, text.data() + text.size(), v);
+  return v;
+}
+
+Result<CommandResult> Host(Kubectl& k, std::vector<std::string> argv) {
+  return k.runner().Run(Cmd(std::move(argv), seconds(30)));
+}
+
+bool HostOk(Kubectl& k, std::vector<std::string> argv) {
+  auto r = Host(k, std::move(argv));
+  return r.ok() && r->ok();
+}
+
+// Check `name`: `tool` is on PATH (detail: where, or "TOOL not found on PATH").
+DoctorCheck OnPath(Kubectl& k, const std::string& name, const std::string& tool, bool required,
+                   std::string fix) {
+  DoctorCheck c = Check(name, required, std::move(fix));
+  const std::string path = k.runner().Which(tool);
+  c.ok = !path.empty();
+  c.detail = c.ok ? path : tool + " not found on PATH";
   return c;
 }
 
-std::string FirstWord(const std::string& s) {
-  auto words = SplitWords(s);
-  return words.empty() ? "" : words[0];
+// The container engine that runs the kind nodes: SANDWATCH_KUBE_ENGINE, else docker when
+// its daemon answers, else podman; "" when neither is there.
+std::string DetectContainerEngine(Kubectl& k) {
+  const std::string& configured = k.config().container_engine;
+  if (!configured.empty()) return configured;
+  // kind-up's rule: docker when its daemon answers, else podman.
+  if (!k.runner().Which("docker").empty() && HostOk(k, {"docker", "info", "--format", "ok"})) {
+    return "docker";
+  }
+  if (!k.runner().Which("podman").empty()) return "podman";
+  return "";
 }
 
-namespace {
+// kind and helm (for make kind-up) and the engine's image store.
+std::vector<DoctorCheck> KubeToolChecks(Kubectl& k, const std::string& engine) {
+  std::vector<DoctorCheck> out;
+  for (const auto& [tool, url] : std::vector<std::pair<std::string, std::string>>{
+           {"kind", "https://kind.sigs.k8s.io/docs/user/quick-start/#installation"},
+           {"helm", "https://helm.sh/docs/intro/install/"}}) {
+    out.push_back(
+        OnPath(k, tool, tool, false, "install " + tool + " (make kind-up needs it): " + url));
+  }
+  DoctorCheck store = Check("image store", false,
+                            "install Docker Engine or podman; make kind-up loads the images with "
+                            "ENGINE save + kind load image-archive");
+  if (engine.empty()) {
+    store.detail = "no docker daemon and no podman";
+  } else if (engine == "docker") {
+    auto info = Host(k, {"docker", "info", "--format", "{{json .DriverStatus}}"});
+    const bool containerd_store =
+        info.ok() && info->out.find("io.containerd.snapshotter") != std::string::npos;
+    store.ok = true;
+    store.detail = std::string("docker, ") +
+                   (containerd_store ? "containerd image store (kind load docker-image cannot "
+                                       "read it; make kind-up uses docker save + kind load "
+                                       "image-archive)"
+                                     : "classic image store");
+  } else {
+    store.ok = true;
+    store.detail = engine + " (images go through " + engine + " save + kind load image-archive)";
+  }
+  out.push_back(store);
+  return out;
+}
+
+// Inside the kind node: Kata's ready label, /dev/kvm, /dev/shm against Kata's
+// default_memory, BTF for Falco's modern eBPF, our workload image loaded.
+std::vector<DoctorCheck> KubeNodeChecks(Kubectl& k, const std::string& engine, bool want_kata) {
+  const KubeConfig& cfg = k.config();
+  std::vector<DoctorCheck> out;
+  auto names = k.JsonPath("", "nodes", "", "{.items[*].metadata.name}", seconds(30));
+  const std::string node = names.ok() ? FirstWord(*names) : "";
+  const std::string exec_prefix = engine + " exec " + node;
+
+  auto labelled = k.RunIn(
+      "", {"get", "nodes", "-l", "katacontainers.io/kata-runtime=true", "-o", "name"}, seconds(30));
+  const std::string kata_node = labelled.ok() ? FirstWord(*labelled) : "";
+  out.push_back({"Kata ready on the node", !kata_node.empty(), want_kata,
+                 kata_node.empty() ? "no node has the label katacontainers.io/kata-runtime=true "
+                                     "(kata-deploy has not finished)"
+                                   : kata_node + " has katacontainers.io/kata-runtime=true",
+                 "make kind-up (waits for it); else kubectl -n kube-system logs -l "
+                 "name=kata-deploy (containerd restart, /opt/kata)"});
+
+  if (engine.empty() || node.empty()) {
+    out.push_back({"kind node", false, false,
+                   "cannot look inside the node (" +
+                       (engine.empty() ? std::string("no container engine") : "no node name") +
+                       "): /dev/shm, /dev/kvm and BTF not checked",
+                   "run doctor on the machine that runs the kind cluster (docker or podman)"});
+    return out;
+  }
+  auto in_node = [&](std::vector<std::string> argv) {
+    std::vector<std::string> full = {engine, "exec", node};
+    full.insert(full.end(), argv.begin(), argv.end());
+    return Host(k, full);
+  };
+
+  auto kvm = in_node({"test", "-c", "/dev/kvm"});
+  const bool kvm_ok = kvm.ok() && kvm->ok();
+  out.push_back({"/dev/kvm in the node", kvm_ok, want_kata,
+                 kvm_ok ? "character device in " + node
+                        : "not a device in " + node + (kvm.ok() ? "" : ": " + kvm.error().message),
+                 "on the host: sudo modprobe kvm_intel (or kvm_amd); kind-config.yaml mounts "
+                 "/dev/kvm only when the cluster is created: make kind-down kind-up"});
+
+  // Kata's qemu keeps the guest's whole RAM in a file on /dev/shm: a VM whose
+  // default_memory does not fit there never starts.
+  long mem = kDefaultKataMemoryMib;
+  std::string mem_from = "Kata's default";
+  if (auto conf = in_node({"grep", "-E", "^default_memory", kKataConfig});
+      conf.ok() && conf->ok()) {
+    if (const long v = IntAfter(conf->out, "default_memory"); v > 0) {
+      mem = v;
+      mem_from = kKataConfig;
+    }
+  }
+  DoctorCheck shm = Check("/dev/shm vs Kata memory", want_kata,
+                          exec_prefix +
+                              " mount -o remount,size=4608m /dev/shm (make kind-up does "
+                              "this; a restarted node is back to 64 MiB)");
+  auto df = in_node({"df", "-Pm", "/dev/shm"});
+  long shm_mib = -1;
+  if (df.ok() && df->ok() && df->out.find('\n') != std::string::npos) {
+    std::istringstream f(df->out.substr(df->out.find('\n') + 1));  // below the header
+    std::string fs;
+    f >> fs >> shm_mib;
+  }
+  shm.ok = shm_mib >= mem;
+  shm.detail = (shm_mib < 0 ? std::string("cannot read /dev/shm's size in ") + node
+                            : "/dev/shm " + std::to_string(shm_mib) + " MiB in " + node) +
+               ", Kata default_memory " + std::to_string(mem) + " MiB (" + mem_from + ")" +
+               (shm.ok ? "" : ": kata-qemu VMs cannot start");
+  out.push_back(shm);
+
+  auto btf = in_node({"test", "-e", "/sys/kernel/btf/vmlinux"});
+  const bool btf_ok = btf.ok() && btf->ok();
+  out.push_back({"BTF for Falco", btf_ok, false,
+                 btf_ok ? "/sys/kernel/btf/vmlinux present: Falco's modern eBPF driver can load"
+                        : "/sys/kernel/btf/vmlinux missing: Falco's modern eBPF driver cannot load",
+                 "boot a kernel with CONFIG_DEBUG_INFO_BTF=y, or set driver.kind: kmod in "
+                 "kind-cluster/falco-values.yaml"});
+
+  auto listed = in_node({"crictl", "images", "-q", cfg.workload_image});
+  const bool loaded = listed.ok() && listed->ok() && !FirstWord(listed->out).empty();
+  out.push_back({"images in the node", loaded, true,
+                 cfg.workload_image + (loaded ? " loaded in " : " not loaded in ") + node,
+                 "make kind-up (" + engine + " save + kind load image-archive)"});
+  return out;
+}
 
 bool Wants(const std::vector<std::string>& runtimes, const std::string& r) {
   return runtimes.empty() || std::find(runtimes.begin(), runtimes.end(), r) != runtimes.end();
@@ -35,11 +202,11 @@ DoctorCheck DeploymentReady(Kubectl& k, const std::string& ns, const std::string
   auto r = k.JsonPath(ns, "deployment", name, "{.status.readyReplicas}", seconds(20));
   if (!r.ok()) {
     c.detail = "deployment " + ns + "/" + name + ": " + r.error().message;
-  } else if (TrimRight(*r).empty() || TrimRight(*r) == "0") {
+  } else if (r->empty() || *r == "0") {
     c.detail = "deployment " + ns + "/" + name + " has no ready replica";
   } else {
     c.ok = true;
-    c.detail = "deployment " + ns + "/" + name + ": " + TrimRight(*r) + " ready";
+    c.detail = "deployment " + ns + "/" + name + ": " + *r + " ready";
   }
   return c;
 }
@@ -77,22 +244,17 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
   const std::string up = "make kind-up (docs/kind.md)";
   std::vector<DoctorCheck> checks;
 
-  DoctorCheck tool =
-      Check("kubectl", true, "install kubectl: https://kubernetes.io/docs/tasks/tools/");
-  const std::string path = k.runner().Which(cfg.kubectl);
-  tool.ok = !path.empty();
-  tool.detail = tool.ok ? path : cfg.kubectl + " not found on PATH";
-  checks.push_back(tool);
-  if (!tool.ok) return checks;
+  checks.push_back(OnPath(k, "kubectl", cfg.kubectl, true,
+                          "install kubectl: https://kubernetes.io/docs/tasks/tools/"));
+  if (!checks.back().ok) return checks;
   const std::string engine = DetectContainerEngine(k);
   for (auto& c : KubeToolChecks(k, engine)) checks.push_back(std::move(c));
 
   DoctorCheck cluster = Check("cluster", true, up);
   auto kernels =
       k.JsonPath("", "nodes", "", "{.items[*].status.nodeInfo.kernelVersion}", seconds(30));
-  std::string node_kernel;
-  if (kernels.ok() && !SplitWords(*kernels).empty()) {
-    node_kernel = SplitWords(*kernels)[0];
+  const std::string node_kernel = kernels.ok() ? FirstWord(*kernels) : "";
+  if (!node_kernel.empty()) {
     cluster.ok = true;
     cluster.detail = "context " + (cfg.context.empty() ? std::string("(current)") : cfg.context) +
                      ", node kernel " + node_kernel;
@@ -105,19 +267,16 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
   const bool want_kata = Wants(runtimes, "kata-qemu");
   DoctorCheck rc = Check("RuntimeClass kata-qemu", want_kata, up + " (installs kata-deploy)");
   auto handler = k.JsonPath("", "runtimeclass", "kata-qemu", "{.handler}", seconds(20));
-  rc.ok = handler.ok() && !TrimRight(*handler).empty();
-  rc.detail = rc.ok ? "handler " + TrimRight(*handler)
-                    : (handler.ok() ? "no handler" : handler.error().message);
+  rc.ok = handler.ok() && !handler->empty();
+  rc.detail =
+      rc.ok ? "handler " + *handler : (handler.ok() ? "no handler" : handler.error().message);
   checks.push_back(rc);
   for (auto& c : KubeNodeChecks(k, engine, want_kata)) checks.push_back(std::move(c));
 
   DoctorCheck falco = Check("Falco pods", false,
                             up + " (installs Falco with Helm); kubectl -n " + cfg.falco_namespace +
                                 " logs -l app.kubernetes.io/name=falco");
-  auto phases = k.RunIn(cfg.falco_namespace,
-                        {"get", "pods", "-l", "app.kubernetes.io/name=falco", "-o",
-                         "jsonpath={.items[*].status.phase}"},
-                        seconds(20));
+  auto phases = k.Pods(cfg.falco_namespace, kFalcoPods, "{.items[*].status.phase}", seconds(20));
   if (phases.ok()) {
     const auto p = SplitWords(*phases);
     const bool all_running =
@@ -125,7 +284,7 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
         std::all_of(p.begin(), p.end(), [](const std::string& s) { return s == "Running"; });
     falco.ok = all_running;
     falco.detail = p.empty() ? "no Falco pods in namespace " + cfg.falco_namespace
-                             : std::to_string(p.size()) + " pod(s): " + TrimRight(*phases);
+                             : std::to_string(p.size()) + " pod(s): " + *phases;
   } else {
     falco.detail = phases.error().message;
   }
@@ -155,16 +314,13 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
                                    up + " (falcosidekick.webui.enabled=true)"));
 
   checks.push_back(DeploymentReady(k, cfg.namespace_, "kata-receiver", "receiver", true, up));
-  DoctorCheck nodeport =
-      Check("receiver NodePort", false,
-            "kind-cluster/kind-config.yaml publishes 30080 on 127.0.0.1; without "
-            "it the run uses kubectl port-forward");
   auto health = http.Get(cfg.receiver_url + "/healthz", "");
-  nodeport.ok = health.ok() && health->status == 200;
-  nodeport.detail =
-      cfg.receiver_url + "/healthz: " +
-      (health.ok() ? "HTTP " + std::to_string(health->status) : health.error().message);
-  checks.push_back(nodeport);
+  checks.push_back(
+      {"receiver NodePort", health.ok() && health->status == 200, false,
+       cfg.receiver_url + "/healthz: " +
+           (health.ok() ? "HTTP " + std::to_string(health->status) : health.error().message),
+       "kind-cluster/kind-config.yaml publishes 30080 on 127.0.0.1; without it the run uses "
+       "kubectl port-forward"});
   for (auto& c : SensorVantageChecks(http, cfg.receiver_url)) checks.push_back(std::move(c));
   checks.push_back(
       DeploymentReady(k, cfg.namespace_, cfg.listener_service, "attacker listener", true, up));
@@ -184,16 +340,17 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
          R"(--overrides={"spec":{"runtimeClassName":"kata-qemu"}})", "--command", "--", "uname",
          "-r"},
         wait + seconds(30));
+    const std::string guest_kernel = guest.ok() ? TrimRight(*guest) : "";
     if (!guest.ok()) {
       vm.detail = guest.error().message;
-    } else if (TrimRight(*guest).empty()) {
+    } else if (guest_kernel.empty()) {
       vm.detail = "the probe pod printed no kernel version";
-    } else if (TrimRight(*guest) == node_kernel) {
-      vm.detail = "guest kernel " + TrimRight(*guest) + " is the node's: no VM boundary";
+    } else if (guest_kernel == node_kernel) {
+      vm.detail = "guest kernel " + guest_kernel + " is the node's: no VM boundary";
     } else {
       vm.ok = true;
-      vm.detail = "guest kernel " + TrimRight(*guest) + ", node kernel " + node_kernel +
-                  ": a separate kernel";
+      vm.detail =
+          "guest kernel " + guest_kernel + ", node kernel " + node_kernel + ": a separate kernel";
     }
     checks.push_back(vm);
   }

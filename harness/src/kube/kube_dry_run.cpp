@@ -1,5 +1,7 @@
 #include "sandwatch/harness/kube/kube_dry_run.h"
 
+#include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -21,12 +23,14 @@ class PrintedHandle : public ProcessHandle {
   int Stop(std::chrono::milliseconds) override { return 0; }
 };
 
-bool Has(const std::vector<std::string>& argv, const std::string& word) {
-  for (const auto& a : argv) {
-    if (a == word) return true;
-  }
-  return false;
-}
+// What the cluster would answer, by a word of the command line: the first that matches.
+constexpr std::array<std::pair<const char*, const char*>, 6> kAnswers = {
+    {{".status.podIP", "ATTACKER_POD ATTACKER_POD_IP"},
+     {"kernelVersion", "NODE_KERNEL"},
+     {"status.phase", "Running"},
+     {"containers[0].image", "FALCO_IMAGE"},
+     {" runtimeclass ", "RUNTIMECLASS_HANDLER"},
+     {" uname ", "POD_KERNEL"}}};
 
 // Prints each command instead of running it and answers as a healthy cluster would, with
 // upper-case placeholders where a real cluster would say something specific.
@@ -36,30 +40,23 @@ class PrintingRunner : public CommandRunner {
 
   Result<CommandResult> Run(const CommandSpec& spec) override {
     const auto& a = spec.argv;
-    if (Has(a, "kustomize")) {
-      *out_ += "$ " + RenderCommand(a) + "\n";
+    const std::string line = "$ " + RenderCommand(a);
+    if (std::find(a.begin(), a.end(), "kustomize") != a.end()) {
+      *out_ += line + "\n";
       return kustomize_.Run(spec);
     }
     CommandResult r;
     r.exit_code = 0;
-    if (Has(a, "apply") && !spec.stdin_data.empty()) {
-      *out_ += "$ " + RenderCommand(a) + " <<'EOF'\n" + Pretty(spec.stdin_data) + "\nEOF\n";
+    if (std::find(a.begin(), a.end(), "apply") != a.end() && !spec.stdin_data.empty()) {
+      *out_ += line + " <<'EOF'\n" + Pretty(spec.stdin_data) + "\nEOF\n";
       return r;
     }
-    *out_ += "$ " + RenderCommand(a) + "\n";
-    const std::string line = RenderCommand(a);
-    if (line.find(".status.podIP") != std::string::npos) {
-      r.out = "ATTACKER_POD ATTACKER_POD_IP";
-    } else if (line.find("kernelVersion") != std::string::npos) {
-      r.out = "NODE_KERNEL";
-    } else if (line.find("status.phase") != std::string::npos) {
-      r.out = "Running";
-    } else if (line.find("containers[0].image") != std::string::npos) {
-      r.out = "FALCO_IMAGE";
-    } else if (Has(a, "runtimeclass")) {
-      r.out = "RUNTIMECLASS_HANDLER";
-    } else if (Has(a, "uname")) {
-      r.out = "POD_KERNEL";
+    *out_ += line + "\n";
+    for (const auto& [needle, answer] : kAnswers) {
+      if (line.find(needle) != std::string::npos) {
+        r.out = answer;
+        break;
+      }
     }
     return r;
   }
@@ -126,9 +123,8 @@ Result<std::string> KubeDryRun(const Scenario& scenario, const KubeConfig& confi
   deps.source_dir = source_dir;
   auto backend = MakeKubeBackend(runner, config, std::move(deps));
 
-  char tmpl[] = "/tmp/sandwatch-dry-run-XXXXXX";
-  if (mkdtemp(tmpl) == nullptr) return MakeError("cannot create a scratch dir under /tmp");
-  const std::string work = tmpl;
+  std::string work = "/tmp/sandwatch-dry-run-XXXXXX";
+  if (mkdtemp(work.data()) == nullptr) return MakeError("cannot create a scratch dir under /tmp");
   CleanupRegistry cleanup;
   // Only the files RunCell writes (ground truths read back); no mounts.
   cleanup.Add("scratch dir " + work, [work] {

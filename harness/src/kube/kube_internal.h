@@ -1,17 +1,26 @@
-// Internal to src/kube: the doctor checks and the falcosidekick-ui import, shared by
-// the backend and its tests.
+// Internal to src/kube: the KubeBackend class, split over kube_backend.cpp (set-up,
+// receiver access, doctor, environment) and kube_cell.cpp (one cell end to end); the
+// doctor checks and the falcosidekick-ui import, shared by the backend and its tests.
 #pragma once
 
 #include <chrono>
+#include <map>
+#include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "sandwatch/core/result.h"
 #include "sandwatch/harness/backend.h"
 #include "sandwatch/harness/http_client.h"
+#include "sandwatch/harness/kube/kube_backend.h"
 #include "sandwatch/harness/kube/kubectl.h"
 
 namespace sandwatch::harness::kube {
+
+constexpr const char* kLog = "harness.kube";
+// The label selector of the Falco pods the Helm chart makes.
+constexpr const char* kFalcoPods = "app.kubernetes.io/name=falco";
 
 // Whole seconds, rounded up, at least 1.
 std::chrono::seconds Secs(double s);
@@ -21,27 +30,64 @@ std::string TrimRight(std::string s);
 std::vector<std::string> SplitWords(const std::string& s);
 // The first word of `s`; "" when there is none.
 std::string FirstWord(const std::string& s);
-// A doctor check with its name, whether it is required and its fix; not ok until set.
-DoctorCheck Check(std::string name, bool required, std::string fix);
-
 // `harness doctor --backend kube`: RuntimeClass, Falco pods, Falcosidekick (+UI), the
 // receiver (deployment and NodePort /healthz), the listener, and whether a kata-qemu pod
 // really runs its own kernel (a probe pod's `uname -r` against the node's).
 std::vector<DoctorCheck> KubeDoctor(Kubectl& kubectl, HttpClient& http,
                                     const std::vector<std::string>& runtimes);
 
-// The container engine that runs the kind nodes: SANDWATCH_KUBE_ENGINE, else docker when
-// its daemon answers, else podman; "" when neither is there.
-std::string DetectContainerEngine(Kubectl& kubectl);
-// kind and helm (for make kind-up) and the engine's image store.
-std::vector<DoctorCheck> KubeToolChecks(Kubectl& kubectl, const std::string& engine);
-// Inside the kind node: Kata's ready label, /dev/kvm, /dev/shm against Kata's
-// default_memory, BTF for Falco's modern eBPF, our workload image loaded.
-std::vector<DoctorCheck> KubeNodeChecks(Kubectl& kubectl, const std::string& engine,
-                                        bool want_kata);
-
 // Turns falcosidekick-ui's /api/v1/events/search answer into Falco json_output events
 // (one JSON object per element), ready to POST to the receiver's /falco.
 Result<std::vector<std::string>> SidekickUiEventsToFalcoJson(const std::string& body);
+
+class KubeBackend : public Backend {
+ public:
+  KubeBackend(CommandRunner& runner, Result<KubeConfig> config, KubeDeps deps);
+
+  std::string_view Name() const override { return "kube"; }
+  std::vector<DoctorCheck> Doctor(const std::vector<std::string>& runtimes) override;
+  Status Prepare(RunContext& ctx) override;
+  std::string ReceiverUrl() const override { return receiver_url_; }
+  Result<CellOutcome> RunCell(RunContext& ctx, const Cell& cell) override;
+  std::map<std::string, std::string> Environment() override;
+  void Finish(RunContext& ctx) override;
+
+ private:
+  Status ConnectReceiver(RunContext& ctx);
+  Status ImportSidekickUi(RunContext& ctx);
+  // Starts `kubectl port-forward service/SVC PORT:REMOTE` in `ns` and waits until
+  // `probe_path` answers (with 200 when `need_200`). Returns the base URL.
+  Result<std::string> PortForward(RunContext& ctx, const std::string& ns, const std::string& svc,
+                                  int remote, const std::string& probe_path, bool need_200,
+                                  std::shared_ptr<ProcessHandle>* handle);
+  // "Kata Containers: RuntimeClass kata-qemu, handler ..." and "host Falco IMAGE ...": what
+  // environment.json and the observer labels name for the kata-qemu cells and the host view.
+  std::string KataRuntimeLabel() const;
+  std::string HostViewLabel() const;
+  std::set<std::string> SensorIds();
+  Status WaitForSensor(const std::string& pod, const std::set<std::string>& before,
+                       double timeout_s);
+  std::vector<ObserverBinding> Bindings(const Scenario& s, const std::string& pod) const;
+  // Starts this cell's listener in the attacker pod and waits until it listens.
+  Result<std::shared_ptr<ProcessHandle>> StartCellListener(RunContext& ctx, const Cell& cell,
+                                                           const std::string& gt_path);
+
+  Kubectl kubectl_;
+  KubeDeps deps_;
+  std::string config_error_;
+  std::string manifests_;
+  std::string receiver_url_;
+  std::string attacker_pod_;     // where each cell's listener runs
+  std::string listener_target_;  // attacker pod IP:listener_port
+  std::string node_kernel_ = "unknown";
+  std::map<std::string, std::string> pod_kernels_;
+  bool falco_available_ = false;
+  std::string runtime_class_handler_;  // RuntimeClass kata-qemu's handler, "" when missing
+  std::string falco_image_;            // the Falco pods' image, e.g. .../falco:0.44.1
+  int64_t run_start_wall_ns_ = 0;
+  // Shared with the cleanup actions, which may run after the backend is gone.
+  std::shared_ptr<ProcessHandle> port_forward_;
+  std::shared_ptr<ProcessHandle> ui_forward_;
+};
 
 }  // namespace sandwatch::harness::kube

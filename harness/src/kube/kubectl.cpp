@@ -2,9 +2,50 @@
 
 #include <utility>
 
+#include "kube_internal.h"
+
 namespace sandwatch::harness::kube {
 
+namespace {
+
+// A jsonpath answer without trailing newlines and spaces.
+Result<std::string> Trimmed(Result<std::string> r) {
+  if (!r.ok()) return r;
+  return TrimRight(std::move(*r));
+}
+
+}  // namespace
+
 std::string Seconds(std::chrono::seconds s) { return std::to_string(s.count()) + "s"; }
+
+std::chrono::seconds Secs(double s) {
+  return std::chrono::seconds(static_cast<long>(s < 1 ? 1 : s + 0.999));
+}
+
+std::string TrimRight(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+std::vector<std::string> SplitWords(const std::string& s) {
+  std::vector<std::string> out;
+  std::string w;
+  for (char c : s) {
+    if (c == ' ' || c == '\n' || c == '\t') {
+      if (!w.empty()) out.push_back(std::move(w));
+      w.clear();
+    } else {
+      w += c;
+    }
+  }
+  if (!w.empty()) out.push_back(std::move(w));
+  return out;
+}
+
+std::string FirstWord(const std::string& s) {
+  auto words = SplitWords(s);
+  return words.empty() ? "" : words[0];
+}
 
 Kubectl::Kubectl(CommandRunner& runner, KubeConfig config)
     : runner_(runner), config_(std::move(config)) {}
@@ -12,23 +53,15 @@ Kubectl::Kubectl(CommandRunner& runner, KubeConfig config)
 std::vector<std::string> Kubectl::Argv(const std::vector<std::string>& args,
                                        const std::string& ns) const {
   std::vector<std::string> argv = {config_.kubectl};
-  if (!config_.context.empty()) {
-    argv.push_back("--context");
-    argv.push_back(config_.context);
-  }
-  if (!ns.empty()) {
-    argv.push_back("-n");
-    argv.push_back(ns);
-  }
+  if (!config_.context.empty()) argv.insert(argv.end(), {"--context", config_.context});
+  if (!ns.empty()) argv.insert(argv.end(), {"-n", ns});
   argv.insert(argv.end(), args.begin(), args.end());
   return argv;
 }
 
 Result<CommandResult> Kubectl::RunRaw(const std::string& ns, const std::vector<std::string>& args,
                                       std::chrono::seconds timeout, const std::string& stdin_data) {
-  CommandSpec spec;
-  spec.argv = Argv(args, ns);
-  spec.timeout = timeout;
+  CommandSpec spec = Cmd(Argv(args, ns), timeout);
   spec.stdin_data = stdin_data;
   return runner_.Run(spec);
 }
@@ -40,8 +73,7 @@ Result<std::string> Kubectl::RunIn(const std::string& ns, const std::vector<std:
   if (!r.ok()) return MakeError(cmd + ": " + r.error().message);
   if (r->timed_out) return MakeError(cmd + ": timed out after " + Seconds(timeout));
   if (r->exit_code != 0) {
-    std::string err = r->err;
-    while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
+    const std::string err = TrimRight(r->err);
     return MakeError(cmd + ": exit " + std::to_string(r->exit_code) +
                      (err.empty() ? "" : ": " + err));
   }
@@ -53,14 +85,14 @@ Result<std::string> Kubectl::Run(const std::vector<std::string>& args, std::chro
   return RunIn(config_.namespace_, args, timeout, stdin_data);
 }
 
-Result<std::string> Kubectl::Kustomize(const std::string& dir, std::chrono::seconds timeout) {
-  return RunIn("", {"kustomize", dir}, timeout);
-}
-
-Status Kubectl::ApplyYaml(const std::string& yaml, std::chrono::seconds timeout) {
-  auto r = Run({"apply", "-f", "-"}, timeout, yaml);
-  if (!r.ok()) return r.error();
-  return OkStatus();
+Result<std::shared_ptr<ProcessHandle>> Kubectl::Start(const std::string& ns,
+                                                      const std::vector<std::string>& args,
+                                                      const std::string& stdout_path,
+                                                      const std::string& stderr_path) {
+  const CommandSpec spec = Bg(Argv(args, ns), stdout_path, stderr_path);
+  auto started = runner_.Start(spec);
+  if (!started.ok()) return MakeError(RenderCommand(spec.argv) + ": " + started.error().message);
+  return std::shared_ptr<ProcessHandle>(std::move(*started));
 }
 
 Status Kubectl::DeletePod(const std::string& name, std::chrono::seconds timeout) {
@@ -71,19 +103,17 @@ Status Kubectl::DeletePod(const std::string& name, std::chrono::seconds timeout)
   return OkStatus();
 }
 
-Status Kubectl::WaitPodReady(const std::string& name, std::chrono::seconds timeout) {
-  auto r = Run({"wait", "--for=condition=Ready", "pod/" + name, "--timeout=" + Seconds(timeout)},
-               timeout + std::chrono::seconds(10));
-  if (!r.ok()) return r.error();
-  return OkStatus();
+std::vector<std::string> Kubectl::ExecArgs(const std::string& pod, const std::string& container,
+                                           const std::vector<std::string>& argv) {
+  std::vector<std::string> args = {"exec", pod, "-c", container, "--"};
+  args.insert(args.end(), argv.begin(), argv.end());
+  return args;
 }
 
 Result<std::string> Kubectl::Exec(const std::string& pod, const std::string& container,
                                   const std::vector<std::string>& argv,
                                   std::chrono::seconds timeout) {
-  std::vector<std::string> args = {"exec", pod, "-c", container, "--"};
-  args.insert(args.end(), argv.begin(), argv.end());
-  return Run(args, timeout);
+  return Run(ExecArgs(pod, container, argv), timeout);
 }
 
 Result<std::string> Kubectl::JsonPath(const std::string& ns, const std::string& kind,
@@ -91,9 +121,17 @@ Result<std::string> Kubectl::JsonPath(const std::string& ns, const std::string& 
                                       std::chrono::seconds timeout) {
   std::vector<std::string> args = {"get", kind};
   if (!name.empty()) args.push_back(name);
-  args.push_back("-o");
-  args.push_back("jsonpath=" + expr);
-  return RunIn(ns, args, timeout);
+  args.insert(args.end(), {"-o", "jsonpath=" + expr});
+  return Trimmed(RunIn(ns, args, timeout));
+}
+
+Result<std::string> Kubectl::Pods(const std::string& ns, const std::string& selector,
+                                  const std::string& expr, std::chrono::seconds timeout,
+                                  bool running_only) {
+  std::vector<std::string> args = {"get", "pods", "-l", selector};
+  if (running_only) args.emplace_back("--field-selector=status.phase=Running");
+  args.insert(args.end(), {"-o", "jsonpath=" + expr});
+  return Trimmed(RunIn(ns, args, timeout));
 }
 
 }  // namespace sandwatch::harness::kube

@@ -18,8 +18,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
-
 DoctorCheck Tool(CommandRunner& r, const std::string& name,
                  const std::vector<std::string>& version_argv, const std::string& fix,
                  bool required = true) {
@@ -108,9 +106,7 @@ std::vector<DoctorCheck> LocalDoctor(CommandRunner& r, const std::vector<std::st
     std::string fix;
     if (!r.Which("runc").empty()) {
       auto list = r.Run(Cmd({"runc", "list", "-q"}, 10s));
-      std::istringstream in(list.ok() ? list->out : "");
-      std::string id;
-      while (std::getline(in, id)) {
+      for (const std::string& id : SplitLines(list.ok() ? list->out : "")) {
         if (id.rfind("sw-", 0) != 0) continue;
         int owner = std::atoi(id.c_str() + 3);
         if (owner > 0 && ::kill(owner, 0) == 0) continue;  // its harness is still running
@@ -118,9 +114,7 @@ std::vector<DoctorCheck> LocalDoctor(CommandRunner& r, const std::vector<std::st
         fix += "runc delete -f " + id + "; ";
       }
     }
-    std::istringstream mounts(ReadText("/proc/self/mountinfo"));
-    std::string line;
-    while (std::getline(mounts, line)) {
+    for (const std::string& line : SplitLines(ReadText("/proc/self/mountinfo"))) {
       std::istringstream f(line);
       std::string a, b, c, d, mnt;
       f >> a >> b >> c >> d >> mnt;

@@ -4,7 +4,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <sstream>
 
 #include "local/lab.h"
 #include "sandwatch/core/clock.h"
@@ -21,15 +20,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
-
 // The rules files Falco's log says it loaded ("   PATH | schema validation: ok").
 std::vector<std::string> LoadedRules(const std::string& log) {
   std::vector<std::string> out;
-  std::istringstream in(log);
-  std::string line;
   bool in_list = false;
-  while (std::getline(in, line)) {
+  for (const std::string& line : SplitLines(log)) {
     if (line.find("Loading rules from:") != std::string::npos) {
       in_list = true;
       continue;
@@ -47,8 +42,7 @@ std::vector<std::string> LoadedRules(const std::string& log) {
 
 void RecordFalcoFacts(Lab& lab, const std::string& exe) {
   CommandRunner& r = *lab.runner;
-  auto v = r.Run(Cmd({exe, "--version"}, 20s));
-  lab.env["falco_version"] = v.ok() && v->ok() ? FirstLine(v->out) : "unknown";
+  lab.env["falco_version"] = VersionLine(r, exe, 20s);
   std::string rules, release;
   for (const auto& path : LoadedRules(ReadText(lab.ctx->out_dir + "/falco.log"))) {
     rules += (rules.empty() ? "" : ", ") + path;
@@ -141,26 +135,16 @@ ObserverBinding FalcoBinding(const Lab& lab, std::vector<std::string> lineage,
   return b;
 }
 
-ProcessCost ReadProcessCost(int pid) {
-  ProcessCost c;
-  if (pid <= 0) return c;
-  auto usage = procfs::ReadUsage(procfs::ProcFs(), pid);
-  if (!usage.ok()) return c;
-  c.cpu_s = usage->cpu_s;
-  c.rss_mib = static_cast<double>(usage->rss_peak_kib) / 1024.0;
-  c.ok = true;
-  return c;
-}
-
 void RecordCost(Lab& lab, const std::string& observer, const std::string& cell, int pid,
                 int64_t since_wall_ns) {
-  ProcessCost c = ReadProcessCost(pid);
-  if (!c.ok) return;
-  double wall = static_cast<double>(SystemClock().WallNs() - since_wall_ns) / 1e9;
+  if (pid <= 0) return;
+  auto usage = procfs::ReadUsage(procfs::ProcFs(), pid);
+  if (!usage.ok()) return;
+  const double wall = static_cast<double>(SystemClock().WallNs() - since_wall_ns) / 1e9;
   lab.costs.push_back({{"observer", observer},
                        {"cell", cell},
-                       {"cpu_s", c.cpu_s},
-                       {"rss_mib", c.rss_mib},
+                       {"cpu_s", usage->cpu_s},
+                       {"rss_mib", static_cast<double>(usage->rss_peak_kib) / 1024.0},
                        {"wall_s", wall}});
 }
 

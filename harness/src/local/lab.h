@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -67,14 +68,25 @@ struct Lab {
   int64_t started_wall_ns = 0;
 };
 
+// Calls `done` every `every` until it says true (true) or for `timeout_s` (false); false
+// at once when the run is interrupted.
+bool PollUntil(double timeout_s, std::chrono::milliseconds every,
+               const std::function<bool()>& done);
 // Blocks up to `seconds`, returning early (false) when the run is interrupted.
 bool SleepInterruptibly(double seconds);
-// Waits for a TCP listener on 127.0.0.1:port.
-bool WaitForTcp(int port, double timeout_s);
 std::string ReadText(const std::string& path);
-Status WriteArgs(const std::string& path, const std::vector<std::string>& args);
-// JSONL ground truth; \r stripped (it may have come through a serial port).
-Result<std::vector<GroundTruthStep>> ParseGroundTruthText(const std::string& text);
+// The text up to its first newline.
+std::string FirstLine(const std::string& s);
+// The first line `EXE --version` prints, or "unknown" when it fails.
+std::string VersionLine(CommandRunner& runner, const std::string& exe,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(10));
+// The pod script's inputs in `dir`: pod.env (`env_head`, then SW_READY_WAIT and SW_SETTLE),
+// sensor.args and attack.args, one argument a line.
+Status WritePodFiles(const Scenario& s, const std::string& dir, const std::string& env_head,
+                     const std::vector<std::string>& sensor_args,
+                     const std::vector<std::string>& attack_args);
+// The JSONL ground truth in `paths`, one after the other; a missing file adds nothing.
+Result<std::vector<GroundTruthStep>> ReadGroundTruth(const std::vector<std::string>& paths);
 
 // The in-guest sensor's flags for a cell.
 // token_file: the sensor's credential as its process sees the path ("" = none).
@@ -96,47 +108,34 @@ bool WaitForSensor(const std::string& receiver_url, const std::string& pod, doub
 // dest/bin and dest/lib (for runc bind mounts and the guest initramfs).
 Status StageBinaries(Lab& lab, const std::string& rootfs, const std::string& dest);
 
-// Writes ROOT/etc/dpkg/dpkg.cfg.d/sandwatch-package-delay when the scenario asks for it.
-Status WritePackageDelayHook(const Scenario& s, const std::string& root);
+// Writes ROOT/etc/dpkg/dpkg.cfg.d/sandwatch-package-delay when the scenario asks for it,
+// and says so in the cell's notes.
+Status WritePackageDelayHook(const Scenario& s, const std::string& root, CellOutcome& out);
 
-// The chain's entry shell in a runc container: `runc exec -t CONTAINER bash -c CHAIN` under
-// script(1), as `kubectl exec -it` starts it (entry_shell.cpp).
-struct EntryShell {
-  std::vector<std::string> argv;        // what the harness runs on the host
-  std::vector<std::string> shell_argv;  // the shell's own argv in the container
-  bool tty = false;                     // runc exec -t (false: script(1) is missing)
-  std::string note;
-};
-EntryShell RuncEntryShell(CommandRunner& runner, const std::string& container,
-                          const std::vector<std::string>& env,
-                          const std::vector<std::string>& chain_argv, const std::string& pid_file);
-// The ground-truth line of that shell (step `entry-shell`, signal unexpected_shell).
-Result<GroundTruthStep> EntryShellStep(const std::string& pid_text, const EntryShell& entry,
-                                       int64_t start_wall_ns, int64_t end_wall_ns,
-                                       int64_t start_mono_ns, int64_t end_mono_ns);
-
-// One cell as a runtime runs it: the outcome so far, the cell's scratch dir and the
-// pod name its sensor stamps.
+// One cell as a runtime runs it: the outcome so far, the cell's scratch dir, the pod name
+// its sensor stamps, and the run's clock, scenario and command runner.
 struct CellRun {
   CellOutcome out;
   std::string dir;  // WORK/CELL-ID (created)
   std::string pod;  // e.g. "runc-app-3"
-  const Clock* clock = nullptr;
+  const Clock& clock;
+  const Scenario& scenario;
+  CommandRunner& runner;
   // The outcome of a cell that failed for `why` (ok=false, end time now).
   CellOutcome Fail(const std::string& why);
 };
 
-// A runtime of the local backend: host, runc, or the qemu stand-in for kata-qemu.
-// `run` runs the cell `c` was begun for: a failed cell is c.Fail(why); an Error
-// aborts the run.
+// A runtime of the local backend: host, runc, or the qemu stand-in for kata-qemu
+// (LocalBackend::RunCell lists them). `run` runs the cell `c` was begun for: a failed
+// cell is c.Fail(why); an Error aborts the run.
 struct Runtime {
   std::string_view name;        // as scenarios name it: "runc"
   std::string_view pod_prefix;  // the pod name without the cell index
   Result<CellOutcome> (*run)(Lab& lab, CellRun& c);
 };
-const Runtime& HostRuntime();  // runtime_host.cpp
-const Runtime& RuncRuntime();  // runtime_runc.cpp
-const Runtime& QemuRuntime();  // runtime_qemu.cpp
+Result<CellOutcome> RunHostCell(Lab& lab, CellRun& c);  // runtime_host.cpp
+Result<CellOutcome> RunRuncCell(Lab& lab, CellRun& c);  // runtime_runc.cpp
+Result<CellOutcome> RunQemuCell(Lab& lab, CellRun& c);  // runtime_qemu.cpp
 // What every runtime's cell starts with: the outcome (cell, start time), the scratch
 // dir and the pod name.
 CellRun BeginCell(Lab& lab, const Cell& cell, const Runtime& runtime);
@@ -146,6 +145,12 @@ enum class Waited { kExited, kTimedOut, kInterrupted };
 Waited WaitForExit(const Clock& clock, ProcessHandle& p, double timeout_s,
                    std::chrono::milliseconds stop);
 
+// `cd DIR && find WHAT | cpio -o -H newc -R 0:0 > OUT` (lab_assets.cpp).
+Status Cpio(CommandRunner& r, const std::string& dir, const std::string& what,
+            const std::string& out);
+// `cat PARTS... > OUT`: an initramfs is cpio archives one after the other.
+Status Concat(CommandRunner& r, const std::vector<std::string>& parts, const std::string& out);
+
 Status PrepareRunc(Lab& lab);
 Status PrepareQemu(Lab& lab);
 
@@ -153,9 +158,6 @@ Status PrepareQemu(Lab& lab);
 std::vector<DoctorCheck> LocalDoctor(CommandRunner& runner,
                                      const std::vector<std::string>& runtimes,
                                      const std::string& bin_dir);
-
-// "3", "0.5": numbers for argument files and pod.env.
-std::string Num(double v);
 
 // The end of cell `c`: its end time, its observers in the scenario's order (`in_guest`
 // with the pod, comparable pids and `capture` filled in here; the host view and Falco
@@ -165,9 +167,11 @@ Status EndCell(Lab& lab, CellRun& c, ObserverBinding in_guest, const std::string
                bool host_pids_comparable, const std::vector<std::string>& lineage,
                Result<std::vector<GroundTruthStep>> gt, const std::string& container_id = "");
 
-// attack-sim `listen` for a cell on 127.0.0.1:port (the attacker's end).
-std::vector<std::string> ListenerArgs(const Lab& lab, const Cell& cell, int port, double timeout_s,
-                                      const std::string& gt_path);
+// The attacker's end of cell `c`: attack-sim `listen` on a free 127.0.0.1 port for up to
+// `timeout_s`, writing DIR/listener.jsonl and DIR/listener.log. Returns the port once it
+// listens.
+Result<int> StartListener(Lab& lab, const CellRun& c, double timeout_s,
+                          std::unique_ptr<ProcessHandle>* listener);
 // Falco's binding for a cell. With `container_id` (a runc cell), only events of that
 // container are the cell's, and their pids (proc.vpid) are the workload's own.
 ObserverBinding FalcoBinding(const Lab& lab, std::vector<std::string> lineage,
@@ -176,14 +180,8 @@ ObserverBinding FalcoBinding(const Lab& lab, std::vector<std::string> lineage,
 // Starts Falco for the run when the scenario lists it (falco_service.cpp), and stops it.
 Status PrepareFalco(Lab& lab, FalcoService& service);
 
-// CPU seconds and peak RSS of a running process (core/procfs ReadUsage).
-struct ProcessCost {
-  double cpu_s = 0;
-  double rss_mib = 0;  // VmHWM
-  bool ok = false;
-};
-ProcessCost ReadProcessCost(int pid);
-// Appends `pid`'s cost to lab.costs (nothing when the process is gone).
+// Appends `pid`'s cost to lab.costs: CPU seconds and peak RSS (VmHWM) through core/procfs
+// ReadUsage (nothing when the process is gone).
 void RecordCost(Lab& lab, const std::string& observer, const std::string& cell, int pid,
                 int64_t since_wall_ns);
 

@@ -4,7 +4,6 @@
 
 #include <filesystem>
 #include <set>
-#include <sstream>
 
 #include "local/lab.h"
 #include "sandwatch/harness/progress.h"
@@ -31,20 +30,26 @@ Status Copy(const std::string& from, const std::string& to) {
   return OkStatus();
 }
 
-// `cd dir && find <what> | cpio -o -H newc -R 0:0 > out`.
+}  // namespace
+
 Status Cpio(CommandRunner& r, const std::string& dir, const std::string& what,
             const std::string& out) {
-  auto res = r.Run(Cmd({"bash", "-c",
-                        "set -o pipefail; cd \"$1\" && find \"$2\" -print0 | "
-                        "cpio --null -o -H newc -R 0:0 --quiet > \"$3\"",
-                        "cpio", dir, what, out},
-                       300s));
+  constexpr const char* kScript =
+      R"(set -o pipefail; cd "$1" && find "$2" -print0 | cpio --null -o -H newc -R 0:0 --quiet )"
+      R"(> "$3")";
+  auto res = r.Run(Cmd({"bash", "-c", kScript, "cpio", dir, what, out}, 300s));
   if (!res.ok()) return res.error();
   if (!res->ok()) return MakeError("cpio of " + dir + "/" + what + " failed: " + res->err);
   return OkStatus();
 }
 
-}  // namespace
+Status Concat(CommandRunner& r, const std::vector<std::string>& parts, const std::string& out) {
+  std::vector<std::string> argv = {"bash", "-c", R"(out=$1; shift; cat "$@" > "$out")", "cat", out};
+  argv.insert(argv.end(), parts.begin(), parts.end());
+  auto res = r.Run(Cmd(argv, 120s));
+  if (!res.ok() || !res->ok()) return MakeError("cannot assemble " + out);
+  return OkStatus();
+}
 
 Status StageBinaries(Lab& lab, const std::string& rootfs, const std::string& dest) {
   fs::create_directories(dest + "/bin");
@@ -58,9 +63,7 @@ Status StageBinaries(Lab& lab, const std::string& rootfs, const std::string& des
     if (auto st = Copy(bin, dest + "/bin/" + name); !st.ok()) return st;
     auto ldd = lab.runner->Run(Cmd({"ldd", bin}, 30s));
     if (!ldd.ok() || !ldd->ok()) return MakeError("ldd " + bin + " failed");
-    std::istringstream in(ldd->out);
-    std::string line;
-    while (std::getline(in, line)) {
+    for (const std::string& line : SplitLines(ldd->out)) {
       auto arrow = line.find("=> /");
       if (arrow == std::string::npos) continue;
       std::string path = line.substr(arrow + 3);
@@ -121,10 +124,10 @@ Status PrepareQemu(Lab& lab) {
   std::string work = lab.ctx->work_dir;
   if (auto st = Cpio(r, work, "sw", work + "/sw.cpio"); !st.ok()) return st;
   if (auto st = Cpio(r, initroot, "init", work + "/init.cpio"); !st.ok()) return st;
-  auto cat = r.Run(Cmd({"bash", "-c", "cat \"$1\" \"$2\" \"$3\" > \"$4\"", "cat", rootfs_cpio,
-                        work + "/sw.cpio", work + "/init.cpio", work + "/guest-base.cpio"},
-                       120s));
-  if (!cat.ok() || !cat->ok()) return MakeError("cannot assemble the guest initramfs");
+  if (!Concat(r, {rootfs_cpio, work + "/sw.cpio", work + "/init.cpio"}, work + "/guest-base.cpio")
+           .ok()) {
+    return MakeError("cannot assemble the guest initramfs");
+  }
   lab.env["guest_kernel"] = ReadText(lab.paths.kernel_dir + "/.sandwatch-kernel");
   return OkStatus();
 }

@@ -1,12 +1,6 @@
-#include <unistd.h>
-
-#include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
-#include <set>
-#include <sstream>
 #include <thread>
 
 #include "local/lab.h"
@@ -14,11 +8,13 @@
 #include "sandwatch/core/procfs/proc_fs.h"
 #include "sandwatch/harness/cleanup.h"
 #include "sandwatch/harness/commands.h"
+#include "sandwatch/harness/format.h"
 #include "sandwatch/harness/receiver_client.h"
 
 namespace sandwatch::harness::local {
 
 namespace fs = std::filesystem;
+using namespace std::chrono_literals;
 
 LabPaths ResolveLabPaths() {
   LabPaths p;
@@ -33,36 +29,40 @@ LabPaths ResolveLabPaths() {
   return p;
 }
 
-bool SleepInterruptibly(double seconds) {
-  auto end = std::chrono::steady_clock::now() +
-             std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
-  while (std::chrono::steady_clock::now() < end) {
-    if (Interrupted()) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return !Interrupted();
-}
-
-bool WaitForTcp(int port, double timeout_s) {
-  // Reads /proc/net/tcp for a LISTEN socket on the port instead of connecting: a probe
-  // connection would be taken for the reverse shell by attack-sim's listener.
-  constexpr int kTcpListen = 10;
-  const std::string want = ":" + std::to_string(port);
-  const procfs::ProcFs fs;
+bool PollUntil(double timeout_s, std::chrono::milliseconds every,
+               const std::function<bool()>& done) {
   auto end = std::chrono::steady_clock::now() +
              std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
   while (std::chrono::steady_clock::now() < end && !Interrupted()) {
+    if (done()) return true;
+    std::this_thread::sleep_for(every);
+  }
+  return false;
+}
+
+bool SleepInterruptibly(double seconds) {
+  PollUntil(seconds, 50ms, [] { return false; });
+  return !Interrupted();
+}
+
+namespace {
+
+// Waits for a TCP listener on 127.0.0.1:port. Reads /proc/net/tcp for a LISTEN socket on
+// the port instead of connecting: a probe connection would be taken for the reverse shell
+// by attack-sim's listener.
+bool WaitForTcp(int port, double timeout_s) {
+  constexpr int kTcpListen = 10;
+  const std::string want = ":" + std::to_string(port);
+  const procfs::ProcFs fs;
+  return PollUntil(timeout_s, 50ms, [&] {
     for (const auto& s : procfs::ParseNetTable(fs.ReadRootFile("net/tcp").value_or(""), "tcp")) {
       if (s.state == kTcpListen && s.local.size() > want.size() &&
           s.local.compare(s.local.size() - want.size(), want.size(), want) == 0)
         return true;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
+    return false;
+  });
 }
-
-std::string ReadText(const std::string& path) { return ReadFileToString(path).value_or(""); }
 
 Status WriteArgs(const std::string& path, const std::vector<std::string>& args) {
   std::string text;
@@ -73,38 +73,46 @@ Status WriteArgs(const std::string& path, const std::vector<std::string>& args) 
   return WriteFileAtomic(path, text);
 }
 
-Result<std::vector<GroundTruthStep>> ParseGroundTruthText(const std::string& text) {
-  std::vector<GroundTruthStep> steps;
-  std::istringstream in(text);
-  std::string line;
-  int n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    line.erase(std::remove(line.begin(), line.end(), '\r'), line.end());
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    try {
-      auto s = GroundTruthFromJson(nlohmann::json::parse(line));
-      if (!s.ok())
-        return MakeError("ground truth line " + std::to_string(n) + ": " + s.error().message);
-      steps.push_back(std::move(*s));
-    } catch (const std::exception& e) {
-      return MakeError("ground truth line " + std::to_string(n) + ": " + e.what());
-    }
-  }
-  return steps;
+}  // namespace
+
+std::string ReadText(const std::string& path) { return ReadFileToString(path).value_or(""); }
+
+std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+std::string VersionLine(CommandRunner& runner, const std::string& exe,
+                        std::chrono::milliseconds timeout) {
+  auto v = runner.Run(Cmd({exe, "--version"}, timeout));
+  return v.ok() && v->ok() ? FirstLine(v->out) : "unknown";
 }
 
-std::string Num(double v) {
-  std::ostringstream ss;
-  ss << v;
-  return ss.str();
+Status WritePodFiles(const Scenario& s, const std::string& dir, const std::string& env_head,
+                     const std::vector<std::string>& sensor_args,
+                     const std::vector<std::string>& attack_args) {
+  const double ready_wait = std::max(2.0, s.sensor.poll_interval_s) + 1.0;
+  Status st =
+      WriteFileAtomic(dir + "/pod.env", env_head + "SW_READY_WAIT=" + Compact(ready_wait) +
+                                            "\nSW_SETTLE=" + Compact(s.SettleSeconds()) + "\n");
+  if (st.ok()) st = WriteArgs(dir + "/sensor.args", sensor_args);
+  if (st.ok()) st = WriteArgs(dir + "/attack.args", attack_args);
+  return st;
+}
+
+Result<std::vector<GroundTruthStep>> ReadGroundTruth(const std::vector<std::string>& paths) {
+  std::vector<GroundTruthStep> steps;
+  for (const auto& path : paths) {
+    if (!fs::exists(path)) continue;
+    auto more = ReadGroundTruthFile(path);
+    if (!more.ok()) return more.error();
+    steps.insert(steps.end(), more->begin(), more->end());
+  }
+  return steps;
 }
 
 Status EndCell(Lab& lab, CellRun& c, ObserverBinding in_guest, const std::string& capture,
                bool host_pids_comparable, const std::vector<std::string>& lineage,
                Result<std::vector<GroundTruthStep>> gt, const std::string& container_id) {
   CellOutcome* out = &c.out;
-  out->end_wall_ns = c.clock->WallNs();
+  out->end_wall_ns = c.clock.WallNs();
   in_guest.observer = "in-guest";
   in_guest.pod = c.pod;
   in_guest.pids_comparable = true;
@@ -132,12 +140,15 @@ Status EndCell(Lab& lab, CellRun& c, ObserverBinding in_guest, const std::string
 std::vector<std::string> SensorArgs(const Scenario& s, const std::string& receiver_url,
                                     const std::string& pod, const std::string& mode,
                                     const std::string& capture, const std::string& token_file) {
+  const std::string events = receiver_url + "/events", id = pod + "-sensor";
+  const std::string poll = Compact(s.sensor.poll_interval_s);
+  const std::string heartbeat = Compact(s.sensor.heartbeat_interval_s);
   std::vector<std::string> a = {"--receiver-url",
-                                receiver_url + "/events",
+                                events,
                                 "--poll-interval",
-                                Num(s.sensor.poll_interval_s),
+                                poll,
                                 "--heartbeat-interval",
-                                Num(s.sensor.heartbeat_interval_s),
+                                heartbeat,
                                 "--mode",
                                 mode,
                                 "--capture",
@@ -147,7 +158,7 @@ std::vector<std::string> SensorArgs(const Scenario& s, const std::string& receiv
                                 "--pod-namespace",
                                 "sandwatch-lab",
                                 "--sensor-id",
-                                pod + "-sensor"};
+                                id};
   if (!s.sensor.expected_processes.empty()) {
     std::string list;
     for (const auto& p : s.sensor.expected_processes) list += (list.empty() ? "" : ",") + p;
@@ -174,27 +185,28 @@ std::vector<std::string> AttackArgs(const Scenario& s, const Cell& c, const std:
   return a;
 }
 
-std::vector<std::string> ListenerArgs(const Lab& lab, const Cell& cell, int port, double timeout_s,
-                                      const std::string& gt_path) {
+Result<int> StartListener(Lab& lab, const CellRun& c, double timeout_s,
+                          std::unique_ptr<ProcessHandle>* listener) {
   // Keep the reverse shell open about as long as the chain's other steps, as a person
   // at the attacker's end would; attack-sim's presets: blog 5 s, human 3 s, fast 0.1 s.
   const Scenario& s = *lab.ctx->scenario;
-  double linger = s.attack.hold_ms        ? *s.attack.hold_ms
-                  : cell.speed == "blog"  ? 5000
-                  : cell.speed == "human" ? 3000
-                  : cell.speed == "fast"  ? 100
-                                          : 0;
-  return {lab.ctx->tools.Path("sandwatch-attack-sim"),
-          "listen",
-          "--port",
-          std::to_string(port),
-          "--timeout",
-          Num(timeout_s),
-          "--linger-ms",
-          Num(linger),
-          "--ground-truth",
-          gt_path,
-          "--quiet"};
+  const std::string& speed = c.out.cell.speed;
+  const double linger = s.attack.hold_ms   ? *s.attack.hold_ms
+                        : speed == "blog"  ? 5000
+                        : speed == "human" ? 3000
+                        : speed == "fast"  ? 100
+                                           : 0;
+  auto port = PickFreeLoopbackPort();
+  if (!port.ok()) return port.error();
+  const std::string exe = lab.ctx->tools.Path("sandwatch-attack-sim");
+  auto started = lab.runner->Start(
+      Bg({exe, "listen", "--port", std::to_string(*port), "--timeout", Compact(timeout_s),
+          "--linger-ms", Compact(linger), "--ground-truth", c.dir + "/listener.jsonl", "--quiet"},
+         "", c.dir + "/listener.log"));
+  if (!started.ok()) return started.error();
+  *listener = std::move(*started);
+  WaitForTcp(*port, 10);
+  return *port;
 }
 
 std::string SensorCapture(const std::string& receiver_url, const std::string& pod) {
@@ -205,25 +217,24 @@ std::string SensorCapture(const std::string& receiver_url, const std::string& po
 }
 
 bool WaitForSensor(const std::string& receiver_url, const std::string& pod, double timeout_s) {
-  auto end = std::chrono::steady_clock::now() +
-             std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
-  while (std::chrono::steady_clock::now() < end && !Interrupted()) {
-    if (!SensorCapture(receiver_url, pod).empty()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return false;
+  return PollUntil(timeout_s, 200ms, [&] { return !SensorCapture(receiver_url, pod).empty(); });
 }
 
-Status WritePackageDelayHook(const Scenario& s, const std::string& root) {
+Status WritePackageDelayHook(const Scenario& s, const std::string& root, CellOutcome& out) {
   if (s.attack.package_delay_ms <= 0) return OkStatus();
   std::error_code ec;
   fs::create_directories(root + "/etc/dpkg/dpkg.cfg.d", ec);
   if (ec) return MakeError("cannot create " + root + "/etc/dpkg/dpkg.cfg.d: " + ec.message());
-  return WriteFileAtomic(
+  Status st = WriteFileAtomic(
       root + "/etc/dpkg/dpkg.cfg.d/sandwatch-package-delay",
       "# sandwatch lab: stands in for the network fetch of apt update && apt install\n"
       "pre-invoke=sleep " +
-          Num(s.attack.package_delay_ms / 1000.0) + "\n");
+          Compact(s.attack.package_delay_ms / 1000.0) + "\n");
+  if (st.ok()) {
+    out.notes.push_back("dpkg pre-invoke hook sleeps " + std::to_string(s.attack.package_delay_ms) +
+                        " ms (stands in for the blog's network fetch)");
+  }
+  return st;
 }
 
 }  // namespace sandwatch::harness::local

@@ -35,15 +35,11 @@ Status WriteSecret(const std::string& path, const std::string& text) {
 }
 
 // Credential names and the sensor ids each covers ("runc-app" -> "runc-app-*").
-const std::vector<std::pair<std::string, std::string>>& LabSensorCredentials() {
-  static const std::vector<std::pair<std::string, std::string>> kCredentials = {
-      {"host-view", "host-view-sensor"},
-      {"host-app", "host-app-*"},
-      {"runc-app", "runc-app-*"},
-      {"kata-app", "kata-app-*"},
-  };
-  return kCredentials;
-}
+constexpr std::array<std::pair<const char*, const char*>, 4> kSensorCredentials = {
+    {{"host-view", "host-view-sensor"},
+     {"host-app", "host-app-*"},
+     {"runc-app", "runc-app-*"},
+     {"kata-app", "kata-app-*"}}};
 
 }  // namespace
 
@@ -55,12 +51,12 @@ Result<LabCredentials> WriteLabCredentials(const std::string& dir, const std::st
   LabCredentials c;
   c.dir = dir;
   std::string file = "# the lab receiver's --sensor-tokens (one credential per kind of sensor)\n";
-  for (const auto& [name, ids] : LabSensorCredentials()) {
+  for (const auto& [name, ids] : kSensorCredentials) {
     auto token = RandomHexToken();
     if (!token.ok()) return token.error();
     if (auto st = WriteSecret(dir + "/" + name + ".token", *token + "\n"); !st.ok())
       return st.error();
-    file += ids + " " + *token + "\n";
+    file += std::string(ids) + " " + *token + "\n";
   }
   auto falco = falco_token.empty() ? RandomHexToken() : Result<std::string>(falco_token);
   if (!falco.ok()) return falco.error();
@@ -74,11 +70,12 @@ Result<LabCredentials> WriteLabCredentials(const std::string& dir, const std::st
 Status CopyLabCredentials(const LabCredentials& c, const std::string& to_dir) {
   std::error_code ec;
   std::filesystem::create_directories(to_dir, ec);
-  for (const auto& [name, ids] : LabSensorCredentials()) {
+  for (const auto& [name, ids] : kSensorCredentials) {
     std::filesystem::copy_file(c.dir + "/" + name + ".token", to_dir + "/" + name + ".token",
                                std::filesystem::copy_options::overwrite_existing, ec);
     if (ec)
-      return MakeError("cannot copy the " + name + " token to " + to_dir + ": " + ec.message());
+      return MakeError("cannot copy the " + std::string(name) + " token to " + to_dir + ": " +
+                       ec.message());
   }
   return OkStatus();
 }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -24,8 +25,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 class LocalBackend : public Backend {
  public:
@@ -88,8 +87,7 @@ class LocalBackend : public Backend {
     receiver_ = std::move(*recv);
     ctx.cleanup->Add("receiver", [this] { receiver_.reset(); });
     ReceiverClient client(lab_.receiver_url);
-    for (int i = 0; i < 100 && !client.Healthy(); ++i) std::this_thread::sleep_for(100ms);
-    if (!client.Healthy())
+    if (!local::PollUntil(10, 100ms, [&] { return client.Healthy(); }))
       return MakeError("the receiver did not come up (see " + ctx.work_dir + "/receiver.log)");
 
     if (runc || vm) {
@@ -99,18 +97,16 @@ class LocalBackend : public Backend {
       if (auto st = local::CopyLabCredentials(lab_.credentials, lab_.sw_dir + "/credentials");
           !st.ok())
         return st;
-      lab_.env["rootfs"] = lab_.paths.rootfs + " (" +
-                           FirstLine(local::ReadText(lab_.paths.rootfs + "/.sandwatch-rootfs")) +
-                           ")";
+      lab_.env["rootfs"] =
+          lab_.paths.rootfs + " (" +
+          local::FirstLine(local::ReadText(lab_.paths.rootfs + "/.sandwatch-rootfs")) + ")";
     }
     if (runc) {
-      auto v = runner_.Run(Cmd({"runc", "--version"}, 10s));
-      lab_.env["runc_version"] = v.ok() ? FirstLine(v->out) : "unknown";
+      lab_.env["runc_version"] = local::VersionLine(runner_, "runc");
     }
     if (vm) {
       if (auto st = local::PrepareQemu(lab_); !st.ok()) return st;
-      auto v = runner_.Run(Cmd({"qemu-system-x86_64", "--version"}, 10s));
-      lab_.env["qemu_version"] = v.ok() ? FirstLine(v->out) : "unknown";
+      lab_.env["qemu_version"] = local::VersionLine(runner_, "qemu-system-x86_64");
       lab_.env["stand_in.kata-qemu"] =
           "LOCAL STAND-IN: qemu-system-x86_64 -accel tcg booting Debian's kernel, workload and "
           "sensor inside the guest. Same isolation boundary as Kata (a separate guest kernel); not "
@@ -120,12 +116,10 @@ class LocalBackend : public Backend {
     if (auto st = local::PrepareFalco(lab_, falco_); !st.ok()) return st;
     if (has(s.observers, "host-view")) {
       ctx.progress->Note("starting the host-view sensor (--mode node on the host)");
-      std::vector<std::string> argv = {ctx.tools.Path("sandwatch-sensor")};
-      for (auto& a :
-           local::SensorArgs(s, lab_.receiver_url, "host-view", "node", s.sensor.host_view_capture,
-                             lab_.credentials.dir + "/host-view.token")) {
-        argv.push_back(a);
-      }
+      std::vector<std::string> argv =
+          local::SensorArgs(s, lab_.receiver_url, "host-view", "node", s.sensor.host_view_capture,
+                            lab_.credentials.dir + "/host-view.token");
+      argv.insert(argv.begin(), ctx.tools.Path("sandwatch-sensor"));
       // One host-view sensor watches the whole run (and the whole machine): without this,
       // its 300 s dedup would hide a cell's events behind an earlier cell's (or anyone's).
       argv.insert(argv.end(), {"--dedup-window", "0"});
@@ -150,11 +144,14 @@ class LocalBackend : public Backend {
   std::string ReceiverUrl() const override { return lab_.receiver_url; }
 
   Result<CellOutcome> RunCell(RunContext&, const Cell& cell) override {
-    for (const local::Runtime* rt :
-         {&local::HostRuntime(), &local::RuncRuntime(), &local::QemuRuntime()}) {
-      if (rt->name != cell.runtime) continue;
-      local::CellRun c = local::BeginCell(lab_, cell, *rt);
-      return rt->run(lab_, c);
+    static constexpr std::array<local::Runtime, 3> kRuntimes = {
+        {{"host", "host-app", local::RunHostCell},
+         {"runc", "runc-app", local::RunRuncCell},
+         {"kata-qemu", "kata-app", local::RunQemuCell}}};
+    for (const local::Runtime& rt : kRuntimes) {
+      if (rt.name != cell.runtime) continue;
+      local::CellRun c = local::BeginCell(lab_, cell, rt);
+      return rt.run(lab_, c);
     }
     return MakeError("local backend: unknown runtime " + cell.runtime);
   }
@@ -188,18 +185,20 @@ namespace local {
 CellOutcome CellRun::Fail(const std::string& why) {
   out.ok = false;
   out.error = why;
-  out.end_wall_ns = clock->WallNs();
+  out.end_wall_ns = clock.WallNs();
   return out;
 }
 
 CellRun BeginCell(Lab& lab, const Cell& cell, const Runtime& runtime) {
-  CellRun c;
-  c.clock = lab.ctx->clock;
+  CellRun c{{},
+            lab.ctx->work_dir + "/" + cell.Id(),
+            std::string(runtime.pod_prefix) + "-" + std::to_string(cell.index),
+            *lab.ctx->clock,
+            *lab.ctx->scenario,
+            *lab.runner};
   c.out.cell = cell;
-  c.out.start_wall_ns = c.clock->WallNs();
-  c.dir = lab.ctx->work_dir + "/" + cell.Id();
+  c.out.start_wall_ns = c.clock.WallNs();
   fs::create_directories(c.dir);
-  c.pod = std::string(runtime.pod_prefix) + "-" + std::to_string(cell.index);
   return c;
 }
 

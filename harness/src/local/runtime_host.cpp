@@ -1,65 +1,44 @@
 // The host runtime: the chain runs directly on this machine (the fast path, used in
 // CI). As root the pod gets its own PID namespace (unshare), so the in-guest sensor
 // sees only the pod, as a sidecar would; otherwise it shares the host's view.
-#include <unistd.h>
-
-#include <cstdio>
 
 #include "local/lab.h"
 #include "sandwatch/harness/cleanup.h"
 #include "sandwatch/harness/progress.h"
-#include "sandwatch/harness/receiver_client.h"
 
 namespace sandwatch::harness::local {
 
 using namespace std::chrono_literals;
 
-namespace {
-
 Result<CellOutcome> RunHostCell(Lab& lab, CellRun& c) {
-  const Scenario& s = *lab.ctx->scenario;
-  CommandRunner& r = *lab.runner;
-  auto& [out, dir, pod, clock_of_cell] = c;
+  auto& [out, dir, pod, clock, s, r] = c;
   const Cell& cell = out.cell;
   bool own_ns = lab.root && !r.Which("unshare").empty();
-  auto port = PickFreeLoopbackPort();
+  std::unique_ptr<ProcessHandle> listener;
+  auto port = StartListener(lab, c, s.timeouts.cell_s, &listener);
   if (!port.ok()) return c.Fail(port.error().message);
-  double ready_wait = std::max(2.0, s.sensor.poll_interval_s) + 1.0;
-  std::string env = "SW_BIN='" + lab.ctx->tools.bin_dir + "'\nSW_READY_WAIT=" + Num(ready_wait) +
-                    "\nSW_SETTLE=" + Num(s.SettleSeconds()) + "\n";
-  if (auto st = WriteFileAtomic(dir + "/pod.env", env); !st.ok()) return c.Fail(st.error().message);
-  if (auto st = WriteArgs(dir + "/sensor.args",
-                          SensorArgs(s, lab.receiver_url, pod, s.sensor.mode, s.sensor.capture,
-                                     lab.credentials.dir + "/host-app.token"));
+  if (auto st = WritePodFiles(s, dir, "SW_BIN='" + lab.ctx->tools.bin_dir + "'\n",
+                              SensorArgs(s, lab.receiver_url, pod, s.sensor.mode, s.sensor.capture,
+                                         lab.credentials.dir + "/host-app.token"),
+                              AttackArgs(s, cell, "127.0.0.1:" + std::to_string(*port),
+                                         s.attack.host_package_install, dir + "/gt.jsonl", false));
       !st.ok()) {
     return c.Fail(st.error().message);
   }
-  if (auto st = WriteArgs(dir + "/attack.args",
-                          AttackArgs(s, cell, "127.0.0.1:" + std::to_string(*port),
-                                     s.attack.host_package_install, dir + "/gt.jsonl", false));
-      !st.ok()) {
-    return c.Fail(st.error().message);
-  }
-  auto listener =
-      r.Start(Bg(ListenerArgs(lab, cell, *port, s.timeouts.cell_s, dir + "/listener.jsonl"), "",
-                 dir + "/listener.log"));
-  if (!listener.ok()) return c.Fail(listener.error().message);
-  WaitForTcp(*port, 10);
   std::vector<std::string> cmd;
   if (own_ns) cmd = {"unshare", "--pid", "--fork", "--mount-proc"};
-  cmd.push_back(lab.paths.lab_scripts + "/pod.sh");
-  cmd.push_back(dir);
+  cmd.insert(cmd.end(), {lab.paths.lab_scripts + "/pod.sh", dir});
   lab.ctx->progress->Note(own_ns ? "chain running on the host in a pod-like PID namespace"
                                  : "chain running on the host (no PID namespace: not root)");
   auto pod_run = r.Start(Bg(cmd, dir + "/pod.log", dir + "/pod.err"));
   if (!pod_run.ok()) return c.Fail(pod_run.error().message);
-  const Waited waited = WaitForExit(*clock_of_cell, **pod_run, s.timeouts.cell_s, 3000ms);
+  const Waited waited = WaitForExit(clock, **pod_run, s.timeouts.cell_s, 3000ms);
   if (waited == Waited::kInterrupted) return MakeError("interrupted");
   if (waited == Waited::kTimedOut) return c.Fail("the pod did not finish within timeouts.cell");
   int rc = (*pod_run)->Wait(0ms).value_or(-1);
-  (*listener)->Stop(1000ms);
+  listener->Stop(1000ms);
   std::string capture = SensorCapture(lab.receiver_url, pod);
-  auto gt = ParseGroundTruthText(ReadText(dir + "/gt.jsonl") + ReadText(dir + "/listener.jsonl"));
+  auto gt = ReadGroundTruth({dir + "/gt.jsonl", dir + "/listener.jsonl"});
   ObserverBinding in;
   in.shared_vantage = !own_ns;
   if (!own_ns) in.lineage = {"pod.sh"};
@@ -77,13 +56,6 @@ Result<CellOutcome> RunHostCell(Lab& lab, CellRun& c) {
                       s.attack.host_package_install +
                       (own_ns ? ", private PID namespace" : ", no namespace"));
   return out;
-}
-
-}  // namespace
-
-const Runtime& HostRuntime() {
-  static const Runtime runtime{"host", "host-app", RunHostCell};
-  return runtime;
 }
 
 }  // namespace sandwatch::harness::local

@@ -2,6 +2,7 @@
 // overlay per cell, so the rootfs stays clean), and a sensor sidecar container that
 // joins the workload's PID namespace (as shareProcessNamespace does). Both use the
 // host's network namespace, so the receiver and the listener are on 127.0.0.1.
+#include <charconv>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -28,6 +29,14 @@ const std::vector<std::string> kCaps = {
     "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
     "CAP_KILL",    "CAP_AUDIT_WRITE"};
 
+// One entry of an OCI config's mounts (no "options" when `options` is empty).
+json Mount(const std::string& destination, const std::string& type, const std::string& source,
+           const std::vector<std::string>& options) {
+  json m = {{"destination", destination}, {"type", type}, {"source", source}};
+  if (!options.empty()) m["options"] = options;
+  return m;
+}
+
 json OciConfig(const std::string& root, const std::string& hostname,
                const std::vector<std::string>& args, const std::vector<std::string>& env,
                const std::string& pid_ns_path, const std::string& sw_dir,
@@ -50,36 +59,17 @@ json OciConfig(const std::string& root, const std::string& hostname,
       {"root", {{"path", root}, {"readonly", false}}},
       {"hostname", hostname},
       {"mounts",
-       json::array({{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
-                    {{"destination", "/dev"},
-                     {"type", "tmpfs"},
-                     {"source", "tmpfs"},
-                     {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
-                    {{"destination", "/dev/pts"},
-                     {"type", "devpts"},
-                     {"source", "devpts"},
-                     {"options",
-                      {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}}},
-                    {{"destination", "/dev/shm"},
-                     {"type", "tmpfs"},
-                     {"source", "shm"},
-                     {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
-                    {{"destination", "/sys"},
-                     {"type", "sysfs"},
-                     {"source", "sysfs"},
-                     {"options", {"nosuid", "noexec", "nodev", "ro"}}},
-                    {{"destination", "/tmp"},
-                     {"type", "tmpfs"},
-                     {"source", "tmpfs"},
-                     {"options", {"nosuid", "nodev", "mode=1777"}}},
-                    {{"destination", "/sw"},
-                     {"type", "bind"},
-                     {"source", sw_dir},
-                     {"options", {"rbind", "ro"}}},
-                    {{"destination", "/sw-out"},
-                     {"type", "bind"},
-                     {"source", out_dir},
-                     {"options", {"rbind", "rw"}}}})},
+       json::array(
+           {Mount("/proc", "proc", "proc", {}),
+            Mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}),
+            Mount("/dev/pts", "devpts", "devpts",
+                  {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}),
+            Mount("/dev/shm", "tmpfs", "shm",
+                  {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}),
+            Mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}),
+            Mount("/tmp", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=1777"}),
+            Mount("/sw", "bind", sw_dir, {"rbind", "ro"}),
+            Mount("/sw-out", "bind", out_dir, {"rbind", "rw"})})},
       {"linux",
        {{"cgroupsPath", cgroups_path},
         {"namespaces",
@@ -91,33 +81,46 @@ json OciConfig(const std::string& root, const std::string& hostname,
          {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}}}};
 }
 
+// `mount ARGS... TARGET`, undone (umount -l) by `cleanup`.
+Status MountUndone(CommandRunner& r, CleanupRegistry& cleanup, std::vector<std::string> args,
+                   const std::string& target, const std::string& what) {
+  args.insert(args.begin(), "mount");
+  args.push_back(target);
+  auto m = r.Run(Cmd(args));
+  if (!m.ok() || !m->ok()) return MakeError(what + ": " + (m.ok() ? m->err : m.error().message));
+  cleanup.Add("umount " + target, [&r, target] { (void)r.Run(Cmd({"umount", "-l", target})); });
+  return OkStatus();
+}
+
 // An overlay of the cached rootfs on a tmpfs, so nothing a cell does reaches the cache.
 Result<std::string> MountOverlay(Lab& lab, CleanupRegistry& cleanup, const std::string& dir) {
   CommandRunner& r = *lab.runner;
   fs::create_directories(dir + "/tmpfs");
   fs::create_directories(dir + "/merged");
-  auto m = r.Run(Cmd({"mount", "-t", "tmpfs", "-o", "size=1g", "tmpfs", dir + "/tmpfs"}));
-  if (!m.ok() || !m->ok())
-    return MakeError("mount tmpfs " + dir + "/tmpfs: " + (m.ok() ? m->err : m.error().message));
-  cleanup.Add("umount " + dir + "/tmpfs", [&r, dir] {
-    (void)r.Run(Cmd({"umount", "-l", dir + "/tmpfs"}));
-  });
+  if (auto st = MountUndone(r, cleanup, {"-t", "tmpfs", "-o", "size=1g", "tmpfs"}, dir + "/tmpfs",
+                            "mount tmpfs " + dir + "/tmpfs");
+      !st.ok()) {
+    return st.error();
+  }
   fs::create_directories(dir + "/tmpfs/upper");
   fs::create_directories(dir + "/tmpfs/work");
   std::string opts = "lowerdir=" + lab.paths.rootfs + ",upperdir=" + dir +
                      "/tmpfs/upper,workdir=" + dir + "/tmpfs/work";
-  m = r.Run(Cmd({"mount", "-t", "overlay", "overlay", "-o", opts, dir + "/merged"}));
-  if (!m.ok() || !m->ok())
-    return MakeError("mount overlay: " + (m.ok() ? m->err : m.error().message));
-  cleanup.Add("umount " + dir + "/merged", [&r, dir] {
-    (void)r.Run(Cmd({"umount", "-l", dir + "/merged"}));
-  });
+  if (auto st = MountUndone(r, cleanup, {"-t", "overlay", "overlay", "-o", opts}, dir + "/merged",
+                            "mount overlay");
+      !st.ok()) {
+    return st.error();
+  }
   return fs::canonical(dir + "/merged").string();
 }
 
+// Writes BUNDLE/config.json and runs the container detached (its pid in BUNDLE/pid);
+// `cleanup` deletes it.
 Status StartContainer(Lab& lab, CleanupRegistry& cleanup, const std::string& bundle,
-                      const std::string& id) {
+                      const std::string& id, const json& config) {
   CommandRunner& r = *lab.runner;
+  fs::create_directories(bundle);
+  if (auto st = WriteFileAtomic(bundle + "/config.json", config.dump(2)); !st.ok()) return st;
   cleanup.Add("runc delete -f " + id, [&r, id] {
     (void)r.Run(Cmd({"runc", "delete", "-f", id}, 20s));
   });
@@ -138,13 +141,72 @@ std::string ContainerHexId() {
   return id.substr(0, 64);
 }
 
+// The chain's entry shell, as `kubectl exec -it POD -- /bin/bash` makes it: a bash on a
+// terminal whose parent is the container runtime (`runc exec -t CONTAINER bash -c CHAIN`
+// under script(1)). Falco's "Terminal shell in container" (container_entrypoint) depends on
+// exactly that.
+struct EntryShell {
+  std::vector<std::string> argv;        // what the harness runs on the host
+  std::vector<std::string> shell_argv;  // the shell's own argv in the container
+  bool tty = false;                     // runc exec -t (false: script(1) is missing)
+  std::string note;
+};
+EntryShell RuncEntryShell(CommandRunner& runner, const std::string& container,
+                          const std::vector<std::string>& env,
+                          const std::vector<std::string>& chain_argv, const std::string& pid_file) {
+  EntryShell e;
+  // The shell writes its own pid (in the container's PID namespace) for the ground truth,
+  // then runs the chain as a command typed at it would run, and exits with its status.
+  std::string script =
+      "echo $$ > " + RenderCommand({pid_file}) + "; " + RenderCommand(chain_argv) + "; exit $?";
+  e.shell_argv = {"/bin/bash", "--noprofile", "--norc", "-c", script};
+  std::vector<std::string> exec = {"runc", "exec"};
+  // runc exec -t needs a controlling terminal of its own (it opens /dev/tty): script(1)
+  // gives it one, as kubectl's terminal does.
+  e.tty = !runner.Which("script").empty();
+  if (e.tty) exec.emplace_back("-t");
+  for (const auto& v : env) exec.insert(exec.end(), {"--env", v});
+  exec.push_back(container);
+  exec.insert(exec.end(), e.shell_argv.begin(), e.shell_argv.end());
+  if (e.tty) {
+    e.argv = {"script", "-q", "-e", "-c", RenderCommand(exec), "/dev/null"};
+    e.note = "entry shell: runc exec -t bash (on a terminal, parent runc), as kubectl exec -it";
+  } else {
+    e.argv = exec;
+    e.note =
+        "entry shell: runc exec bash WITHOUT a terminal (script(1) is missing), as "
+        "kubectl exec without -t";
+  }
+  return e;
+}
+
+// The ground-truth line of that shell (step `entry-shell`, signal unexpected_shell).
+Result<GroundTruthStep> EntryShellStep(const std::string& pid_text, const EntryShell& entry,
+                                       int64_t start_wall_ns, int64_t end_wall_ns,
+                                       int64_t start_mono_ns, int64_t end_mono_ns) {
+  int pid = 0;
+  auto r = std::from_chars(pid_text.data(), pid_text.data() + pid_text.size(), pid);
+  if (r.ec != std::errc() || pid <= 0) return MakeError("the entry shell wrote no pid");
+  return GroundTruthStep{
+      .step = "entry-shell",
+      .signal = "unexpected_shell",
+      .signals = {"unexpected_shell"},
+      .variant = "runtime-exec",
+      .command = entry.shell_argv,
+      .pid = pid,
+      .start_wall_ns = start_wall_ns,
+      .end_wall_ns = end_wall_ns,
+      .start_mono_ns = start_mono_ns,
+      .end_mono_ns = end_mono_ns,
+      .hold_ms = static_cast<double>(end_mono_ns - start_mono_ns) / 1e6,
+      .note = entry.note + " (recorded by the harness: start and end bracket runc exec)"};
+}
+
 // The kubelet/containerd cgroup layout (cgroupfs driver): .../pod<uid>/<container id>, which
 // Falco recognises as a container, as on a node. Removes the pod's cgroup dirs at the end.
-std::string PodCgroups(Lab& lab, CleanupRegistry& cleanup, std::string* pod_dir) {
-  std::string uid = NewUuid();
-  *pod_dir = "/kubepods/besteffort/pod" + uid;
+std::string PodCgroups(Lab& lab, CleanupRegistry& cleanup) {
+  std::string dir = "/kubepods/besteffort/pod" + NewUuid();
   CommandRunner& r = *lab.runner;
-  std::string dir = *pod_dir;
   cleanup.Add("remove cgroups " + dir, [&r, dir] {
     std::error_code ec;
     for (const auto& h : fs::directory_iterator("/sys/fs/cgroup", ec)) {
@@ -169,13 +231,8 @@ Status PrepareRunc(Lab& lab) {
   return OkStatus();
 }
 
-namespace {
-
 Result<CellOutcome> RunRuncCell(Lab& lab, CellRun& c) {
-  const Scenario& s = *lab.ctx->scenario;
-  CommandRunner& r = *lab.runner;
-  auto& [out, dir, pod, clock_of_cell] = c;
-  const Clock& clock = *clock_of_cell;
+  auto& [out, dir, pod, clock, s, r] = c;
   const Cell& cell = out.cell;
   std::string share = dir + "/share";
   fs::create_directories(share);
@@ -183,15 +240,12 @@ Result<CellOutcome> RunRuncCell(Lab& lab, CellRun& c) {
 
   // Everything this cell creates is undone when the cell ends, however it ends.
   CleanupRegistry cleanup;
-  std::string pod_cgroup;
-  PodCgroups(lab, cleanup, &pod_cgroup);
+  const std::string pod_cgroup = PodCgroups(lab, cleanup);
   const std::string app_hex = ContainerHexId(), sensor_hex = ContainerHexId();
   auto app_root = MountOverlay(lab, cleanup, dir + "/app");
   if (!app_root.ok()) return c.Fail(app_root.error().message);
-  if (auto st = WritePackageDelayHook(s, *app_root); !st.ok()) return c.Fail(st.error().message);
-  if (s.attack.package_delay_ms > 0) {
-    out.notes.push_back("dpkg pre-invoke hook sleeps " + std::to_string(s.attack.package_delay_ms) +
-                        " ms (stands in for the blog's network fetch)");
+  if (auto st = WritePackageDelayHook(s, *app_root, out); !st.ok()) {
+    return c.Fail(st.error().message);
   }
   auto sensor_root = MountOverlay(lab, cleanup, dir + "/sensor");
   if (!sensor_root.ok()) return c.Fail(sensor_root.error().message);
@@ -199,30 +253,24 @@ Result<CellOutcome> RunRuncCell(Lab& lab, CellRun& c) {
       "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
       "LD_LIBRARY_PATH=/sw/lib"};
   // The workload: pid 1 sleeps; attack-sim arrives through `runc exec`, like kubectl exec.
-  fs::create_directories(dir + "/app/bundle");
-  auto cfg = OciConfig(*app_root, "runc-app", {"/bin/sleep", "infinity"}, env, "", lab.sw_dir,
-                       share, false, pod_cgroup + "/" + app_hex);
-  if (auto st = WriteFileAtomic(dir + "/app/bundle/config.json", cfg.dump(2)); !st.ok())
-    return c.Fail(st.error().message);
   lab.ctx->progress->Note("starting the runc workload container");
-  if (auto st = StartContainer(lab, cleanup, dir + "/app/bundle", base_id + "-app"); !st.ok()) {
+  if (auto st = StartContainer(lab, cleanup, dir + "/app/bundle", base_id + "-app",
+                               OciConfig(*app_root, "runc-app", {"/bin/sleep", "infinity"}, env, "",
+                                         lab.sw_dir, share, false, pod_cgroup + "/" + app_hex));
+      !st.ok()) {
     return c.Fail(st.error().message);
   }
-  std::string app_pid = ReadText(dir + "/app/bundle/pid");
-  while (!app_pid.empty() && (app_pid.back() == '\n' || app_pid.back() == ' ')) app_pid.pop_back();
-  if (app_pid.empty()) return c.Fail("runc gave no pid for the workload container");
+  const int app_pid = std::atoi(ReadText(dir + "/app/bundle/pid").c_str());
+  if (app_pid <= 0) return c.Fail("runc gave no pid for the workload container");
   // The sidecar joins the workload's PID namespace.
-  std::vector<std::string> sensor_cmd = {"/sw/bin/sandwatch-sensor"};
-  for (auto& a : SensorArgs(s, lab.receiver_url, pod, s.sensor.mode, s.sensor.capture,
-                            "/sw/credentials/runc-app.token"))
-    sensor_cmd.push_back(a);
-  fs::create_directories(dir + "/sensor/bundle");
-  cfg = OciConfig(*sensor_root, "runc-app", sensor_cmd, env, "/proc/" + app_pid + "/ns/pid",
-                  lab.sw_dir, share, true, pod_cgroup + "/" + sensor_hex);
-  if (auto st = WriteFileAtomic(dir + "/sensor/bundle/config.json", cfg.dump(2)); !st.ok())
-    return c.Fail(st.error().message);
+  std::vector<std::string> sensor_cmd = SensorArgs(
+      s, lab.receiver_url, pod, s.sensor.mode, s.sensor.capture, "/sw/credentials/runc-app.token");
+  sensor_cmd.insert(sensor_cmd.begin(), "/sw/bin/sandwatch-sensor");
   lab.ctx->progress->Note("starting the sensor sidecar (shared PID namespace)");
-  if (auto st = StartContainer(lab, cleanup, dir + "/sensor/bundle", base_id + "-sensor");
+  if (auto st = StartContainer(lab, cleanup, dir + "/sensor/bundle", base_id + "-sensor",
+                               OciConfig(*sensor_root, "runc-app", sensor_cmd, env,
+                                         "/proc/" + std::to_string(app_pid) + "/ns/pid", lab.sw_dir,
+                                         share, true, pod_cgroup + "/" + sensor_hex));
       !st.ok()) {
     return c.Fail(st.error().message);
   }
@@ -232,18 +280,13 @@ Result<CellOutcome> RunRuncCell(Lab& lab, CellRun& c) {
   if (!SleepInterruptibly(std::max(1.0, s.sensor.poll_interval_s) + 0.5))
     return MakeError("interrupted");
 
-  auto port = PickFreeLoopbackPort();
+  std::unique_ptr<ProcessHandle> listener;
+  auto port = StartListener(lab, c, s.timeouts.cell_s, &listener);
   if (!port.ok()) return c.Fail(port.error().message);
-  auto listener =
-      r.Start(Bg(ListenerArgs(lab, cell, *port, s.timeouts.cell_s, dir + "/listener.jsonl"), "",
-                 dir + "/listener.log"));
-  if (!listener.ok()) return c.Fail(listener.error().message);
-  WaitForTcp(*port, 10);
-  std::vector<std::string> attack_argv = {"/sw/bin/sandwatch-attack-sim", "run"};
-  for (auto& a : AttackArgs(s, cell, "127.0.0.1:" + std::to_string(*port), s.attack.package_install,
-                            "/sw-out/gt.jsonl", false)) {
-    attack_argv.push_back(a);
-  }
+  std::vector<std::string> attack_argv =
+      AttackArgs(s, cell, "127.0.0.1:" + std::to_string(*port), s.attack.package_install,
+                 "/sw-out/gt.jsonl", false);
+  attack_argv.insert(attack_argv.begin(), {"/sw/bin/sandwatch-attack-sim", "run"});
   // As `kubectl exec -it`: a bash on a terminal, started by the runtime, runs the chain.
   EntryShell entry = RuncEntryShell(r, base_id + "-app", {"LD_LIBRARY_PATH=/sw/lib"}, attack_argv,
                                     "/sw-out/entry-shell.pid");
@@ -261,11 +304,11 @@ Result<CellOutcome> RunRuncCell(Lab& lab, CellRun& c) {
   RecordCost(lab, "in-guest", cell.Id(), std::atoi(ReadText(dir + "/sensor/bundle/pid").c_str()),
              out.start_wall_ns);
   (void)r.Run(Cmd({"runc", "kill", base_id + "-sensor", "TERM"}, 10s));
-  (*listener)->Stop(2000ms);
+  listener->Stop(2000ms);
   std::string capture = SensorCapture(lab.receiver_url, pod);
 
   const int64_t entry_end_wall = clock.WallNs(), entry_end_mono = clock.MonoNs();
-  auto gt = ParseGroundTruthText(ReadText(share + "/gt.jsonl") + ReadText(dir + "/listener.jsonl"));
+  auto gt = ReadGroundTruth({share + "/gt.jsonl", dir + "/listener.jsonl"});
   if (gt.ok()) {
     auto shell = EntryShellStep(ReadText(share + "/entry-shell.pid"), entry, entry_start_wall,
                                 entry_end_wall, entry_start_mono, entry_end_mono);
@@ -295,13 +338,6 @@ Result<CellOutcome> RunRuncCell(Lab& lab, CellRun& c) {
                       pod_cgroup + "/<container id> (kubelet layout)");
   out.notes.push_back(entry.note);
   return out;
-}
-
-}  // namespace
-
-const Runtime& RuncRuntime() {
-  static const Runtime runtime{"runc", "runc-app", RunRuncCell};
-  return runtime;
 }
 
 }  // namespace sandwatch::harness::local

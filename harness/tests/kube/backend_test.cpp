@@ -49,17 +49,9 @@ Scenario BlogDemo() {
 }
 
 std::string GroundTruthJsonl() {
-  GroundTruthStep st;
-  st.run_id = "gt-1";
-  st.step = "shadow";
+  GroundTruthStep st = FakeStep("gt-1", "shadow", "default", {"cat", "/etc/shadow"}, 42);
   st.signal = "shadow_file_access";
   st.signals = {"shadow_file_access"};
-  st.variant = "default";
-  st.speed = "blog";
-  st.command = {"cat", "/etc/shadow"};
-  st.pid = 42;
-  st.start_wall_ns = 1'000;
-  st.end_wall_ns = 2'000;
   return GroundTruthToJson(st).dump() + "\n";
 }
 

@@ -32,15 +32,10 @@ class FakeHandle : public ProcessHandle {
 // The entry whose key is the longest prefix of `text`; null when none is.
 template <class V>
 const V* LongestPrefix(const std::map<std::string, V>& table, const std::string& text) {
-  const V* best = nullptr;
-  size_t best_len = 0;
-  for (const auto& [prefix, value] : table) {
-    if (text.rfind(prefix, 0) == 0 && prefix.size() >= best_len) {
-      best = &value;
-      best_len = prefix.size();
-    }
+  for (size_t n = text.size() + 1; n-- > 0;) {
+    if (auto it = table.find(text.substr(0, n)); it != table.end()) return &it->second;
   }
-  return best;
+  return nullptr;
 }
 
 }  // namespace
@@ -98,6 +93,20 @@ std::string FakeKubectl::Transcript() const {
   return out;
 }
 
+GroundTruthStep FakeStep(std::string run_id, std::string step, std::string variant,
+                         std::vector<std::string> command, int pid) {
+  GroundTruthStep s;
+  s.run_id = std::move(run_id);
+  s.step = std::move(step);
+  s.variant = std::move(variant);
+  s.speed = "blog";
+  s.command = std::move(command);
+  s.pid = pid;
+  s.start_wall_ns = 1'000;
+  s.end_wall_ns = 2'000;
+  return s;
+}
+
 void AnswerHealthyCluster(FakeKubectl& k, const std::string& gt) {
   const std::string golden = SourceDir() + "/harness/tests/kube/golden/";
   k.Answer("get namespace kata-demo", "kata-demo");
@@ -108,15 +117,7 @@ void AnswerHealthyCluster(FakeKubectl& k, const std::string& gt) {
   k.Answer("exec attacker-7d9f4 -c listener -- rm -f /tmp/sandwatch-listener-", "");
   k.Answer("exec attacker-7d9f4 -c listener -- /bin/sh -c grep -q ':115D 00000000:0000 0A'", "");
   {
-    GroundTruthStep l;
-    l.run_id = "listener";
-    l.step = "listener";
-    l.variant = "listen";
-    l.speed = "blog";
-    l.command = {"listen", "0.0.0.0:4445"};
-    l.pid = 7;
-    l.start_wall_ns = 1'000;
-    l.end_wall_ns = 2'000;
+    GroundTruthStep l = FakeStep("listener", "listener", "listen", {"listen", "0.0.0.0:4445"}, 7);
     l.note =
         "uid=0(root) gid=0(root) groups=0(root)\nLinux kata-app 6.12.28-kata #1 SMP x86_64 "
         "GNU/Linux\n\x1b[31m";

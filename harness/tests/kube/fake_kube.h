@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "sandwatch/core/ground_truth.h"
 #include "sandwatch/harness/command_runner.h"
 #include "sandwatch/harness/http_client.h"
 
@@ -39,6 +40,10 @@ class FakeKubectl : public CommandRunner {
   static std::string Key(const std::vector<std::string>& argv);
   void Answer(const std::string& key, std::string out, int exit_code = 0, std::string err = "");
 };
+
+// A ground-truth line as attack-sim writes one (speed blog, wall time 1 to 2 µs).
+GroundTruthStep FakeStep(std::string run_id, std::string step, std::string variant,
+                         std::vector<std::string> command, int pid);
 
 // A healthy cluster: namespace, receiver, listener, Falco, node kernel, RuntimeClass,
 // goldens for `kubectl kustomize`, pods that become Ready, attack-sim that writes

@@ -1,6 +1,7 @@
 // kind-up.sh and kind-down.sh with kind, helm, kubectl and the container engine replaced
 // by recorders on PATH (golden sequence, /dev/shm, image loading, the staged .deb), and
 // the harness binary's `run --backend kube --dry-run`.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -16,12 +17,8 @@ namespace sandwatch::harness::kube::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-}  // namespace
-}  // namespace sandwatch::harness::kube::testing
-
-namespace sandwatch::harness::kube::testing {
-namespace {
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 // kind-up.sh and kind-down.sh, past the preflight, with kind, helm, kubectl and podman
 // replaced by recorders on PATH: the golden sequence of what they run, in order.
@@ -92,13 +89,13 @@ class KindUpSequence : public ::testing::Test {
 TEST_F(KindUpSequence, KindUpThenKindDownRunTheGoldenSequence) {
   const ShellResult up = Run("kind-up.sh");
   ASSERT_EQ(up.exit_code, 0) << up.output;
-  EXPECT_NE(up.output.find("kind-up: cluster sandwatch is ready."), std::string::npos) << up.output;
+  EXPECT_THAT(up.output, HasSubstr("kind-up: cluster sandwatch is ready."));
   const ShellResult down = Run("kind-down.sh");
   ASSERT_EQ(down.exit_code, 0) << down.output;
   const std::string golden = SourceDir() + "/harness/tests/kube/golden/kind-up-down.commands.txt";
   if (std::getenv("SANDWATCH_UPDATE_GOLDEN") != nullptr) std::ofstream(golden) << Log();
   EXPECT_EQ(Log(), ReadFile(golden)) << "rerun with SANDWATCH_UPDATE_GOLDEN=1 if intended";
-  EXPECT_NE(up.output.find("/dev/shm 4608 MiB"), std::string::npos) << up.output;
+  EXPECT_THAT(up.output, HasSubstr("/dev/shm 4608 MiB"));
 }
 
 // Docker (whose containerd image store `kind load docker-image` cannot read) goes
@@ -107,16 +104,14 @@ TEST_F(KindUpSequence, DockerImagesAreLoadedFromArchives) {
   const ShellResult up = Run("kind-up.sh", "", "docker");
   ASSERT_EQ(up.exit_code, 0) << up.output;
   const std::string log = Log();
-  EXPECT_EQ(log.find("kind load docker-image"), std::string::npos) << log;
+  EXPECT_THAT(log, Not(HasSubstr("kind load docker-image")));
   for (const char* i : {"sensor", "receiver", "workload"}) {
     const std::string tar = std::string("/") + i + ".tar";
-    EXPECT_NE(log.find("docker save -o ${TMP}/tmp.XXXXXXXXXX" + tar), std::string::npos) << log;
-    EXPECT_NE(log.find("kind load image-archive ${TMP}/tmp.XXXXXXXXXX" + tar), std::string::npos)
-        << log;
+    EXPECT_THAT(log, HasSubstr("docker save -o ${TMP}/tmp.XXXXXXXXXX" + tar));
+    EXPECT_THAT(log, HasSubstr("kind load image-archive ${TMP}/tmp.XXXXXXXXXX" + tar));
   }
-  EXPECT_NE(log.find("docker exec sandwatch-control-plane mount -o remount,size=4608m /dev/shm"),
-            std::string::npos)
-      << log;
+  EXPECT_THAT(
+      log, HasSubstr("docker exec sandwatch-control-plane mount -o remount,size=4608m /dev/shm"));
 }
 
 // A node whose /dev/shm stays at 64 MiB stops kind-up before Kata is installed, naming
@@ -124,15 +119,13 @@ TEST_F(KindUpSequence, DockerImagesAreLoadedFromArchives) {
 TEST_F(KindUpSequence, ANodeShmTooSmallForKataStopsWithTheRemountFix) {
   const ShellResult up = Run("kind-up.sh", "SW_REMOUNT_IGNORED=1");
   EXPECT_EQ(up.exit_code, 1) << up.output;
-  EXPECT_NE(up.output.find("/dev/shm in node sandwatch-control-plane is 64 MiB, less than Kata's "
-                           "default_memory of 2048 MiB"),
-            std::string::npos)
-      << up.output;
-  EXPECT_NE(up.output.find("FIX: podman exec sandwatch-control-plane mount -o remount,size=4608m "
-                           "/dev/shm"),
-            std::string::npos)
-      << up.output;
-  EXPECT_EQ(Log().find("helm upgrade --install kata-deploy"), std::string::npos) << Log();
+  EXPECT_THAT(up.output,
+              HasSubstr("/dev/shm in node sandwatch-control-plane is 64 MiB, less than Kata's "
+                        "default_memory of 2048 MiB"));
+  EXPECT_THAT(up.output,
+              HasSubstr("FIX: podman exec sandwatch-control-plane mount -o remount,size=4608m "
+                        "/dev/shm"));
+  EXPECT_THAT(Log(), Not(HasSubstr("helm upgrade --install kata-deploy")));
 }
 
 // Reusing a cluster (its node container restarted: /dev/shm back to 64 MiB) enlarges
@@ -143,21 +136,20 @@ TEST_F(KindUpSequence, AReusedClusterGetsItsShmEnlargedAgain) {
   fs::remove(root_ / "log");
   const ShellResult again = Run("kind-up.sh");
   ASSERT_EQ(again.exit_code, 0) << again.output;
-  EXPECT_NE(again.output.find("reusing it"), std::string::npos) << again.output;
+  EXPECT_THAT(again.output, HasSubstr("reusing it"));
   const std::string log = Log();
-  EXPECT_EQ(log.find("kind create cluster"), std::string::npos) << log;
-  EXPECT_NE(log.find("podman exec sandwatch-control-plane mount -o remount,size=4608m /dev/shm"),
-            std::string::npos)
-      << log;
+  EXPECT_THAT(log, Not(HasSubstr("kind create cluster")));
+  EXPECT_THAT(
+      log, HasSubstr("podman exec sandwatch-control-plane mount -o remount,size=4608m /dev/shm"));
 }
 
 // A workload image without the staged ncat .deb stops kind-up before any cluster exists.
 TEST_F(KindUpSequence, AWorkloadImageWithoutTheNcatDebFailsEarly) {
   const ShellResult up = Run("kind-up.sh", "SW_NO_DEB=1");
   EXPECT_EQ(up.exit_code, 1) << up.output;
-  EXPECT_NE(up.output.find("holds no staged ncat .deb"), std::string::npos) << up.output;
-  EXPECT_NE(up.output.find("FIX: make deps"), std::string::npos) << up.output;
-  EXPECT_EQ(Log().find("kind create cluster"), std::string::npos) << Log();
+  EXPECT_THAT(up.output, HasSubstr("holds no staged ncat .deb"));
+  EXPECT_THAT(up.output, HasSubstr("FIX: make deps"));
+  EXPECT_THAT(Log(), Not(HasSubstr("kind create cluster")));
 }
 
 // credentials.sh with a recording kubectl that has no Secrets yet: four Secrets written
@@ -184,21 +176,20 @@ TEST_F(KindUpSequence, CredentialsAreGeneratedIntoSecretsNeverIntoArgv) {
   ASSERT_EQ(header.rfind("Authorization:Bearer ", 0), 0u) << header;
   const std::string falco = header.substr(21);
   EXPECT_EQ(falco.size(), 64u);
-  EXPECT_NE(file.find("\nkata-app-*    " + kata + "\n"), std::string::npos) << file;
-  EXPECT_NE(file.find("\nnormal-app-*  " + normal + "\n"), std::string::npos) << file;
-  EXPECT_NE(file.find("\n@falco        " + falco + "\n"), std::string::npos) << file;
+  EXPECT_THAT(file, HasSubstr("\nkata-app-*    " + kata + "\n"));
+  EXPECT_THAT(file, HasSubstr("\nnormal-app-*  " + normal + "\n"));
+  EXPECT_THAT(file, HasSubstr("\n@falco        " + falco + "\n"));
   const std::string argv_log = ReadFile((root_ / "log").string());
   for (const std::string& t : {kata, normal, falco}) {
-    EXPECT_EQ(argv_log.find(t), std::string::npos) << "a token was in a command line";
+    EXPECT_THAT(argv_log, Not(HasSubstr(t))) << "a token was in a command line";
   }
-  EXPECT_NE(argv_log.find("-n falco create secret generic sandwatch-falcosidekick-credential"),
-            std::string::npos)
-      << argv_log;
+  EXPECT_THAT(argv_log,
+              HasSubstr("-n falco create secret generic sandwatch-falcosidekick-credential"));
 
   Tool("kubectl", "");  // the Secrets exist now: a re-run keeps them
   const ShellResult again = Run("credentials.sh");
   ASSERT_EQ(again.exit_code, 0) << again.output;
-  EXPECT_NE(again.output.find("keeping them"), std::string::npos) << again.output;
+  EXPECT_THAT(again.output, HasSubstr("keeping them"));
 }
 
 }  // namespace

@@ -42,14 +42,14 @@ YAML::Node Find(const std::vector<YAML::Node>& docs, const std::string& kind,
       return d;
     }
   }
-  return YAML::Node();
+  return {};
 }
 
 YAML::Node Container(const YAML::Node& pod_spec, const std::string& name) {
   for (const auto& c : pod_spec["containers"]) {
     if (c["name"].as<std::string>("") == name) return c;
   }
-  return YAML::Node();
+  return {};
 }
 
 // The blog's sensor env, in the blog's order. Values for fieldRef entries are the path.
@@ -66,7 +66,7 @@ const std::vector<std::pair<std::string, std::string>> kBlogEnv = {
 std::vector<std::pair<std::string, std::string>> EnvOf(const YAML::Node& container) {
   std::vector<std::pair<std::string, std::string>> env;
   for (const auto& e : container["env"]) {
-    std::string value = e["value"].as<std::string>("");
+    auto value = e["value"].as<std::string>("");
     if (e["valueFrom"]) {
       value = "fieldRef:" + e["valueFrom"]["fieldRef"]["fieldPath"].as<std::string>("");
     }
@@ -248,7 +248,7 @@ TEST(KubeManifests, FalcoRulesPairIsOneReleaseMatchingTheChart) {
   auto refs = [&](const char* which) {
     std::map<std::string, std::string> out;  // artifact -> version
     for (const auto& r : falco["falcoctl"]["config"]["artifact"][which]["refs"]) {
-      const std::string ref = r.as<std::string>();
+      const auto ref = r.as<std::string>();
       const size_t colon = ref.find(':');
       EXPECT_NE(colon, std::string::npos) << ref;
       if (colon != std::string::npos) out[ref.substr(0, colon)] = ref.substr(colon + 1);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,21 +33,30 @@ class Kubectl {
   Result<CommandResult> RunRaw(const std::string& ns, const std::vector<std::string>& args,
                                std::chrono::seconds timeout, const std::string& stdin_data = "");
 
-  // `kubectl kustomize DIR` (no namespace or context needed).
-  Result<std::string> Kustomize(const std::string& dir, std::chrono::seconds timeout);
-  // `kubectl apply -f -` with `yaml` on stdin.
-  Status ApplyYaml(const std::string& yaml, std::chrono::seconds timeout);
+  // Starts kubectl `args` in `ns` in the background, its output to the given files ("" =
+  // /dev/null). The error names the command line.
+  Result<std::shared_ptr<ProcessHandle>> Start(const std::string& ns,
+                                               const std::vector<std::string>& args,
+                                               const std::string& stdout_path,
+                                               const std::string& stderr_path);
   // `kubectl delete pod NAME --ignore-not-found --wait=true --timeout=Ns`.
   Status DeletePod(const std::string& name, std::chrono::seconds timeout);
-  // `kubectl wait --for=condition=Ready pod/NAME --timeout=Ns`.
-  Status WaitPodReady(const std::string& name, std::chrono::seconds timeout);
+  // ["exec", POD, "-c", CONTAINER, "--", argv...]: kubectl arguments.
+  static std::vector<std::string> ExecArgs(const std::string& pod, const std::string& container,
+                                           const std::vector<std::string>& argv);
   // `kubectl exec NAME -c CONTAINER -- argv...`; the command's stdout.
   Result<std::string> Exec(const std::string& pod, const std::string& container,
                            const std::vector<std::string>& argv, std::chrono::seconds timeout);
-  // `kubectl get KIND NAME -o jsonpath=EXPR` in `ns` ("" = cluster-scoped).
+  // `kubectl get KIND NAME -o jsonpath=EXPR` in `ns` ("" = cluster-scoped), without
+  // trailing newlines and spaces.
   Result<std::string> JsonPath(const std::string& ns, const std::string& kind,
                                const std::string& name, const std::string& expr,
                                std::chrono::seconds timeout);
+  // `kubectl get pods -l SELECTOR [--field-selector=status.phase=Running] -o jsonpath=EXPR`
+  // in `ns`, without trailing newlines and spaces.
+  Result<std::string> Pods(const std::string& ns, const std::string& selector,
+                           const std::string& expr, std::chrono::seconds timeout,
+                           bool running_only = false);
 
   const KubeConfig& config() const { return config_; }
   CommandRunner& runner() { return runner_; }
