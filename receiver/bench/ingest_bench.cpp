@@ -68,18 +68,22 @@ void PerEvent(benchmark::State& state) {
 }
 
 void BM_CheckNesting(benchmark::State& state) {
-  for (auto _ : state) benchmark::DoNotOptimize(CheckNesting(BatchBody()));
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): benchmark loop
+    benchmark::DoNotOptimize(CheckNesting(BatchBody()));
+  }
   PerEvent(state);
 }
 
 void BM_ParseTree(benchmark::State& state) {
-  for (auto _ : state) benchmark::DoNotOptimize(json::parse(BatchBody(), nullptr, false));
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): benchmark loop
+    benchmark::DoNotOptimize(json::parse(BatchBody(), nullptr, false));
+  }
   PerEvent(state);
 }
 
 void BM_EventFromTree(benchmark::State& state) {
   const json tree = json::parse(BatchBody());
-  for (auto _ : state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): benchmark loop
     for (const auto& item : tree) benchmark::DoNotOptimize(EventFromJson(item));
   }
   PerEvent(state);
@@ -87,7 +91,7 @@ void BM_EventFromTree(benchmark::State& state) {
 
 void BM_StoredFormTree(benchmark::State& state) {
   const std::vector<Event> events = BatchEvents();
-  for (auto _ : state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): benchmark loop
     for (const auto& e : events) {
       benchmark::DoNotOptimize(EventToJson(e).dump(-1, ' ', false, json::error_handler_t::replace));
     }
@@ -97,7 +101,7 @@ void BM_StoredFormTree(benchmark::State& state) {
 
 void BM_StoredFormDirect(benchmark::State& state) {
   const std::vector<Event> events = BatchEvents();
-  for (auto _ : state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): benchmark loop
     for (const auto& e : events) benchmark::DoNotOptimize(EventToJsonLine(e));
   }
   PerEvent(state);
@@ -105,7 +109,7 @@ void BM_StoredFormDirect(benchmark::State& state) {
 
 void BM_SearchText(benchmark::State& state) {
   const std::vector<Event> events = BatchEvents();
-  for (auto _ : state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): benchmark loop
     for (const auto& e : events) benchmark::DoNotOptimize(SearchText(e));
   }
   PerEvent(state);
@@ -113,7 +117,7 @@ void BM_SearchText(benchmark::State& state) {
 
 // The worker's whole path as it was: parse, validate, stored form through a tree, search text.
 void BM_WorkerPathTree(benchmark::State& state) {
-  for (auto _ : state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): benchmark loop
     auto events = ParseEventsBody(BatchBody());
     for (auto& e : *events) {
       PreparedEvent p;
@@ -128,7 +132,7 @@ void BM_WorkerPathTree(benchmark::State& state) {
 
 // The worker's whole path now (routes.cpp: ParseEventsBody, then Prepare per event).
 void BM_WorkerPath(benchmark::State& state) {
-  for (auto _ : state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): benchmark loop
     auto events = ParseEventsBody(BatchBody());
     for (auto& e : *events) benchmark::DoNotOptimize(Prepare(std::move(e)));
   }
