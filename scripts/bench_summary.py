@@ -197,7 +197,8 @@ def receiver_cost_section(d):
     for b in doc.get("benchmarks", []):
         if b.get("run_type", "iteration") != "iteration":
             continue
-        layer = int(b["name"].split("layer:")[-1]) if "layer:" in b["name"] else -1
+        arg = b["name"].split("layer:")[-1].split("/")[0] if "layer:" in b["name"] else ""
+        layer = int(arg) if arg.isdigit() else -1
         us = b.get("cpu_us_per_event")
         name = LAYER_NAMES[layer] if 0 <= layer < len(LAYER_NAMES) else b["name"]
         added = "" if prev is None or us is None or layer == 8 else num(us - prev, 2)
