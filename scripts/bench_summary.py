@@ -167,6 +167,47 @@ def micro_section(d):
     print()
 
 
+LAYER_NAMES = ("bare table", "+ events_time", "+ events_rule_time", "+ events_source_time",
+               "+ events_sensor_time", "+ events_pod_time",
+               "+ events_id_hash and the duplicate lookup", "+ text index (FTS5)",
+               "the real Store (Apply + IndexPending)")
+
+
+def receiver_cost_section(d):
+    """The worker's and the writer's CPU per event, from their Google Benchmark JSON."""
+    doc = load_json(os.path.join(d, "receiver_ingest_bench.json"))
+    print("## Receiver CPU per event (`receiver_ingest_bench`, `receiver_store_layers_bench`)\n")
+    if not doc:
+        print("receiver_ingest_bench: no output\n")
+    else:
+        print("| HTTP worker stage (batch of 100) | µs per event |")
+        print("|---|---|")
+        for b in doc.get("benchmarks", []):
+            if b.get("run_type", "iteration") == "iteration":
+                print(f"| `{b['name']}` | {num(b.get('us_per_event'), 2)} |")
+        print()
+    doc = load_json(os.path.join(d, "receiver_store_layers_bench.json"))
+    if not doc:
+        print("receiver_store_layers_bench: not run (quick mode) or no output\n")
+        return
+    print("| writer layer (200,000 events, commits of 400, synchronous=FULL) "
+          "| µs per event | added by the layer |")
+    print("|---|---|---|")
+    prev = None
+    for b in doc.get("benchmarks", []):
+        if b.get("run_type", "iteration") != "iteration":
+            continue
+        arg = b["name"].split("layer:")[-1].split("/")[0] if "layer:" in b["name"] else ""
+        layer = int(arg) if arg.isdigit() else -1
+        us = b.get("cpu_us_per_event")
+        name = LAYER_NAMES[layer] if 0 <= layer < len(LAYER_NAMES) else b["name"]
+        added = "" if prev is None or us is None or layer == 8 else num(us - prev, 2)
+        print(f"| {name} | {num(us, 2)} | {added} |")
+        if layer < 8:
+            prev = us
+    print()
+
+
 def receiver_section(d):
     print("## Receiver (`receiver_loadgen`)\n")
     for name, title in (("receiver_loadgen", "Ingestion and search"),
@@ -227,6 +268,7 @@ def main():
     scan_section(d, idx, memory)
     memory_section(d, idx, memory)
     micro_section(d)
+    receiver_cost_section(d)
     receiver_section(d)
 
 

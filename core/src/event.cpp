@@ -129,10 +129,6 @@ json EventToJson(const Event& e) {
   return j;
 }
 
-std::string EventToJsonLine(const Event& e) {
-  return EventToJson(e).dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
 Result<Event> EventFromJson(const json& j) {
   if (!j.is_object()) return MakeError("event: expected a JSON object");
   Event e;

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <random>
@@ -37,6 +38,9 @@ struct Ingested {
   double seconds = 0;
   double Rate() const { return seconds > 0 ? static_cast<double>(stored) / seconds : 0; }
 };
+
+// The nine rule names the events use (queries pick from them too).
+extern const std::array<const char*, 9> kRules;
 
 // One sensor-sized event (about 700 bytes of JSON); event i of n is placed at i/n of the
 // last 24 h, with up to 5 s of jitter.

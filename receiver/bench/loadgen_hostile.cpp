@@ -22,8 +22,9 @@ int RunHostile(const std::string& host, int port, pid_t pid, const Options& o) {
     std::mt19937_64 rng(static_cast<uint64_t>(seq_base));
     std::string body = "[";
     for (int i = 0; i < 100; ++i) {
-      body +=
-          (i ? "," : "") + EventJson(rng, now_ns, i, 100, static_cast<uint64_t>(seq_base + i), 99);
+      body += (i ? "," : "") + EventJson(rng, now_ns, i, 100,
+                                         static_cast<uint64_t>(seq_base) + static_cast<uint64_t>(i),
+                                         99);
     }
     body += "]";
     int h = RoundTrip(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", health_ms);

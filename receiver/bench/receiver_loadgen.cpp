@@ -39,54 +39,6 @@ namespace sandwatch::loadgen {
 using Clock = std::chrono::steady_clock;
 using sandwatch::FormatRfc3339;
 
-const std::array<const char*, 9> kRules = {"unexpected_shell",
-                                           "shadow_file_access",
-                                           "aws_credential_discovery",
-                                           "package_manager_execution",
-                                           "post_start_binary_execution",
-                                           "nc_execution",
-                                           "reverse_shell",
-                                           "suspicious_outbound_connection",
-                                           "suspicious_process_chain"};
-const std::array<const char*, 9> kCmds = {"cat /etc/shadow",
-                                          "bash -i",
-                                          "cat /root/.aws/credentials",
-                                          "apt-get install -y ncat",
-                                          "/tmp/payload --connect",
-                                          "nc -e /bin/sh 127.0.0.1 4444",
-                                          "bash -c exec 3<>/dev/tcp/127.0.0.1/4444",
-                                          "curl http://127.0.0.1:8081/x",
-                                          "python3 -c import pty;pty.spawn('/bin/sh')"};
-
-// Events arrive roughly in time order, as from live sensors: event i of n is placed
-// at i/n of the last 24 h, with up to 5 s of jitter.
-std::string EventJson(std::mt19937_64& rng, int64_t now_ns, int64_t index, int64_t total,
-                      uint64_t seq, int sensor) {
-  int r = static_cast<int>(rng() % 9);
-  constexpr int64_t kDay = 24LL * 3600 * 1'000'000'000;
-  int64_t t = now_ns - kDay +
-              static_cast<int64_t>(static_cast<double>(kDay) * static_cast<double>(index) /
-                                   static_cast<double>(total)) -
-              static_cast<int64_t>(rng() % 5'000'000'000ULL);
-  std::string pod = "pod-" + std::to_string(rng() % 200);
-  std::string s;
-  s.reserve(700);
-  s += R"({"schema":"sandwatch.event/v1","id":")";
-  s += sandwatch::NewUuid();
-  s += R"(","seq":)" + std::to_string(seq) + R"(,"time":")" + FormatRfc3339(t) + R"(","rule":")";
-  s += kRules[r];
-  s += R"(","priority":"Warning","output":")";
-  s += kRules[r];
-  s += " by " + std::string(kCmds[r]) + " in " + pod + " host-" + std::to_string(rng() % 5000);
-  s += R"(","tags":["mitre_execution"],"sensor":{"id":"sensor-)" + std::to_string(sensor) +
-       R"(","mode":"sidecar","capture":"poll","version":"0.1.0"},"k8s":{"pod":")" + pod +
-       R"(","namespace":"bench"},"hostname":"node-1","process":{"pid":)" +
-       std::to_string(rng() % 30000) + R"(,"ppid":1,"name":"sh","exe":"/bin/sh","cmdline":[")";
-  s += kCmds[r];
-  s += R"("],"uid":0,"cwd":"/"},"parent":{"pid":1,"name":"bash","cmdline":["bash"]}})";
-  return s;
-}
-
 struct Latencies {
   std::vector<double> ms;
   double Pct(double p) {
@@ -309,8 +261,10 @@ int main(int argc, char** argv) {      // NOLINT(bugprone-exception-escape): ben
   // 1. Ingestion, then where the receiver's CPU went.
   const int64_t now_ns = sandwatch::SystemClock().WallNs();
   const int64_t total = o.events + o.during_events;
+  const double senders_cpu0 = sandwatch::loadgen::CpuSeconds(getpid());
   Ingested fill = RunIngest(host, port, o, 0, o.events, total, now_ns, 0, nullptr);
   double ingest_cpu_s = sandwatch::loadgen::CpuSeconds(pid);
+  const double senders_cpu_s = sandwatch::loadgen::CpuSeconds(getpid()) - senders_cpu0;
   int64_t rss_after_ingest = sandwatch::loadgen::ReadStatusKb(pid, "VmRSS:");
   httplib::Client c(host, port);
   c.set_tcp_nodelay(true);
@@ -361,8 +315,10 @@ int main(int argc, char** argv) {      // NOLINT(bugprone-exception-escape): ben
       static_cast<long long>(count));
   std::printf("| sustained ingestion (durable) | %.0f events/s (%.1f s) |\n", fill.Rate(),
               fill.seconds);
-  std::printf("| receiver CPU during ingestion | %.1f s (%.0f us per event) |\n", ingest_cpu_s,
-              ingest_cpu_s * per_event);
+  std::printf(
+      "| receiver CPU during ingestion; senders' (this process) | %.1f s (%.0f us); "
+      "%.1f s (%.1f us) per event |\n",
+      ingest_cpu_s, ingest_cpu_s * per_event, senders_cpu_s, senders_cpu_s * per_event);
   std::printf("| text index catch-up after the last 202 | %.1f s |\n", catch_up_s);
   std::string split;
   for (const auto& [name, secs] : threads) {
@@ -388,6 +344,7 @@ int main(int argc, char** argv) {      // NOLINT(bugprone-exception-escape): ben
                    {"events", fill.stored},
                    {"ingest_events_per_s", fill.Rate()},
                    {"catch_up_s", catch_up_s},
+                   {"sender_us_per_event", senders_cpu_s * per_event},
                    {"rule_time_p95_ms", {idle.rule_time.Pct(0.95), busy.rule_time.Pct(0.95)}},
                    {"pod_p95_ms", {idle.pod.Pct(0.95), busy.pod.Pct(0.95)}},
                    {"text_p95_ms", {idle.text.Pct(0.95), busy.text.Pct(0.95)}},

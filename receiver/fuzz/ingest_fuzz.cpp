@@ -1,7 +1,8 @@
 // libFuzzer target for the receiver's ingest parsers. The first byte picks the parser:
 // 0 = POST /events, 1 = POST /heartbeat, 2 = POST /falco, 3 = GET /api/events query.
 // Properties checked beyond "no crash, no sanitizer report": every accepted event's
-// canonical JSON parses back with core's strict parser to the same canonical JSON.
+// canonical JSON parses back with core's strict parser to the same canonical JSON, and is
+// byte for byte what the JSON tree's dump gives (EventToJsonLine writes it directly).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -17,6 +18,11 @@ namespace {
 
 void CheckRoundTrip(const sandwatch::Event& e) {
   std::string line = sandwatch::EventToJsonLine(e);
+  if (line !=
+      sandwatch::EventToJson(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) {
+    std::fprintf(stderr, "direct stored form differs from the tree's:\n%s\n", line.c_str());
+    std::abort();
+  }
   auto j = nlohmann::json::parse(line, nullptr, false);
   if (j.is_discarded()) std::abort();
   auto back = sandwatch::EventFromJson(j);
