@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <random>
@@ -30,6 +31,9 @@ struct Options {
   int hostile = 0;            // hostile connections of each kind (0: normal run)
   int64_t hostile_events = 20000;
 };
+
+// The rules the generated events carry (searches pick from them too).
+extern const std::array<const char*, 9> kRules;
 
 struct Ingested {
   int64_t stored = 0;
