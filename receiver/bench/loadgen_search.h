@@ -16,18 +16,19 @@ class Client;
 namespace sandwatch::loadgen {
 
 struct Latencies {
-  std::vector<double> ms;       // wall time at the client
-  std::vector<double> cpu_ms;   // the worker's CPU time (Server-Timing "cpu"), or -1
-  std::vector<double> wait_ms;  // the worker's wait for a CPU ("cpu-wait"), or -1
+  std::vector<double> ms;        // wall time at the client
+  std::vector<double> cpu_ms;    // the worker's CPU time (Server-Timing "cpu"), or -1
+  std::vector<double> wait_ms;   // the worker's wait for a CPU ("cpu-wait"), or -1
+  std::vector<double> queue_ms;  // in the worker lane's queue, mostly a wake-up ("queue"), or -1
   // The p-th percentile of the wall time (0 when empty).
   double Pct(double p) const;
 };
 
 // Where the time of the slowest 5 % of queries (wall at or above the p95) went, averaged:
-// the worker on a CPU, the worker waiting for one, and the rest (HTTP loop, queue,
-// network, the client itself).
+// in the lane's queue (a worker's wake-up), the worker on a CPU, the worker waiting for
+// one, and the rest (HTTP loop, network, the client itself).
 struct TailSplit {
-  double wall_ms = 0, cpu_ms = 0, wait_ms = 0, rest_ms = 0;
+  double wall_ms = 0, queue_ms = 0, cpu_ms = 0, wait_ms = 0, rest_ms = 0;
   int queries = 0;
 };
 TailSplit SplitTail(const Latencies& l);

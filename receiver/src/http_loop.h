@@ -48,6 +48,7 @@ struct HttpJob {
   int fd;
   uint64_t id;
   HttpRequest req;
+  int64_t queued_ns = 0;  // monotonic time the request was handed to its lane
 };
 
 struct HttpDone {

@@ -8,8 +8,9 @@
 
 namespace sandwatch::receiver {
 
-void HttpCounters::Lane::Add(int64_t run, int64_t wait) {
+void HttpCounters::Lane::Add(int64_t run, int64_t wait, int64_t queued) {
   requests.fetch_add(1, std::memory_order_relaxed);
+  queued_ns.fetch_add(queued, std::memory_order_relaxed);
   run_ns.fetch_add(run, std::memory_order_relaxed);
   wait_ns.fetch_add(wait, std::memory_order_relaxed);
   size_t b = 0;
@@ -66,9 +67,13 @@ std::string RenderHttpMetrics(const HttpCounters& c, const HttpLimits& l) {
            "CPU time of the workers while running requests, by lane (schedstat).",
            [](const auto& lane) { return static_cast<double>(lane.run_ns.load()) / 1e9; });
   per_lane("http_worker_cpu_wait_seconds_total", "counter",
-           "Time the workers were runnable but waiting for a CPU, from going idle to an answer "
-           "being ready, by lane (schedstat run-queue delay).",
+           "Time the workers were runnable but waiting for a CPU while running requests, by "
+           "lane (schedstat run-queue delay).",
            [](const auto& lane) { return static_cast<double>(lane.wait_ns.load()) / 1e9; });
+  per_lane("http_worker_queue_seconds_total", "counter",
+           "Time requests spent in their lane's queue before a worker took them (with a "
+           "worker idle: its wake-up), by lane.",
+           [](const auto& lane) { return static_cast<double>(lane.queued_ns.load()) / 1e9; });
   head("http_worker_cpu_wait_seconds", "histogram",
        "Per request: how long its worker waited for a CPU, by lane.");
   for (size_t i = 0; i < lanes.size(); ++i) {

@@ -184,6 +184,7 @@ void HttpServer::Loop::Run() {
 
 void HttpServer::Loop::Enqueue(HttpJob job) {
   const size_t lane = limits.bulk_workers > 0 && is_bulk && is_bulk(job.req) ? 1 : 0;
+  job.queued_ns = clock->MonoNs();
   {
     std::lock_guard<std::mutex> lock(mu);
     lanes[lane].jobs.push_back(std::move(job));
@@ -200,8 +201,6 @@ void HttpServer::Loop::Work(size_t lane_index) {
   }
   const procfs::ThreadSchedClock sched;
   for (;;) {
-    // Read before waiting: the delay between the wake-up and running counts as waiting.
-    const auto idle = sched.Read();
     HttpJob job;
     {
       std::unique_lock<std::mutex> lock(mu);
@@ -210,6 +209,10 @@ void HttpServer::Loop::Work(size_t lane_index) {
       job = std::move(lane.jobs.front());
       lane.jobs.pop_front();
     }
+    // Queued: from the hand-over to a worker taking it; with a worker idle, that is the
+    // worker's wake-up, mostly a wait for a CPU too.
+    const int64_t queued = clock->MonoNs() - job.queued_ns;
+    const auto start = sched.Read();
     HttpResponse res;
     try {
       handler(job.req, res);
@@ -219,14 +222,15 @@ void HttpServer::Loop::Work(size_t lane_index) {
       res.status = 500;
       res.set_content(R"({"error":"internal error"})", "application/json");
     }
-    if (const auto ready = sched.Read(); idle && ready) {
-      const int64_t run = ready->run_ns - idle->run_ns;
-      const int64_t wait = ready->wait_ns - idle->wait_ns;
-      counters->lanes[lane_index].Add(run, wait);
+    if (const auto ready = sched.Read(); start && ready) {
+      const int64_t run = ready->run_ns - start->run_ns;
+      const int64_t wait = ready->wait_ns - start->wait_ns;
+      counters->lanes[lane_index].Add(run, wait, queued);
       if (limits.server_timing) {
-        std::array<char, 96> value{};
-        std::snprintf(value.data(), value.size(), "cpu;dur=%.3f, cpu-wait;dur=%.3f",
-                      static_cast<double>(run) / 1e6, static_cast<double>(wait) / 1e6);
+        std::array<char, 128> value{};
+        std::snprintf(value.data(), value.size(), "queue;dur=%.3f, cpu;dur=%.3f, cpu-wait;dur=%.3f",
+                      static_cast<double>(queued) / 1e6, static_cast<double>(run) / 1e6,
+                      static_cast<double>(wait) / 1e6);
         res.set_header("Server-Timing", value.data());
       }
     }
