@@ -115,7 +115,8 @@ int main(int argc, char** argv) try {
   app.add_option("--bulk-nice", config.bulk_nice,
                  "run sensor writes (POSTs: half of --http-threads) and the SQLite writer at "
                  "this nice value above searches and the UI, so that a search waits less for a "
-                 "CPU while ingestion runs; 0 runs every request in one pool at one priority")
+                 "CPU while ingestion runs (ingestion then yields to other processes too); 0 "
+                 "runs every request in one pool at one priority")
       ->capture_default_str();
   app.add_flag("--server-timing", config.server_timing,
                "add a Server-Timing header to every answer: the worker's CPU time and the time "

@@ -25,9 +25,10 @@ struct ReceiverConfig {
   int max_stream_clients = 32;               // concurrent /api/stream clients
   int stream_queue = 1024;                   // per-client SSE queue; oldest dropped beyond
   int http_threads = 16;                     // workers running routes on complete requests
-  // Sensor writes (POSTs) run on half of those workers, and the writer thread, at this nice
-  // value above the reads' (a lower CPU weight); 0 runs every request in one pool.
-  int bulk_nice = 5;
+  // When > 0, sensor writes (POSTs) run on half of those workers, and they and the writer
+  // thread at this nice value above the reads' (a lower CPU weight); 0 runs every request
+  // in one pool at one priority.
+  int bulk_nice = 0;
   bool server_timing = false;    // answer with Server-Timing: the worker's CPU time and CPU wait
   double header_timeout_s = 10;  // a request's head must arrive within this (from accept)
   double body_timeout_s = 30;    // its body within this after the head; also bounds answers
