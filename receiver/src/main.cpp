@@ -119,8 +119,9 @@ int main(int argc, char** argv) try {
                  "runs every request in one pool at one priority")
       ->capture_default_str();
   app.add_flag("--server-timing", config.server_timing,
-               "add a Server-Timing header to every answer: the worker's CPU time and the time "
-               "it waited for a CPU (for load tests; it tells clients how busy the host is)");
+               "add a Server-Timing header to every answer: time queued for a worker, its CPU "
+               "time and the time it waited for a CPU (for load tests; it tells clients how busy "
+               "the host is)");
   app.add_option("--header-timeout", config.header_timeout_s,
                  "seconds a client has to send a request's headers (from connect, or from the "
                  "first byte on a kept-alive connection)")
