@@ -30,6 +30,7 @@
 
 #include "loadgen.h"
 #include "loadgen_probe.h"
+#include "loadgen_search.h"
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/ids.h"
 
@@ -38,35 +39,6 @@ namespace sandwatch::loadgen {
 
 using Clock = std::chrono::steady_clock;
 using sandwatch::FormatRfc3339;
-
-struct Latencies {
-  std::vector<double> ms;
-  double Pct(double p) {
-    if (ms.empty()) return 0;
-    std::sort(ms.begin(), ms.end());
-    auto i = static_cast<size_t>(std::lround(p * static_cast<double>(ms.size() - 1)));
-    return ms[std::min(i, ms.size() - 1)];
-  }
-};
-
-// Query i's latency also goes to (*per_kind)[i % per_kind->size()] when given.
-Latencies RunQueries(httplib::Client& c, int n, const std::function<std::string(int)>& path,
-                     std::vector<Latencies>* per_kind = nullptr) {
-  Latencies l;
-  for (int i = 0; i < n; ++i) {
-    std::string p = path(i);
-    auto start = Clock::now();
-    auto res = c.Get(p.c_str());
-    double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-    if (!res || res->status != 200) {
-      std::fprintf(stderr, "query failed: %s\n", p.c_str());
-      continue;
-    }
-    l.ms.push_back(ms);
-    if (per_kind) (*per_kind)[static_cast<size_t>(i) % per_kind->size()].ms.push_back(ms);
-  }
-  return l;
-}
 
 // Posts events [first, first + count) of a `total`-event timeline from o.clients keep-alive
 // clients (sensor ids offset by `sensor_base`); stops early once *stop is set.
@@ -120,66 +92,6 @@ double Metric(httplib::Client& c, const std::string& series) {
   return -1;
 }
 
-// Common, medium and rare terms, one- and two-word.
-const std::array kTerms{"shadow",    "credentials", "4444",    "pod-17%20",
-                        "host-4321", "pty.spawn",   "nc%20-e", "bash%20-i"};
-
-struct Searches {
-  Latencies rule_time, rule_15m, text, text_rule, pod;
-  std::vector<Latencies> text_by_term = std::vector<Latencies>(kTerms.size());
-};
-
-Searches RunSearches(httplib::Client& c, int n, int64_t now_ns, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  Searches s;
-  s.rule_time = RunQueries(c, n, [&](int) {
-    int64_t from =
-        now_ns - static_cast<int64_t>(rng() % (23ULL * 3600)) * 1'000'000'000 - 3600'000'000'000;
-    return std::string("/api/events?rule=") + kRules[rng() % 9] + "&since=" + FormatRfc3339(from) +
-           "&until=" + FormatRfc3339(from + 3600'000'000'000) + "&limit=100";
-  });
-  s.rule_15m = RunQueries(c, n, [&](int) {
-    return std::string("/api/events?rule=") + kRules[rng() % 9] + "&since=15m&limit=100";
-  });
-  s.pod = RunQueries(c, n, [&](int) {  // one pod of 200, whole store: a page and an exact count
-    return "/api/events?pod=pod-" + std::to_string(rng() % 200) + "&limit=100";
-  });
-  s.text = RunQueries(
-      c, n,
-      [&](int i) {
-        return std::string("/api/events?filter=") + kTerms[static_cast<size_t>(i) % kTerms.size()] +
-               "&limit=100";
-      },
-      &s.text_by_term);
-  s.text_rule = RunQueries(c, n, [&](int i) {
-    return std::string("/api/events?rule=") + kRules[i % 9] + "&since=2h&filter=host-12&limit=100";
-  });
-  return s;
-}
-
-void PrintSearches(const char* when, Searches& s) {
-  std::printf("| %s: rule + 1 h window (p50 / p95 / p99) | %.1f / %.1f / %.1f ms |\n", when,
-              s.rule_time.Pct(0.5), s.rule_time.Pct(0.95), s.rule_time.Pct(0.99));
-  std::printf("| %s: rule + since=15m (p50 / p95 / p99) | %.1f / %.1f / %.1f ms |\n", when,
-              s.rule_15m.Pct(0.5), s.rule_15m.Pct(0.95), s.rule_15m.Pct(0.99));
-  std::printf("| %s: pod, whole store (p50 / p95 / p99) | %.1f / %.1f / %.1f ms |\n", when,
-              s.pod.Pct(0.5), s.pod.Pct(0.95), s.pod.Pct(0.99));
-  std::printf("| %s: text filter, whole store (p50 / p95 / p99) | %.1f / %.1f / %.1f ms |\n", when,
-              s.text.Pct(0.5), s.text.Pct(0.95), s.text.Pct(0.99));
-  std::printf("| %s: text + rule + since=2h (p50 / p95 / p99) | %.1f / %.1f / %.1f ms |\n", when,
-              s.text_rule.Pct(0.5), s.text_rule.Pct(0.95), s.text_rule.Pct(0.99));
-  std::string terms;
-  for (size_t t = 0; t < kTerms.size(); ++t) {
-    std::string shown = kTerms[t];
-    for (size_t at; (at = shown.find("%20")) != std::string::npos;) shown.replace(at, 3, " ");
-    std::array<char, 128> part{};
-    std::snprintf(part.data(), part.size(), "%s`%s` %.1f / %.1f", t ? ", " : "", shown.c_str(),
-                  s.text_by_term[t].Pct(0.5), s.text_by_term[t].Pct(0.95));
-    terms += part.data();
-  }
-  std::printf("| %s: text filter by term (p50 / p95 ms) | %s |\n", when, terms.c_str());
-}
-
 }  // namespace sandwatch::loadgen
 
 int main(int argc, char** argv) {      // NOLINT(bugprone-exception-escape): bench, fails loudly
@@ -214,8 +126,9 @@ int main(int argc, char** argv) {      // NOLINT(bugprone-exception-escape): ben
   std::filesystem::create_directories(dir);
   if (o.db.empty()) o.db = dir + "/events.db";
   std::string ready = dir + "/ready";
-  std::vector<std::string> args = {o.receiver,     "--listen", "127.0.0.1:0", "--db", o.db,
-                                   "--ready-file", ready,      "--log-level", "warn"};
+  std::vector<std::string> args = {o.receiver, "--listen",       "127.0.0.1:0", "--db",
+                                   o.db,       "--ready-file",   ready,         "--log-level",
+                                   "warn",     "--server-timing"};
   for (const auto& extra : o.receiver_args) args.push_back(extra);
   if (o.no_fts) args.emplace_back("--no-fts");
   std::vector<char*> argvv(args.size() + 1, nullptr);

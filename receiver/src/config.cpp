@@ -47,6 +47,9 @@ Status ValidateConfig(const ReceiverConfig& c) {
   if (c.http_threads < 2 || c.http_threads > 1024) {
     return MakeError("--http-threads: must be from 2 to 1024");
   }
+  if (c.bulk_nice < 0 || c.bulk_nice > 19) {
+    return MakeError("--bulk-nice: must be from 0 (off) to 19");
+  }
   if (!(c.header_timeout_s > 0)) return MakeError("--header-timeout: must be positive");
   if (!(c.body_timeout_s > 0)) return MakeError("--body-timeout: must be positive");
   if (!(c.idle_timeout_s > 0)) return MakeError("--idle-timeout: must be positive");

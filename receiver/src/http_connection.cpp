@@ -168,11 +168,7 @@ void HttpServer::Loop::Advance(HttpConn& c) {
     c.state = ConnState::kBusy;
     epoll_ctl(epoll_fd, EPOLL_CTL_DEL, c.fd, nullptr);  // nothing to do until answered
     c.in_epoll = false;
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      jobs.push_back(HttpJob{c.fd, c.id, std::move(c.req)});
-    }
-    jobs_cv.notify_one();
+    Enqueue(HttpJob{c.fd, c.id, std::move(c.req)});
   }
 }
 

@@ -2,10 +2,12 @@
 // http_connection.cpp): connections, the worker queue and finished answers.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -46,6 +48,7 @@ struct HttpJob {
   int fd;
   uint64_t id;
   HttpRequest req;
+  int64_t queued_ns = 0;  // monotonic time the request was handed to its lane
 };
 
 struct HttpDone {
@@ -78,9 +81,15 @@ struct HttpServer::Loop {
   uint64_t next_id = 1;
   int64_t listen_paused_until = 0;
 
-  std::mutex mu;  // guards jobs, done
-  std::condition_variable jobs_cv;
-  std::deque<HttpJob> jobs;
+  // A worker lane: its queue and the workers that wait on it. Lane 0 runs interactive
+  // requests, lane 1 (when limits.bulk_workers > 0) the requests is_bulk selects.
+  struct Lane {
+    std::condition_variable cv;
+    std::deque<HttpJob> jobs;
+  };
+  std::function<bool(const HttpRequest&)> is_bulk;
+  std::mutex mu;  // guards the lanes' jobs, done
+  std::array<Lane, 2> lanes;
   std::deque<HttpDone> done;
 
   // Answers from the loop itself (errors, early refusals); the connection closes after.
@@ -107,7 +116,9 @@ struct HttpServer::Loop {
   void PumpStreams(const std::vector<int>& fds);
   std::vector<int> StreamFds() const;
   void Run();
-  void Work();
+  // Adds the job to its lane's queue and wakes one of its workers.
+  void Enqueue(HttpJob job);
+  void Work(size_t lane);
 };
 
 }  // namespace sandwatch::receiver

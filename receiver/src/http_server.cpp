@@ -12,11 +12,13 @@
 
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "http_loop.h"
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/log.h"
+#include "sandwatch/core/procfs/thread_sched.h"
 
 namespace sandwatch::receiver {
 namespace {
@@ -180,16 +182,37 @@ void HttpServer::Loop::Run() {
   }
 }
 
-void HttpServer::Loop::Work() {
+void HttpServer::Loop::Enqueue(HttpJob job) {
+  const size_t lane = limits.bulk_workers > 0 && is_bulk && is_bulk(job.req) ? 1 : 0;
+  job.queued_ns = clock->MonoNs();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    lanes[lane].jobs.push_back(std::move(job));
+  }
+  lanes[lane].cv.notify_one();
+}
+
+void HttpServer::Loop::Work(size_t lane_index) {
+  Lane& lane = lanes[lane_index];
+  if (lane_index == 1 && limits.bulk_nice > 0) {
+    if (auto st = procfs::RaiseThreadNice(0, limits.bulk_nice); !st.ok()) {
+      SW_LOG(kWarn, "http", "bulk worker keeps the normal priority", {"error", st.error().message});
+    }
+  }
+  const procfs::ThreadSchedClock sched;
   for (;;) {
     HttpJob job;
     {
       std::unique_lock<std::mutex> lock(mu);
-      jobs_cv.wait(lock, [&] { return stopping || !jobs.empty(); });
-      if (jobs.empty()) return;
-      job = std::move(jobs.front());
-      jobs.pop_front();
+      lane.cv.wait(lock, [&] { return stopping || !lane.jobs.empty(); });
+      if (lane.jobs.empty()) return;
+      job = std::move(lane.jobs.front());
+      lane.jobs.pop_front();
     }
+    // Queued: from the hand-over to a worker taking it; with a worker idle, that is the
+    // worker's wake-up, mostly a wait for a CPU too.
+    const int64_t queued = clock->MonoNs() - job.queued_ns;
+    const auto start = sched.Read();
     HttpResponse res;
     try {
       handler(job.req, res);
@@ -198,6 +221,18 @@ void HttpServer::Loop::Work() {
       res = HttpResponse{};
       res.status = 500;
       res.set_content(R"({"error":"internal error"})", "application/json");
+    }
+    if (const auto ready = sched.Read(); start && ready) {
+      const int64_t run = ready->run_ns - start->run_ns;
+      const int64_t wait = ready->wait_ns - start->wait_ns;
+      counters->lanes[lane_index].Add(run, wait, queued);
+      if (limits.server_timing) {
+        std::array<char, 128> value{};
+        std::snprintf(value.data(), value.size(), "queue;dur=%.3f, cpu;dur=%.3f, cpu-wait;dur=%.3f",
+                      static_cast<double>(queued) / 1e6, static_cast<double>(run) / 1e6,
+                      static_cast<double>(wait) / 1e6);
+        res.set_header("Server-Timing", value.data());
+      }
     }
     bool keep = job.req.keep_alive && !res.close && !stopping;
     if (job.req.method == "HEAD") res.stream.reset();
@@ -260,6 +295,10 @@ Result<int> HttpServer::Listen(const std::string& host, int port) {
                                      : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
 }
 
+void HttpServer::SetBulkRequests(std::function<bool(const HttpRequest&)> is_bulk) {
+  loop_->is_bulk = std::move(is_bulk);
+}
+
 void HttpServer::Start() {
   Loop& l = *loop_;
   l.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
@@ -271,9 +310,10 @@ void HttpServer::Start() {
     epoll_ctl(l.epoll_fd, EPOLL_CTL_ADD, fd, &ev);
   }
   l.started = true;
-  for (int i = 0; i < l.limits.workers; ++i) {
-    l.workers.emplace_back([&l] { l.Work(); });
-    pthread_setname_np(l.workers.back().native_handle(), "sw-http-worker");
+  for (int i = 0; i < l.limits.workers + l.limits.bulk_workers; ++i) {
+    const bool bulk = i >= l.limits.workers;
+    l.workers.emplace_back([&l, bulk] { l.Work(bulk ? 1 : 0); });
+    pthread_setname_np(l.workers.back().native_handle(), bulk ? "sw-http-bulk" : "sw-http-worker");
   }
   l.thread = std::thread([&l] { l.Run(); });
   pthread_setname_np(l.thread.native_handle(), "sw-http-loop");
@@ -290,7 +330,10 @@ void HttpServer::Stop() {
   if (!l.started || l.stopping.exchange(true)) return;
   Wake();
   if (l.thread.joinable()) l.thread.join();
-  l.jobs_cv.notify_all();
+  {
+    std::lock_guard<std::mutex> lock(l.mu);  // a worker between its check and its wait
+  }
+  for (auto& lane : l.lanes) lane.cv.notify_all();
   for (auto& w : l.workers) w.join();
   std::vector<int> fds;
   for (const auto& [fd, c] : l.conns) fds.push_back(fd);

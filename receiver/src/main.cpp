@@ -112,6 +112,16 @@ int main(int argc, char** argv) try {
   app.add_option("--http-threads", config.http_threads,
                  "worker threads running requests (connections and streams hold none)")
       ->capture_default_str();
+  app.add_option("--bulk-nice", config.bulk_nice,
+                 "run sensor writes (POSTs: half of --http-threads) and the SQLite writer at "
+                 "this nice value above searches and the UI, so that a search waits less for a "
+                 "CPU while ingestion runs (ingestion then yields to other processes too); 0 "
+                 "runs every request in one pool at one priority")
+      ->capture_default_str();
+  app.add_flag("--server-timing", config.server_timing,
+               "add a Server-Timing header to every answer: time queued for a worker, its CPU "
+               "time and the time it waited for a CPU (for load tests; it tells clients how busy "
+               "the host is)");
   app.add_option("--header-timeout", config.header_timeout_s,
                  "seconds a client has to send a request's headers (from connect, or from the "
                  "first byte on a kept-alive connection)")

@@ -1,15 +1,46 @@
 #include "sandwatch/receiver/receiver.h"
 
 #include <algorithm>
+#include <array>
 #include <csignal>
 #include <fstream>
 #include <thread>
+#include <vector>
 
 #include "context.h"
 #include "sandwatch/core/log.h"
 #include "sandwatch/core/procfs/proc_fs.h"
+#include "sandwatch/core/procfs/thread_sched.h"
 
 namespace sandwatch::receiver {
+namespace {
+
+constexpr std::array<const char*, 2> kWriterThreads = {"sw-writer", "sw-checkpoint"};
+
+std::vector<int> WriterThreads() {
+  std::vector<int> out;
+  for (const char* name : kWriterThreads) {
+    for (int tid : procfs::ThreadsNamed(name)) out.push_back(tid);
+  }
+  return out;
+}
+
+// The threads that store what sensors send (named when they were started) get the bulk
+// lane's nice value, so that searches run first when both want a CPU. `before` holds the
+// writer threads of other receivers in this process, which keep theirs.
+void LowerWriterPriority(int nice, const std::vector<int>& before) {
+  for (const char* name : kWriterThreads) {
+    for (int tid : procfs::ThreadsNamed(name)) {
+      if (std::find(before.begin(), before.end(), tid) != before.end()) continue;
+      if (auto st = procfs::RaiseThreadNice(tid, nice); !st.ok()) {
+        SW_LOG(kWarn, "receiver", "writer keeps the normal priority", {"thread", name},
+               {"error", st.error().message});
+      }
+    }
+  }
+}
+
+}  // namespace
 
 struct Receiver::Impl {
   Impl(const ReceiverConfig& config, const Clock& clock) : ctx(config, clock) {}
@@ -41,6 +72,7 @@ Result<std::unique_ptr<Receiver>> Receiver::Start(const ReceiverConfig& config,
   auto impl = std::make_unique<Impl>(config, clock);
   Context& ctx = impl->ctx;
   ctx.credentials = std::move(*credentials);
+  const std::vector<int> writers_before = WriterThreads();
   auto store = Store::Open(StoreOptions{config.db, config.fts, config.sync_full});
   if (!store.ok()) return store.error();
   ctx.store = std::move(*store);
@@ -53,6 +85,12 @@ Result<std::unique_ptr<Receiver>> Receiver::Start(const ReceiverConfig& config,
   limits.max_connections = config.max_connections;
   limits.max_connections_per_peer = config.max_connections_per_peer;
   limits.workers = config.http_threads;
+  if (config.bulk_nice > 0) {
+    limits.bulk_workers = config.http_threads / 2;
+    limits.workers = config.http_threads - limits.bulk_workers;
+    limits.bulk_nice = config.bulk_nice;
+  }
+  limits.server_timing = config.server_timing;
   // Each connection is one fd: make room for the configured number, or say what fits.
   if (auto fds = procfs::RaiseFdSoftLimit(); fds.ok() && *fds < static_cast<uint64_t>(1 << 30)) {
     auto room = static_cast<int>(*fds) - 64;
@@ -79,8 +117,12 @@ Result<std::unique_ptr<Receiver>> Receiver::Start(const ReceiverConfig& config,
   // The notifier is set, and the loop's wake-up exists, before the writer (which publishes)
   // starts; requests arriving meanwhile wait in the writer's queue.
   ctx.hub.SetNotifier([server] { server->Wake(); });
+  if (limits.bulk_workers > 0) {
+    server->SetBulkRequests([](const HttpRequest& req) { return req.method == "POST"; });
+  }
   server->Start();
   ctx.writer->Start();
+  if (config.bulk_nice > 0) LowerWriterPriority(config.bulk_nice, writers_before);
   SW_LOG(kInfo, "receiver", "listening", {"addr", impl->host + ":" + std::to_string(impl->port)},
          {"db", config.db}, {"auth", ctx.credentials->Mode()},
          {"credentials", std::to_string(ctx.credentials->Count())},

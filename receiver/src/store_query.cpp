@@ -53,15 +53,14 @@ void AddText(Bound& b, const std::string& cond, std::string v) {
   b.is_text.push_back(true);
 }
 
-// How the text filter is evaluated: FTS index, sw_match() on rows another index
-// selected, or LIKE (filters without words).
-// kFts: walk the time (or other) index and test membership in the match set; kScan: test
-// each row with sw_match(); kMatches: read the matches themselves and sort them by time
-// (for a filter whose matches are few: the walk would never fill a page).
+// How the text filter is evaluated (LIKE without words). kFts: walk an index, testing membership
+// in the match set; kScan: test each row with sw_match(); kMatches: sort the matches by time.
 enum class TextMode { kFts, kScan, kMatches };
 
-// `id_hash` is q.id's hash (events are found by it; the text is compared too).
-Bound BuildWhere(const EventQuery& q, bool fts, int64_t id_hash, TextMode mode = TextMode::kFts) {
+// `id_hash` is q.id's hash (events are found by it; the text is compared too). `db`, when
+// given, narrows the text filter's last prefix to the words the index holds.
+Bound BuildWhere(const EventQuery& q, bool fts, int64_t id_hash, TextMode mode = TextMode::kFts,
+                 sqlite3* db = nullptr) {
   Bound b;
   AddIn(b, "rule", q.rules);
   if (!q.priorities.empty()) {
@@ -91,7 +90,7 @@ Bound BuildWhere(const EventQuery& q, bool fts, int64_t id_hash, TextMode mode =
   if (q.since_ns) AddInt(b, "time_ns >= ?", *q.since_ns);
   if (q.until_ns) AddInt(b, "time_ns < ?", *q.until_ns);
   if (!q.filter.empty()) {
-    std::string phrase = TextFilterFtsQuery(q.filter);
+    std::string phrase = TextFilterFtsQuery(q.filter, fts ? db : nullptr);
     if (!phrase.empty() && (!fts || mode == TextMode::kScan)) {
       AddText(b, "sw_match(search, ?)", q.filter);
     } else if (!phrase.empty()) {
@@ -150,6 +149,7 @@ Result<sqlite3*> Store::AcquireReader() {
     return MakeError("cannot open a reader on " + options_.path);
   }
   sqlite3_busy_timeout(db, 10000);
+  if (options_.fts) AddTermList(db);
   (void)Exec(db, "PRAGMA query_only=1; PRAGMA cache_size=-16384;");
   RegisterFunctions(db);
   std::lock_guard<std::mutex> lock(readers_mu_);
@@ -236,7 +236,7 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
     // yet). A common word fills a page after a few hundred rows in time order, which is
     // cheaper than collecting every match to test membership.
     int64_t text_only_count = -1;
-    Bound b = BuildWhere(q, options_.fts, id_hash, mode);
+    Bound b = BuildWhere(q, options_.fts, id_hash, mode, db);
     if (b.conditions == 1 && !b.fts_query.empty()) {
       auto counted = CountTextOnly(db, b.fts_query, q.filter);
       if (!counted.ok()) return counted.error();
@@ -254,10 +254,10 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
       auto wanted = static_cast<double>(q.page * q.limit);
       double walked = matches >= wanted ? scanned : static_cast<double>(counted->rows);
       if (!capped && 5 * matches <= walked) {
-        b = BuildWhere(q, options_.fts, id_hash, TextMode::kMatches);
+        b = BuildWhere(q, options_.fts, id_hash, TextMode::kMatches, db);
       } else if (text_only_count > 0 && scanned <= kMaxRowsScannedForAPage &&
                  (capped || 5 * scanned <= matches)) {
-        b = BuildWhere(q, options_.fts, id_hash, TextMode::kScan);
+        b = BuildWhere(q, options_.fts, id_hash, TextMode::kScan, db);
       }
     }
     QueryResult out;
@@ -356,7 +356,7 @@ Result<std::vector<SensorRow>> Store::Sensors() {
 Result<std::vector<Store::TimelineRow>> Store::Timeline(const EventQuery& q, int64_t bucket_ns) {
   const int64_t id_hash = IdHash(id_key_, q.id, options_.id_hash_mask);
   return SW_WITH_READER([&](sqlite3* db) -> Result<std::vector<TimelineRow>> {
-    Bound b = BuildWhere(q, options_.fts, id_hash);
+    Bound b = BuildWhere(q, options_.fts, id_hash, TextMode::kFts, db);
     // "?1" is the bucket width; the positional "?" that follow are numbered from 2.
     Stmt s(db, "SELECT (time_ns / ?1) * ?1 AS b, rule, COUNT(*) FROM events" + b.where +
                    " GROUP BY b, rule ORDER BY b LIMIT 20000");

@@ -5,12 +5,21 @@
 
 #include <string>
 
+struct sqlite3;
+
 namespace sandwatch::receiver {
 
 // The filter as a LIKE pattern (wildcards escaped, ESCAPE '\\'), for filters without words.
 std::string TextFilterLikePattern(const std::string& s);
 
-// The filter as an FTS5 query over its words; empty when it has no word characters.
-std::string TextFilterFtsQuery(const std::string& s);
+// The filter as an FTS5 query over its words; empty when it has no word characters. With
+// `terms_db` (a connection that ran AddTermList), a last word of 3 or more ASCII
+// characters that is a prefix becomes the word itself, or the few indexed words it
+// starts: the same matches, without FTS5 merging a prefix's posting lists in full.
+std::string TextFilterFtsQuery(const std::string& s, sqlite3* terms_db = nullptr);
+
+// Adds temp.events_fts_terms (fts5vocab over events_fts) to a reader connection; without
+// it (no text index), TextFilterFtsQuery keeps the prefix form.
+void AddTermList(sqlite3* db);
 
 }  // namespace sandwatch::receiver

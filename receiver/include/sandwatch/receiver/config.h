@@ -25,10 +25,15 @@ struct ReceiverConfig {
   int max_stream_clients = 32;               // concurrent /api/stream clients
   int stream_queue = 1024;                   // per-client SSE queue; oldest dropped beyond
   int http_threads = 16;                     // workers running routes on complete requests
-  double header_timeout_s = 10;        // a request's head must arrive within this (from accept)
-  double body_timeout_s = 30;          // its body within this after the head; also bounds answers
-  double idle_timeout_s = 60;          // keep-alive connections idle longer are closed
-  int max_connections = 2048;          // open connections in total; more get 503 and are closed
+  // When > 0, sensor writes (POSTs) run on half of those workers, and they and the writer
+  // thread at this nice value above the reads' (a lower CPU weight); 0 runs every request
+  // in one pool at one priority.
+  int bulk_nice = 0;
+  bool server_timing = false;    // answer with Server-Timing: the worker's CPU time and CPU wait
+  double header_timeout_s = 10;  // a request's head must arrive within this (from accept)
+  double body_timeout_s = 30;    // its body within this after the head; also bounds answers
+  double idle_timeout_s = 60;    // keep-alive connections idle longer are closed
+  int max_connections = 2048;    // open connections in total; more get 503 and are closed
   int max_connections_per_peer = 256;  // open connections per client address
   std::string ready_file;              // written with "host:port" once listening
 };
