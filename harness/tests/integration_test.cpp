@@ -18,37 +18,32 @@ namespace fs = std::filesystem;
 using testing::MissedSignals;
 
 TEST(HarnessIntegration, BlogDemoOnTheHostRuntime) {
-  RunOptions o;
-  o.scenario_path = testing::SourceDir() + "/scenarios/blog-demo-ci.yaml";
-  o.runtimes = {"host"};
-  o.out_dir = testing::TempOut("host");
-  o.bin_dir = testing::BinDir();
-  o.quiet = true;
-  auto runner = MakeProcessRunner();
-  auto out = RunScenario(o, DefaultBackends(), *runner, SystemClock());
+  const std::string out_dir = testing::TempOut("host");
+  auto out =
+      testing::RunForReal(testing::SourceDir() + "/scenarios/blog-demo-ci.yaml", out_dir, {"host"});
   ASSERT_TRUE(out.ok()) << out.error().message;
   EXPECT_TRUE(out->all_cells_ok) << out->table;
   for (const char* f :
        {"summary.json", "report.md", "report.html", "events.jsonl", "ground-truth.jsonl",
         "environment.json", "cells.json", "coverage.svg", "latency.svg"}) {
-    EXPECT_TRUE(fs::exists(o.out_dir + "/" + f)) << f;
+    EXPECT_TRUE(fs::exists(out_dir + "/" + f)) << f;
   }
-  auto summary = nlohmann::json::parse(testing::Slurp(o.out_dir + "/summary.json"));
+  auto summary = nlohmann::json::parse(testing::Slurp(out_dir + "/summary.json"));
   EXPECT_EQ(summary["scenario"], "blog-demo-ci");
   EXPECT_EQ(MissedSignals(summary, "host", "in-guest"), "") << out->table;
   EXPECT_EQ(MissedSignals(summary, "host", "host-view"), "") << out->table;
   // environment.json records what capture the observers really used.
-  auto env = nlohmann::json::parse(testing::Slurp(o.out_dir + "/environment.json"));
+  auto env = nlohmann::json::parse(testing::Slurp(out_dir + "/environment.json"));
   EXPECT_FALSE(env.value("host_view_capture_active", "").empty());
   // Both sensors spoke through their own credentials (the signals above arrived that way).
   EXPECT_EQ(env.value("receiver_auth", ""), "per-sensor credentials (--sensor-tokens)");
   // blog-demo-ci lists no falco observer, so no Falco is started (or faked).
   EXPECT_EQ(env.value("falco", ""), "not in this scenario's observers");
   // `harness report` re-renders the same summary from the stored data.
-  std::string before = testing::Slurp(o.out_dir + "/summary.json");
-  ASSERT_TRUE(RerenderReport(o.out_dir).ok());
-  EXPECT_EQ(before, testing::Slurp(o.out_dir + "/summary.json"));
-  fs::remove_all(o.out_dir);
+  std::string before = testing::Slurp(out_dir + "/summary.json");
+  ASSERT_TRUE(RerenderReport(out_dir).ok());
+  EXPECT_EQ(before, testing::Slurp(out_dir + "/summary.json"));
+  fs::remove_all(out_dir);
 }
 
 TEST(HarnessIntegration, BadScenarioExitsTwoNamingTheKey) {

@@ -11,7 +11,10 @@
 #include <string>
 
 #include "sandwatch/core/signals.h"
+#include "sandwatch/harness/backend.h"
+#include "sandwatch/harness/command_runner.h"
 #include "sandwatch/harness/commands.h"
+#include "sandwatch/harness/run.h"
 
 namespace sandwatch::harness::testing {
 
@@ -33,6 +36,19 @@ inline std::string TempOut(const std::string& tag) {
            ("sandwatch-harness-" + tag + "-" + std::to_string(getpid()));
   std::filesystem::remove_all(p);
   return p.string();
+}
+// Runs the scenario at `path` quietly with the real binaries (BinDir) and the default
+// backends; the results folder is `out_dir`. `runtimes` narrows the scenario's runtimes.
+inline Result<RunOutcome> RunForReal(const std::string& path, const std::string& out_dir,
+                                     std::vector<std::string> runtimes = {}) {
+  RunOptions o;
+  o.scenario_path = path;
+  o.runtimes = std::move(runtimes);
+  o.out_dir = out_dir;
+  o.bin_dir = BinDir();
+  o.quiet = true;
+  auto runner = MakeProcessRunner();
+  return RunScenario(o, DefaultBackends(), *runner, SystemClock());
 }
 // Which of the six seed signals `observer` detected in `runtime`, from summary.json.
 inline std::string MissedSignals(const nlohmann::json& summary, const std::string& runtime,
