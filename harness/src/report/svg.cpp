@@ -67,15 +67,15 @@ std::string RateColor(double rate) {
   const double t = (rate - 0.5 * static_cast<double>(half)) / 0.5;
   const auto mix = [&](size_t c) {
     const int a = kStops.at(half).at(c), b = kStops.at(half + 1).at(c);
-    return static_cast<int>(a + (b - a) * t + 0.5);
+    return static_cast<int>(std::lround(a + (b - a) * t));
   };
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "#%02x%02x%02x", mix(0), mix(1), mix(2));
-  return buf;
+  std::array<char, 16> buf{};
+  std::snprintf(buf.data(), buf.size(), "#%02x%02x%02x", mix(0), mix(1), mix(2));
+  return buf.data();
 }
 
 Svg::Svg(int width, int height, std::string_view title) {
-  out_ = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(width) +
+  out_ = R"(<svg xmlns="http://www.w3.org/2000/svg" width=")" + std::to_string(width) +
          "\" height=\"" + std::to_string(height) + "\" viewBox=\"0 0 " + std::to_string(width) +
          " " + std::to_string(height) +
          "\" font-family=\"DejaVu Sans, Arial, sans-serif\" role=\"img\">\n<title>" +
