@@ -88,14 +88,10 @@ Attribution Attribute(const CellOutcome* cell, const ObserverBinding& b, const E
   if (cell != nullptr) {
     a.cell_id = cell->cell.Id();
     a.runtime = cell->cell.runtime;
-    const auto slack = static_cast<int64_t>(opts.slack_s * 1e9);
-    const auto grace = static_cast<int64_t>(opts.grace_s * 1e9);
     const GroundTruthStep* best = nullptr;
     Match best_match;
     for (const auto& s : cell->ground_truth) {
-      if (!Attributable(s)) continue;
-      int64_t end = s.end_wall_ns > 0 ? s.end_wall_ns : cell->end_wall_ns;
-      if (e.time_ns < s.start_wall_ns - slack || e.time_ns > end + grace) continue;
+      if (!Attributable(s) || !InStepWindow(e, s, *cell, opts)) continue;
       Match m = MatchIdentity(b, s, e);
       if (!m.ok) continue;
       // A stronger basis wins; on a tie the attack step does (it is what the rule is for).

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "sandwatch/core/fd_io.h"
 #include "sandwatch/core/files.h"
 #include "sandwatch/harness/command_runner.h"
 
@@ -53,11 +54,7 @@ std::string TempPath(const char* tag, std::string_view content = {}) {
   std::string tmpl = std::string("/tmp/sandwatch-harness-") + tag + "-XXXXXX";
   int fd = mkstemp(tmpl.data());
   if (fd < 0) return tmpl;
-  while (!content.empty()) {
-    ssize_t n = write(fd, content.data(), content.size());
-    if (n <= 0) break;
-    content.remove_prefix(static_cast<size_t>(n));
-  }
+  (void)WriteAll(fd, content);  // a short write shows as a short stdin, as a closed pipe would
   close(fd);
   return tmpl;
 }
@@ -77,10 +74,19 @@ Result<boost::filesystem::path> ResolveExe(const std::string& name) {
   return p;
 }
 
-bp::environment MakeEnv(const std::map<std::string, std::string>& extra) {
+// Spawns spec.argv with stdin, stdout and stderr redirected to files. Throws what Boost throws.
+bp::child Spawn(const CommandSpec& spec, const boost::filesystem::path& exe,
+                const std::string& in_path, const std::string& out_path,
+                const std::string& err_path) {
   bp::environment env = boost::this_process::environment();
-  for (const auto& [k, v] : extra) env[k] = v;
-  return env;
+  for (const auto& [k, v] : spec.env) env[k] = v;
+  std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
+  if (spec.cwd.empty()) {  // inherit ours
+    return bp::child(bp::exe = exe.string(), bp::args = args, env,
+                     bp::std_in<in_path, bp::std_out> out_path, bp::std_err > err_path);
+  }
+  return bp::child(bp::exe = exe.string(), bp::args = args, env, bp::start_dir = spec.cwd,
+                   bp::std_in<in_path, bp::std_out> out_path, bp::std_err > err_path);
 }
 
 // Boost.Process spawns; the handle then owns the pid and reaps it with waitpid
@@ -145,15 +151,7 @@ class ProcessRunner : public CommandRunner {
     std::string err_path = TempPath("err");
     CommandResult result;
     try {
-      std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
-      bp::child child =
-          spec.cwd.empty()
-              ? bp::child(bp::exe = exe->string(), bp::args = args, MakeEnv(spec.env),
-                          bp::std_in<in_path, bp::std_out> out_path, bp::std_err > err_path)
-              : bp::child(bp::exe = exe->string(), bp::args = args, MakeEnv(spec.env),
-                          bp::start_dir = spec.cwd, bp::std_in<in_path, bp::std_out> out_path,
-                          bp::std_err > err_path);
-      BoostHandle handle(std::move(child));
+      BoostHandle handle(Spawn(spec, *exe, in_path, out_path, err_path));
       auto code = handle.Wait(spec.timeout);
       if (!code.ok()) {
         result.timed_out = true;
@@ -177,15 +175,8 @@ class ProcessRunner : public CommandRunner {
     std::string out_path = spec.stdout_path.empty() ? "/dev/null" : spec.stdout_path;
     std::string err_path = spec.stderr_path.empty() ? "/dev/null" : spec.stderr_path;
     try {
-      std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
-      bp::child child =
-          spec.cwd.empty()
-              ? bp::child(bp::exe = exe->string(), bp::args = args, MakeEnv(spec.env),
-                          bp::std_in<bp::null, bp::std_out> out_path, bp::std_err > err_path)
-              : bp::child(bp::exe = exe->string(), bp::args = args, MakeEnv(spec.env),
-                          bp::start_dir = spec.cwd, bp::std_in<bp::null, bp::std_out> out_path,
-                          bp::std_err > err_path);
-      return std::unique_ptr<ProcessHandle>(new BoostHandle(std::move(child)));
+      return std::unique_ptr<ProcessHandle>(
+          new BoostHandle(Spawn(spec, *exe, "/dev/null", out_path, err_path)));
     } catch (const std::exception& e) {
       return MakeError("cannot start " + RenderCommand(spec.argv) + ": " + e.what());
     }

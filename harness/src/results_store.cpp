@@ -33,6 +33,35 @@ std::vector<Expectation> ExpectFromScenarioFile(const std::string& path, const s
   return {};
 }
 
+// cells.json's fields of a run and of a cell, one list for writing and reading: f(key, field)
+// for each. A key missing on read keeps the field's default.
+template <typename Run, typename F>
+void RunFields(Run& run, F&& f) {
+  f("run_id", run.run_id);
+  f("scenario", run.scenario);
+  f("scenario_path", run.scenario_path);
+  f("description", run.description);
+  f("backend", run.backend);
+  f("started_wall_ns", run.started_wall_ns);
+  f("finished_wall_ns", run.finished_wall_ns);
+  f("score_options", run.score_options);
+}
+
+template <typename Outcome, typename F>
+void CellFields(Outcome& c, F&& f) {
+  f("index", c.cell.index);
+  f("runtime", c.cell.runtime);
+  f("speed", c.cell.speed);
+  f("variant", c.cell.variant);
+  f("repetition", c.cell.repetition);
+  f("ok", c.ok);
+  f("error", c.error);
+  f("start_wall_ns", c.start_wall_ns);
+  f("end_wall_ns", c.end_wall_ns);
+  f("observers", c.observers);
+  f("notes", c.notes);
+}
+
 }  // namespace
 
 Status WriteRunData(const std::string& dir, const RunRecord& run) {
@@ -43,37 +72,19 @@ Status WriteRunData(const std::string& dir, const RunRecord& run) {
   for (const auto& j : run.raw_events) events += j.dump() + "\n";
   if (auto s = WriteFileAtomic(dir + "/events.jsonl", events); !s.ok()) return s;
   std::string gt;
-  json cells = json::array();
+  json meta{{"expect", run.expect}, {"cells", json::array()}};
+  RunFields(run, [&](const char* key, const auto& v) { meta[key] = v; });
   for (const auto& c : run.cells) {
     for (const auto& s : c.ground_truth) {
       json j = GroundTruthToJson(s);
       j["cell"] = c.cell.Id();
       gt += j.dump() + "\n";
     }
-    cells.push_back(json{{"id", c.cell.Id()},
-                         {"index", c.cell.index},
-                         {"runtime", c.cell.runtime},
-                         {"speed", c.cell.speed},
-                         {"variant", c.cell.variant},
-                         {"repetition", c.cell.repetition},
-                         {"ok", c.ok},
-                         {"error", c.error},
-                         {"start_wall_ns", c.start_wall_ns},
-                         {"end_wall_ns", c.end_wall_ns},
-                         {"observers", c.observers},
-                         {"notes", c.notes}});
+    json cell{{"id", c.cell.Id()}};
+    CellFields(c, [&](const char* key, const auto& v) { cell[key] = v; });
+    meta["cells"].push_back(std::move(cell));
   }
   if (auto s = WriteFileAtomic(dir + "/ground-truth.jsonl", gt); !s.ok()) return s;
-  json meta{{"run_id", run.run_id},
-            {"scenario", run.scenario},
-            {"scenario_path", run.scenario_path},
-            {"description", run.description},
-            {"backend", run.backend},
-            {"started_wall_ns", run.started_wall_ns},
-            {"finished_wall_ns", run.finished_wall_ns},
-            {"score_options", run.score_options},
-            {"expect", run.expect},
-            {"cells", cells}};
   if (auto s = WriteFileAtomic(dir + "/cells.json", meta.dump(2) + "\n"); !s.ok()) return s;
   return WriteFileAtomic(dir + "/environment.json", run.environment.dump(2) + "\n");
 }
@@ -117,14 +128,7 @@ Result<RunRecord> ReadRunData(const std::string& dir) {
   if (!meta.ok()) return meta.error();
   try {
     const json& m = *meta;
-    run.run_id = m.value("run_id", "");
-    run.scenario = m.value("scenario", "");
-    run.scenario_path = m.value("scenario_path", "");
-    run.description = m.value("description", "");
-    run.backend = m.value("backend", "");
-    run.started_wall_ns = m.value("started_wall_ns", int64_t{0});
-    run.finished_wall_ns = m.value("finished_wall_ns", int64_t{0});
-    if (m.contains("score_options")) run.score_options = m["score_options"].get<ScoreOptions>();
+    RunFields(run, [&](const char* key, auto& v) { v = m.value(key, v); });
     if (m.contains("expect")) {
       run.expect = m.at("expect").get<std::vector<Expectation>>();
     } else {
@@ -132,17 +136,7 @@ Result<RunRecord> ReadRunData(const std::string& dir) {
     }
     for (const auto& c : m.at("cells")) {
       CellOutcome o;
-      o.cell.index = c.value("index", 0);
-      o.cell.runtime = c.value("runtime", "");
-      o.cell.speed = c.value("speed", "");
-      o.cell.variant = c.value("variant", "");
-      o.cell.repetition = c.value("repetition", 0);
-      o.ok = c.value("ok", false);
-      o.error = c.value("error", "");
-      o.start_wall_ns = c.value("start_wall_ns", int64_t{0});
-      o.end_wall_ns = c.value("end_wall_ns", int64_t{0});
-      o.observers = c.value("observers", std::vector<ObserverBinding>{});
-      o.notes = c.value("notes", std::vector<std::string>{});
+      CellFields(o, [&](const char* key, auto& v) { v = c.value(key, v); });
       run.cells.push_back(std::move(o));
     }
   } catch (const std::exception& e) {

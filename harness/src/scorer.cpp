@@ -75,6 +75,13 @@ Match MatchIdentity(const ObserverBinding& b, const GroundTruthStep& s, const Ev
   return {};
 }
 
+bool InStepWindow(const Event& e, const GroundTruthStep& s, const CellOutcome& cell,
+                  const ScoreOptions& opts) {
+  const int64_t end = s.end_wall_ns > 0 ? s.end_wall_ns : cell.end_wall_ns;
+  return e.time_ns >= s.start_wall_ns - static_cast<int64_t>(opts.slack_s * 1e9) &&
+         e.time_ns <= end + static_cast<int64_t>(opts.grace_s * 1e9);
+}
+
 namespace {
 
 std::optional<double> Median(std::vector<double> v) {
@@ -94,8 +101,6 @@ std::string SignalForRule(std::string_view source, std::string_view rule) {
 Score ScoreRun(const std::vector<CellOutcome>& cells, const std::vector<Event>& events,
                const ScoreOptions& opts) {
   Score score;
-  const auto slack = static_cast<int64_t>(opts.slack_s * 1e9);
-  const auto grace = static_cast<int64_t>(opts.grace_s * 1e9);
   for (const auto& cell : cells) {
     // Signals this cell expects, in ground-truth order, each with its steps.
     std::vector<std::string> order;
@@ -124,18 +129,19 @@ Score ScoreRun(const std::vector<CellOutcome>& cells, const std::vector<Event>& 
         r.observer_available = b.available;
         r.reason = b.reason;
         r.expected = ExpectedVisible(cell.cell.runtime, b.observer);
-        const GroundTruthStep* first = steps_for[sig].front();
-        r.step = first->step;
-        r.command = first->command;
-        r.hold_ms = first->hold_ms;
-        r.short_lived = first->hold_ms < opts.poll_interval_s * 1000;
+        const auto take_step = [&](const GroundTruthStep& s) {
+          r.step = s.step;
+          r.command = s.command;
+          r.hold_ms = s.hold_ms;
+          r.short_lived = s.hold_ms < opts.poll_interval_s * 1000;
+        };
+        take_step(*steps_for[sig].front());
         int64_t best_time = 0;
         for (const auto& e : events) {
           if (!b.available || !BindingOwns(b, e)) continue;
           if (SignalForRule(e.source, e.rule) != sig) continue;
           for (const GroundTruthStep* s : steps_for[sig]) {
-            int64_t end = s->end_wall_ns > 0 ? s->end_wall_ns : cell.end_wall_ns;
-            if (e.time_ns < s->start_wall_ns - slack || e.time_ns > end + grace) continue;
+            if (!InStepWindow(e, *s, cell, opts)) continue;
             Match m = MatchIdentity(b, *s, e);
             if (!m.ok) continue;
             used.insert(e.id);
@@ -148,10 +154,7 @@ Score ScoreRun(const std::vector<CellOutcome>& cells, const std::vector<Event>& 
               r.latency_ms = std::max(0.0, lat);
               r.basis = m.basis;
               r.first_event_id = e.id;
-              r.step = s->step;
-              r.command = s->command;
-              r.hold_ms = s->hold_ms;
-              r.short_lived = s->hold_ms < opts.poll_interval_s * 1000;
+              take_step(*s);
             }
             break;
           }

@@ -22,6 +22,12 @@ struct Match {
 // The event's process is the step's (rules 4 of scorer.h). Time is not checked here.
 Match MatchIdentity(const ObserverBinding& b, const GroundTruthStep& s, const Event& e);
 
+struct ScoreOptions;
+// The event falls in the step's window: from its start (less the slack) to its end, or the
+// cell's end for a step still running, plus the grace.
+bool InStepWindow(const Event& e, const GroundTruthStep& s, const CellOutcome& cell,
+                  const ScoreOptions& opts);
+
 // A process name or path is attack-sim (comm is the first 15 bytes).
 bool IsAttackSim(std::string_view name, const std::vector<std::string>& cmdline);
 // pred holds for the event's parent or one of its ancestors.

@@ -49,6 +49,17 @@ inline ObserverBinding InGuest(std::string pod) {
   return b;
 }
 
+// Falco as an observer (source falco, pids in the workload's namespace); absent: not installed.
+inline ObserverBinding Falco(bool available = true) {
+  ObserverBinding b;
+  b.observer = "falco";
+  b.source = "falco";
+  b.available = available;
+  b.pids_comparable = true;
+  if (!available) b.reason = "Falco is not installed";
+  return b;
+}
+
 // An event of `rule` from `pod` at time_ns: process `cmd` (name = argv[0]) as `pid`.
 inline Event ProcessEvent(std::string id, std::string rule, std::string pod, int64_t time_ns,
                           int pid, std::vector<std::string> cmd) {

@@ -32,30 +32,26 @@ std::string Missing(CommandRunner& r) {
 TEST(FalcoRoot, RealFalcoInARuncPodEveryAlertAttributedOrExplained) {
   auto runner = MakeProcessRunner();
   if (auto why = Missing(*runner); !why.empty()) GTEST_SKIP() << why;
-  RunOptions o;
-  o.scenario_path = testing::SourceDir() + "/scenarios/falco-runc-ci.yaml";
-  o.out_dir = testing::TempOut("falco-runc");
-  o.bin_dir = testing::BinDir();
-  o.quiet = true;
-  auto out = RunScenario(o, DefaultBackends(), *runner, SystemClock());
+  const std::string out_dir = testing::TempOut("falco-runc");
+  auto out = testing::RunForReal(testing::SourceDir() + "/scenarios/falco-runc-ci.yaml", out_dir);
   ASSERT_TRUE(out.ok()) << out.error().message;
   EXPECT_TRUE(out->all_cells_ok) << out->table;
 
   // Falco ran, was stopped, and left its log, counts and file output in the results folder.
   for (const char* f : {"falco.log", "falco-rule-counts.json", "falco-events.jsonl",
                         "falco-alerts.json", "observer-cost.json"}) {
-    EXPECT_TRUE(std::filesystem::exists(o.out_dir + "/" + f)) << f;
+    EXPECT_TRUE(std::filesystem::exists(out_dir + "/" + f)) << f;
   }
-  auto env = json::parse(testing::Slurp(o.out_dir + "/environment.json"));
+  auto env = json::parse(testing::Slurp(out_dir + "/environment.json"));
   EXPECT_NE(env.value("falco_version", "").find("0."), std::string::npos) << env.dump();
   EXPECT_FALSE(env.value("falco_rules_release", "").empty());
 
-  std::istringstream lines(testing::Slurp(o.out_dir + "/falco-events.jsonl"));
+  std::istringstream lines(testing::Slurp(out_dir + "/falco-events.jsonl"));
   std::string line;
   int n = 0;
   while (std::getline(lines, line)) n += line.empty() ? 0 : 1;
   ASSERT_GT(n, 0) << "Falco wrote no alert at all";
-  auto acc = json::parse(testing::Slurp(o.out_dir + "/falco-alerts.json"));
+  auto acc = json::parse(testing::Slurp(out_dir + "/falco-alerts.json"));
   EXPECT_EQ(acc["alerts"].get<int>(), n);
   int credited = 0;
   for (const auto& a : acc["accounts"]) {
@@ -70,7 +66,7 @@ TEST(FalcoRoot, RealFalcoInARuncPodEveryAlertAttributedOrExplained) {
   EXPECT_GT(credited, 0) << acc.dump(1);
 
   // Every behaviour Falco's stock rules fired on in the pod is credited to the falco column.
-  auto summary = json::parse(testing::Slurp(o.out_dir + "/summary.json"));
+  auto summary = json::parse(testing::Slurp(out_dir + "/summary.json"));
   std::string missed = testing::MissedSignals(summary, "runc", "falco");
   for (const char* sig : {"shadow_file_access", "aws_credential_discovery",
                           "package_manager_execution", "nc_execution"}) {
@@ -78,9 +74,9 @@ TEST(FalcoRoot, RealFalcoInARuncPodEveryAlertAttributedOrExplained) {
   }
   // A failed run keeps its folder so the alerts can be read; a passing one leaves nothing.
   if (HasFailure()) {
-    std::cerr << "kept for inspection: " << o.out_dir << "\n";
+    std::cerr << "kept for inspection: " << out_dir << "\n";
   } else {
-    std::filesystem::remove_all(o.out_dir);
+    std::filesystem::remove_all(out_dir);
   }
 }
 

@@ -38,17 +38,23 @@ inline std::string TempOut(const std::string& tag) {
   std::filesystem::remove_all(p);
   return p.string();
 }
-// blog-demo-ci on `runtimes` into `out_dir`, as `harness run` runs it: the real runner and
-// backends, the binaries of BinDir(), no progress lines.
+// Runs the scenario at `path` quietly with the real binaries (BinDir) and the default
+// backends; the results folder is `out_dir`. `runtimes` narrows the scenario's runtimes.
+inline Result<RunOutcome> RunForReal(const std::string& path, const std::string& out_dir,
+                                     std::vector<std::string> runtimes = {}) {
+  RunOptions o;
+  o.scenario_path = path;
+  o.runtimes = std::move(runtimes);
+  o.out_dir = out_dir;
+  o.bin_dir = BinDir();
+  o.quiet = true;
+  auto runner = MakeProcessRunner();
+  return RunScenario(o, DefaultBackends(), *runner, SystemClock());
+}
+// blog-demo-ci on `runtimes` into `out_dir`, as `harness run` runs it.
 inline Result<RunOutcome> RunBlogDemoCi(const std::vector<std::string>& runtimes,
                                         const std::string& out_dir) {
-  auto runner = MakeProcessRunner();
-  return RunScenario(RunOptions{.scenario_path = SourceDir() + "/scenarios/blog-demo-ci.yaml",
-                                .out_dir = out_dir,
-                                .bin_dir = BinDir(),
-                                .runtimes = runtimes,
-                                .quiet = true},
-                     DefaultBackends(), *runner, SystemClock());
+  return RunForReal(SourceDir() + "/scenarios/blog-demo-ci.yaml", out_dir, runtimes);
 }
 // Which of the six seed signals `observer` detected in `runtime`, from summary.json.
 inline std::string MissedSignals(const nlohmann::json& summary, const std::string& runtime,

@@ -44,13 +44,7 @@ TEST(NoiseIntegration, EachAlertOnTheBenignChainIsAttributedToItsStep) {
          "sensor: {capture: poll, poll_interval: 0.5, heartbeat_interval: 2}\n"
          "timeouts: {cell: 3m, settle: 3s}\n";
   }
-  RunOptions o;
-  o.scenario_path = scenario;
-  o.out_dir = out_dir;
-  o.bin_dir = testing::BinDir();
-  o.quiet = true;
-  auto runner = MakeProcessRunner();
-  auto out = RunScenario(o, DefaultBackends(), *runner, SystemClock());
+  auto out = testing::RunForReal(scenario, out_dir);
   ASSERT_TRUE(out.ok()) << out.error().message;
   EXPECT_TRUE(out->all_cells_ok) << out->table;
   EXPECT_NE(out->noise_line.find("host/in-guest"), std::string::npos) << out->noise_line;

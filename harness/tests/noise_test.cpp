@@ -139,11 +139,7 @@ TEST(Noise, AnAttackerNamingItselfRuncIsNotMachinery) {
 
 TEST(Noise, FalcoEventsTakeTheSamePath) {
   Canned c;
-  ObserverBinding falco;
-  falco.observer = "falco";
-  falco.source = "falco";
-  falco.pids_comparable = true;
-  c.cell.observers.push_back(falco);
+  c.cell.observers.push_back(canned::Falco());
   Event e = Ev("f1", "Read sensitive file untrusted", 200, {"stat", "/etc/shadow"}, 15, "");
   e.source = "falco";
   Score s = ScoreRun({c.cell}, {e}, c.opts);

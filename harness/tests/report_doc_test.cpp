@@ -101,10 +101,10 @@ TEST(Format, OneFunctionPerFormat) {
   EXPECT_EQ(FormatMs(850.4), "850 ms");
   EXPECT_EQ(FormatMs(1250), "1.2 s");
   EXPECT_EQ(FormatMs(std::nullopt), "");
-  EXPECT_EQ(Percent(0), "0%");
-  EXPECT_EQ(Percent(0.25), "25%");
-  EXPECT_EQ(Percent(0.012), "1.2%");
-  EXPECT_EQ(Percent(0.0012), "0.12%");
+  for (const auto& [fraction, text] : std::vector<std::pair<double, std::string>>{
+           {0, "0%"}, {0.25, "25%"}, {0.012, "1.2%"}, {0.0012, "0.12%"}}) {
+    EXPECT_EQ(Percent(fraction), text) << fraction;
+  }
 }
 
 }  // namespace

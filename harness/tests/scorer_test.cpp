@@ -212,12 +212,7 @@ TEST(ScorerTricky, ShortLivedMissesAreListedAndSkippedStepsExpectNothing) {
 
 TEST(ScorerTricky, AbsentObserverIsReportedNotScored) {
   Tiny t;
-  ObserverBinding falco;
-  falco.observer = "falco";
-  falco.source = "falco";
-  falco.available = false;
-  falco.reason = "Falco is not installed";
-  t.cell.observers = {falco};
+  t.cell.observers = {canned::Falco(/*available=*/false)};
   Event e = t.Ev("f", 22, {"tail", "-f", "/etc/shadow"}, 100);
   e.source = "falco";
   e.rule = "Read sensitive file untrusted";

@@ -34,41 +34,25 @@ std::vector<std::string> FalcoArgs(const std::string& exe, const std::string& ht
                                    const std::string& events_file) {
   nlohmann::json append = {{"match", {{"source", "syscall"}}},
                            {"extra_fields", FalcoExtraFields()}};
-  return {exe,
-          "-o",
-          "engine.kind=modern_ebpf",
-          "-o",
-          "json_output=true",
-          "-o",
-          "json_include_output_property=true",
-          "-o",
-          "json_include_tags_property=true",
-          "-o",
-          "rule_matching=all",
-          "-o",
-          "priority=debug",
-          "-o",
-          "stdout_output.enabled=false",
-          "-o",
-          "syslog_output.enabled=false",
-          "-o",
-          "log_syslog=false",
-          "-o",
-          "log_stderr=true",
-          "-o",
-          "webserver.enabled=false",
-          "-o",
-          "http_output.enabled=true",
-          "-o",
-          "http_output.url=" + http_url,
-          "-o",
-          "file_output.enabled=true",
-          "-o",
-          "file_output.keep_alive=false",
-          "-o",
-          "file_output.filename=" + events_file,
-          "-o",
-          "append_output[]=" + append.dump()};
+  std::vector<std::string> settings = {"engine.kind=modern_ebpf",
+                                       "json_output=true",
+                                       "json_include_output_property=true",
+                                       "json_include_tags_property=true",
+                                       "rule_matching=all",
+                                       "priority=debug",
+                                       "stdout_output.enabled=false",
+                                       "syslog_output.enabled=false",
+                                       "log_syslog=false",
+                                       "log_stderr=true",
+                                       "webserver.enabled=false",
+                                       "http_output.enabled=true"};
+  settings.insert(
+      settings.end(),
+      {"http_output.url=" + http_url, "file_output.enabled=true", "file_output.keep_alive=false",
+       "file_output.filename=" + events_file, "append_output[]=" + append.dump()});
+  std::vector<std::string> args{exe};
+  for (const auto& s : settings) args.insert(args.end(), {"-o", s});
+  return args;
 }
 
 std::map<std::string, long> ParseFalcoRuleCounts(std::string_view text) {

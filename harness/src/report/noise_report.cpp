@@ -16,6 +16,14 @@ int OutsideCells(const Score& score) {
   return n;
 }
 
+const PrecisionEntry* FindPrecision(const Score& score, const std::string& runtime,
+                                    const std::string& observer) {
+  for (const auto& p : score.noise.precision) {
+    if (p.runtime == runtime && p.observer == observer) return &p;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 int BenignSteps(const Score& score, const PrecisionEntry& p) {
@@ -33,14 +41,6 @@ double BackgroundPerHour(const PrecisionEntry& p) {
 std::string PrecisionText(const PrecisionEntry& p) {
   if (!p.precision) return "nothing raised";
   return Fixed(*p.precision, 2) + " [" + Fixed(p.ci95_lo, 2) + ", " + Fixed(p.ci95_hi, 2) + "]";
-}
-
-const PrecisionEntry* FindPrecision(const Score& score, const std::string& runtime,
-                                    const std::string& observer) {
-  for (const auto& p : score.noise.precision) {
-    if (p.runtime == runtime && p.observer == observer) return &p;
-  }
-  return nullptr;
 }
 
 std::string NoiseCellText(const Score& score, const std::string& rt, const std::string& obs) {

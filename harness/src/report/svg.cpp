@@ -15,6 +15,13 @@ std::string Num(double v) { return Fixed(v, 1); }
 // The harness's HTML escaper serves XML text and attributes too.
 std::string EscapeXml(std::string_view s) { return EscapeHtml(s); }
 
+// ` stroke="S" stroke-width="W"` and ` stroke-dasharray="D"` when dashed.
+std::string StrokeAttrs(std::string_view stroke, double width, std::string_view dash = "") {
+  std::string out = " stroke=\"" + EscapeXml(stroke) + "\" stroke-width=\"" + Num(width) + "\"";
+  if (!dash.empty()) out += " stroke-dasharray=\"" + EscapeXml(dash) + "\"";
+  return out;
+}
+
 }  // namespace
 
 double Scale::operator()(double v) const {
@@ -53,27 +60,22 @@ std::string SeriesColor(size_t i) {
 
 std::string RateColor(double rate) {
   rate = std::clamp(rate, 0.0, 1.0);
-  // #d73027 -> #fee08b -> #1a9850
-  const auto mix = [](int a, int b, double t) { return static_cast<int>(a + (b - a) * t + 0.5); };
-  int r = 0, g = 0, b = 0;
-  if (rate < 0.5) {
-    const double t = rate / 0.5;
-    r = mix(0xd7, 0xfe, t);
-    g = mix(0x30, 0xe0, t);
-    b = mix(0x27, 0x8b, t);
-  } else {
-    const double t = (rate - 0.5) / 0.5;
-    r = mix(0xfe, 0x1a, t);
-    g = mix(0xe0, 0x98, t);
-    b = mix(0x8b, 0x50, t);
-  }
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "#%02x%02x%02x", r, g, b);
-  return buf;
+  // #d73027 -> #fee08b -> #1a9850, mixed linearly within each half.
+  static constexpr std::array<std::array<int, 3>, 3> kStops = {
+      {{0xd7, 0x30, 0x27}, {0xfe, 0xe0, 0x8b}, {0x1a, 0x98, 0x50}}};
+  const size_t half = rate < 0.5 ? 0 : 1;
+  const double t = (rate - 0.5 * static_cast<double>(half)) / 0.5;
+  const auto mix = [&](size_t c) {
+    const int a = kStops.at(half).at(c), b = kStops.at(half + 1).at(c);
+    return static_cast<int>(std::lround(a + (b - a) * t));
+  };
+  std::array<char, 16> buf{};
+  std::snprintf(buf.data(), buf.size(), "#%02x%02x%02x", mix(0), mix(1), mix(2));
+  return buf.data();
 }
 
 Svg::Svg(int width, int height, std::string_view title) {
-  out_ = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(width) +
+  out_ = R"(<svg xmlns="http://www.w3.org/2000/svg" width=")" + std::to_string(width) +
          "\" height=\"" + std::to_string(height) + "\" viewBox=\"0 0 " + std::to_string(width) +
          " " + std::to_string(height) +
          "\" font-family=\"DejaVu Sans, Arial, sans-serif\" role=\"img\">\n<title>" +
@@ -83,17 +85,13 @@ Svg::Svg(int width, int height, std::string_view title) {
 void Svg::Line(double x1, double y1, double x2, double y2, std::string_view stroke, double width,
                std::string_view dash) {
   out_ += "<line x1=\"" + Num(x1) + "\" y1=\"" + Num(y1) + "\" x2=\"" + Num(x2) + "\" y2=\"" +
-          Num(y2) + "\" stroke=\"" + EscapeXml(stroke) + "\" stroke-width=\"" + Num(width) + "\"";
-  if (!dash.empty()) out_ += " stroke-dasharray=\"" + EscapeXml(dash) + "\"";
-  out_ += "/>\n";
+          Num(y2) + "\"" + StrokeAttrs(stroke, width, dash) + "/>\n";
 }
 
 void Svg::Polyline(const std::vector<std::pair<double, double>>& pts, std::string_view stroke,
                    double width, std::string_view dash) {
   if (pts.size() < 2) return;
-  out_ += "<polyline fill=\"none\" stroke=\"" + EscapeXml(stroke) + "\" stroke-width=\"" +
-          Num(width) + "\"";
-  if (!dash.empty()) out_ += " stroke-dasharray=\"" + EscapeXml(dash) + "\"";
+  out_ += "<polyline fill=\"none\"" + StrokeAttrs(stroke, width, dash);
   out_ += " points=\"";
   for (const auto& [x, y] : pts) out_ += Num(x) + "," + Num(y) + " ";
   out_ += "\"/>\n";
@@ -101,14 +99,14 @@ void Svg::Polyline(const std::vector<std::pair<double, double>>& pts, std::strin
 
 void Svg::Circle(double x, double y, double r, std::string_view fill, std::string_view stroke) {
   out_ += "<circle cx=\"" + Num(x) + "\" cy=\"" + Num(y) + "\" r=\"" + Num(r) + "\" fill=\"" +
-          EscapeXml(fill) + "\" stroke=\"" + EscapeXml(stroke) + "\" stroke-width=\"1.5\"/>\n";
+          EscapeXml(fill) + "\"" + StrokeAttrs(stroke, 1.5) + "/>\n";
 }
 
 void Svg::Rect(double x, double y, double w, double h, std::string_view fill,
                std::string_view stroke, double stroke_width) {
   out_ += "<rect x=\"" + Num(x) + "\" y=\"" + Num(y) + "\" width=\"" + Num(w) + "\" height=\"" +
-          Num(h) + "\" fill=\"" + EscapeXml(fill) + "\" stroke=\"" + EscapeXml(stroke) +
-          "\" stroke-width=\"" + Num(stroke_width) + "\"/>\n";
+          Num(h) + "\" fill=\"" + EscapeXml(fill) + "\"" + StrokeAttrs(stroke, stroke_width) +
+          "/>\n";
 }
 
 void Svg::Text(double x, double y, std::string_view text, int size, std::string_view anchor,
