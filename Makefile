@@ -20,7 +20,7 @@ help:
 	@echo "make bench      every figure of docs/performance.md into results/bench-<time>/ (QUICK=1: a smoke run)"
 	@echo "make format    reformat every C++ source with clang-format (.clang-format)"
 	@echo "make format-check  fail if any C++ source is not clang-formatted (part of make test)"
-	@echo "make tidy      clang-tidy, .clang-tidy (~40 min on 2 idle cores); TIDY_ARGS=--changed|paths"
+	@echo "make tidy      clang-tidy, .clang-tidy (~75 CPU min: ~40 min on 2 idle cores, hours shared); TIDY_ARGS=--changed|paths"
 	@echo "make images     build the sensor/receiver/workload images (podman or docker; BASE_IMAGE=...)"
 	@echo "make kind-up    kind cluster with Kata, Falco+Sidekick, receiver, listener (docs/kind.md)"
 	@echo "make kind-down  delete that kind cluster"

@@ -43,6 +43,7 @@ Exec Start(const std::vector<std::string>& args, const std::string& dir, const s
   std::vector<std::string> full = {BinPath()};
   full.insert(full.end(), args.begin(), args.end());
   std::vector<char*> argv;
+  argv.reserve(full.size() + 1);
   for (auto& a : full) argv.push_back(a.data());
   argv.push_back(nullptr);
   posix_spawn_file_actions_t fa;
@@ -56,6 +57,7 @@ Exec Start(const std::vector<std::string>& args, const std::string& dir, const s
   }
   if (!path_env.empty()) env_store.push_back("PATH=" + path_env);
   std::vector<char*> envp;
+  envp.reserve(env_store.size() + 1);
   for (auto& kv : env_store) envp.push_back(kv.data());
   envp.push_back(nullptr);
   if (posix_spawn(&e.pid, full[0].c_str(), &fa, nullptr, argv.data(), envp.data()) != 0) {
@@ -155,8 +157,8 @@ ExecRecorder::ExecRecorder() {
     close(fd);
     return;
   }
-  alignas(nlmsghdr) char req[NLMSG_SPACE(sizeof(cn_msg) + sizeof(proc_cn_mcast_op))] = {};
-  auto* hdr = reinterpret_cast<nlmsghdr*>(req);
+  alignas(nlmsghdr) std::array<char, NLMSG_SPACE(sizeof(cn_msg) + sizeof(proc_cn_mcast_op))> req{};
+  auto* hdr = reinterpret_cast<nlmsghdr*>(req.data());
   hdr->nlmsg_len = NLMSG_LENGTH(sizeof(cn_msg) + sizeof(proc_cn_mcast_op));
   hdr->nlmsg_type = NLMSG_DONE;
   auto* msg = static_cast<cn_msg*>(NLMSG_DATA(hdr));
@@ -165,7 +167,7 @@ ExecRecorder::ExecRecorder() {
   msg->len = sizeof(proc_cn_mcast_op);
   proc_cn_mcast_op op = PROC_CN_MCAST_LISTEN;
   std::memcpy(msg->data, &op, sizeof(op));
-  if (send(fd, req, hdr->nlmsg_len, 0) < 0) {
+  if (send(fd, req.data(), hdr->nlmsg_len, 0) < 0) {
     why_not_ = std::string("proc connector listen: ") + strerror(errno);
     close(fd);
     return;

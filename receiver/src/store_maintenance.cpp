@@ -1,4 +1,5 @@
 // Store maintenance: retention, sensor silence and background WAL checkpoints.
+#include <array>
 #include <chrono>
 #include <cstdio>
 
@@ -143,13 +144,13 @@ Status Store::MarkSilent(int64_t now_ns, double default_interval_s, WriteOp* out
     e.time_ns = now_ns;
     e.rule = std::string(signals::kSensorSilent);
     e.priority = Priority::kCritical;
-    char buf[160];
-    std::snprintf(buf, sizeof buf,
+    std::array<char, 160> buf{};
+    std::snprintf(buf.data(), buf.size(),
                   " has sent no heartbeat for %.1f s (interval %.1f s); "
                   "events after seq %llu may be lost",
                   static_cast<double>(quiet_ns) / 1e9, interval,
                   static_cast<unsigned long long>(std::max(s.last_seq, s.seq_max)));
-    e.output = "sensor " + s.id + buf;
+    e.output = "sensor " + s.id + buf.data();
     e.tags = {"sandwatch", "sensor_health"};
     e.sensor = {s.id, s.mode, s.capture, s.version};
     e.pod = s.pod;

@@ -166,7 +166,7 @@ TEST(Credentials, PresentedTokenPrefersTheHeader) {
   EXPECT_EQ(PresentedToken("Bearer ", ""), "");
 }
 
-HttpRequest Request(std::string path, std::string authorization = "") {
+HttpRequest Request(std::string path, const std::string& authorization = "") {
   HttpRequest req;
   req.method = "GET";
   req.path = std::move(path);

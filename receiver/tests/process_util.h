@@ -49,7 +49,7 @@ inline int WaitExit(pid_t pid) {
 
 inline std::string Slurp(const std::string& path) {
   std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  return {std::istreambuf_iterator<char>(in), {}};
 }
 
 }  // namespace sandwatch::receiver::testing

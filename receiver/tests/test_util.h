@@ -107,7 +107,7 @@ inline json GetJson(httplib::Client& c, const std::string& path, int* status = n
   auto res = c.Get(path.c_str());
   if (!res) {
     ADD_FAILURE() << "GET " << path << " failed: " << httplib::to_string(res.error());
-    return json();
+    return {};  // json null
   }
   if (status) *status = res->status;
   return json::parse(res->body, nullptr, false);

@@ -16,7 +16,7 @@ namespace {
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return std::nan("");
   std::sort(v.begin(), v.end());
-  size_t idx = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size())));
+  auto idx = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size())));
   if (idx > 0) --idx;
   return v[std::min(idx, v.size() - 1)];
 }
@@ -121,7 +121,7 @@ std::string RenderMarkdown(const BenchConfig& config, const BenchResult& r) {
      << " in flight, full speed (" << r.counters.at("storm_wall_ms") << " ms)\n\n";
   md << "| source | execs of ours seen | lost | CPU ms per 1,000 execs |\n|---|---|---|---|\n";
   std::vector<std::string> rows = r.sources;
-  if (r.storm_seen.count("forkstat")) rows.push_back("forkstat");
+  if (r.storm_seen.count("forkstat")) rows.emplace_back("forkstat");
   for (const std::string& s : rows) {
     int seen = r.storm_seen.count(s) ? r.storm_seen.at(s) : 0;
     double cpu = r.cpu_ms_per_1000_execs.count(s) ? r.cpu_ms_per_1000_execs.at(s) : std::nan("");

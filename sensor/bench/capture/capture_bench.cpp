@@ -170,6 +170,7 @@ std::string LoadAvg() {
 
 double MedianLifetime(const std::vector<Spawned>& trials) {
   std::vector<double> v;
+  v.reserve(trials.size());
   for (const auto& t : trials) v.push_back(static_cast<double>(t.end_ns - t.start_ns) / 1e6);
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());

@@ -79,18 +79,16 @@ Result<std::string> RunSidecarBench(const SidecarBenchConfig& config) {
          << " with argv) | " << (pspy ? Cell(r.dynamic_bin.pspy, r.dynamic_bin.runs) : "-")
          << " |\n";
     if (r.capture.find("inotify") != std::string::npos) {
+      const auto execs = Counter(r, "inotify_look_execs");
       counters << v.vantage << ", " << r.capture << ": looks=" << Counter(r, "inotify_looks")
                << " triggers_merged=" << Counter(r, "inotify_triggers_merged")
                << " new_pids=" << Counter(r, "inotify_look_new_pids")
                << " new_pids_max_per_look=" << Counter(r, "inotify_look_new_pids_max")
-               << " execs_reported=" << Counter(r, "inotify_look_execs")
+               << " execs_reported=" << execs
                << " gone_before_read=" << Counter(r, "inotify_look_gone")
                << " event_to_read_us_max=" << Counter(r, "inotify_event_to_read_us_max")
                << " event_to_read_us_mean="
-               << (Counter(r, "inotify_look_execs") > 0
-                       ? Counter(r, "inotify_event_to_read_us_total") /
-                             Counter(r, "inotify_look_execs")
-                       : 0)
+               << (execs > 0 ? Counter(r, "inotify_event_to_read_us_total") / execs : 0)
                << " looks_skipped=" << Counter(r, "inotify_looks_skipped")
                << " exe_from_event=" << Counter(r, "inotify_look_exe_from_event")
                << " thread_rt=" << Counter(r, "inotify_thread_rt")
