@@ -8,6 +8,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -95,7 +96,7 @@ int RoundTrip(int fd, const std::string& request, double* ms) {
     off += static_cast<size_t>(n);
   }
   std::string buf;
-  char tmp[4096];
+  std::array<char, 4096> tmp{};
   for (;;) {
     size_t end = buf.find("\r\n\r\n");
     if (end != std::string::npos) {
@@ -103,9 +104,9 @@ int RoundTrip(int fd, const std::string& request, double* ms) {
       size_t len = cl == std::string::npos || cl > end ? 0 : std::atol(buf.c_str() + cl + 16);
       if (buf.size() >= end + 4 + len) break;
     }
-    ssize_t n = recv(fd, tmp, sizeof tmp, 0);
+    ssize_t n = recv(fd, tmp.data(), tmp.size(), 0);
     if (n <= 0) return 0;
-    buf.append(tmp, static_cast<size_t>(n));
+    buf.append(tmp.data(), static_cast<size_t>(n));
   }
   *ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return buf.rfind("HTTP/1.1 ", 0) == 0 ? std::atoi(buf.c_str() + 9) : 0;
@@ -150,8 +151,8 @@ HostileClients::~HostileClients() {
 int HostileClients::CountOpen(const std::vector<int>& fds) {
   int open = 0;
   for (int fd : fds) {
-    char peek[16];
-    ssize_t n = recv(fd, peek, sizeof peek, MSG_PEEK | MSG_DONTWAIT);
+    std::array<char, 16> peek{};
+    ssize_t n = recv(fd, peek.data(), peek.size(), MSG_PEEK | MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       ++open;  // nothing to read and not closed
     }
