@@ -143,6 +143,28 @@ void Svg::Axes(const Scale& x, const Scale& y, std::string_view x_title, std::st
   Text(left - 46, (top + bottom) / 2, y_title, 12, "middle", "#222", false, -90);
 }
 
+void Svg::Heatmap(const HeatGrid& g, const std::vector<std::string>& cols,
+                  const std::vector<std::string>& rows,
+                  const std::function<HeatCell(size_t row, size_t col)>& cell) {
+  for (size_t c = 0; c < cols.size(); ++c) {
+    Text(g.left + g.cw * static_cast<double>(c) + g.cw / 2, g.top - g.col_gap, cols[c],
+         g.label_size, g.col_anchor, g.label_fill, false, g.col_rotate);
+  }
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const double y = g.top + g.ch * static_cast<double>(r);
+    Text(g.left - 8, y + g.ch / 2 + 4, rows[r], g.label_size, "end", g.label_fill);
+    for (size_t c = 0; c < cols.size(); ++c) {
+      const double x = g.left + g.cw * static_cast<double>(c);
+      const HeatCell h = cell(r, c);
+      Rect(x + g.inset, y + g.inset, g.cw - 2 * g.inset, g.ch - 2 * g.inset, h.fill, h.stroke,
+           h.stroke_width);
+      for (const auto& t : h.texts) {
+        Text(x + g.cw / 2, y + t.dy, t.text, t.size, "middle", t.fill, t.bold);
+      }
+    }
+  }
+}
+
 std::string Svg::Finish() { return out_ + "</svg>\n"; }
 
 }  // namespace sandwatch::harness::report
