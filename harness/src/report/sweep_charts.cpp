@@ -54,18 +54,30 @@ double ScanFor(const std::vector<SweepCell>& all, double p) {
   return s.empty() ? 0 : Percentile(s, 0.5);
 }
 
+// A sweep chart's canvas with its bold heading.
+Svg Chart(int width, int height, const std::string& title, const std::string& heading) {
+  Svg svg(width, height, title);
+  svg.Heading(20, 22, heading, 14);
+  return svg;
+}
+
+// A line chart's placeholder when no cell was measured.
+std::string NoCells(Svg& svg) {
+  svg.Text(360, 200, "no cells measured", 14, "middle");
+  return svg.Finish();
+}
+
+// The y of a line chart's i-th legend row.
+double LegendY(size_t i) { return 52 + 20.0 * static_cast<double>(i); }
+
 }  // namespace
 
 std::string MissCurvesSvg(const std::vector<SweepCell>& all, const std::string& capture) {
   const auto cells = Select(all, capture);
   const std::string title = "Miss rate vs process lifetime, capture " + capture;
-  Svg svg(720, 400, title);
-  svg.Heading(20, 22, title + (capture == "poll" ? "" : " (dashed: pure polling at the same P)"),
-              14);
-  if (cells.empty()) {
-    svg.Text(360, 200, "no cells measured", 14, "middle");
-    return svg.Finish();
-  }
+  Svg svg = Chart(720, 400, title,
+                  title + (capture == "poll" ? "" : " (dashed: pure polling at the same P)"));
+  if (cells.empty()) return NoCells(svg);
   double lmin = 1e18, lmax = 0;
   for (const auto& c : cells) {
     lmin = std::min(lmin, static_cast<double>(c.lifetime_ms));
@@ -98,11 +110,10 @@ std::string MissCurvesSvg(const std::vector<SweepCell>& all, const std::string& 
       svg.Circle(px, y(c.Miss()), 3.5, color);
       if (c.Disagrees()) svg.Circle(px, y(c.Miss()), 7, "none", "#000");
     }
-    const double ly = 52 + 20.0 * static_cast<double>(i);
-    svg.LegendLine(575, ly, "P = " + FmtS(p), 12, color, 2.2);
+    svg.LegendLine(575, LegendY(i), "P = " + FmtS(p), 12, color, 2.2);
     ++i;
   }
-  const double ly = 52 + 20.0 * static_cast<double>(i) + 8;
+  const double ly = LegendY(i) + 8;
   svg.LegendLine(575, ly, "model", 12, "#555", 1.5, "6,4");
   svg.Circle(587, ly + 20, 7, "none", "#000");
   svg.Text(606, ly + 24, "model outside CI", 11);
@@ -123,8 +134,7 @@ std::string HeatmapSvg(const std::vector<SweepCell>& all, const std::string& cap
   const int height =
       static_cast<int>(top + ch * static_cast<double>(std::max<size_t>(ps.size(), 1)) + 60);
   const std::string title = "Detection rate, lifetime x poll interval, capture " + capture;
-  Svg svg(std::max(width, 420), height, title);
-  svg.Heading(20, 22, title, 14);
+  Svg svg = Chart(std::max(width, 420), height, title, title);
   svg.Text(20, 40,
            "cell: measured rate (model under polling); black frame: model outside the 95% CI", 11,
            "start", "#444");
@@ -155,8 +165,7 @@ std::string HeatmapSvg(const std::vector<SweepCell>& all, const std::string& cap
 
 std::string CpuSvg(const std::vector<SweepCell>& cells) {
   const std::string title = "Sensor CPU vs poll interval (% of one core)";
-  Svg svg(720, 400, title);
-  svg.Heading(20, 22, title, 14);
+  Svg svg = Chart(720, 400, title, title);
   // capture -> interval -> (idle, load) in percent of a core
   std::map<std::string, std::map<double, std::pair<double, double>>> series;
   double pmin = 1e18, pmax = 0, vmin = 1e18, vmax = 0;
@@ -169,10 +178,7 @@ std::string CpuSvg(const std::vector<SweepCell>& cells) {
     vmin = std::min({vmin, idle, load});
     vmax = std::max({vmax, idle, load});
   }
-  if (series.empty()) {
-    svg.Text(360, 200, "no cells measured", 14, "middle");
-    return svg.Finish();
-  }
+  if (series.empty()) return NoCells(svg);
   if (pmax <= pmin) pmax = pmin * 10;
   vmin = std::pow(10.0, std::floor(std::log10(vmin)));
   vmax = std::pow(10.0, std::ceil(std::log10(vmax)));
@@ -192,11 +198,10 @@ std::string CpuSvg(const std::vector<SweepCell>& cells) {
     }
     svg.Polyline(idle, color, 2.2);
     svg.Polyline(load, color, 1.5, "6,4");
-    const double ly = 52 + 20.0 * static_cast<double>(i);
-    svg.LegendLine(555, ly, cap, 12, color, 2.2);
+    svg.LegendLine(555, LegendY(i), cap, 12, color, 2.2);
     ++i;
   }
-  const double ly = 52 + 20.0 * static_cast<double>(i) + 8;
+  const double ly = LegendY(i) + 8;
   svg.LegendLine(555, ly, "idle", 11, "#555", 2.2);
   svg.LegendLine(555, ly + 18, "under trial load", 11, "#555", 1.5, "6,4");
   return svg.Finish();
