@@ -29,17 +29,16 @@ void AddOnce(std::vector<T>& v, const T& x) {
   if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
 }
 
-// One heatmap cell: its fill and "detected/cells" label.
-report::HeatCell CoverageCell(const CoverageEntry& c) {
-  const auto at = [](std::string fill, std::string label) {
-    return report::HeatCell{std::move(fill), {{19, std::move(label)}}};
-  };
-  if (!c.available) return at("#dddddd", "absent");
-  if (!c.expected) return c.cells_detected == 0 ? at("#c9d6e8", "blind") : at("#f4a742", "seen?!");
+// The fill and label of one heatmap cell.
+std::pair<std::string, std::string> CoverageCell(const CoverageEntry& c) {
+  if (!c.available) return {"#dddddd", "absent"};
+  if (!c.expected) {
+    return c.cells_detected == 0 ? std::pair{"#c9d6e8", "blind"} : std::pair{"#f4a742", "seen?!"};
+  }
   const std::string fill = c.cells_detected >= c.cells && c.cells > 0 ? "#5cb85c"
                            : c.cells_detected > 0                     ? "#f0ad4e"
                                                                       : "#d9534f";
-  return at(fill, std::to_string(c.cells_detected) + "/" + std::to_string(c.cells));
+  return {fill, std::to_string(c.cells_detected) + "/" + std::to_string(c.cells)};
 }
 
 // A row's label, right-aligned before the plot.
@@ -81,10 +80,13 @@ std::string CoverageHeatmapSvg(const Score& score) {
   Svg svg(static_cast<int>(width), static_cast<int>(plot_bottom + 70),
           "Coverage: which observer detected which signal");
   svg.Heading(10, 20, "Coverage (detected cells / cells)", 15);
-  const report::HeatGrid grid{left, top, cw, ch, 1, 12, "#222", 8, "start", -40};
-  svg.Heatmap(grid, cols, ordered, [&](size_t r, size_t i) {
+  const report::HeatGrid grid{left, top, cw, ch, 12, "#222", 8, "start", -40};
+  svg.Heatmap(grid, cols, ordered, [&](size_t r, size_t i, double x, double y) {
     auto it = cell.find({ordered[r], cols[i]});
-    return it == cell.end() ? report::HeatCell{"#eeeeee", {{19, ""}}} : CoverageCell(*it->second);
+    const auto [fill, label] = it == cell.end() ? std::pair<std::string, std::string>{"#eeeeee", ""}
+                                                : CoverageCell(*it->second);
+    svg.Rect(x + 1, y + 1, cw - 2, ch - 2, fill);
+    svg.Text(x + cw / 2, y + 19, label, 12, "middle");
   });
   svg.Text(10, plot_bottom + 25,
            "green: every cell detected; orange: some; red: none; grey: observer absent");

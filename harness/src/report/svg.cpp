@@ -145,7 +145,7 @@ void Svg::Axes(const Scale& x, const Scale& y, std::string_view x_title, std::st
 
 void Svg::Heatmap(const HeatGrid& g, const std::vector<std::string>& cols,
                   const std::vector<std::string>& rows,
-                  const std::function<HeatCell(size_t row, size_t col)>& cell) {
+                  const std::function<void(size_t row, size_t col, double x, double y)>& cell) {
   for (size_t c = 0; c < cols.size(); ++c) {
     Text(g.left + g.cw * static_cast<double>(c) + g.cw / 2, g.top - g.col_gap, cols[c],
          g.label_size, g.col_anchor, g.label_fill, false, g.col_rotate);
@@ -154,13 +154,7 @@ void Svg::Heatmap(const HeatGrid& g, const std::vector<std::string>& cols,
     const double y = g.top + g.ch * static_cast<double>(r);
     Text(g.left - 8, y + g.ch / 2 + 4, rows[r], g.label_size, "end", g.label_fill);
     for (size_t c = 0; c < cols.size(); ++c) {
-      const double x = g.left + g.cw * static_cast<double>(c);
-      const HeatCell h = cell(r, c);
-      Rect(x + g.inset, y + g.inset, g.cw - 2 * g.inset, g.ch - 2 * g.inset, h.fill, h.stroke,
-           h.stroke_width);
-      for (const auto& t : h.texts) {
-        Text(x + g.cw / 2, y + t.dy, t.text, t.size, "middle", t.fill, t.bold);
-      }
+      cell(r, c, g.left + g.cw * static_cast<double>(c), y);
     }
   }
 }

@@ -143,21 +143,24 @@ std::string HeatmapSvg(const std::vector<SweepCell>& all, const std::string& cap
   const std::vector<int64_t> lv(ls.begin(), ls.end());
   const std::vector<double> pv(ps.begin(), ps.end());
   std::vector<std::string> cols, rows;
-  for (int64_t l : lv) cols.push_back(FmtMs(static_cast<double>(l)));
-  for (double p : pv) rows.push_back("P = " + FmtS(p));
-  const report::HeatGrid grid{left, top, cw, ch, 0, 11, "#444", 6};
-  svg.Heatmap(grid, cols, rows, [&](size_t r, size_t col) {
+  for (int64_t l : ls) cols.push_back(FmtMs(static_cast<double>(l)));
+  for (double p : ps) rows.push_back("P = " + FmtS(p));
+  const auto draw = [&](size_t r, size_t col, double xx, double yy) {
     auto it = at.find({pv[r], lv[col]});
-    if (it == at.end()) return report::HeatCell{"#eee", {{ch / 2 + 4, "-", 11, "#888"}}, "#fff"};
+    if (it == at.end()) {
+      svg.Rect(xx, yy, cw, ch, "#eee", "#fff");
+      svg.Text(xx + cw / 2, yy + ch / 2 + 4, "-", 11, "middle", "#888");
+      return;
+    }
     const SweepCell& c = it->second;
     const double rate = c.Rate().p;
-    return report::HeatCell{
-        RateColor(rate),
-        {{16, FmtPct0(rate), 12, "#111", true},
-         {31, "(" + FmtPct0(c.model) + ") n=" + std::to_string(c.trials), 9, "#222"}},
-        c.Disagrees() ? "#000" : "#fff",
-        c.Disagrees() ? 2.5 : 1};
-  });
+    svg.Rect(xx, yy, cw, ch, RateColor(rate), c.Disagrees() ? "#000" : "#fff",
+             c.Disagrees() ? 2.5 : 1);
+    svg.Text(xx + cw / 2, yy + 16, FmtPct0(rate), 12, "middle", "#111", true);
+    svg.Text(xx + cw / 2, yy + 31, "(" + FmtPct0(c.model) + ") n=" + std::to_string(c.trials), 9,
+             "middle", "#222");
+  };
+  svg.Heatmap({left, top, cw, ch, 11, "#444", 6}, cols, rows, draw);
   svg.Text(left + cw * static_cast<double>(ls.size()) / 2,
            top + ch * static_cast<double>(ps.size()) + 24, "process lifetime", 12, "middle");
   return svg.Finish();

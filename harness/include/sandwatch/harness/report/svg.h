@@ -26,27 +26,9 @@ std::string SeriesColor(size_t i);
 // Red (0) -> yellow (0.5) -> green (1).
 std::string RateColor(double rate);
 
-// One centred text line in a heatmap cell, dy below the cell's top.
-struct HeatText {
-  double dy = 0;
-  std::string text;
-  int size = 12;
-  std::string fill = "#222";
-  bool bold = false;
-};
-
-// A heatmap cell: its fill, frame and text lines.
-struct HeatCell {
-  std::string fill;
-  std::vector<HeatText> texts;
-  std::string stroke = "none";
-  double stroke_width = 1;
-};
-
 // A heatmap's grid: origin, cell size, cell inset and how the row and column labels look.
 struct HeatGrid {
   double left = 0, top = 0, cw = 0, ch = 0;
-  double inset = 0;
   int label_size = 12;
   std::string label_fill = "#222";
   double col_gap = 8;  // column labels sit this far above the grid
@@ -82,10 +64,11 @@ class Svg {
   // Frame, ticks, tick labels and axis titles for an x/y scale pair.
   void Axes(const Scale& x, const Scale& y, std::string_view x_title, std::string_view y_title,
             std::string (*fmt_x)(double), std::string (*fmt_y)(double));
-  // A grid of cells: column labels on top, row labels on the left, cell(row, col) inside.
+  // A grid: column labels on top, row labels on the left; cell(row, col, x, y) draws the
+  // cell whose top-left corner is (x, y).
   void Heatmap(const HeatGrid& g, const std::vector<std::string>& cols,
                const std::vector<std::string>& rows,
-               const std::function<HeatCell(size_t row, size_t col)>& cell);
+               const std::function<void(size_t row, size_t col, double x, double y)>& cell);
   std::string Finish();
 
  private:
