@@ -89,6 +89,28 @@ TEST(ReportSvg, EscapesTextAndDrawsAxes) {
   EXPECT_EQ(Ticks(x).back(), 100);
 }
 
+TEST(ReportSvg, HeatmapPlacesLabelsAndHandsEachCellItsCorner) {
+  Svg svg(300, 200, "heat");
+  std::vector<std::string> seen;
+  svg.Heatmap({50, 40, 30, 20, 11, "#444", 6}, {"c0", "c1<"}, {"r0", "r1", "r2"},
+              [&](size_t r, size_t c, double x, double y) {
+                seen.push_back(std::to_string(r) + "," + std::to_string(c) + "@" + Fixed(x, 0) +
+                               "," + Fixed(y, 0));
+              });
+  const std::vector<std::string> want = {"0,0@50,40", "0,1@80,40", "1,0@50,60",
+                                         "1,1@80,60", "2,0@50,80", "2,1@80,80"};
+  EXPECT_EQ(seen, want);
+  const std::string out = svg.Finish();
+  // Column labels centred 6 px above the grid; row labels right-aligned 8 px left of it.
+  EXPECT_NE(
+      out.find(
+          R"(<text x="95.0" y="34.0" font-size="11" text-anchor="middle" fill="#444">c1&lt;</text>)"),
+      std::string::npos);
+  EXPECT_NE(
+      out.find(R"(<text x="42.0" y="94.0" font-size="11" text-anchor="end" fill="#444">r2</text>)"),
+      std::string::npos);
+}
+
 TEST(Format, OneFunctionPerFormat) {
   EXPECT_EQ(Fixed(2.345, 1), "2.3");
   EXPECT_EQ(Compact(0.5), "0.5");
