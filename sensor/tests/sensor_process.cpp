@@ -67,6 +67,7 @@ pid_t SpawnTo(const std::vector<std::string>& argv, int stdin_fd, int out_fd, in
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
   }
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = -1;
@@ -107,7 +108,7 @@ SensorProcess::SensorProcess(std::vector<std::string> extra_args, bool wait_read
                                    "--workload-pid",
                                    std::to_string(::getpid())};
   if (std::find(extra_args.begin(), extra_args.end(), "--output") == extra_args.end()) {
-    argv.push_back("--output");
+    argv.emplace_back("--output");
     argv.push_back("file:" + out_);
   }
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());

@@ -59,8 +59,8 @@ TEST(StateFile, AtomicWriteCreatesAPrivateFileAndLeavesNoTemp) {
 
 TEST(StateFile, ReadersNeverSeeATornFileWhileItIsReplaced) {
   TempDir dir;
-  const std::string a(256 * 1024, 'a');
-  const std::string b(300 * 1024, 'b');
+  const std::string a(size_t{256} * 1024, 'a');
+  const std::string b(size_t{300} * 1024, 'b');
   ASSERT_TRUE(WriteFileAtomic(dir.path(), "f", a).ok());
   std::atomic<bool> done{false};
   std::atomic<int> torn{0};

@@ -35,7 +35,7 @@ TEST(ScanCoalescer, FirstEventScansAtOnceStormBecomesHandful) {
   // 10,000 events within 20 ms: only the timer fires, at most once per gap.
   int scans = 1;
   for (int i = 0; i < 10000; ++i) {
-    int64_t now = 100 * kMs + i * 2000;  // every 2 us
+    int64_t now = 100 * kMs + int64_t{i} * 2000;  // every 2 us
     if (c.OnEvent(now)) ++scans;
     if (c.OnTimer(now)) ++scans;
   }
@@ -127,7 +127,7 @@ TEST(CapturePlan, ParsesCombosInCanonicalOrder) {
 }
 
 // A canned probe: `allowed` lists what may run.
-ProbeFn Allow(std::vector<std::string> allowed) {
+ProbeFn Allow(const std::vector<std::string>& allowed) {
   return [allowed](const std::string& name, bool) -> Status {
     for (const auto& a : allowed) {
       if (a == name) return OkStatus();
