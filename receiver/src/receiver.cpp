@@ -1,7 +1,6 @@
 #include "sandwatch/receiver/receiver.h"
 
 #include <algorithm>
-#include <array>
 #include <csignal>
 #include <fstream>
 #include <thread>
@@ -10,37 +9,8 @@
 #include "context.h"
 #include "sandwatch/core/log.h"
 #include "sandwatch/core/procfs/proc_fs.h"
-#include "sandwatch/core/procfs/thread_sched.h"
 
 namespace sandwatch::receiver {
-namespace {
-
-constexpr std::array<const char*, 2> kWriterThreads = {"sw-writer", "sw-checkpoint"};
-
-std::vector<int> WriterThreads() {
-  std::vector<int> out;
-  for (const char* name : kWriterThreads) {
-    for (int tid : procfs::ThreadsNamed(name)) out.push_back(tid);
-  }
-  return out;
-}
-
-// The threads that store what sensors send (named when they were started) get the bulk
-// lane's nice value, so that searches run first when both want a CPU. `before` holds the
-// writer threads of other receivers in this process, which keep theirs.
-void LowerWriterPriority(int nice, const std::vector<int>& before) {
-  for (const char* name : kWriterThreads) {
-    for (int tid : procfs::ThreadsNamed(name)) {
-      if (std::find(before.begin(), before.end(), tid) != before.end()) continue;
-      if (auto st = procfs::RaiseThreadNice(tid, nice); !st.ok()) {
-        SW_LOG(kWarn, "receiver", "writer keeps the normal priority", {"thread", name},
-               {"error", st.error().message});
-      }
-    }
-  }
-}
-
-}  // namespace
 
 struct Receiver::Impl {
   Impl(const ReceiverConfig& config, const Clock& clock) : ctx(config, clock) {}
@@ -72,8 +42,9 @@ Result<std::unique_ptr<Receiver>> Receiver::Start(const ReceiverConfig& config,
   auto impl = std::make_unique<Impl>(config, clock);
   Context& ctx = impl->ctx;
   ctx.credentials = std::move(*credentials);
-  const std::vector<int> writers_before = WriterThreads();
-  auto store = Store::Open(StoreOptions{config.db, config.fts, config.sync_full});
+  StoreOptions store_options{config.db, config.fts, config.sync_full};
+  store_options.background_nice = config.bulk_nice;
+  auto store = Store::Open(store_options);
   if (!store.ok()) return store.error();
   ctx.store = std::move(*store);
   ctx.writer = std::make_unique<Writer>(*ctx.store, ctx.metrics, ctx.hub, ctx.config, clock);
@@ -122,7 +93,6 @@ Result<std::unique_ptr<Receiver>> Receiver::Start(const ReceiverConfig& config,
   }
   server->Start();
   ctx.writer->Start();
-  if (config.bulk_nice > 0) LowerWriterPriority(config.bulk_nice, writers_before);
   SW_LOG(kInfo, "receiver", "listening", {"addr", impl->host + ":" + std::to_string(impl->port)},
          {"db", config.db}, {"auth", ctx.credentials->Mode()},
          {"credentials", std::to_string(ctx.credentials->Count())},

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "sandwatch/core/log.h"
+#include "sandwatch/core/procfs/thread_sched.h"
 #include "sandwatch/core/signals.h"
 #include "sandwatch/receiver/store.h"
 #include "sensors_view.h"
@@ -11,6 +13,11 @@
 namespace sandwatch::receiver {
 
 void Store::CheckpointLoop() {
+  if (options_.background_nice > 0) {
+    if (auto st = procfs::RaiseThreadNice(0, options_.background_nice); !st.ok()) {
+      SW_LOG(kWarn, "store", "checkpoint keeps the normal priority", {"error", st.error().message});
+    }
+  }
   auto db = OpenConnection(options_.path, false);
   if (!db.ok()) return;
   std::unique_lock<std::mutex> lock(cp_mu_);

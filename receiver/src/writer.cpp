@@ -5,6 +5,7 @@
 
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/log.h"
+#include "sandwatch/core/procfs/thread_sched.h"
 
 namespace sandwatch::receiver {
 namespace {
@@ -12,7 +13,15 @@ constexpr size_t kMaxEventsPerCommit = 50000;
 }
 
 void Writer::Start() {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    // --bulk-nice: storing what sensors send yields to searches when both want a CPU.
+    if (config_.bulk_nice > 0) {
+      if (auto st = procfs::RaiseThreadNice(0, config_.bulk_nice); !st.ok()) {
+        SW_LOG(kWarn, "writer", "keeps the normal priority", {"error", st.error().message});
+      }
+    }
+    Loop();
+  });
   pthread_setname_np(thread_.native_handle(), "sw-writer");
 }
 

@@ -33,6 +33,8 @@ struct StoreOptions {
   // Bits of the id hash kept (duplicate ids are found by it). Tests narrow it to force
   // hash collisions; a store must always be opened with the same mask.
   uint64_t id_hash_mask = ~uint64_t{0};
+  // Added to the background checkpoint thread's nice value (the receiver's --bulk-nice).
+  int background_nice = 0;
 };
 
 // An event ready to store: the validated struct plus its canonical JSON.
