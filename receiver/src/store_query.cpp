@@ -141,14 +141,9 @@ Result<sqlite3*> Store::AcquireReader() {
       return db;
     }
   }
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(options_.path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
-  if (rc != SQLITE_OK) {
-    sqlite3_close(db);
-    return MakeError("cannot open a reader on " + options_.path);
-  }
-  sqlite3_busy_timeout(db, 10000);
+  auto opened = OpenConnection(options_.path, false);  // the writer created the file
+  if (!opened.ok()) return opened.error();
+  sqlite3* db = *opened;
   if (options_.fts) AddTermList(db);
   (void)Exec(db, "PRAGMA query_only=1; PRAGMA cache_size=-16384;");
   RegisterFunctions(db);
@@ -175,7 +170,11 @@ auto WithReader(bool memory, std::mutex& write_mu, sqlite3* writer,
   }
   auto db = acquire();
   if (!db.ok()) return db.error();
-  auto result = fn(*db);
+  // One read transaction: a request's statements (a page, its count, the text index's word
+  // list) see one snapshot while the writer and the index catch-up commit.
+  auto begun = Exec(*db, "BEGIN");
+  auto result = begun.ok() ? fn(*db) : decltype(fn(*db))(begun.error());
+  (void)Exec(*db, "ROLLBACK");
   release(*db);
   return result;
 }
