@@ -88,28 +88,26 @@ struct HttpServer::Loop {
     std::deque<HttpJob> jobs;
   };
   std::function<bool(const HttpRequest&)> is_bulk;
-  std::mutex mu;  // guards the lanes' jobs, done
+  std::mutex mu;  // guards the lanes' jobs, done, workers_ready
   std::array<Lane, 2> lanes;
   std::deque<HttpDone> done;
-
-  // Answers from the loop itself (errors, early refusals); the connection closes after.
-
-  // Moves a reading connection forward as far as its buffered bytes allow.
-
-  // Reads what is there; false when the connection was closed.
-
-  // Writes pending output; false when the connection was closed.
-
-  // Moves queued messages of one stream connection into its socket.
+  // Workers that have set their priority; Start() returns once all have.
+  int workers_ready = 0;
+  std::condition_variable workers_ready_cv;
 
   void SetInterest(HttpConn& c, uint32_t events);
   void Close(HttpConn& c);
   void Accept();
+  // Answers from the loop itself (errors, early refusals); the connection closes after.
   void Respond(HttpConn& c, const HttpResponse& res);
   void RespondError(HttpConn& c, int status, const std::string& msg);
+  // Moves a reading connection forward as far as its buffered bytes allow.
   void Advance(HttpConn& c);
+  // Reads what is there; false when the connection was closed.
   bool ReadSome(HttpConn& c);
+  // Writes pending output; false when the connection was closed.
   bool Flush(HttpConn& c);
+  // Moves queued messages of one stream connection into its socket.
   void Pump(HttpConn& c);
   void FinishJobs();
   void Sweep(int64_t now);

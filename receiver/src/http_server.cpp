@@ -199,6 +199,11 @@ void HttpServer::Loop::Work(size_t lane_index) {
       SW_LOG(kWarn, "http", "bulk worker keeps the normal priority", {"error", st.error().message});
     }
   }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ++workers_ready;
+  }
+  workers_ready_cv.notify_all();
   const procfs::ThreadSchedClock sched;
   for (;;) {
     HttpJob job;
@@ -314,6 +319,11 @@ void HttpServer::Start() {
     const bool bulk = i >= l.limits.workers;
     l.workers.emplace_back([&l, bulk] { l.Work(bulk ? 1 : 0); });
     pthread_setname_np(l.workers.back().native_handle(), bulk ? "sw-http-bulk" : "sw-http-worker");
+  }
+  {
+    std::unique_lock<std::mutex> lock(l.mu);
+    l.workers_ready_cv.wait(lock,
+                            [&] { return l.workers_ready == static_cast<int>(l.workers.size()); });
   }
   l.thread = std::thread([&l] { l.Run(); });
   pthread_setname_np(l.thread.native_handle(), "sw-http-loop");

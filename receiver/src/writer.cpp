@@ -13,16 +13,20 @@ constexpr size_t kMaxEventsPerCommit = 50000;
 }
 
 void Writer::Start() {
-  thread_ = std::thread([this] {
+  std::promise<void> prioritised;
+  auto started = prioritised.get_future();
+  thread_ = std::thread([this, ready = std::move(prioritised)]() mutable {
     // --bulk-nice: storing what sensors send yields to searches when both want a CPU.
     if (config_.bulk_nice > 0) {
       if (auto st = procfs::RaiseThreadNice(0, config_.bulk_nice); !st.ok()) {
         SW_LOG(kWarn, "writer", "keeps the normal priority", {"error", st.error().message});
       }
     }
+    ready.set_value();
     Loop();
   });
   pthread_setname_np(thread_.native_handle(), "sw-writer");
+  started.wait();  // the thread's priority is set once Start() returns
 }
 
 void Writer::Stop() {
