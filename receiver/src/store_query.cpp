@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cctype>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "sandwatch/receiver/store.h"
 #include "sqlite_util.h"
 #include "text_filter.h"
+#include "text_only_query.h"
 
 namespace sandwatch::receiver {
 namespace {
@@ -17,8 +19,9 @@ namespace {
 struct Bound {
   std::string where;
   int conditions = 0;
-  std::string fts_query;           // set when the text filter uses the FTS index
-  std::vector<std::string> texts;  // bound in order, interleaved with ints by `kinds`
+  std::string fts_query;               // set when the text filter uses the FTS index
+  std::vector<std::string> fts_terms;  // its terms, one per word
+  std::vector<std::string> texts;      // bound in order, interleaved with ints by `kinds`
   std::vector<int64_t> ints;
   std::vector<bool> is_text;
 };
@@ -90,7 +93,8 @@ Bound BuildWhere(const EventQuery& q, bool fts, int64_t id_hash, TextMode mode =
   if (q.since_ns) AddInt(b, "time_ns >= ?", *q.since_ns);
   if (q.until_ns) AddInt(b, "time_ns < ?", *q.until_ns);
   if (!q.filter.empty()) {
-    std::string phrase = TextFilterFtsQuery(q.filter, fts ? db : nullptr);
+    std::vector<std::string> terms = TextFilterFtsTerms(q.filter, fts ? db : nullptr);
+    std::string phrase = JoinFtsTerms(terms);
     if (!phrase.empty() && (!fts || mode == TextMode::kScan)) {
       AddText(b, "sw_match(search, ?)", q.filter);
     } else if (!phrase.empty()) {
@@ -112,6 +116,7 @@ Bound BuildWhere(const EventQuery& q, bool fts, int64_t id_hash, TextMode mode =
       b.texts.push_back(q.filter);
       b.is_text.push_back(true);
       b.fts_query = phrase;
+      b.fts_terms = std::move(terms);
     } else {
       AddText(b, "search LIKE ? ESCAPE '\\'", TextFilterLikePattern(q.filter));
     }
@@ -183,30 +188,6 @@ auto WithReader(bool memory, std::mutex& write_mu, sqlite3* writer,
 // filter collects its matches from the index instead.
 constexpr int64_t kMaxRowsScannedForAPage = 20000;
 
-struct TextOnlyCount {
-  int64_t matches = 0;  // at most kMaxTextMatchesCounted + 1
-  int64_t rows = 0;     // row-number span of the store: an upper bound on its size
-};
-
-// A text-only filter is counted in the FTS index alone (plus the rows not indexed yet), up
-// to one past the bound: a common word's every match is not walked. MAX(n) and MIN(n) each in their
-// own subquery: together in one SELECT, SQLite cannot answer them from the ends of the row-number
-// B-tree and scans the whole table instead.
-Result<TextOnlyCount> CountTextOnly(sqlite3* db, const std::string& fts_query,
-                                    const std::string& filter) {
-  Stmt c(db,
-         "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM events_fts WHERE events_fts MATCH ?1 "
-         "LIMIT ?3)) + (SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE n > "
-         "(SELECT upto FROM fts_state WHERE id = 1) AND sw_match(search, ?2) LIMIT ?3)), "
-         "COALESCE((SELECT MAX(n) FROM events) - (SELECT MIN(n) FROM events) + 1, 0)");
-  if (!c.ok()) return SqlError(db, "prepare count");
-  c.BindStatic(1, fts_query);
-  c.BindStatic(2, filter);
-  c.Bind(3, kMaxTextMatchesCounted + 1);
-  if (c.Step() != SQLITE_ROW) return SqlError(db, "count");
-  return TextOnlyCount{std::min(c.Int(0), kMaxTextMatchesCounted + 1), c.Int(1)};
-}
-
 }  // namespace
 
 #define SW_WITH_READER(fn)                                             \
@@ -232,14 +213,18 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
       }
     }
     // A filter alone: count its matches in the index first (plus the rows not indexed
-    // yet). A common word fills a page after a few hundred rows in time order, which is
-    // cheaper than collecting every match to test membership.
+    // yet), walking them newest row first; rows arrive nearly in time order, so the walk's
+    // first matches are usually the page (text_only_query.h). Otherwise: a common word
+    // fills a page after a few hundred rows in time order, which is cheaper than
+    // collecting every match to test membership.
     int64_t text_only_count = -1;
+    std::optional<std::vector<int64_t>> text_only_page;
     Bound b = BuildWhere(q, options_.fts, id_hash, mode, db);
     if (b.conditions == 1 && !b.fts_query.empty()) {
-      auto counted = CountTextOnly(db, b.fts_query, q.filter);
+      auto counted = FindTextOnly(db, {b.fts_terms, q.filter, q.page, q.limit, q.ascending});
       if (!counted.ok()) return counted.error();
       text_only_count = counted->matches;
+      text_only_page = std::move(counted->page);
       // Past the bound the true count is unknown, but at least the bound: the walk in time
       // order estimated from it reads at most that many rows for a page.
       const bool capped = text_only_count > kMaxTextMatchesCounted;
@@ -252,7 +237,9 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
       // about 5 rows of the walk (an estimate, not tuned).
       auto wanted = static_cast<double>(q.page * q.limit);
       double walked = matches >= wanted ? scanned : static_cast<double>(counted->rows);
-      if (!capped && 5 * matches <= walked) {
+      if (text_only_page) {
+        // Found from the walk in row order, with its order proven.
+      } else if (!capped && 5 * matches <= walked) {
         b = BuildWhere(q, options_.fts, id_hash, TextMode::kMatches, db);
       } else if (text_only_count > 0 && scanned <= kMaxRowsScannedForAPage &&
                  (capped || 5 * scanned <= matches)) {
@@ -262,18 +249,22 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
     QueryResult out;
     // Step 1 orders row numbers only (an index covers it when one applies, and the sorter
     // never copies event JSON); step 2 fetches the JSON of the one page.
-    std::string order =
-        q.ascending ? " ORDER BY time_ns ASC, n ASC" : " ORDER BY time_ns DESC, n DESC";
-    Stmt s(db, "SELECT n FROM events" + b.where + order + " LIMIT ? OFFSET ?");
-    if (!s.ok()) return SqlError(db, "prepare query");
-    BindAll(s, b);
-    int next = static_cast<int>(b.is_text.size()) + 1;
-    s.Bind(next, q.limit);
-    s.Bind(next + 1, (q.page - 1) * q.limit);
     std::vector<int64_t> ids;
-    int rc = 0;
-    while ((rc = s.Step()) == SQLITE_ROW) ids.push_back(s.Int(0));
-    if (rc != SQLITE_DONE) return SqlError(db, "query");
+    if (text_only_page) {
+      ids = std::move(*text_only_page);
+    } else {
+      std::string order =
+          q.ascending ? " ORDER BY time_ns ASC, n ASC" : " ORDER BY time_ns DESC, n DESC";
+      Stmt s(db, "SELECT n FROM events" + b.where + order + " LIMIT ? OFFSET ?");
+      if (!s.ok()) return SqlError(db, "prepare query");
+      BindAll(s, b);
+      int next = static_cast<int>(b.is_text.size()) + 1;
+      s.Bind(next, q.limit);
+      s.Bind(next + 1, (q.page - 1) * q.limit);
+      int rc = 0;
+      while ((rc = s.Step()) == SQLITE_ROW) ids.push_back(s.Int(0));
+      if (rc != SQLITE_DONE) return SqlError(db, "query");
+    }
     if (!ids.empty()) {
       Stmt f(db, "SELECT json FROM events WHERE n = ?");
       if (!f.ok()) return SqlError(db, "prepare fetch");

@@ -115,12 +115,17 @@ constexpr int kMaxPrefixAlternatives = 8;
 std::optional<std::vector<std::string>> LongerTerms(sqlite3* db, const std::string& word) {
   std::string above = word;
   above.back() = static_cast<char>(above.back() + 1);  // ASCII alnum: never overflows
+  // fts5vocab counts the documents of every word it steps onto, and takes "term > w" as
+  // "term >= w": it would walk the whole posting list of `word` itself (a fifth of the
+  // store for a common word) only for SQLite to drop the row. A word never holds a control
+  // character, so every longer word is at or above word + "\x01", and `word` is skipped.
+  const std::string after = word + '\x01';
   Stmt s(db,
-         "SELECT term FROM temp.events_fts_terms WHERE term > ?1 AND term < ?2 "
+         "SELECT term FROM temp.events_fts_terms WHERE term >= ?1 AND term < ?2 "
          "LIMIT " +
              std::to_string(kMaxPrefixAlternatives + 1));
   if (!s.ok()) return std::nullopt;
-  s.BindStatic(1, word);
+  s.BindStatic(1, after);
   s.BindStatic(2, above);
   std::vector<std::string> out;
   int rc = 0;
@@ -140,11 +145,11 @@ std::string Quoted(const std::string& word) {
 
 }  // namespace
 
-// The filter as an FTS5 query over its words, all of which must occur, the last one as
-// a prefix: "nc -e /bin/s" becomes "nc" AND "e" AND "bin" AND "s"* (case-insensitive).
+// The filter as FTS5 query terms, one per word, all of which must occur, the last one
+// as a prefix: "nc -e /bin/s" becomes "nc", "e", "bin" and "s"* (case-insensitive).
 // The index keeps no positions (detail=none, a third of the ingest cost of positions),
 // so word order is not checked. Empty when the filter has no word characters.
-std::string TextFilterFtsQuery(const std::string& s, sqlite3* terms_db) {
+std::vector<std::string> TextFilterFtsTerms(const std::string& s, sqlite3* terms_db) {
   std::vector<std::string> words;
   bool in_word = false;
   for (char c : s) {
@@ -156,12 +161,15 @@ std::string TextFilterFtsQuery(const std::string& s, sqlite3* terms_db) {
     }
     in_word = word_char;
   }
-  if (words.empty()) return "";
-  std::string out;
-  for (size_t i = 0; i + 1 < words.size(); ++i) out += Quoted(words[i]) + " AND ";
+  std::vector<std::string> out;
+  if (words.empty()) return out;
+  for (size_t i = 0; i + 1 < words.size(); ++i) out.push_back(Quoted(words[i]));
   const std::string& last = words.back();
   auto end = static_cast<unsigned char>(s.back());
-  if (!(std::isalnum(end) || end >= 0x80)) return out + Quoted(last);
+  if (!(std::isalnum(end) || end >= 0x80)) {
+    out.push_back(Quoted(last));
+    return out;
+  }
   // A prefix of 3 or more characters has no prefix index: FTS5 merges the whole posting
   // list of every word it covers before the first row, even under a LIMIT (15 ms for a
   // word in a fifth of 300,000 events). When the index holds few such words, name them.
@@ -173,13 +181,28 @@ std::string TextFilterFtsQuery(const std::string& s, sqlite3* terms_db) {
     for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     auto longer = LongerTerms(terms_db, lower);
     if (longer && longer->size() <= static_cast<size_t>(kMaxPrefixAlternatives)) {
-      if (longer->empty()) return out + Quoted(lower);
+      if (longer->empty()) {
+        out.push_back(Quoted(lower));
+        return out;
+      }
       std::string any = "(" + Quoted(lower);
       for (const auto& t : *longer) any += " OR " + Quoted(t);
-      return out + any + ")";
+      out.push_back(any + ")");
+      return out;
     }
   }
-  return out + Quoted(last) + "*";
+  out.push_back(Quoted(last) + "*");
+  return out;
+}
+
+std::string JoinFtsTerms(const std::vector<std::string>& terms) {
+  std::string out;
+  for (const auto& t : terms) out += (out.empty() ? "" : " AND ") + t;
+  return out;
+}
+
+std::string TextFilterFtsQuery(const std::string& s, sqlite3* terms_db) {
+  return JoinFtsTerms(TextFilterFtsTerms(s, terms_db));
 }
 
 void AddTermList(sqlite3* db) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 struct sqlite3;
 
@@ -17,6 +18,11 @@ std::string TextFilterLikePattern(const std::string& s);
 // characters that is a prefix becomes the word itself, or the few indexed words it
 // starts: the same matches, without FTS5 merging a prefix's posting lists in full.
 std::string TextFilterFtsQuery(const std::string& s, sqlite3* terms_db = nullptr);
+
+// The same query as its terms, one per word of the filter (TextFilterFtsQuery joins them
+// with AND); empty when the filter has no word characters.
+std::vector<std::string> TextFilterFtsTerms(const std::string& s, sqlite3* terms_db = nullptr);
+std::string JoinFtsTerms(const std::vector<std::string>& terms);
 
 // Adds temp.events_fts_terms (fts5vocab over events_fts) to a reader connection; without
 // it (no text index), TextFilterFtsQuery keeps the prefix form.
