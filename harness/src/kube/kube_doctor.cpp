@@ -28,19 +28,6 @@ constexpr int kDefaultKataMemoryMib = 2048;  // default_memory in Kata's configu
 constexpr const char* kKataConfig =
     "/opt/kata/share/defaults/kata-containers/configuration-qemu.toml";
 
-// The first integer after `key` and an '=' in `text` ("default_memory = 2048"); -1 if none.
-long IntAfter(const std::string& text, const std::string& key) {
-  const size_t k = text.find(key);
-  if (k == std::string::npos) return -1;
-  size_t p = text.find('=', k);
-  if (p == std::string::npos) return -1;
-  p = text.find_first_of("0123456789", p);
-  if (p == std::string::npos) return -1;
-  long v = -1;
-  std::from_chars(text.data() + p, text.data() + text.size(), v);
-  return v;
-}
-
 Result<CommandResult> Host(Kubectl& k, std::vector<std::string> argv) {
   return k.runner().Run(Cmd(std::move(argv), seconds(30)));
 }
@@ -152,7 +139,10 @@ std::vector<DoctorCheck> KubeNodeChecks(Kubectl& k, const std::string& engine, b
   std::string mem_from = "Kata's default";
   if (auto conf = in_node({"grep", "-E", "^default_memory", kKataConfig});
       conf.ok() && conf->ok()) {
-    if (const long v = IntAfter(conf->out, "default_memory"); v > 0) {
+    const std::string& t = conf->out;  // "default_memory = 2048"
+    const size_t at = std::min(t.find_first_of("0123456789", t.find('=')), t.size());
+    long v = 0;
+    if (std::from_chars(t.data() + at, t.data() + t.size(), v).ec == std::errc() && v > 0) {
       mem = v;
       mem_from = kKataConfig;
     }
