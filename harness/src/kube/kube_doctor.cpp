@@ -32,11 +32,6 @@ Result<CommandResult> Host(Kubectl& k, std::vector<std::string> argv) {
   return k.runner().Run(Cmd(std::move(argv), seconds(30)));
 }
 
-bool HostOk(Kubectl& k, std::vector<std::string> argv) {
-  auto r = Host(k, std::move(argv));
-  return r.ok() && r->ok();
-}
-
 // Check `name`: `tool` is on PATH (detail: where, or "TOOL not found on PATH").
 DoctorCheck OnPath(Kubectl& k, const std::string& name, const std::string& tool, bool required,
                    std::string fix) {
@@ -53,16 +48,16 @@ std::string DetectContainerEngine(Kubectl& k) {
   const std::string& configured = k.config().container_engine;
   if (!configured.empty()) return configured;
   // kind-up's rule: docker when its daemon answers, else podman.
-  if (!k.runner().Which("docker").empty() && HostOk(k, {"docker", "info", "--format", "ok"})) {
-    return "docker";
+  if (!k.runner().Which("docker").empty()) {
+    if (auto info = Host(k, {"docker", "info", "--format", "ok"}); info.ok() && info->ok())
+      return "docker";
   }
   if (!k.runner().Which("podman").empty()) return "podman";
   return "";
 }
 
-// kind and helm (for make kind-up) and the engine's image store.
-std::vector<DoctorCheck> KubeToolChecks(Kubectl& k, const std::string& engine) {
-  std::vector<DoctorCheck> out;
+// Appends to `out`: kind and helm (for make kind-up) and the engine's image store.
+void KubeToolChecks(Kubectl& k, const std::string& engine, std::vector<DoctorCheck>& out) {
   for (const auto& [tool, url] : std::vector<std::pair<std::string, std::string>>{
            {"kind", "https://kind.sigs.k8s.io/docs/user/quick-start/#installation"},
            {"helm", "https://helm.sh/docs/intro/install/"}}) {
@@ -89,14 +84,13 @@ std::vector<DoctorCheck> KubeToolChecks(Kubectl& k, const std::string& engine) {
     store.detail = engine + " (images go through " + engine + " save + kind load image-archive)";
   }
   out.push_back(store);
-  return out;
 }
 
-// Inside the kind node: Kata's ready label, /dev/kvm, /dev/shm against Kata's
-// default_memory, BTF for Falco's modern eBPF, our workload image loaded.
-std::vector<DoctorCheck> KubeNodeChecks(Kubectl& k, const std::string& engine, bool want_kata) {
+// Appends to `out` what is inside the kind node: Kata's ready label, /dev/kvm, /dev/shm
+// against Kata's default_memory, BTF for Falco's modern eBPF, our workload image loaded.
+void KubeNodeChecks(Kubectl& k, const std::string& engine, bool want_kata,
+                    std::vector<DoctorCheck>& out) {
   const KubeConfig& cfg = k.config();
-  std::vector<DoctorCheck> out;
   auto names = k.JsonPath("", "nodes", "", "{.items[*].metadata.name}", seconds(30));
   const std::string node = names.ok() ? FirstWord(*names) : "";
   const std::string exec_prefix = engine + " exec " + node;
@@ -117,7 +111,7 @@ std::vector<DoctorCheck> KubeNodeChecks(Kubectl& k, const std::string& engine, b
                        (engine.empty() ? std::string("no container engine") : "no node name") +
                        "): /dev/shm, /dev/kvm and BTF not checked",
                    "run doctor on the machine that runs the kind cluster (docker or podman)"});
-    return out;
+    return;
   }
   auto in_node = [&](std::vector<std::string> argv) {
     std::vector<std::string> full = {engine, "exec", node};
@@ -178,7 +172,6 @@ std::vector<DoctorCheck> KubeNodeChecks(Kubectl& k, const std::string& engine, b
   out.push_back({"images in the node", loaded, true,
                  cfg.workload_image + (loaded ? " loaded in " : " not loaded in ") + node,
                  "make kind-up (" + engine + " save + kind load image-archive)"});
-  return out;
 }
 
 bool Wants(const std::vector<std::string>& runtimes, const std::string& r) {
@@ -188,42 +181,37 @@ bool Wants(const std::vector<std::string>& runtimes, const std::string& r) {
 // A Deployment with at least one ready replica.
 DoctorCheck DeploymentReady(Kubectl& k, const std::string& ns, const std::string& name,
                             const std::string& what, bool required, const std::string& fix) {
-  DoctorCheck c = Check(what, required, fix);
   auto r = k.JsonPath(ns, "deployment", name, "{.status.readyReplicas}", seconds(20));
-  if (!r.ok()) {
-    c.detail = "deployment " + ns + "/" + name + ": " + r.error().message;
-  } else if (r->empty() || *r == "0") {
-    c.detail = "deployment " + ns + "/" + name + " has no ready replica";
-  } else {
-    c.ok = true;
-    c.detail = "deployment " + ns + "/" + name + ": " + *r + " ready";
-  }
-  return c;
+  const std::string d = "deployment " + ns + "/" + name;
+  const bool ok = r.ok() && !r->empty() && *r != "0";
+  return {what, ok, required,
+          !r.ok() ? d + ": " + r.error().message
+          : ok    ? d + ": " + *r + " ready"
+                  : d + " has no ready replica",
+          fix};
 }
 
 // One line per sensor that sent a heartbeat: the vantage its capture shows.
-std::vector<DoctorCheck> SensorVantageChecks(HttpClient& http, const std::string& receiver_url) {
-  std::vector<DoctorCheck> out;
+void SensorVantageChecks(HttpClient& http, const std::string& receiver_url,
+                         std::vector<DoctorCheck>& out) {
   auto sensors = ReceiverClient(receiver_url, http).Sensors();
   if (!sensors.ok()) {
-    DoctorCheck c = Check("sensor vantage", false,
-                          "the receiver check above; the sensors' capture shows their vantage");
-    c.detail = sensors.error().message;
-    return {c};
+    out.push_back({"sensor vantage", false, false, sensors.error().message,
+                   "the receiver check above; the sensors' capture shows their vantage"});
+    return;
   }
   const std::string results = ResolveSourceDir() + "/results";
+  const size_t before = out.size();
   for (const auto& s : *sensors) {
     if (s.capture.empty()) continue;
     out.push_back(VantageCheck("sensor " + s.id + " vantage", s.capture,
                                s.mode.empty() ? "sidecar" : s.mode, results));
   }
-  if (out.empty()) {
-    DoctorCheck none = Check("sensor vantage", false,
-                             "make kind-up, then wait for the sensor sidecar's first heartbeat");
-    none.detail = "no sensor has reported to the receiver yet (its capture shows its vantage)";
-    out.push_back(none);
+  if (out.size() == before) {
+    out.push_back({"sensor vantage", false, false,
+                   "no sensor has reported to the receiver yet (its capture shows its vantage)",
+                   "make kind-up, then wait for the sensor sidecar's first heartbeat"});
   }
-  return out;
 }
 
 }  // namespace
@@ -238,65 +226,56 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
                           "install kubectl: https://kubernetes.io/docs/tasks/tools/"));
   if (!checks.back().ok) return checks;
   const std::string engine = DetectContainerEngine(k);
-  for (auto& c : KubeToolChecks(k, engine)) checks.push_back(std::move(c));
+  KubeToolChecks(k, engine, checks);
 
-  DoctorCheck cluster = Check("cluster", true, up);
   auto kernels =
       k.JsonPath("", "nodes", "", "{.items[*].status.nodeInfo.kernelVersion}", seconds(30));
   const std::string node_kernel = kernels.ok() ? FirstWord(*kernels) : "";
-  if (!node_kernel.empty()) {
-    cluster.ok = true;
-    cluster.detail = "context " + (cfg.context.empty() ? std::string("(current)") : cfg.context) +
-                     ", node kernel " + node_kernel;
-  } else {
-    cluster.detail = kernels.ok() ? "no nodes" : kernels.error().message;
-  }
-  checks.push_back(cluster);
-  if (!cluster.ok) return checks;
+  checks.push_back({"cluster", !node_kernel.empty(), true,
+                    !node_kernel.empty()
+                        ? "context " + (cfg.context.empty() ? "(current)" : cfg.context) +
+                              ", node kernel " + node_kernel
+                    : kernels.ok() ? "no nodes"
+                                   : kernels.error().message,
+                    up});
+  if (node_kernel.empty()) return checks;
 
   const bool want_kata = Wants(runtimes, "kata-qemu");
-  DoctorCheck rc = Check("RuntimeClass kata-qemu", want_kata, up + " (installs kata-deploy)");
   auto handler = k.JsonPath("", "runtimeclass", "kata-qemu", "{.handler}", seconds(20));
-  rc.ok = handler.ok() && !handler->empty();
-  rc.detail =
-      rc.ok ? "handler " + *handler : (handler.ok() ? "no handler" : handler.error().message);
-  checks.push_back(rc);
-  for (auto& c : KubeNodeChecks(k, engine, want_kata)) checks.push_back(std::move(c));
+  const bool kata_class = handler.ok() && !handler->empty();
+  checks.push_back(
+      {"RuntimeClass kata-qemu", kata_class, want_kata,
+       kata_class ? "handler " + *handler : (handler.ok() ? "no handler" : handler.error().message),
+       up + " (installs kata-deploy)"});
+  KubeNodeChecks(k, engine, want_kata, checks);
 
-  DoctorCheck falco = Check("Falco pods", false,
-                            up + " (installs Falco with Helm); kubectl -n " + cfg.falco_namespace +
-                                " logs -l app.kubernetes.io/name=falco");
   auto phases = k.Pods(cfg.falco_namespace, kFalcoPods, "{.items[*].status.phase}", seconds(20));
-  if (phases.ok()) {
-    const auto p = SplitWords(*phases);
-    const bool all_running =
-        !p.empty() &&
-        std::all_of(p.begin(), p.end(), [](const std::string& s) { return s == "Running"; });
-    falco.ok = all_running;
-    falco.detail = p.empty() ? "no Falco pods in namespace " + cfg.falco_namespace
-                             : std::to_string(p.size()) + " pod(s): " + *phases;
-  } else {
-    falco.detail = phases.error().message;
-  }
-  checks.push_back(falco);
+  const auto p = SplitWords(phases.value_or(""));
+  checks.push_back(
+      {"Falco pods",
+       !p.empty() && std::all_of(p.begin(), p.end(), [](const auto& s) { return s == "Running"; }),
+       false,
+       !phases.ok() ? phases.error().message
+       : p.empty()  ? "no Falco pods in namespace " + cfg.falco_namespace
+                    : std::to_string(p.size()) + " pod(s): " + *phases,
+       up + " (installs Falco with Helm); kubectl -n " + cfg.falco_namespace +
+           " logs -l app.kubernetes.io/name=falco"});
 
   // The comparison is only fair when every rule an event matches fires, and the blog's
   // package-manager rule (an incubating one) is loaded.
-  DoctorCheck conf = Check("Falco config", false,
-                           "helm upgrade falco falcosecurity/falco -n " + cfg.falco_namespace +
-                               " --reuse-values -f kind-cluster/falco-values.yaml");
   auto yaml =
       k.JsonPath(cfg.falco_namespace, "configmap", "falco", R"({.data.falco\.yaml})", seconds(20));
-  if (!yaml.ok()) {
-    conf.detail = yaml.error().message;
-  } else {
-    const bool all = yaml->find("rule_matching: all") != std::string::npos;
-    const bool incubating = yaml->find("falco-incubating_rules.yaml") != std::string::npos;
-    conf.ok = all && incubating;
-    conf.detail = std::string(all ? "rule_matching: all" : "rule_matching is not 'all'") + ", " +
-                  (incubating ? "incubating rules loaded" : "incubating rules not in rules_files");
-  }
-  checks.push_back(conf);
+  const bool all = yaml.ok() && yaml->find("rule_matching: all") != std::string::npos;
+  const bool incubating =
+      yaml.ok() && yaml->find("falco-incubating_rules.yaml") != std::string::npos;
+  checks.push_back(
+      {"Falco config", all && incubating, false,
+       !yaml.ok()
+           ? yaml.error().message
+           : std::string(all ? "rule_matching: all" : "rule_matching is not 'all'") + ", " +
+                 (incubating ? "incubating rules loaded" : "incubating rules not in rules_files"),
+       "helm upgrade falco falcosecurity/falco -n " + cfg.falco_namespace +
+           " --reuse-values -f kind-cluster/falco-values.yaml"});
   checks.push_back(DeploymentReady(k, cfg.falco_namespace, "falco-falcosidekick", "Falcosidekick",
                                    false, up + " (falcosidekick.enabled=true)"));
   checks.push_back(DeploymentReady(k, cfg.falco_namespace, "falco-falcosidekick-ui",
@@ -311,11 +290,11 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
            (health.ok() ? "HTTP " + std::to_string(health->status) : health.error().message),
        "kind-cluster/kind-config.yaml publishes 30080 on 127.0.0.1; without it the run uses "
        "kubectl port-forward"});
-  for (auto& c : SensorVantageChecks(http, cfg.receiver_url)) checks.push_back(std::move(c));
+  SensorVantageChecks(http, cfg.receiver_url, checks);
   checks.push_back(
       DeploymentReady(k, cfg.namespace_, cfg.listener_service, "attacker listener", true, up));
 
-  if (want_kata && rc.ok) {
+  if (want_kata && kata_class) {
     // A throwaway kata-qemu pod: its kernel must differ from the node's, or it is no VM.
     // A sandbox that does not start: /dev/shm (above) is the usual cause on kind.
     DoctorCheck vm = Check("kata-qemu pods run in a VM", true,

@@ -137,32 +137,25 @@ Status EndCell(Lab& lab, CellRun& c, ObserverBinding in_guest, bool host_pids_co
 std::vector<std::string> SensorArgs(const Scenario& s, const std::string& receiver_url,
                                     const std::string& pod, const std::string& mode,
                                     const std::string& capture, const std::string& token_file) {
-  const std::string events = receiver_url + "/events", id = pod + "-sensor";
-  const std::string poll = Compact(s.sensor.poll_interval_s);
-  const std::string heartbeat = Compact(s.sensor.heartbeat_interval_s);
-  std::vector<std::string> a = {"--receiver-url",
-                                events,
-                                "--poll-interval",
-                                poll,
-                                "--heartbeat-interval",
-                                heartbeat,
-                                "--mode",
-                                mode,
-                                "--capture",
-                                capture,
-                                "--pod-name",
-                                pod,
-                                "--pod-namespace",
-                                "sandwatch-lab",
-                                "--sensor-id",
-                                id};
-  if (!s.sensor.expected_processes.empty()) {
-    std::string list;
-    for (const auto& p : s.sensor.expected_processes) list += (list.empty() ? "" : ",") + p;
-    a.insert(a.end(), {"--expected-processes", list});
+  std::string expected;
+  for (const auto& p : s.sensor.expected_processes) expected += (expected.empty() ? "" : ",") + p;
+  // Each flag with its value; the optional ones (an empty value) are left out.
+  const std::vector<std::pair<const char*, std::string>> flags = {
+      {"--receiver-url", receiver_url + "/events"},
+      {"--poll-interval", Compact(s.sensor.poll_interval_s)},
+      {"--heartbeat-interval", Compact(s.sensor.heartbeat_interval_s)},
+      {"--mode", mode},
+      {"--capture", capture},
+      {"--pod-name", pod},
+      {"--pod-namespace", "sandwatch-lab"},
+      {"--sensor-id", pod + "-sensor"},
+      {"--expected-processes", expected},
+      {"--rules", s.sensor.rules_file},
+      {"--receiver-token-file", token_file}};
+  std::vector<std::string> a;
+  for (const auto& [flag, value] : flags) {
+    if (!value.empty()) a.insert(a.end(), {flag, value});
   }
-  if (!s.sensor.rules_file.empty()) a.insert(a.end(), {"--rules", s.sensor.rules_file});
-  if (!token_file.empty()) a.insert(a.end(), {"--receiver-token-file", token_file});
   return a;
 }
 

@@ -46,9 +46,10 @@ Result<json> OciConfig(const Lab& lab, const std::string& root,
   return c;
 }
 
-// `mount ARGS... TARGET`, undone (umount -l) by `cleanup`.
+// `mount ARGS... TARGET` (TARGET created), undone (umount -l) by `cleanup`.
 Status MountUndone(CommandRunner& r, CleanupRegistry& cleanup, std::vector<std::string> args,
                    const std::string& target, const std::string& what) {
+  fs::create_directories(target);
   args.insert(args.begin(), "mount");
   args.push_back(target);
   auto m = r.Run(Cmd(args));
@@ -60,8 +61,6 @@ Status MountUndone(CommandRunner& r, CleanupRegistry& cleanup, std::vector<std::
 // An overlay of the cached rootfs on a tmpfs, so nothing a cell does reaches the cache.
 Result<std::string> MountOverlay(Lab& lab, CleanupRegistry& cleanup, const std::string& dir) {
   CommandRunner& r = *lab.runner;
-  fs::create_directories(dir + "/tmpfs");
-  fs::create_directories(dir + "/merged");
   if (auto st = MountUndone(r, cleanup, {"-t", "tmpfs", "-o", "size=1g", "tmpfs"}, dir + "/tmpfs",
                             "mount tmpfs " + dir + "/tmpfs");
       !st.ok()) {
