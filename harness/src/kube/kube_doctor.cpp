@@ -19,11 +19,6 @@ using std::chrono::seconds;
 
 namespace {
 
-// A doctor check with its name, whether it is required and its fix; not ok until set.
-DoctorCheck Check(std::string name, bool required, std::string fix) {
-  return DoctorCheck{std::move(name), false, required, "", std::move(fix)};
-}
-
 constexpr int kDefaultKataMemoryMib = 2048;  // default_memory in Kata's configuration-qemu.toml
 constexpr const char* kKataConfig =
     "/opt/kata/share/defaults/kata-containers/configuration-qemu.toml";
@@ -35,11 +30,9 @@ Result<CommandResult> Host(Kubectl& k, std::vector<std::string> argv) {
 // Check `name`: `tool` is on PATH (detail: where, or "TOOL not found on PATH").
 DoctorCheck OnPath(Kubectl& k, const std::string& name, const std::string& tool, bool required,
                    std::string fix) {
-  DoctorCheck c = Check(name, required, std::move(fix));
   const std::string path = k.runner().Which(tool);
-  c.ok = !path.empty();
-  c.detail = c.ok ? path : tool + " not found on PATH";
-  return c;
+  return {name, !path.empty(), required, path.empty() ? tool + " not found on PATH" : path,
+          std::move(fix)};
 }
 
 // The container engine that runs the kind nodes: SANDWATCH_KUBE_ENGINE, else docker when
@@ -64,26 +57,22 @@ void KubeToolChecks(Kubectl& k, const std::string& engine, std::vector<DoctorChe
     out.push_back(
         OnPath(k, tool, tool, false, "install " + tool + " (make kind-up needs it): " + url));
   }
-  DoctorCheck store = Check("image store", false,
-                            "install Docker Engine or podman; make kind-up loads the images with "
-                            "ENGINE save + kind load image-archive");
+  std::string store = engine + " (images go through " + engine + " save + kind load image-archive)";
   if (engine.empty()) {
-    store.detail = "no docker daemon and no podman";
+    store = "no docker daemon and no podman";
   } else if (engine == "docker") {
     auto info = Host(k, {"docker", "info", "--format", "{{json .DriverStatus}}"});
     const bool containerd_store =
         info.ok() && info->out.find("io.containerd.snapshotter") != std::string::npos;
-    store.ok = true;
-    store.detail = std::string("docker, ") +
-                   (containerd_store ? "containerd image store (kind load docker-image cannot "
-                                       "read it; make kind-up uses docker save + kind load "
-                                       "image-archive)"
-                                     : "classic image store");
-  } else {
-    store.ok = true;
-    store.detail = engine + " (images go through " + engine + " save + kind load image-archive)";
+    store = std::string("docker, ") + (containerd_store
+                                           ? "containerd image store (kind load docker-image "
+                                             "cannot read it; make kind-up uses docker save + "
+                                             "kind load image-archive)"
+                                           : "classic image store");
   }
-  out.push_back(store);
+  out.push_back({"image store", !engine.empty(), false, store,
+                 "install Docker Engine or podman; make kind-up loads the images with ENGINE "
+                 "save + kind load image-archive"});
 }
 
 // Appends to `out` what is inside the kind node: Kata's ready label, /dev/kvm, /dev/shm
@@ -141,10 +130,6 @@ void KubeNodeChecks(Kubectl& k, const std::string& engine, bool want_kata,
       mem_from = kKataConfig;
     }
   }
-  DoctorCheck shm = Check("/dev/shm vs Kata memory", want_kata,
-                          exec_prefix +
-                              " mount -o remount,size=4608m /dev/shm (make kind-up does "
-                              "this; a restarted node is back to 64 MiB)");
   auto df = in_node({"df", "-Pm", "/dev/shm"});
   long shm_mib = -1;
   if (df.ok() && df->ok() && df->out.find('\n') != std::string::npos) {
@@ -152,12 +137,13 @@ void KubeNodeChecks(Kubectl& k, const std::string& engine, bool want_kata,
     std::string fs;
     f >> fs >> shm_mib;
   }
-  shm.ok = shm_mib >= mem;
-  shm.detail = (shm_mib < 0 ? std::string("cannot read /dev/shm's size in ") + node
-                            : "/dev/shm " + std::to_string(shm_mib) + " MiB in " + node) +
-               ", Kata default_memory " + std::to_string(mem) + " MiB (" + mem_from + ")" +
-               (shm.ok ? "" : ": kata-qemu VMs cannot start");
-  out.push_back(shm);
+  out.push_back({"/dev/shm vs Kata memory", shm_mib >= mem, want_kata,
+                 (shm_mib < 0 ? std::string("cannot read /dev/shm's size in ") + node
+                              : "/dev/shm " + std::to_string(shm_mib) + " MiB in " + node) +
+                     ", Kata default_memory " + std::to_string(mem) + " MiB (" + mem_from + ")" +
+                     (shm_mib >= mem ? "" : ": kata-qemu VMs cannot start"),
+                 exec_prefix + " mount -o remount,size=4608m /dev/shm (make kind-up does this; "
+                               "a restarted node is back to 64 MiB)"});
 
   auto btf = in_node({"test", "-e", "/sys/kernel/btf/vmlinux"});
   const bool btf_ok = btf.ok() && btf->ok();
@@ -297,9 +283,6 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
   if (want_kata && kata_class) {
     // A throwaway kata-qemu pod: its kernel must differ from the node's, or it is no VM.
     // A sandbox that does not start: /dev/shm (above) is the usual cause on kind.
-    DoctorCheck vm = Check("kata-qemu pods run in a VM", true,
-                           "first the '/dev/shm vs Kata memory' check above, then '/dev/kvm in "
-                           "the node'; then kubectl -n kube-system logs -l name=kata-deploy");
     const std::string probe = "sw-doctor-kata-probe";
     const auto wait = seconds(static_cast<long>(cfg.wait_timeout_s));
     (void)k.DeletePod(probe, seconds(60));
@@ -310,18 +293,16 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
          "-r"},
         wait + seconds(30));
     const std::string guest_kernel = guest.ok() ? TrimRight(*guest) : "";
-    if (!guest.ok()) {
-      vm.detail = guest.error().message;
-    } else if (guest_kernel.empty()) {
-      vm.detail = "the probe pod printed no kernel version";
-    } else if (guest_kernel == node_kernel) {
-      vm.detail = "guest kernel " + guest_kernel + " is the node's: no VM boundary";
-    } else {
-      vm.ok = true;
-      vm.detail =
-          "guest kernel " + guest_kernel + ", node kernel " + node_kernel + ": a separate kernel";
-    }
-    checks.push_back(vm);
+    const bool own_kernel = !guest_kernel.empty() && guest_kernel != node_kernel;
+    checks.push_back(
+        {"kata-qemu pods run in a VM", own_kernel, true,
+         !guest.ok()            ? guest.error().message
+         : guest_kernel.empty() ? "the probe pod printed no kernel version"
+         : !own_kernel          ? "guest kernel " + guest_kernel + " is the node's: no VM boundary"
+                                : "guest kernel " + guest_kernel + ", node kernel " + node_kernel +
+                             ": a separate kernel",
+         "first the '/dev/shm vs Kata memory' check above, then '/dev/kvm in the node'; then "
+         "kubectl -n kube-system logs -l name=kata-deploy"});
   }
   return checks;
 }
