@@ -8,12 +8,6 @@
 namespace sandwatch::harness::kube {
 namespace {
 
-std::string Join(const std::vector<std::string>& v, char sep) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : std::string(1, sep)) + s;
-  return out;
-}
-
 // A string scalar that stays a string in the output (env values must be strings:
 // POLL_INTERVAL "2", never the number 2).
 YAML::Node StringScalar(const std::string& value) {
@@ -108,9 +102,9 @@ Result<std::string> RenderCellManifest(const std::string& kustomized_yaml,
   YAML::Node env = sensor["env"];
   SetEnv(env, "POLL_INTERVAL", FormatSeconds(o.poll_interval_s));
   SetEnv(env, "HEARTBEAT_INTERVAL", FormatSeconds(o.heartbeat_interval_s));
-  if (!o.expected_processes.empty()) {
-    SetEnv(env, "EXPECTED_PROCESSES", Join(o.expected_processes, ','));
-  }
+  std::string expected;
+  for (const auto& p : o.expected_processes) expected += (expected.empty() ? "" : ",") + p;
+  if (!o.expected_processes.empty()) SetEnv(env, "EXPECTED_PROCESSES", expected);
   if (!o.capture.empty()) SetEnv(env, "CAPTURE", o.capture);
 
   // JSON (which kubectl apply takes as it takes YAML) keeps every string a string.
