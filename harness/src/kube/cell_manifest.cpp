@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <charconv>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -36,12 +37,9 @@ nlohmann::ordered_json ToJson(const YAML::Node& n) {
       if (v == "true") return true;
       if (v == "false") return false;
       if (v == "null" || v == "~") return nullptr;
-      if (!v.empty() && v.find_first_not_of("-0123456789") == std::string::npos &&
-          v.find('-', 1) == std::string::npos && v != "-") {
-        char* end = nullptr;
-        const long long i = std::strtoll(v.c_str(), &end, 10);
-        if (end != nullptr && *end == '\0') return i;
-      }
+      long long i = 0;
+      const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), i);
+      if (ec == std::errc() && end == v.data() + v.size()) return i;
       return v;
     }
     default:

@@ -56,9 +56,7 @@ bool WaitForTcp(int port, double timeout_s) {
   const procfs::ProcFs fs;
   return PollUntil(timeout_s, 50ms, [&] {
     for (const auto& s : procfs::ParseNetTable(fs.ReadRootFile("net/tcp").value_or(""), "tcp")) {
-      if (s.state == kTcpListen && s.local.size() > want.size() &&
-          s.local.compare(s.local.size() - want.size(), want.size(), want) == 0)
-        return true;
+      if (s.state == kTcpListen && s.local.ends_with(want)) return true;
     }
     return false;
   });
