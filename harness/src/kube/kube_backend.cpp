@@ -124,13 +124,6 @@ void KubeBackend::Finish(RunContext& ctx) {
   }
 }
 
-std::set<std::string> KubeBackend::SensorIds() {
-  std::set<std::string> ids;
-  auto sensors = ReceiverClient(receiver_url_, *deps_.http).Sensors();
-  for (const auto& s : sensors.value_or({})) ids.insert(s.id);
-  return ids;
-}
-
 Status KubeBackend::ConnectReceiver(RunContext& ctx) {
   const KubeConfig& cfg = kubectl_.config();
   if (!cfg.force_port_forward && ReceiverClient(cfg.receiver_url, *deps_.http).Healthy()) {

@@ -12,6 +12,7 @@
 #include "sandwatch/harness/cleanup.h"
 #include "sandwatch/harness/kube/cell_manifest.h"
 #include "sandwatch/harness/progress.h"
+#include "sandwatch/harness/receiver_client.h"
 
 namespace sandwatch::harness::kube {
 
@@ -147,7 +148,9 @@ Result<CellOutcome> KubeBackend::RunCell(RunContext& ctx, const Cell& cell) {
                                      .run_id = ctx.run_id,
                                      .cell_id = cell.Id()});
   if (!manifest.ok()) return failed(manifest.error());
-  const std::set<std::string> sensors_before = SensorIds();
+  std::set<std::string> sensors_before;  // a new id after apply is this pod's sensor
+  for (const auto& sensor : ReceiverClient(receiver_url_, *deps_.http).Sensors().value_or({}))
+    sensors_before.insert(sensor.id);
 
   Note(ctx, "applying " + pod);
   if (auto a = kubectl_.Run({"apply", "-f", "-"}, seconds(60), *manifest); !a.ok())

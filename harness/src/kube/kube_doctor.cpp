@@ -160,10 +160,6 @@ void KubeNodeChecks(Kubectl& k, const std::string& engine, bool want_kata,
                  "make kind-up (" + engine + " save + kind load image-archive)"});
 }
 
-bool Wants(const std::vector<std::string>& runtimes, const std::string& r) {
-  return runtimes.empty() || std::find(runtimes.begin(), runtimes.end(), r) != runtimes.end();
-}
-
 // A Deployment with at least one ready replica.
 DoctorCheck DeploymentReady(Kubectl& k, const std::string& ns, const std::string& name,
                             const std::string& what, bool required, const std::string& fix) {
@@ -226,7 +222,8 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
                     up});
   if (node_kernel.empty()) return checks;
 
-  const bool want_kata = Wants(runtimes, "kata-qemu");
+  const bool want_kata = runtimes.empty() ||
+                         std::find(runtimes.begin(), runtimes.end(), "kata-qemu") != runtimes.end();
   auto handler = k.JsonPath("", "runtimeclass", "kata-qemu", "{.handler}", seconds(20));
   const bool kata_class = handler.ok() && !handler->empty();
   checks.push_back(
