@@ -2,17 +2,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <charconv>
 #include <nlohmann/json.hpp>
 #include <string>
 
 namespace sandwatch::harness::kube {
 namespace {
-
-std::string Join(const std::vector<std::string>& v, char sep) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : std::string(1, sep)) + s;
-  return out;
-}
 
 // A string scalar that stays a string in the output (env values must be strings:
 // POLL_INTERVAL "2", never the number 2).
@@ -42,12 +37,9 @@ nlohmann::ordered_json ToJson(const YAML::Node& n) {
       if (v == "true") return true;
       if (v == "false") return false;
       if (v == "null" || v == "~") return nullptr;
-      if (!v.empty() && v.find_first_not_of("-0123456789") == std::string::npos &&
-          v.find('-', 1) == std::string::npos && v != "-") {
-        char* end = nullptr;
-        const long long i = std::strtoll(v.c_str(), &end, 10);
-        if (end != nullptr && *end == '\0') return i;
-      }
+      long long i = 0;
+      const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), i);
+      if (ec == std::errc() && end == v.data() + v.size()) return i;
       return v;
     }
     default:
@@ -108,9 +100,9 @@ Result<std::string> RenderCellManifest(const std::string& kustomized_yaml,
   YAML::Node env = sensor["env"];
   SetEnv(env, "POLL_INTERVAL", FormatSeconds(o.poll_interval_s));
   SetEnv(env, "HEARTBEAT_INTERVAL", FormatSeconds(o.heartbeat_interval_s));
-  if (!o.expected_processes.empty()) {
-    SetEnv(env, "EXPECTED_PROCESSES", Join(o.expected_processes, ','));
-  }
+  std::string expected;
+  for (const auto& p : o.expected_processes) expected += (expected.empty() ? "" : ",") + p;
+  if (!o.expected_processes.empty()) SetEnv(env, "EXPECTED_PROCESSES", expected);
   if (!o.capture.empty()) SetEnv(env, "CAPTURE", o.capture);
 
   // JSON (which kubectl apply takes as it takes YAML) keeps every string a string.

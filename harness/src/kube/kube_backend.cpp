@@ -124,13 +124,6 @@ void KubeBackend::Finish(RunContext& ctx) {
   }
 }
 
-std::set<std::string> KubeBackend::SensorIds() {
-  std::set<std::string> ids;
-  auto sensors = ReceiverClient(receiver_url_, *deps_.http).Sensors();
-  for (const auto& s : sensors.value_or({})) ids.insert(s.id);
-  return ids;
-}
-
 Status KubeBackend::ConnectReceiver(RunContext& ctx) {
   const KubeConfig& cfg = kubectl_.config();
   if (!cfg.force_port_forward && ReceiverClient(cfg.receiver_url, *deps_.http).Healthy()) {
@@ -155,14 +148,11 @@ Result<std::string> KubeBackend::PortForward(RunContext& ctx, const std::string&
   const int port = *free_port;
   const std::vector<std::string> args = {"port-forward", "--address", "127.0.0.1", "service/" + svc,
                                          std::to_string(port) + ":" + std::to_string(remote)};
-  auto started = kubectl_.Start(
-      ns, args, "", ctx.work_dir.empty() ? "" : ctx.work_dir + "/port-forward-" + svc + ".log");
+  auto started = kubectl_.Start(ns, args, "", ctx.work_dir + "/port-forward-" + svc + ".log");
   if (!started.ok()) return started.error();
   *handle = *started;
-  if (ctx.cleanup != nullptr) {
-    ctx.cleanup->Add("kubectl port-forward service/" + svc,
-                     [h = *handle] { h->Stop(milliseconds(2000)); });
-  }
+  ctx.cleanup->Add("kubectl port-forward service/" + svc,
+                   [h = *handle] { h->Stop(milliseconds(2000)); });
   const std::string base = "http://127.0.0.1:" + std::to_string(port);
   for (int i = 0; i < 60; ++i) {
     auto r = deps_.http->Get(base + probe_path, "");

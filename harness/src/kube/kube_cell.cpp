@@ -8,9 +8,11 @@
 #include "sandwatch/core/files.h"
 #include "sandwatch/core/ground_truth.h"
 #include "sandwatch/core/log.h"
+#include "sandwatch/core/rules/template.h"
 #include "sandwatch/harness/cleanup.h"
 #include "sandwatch/harness/kube/cell_manifest.h"
 #include "sandwatch/harness/progress.h"
+#include "sandwatch/harness/receiver_client.h"
 
 namespace sandwatch::harness::kube {
 
@@ -23,41 +25,12 @@ void Note(RunContext& ctx, const std::string& what) {
   if (ctx.progress != nullptr) ctx.progress->Note(what);
 }
 
-// attack-sim's command line for a cell, run inside the app container.
-std::vector<std::string> AttackArgv(const Scenario& s, const Cell& cell, const std::string& target,
-                                    const std::string& gt_path) {
-  std::vector<std::string> argv = {
-      "sandwatch-attack-sim", "run", "--chain", s.chain, "--speed", cell.speed};
-  if (cell.variant != "default" && !cell.variant.empty()) {
-    argv.insert(argv.end(), {"--variant", cell.variant});
-  }
-  if (s.attack.hold_ms) argv.insert(argv.end(), {"--hold-ms", std::to_string(*s.attack.hold_ms)});
-  if (s.attack.gap_ms) argv.insert(argv.end(), {"--gap-ms", std::to_string(*s.attack.gap_ms)});
-  if (s.attack.chain_repeat > 1) {
-    argv.insert(argv.end(), {"--repeat", std::to_string(s.attack.chain_repeat)});
-  }
-  for (auto& x : s.BenignArgs()) argv.push_back(std::move(x));
-  // The listener is a cluster address, so attack-sim must be told it is meant.
-  argv.insert(argv.end(), {"--target", target, "--allow-remote", "--package-install",
-                           s.attack.package_install, "--ground-truth", gt_path});
-  return argv;
-}
-
-// Remote-shell output as one printable line: control bytes become \xNN.
+// Remote-shell output as one printable line: newlines become " | ", other control bytes \xNN.
 std::string Printable(const std::string& text, size_t max) {
-  std::string out;
-  for (unsigned char c : text.substr(0, max)) {
-    if (c == '\n') {
-      out += " | ";
-    } else if (c < 0x20 || c == 0x7f) {
-      std::array<char, 8> buf{};
-      std::snprintf(buf.data(), buf.size(), "\\x%02x", c);
-      out += buf.data();
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
+  std::string one_line;
+  for (const char c : text.substr(0, max))
+    one_line += c == '\n' ? std::string(" | ") : std::string(1, c);
+  return rules::EscapeControl(one_line);
 }
 
 // `cat REMOTE` in a pod's container, kept as LOCAL and read back as ground truth.
@@ -78,19 +51,14 @@ Result<std::shared_ptr<ProcessHandle>> KubeBackend::StartCellListener(RunContext
                                                                       const std::string& gt_path) {
   const Scenario& s = *ctx.scenario;
   const KubeConfig& cfg = kubectl_.config();
-  const std::string port = std::to_string(cfg.listener_port);
-  // The cell's speed keeps the reverse shell alive as long as the local lab does.
-  const std::string timeout = std::to_string(Secs(s.timeouts.cell_s).count());
-  std::vector<std::string> listen = {"sandwatch-attack-sim", "listen"};
-  listen.insert(listen.end(), {"--bind", "0.0.0.0", "--port", port, "--speed", cell.speed,
-                               "--count", "1", "--timeout", timeout, "--ground-truth", gt_path});
-  if (s.attack.hold_ms) {
-    listen.insert(listen.end(), {"--linger-ms", std::to_string(*s.attack.hold_ms)});
-  }
-  const std::string log = ctx.work_dir.empty() ? "" : ctx.work_dir + "/" + cell.Id() + "-listener";
+  std::vector<std::string> listen =
+      AttackListenArgs(s, cell, "0.0.0.0", cfg.listener_port,
+                       std::to_string(Secs(s.timeouts.cell_s).count()), gt_path, false);
+  listen.insert(listen.begin(), {"sandwatch-attack-sim", "listen"});
+  const std::string log = ctx.work_dir + "/" + cell.Id() + "-listener";
   auto started =
       kubectl_.Start(cfg.namespace_, Kubectl::ExecArgs(attacker_pod_, "listener", listen),
-                     log.empty() ? "" : log + ".out", log.empty() ? "" : log + ".err");
+                     log + ".out", log + ".err");
   if (!started.ok()) return started.error();
   const std::shared_ptr<ProcessHandle>& handle = *started;
   std::array<char, 8> hex{};
@@ -106,7 +74,8 @@ Result<std::shared_ptr<ProcessHandle>> KubeBackend::StartCellListener(RunContext
     deps_.sleep(milliseconds(500));
   }
   handle->Stop(milliseconds(2000));
-  return MakeError("the cell's listener in pod " + attacker_pod_ + " never listened on " + port);
+  return MakeError("the cell's listener in pod " + attacker_pod_ + " never listened on " +
+                   std::to_string(cfg.listener_port));
 }
 
 std::vector<ObserverBinding> KubeBackend::Bindings(const Scenario& s,
@@ -179,26 +148,21 @@ Result<CellOutcome> KubeBackend::RunCell(RunContext& ctx, const Cell& cell) {
                                      .run_id = ctx.run_id,
                                      .cell_id = cell.Id()});
   if (!manifest.ok()) return failed(manifest.error());
-  const std::set<std::string> sensors_before = SensorIds();
+  std::set<std::string> sensors_before;  // a new id after apply is this pod's sensor
+  for (const auto& sensor : ReceiverClient(receiver_url_, *deps_.http).Sensors().value_or({}))
+    sensors_before.insert(sensor.id);
 
   Note(ctx, "applying " + pod);
   if (auto a = kubectl_.Run({"apply", "-f", "-"}, seconds(60), *manifest); !a.ok())
     return failed(a.error());
   // The action owns a copy of the kubectl wrapper: it may run after the backend is gone.
   const CleanupRegistry::Id teardown =
-      ctx.cleanup != nullptr ? ctx.cleanup->Add("kubectl delete pod " + pod,
-                                                [k = kubectl_, pod]() mutable {
-                                                  (void)k.DeletePod(pod, seconds(120));
-                                                })
-                             : 0;
+      ctx.cleanup->Add("kubectl delete pod " + pod,
+                       [k = kubectl_, pod]() mutable { (void)k.DeletePod(pod, seconds(120)); });
   auto finish = [&](std::string error) -> Result<CellOutcome> {
     out.error = std::move(error);
     Note(ctx, "deleting pod " + pod);
-    if (ctx.cleanup != nullptr) {
-      ctx.cleanup->RunOne(teardown);
-    } else {
-      (void)kubectl_.DeletePod(pod, seconds(120));
-    }
+    ctx.cleanup->RunOne(teardown);
     return out;
   };
 
@@ -255,21 +219,22 @@ Result<CellOutcome> KubeBackend::RunCell(RunContext& ctx, const Cell& cell) {
   auto listener = StartCellListener(ctx, cell, listener_gt);
   if (!listener.ok()) return finish(listener.error().message);
   const CleanupRegistry::Id listener_cleanup =
-      ctx.cleanup != nullptr ? ctx.cleanup->Add("kubectl exec ... listen",
-                                                [h = *listener] { h->Stop(milliseconds(2000)); })
-                             : 0;
+      ctx.cleanup->Add("kubectl exec ... listen", [h = *listener] { h->Stop(milliseconds(2000)); });
 
   Note(ctx, "chain running in " + pod);
   out.start_wall_ns = deps_.clock->WallNs();
-  auto attack = kubectl_.Exec(pod, "app", AttackArgv(s, cell, listener_target_, gt_path),
-                              Secs(s.timeouts.cell_s));
+  // The listener is a cluster address, so attack-sim must be told it is meant.
+  std::vector<std::string> attack_argv =
+      AttackRunArgs(s, cell, listener_target_, s.attack.package_install, gt_path, true, false);
+  attack_argv.insert(attack_argv.begin(), {"sandwatch-attack-sim", "run"});
+  auto attack = kubectl_.Exec(pod, "app", attack_argv, Secs(s.timeouts.cell_s));
   out.end_wall_ns = deps_.clock->WallNs();
   std::string error;
   if (!attack.ok()) error = "attack-sim: " + attack.error().message;
 
   // The listener ends after its one session (and its linger); it must not outlive the cell.
   if (!(*listener)->Wait(seconds(30)).ok()) (*listener)->Stop(milliseconds(2000));
-  if (ctx.cleanup != nullptr) ctx.cleanup->Dismiss(listener_cleanup);
+  ctx.cleanup->Dismiss(listener_cleanup);
   const std::string local = ctx.work_dir + "/" + cell.Id();
   const std::vector<GroundTruthStep> listener_steps =
       FetchGroundTruth(kubectl_, attacker_pod_, "listener", listener_gt, local + "-listener.jsonl")

@@ -19,45 +19,20 @@ using std::chrono::seconds;
 
 namespace {
 
-// A doctor check with its name, whether it is required and its fix; not ok until set.
-DoctorCheck Check(std::string name, bool required, std::string fix) {
-  return DoctorCheck{std::move(name), false, required, "", std::move(fix)};
-}
-
 constexpr int kDefaultKataMemoryMib = 2048;  // default_memory in Kata's configuration-qemu.toml
 constexpr const char* kKataConfig =
     "/opt/kata/share/defaults/kata-containers/configuration-qemu.toml";
-
-// The first integer after `key` and an '=' in `text` ("default_memory = 2048"); -1 if none.
-long IntAfter(const std::string& text, const std::string& key) {
-  const size_t k = text.find(key);
-  if (k == std::string::npos) return -1;
-  size_t p = text.find('=', k);
-  if (p == std::string::npos) return -1;
-  p = text.find_first_of("0123456789", p);
-  if (p == std::string::npos) return -1;
-  long v = -1;
-  std::from_chars(text.data() + p, text.data() + text.size(), v);
-  return v;
-}
 
 Result<CommandResult> Host(Kubectl& k, std::vector<std::string> argv) {
   return k.runner().Run(Cmd(std::move(argv), seconds(30)));
 }
 
-bool HostOk(Kubectl& k, std::vector<std::string> argv) {
-  auto r = Host(k, std::move(argv));
-  return r.ok() && r->ok();
-}
-
 // Check `name`: `tool` is on PATH (detail: where, or "TOOL not found on PATH").
 DoctorCheck OnPath(Kubectl& k, const std::string& name, const std::string& tool, bool required,
                    std::string fix) {
-  DoctorCheck c = Check(name, required, std::move(fix));
   const std::string path = k.runner().Which(tool);
-  c.ok = !path.empty();
-  c.detail = c.ok ? path : tool + " not found on PATH";
-  return c;
+  return {name, !path.empty(), required, path.empty() ? tool + " not found on PATH" : path,
+          std::move(fix)};
 }
 
 // The container engine that runs the kind nodes: SANDWATCH_KUBE_ENGINE, else docker when
@@ -66,50 +41,45 @@ std::string DetectContainerEngine(Kubectl& k) {
   const std::string& configured = k.config().container_engine;
   if (!configured.empty()) return configured;
   // kind-up's rule: docker when its daemon answers, else podman.
-  if (!k.runner().Which("docker").empty() && HostOk(k, {"docker", "info", "--format", "ok"})) {
-    return "docker";
+  if (!k.runner().Which("docker").empty()) {
+    if (auto info = Host(k, {"docker", "info", "--format", "ok"}); info.ok() && info->ok())
+      return "docker";
   }
   if (!k.runner().Which("podman").empty()) return "podman";
   return "";
 }
 
-// kind and helm (for make kind-up) and the engine's image store.
-std::vector<DoctorCheck> KubeToolChecks(Kubectl& k, const std::string& engine) {
-  std::vector<DoctorCheck> out;
+// Appends to `out`: kind and helm (for make kind-up) and the engine's image store.
+void KubeToolChecks(Kubectl& k, const std::string& engine, std::vector<DoctorCheck>& out) {
   for (const auto& [tool, url] : std::vector<std::pair<std::string, std::string>>{
            {"kind", "https://kind.sigs.k8s.io/docs/user/quick-start/#installation"},
            {"helm", "https://helm.sh/docs/intro/install/"}}) {
     out.push_back(
         OnPath(k, tool, tool, false, "install " + tool + " (make kind-up needs it): " + url));
   }
-  DoctorCheck store = Check("image store", false,
-                            "install Docker Engine or podman; make kind-up loads the images with "
-                            "ENGINE save + kind load image-archive");
+  std::string store = engine + " (images go through " + engine + " save + kind load image-archive)";
   if (engine.empty()) {
-    store.detail = "no docker daemon and no podman";
+    store = "no docker daemon and no podman";
   } else if (engine == "docker") {
     auto info = Host(k, {"docker", "info", "--format", "{{json .DriverStatus}}"});
     const bool containerd_store =
         info.ok() && info->out.find("io.containerd.snapshotter") != std::string::npos;
-    store.ok = true;
-    store.detail = std::string("docker, ") +
-                   (containerd_store ? "containerd image store (kind load docker-image cannot "
-                                       "read it; make kind-up uses docker save + kind load "
-                                       "image-archive)"
-                                     : "classic image store");
-  } else {
-    store.ok = true;
-    store.detail = engine + " (images go through " + engine + " save + kind load image-archive)";
+    store = std::string("docker, ") + (containerd_store
+                                           ? "containerd image store (kind load docker-image "
+                                             "cannot read it; make kind-up uses docker save + "
+                                             "kind load image-archive)"
+                                           : "classic image store");
   }
-  out.push_back(store);
-  return out;
+  out.push_back({"image store", !engine.empty(), false, store,
+                 "install Docker Engine or podman; make kind-up loads the images with ENGINE "
+                 "save + kind load image-archive"});
 }
 
-// Inside the kind node: Kata's ready label, /dev/kvm, /dev/shm against Kata's
-// default_memory, BTF for Falco's modern eBPF, our workload image loaded.
-std::vector<DoctorCheck> KubeNodeChecks(Kubectl& k, const std::string& engine, bool want_kata) {
+// Appends to `out` what is inside the kind node: Kata's ready label, /dev/kvm, /dev/shm
+// against Kata's default_memory, BTF for Falco's modern eBPF, our workload image loaded.
+void KubeNodeChecks(Kubectl& k, const std::string& engine, bool want_kata,
+                    std::vector<DoctorCheck>& out) {
   const KubeConfig& cfg = k.config();
-  std::vector<DoctorCheck> out;
   auto names = k.JsonPath("", "nodes", "", "{.items[*].metadata.name}", seconds(30));
   const std::string node = names.ok() ? FirstWord(*names) : "";
   const std::string exec_prefix = engine + " exec " + node;
@@ -130,7 +100,7 @@ std::vector<DoctorCheck> KubeNodeChecks(Kubectl& k, const std::string& engine, b
                        (engine.empty() ? std::string("no container engine") : "no node name") +
                        "): /dev/shm, /dev/kvm and BTF not checked",
                    "run doctor on the machine that runs the kind cluster (docker or podman)"});
-    return out;
+    return;
   }
   auto in_node = [&](std::vector<std::string> argv) {
     std::vector<std::string> full = {engine, "exec", node};
@@ -152,15 +122,14 @@ std::vector<DoctorCheck> KubeNodeChecks(Kubectl& k, const std::string& engine, b
   std::string mem_from = "Kata's default";
   if (auto conf = in_node({"grep", "-E", "^default_memory", kKataConfig});
       conf.ok() && conf->ok()) {
-    if (const long v = IntAfter(conf->out, "default_memory"); v > 0) {
+    const std::string& t = conf->out;  // "default_memory = 2048"
+    const size_t at = std::min(t.find_first_of("0123456789", t.find('=')), t.size());
+    long v = 0;
+    if (std::from_chars(t.data() + at, t.data() + t.size(), v).ec == std::errc() && v > 0) {
       mem = v;
       mem_from = kKataConfig;
     }
   }
-  DoctorCheck shm = Check("/dev/shm vs Kata memory", want_kata,
-                          exec_prefix +
-                              " mount -o remount,size=4608m /dev/shm (make kind-up does "
-                              "this; a restarted node is back to 64 MiB)");
   auto df = in_node({"df", "-Pm", "/dev/shm"});
   long shm_mib = -1;
   if (df.ok() && df->ok() && df->out.find('\n') != std::string::npos) {
@@ -168,12 +137,13 @@ std::vector<DoctorCheck> KubeNodeChecks(Kubectl& k, const std::string& engine, b
     std::string fs;
     f >> fs >> shm_mib;
   }
-  shm.ok = shm_mib >= mem;
-  shm.detail = (shm_mib < 0 ? std::string("cannot read /dev/shm's size in ") + node
-                            : "/dev/shm " + std::to_string(shm_mib) + " MiB in " + node) +
-               ", Kata default_memory " + std::to_string(mem) + " MiB (" + mem_from + ")" +
-               (shm.ok ? "" : ": kata-qemu VMs cannot start");
-  out.push_back(shm);
+  out.push_back({"/dev/shm vs Kata memory", shm_mib >= mem, want_kata,
+                 (shm_mib < 0 ? std::string("cannot read /dev/shm's size in ") + node
+                              : "/dev/shm " + std::to_string(shm_mib) + " MiB in " + node) +
+                     ", Kata default_memory " + std::to_string(mem) + " MiB (" + mem_from + ")" +
+                     (shm_mib >= mem ? "" : ": kata-qemu VMs cannot start"),
+                 exec_prefix + " mount -o remount,size=4608m /dev/shm (make kind-up does this; "
+                               "a restarted node is back to 64 MiB)"});
 
   auto btf = in_node({"test", "-e", "/sys/kernel/btf/vmlinux"});
   const bool btf_ok = btf.ok() && btf->ok();
@@ -188,52 +158,42 @@ std::vector<DoctorCheck> KubeNodeChecks(Kubectl& k, const std::string& engine, b
   out.push_back({"images in the node", loaded, true,
                  cfg.workload_image + (loaded ? " loaded in " : " not loaded in ") + node,
                  "make kind-up (" + engine + " save + kind load image-archive)"});
-  return out;
-}
-
-bool Wants(const std::vector<std::string>& runtimes, const std::string& r) {
-  return runtimes.empty() || std::find(runtimes.begin(), runtimes.end(), r) != runtimes.end();
 }
 
 // A Deployment with at least one ready replica.
 DoctorCheck DeploymentReady(Kubectl& k, const std::string& ns, const std::string& name,
                             const std::string& what, bool required, const std::string& fix) {
-  DoctorCheck c = Check(what, required, fix);
   auto r = k.JsonPath(ns, "deployment", name, "{.status.readyReplicas}", seconds(20));
-  if (!r.ok()) {
-    c.detail = "deployment " + ns + "/" + name + ": " + r.error().message;
-  } else if (r->empty() || *r == "0") {
-    c.detail = "deployment " + ns + "/" + name + " has no ready replica";
-  } else {
-    c.ok = true;
-    c.detail = "deployment " + ns + "/" + name + ": " + *r + " ready";
-  }
-  return c;
+  const std::string d = "deployment " + ns + "/" + name;
+  const bool ok = r.ok() && !r->empty() && *r != "0";
+  return {what, ok, required,
+          !r.ok() ? d + ": " + r.error().message
+          : ok    ? d + ": " + *r + " ready"
+                  : d + " has no ready replica",
+          fix};
 }
 
 // One line per sensor that sent a heartbeat: the vantage its capture shows.
-std::vector<DoctorCheck> SensorVantageChecks(HttpClient& http, const std::string& receiver_url) {
-  std::vector<DoctorCheck> out;
+void SensorVantageChecks(HttpClient& http, const std::string& receiver_url,
+                         std::vector<DoctorCheck>& out) {
   auto sensors = ReceiverClient(receiver_url, http).Sensors();
   if (!sensors.ok()) {
-    DoctorCheck c = Check("sensor vantage", false,
-                          "the receiver check above; the sensors' capture shows their vantage");
-    c.detail = sensors.error().message;
-    return {c};
+    out.push_back({"sensor vantage", false, false, sensors.error().message,
+                   "the receiver check above; the sensors' capture shows their vantage"});
+    return;
   }
   const std::string results = ResolveSourceDir() + "/results";
+  const size_t before = out.size();
   for (const auto& s : *sensors) {
     if (s.capture.empty()) continue;
     out.push_back(VantageCheck("sensor " + s.id + " vantage", s.capture,
                                s.mode.empty() ? "sidecar" : s.mode, results));
   }
-  if (out.empty()) {
-    DoctorCheck none = Check("sensor vantage", false,
-                             "make kind-up, then wait for the sensor sidecar's first heartbeat");
-    none.detail = "no sensor has reported to the receiver yet (its capture shows its vantage)";
-    out.push_back(none);
+  if (out.size() == before) {
+    out.push_back({"sensor vantage", false, false,
+                   "no sensor has reported to the receiver yet (its capture shows its vantage)",
+                   "make kind-up, then wait for the sensor sidecar's first heartbeat"});
   }
-  return out;
 }
 
 }  // namespace
@@ -248,65 +208,57 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
                           "install kubectl: https://kubernetes.io/docs/tasks/tools/"));
   if (!checks.back().ok) return checks;
   const std::string engine = DetectContainerEngine(k);
-  for (auto& c : KubeToolChecks(k, engine)) checks.push_back(std::move(c));
+  KubeToolChecks(k, engine, checks);
 
-  DoctorCheck cluster = Check("cluster", true, up);
   auto kernels =
       k.JsonPath("", "nodes", "", "{.items[*].status.nodeInfo.kernelVersion}", seconds(30));
   const std::string node_kernel = kernels.ok() ? FirstWord(*kernels) : "";
-  if (!node_kernel.empty()) {
-    cluster.ok = true;
-    cluster.detail = "context " + (cfg.context.empty() ? std::string("(current)") : cfg.context) +
-                     ", node kernel " + node_kernel;
-  } else {
-    cluster.detail = kernels.ok() ? "no nodes" : kernels.error().message;
-  }
-  checks.push_back(cluster);
-  if (!cluster.ok) return checks;
+  checks.push_back({"cluster", !node_kernel.empty(), true,
+                    !node_kernel.empty()
+                        ? "context " + (cfg.context.empty() ? "(current)" : cfg.context) +
+                              ", node kernel " + node_kernel
+                    : kernels.ok() ? "no nodes"
+                                   : kernels.error().message,
+                    up});
+  if (node_kernel.empty()) return checks;
 
-  const bool want_kata = Wants(runtimes, "kata-qemu");
-  DoctorCheck rc = Check("RuntimeClass kata-qemu", want_kata, up + " (installs kata-deploy)");
+  const bool want_kata = runtimes.empty() ||
+                         std::find(runtimes.begin(), runtimes.end(), "kata-qemu") != runtimes.end();
   auto handler = k.JsonPath("", "runtimeclass", "kata-qemu", "{.handler}", seconds(20));
-  rc.ok = handler.ok() && !handler->empty();
-  rc.detail =
-      rc.ok ? "handler " + *handler : (handler.ok() ? "no handler" : handler.error().message);
-  checks.push_back(rc);
-  for (auto& c : KubeNodeChecks(k, engine, want_kata)) checks.push_back(std::move(c));
+  const bool kata_class = handler.ok() && !handler->empty();
+  checks.push_back(
+      {"RuntimeClass kata-qemu", kata_class, want_kata,
+       kata_class ? "handler " + *handler : (handler.ok() ? "no handler" : handler.error().message),
+       up + " (installs kata-deploy)"});
+  KubeNodeChecks(k, engine, want_kata, checks);
 
-  DoctorCheck falco = Check("Falco pods", false,
-                            up + " (installs Falco with Helm); kubectl -n " + cfg.falco_namespace +
-                                " logs -l app.kubernetes.io/name=falco");
   auto phases = k.Pods(cfg.falco_namespace, kFalcoPods, "{.items[*].status.phase}", seconds(20));
-  if (phases.ok()) {
-    const auto p = SplitWords(*phases);
-    const bool all_running =
-        !p.empty() &&
-        std::all_of(p.begin(), p.end(), [](const std::string& s) { return s == "Running"; });
-    falco.ok = all_running;
-    falco.detail = p.empty() ? "no Falco pods in namespace " + cfg.falco_namespace
-                             : std::to_string(p.size()) + " pod(s): " + *phases;
-  } else {
-    falco.detail = phases.error().message;
-  }
-  checks.push_back(falco);
+  const auto p = SplitWords(phases.value_or(""));
+  checks.push_back(
+      {"Falco pods",
+       !p.empty() && std::all_of(p.begin(), p.end(), [](const auto& s) { return s == "Running"; }),
+       false,
+       !phases.ok() ? phases.error().message
+       : p.empty()  ? "no Falco pods in namespace " + cfg.falco_namespace
+                    : std::to_string(p.size()) + " pod(s): " + *phases,
+       up + " (installs Falco with Helm); kubectl -n " + cfg.falco_namespace +
+           " logs -l app.kubernetes.io/name=falco"});
 
   // The comparison is only fair when every rule an event matches fires, and the blog's
   // package-manager rule (an incubating one) is loaded.
-  DoctorCheck conf = Check("Falco config", false,
-                           "helm upgrade falco falcosecurity/falco -n " + cfg.falco_namespace +
-                               " --reuse-values -f kind-cluster/falco-values.yaml");
   auto yaml =
       k.JsonPath(cfg.falco_namespace, "configmap", "falco", R"({.data.falco\.yaml})", seconds(20));
-  if (!yaml.ok()) {
-    conf.detail = yaml.error().message;
-  } else {
-    const bool all = yaml->find("rule_matching: all") != std::string::npos;
-    const bool incubating = yaml->find("falco-incubating_rules.yaml") != std::string::npos;
-    conf.ok = all && incubating;
-    conf.detail = std::string(all ? "rule_matching: all" : "rule_matching is not 'all'") + ", " +
-                  (incubating ? "incubating rules loaded" : "incubating rules not in rules_files");
-  }
-  checks.push_back(conf);
+  const bool all = yaml.ok() && yaml->find("rule_matching: all") != std::string::npos;
+  const bool incubating =
+      yaml.ok() && yaml->find("falco-incubating_rules.yaml") != std::string::npos;
+  checks.push_back(
+      {"Falco config", all && incubating, false,
+       !yaml.ok()
+           ? yaml.error().message
+           : std::string(all ? "rule_matching: all" : "rule_matching is not 'all'") + ", " +
+                 (incubating ? "incubating rules loaded" : "incubating rules not in rules_files"),
+       "helm upgrade falco falcosecurity/falco -n " + cfg.falco_namespace +
+           " --reuse-values -f kind-cluster/falco-values.yaml"});
   checks.push_back(DeploymentReady(k, cfg.falco_namespace, "falco-falcosidekick", "Falcosidekick",
                                    false, up + " (falcosidekick.enabled=true)"));
   checks.push_back(DeploymentReady(k, cfg.falco_namespace, "falco-falcosidekick-ui",
@@ -321,16 +273,13 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
            (health.ok() ? "HTTP " + std::to_string(health->status) : health.error().message),
        "kind-cluster/kind-config.yaml publishes 30080 on 127.0.0.1; without it the run uses "
        "kubectl port-forward"});
-  for (auto& c : SensorVantageChecks(http, cfg.receiver_url)) checks.push_back(std::move(c));
+  SensorVantageChecks(http, cfg.receiver_url, checks);
   checks.push_back(
       DeploymentReady(k, cfg.namespace_, cfg.listener_service, "attacker listener", true, up));
 
-  if (want_kata && rc.ok) {
+  if (want_kata && kata_class) {
     // A throwaway kata-qemu pod: its kernel must differ from the node's, or it is no VM.
     // A sandbox that does not start: /dev/shm (above) is the usual cause on kind.
-    DoctorCheck vm = Check("kata-qemu pods run in a VM", true,
-                           "first the '/dev/shm vs Kata memory' check above, then '/dev/kvm in "
-                           "the node'; then kubectl -n kube-system logs -l name=kata-deploy");
     const std::string probe = "sw-doctor-kata-probe";
     const auto wait = seconds(static_cast<long>(cfg.wait_timeout_s));
     (void)k.DeletePod(probe, seconds(60));
@@ -341,18 +290,16 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
          "-r"},
         wait + seconds(30));
     const std::string guest_kernel = guest.ok() ? TrimRight(*guest) : "";
-    if (!guest.ok()) {
-      vm.detail = guest.error().message;
-    } else if (guest_kernel.empty()) {
-      vm.detail = "the probe pod printed no kernel version";
-    } else if (guest_kernel == node_kernel) {
-      vm.detail = "guest kernel " + guest_kernel + " is the node's: no VM boundary";
-    } else {
-      vm.ok = true;
-      vm.detail =
-          "guest kernel " + guest_kernel + ", node kernel " + node_kernel + ": a separate kernel";
-    }
-    checks.push_back(vm);
+    const bool own_kernel = !guest_kernel.empty() && guest_kernel != node_kernel;
+    checks.push_back(
+        {"kata-qemu pods run in a VM", own_kernel, true,
+         !guest.ok()            ? guest.error().message
+         : guest_kernel.empty() ? "the probe pod printed no kernel version"
+         : !own_kernel          ? "guest kernel " + guest_kernel + " is the node's: no VM boundary"
+                                : "guest kernel " + guest_kernel + ", node kernel " + node_kernel +
+                             ": a separate kernel",
+         "first the '/dev/shm vs Kata memory' check above, then '/dev/kvm in the node'; then "
+         "kubectl -n kube-system logs -l name=kata-deploy"});
   }
   return checks;
 }

@@ -64,7 +64,6 @@ class KubeBackend : public Backend {
   // environment.json and the observer labels name for the kata-qemu cells and the host view.
   std::string KataRuntimeLabel() const;
   std::string HostViewLabel() const;
-  std::set<std::string> SensorIds();
   Status WaitForSensor(const std::string& pod, const std::set<std::string>& before,
                        double timeout_s);
   std::vector<ObserverBinding> Bindings(const Scenario& s, const std::string& pod) const;

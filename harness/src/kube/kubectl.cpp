@@ -1,5 +1,7 @@
 #include "sandwatch/harness/kube/kubectl.h"
 
+#include <iterator>
+#include <sstream>
 #include <utility>
 
 #include "kube_internal.h"
@@ -28,23 +30,14 @@ std::string TrimRight(std::string s) {
 }
 
 std::vector<std::string> SplitWords(const std::string& s) {
-  std::vector<std::string> out;
-  std::string w;
-  for (char c : s) {
-    if (c == ' ' || c == '\n' || c == '\t') {
-      if (!w.empty()) out.push_back(std::move(w));
-      w.clear();
-    } else {
-      w += c;
-    }
-  }
-  if (!w.empty()) out.push_back(std::move(w));
-  return out;
+  std::istringstream in(s);
+  return {std::istream_iterator<std::string>(in), std::istream_iterator<std::string>()};
 }
 
 std::string FirstWord(const std::string& s) {
-  auto words = SplitWords(s);
-  return words.empty() ? "" : words[0];
+  std::string word;
+  std::istringstream(s) >> word;
+  return word;
 }
 
 Kubectl::Kubectl(CommandRunner& runner, KubeConfig config)

@@ -21,19 +21,12 @@ namespace {
 DoctorCheck Tool(CommandRunner& r, const std::string& name,
                  const std::vector<std::string>& version_argv, const std::string& fix,
                  bool required = true) {
-  DoctorCheck c{name, false, required, "", fix};
   std::string path = r.Which(name);
-  if (path.empty()) {
-    c.detail = "not found in PATH";
-    return c;
-  }
-  c.ok = true;
-  c.detail = path;
-  if (!version_argv.empty()) {
+  if (!path.empty() && !version_argv.empty()) {
     auto v = r.Run(Cmd(version_argv, 10s));
-    if (v.ok()) c.detail += ": " + FirstLine(v->out.empty() ? v->err : v->out);
+    if (v.ok()) path += ": " + FirstLine(v->out.empty() ? v->err : v->out);
   }
-  return c;
+  return {name, !path.empty(), required, path.empty() ? "not found in PATH" : path, fix};
 }
 
 }  // namespace

@@ -102,7 +102,6 @@ Status PrepareFalco(Lab& lab, FalcoService& service) {
   }
   ctx.cleanup->Add("falco", [&service] { service.Stop(); });
   lab.falco_available = true;
-  lab.falco_reason.clear();
   lab.falco_label =
       "Falco (modern eBPF) on the host, started by the harness; http_output to the "
       "receiver";

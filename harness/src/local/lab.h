@@ -85,19 +85,11 @@ std::string VersionLine(CommandRunner& runner, const std::string& exe,
 Status WritePodFiles(const Scenario& s, const std::string& dir, const std::string& env_head,
                      const std::vector<std::string>& sensor_args,
                      const std::vector<std::string>& attack_args);
-// The JSONL ground truth in `paths`, one after the other; a missing file adds nothing.
-Result<std::vector<GroundTruthStep>> ReadGroundTruth(const std::vector<std::string>& paths);
-
 // The in-guest sensor's flags for a cell.
 // token_file: the sensor's credential as its process sees the path ("" = none).
 std::vector<std::string> SensorArgs(const Scenario& s, const std::string& receiver_url,
                                     const std::string& pod, const std::string& mode,
                                     const std::string& capture, const std::string& token_file = "");
-// attack-sim `run` flags for a cell (without "run").
-std::vector<std::string> AttackArgs(const Scenario& s, const Cell& c, const std::string& target,
-                                    const std::string& package_mode, const std::string& gt_path,
-                                    bool allow_remote);
-
 // The receiver's view of a sensor, by pod name: its capture source ("poll",
 // "fanotify+netlink"), or empty when it never sent a heartbeat.
 std::string SensorCapture(const std::string& receiver_url, const std::string& pod);
@@ -142,8 +134,7 @@ CellRun BeginCell(Lab& lab, const Cell& cell, const Runtime& runtime);
 
 // Waits for `p` to exit within `timeout_s`; on timeout stops it (grace `stop`).
 enum class Waited { kExited, kTimedOut, kInterrupted };
-Waited WaitForExit(const Clock& clock, ProcessHandle& p, double timeout_s,
-                   std::chrono::milliseconds stop);
+Waited WaitForExit(ProcessHandle& p, double timeout_s, std::chrono::milliseconds stop);
 
 // `cd DIR && find WHAT | cpio -o -H newc -R 0:0 > OUT` (lab_assets.cpp).
 Status Cpio(CommandRunner& r, const std::string& dir, const std::string& what,
@@ -160,12 +151,13 @@ std::vector<DoctorCheck> LocalDoctor(CommandRunner& runner,
                                      const std::string& bin_dir);
 
 // The end of cell `c`: its end time, its observers in the scenario's order (`in_guest`
-// with the pod, comparable pids and `capture` filled in here; the host view and Falco
-// with `lineage` anchors; `host_pids_comparable` when the host view and attack-sim share
-// a PID namespace) and its ground truth. An error when the ground truth did not parse.
-Status EndCell(Lab& lab, CellRun& c, ObserverBinding in_guest, const std::string& capture,
-               bool host_pids_comparable, const std::vector<std::string>& lineage,
-               Result<std::vector<GroundTruthStep>> gt, const std::string& container_id = "");
+// with the pod, comparable pids and the capture the receiver lists filled in here; the host
+// view and Falco with `lineage` anchors; `host_pids_comparable` when the host view and
+// attack-sim share a PID namespace) and its ground truth: `gt_file` (attack-sim's), then
+// DIR/listener.jsonl. An error when either did not parse.
+Status EndCell(Lab& lab, CellRun& c, ObserverBinding in_guest, bool host_pids_comparable,
+               const std::vector<std::string>& lineage, const std::string& gt_file,
+               const std::string& container_id = "");
 
 // The attacker's end of cell `c`: attack-sim `listen` on a free 127.0.0.1 port for up to
 // `timeout_s`, writing DIR/listener.jsonl and DIR/listener.log. Returns the port once it

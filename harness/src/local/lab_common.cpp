@@ -56,9 +56,7 @@ bool WaitForTcp(int port, double timeout_s) {
   const procfs::ProcFs fs;
   return PollUntil(timeout_s, 50ms, [&] {
     for (const auto& s : procfs::ParseNetTable(fs.ReadRootFile("net/tcp").value_or(""), "tcp")) {
-      if (s.state == kTcpListen && s.local.size() > want.size() &&
-          s.local.compare(s.local.size() - want.size(), want.size(), want) == 0)
-        return true;
+      if (s.state == kTcpListen && s.local.ends_with(want)) return true;
     }
     return false;
   });
@@ -97,22 +95,12 @@ Status WritePodFiles(const Scenario& s, const std::string& dir, const std::strin
   return st;
 }
 
-Result<std::vector<GroundTruthStep>> ReadGroundTruth(const std::vector<std::string>& paths) {
-  std::vector<GroundTruthStep> steps;
-  for (const auto& path : paths) {
-    if (!fs::exists(path)) continue;
-    auto more = ReadGroundTruthFile(path);
-    if (!more.ok()) return more.error();
-    steps.insert(steps.end(), more->begin(), more->end());
-  }
-  return steps;
-}
-
-Status EndCell(Lab& lab, CellRun& c, ObserverBinding in_guest, const std::string& capture,
-               bool host_pids_comparable, const std::vector<std::string>& lineage,
-               Result<std::vector<GroundTruthStep>> gt, const std::string& container_id) {
+Status EndCell(Lab& lab, CellRun& c, ObserverBinding in_guest, bool host_pids_comparable,
+               const std::vector<std::string>& lineage, const std::string& gt_file,
+               const std::string& container_id) {
   CellOutcome* out = &c.out;
   out->end_wall_ns = c.clock.WallNs();
+  const std::string capture = SensorCapture(lab.receiver_url, c.pod);
   in_guest.observer = "in-guest";
   in_guest.pod = c.pod;
   in_guest.pids_comparable = true;
@@ -132,77 +120,89 @@ Status EndCell(Lab& lab, CellRun& c, ObserverBinding in_guest, const std::string
     }
     if (o == "falco") out->observers.push_back(FalcoBinding(lab, lineage, container_id));
   }
-  if (!gt.ok()) return gt.error();
-  out->ground_truth = std::move(*gt);
+  // The workload's ground truth, then the listener's line; a missing file adds nothing.
+  std::vector<GroundTruthStep> gt;
+  for (const auto& path : {gt_file, c.dir + "/listener.jsonl"}) {
+    if (!fs::exists(path)) continue;
+    auto steps = ReadGroundTruthFile(path);
+    if (!steps.ok()) return steps.error();
+    gt.insert(gt.end(), steps->begin(), steps->end());
+  }
+  out->ground_truth = std::move(gt);
   return OkStatus();
 }
 
 std::vector<std::string> SensorArgs(const Scenario& s, const std::string& receiver_url,
                                     const std::string& pod, const std::string& mode,
                                     const std::string& capture, const std::string& token_file) {
-  const std::string events = receiver_url + "/events", id = pod + "-sensor";
-  const std::string poll = Compact(s.sensor.poll_interval_s);
-  const std::string heartbeat = Compact(s.sensor.heartbeat_interval_s);
-  std::vector<std::string> a = {"--receiver-url",
-                                events,
-                                "--poll-interval",
-                                poll,
-                                "--heartbeat-interval",
-                                heartbeat,
-                                "--mode",
-                                mode,
-                                "--capture",
-                                capture,
-                                "--pod-name",
-                                pod,
-                                "--pod-namespace",
-                                "sandwatch-lab",
-                                "--sensor-id",
-                                id};
-  if (!s.sensor.expected_processes.empty()) {
-    std::string list;
-    for (const auto& p : s.sensor.expected_processes) list += (list.empty() ? "" : ",") + p;
-    a.insert(a.end(), {"--expected-processes", list});
+  std::string expected;
+  for (const auto& p : s.sensor.expected_processes) expected += (expected.empty() ? "" : ",") + p;
+  // Each flag with its value; the optional ones (an empty value) are left out.
+  const std::vector<std::pair<const char*, std::string>> flags = {
+      {"--receiver-url", receiver_url + "/events"},
+      {"--poll-interval", Compact(s.sensor.poll_interval_s)},
+      {"--heartbeat-interval", Compact(s.sensor.heartbeat_interval_s)},
+      {"--mode", mode},
+      {"--capture", capture},
+      {"--pod-name", pod},
+      {"--pod-namespace", "sandwatch-lab"},
+      {"--sensor-id", pod + "-sensor"},
+      {"--expected-processes", expected},
+      {"--rules", s.sensor.rules_file},
+      {"--receiver-token-file", token_file}};
+  std::vector<std::string> a;
+  for (const auto& [flag, value] : flags) {
+    if (!value.empty()) a.insert(a.end(), {flag, value});
   }
-  if (!s.sensor.rules_file.empty()) a.insert(a.end(), {"--rules", s.sensor.rules_file});
-  if (!token_file.empty()) a.insert(a.end(), {"--receiver-token-file", token_file});
   return a;
 }
 
-std::vector<std::string> AttackArgs(const Scenario& s, const Cell& c, const std::string& target,
-                                    const std::string& package_mode, const std::string& gt_path,
-                                    bool allow_remote) {
-  std::vector<std::string> a = {
-      "--chain",        s.chain, "--speed",           c.speed,
-      "--target",       target,  "--package-install", package_mode,
-      "--ground-truth", gt_path, "--repeat",          std::to_string(s.attack.chain_repeat),
-      "--quiet"};
-  if (c.variant != "default") a.insert(a.end(), {"--variant", c.variant});
-  for (auto& x : s.BenignArgs()) a.push_back(std::move(x));
+}  // namespace sandwatch::harness::local
+
+namespace sandwatch::harness {
+
+std::vector<std::string> AttackRunArgs(const Scenario& s, const Cell& c, const std::string& target,
+                                       const std::string& package_mode, const std::string& gt_path,
+                                       bool allow_remote, bool quiet) {
+  std::vector<std::string> a = {"--chain", s.chain, "--speed", c.speed};
+  if (c.variant != "default" && !c.variant.empty()) a.insert(a.end(), {"--variant", c.variant});
   if (s.attack.hold_ms) a.insert(a.end(), {"--hold-ms", std::to_string(*s.attack.hold_ms)});
   if (s.attack.gap_ms) a.insert(a.end(), {"--gap-ms", std::to_string(*s.attack.gap_ms)});
+  if (s.attack.chain_repeat > 1)
+    a.insert(a.end(), {"--repeat", std::to_string(s.attack.chain_repeat)});
+  for (auto& x : s.BenignArgs()) a.push_back(std::move(x));
+  a.insert(a.end(), {"--target", target});
+  // A target off this machine's loopback must be meant: attack-sim refuses it otherwise.
   if (allow_remote) a.emplace_back("--allow-remote");
+  a.insert(a.end(), {"--package-install", package_mode, "--ground-truth", gt_path});
+  if (quiet) a.emplace_back("--quiet");
   return a;
 }
+
+std::vector<std::string> AttackListenArgs(const Scenario& s, const Cell& c, const std::string& bind,
+                                          int port, const std::string& timeout_s,
+                                          const std::string& gt_path, bool quiet) {
+  std::vector<std::string> a = {"--bind",    bind,      "--port",         std::to_string(port),
+                                "--speed",   c.speed,   "--count",        "1",
+                                "--timeout", timeout_s, "--ground-truth", gt_path};
+  if (s.attack.hold_ms) a.insert(a.end(), {"--linger-ms", std::to_string(*s.attack.hold_ms)});
+  if (quiet) a.emplace_back("--quiet");
+  return a;
+}
+
+}  // namespace sandwatch::harness
+
+namespace sandwatch::harness::local {
 
 Result<int> StartListener(Lab& lab, const CellRun& c, double timeout_s,
                           std::unique_ptr<ProcessHandle>* listener) {
-  // Keep the reverse shell open about as long as the chain's other steps, as a person
-  // at the attacker's end would; attack-sim's presets: blog 5 s, human 3 s, fast 0.1 s.
-  const Scenario& s = *lab.ctx->scenario;
-  const std::string& speed = c.out.cell.speed;
-  const double linger = s.attack.hold_ms   ? *s.attack.hold_ms
-                        : speed == "blog"  ? 5000
-                        : speed == "human" ? 3000
-                        : speed == "fast"  ? 100
-                                           : 0;
   auto port = PickFreeLoopbackPort();
   if (!port.ok()) return port.error();
-  const std::string exe = lab.ctx->tools.Path("sandwatch-attack-sim");
-  auto started = lab.runner->Start(
-      Bg({exe, "listen", "--port", std::to_string(*port), "--timeout", Compact(timeout_s),
-          "--linger-ms", Compact(linger), "--ground-truth", c.dir + "/listener.jsonl", "--quiet"},
-         "", c.dir + "/listener.log"));
+  std::vector<std::string> argv =
+      AttackListenArgs(*lab.ctx->scenario, c.out.cell, "127.0.0.1", *port, Compact(timeout_s),
+                       c.dir + "/listener.jsonl", true);
+  argv.insert(argv.begin(), {lab.ctx->tools.Path("sandwatch-attack-sim"), "listen"});
+  auto started = lab.runner->Start(Bg(argv, "", c.dir + "/listener.log"));
   if (!started.ok()) return started.error();
   *listener = std::move(*started);
   WaitForTcp(*port, 10);

@@ -9,7 +9,6 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
-#include <thread>
 
 #include "local/lab.h"
 #include "sandwatch/harness/backend.h"
@@ -202,18 +201,11 @@ CellRun BeginCell(Lab& lab, const Cell& cell, const Runtime& runtime) {
   return c;
 }
 
-Waited WaitForExit(const Clock& clock, ProcessHandle& p, double timeout_s,
-                   std::chrono::milliseconds stop) {
-  const int64_t deadline = clock.MonoNs() + static_cast<int64_t>(timeout_s * 1e9);
-  while (p.Running()) {
-    if (Interrupted()) return Waited::kInterrupted;
-    if (clock.MonoNs() > deadline) {
-      p.Stop(stop);
-      return Waited::kTimedOut;
-    }
-    std::this_thread::sleep_for(100ms);
-  }
-  return Waited::kExited;
+Waited WaitForExit(ProcessHandle& p, double timeout_s, std::chrono::milliseconds stop) {
+  if (PollUntil(timeout_s, 100ms, [&p] { return !p.Running(); })) return Waited::kExited;
+  if (Interrupted()) return Waited::kInterrupted;
+  p.Stop(stop);
+  return Waited::kTimedOut;
 }
 
 }  // namespace local

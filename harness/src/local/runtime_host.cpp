@@ -17,11 +17,12 @@ Result<CellOutcome> RunHostCell(Lab& lab, CellRun& c) {
   std::unique_ptr<ProcessHandle> listener;
   auto port = StartListener(lab, c, s.timeouts.cell_s, &listener);
   if (!port.ok()) return c.Fail(port.error().message);
-  if (auto st = WritePodFiles(s, dir, "SW_BIN='" + lab.ctx->tools.bin_dir + "'\n",
-                              SensorArgs(s, lab.receiver_url, pod, s.sensor.mode, s.sensor.capture,
-                                         lab.credentials.dir + "/host-app.token"),
-                              AttackArgs(s, cell, "127.0.0.1:" + std::to_string(*port),
-                                         s.attack.host_package_install, dir + "/gt.jsonl", false));
+  if (auto st = WritePodFiles(
+          s, dir, "SW_BIN='" + lab.ctx->tools.bin_dir + "'\n",
+          SensorArgs(s, lab.receiver_url, pod, s.sensor.mode, s.sensor.capture,
+                     lab.credentials.dir + "/host-app.token"),
+          AttackRunArgs(s, cell, "127.0.0.1:" + std::to_string(*port),
+                        s.attack.host_package_install, dir + "/gt.jsonl", false, true));
       !st.ok()) {
     return c.Fail(st.error().message);
   }
@@ -32,19 +33,17 @@ Result<CellOutcome> RunHostCell(Lab& lab, CellRun& c) {
                                  : "chain running on the host (no PID namespace: not root)");
   auto pod_run = r.Start(Bg(cmd, dir + "/pod.log", dir + "/pod.err"));
   if (!pod_run.ok()) return c.Fail(pod_run.error().message);
-  const Waited waited = WaitForExit(clock, **pod_run, s.timeouts.cell_s, 3000ms);
+  const Waited waited = WaitForExit(**pod_run, s.timeouts.cell_s, 3000ms);
   if (waited == Waited::kInterrupted) return MakeError("interrupted");
   if (waited == Waited::kTimedOut) return c.Fail("the pod did not finish within timeouts.cell");
   int rc = (*pod_run)->Wait(0ms).value_or(-1);
   listener->Stop(1000ms);
-  std::string capture = SensorCapture(lab.receiver_url, pod);
-  auto gt = ReadGroundTruth({dir + "/gt.jsonl", dir + "/listener.jsonl"});
   ObserverBinding in;
   in.shared_vantage = !own_ns;
   if (!own_ns) in.lineage = {"pod.sh"};
   in.label = own_ns ? "sandwatch-sensor in the pod's PID namespace on the host (no container)"
                     : "sandwatch-sensor on the host, seeing every host process (not root)";
-  if (auto st = EndCell(lab, c, in, capture, !own_ns, {"pod.sh"}, std::move(gt)); !st.ok()) {
+  if (auto st = EndCell(lab, c, in, !own_ns, {"pod.sh"}, dir + "/gt.jsonl"); !st.ok()) {
     return c.Fail("ground truth: " + st.error().message);
   }
   out.ok = rc == 0 && !out.ground_truth.empty();

@@ -27,17 +27,13 @@ namespace {
 std::map<std::string, std::string> Sections(const std::string& text) {
   std::map<std::string, std::string> out;
   std::string current;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-    pos = nl == std::string::npos ? text.size() : nl + 1;
+  for (std::string line : SplitLines(text)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.rfind("=== ", 0) == 0) {
       current = line.substr(4);
-      continue;
+    } else if (!current.empty()) {
+      out[current] += line + "\n";
     }
-    if (!current.empty()) out[current] += line + "\n";
   }
   return out;
 }
@@ -58,8 +54,8 @@ Result<CellOutcome> RunQemuCell(Lab& lab, CellRun& c) {
     st = WritePodFiles(s, cell_dir, "export SW_BIN=/sw/bin\nexport LD_LIBRARY_PATH=/sw/lib\n",
                        SensorArgs(s, guest_receiver, pod, s.sensor.mode, s.sensor.capture,
                                   "/sw/credentials/kata-app.token"),
-                       AttackArgs(s, cell, "10.0.2.2:" + std::to_string(*port),
-                                  s.attack.package_install, "/tmp/cell/gt.jsonl", true));
+                       AttackRunArgs(s, cell, "10.0.2.2:" + std::to_string(*port),
+                                     s.attack.package_install, "/tmp/cell/gt.jsonl", true, true));
   }
   if (st.ok()) st = WritePackageDelayHook(s, dir + "/root", out);
   if (!st.ok()) return c.Fail(st.error().message);
@@ -122,16 +118,15 @@ Result<CellOutcome> RunQemuCell(Lab& lab, CellRun& c) {
   const double vm_seconds = since_boot_s();
   out.notes.push_back("qemu ran " + Compact(vm_seconds) + " s, peak RSS " +
                       std::to_string(peak_rss_kb / 1024) + " MB (-m 1024, TCG)");
-  std::string capture = SensorCapture(lab.receiver_url, pod);
   auto sections = Sections(ReadText(dir + "/guest-out.txt"));
   (void)WriteFileAtomic(dir + "/guest-sensor.log", sections["sensor.log"]);
   (void)WriteFileAtomic(dir + "/guest-attack.log", sections["attack.log"]);
   (void)WriteFileAtomic(dir + "/guest-ground-truth.jsonl", sections["ground-truth"]);
-  auto gt = ReadGroundTruth({dir + "/guest-ground-truth.jsonl", dir + "/listener.jsonl"});
   ObserverBinding in;
   in.label = "sandwatch-sensor inside the guest, in the pod's PID namespace (as a Kata sidecar)";
   // The host view has no anchor inside the VM: nothing there descends from qemu.
-  if (auto ended = EndCell(lab, c, in, capture, false, {"qemu-system-x86"}, std::move(gt));
+  if (auto ended =
+          EndCell(lab, c, in, false, {"qemu-system-x86"}, dir + "/guest-ground-truth.jsonl");
       !ended.ok())
     return c.Fail("ground truth from the guest: " + ended.error().message);
   const std::string rc = FirstLine(sections["attack.rc"]);

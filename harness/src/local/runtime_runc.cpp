@@ -23,67 +23,33 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::vector<std::string> kCaps = {
-    "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
-    "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
-    "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
-    "CAP_KILL",    "CAP_AUDIT_WRITE"};
-
-// One entry of an OCI config's mounts (no "options" when `options` is empty).
-json Mount(const std::string& destination, const std::string& type, const std::string& source,
-           const std::vector<std::string>& options) {
-  json m = {{"destination", destination}, {"type", type}, {"source", source}};
-  if (!options.empty()) m["options"] = options;
-  return m;
+// One container's OCI config: harness/lab/oci-config.json (a containerd default's
+// capabilities, mounts and masked paths; /sw our binaries read-only, /sw-out the cell's
+// share) with its rootfs, command, cgroup and, for a sidecar, the PID namespace it joins.
+Result<json> OciConfig(const Lab& lab, const std::string& root,
+                       const std::vector<std::string>& args, const std::string& pid_ns_path,
+                       const std::string& share, bool ptrace, const std::string& cgroups_path) {
+  const std::string path = lab.paths.lab_scripts + "/oci-config.json";
+  json c = json::parse(ReadText(path), nullptr, false);
+  if (!c.is_object()) return MakeError(path + ": not a JSON object");
+  c["root"]["path"] = root;
+  c["process"]["args"] = args;
+  for (auto& set : c["process"]["capabilities"]) {
+    if (ptrace) set.push_back("CAP_SYS_PTRACE");
+  }
+  if (!pid_ns_path.empty()) c["linux"]["namespaces"][0]["path"] = pid_ns_path;
+  c["linux"]["cgroupsPath"] = cgroups_path;
+  for (auto& m : c["mounts"]) {
+    if (m["destination"] == "/sw") m["source"] = lab.sw_dir;
+    if (m["destination"] == "/sw-out") m["source"] = share;
+  }
+  return c;
 }
 
-json OciConfig(const std::string& root, const std::string& hostname,
-               const std::vector<std::string>& args, const std::vector<std::string>& env,
-               const std::string& pid_ns_path, const std::string& sw_dir,
-               const std::string& out_dir, bool ptrace, const std::string& cgroups_path) {
-  std::vector<std::string> caps = kCaps;
-  if (ptrace) caps.emplace_back("CAP_SYS_PTRACE");
-  json pid_ns = {{"type", "pid"}};
-  if (!pid_ns_path.empty()) pid_ns["path"] = pid_ns_path;
-  return json{
-      {"ociVersion", "1.0.2"},
-      {"process",
-       {{"terminal", false},
-        {"user", {{"uid", 0}, {"gid", 0}}},
-        {"args", args},
-        {"env", env},
-        {"cwd", "/"},
-        {"capabilities",
-         {{"bounding", caps}, {"effective", caps}, {"permitted", caps}, {"inheritable", caps}}},
-        {"noNewPrivileges", false}}},
-      {"root", {{"path", root}, {"readonly", false}}},
-      {"hostname", hostname},
-      {"mounts",
-       json::array(
-           {Mount("/proc", "proc", "proc", {}),
-            Mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}),
-            Mount("/dev/pts", "devpts", "devpts",
-                  {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}),
-            Mount("/dev/shm", "tmpfs", "shm",
-                  {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}),
-            Mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}),
-            Mount("/tmp", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=1777"}),
-            Mount("/sw", "bind", sw_dir, {"rbind", "ro"}),
-            Mount("/sw-out", "bind", out_dir, {"rbind", "rw"})})},
-      {"linux",
-       {{"cgroupsPath", cgroups_path},
-        {"namespaces",
-         json::array({pid_ns, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}})},
-        {"maskedPaths",
-         {"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-          "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}},
-        {"readonlyPaths",
-         {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}}}};
-}
-
-// `mount ARGS... TARGET`, undone (umount -l) by `cleanup`.
+// `mount ARGS... TARGET` (TARGET created), undone (umount -l) by `cleanup`.
 Status MountUndone(CommandRunner& r, CleanupRegistry& cleanup, std::vector<std::string> args,
                    const std::string& target, const std::string& what) {
+  fs::create_directories(target);
   args.insert(args.begin(), "mount");
   args.push_back(target);
   auto m = r.Run(Cmd(args));
@@ -95,8 +61,6 @@ Status MountUndone(CommandRunner& r, CleanupRegistry& cleanup, std::vector<std::
 // An overlay of the cached rootfs on a tmpfs, so nothing a cell does reaches the cache.
 Result<std::string> MountOverlay(Lab& lab, CleanupRegistry& cleanup, const std::string& dir) {
   CommandRunner& r = *lab.runner;
-  fs::create_directories(dir + "/tmpfs");
-  fs::create_directories(dir + "/merged");
   if (auto st = MountUndone(r, cleanup, {"-t", "tmpfs", "-o", "size=1g", "tmpfs"}, dir + "/tmpfs",
                             "mount tmpfs " + dir + "/tmpfs");
       !st.ok()) {
@@ -117,10 +81,11 @@ Result<std::string> MountOverlay(Lab& lab, CleanupRegistry& cleanup, const std::
 // Writes BUNDLE/config.json and runs the container detached (its pid in BUNDLE/pid);
 // `cleanup` deletes it.
 Status StartContainer(Lab& lab, CleanupRegistry& cleanup, const std::string& bundle,
-                      const std::string& id, const json& config) {
+                      const std::string& id, const Result<json>& config) {
   CommandRunner& r = *lab.runner;
+  if (!config.ok()) return config.error();
   fs::create_directories(bundle);
-  if (auto st = WriteFileAtomic(bundle + "/config.json", config.dump(2)); !st.ok()) return st;
+  if (auto st = WriteFileAtomic(bundle + "/config.json", config->dump(2)); !st.ok()) return st;
   cleanup.Add("runc delete -f " + id, [&r, id] {
     (void)r.Run(Cmd({"runc", "delete", "-f", id}, 20s));
   });
@@ -249,14 +214,11 @@ Result<CellOutcome> RunRuncCell(Lab& lab, CellRun& c) {
   }
   auto sensor_root = MountOverlay(lab, cleanup, dir + "/sensor");
   if (!sensor_root.ok()) return c.Fail(sensor_root.error().message);
-  std::vector<std::string> env = {
-      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
-      "LD_LIBRARY_PATH=/sw/lib"};
   // The workload: pid 1 sleeps; attack-sim arrives through `runc exec`, like kubectl exec.
   lab.ctx->progress->Note("starting the runc workload container");
   if (auto st = StartContainer(lab, cleanup, dir + "/app/bundle", base_id + "-app",
-                               OciConfig(*app_root, "runc-app", {"/bin/sleep", "infinity"}, env, "",
-                                         lab.sw_dir, share, false, pod_cgroup + "/" + app_hex));
+                               OciConfig(lab, *app_root, {"/bin/sleep", "infinity"}, "", share,
+                                         false, pod_cgroup + "/" + app_hex));
       !st.ok()) {
     return c.Fail(st.error().message);
   }
@@ -267,10 +229,10 @@ Result<CellOutcome> RunRuncCell(Lab& lab, CellRun& c) {
       s, lab.receiver_url, pod, s.sensor.mode, s.sensor.capture, "/sw/credentials/runc-app.token");
   sensor_cmd.insert(sensor_cmd.begin(), "/sw/bin/sandwatch-sensor");
   lab.ctx->progress->Note("starting the sensor sidecar (shared PID namespace)");
-  if (auto st = StartContainer(lab, cleanup, dir + "/sensor/bundle", base_id + "-sensor",
-                               OciConfig(*sensor_root, "runc-app", sensor_cmd, env,
-                                         "/proc/" + std::to_string(app_pid) + "/ns/pid", lab.sw_dir,
-                                         share, true, pod_cgroup + "/" + sensor_hex));
+  if (auto st = StartContainer(
+          lab, cleanup, dir + "/sensor/bundle", base_id + "-sensor",
+          OciConfig(lab, *sensor_root, sensor_cmd, "/proc/" + std::to_string(app_pid) + "/ns/pid",
+                    share, true, pod_cgroup + "/" + sensor_hex));
       !st.ok()) {
     return c.Fail(st.error().message);
   }
@@ -284,8 +246,8 @@ Result<CellOutcome> RunRuncCell(Lab& lab, CellRun& c) {
   auto port = StartListener(lab, c, s.timeouts.cell_s, &listener);
   if (!port.ok()) return c.Fail(port.error().message);
   std::vector<std::string> attack_argv =
-      AttackArgs(s, cell, "127.0.0.1:" + std::to_string(*port), s.attack.package_install,
-                 "/sw-out/gt.jsonl", false);
+      AttackRunArgs(s, cell, "127.0.0.1:" + std::to_string(*port), s.attack.package_install,
+                    "/sw-out/gt.jsonl", false, true);
   attack_argv.insert(attack_argv.begin(), {"/sw/bin/sandwatch-attack-sim", "run"});
   // As `kubectl exec -it`: a bash on a terminal, started by the runtime, runs the chain.
   EntryShell entry = RuncEntryShell(r, base_id + "-app", {"LD_LIBRARY_PATH=/sw/lib"}, attack_argv,
@@ -295,7 +257,7 @@ Result<CellOutcome> RunRuncCell(Lab& lab, CellRun& c) {
   const int64_t entry_start_wall = clock.WallNs(), entry_start_mono = clock.MonoNs();
   auto attack = r.Start(Bg(entry.argv, dir + "/attack.out", dir + "/attack.log"));
   if (!attack.ok()) return c.Fail(attack.error().message);
-  const Waited waited = WaitForExit(clock, **attack, s.timeouts.cell_s, 2000ms);
+  const Waited waited = WaitForExit(**attack, s.timeouts.cell_s, 2000ms);
   // Interrupted or not, the cleanup registry undoes the cell.
   if (waited == Waited::kInterrupted) return MakeError("interrupted");
   if (waited == Waited::kTimedOut) return c.Fail("the chain did not finish within timeouts.cell");
@@ -305,25 +267,20 @@ Result<CellOutcome> RunRuncCell(Lab& lab, CellRun& c) {
              out.start_wall_ns);
   (void)r.Run(Cmd({"runc", "kill", base_id + "-sensor", "TERM"}, 10s));
   listener->Stop(2000ms);
-  std::string capture = SensorCapture(lab.receiver_url, pod);
-
   const int64_t entry_end_wall = clock.WallNs(), entry_end_mono = clock.MonoNs();
-  auto gt = ReadGroundTruth({share + "/gt.jsonl", dir + "/listener.jsonl"});
-  if (gt.ok()) {
-    auto shell = EntryShellStep(ReadText(share + "/entry-shell.pid"), entry, entry_start_wall,
-                                entry_end_wall, entry_start_mono, entry_end_mono);
-    if (shell.ok())
-      gt->insert(gt->begin(), std::move(*shell));
-    else
-      out.notes.push_back("entry shell: " + shell.error().message);
-  }
   ObserverBinding in;
   in.label =
       "sandwatch-sensor sidecar in its own runc container, sharing the workload's PID namespace";
-  if (auto st = EndCell(lab, c, in, capture, false, {"runc"}, std::move(gt), app_hex.substr(0, 12));
+  if (auto st = EndCell(lab, c, in, false, {"runc"}, share + "/gt.jsonl", app_hex.substr(0, 12));
       !st.ok()) {
     return c.Fail("ground truth: " + st.error().message);
   }
+  auto shell = EntryShellStep(ReadText(share + "/entry-shell.pid"), entry, entry_start_wall,
+                              entry_end_wall, entry_start_mono, entry_end_mono);
+  if (shell.ok())
+    out.ground_truth.insert(out.ground_truth.begin(), std::move(*shell));
+  else
+    out.notes.push_back("entry shell: " + shell.error().message);
   if (attack_rc != 0) {
     out.error = "attack-sim in the container: exit " + std::to_string(attack_rc) + " " +
                 ReadText(dir + "/attack.log").substr(0, 300) + " " +

@@ -1,6 +1,8 @@
 // The kube backend's command sequences, checked through an injected runner: what it
 // runs for the blog demo (golden transcript), what it applies (golden manifest), and how
 // it behaves when the cluster is not healthy.
+#include "sandwatch/harness/backend.h"
+
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
@@ -61,6 +63,38 @@ Cell KataCell() {
   cell.variant = "default";
   cell.speed = "blog";
   return cell;
+}
+
+// Both backends build attack-sim's command lines with the same functions: the kube
+// cell (remote target, progress kept) and a local one (loopback, --quiet) differ only there.
+TEST(AttackSimArgs, OneBuilderServesTheClusterAndTheLocalLab) {
+  Scenario s = BlogDemo();
+  s.attack.chain_repeat = 2;
+  s.attack.gap_ms = 50;
+  Cell cell = KataCell();
+  cell.variant = "python-pty";
+  EXPECT_EQ(AttackRunArgs(s, cell, "ATTACKER_POD_IP:4445", "staged", "/tmp/gt.jsonl", true, false),
+            (std::vector<std::string>{"--chain", "blog", "--speed", "blog", "--variant",
+                                      "python-pty", "--gap-ms", "50", "--repeat", "2", "--target",
+                                      "ATTACKER_POD_IP:4445", "--allow-remote", "--package-install",
+                                      "staged", "--ground-truth", "/tmp/gt.jsonl"}));
+  s.attack.chain_repeat = 1;
+  cell.variant = "default";
+  EXPECT_EQ(AttackRunArgs(s, cell, "127.0.0.1:9", "none", "gt.jsonl", false, true),
+            (std::vector<std::string>{"--chain", "blog", "--speed", "blog", "--gap-ms", "50",
+                                      "--target", "127.0.0.1:9", "--package-install", "none",
+                                      "--ground-truth", "gt.jsonl", "--quiet"}));
+  // The listener keeps the shell open for the speed preset's hold unless the scenario
+  // sets one; attack-sim knows the presets, so only an explicit hold is passed.
+  EXPECT_EQ(
+      AttackListenArgs(s, cell, "127.0.0.1", 9, "30", "l.jsonl", true),
+      (std::vector<std::string>{"--bind", "127.0.0.1", "--port", "9", "--speed", "blog", "--count",
+                                "1", "--timeout", "30", "--ground-truth", "l.jsonl", "--quiet"}));
+  s.attack.hold_ms = 700;
+  const auto listen = AttackListenArgs(s, cell, "0.0.0.0", 4445, "300", "l.jsonl", false);
+  ASSERT_GE(listen.size(), 2u);
+  EXPECT_EQ(std::vector<std::string>(listen.end() - 2, listen.end()),
+            (std::vector<std::string>{"--linger-ms", "700"}));
 }
 
 class KubeBackendTest : public ::testing::Test {

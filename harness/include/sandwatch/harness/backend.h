@@ -87,6 +87,18 @@ struct CellOutcome {
   std::vector<std::string> notes;  // e.g. "kata-qemu here is a local qemu/TCG stand-in"
 };
 
+// attack-sim `run` flags for cell `c` (without "run"), for every backend: the chain, speed,
+// variant and pacing, then where it reports (src/local/lab_common.cpp).
+std::vector<std::string> AttackRunArgs(const Scenario& s, const Cell& c, const std::string& target,
+                                       const std::string& package_mode, const std::string& gt_path,
+                                       bool allow_remote, bool quiet);
+// attack-sim `listen` flags (without "listen") for cell `c`: one connection on BIND:PORT
+// within `timeout_s`, its reverse shell kept open as a person at the attacker's end would:
+// for the cell's speed preset's hold, or attack.hold_ms.
+std::vector<std::string> AttackListenArgs(const Scenario& s, const Cell& c, const std::string& bind,
+                                          int port, const std::string& timeout_s,
+                                          const std::string& gt_path, bool quiet);
+
 struct DoctorCheck {
   std::string name;  // "runc"
   bool ok = false;
