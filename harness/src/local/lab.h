@@ -44,7 +44,11 @@ struct LabCredentials {
 Result<LabCredentials> WriteLabCredentials(const std::string& dir,
                                            const std::string& falco_token = "");
 // Copies the sensors' token files into `to_dir` (the /sw tree containers and the VM see).
-Status CopyLabCredentials(const LabCredentials& c, const std::string& to_dir);
+// The host-side file of one credential ("runc-app", "kata-app", "host-view", "host-app").
+std::string LabTokenFile(const LabCredentials& c, const std::string& name);
+// One credential copied (owner-only) to `to`: a pod gets its own sensor's token and never
+// another's (the workload must not be able to speak as the host view).
+Status CopyLabToken(const LabCredentials& c, const std::string& name, const std::string& to);
 
 // State shared by the runtimes for one run.
 struct Lab {

@@ -67,17 +67,14 @@ Result<LabCredentials> WriteLabCredentials(const std::string& dir, const std::st
   return c;
 }
 
-Status CopyLabCredentials(const LabCredentials& c, const std::string& to_dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(to_dir, ec);
-  for (const auto& [name, ids] : kSensorCredentials) {
-    std::filesystem::copy_file(c.dir + "/" + name + ".token", to_dir + "/" + name + ".token",
-                               std::filesystem::copy_options::overwrite_existing, ec);
-    if (ec)
-      return MakeError("cannot copy the " + std::string(name) + " token to " + to_dir + ": " +
-                       ec.message());
-  }
-  return OkStatus();
+std::string LabTokenFile(const LabCredentials& c, const std::string& name) {
+  return c.dir + "/" + name + ".token";
+}
+
+Status CopyLabToken(const LabCredentials& c, const std::string& name, const std::string& to) {
+  auto token = ReadFileToString(LabTokenFile(c, name), 4096);
+  if (!token.ok()) return token.error();
+  return WriteSecret(to, *token);
 }
 
 }  // namespace sandwatch::harness::local

@@ -93,9 +93,6 @@ class LocalBackend : public Backend {
       if (auto st = local::PrepareRunc(lab_); !st.ok()) return st;
       lab_.sw_dir = ctx.work_dir + "/sw";
       if (auto st = local::StageBinaries(lab_, lab_.paths.rootfs, lab_.sw_dir); !st.ok()) return st;
-      if (auto st = local::CopyLabCredentials(lab_.credentials, lab_.sw_dir + "/credentials");
-          !st.ok())
-        return st;
       lab_.env["rootfs"] =
           lab_.paths.rootfs + " (" +
           local::FirstLine(local::ReadText(lab_.paths.rootfs + "/.sandwatch-rootfs")) + ")";
@@ -117,7 +114,7 @@ class LocalBackend : public Backend {
       ctx.progress->Note("starting the host-view sensor (--mode node on the host)");
       std::vector<std::string> argv =
           local::SensorArgs(s, lab_.receiver_url, "host-view", "node", s.sensor.host_view_capture,
-                            lab_.credentials.dir + "/host-view.token");
+                            local::LabTokenFile(lab_.credentials, "host-view"));
       argv.insert(argv.begin(), ctx.tools.Path("sandwatch-sensor"));
       // One host-view sensor watches the whole run (and the whole machine): without this,
       // its 300 s dedup would hide a cell's events behind an earlier cell's (or anyone's).

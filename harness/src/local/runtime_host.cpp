@@ -20,7 +20,7 @@ Result<CellOutcome> RunHostCell(Lab& lab, CellRun& c) {
   if (auto st = WritePodFiles(
           s, dir, "SW_BIN='" + lab.ctx->tools.bin_dir + "'\n",
           SensorArgs(s, lab.receiver_url, pod, s.sensor.mode, s.sensor.capture,
-                     lab.credentials.dir + "/host-app.token"),
+                     LabTokenFile(lab.credentials, "host-app")),
           AttackRunArgs(s, cell, "127.0.0.1:" + std::to_string(*port),
                         s.attack.host_package_install, dir + "/gt.jsonl", false, true));
       !st.ok()) {

@@ -50,10 +50,11 @@ Result<CellOutcome> RunQemuCell(Lab& lab, CellRun& c) {
   if (!port.ok()) return c.Fail(port.error().message);
   const std::string guest_receiver = "http://10.0.2.2:" + std::to_string(lab.receiver_port);
   Status st = WriteFileAtomic(cell_dir + "/cell.env", "SW_HOSTNAME=kata-app\n");
+  if (st.ok()) st = CopyLabToken(lab.credentials, "kata-app", cell_dir + "/sensor.token");
   if (st.ok()) {
     st = WritePodFiles(s, cell_dir, "export SW_BIN=/sw/bin\nexport LD_LIBRARY_PATH=/sw/lib\n",
                        SensorArgs(s, guest_receiver, pod, s.sensor.mode, s.sensor.capture,
-                                  "/sw/credentials/kata-app.token"),
+                                  "/sw/cell/sensor.token"),
                        AttackRunArgs(s, cell, "10.0.2.2:" + std::to_string(*port),
                                      s.attack.package_install, "/tmp/cell/gt.jsonl", true, true));
   }

@@ -23,12 +23,18 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// Where the sidecar finds its receiver token: the one file bind-mounted into it alone, as a
+// pod's Secret volume is mounted into one container.
+constexpr const char* kSidecarTokenPath = "/run/secrets/sandwatch/sensor.token";
+
 // One container's OCI config: harness/lab/oci-config.json (a containerd default's
 // capabilities, mounts and masked paths; /sw our binaries read-only, /sw-out the cell's
-// share) with its rootfs, command, cgroup and, for a sidecar, the PID namespace it joins.
+// share) with its rootfs, command, cgroup and, for a sidecar, the PID namespace it joins
+// and its token file (`token_file`, mounted read-only at kSidecarTokenPath).
 Result<json> OciConfig(const Lab& lab, const std::string& root,
                        const std::vector<std::string>& args, const std::string& pid_ns_path,
-                       const std::string& share, bool ptrace, const std::string& cgroups_path) {
+                       const std::string& share, bool ptrace, const std::string& cgroups_path,
+                       const std::string& token_file = "") {
   const std::string path = lab.paths.lab_scripts + "/oci-config.json";
   json c = json::parse(ReadText(path), nullptr, false);
   if (!c.is_object()) return MakeError(path + ": not a JSON object");
@@ -42,6 +48,12 @@ Result<json> OciConfig(const Lab& lab, const std::string& root,
   for (auto& m : c["mounts"]) {
     if (m["destination"] == "/sw") m["source"] = lab.sw_dir;
     if (m["destination"] == "/sw-out") m["source"] = share;
+  }
+  if (!token_file.empty()) {
+    c["mounts"].push_back({{"destination", kSidecarTokenPath},
+                           {"type", "bind"},
+                           {"source", token_file},
+                           {"options", {"bind", "ro"}}});
   }
   return c;
 }
@@ -225,14 +237,15 @@ Result<CellOutcome> RunRuncCell(Lab& lab, CellRun& c) {
   const int app_pid = std::atoi(ReadText(dir + "/app/bundle/pid").c_str());
   if (app_pid <= 0) return c.Fail("runc gave no pid for the workload container");
   // The sidecar joins the workload's PID namespace.
-  std::vector<std::string> sensor_cmd = SensorArgs(
-      s, lab.receiver_url, pod, s.sensor.mode, s.sensor.capture, "/sw/credentials/runc-app.token");
+  std::vector<std::string> sensor_cmd =
+      SensorArgs(s, lab.receiver_url, pod, s.sensor.mode, s.sensor.capture, kSidecarTokenPath);
   sensor_cmd.insert(sensor_cmd.begin(), "/sw/bin/sandwatch-sensor");
   lab.ctx->progress->Note("starting the sensor sidecar (shared PID namespace)");
   if (auto st = StartContainer(
           lab, cleanup, dir + "/sensor/bundle", base_id + "-sensor",
           OciConfig(lab, *sensor_root, sensor_cmd, "/proc/" + std::to_string(app_pid) + "/ns/pid",
-                    share, true, pod_cgroup + "/" + sensor_hex));
+                    share, true, pod_cgroup + "/" + sensor_hex,
+                    LabTokenFile(lab.credentials, "runc-app")));
       !st.ok()) {
     return c.Fail(st.error().message);
   }
