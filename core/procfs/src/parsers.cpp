@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstring>
@@ -289,6 +290,51 @@ uint64_t ParseNsLink(std::string_view link) {
   if (open == std::string_view::npos || link.empty() || link.back() != ']') return 0;
   if (!ParseNum(link.substr(open + 2, link.size() - open - 3), &v)) return 0;
   return v;
+}
+
+namespace {
+
+// The kernel writes ' ', '\t', '\n' and '\\' of a mount path as a backslash and three octal
+// digits.
+std::string DecodeMountEscapes(std::string_view field) {
+  std::string out;
+  for (size_t i = 0; i < field.size(); ++i) {
+    const auto octal = [&](size_t k) {
+      return k < field.size() && field[k] >= '0' && field[k] <= '7';
+    };
+    if (field[i] == '\\' && octal(i + 1) && octal(i + 2) && octal(i + 3)) {
+      out += static_cast<char>((field[i + 1] - '0') * 64 + (field[i + 2] - '0') * 8 +
+                               (field[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += field[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> ParseMountPoints(std::string_view mountinfo) {
+  std::vector<std::string> out;
+  while (!mountinfo.empty()) {
+    const size_t eol = std::min(mountinfo.find('\n'), mountinfo.size());
+    std::string_view line = mountinfo.substr(0, eol);
+    mountinfo.remove_prefix(std::min(eol + 1, mountinfo.size()));
+    std::string_view field;
+    int fields = 0;
+    while (fields < 5) {
+      const size_t start = line.find_first_not_of(' ');
+      if (start == std::string_view::npos) break;
+      line.remove_prefix(start);
+      const size_t end = std::min(line.find(' '), line.size());
+      field = line.substr(0, end);
+      line.remove_prefix(end);
+      ++fields;
+    }
+    if (fields == 5) out.push_back(DecodeMountEscapes(field));
+  }
+  return out;
 }
 
 }  // namespace sandwatch::procfs

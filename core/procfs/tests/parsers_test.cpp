@@ -1,8 +1,12 @@
 #include "sandwatch/core/procfs/parsers.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 #include "fixture_tree.h"
+#include "sandwatch/core/procfs/proc_fs.h"
 
 namespace sandwatch::procfs {
 namespace {
@@ -183,6 +187,28 @@ TEST(ProcfsParseExeLink, DeletedAndMemfd) {
   EXPECT_TRUE(c.deleted);
   ExeLink d = ParseExeLink("/opt/my (deleted) app");
   EXPECT_FALSE(d.deleted);
+}
+
+TEST(ProcfsParseMountPoints, FifthFieldWithTheKernelsEscapesDecoded) {
+  const std::string mountinfo =
+      "22 1 0:21 / / rw,relatime shared:1 - ext4 /dev/vda rw\n"
+      "35 22 0:30 / /tmp/sandwatch-run-x/a\\040b rw - tmpfs tmpfs rw\n"
+      "36 22 0:31 / /mnt/back\\134slash\\011tab rw - tmpfs tmpfs rw\n"
+      "37 22 0:32 / /not\\08octal rw - tmpfs tmpfs rw\n"
+      "short line\n"
+      "\n"
+      "38 22 0:33 / /last rw - tmpfs tmpfs rw";
+  EXPECT_EQ(ParseMountPoints(mountinfo),
+            (std::vector<std::string>{"/", "/tmp/sandwatch-run-x/a b", "/mnt/back\\slash\ttab",
+                                      "/not\\08octal", "/last"}));
+  EXPECT_TRUE(ParseMountPoints("").empty());
+}
+
+TEST(ProcfsParseMountPoints, ThisProcessHasARoot) {
+  auto text = ProcFs("/proc").ReadPidFile(getpid(), "mountinfo");
+  ASSERT_TRUE(text.ok());
+  auto points = ParseMountPoints(*text);
+  EXPECT_NE(std::find(points.begin(), points.end(), "/"), points.end());
 }
 
 TEST(ProcfsParseNsLink, Inode) {

@@ -5,9 +5,10 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <sstream>
 
 #include "local/lab.h"
+#include "sandwatch/core/procfs/parsers.h"
+#include "sandwatch/core/procfs/proc_fs.h"
 #include "sandwatch/harness/commands.h"
 #include "sandwatch/harness/vantage.h"
 
@@ -107,10 +108,8 @@ std::vector<DoctorCheck> LocalDoctor(CommandRunner& r, const std::vector<std::st
         fix += "runc delete -f " + id + "; ";
       }
     }
-    for (const std::string& line : SplitLines(ReadText("/proc/self/mountinfo"))) {
-      std::istringstream f(line);
-      std::string a, b, c, d, mnt;
-      f >> a >> b >> c >> d >> mnt;
+    auto mountinfo = procfs::ProcFs("/proc").ReadPidFile(getpid(), "mountinfo");
+    for (const std::string& mnt : procfs::ParseMountPoints(mountinfo.ok() ? *mountinfo : "")) {
       if (mnt.find("/sandwatch-run-") == std::string::npos) continue;
       stale += mnt + " ";
       fix += "umount -l " + mnt + "; ";

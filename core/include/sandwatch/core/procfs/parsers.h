@@ -94,4 +94,9 @@ ExeLink ParseExeLink(std::string_view link);
 // "net:[4026531992]" -> 4026531992; 0 when malformed.
 uint64_t ParseNsLink(std::string_view link);
 
+// The mount points of /proc/PID/mountinfo (its fifth field), in order, with the kernel's
+// octal escapes (\040 space, \011 tab, \012 newline, \134 backslash) decoded. Lines with
+// fewer than five fields are skipped.
+std::vector<std::string> ParseMountPoints(std::string_view mountinfo);
+
 }  // namespace sandwatch::procfs
