@@ -14,8 +14,10 @@ namespace sandwatch::receiver::stream {
 bool EventsHandler::key(std::string& k) {
   Frame& f = stack_.back();
   if (f.kind == Frame::kEvent || f.kind == Frame::kObject) {
-    f.pending = stream::LookupKey(f.obj, k);
-    if (f.pending == stream::kUnknown) return true;
+    const Slot found = LookupKey(f.obj, k, f.last_key);
+    f.pending = found;
+    if (found == kUnknown) return true;
+    f.last_key = found;
     const uint64_t bit = uint64_t{1} << f.pending;
     if ((f.seen & bit) != 0) {  // a repeated key replaces the value before it
       fill_.Reset(f.pending, ancestor_);
@@ -119,6 +121,9 @@ void EventsHandler::FieldScalar(Frame& f, const Value& v) {
 }
 
 bool EventsHandler::OnOpen(bool object) {
+  // Deeper than the limit: stop here (a "fields" value is built as a tree, and a tree
+  // 100,000 deep would exhaust the stack when freed). ParseEventsBody names the cause.
+  if (++depth_ > kMaxJsonDepth) return false;
   if (stack_.empty()) {
     if (object) {
       single_ = true;

@@ -90,7 +90,8 @@ enum class Obj : uint8_t {
   kDetection
 };
 
-Slot LookupKey(Obj obj, std::string_view key);
+// The slot `key` names in `obj`, kUnknown if none; `after` is the key before it (a hint).
+Slot LookupKey(Obj obj, std::string_view key, Slot after);
 Shape ShapeOf(Slot s);
 // The object kind an kObject slot opens.
 Obj ObjOf(Slot s);

@@ -7,6 +7,7 @@ namespace sandwatch::receiver {
 namespace stream {
 
 bool EventsHandler::OnClose() {
+  --depth_;
   Frame& f = stack_.back();
   switch (f.kind) {
     case Frame::kSkip:
@@ -101,12 +102,16 @@ Result<std::vector<Event>> EventsHandler::Outcome() {
 }  // namespace stream
 
 Result<std::vector<Event>> ParseEventsBody(std::string_view body) {
-  if (auto st = CheckNesting(body); !st.ok()) return st.error();
   std::vector<Event> events;
   events.reserve(std::min(body.size() / 256 + 1, kMaxBatchEvents));
   stream::EventsHandler handler(&events);
-  if (!nlohmann::json::sax_parse(body.begin(), body.end(), &handler))
+  if (!nlohmann::json::sax_parse(body.begin(), body.end(), &handler)) {
+    // Nesting deeper than the limit is named even when a syntax error comes first, as
+    // when the nesting was checked before parsing; for text the parser accepted up to
+    // where it stopped, CheckNesting's depth is the parser's.
+    if (auto st = CheckNesting(body); !st.ok()) return st.error();
     return MakeError("malformed JSON");
+  }
   return handler.Outcome();
 }
 

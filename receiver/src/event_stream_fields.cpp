@@ -80,9 +80,14 @@ std::optional<Priority> PriorityOf(std::string_view text) {
 
 }  // namespace
 
-Slot LookupKey(Obj obj, std::string_view key) {
-  for (size_t i = 0; i < kSpecs.size(); ++i) {
-    if (kSpecs[i].in == obj && kSpecs[i].key == key && !key.empty()) return static_cast<Slot>(i);
+Slot LookupKey(Obj obj, std::string_view key, Slot after) {
+  if (key.empty()) return kUnknown;
+  // Senders write the keys in the schema's order, so the search starts after the last one.
+  const size_t n = kSpecs.size();
+  const size_t start = after < kUnknown ? after + 1U : 0U;
+  for (size_t k = 0; k < n; ++k) {
+    const size_t i = (start + k) % n;
+    if (kSpecs[i].in == obj && kSpecs[i].key == key) return static_cast<Slot>(i);
   }
   return kUnknown;
 }

@@ -17,7 +17,8 @@ namespace sandwatch::receiver {
 inline constexpr size_t kMaxBatchEvents = 10000;
 inline constexpr int kMaxJsonDepth = 32;
 
-// Refuses JSON text nested deeper than kMaxJsonDepth (checked before parsing).
+// Refuses JSON text nested deeper than kMaxJsonDepth (checked before parsing a tree;
+// POST /events' one-pass parser stops at that depth and runs it only on failure).
 Status CheckNesting(std::string_view body);
 
 // Limits beyond core's schema that keep a stored event re-readable (time range,
