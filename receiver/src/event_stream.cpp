@@ -24,7 +24,7 @@ bool EventsHandler::key(std::string& k) {
       Sink(f).Clear(f.pending, stream::LastOf(f.pending));
     }
     f.seen |= bit;
-  } else if (f.kind == Frame::kFields) {
+  } else if (f.kind == Frame::kFieldMap) {
     field_key_ = k;
   } else if (f.kind == Frame::kTree) {
     tree_.Key(k);
@@ -60,13 +60,13 @@ bool EventsHandler::OnScalar(const Value& v) {
       }
       ++f.count;
       break;
-    case Frame::kAncestors:
+    case Frame::kAncestorList:
       if (f.item_error.empty()) {
         f.item_error = "ancestors[" + std::to_string(f.count) + "]: expected an object";
       }
       ++f.count;
       break;
-    case Frame::kFields:
+    case Frame::kFieldMap:
       fill_.event().fields[field_key_] = v.type == Value::kString ? *v.s : v.ToJson().dump();
       break;
     case Frame::kTree:
@@ -151,10 +151,10 @@ bool EventsHandler::OnOpen(bool object) {
       }
       ++f.count;
       return Skip(), true;
-    case Frame::kAncestors:
+    case Frame::kAncestorList:
       OpenAncestor(f, object);
       return true;
-    case Frame::kFields:
+    case Frame::kFieldMap:
       tree_.Open(object);
       Push(Frame::kTree);
       return true;
@@ -218,14 +218,14 @@ void EventsHandler::FieldOpen(Frame& f, bool object) {
       break;
     case Shape::kAncestorArray:
       if (!object) {
-        Push(Frame::kAncestors, s);
+        Push(Frame::kAncestorList, s);
         return;
       }
       Fail(f, s, "expected an array");
       break;
     case Shape::kFlatMap:
       if (object) {
-        Push(Frame::kFields, s);
+        Push(Frame::kFieldMap, s);
         return;
       }
       Fail(f, s, "expected an object");

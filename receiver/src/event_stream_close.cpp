@@ -26,14 +26,14 @@ bool EventsHandler::OnClose() {
     case Frame::kStringArray:
       FinishStrings(f);
       break;
-    case Frame::kAncestors:
+    case Frame::kAncestorList:
       if (f.count > 64) {
         fill_.errors().Add(stream::kAncestors, "ancestors: more than 64 entries");
       } else if (!f.item_error.empty()) {
         fill_.errors().Add(stream::kAncestorItem, f.item_error);
       }
       break;
-    case Frame::kFields:
+    case Frame::kFieldMap:
       FinishFields();
       break;
     default:

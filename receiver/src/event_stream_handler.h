@@ -42,7 +42,7 @@ struct Value {
 
 // Builds the tree of one compound value under "fields", which is stored as its JSON text
 // (as core's ReadFlatMap does: the tree's dump, keys sorted, a repeated key replaced).
-class FieldValueTree {
+class FieldValueTree {  // NOLINT(bugprone-exception-escape): members only move or free json
  public:
   void Open(bool object) {
     json v = object ? json::object() : json::array();
@@ -76,8 +76,8 @@ struct Frame {
     kEvent,
     kObject,
     kStringArray,
-    kAncestors,
-    kFields,
+    kAncestorList,
+    kFieldMap,
     kSkip,
     kTree
   };
@@ -91,7 +91,7 @@ struct Frame {
   uint64_t seen = 0;         // kEvent, kObject: slots whose key came already
   size_t count = 0;          // arrays: items so far; kSkip: compounds open inside; item: its index
   std::vector<std::string>* strings = nullptr;  // kStringArray
-  std::string item_error;                       // kStringArray, kAncestors: the first bad item
+  std::string item_error;                       // kStringArray, kAncestorList: the first bad item
 };
 
 class EventsHandler {

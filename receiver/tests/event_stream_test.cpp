@@ -301,7 +301,7 @@ TEST(EventStream, AgreesOnMutatedBodies) {
           v = static_cast<double>(rng() % 1000) / 7.0;
           break;
         case 3:
-          v = std::string(rng() % 20, 'a' + static_cast<char>(rng() % 26));
+          v = std::string(rng() % 20, static_cast<char>('a' + rng() % 26));
           break;
         case 4:
           v = json::array({"a", rng() % 3});
