@@ -14,10 +14,9 @@ namespace sandwatch::receiver::stream {
 bool EventsHandler::key(std::string& k) {
   Frame& f = stack_.back();
   if (f.kind == Frame::kEvent || f.kind == Frame::kObject) {
-    const Slot found = LookupKey(f.obj, k, f.last_key);
+    const Slot found = LookupKey(f.obj, k, &f.key_hint);
     f.pending = found;
     if (found == kUnknown) return true;
-    f.last_key = found;
     const uint64_t bit = uint64_t{1} << f.pending;
     if ((f.seen & bit) != 0) {  // a repeated key replaces the value before it
       fill_.Reset(f.pending, ancestor_);

@@ -90,8 +90,9 @@ enum class Obj : uint8_t {
   kDetection
 };
 
-// The slot `key` names in `obj`, kUnknown if none; `after` is the key before it (a hint).
-Slot LookupKey(Obj obj, std::string_view key, Slot after);
+// The slot `key` names in `obj`, kUnknown if none. `hint` is where the search starts in
+// `obj`'s keys (0 for a new object); it is moved past the key found.
+Slot LookupKey(Obj obj, std::string_view key, uint8_t* hint);
 Shape ShapeOf(Slot s);
 // The object kind an kObject slot opens.
 Obj ObjOf(Slot s);

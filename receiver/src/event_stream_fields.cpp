@@ -1,5 +1,6 @@
 // Slot tables and the per-event fill of the one-pass POST /events parser (event_stream.h).
 #include <array>
+#include <span>
 
 #include "event_stream.h"
 #include "sandwatch/core/clock.h"
@@ -80,14 +81,58 @@ std::optional<Priority> PriorityOf(std::string_view text) {
 
 }  // namespace
 
-Slot LookupKey(Obj obj, std::string_view key, Slot after) {
-  if (key.empty()) return kUnknown;
+Slot LookupKey(Obj obj, std::string_view key, uint8_t* hint) {
+  static constexpr Slot kEventKeys[] = {kSchema,   kId,         kSeq,       kTime,   kRule,
+                                        kPriority, kOutput,     kTags,      kSource, kSensor,
+                                        kK8s,      kHostname,   kProcess,   kParent, kAncestors,
+                                        kFile,     kConnection, kDetection, kFields};
+  static constexpr Slot kSensorKeys[] = {kSensorId, kSensorMode, kSensorCapture, kSensorVersion};
+  static constexpr Slot kK8sKeys[] = {kK8sPod, kK8sNamespace};
+  static constexpr Slot kProcessKeys[] = {kProcessPid,  kProcessPpid, kProcessStartTime,
+                                          kProcessName, kProcessExe,  kProcessCmdline,
+                                          kProcessCwd,  kProcessUid};
+  static constexpr Slot kAncestorKeys[] = {kAncestorPid, kAncestorName, kAncestorCmdline};
+  static constexpr Slot kFileKeys[] = {kFilePath};
+  static constexpr Slot kConnectionKeys[] = {kConnectionProto, kConnectionLocal, kConnectionRemote};
+  static constexpr Slot kDetectionKeys[] = {kDetectionMethod, kDetectionLag};
+  std::span<const Slot> keys;
+  switch (obj) {
+    case Obj::kEvent:
+      keys = kEventKeys;
+      break;
+    case Obj::kSensor:
+      keys = kSensorKeys;
+      break;
+    case Obj::kK8s:
+      keys = kK8sKeys;
+      break;
+    case Obj::kProcess:
+      keys = kProcessKeys;
+      break;
+    case Obj::kAncestor:
+      keys = kAncestorKeys;
+      break;
+    case Obj::kFile:
+      keys = kFileKeys;
+      break;
+    case Obj::kConnection:
+      keys = kConnectionKeys;
+      break;
+    case Obj::kDetection:
+      keys = kDetectionKeys;
+      break;
+  }
   // Senders write the keys in the schema's order, so the search starts after the last one.
-  const size_t n = kSpecs.size();
-  const size_t start = after < kUnknown ? after + 1U : 0U;
-  for (size_t k = 0; k < n; ++k) {
-    const size_t i = (start + k) % n;
-    if (kSpecs[i].in == obj && kSpecs[i].key == key) return static_cast<Slot>(i);
+  const size_t start = *hint < keys.size() ? *hint : 0U;
+  for (size_t pass = 0; pass < 2; ++pass) {
+    const size_t from = pass == 0 ? start : 0U;
+    const size_t to = pass == 0 ? keys.size() : start;
+    for (size_t i = from; i < to; ++i) {
+      if (kSpecs[keys[i]].key == key) {
+        *hint = static_cast<uint8_t>(i + 1);
+        return keys[i];
+      }
+    }
   }
   return kUnknown;
 }

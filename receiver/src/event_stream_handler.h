@@ -83,13 +83,13 @@ struct Frame {
   };
   explicit Frame(Kind k, Slot s = kUnknown, Obj o = Obj::kEvent) : kind(k), obj(o), slot(s) {}
   Kind kind;
-  Obj obj;                   // kEvent, kObject: which keys are known
-  Slot slot;                 // the slot this compound value fills
-  Slot pending = kUnknown;   // kEvent, kObject: the slot the next value fills
-  Slot last_key = kUnknown;  // kEvent, kObject: the last known key (LookupKey's hint)
-  bool item = false;         // kObject: an ancestors[i] entry
-  uint64_t seen = 0;         // kEvent, kObject: slots whose key came already
-  size_t count = 0;          // arrays: items so far; kSkip: compounds open inside; item: its index
+  Obj obj;                  // kEvent, kObject: which keys are known
+  Slot slot;                // the slot this compound value fills
+  Slot pending = kUnknown;  // kEvent, kObject: the slot the next value fills
+  uint8_t key_hint = 0;     // kEvent, kObject: LookupKey's hint
+  bool item = false;        // kObject: an ancestors[i] entry
+  uint64_t seen = 0;        // kEvent, kObject: slots whose key came already
+  size_t count = 0;         // arrays: items so far; kSkip: compounds open inside; item: its index
   std::vector<std::string>* strings = nullptr;  // kStringArray
   std::string item_error;                       // kStringArray, kAncestorList: the first bad item
 };
