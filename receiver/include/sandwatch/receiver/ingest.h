@@ -2,8 +2,9 @@
 // No I/O, no global state; these are what the fuzz target drives.
 //
 // Every input is attacker-controlled. Parsing is strict (core's EventFromJson /
-// HeartbeatFromJson) and all-or-nothing: one bad event in a batch rejects the batch,
-// so a 4xx always means nothing was stored.
+// HeartbeatFromJson rules; POST /events applies them in one pass, without a JSON tree)
+// and all-or-nothing: one bad event in a batch rejects the batch, so a 4xx always means
+// nothing was stored.
 #pragma once
 
 #include <string_view>
@@ -25,7 +26,8 @@ Status CheckNesting(std::string_view body);
 // non-negative start time).
 Status CheckStorable(const Event& e);
 
-// POST /events: one sandwatch event object or an array of them.
+// POST /events: one sandwatch event object or an array of them, parsed in one pass
+// (src/event_stream*.cpp) with EventFromJson's and CheckStorable's rules and error texts.
 Result<std::vector<Event>> ParseEventsBody(std::string_view body);
 
 // POST /heartbeat: one sandwatch heartbeat object.
