@@ -82,19 +82,21 @@ std::optional<Priority> PriorityOf(std::string_view text) {
 }  // namespace
 
 Slot LookupKey(Obj obj, std::string_view key, uint8_t* hint) {
-  static constexpr Slot kEventKeys[] = {kSchema,   kId,         kSeq,       kTime,   kRule,
-                                        kPriority, kOutput,     kTags,      kSource, kSensor,
-                                        kK8s,      kHostname,   kProcess,   kParent, kAncestors,
-                                        kFile,     kConnection, kDetection, kFields};
-  static constexpr Slot kSensorKeys[] = {kSensorId, kSensorMode, kSensorCapture, kSensorVersion};
-  static constexpr Slot kK8sKeys[] = {kK8sPod, kK8sNamespace};
-  static constexpr Slot kProcessKeys[] = {kProcessPid,  kProcessPpid, kProcessStartTime,
-                                          kProcessName, kProcessExe,  kProcessCmdline,
-                                          kProcessCwd,  kProcessUid};
-  static constexpr Slot kAncestorKeys[] = {kAncestorPid, kAncestorName, kAncestorCmdline};
-  static constexpr Slot kFileKeys[] = {kFilePath};
-  static constexpr Slot kConnectionKeys[] = {kConnectionProto, kConnectionLocal, kConnectionRemote};
-  static constexpr Slot kDetectionKeys[] = {kDetectionMethod, kDetectionLag};
+  static constexpr std::array kEventKeys = {kSchema,   kId,         kSeq,       kTime,   kRule,
+                                            kPriority, kOutput,     kTags,      kSource, kSensor,
+                                            kK8s,      kHostname,   kProcess,   kParent, kAncestors,
+                                            kFile,     kConnection, kDetection, kFields};
+  static constexpr std::array kSensorKeys = {kSensorId, kSensorMode, kSensorCapture,
+                                             kSensorVersion};
+  static constexpr std::array kK8sKeys = {kK8sPod, kK8sNamespace};
+  static constexpr std::array kProcessKeys = {kProcessPid,  kProcessPpid, kProcessStartTime,
+                                              kProcessName, kProcessExe,  kProcessCmdline,
+                                              kProcessCwd,  kProcessUid};
+  static constexpr std::array kAncestorKeys = {kAncestorPid, kAncestorName, kAncestorCmdline};
+  static constexpr std::array kFileKeys = {kFilePath};
+  static constexpr std::array kConnectionKeys = {kConnectionProto, kConnectionLocal,
+                                                 kConnectionRemote};
+  static constexpr std::array kDetectionKeys = {kDetectionMethod, kDetectionLag};
   std::span<const Slot> keys;
   switch (obj) {
     case Obj::kEvent:
