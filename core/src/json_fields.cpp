@@ -39,14 +39,16 @@ Status ReadInt(const nlohmann::json& obj, std::string_view key, std::string_view
     if (required) return Bad(path, "required field is missing");
     return OkStatus();
   }
-  if (it->is_number_integer()) {
-    *out = it->get<int64_t>();
-    return OkStatus();
-  }
+  // Unsigned first: is_number_integer() is true for unsigned values too, and reading one
+  // above INT64_MAX as int64_t would wrap it to a negative number.
   if (it->is_number_unsigned()) {
     auto u = it->get<uint64_t>();
     if (u > static_cast<uint64_t>(INT64_MAX)) return Bad(path, "integer out of range");
     *out = static_cast<int64_t>(u);
+    return OkStatus();
+  }
+  if (it->is_number_integer()) {
+    *out = it->get<int64_t>();
     return OkStatus();
   }
   return Bad(path, "expected an integer");

@@ -89,6 +89,18 @@ TEST(Event, RejectsBadPriorityAndOversizedStrings) {
   EXPECT_FALSE(EventFromJson(k).ok());
 }
 
+TEST(Event, RefusesIntegersAboveInt64MaxInsteadOfWrappingThem) {
+  json j = EventToJson(SampleEvent());
+  j["process"]["uid"] = 18446744073709551615ULL;
+  EXPECT_EQ(EventFromJson(j).error().message, "process.uid: integer out of range");
+  j = EventToJson(SampleEvent());
+  j["seq"] = 9223372036854775808ULL;
+  EXPECT_EQ(EventFromJson(j).error().message, "seq: integer out of range");
+  j["seq"] = 9223372036854775807ULL;
+  ASSERT_TRUE(EventFromJson(j).ok());
+  EXPECT_EQ(EventFromJson(j)->seq, 9223372036854775807ULL);
+}
+
 TEST(Event, KeepsAttackerTextVerbatim) {
   Event e = SampleEvent();
   e.process->cmdline = {"sh", "-c", "<script>alert(1)</script>\n\"quoted\""};

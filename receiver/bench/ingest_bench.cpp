@@ -1,12 +1,15 @@
 // What an HTTP worker pays per event before the writer (Google Benchmark), on a batch of
 // 100 sensor-sized events (about 700 bytes each, the load generator's shape), stage by
-// stage and as the whole path, the tree-serialised stored form against the direct one in
-// the same binary. us_per_event is CPU time per event.
+// stage and as the whole path: the tree-based parser (the reference in
+// receiver/tests/events_tree_reference.h) against the one-pass parser the receiver runs,
+// and the tree-serialised stored form against the direct one, in the same binary.
+// us_per_event is CPU time per event.
 #include <benchmark/benchmark.h>
 
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "events_tree_reference.h"
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/event.h"
 #include "sandwatch/core/ids.h"
@@ -89,6 +92,22 @@ void BM_EventFromTree(benchmark::State& state) {
   PerEvent(state);
 }
 
+// Parse and validation, the tree-based way (parse into a tree, then EventFromJson).
+void BM_ParseAndValidateTree(benchmark::State& state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): benchmark loop
+    benchmark::DoNotOptimize(ParseEventsBodyTree(BatchBody()));
+  }
+  PerEvent(state);
+}
+
+// Parse and validation in one pass (nlohmann SAX straight into the Event structs).
+void BM_ParseAndValidateStream(benchmark::State& state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): benchmark loop
+    benchmark::DoNotOptimize(ParseEventsBody(BatchBody()));
+  }
+  PerEvent(state);
+}
+
 void BM_StoredFormTree(benchmark::State& state) {
   const std::vector<Event> events = BatchEvents();
   for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): benchmark loop
@@ -115,22 +134,17 @@ void BM_SearchText(benchmark::State& state) {
   PerEvent(state);
 }
 
-// The worker's whole path as it was: parse, validate, stored form through a tree, search text.
+// The worker's whole path with the tree-based parser: parse into a tree, validate, then
+// Prepare (stored form written directly, search text).
 void BM_WorkerPathTree(benchmark::State& state) {
   for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): benchmark loop
-    auto events = ParseEventsBody(BatchBody());
-    for (auto& e : *events) {
-      PreparedEvent p;
-      p.json = EventToJson(e).dump(-1, ' ', false, json::error_handler_t::replace);
-      p.search = SearchText(e);
-      p.event = std::move(e);
-      benchmark::DoNotOptimize(p);
-    }
+    auto events = ParseEventsBodyTree(BatchBody());
+    for (auto& e : *events) benchmark::DoNotOptimize(Prepare(std::move(e)));
   }
   PerEvent(state);
 }
 
-// The worker's whole path now (routes.cpp: ParseEventsBody, then Prepare per event).
+// The worker's whole path now (routes.cpp: the one-pass ParseEventsBody, then Prepare).
 void BM_WorkerPath(benchmark::State& state) {
   for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): benchmark loop
     auto events = ParseEventsBody(BatchBody());
@@ -142,6 +156,8 @@ void BM_WorkerPath(benchmark::State& state) {
 BENCHMARK(BM_CheckNesting);
 BENCHMARK(BM_ParseTree);
 BENCHMARK(BM_EventFromTree);
+BENCHMARK(BM_ParseAndValidateTree);
+BENCHMARK(BM_ParseAndValidateStream);
 BENCHMARK(BM_StoredFormTree);
 BENCHMARK(BM_StoredFormDirect);
 BENCHMARK(BM_SearchText);

@@ -2,7 +2,10 @@
 // 0 = POST /events, 1 = POST /heartbeat, 2 = POST /falco, 3 = GET /api/events query.
 // Properties checked beyond "no crash, no sanitizer report": every accepted event's
 // canonical JSON parses back with core's strict parser to the same canonical JSON, and is
-// byte for byte what the JSON tree's dump gives (EventToJsonLine writes it directly).
+// byte for byte what the JSON tree's dump gives (EventToJsonLine writes it directly); and
+// POST /events' one-pass parser decides as the tree-based one does
+// (receiver/tests/events_tree_reference.h): the same accept or reject, the same error
+// text, byte-identical stored JSON and search text.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -11,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "events_tree_reference.h"
 #include "sandwatch/receiver/ingest.h"
 #include "sandwatch/receiver/query.h"
 
@@ -35,6 +39,27 @@ void CheckRoundTrip(const sandwatch::Event& e) {
   (void)sandwatch::receiver::SearchText(e);
 }
 
+void CheckSameAsTree(std::string_view body,
+                     const sandwatch::Result<std::vector<sandwatch::Event>>& streamed) {
+  auto tree = sandwatch::receiver::ParseEventsBodyTree(body);
+  bool same = tree.ok() == streamed.ok();
+  if (same && !tree.ok()) same = tree.error().message == streamed.error().message;
+  if (same && tree.ok()) {
+    same = tree->size() == streamed->size();
+    for (size_t i = 0; same && i < tree->size(); ++i) {
+      same = sandwatch::EventToJsonLine((*tree)[i]) == sandwatch::EventToJsonLine((*streamed)[i]) &&
+             sandwatch::receiver::SearchText((*tree)[i]) ==
+                 sandwatch::receiver::SearchText((*streamed)[i]);
+    }
+  }
+  if (!same) {
+    std::fprintf(stderr, "one-pass parser differs from the tree: %s / %s\n",
+                 tree.ok() ? "accepted" : tree.error().message.c_str(),
+                 streamed.ok() ? "accepted" : streamed.error().message.c_str());
+    std::abort();
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -43,6 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   switch (data[0] % 4) {
     case 0: {
       auto r = sandwatch::receiver::ParseEventsBody(body);
+      CheckSameAsTree(body, r);
       if (r.ok())
         for (const auto& e : *r) CheckRoundTrip(e);
       break;

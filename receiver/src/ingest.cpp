@@ -64,32 +64,6 @@ Status CheckStorable(const Event& e) {
   return OkStatus();
 }
 
-Result<std::vector<Event>> ParseEventsBody(std::string_view body) {
-  auto parsed = ParseJson(body);
-  if (!parsed.ok()) return parsed.error();
-  const json& j = *parsed;
-  std::vector<Event> out;
-  if (j.is_object()) {
-    auto e = EventFromJson(j);
-    if (!e.ok()) return e.error();
-    if (auto st = CheckStorable(*e); !st.ok()) return st.error();
-    out.push_back(std::move(*e));
-    return out;
-  }
-  if (!j.is_array()) return MakeError("expected an event object or an array of events");
-  if (j.size() > kMaxBatchEvents) return MakeError("batch has more than 10000 events");
-  out.reserve(j.size());
-  for (size_t i = 0; i < j.size(); ++i) {
-    auto e = EventFromJson(j[i]);
-    if (e.ok()) {
-      if (auto st = CheckStorable(*e); !st.ok()) e = st.error();
-    }
-    if (!e.ok()) return MakeError("[" + std::to_string(i) + "] " + e.error().message);
-    out.push_back(std::move(*e));
-  }
-  return out;
-}
-
 Result<Heartbeat> ParseHeartbeatBody(std::string_view body) {
   auto parsed = ParseJson(body);
   if (!parsed.ok()) return parsed.error();

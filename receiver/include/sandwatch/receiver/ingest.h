@@ -2,8 +2,9 @@
 // No I/O, no global state; these are what the fuzz target drives.
 //
 // Every input is attacker-controlled. Parsing is strict (core's EventFromJson /
-// HeartbeatFromJson) and all-or-nothing: one bad event in a batch rejects the batch,
-// so a 4xx always means nothing was stored.
+// HeartbeatFromJson rules; POST /events applies them in one pass, without a JSON tree)
+// and all-or-nothing: one bad event in a batch rejects the batch, so a 4xx always means
+// nothing was stored.
 #pragma once
 
 #include <string_view>
@@ -17,14 +18,16 @@ namespace sandwatch::receiver {
 inline constexpr size_t kMaxBatchEvents = 10000;
 inline constexpr int kMaxJsonDepth = 32;
 
-// Refuses JSON text nested deeper than kMaxJsonDepth (checked before parsing).
+// Refuses JSON text nested deeper than kMaxJsonDepth (checked before parsing a tree;
+// POST /events' one-pass parser stops at that depth and runs it only on failure).
 Status CheckNesting(std::string_view body);
 
 // Limits beyond core's schema that keep a stored event re-readable (time range,
 // non-negative start time).
 Status CheckStorable(const Event& e);
 
-// POST /events: one sandwatch event object or an array of them.
+// POST /events: one sandwatch event object or an array of them, parsed in one pass
+// (src/event_stream*.cpp) with EventFromJson's and CheckStorable's rules and error texts.
 Result<std::vector<Event>> ParseEventsBody(std::string_view body);
 
 // POST /heartbeat: one sandwatch heartbeat object.
