@@ -42,6 +42,9 @@ bool BindingOwns(const ObserverBinding& b, const Event& e) {
   return true;
 }
 
+namespace {
+
+// The event's process is the step's (rule 4 of scorer.h). Time is not checked here.
 Match MatchIdentity(const ObserverBinding& b, const GroundTruthStep& s, const Event& e) {
   if (!e.process) return {};
   const ProcessRef& p = *e.process;
@@ -75,11 +78,14 @@ Match MatchIdentity(const ObserverBinding& b, const GroundTruthStep& s, const Ev
   return {};
 }
 
-bool InStepWindow(const Event& e, const GroundTruthStep& s, const CellOutcome& cell,
-                  const ScoreOptions& opts) {
+}  // namespace
+
+Match MatchStep(const ObserverBinding& b, const GroundTruthStep& s, const CellOutcome& cell,
+                const Event& e, const ScoreOptions& opts) {
   const int64_t end = s.end_wall_ns > 0 ? s.end_wall_ns : cell.end_wall_ns;
-  return e.time_ns >= s.start_wall_ns - static_cast<int64_t>(opts.slack_s * 1e9) &&
-         e.time_ns <= end + static_cast<int64_t>(opts.grace_s * 1e9);
+  const bool in_window = e.time_ns >= s.start_wall_ns - static_cast<int64_t>(opts.slack_s * 1e9) &&
+                         e.time_ns <= end + static_cast<int64_t>(opts.grace_s * 1e9);
+  return in_window ? MatchIdentity(b, s, e) : Match{};
 }
 
 namespace {
@@ -141,8 +147,7 @@ Score ScoreRun(const std::vector<CellOutcome>& cells, const std::vector<Event>& 
           if (!b.available || !BindingOwns(b, e)) continue;
           if (SignalForRule(e.source, e.rule) != sig) continue;
           for (const GroundTruthStep* s : steps_for[sig]) {
-            if (!InStepWindow(e, *s, cell, opts)) continue;
-            Match m = MatchIdentity(b, *s, e);
+            const Match m = MatchStep(b, *s, cell, e, opts);
             if (!m.ok) continue;
             used.insert(e.id);
             score.attributed[e.id] = cell.cell.Id() + " " + s->step;
