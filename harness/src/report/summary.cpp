@@ -151,9 +151,7 @@ std::pair<std::vector<report::Row>, std::vector<std::string>> BlogParts(const Ru
 report::Doc BlogDoc(const RunRecord& run, const Score& score) {
   auto [rows, notes] = BlogParts(run, score);
   report::Doc d;
-  report::Row header = std::move(rows.front());
-  rows.erase(rows.begin());
-  d.Table(std::move(header), std::move(rows));
+  d.Table(rows.front(), {rows.begin() + 1, rows.end()});
   for (auto& n : notes) d.Para(std::move(n));
   return d;
 }
