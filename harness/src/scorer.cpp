@@ -18,32 +18,6 @@ std::string Base(std::string_view path) {
   return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
 }
 
-}  // namespace
-
-// comm is the first 15 bytes of the program name.
-bool SameProgram(std::string_view name_or_path, std::string_view argv0) {
-  if (name_or_path.empty() || argv0.empty()) return false;
-  std::string a = Base(name_or_path);
-  std::string b = Base(argv0);
-  if (a == b) return true;
-  return a.size() == 15 && b.size() > 15 && b.compare(0, 15, a) == 0;
-}
-
-bool IsAttackSim(std::string_view name, const std::vector<std::string>& cmdline) {
-  if (SameProgram(name, "sandwatch-attack-sim")) return true;
-  return !cmdline.empty() && Base(cmdline[0]) == "sandwatch-attack-sim";
-}
-
-bool BindingOwns(const ObserverBinding& b, const Event& e) {
-  if (e.source != b.source) return false;
-  if (!b.pod.empty() && e.pod != b.pod) return false;
-  if (!b.sensor_mode.empty() && e.sensor.mode != b.sensor_mode) return false;
-  if (!b.container_id.empty() && FalcoContainerId(e) != b.container_id) return false;
-  return true;
-}
-
-namespace {
-
 // The event's process is the step's (rule 4 of scorer.h). Time is not checked here.
 Match MatchIdentity(const ObserverBinding& b, const GroundTruthStep& s, const Event& e) {
   if (!e.process) return {};
@@ -79,6 +53,28 @@ Match MatchIdentity(const ObserverBinding& b, const GroundTruthStep& s, const Ev
 }
 
 }  // namespace
+
+// comm is the first 15 bytes of the program name.
+bool SameProgram(std::string_view name_or_path, std::string_view argv0) {
+  if (name_or_path.empty() || argv0.empty()) return false;
+  std::string a = Base(name_or_path);
+  std::string b = Base(argv0);
+  if (a == b) return true;
+  return a.size() == 15 && b.size() > 15 && b.compare(0, 15, a) == 0;
+}
+
+bool IsAttackSim(std::string_view name, const std::vector<std::string>& cmdline) {
+  if (SameProgram(name, "sandwatch-attack-sim")) return true;
+  return !cmdline.empty() && Base(cmdline[0]) == "sandwatch-attack-sim";
+}
+
+bool BindingOwns(const ObserverBinding& b, const Event& e) {
+  if (e.source != b.source) return false;
+  if (!b.pod.empty() && e.pod != b.pod) return false;
+  if (!b.sensor_mode.empty() && e.sensor.mode != b.sensor_mode) return false;
+  if (!b.container_id.empty() && FalcoContainerId(e) != b.container_id) return false;
+  return true;
+}
 
 Match MatchStep(const ObserverBinding& b, const GroundTruthStep& s, const CellOutcome& cell,
                 const Event& e, const ScoreOptions& opts) {
