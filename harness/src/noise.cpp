@@ -227,17 +227,11 @@ NoiseScore ScoreNoise(const std::vector<CellOutcome>& cells, const std::vector<E
     p.observer = k.second;
     p.duration_s = t.duration_s;
     for (const auto& s : sigs) {
-      NoiseEntry n;
-      n.runtime = k.first;
-      n.observer = k.second;
-      n.signal = s;
-      n.false_positives = static_cast<int>(t.fp[s].size());
-      n.benign_steps = t.benign_steps[s];
-      n.background_events = t.background[s];
-      n.duration_s = t.duration_s;
+      const NoiseEntry& n =
+          out.noise.emplace_back(NoiseEntry{k.first, k.second, s, static_cast<int>(t.fp[s].size()),
+                                            t.benign_steps[s], t.background[s], t.duration_s});
       p.benign_false_positives += n.false_positives;
       p.background_events += n.background_events;
-      out.noise.push_back(std::move(n));
     }
     p.true_positives = static_cast<int>(t.tp.size());
     p.false_positives = p.benign_false_positives + p.background_events;

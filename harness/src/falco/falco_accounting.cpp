@@ -116,13 +116,12 @@ std::vector<FalcoAlertAccount> AccountFalcoAlerts(const std::vector<std::string>
   std::vector<FalcoAlertAccount> out;
   for (const auto& line : file_lines) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    FalcoAlertAccount a;
+    FalcoAlertAccount& a = out.emplace_back();
     json j = json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.is_object()) {
       Settle(a, "unattributable",
              "not a JSON alert (Falco's file output line could not be parsed)");
       a.cmdline = line.substr(0, 200);
-      out.push_back(std::move(a));
       continue;
     }
     a.time = j.value("time", "");
@@ -135,11 +134,9 @@ std::vector<FalcoAlertAccount> AccountFalcoAlerts(const std::vector<std::string>
     auto t = ParseRfc3339(a.time);
     if (!t.ok()) {
       Settle(a, "unattributable", "no valid time in the alert");
-      out.push_back(std::move(a));
       continue;
     }
     Classify(a, fields, *t, cells, Received(received, a.rule, *t), score);
-    out.push_back(std::move(a));
   }
   return out;
 }
