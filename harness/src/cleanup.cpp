@@ -1,5 +1,6 @@
 #include "sandwatch/harness/cleanup.h"
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <exception>
@@ -26,30 +27,22 @@ void RunEntry(const std::string& what, const std::function<void()>& undo) {
 }
 }  // namespace
 
+CleanupRegistry::Entry CleanupRegistry::Take(Id id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it =
+      std::find_if(entries_.begin(), entries_.end(), [id](const Entry& e) { return e.id == id; });
+  if (it == entries_.end()) return {};
+  Entry found = std::move(*it);
+  entries_.erase(it);
+  return found;
+}
+
 void CleanupRegistry::RunOne(Id id) {
-  Entry found;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-      if (it->id == id) {
-        found = std::move(*it);
-        entries_.erase(it);
-        break;
-      }
-    }
-  }
+  Entry found = Take(id);
   if (found.undo) RunEntry(found.what, found.undo);
 }
 
-void CleanupRegistry::Dismiss(Id id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-    if (it->id == id) {
-      entries_.erase(it);
-      return;
-    }
-  }
-}
+void CleanupRegistry::Dismiss(Id id) { (void)Take(id); }
 
 void CleanupRegistry::RunAll() {
   for (;;) {
@@ -78,10 +71,7 @@ void InstallInterruptHandlers() {
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
   sigemptyset(&sa.sa_mask);
-  sa.sa_flags = 0;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGHUP, &sa, nullptr);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
 }
 
 bool Interrupted() { return g_interrupted.load(); }

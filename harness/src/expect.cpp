@@ -4,6 +4,7 @@
 #include <set>
 
 #include "sandwatch/core/signals.h"
+#include "sandwatch/harness/format.h"
 
 namespace sandwatch::harness {
 
@@ -65,11 +66,9 @@ FindingVerdict JudgeExpectations(const std::vector<Expectation>& expect, const S
 std::string DescribeExpectations(const std::vector<Expectation>& expect) {
   std::string out;
   for (const auto& row : expect) {
-    std::string sigs;
-    for (const auto& s : row.signals) sigs += (sigs.empty() ? "" : ",") + s;
     out += (out.empty() ? "" : "; ") + row.runtime + "/" + row.observer +
            (row.detected ? " sees " : " sees none of ") +
-           (IsSeedSet(row.signals) ? std::string("the six signals") : sigs);
+           (IsSeedSet(row.signals) ? std::string("the six signals") : Join(row.signals, ","));
   }
   return out;
 }

@@ -86,13 +86,13 @@ Attribution Attribute(const CellOutcome* cell, const ObserverBinding& b, const E
   if (a.signal.empty()) a.signal = e.rule;
   if (e.process) a.exe = !e.process->exe.empty() ? e.process->exe : e.process->name;
   if (cell != nullptr) {
-    a.cell_id = cell->cell.Id();
+    a.cell = cell->cell.Id();
     a.runtime = cell->cell.runtime;
     const GroundTruthStep* best = nullptr;
     Match best_match;
     for (const auto& s : cell->ground_truth) {
-      if (!Attributable(s) || !InStepWindow(e, s, *cell, opts)) continue;
-      Match m = MatchIdentity(b, s, e);
+      if (!Attributable(s)) continue;
+      const Match m = MatchStep(b, s, *cell, e, opts);
       if (!m.ok) continue;
       // A stronger basis wins; on a tie the attack step does (it is what the rule is for).
       bool better =
@@ -142,19 +142,15 @@ Attribution Attribute(const CellOutcome* cell, const ObserverBinding& b, const E
 using ObsKey = std::pair<std::string, std::string>;  // runtime, observer
 using StepKey = std::tuple<std::string, std::string, int, int64_t, std::string>;
 
-struct Accumulator {
-  std::vector<ObsKey> order;
-  std::map<ObsKey, double> duration_s;
-  std::map<ObsKey, std::map<std::string, int>> benign_steps;  // signal -> steps
-  std::map<ObsKey, std::set<StepKey>> tp;
-  std::map<ObsKey, std::map<std::string, std::set<StepKey>>> fp;  // signal -> steps
-  std::map<ObsKey, std::map<std::string, int>> background;        // signal -> events
-  std::map<ObsKey, std::map<std::pair<std::string, std::string>, int>> examples;
-  std::map<ObsKey, int> machinery;
-
-  void See(const ObsKey& k) {
-    if (std::find(order.begin(), order.end(), k) == order.end()) order.push_back(k);
-  }
+// What one {runtime, observer} watched and raised.
+struct Tally {
+  double duration_s = 0;
+  std::map<std::string, int> benign_steps;                      // signal -> steps
+  std::set<StepKey> tp;                                         // attack steps alerted on
+  std::map<std::string, std::set<StepKey>> fp;                  // signal -> benign steps
+  std::map<std::string, int> background;                        // signal -> events
+  std::map<std::pair<std::string, std::string>, int> examples;  // (rule, exe) -> events
+  int machinery = 0;
 };
 
 // The owning (cell, binding) of an event: the cell whose window holds it, else any cell
@@ -174,32 +170,20 @@ std::pair<const CellOutcome*, const ObserverBinding*> Owner(const std::vector<Ce
 
 }  // namespace
 
-std::string_view OutcomeName(Outcome o) {
-  switch (o) {
-    case Outcome::kAttack:
-      return "attack";
-    case Outcome::kBenign:
-      return "benign";
-    case Outcome::kMachinery:
-      return "machinery";
-    case Outcome::kBackground:
-      return "background";
-  }
-  return "background";
-}
-
 NoiseScore ScoreNoise(const std::vector<CellOutcome>& cells, const std::vector<Event>& events,
                       const ScoreOptions& opts) {
   NoiseScore out;
-  Accumulator acc;
+  std::vector<ObsKey> order;  // first seen first
+  std::map<ObsKey, Tally> tally;
   for (const auto& c : cells) {
     for (const auto& b : c.observers) {
       if (!b.available) continue;
       ObsKey k{c.cell.runtime, b.observer};
-      acc.See(k);
-      acc.duration_s[k] += static_cast<double>(c.end_wall_ns - c.start_wall_ns) / 1e9;
+      if (tally.count(k) == 0) order.push_back(k);
+      Tally& t = tally[k];
+      t.duration_s += static_cast<double>(c.end_wall_ns - c.start_wall_ns) / 1e9;
       for (const auto& s : c.ground_truth) {
-        if (s.kind == "benign" && s.status == "ran") acc.benign_steps[k][s.signal] += 1;
+        if (s.kind == "benign" && s.status == "ran") t.benign_steps[s.signal] += 1;
       }
     }
   }
@@ -207,68 +191,60 @@ NoiseScore ScoreNoise(const std::vector<CellOutcome>& cells, const std::vector<E
     auto [cell, binding] = Owner(cells, e);
     if (binding == nullptr) continue;  // no observer of this run reported it
     Attribution a = Attribute(cell, *binding, e, opts);
-    ObsKey k{a.runtime, a.observer};
     if (cell != nullptr) {
-      StepKey sk{a.cell_id, a.step, a.repeat, a.step_start_wall_ns, a.signal};
+      Tally& t = tally[{a.runtime, a.observer}];
+      StepKey sk{a.cell, a.step, a.repeat, a.step_start_wall_ns, a.signal};
       switch (a.outcome) {
         case Outcome::kAttack:
-          acc.tp[k].insert(sk);
+          t.tp.insert(sk);
           break;
         case Outcome::kBenign:
-          acc.fp[k][a.signal].insert(sk);
+          t.fp[a.signal].insert(sk);
           break;
         case Outcome::kMachinery:
-          acc.machinery[k] += 1;
+          t.machinery += 1;
           break;
         case Outcome::kBackground:
-          acc.background[k][a.signal] += 1;
-          acc.examples[k][{a.rule, a.exe}] += 1;
+          t.background[a.signal] += 1;
+          t.examples[{a.rule, a.exe}] += 1;
           break;
       }
     }
     if (a.outcome == Outcome::kMachinery) out.machinery_excluded += 1;
     out.attributions.push_back(std::move(a));
   }
-  for (const auto& k : acc.order) {
-    std::vector<std::string> sigs;
-    sigs.reserve(signals::kSeedSignals.size());
-    for (auto s : signals::kSeedSignals) sigs.emplace_back(s);
+  for (const auto& k : order) {
+    Tally& t = tally[k];
+    std::vector<std::string> sigs(signals::kSeedSignals.begin(), signals::kSeedSignals.end());
     auto add = [&sigs](const std::string& s) {
       if (std::find(sigs.begin(), sigs.end(), s) == sigs.end()) sigs.push_back(s);
     };
-    for (const auto& [s, n] : acc.benign_steps[k]) add(s);
-    for (const auto& [s, set] : acc.fp[k]) add(s);
-    for (const auto& [s, n] : acc.background[k]) add(s);
+    for (const auto& [s, n] : t.benign_steps) add(s);
+    for (const auto& [s, set] : t.fp) add(s);
+    for (const auto& [s, n] : t.background) add(s);
     PrecisionEntry p;
     p.runtime = k.first;
     p.observer = k.second;
-    p.duration_s = acc.duration_s[k];
+    p.duration_s = t.duration_s;
     for (const auto& s : sigs) {
-      NoiseEntry n;
-      n.runtime = k.first;
-      n.observer = k.second;
-      n.signal = s;
-      n.false_positives = static_cast<int>(acc.fp[k][s].size());
-      n.benign_steps = acc.benign_steps[k][s];
-      n.background_events = acc.background[k][s];
-      n.duration_s = acc.duration_s[k];
+      const NoiseEntry& n =
+          out.noise.emplace_back(NoiseEntry{k.first, k.second, s, static_cast<int>(t.fp[s].size()),
+                                            t.benign_steps[s], t.background[s], t.duration_s});
       p.benign_false_positives += n.false_positives;
       p.background_events += n.background_events;
-      out.noise.push_back(std::move(n));
     }
-    p.true_positives = static_cast<int>(acc.tp[k].size());
+    p.true_positives = static_cast<int>(t.tp.size());
     p.false_positives = p.benign_false_positives + p.background_events;
-    p.machinery_excluded = acc.machinery[k];
+    p.machinery_excluded = t.machinery;
     const int64_t raised = p.true_positives + p.false_positives;
     if (raised > 0) {
       tune::Proportion w = tune::Wilson(p.true_positives, raised);
       p.precision = w.p;
-      p.ci95_lo = w.lo;
-      p.ci95_hi = w.hi;
+      p.ci95 = {w.lo, w.hi};
     }
     out.precision.push_back(p);
-    std::vector<std::pair<std::pair<std::string, std::string>, int>> ex(acc.examples[k].begin(),
-                                                                        acc.examples[k].end());
+    std::vector<std::pair<std::pair<std::string, std::string>, int>> ex(t.examples.begin(),
+                                                                        t.examples.end());
     std::stable_sort(ex.begin(), ex.end(),
                      [](const auto& x, const auto& y) { return x.second > y.second; });
     if (ex.size() > kTopExamples) ex.resize(kTopExamples);

@@ -29,12 +29,7 @@ std::string RenderCommand(const std::vector<std::string>& argv) {
       out += a;
     } else {
       out += '\'';
-      for (char c : a) {
-        if (c == '\'')
-          out += "'\\''";
-        else
-          out += c;
-      }
+      for (char c : a) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
       out += '\'';
     }
   }
@@ -81,11 +76,8 @@ bp::child Spawn(const CommandSpec& spec, const boost::filesystem::path& exe,
   bp::environment env = boost::this_process::environment();
   for (const auto& [k, v] : spec.env) env[k] = v;
   std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
-  if (spec.cwd.empty()) {  // inherit ours
-    return bp::child(bp::exe = exe.string(), bp::args = args, env,
-                     bp::std_in<in_path, bp::std_out> out_path, bp::std_err > err_path);
-  }
-  return bp::child(bp::exe = exe.string(), bp::args = args, env, bp::start_dir = spec.cwd,
+  const std::string cwd = spec.cwd.empty() ? boost::filesystem::current_path().string() : spec.cwd;
+  return bp::child(bp::exe = exe.string(), bp::args = args, env, bp::start_dir = cwd,
                    bp::std_in<in_path, bp::std_out> out_path, bp::std_err > err_path);
 }
 
@@ -101,15 +93,7 @@ class BoostHandle final : public ProcessHandle {
     }
   }
   int Pid() const override { return pid_; }
-  bool Running() override {
-    if (done_) return false;
-    int status = 0;
-    pid_t r = ::waitpid(pid_, &status, WNOHANG);
-    if (r == 0) return true;
-    done_ = true;
-    code_ = r == pid_ ? DecodeStatus(status) : -1;
-    return false;
-  }
+  bool Running() override { return !done_ && !Reap(WNOHANG); }
   Result<int> Wait(std::chrono::milliseconds timeout) override {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (Running()) {
@@ -128,14 +112,21 @@ class BoostHandle final : public ProcessHandle {
       if (r.ok()) return *r;
     }
     ::kill(pid_, SIGKILL);
-    int status = 0;
-    pid_t r = ::waitpid(pid_, &status, 0);
-    done_ = true;
-    code_ = r == pid_ ? DecodeStatus(status) : -1;
+    Reap(0);
     return code_;
   }
 
  private:
+  // waitpid(options): false while the child still runs (WNOHANG), else it is reaped.
+  bool Reap(int options) {
+    int status = 0;
+    const pid_t r = ::waitpid(pid_, &status, options);
+    if (r == 0) return false;
+    done_ = true;
+    code_ = r == pid_ ? DecodeStatus(status) : -1;
+    return true;
+  }
+
   int pid_;
   bool done_ = false;
   int code_ = -1;

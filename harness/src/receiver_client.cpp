@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <set>
 
+#include "sandwatch/core/json_fields.h"
+
 namespace sandwatch::harness {
 
 ReceiverClient::ReceiverClient(std::string base_url, HttpClient& http)
@@ -89,16 +91,15 @@ std::vector<SensorSeen> ParseSensorList(const std::string& body) {
   }
   if (!list->is_array()) return out;
   for (const auto& s : *list) {
-    if (!s.is_object() || !s.contains("id") || !s["id"].is_string()) continue;
     SensorSeen seen;
-    seen.id = s["id"].get<std::string>();
-    if (s.contains("pod") && s["pod"].is_string()) seen.pod = s["pod"].get<std::string>();
-    if (seen.pod.empty() && s.contains("k8s") && s["k8s"].is_object() && s["k8s"].contains("pod") &&
-        s["k8s"]["pod"].is_string()) {
-      seen.pod = s["k8s"]["pod"].get<std::string>();
+    if (!s.is_object() || !jsonf::ReadString(s, "id", "id", true, &seen.id).ok()) continue;
+    // A field of another type reads as absent.
+    for (auto [key, field] :
+         {std::pair{"pod", &seen.pod}, {"capture", &seen.capture}, {"mode", &seen.mode}}) {
+      (void)jsonf::ReadString(s, key, key, false, field);
     }
-    for (auto [key, field] : {std::pair{"capture", &seen.capture}, {"mode", &seen.mode}}) {
-      if (s.contains(key) && s[key].is_string()) *field = s[key].get<std::string>();
+    if (seen.pod.empty() && s.contains("k8s") && s["k8s"].is_object()) {
+      (void)jsonf::ReadString(s["k8s"], "pod", "k8s.pod", false, &seen.pod);
     }
     out.push_back(std::move(seen));
   }

@@ -14,11 +14,18 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 // cells.json keys are the field names (found by ADL, so outside the unnamed namespace); a
-// key missing on read keeps the struct's default.
+// key missing on read keeps the struct's default. A cell's line holds its Cell's fields and
+// its outcome's, beside its id.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ObserverBinding, observer, source, pod, sensor_mode,
                                                 pids_comparable, shared_vantage, available, reason,
                                                 label, capture_active, lineage, container_id)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ScoreOptions, poll_interval_s, slack_s, grace_s)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RunInfo, run_id, scenario, scenario_path,
+                                                description, backend, started_wall_ns,
+                                                finished_wall_ns, score_options)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Cell, index, runtime, speed, variant, repetition)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CellOutcome, ok, error, start_wall_ns, end_wall_ns,
+                                                observers, notes)
 
 namespace {
 
@@ -33,35 +40,6 @@ std::vector<Expectation> ExpectFromScenarioFile(const std::string& path, const s
   return {};
 }
 
-// cells.json's fields of a run and of a cell, one list for writing and reading: f(key, field)
-// for each. A key missing on read keeps the field's default.
-template <typename Run, typename F>
-void RunFields(Run& run, F&& f) {
-  f("run_id", run.run_id);
-  f("scenario", run.scenario);
-  f("scenario_path", run.scenario_path);
-  f("description", run.description);
-  f("backend", run.backend);
-  f("started_wall_ns", run.started_wall_ns);
-  f("finished_wall_ns", run.finished_wall_ns);
-  f("score_options", run.score_options);
-}
-
-template <typename Outcome, typename F>
-void CellFields(Outcome& c, F&& f) {
-  f("index", c.cell.index);
-  f("runtime", c.cell.runtime);
-  f("speed", c.cell.speed);
-  f("variant", c.cell.variant);
-  f("repetition", c.cell.repetition);
-  f("ok", c.ok);
-  f("error", c.error);
-  f("start_wall_ns", c.start_wall_ns);
-  f("end_wall_ns", c.end_wall_ns);
-  f("observers", c.observers);
-  f("notes", c.notes);
-}
-
 }  // namespace
 
 Status WriteRunData(const std::string& dir, const RunRecord& run) {
@@ -72,16 +50,18 @@ Status WriteRunData(const std::string& dir, const RunRecord& run) {
   for (const auto& j : run.raw_events) events += j.dump() + "\n";
   if (auto s = WriteFileAtomic(dir + "/events.jsonl", events); !s.ok()) return s;
   std::string gt;
-  json meta{{"expect", run.expect}, {"cells", json::array()}};
-  RunFields(run, [&](const char* key, const auto& v) { meta[key] = v; });
+  json meta = static_cast<const RunInfo&>(run);
+  meta["expect"] = run.expect;
+  meta["cells"] = json::array();
   for (const auto& c : run.cells) {
     for (const auto& s : c.ground_truth) {
       json j = GroundTruthToJson(s);
       j["cell"] = c.cell.Id();
       gt += j.dump() + "\n";
     }
-    json cell{{"id", c.cell.Id()}};
-    CellFields(c, [&](const char* key, const auto& v) { cell[key] = v; });
+    json cell = c;
+    cell.update(c.cell);
+    cell["id"] = c.cell.Id();
     meta["cells"].push_back(std::move(cell));
   }
   if (auto s = WriteFileAtomic(dir + "/ground-truth.jsonl", gt); !s.ok()) return s;
@@ -128,16 +108,15 @@ Result<RunRecord> ReadRunData(const std::string& dir) {
   if (!meta.ok()) return meta.error();
   try {
     const json& m = *meta;
-    RunFields(run, [&](const char* key, auto& v) { v = m.value(key, v); });
+    static_cast<RunInfo&>(run) = m.get<RunInfo>();
     if (m.contains("expect")) {
       run.expect = m.at("expect").get<std::vector<Expectation>>();
     } else {
       run.expect = ExpectFromScenarioFile(run.scenario_path, run.scenario);
     }
     for (const auto& c : m.at("cells")) {
-      CellOutcome o;
-      CellFields(o, [&](const char* key, auto& v) { v = c.value(key, v); });
-      run.cells.push_back(std::move(o));
+      run.cells.push_back(c.get<CellOutcome>());
+      run.cells.back().cell = c.get<Cell>();
     }
   } catch (const std::exception& e) {
     return MakeError(dir + "/cells.json: " + e.what());

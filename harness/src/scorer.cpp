@@ -18,30 +18,7 @@ std::string Base(std::string_view path) {
   return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
 }
 
-}  // namespace
-
-// comm is the first 15 bytes of the program name.
-bool SameProgram(std::string_view name_or_path, std::string_view argv0) {
-  if (name_or_path.empty() || argv0.empty()) return false;
-  std::string a = Base(name_or_path);
-  std::string b = Base(argv0);
-  if (a == b) return true;
-  return a.size() == 15 && b.size() > 15 && b.compare(0, 15, a) == 0;
-}
-
-bool IsAttackSim(std::string_view name, const std::vector<std::string>& cmdline) {
-  if (SameProgram(name, "sandwatch-attack-sim")) return true;
-  return !cmdline.empty() && Base(cmdline[0]) == "sandwatch-attack-sim";
-}
-
-bool BindingOwns(const ObserverBinding& b, const Event& e) {
-  if (e.source != b.source) return false;
-  if (!b.pod.empty() && e.pod != b.pod) return false;
-  if (!b.sensor_mode.empty() && e.sensor.mode != b.sensor_mode) return false;
-  if (!b.container_id.empty() && FalcoContainerId(e) != b.container_id) return false;
-  return true;
-}
-
+// The event's process is the step's (rule 4 of scorer.h). Time is not checked here.
 Match MatchIdentity(const ObserverBinding& b, const GroundTruthStep& s, const Event& e) {
   if (!e.process) return {};
   const ProcessRef& p = *e.process;
@@ -75,11 +52,36 @@ Match MatchIdentity(const ObserverBinding& b, const GroundTruthStep& s, const Ev
   return {};
 }
 
-bool InStepWindow(const Event& e, const GroundTruthStep& s, const CellOutcome& cell,
-                  const ScoreOptions& opts) {
+}  // namespace
+
+// comm is the first 15 bytes of the program name.
+bool SameProgram(std::string_view name_or_path, std::string_view argv0) {
+  if (name_or_path.empty() || argv0.empty()) return false;
+  std::string a = Base(name_or_path);
+  std::string b = Base(argv0);
+  if (a == b) return true;
+  return a.size() == 15 && b.size() > 15 && b.compare(0, 15, a) == 0;
+}
+
+bool IsAttackSim(std::string_view name, const std::vector<std::string>& cmdline) {
+  if (SameProgram(name, "sandwatch-attack-sim")) return true;
+  return !cmdline.empty() && Base(cmdline[0]) == "sandwatch-attack-sim";
+}
+
+bool BindingOwns(const ObserverBinding& b, const Event& e) {
+  if (e.source != b.source) return false;
+  if (!b.pod.empty() && e.pod != b.pod) return false;
+  if (!b.sensor_mode.empty() && e.sensor.mode != b.sensor_mode) return false;
+  if (!b.container_id.empty() && FalcoContainerId(e) != b.container_id) return false;
+  return true;
+}
+
+Match MatchStep(const ObserverBinding& b, const GroundTruthStep& s, const CellOutcome& cell,
+                const Event& e, const ScoreOptions& opts) {
   const int64_t end = s.end_wall_ns > 0 ? s.end_wall_ns : cell.end_wall_ns;
-  return e.time_ns >= s.start_wall_ns - static_cast<int64_t>(opts.slack_s * 1e9) &&
-         e.time_ns <= end + static_cast<int64_t>(opts.grace_s * 1e9);
+  const bool in_window = e.time_ns >= s.start_wall_ns - static_cast<int64_t>(opts.slack_s * 1e9) &&
+                         e.time_ns <= end + static_cast<int64_t>(opts.grace_s * 1e9);
+  return in_window ? MatchIdentity(b, s, e) : Match{};
 }
 
 namespace {
@@ -141,8 +143,7 @@ Score ScoreRun(const std::vector<CellOutcome>& cells, const std::vector<Event>& 
           if (!b.available || !BindingOwns(b, e)) continue;
           if (SignalForRule(e.source, e.rule) != sig) continue;
           for (const GroundTruthStep* s : steps_for[sig]) {
-            if (!InStepWindow(e, *s, cell, opts)) continue;
-            Match m = MatchIdentity(b, *s, e);
+            const Match m = MatchStep(b, *s, cell, e, opts);
             if (!m.ok) continue;
             used.insert(e.id);
             score.attributed[e.id] = cell.cell.Id() + " " + s->step;

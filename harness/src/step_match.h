@@ -19,14 +19,12 @@ struct Match {
   std::string basis;  // pid | pid-descendant | cmdline | cmdline-descendant | name
 };
 
-// The event's process is the step's (rules 4 of scorer.h). Time is not checked here.
-Match MatchIdentity(const ObserverBinding& b, const GroundTruthStep& s, const Event& e);
-
 struct ScoreOptions;
-// The event falls in the step's window: from its start (less the slack) to its end, or the
-// cell's end for a step still running, plus the grace.
-bool InStepWindow(const Event& e, const GroundTruthStep& s, const CellOutcome& cell,
-                  const ScoreOptions& opts);
+// The event is the step's (rules 3 and 4 of scorer.h): it falls in the step's window (from
+// its start less the slack to its end, or the cell's end for a step still running, plus the
+// grace) and its process is the step's.
+Match MatchStep(const ObserverBinding& b, const GroundTruthStep& s, const CellOutcome& cell,
+                const Event& e, const ScoreOptions& opts);
 
 // A process name or path is attack-sim (comm is the first 15 bytes).
 bool IsAttackSim(std::string_view name, const std::vector<std::string>& cmdline);

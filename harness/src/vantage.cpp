@@ -129,19 +129,16 @@ std::string MeasuredShortLived(const std::string& results_dir, const std::string
 
 DoctorCheck VantageCheck(const std::string& name, const std::string& capture,
                          const std::string& mode, const std::string& results_dir) {
-  DoctorCheck c;
-  c.name = name;
-  c.ok = capture != "poll";  // a poll-only sensor misses most short processes
-  c.required = false;
   const bool unprivileged = capture == "inotify" || capture == "poll";
-  c.detail =
-      VantageSummary(capture, mode) + "; " + MeasuredShortLived(results_dir, capture, unprivileged);
-  if (capture == "poll" || capture == "inotify") {
-    c.fix =
-        "for 1 ms processes with their pid, give the sensor CAP_SYS_ADMIN (fanotify, a "
-        "privileged sidecar) or run it in node mode (netlink); docs/capture.md";
-  }
-  return c;
+  return {.name = name,
+          .ok = capture != "poll",  // a poll-only sensor misses most short processes
+          .required = false,
+          .detail = VantageSummary(capture, mode) + "; " +
+                    MeasuredShortLived(results_dir, capture, unprivileged),
+          .fix = unprivileged ? "for 1 ms processes with their pid, give the sensor CAP_SYS_ADMIN "
+                                "(fanotify, a privileged sidecar) or run it in node mode "
+                                "(netlink); docs/capture.md"
+                              : ""};
 }
 
 }  // namespace sandwatch::harness

@@ -12,9 +12,9 @@ TEST(CleanupRegistry, RunsNewestFirstAndOnlyOnce) {
   std::vector<std::string> order;
   {
     CleanupRegistry reg;
-    reg.Add("a", [&] { order.push_back("a"); });
-    auto b = reg.Add("b", [&] { order.push_back("b"); });
-    reg.Add("c", [&] { order.push_back("c"); });
+    reg.Add("a", [&] { order.emplace_back("a"); });
+    auto b = reg.Add("b", [&] { order.emplace_back("b"); });
+    reg.Add("c", [&] { order.emplace_back("c"); });
     reg.RunOne(b);
     EXPECT_EQ(reg.Pending(), 2u);
     reg.RunAll();
@@ -26,7 +26,7 @@ TEST(CleanupRegistry, RunsNewestFirstAndOnlyOnce) {
 TEST(CleanupRegistry, KeepsGoingWhenAStepThrows) {
   std::vector<std::string> order;
   CleanupRegistry reg;
-  reg.Add("first", [&] { order.push_back("first"); });
+  reg.Add("first", [&] { order.emplace_back("first"); });
   reg.Add("broken", [] { throw std::runtime_error("umount failed"); });
   reg.RunAll();
   EXPECT_EQ(order, (std::vector<std::string>{"first"}));

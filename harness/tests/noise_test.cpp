@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "canned_run.h"
+#include "sandwatch/core/files.h"
 #include "sandwatch/harness/expect.h"
 #include "sandwatch/harness/results.h"
 #include "sandwatch/harness/scorer.h"
@@ -81,7 +82,7 @@ TEST(Noise, EachEventGetsOneOfTheFourOutcomes) {
   EXPECT_NE(ById(n, "machinery")->reason.find("runc"), std::string::npos);
   // Outside the cell's window: still attributed (never dropped), in no cell.
   ASSERT_NE(ById(n, "late"), nullptr);
-  EXPECT_EQ(ById(n, "late")->cell_id, "");
+  EXPECT_EQ(ById(n, "late")->cell, "");
   // Another pod is no observer of this run.
   EXPECT_EQ(ById(n, "elsewhere"), nullptr);
 
@@ -95,8 +96,8 @@ TEST(Noise, EachEventGetsOneOfTheFourOutcomes) {
   ASSERT_TRUE(p.precision.has_value());
   tune::Proportion w = tune::Wilson(1, 3);
   EXPECT_DOUBLE_EQ(*p.precision, w.p);
-  EXPECT_DOUBLE_EQ(p.ci95_lo, w.lo);
-  EXPECT_DOUBLE_EQ(p.ci95_hi, w.hi);
+  EXPECT_DOUBLE_EQ(p.ci95[0], w.lo);
+  EXPECT_DOUBLE_EQ(p.ci95[1], w.hi);
   EXPECT_DOUBLE_EQ(p.duration_s, 100);
 
   int fp = -1, steps = -1, bgn = -1;
@@ -164,8 +165,28 @@ TEST(Noise, NoiseAndPrecisionArePresentWhenZero) {
   EXPECT_EQ(j["precision"][0]["true_positives"], 0);
   EXPECT_EQ(j["precision"][0]["false_positives"], 0);
   EXPECT_TRUE(j["precision"][0]["precision"].is_null());
+  EXPECT_EQ(j["precision"][0]["ci95"], nlohmann::json::array({0.0, 1.0}));
   EXPECT_GE(j["noise"].size(), 6u);  // every seed signal, zero or not
   for (const auto& e : j["noise"]) EXPECT_EQ(e["false_positives"], 0);
+}
+
+TEST(Noise, AttributionLinesNameTheCellAndTheOutcome) {
+  Canned c;
+  Score s = ScoreRun({c.cell},
+                     {Ev("attack", "shadow_file_access", 100, {"cat", "/etc/shadow"}, 11),
+                      Ev("benign", "shadow_file_access", 200, {"stat", "/etc/shadow"}, 15)},
+                     c.opts);
+  std::vector<nlohmann::json> lines;
+  for (const auto& l : SplitLines(AttributionJsonl(s))) lines.push_back(nlohmann::json::parse(l));
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["event_id"], "attack");
+  EXPECT_EQ(lines[0]["cell"], c.cell.cell.Id());
+  EXPECT_EQ(lines[0]["outcome"], "attack");
+  EXPECT_EQ(lines[0]["step"], "shadow");
+  EXPECT_EQ(lines[1]["outcome"], "benign");
+  // Eleven keys, the step's start time (an internal key of the count) not among them.
+  EXPECT_EQ(lines[0].size(), 11u);
+  EXPECT_FALSE(lines[0].contains("step_start_wall_ns"));
 }
 
 TEST(Noise, AttackerWrittenFieldsAreEscapedInTheNoiseSections) {

@@ -16,8 +16,8 @@ namespace fs = std::filesystem;
 class TempDir {
  public:
   TempDir() {
-    char tmpl[] = "/tmp/sw-vantage-test-XXXXXX";
-    path_ = mkdtemp(tmpl);
+    std::string tmpl = "/tmp/sw-vantage-test-XXXXXX";
+    path_ = mkdtemp(tmpl.data());
   }
   ~TempDir() { fs::remove_all(path_); }
   const std::string& path() const { return path_; }

@@ -48,6 +48,12 @@ const Event* Received(const std::vector<Event>& received, const std::string& rul
   return nullptr;
 }
 
+// Records where the alert ended and why.
+void Settle(FalcoAlertAccount& a, const char* outcome, std::string reason) {
+  a.outcome = outcome;
+  a.reason = std::move(reason);
+}
+
 void Classify(FalcoAlertAccount& a, const json& fields, int64_t t,
               const std::vector<CellOutcome>& cells, const Event* got, const Score& score) {
   const CellOutcome* cell = nullptr;
@@ -55,58 +61,50 @@ void Classify(FalcoAlertAccount& a, const json& fields, int64_t t,
     if (t >= c.start_wall_ns && t <= c.end_wall_ns) cell = &c;
   }
   if (cell == nullptr) {
-    a.outcome = "unattributable";
-    a.reason = Field(fields, "proc.cmdline") == kFalcoProbeCmdline
-                   ? "the harness's readiness probe, before the first cell (harness machinery)"
-                   : "outside every cell's window (before, between or after the cells)";
-    return;
+    return Settle(a, "unattributable",
+                  Field(fields, "proc.cmdline") == kFalcoProbeCmdline
+                      ? "the harness's readiness probe, before the first cell (harness machinery)"
+                      : "outside every cell's window (before, between or after the cells)");
   }
   a.cell = cell->cell.Id();
   if (got == nullptr) {
-    a.outcome = "unattributable";
-    a.reason = "never reached the receiver (http_output), so it could not be scored";
-    return;
+    return Settle(a, "unattributable",
+                  "never reached the receiver (http_output), so it could not be scored");
   }
   if (auto it = score.attributed.find(got->id); it != score.attributed.end()) {
-    a.outcome = "attributed";
     a.step = it->second.substr(it->second.find(' ') + 1);
     a.credited = true;
-    a.reason = "credited " + a.signal + " to step " + a.step;
-    return;
+    return Settle(a, "attributed", "credited " + a.signal + " to step " + a.step);
   }
   const ObserverBinding* b = FalcoOf(*cell);
   std::string container = Field(fields, "container.id");
   if (b != nullptr && !b->container_id.empty()) {
     if (container != b->container_id) {
-      a.outcome = "noise";
-      a.reason = container == "host" || container.empty()
-                     ? "a host process during the cell (background)"
-                     : "another container (" + container + ") during the cell (background)";
-      return;
+      return Settle(a, "noise",
+                    container == "host" || container.empty()
+                        ? "a host process during the cell (background)"
+                        : "another container (" + container + ") during the cell (background)");
     }
     int vpid = FieldInt(fields, "proc.vpid"), pvpid = FieldInt(fields, "proc.pvpid");
     for (const auto& s : cell->ground_truth) {
       if (s.pid <= 0 || (s.pid != vpid && s.pid != pvpid)) continue;
-      a.outcome = "attributed";
       a.step = s.step;
-      a.reason = std::string(s.pid == vpid ? "the step's process" : "a child of the step") +
-                 ", but " +
-                 (a.signal.empty() ? "the rule maps to no sandwatch signal"
-                                   : "its signal " + a.signal + " is not what this step raises") +
-                 " (not credited)";
-      return;
+      return Settle(
+          a, "attributed",
+          std::string(s.pid == vpid ? "the step's process" : "a child of the step") + ", but " +
+              (a.signal.empty() ? "the rule maps to no sandwatch signal"
+                                : "its signal " + a.signal + " is not what this step raises") +
+              " (not credited)");
     }
-    a.outcome = "noise";
-    a.reason =
-        "in the workload's container, but no chain step's process (e.g. the runtime's "
-        "exec, the shell's own start-up)";
-    return;
+    return Settle(a, "noise",
+                  "in the workload's container, but no chain step's process (e.g. the runtime's "
+                  "exec, the shell's own start-up)");
   }
-  a.outcome = "noise";
-  a.reason = HasAncestor(fields, "sandwatch-attack-sim")
-                 ? "under an attack-sim, but not a step of this cell's chain (another run on the "
-                   "machine, or a rule of no step's signal)"
-                 : "not the chain's process (background during the cell)";
+  Settle(a, "noise",
+         HasAncestor(fields, "sandwatch-attack-sim")
+             ? "under an attack-sim, but not a step of this cell's chain (another run on the "
+               "machine, or a rule of no step's signal)"
+             : "not the chain's process (background during the cell)");
 }
 
 }  // namespace
@@ -118,13 +116,12 @@ std::vector<FalcoAlertAccount> AccountFalcoAlerts(const std::vector<std::string>
   std::vector<FalcoAlertAccount> out;
   for (const auto& line : file_lines) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    FalcoAlertAccount a;
+    FalcoAlertAccount& a = out.emplace_back();
     json j = json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.is_object()) {
-      a.outcome = "unattributable";
-      a.reason = "not a JSON alert (Falco's file output line could not be parsed)";
+      Settle(a, "unattributable",
+             "not a JSON alert (Falco's file output line could not be parsed)");
       a.cmdline = line.substr(0, 200);
-      out.push_back(std::move(a));
       continue;
     }
     a.time = j.value("time", "");
@@ -136,13 +133,10 @@ std::vector<FalcoAlertAccount> AccountFalcoAlerts(const std::vector<std::string>
     a.cmdline = Field(fields, "proc.cmdline");
     auto t = ParseRfc3339(a.time);
     if (!t.ok()) {
-      a.outcome = "unattributable";
-      a.reason = "no valid time in the alert";
-      out.push_back(std::move(a));
+      Settle(a, "unattributable", "no valid time in the alert");
       continue;
     }
     Classify(a, fields, *t, cells, Received(received, a.rule, *t), score);
-    out.push_back(std::move(a));
   }
   return out;
 }

@@ -67,11 +67,8 @@ Event FalcoEventForScoring(Event e) {
       e.process->exe = it->second;
   }
   if (e.parent && has_pvpid) e.parent->pid = pvpid;
-  if (!e.parent && (f.count("proc.pname") != 0 || has_pvpid)) {
-    AncestorRef p;
-    p.pid = pvpid;
-    if (auto it = f.find("proc.pname"); it != f.end()) p.name = it->second;
-    e.parent = std::move(p);
+  if (auto it = f.find("proc.pname"); !e.parent && (it != f.end() || has_pvpid)) {
+    e.parent = AncestorRef{pvpid, it == f.end() ? "" : it->second, {}};
   }
   // proc.aname[2..]: grandparent upwards. Their pids (proc.apid) are host pids, which
   // cannot be compared with the workload's, so they stay 0.

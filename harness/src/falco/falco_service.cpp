@@ -20,36 +20,35 @@ std::string Tail(const std::string& text, size_t n) {
 
 }  // namespace
 
-const std::vector<std::string>& FalcoExtraFields() {
-  static const std::vector<std::string> kFields = {
+std::vector<std::string> FalcoArgs(const std::string& exe, const std::string& http_url,
+                                   const std::string& events_file) {
+  // The fields the scorer needs: the pids in the workload's namespace and on the host,
+  // parent, ancestors, executable and container.
+  const std::vector<std::string> extra_fields = {
       "proc.pid",      "proc.vpid",     "proc.ppid",     "proc.pvpid",    "proc.pname",
       "proc.pcmdline", "proc.exepath",  "proc.cmdline",  "proc.tty",      "container.id",
       "proc.aname[2]", "proc.aname[3]", "proc.aname[4]", "proc.aname[5]", "proc.aname[6]",
       "proc.aname[7]", "proc.apid[2]",  "proc.apid[3]",  "proc.apid[4]",  "proc.apid[5]",
       "proc.apid[6]",  "proc.apid[7]"};
-  return kFields;
-}
-
-std::vector<std::string> FalcoArgs(const std::string& exe, const std::string& http_url,
-                                   const std::string& events_file) {
-  nlohmann::json append = {{"match", {{"source", "syscall"}}},
-                           {"extra_fields", FalcoExtraFields()}};
-  std::vector<std::string> settings = {"engine.kind=modern_ebpf",
-                                       "json_output=true",
-                                       "json_include_output_property=true",
-                                       "json_include_tags_property=true",
-                                       "rule_matching=all",
-                                       "priority=debug",
-                                       "stdout_output.enabled=false",
-                                       "syslog_output.enabled=false",
-                                       "log_syslog=false",
-                                       "log_stderr=true",
-                                       "webserver.enabled=false",
-                                       "http_output.enabled=true"};
-  settings.insert(
-      settings.end(),
-      {"http_output.url=" + http_url, "file_output.enabled=true", "file_output.keep_alive=false",
-       "file_output.filename=" + events_file, "append_output[]=" + append.dump()});
+  const nlohmann::json append = {{"match", {{"source", "syscall"}}},
+                                 {"extra_fields", extra_fields}};
+  const std::vector<std::string> settings = {"engine.kind=modern_ebpf",
+                                             "json_output=true",
+                                             "json_include_output_property=true",
+                                             "json_include_tags_property=true",
+                                             "rule_matching=all",
+                                             "priority=debug",
+                                             "stdout_output.enabled=false",
+                                             "syslog_output.enabled=false",
+                                             "log_syslog=false",
+                                             "log_stderr=true",
+                                             "webserver.enabled=false",
+                                             "http_output.enabled=true",
+                                             "http_output.url=" + http_url,
+                                             "file_output.enabled=true",
+                                             "file_output.keep_alive=false",
+                                             "file_output.filename=" + events_file,
+                                             "append_output[]=" + append.dump()};
   std::vector<std::string> args{exe};
   for (const auto& s : settings) args.insert(args.end(), {"-o", s});
   return args;
@@ -85,11 +84,6 @@ std::string FalcoRulesRelease(const std::string& sha256_of_stable_rules) {
   return "unknown (falco_rules.yaml sha256 " + sha256_of_stable_rules + ")";
 }
 
-const std::vector<std::string>& FalcoReadinessProbe() {
-  static const std::vector<std::string> kProbe = {"head", "-c", "0", "/etc/shadow"};
-  return kProbe;
-}
-
 FalcoService::~FalcoService() {
   try {
     Stop();
@@ -117,7 +111,7 @@ Status FalcoService::Start(CommandRunner& runner, const std::string& exe,
   while (std::chrono::steady_clock::now() < end && !Interrupted() && proc_->Running()) {
     if (!opened) opened = Slurp(log).find("Opening 'syscall' source with") != std::string::npos;
     if (opened) {
-      (void)runner.Run(Cmd(FalcoReadinessProbe(), std::chrono::milliseconds(5000)));
+      (void)runner.Run(Cmd({"head", "-c", "0", "/etc/shadow"}, std::chrono::milliseconds(5000)));
       if (Slurp(events).find(kFalcoProbeCmdline) != std::string::npos) return OkStatus();
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -132,11 +126,10 @@ void FalcoService::Stop() {
   if (!proc_) return;
   proc_->Stop(std::chrono::milliseconds(10000));
   proc_.reset();
-  counts_ = ParseFalcoRuleCounts(Slurp(out_dir_ + "/falco.stdout") + "\n" +
-                                 Slurp(out_dir_ + "/" + std::string(kFalcoLogFile)));
-  nlohmann::json j = nlohmann::json::object();
-  for (const auto& [rule, n] : counts_) j[rule] = n;
-  (void)WriteFileAtomic(out_dir_ + "/" + std::string(kFalcoCountsFile), j.dump(2) + "\n");
+  const nlohmann::json counts =
+      ParseFalcoRuleCounts(Slurp(out_dir_ + "/falco.stdout") + "\n" +
+                           Slurp(out_dir_ + "/" + std::string(kFalcoLogFile)));
+  (void)WriteFileAtomic(out_dir_ + "/" + std::string(kFalcoCountsFile), counts.dump(2) + "\n");
 }
 
 bool FalcoService::Running() const { return proc_ && proc_->Running(); }

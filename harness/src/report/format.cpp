@@ -53,4 +53,13 @@ std::string Percent(double fraction) {
   return Fixed(pct, pct >= 10 ? 0 : pct >= 1 ? 1 : 2) + "%";
 }
 
+std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (const auto& p : parts) {
+    if (!out.empty()) out += sep;
+    out += p;
+  }
+  return out;
+}
+
 }  // namespace sandwatch::harness

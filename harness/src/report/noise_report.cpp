@@ -12,7 +12,7 @@ namespace {
 
 int OutsideCells(const Score& score) {
   int n = 0;
-  for (const auto& a : score.noise.attributions) n += a.cell_id.empty() ? 1 : 0;
+  for (const auto& a : score.noise.attributions) n += a.cell.empty() ? 1 : 0;
   return n;
 }
 
@@ -40,7 +40,7 @@ double BackgroundPerHour(const PrecisionEntry& p) {
 
 std::string PrecisionText(const PrecisionEntry& p) {
   if (!p.precision) return "nothing raised";
-  return Fixed(*p.precision, 2) + " [" + Fixed(p.ci95_lo, 2) + ", " + Fixed(p.ci95_hi, 2) + "]";
+  return Fixed(*p.precision, 2) + " [" + Fixed(p.ci95[0], 2) + ", " + Fixed(p.ci95[1], 2) + "]";
 }
 
 std::string NoiseCellText(const Score& score, const std::string& rt, const std::string& obs) {
@@ -111,19 +111,18 @@ report::Doc NoiseDoc(const Score& score) {
       ++more;
       continue;
     }
-    fps.push_back({a.cell_id + " " + a.observer + ": " + a.rule + " on ", report::Code(a.exe),
+    fps.push_back({a.cell + " " + a.observer + ": " + a.rule + " on ", report::Code(a.exe),
                    " - " + a.reason});
   }
   if (more > 0) fps.emplace_back("... " + std::to_string(more) + " more in attribution.jsonl");
-  if (fps.empty()) d.Para("None.");
-  if (!fps.empty()) d.List(std::move(fps));
+  fps.empty() ? d.Para("None.") : d.List(std::move(fps));
   d.Heading(3, "Background: the most frequent (rule, program) pairs");
   rows.clear();
   for (const auto& x : n.background_examples) {
     rows.push_back({x.runtime, x.observer, x.rule, x.exe, std::to_string(x.count)});
   }
-  if (rows.empty()) d.Para("None.");
-  if (!rows.empty()) d.Table({"runtime", "observer", "rule", "program", "alerts"}, std::move(rows));
+  rows.empty() ? d.Para("None.")
+               : d.Table({"runtime", "observer", "rule", "program", "alerts"}, std::move(rows));
   d.Para(std::to_string(OutsideCells(score)) +
          " event(s) fell outside every cell's window (attributed in attribution.jsonl, not "
          "counted above).");
@@ -134,23 +133,20 @@ report::Doc NoiseDoc(const Score& score) {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(NoiseEntry, runtime, observer, signal, false_positives,
                                    benign_steps, background_events, duration_s)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BackgroundExample, runtime, observer, rule, exe, count)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PrecisionEntry, runtime, observer, true_positives,
+                                   false_positives, benign_false_positives, background_events,
+                                   machinery_excluded, precision, ci95, duration_s)
+// attribution.jsonl: the outcome by its name.
+NLOHMANN_JSON_SERIALIZE_ENUM(Outcome, {{Outcome::kAttack, "attack"},
+                                       {Outcome::kBenign, "benign"},
+                                       {Outcome::kMachinery, "machinery"},
+                                       {Outcome::kBackground, "background"}})
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Attribution, event_id, cell, runtime, observer, rule, signal,
+                                   exe, outcome, step, repeat, reason)
 
 json NoiseSummaryJson(const Score& score) {
-  json precision = json::array();
-  for (const auto& p : score.noise.precision) {
-    precision.push_back({{"runtime", p.runtime},
-                         {"observer", p.observer},
-                         {"true_positives", p.true_positives},
-                         {"false_positives", p.false_positives},
-                         {"benign_false_positives", p.benign_false_positives},
-                         {"background_events", p.background_events},
-                         {"machinery_excluded", p.machinery_excluded},
-                         {"precision", p.precision ? json(*p.precision) : json(nullptr)},
-                         {"ci95", {p.ci95_lo, p.ci95_hi}},
-                         {"duration_s", p.duration_s}});
-  }
   return json{{"noise", score.noise.noise},
-              {"precision", precision},
+              {"precision", score.noise.precision},
               {"background_examples", score.noise.background_examples},
               {"machinery_excluded", score.noise.machinery_excluded},
               {"events_outside_cells", OutsideCells(score)}};
@@ -159,14 +155,7 @@ json NoiseSummaryJson(const Score& score) {
 std::string AttributionJsonl(const Score& score) {
   std::string out;
   for (const auto& a : score.noise.attributions) {
-    out += json{{"event_id", a.event_id}, {"cell", a.cell_id},
-                {"runtime", a.runtime},   {"observer", a.observer},
-                {"rule", a.rule},         {"signal", a.signal},
-                {"exe", a.exe},           {"outcome", OutcomeName(a.outcome)},
-                {"step", a.step},         {"repeat", a.repeat},
-                {"reason", a.reason}}
-               .dump(-1, ' ', false, json::error_handler_t::replace) +
-           "\n";
+    out += json(a).dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   }
   return out;
 }

@@ -16,12 +16,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string Join(const std::vector<std::string>& parts, const std::string& sep) {
-  std::string s;
-  for (const auto& p : parts) s += (s.empty() ? "" : sep) + p;
-  return s;
-}
-
 std::string Verdict(const SignalResult& r) {
   if (!r.observer_available) return "absent";
   if (r.detected) return r.expected ? "detected" : "SEEN (unexpected)";
@@ -87,11 +81,10 @@ void AddCellsAndSignals(report::Doc& d, const RunRecord& run, const Score& score
   d.Heading(2, "Short-lived processes missed");
   std::vector<report::Text> missed;
   for (const auto& m : score.short_lived_missed) {
-    missed.emplace_back(m.cell_id + " " + m.observer + ": " + m.signal + " (step " + m.step +
+    missed.emplace_back(m.cell + " " + m.observer + ": " + m.signal + " (step " + m.step +
                         ", lived " + Fixed(m.hold_ms, 0) + " ms)");
   }
-  if (missed.empty()) d.Para("None.");
-  if (!missed.empty()) d.List(std::move(missed));
+  missed.empty() ? d.Para("None.") : d.List(std::move(missed));
   d.Para(std::to_string(score.unmatched_events) +
          " event(s) inside cell windows matched no step of the chain (other activity on the "
          "machine, or rules beyond the chain).");
@@ -123,12 +116,9 @@ Status WriteDoc(const std::string& dir, const report::Doc& doc, const std::strin
 }
 
 Status WriteReports(const std::string& dir, const RunRecord& run, const Score& score) {
-  if (auto s = WriteFileAtomic(dir + "/attribution.jsonl", AttributionJsonl(score)); !s.ok()) {
-    return s;
-  }
-  if (auto s = WriteFileAtomic(dir + "/summary.json", SummaryJson(run, score).dump(2) + "\n");
-      !s.ok()) {
-    return s;
+  for (const auto& [name, text] : {std::pair{"attribution.jsonl", AttributionJsonl(score)},
+                                   {"summary.json", SummaryJson(run, score).dump(2) + "\n"}}) {
+    if (auto s = WriteFileAtomic(dir + "/" + name, text); !s.ok()) return s;
   }
   return WriteDoc(dir, RunDoc(dir, run, score), "sandwatch run " + run.run_id);
 }

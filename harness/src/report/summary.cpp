@@ -1,5 +1,6 @@
 // summary.json, the blog table and the Markdown and HTML escapers.
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <map>
 
@@ -14,19 +15,14 @@ namespace sandwatch::harness {
 using nlohmann::json;
 
 std::string EscapeHtml(std::string_view text) {
+  static constexpr std::string_view kSpecial = "&<>\"'";
+  static constexpr std::array<std::string_view, 5> kEntities = {"&amp;", "&lt;", "&gt;", "&quot;",
+                                                                "&#39;"};
   std::string out;
   out.reserve(text.size());
   for (char c : text) {
-    if (c == '&') {
-      out += "&amp;";
-    } else if (c == '<') {
-      out += "&lt;";
-    } else if (c == '>') {
-      out += "&gt;";
-    } else if (c == '"') {
-      out += "&quot;";
-    } else if (c == '\'') {
-      out += "&#39;";
+    if (const size_t i = kSpecial.find(c); i != std::string_view::npos) {
+      out += kEntities.at(i);
     } else {
       const bool control = static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t';
       out += control ? std::string("&#xFFFD;") : std::string(1, c);
@@ -134,12 +130,11 @@ std::pair<std::vector<report::Row>, std::vector<std::string>> BlogParts(const Ru
     rows.back().emplace_back(PrecisionCellText(score, c.first, c.second));
   }
   std::vector<std::string> notes;
-  for (const auto& c : g.cols) {
-    if (c.first == "kata-qemu" && stand_in && notes.empty()) {
-      notes.emplace_back(
-          "* kata-qemu here is a LOCAL STAND-IN: a qemu/TCG VM with its own guest kernel (the "
-          "same isolation boundary as Kata), not Kata itself.");
-    }
+  if (stand_in && std::any_of(g.cols.begin(), g.cols.end(),
+                              [](const auto& c) { return c.first == "kata-qemu"; })) {
+    notes.emplace_back(
+        "* kata-qemu here is a LOCAL STAND-IN: a qemu/TCG VM with its own guest kernel (the "
+        "same isolation boundary as Kata), not Kata itself.");
   }
   notes.emplace_back(
       "host-view: sandwatch-sensor --mode node on the host, standing where host Falco "
@@ -156,9 +151,7 @@ std::pair<std::vector<report::Row>, std::vector<std::string>> BlogParts(const Ru
 report::Doc BlogDoc(const RunRecord& run, const Score& score) {
   auto [rows, notes] = BlogParts(run, score);
   report::Doc d;
-  report::Row header = std::move(rows.front());
-  rows.erase(rows.begin());
-  d.Table(std::move(header), std::move(rows));
+  d.Table(rows.front(), {rows.begin() + 1, rows.end()});
   for (auto& n : notes) d.Para(std::move(n));
   return d;
 }
@@ -171,25 +164,13 @@ std::string BlogTable(const RunRecord& run, const Score& score, bool markdown) {
   return out;
 }
 
+// summary.json keys are the field names.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CoverageEntry, runtime, observer, signal, speed, variant,
+                                   expected, available, detected, cells, cells_detected, latency_ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ShortLivedMiss, cell, observer, signal, step, hold_ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(FindingVerdict, applicable, holds, problems, not_judged)
+
 json SummaryJson(const RunRecord& run, const Score& score) {
-  json coverage = json::array();
-  for (const auto& c : score.coverage) {
-    json j{{"runtime", c.runtime},     {"observer", c.observer},
-           {"signal", c.signal},       {"speed", c.speed},
-           {"variant", c.variant},     {"expected", c.expected},
-           {"available", c.available}, {"detected", c.detected},
-           {"cells", c.cells},         {"cells_detected", c.cells_detected}};
-    j["latency_ms"] = c.latency_ms ? json(*c.latency_ms) : json(nullptr);
-    coverage.push_back(j);
-  }
-  json missed = json::array();
-  for (const auto& m : score.short_lived_missed) {
-    missed.push_back({{"cell", m.cell_id},
-                      {"observer", m.observer},
-                      {"signal", m.signal},
-                      {"step", m.step},
-                      {"hold_ms", m.hold_ms}});
-  }
   json cells = json::array();
   for (const auto& c : run.cells) {
     cells.push_back({{"id", c.cell.Id()},
@@ -198,23 +179,18 @@ json SummaryJson(const RunRecord& run, const Score& score) {
                      {"error", c.error},
                      {"seconds", static_cast<double>(c.end_wall_ns - c.start_wall_ns) / 1e9}});
   }
-  FindingVerdict v = JudgeExpectations(run.expect, score, run.cells);
   json summary{{"run_id", run.run_id},
                {"scenario", run.scenario},
                {"backend", run.backend},
                {"started", FormatRfc3339(run.started_wall_ns)},
                {"finished", FormatRfc3339(run.finished_wall_ns)},
-               {"coverage", coverage},
+               {"coverage", score.coverage},
                {"sweep", json::array()},
-               {"short_lived_missed", missed},
+               {"short_lived_missed", score.short_lived_missed},
                {"unmatched_events", score.unmatched_events},
                {"cells", cells},
                {"expect", run.expect},
-               {"blog_finding",
-                {{"applicable", v.applicable},
-                 {"holds", v.holds},
-                 {"problems", v.problems},
-                 {"not_judged", v.not_judged}}}};
+               {"blog_finding", JudgeExpectations(run.expect, score, run.cells)}};
   summary.update(NoiseSummaryJson(score));  // noise, precision, background_examples, ...
   return summary;
 }

@@ -1,6 +1,7 @@
 // The poll-interval sweep's SVG charts, drawn with the one SVG writer.
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <map>
 #include <set>
 
@@ -24,9 +25,8 @@ std::string FmtPctLog(double v) { return Compact(v) + "%"; }
 
 std::vector<SweepCell> Select(const std::vector<SweepCell>& cells, const std::string& capture) {
   std::vector<SweepCell> out;
-  for (const auto& c : cells) {
-    if (c.capture == capture) out.push_back(c);
-  }
+  std::copy_if(cells.begin(), cells.end(), std::back_inserter(out),
+               [&](const SweepCell& c) { return c.capture == capture; });
   return out;
 }
 
@@ -42,15 +42,13 @@ std::map<double, std::vector<SweepCell>> ByInterval(const std::vector<SweepCell>
 
 // The scan duration the model uses for an interval: the poll cells' median, else any cell's.
 double ScanFor(const std::vector<SweepCell>& all, double p) {
-  std::vector<double> s;
+  std::vector<double> poll, any;
   for (const auto& c : all) {
-    if (c.capture == "poll" && std::fabs(c.poll_interval_s - p) < 1e-9) s.push_back(c.scan_s);
+    if (std::fabs(c.poll_interval_s - p) >= 1e-9) continue;
+    any.push_back(c.scan_s);
+    if (c.capture == "poll") poll.push_back(c.scan_s);
   }
-  if (s.empty()) {
-    for (const auto& c : all) {
-      if (std::fabs(c.poll_interval_s - p) < 1e-9) s.push_back(c.scan_s);
-    }
-  }
+  const std::vector<double>& s = poll.empty() ? any : poll;
   return s.empty() ? 0 : Percentile(s, 0.5);
 }
 

@@ -38,6 +38,7 @@ class CleanupRegistry {
     std::string what;
     std::function<void()> undo;
   };
+  Entry Take(Id id);  // removes the entry (none: an empty one)
   mutable std::mutex mu_;
   std::vector<Entry> entries_;
   Id next_ = 1;

@@ -29,20 +29,15 @@ inline constexpr std::string_view kFalcoLogFile = "falco.log";
 inline constexpr std::string_view kFalcoCountsFile = "falco-rule-counts.json";
 inline constexpr std::string_view kFalcoAlertsFile = "falco-alerts.json";
 
-// The harness's readiness probe: a 0-byte read of /etc/shadow ("Read sensitive file
-// untrusted"), repeated until its alert arrives in Falco's file output.
-const std::vector<std::string>& FalcoReadinessProbe();
+// The harness's readiness probe's command line: a 0-byte read of /etc/shadow ("Read
+// sensitive file untrusted"), repeated until its alert arrives in Falco's file output.
 inline constexpr std::string_view kFalcoProbeCmdline = "head -c 0 /etc/shadow";
-
-// The fields the scorer needs, requested from Falco through append_output: the pid in
-// the workload's namespace (vpid) and on the host, the parent, ancestors, the
-// executable and the container id.
-const std::vector<std::string>& FalcoExtraFields();
 
 // Falco's flags for a run: modern eBPF, json_output, rule_matching all, http_output to
 // `http_url` (the receiver's Falco endpoint, e.g. http://127.0.0.1:PORT/falco/TOKEN),
-// file_output to `events_file`, append_output, no web server, no stdout/syslog alert
-// output. `exe` is argv[0].
+// file_output to `events_file`, append_output of the fields the scorer needs (the pid in
+// the workload's namespace and on the host, the parent, ancestors, the executable and the
+// container id), no web server, no stdout/syslog alert output. `exe` is argv[0].
 std::vector<std::string> FalcoArgs(const std::string& exe, const std::string& http_url,
                                    const std::string& events_file);
 
@@ -115,7 +110,6 @@ class FalcoService {
  private:
   std::unique_ptr<ProcessHandle> proc_;
   std::string out_dir_;
-  std::map<std::string, long> counts_;
 };
 
 }  // namespace sandwatch::harness

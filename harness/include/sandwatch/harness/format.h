@@ -4,6 +4,8 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace sandwatch::harness {
 
@@ -21,5 +23,7 @@ std::string FormatMs(std::optional<double> ms);
 // A fraction as a percentage with the digits it needs: 0 -> "0%", 0.25 -> "25%",
 // 0.012 -> "1.2%", 0.0012 -> "0.12%".
 std::string Percent(double fraction);
+// The parts with `sep` between them.
+std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 
 }  // namespace sandwatch::harness

@@ -10,6 +10,7 @@
 // (cell "", outcome background or machinery), never dropped.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,12 +18,12 @@
 
 namespace sandwatch::harness {
 
+// attribution.jsonl names them attack | benign | machinery | background.
 enum class Outcome { kAttack, kBenign, kMachinery, kBackground };
-std::string_view OutcomeName(Outcome o);  // attack | benign | machinery | background
 
 struct Attribution {
   std::string event_id;
-  std::string cell_id;  // "" when outside every cell's window
+  std::string cell;  // its id; "" when outside every cell's window
   std::string runtime;
   std::string observer;
   std::string rule;
@@ -55,9 +56,8 @@ struct PrecisionEntry {
   int benign_false_positives = 0;
   int background_events = 0;
   int machinery_excluded = 0;
-  std::optional<double> precision;  // none when nothing was raised
-  double ci95_lo = 0;               // Wilson 95 % interval
-  double ci95_hi = 1;
+  std::optional<double> precision;   // none when nothing was raised
+  std::array<double, 2> ci95{0, 1};  // Wilson 95 % interval
   double duration_s = 0;
 };
 

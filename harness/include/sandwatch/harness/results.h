@@ -12,6 +12,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,9 +22,20 @@
 #include "sandwatch/harness/report/doc.h"
 #include "sandwatch/harness/scorer.h"
 
+// std::optional as its value or null, so structs with optional fields serialize through
+// nlohmann's field macros.
+template <typename T>
+struct nlohmann::adl_serializer<std::optional<T>> {
+  static void to_json(json& j, const std::optional<T>& v) { j = v ? json(*v) : json(nullptr); }
+  static void from_json(const json& j, std::optional<T>& v) {
+    v = j.is_null() ? std::nullopt : std::optional<T>(j.get<T>());
+  }
+};
+
 namespace sandwatch::harness {
 
-struct RunRecord {
+// A run's own fields (cells.json keeps them under these names).
+struct RunInfo {
   std::string run_id;
   std::string scenario;  // name
   std::string scenario_path;
@@ -32,6 +44,9 @@ struct RunRecord {
   int64_t started_wall_ns = 0;
   int64_t finished_wall_ns = 0;
   ScoreOptions score_options;
+};
+
+struct RunRecord : RunInfo {
   std::vector<Expectation> expect;  // the scenario's expect: matrix
   std::vector<CellOutcome> cells;   // ground truth included
   std::vector<Event> events;

@@ -71,7 +71,7 @@ struct CoverageEntry {
 };
 
 struct ShortLivedMiss {
-  std::string cell_id;
+  std::string cell;  // its id
   std::string observer;
   std::string signal;
   std::string step;
