@@ -8,7 +8,6 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "proc_sample.h"
 #include "sandwatch/core/rules/loader.h"
 #include "sandwatch/harness/tune/sweep.h"
 #include "sensor_output.h"
@@ -24,6 +23,10 @@ TEST(ProcParsers, SamplesThisProcess) {
   EXPECT_GT(s.rss_kib, 0);
   EXPECT_GE(s.rss_peak_kib, s.rss_kib);
   EXPECT_FALSE(Sample(SystemClock(), "/proc", 0).ok);
+  EXPECT_EQ(LoadAverages("/proc").size(), 3u);
+  EXPECT_TRUE(LoadAverages("/nonexistent-proc").empty());
+  EXPECT_GT(CountProcesses("/proc"), 0);
+  EXPECT_EQ(CountProcesses("/nonexistent-proc"), -1);
 }
 
 TEST(SweepPlan, ParsesTheSweepSection) {
