@@ -74,7 +74,6 @@ Result<RunOutcome> Finalise(const std::string& dir, RunRecord& run) {
   out.all_cells_ok = !run.cells.empty() && std::all_of(run.cells.begin(), run.cells.end(),
                                                        [](const CellOutcome& c) { return c.ok; });
   FindingVerdict verdict = JudgeExpectations(run.expect, score, run.cells);
-  out.finding_applicable = verdict.applicable;
   out.finding_holds = verdict.holds;
   out.table = BlogTable(run, score, false);
   out.noise_line = NoiseLine(score);

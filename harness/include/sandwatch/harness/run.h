@@ -38,7 +38,6 @@ struct RunOutcome {
   bool all_cells_ok = false;
   // The scenario's expect: matrix held (rows judged for the runtimes that ran;
   // false when the scenario has no matrix or none of its runtimes ran).
-  bool finding_applicable = false;
   bool finding_holds = false;
   std::string table;             // the blog table (plain text, with its noise row) for the terminal
   std::string noise_line;        // one line: false positives and background alerts per observer
