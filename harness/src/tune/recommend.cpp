@@ -122,21 +122,22 @@ double FloorSignificant(double x, int digits) {
   return std::floor(x / mag + 1e-9) * mag;
 }
 
-int Deployability(const std::string& capture) {
-  if (capture == "inotify") return 0;
-  if (capture == "fanotify") return 1;
-  if (capture == "netlink") return 2;
-  return 3;
+// The event-driven sources, the easiest to deploy first, and what each needs.
+const std::vector<std::pair<std::string, std::string>> kEventSources = {
+    {"inotify", "needs only read access to the workload's root, so it runs in a pod sidecar"},
+    {"fanotify", "needs CAP_SYS_ADMIN (a privileged sidecar or the guest's init namespace)"},
+    {"netlink",
+     "needs node mode: the initial PID namespace and CAP_NET_ADMIN, never a pod sidecar"}};
+
+size_t Deployability(const std::string& capture) {
+  size_t i = 0;
+  while (i < kEventSources.size() && kEventSources[i].first != capture) ++i;
+  return i;
 }
 
 std::string Needs(const std::string& capture) {
-  if (capture == "inotify")
-    return "needs only read access to the workload's root, so it runs in a pod sidecar";
-  if (capture == "fanotify")
-    return "needs CAP_SYS_ADMIN (a privileged sidecar or the guest's init namespace)";
-  if (capture == "netlink")
-    return "needs node mode: the initial PID namespace and CAP_NET_ADMIN, never a pod sidecar";
-  return "see docs/capture.md";
+  const size_t i = Deployability(capture);
+  return i < kEventSources.size() ? kEventSources[i].second : "see docs/capture.md";
 }
 
 // The upper end of the Wilson 95 % interval of a cell's measured miss rate.

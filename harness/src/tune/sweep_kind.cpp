@@ -54,12 +54,6 @@ nlohmann::json LoadAvg(const std::string& proc_root) {
   return load.empty() ? nlohmann::json(nullptr) : nlohmann::json(load);
 }
 
-// environment.json of an earlier run of this sweep; {} when there is none (or it is damaged).
-nlohmann::json ReadJsonFile(const std::string& path) {
-  auto j = nlohmann::json::parse(ReadFileToString(path).value_or(""), nullptr, false);
-  return j.is_object() ? j : nlohmann::json::object();
-}
-
 Status AppendTrials(const std::string& path, const PairResult& r, const PairKey& key) {
   std::string text;
   for (const auto& t : r.trials) {
@@ -259,7 +253,9 @@ Result<std::vector<SweepCell>> RunSweep(const SweepPlan& plan, const std::string
   ctx.sweep_id = sid.data();
 
   const std::string env_path = dir + "/environment.json";
-  nlohmann::json env = ReadJsonFile(env_path);
+  // An earlier run's environment.json, if any (a damaged one starts afresh).
+  auto env = nlohmann::json::parse(ReadFileToString(env_path).value_or(""), nullptr, false);
+  if (!env.is_object()) env = nlohmann::json::object();
   const int64_t run_start = ctx.clock->MonoNs();
   const nlohmann::json load_now = LoadAvg(ctx.proc_root);
   DescribeRun(ctx, load_now, env);

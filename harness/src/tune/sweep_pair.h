@@ -26,9 +26,9 @@ struct PairContext {
   std::string sensor_path;  // sandwatch-sensor
   CommandRunner* runner = nullptr;
   const Clock* clock = nullptr;
-  std::string sweep_id;    // 8 hex, part of every marker
-  std::string rules_path;  // the generated rules file
-  std::string raw_dir;     // OUT/raw: sensor output and logs
+  std::string sweep_id{};    // 8 hex, part of every marker
+  std::string rules_path{};  // the generated rules file
+  std::string raw_dir{};     // OUT/raw: sensor output and logs
   std::mt19937_64* rng = nullptr;
   const TrialBinaries* built = nullptr;  // dropped afresh for every pair
   std::string drop_parent = "/tmp";      // where each pair's trial binaries are dropped

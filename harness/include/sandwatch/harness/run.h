@@ -85,7 +85,7 @@ Result<RunOutcome> RerenderReport(const std::string& dir);
 // The cells of a run, in order, with progress lines: `run(i)` runs cell i (skipped
 // when `label(i)` is empty). Stops at Ctrl-C (returns "interrupted") or when `run`
 // returns kStop with a reason; returns "" when every cell ran.
-enum class CellEnd { kOk, kFailed, kSkipped, kStop };
+enum class CellEnd { kOk, kFailed, kStop };
 struct CellStep {
   CellEnd end = CellEnd::kOk;
   std::string stop_reason;
