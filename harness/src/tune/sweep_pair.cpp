@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 #include "sandwatch/core/clock.h"
@@ -17,6 +18,7 @@
 #include "sandwatch/core/procfs/usage.h"
 #include "sandwatch/harness/cleanup.h"
 #include "sandwatch/harness/command_runner.h"
+#include "sandwatch/harness/format.h"
 #include "sensor_output.h"
 
 namespace sandwatch::harness::tune {
@@ -37,12 +39,14 @@ std::string LastLine(const std::string& path) {
   return line;
 }
 
-// Waits `seconds` while reading the sensor's output; false when interrupted.
-bool Idle(const Clock& clock, double seconds, SensorOutput* out) {
-  const double end = MonoS(clock) + seconds;
+// Reads the sensor's output until `end` (monotonic seconds) or until done(); false
+// when interrupted.
+bool Watch(const Clock& clock, double end, SensorOutput* out,
+           const std::function<bool()>& done = nullptr) {
   while (MonoS(clock) < end) {
     if (Interrupted()) return false;
     out->Poll();
+    if (done && done()) break;
     SleepS(std::min(0.05, std::max(0.0, end - MonoS(clock))));
   }
   return true;
@@ -167,10 +171,8 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   const double machine_load = load_avg.empty() ? -1 : load_avg[0];  // 1-minute, at the start
   const int64_t machine_processes = CountProcesses(ctx.proc_root);
 
-  std::array<char, 32> pbuf{};
-  std::snprintf(pbuf.data(), pbuf.size(), "%g", interval_s);
   CommandSpec spec;
-  spec.argv = SensorArgv(ctx, key, pbuf.data(), ctx.rules_path, events_path);
+  spec.argv = SensorArgv(ctx, key, Compact(interval_s), ctx.rules_path, events_path);
   spec.argv.insert(spec.argv.end(), {"--sensor-id", "sweep-" + ctx.sweep_id + "-" + id});
   spec.stdout_path = ctx.raw_dir + "/" + id + ".stdout";
   spec.stderr_path = stderr_path;
@@ -200,17 +202,13 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
                             std::to_string(pair_index) + "-" + std::to_string(k);
     auto pid = StartTrial(TrialSpec{tag, 3'600'000, 0, ctx.built->static_path});
     if (!pid) return end_early(PairResult::Status::kFailed, pid.error().message);
-    const double until = std::min(deadline, MonoS(clock) + interval_s + 2.5);
-    while (MonoS(clock) < until && sensor->Running() && !Interrupted()) {
-      out.Poll();
-      if (out.Events().count(tag) != 0) {
-        seen = true;
-        break;
-      }
-      SleepS(0.02);
-    }
+    const bool watched =
+        Watch(clock, std::min(deadline, MonoS(clock) + interval_s + 2.5), &out, [&] {
+          seen = out.Events().count(tag) != 0;
+          return seen || !sensor->Running();
+        });
     KillTrial(*pid);
-    if (Interrupted()) return end_early(PairResult::Status::kInterrupted);
+    if (!watched) return end_early(PairResult::Status::kInterrupted);
   }
   if (!sensor->Running()) {
     auto code = sensor->Wait(std::chrono::milliseconds(100));
@@ -241,7 +239,9 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   const double idle_len = std::max(plan.idle_s, 2 * interval_s);
   const ProcSample idle0 = Sample(clock, ctx.proc_root, sensor_pid);
   const int64_t idle0_wall = clock.WallNs();
-  if (!Idle(clock, idle_len, &out)) return end_early(PairResult::Status::kInterrupted);
+  if (!Watch(clock, MonoS(clock) + idle_len, &out)) {
+    return end_early(PairResult::Status::kInterrupted);
+  }
   const ProcSample idle1 = Sample(clock, ctx.proc_root, sensor_pid);
   const int64_t idle1_wall = clock.WallNs();
 
@@ -269,7 +269,7 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
     return end_early(Interrupted() ? PairResult::Status::kInterrupted : PairResult::Status::kFailed,
                      trials.error().message);
   }
-  Idle(clock, 1.5, &out);  // events of the last trials still in the pipeline
+  Watch(clock, MonoS(clock) + 1.5, &out);  // events of the last trials still in the pipeline
   sensor->Stop(std::chrono::seconds(3));
   out.Poll();
 
