@@ -3,15 +3,11 @@
 
 namespace sandwatch::harness {
 
-void RegisterBuiltinBackends(BackendRegistry& reg) {
-  RegisterLocalBackend(reg);
-  RegisterKubeBackend(reg);
-}
-
 BackendRegistry& DefaultBackends() {
   static BackendRegistry* reg = [] {
     auto* r = new BackendRegistry();
-    RegisterBuiltinBackends(*r);
+    RegisterLocalBackend(*r);
+    RegisterKubeBackend(*r);
     return r;
   }();
   return *reg;

@@ -30,18 +30,14 @@ namespace fs = std::filesystem;
 namespace {
 
 // rm -rf that never crosses into another filesystem (FTW_MOUNT), so a mount a failed
-// cleanup step left behind (an overlay of the cached rootfs) is never emptied.
-int RemoveEntry(const char* path, const struct stat*, int type, struct FTW*) {
-  if (type == FTW_DP) {
-    ::rmdir(path);  // fails (and stays) when something could not be removed below it
-  } else {
-    ::unlink(path);
-  }
-  return 0;
-}
-
+// cleanup step left behind (an overlay of the cached rootfs) is never emptied. A
+// directory's rmdir fails (and it stays) when something below it could not be removed.
 void RemoveTreeOneFilesystem(const std::string& dir) {
-  ::nftw(dir.c_str(), RemoveEntry, 32, FTW_DEPTH | FTW_MOUNT | FTW_PHYS);
+  const auto remove = [](const char* path, const struct stat*, int type, struct FTW*) {
+    (type == FTW_DP ? ::rmdir : ::unlink)(path);
+    return 0;
+  };
+  ::nftw(dir.c_str(), remove, 32, FTW_DEPTH | FTW_MOUNT | FTW_PHYS);
 }
 
 ScoreOptions ScoreOptionsFor(const Scenario& s) {
@@ -74,7 +70,6 @@ Result<RunOutcome> Finalise(const std::string& dir, RunRecord& run) {
   out.all_cells_ok = !run.cells.empty() && std::all_of(run.cells.begin(), run.cells.end(),
                                                        [](const CellOutcome& c) { return c.ok; });
   FindingVerdict verdict = JudgeExpectations(run.expect, score, run.cells);
-  out.finding_applicable = verdict.applicable;
   out.finding_holds = verdict.holds;
   out.table = BlogTable(run, score, false);
   out.noise_line = NoiseLine(score);

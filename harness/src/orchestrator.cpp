@@ -16,13 +16,6 @@ const std::vector<const ScenarioKind*>& ScenarioKinds() {
 
 namespace {
 
-const ScenarioKind* FindKind(std::string_view name) {
-  for (const ScenarioKind* k : ScenarioKinds()) {
-    if (k->Name() == name) return k;
-  }
-  return nullptr;
-}
-
 // `kind:`, else sweep when the file has a `sweep:` section, else chain.
 Result<std::string> KindOf(const std::string& text, const std::string& origin) {
   try {
@@ -50,16 +43,13 @@ Result<RunOutcome> RunScenario(const RunOptions& opts, BackendRegistry& backends
   }
   auto kind = KindOf(text, opts.scenario_path);
   if (!kind.ok()) return kind.error();
-  const ScenarioKind* k = FindKind(*kind);
-  if (k == nullptr) {
-    std::string known;
-    for (const ScenarioKind* x : ScenarioKinds()) {
-      known += (known.empty() ? "" : ", ") + std::string(x->Name());
-    }
-    return MakeError(
-        opts.scenario_path + ": kind: unknown kind '" + *kind + "' (known: " + known + ")", 2);
+  std::string known;
+  for (const ScenarioKind* k : ScenarioKinds()) {
+    if (k->Name() == *kind) return k->Run(KindRun{opts, std::move(text), backends, runner, clock});
+    known += (known.empty() ? "" : ", ") + std::string(k->Name());
   }
-  return k->Run(KindRun{opts, std::move(text), backends, runner, clock});
+  return MakeError(
+      opts.scenario_path + ": kind: unknown kind '" + *kind + "' (known: " + known + ")", 2);
 }
 
 Result<RunOutcome> RerenderReport(const std::string& dir) {

@@ -22,7 +22,6 @@ std::string RunCells(Progress& progress, size_t n, const std::function<std::stri
     if (name.empty()) continue;
     progress.BeginCell(index, name);
     const CellStep step = run(i);
-    if (step.end == CellEnd::kSkipped) continue;
     progress.EndCell(index, step.end == CellEnd::kOk);
     if (step.end == CellEnd::kStop) return step.stop_reason;
   }

@@ -25,13 +25,16 @@ std::vector<double> Intervals(const std::vector<SweepCell>& cells) {
   return {s.begin(), s.end()};
 }
 
-// Brackets x in the sorted, non-empty `xs`: indices (a, b) and the weight of b.
+// Brackets x in the sorted, non-empty `xs`: indices (a, b) and the weight of b, linear
+// in scale(x).
 struct Bracket {
   size_t a = 0;
   size_t b = 0;
   double w = 0;
 };
-Bracket Find(const std::vector<double>& xs, double x, bool log_scale) {
+double Log(double v) { return std::log(v); }
+double Inverse(double v) { return 1.0 / v; }
+Bracket Find(const std::vector<double>& xs, double x, double (*scale)(double)) {
   Bracket br;
   if (x <= xs.front()) return br;
   if (x >= xs.back()) {
@@ -42,8 +45,7 @@ Bracket Find(const std::vector<double>& xs, double x, bool log_scale) {
   while (i + 1 < xs.size() && xs[i + 1] < x) ++i;
   br.a = i;
   br.b = i + 1;
-  const auto f = [&](double v) { return log_scale ? std::log(v) : v; };
-  br.w = (f(x) - f(xs[br.a])) / (f(xs[br.b]) - f(xs[br.a]));
+  br.w = (scale(x) - scale(xs[br.a])) / (scale(xs[br.b]) - scale(xs[br.a]));
   return br;
 }
 
@@ -66,7 +68,7 @@ double MedianScan(const std::vector<SweepCell>& at) {
 
 double ScanAt(const std::vector<SweepCell>& poll, double p) {
   const auto ps = Intervals(poll);
-  const Bracket br = Find(ps, p, true);
+  const Bracket br = Find(ps, p, Log);
   const double sa = MedianScan(AtInterval(poll, ps[br.a]));
   const double sb = MedianScan(AtInterval(poll, ps[br.b]));
   return sa + (sb - sa) * br.w;
@@ -90,7 +92,7 @@ double ResidualAt(const std::vector<SweepCell>& at, double lifetime_ms, bool low
     ls.push_back(static_cast<double>(c.lifetime_ms));
     rs.push_back(Residual(c, lower));
   }
-  const Bracket br = Find(ls, lifetime_ms, true);
+  const Bracket br = Find(ls, lifetime_ms, Log);
   return rs[br.a] + (rs[br.b] - rs[br.a]) * br.w;
 }
 
@@ -98,7 +100,7 @@ double ResidualAt(const std::vector<SweepCell>& at, double lifetime_ms, bool low
 std::vector<SweepCell> BasisCells(const std::vector<SweepCell>& poll, double lifetime_ms,
                                   double p) {
   const auto ps = Intervals(poll);
-  const Bracket bp = Find(ps, p, true);
+  const Bracket bp = Find(ps, p, Log);
   std::vector<SweepCell> out;
   std::vector<size_t> rows = {bp.a};
   if (bp.b != bp.a && bp.w > kEps) rows.push_back(bp.b);
@@ -107,7 +109,7 @@ std::vector<SweepCell> BasisCells(const std::vector<SweepCell>& poll, double lif
     std::vector<double> ls;
     ls.reserve(at.size());
     for (const auto& c : at) ls.push_back(static_cast<double>(c.lifetime_ms));
-    const Bracket bl = Find(ls, lifetime_ms, true);
+    const Bracket bl = Find(ls, lifetime_ms, Log);
     out.push_back(at[bl.a]);
     if (bl.b != bl.a && bl.w > kEps) out.push_back(at[bl.b]);
   }
@@ -120,21 +122,22 @@ double FloorSignificant(double x, int digits) {
   return std::floor(x / mag + 1e-9) * mag;
 }
 
-int Deployability(const std::string& capture) {
-  if (capture == "inotify") return 0;
-  if (capture == "fanotify") return 1;
-  if (capture == "netlink") return 2;
-  return 3;
+// The event-driven sources, the easiest to deploy first, and what each needs.
+const std::vector<std::pair<std::string, std::string>> kEventSources = {
+    {"inotify", "needs only read access to the workload's root, so it runs in a pod sidecar"},
+    {"fanotify", "needs CAP_SYS_ADMIN (a privileged sidecar or the guest's init namespace)"},
+    {"netlink",
+     "needs node mode: the initial PID namespace and CAP_NET_ADMIN, never a pod sidecar"}};
+
+size_t Deployability(const std::string& capture) {
+  size_t i = 0;
+  while (i < kEventSources.size() && kEventSources[i].first != capture) ++i;
+  return i;
 }
 
 std::string Needs(const std::string& capture) {
-  if (capture == "inotify")
-    return "needs only read access to the workload's root, so it runs in a pod sidecar";
-  if (capture == "fanotify")
-    return "needs CAP_SYS_ADMIN (a privileged sidecar or the guest's init namespace)";
-  if (capture == "netlink")
-    return "needs node mode: the initial PID namespace and CAP_NET_ADMIN, never a pod sidecar";
-  return "see docs/capture.md";
+  const size_t i = Deployability(capture);
+  return i < kEventSources.size() ? kEventSources[i].second : "see docs/capture.md";
 }
 
 // The upper end of the Wilson 95 % interval of a cell's measured miss rate.
@@ -151,7 +154,7 @@ double EstimateDetection(const std::vector<SweepCell>& cells, double lifetime_ms
   const auto poll = OfCapture(cells, "poll");
   if (poll.empty()) return PollDetectProbability(lifetime_ms / 1000.0, interval_s, 0);
   const auto ps = Intervals(poll);
-  const Bracket br = Find(ps, interval_s, true);
+  const Bracket br = Find(ps, interval_s, Log);
   const double ra = ResidualAt(AtInterval(poll, ps[br.a]), lifetime_ms, lower);
   const double rb = ResidualAt(AtInterval(poll, ps[br.b]), lifetime_ms, lower);
   const double model =
@@ -184,13 +187,8 @@ double EstimatePollCpu(const std::vector<SweepCell>& cells, double interval_s) {
     for (const auto& c : at) sum += c.CpuFraction();
     return sum / static_cast<double>(at.size());
   };
-  const Bracket br = Find(ps, interval_s, false);
-  if (br.a == br.b) return cpu(ps[br.a]);
-  // Linear in 1/P between the two measured intervals.
-  const double ia = 1.0 / ps[br.a];
-  const double ib = 1.0 / ps[br.b];
-  const double w = (1.0 / interval_s - ia) / (ib - ia);
-  return cpu(ps[br.a]) + (cpu(ps[br.b]) - cpu(ps[br.a])) * w;
+  const Bracket br = Find(ps, interval_s, Inverse);  // linear in 1/P
+  return cpu(ps[br.a]) + (cpu(ps[br.b]) - cpu(ps[br.a])) * br.w;
 }
 
 Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const TuneQuery& q,

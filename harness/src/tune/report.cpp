@@ -101,7 +101,9 @@ std::vector<TableRow> RecommendationTable(const std::vector<SweepCell>& cells,
   return rows;
 }
 
-report::Doc BuildDoc(const SweepReportInput& in) {
+}  // namespace
+
+report::Doc SweepDoc(const SweepReportInput& in) {
   report::Doc d;
   const auto& env = in.environment;
   d.Heading(1, "Poll-interval sweep: " + in.folder);
@@ -236,19 +238,11 @@ report::Doc BuildDoc(const SweepReportInput& in) {
   return d;
 }
 
-}  // namespace
-
 std::string DisplayFolder(const std::string& dir) {
   std::string p = dir;
   while (p.size() > 1 && p.back() == '/') p.pop_back();
   const auto pos = p.rfind("results/");
   return pos == std::string::npos ? p : p.substr(pos);
-}
-
-std::string RenderMarkdown(const SweepReportInput& in) { return report::ToMarkdown(BuildDoc(in)); }
-
-std::string RenderHtml(const SweepReportInput& in) {
-  return report::ToHtml(BuildDoc(in), "sandwatch poll-interval sweep " + in.folder);
 }
 
 nlohmann::json RenderSummary(const SweepReportInput& in) {
@@ -268,13 +262,6 @@ nlohmann::json RenderSummary(const SweepReportInput& in) {
           {"generated_by", std::string("sandwatch-harness ") + Version()}};
 }
 
-Status WriteSweepReport(const std::string& dir, const SweepReportInput& in) {
-  if (auto st = WriteDoc(dir, BuildDoc(in), "sandwatch poll-interval sweep " + in.folder); !st) {
-    return st;
-  }
-  return WriteFileAtomic(dir + "/summary.json", RenderSummary(in).dump(2) + "\n");
-}
-
 Status RerenderSweep(const std::string& dir) {
   auto cells = ReadCells(dir + "/cells.jsonl");
   if (!cells) return cells.error();
@@ -289,7 +276,10 @@ Status RerenderSweep(const std::string& dir) {
       return MakeError(dir + "/environment.json: " + e.what());
     }
   }
-  return WriteSweepReport(dir, in);
+  if (auto st = WriteDoc(dir, SweepDoc(in), "sandwatch poll-interval sweep " + in.folder); !st) {
+    return st;
+  }
+  return WriteFileAtomic(dir + "/summary.json", RenderSummary(in).dump(2) + "\n");
 }
 
 }  // namespace sandwatch::harness::tune

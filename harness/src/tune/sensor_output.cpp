@@ -6,8 +6,6 @@
 #include <array>
 #include <nlohmann/json.hpp>
 
-#include "sandwatch/core/event.h"
-
 namespace sandwatch::harness::tune {
 
 SensorOutput::SensorOutput(std::string path, std::string marker_prefix)
@@ -49,7 +47,7 @@ void SensorOutput::Line(const std::string& line) {
   if (j.value("schema", std::string()) == kHeartbeatSchema) {
     auto hb = HeartbeatFromJson(j);
     if (hb) {
-      heartbeats_.push_back({hb->time_ns, hb->counters});
+      heartbeats_.push_back(std::move(*hb));
     } else {
       ++bad_lines_;
     }

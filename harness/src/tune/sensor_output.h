@@ -9,16 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "sandwatch/core/event.h"
+
 namespace sandwatch::harness::tune {
 
 struct MarkedEvent {
   int64_t time_ns = 0;  // the event's "time" (wall clock, when observed)
   std::string capture;  // sensor.capture
-};
-
-struct HeartbeatSample {
-  int64_t time_ns = 0;
-  std::map<std::string, int64_t> counters;
 };
 
 class SensorOutput {
@@ -28,7 +25,7 @@ class SensorOutput {
   void Poll();
   // The first event seen for each marker (argv[0] of the process).
   const std::map<std::string, MarkedEvent>& Events() const { return first_; }
-  const std::vector<HeartbeatSample>& Heartbeats() const { return heartbeats_; }
+  const std::vector<Heartbeat>& Heartbeats() const { return heartbeats_; }
   int64_t bad_lines() const { return bad_lines_; }
   int64_t events_total() const { return events_total_; }
   // The newest heartbeat's counter, or -1.
@@ -41,7 +38,7 @@ class SensorOutput {
   uint64_t offset_ = 0;
   std::string partial_;
   std::map<std::string, MarkedEvent> first_;
-  std::vector<HeartbeatSample> heartbeats_;
+  std::vector<Heartbeat> heartbeats_;
   int64_t bad_lines_ = 0;
   int64_t events_total_ = 0;
 };

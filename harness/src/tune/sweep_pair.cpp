@@ -8,14 +8,17 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <thread>
 
-#include "proc_sample.h"
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/files.h"
 #include "sandwatch/core/log.h"
+#include "sandwatch/core/procfs/proc_fs.h"
+#include "sandwatch/core/procfs/usage.h"
 #include "sandwatch/harness/cleanup.h"
 #include "sandwatch/harness/command_runner.h"
+#include "sandwatch/harness/format.h"
 #include "sensor_output.h"
 
 namespace sandwatch::harness::tune {
@@ -36,12 +39,14 @@ std::string LastLine(const std::string& path) {
   return line;
 }
 
-// Waits `seconds` while reading the sensor's output; false when interrupted.
-bool Idle(const Clock& clock, double seconds, SensorOutput* out) {
-  const double end = MonoS(clock) + seconds;
+// Reads the sensor's output until `end` (monotonic seconds) or until done(); false
+// when interrupted.
+bool Watch(const Clock& clock, double end, SensorOutput* out,
+           const std::function<bool()>& done = nullptr) {
   while (MonoS(clock) < end) {
     if (Interrupted()) return false;
     out->Poll();
+    if (done && done()) break;
     SleepS(std::min(0.05, std::max(0.0, end - MonoS(clock))));
   }
   return true;
@@ -54,8 +59,8 @@ struct ScanStats {
   double cpu_s_per_scan = -1;
 };
 ScanStats ScanStatsIn(const SensorOutput& out, int64_t from_ns, int64_t to_ns) {
-  const HeartbeatSample* first = nullptr;
-  const HeartbeatSample* last = nullptr;
+  const Heartbeat* first = nullptr;
+  const Heartbeat* last = nullptr;
   for (const auto& hb : out.Heartbeats()) {
     if (hb.time_ns < from_ns || hb.time_ns > to_ns || hb.counters.count("scans") == 0) continue;
     if (!first) first = &hb;
@@ -77,7 +82,7 @@ ScanStats ScanStatsIn(const SensorOutput& out, int64_t from_ns, int64_t to_ns) {
 
 }  // namespace
 
-std::vector<std::string> SensorArgv(const SweepOptions& o, const PairKey& k,
+std::vector<std::string> SensorArgv(const PairContext& ctx, const PairKey& k,
                                     const std::string& interval, const std::string& rules,
                                     const std::string& events_path) {
   // The host runtime's workload is this machine: --workload-root / keeps the
@@ -92,26 +97,18 @@ std::vector<std::string> SensorArgv(const SweepOptions& o, const PairKey& k,
         "+net_bind_service,+net_raw,+sys_chroot,+mknod,+audit_write,+setfcap";
     argv = {"/usr/bin/setpriv", "--bounding-set", pod_caps, "--inh-caps", "-all", "--"};
   }
-  const std::vector<std::string> sensor = {o.sensor_path,
-                                           "--mode",
-                                           unprivileged ? "sidecar" : o.plan.mode,
-                                           "--capture",
-                                           k.capture,
-                                           "--poll-interval",
-                                           interval,
-                                           "--workload-root",
-                                           "/",
-                                           "--rules",
-                                           rules,
-                                           "--output",
-                                           "file:" + events_path,
-                                           "--heartbeat-interval",
-                                           "1",
-                                           "--dedup-window",
-                                           "0",
-                                           "--pod-name",
-                                           "poll-sweep"};
-  argv.insert(argv.end(), sensor.begin(), sensor.end());
+  argv.push_back(ctx.sensor_path);
+  const std::vector<std::pair<std::string, std::string>> flags = {
+      {"--mode", unprivileged ? "sidecar" : ctx.plan->mode},
+      {"--capture", k.capture},
+      {"--poll-interval", interval},
+      {"--workload-root", "/"},
+      {"--rules", rules},
+      {"--output", "file:" + events_path},
+      {"--heartbeat-interval", "1"},
+      {"--dedup-window", "0"},
+      {"--pod-name", "poll-sweep"}};
+  for (const auto& [flag, value] : flags) argv.insert(argv.end(), {flag, value});
   return argv;
 }
 
@@ -133,11 +130,36 @@ std::string SweepRulesYaml() {
          "      - cmdline: ['^sw-(trial|canary)-[0-9a-f]+-']\n";
 }
 
+int64_t CountProcesses(const std::string& proc_root) {
+  auto pids = procfs::ProcFs(proc_root).ListPids();
+  return pids.ok() ? static_cast<int64_t>(pids->size()) : -1;
+}
+
+std::vector<double> LoadAverages(const std::string& proc_root) {
+  const std::string text = procfs::ProcFs(proc_root).ReadRootFile("loadavg").value_or("");
+  std::array<double, 3> v{};
+  if (std::sscanf(text.c_str(), "%lf %lf %lf", &v[0], &v[1], &v[2]) != 3) return {};
+  return {v.begin(), v.end()};
+}
+
+ProcSample Sample(const Clock& clock, const std::string& proc_root, int pid) {
+  ProcSample s;
+  s.mono_ns = clock.MonoNs();
+  auto usage = procfs::ReadUsage(procfs::ProcFs(proc_root), pid);
+  if (!usage.ok()) return s;
+  s.ok = true;
+  s.stat_cpu_s = usage->cpu_s;
+  // schedstat covers each thread (ns precision); stat's ticks are the fallback.
+  s.sched_cpu_s = usage->sched_cpu_s.value_or(usage->cpu_s);
+  s.rss_kib = usage->rss_kib;
+  s.rss_peak_kib = usage->rss_peak_kib;
+  return s;
+}
+
 PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   PairResult res;
   const Clock& clock = *ctx.clock;
-  const SweepOptions& o = *ctx.opts;
-  const SweepPlan& plan = o.plan;
+  const SweepPlan& plan = *ctx.plan;
   const std::string& capture = key.capture;
   const double interval_s = key.interval_s;
   const std::string id = PairId(key);
@@ -145,14 +167,12 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   const std::string stderr_path = ctx.raw_dir + "/" + id + ".stderr";
   std::error_code ec;
   std::filesystem::remove(events_path, ec);
-  double machine_load = -1;  // 1-minute load average when the pair starts
-  std::sscanf(ReadLoadAvg().c_str(), "%lf", &machine_load);
-  const int64_t machine_processes = CountProcesses(o.proc_root);
+  const std::vector<double> load_avg = LoadAverages(ctx.proc_root);
+  const double machine_load = load_avg.empty() ? -1 : load_avg[0];  // 1-minute, at the start
+  const int64_t machine_processes = CountProcesses(ctx.proc_root);
 
-  std::array<char, 32> pbuf{};
-  std::snprintf(pbuf.data(), pbuf.size(), "%g", interval_s);
   CommandSpec spec;
-  spec.argv = SensorArgv(o, key, pbuf.data(), ctx.rules_path, events_path);
+  spec.argv = SensorArgv(ctx, key, Compact(interval_s), ctx.rules_path, events_path);
   spec.argv.insert(spec.argv.end(), {"--sensor-id", "sweep-" + ctx.sweep_id + "-" + id});
   spec.stdout_path = ctx.raw_dir + "/" + id + ".stdout";
   spec.stderr_path = stderr_path;
@@ -182,17 +202,13 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
                             std::to_string(pair_index) + "-" + std::to_string(k);
     auto pid = StartTrial(TrialSpec{tag, 3'600'000, 0, ctx.built->static_path});
     if (!pid) return end_early(PairResult::Status::kFailed, pid.error().message);
-    const double until = std::min(deadline, MonoS(clock) + interval_s + 2.5);
-    while (MonoS(clock) < until && sensor->Running() && !Interrupted()) {
-      out.Poll();
-      if (out.Events().count(tag) != 0) {
-        seen = true;
-        break;
-      }
-      SleepS(0.02);
-    }
+    const bool watched =
+        Watch(clock, std::min(deadline, MonoS(clock) + interval_s + 2.5), &out, [&] {
+          seen = out.Events().count(tag) != 0;
+          return seen || !sensor->Running();
+        });
     KillTrial(*pid);
-    if (Interrupted()) return end_early(PairResult::Status::kInterrupted);
+    if (!watched) return end_early(PairResult::Status::kInterrupted);
   }
   if (!sensor->Running()) {
     auto code = sensor->Wait(std::chrono::milliseconds(100));
@@ -209,7 +225,7 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
 
   // The trial binaries appear once the sensor is watching, as a dropped tool does
   // (the idle phase below gives it time to watch the new directory and files).
-  auto dropped = DropTrialBinaries(*ctx.built, o.drop_parent);
+  auto dropped = DropTrialBinaries(*ctx.built, ctx.drop_parent);
   if (!dropped) return end_early(PairResult::Status::kFailed, dropped.error().message);
   struct DropGuard {
     TrialBinaries d;
@@ -221,10 +237,12 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
 
   // 2. Idle cost: no trials running.
   const double idle_len = std::max(plan.idle_s, 2 * interval_s);
-  const ProcSample idle0 = Sample(clock, o.proc_root, sensor_pid);
+  const ProcSample idle0 = Sample(clock, ctx.proc_root, sensor_pid);
   const int64_t idle0_wall = clock.WallNs();
-  if (!Idle(clock, idle_len, &out)) return end_early(PairResult::Status::kInterrupted);
-  const ProcSample idle1 = Sample(clock, o.proc_root, sensor_pid);
+  if (!Watch(clock, MonoS(clock) + idle_len, &out)) {
+    return end_early(PairResult::Status::kInterrupted);
+  }
+  const ProcSample idle1 = Sample(clock, ctx.proc_root, sensor_pid);
   const int64_t idle1_wall = clock.WallNs();
 
   // 3. Trials of every lifetime at uniformly random start offsets over a whole
@@ -241,17 +259,17 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
       }
     }
   }
-  const ProcSample load0 = Sample(clock, o.proc_root, sensor_pid);
-  auto trials = RunTrials(specs, plan.max_in_flight, [&out] {
+  const ProcSample load0 = Sample(clock, ctx.proc_root, sensor_pid);
+  auto trials = RunTrials(specs, plan.max_in_flight, clock, [&out] {
     out.Poll();
     return Interrupted();
   });
-  const ProcSample load1 = Sample(clock, o.proc_root, sensor_pid);
+  const ProcSample load1 = Sample(clock, ctx.proc_root, sensor_pid);
   if (!trials) {
     return end_early(Interrupted() ? PairResult::Status::kInterrupted : PairResult::Status::kFailed,
                      trials.error().message);
   }
-  Idle(clock, 1.5, &out);  // events of the last trials still in the pipeline
+  Watch(clock, MonoS(clock) + 1.5, &out);  // events of the last trials still in the pipeline
   sensor->Stop(std::chrono::seconds(3));
   out.Poll();
 

@@ -1,6 +1,8 @@
 // One (capture, interval) pair of the sweep: start one sensor, prove it watches
 // (a canary process), measure its idle cost, run the trials of every lifetime at
-// random phases, stop it and turn what it emitted into cells.
+// random phases, stop it and turn what it emitted into cells. Also the sweep's
+// readings of this machine from /proc (through core/procfs). Internal to
+// sandwatch_harness_tune.
 #pragma once
 
 #include <cstdint>
@@ -8,21 +10,29 @@
 #include <string>
 #include <vector>
 
+#include "sandwatch/core/clock.h"
 #include "sandwatch/harness/tune/cell.h"
 #include "sandwatch/harness/tune/sweep.h"
 #include "trials.h"
 
+namespace sandwatch::harness {
+class CommandRunner;
+}
+
 namespace sandwatch::harness::tune {
 
 struct PairContext {
-  const SweepOptions* opts = nullptr;
+  const SweepPlan* plan = nullptr;
+  std::string sensor_path;  // sandwatch-sensor
   CommandRunner* runner = nullptr;
   const Clock* clock = nullptr;
-  std::string sweep_id;    // 8 hex, part of every marker
-  std::string rules_path;  // the generated rules file
-  std::string raw_dir;     // OUT/raw: sensor output and logs
+  std::string sweep_id{};    // 8 hex, part of every marker
+  std::string rules_path{};  // the generated rules file
+  std::string raw_dir{};     // OUT/raw: sensor output and logs
   std::mt19937_64* rng = nullptr;
   const TrialBinaries* built = nullptr;  // dropped afresh for every pair
+  std::string drop_parent = "/tmp";      // where each pair's trial binaries are dropped
+  std::string proc_root = "/proc";
 };
 
 // One sensor of the sweep: a capture at an interval, seen from one vantage.
@@ -46,7 +56,7 @@ std::string PairId(const PairKey& k);
 // The sensor's command line for one pair (without --sensor-id). The unprivileged
 // vantage starts it through setpriv(1) with a pod's default capability set (no
 // shell) and MODE=sidecar.
-std::vector<std::string> SensorArgv(const SweepOptions& o, const PairKey& k,
+std::vector<std::string> SensorArgv(const PairContext& ctx, const PairKey& k,
                                     const std::string& interval, const std::string& rules,
                                     const std::string& events_path);
 
@@ -54,5 +64,22 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index);
 
 // The rules file the sweep's sensors load: one rule matching the markers.
 std::string SweepRulesYaml();
+
+// A process's cost: CPU from /proc/PID/stat (utime + stime, clock ticks) and the sum
+// of /proc/PID/task/*/schedstat (ns), memory from /proc/PID/status.
+struct ProcSample {
+  bool ok = false;           // the process was there and stat was readable
+  int64_t mono_ns = 0;       // when the sample was taken
+  double stat_cpu_s = 0;     // (utime + stime) / CLK_TCK
+  double sched_cpu_s = 0;    // schedstat run time; falls back to stat_cpu_s
+  int64_t rss_kib = 0;       // VmRSS
+  int64_t rss_peak_kib = 0;  // VmHWM
+};
+ProcSample Sample(const Clock& clock, const std::string& proc_root, int pid);
+
+// Numeric entries under proc_root (processes on the machine), -1 when unreadable.
+int64_t CountProcesses(const std::string& proc_root);
+// The 1-, 5- and 15-minute load averages from proc_root/loadavg; empty when unreadable.
+std::vector<double> LoadAverages(const std::string& proc_root);
 
 }  // namespace sandwatch::harness::tune

@@ -128,7 +128,7 @@ std::vector<std::string> TrialArgv(const TrialSpec& spec) {
 }
 
 Result<std::vector<TrialRecord>> RunTrials(const std::vector<TrialSpec>& specs, int max_in_flight,
-                                           const std::function<bool()>& stop) {
+                                           const Clock& clock, const std::function<bool()>& stop) {
   std::vector<TrialRecord> recs;
   recs.reserve(specs.size());
   for (const auto& s : specs) recs.push_back(TrialRecord{s});
@@ -138,7 +138,6 @@ Result<std::vector<TrialRecord>> RunTrials(const std::vector<TrialSpec>& specs, 
   const int ep = epoll_create1(EPOLL_CLOEXEC);
   if (ep < 0) return MakeError(std::string("epoll_create1: ") + std::strerror(errno), errno);
   std::map<int, size_t> by_fd;  // pidfd -> record index
-  const Clock& clock = SystemClock();
   const int64_t t0 = clock.MonoNs();
   size_t next = 0;
   Status failure = OkStatus();

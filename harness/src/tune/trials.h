@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "sandwatch/core/clock.h"
 #include "sandwatch/core/result.h"
 
 namespace sandwatch::harness::tune {
@@ -58,10 +59,11 @@ struct TrialRecord {
 std::vector<std::string> TrialArgv(const TrialSpec& spec);
 
 // Runs every trial (sorted by offset internally), at most `max_in_flight` alive at
-// once, and returns when all have exited. `stop()` is polled; when it returns true
-// every live trial is killed and reaped and an Error is returned.
+// once, and returns when all have exited; offsets and start and end times are read
+// from `clock`. `stop()` is polled; when it returns true every live trial is killed
+// and reaped and an Error is returned.
 Result<std::vector<TrialRecord>> RunTrials(const std::vector<TrialSpec>& specs, int max_in_flight,
-                                           const std::function<bool()>& stop);
+                                           const Clock& clock, const std::function<bool()>& stop);
 
 // One long-lived trial (the canary that proves the sensor is watching).
 // Killed and reaped by KillTrial.

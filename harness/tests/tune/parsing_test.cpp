@@ -8,7 +8,6 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "proc_sample.h"
 #include "sandwatch/core/rules/loader.h"
 #include "sandwatch/harness/tune/sweep.h"
 #include "sensor_output.h"
@@ -24,6 +23,10 @@ TEST(ProcParsers, SamplesThisProcess) {
   EXPECT_GT(s.rss_kib, 0);
   EXPECT_GE(s.rss_peak_kib, s.rss_kib);
   EXPECT_FALSE(Sample(SystemClock(), "/proc", 0).ok);
+  EXPECT_EQ(LoadAverages("/proc").size(), 3u);
+  EXPECT_TRUE(LoadAverages("/nonexistent-proc").empty());
+  EXPECT_GT(CountProcesses("/proc"), 0);
+  EXPECT_EQ(CountProcesses("/nonexistent-proc"), -1);
 }
 
 TEST(SweepPlan, ParsesTheSweepSection) {
@@ -129,7 +132,7 @@ TEST(SweepPlan, BinariesAndVantagesAreCheckedByName) {
   EXPECT_EQ(p->vantages, (std::vector<std::string>{"unprivileged"}));
   auto bad = ParseSweepPlan("sweep: {binaries: [go]}", "t.yaml");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.error().message.find("sweep.binaries: unknown value \"go\""), std::string::npos)
+  EXPECT_NE(bad.error().message.find("sweep.binaries[0]: unknown value 'go'"), std::string::npos)
       << bad.error().message;
   EXPECT_FALSE(ParseSweepPlan("sweep: {vantages: [root]}", "t.yaml").ok());
 }

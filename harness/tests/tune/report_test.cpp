@@ -61,12 +61,12 @@ TEST(Report, EscapesAttackerControlledStrings) {
   cells.push_back(MakeCell("<script>alert(1)</script>", 2, 10, 10, 1, 0.001));
   SweepReportInput in{
       "results/poll-sweep-test", cells, {{"machine", {{"model_name", "<b>cpu</b>"}}}}};
-  const std::string html = RenderHtml(in);
+  const std::string html = report::ToHtml(SweepDoc(in), "sweep");
   EXPECT_EQ(html.find("<script>"), std::string::npos);
   EXPECT_NE(html.find("&lt;script&gt;"), std::string::npos);
   EXPECT_EQ(html.find("<b>cpu"), std::string::npos);
   EXPECT_EQ(html.find("src=\"http"), std::string::npos);  // self-contained
-  const std::string md = RenderMarkdown(in);
+  const std::string md = report::ToMarkdown(SweepDoc(in));
   EXPECT_EQ(md.find("<script>"), std::string::npos);
   EXPECT_NE(md.find("model outside CI"), std::string::npos);
   EXPECT_NE(md.find("scan jitter"), std::string::npos);
@@ -97,7 +97,7 @@ TEST(Report, StaticAndDynamicSideBySidePerVantage) {
   add("privileged", "static", 98);
   add("privileged", "dynamic", 100);
   SweepReportInput in{"results/poll-sweep-test", cells, nlohmann::json::object()};
-  const std::string md = RenderMarkdown(in);
+  const std::string md = report::ToMarkdown(SweepDoc(in));
   EXPECT_NE(md.find("Static and dynamic binaries, by vantage"), std::string::npos);
   EXPECT_NE(md.find("| unprivileged | inotify | 2 | 1 | 96/100 (96%) | 99/100 (99%) |"),
             std::string::npos)

@@ -10,11 +10,14 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "sandwatch/core/files.h"
+#include "sandwatch/harness/backend.h"
 #include "sandwatch/harness/command_runner.h"
+#include "sandwatch/harness/run.h"
+#include "sandwatch/harness/tune/cell.h"
 #include "sandwatch/harness/tune/recommend.h"
-#include "sandwatch/harness/tune/sweep.h"
 #include "trials.h"
 
 namespace sandwatch::harness::tune {
@@ -52,7 +55,7 @@ TEST(Trials, RealProcessesLiveAtLeastTheirLifetime) {
     specs.push_back({"sw-trial-test-" + std::to_string(i), 50, 0.01 * i,
                      i % 2 ? dropped->dynamic_path : dropped->static_path});
   }
-  auto recs = RunTrials(specs, 2, [] { return false; });
+  auto recs = RunTrials(specs, 2, SystemClock(), [] { return false; });
   RemoveDroppedBinaries(*dropped);
   EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(dropped->static_path).parent_path()));
   ASSERT_TRUE(recs.ok()) << recs.error().message;
@@ -77,12 +80,13 @@ TEST(Trials, StaticBuildOpensNoLibraries) {
 TEST(Trials, StopKillsEveryLiveTrial) {
   std::vector<TrialSpec> specs = {{"sw-trial-test-long", 600000, 0, Built().static_path}};
   int polls = 0;
-  auto recs = RunTrials(specs, 4, [&polls] { return ++polls > 3; });
+  auto recs = RunTrials(specs, 4, SystemClock(), [&polls] { return ++polls > 3; });
   EXPECT_FALSE(recs.ok());
 }
 
 // A sweep of one pair (P = 1 s) into a fresh results folder under /tmp, removed
-// afterwards. Skipped when the sensor is not built.
+// afterwards, run by the sweep kind as `run` runs it. Skipped when the sensor is not
+// built.
 class ShortSweep : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -91,33 +95,45 @@ class ShortSweep : public ::testing::Test {
     }
     std::string tmpl = "/tmp/sw-tune-sweep-XXXXXX";
     root_ = mkdtemp(tmpl.data());
+    o_.scenario_path = "short-sweep.yaml";
     o_.out_dir = root_ + "/results/poll-sweep-test";
     o_.sensor_path = SensorPath();
     o_.quiet = true;
-    o_.plan.intervals_s = {1.0};
   }
   void TearDown() override {
     if (!root_.empty()) std::filesystem::remove_all(root_);
   }
-  Result<SweepOutcome> Sweep() { return RunSweep(o_, *runner_, SystemClock()); }
+  // `fields` of the scenario's sweep: map, at P = 1 s.
+  Result<RunOutcome> Sweep(const std::string& fields) {
+    const std::string text =
+        "kind: sweep\nname: poll-sweep-test\nsweep: {poll_intervals_s: [1], " + fields + "}\n";
+    BackendRegistry none;
+    return SweepKind().Run(KindRun{o_, text, none, *runner_, SystemClock()});
+  }
+  std::string Environment() const {
+    return ReadFileToString(o_.out_dir + "/environment.json").value_or("");
+  }
 
   std::string root_;
-  SweepOptions o_;
+  RunOptions o_;
   std::unique_ptr<CommandRunner> runner_ = MakeProcessRunner();
 };
 
 TEST_F(ShortSweep, LongLivedAreSeenShortLivedRarely) {
-  o_.plan.captures = {"poll"};
-  o_.plan.vantages = {"privileged"};
-  o_.plan.lifetimes_ms = {10, 3000};
-  o_.plan.trials = 20;
-  o_.plan.trials_for.clear();
-  o_.plan.window_s = 2;
-  o_.plan.idle_s = 1;
-  auto res = Sweep();
+  const std::string fields =
+      "captures: [poll], vantages: [privileged], lifetimes_ms: [10, 3000], trials: 20, "
+      "trials_for_lifetime: {}, window_s: 2, idle_s: 1";
+  auto res = Sweep(fields);
   ASSERT_TRUE(res.ok()) << res.error().message;
-  ASSERT_EQ(res->cells.size(), 4u);  // 2 lifetimes x static and dynamic
-  for (const auto& c : res->cells) {
+  EXPECT_EQ(res->out_dir, o_.out_dir);
+  auto cells = ReadCells(o_.out_dir + "/cells.jsonl");
+  ASSERT_TRUE(cells.ok()) << cells.error().message;
+  // `run` prints the answer for the default query from the folder it wrote.
+  auto answer = Recommend(*cells, TuneQuery{}, "results/poll-sweep-test");
+  ASSERT_TRUE(answer.ok());
+  EXPECT_EQ(res->terminal, answer->sentence + "\n");
+  ASSERT_EQ(cells->size(), 4u);  // 2 lifetimes x static and dynamic
+  for (const auto& c : *cells) {
     EXPECT_EQ(c.trials, 20);
     EXPECT_EQ(c.capture, "poll");
     EXPECT_TRUE(c.binary == "static" || c.binary == "dynamic") << c.binary;
@@ -139,36 +155,44 @@ TEST_F(ShortSweep, LongLivedAreSeenShortLivedRarely) {
     EXPECT_TRUE(std::filesystem::exists(o_.out_dir + "/" + f)) << f;
   }
   // 20 of 20 seen bounds the miss at 16 % (Wilson 95 % upper bound), so ask for 20 %.
-  auto rec = Recommend(res->cells, TuneQuery{0.2, 3000, 1.0}, o_.out_dir);
+  auto rec = Recommend(*cells, TuneQuery{0.2, 3000, 1.0}, o_.out_dir);
   ASSERT_TRUE(rec.ok());
   EXPECT_EQ(rec->capture.value_or(""), "poll");
 
-  // A rerun with the same folder resumes: nothing left to measure.
-  auto again = Sweep();
+  // A rerun with the same folder resumes: nothing left to measure, and environment.json
+  // lists both runs.
+  auto again = Sweep(fields);
   ASSERT_TRUE(again.ok()) << again.error().message;
-  EXPECT_EQ(again->pairs_run, 0);
-  EXPECT_EQ(again->pairs_resumed, 1);
-  EXPECT_EQ(again->cells.size(), 4u);
+  const auto env = nlohmann::json::parse(Environment());
+  ASSERT_EQ(env["runs"].size(), 2u);
+  EXPECT_EQ(env["runs"][1]["pairs_run"], 0);
+  EXPECT_EQ(env["runs"][1]["pairs_resumed"], 1);
+  auto kept = ReadCells(o_.out_dir + "/cells.jsonl");
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->size(), 4u);
 }
 
 TEST_F(ShortSweep, UnprivilegedVantageRefusesFanotify) {
   if (geteuid() != 0) GTEST_SKIP() << "dropping the capability bounding set needs root";
   if (access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "setpriv(1) missing";
-  o_.plan.captures = {"fanotify"};
-  o_.plan.vantages = {"unprivileged"};
-  auto res = Sweep();
+  auto res = Sweep("captures: [fanotify], vantages: [unprivileged]");
   ASSERT_FALSE(res.ok());  // nothing measurable: fanotify needs CAP_SYS_ADMIN
-  const std::string text = ReadFileToString(o_.out_dir + "/environment.json").value_or("");
+  const std::string text = Environment();
   EXPECT_NE(text.find("fanotify (unprivileged)"), std::string::npos) << text;
   EXPECT_NE(text.find("CAP_SYS_ADMIN"), std::string::npos) << text;
 }
 
 TEST(SweepErrors, MissingSensorIsAClearError) {
-  SweepOptions o;
-  o.out_dir = "/tmp/sw-tune-never";
+  std::string tmpl = "/tmp/sw-tune-never-XXXXXX";
+  const std::string root = mkdtemp(tmpl.data());
+  RunOptions o;
+  o.scenario_path = "t.yaml";
+  o.out_dir = root + "/out";
   o.sensor_path = "/nonexistent/sandwatch-sensor";
   auto runner = MakeProcessRunner();
-  auto res = RunSweep(o, *runner, SystemClock());
+  BackendRegistry none;
+  auto res = SweepKind().Run(KindRun{o, "kind: sweep\nsweep: {}\n", none, *runner, SystemClock()});
+  std::filesystem::remove_all(root);
   ASSERT_FALSE(res.ok());
   EXPECT_NE(res.error().message.find("sandwatch-sensor not found"), std::string::npos);
 }

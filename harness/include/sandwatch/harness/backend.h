@@ -1,6 +1,6 @@
 // Backend: where a chain scenario's cells run. `local` (this machine: host, runc,
 // a qemu stand-in for kata-qemu, src/local/) and `kube` (kind + Kata + Falco,
-// src/kube/) are registered by RegisterBuiltinBackends().
+// src/kube/) are registered in DefaultBackends() (src/builtin.cpp).
 //
 // The chain kind (src/chain_kind.cpp) owns the run: it loads the scenario, asks the
 // backend to Prepare(), runs every cell through RunCell(), scores the outcomes
@@ -130,7 +130,7 @@ class Backend {
 using BackendFactory = std::function<std::unique_ptr<Backend>(CommandRunner&)>;
 
 // Name -> factory. Backends are registered explicitly (no static initialisers,
-// which a static library would drop) by RegisterBuiltinBackends().
+// which a static library would drop) in DefaultBackends().
 class BackendRegistry {
  public:
   void Register(std::string name, BackendFactory factory);
@@ -141,9 +141,8 @@ class BackendRegistry {
   std::map<std::string, BackendFactory, std::less<>> factories_;
 };
 
-// Fills `reg` with every backend of this binary: local and kube. Defined in
-// src/builtin.cpp (sandwatch_harness_builtin).
-void RegisterBuiltinBackends(BackendRegistry& reg);
+// Every backend of this binary, local and kube, registered in src/builtin.cpp
+// (sandwatch_harness_builtin).
 BackendRegistry& DefaultBackends();
 
 // Provided by src/local/.

@@ -38,7 +38,6 @@ struct RunOutcome {
   bool all_cells_ok = false;
   // The scenario's expect: matrix held (rows judged for the runtimes that ran;
   // false when the scenario has no matrix or none of its runtimes ran).
-  bool finding_applicable = false;
   bool finding_holds = false;
   std::string table;             // the blog table (plain text, with its noise row) for the terminal
   std::string noise_line;        // one line: false positives and background alerts per observer
@@ -86,7 +85,7 @@ Result<RunOutcome> RerenderReport(const std::string& dir);
 // The cells of a run, in order, with progress lines: `run(i)` runs cell i (skipped
 // when `label(i)` is empty). Stops at Ctrl-C (returns "interrupted") or when `run`
 // returns kStop with a reason; returns "" when every cell ran.
-enum class CellEnd { kOk, kFailed, kSkipped, kStop };
+enum class CellEnd { kOk, kFailed, kStop };
 struct CellStep {
   CellEnd end = CellEnd::kOk;
   std::string stop_reason;

@@ -12,9 +12,7 @@
 
 namespace sandwatch::harness {
 
-inline constexpr std::string_view kRuntimeRunc = "runc";
 inline constexpr std::string_view kRuntimeKataQemu = "kata-qemu";
-inline constexpr std::string_view kRuntimeHost = "host";
 inline constexpr std::string_view kObserverHostView = "host-view";
 inline constexpr std::string_view kObserverInGuest = "in-guest";
 inline constexpr std::string_view kObserverFalco = "falco";
@@ -44,9 +42,9 @@ struct AttackSettings {
 
 // Benign activity (attack-sim's benign steps; every alert on one is a false positive).
 struct BenignSettings {
-  double duration_s = 60;   // chain benign: how long the soak lasts
-  double rate_per_min = 6;  // chain benign: benign steps started per minute
-  bool mix = false;         // chain blog: one benign step after each attack step, same pod
+  int duration_s = 60;   // chain benign: how long the soak lasts
+  int rate_per_min = 6;  // chain benign: benign steps started per minute
+  bool mix = false;      // chain blog: one benign step after each attack step, same pod
 };
 
 // One row of the scenario's `expect:` matrix: what `observer` should report in

@@ -1,6 +1,6 @@
 // Rendering a measured sweep: SVG charts drawn here (no plotting library),
-// report.md, a self-contained report.html and summary.json. `WriteSweepReport`
-// re-renders from the stored cells.jsonl and environment.json at any time.
+// report.md, a self-contained report.html and summary.json. `RerenderSweep`
+// renders them from the stored cells.jsonl and environment.json at any time.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "sandwatch/core/result.h"
+#include "sandwatch/harness/report/doc.h"
 #include "sandwatch/harness/tune/cell.h"
 #include "sandwatch/harness/tune/recommend.h"
 
@@ -28,16 +29,15 @@ struct SweepReportInput {
   nlohmann::json environment = nlohmann::json::object();  // environment.json
 };
 
-std::string RenderMarkdown(const SweepReportInput& in);
-std::string RenderHtml(const SweepReportInput& in);
+// report.md and report.html, with their charts.
+report::Doc SweepDoc(const SweepReportInput& in);
 nlohmann::json RenderSummary(const SweepReportInput& in);
 
 // "results/poll-sweep-2026-11-28" for any path that contains results/; else the path.
 std::string DisplayFolder(const std::string& dir);
 
-// Writes summary.json, report.md, report.html and the *.svg charts into `dir`.
-Status WriteSweepReport(const std::string& dir, const SweepReportInput& in);
-// Reads `dir`/cells.jsonl and environment.json, then WriteSweepReport.
+// Reads `dir`/cells.jsonl and environment.json and writes summary.json, report.md,
+// report.html and the *.svg charts into `dir`.
 Status RerenderSweep(const std::string& dir);
 
 }  // namespace sandwatch::harness::tune

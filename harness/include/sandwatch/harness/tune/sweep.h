@@ -1,8 +1,5 @@
-// The poll-interval sweep (the `sweep` scenario kind, host runtime): for each
-// (capture, interval) pair one sensor process watches trial processes of every
-// lifetime, started at random phases. Finished pairs are appended to
-// OUT/cells.jsonl, so a rerun with the same OUT continues where an interrupted one
-// stopped.
+// The poll-interval sweep's plan: the `sweep:` section of a sweep scenario (the
+// `sweep` kind, src/tune/sweep_kind.cpp, runs it).
 #pragma once
 
 #include <cstdint>
@@ -11,13 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sandwatch/core/clock.h"
 #include "sandwatch/core/result.h"
-#include "sandwatch/harness/tune/cell.h"
-
-namespace sandwatch::harness {
-class CommandRunner;
-}
 
 namespace sandwatch::harness::tune {
 
@@ -49,26 +40,5 @@ struct SweepPlan {
 // (scenarios/poll-sweep.yaml). Strict: unknown keys and bad values are errors
 // naming the key.
 Result<SweepPlan> ParseSweepPlan(std::string_view yaml_text, std::string_view origin);
-
-struct SweepOptions {
-  SweepPlan plan;
-  std::string out_dir;               // results/poll-sweep-<date>; created when missing
-  std::string sensor_path;           // sandwatch-sensor
-  std::string drop_parent = "/tmp";  // where each pair's trial binaries are dropped
-  std::string proc_root = "/proc";
-  bool quiet = false;  // no progress lines
-};
-
-struct SweepOutcome {
-  std::string out_dir;
-  std::vector<SweepCell> cells;  // all cells, resumed and new
-  int pairs_run = 0;
-  int pairs_resumed = 0;
-  std::map<std::string, std::string> refused;  // capture -> why
-};
-
-// Runs the missing pairs, then writes the reports. Interrupted() (Ctrl-C) stops it
-// cleanly: finished pairs stay in cells.jsonl.
-Result<SweepOutcome> RunSweep(const SweepOptions& opts, CommandRunner& runner, const Clock& clock);
 
 }  // namespace sandwatch::harness::tune
