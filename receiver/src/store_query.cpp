@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "id_hash.h"
+#include "pod_index.h"
 #include "sandwatch/receiver/store.h"
 #include "sqlite_util.h"
 #include "text_filter.h"
@@ -76,7 +77,18 @@ Bound BuildWhere(const EventQuery& q, bool fts, int64_t id_hash, TextMode mode =
   }
   if (q.min_priority) AddInt(b, "priority <= ?", *q.min_priority);
   AddIn(b, "source", q.sources);
-  AddIn(b, "pod", q.pods);
+  if (!q.pods.empty()) {
+    b.where += b.where.empty() ? " WHERE " : " AND ";
+    ++b.conditions;
+    // By pods alone (the timeline; a page goes through QueryPodsOnly) the pods' rows drive.
+    b.where += PodCondition(q.pods.size(), IsPodsOnly(q));
+    for (int part = 0; part < 2; ++part) {
+      for (const std::string& pod : q.pods) {
+        b.texts.push_back(pod);
+        b.is_text.push_back(true);
+      }
+    }
+  }
   AddIn(b, "ns", q.namespaces);
   AddIn(b, "sensor", q.sensors);
   AddIn(b, "hostname", q.hostnames);
@@ -217,6 +229,7 @@ Result<TextOnlyCount> CountTextOnly(sqlite3* db, const std::string& fts_query,
 Result<QueryResult> Store::Query(const EventQuery& q) {
   const int64_t id_hash = IdHash(id_key_, q.id, options_.id_hash_mask);
   return SW_WITH_READER([&](sqlite3* db) -> Result<QueryResult> {
+    if (IsPodsOnly(q)) return QueryPodsOnly(db, q);
     TextMode mode = TextMode::kFts;
     if (options_.fts && !q.filter.empty()) {
       // When the other conditions leave few rows, testing those rows directly beats
@@ -375,6 +388,12 @@ Result<std::vector<std::pair<std::string, std::vector<std::string>>>> Store::Fac
   return SW_WITH_READER([&](sqlite3* db) -> Result<Out> {
     Out out;
     for (const char* col : {"rule", "source", "pod", "sensor"}) {
+      if (std::string_view(col) == "pod") {
+        auto pods = DistinctPods(db, limit);
+        if (!pods.ok()) return pods.error();
+        out.emplace_back(col, std::move(*pods));
+        continue;
+      }
       Stmt s(db, std::string("SELECT DISTINCT ") + col + " FROM events WHERE " + col +
                      " <> '' ORDER BY 1 LIMIT ?");
       if (!s.ok()) return SqlError(db, "prepare facets");

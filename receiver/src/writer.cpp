@@ -103,10 +103,11 @@ void Writer::Periodic(int64_t now_mono_ns) {
   }
 }
 
-// The FTS index is filled here, off the request path: in big chunks when nothing waits,
-// in small ones between commits when requests wait but the backlog grows large.
+// The deferred indexes (pods, and the FTS index) are filled here, off the request path: in
+// big chunks when nothing waits, in small ones between commits when requests wait but the
+// backlog grows large.
 void Writer::IndexText(bool idle) {
-  int64_t backlog = store_.FtsBacklog();
+  int64_t backlog = store_.IndexBacklog();
   if (backlog <= 0) return;
   bool waiting = false;
   {
