@@ -35,29 +35,40 @@ void Store::CheckpointLoop() {
 }
 
 // The pod index gets each chunk sorted by (pod, time): one insertion point per pod per
-// chunk instead of per commit, most of them appending to the pod's last page.
-Result<int64_t> Store::IndexPending(int64_t max_rows) {
+// chunk instead of per commit, most of them appending to the pod's last page. Under load it
+// waits for kPodIndexChunk rows (a pod filter scans at most about that many not indexed
+// yet); the text index goes in the chunks the caller asks for.
+Result<int64_t> Store::IndexPending(int64_t max_rows, bool pods_now) {
   std::lock_guard<std::mutex> lock(write_mu_);
+  const int64_t last_row = last_rowid_.load();
   const int64_t pod_from = pod_upto_.load();
-  const int64_t fts_from = options_.fts ? fts_upto_.load() : pod_from;
-  const int64_t from = std::min(pod_from, fts_from);
+  const int64_t fts_from = options_.fts ? fts_upto_.load() : last_row;
   Stmt last(writer_, "SELECT MAX(n) FROM (SELECT n FROM events WHERE n > ?1 ORDER BY n LIMIT ?2)");
   if (!last.ok()) return SqlError(writer_, "prepare index");
-  last.Bind(1, from);
-  last.Bind(2, max_rows);
-  if (last.Step() != SQLITE_ROW || sqlite3_column_type(last.get(), 0) == SQLITE_NULL) {
-    return int64_t{0};
-  }
-  const int64_t to = last.Int(0);
+  // The last row of the next `rows` after `from` (`from` when there are none).
+  auto end_after = [&](int64_t from, int64_t rows) {
+    last.Reset();
+    last.Bind(1, from);
+    last.Bind(2, rows);
+    if (last.Step() != SQLITE_ROW || sqlite3_column_type(last.get(), 0) == SQLITE_NULL) {
+      return from;
+    }
+    return last.Int(0);
+  };
+  const int64_t fts_to = fts_from < last_row ? end_after(fts_from, max_rows) : fts_from;
+  const bool pods_due = last_row - pod_from >= (pods_now ? 1 : kPodIndexChunk);
+  const int64_t pod_to =
+      pods_due ? end_after(pod_from, pods_now ? max_rows : 2 * kPodIndexChunk) : pod_from;
+  if (fts_to == fts_from && pod_to == pod_from) return int64_t{0};
   if (auto st = Exec(writer_, "BEGIN IMMEDIATE"); !st.ok()) return st.error();
   int64_t rows = 0;
-  // Fills one index from its own mark to `to` and moves the mark.
-  auto fill = [&](const char* insert_sql, const char* mark_sql, int64_t mark_from) {
-    if (mark_from >= to) return true;
+  // Fills one index over (from, to] and moves its mark.
+  auto fill = [&](const char* insert_sql, const char* mark_sql, int64_t from, int64_t to) {
+    if (from >= to) return true;
     Stmt ins(writer_, insert_sql);
     Stmt mark(writer_, mark_sql);
     if (!ins.ok() || !mark.ok()) return false;
-    ins.Bind(1, mark_from);
+    ins.Bind(1, from);
     ins.Bind(2, to);
     mark.Bind(1, to);
     if (ins.Step() != SQLITE_DONE) return false;
@@ -67,20 +78,20 @@ Result<int64_t> Store::IndexPending(int64_t max_rows) {
   bool ok = fill(
       "INSERT INTO events_pod(pod, time_ns, n) SELECT pod, time_ns, n FROM events "
       "WHERE n > ?1 AND n <= ?2 ORDER BY pod, time_ns, n",
-      "UPDATE pod_index_state SET upto = ?1 WHERE id = 1", pod_from);
+      "UPDATE pod_index_state SET upto = ?1 WHERE id = 1", pod_from, pod_to);
   if (ok && options_.fts) {
     ok = fill(
         "INSERT INTO events_fts(rowid, search) SELECT n, search FROM events "
         "WHERE n > ?1 AND n <= ?2",
-        "UPDATE fts_state SET upto = ?1 WHERE id = 1", fts_from);
+        "UPDATE fts_state SET upto = ?1 WHERE id = 1", fts_from, fts_to);
   }
   if (!ok || !Exec(writer_, "COMMIT").ok()) {
     Error e = SqlError(writer_, "index");
     (void)Exec(writer_, "ROLLBACK");
     return e;
   }
-  pod_upto_ = std::max(pod_from, to);
-  if (options_.fts) fts_upto_ = std::max(fts_from, to);
+  pod_upto_ = pod_to;
+  if (options_.fts) fts_upto_ = fts_to;
   return rows;
 }
 

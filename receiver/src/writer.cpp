@@ -122,7 +122,7 @@ void Writer::IndexText(bool idle) {
   if (chunk == 0) return;
   timespec t0{}, t1{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
-  auto r = store_.IndexPending(chunk);
+  auto r = store_.IndexPending(chunk, /*pods_now=*/idle);
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
   metrics_.FtsCpu(static_cast<double>(t1.tv_sec - t0.tv_sec) +
                   static_cast<double>(t1.tv_nsec - t0.tv_nsec) / 1e9);

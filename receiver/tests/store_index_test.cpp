@@ -202,6 +202,30 @@ TEST(StorePods, TheFilterSeesIndexedRowsAndTheTailAlike) {
   }
 }
 
+TEST(StorePods, UnderLoadThePodIndexWaitsForAFullChunk) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("events.db"));
+  ASSERT_NE(store, nullptr);
+  std::vector<Event> events;
+  for (int64_t i = 0; i < kPodIndexChunk; ++i) {
+    events.push_back(MakeEvent(NewUuid(), i, static_cast<int>(i % 7)));
+  }
+  const Event last = events.back();
+  events.pop_back();
+  ASSERT_EQ(Write(*store, events).accepted, kPodIndexChunk - 1);
+  ASSERT_EQ(*store->IndexPending(kPodIndexChunk, /*pods_now=*/false), kPodIndexChunk - 1);
+  EXPECT_EQ(store->FtsBacklog(), 0);
+  EXPECT_EQ(store->IndexBacklog(), kPodIndexChunk - 1);  // the pods wait for a full chunk
+  EventQuery pod;
+  pod.pods = {"pod-6"};
+  const int64_t in_pod_6 = (kPodIndexChunk - 1) / 7;
+  EXPECT_EQ(Count(*store, pod), in_pod_6);
+  ASSERT_EQ(Write(*store, {last}).accepted, 1);
+  ASSERT_EQ(*store->IndexPending(100, /*pods_now=*/false), kPodIndexChunk);
+  EXPECT_EQ(store->IndexBacklog(), 0);
+  EXPECT_EQ(Count(*store, pod), in_pod_6 + (last.pod == "pod-6" ? 1 : 0));
+}
+
 TEST(StorePods, RetentionTakesRowsOutOfThePodIndex) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("events.db"));

@@ -69,6 +69,11 @@ struct QueryResult {
 
 inline constexpr int64_t kMaxTextMatchesCounted = 10000;
 
+// Under load the pod index is filled once this many rows wait: each pod's insertion point
+// then takes ~50 rows (200 pods) instead of a few; a pod filter scans at most about this
+// many rows not indexed yet.
+inline constexpr int64_t kPodIndexChunk = 10000;
+
 struct SensorRow {
   std::string id, mode, capture, version, hostname, pod, ns;
   double interval_s = 0;
@@ -105,9 +110,11 @@ class Store {
   // in one transaction. `out` receives the stored events (for the stream and metrics).
   Status MarkSilent(int64_t now_ns, double default_interval_s, WriteOp* out);
 
-  // Adds up to `max_rows` events not yet indexed to the pod index and the FTS index, in
-  // one transaction (writer thread). Returns how many rows the index furthest behind gained.
-  Result<int64_t> IndexPending(int64_t max_rows);
+  // Adds up to `max_rows` events not yet indexed to the FTS index, and to the pod index
+  // (up to `max_rows` with `pods_now`; otherwise only once kPodIndexChunk rows wait, then
+  // up to twice that), in one transaction (writer thread). Returns how many rows the index
+  // that gained most gained.
+  Result<int64_t> IndexPending(int64_t max_rows, bool pods_now = true);
   // Events stored but not yet in the FTS index (their text filter is evaluated by a scan).
   int64_t FtsBacklog() const { return options_.fts ? last_rowid_.load() - fts_upto_.load() : 0; }
   // Events not yet in every deferred index (pod and text): what IndexPending has left.
