@@ -78,7 +78,7 @@ const std::array<Layer, 9> kLayers{{
     {"schema 3: + duplicate lookup by (time, id hash)", 5,
      std::string("CREATE INDEX events_time ON events(time_ns, id_hash);") + kAppendIndexes,
      "SELECT 1 FROM events WHERE time_ns = ?1 AND id_hash = ?2 AND id = ?3"},
-    {"schema 3: + events_pod in sorted chunks of 10,000 rows", 6,
+    {"schema 3: + events_pod in sorted chunks of 5,000 rows", 6,
      std::string("CREATE INDEX events_time ON events(time_ns, id_hash);") + kAppendIndexes,
      "SELECT 1 FROM events WHERE time_ns = ?1 AND id_hash = ?2 AND id = ?3", true},
     {"schema 3: + text index (FTS5) every 2,000 rows", 7,

@@ -70,9 +70,9 @@ struct QueryResult {
 inline constexpr int64_t kMaxTextMatchesCounted = 10000;
 
 // Under load the pod index is filled once this many rows wait: each pod's insertion point
-// then takes ~50 rows (200 pods) instead of a few; a pod filter scans at most about this
+// then takes ~25 rows (200 pods) instead of 2; a pod filter scans at most about this
 // many rows not indexed yet.
-inline constexpr int64_t kPodIndexChunk = 10000;
+inline constexpr int64_t kPodIndexChunk = 5000;
 
 struct SensorRow {
   std::string id, mode, capture, version, hostname, pod, ns;
