@@ -54,7 +54,7 @@ std::unique_ptr<Store> OpenOrDie(const std::string& path, uint64_t mask = ~uint6
   return s.ok() ? std::move(*s) : nullptr;
 }
 
-int64_t Count(Store& store, EventQuery q) {
+int64_t Count(Store& store, const EventQuery& q) {
   auto r = store.Query(q);
   EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
   return r.ok() ? r->all : -1;
@@ -64,6 +64,7 @@ TEST(StoreDuplicates, AResentEventIsADuplicateAcrossARestart) {
   TempDir dir;
   const std::string db = dir.File("events.db");
   std::vector<Event> sent;
+  sent.reserve(20);
   for (int i = 0; i < 20; ++i) sent.push_back(MakeEvent(NewUuid(), i, i % 4));
   {
     auto store = OpenOrDie(db);
@@ -104,6 +105,7 @@ TEST(StoreDuplicates, IdsPiledOnOneTimeAndHashAreComparedByText) {
   // A mask of 0 gives every id the same hash, and every event has the same time: only the
   // id text tells them apart.
   std::vector<Event> events;
+  events.reserve(50);
   for (int i = 0; i < 50; ++i) events.push_back(MakeEvent(NewUuid(), 7, i % 3));
   {
     auto store = OpenOrDie(db, 0);
@@ -119,7 +121,7 @@ TEST(StoreDuplicates, IdsPiledOnOneTimeAndHashAreComparedByText) {
 }
 
 // Row numbers of a query's page, newest first.
-std::vector<int64_t> Page(Store& store, EventQuery q) {
+std::vector<int64_t> Page(Store& store, const EventQuery& q) {
   auto r = store.Query(q);
   EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
   std::vector<int64_t> out;
@@ -135,6 +137,7 @@ TEST(StorePods, TheFilterSeesIndexedRowsAndTheTailAlike) {
   ASSERT_NE(store, nullptr);
   // 600 events over 5 pods; times interleave so that indexed and tail rows mix in order.
   std::vector<Event> events;
+  events.reserve(600);
   for (int i = 0; i < 600; ++i) {
     events.push_back(MakeEvent(NewUuid(), (i * 37) % 600, i % 5));
   }
@@ -144,7 +147,7 @@ TEST(StorePods, TheFilterSeesIndexedRowsAndTheTailAlike) {
 
   // The pods-only query (index merged with the tail) against the general path (a rule
   // list naming both rules adds a condition without removing a row).
-  auto both = [&](EventQuery q) {
+  auto both = [&](const EventQuery& q) {
     EventQuery general = q;
     general.rules = {"unexpected_shell", "shadow_file_access"};
     EXPECT_EQ(Page(*store, q), Page(*store, general));
@@ -207,6 +210,7 @@ TEST(StorePods, UnderLoadThePodIndexWaitsForAFullChunk) {
   auto store = OpenOrDie(dir.File("events.db"));
   ASSERT_NE(store, nullptr);
   std::vector<Event> events;
+  events.reserve(kPodIndexChunk);
   for (int64_t i = 0; i < kPodIndexChunk; ++i) {
     events.push_back(MakeEvent(NewUuid(), i, static_cast<int>(i % 7)));
   }
@@ -231,6 +235,7 @@ TEST(StorePods, RetentionTakesRowsOutOfThePodIndex) {
   auto store = OpenOrDie(dir.File("events.db"));
   ASSERT_NE(store, nullptr);
   std::vector<Event> events;
+  events.reserve(300);
   for (int i = 0; i < 300; ++i) events.push_back(MakeEvent(NewUuid(), i, i % 3));
   ASSERT_EQ(Write(*store, events).accepted, 300);
   ASSERT_EQ(*store->IndexPending(200), 200);
@@ -310,6 +315,7 @@ TEST(StoreSchema, MigratesASchema2StoreInPlace) {
   TempDir dir;
   const std::string db = dir.File("events.db");
   std::vector<Event> events;
+  events.reserve(40);
   for (int i = 0; i < 40; ++i) events.push_back(MakeEvent(NewUuid(), i, i % 4));
   WriteSchema2Store(db, events);
   {
