@@ -117,6 +117,8 @@ class Store {
   Result<int64_t> IndexPending(int64_t max_rows, bool pods_now = true);
   // Events stored but not yet in the FTS index (their text filter is evaluated by a scan).
   int64_t FtsBacklog() const { return options_.fts ? last_rowid_.load() - fts_upto_.load() : 0; }
+  // Events stored but not yet in the pod index (their pod is read from the row).
+  int64_t PodBacklog() const { return last_rowid_.load() - pod_upto_.load(); }
   // Events not yet in every deferred index (pod and text): what IndexPending has left.
   int64_t IndexBacklog() const {
     return last_rowid_.load() -
