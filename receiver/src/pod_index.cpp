@@ -43,7 +43,7 @@ std::string PodCondition(size_t pods, bool drive) {
   const std::string in = Placeholders(pods);
   if (drive) {
     return "n IN (SELECT n FROM events_pod WHERE pod IN (" + in +
-           ") UNION ALL SELECT n FROM events NOT INDEXED WHERE n > "
+           ") UNION ALL SELECT n FROM events INDEXED BY events_pod_tail WHERE n > "
            "(SELECT upto FROM pod_index_state WHERE id = 1) AND pod IN (" +
            in + "))";
   }
@@ -63,11 +63,13 @@ Result<QueryResult> QueryPodsOnly(sqlite3* db, const EventQuery& q) {
   std::vector<int64_t> window;
   const std::string time = TimeWindow(q, &window);
   const std::string in = Placeholders(q.pods.size());
-  // NOT INDEXED: the tail is read by row number (n > mark), never by walking the time index.
-  const std::string parts = "SELECT time_ns, n FROM events_pod WHERE pod IN (" + in + ")" + time +
-                            " UNION ALL SELECT time_ns, n FROM events NOT INDEXED WHERE n > "
-                            "(SELECT upto FROM pod_index_state WHERE id = 1) AND pod IN (" +
-                            in + ")" + time;
+  // The tail is read through its own append-order index (n > mark), never by walking the
+  // time index or the rows themselves.
+  const std::string parts =
+      "SELECT time_ns, n FROM events_pod WHERE pod IN (" + in + ")" + time +
+      " UNION ALL SELECT time_ns, n FROM events INDEXED BY events_pod_tail WHERE n > "
+      "(SELECT upto FROM pod_index_state WHERE id = 1) AND pod IN (" +
+      in + ")" + time;
   // Each part comes sorted (the first from its primary key) and SQLite merges them, so a
   // page reads only its own rows and the ones it skips.
   const char* order = q.ascending ? " ORDER BY 1 ASC, 2 ASC" : " ORDER BY 1 DESC, 2 DESC";
@@ -100,7 +102,8 @@ Result<QueryResult> QueryPodsOnly(sqlite3* db, const EventQuery& q) {
 
 Result<std::vector<std::string>> DistinctPods(sqlite3* db, int limit) {
   Stmt s(db,
-         "SELECT pod FROM events_pod WHERE pod <> '' UNION SELECT pod FROM events NOT INDEXED "
+         "SELECT pod FROM events_pod WHERE pod <> '' UNION SELECT pod FROM events INDEXED BY "
+         "events_pod_tail "
          "WHERE n > (SELECT upto FROM pod_index_state WHERE id = 1) AND pod <> '' "
          "ORDER BY 1 LIMIT ?");
   if (!s.ok()) return SqlError(db, "prepare pods");
