@@ -100,18 +100,35 @@ Result<QueryResult> QueryPodsOnly(sqlite3* db, const EventQuery& q) {
   return out;
 }
 
-Result<std::vector<std::string>> DistinctPods(sqlite3* db, int limit) {
-  Stmt s(db,
-         "SELECT pod FROM events_pod WHERE pod <> '' UNION SELECT pod FROM events INDEXED BY "
-         "events_pod_tail "
-         "WHERE n > (SELECT upto FROM pod_index_state WHERE id = 1) AND pod <> '' "
-         "ORDER BY 1 LIMIT ?");
-  if (!s.ok()) return SqlError(db, "prepare pods");
+namespace {
+
+Result<std::vector<std::string>> DistinctValues(sqlite3* db, const char* col, int limit) {
+  const std::string column = col;
+  Stmt s(db, column == "pod"
+                 ? "SELECT pod FROM events_pod WHERE pod <> '' UNION SELECT pod FROM events "
+                   "INDEXED BY events_pod_tail WHERE n > (SELECT upto FROM pod_index_state "
+                   "WHERE id = 1) AND pod <> '' ORDER BY 1 LIMIT ?"
+                 : "SELECT DISTINCT " + column + " FROM events WHERE " + column +
+                       " <> '' ORDER BY 1 LIMIT ?");
+  if (!s.ok()) return SqlError(db, "prepare facets");
   s.Bind(1, static_cast<int64_t>(limit));
   std::vector<std::string> out;
   int rc = 0;
   while ((rc = s.Step()) == SQLITE_ROW) out.push_back(s.Text(0));
-  if (rc != SQLITE_DONE) return SqlError(db, "pods");
+  if (rc != SQLITE_DONE) return SqlError(db, "facets");
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<std::pair<std::string, std::vector<std::string>>>> FacetValues(sqlite3* db,
+                                                                                  int limit) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> out;
+  for (const char* col : {"rule", "source", "pod", "sensor"}) {
+    auto values = DistinctValues(db, col, limit);
+    if (!values.ok()) return values.error();
+    out.emplace_back(col, std::move(*values));
+  }
   return out;
 }
 

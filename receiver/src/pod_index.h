@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sandwatch/core/result.h"
@@ -27,7 +28,9 @@ bool IsPodsOnly(const EventQuery& q);
 // transaction, so the index, its mark and the tail are one snapshot.
 Result<QueryResult> QueryPodsOnly(sqlite3* db, const EventQuery& q);
 
-// The distinct pods stored (at most `limit`, sorted): the index's and the tail's.
-Result<std::vector<std::string>> DistinctPods(sqlite3* db, int limit);
+// The distinct non-empty rules, sources, pods and sensors of the events (at most `limit` of
+// each, sorted), for the UI's filters; the pods from the pod index and its tail.
+Result<std::vector<std::pair<std::string, std::vector<std::string>>>> FacetValues(sqlite3* db,
+                                                                                  int limit);
 
 }  // namespace sandwatch::receiver

@@ -77,17 +77,11 @@ Bound BuildWhere(const EventQuery& q, bool fts, int64_t id_hash, TextMode mode =
   }
   if (q.min_priority) AddInt(b, "priority <= ?", *q.min_priority);
   AddIn(b, "source", q.sources);
-  if (!q.pods.empty()) {
-    b.where += b.where.empty() ? " WHERE " : " AND ";
+  if (!q.pods.empty()) {  // by pods alone (the timeline) the pods' rows drive the query
+    b.where += (b.where.empty() ? " WHERE " : " AND ") + PodCondition(q.pods.size(), IsPodsOnly(q));
     ++b.conditions;
-    // By pods alone (the timeline; a page goes through QueryPodsOnly) the pods' rows drive.
-    b.where += PodCondition(q.pods.size(), IsPodsOnly(q));
-    for (int part = 0; part < 2; ++part) {
-      for (const std::string& pod : q.pods) {
-        b.texts.push_back(pod);
-        b.is_text.push_back(true);
-      }
-    }
+    for (size_t i = 0; i < 2 * q.pods.size(); ++i) b.texts.push_back(q.pods[i % q.pods.size()]);
+    b.is_text.resize(b.is_text.size() + 2 * q.pods.size(), true);
   }
   AddIn(b, "ns", q.namespaces);
   AddIn(b, "sensor", q.sensors);
@@ -384,26 +378,7 @@ Result<std::vector<Store::TimelineRow>> Store::Timeline(const EventQuery& q, int
 }
 
 Result<std::vector<std::pair<std::string, std::vector<std::string>>>> Store::Facets(int limit) {
-  using Out = std::vector<std::pair<std::string, std::vector<std::string>>>;
-  return SW_WITH_READER([&](sqlite3* db) -> Result<Out> {
-    Out out;
-    for (const char* col : {"rule", "source", "pod", "sensor"}) {
-      if (std::string_view(col) == "pod") {
-        auto pods = DistinctPods(db, limit);
-        if (!pods.ok()) return pods.error();
-        out.emplace_back(col, std::move(*pods));
-        continue;
-      }
-      Stmt s(db, std::string("SELECT DISTINCT ") + col + " FROM events WHERE " + col +
-                     " <> '' ORDER BY 1 LIMIT ?");
-      if (!s.ok()) return SqlError(db, "prepare facets");
-      s.Bind(1, static_cast<int64_t>(limit));
-      std::vector<std::string> values;
-      while (s.Step() == SQLITE_ROW) values.push_back(s.Text(0));
-      out.emplace_back(col, std::move(values));
-    }
-    return out;
-  });
+  return SW_WITH_READER([&](sqlite3* db) { return FacetValues(db, limit); });
 }
 
 Result<int64_t> Store::CountEvents() {

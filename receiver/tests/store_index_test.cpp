@@ -356,6 +356,7 @@ TEST(StoreSchema, MigratesASchema2StoreInPlace) {
                     "sql LIKE '%time_ns, id_hash%'"),
             1);
   EXPECT_EQ(one_int("SELECT upto FROM pod_index_state"), 40);
+  EXPECT_EQ(one_int("SELECT COUNT(*) FROM sqlite_master WHERE name = 'events_pod_tail'"), 1);
   sqlite3_close(raw);
 }
 
