@@ -167,12 +167,6 @@ def micro_section(d):
     print()
 
 
-LAYER_NAMES = ("bare table", "+ events_time", "+ events_rule_time", "+ events_source_time",
-               "+ events_sensor_time", "+ events_pod_time",
-               "+ events_id_hash and the duplicate lookup", "+ text index (FTS5)",
-               "the real Store (Apply + IndexPending)")
-
-
 def receiver_cost_section(d):
     """The worker's and the writer's CPU per event, from their Google Benchmark JSON."""
     doc = load_json(os.path.join(d, "receiver_ingest_bench.json"))
@@ -193,18 +187,20 @@ def receiver_cost_section(d):
     print("| writer layer (200,000 events, commits of 400, synchronous=FULL) "
           "| µs per event | added by the layer |")
     print("|---|---|---|")
-    prev = None
+    by_layer = {}
     for b in doc.get("benchmarks", []):
         if b.get("run_type", "iteration") != "iteration":
             continue
         arg = b["name"].split("layer:")[-1].split("/")[0] if "layer:" in b["name"] else ""
         layer = int(arg) if arg.isdigit() else -1
         us = b.get("cpu_us_per_event")
-        name = LAYER_NAMES[layer] if 0 <= layer < len(LAYER_NAMES) else b["name"]
-        added = "" if prev is None or us is None or layer == 8 else num(us - prev, 2)
-        print(f"| {name} | {num(us, 2)} | {added} |")
-        if layer < 8:
-            prev = us
+        by_layer[layer] = us
+        # Each layer names the one it adds to (base_layer); the schema 2 and 3 chains both
+        # start from the bare table.
+        base = int(b.get("base_layer", -1))
+        prev = by_layer.get(base)
+        added = "" if prev is None or us is None else num(us - prev, 2)
+        print(f"| {b.get('label') or b['name']} | {num(us, 2)} | {added} |")
     print()
 
 

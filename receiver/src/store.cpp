@@ -143,11 +143,16 @@ Status Store::Init() {
     if (upto.ok() && upto.Step() == SQLITE_ROW) fts_upto_ = upto.Int(0);
   }
   {
+    Stmt upto(writer_, "SELECT upto FROM pod_index_state WHERE id = 1");
+    if (upto.ok() && upto.Step() == SQLITE_ROW) pod_upto_ = upto.Int(0);
+  }
+  {
     Stmt last(writer_, "SELECT COALESCE(MAX(n), 0) FROM events");
     if (last.ok() && last.Step() == SQLITE_ROW) last_rowid_ = last.Int(0);
   }
   stmts_ = std::make_unique<WriterStmts>();
-  stmts_->find_id = Stmt(writer_, "SELECT 1 FROM events WHERE id_hash = ?1 AND id = ?2");
+  stmts_->find_id =
+      Stmt(writer_, "SELECT 1 FROM events WHERE time_ns = ?1 AND id_hash = ?2 AND id = ?3");
   stmts_->insert_event = Stmt(writer_, R"sql(
     INSERT INTO events(id, time_ns, rule, priority, source, sensor, pod, ns,
       hostname, seq, received_ns, json, search, id_hash)
@@ -193,11 +198,13 @@ Status Store::InsertLocked(WriteOp* op) {
   auto& ins = stmts_->insert_event;
   for (const PreparedEvent& p : op->events) {
     const Event& e = p.event;
-    // A duplicate id is not stored twice: found by its hash, the text compared on a hit.
+    // A re-sent event (same id, same time) is not stored twice: found through the
+    // (time, id hash) index, the id text compared on a hit.
     const int64_t id_hash = IdHash(id_key_, e.id, options_.id_hash_mask);
     find.Reset();
-    find.Bind(1, id_hash);
-    find.BindStatic(2, e.id);
+    find.Bind(1, e.time_ns);
+    find.Bind(2, id_hash);
+    find.BindStatic(3, e.id);
     int found = find.Step();
     if (found == SQLITE_ROW) {
       ++op->duplicates;

@@ -1,4 +1,5 @@
 // Store maintenance: retention, sensor silence and background WAL checkpoints.
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -33,39 +34,64 @@ void Store::CheckpointLoop() {
   sqlite3_close(*db);
 }
 
-Result<int64_t> Store::IndexPending(int64_t max_rows) {
-  if (!options_.fts) return int64_t{0};
+// The pod index gets each chunk sorted by (pod, time): one insertion point per pod per
+// chunk instead of per commit, most of them appending to the pod's last page. Under load it
+// waits for kPodIndexChunk rows (a pod filter scans at most about that many not indexed
+// yet); the text index goes in the chunks the caller asks for.
+Result<int64_t> Store::IndexPending(int64_t max_rows, bool pods_now) {
   std::lock_guard<std::mutex> lock(write_mu_);
-  int64_t from = fts_upto_.load();
+  const int64_t last_row = last_rowid_.load();
+  const int64_t pod_from = pod_upto_.load();
+  const int64_t fts_from = options_.fts ? fts_upto_.load() : last_row;
   Stmt last(writer_, "SELECT MAX(n) FROM (SELECT n FROM events WHERE n > ?1 ORDER BY n LIMIT ?2)");
   if (!last.ok()) return SqlError(writer_, "prepare index");
-  last.Bind(1, from);
-  last.Bind(2, max_rows);
-  if (last.Step() != SQLITE_ROW || sqlite3_column_type(last.get(), 0) == SQLITE_NULL) {
-    return int64_t{0};
-  }
-  int64_t to = last.Int(0);
+  // The last row of the next `rows` after `from` (`from` when there are none).
+  auto end_after = [&](int64_t from, int64_t rows) {
+    last.Reset();
+    last.Bind(1, from);
+    last.Bind(2, rows);
+    if (last.Step() != SQLITE_ROW || sqlite3_column_type(last.get(), 0) == SQLITE_NULL) {
+      return from;
+    }
+    return last.Int(0);
+  };
+  const int64_t fts_to = fts_from < last_row ? end_after(fts_from, max_rows) : fts_from;
+  const bool pods_due = last_row - pod_from >= (pods_now ? 1 : kPodIndexChunk);
+  const int64_t pod_to =
+      pods_due ? end_after(pod_from, pods_now ? max_rows : 2 * kPodIndexChunk) : pod_from;
+  if (fts_to == fts_from && pod_to == pod_from) return int64_t{0};
   if (auto st = Exec(writer_, "BEGIN IMMEDIATE"); !st.ok()) return st.error();
-  Stmt ins(writer_,
-           "INSERT INTO events_fts(rowid, search) SELECT n, search FROM events "
-           "WHERE n > ?1 AND n <= ?2");
-  Stmt mark(writer_, "UPDATE fts_state SET upto = ?1 WHERE id = 1");
-  bool ok = ins.ok() && mark.ok();
   int64_t rows = 0;
-  if (ok) {
+  // Fills one index over (from, to] and moves its mark.
+  auto fill = [&](const char* insert_sql, const char* mark_sql, int64_t from, int64_t to) {
+    if (from >= to) return true;
+    Stmt ins(writer_, insert_sql);
+    Stmt mark(writer_, mark_sql);
+    if (!ins.ok() || !mark.ok()) return false;
     ins.Bind(1, from);
     ins.Bind(2, to);
     mark.Bind(1, to);
-    ok = ins.Step() == SQLITE_DONE;
-    rows = sqlite3_changes(writer_);
-    ok = ok && mark.Step() == SQLITE_DONE;
+    if (ins.Step() != SQLITE_DONE) return false;
+    rows = std::max(rows, static_cast<int64_t>(sqlite3_changes(writer_)));
+    return mark.Step() == SQLITE_DONE;
+  };
+  bool ok = fill(
+      "INSERT INTO events_pod(pod, time_ns, n) SELECT pod, time_ns, n FROM events "
+      "WHERE n > ?1 AND n <= ?2 ORDER BY pod, time_ns, n",
+      "UPDATE pod_index_state SET upto = ?1 WHERE id = 1", pod_from, pod_to);
+  if (ok && options_.fts) {
+    ok = fill(
+        "INSERT INTO events_fts(rowid, search) SELECT n, search FROM events "
+        "WHERE n > ?1 AND n <= ?2",
+        "UPDATE fts_state SET upto = ?1 WHERE id = 1", fts_from, fts_to);
   }
   if (!ok || !Exec(writer_, "COMMIT").ok()) {
     Error e = SqlError(writer_, "index");
     (void)Exec(writer_, "ROLLBACK");
     return e;
   }
-  fts_upto_ = to;
+  pod_upto_ = pod_to;
+  if (options_.fts) fts_upto_ = fts_to;
   return rows;
 }
 
@@ -86,8 +112,14 @@ Result<int64_t> Store::Retain(std::optional<int64_t> min_time_ns, int64_t max_ev
             ? "INSERT INTO events_fts(events_fts, rowid, search) SELECT 'delete', e.n, e.search "
               "FROM events e JOIN doomed d ON e.n = d.n WHERE e.n <= ?1"
             : "SELECT ?1");
+    // CROSS JOIN keeps the doomed rows as the outer loop (the planner otherwise scans events).
+    Stmt unindex_pod(writer_,
+                     "DELETE FROM events_pod WHERE (pod, time_ns, n) IN (SELECT e.pod, e.time_ns, "
+                     "e.n FROM doomed d CROSS JOIN events e ON e.n = d.n)");
     Stmt del(writer_, "DELETE FROM events WHERE n IN (SELECT n FROM doomed)");
-    if (!pick.ok() || !unindex.ok() || !del.ok()) return SqlError(writer_, "prepare retention");
+    if (!pick.ok() || !unindex.ok() || !unindex_pod.ok() || !del.ok()) {
+      return SqlError(writer_, "prepare retention");
+    }
     while (budget > 0) {
       int64_t n = std::min(budget, kChunk);
       std::lock_guard<std::mutex> lock(write_mu_);
@@ -97,10 +129,12 @@ Result<int64_t> Store::Retain(std::optional<int64_t> min_time_ns, int64_t max_ev
       pick.Bind(2, n);
       unindex.Reset();
       unindex.Bind(1, fts_upto_.load());
+      unindex_pod.Reset();
       del.Reset();
       int rc = pick.Step();
       if (rc == SQLITE_DONE) rc = unindex.Step();
       while (rc == SQLITE_ROW) rc = unindex.Step();
+      if (rc == SQLITE_DONE) rc = unindex_pod.Step();
       if (rc == SQLITE_DONE) rc = del.Step();
       int64_t changed = sqlite3_changes(writer_);
       if (rc != SQLITE_DONE || !Exec(writer_, "COMMIT").ok()) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "id_hash.h"
+#include "pod_index.h"
 #include "sandwatch/receiver/store.h"
 #include "sqlite_util.h"
 #include "text_filter.h"
@@ -79,7 +80,12 @@ Bound BuildWhere(const EventQuery& q, bool fts, int64_t id_hash, TextMode mode =
   }
   if (q.min_priority) AddInt(b, "priority <= ?", *q.min_priority);
   AddIn(b, "source", q.sources);
-  AddIn(b, "pod", q.pods);
+  if (!q.pods.empty()) {  // by pods alone (the timeline) the pods' rows drive the query
+    b.where += (b.where.empty() ? " WHERE " : " AND ") + PodCondition(q.pods.size(), IsPodsOnly(q));
+    ++b.conditions;
+    for (size_t i = 0; i < 2 * q.pods.size(); ++i) b.texts.push_back(q.pods[i % q.pods.size()]);
+    b.is_text.resize(b.is_text.size() + 2 * q.pods.size(), true);
+  }
   AddIn(b, "ns", q.namespaces);
   AddIn(b, "sensor", q.sensors);
   AddIn(b, "hostname", q.hostnames);
@@ -198,6 +204,7 @@ constexpr int64_t kMaxRowsScannedForAPage = 20000;
 Result<QueryResult> Store::Query(const EventQuery& q) {
   const int64_t id_hash = IdHash(id_key_, q.id, options_.id_hash_mask);
   return SW_WITH_READER([&](sqlite3* db) -> Result<QueryResult> {
+    if (IsPodsOnly(q)) return QueryPodsOnly(db, q);
     TextMode mode = TextMode::kFts;
     if (options_.fts && !q.filter.empty()) {
       // When the other conditions leave few rows, testing those rows directly beats
@@ -362,20 +369,7 @@ Result<std::vector<Store::TimelineRow>> Store::Timeline(const EventQuery& q, int
 }
 
 Result<std::vector<std::pair<std::string, std::vector<std::string>>>> Store::Facets(int limit) {
-  using Out = std::vector<std::pair<std::string, std::vector<std::string>>>;
-  return SW_WITH_READER([&](sqlite3* db) -> Result<Out> {
-    Out out;
-    for (const char* col : {"rule", "source", "pod", "sensor"}) {
-      Stmt s(db, std::string("SELECT DISTINCT ") + col + " FROM events WHERE " + col +
-                     " <> '' ORDER BY 1 LIMIT ?");
-      if (!s.ok()) return SqlError(db, "prepare facets");
-      s.Bind(1, static_cast<int64_t>(limit));
-      std::vector<std::string> values;
-      while (s.Step() == SQLITE_ROW) values.push_back(s.Text(0));
-      out.emplace_back(col, std::move(values));
-    }
-    return out;
-  });
+  return SW_WITH_READER([&](sqlite3* db) { return FacetValues(db, limit); });
 }
 
 Result<int64_t> Store::CountEvents() {

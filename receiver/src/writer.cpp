@@ -107,11 +107,14 @@ void Writer::Periodic(int64_t now_mono_ns) {
   }
 }
 
-// The FTS index is filled here, off the request path: in big chunks when nothing waits,
-// in small ones between commits when requests wait but the backlog grows large.
+// The deferred indexes (text and pods) are filled here, off the request path: in big
+// chunks when nothing waits; under load the text index in small ones between commits once
+// its backlog grows, the pod index once kPodIndexChunk rows wait.
 void Writer::IndexText(bool idle) {
-  int64_t backlog = store_.FtsBacklog();
-  if (backlog <= 0) return;
+  const int64_t fts_backlog = store_.FtsBacklog();
+  const int64_t pod_backlog = store_.PodBacklog();
+  const bool pods_due = pod_backlog >= (idle ? 1 : kPodIndexChunk);
+  if (fts_backlog <= 0 && !pods_due) return;
   bool waiting = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -121,11 +124,13 @@ void Writer::IndexText(bool idle) {
   // of 5000 stalled the synchronous clients and cost 40 % of the ingest rate. The backlog
   // is kept below a few thousand rows even under continuous load: a text search tests
   // every row not indexed yet directly, which cost it hundreds of ms at a 60,000-row backlog.
-  int64_t chunk = idle ? 20000 : backlog > 4000 ? 2000 : !waiting ? 1000 : 0;
-  if (chunk == 0) return;
+  // The text chunk follows the text backlog alone: the pod index's (up to kPodIndexChunk by
+  // design) would otherwise split it into chunks of one commit, each costing more per row.
+  int64_t chunk = idle ? 20000 : fts_backlog > 4000 ? 2000 : !waiting ? 1000 : 0;
+  if (chunk == 0 && !pods_due) return;
   timespec t0{}, t1{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
-  auto r = store_.IndexPending(chunk);
+  auto r = store_.IndexPending(chunk, /*pods_now=*/idle);
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
   metrics_.FtsCpu(static_cast<double>(t1.tv_sec - t0.tv_sec) +
                   static_cast<double>(t1.tv_nsec - t0.tv_nsec) / 1e9);
