@@ -164,19 +164,20 @@ Result<GroundTruthStep> EntryShellStep(const std::string& pid_text, const EntryS
   int pid = 0;
   auto r = std::from_chars(pid_text.data(), pid_text.data() + pid_text.size(), pid);
   if (r.ec != std::errc() || pid <= 0) return MakeError("the entry shell wrote no pid");
-  return GroundTruthStep{
-      .step = "entry-shell",
-      .signal = "unexpected_shell",
-      .signals = {"unexpected_shell"},
-      .variant = "runtime-exec",
-      .command = entry.shell_argv,
-      .pid = pid,
-      .start_wall_ns = start_wall_ns,
-      .end_wall_ns = end_wall_ns,
-      .start_mono_ns = start_mono_ns,
-      .end_mono_ns = end_mono_ns,
-      .hold_ms = static_cast<double>(end_mono_ns - start_mono_ns) / 1e6,
-      .note = entry.note + " (recorded by the harness: start and end bracket runc exec)"};
+  GroundTruthStep g;
+  g.step = "entry-shell";
+  g.signal = "unexpected_shell";
+  g.signals = {g.signal};
+  g.variant = "runtime-exec";
+  g.command = entry.shell_argv;
+  g.pid = pid;
+  g.start_wall_ns = start_wall_ns;
+  g.end_wall_ns = end_wall_ns;
+  g.start_mono_ns = start_mono_ns;
+  g.end_mono_ns = end_mono_ns;
+  g.hold_ms = static_cast<double>(end_mono_ns - start_mono_ns) / 1e6;
+  g.note = entry.note + " (recorded by the harness: start and end bracket runc exec)";
+  return g;
 }
 
 // The kubelet/containerd cgroup layout (cgroupfs driver): .../pod<uid>/<container id>, which
