@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "page_rows.h"
 #include "sqlite_util.h"
 
 namespace sandwatch::receiver {
@@ -83,15 +84,7 @@ Result<QueryResult> QueryPodsOnly(sqlite3* db, const EventQuery& q) {
   while ((rc = s.Step()) == SQLITE_ROW) ids.push_back(s.Int(1));
   if (rc != SQLITE_DONE) return SqlError(db, "pod query");
   QueryResult out;
-  if (!ids.empty()) {
-    Stmt f(db, "SELECT json FROM events WHERE n = ?");
-    if (!f.ok()) return SqlError(db, "prepare fetch");
-    for (int64_t id : ids) {
-      f.Reset();
-      f.Bind(1, id);
-      if (f.Step() == SQLITE_ROW) out.rows.emplace_back(id, f.Text(0));
-    }
-  }
+  if (auto st = FetchPageRows(db, ids, &out); !st.ok()) return st.error();
   Stmt c(db, "SELECT COUNT(*) FROM (" + parts + ")");
   if (!c.ok()) return SqlError(db, "prepare pod count");
   BindParts(c, q, window);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "id_hash.h"
+#include "page_rows.h"
 #include "pod_index.h"
 #include "sandwatch/receiver/store.h"
 #include "sqlite_util.h"
@@ -272,15 +273,7 @@ Result<QueryResult> Store::Query(const EventQuery& q) {
       while ((rc = s.Step()) == SQLITE_ROW) ids.push_back(s.Int(0));
       if (rc != SQLITE_DONE) return SqlError(db, "query");
     }
-    if (!ids.empty()) {
-      Stmt f(db, "SELECT json FROM events WHERE n = ?");
-      if (!f.ok()) return SqlError(db, "prepare fetch");
-      for (int64_t id : ids) {
-        f.Reset();
-        f.Bind(1, id);
-        if (f.Step() == SQLITE_ROW) out.rows.emplace_back(id, f.Text(0));
-      }
-    }
+    if (auto st = FetchPageRows(db, ids, &out); !st.ok()) return st.error();
     // A text filter's matches are counted up to the bound; other filters exactly.
     const bool bounded = !q.filter.empty();
     int64_t all = text_only_count;

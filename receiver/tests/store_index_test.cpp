@@ -11,6 +11,7 @@
 #include "id_hash.h"
 #include "sandwatch/core/ids.h"
 #include "sandwatch/receiver/store.h"
+#include "store_test_util.h"
 #include "test_util.h"
 
 namespace sandwatch::receiver {
@@ -33,25 +34,14 @@ Event MakeEvent(const std::string& id, int64_t time_s, int pod) {
   return e;
 }
 
-struct Outcome {
-  int accepted = 0;
-  int duplicates = 0;
-};
+using Outcome = testing::WriteOutcome;
 
 Outcome Write(Store& store, const std::vector<Event>& events) {
-  WriteOp op;
-  for (const Event& e : events) op.events.push_back(Prepare(e));
-  std::vector<WriteOp*> ops{&op};
-  EXPECT_TRUE(store.Apply(ops).ok());
-  return {op.accepted, op.duplicates};
+  return testing::WriteEvents(store, events);
 }
 
 std::unique_ptr<Store> OpenOrDie(const std::string& path, uint64_t mask = ~uint64_t{0}) {
-  StoreOptions o{path, true, false};
-  o.id_hash_mask = mask;
-  auto s = Store::Open(o);
-  if (!s.ok()) ADD_FAILURE() << s.error().message;
-  return s.ok() ? std::move(*s) : nullptr;
+  return testing::OpenStoreOrDie(path, mask);
 }
 
 int64_t Count(Store& store, const EventQuery& q) {

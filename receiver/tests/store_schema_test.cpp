@@ -11,6 +11,7 @@
 #include "id_hash.h"
 #include "sandwatch/core/ids.h"
 #include "sandwatch/receiver/store.h"
+#include "store_test_util.h"
 #include "test_util.h"
 
 namespace sandwatch::receiver {
@@ -35,27 +36,18 @@ Event MakeEvent(const std::string& id, int64_t i) {
   return e;
 }
 
-struct Outcome {
-  int accepted = 0;
-  int duplicates = 0;
-};
+using Outcome = testing::WriteOutcome;
 
 Outcome Write(Store& store, const std::vector<std::string>& ids, int64_t first) {
-  WriteOp op;
+  std::vector<Event> events;
   for (size_t k = 0; k < ids.size(); ++k) {
-    op.events.push_back(Prepare(MakeEvent(ids[k], first + static_cast<int64_t>(k))));
+    events.push_back(MakeEvent(ids[k], first + static_cast<int64_t>(k)));
   }
-  std::vector<WriteOp*> ops{&op};
-  EXPECT_TRUE(store.Apply(ops).ok());
-  return {op.accepted, op.duplicates};
+  return testing::WriteEvents(store, events);
 }
 
 std::unique_ptr<Store> OpenOrDie(const std::string& path, uint64_t mask = ~uint64_t{0}) {
-  StoreOptions o{path, true, false};
-  o.id_hash_mask = mask;
-  auto s = Store::Open(o);
-  if (!s.ok()) ADD_FAILURE() << s.error().message;
-  return s.ok() ? std::move(*s) : nullptr;
+  return testing::OpenStoreOrDie(path, mask);
 }
 
 int64_t CountById(Store& store, const std::string& id) {
