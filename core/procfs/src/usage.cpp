@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <array>
+#include <cstdio>
 #include <string>
 
 #include "sandwatch/core/procfs/parsers.h"
@@ -30,6 +32,21 @@ Result<ProcessUsage> ReadUsage(const ProcFs& fs, int pid) {
   u.rss_kib = ParseStatusKib(status, "VmRSS").value_or(0);
   u.rss_peak_kib = ParseStatusKib(status, "VmHWM").value_or(0);
   return u;
+}
+
+std::vector<double> ReadLoadAverages(const ProcFs& fs) {
+  const std::string text = fs.ReadRootFile("loadavg").value_or("");
+  std::array<double, 3> v{};
+  if (std::sscanf(text.c_str(), "%lf %lf %lf", &v[0], &v[1], &v[2]) != 3) return {};
+  return {v.begin(), v.end()};
+}
+
+std::string LoadAveragesText(const ProcFs& fs) {
+  const std::vector<double> v = ReadLoadAverages(fs);
+  if (v.size() != 3) return "unknown";
+  std::array<char, 64> buf{};
+  std::snprintf(buf.data(), buf.size(), "%.2f %.2f %.2f", v[0], v[1], v[2]);
+  return buf.data();
 }
 
 }  // namespace sandwatch::procfs

@@ -39,6 +39,18 @@ TEST(ProcfsUsage, GoneOrGarbledProcessesAreErrors) {
   EXPECT_FALSE(ReadUsage(ProcFs(tree.root()), 701).ok());
 }
 
+TEST(ProcfsLoadAverages, ReadFromTheRootAndEmptyWhenUnreadable) {
+  FixtureTree tree;
+  EXPECT_TRUE(ReadLoadAverages(ProcFs(tree.root())).empty());
+  EXPECT_EQ(LoadAveragesText(ProcFs(tree.root())), "unknown");
+  tree.Write("loadavg", "0.52 1.5 12.25 3/120 4242\n");
+  EXPECT_EQ(ReadLoadAverages(ProcFs(tree.root())), (std::vector<double>{0.52, 1.5, 12.25}));
+  EXPECT_EQ(LoadAveragesText(ProcFs(tree.root())), "0.52 1.50 12.25");
+  tree.Write("loadavg", "garbage\n");
+  EXPECT_TRUE(ReadLoadAverages(ProcFs(tree.root())).empty());
+  EXPECT_EQ(ReadLoadAverages(ProcFs()).size(), 3U);
+}
+
 TEST(ProcfsUsage, ThisProcessOnTheRealProc) {
   auto u = ReadUsage(ProcFs(), getpid());
   ASSERT_TRUE(u.ok()) << u.error().message;

@@ -19,6 +19,7 @@
 #include "sandwatch/core/files.h"
 #include "sandwatch/core/ids.h"
 #include "sandwatch/core/procfs/proc_fs.h"
+#include "sandwatch/core/procfs/usage.h"
 #include "sandwatch/harness/command_runner.h"
 #include "sandwatch/harness/commands.h"
 #include "sandwatch/harness/progress.h"
@@ -50,7 +51,7 @@ std::string CpuModel(const std::string& proc_root) {
 }
 
 nlohmann::json LoadAvg(const std::string& proc_root) {
-  const std::vector<double> load = LoadAverages(proc_root);
+  const std::vector<double> load = procfs::ReadLoadAverages(procfs::ProcFs(proc_root));
   return load.empty() ? nlohmann::json(nullptr) : nlohmann::json(load);
 }
 

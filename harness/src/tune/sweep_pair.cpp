@@ -3,10 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <thread>
@@ -135,13 +133,6 @@ int64_t CountProcesses(const std::string& proc_root) {
   return pids.ok() ? static_cast<int64_t>(pids->size()) : -1;
 }
 
-std::vector<double> LoadAverages(const std::string& proc_root) {
-  const std::string text = procfs::ProcFs(proc_root).ReadRootFile("loadavg").value_or("");
-  std::array<double, 3> v{};
-  if (std::sscanf(text.c_str(), "%lf %lf %lf", &v[0], &v[1], &v[2]) != 3) return {};
-  return {v.begin(), v.end()};
-}
-
 ProcSample Sample(const Clock& clock, const std::string& proc_root, int pid) {
   ProcSample s;
   s.mono_ns = clock.MonoNs();
@@ -167,7 +158,7 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   const std::string stderr_path = ctx.raw_dir + "/" + id + ".stderr";
   std::error_code ec;
   std::filesystem::remove(events_path, ec);
-  const std::vector<double> load_avg = LoadAverages(ctx.proc_root);
+  const std::vector<double> load_avg = procfs::ReadLoadAverages(procfs::ProcFs(ctx.proc_root));
   const double machine_load = load_avg.empty() ? -1 : load_avg[0];  // 1-minute, at the start
   const int64_t machine_processes = CountProcesses(ctx.proc_root);
 

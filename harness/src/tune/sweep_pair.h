@@ -79,7 +79,5 @@ ProcSample Sample(const Clock& clock, const std::string& proc_root, int pid);
 
 // Numeric entries under proc_root (processes on the machine), -1 when unreadable.
 int64_t CountProcesses(const std::string& proc_root);
-// The 1-, 5- and 15-minute load averages from proc_root/loadavg; empty when unreadable.
-std::vector<double> LoadAverages(const std::string& proc_root);
 
 }  // namespace sandwatch::harness::tune

@@ -23,6 +23,9 @@
 #include "netlink_source.h"
 #include "poll_source.h"
 #include "sandwatch/core/clock.h"
+#include "sandwatch/core/procfs/parsers.h"
+#include "sandwatch/core/procfs/proc_fs.h"
+#include "sandwatch/core/procfs/usage.h"
 
 namespace sandwatch::sensor::bench {
 
@@ -143,30 +146,15 @@ void ScoreScans(const std::vector<Sighting>& seen, const std::vector<Spawned>& t
   }
 }
 
+// utime + stime of `pid` in clock ticks; 0 when it cannot be read.
 int64_t ProcCpuTicks(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  size_t close = text.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream rest(text.substr(close + 2));
-  std::string tok;
-  int64_t utime = 0, stime = 0;
-  for (int field = 3; rest >> tok; ++field) {
-    if (field == 14) utime = std::stoll(tok);
-    if (field == 15) {
-      stime = std::stoll(tok);
-      break;
-    }
-  }
-  return utime + stime;
+  auto text = procfs::ProcFs().ReadPidFile(pid, "stat");
+  if (!text.ok()) return 0;
+  auto ticks = procfs::ParseStatCpuTicks(*text);
+  return ticks.ok() ? static_cast<int64_t>(*ticks) : 0;
 }
 
-std::string LoadAvg() {
-  std::ifstream in("/proc/loadavg");
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return a + " " + b + " " + c;
-}
+std::string LoadAvg() { return procfs::LoadAveragesText(procfs::ProcFs("/proc")); }
 
 double MedianLifetime(const std::vector<Spawned>& trials) {
   std::vector<double> v;

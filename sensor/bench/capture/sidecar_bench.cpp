@@ -3,13 +3,14 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <vector>
 
 #include "../../tests/capture/sidecar_compare.h"
 #include "sandwatch/core/clock.h"
+#include "sandwatch/core/procfs/proc_fs.h"
+#include "sandwatch/core/procfs/usage.h"
 
 namespace sandwatch::sensor::bench {
 
@@ -19,12 +20,7 @@ using testing::CountSidecarRun;
 using testing::SidecarRun;
 using testing::SidecarSetup;
 
-std::string LoadAvg() {
-  std::ifstream in("/proc/loadavg");
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return a + " " + b + " " + c;
-}
+std::string LoadAvg() { return procfs::LoadAveragesText(procfs::ProcFs("/proc")); }
 
 std::string Cell(int seen, int runs) { return std::to_string(seen) + "/" + std::to_string(runs); }
 

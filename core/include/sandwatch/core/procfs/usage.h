@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "sandwatch/core/procfs/proc_fs.h"
 #include "sandwatch/core/result.h"
@@ -21,5 +23,11 @@ struct ProcessUsage {
 // Error (IsGone when the process is gone) when <pid>/stat cannot be read or parsed.
 // Threads that exit while being summed are left out; a missing status leaves RSS 0.
 Result<ProcessUsage> ReadUsage(const ProcFs& fs, int pid);
+
+// The machine's 1-, 5- and 15-minute load averages (<root>/loadavg); empty when unreadable.
+std::vector<double> ReadLoadAverages(const ProcFs& fs);
+// The same as text, "0.52 0.61 0.70" (each with two decimals, as the kernel writes them);
+// "unknown" when unreadable.
+std::string LoadAveragesText(const ProcFs& fs);
 
 }  // namespace sandwatch::procfs
