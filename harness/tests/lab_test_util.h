@@ -41,8 +41,9 @@ inline std::string TempOut(const std::string& tag) {
 // Runs the scenario at `path` quietly with the real binaries (BinDir) and the default
 // backends; the results folder is `out_dir`. `runtimes` narrows the scenario's runtimes.
 inline Result<RunOutcome> RunForReal(const std::string& path, const std::string& out_dir,
-                                     std::vector<std::string> runtimes = {}) {
+                                     std::vector<std::string> runtimes = {}, bool keep = false) {
   RunOptions o;
+  o.keep = keep;
   o.scenario_path = path;
   o.runtimes = std::move(runtimes);
   o.out_dir = out_dir;
@@ -53,8 +54,8 @@ inline Result<RunOutcome> RunForReal(const std::string& path, const std::string&
 }
 // blog-demo-ci on `runtimes` into `out_dir`, as `harness run` runs it.
 inline Result<RunOutcome> RunBlogDemoCi(const std::vector<std::string>& runtimes,
-                                        const std::string& out_dir) {
-  return RunForReal(SourceDir() + "/scenarios/blog-demo-ci.yaml", out_dir, runtimes);
+                                        const std::string& out_dir, bool keep = false) {
+  return RunForReal(SourceDir() + "/scenarios/blog-demo-ci.yaml", out_dir, runtimes, keep);
 }
 // Which of the six seed signals `observer` detected in `runtime`, from summary.json.
 inline std::string MissedSignals(const nlohmann::json& summary, const std::string& runtime,

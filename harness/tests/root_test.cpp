@@ -10,7 +10,9 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "lab_test_util.h"
 #include "sandwatch/harness/backend.h"
@@ -32,16 +34,35 @@ std::string MissingFor(CommandRunner& r, const std::vector<std::string>& tools) 
   return "";
 }
 
-nlohmann::json RunCell(const std::string& runtime, const std::string& tag) {
+// With `keep`, the run's scratch dir stays for the test to read ("_scratch"); the test
+// removes it.
+nlohmann::json RunCell(const std::string& runtime, const std::string& tag, bool keep = false) {
   const std::string out_dir = testing::TempOut(tag);
-  auto out = testing::RunBlogDemoCi({runtime}, out_dir);
+  auto out = testing::RunBlogDemoCi({runtime}, out_dir, keep);
   EXPECT_TRUE(out.ok()) << (out.ok() ? "" : out.error().message);
   if (!out.ok()) return {};
   EXPECT_TRUE(out->all_cells_ok) << out->table;
   auto summary = nlohmann::json::parse(testing::Slurp(out_dir + "/summary.json"));
   summary["_table"] = out->table;
   summary["_dir"] = out_dir;
+  if (keep) {
+    const std::string prefix = "sandwatch-run-" + summary.value("run_id", "") + "-";
+    for (const auto& e : fs::directory_iterator(fs::temp_directory_path())) {
+      if (e.path().filename().string().rfind(prefix, 0) == 0)
+        summary["_scratch"] = e.path().string();
+    }
+    EXPECT_TRUE(summary.contains("_scratch")) << "no scratch dir " << prefix << "*";
+  }
   return summary;
+}
+
+// Every file named *.token below `dir`, relative to it.
+std::vector<std::string> TokenFiles(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.path().extension() == ".token") out.push_back(fs::relative(e.path(), dir).string());
+  }
+  return out;
 }
 
 // A failed run keeps its folder (events, ground truth, report) so the miss can be read.
@@ -59,8 +80,23 @@ std::string Mounts() { return testing::Slurp("/proc/self/mountinfo"); }
 TEST(HarnessRoot, RuncSidecarAndHostViewSeeTheChain) {
   auto r = MakeProcessRunner();
   if (auto why = MissingFor(*r, {"runc", "debootstrap"}); !why.empty()) GTEST_SKIP() << why;
-  auto s = RunCell("runc", "runc");
+  auto s = RunCell("runc", "runc", /*keep=*/true);
   ASSERT_FALSE(s.empty());
+  if (s.contains("_scratch")) {
+    // A pod holds only its own sensor's token, mounted into the sidecar alone: the shared
+    // /sw (mounted into the workload too) holds none, so a shell there cannot post as the
+    // host view.
+    const std::string scratch = s["_scratch"].get<std::string>();
+    EXPECT_EQ(TokenFiles(scratch + "/sw"), std::vector<std::string>{});
+    const std::string cell = scratch + "/runc-blog-default-r0";
+    const std::string app = testing::Slurp(cell + "/app/bundle/config.json");
+    const std::string sensor = testing::Slurp(cell + "/sensor/bundle/config.json");
+    EXPECT_EQ(app.find("/run/secrets"), std::string::npos);
+    EXPECT_EQ(app.find(".token"), std::string::npos);
+    EXPECT_NE(sensor.find("runc-app.token"), std::string::npos);
+    EXPECT_EQ(sensor.find("host-view.token"), std::string::npos);
+    fs::remove_all(scratch);
+  }
   EXPECT_EQ(MissedSignals(s, "runc", "in-guest"), "") << s["_table"].get<std::string>();
   EXPECT_EQ(MissedSignals(s, "runc", "host-view"), "") << s["_table"].get<std::string>();
   EXPECT_EQ(Mounts().find("sandwatch-run-"), std::string::npos) << "a mount was left behind";
@@ -76,8 +112,17 @@ TEST(HarnessRoot, VmStandInHidesTheChainFromTheHostView) {
       !why.empty()) {
     GTEST_SKIP() << why;
   }
-  auto s = RunCell("kata-qemu", "vm");
+  auto s = RunCell("kata-qemu", "vm", /*keep=*/true);
   ASSERT_FALSE(s.empty());
+  if (s.contains("_scratch")) {
+    // The guest's initramfs parts: the shared /sw holds no token, the cell's own part only
+    // the kata-app sensor's.
+    const std::string scratch = s["_scratch"].get<std::string>();
+    EXPECT_EQ(TokenFiles(scratch + "/sw"), std::vector<std::string>{});
+    EXPECT_EQ(TokenFiles(scratch + "/kata-qemu-blog-default-r0/root"),
+              std::vector<std::string>{"sw/cell/sensor.token"});
+    fs::remove_all(scratch);
+  }
   EXPECT_EQ(MissedSignals(s, "kata-qemu", "in-guest"), "") << s["_table"].get<std::string>();
   for (const auto& c : s["coverage"]) {
     if (c["runtime"] == "kata-qemu" && c["observer"] == "host-view") {
