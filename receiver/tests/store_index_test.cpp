@@ -328,16 +328,7 @@ TEST(StoreSchema, MigratesASchema2StoreInPlace) {
     text.filter = "shadow";
     EXPECT_EQ(Count(*store, text), 41);
   }
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
-  auto one_int = [&](const char* sql) {
-    sqlite3_stmt* s = nullptr;
-    int64_t v = -1;
-    if (sqlite3_prepare_v2(raw, sql, -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-      v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
-  };
+  const auto one_int = [&](const char* sql) { return testing::QueryInt(db, sql); };
   EXPECT_EQ(one_int("PRAGMA user_version"), 3);
   EXPECT_EQ(one_int("SELECT COUNT(*) FROM sqlite_master WHERE name IN "
                     "('events_id_hash', 'events_pod_time')"),
@@ -347,7 +338,6 @@ TEST(StoreSchema, MigratesASchema2StoreInPlace) {
             1);
   EXPECT_EQ(one_int("SELECT upto FROM pod_index_state"), 40);
   EXPECT_EQ(one_int("SELECT COUNT(*) FROM sqlite_master WHERE name = 'events_pod_tail'"), 1);
-  sqlite3_close(raw);
 }
 
 }  // namespace

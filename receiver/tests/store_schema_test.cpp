@@ -240,16 +240,7 @@ TEST(StoreSchema, MigratesAFirstSchemaStoreInPlace) {
     ASSERT_TRUE(by_pod.ok());
     EXPECT_EQ(by_pod->all, 10);  // migrated; the new event is in pod-0
   }
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
-  auto one_int = [&](const char* sql) {
-    sqlite3_stmt* s = nullptr;
-    int64_t v = -1;
-    if (sqlite3_prepare_v2(raw, sql, -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-      v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
-  };
+  const auto one_int = [&](const char* sql) { return testing::QueryInt(db, sql); };
   EXPECT_EQ(one_int("PRAGMA user_version"), 3);
   EXPECT_EQ(one_int("SELECT MAX(n) FROM events"), 31);  // 30 was used and deleted
   EXPECT_EQ(one_int("SELECT COUNT(*) FROM sqlite_master WHERE name='events_id_hash'"), 0);
@@ -257,7 +248,6 @@ TEST(StoreSchema, MigratesAFirstSchemaStoreInPlace) {
   EXPECT_EQ(
       one_int("SELECT COUNT(*) FROM sqlite_master WHERE sql LIKE '%id TEXT NOT NULL UNIQUE%'"), 0);
   EXPECT_EQ(one_int("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'events_first%'"), 0);
-  sqlite3_close(raw);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <cstdint>
 #include <memory>
@@ -35,6 +36,21 @@ inline std::unique_ptr<Store> OpenStoreOrDie(const std::string& path,
   auto s = Store::Open(o);
   if (!s.ok()) ADD_FAILURE() << s.error().message;
   return s.ok() ? std::move(*s) : nullptr;
+}
+
+// The first column of the first row of `sql` on the database file at `path` (opened on its
+// own connection, as a tool would); -1 when it cannot be read.
+inline int64_t QueryInt(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  int64_t v = -1;
+  if (sqlite3_open(path.c_str(), &db) == SQLITE_OK) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+      v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+  }
+  sqlite3_close(db);
+  return v;
 }
 
 }  // namespace sandwatch::receiver::testing

@@ -125,13 +125,23 @@ const std::vector<std::string> kFilters = {
     "unexpected",   "kata-demo node",
 };
 
-TEST(TextOnlyQuery, EveryPageAndCountIsTheScans) {
+// The same events in a store with the text index (`indexed`) and one without it
+// (`scanned`, the LIKE scan the answers are compared with).
+class TextOnlyQuery : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    indexed = OpenOrDie(indexed_path, true);
+    scanned = OpenOrDie(dir.File("scanned.db"), false);
+    ASSERT_NE(indexed, nullptr);
+    ASSERT_NE(scanned, nullptr);
+  }
   TempDir dir;
   const std::string indexed_path = dir.File("indexed.db");
-  auto indexed = OpenOrDie(indexed_path, true);
-  auto scanned = OpenOrDie(dir.File("scanned.db"), false);
-  ASSERT_NE(indexed, nullptr);
-  ASSERT_NE(scanned, nullptr);
+  std::unique_ptr<Store> indexed;
+  std::unique_ptr<Store> scanned;
+};
+
+TEST_F(TextOnlyQuery, EveryPageAndCountIsTheScans) {
   constexpr int64_t kTotal = 3000;
   for (Store* s : {indexed.get(), scanned.get()}) WriteEvents(*s, 0, kTotal, kTotal);
   // The newest 300 rows are not in the text index yet: they are tested one by one.
@@ -159,13 +169,7 @@ TEST(TextOnlyQuery, EveryPageAndCountIsTheScans) {
   EXPECT_TRUE(PageFromWalk(indexed_path, "pod-17 ", 1, 20, false).has_value());
 }
 
-TEST(TextOnlyQuery, ManyRowsOutOfTimeOrderFallBackToTheTimeIndex) {
-  TempDir dir;
-  const std::string indexed_path = dir.File("indexed.db");
-  auto indexed = OpenOrDie(indexed_path, true);
-  auto scanned = OpenOrDie(dir.File("scanned.db"), false);
-  ASSERT_NE(indexed, nullptr);
-  ASSERT_NE(scanned, nullptr);
+TEST_F(TextOnlyQuery, ManyRowsOutOfTimeOrderFallBackToTheTimeIndex) {
   // The first 1,500 rows stored carry the newest times (a sensor's clock far ahead, or
   // a late backlog in reverse): row order says nothing about time order.
   constexpr int64_t kTotal = 2500;
@@ -185,13 +189,7 @@ TEST(TextOnlyQuery, ManyRowsOutOfTimeOrderFallBackToTheTimeIndex) {
   EXPECT_FALSE(PageFromWalk(indexed_path, "pod", 1, 100, false).has_value());
 }
 
-TEST(TextOnlyQuery, CommonWordsPastTheCountsBoundPageAsTheScanDoes) {
-  TempDir dir;
-  const std::string indexed_path = dir.File("indexed.db");
-  auto indexed = OpenOrDie(indexed_path, true);
-  auto scanned = OpenOrDie(dir.File("scanned.db"), false);
-  ASSERT_NE(indexed, nullptr);
-  ASSERT_NE(scanned, nullptr);
+TEST_F(TextOnlyQuery, CommonWordsPastTheCountsBoundPageAsTheScanDoes) {
   // More matches than the count's bound; "alpha beta" is missing from the newest 600
   // rows, so its page is not among the newest rows in time order.
   constexpr int64_t kTotal = kMaxTextMatchesCounted + 1000;
