@@ -132,7 +132,7 @@ std::string Metrics::Render(const MetricsSnapshot& snap) const {
   single("db_size_bytes", "gauge", "SQLite file plus WAL size.", snap.db_bytes);
   single("fts_backlog", "gauge", "Stored events not yet in the text index.", snap.fts_backlog);
   header("fts_index_cpu_seconds_total", "counter",
-         "CPU the writer spent filling the deferred indexes (text and pods).");
+         "CPU the text index thread spent filling the text index.");
   line(prefix + "fts_index_cpu_seconds_total " +
        num(static_cast<double>(fts_cpu_us_.load()) / 1e6));
   single("stream_clients", "gauge", "Connected /api/stream clients.", snap.stream_clients);

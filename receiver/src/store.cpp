@@ -17,27 +17,6 @@
 namespace sandwatch::receiver {
 namespace {
 
-// The FTS index is filled asynchronously by IndexPending (rows n <= fts_state.upto are
-// indexed), so ingestion does not pay for it while busy; AUTOINCREMENT keeps row numbers
-// from being reused, which the "upto" mark relies on.
-// prefix='1 2' keeps separate posting lists for every word's first one and two characters,
-// so a filter ending in a short word ("nc -e", "bash -i") reads one list instead of
-// merging the lists of every word that starts with that letter.
-constexpr const char* kFtsSchema = R"sql(
-CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(
-  search, content='events', content_rowid='n', tokenize='unicode61 remove_diacritics 2',
-  detail='none', columnsize=0, prefix='1 2');
-CREATE TABLE IF NOT EXISTS fts_state(id INTEGER PRIMARY KEY CHECK (id = 1), upto INTEGER NOT NULL);
-INSERT OR IGNORE INTO fts_state(id, upto) VALUES (1, 0);
-)sql";
-
-constexpr const char* kDropFts = R"sql(
-DROP TRIGGER IF EXISTS events_fts_ai;
-DROP TRIGGER IF EXISTS events_fts_ad;
-DROP TABLE IF EXISTS events_fts;
-DROP TABLE IF EXISTS fts_state;
-)sql";
-
 struct SensorDelta {
   const Event* sample = nullptr;
   int64_t events = 0;
@@ -74,6 +53,7 @@ Store::~Store() {
   if (checkpointer_.joinable()) checkpointer_.join();
   for (sqlite3* r : all_readers_) sqlite3_close(r);
   stmts_.reset();
+  if (indexer_ != writer_) sqlite3_close(indexer_);
   sqlite3_close(writer_);
 }
 
@@ -116,32 +96,6 @@ Status Store::Init() {
   if (auto st = CreateOrMigrateSchema(writer_, id_key_, options_.id_hash_mask); !st.ok()) {
     return st;
   }
-  bool keep_fts = false;
-  {
-    Stmt s(writer_, "SELECT sql FROM sqlite_master WHERE name='events_fts'");
-    Stmt state(writer_, "SELECT 1 FROM sqlite_master WHERE name='fts_state'");
-    // An index of another kind (tokenizer, no prefix lists, or filled by triggers) is
-    // dropped and rebuilt in the background.
-    keep_fts = s.ok() && s.Step() == SQLITE_ROW &&
-               s.Text(0).find("detail='none'") != std::string::npos &&
-               s.Text(0).find("prefix='1 2'") != std::string::npos && state.ok() &&
-               state.Step() == SQLITE_ROW;
-  }
-  if (!keep_fts || !options_.fts) {
-    if (auto st = Exec(writer_, kDropFts); !st.ok()) return st;
-  }
-  if (options_.fts) {
-    if (auto st = Exec(writer_, kFtsSchema); !st.ok()) return st;
-    // Merge segments less eagerly: less work per commit, slightly more segments to read.
-    if (auto st = Exec(writer_,
-                       "INSERT INTO events_fts(events_fts, rank) VALUES('automerge', 8);"
-                       "INSERT INTO events_fts(events_fts, rank) VALUES('crisismerge', 32);");
-        !st.ok()) {
-      return st;
-    }
-    Stmt upto(writer_, "SELECT upto FROM fts_state WHERE id = 1");
-    if (upto.ok() && upto.Step() == SQLITE_ROW) fts_upto_ = upto.Int(0);
-  }
   {
     Stmt upto(writer_, "SELECT upto FROM pod_index_state WHERE id = 1");
     if (upto.ok() && upto.Step() == SQLITE_ROW) pod_upto_ = upto.Int(0);
@@ -150,6 +104,7 @@ Status Store::Init() {
     Stmt last(writer_, "SELECT COALESCE(MAX(n), 0) FROM events");
     if (last.ok() && last.Step() == SQLITE_ROW) last_rowid_ = last.Int(0);
   }
+  if (auto st = OpenTextIndex(); !st.ok()) return st;
   stmts_ = std::make_unique<WriterStmts>();
   stmts_->find_id =
       Stmt(writer_, "SELECT 1 FROM events WHERE time_ns = ?1 AND id_hash = ?2 AND id = ?3");
@@ -281,7 +236,9 @@ Status Store::InsertLocked(WriteOp* op) {
 
 Status Store::Apply(const std::vector<WriteOp*>& ops) {
   std::lock_guard<std::mutex> lock(write_mu_);
-  if (auto st = Exec(writer_, "BEGIN IMMEDIATE"); !st.ok()) return st;
+  // Deferred: IMMEDIATE would take the text index file's write lock too (text_index.cpp).
+  // Only this connection writes the events file, so the upgrade to writing never waits.
+  if (auto st = Exec(writer_, "BEGIN"); !st.ok()) return st;
   for (WriteOp* op : ops) {
     if (auto st = InsertLocked(op); !st.ok()) {
       (void)Exec(writer_, "ROLLBACK");
@@ -304,7 +261,8 @@ int64_t Store::SizeBytes() const {
   if (memory_) return 0;
   int64_t total = 0;
   struct stat st {};
-  for (const std::string& p : {options_.path, options_.path + "-wal"}) {
+  const std::string text = TextIndexPath(options_.path);
+  for (const std::string& p : {options_.path, options_.path + "-wal", text, text + "-wal"}) {
     if (::stat(p.c_str(), &st) == 0) total += static_cast<int64_t>(st.st_size);
   }
   return total;

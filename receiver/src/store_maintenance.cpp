@@ -21,6 +21,7 @@ void Store::CheckpointLoop() {
   }
   auto db = OpenConnection(options_.path, false);
   if (!db.ok()) return;
+  (void)AttachTextIndex(*db);  // checkpoints (nullptr below) cover both files
   std::unique_lock<std::mutex> lock(cp_mu_);
   while (!cp_stop_) {
     cp_cv_.wait_for(lock, std::chrono::milliseconds(500));
@@ -37,62 +38,49 @@ void Store::CheckpointLoop() {
 // The pod index gets each chunk sorted by (pod, time): one insertion point per pod per
 // chunk instead of per commit, most of them appending to the pod's last page. Under load it
 // waits for kPodIndexChunk rows (a pod filter scans at most about that many not indexed
-// yet); the text index goes in the chunks the caller asks for.
-Result<int64_t> Store::IndexPending(int64_t max_rows, bool pods_now) {
+// yet).
+Result<int64_t> Store::IndexPods(int64_t max_rows, bool now) {
   std::lock_guard<std::mutex> lock(write_mu_);
-  const int64_t last_row = last_rowid_.load();
-  const int64_t pod_from = pod_upto_.load();
-  const int64_t fts_from = options_.fts ? fts_upto_.load() : last_row;
+  const int64_t from = pod_upto_.load();
+  if (last_rowid_.load() - from < (now ? 1 : kPodIndexChunk)) return int64_t{0};
+  // Deferred, as Apply: the text index file is not touched.
+  if (auto st = Exec(writer_, "BEGIN"); !st.ok()) return st.error();
   Stmt last(writer_, "SELECT MAX(n) FROM (SELECT n FROM events WHERE n > ?1 ORDER BY n LIMIT ?2)");
-  if (!last.ok()) return SqlError(writer_, "prepare index");
-  // The last row of the next `rows` after `from` (`from` when there are none).
-  auto end_after = [&](int64_t from, int64_t rows) {
-    last.Reset();
-    last.Bind(1, from);
-    last.Bind(2, rows);
-    if (last.Step() != SQLITE_ROW || sqlite3_column_type(last.get(), 0) == SQLITE_NULL) {
-      return from;
-    }
-    return last.Int(0);
-  };
-  const int64_t fts_to = fts_from < last_row ? end_after(fts_from, max_rows) : fts_from;
-  const bool pods_due = last_row - pod_from >= (pods_now ? 1 : kPodIndexChunk);
-  const int64_t pod_to =
-      pods_due ? end_after(pod_from, pods_now ? max_rows : 2 * kPodIndexChunk) : pod_from;
-  if (fts_to == fts_from && pod_to == pod_from) return int64_t{0};
-  if (auto st = Exec(writer_, "BEGIN IMMEDIATE"); !st.ok()) return st.error();
+  Stmt ins(writer_,
+           "INSERT INTO events_pod(pod, time_ns, n) SELECT pod, time_ns, n FROM events "
+           "WHERE n > ?1 AND n <= ?2 ORDER BY pod, time_ns, n");
+  Stmt mark(writer_, "UPDATE pod_index_state SET upto = ?1 WHERE id = 1");
+  bool ok = last.ok() && ins.ok() && mark.ok();
+  last.Bind(1, from);
+  last.Bind(2, now ? max_rows : 2 * kPodIndexChunk);
+  int64_t to = from;
+  if (ok && last.Step() == SQLITE_ROW && sqlite3_column_type(last.get(), 0) != SQLITE_NULL) {
+    to = last.Int(0);
+  }
   int64_t rows = 0;
-  // Fills one index over (from, to] and moves its mark.
-  auto fill = [&](const char* insert_sql, const char* mark_sql, int64_t from, int64_t to) {
-    if (from >= to) return true;
-    Stmt ins(writer_, insert_sql);
-    Stmt mark(writer_, mark_sql);
-    if (!ins.ok() || !mark.ok()) return false;
+  if (ok && to > from) {
     ins.Bind(1, from);
     ins.Bind(2, to);
     mark.Bind(1, to);
-    if (ins.Step() != SQLITE_DONE) return false;
-    rows = std::max(rows, static_cast<int64_t>(sqlite3_changes(writer_)));
-    return mark.Step() == SQLITE_DONE;
-  };
-  bool ok = fill(
-      "INSERT INTO events_pod(pod, time_ns, n) SELECT pod, time_ns, n FROM events "
-      "WHERE n > ?1 AND n <= ?2 ORDER BY pod, time_ns, n",
-      "UPDATE pod_index_state SET upto = ?1 WHERE id = 1", pod_from, pod_to);
-  if (ok && options_.fts) {
-    ok = fill(
-        "INSERT INTO events_fts(rowid, search) SELECT n, search FROM events "
-        "WHERE n > ?1 AND n <= ?2",
-        "UPDATE fts_state SET upto = ?1 WHERE id = 1", fts_from, fts_to);
+    ok = ins.Step() == SQLITE_DONE;
+    rows = sqlite3_changes(writer_);
+    ok = ok && mark.Step() == SQLITE_DONE;
   }
   if (!ok || !Exec(writer_, "COMMIT").ok()) {
-    Error e = SqlError(writer_, "index");
+    Error e = SqlError(writer_, "pod index");
     (void)Exec(writer_, "ROLLBACK");
     return e;
   }
-  pod_upto_ = pod_to;
-  if (options_.fts) fts_upto_ = fts_to;
+  pod_upto_ = to;
   return rows;
+}
+
+Result<int64_t> Store::IndexPending(int64_t max_rows, bool pods_now) {
+  auto pods = IndexPods(max_rows, pods_now);
+  if (!pods.ok()) return pods;
+  auto text = IndexText(max_rows);
+  if (!text.ok()) return text;
+  return std::max(*pods, *text);
 }
 
 Result<int64_t> Store::Retain(std::optional<int64_t> min_time_ns, int64_t max_events) {
@@ -102,16 +90,18 @@ Result<int64_t> Store::Retain(std::optional<int64_t> min_time_ns, int64_t max_ev
       !st.ok()) {
     return st.error();
   }
-  // Each chunk: pick the oldest rows, take the indexed ones out of the FTS index (it
-  // needs their text), then delete them; one transaction per chunk.
+  // Each chunk: pick the oldest rows, take the indexed ones out of the text index (it
+  // needs their text), then delete them; one transaction per chunk, holding the write locks
+  // of both files (the text index's mark is read under its lock; text_index.cpp).
   auto run_chunks = [&](const char* pick_sql, int64_t arg, int64_t budget) -> Status {
     Stmt pick(writer_, pick_sql);
     Stmt unindex(
         writer_,
         options_.fts
             ? "INSERT INTO events_fts(events_fts, rowid, search) SELECT 'delete', e.n, e.search "
-              "FROM events e JOIN doomed d ON e.n = d.n WHERE e.n <= ?1"
-            : "SELECT ?1");
+              "FROM events e JOIN doomed d ON e.n = d.n "
+              "WHERE e.n <= (SELECT upto FROM textidx.fts_state WHERE id = 1)"
+            : "SELECT 1");
     // CROSS JOIN keeps the doomed rows as the outer loop (the planner otherwise scans events).
     Stmt unindex_pod(writer_,
                      "DELETE FROM events_pod WHERE (pod, time_ns, n) IN (SELECT e.pod, e.time_ns, "
@@ -128,7 +118,6 @@ Result<int64_t> Store::Retain(std::optional<int64_t> min_time_ns, int64_t max_ev
       pick.Bind(1, arg);
       pick.Bind(2, n);
       unindex.Reset();
-      unindex.Bind(1, fts_upto_.load());
       unindex_pod.Reset();
       del.Reset();
       int rc = pick.Step();
@@ -204,7 +193,7 @@ Status Store::MarkSilent(int64_t now_ns, double default_interval_s, WriteOp* out
   if (out->events.empty()) return OkStatus();
   out->received_ns = now_ns;
   std::lock_guard<std::mutex> lock(write_mu_);
-  if (auto st = Exec(writer_, "BEGIN IMMEDIATE"); !st.ok()) return st;
+  if (auto st = Exec(writer_, "BEGIN"); !st.ok()) return st;  // deferred, as Apply
   Status st = InsertLocked(out);
   Stmt m(writer_, "UPDATE sensors SET silent = 1, silent_since_ns = ?2 WHERE id = ?1");
   if (!m.ok()) st = SqlError(writer_, "prepare mark silent");

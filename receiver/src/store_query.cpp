@@ -156,7 +156,10 @@ Result<sqlite3*> Store::AcquireReader() {
   auto opened = OpenConnection(options_.path, false);  // the writer created the file
   if (!opened.ok()) return opened.error();
   sqlite3* db = *opened;
-  if (options_.fts) AddTermList(db);
+  if (auto st = AttachTextIndex(db); !st.ok()) {
+    sqlite3_close(db);
+    return st.error();
+  }
   (void)Exec(db, "PRAGMA query_only=1; PRAGMA cache_size=-16384;");
   RegisterFunctions(db);
   std::lock_guard<std::mutex> lock(readers_mu_);

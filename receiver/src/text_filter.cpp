@@ -208,7 +208,7 @@ std::string TextFilterFtsQuery(const std::string& s, sqlite3* terms_db) {
 void AddTermList(sqlite3* db) {
   (void)Exec(db,
              "CREATE VIRTUAL TABLE IF NOT EXISTS temp.events_fts_terms USING "
-             "fts5vocab(main, events_fts, row)");
+             "fts5vocab(textidx, events_fts, row)");
 }
 
 void RegisterFunctions(sqlite3* db) {

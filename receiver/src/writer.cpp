@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <time.h>
 
+#include <functional>
+
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/log.h"
 #include "sandwatch/core/procfs/thread_sched.h"
@@ -10,23 +12,32 @@
 namespace sandwatch::receiver {
 namespace {
 constexpr size_t kMaxEventsPerCommit = 50000;
-}
 
-void Writer::Start() {
+// Starts `body` on a thread named `name` at the bulk priority, and returns once the
+// priority is set. --bulk-nice: storing and indexing yield to searches for a CPU.
+std::thread StartBulkThread(const ReceiverConfig& config, const char* name,
+                            std::function<void()> body) {
   std::promise<void> prioritised;
   auto started = prioritised.get_future();
-  thread_ = std::thread([this, ready = std::move(prioritised)]() mutable {
-    // --bulk-nice: storing what sensors send yields to searches when both want a CPU.
-    if (config_.bulk_nice > 0) {
-      if (auto st = procfs::RaiseThreadNice(0, config_.bulk_nice); !st.ok()) {
-        SW_LOG(kWarn, "writer", "keeps the normal priority", {"error", st.error().message});
+  std::thread t([&config, name, ready = std::move(prioritised), body = std::move(body)]() mutable {
+    if (config.bulk_nice > 0) {
+      if (auto st = procfs::RaiseThreadNice(0, config.bulk_nice); !st.ok()) {
+        SW_LOG(kWarn, name, "keeps the normal priority", {"error", st.error().message});
       }
     }
     ready.set_value();
-    Loop();
+    body();
   });
-  pthread_setname_np(thread_.native_handle(), "sw-writer");
-  started.wait();  // the thread's priority is set once Start() returns
+  pthread_setname_np(t.native_handle(), name);
+  started.wait();
+  return t;
+}
+}  // namespace
+
+void Writer::Start() {
+  thread_ = StartBulkThread(config_, "sw-writer", [this] { Loop(); });
+  if (store_.fts())
+    text_thread_ = StartBulkThread(config_, "sw-text-index", [this] { TextIndexLoop(); });
 }
 
 void Writer::Stop() {
@@ -36,7 +47,14 @@ void Writer::Stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  text_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (text_thread_.joinable()) text_thread_.join();
+}
+
+bool Writer::Stopping() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stopping_;
 }
 
 Status Writer::Submit(WriteOp* op) {
@@ -107,34 +125,40 @@ void Writer::Periodic(int64_t now_mono_ns) {
   }
 }
 
-// The deferred indexes (text and pods) are filled here, off the request path: in big
-// chunks when nothing waits; under load the text index in small ones between commits once
-// its backlog grows, the pod index once kPodIndexChunk rows wait.
-void Writer::IndexText(bool idle) {
-  const int64_t fts_backlog = store_.FtsBacklog();
-  const int64_t pod_backlog = store_.PodBacklog();
-  const bool pods_due = pod_backlog >= (idle ? 1 : kPodIndexChunk);
-  if (fts_backlog <= 0 && !pods_due) return;
-  bool waiting = false;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    waiting = !queue_.empty();
+// The pod index is filled here, between commits: in one chunk when nothing waits, under
+// load once kPodIndexChunk rows wait (a pod filter scans the rows not indexed yet).
+void Writer::IndexPods(bool idle) {
+  if (store_.PodBacklog() < (idle ? 1 : kPodIndexChunk)) return;
+  auto r = store_.IndexPods(20000, /*now=*/idle);
+  if (!r.ok()) SW_LOG(kError, "receiver", "pod indexing failed", {"error", r.error().message});
+}
+
+// The text index is filled on its own thread and connection, beside the writer. A text
+// search tests every row not indexed yet directly (hundreds of ms at a 60,000-row
+// backlog), so the backlog is taken every 20 ms; bigger chunks cost less per row, so a
+// chunk takes everything that waits, up to 20,000 rows.
+void Writer::TextIndexLoop() {
+  constexpr int64_t kMaxChunk = 20000;
+  while (!Stopping()) {
+    if (store_.FtsBacklog() <= 0) {
+      std::unique_lock<std::mutex> lock(mu_);
+      text_cv_.wait_for(lock, std::chrono::milliseconds(20), [&] { return stopping_; });
+      continue;
+    }
+    timespec t0{}, t1{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+    auto r = store_.IndexText(kMaxChunk);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+    metrics_.FtsCpu(static_cast<double>(t1.tv_sec - t0.tv_sec) +
+                    static_cast<double>(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    if (!r.ok()) {
+      SW_LOG(kError, "receiver", "text indexing failed", {"error", r.error().message});
+    }
+    if (!r.ok() || *r < kMaxChunk) {
+      std::unique_lock<std::mutex> lock(mu_);
+      text_cv_.wait_for(lock, std::chrono::milliseconds(20), [&] { return stopping_; });
+    }
   }
-  // Small chunks between commits keep request latency low; measured at 1M events, chunks
-  // of 5000 stalled the synchronous clients and cost 40 % of the ingest rate. The backlog
-  // is kept below a few thousand rows even under continuous load: a text search tests
-  // every row not indexed yet directly, which cost it hundreds of ms at a 60,000-row backlog.
-  // The text chunk follows the text backlog alone: the pod index's (up to kPodIndexChunk by
-  // design) would otherwise split it into chunks of one commit, each costing more per row.
-  int64_t chunk = idle ? 20000 : fts_backlog > 4000 ? 2000 : !waiting ? 1000 : 0;
-  if (chunk == 0 && !pods_due) return;
-  timespec t0{}, t1{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
-  auto r = store_.IndexPending(chunk, /*pods_now=*/idle);
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
-  metrics_.FtsCpu(static_cast<double>(t1.tv_sec - t0.tv_sec) +
-                  static_cast<double>(t1.tv_nsec - t0.tv_nsec) / 1e9);
-  if (!r.ok()) SW_LOG(kError, "receiver", "text indexing failed", {"error", r.error().message});
 }
 
 void Writer::Loop() {
@@ -157,7 +181,7 @@ void Writer::Loop() {
     if (!idle) Commit(batch);
     if (stop) break;
     Periodic(clock_.MonoNs());
-    IndexText(idle);
+    IndexPods(idle);
   }
 }
 

@@ -1,7 +1,8 @@
 // The single writer thread. HTTP handlers Submit() a WriteOp and block until the
 // transaction holding it has committed (so a 202 means durable). Ops that arrive
 // while a commit is in progress are grouped into the next transaction.
-// The thread also runs the periodic jobs that write: sensor silence and retention.
+// The thread also runs the periodic jobs that write: sensor silence, retention and the pod
+// index. A second thread fills the text index beside it (Store::IndexText).
 #pragma once
 
 #include <condition_variable>
@@ -41,7 +42,9 @@ class Writer {
   void Commit(std::vector<Pending*>& batch);
   void Periodic(int64_t now_mono_ns);
   void Published(const WriteOp& op);
-  void IndexText(bool idle);
+  void IndexPods(bool idle);
+  void TextIndexLoop();
+  bool Stopping();
 
   Store& store_;
   Metrics& metrics_;
@@ -50,9 +53,11 @@ class Writer {
   const Clock& clock_;
   std::mutex mu_;
   std::condition_variable cv_;
+  std::condition_variable text_cv_;  // wakes the text index thread at Stop
   std::deque<Pending*> queue_;
   bool stopping_ = false;
   std::thread thread_;
+  std::thread text_thread_;
   int64_t next_silence_ns_ = 0;
   int64_t next_retention_ns_ = 0;
 };

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "sandwatch/receiver/store.h"
 #include "test_util.h"
 
 namespace sandwatch::receiver::testing {
@@ -367,14 +368,19 @@ TEST(ApiTextIndex, AnIndexWithoutPrefixListsIsRebuilt) {
     ASSERT_EQ(c->Post("/events", Batch(events), "application/json")->status, 202);
     ASSERT_TRUE(indexed(*c));
   }
+  // The index file of an older build: the same words, no prefix lists.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(cfg.db.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "DROP TABLE events_fts; CREATE VIRTUAL TABLE events_fts USING fts5("
-                         "search, content='events', content_rowid='n', tokenize='unicode61 "
-                         "remove_diacritics 2', detail='none', columnsize=0);"
-                         "INSERT INTO events_fts(events_fts) VALUES('rebuild');",
-                         nullptr, nullptr, nullptr),
+  const std::string attach = "ATTACH '" + TextIndexPath(cfg.db) + "' AS textidx;";
+  ASSERT_EQ(sqlite3_exec(
+                db,
+                (attach + "DROP TABLE textidx.events_fts; CREATE VIRTUAL TABLE textidx.events_fts "
+                          "USING fts5(search, content='', tokenize='unicode61 remove_diacritics "
+                          "2', detail='none', columnsize=0);"
+                          "INSERT INTO textidx.events_fts(rowid, search) SELECT n, search FROM "
+                          "events;")
+                    .c_str(),
+                nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
   auto r = StartOrDie(cfg);
@@ -383,7 +389,7 @@ TEST(ApiTextIndex, AnIndexWithoutPrefixListsIsRebuilt) {
   ASSERT_TRUE(indexed(*c));
   EXPECT_EQ(CountAll(*c, "&filter=ncat%20-e"), 10);
   EXPECT_EQ(CountAll(*c, "&filter=ncat%20--exec%20/b"), 10);
-  ASSERT_EQ(sqlite3_open(cfg.db.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_open(TextIndexPath(cfg.db).c_str(), &db), SQLITE_OK);
   sqlite3_stmt* s = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_master WHERE name='events_fts'", -1, &s,
                                nullptr),

@@ -144,7 +144,8 @@ TEST(TextPrefix, QueryNamesTheIndexedWords) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(":memory:", &db), SQLITE_OK);
   ASSERT_TRUE(Exec(db,
-                   "CREATE VIRTUAL TABLE events_fts USING fts5(search, tokenize='unicode61 "
+                   "ATTACH ':memory:' AS textidx;"
+                   "CREATE VIRTUAL TABLE textidx.events_fts USING fts5(search, tokenize='unicode61 "
                    "remove_diacritics 2', detail='none', prefix='1 2');"
                    "INSERT INTO events_fts(search) VALUES ('shadow shadowy host-4321 ab'), "
                    "('cred0 cred1 cred2 cred3 cred4 cred5 cred6 cred7 cred8 cred9');")

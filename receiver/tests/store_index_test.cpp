@@ -312,7 +312,9 @@ TEST(StoreSchema, MigratesASchema2StoreInPlace) {
     auto store = OpenOrDie(db);
     ASSERT_NE(store, nullptr);
     EXPECT_EQ(*store->CountEvents(), 40);
-    EXPECT_EQ(store->IndexBacklog(), 0);  // the migration filled the pod index
+    EXPECT_EQ(store->PodBacklog(), 0);  // the migration filled the pod index
+    // The text index moved to a file of its own: rebuilt there, in the background.
+    EXPECT_EQ(store->FtsBacklog(), 40);
     EventQuery pod;
     pod.pods = {"pod-3"};
     EXPECT_EQ(Count(*store, pod), 10);
@@ -327,6 +329,8 @@ TEST(StoreSchema, MigratesASchema2StoreInPlace) {
     EventQuery text;
     text.filter = "shadow";
     EXPECT_EQ(Count(*store, text), 41);
+    ASSERT_EQ(*store->IndexText(1000), 41);
+    EXPECT_EQ(Count(*store, text), 41);
   }
   const auto one_int = [&](const char* sql) { return testing::QueryInt(db, sql); };
   EXPECT_EQ(one_int("PRAGMA user_version"), 3);
@@ -338,6 +342,9 @@ TEST(StoreSchema, MigratesASchema2StoreInPlace) {
             1);
   EXPECT_EQ(one_int("SELECT upto FROM pod_index_state"), 40);
   EXPECT_EQ(one_int("SELECT COUNT(*) FROM sqlite_master WHERE name = 'events_pod_tail'"), 1);
+  EXPECT_EQ(one_int("SELECT COUNT(*) FROM sqlite_master WHERE name IN ('events_fts', 'fts_state')"),
+            0);
+  EXPECT_EQ(testing::QueryInt(TextIndexPath(db), "SELECT upto FROM fts_state"), 41);
 }
 
 }  // namespace

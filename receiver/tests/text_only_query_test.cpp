@@ -17,6 +17,7 @@
 #include "sqlite_util.h"
 #include "test_util.h"
 #include "text_filter.h"
+#include "text_index.h"
 
 namespace sandwatch::receiver {
 namespace {
@@ -100,6 +101,7 @@ std::optional<std::vector<int64_t>> PageFromWalk(const std::string& path, const 
     return std::nullopt;
   }
   RegisterFunctions(*db);
+  EXPECT_TRUE(AttachTextIndexFile(*db, TextIndexPath(path)).ok());
   EXPECT_TRUE(Exec(*db, "BEGIN").ok());
   auto found = FindTextOnly(*db, {TextFilterFtsTerms(filter), filter, page, limit, asc});
   (void)Exec(*db, "ROLLBACK");

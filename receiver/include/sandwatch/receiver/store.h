@@ -29,7 +29,7 @@ namespace sandwatch::receiver {
 
 struct StoreOptions {
   std::string path;  // file or ":memory:"
-  bool fts = true;   // maintain the FTS5 trigram index and use it for "filter"
+  bool fts = true;   // maintain the FTS5 word index (TextIndexPath) and use it for "filter"
   bool sync_full = true;
   // Bits of the id hash kept (duplicate ids are found by it). Tests narrow it to force
   // hash collisions; a store must always be opened with the same mask.
@@ -68,6 +68,10 @@ struct QueryResult {
 };
 
 inline constexpr int64_t kMaxTextMatchesCounted = 10000;
+
+// The text index's database file beside the events file ("<db>-text"). It can be deleted
+// while the receiver is stopped; it is then rebuilt in the background.
+std::string TextIndexPath(const std::string& db_path);
 
 // Under load the pod index is filled once this many rows wait: each pod's insertion point
 // then takes ~25 rows (200 pods) instead of 2; a pod filter scans at most about this
@@ -110,16 +114,21 @@ class Store {
   // in one transaction. `out` receives the stored events (for the stream and metrics).
   Status MarkSilent(int64_t now_ns, double default_interval_s, WriteOp* out);
 
-  // Adds up to `max_rows` events not yet indexed to the FTS index, and to the pod index
-  // (up to `max_rows` with `pods_now`; otherwise only once kPodIndexChunk rows wait, then
-  // up to twice that), in one transaction (writer thread). Returns how many rows the index
-  // that gained most gained.
+  // Adds up to `max_rows` events not yet indexed to the pod index (`now`), or once
+  // kPodIndexChunk rows wait up to twice that, in one transaction. Writer thread only.
+  // Returns how many rows it added.
+  Result<int64_t> IndexPods(int64_t max_rows, bool now = true);
+  // Adds up to `max_rows` events not yet indexed to the text index, in one transaction of
+  // the text index's own file and connection, so it runs beside the writer instead of
+  // between its commits. One thread at a time. Returns how many rows it added.
+  Result<int64_t> IndexText(int64_t max_rows);
+  // Both of the above (tests and benchmarks); returns the larger count.
   Result<int64_t> IndexPending(int64_t max_rows, bool pods_now = true);
   // Events stored but not yet in the FTS index (their text filter is evaluated by a scan).
   int64_t FtsBacklog() const { return options_.fts ? last_rowid_.load() - fts_upto_.load() : 0; }
   // Events stored but not yet in the pod index (their pod is read from the row).
   int64_t PodBacklog() const { return last_rowid_.load() - pod_upto_.load(); }
-  // Events not yet in every deferred index (pod and text): what IndexPending has left.
+  // Events not yet in every deferred index (pod and text).
   int64_t IndexBacklog() const {
     return last_rowid_.load() -
            std::min(pod_upto_.load(), options_.fts ? fts_upto_.load() : pod_upto_.load());
@@ -139,7 +148,7 @@ class Store {
   // Distinct values of rule, source, pod, sensor (at most `limit` each), for UI filters.
   Result<std::vector<std::pair<std::string, std::vector<std::string>>>> Facets(int limit);
   Result<int64_t> CountEvents();
-  int64_t SizeBytes() const;  // main file + WAL
+  int64_t SizeBytes() const;  // main file, text index file and their WALs
   bool fts() const { return options_.fts; }
 
  private:
@@ -148,11 +157,17 @@ class Store {
   Status Init();
   // Inserts op's events inside an open transaction; fills the outcome fields.
   Status InsertLocked(WriteOp* op);
+  // The text index lives in its own file (TextIndexPath), attached to every connection
+  // as "textidx": filling it takes that file's write lock, never the events file's.
+  Status OpenTextIndex();
+  Status AttachTextIndex(sqlite3* db);  // on a reader's or the checkpointer's connection
   Result<sqlite3*> AcquireReader();
   void ReleaseReader(sqlite3* db);
 
   StoreOptions options_;
   sqlite3* writer_ = nullptr;
+  sqlite3* indexer_ = nullptr;  // fills the text index (the writer's connection in memory mode)
+  std::mutex index_mu_;         // one IndexText at a time
   std::unique_ptr<WriterStmts> stmts_;
   std::array<uint8_t, 16> id_key_{};  // keys the id hash (store_meta.id_hash_key)
   std::atomic<int64_t> fts_upto_{0};  // events with n <= this are in the FTS index
