@@ -169,5 +169,25 @@ TEST(TextIndex, InMemoryStoresIndexOnTheWritersConnection) {
   EXPECT_EQ(Count(**store, "event 3"), 1);
 }
 
+// The writer checkpoints only past 16,384 WAL pages (64 MiB); below that, the files grow
+// only when the background checkpoint copies the WALs into them.
+TEST(StoreCheckpoint, TheBackgroundCheckpointCopiesEachWalIntoItsFile) {
+  for (bool fts : {true, false}) {
+    SCOPED_TRACE(fts ? "with the text index" : "--no-fts");
+    TempDir dir;
+    const std::string db = dir.File("events.db");
+    auto store = Store::Open(StoreOptions{db, fts, false});
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    const auto events_size = fs::file_size(db);
+    const auto text_size = fts ? fs::file_size(TextIndexPath(db)) : 0;
+    for (int i = 0; i < 10; ++i) testing::WriteEvents(**store, MakeEvents(i * 100, 100, "whoami"));
+    ASSERT_TRUE((*store)->IndexText(100000).ok());
+    EXPECT_TRUE(testing::WaitFor([&] {
+      return fs::file_size(db) > events_size &&
+             (!fts || fs::file_size(TextIndexPath(db)) > text_size);
+    }));
+  }
+}
+
 }  // namespace
 }  // namespace sandwatch::receiver
