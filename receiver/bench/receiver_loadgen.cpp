@@ -190,6 +190,7 @@ int main(int argc, char** argv) {      // NOLINT(bugprone-exception-escape): ben
   double catch_up_s = std::chrono::duration<double>(Clock::now() - catch_up_start).count();
   auto threads = sandwatch::loadgen::ThreadCpuSeconds(pid);
   double fts_cpu = Metric(c, "sandwatch_receiver_fts_index_cpu_seconds_total");
+  const double commits = Metric(c, "sandwatch_receiver_commits_total");  // -1: not counted
   auto all = c.Get("/api/events?limit=1");
   int64_t count = all ? nlohmann::json::parse(all->body)["statistics"]["all"].get<int64_t>() : -1;
 
@@ -233,6 +234,10 @@ int main(int argc, char** argv) {      // NOLINT(bugprone-exception-escape): ben
       "%.1f s (%.1f us) per event |\n",
       ingest_cpu_s, ingest_cpu_s * per_event, senders_cpu_s, senders_cpu_s * per_event);
   std::printf("| text index catch-up after the last 202 | %.1f s |\n", catch_up_s);
+  if (commits > 0) {
+    std::printf("| events per commit (requests waiting together share one) | %.0f |\n",
+                static_cast<double>(fill.stored) / commits);
+  }
   std::string split;
   // The text index has a thread of its own; older receivers filled it on the writer's.
   const bool own_thread = threads.count("sw-text-index") > 0;

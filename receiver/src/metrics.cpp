@@ -116,6 +116,9 @@ std::string Metrics::Render(const MetricsSnapshot& snap) const {
   line("sandwatch_receiver_credentials_reloads_total{result=\"error\"} " +
        std::to_string(reloads_failed_.load()));
   single("heartbeats_total", "counter", "Heartbeats stored.", heartbeats_.load());
+  single("commits_total", "counter",
+         "Transactions that stored events or heartbeats (requests waiting together share one).",
+         commits_.load());
   single("sensor_silent_total", "counter", "sensor_silent events raised.", silent_raised_.load());
   line("# HELP sandwatch_receiver_sensors Known sensors by liveness status.");
   line("# TYPE sandwatch_receiver_sensors gauge");
@@ -129,7 +132,8 @@ std::string Metrics::Render(const MetricsSnapshot& snap) const {
   single("events_stored", "gauge", "Events currently in the store.", snap.events_stored);
   single("retention_deleted_total", "counter", "Events removed by retention.",
          retention_deleted_.load());
-  single("db_size_bytes", "gauge", "SQLite file plus WAL size.", snap.db_bytes);
+  single("db_size_bytes", "gauge", "SQLite files (events and text index) plus their WALs.",
+         snap.db_bytes);
   single("fts_backlog", "gauge", "Stored events not yet in the text index.", snap.fts_backlog);
   header("fts_index_cpu_seconds_total", "counter",
          "CPU the text index thread spent filling the text index.");

@@ -38,6 +38,7 @@ class Metrics {
   std::map<std::string, Refusals> RefusedBySensor() const;
   void CredentialsReloaded(bool ok) { ++(ok ? reloads_ok_ : reloads_failed_); }
   void Heartbeat() { ++heartbeats_; }
+  void Committed() { ++commits_; }
   void SilentRaised() { ++silent_raised_; }
   void RetentionDeleted(int64_t n) { retention_deleted_ += n; }
   // CPU seconds the writer spent filling the text index.
@@ -61,6 +62,7 @@ class Metrics {
   int64_t latency_count_ = 0;
   std::atomic<int64_t> duplicates_{0};
   std::atomic<int64_t> heartbeats_{0};
+  std::atomic<int64_t> commits_{0};
   std::atomic<int64_t> silent_raised_{0};
   std::atomic<int64_t> retention_deleted_{0};
   std::atomic<int64_t> fts_cpu_us_{0};

@@ -89,6 +89,7 @@ void Writer::Commit(std::vector<Pending*>& batch) {
   if (!st.ok()) {
     SW_LOG(kError, "receiver", "commit failed", {"error", st.error().message});
   } else {
+    metrics_.Committed();
     for (WriteOp* op : ops) Published(*op);
   }
   for (Pending* p : batch) p->done.set_value(st);
