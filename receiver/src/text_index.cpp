@@ -110,7 +110,9 @@ Status Store::OpenTextIndex() {
   const std::string path = memory_ ? ":memory:" : TextIndexPath(options_.path);
   if (!options_.fts) {
     // Without the index nothing keeps it current: remove it rather than leave it stale.
-    for (const char* suffix : {"", "-wal", "-shm"}) (void)::unlink((path + suffix).c_str());
+    if (!memory_) {
+      for (const char* suffix : {"", "-wal", "-shm"}) (void)::unlink((path + suffix).c_str());
+    }
     return OkStatus();
   }
   if (auto st = AttachTextIndexFile(writer_, path); !st.ok()) return st;

@@ -77,6 +77,26 @@ TEST(TextIndex, LivesInItsOwnFileAndIsRebuiltWhenDeleted) {
   EXPECT_EQ(Count(*store, "event 7"), 1);
 }
 
+// Without the index nothing would keep it current: --no-fts removes the file, and the next
+// start with the index rebuilds it.
+TEST(TextIndex, NoFtsRemovesTheFileAndTheNextStartRebuildsIt) {
+  TempDir dir;
+  const std::string db = dir.File("events.db");
+  for (bool fts : {true, false}) {
+    auto store = Store::Open(StoreOptions{db, fts, false});
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    testing::WriteEvents(**store, MakeEvents(fts ? 0 : 10, 10, "whoami"));
+    ASSERT_TRUE((*store)->IndexText(1000).ok());
+    EXPECT_EQ(fs::exists(TextIndexPath(db)), fts);
+    EXPECT_EQ(Count(**store, "whoami"), fts ? 10 : 20);
+  }
+  auto store = testing::OpenStoreOrDie(db);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->FtsBacklog(), 20);
+  ASSERT_EQ(*store->IndexText(1000), 20);
+  EXPECT_EQ(Count(*store, "whoami"), 20);
+}
+
 TEST(TextIndex, AnIndexOfAnotherStoreIsRebuilt) {
   TempDir dir;
   const std::string a = dir.File("a.db");
