@@ -66,10 +66,8 @@ Result<std::shared_ptr<ProcessHandle>> KubeBackend::StartCellListener(RunContext
   const std::string probe =
       std::string("grep -q ':") + hex.data() + " 00000000:0000 0A' /proc/net/tcp";
   for (int i = 0; i < 60; ++i) {
-    auto r = kubectl_.RunRaw(cfg.namespace_,
-                             Kubectl::ExecArgs(attacker_pod_, "listener", {"/bin/sh", "-c", probe}),
-                             seconds(20));
-    if (r.ok() && r->ok()) return handle;
+    if (kubectl_.Exec(attacker_pod_, "listener", {"/bin/sh", "-c", probe}, seconds(20)).ok())
+      return handle;
     if (!handle->Running() || Interrupted()) break;
     deps_.sleep(milliseconds(500));
   }

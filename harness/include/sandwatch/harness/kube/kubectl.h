@@ -28,10 +28,6 @@ class Kubectl {
                           const std::string& stdin_data = "");
   Result<std::string> RunIn(const std::string& ns, const std::vector<std::string>& args,
                             std::chrono::seconds timeout, const std::string& stdin_data = "");
-  // Runs and returns the full result whatever the exit code (Error only when kubectl
-  // could not be started).
-  Result<CommandResult> RunRaw(const std::string& ns, const std::vector<std::string>& args,
-                               std::chrono::seconds timeout, const std::string& stdin_data = "");
 
   // Starts kubectl `args` in `ns` in the background, its output to the given files ("" =
   // /dev/null). The error names the command line.
@@ -47,16 +43,10 @@ class Kubectl {
   // `kubectl exec NAME -c CONTAINER -- argv...`; the command's stdout.
   Result<std::string> Exec(const std::string& pod, const std::string& container,
                            const std::vector<std::string>& argv, std::chrono::seconds timeout);
-  // `kubectl get KIND NAME -o jsonpath=EXPR` in `ns` ("" = cluster-scoped), without
-  // trailing newlines and spaces.
-  Result<std::string> JsonPath(const std::string& ns, const std::string& kind,
-                               const std::string& name, const std::string& expr,
-                               std::chrono::seconds timeout);
-  // `kubectl get pods -l SELECTOR [--field-selector=status.phase=Running] -o jsonpath=EXPR`
-  // in `ns`, without trailing newlines and spaces.
-  Result<std::string> Pods(const std::string& ns, const std::string& selector,
-                           const std::string& expr, std::chrono::seconds timeout,
-                           bool running_only = false);
+  // `kubectl get WHAT... -o jsonpath=EXPR` in `ns` ("" = cluster-scoped), without trailing
+  // newlines and spaces. WHAT: a kind and a name, or "pods", "-l", SELECTOR.
+  Result<std::string> Get(const std::string& ns, std::vector<std::string> what,
+                          const std::string& expr, std::chrono::seconds timeout);
 
   const KubeConfig& config() const { return config_; }
   CommandRunner& runner() { return runner_; }
