@@ -83,15 +83,12 @@ Result<std::string> RenderCellManifest(const std::string& kustomized_yaml,
                      "'");
   }
   YAML::Node sensor;
-  bool found = false;
   YAML::Node containers = pod["spec"]["containers"];
   for (size_t i = 0; containers.IsSequence() && i < containers.size(); ++i) {
-    if (containers[i]["name"].as<std::string>("") == "sensor") {
-      sensor = containers[i];
-      found = true;
-    }
+    if (containers[i]["name"].as<std::string>("") == "sensor") sensor = containers[i];
   }
-  if (!found) return MakeError("rendered manifest: Pod " + name + " has no 'sensor' container");
+  if (!sensor.IsMap())
+    return MakeError("rendered manifest: Pod " + name + " has no 'sensor' container");
   if (!o.run_id.empty()) pod["metadata"]["labels"]["sandwatch.dev/run"] = StringScalar(o.run_id);
   if (!o.cell_id.empty()) {
     pod["metadata"]["labels"]["sandwatch.dev/cell"] = StringScalar(o.cell_id);
@@ -100,9 +97,8 @@ Result<std::string> RenderCellManifest(const std::string& kustomized_yaml,
   YAML::Node env = sensor["env"];
   SetEnv(env, "POLL_INTERVAL", FormatSeconds(o.poll_interval_s));
   SetEnv(env, "HEARTBEAT_INTERVAL", FormatSeconds(o.heartbeat_interval_s));
-  std::string expected;
-  for (const auto& p : o.expected_processes) expected += (expected.empty() ? "" : ",") + p;
-  if (!o.expected_processes.empty()) SetEnv(env, "EXPECTED_PROCESSES", expected);
+  if (!o.expected_processes.empty())
+    SetEnv(env, "EXPECTED_PROCESSES", Join(o.expected_processes, ","));
   if (!o.capture.empty()) SetEnv(env, "CAPTURE", o.capture);
 
   // JSON (which kubectl apply takes as it takes YAML) keeps every string a string.

@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 
 #include "sandwatch/harness/cleanup.h"
-#include "sandwatch/harness/commands.h"
 #include "sandwatch/harness/kube/kube_backend.h"
 
 namespace sandwatch::harness::kube {

@@ -1,7 +1,5 @@
 // The local backend's `falco` observer: which Falco, started and stopped by the harness
 // (or an external one), its binding per cell, and what it costs.
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 

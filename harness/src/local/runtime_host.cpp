@@ -3,7 +3,6 @@
 // sees only the pod, as a sidecar would; otherwise it shares the host's view.
 
 #include "local/lab.h"
-#include "sandwatch/harness/cleanup.h"
 #include "sandwatch/harness/progress.h"
 
 namespace sandwatch::harness::local {

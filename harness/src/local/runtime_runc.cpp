@@ -5,15 +5,12 @@
 #include <charconv>
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "local/lab.h"
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/ids.h"
-#include "sandwatch/core/log.h"
 #include "sandwatch/harness/cleanup.h"
 #include "sandwatch/harness/progress.h"
-#include "sandwatch/harness/receiver_client.h"
 
 namespace sandwatch::harness::local {
 
@@ -73,20 +70,17 @@ Status MountUndone(CommandRunner& r, CleanupRegistry& cleanup, std::vector<std::
 // An overlay of the cached rootfs on a tmpfs, so nothing a cell does reaches the cache.
 Result<std::string> MountOverlay(Lab& lab, CleanupRegistry& cleanup, const std::string& dir) {
   CommandRunner& r = *lab.runner;
-  if (auto st = MountUndone(r, cleanup, {"-t", "tmpfs", "-o", "size=1g", "tmpfs"}, dir + "/tmpfs",
-                            "mount tmpfs " + dir + "/tmpfs");
-      !st.ok()) {
-    return st.error();
+  Status st = MountUndone(r, cleanup, {"-t", "tmpfs", "-o", "size=1g", "tmpfs"}, dir + "/tmpfs",
+                          "mount tmpfs " + dir + "/tmpfs");
+  if (st.ok()) {
+    fs::create_directories(dir + "/tmpfs/upper");
+    fs::create_directories(dir + "/tmpfs/work");
+    const std::string opts = "lowerdir=" + lab.paths.rootfs + ",upperdir=" + dir +
+                             "/tmpfs/upper,workdir=" + dir + "/tmpfs/work";
+    st = MountUndone(r, cleanup, {"-t", "overlay", "overlay", "-o", opts}, dir + "/merged",
+                     "mount overlay");
   }
-  fs::create_directories(dir + "/tmpfs/upper");
-  fs::create_directories(dir + "/tmpfs/work");
-  std::string opts = "lowerdir=" + lab.paths.rootfs + ",upperdir=" + dir +
-                     "/tmpfs/upper,workdir=" + dir + "/tmpfs/work";
-  if (auto st = MountUndone(r, cleanup, {"-t", "overlay", "overlay", "-o", opts}, dir + "/merged",
-                            "mount overlay");
-      !st.ok()) {
-    return st.error();
-  }
+  if (!st.ok()) return st.error();
   return fs::canonical(dir + "/merged").string();
 }
 
@@ -108,14 +102,11 @@ Status StartContainer(Lab& lab, CleanupRegistry& cleanup, const std::string& bun
   return OkStatus();
 }
 
-// A container id as containerd makes them (64 hex digits).
+// A container id as containerd makes them (64 hex digits: two UUIDs without their dashes).
 std::string ContainerHexId() {
-  std::string id;
-  while (id.size() < 64) {
-    for (char ch : NewUuid())
-      if (ch != '-') id += ch;
-  }
-  return id.substr(0, 64);
+  std::string id = NewUuid() + NewUuid();
+  std::erase(id, '-');
+  return id;
 }
 
 // The chain's entry shell, as `kubectl exec -it POD -- /bin/bash` makes it: a bash on a
