@@ -10,6 +10,7 @@
 #include "sandwatch/core/log.h"
 #include "sandwatch/core/rules/template.h"
 #include "sandwatch/harness/cleanup.h"
+#include "sandwatch/harness/format.h"
 #include "sandwatch/harness/kube/cell_manifest.h"
 #include "sandwatch/harness/progress.h"
 #include "sandwatch/harness/receiver_client.h"
@@ -137,14 +138,7 @@ Result<CellOutcome> KubeBackend::RunCell(RunContext& ctx, const Cell& cell) {
   Note(ctx, "rendering " + pod);
   auto rendered = kubectl_.RunIn("", {"kustomize", manifests_ + "/overlays/" + pod}, seconds(60));
   if (!rendered.ok()) return failed(rendered.error());
-  auto manifest =
-      RenderCellManifest(*rendered, {.pod_name = pod,
-                                     .poll_interval_s = s.sensor.poll_interval_s,
-                                     .heartbeat_interval_s = s.sensor.heartbeat_interval_s,
-                                     .expected_processes = s.sensor.expected_processes,
-                                     .capture = s.sensor.capture,
-                                     .run_id = ctx.run_id,
-                                     .cell_id = cell.Id()});
+  auto manifest = RenderCellManifest(*rendered, pod, s.sensor, ctx.run_id, cell.Id());
   if (!manifest.ok()) return failed(manifest.error());
   std::set<std::string> sensors_before;  // a new id after apply is this pod's sensor
   for (const auto& sensor : ReceiverClient(receiver_url_, *deps_.http).Sensors().value_or({}))

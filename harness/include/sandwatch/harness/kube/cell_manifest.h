@@ -6,26 +6,18 @@
 #pragma once
 
 #include <string>
-#include <vector>
 
 #include "sandwatch/core/result.h"
-#include "sandwatch/harness/format.h"
+#include "sandwatch/harness/scenario.h"
 
 namespace sandwatch::harness::kube {
 
-struct CellManifestOptions {
-  std::string pod_name;                         // must match the rendered Pod's name
-  double poll_interval_s = 2;                   // POLL_INTERVAL
-  double heartbeat_interval_s = 15;             // HEARTBEAT_INTERVAL
-  std::vector<std::string> expected_processes;  // EXPECTED_PROCESSES; empty keeps the overlay's
-  std::string capture;                          // CAPTURE, added when not empty
-  std::string run_id;                           // label sandwatch.dev/run
-  std::string cell_id;                          // label sandwatch.dev/cell
-};
-
-// Error when the YAML does not hold exactly one Pod named `pod_name` with a `sensor`
-// container, or does not parse.
+// The Pod gets the sensor's POLL_INTERVAL, HEARTBEAT_INTERVAL, EXPECTED_PROCESSES (when not
+// empty; else the overlay's stays) and CAPTURE (added when not empty), and the labels
+// sandwatch.dev/run and sandwatch.dev/cell (when not empty). Error when the YAML does not
+// hold exactly one Pod named `pod_name` with a `sensor` container, or does not parse.
 Result<std::string> RenderCellManifest(const std::string& kustomized_yaml,
-                                       const CellManifestOptions& options);
+                                       const std::string& pod_name, const SensorSettings& sensor,
+                                       const std::string& run_id, const std::string& cell_id);
 
 }  // namespace sandwatch::harness::kube
