@@ -154,13 +154,12 @@ std::vector<DoctorCheck> LocalDoctor(CommandRunner& runner,
                                      const std::vector<std::string>& runtimes,
                                      const std::string& bin_dir);
 
-// The end of cell `c`: its end time, its observers in the scenario's order (the in-guest
-// sensor, labelled `in_guest_label`, with the pod, comparable pids and the capture the
-// receiver lists; the host view and Falco with `lineage` anchors) and its ground truth:
-// `gt_file` (attack-sim's), then DIR/listener.jsonl. `host_pid_ns`: the pod shares the
-// host's PID namespace, so the in-guest sensor sees beyond the workload (and needs `lineage`
-// too) and the host view can compare pids. An error when either file did not parse.
-Status EndCell(Lab& lab, CellRun& c, const std::string& in_guest_label, bool host_pid_ns,
+// The end of cell `c`: its end time, its observers in the scenario's order (`in_guest`
+// with the pod, comparable pids and the capture the receiver lists filled in here; the host
+// view and Falco with `lineage` anchors; `host_pids_comparable` when the host view and
+// attack-sim share a PID namespace) and its ground truth: `gt_file` (attack-sim's), then
+// DIR/listener.jsonl. An error when either did not parse.
+Status EndCell(Lab& lab, CellRun& c, ObserverBinding in_guest, bool host_pids_comparable,
                const std::vector<std::string>& lineage, const std::string& gt_file,
                const std::string& container_id = "");
 

@@ -95,19 +95,15 @@ Status WritePodFiles(const Scenario& s, const std::string& dir, const std::strin
   return st;
 }
 
-Status EndCell(Lab& lab, CellRun& c, const std::string& in_guest_label, bool host_pid_ns,
+Status EndCell(Lab& lab, CellRun& c, ObserverBinding in_guest, bool host_pids_comparable,
                const std::vector<std::string>& lineage, const std::string& gt_file,
                const std::string& container_id) {
   CellOutcome* out = &c.out;
   out->end_wall_ns = c.clock.WallNs();
   const std::string capture = SensorCapture(lab.receiver_url, c.pod);
-  ObserverBinding in_guest;
   in_guest.observer = "in-guest";
   in_guest.pod = c.pod;
   in_guest.pids_comparable = true;
-  in_guest.shared_vantage = host_pid_ns;
-  if (host_pid_ns) in_guest.lineage = lineage;
-  in_guest.label = in_guest_label;
   if (!capture.empty()) in_guest.capture_active = {capture};
   for (const auto& o : lab.ctx->scenario->observers) {
     if (o == "in-guest") out->observers.push_back(in_guest);
@@ -116,7 +112,7 @@ Status EndCell(Lab& lab, CellRun& c, const std::string& in_guest_label, bool hos
       b.lineage = lineage;
       b.observer = b.pod = "host-view";
       b.sensor_mode = "node";
-      b.pids_comparable = host_pid_ns;
+      b.pids_comparable = host_pids_comparable;
       b.shared_vantage = true;
       b.label = "sandwatch-sensor --mode node on the host: stands where host Falco stands";
       if (!lab.host_view_capture.empty()) b.capture_active = {lab.host_view_capture};

@@ -37,10 +37,12 @@ Result<CellOutcome> RunHostCell(Lab& lab, CellRun& c) {
   if (waited == Waited::kTimedOut) return c.Fail("the pod did not finish within timeouts.cell");
   int rc = (*pod_run)->Wait(0ms).value_or(-1);
   listener->Stop(1000ms);
-  const std::string label =
-      own_ns ? "sandwatch-sensor in the pod's PID namespace on the host (no container)"
-             : "sandwatch-sensor on the host, seeing every host process (not root)";
-  if (auto st = EndCell(lab, c, label, !own_ns, {"pod.sh"}, dir + "/gt.jsonl"); !st.ok()) {
+  ObserverBinding in;
+  in.shared_vantage = !own_ns;
+  if (!own_ns) in.lineage = {"pod.sh"};
+  in.label = own_ns ? "sandwatch-sensor in the pod's PID namespace on the host (no container)"
+                    : "sandwatch-sensor on the host, seeing every host process (not root)";
+  if (auto st = EndCell(lab, c, in, !own_ns, {"pod.sh"}, dir + "/gt.jsonl"); !st.ok()) {
     return c.Fail("ground truth: " + st.error().message);
   }
   out.ok = rc == 0 && !out.ground_truth.empty();

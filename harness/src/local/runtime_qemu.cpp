@@ -123,11 +123,11 @@ Result<CellOutcome> RunQemuCell(Lab& lab, CellRun& c) {
   (void)WriteFileAtomic(dir + "/guest-sensor.log", sections["sensor.log"]);
   (void)WriteFileAtomic(dir + "/guest-attack.log", sections["attack.log"]);
   (void)WriteFileAtomic(dir + "/guest-ground-truth.jsonl", sections["ground-truth"]);
+  ObserverBinding in;
+  in.label = "sandwatch-sensor inside the guest, in the pod's PID namespace (as a Kata sidecar)";
   // The host view has no anchor inside the VM: nothing there descends from qemu.
-  if (auto ended = EndCell(
-          lab, c,
-          "sandwatch-sensor inside the guest, in the pod's PID namespace (as a Kata sidecar)",
-          false, {"qemu-system-x86"}, dir + "/guest-ground-truth.jsonl");
+  if (auto ended =
+          EndCell(lab, c, in, false, {"qemu-system-x86"}, dir + "/guest-ground-truth.jsonl");
       !ended.ok())
     return c.Fail("ground truth from the guest: " + ended.error().message);
   const std::string rc = FirstLine(sections["attack.rc"]);

@@ -273,10 +273,10 @@ Result<CellOutcome> RunRuncCell(Lab& lab, CellRun& c) {
   (void)r.Run(Cmd({"runc", "kill", base_id + "-sensor", "TERM"}, 10s));
   listener->Stop(2000ms);
   const int64_t entry_end_wall = clock.WallNs(), entry_end_mono = clock.MonoNs();
-  if (auto st = EndCell(lab, c,
-                        "sandwatch-sensor sidecar in its own runc container, sharing the "
-                        "workload's PID namespace",
-                        false, {"runc"}, share + "/gt.jsonl", app_hex.substr(0, 12));
+  ObserverBinding in;
+  in.label =
+      "sandwatch-sensor sidecar in its own runc container, sharing the workload's PID namespace";
+  if (auto st = EndCell(lab, c, in, false, {"runc"}, share + "/gt.jsonl", app_hex.substr(0, 12));
       !st.ok()) {
     return c.Fail("ground truth: " + st.error().message);
   }
