@@ -86,17 +86,14 @@ std::vector<ObserverBinding> KubeBackend::Bindings(const Scenario& s,
     b.observer = name;
     b.pod = pod;
     if (name == kObserverInGuest) {
-      b.source = "sandwatch";
       b.sensor_mode = kata ? "kata" : "sidecar";
       b.pids_comparable = true;  // shareProcessNamespace: attack-sim and sensor share pids
-      b.shared_vantage = false;
       b.label = kata ? "in-pod sensor sidecar inside the Kata VM (MODE=kata)"
                      : "in-pod sensor sidecar in the runc pod (MODE=sidecar)";
       b.capture_active = {s.sensor.capture};
     } else if (name == kObserverHostView || name == kObserverFalco) {
       // On a cluster, host Falco on the node is the host view.
       b.source = "falco";
-      b.pids_comparable = false;
       b.shared_vantage = true;
       b.available = falco_available_;
       if (!falco_available_) {

@@ -58,7 +58,6 @@ struct Lab {
   int receiver_port = 0;
   std::string receiver_url;  // http://127.0.0.1:PORT
   LabCredentials credentials;
-  std::string falco_url;  // where a Falco http_output posts: RECEIVER/falco/TOKEN
   bool root = false;
   std::string host_view_capture;  // what the host-view sensor reported
   std::string sw_dir;             // work/sw: bin/ (our binaries), lib/ (their extra libs), lab/

@@ -76,7 +76,6 @@ class LocalBackend : public Backend {
                                             falco_token != nullptr ? falco_token : "");
     if (!creds.ok()) return creds.error();
     lab_.credentials = *creds;
-    lab_.falco_url = lab_.receiver_url + "/falco/" + creds->falco_token;
     lab_.env["receiver_auth"] = "per-sensor credentials (--sensor-tokens)";
     auto recv = runner_.Start(
         Bg({ctx.tools.Path("sandwatch-receiver"), "--listen", "127.0.0.1:" + std::to_string(*port),
