@@ -197,11 +197,10 @@ CellRun BeginCell(Lab& lab, const Cell& cell, const Runtime& runtime) {
   return c;
 }
 
-Waited WaitForExit(ProcessHandle& p, double timeout_s, std::chrono::milliseconds stop) {
-  if (PollUntil(timeout_s, 100ms, [&p] { return !p.Running(); })) return Waited::kExited;
-  if (Interrupted()) return Waited::kInterrupted;
-  p.Stop(stop);
-  return Waited::kTimedOut;
+std::optional<int> WaitForExit(ProcessHandle& p, double timeout_s, std::chrono::milliseconds stop) {
+  if (PollUntil(timeout_s, 100ms, [&p] { return !p.Running(); })) return p.Wait(0ms).value_or(-1);
+  if (!Interrupted()) p.Stop(stop);
+  return std::nullopt;
 }
 
 }  // namespace local

@@ -255,11 +255,10 @@ Result<CellOutcome> RunRuncCell(Lab& lab, CellRun& c) {
   entry.step.start_mono_ns = clock.MonoNs();
   auto attack = r.Start(Bg(entry.argv, dir + "/attack.out", dir + "/attack.log"));
   if (!attack.ok()) return c.Fail(attack.error().message);
-  const Waited waited = WaitForExit(**attack, s.timeouts.cell_s, 2000ms);
+  const std::optional<int> attack_rc = WaitForExit(**attack, s.timeouts.cell_s, 2000ms);
   // Interrupted or not, the cleanup registry undoes the cell.
-  if (waited == Waited::kInterrupted) return MakeError("interrupted");
-  if (waited == Waited::kTimedOut) return c.Fail("the chain did not finish within timeouts.cell");
-  int attack_rc = (*attack)->Wait(0ms).value_or(-1);
+  if (!attack_rc && Interrupted()) return MakeError("interrupted");
+  if (!attack_rc) return c.Fail("the chain did not finish within timeouts.cell");
   if (!SleepInterruptibly(s.SettleSeconds())) return MakeError("interrupted");
   RecordCost(lab, "in-guest", cell.Id(), std::atoi(ReadText(dir + "/sensor/bundle/pid").c_str()),
              out.start_wall_ns);
@@ -279,8 +278,8 @@ Result<CellOutcome> RunRuncCell(Lab& lab, CellRun& c) {
     out.ground_truth.insert(out.ground_truth.begin(), std::move(*shell));
   else
     out.notes.push_back("entry shell: " + shell.error().message);
-  if (attack_rc != 0) {
-    out.error = "attack-sim in the container: exit " + std::to_string(attack_rc) + " " +
+  if (*attack_rc != 0) {
+    out.error = "attack-sim in the container: exit " + std::to_string(*attack_rc) + " " +
                 ReadText(dir + "/attack.log").substr(0, 300) + " " +
                 ReadText(dir + "/attack.out").substr(0, 300);
     out.ok = false;
