@@ -1,11 +1,10 @@
-#include "sandwatch/harness/kube/cell_manifest.h"
-
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "kube_internal.h"
 #include "sandwatch/harness/format.h"
 
 namespace sandwatch::harness::kube {

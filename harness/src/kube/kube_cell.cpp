@@ -11,7 +11,6 @@
 #include "sandwatch/core/rules/template.h"
 #include "sandwatch/harness/cleanup.h"
 #include "sandwatch/harness/format.h"
-#include "sandwatch/harness/kube/cell_manifest.h"
 #include "sandwatch/harness/progress.h"
 #include "sandwatch/harness/receiver_client.h"
 

@@ -1,6 +1,7 @@
 // Internal to src/kube: the KubeBackend class, split over kube_backend.cpp (set-up,
 // receiver access, doctor, environment) and kube_cell.cpp (one cell end to end); the
-// doctor checks and the falcosidekick-ui import, shared by the backend and its tests.
+// doctor checks, the cell manifest and the falcosidekick-ui import, shared by the backend
+// and its tests.
 #pragma once
 
 #include <chrono>
@@ -35,6 +36,18 @@ std::string FirstWord(const std::string& s);
 // really runs its own kernel (a probe pod's `uname -r` against the node's).
 std::vector<DoctorCheck> KubeDoctor(Kubectl& kubectl, HttpClient& http,
                                     const std::vector<std::string>& runtimes);
+
+// The manifest one cell applies, from the rendered kustomize overlay (normal-app or
+// kata-app): the scenario's sensor settings go into the blog's env variables (names
+// unchanged, values replaced): POLL_INTERVAL, HEARTBEAT_INTERVAL, EXPECTED_PROCESSES (when
+// not empty; else the overlay's stays) and CAPTURE (added when not empty); the pod gets the
+// labels sandwatch.dev/run and sandwatch.dev/cell (when not empty). Pure: YAML in, JSON out
+// (kubectl apply takes JSON; it keeps "2" a string where YAML could make it a number), so
+// tests compare it with golden files. Error when the YAML does not hold exactly one Pod
+// named `pod_name` with a `sensor` container, or does not parse.
+Result<std::string> RenderCellManifest(const std::string& kustomized_yaml,
+                                       const std::string& pod_name, const SensorSettings& sensor,
+                                       const std::string& run_id, const std::string& cell_id);
 
 // Turns falcosidekick-ui's /api/v1/events/search answer into Falco json_output events
 // (one JSON object per element), ready to POST to the receiver's /falco.

@@ -15,7 +15,6 @@
 #include "sandwatch/core/result.h"
 #include "sandwatch/harness/backend.h"
 #include "sandwatch/harness/command_runner.h"
-#include "sandwatch/harness/results.h"
 
 namespace sandwatch::harness {
 class FalcoService;

@@ -1,10 +1,9 @@
 // RenderCellManifest: the scenario's sensor settings go into the blog's env names,
 // nothing else changes, and bad input is a clear error.
-#include "sandwatch/harness/kube/cell_manifest.h"
-
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include "../../src/kube/kube_internal.h"
 #include "sandwatch/harness/format.h"
 #include "test_util.h"
 
