@@ -1,5 +1,3 @@
-#include "sandwatch/harness/kube/kubectl.h"
-
 #include <iterator>
 #include <sstream>
 #include <utility>
