@@ -1,5 +1,3 @@
-#include "sandwatch/harness/kube/kube_backend.h"
-
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <thread>
