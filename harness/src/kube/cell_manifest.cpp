@@ -1,10 +1,11 @@
-#include "sandwatch/harness/kube/cell_manifest.h"
-
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
 #include <nlohmann/json.hpp>
 #include <string>
+
+#include "kube_internal.h"
+#include "sandwatch/harness/format.h"
 
 namespace sandwatch::harness::kube {
 namespace {
@@ -65,7 +66,8 @@ void SetEnv(YAML::Node env, const std::string& name, const std::string& value) {
 }  // namespace
 
 Result<std::string> RenderCellManifest(const std::string& kustomized_yaml,
-                                       const CellManifestOptions& o) {
+                                       const std::string& pod_name, const SensorSettings& sensor,
+                                       const std::string& run_id, const std::string& cell_id) {
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(kustomized_yaml);
@@ -78,32 +80,25 @@ Result<std::string> RenderCellManifest(const std::string& kustomized_yaml,
   }
   YAML::Node pod = docs[0];
   const auto name = pod["metadata"]["name"].as<std::string>("");
-  if (name != o.pod_name) {
-    return MakeError("rendered manifest: Pod is named '" + name + "', expected '" + o.pod_name +
-                     "'");
+  if (name != pod_name) {
+    return MakeError("rendered manifest: Pod is named '" + name + "', expected '" + pod_name + "'");
   }
-  YAML::Node sensor;
-  bool found = false;
+  YAML::Node sidecar;
   YAML::Node containers = pod["spec"]["containers"];
   for (size_t i = 0; containers.IsSequence() && i < containers.size(); ++i) {
-    if (containers[i]["name"].as<std::string>("") == "sensor") {
-      sensor = containers[i];
-      found = true;
-    }
+    if (containers[i]["name"].as<std::string>("") == "sensor") sidecar = containers[i];
   }
-  if (!found) return MakeError("rendered manifest: Pod " + name + " has no 'sensor' container");
-  if (!o.run_id.empty()) pod["metadata"]["labels"]["sandwatch.dev/run"] = StringScalar(o.run_id);
-  if (!o.cell_id.empty()) {
-    pod["metadata"]["labels"]["sandwatch.dev/cell"] = StringScalar(o.cell_id);
-  }
+  if (!sidecar.IsMap())
+    return MakeError("rendered manifest: Pod " + name + " has no 'sensor' container");
+  if (!run_id.empty()) pod["metadata"]["labels"]["sandwatch.dev/run"] = StringScalar(run_id);
+  if (!cell_id.empty()) pod["metadata"]["labels"]["sandwatch.dev/cell"] = StringScalar(cell_id);
 
-  YAML::Node env = sensor["env"];
-  SetEnv(env, "POLL_INTERVAL", FormatSeconds(o.poll_interval_s));
-  SetEnv(env, "HEARTBEAT_INTERVAL", FormatSeconds(o.heartbeat_interval_s));
-  std::string expected;
-  for (const auto& p : o.expected_processes) expected += (expected.empty() ? "" : ",") + p;
-  if (!o.expected_processes.empty()) SetEnv(env, "EXPECTED_PROCESSES", expected);
-  if (!o.capture.empty()) SetEnv(env, "CAPTURE", o.capture);
+  YAML::Node env = sidecar["env"];
+  SetEnv(env, "POLL_INTERVAL", FormatSeconds(sensor.poll_interval_s));
+  SetEnv(env, "HEARTBEAT_INTERVAL", FormatSeconds(sensor.heartbeat_interval_s));
+  if (!sensor.expected_processes.empty())
+    SetEnv(env, "EXPECTED_PROCESSES", Join(sensor.expected_processes, ","));
+  if (!sensor.capture.empty()) SetEnv(env, "CAPTURE", sensor.capture);
 
   // JSON (which kubectl apply takes as it takes YAML) keeps every string a string.
   return ToJson(pod).dump(2) + "\n";

@@ -1,5 +1,3 @@
-#include "sandwatch/harness/kube/kube_backend.h"
-
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -43,7 +41,7 @@ Status KubeBackend::Prepare(RunContext& ctx) {
   if (kubectl_.runner().Which(cfg.kubectl).empty()) {
     return MakeError(cfg.kubectl + " not found on PATH. FIX: install kubectl, then make kind-up");
   }
-  auto ns = kubectl_.JsonPath("", "namespace", cfg.namespace_, "{.metadata.name}", seconds(30));
+  auto ns = kubectl_.Get("", {"namespace", cfg.namespace_}, "{.metadata.name}", seconds(30));
   if (!ns.ok()) {
     return MakeError("the cluster or its namespace " + cfg.namespace_ +
                      " is not reachable. FIX: make kind-up (" + ns.error().message + ")");
@@ -51,9 +49,10 @@ Status KubeBackend::Prepare(RunContext& ctx) {
   auto rollout = kubectl_.Run({"rollout", "status", "deployment/kata-receiver", "--timeout=120s"},
                               seconds(130));
   if (!rollout.ok()) return MakeError("the receiver is not ready: " + rollout.error().message);
-  auto attacker =
-      kubectl_.Pods(cfg.namespace_, "app=" + cfg.listener_service,
-                    "{.items[0].metadata.name} {.items[0].status.podIP}", seconds(30), true);
+  auto attacker = kubectl_.Get(
+      cfg.namespace_,
+      {"pods", "-l", "app=" + cfg.listener_service, "--field-selector=status.phase=Running"},
+      "{.items[0].metadata.name} {.items[0].status.podIP}", seconds(30));
   const auto words = attacker.ok() ? SplitWords(*attacker) : std::vector<std::string>{};
   if (words.size() != 2) {
     return MakeError("no running attacker pod (label app=" + cfg.listener_service +
@@ -63,17 +62,17 @@ Status KubeBackend::Prepare(RunContext& ctx) {
   attacker_pod_ = words[0];
   listener_target_ = words[1] + ":" + std::to_string(cfg.listener_port);
   node_kernel_ =
-      kubectl_.JsonPath("", "nodes", "", "{.items[0].status.nodeInfo.kernelVersion}", seconds(30))
+      kubectl_.Get("", {"nodes"}, "{.items[0].status.nodeInfo.kernelVersion}", seconds(30))
           .value_or("unknown");
-  auto phases =
-      kubectl_.Pods(cfg.falco_namespace, kFalcoPods, "{.items[*].status.phase}", seconds(30));
+  auto phases = kubectl_.Get(cfg.falco_namespace, {"pods", "-l", kFalcoPods},
+                             "{.items[*].status.phase}", seconds(30));
   falco_available_ = phases.ok() && phases->find("Running") != std::string::npos;
   // What the reports name: the real runtime class and the real Falco, not stand-ins.
   runtime_class_handler_ =
-      kubectl_.JsonPath("", "runtimeclass", "kata-qemu", "{.handler}", seconds(30)).value_or("");
+      kubectl_.Get("", {"runtimeclass", "kata-qemu"}, "{.handler}", seconds(30)).value_or("");
   falco_image_ = kubectl_
-                     .Pods(cfg.falco_namespace, kFalcoPods, "{.items[0].spec.containers[0].image}",
-                           seconds(30))
+                     .Get(cfg.falco_namespace, {"pods", "-l", kFalcoPods},
+                          "{.items[0].spec.containers[0].image}", seconds(30))
                      .value_or("");
   run_start_wall_ns_ = deps_.clock->WallNs();
   return ConnectReceiver(ctx);

@@ -10,7 +10,7 @@
 #include "sandwatch/core/log.h"
 #include "sandwatch/core/rules/template.h"
 #include "sandwatch/harness/cleanup.h"
-#include "sandwatch/harness/kube/cell_manifest.h"
+#include "sandwatch/harness/format.h"
 #include "sandwatch/harness/progress.h"
 #include "sandwatch/harness/receiver_client.h"
 
@@ -66,10 +66,8 @@ Result<std::shared_ptr<ProcessHandle>> KubeBackend::StartCellListener(RunContext
   const std::string probe =
       std::string("grep -q ':") + hex.data() + " 00000000:0000 0A' /proc/net/tcp";
   for (int i = 0; i < 60; ++i) {
-    auto r = kubectl_.RunRaw(cfg.namespace_,
-                             Kubectl::ExecArgs(attacker_pod_, "listener", {"/bin/sh", "-c", probe}),
-                             seconds(20));
-    if (r.ok() && r->ok()) return handle;
+    if (kubectl_.Exec(attacker_pod_, "listener", {"/bin/sh", "-c", probe}, seconds(20)).ok())
+      return handle;
     if (!handle->Running() || Interrupted()) break;
     deps_.sleep(milliseconds(500));
   }
@@ -87,17 +85,14 @@ std::vector<ObserverBinding> KubeBackend::Bindings(const Scenario& s,
     b.observer = name;
     b.pod = pod;
     if (name == kObserverInGuest) {
-      b.source = "sandwatch";
       b.sensor_mode = kata ? "kata" : "sidecar";
       b.pids_comparable = true;  // shareProcessNamespace: attack-sim and sensor share pids
-      b.shared_vantage = false;
       b.label = kata ? "in-pod sensor sidecar inside the Kata VM (MODE=kata)"
                      : "in-pod sensor sidecar in the runc pod (MODE=sidecar)";
       b.capture_active = {s.sensor.capture};
     } else if (name == kObserverHostView || name == kObserverFalco) {
       // On a cluster, host Falco on the node is the host view.
       b.source = "falco";
-      b.pids_comparable = false;
       b.shared_vantage = true;
       b.available = falco_available_;
       if (!falco_available_) {
@@ -139,14 +134,7 @@ Result<CellOutcome> KubeBackend::RunCell(RunContext& ctx, const Cell& cell) {
   Note(ctx, "rendering " + pod);
   auto rendered = kubectl_.RunIn("", {"kustomize", manifests_ + "/overlays/" + pod}, seconds(60));
   if (!rendered.ok()) return failed(rendered.error());
-  auto manifest =
-      RenderCellManifest(*rendered, {.pod_name = pod,
-                                     .poll_interval_s = s.sensor.poll_interval_s,
-                                     .heartbeat_interval_s = s.sensor.heartbeat_interval_s,
-                                     .expected_processes = s.sensor.expected_processes,
-                                     .capture = s.sensor.capture,
-                                     .run_id = ctx.run_id,
-                                     .cell_id = cell.Id()});
+  auto manifest = RenderCellManifest(*rendered, pod, s.sensor, ctx.run_id, cell.Id());
   if (!manifest.ok()) return failed(manifest.error());
   std::set<std::string> sensors_before;  // a new id after apply is this pod's sensor
   for (const auto& sensor : ReceiverClient(receiver_url_, *deps_.http).Sensors().value_or({}))

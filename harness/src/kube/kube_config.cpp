@@ -35,24 +35,17 @@ Result<KubeConfig> KubeConfigFromEnv(const std::function<const char*(const char*
 
   if (const char* v = getenv("SANDWATCH_KUBE_PORT_FORWARD"); v != nullptr) {
     const std::string s = v;
-    if (s == "1" || s == "true") {
-      c.force_port_forward = true;
-    } else if (s == "0" || s == "false" || s.empty()) {
-      c.force_port_forward = false;
-    } else {
+    if (s != "1" && s != "true" && s != "0" && s != "false" && !s.empty())
       return MakeError("SANDWATCH_KUBE_PORT_FORWARD: expected 0 or 1, got '" + s + "'");
-    }
+    c.force_port_forward = s == "1" || s == "true";
   }
   if (const char* v = getenv("SANDWATCH_KUBE_FALCO_SOURCE"); v != nullptr) {
     const std::string s = v;
-    if (s == "receiver") {
-      c.falco_source = FalcoSource::kReceiver;
-    } else if (s == "sidekick-ui") {
-      c.falco_source = FalcoSource::kSidekickUi;
-    } else {
+    if (s != "receiver" && s != "sidekick-ui") {
       return MakeError("SANDWATCH_KUBE_FALCO_SOURCE: expected receiver or sidekick-ui, got '" + s +
                        "'");
     }
+    c.falco_source = s == "receiver" ? FalcoSource::kReceiver : FalcoSource::kSidekickUi;
   }
   if (const char* v = getenv("SANDWATCH_KUBE_WAIT_TIMEOUT"); v != nullptr) {
     const std::string s = v;

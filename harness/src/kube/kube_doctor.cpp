@@ -80,7 +80,7 @@ void KubeToolChecks(Kubectl& k, const std::string& engine, std::vector<DoctorChe
 void KubeNodeChecks(Kubectl& k, const std::string& engine, bool want_kata,
                     std::vector<DoctorCheck>& out) {
   const KubeConfig& cfg = k.config();
-  auto names = k.JsonPath("", "nodes", "", "{.items[*].metadata.name}", seconds(30));
+  auto names = k.Get("", {"nodes"}, "{.items[*].metadata.name}", seconds(30));
   const std::string node = names.ok() ? FirstWord(*names) : "";
   const std::string exec_prefix = engine + " exec " + node;
 
@@ -163,7 +163,7 @@ void KubeNodeChecks(Kubectl& k, const std::string& engine, bool want_kata,
 // A Deployment with at least one ready replica.
 DoctorCheck DeploymentReady(Kubectl& k, const std::string& ns, const std::string& name,
                             const std::string& what, bool required, const std::string& fix) {
-  auto r = k.JsonPath(ns, "deployment", name, "{.status.readyReplicas}", seconds(20));
+  auto r = k.Get(ns, {"deployment", name}, "{.status.readyReplicas}", seconds(20));
   const std::string d = "deployment " + ns + "/" + name;
   const bool ok = r.ok() && !r->empty() && *r != "0";
   return {what, ok, required,
@@ -210,8 +210,7 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
   const std::string engine = DetectContainerEngine(k);
   KubeToolChecks(k, engine, checks);
 
-  auto kernels =
-      k.JsonPath("", "nodes", "", "{.items[*].status.nodeInfo.kernelVersion}", seconds(30));
+  auto kernels = k.Get("", {"nodes"}, "{.items[*].status.nodeInfo.kernelVersion}", seconds(30));
   const std::string node_kernel = kernels.ok() ? FirstWord(*kernels) : "";
   checks.push_back({"cluster", !node_kernel.empty(), true,
                     !node_kernel.empty()
@@ -224,7 +223,7 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
 
   const bool want_kata = runtimes.empty() ||
                          std::find(runtimes.begin(), runtimes.end(), "kata-qemu") != runtimes.end();
-  auto handler = k.JsonPath("", "runtimeclass", "kata-qemu", "{.handler}", seconds(20));
+  auto handler = k.Get("", {"runtimeclass", "kata-qemu"}, "{.handler}", seconds(20));
   const bool kata_class = handler.ok() && !handler->empty();
   checks.push_back(
       {"RuntimeClass kata-qemu", kata_class, want_kata,
@@ -232,7 +231,8 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
        up + " (installs kata-deploy)"});
   KubeNodeChecks(k, engine, want_kata, checks);
 
-  auto phases = k.Pods(cfg.falco_namespace, kFalcoPods, "{.items[*].status.phase}", seconds(20));
+  auto phases = k.Get(cfg.falco_namespace, {"pods", "-l", kFalcoPods}, "{.items[*].status.phase}",
+                      seconds(20));
   const auto p = SplitWords(phases.value_or(""));
   checks.push_back(
       {"Falco pods",
@@ -247,7 +247,7 @@ std::vector<DoctorCheck> KubeDoctor(Kubectl& k, HttpClient& http,
   // The comparison is only fair when every rule an event matches fires, and the blog's
   // package-manager rule (an incubating one) is loaded.
   auto yaml =
-      k.JsonPath(cfg.falco_namespace, "configmap", "falco", R"({.data.falco\.yaml})", seconds(20));
+      k.Get(cfg.falco_namespace, {"configmap", "falco"}, R"({.data.falco\.yaml})", seconds(20));
   const bool all = yaml.ok() && yaml->find("rule_matching: all") != std::string::npos;
   const bool incubating =
       yaml.ok() && yaml->find("falco-incubating_rules.yaml") != std::string::npos;

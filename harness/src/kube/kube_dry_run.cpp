@@ -6,9 +6,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "kube_internal.h"
 #include "sandwatch/harness/cleanup.h"
-#include "sandwatch/harness/commands.h"
-#include "sandwatch/harness/kube/kube_backend.h"
 
 namespace sandwatch::harness::kube {
 namespace {

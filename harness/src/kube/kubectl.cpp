@@ -1,5 +1,3 @@
-#include "sandwatch/harness/kube/kubectl.h"
-
 #include <iterator>
 #include <sstream>
 #include <utility>
@@ -7,16 +5,6 @@
 #include "kube_internal.h"
 
 namespace sandwatch::harness::kube {
-
-namespace {
-
-// A jsonpath answer without trailing newlines and spaces.
-Result<std::string> Trimmed(Result<std::string> r) {
-  if (!r.ok()) return r;
-  return TrimRight(std::move(*r));
-}
-
-}  // namespace
 
 std::string Seconds(std::chrono::seconds s) { return std::to_string(s.count()) + "s"; }
 
@@ -52,17 +40,12 @@ std::vector<std::string> Kubectl::Argv(const std::vector<std::string>& args,
   return argv;
 }
 
-Result<CommandResult> Kubectl::RunRaw(const std::string& ns, const std::vector<std::string>& args,
-                                      std::chrono::seconds timeout, const std::string& stdin_data) {
-  CommandSpec spec = Cmd(Argv(args, ns), timeout);
-  spec.stdin_data = stdin_data;
-  return runner_.Run(spec);
-}
-
 Result<std::string> Kubectl::RunIn(const std::string& ns, const std::vector<std::string>& args,
                                    std::chrono::seconds timeout, const std::string& stdin_data) {
-  auto r = RunRaw(ns, args, timeout, stdin_data);
-  const std::string cmd = RenderCommand(Argv(args, ns));
+  CommandSpec spec = Cmd(Argv(args, ns), timeout);
+  spec.stdin_data = stdin_data;
+  auto r = runner_.Run(spec);
+  const std::string cmd = RenderCommand(spec.argv);
   if (!r.ok()) return MakeError(cmd + ": " + r.error().message);
   if (r->timed_out) return MakeError(cmd + ": timed out after " + Seconds(timeout));
   if (r->exit_code != 0) {
@@ -109,22 +92,13 @@ Result<std::string> Kubectl::Exec(const std::string& pod, const std::string& con
   return Run(ExecArgs(pod, container, argv), timeout);
 }
 
-Result<std::string> Kubectl::JsonPath(const std::string& ns, const std::string& kind,
-                                      const std::string& name, const std::string& expr,
-                                      std::chrono::seconds timeout) {
-  std::vector<std::string> args = {"get", kind};
-  if (!name.empty()) args.push_back(name);
-  args.insert(args.end(), {"-o", "jsonpath=" + expr});
-  return Trimmed(RunIn(ns, args, timeout));
-}
-
-Result<std::string> Kubectl::Pods(const std::string& ns, const std::string& selector,
-                                  const std::string& expr, std::chrono::seconds timeout,
-                                  bool running_only) {
-  std::vector<std::string> args = {"get", "pods", "-l", selector};
-  if (running_only) args.emplace_back("--field-selector=status.phase=Running");
-  args.insert(args.end(), {"-o", "jsonpath=" + expr});
-  return Trimmed(RunIn(ns, args, timeout));
+Result<std::string> Kubectl::Get(const std::string& ns, std::vector<std::string> what,
+                                 const std::string& expr, std::chrono::seconds timeout) {
+  what.insert(what.begin(), "get");
+  what.insert(what.end(), {"-o", "jsonpath=" + expr});
+  auto r = RunIn(ns, what, timeout);
+  if (!r.ok()) return r;
+  return TrimRight(std::move(*r));
 }
 
 }  // namespace sandwatch::harness::kube

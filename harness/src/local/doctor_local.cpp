@@ -19,12 +19,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-DoctorCheck Tool(CommandRunner& r, const std::string& name,
-                 const std::vector<std::string>& version_argv, const std::string& fix,
+// `name` on PATH; with `version`, the first line of `name --version` too.
+DoctorCheck Tool(CommandRunner& r, const std::string& name, bool version, const std::string& fix,
                  bool required = true) {
   std::string path = r.Which(name);
-  if (!path.empty() && !version_argv.empty()) {
-    auto v = r.Run(Cmd(version_argv, 10s));
+  if (!path.empty() && version) {
+    auto v = r.Run(Cmd({name, "--version"}, 10s));
     if (v.ok()) path += ": " + FirstLine(v->out.empty() ? v->err : v->out);
   }
   return {name, !path.empty(), required, path.empty() ? "not found in PATH" : path, fix};
@@ -53,10 +53,9 @@ std::vector<DoctorCheck> LocalDoctor(CommandRunner& r, const std::vector<std::st
         {b, ok, true, ok ? path : path + " missing",
          "make build (or cmake --build build --target " + std::string(b) + "), or pass --bin-dir"});
   }
-  checks.push_back(Tool(r, "unshare", {}, "apt-get install util-linux", false));
+  checks.push_back(Tool(r, "unshare", false, "apt-get install util-linux", false));
   if (runc || vm) {
-    checks.push_back(
-        Tool(r, "debootstrap", {"debootstrap", "--version"}, "apt-get install debootstrap"));
+    checks.push_back(Tool(r, "debootstrap", true, "apt-get install debootstrap"));
     bool rootfs = fs::exists(p.rootfs + "/.sandwatch-rootfs");
     checks.push_back(
         {"rootfs cache", rootfs, false,
@@ -72,14 +71,13 @@ std::vector<DoctorCheck> LocalDoctor(CommandRunner& r, const std::vector<std::st
          "mkdir -p " + p.debs_dir + " && cd " + p.debs_dir + " && apt-get download ncat"});
   }
   if (runc) {
-    checks.push_back(Tool(r, "runc", {"runc", "--version"}, "apt-get install runc"));
-    checks.push_back(Tool(r, "mount", {}, "apt-get install mount"));
+    checks.push_back(Tool(r, "runc", true, "apt-get install runc"));
+    checks.push_back(Tool(r, "mount", false, "apt-get install mount"));
   }
   if (vm) {
-    checks.push_back(Tool(r, "qemu-system-x86_64", {"qemu-system-x86_64", "--version"},
-                          "apt-get install qemu-system-x86"));
-    checks.push_back(Tool(r, "cpio", {}, "apt-get install cpio"));
-    checks.push_back(Tool(r, "busybox", {}, "apt-get install busybox (the guest's ip command)"));
+    checks.push_back(Tool(r, "qemu-system-x86_64", true, "apt-get install qemu-system-x86"));
+    checks.push_back(Tool(r, "cpio", false, "apt-get install cpio"));
+    checks.push_back(Tool(r, "busybox", false, "apt-get install busybox (the guest's ip command)"));
     bool kernel = fs::exists(p.kernel_dir + "/.sandwatch-kernel");
     checks.push_back(
         {"guest kernel", kernel, false,
@@ -120,7 +118,7 @@ std::vector<DoctorCheck> LocalDoctor(CommandRunner& r, const std::vector<std::st
          fix});
   }
   DoctorCheck falco =
-      Tool(r, "falco", {"falco", "--version"},
+      Tool(r, "falco", true,
            "optional, for the falco observer: get Falco from falcosecurity's packages "
            "(https://falco.org/docs/setup/packages/: deb/rpm, then `falco` in PATH) or run it on a "
            "cluster with the falcosecurity/falco Helm chart; the harness starts it itself (root, "

@@ -1,7 +1,5 @@
 // The local backend's `falco` observer: which Falco, started and stopped by the harness
 // (or an external one), its binding per cell, and what it costs.
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 
@@ -97,9 +95,9 @@ Status PrepareFalco(Lab& lab, FalcoService& service) {
     return OkStatus();
   }
   ctx.progress->Note("starting Falco (" + exe + ", modern eBPF) and waiting until it is ready");
-  if (auto st = service.Start(*lab.runner, exe, lab.falco_url, ctx.out_dir, 120); !st.ok()) {
-    return st;
-  }
+  // Its http_output posts to RECEIVER/falco/TOKEN.
+  const std::string url = lab.receiver_url + "/falco/" + lab.credentials.falco_token;
+  if (auto st = service.Start(*lab.runner, exe, url, ctx.out_dir, 120); !st.ok()) return st;
   ctx.cleanup->Add("falco", [&service] { service.Stop(); });
   lab.falco_available = true;
   lab.falco_label =

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,6 @@
 #include "sandwatch/core/result.h"
 #include "sandwatch/harness/backend.h"
 #include "sandwatch/harness/command_runner.h"
-#include "sandwatch/harness/results.h"
 
 namespace sandwatch::harness {
 class FalcoService;
@@ -58,7 +58,6 @@ struct Lab {
   int receiver_port = 0;
   std::string receiver_url;  // http://127.0.0.1:PORT
   LabCredentials credentials;
-  std::string falco_url;  // where a Falco http_output posts: RECEIVER/falco/TOKEN
   bool root = false;
   std::string host_view_capture;  // what the host-view sensor reported
   std::string sw_dir;             // work/sw: bin/ (our binaries), lib/ (their extra libs), lab/
@@ -136,9 +135,9 @@ Result<CellOutcome> RunQemuCell(Lab& lab, CellRun& c);  // runtime_qemu.cpp
 // dir and the pod name.
 CellRun BeginCell(Lab& lab, const Cell& cell, const Runtime& runtime);
 
-// Waits for `p` to exit within `timeout_s`; on timeout stops it (grace `stop`).
-enum class Waited { kExited, kTimedOut, kInterrupted };
-Waited WaitForExit(ProcessHandle& p, double timeout_s, std::chrono::milliseconds stop);
+// Waits for `p` to exit within `timeout_s`: its exit code. Empty when it did not, or when the
+// run was interrupted (Interrupted() says which); on timeout stops it (grace `stop`).
+std::optional<int> WaitForExit(ProcessHandle& p, double timeout_s, std::chrono::milliseconds stop);
 
 // `cd DIR && find WHAT | cpio -o -H newc -R 0:0 > OUT` (lab_assets.cpp).
 Status Cpio(CommandRunner& r, const std::string& dir, const std::string& what,

@@ -135,8 +135,6 @@ Status EndCell(Lab& lab, CellRun& c, ObserverBinding in_guest, bool host_pids_co
 std::vector<std::string> SensorArgs(const Scenario& s, const std::string& receiver_url,
                                     const std::string& pod, const std::string& mode,
                                     const std::string& capture, const std::string& token_file) {
-  std::string expected;
-  for (const auto& p : s.sensor.expected_processes) expected += (expected.empty() ? "" : ",") + p;
   // Each flag with its value; the optional ones (an empty value) are left out.
   const std::vector<std::pair<const char*, std::string>> flags = {
       {"--receiver-url", receiver_url + "/events"},
@@ -147,7 +145,7 @@ std::vector<std::string> SensorArgs(const Scenario& s, const std::string& receiv
       {"--pod-name", pod},
       {"--pod-namespace", "sandwatch-lab"},
       {"--sensor-id", pod + "-sensor"},
-      {"--expected-processes", expected},
+      {"--expected-processes", Join(s.sensor.expected_processes, ",")},
       {"--rules", s.sensor.rules_file},
       {"--receiver-token-file", token_file}};
   std::vector<std::string> a;

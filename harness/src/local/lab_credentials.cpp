@@ -1,11 +1,11 @@
 // Per-sensor credentials for the local lab: the run's receiver takes --sensor-tokens, each
 // kind of sensor gets its own token file, and Falco gets the @falco token in its URL, so a
 // local report exercises the same authenticated path as the cluster.
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <array>
 #include <filesystem>
-#include <fstream>
 
 #include "lab.h"
 
@@ -13,11 +13,9 @@ namespace sandwatch::harness::local {
 namespace {
 
 Result<std::string> RandomHexToken() {
-  std::ifstream in("/dev/urandom", std::ios::binary);
   std::array<unsigned char, 32> bytes{};
-  if (!in.read(reinterpret_cast<char*>(bytes.data()), bytes.size())) {
-    return MakeError("cannot read /dev/urandom for a sensor token");
-  }
+  if (getrandom(bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()))
+    return MakeError("cannot read random bytes (getrandom) for a sensor token", errno);
   static const char* kHex = "0123456789abcdef";
   std::string out;
   for (unsigned char b : bytes) {

@@ -76,7 +76,6 @@ class LocalBackend : public Backend {
                                             falco_token != nullptr ? falco_token : "");
     if (!creds.ok()) return creds.error();
     lab_.credentials = *creds;
-    lab_.falco_url = lab_.receiver_url + "/falco/" + creds->falco_token;
     lab_.env["receiver_auth"] = "per-sensor credentials (--sensor-tokens)";
     auto recv = runner_.Start(
         Bg({ctx.tools.Path("sandwatch-receiver"), "--listen", "127.0.0.1:" + std::to_string(*port),
@@ -198,11 +197,10 @@ CellRun BeginCell(Lab& lab, const Cell& cell, const Runtime& runtime) {
   return c;
 }
 
-Waited WaitForExit(ProcessHandle& p, double timeout_s, std::chrono::milliseconds stop) {
-  if (PollUntil(timeout_s, 100ms, [&p] { return !p.Running(); })) return Waited::kExited;
-  if (Interrupted()) return Waited::kInterrupted;
-  p.Stop(stop);
-  return Waited::kTimedOut;
+std::optional<int> WaitForExit(ProcessHandle& p, double timeout_s, std::chrono::milliseconds stop) {
+  if (PollUntil(timeout_s, 100ms, [&p] { return !p.Running(); })) return p.Wait(0ms).value_or(-1);
+  if (!Interrupted()) p.Stop(stop);
+  return std::nullopt;
 }
 
 }  // namespace local

@@ -33,10 +33,9 @@ Result<CellOutcome> RunHostCell(Lab& lab, CellRun& c) {
                                  : "chain running on the host (no PID namespace: not root)");
   auto pod_run = r.Start(Bg(cmd, dir + "/pod.log", dir + "/pod.err"));
   if (!pod_run.ok()) return c.Fail(pod_run.error().message);
-  const Waited waited = WaitForExit(**pod_run, s.timeouts.cell_s, 3000ms);
-  if (waited == Waited::kInterrupted) return MakeError("interrupted");
-  if (waited == Waited::kTimedOut) return c.Fail("the pod did not finish within timeouts.cell");
-  int rc = (*pod_run)->Wait(0ms).value_or(-1);
+  const std::optional<int> rc = WaitForExit(**pod_run, s.timeouts.cell_s, 3000ms);
+  if (!rc && Interrupted()) return MakeError("interrupted");
+  if (!rc) return c.Fail("the pod did not finish within timeouts.cell");
   listener->Stop(1000ms);
   ObserverBinding in;
   in.shared_vantage = !own_ns;
@@ -46,9 +45,9 @@ Result<CellOutcome> RunHostCell(Lab& lab, CellRun& c) {
   if (auto st = EndCell(lab, c, in, !own_ns, {"pod.sh"}, dir + "/gt.jsonl"); !st.ok()) {
     return c.Fail("ground truth: " + st.error().message);
   }
-  out.ok = rc == 0 && !out.ground_truth.empty();
+  out.ok = *rc == 0 && !out.ground_truth.empty();
   if (!out.ok) {
-    out.error = "pod exit " + std::to_string(rc) +
+    out.error = "pod exit " + std::to_string(*rc) +
                 "; attack-sim: " + ReadText(dir + "/attack.log").substr(0, 400);
   }
   out.notes.push_back(std::string("host runtime, package install ") +

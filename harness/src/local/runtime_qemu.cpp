@@ -104,8 +104,7 @@ Result<CellOutcome> RunQemuCell(Lab& lab, CellRun& c) {
     }
     std::string console = ReadText(dir + "/console.log");
     for (const char* mark : {"network up", "chain starting", "chain done", "powering off"}) {
-      if (noted.count(mark) == 0 && console.find(mark) != std::string::npos) {
-        noted.insert(mark);
+      if (console.find(mark) != std::string::npos && noted.insert(mark).second) {
         const double t = since_boot_s();
         lab.ctx->progress->Note(std::string("guest: ") + mark + " (" + Compact(t) +
                                 " s after qemu start)");

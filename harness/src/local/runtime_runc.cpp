@@ -5,15 +5,12 @@
 #include <charconv>
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "local/lab.h"
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/ids.h"
-#include "sandwatch/core/log.h"
 #include "sandwatch/harness/cleanup.h"
 #include "sandwatch/harness/progress.h"
-#include "sandwatch/harness/receiver_client.h"
 
 namespace sandwatch::harness::local {
 
@@ -73,20 +70,17 @@ Status MountUndone(CommandRunner& r, CleanupRegistry& cleanup, std::vector<std::
 // An overlay of the cached rootfs on a tmpfs, so nothing a cell does reaches the cache.
 Result<std::string> MountOverlay(Lab& lab, CleanupRegistry& cleanup, const std::string& dir) {
   CommandRunner& r = *lab.runner;
-  if (auto st = MountUndone(r, cleanup, {"-t", "tmpfs", "-o", "size=1g", "tmpfs"}, dir + "/tmpfs",
-                            "mount tmpfs " + dir + "/tmpfs");
-      !st.ok()) {
-    return st.error();
+  Status st = MountUndone(r, cleanup, {"-t", "tmpfs", "-o", "size=1g", "tmpfs"}, dir + "/tmpfs",
+                          "mount tmpfs " + dir + "/tmpfs");
+  if (st.ok()) {
+    fs::create_directories(dir + "/tmpfs/upper");
+    fs::create_directories(dir + "/tmpfs/work");
+    const std::string opts = "lowerdir=" + lab.paths.rootfs + ",upperdir=" + dir +
+                             "/tmpfs/upper,workdir=" + dir + "/tmpfs/work";
+    st = MountUndone(r, cleanup, {"-t", "overlay", "overlay", "-o", opts}, dir + "/merged",
+                     "mount overlay");
   }
-  fs::create_directories(dir + "/tmpfs/upper");
-  fs::create_directories(dir + "/tmpfs/work");
-  std::string opts = "lowerdir=" + lab.paths.rootfs + ",upperdir=" + dir +
-                     "/tmpfs/upper,workdir=" + dir + "/tmpfs/work";
-  if (auto st = MountUndone(r, cleanup, {"-t", "overlay", "overlay", "-o", opts}, dir + "/merged",
-                            "mount overlay");
-      !st.ok()) {
-    return st.error();
-  }
+  if (!st.ok()) return st.error();
   return fs::canonical(dir + "/merged").string();
 }
 
@@ -108,14 +102,11 @@ Status StartContainer(Lab& lab, CleanupRegistry& cleanup, const std::string& bun
   return OkStatus();
 }
 
-// A container id as containerd makes them (64 hex digits).
+// A container id as containerd makes them (64 hex digits: two UUIDs without their dashes).
 std::string ContainerHexId() {
-  std::string id;
-  while (id.size() < 64) {
-    for (char ch : NewUuid())
-      if (ch != '-') id += ch;
-  }
-  return id.substr(0, 64);
+  std::string id = NewUuid() + NewUuid();
+  std::erase(id, '-');
+  return id;
 }
 
 // The chain's entry shell, as `kubectl exec -it POD -- /bin/bash` makes it: a bash on a
@@ -123,10 +114,12 @@ std::string ContainerHexId() {
 // under script(1)). Falco's "Terminal shell in container" (container_entrypoint) depends on
 // exactly that.
 struct EntryShell {
-  std::vector<std::string> argv;        // what the harness runs on the host
-  std::vector<std::string> shell_argv;  // the shell's own argv in the container
-  bool tty = false;                     // runc exec -t (false: script(1) is missing)
+  std::vector<std::string> argv;  // what the harness runs on the host
+  bool tty = false;               // runc exec -t (false: script(1) is missing)
   std::string note;
+  // Its ground-truth line (step `entry-shell`, signal unexpected_shell, the shell's own argv
+  // in the container); the cell adds the times around runc exec, EntryShellStep the pid.
+  GroundTruthStep step;
 };
 EntryShell RuncEntryShell(CommandRunner& runner, const std::string& container,
                           const std::vector<std::string>& env,
@@ -136,7 +129,11 @@ EntryShell RuncEntryShell(CommandRunner& runner, const std::string& container,
   // then runs the chain as a command typed at it would run, and exits with its status.
   std::string script =
       "echo $$ > " + RenderCommand({pid_file}) + "; " + RenderCommand(chain_argv) + "; exit $?";
-  e.shell_argv = {"/bin/bash", "--noprofile", "--norc", "-c", script};
+  e.step.step = "entry-shell";
+  e.step.signal = "unexpected_shell";
+  e.step.signals = {e.step.signal};
+  e.step.variant = "runtime-exec";
+  e.step.command = {"/bin/bash", "--noprofile", "--norc", "-c", script};
   std::vector<std::string> exec = {"runc", "exec"};
   // runc exec -t needs a controlling terminal of its own (it opens /dev/tty): script(1)
   // gives it one, as kubectl's terminal does.
@@ -144,7 +141,7 @@ EntryShell RuncEntryShell(CommandRunner& runner, const std::string& container,
   if (e.tty) exec.emplace_back("-t");
   for (const auto& v : env) exec.insert(exec.end(), {"--env", v});
   exec.push_back(container);
-  exec.insert(exec.end(), e.shell_argv.begin(), e.shell_argv.end());
+  exec.insert(exec.end(), e.step.command.begin(), e.step.command.end());
   if (e.tty) {
     e.argv = {"script", "-q", "-e", "-c", RenderCommand(exec), "/dev/null"};
     e.note = "entry shell: runc exec -t bash (on a terminal, parent runc), as kubectl exec -it";
@@ -154,29 +151,15 @@ EntryShell RuncEntryShell(CommandRunner& runner, const std::string& container,
         "entry shell: runc exec bash WITHOUT a terminal (script(1) is missing), as "
         "kubectl exec without -t";
   }
+  e.step.note = e.note + " (recorded by the harness: start and end bracket runc exec)";
   return e;
 }
 
-// The ground-truth line of that shell (step `entry-shell`, signal unexpected_shell).
-Result<GroundTruthStep> EntryShellStep(const std::string& pid_text, const EntryShell& entry,
-                                       int64_t start_wall_ns, int64_t end_wall_ns,
-                                       int64_t start_mono_ns, int64_t end_mono_ns) {
-  int pid = 0;
-  auto r = std::from_chars(pid_text.data(), pid_text.data() + pid_text.size(), pid);
-  if (r.ec != std::errc() || pid <= 0) return MakeError("the entry shell wrote no pid");
-  GroundTruthStep g;
-  g.step = "entry-shell";
-  g.signal = "unexpected_shell";
-  g.signals = {g.signal};
-  g.variant = "runtime-exec";
-  g.command = entry.shell_argv;
-  g.pid = pid;
-  g.start_wall_ns = start_wall_ns;
-  g.end_wall_ns = end_wall_ns;
-  g.start_mono_ns = start_mono_ns;
-  g.end_mono_ns = end_mono_ns;
-  g.hold_ms = static_cast<double>(end_mono_ns - start_mono_ns) / 1e6;
-  g.note = entry.note + " (recorded by the harness: start and end bracket runc exec)";
+// The entry shell's ground-truth line `g`, timed, with the pid the shell wrote.
+Result<GroundTruthStep> EntryShellStep(const std::string& pid_text, GroundTruthStep g) {
+  auto r = std::from_chars(pid_text.data(), pid_text.data() + pid_text.size(), g.pid);
+  if (r.ec != std::errc() || g.pid <= 0) return MakeError("the entry shell wrote no pid");
+  g.hold_ms = static_cast<double>(g.end_mono_ns - g.start_mono_ns) / 1e6;
   return g;
 }
 
@@ -268,20 +251,21 @@ Result<CellOutcome> RunRuncCell(Lab& lab, CellRun& c) {
                                     "/sw-out/entry-shell.pid");
   lab.ctx->progress->Note(entry.tty ? "chain running in the runc container (runc exec -t bash)"
                                     : "chain running in the runc container (runc exec bash)");
-  const int64_t entry_start_wall = clock.WallNs(), entry_start_mono = clock.MonoNs();
+  entry.step.start_wall_ns = clock.WallNs();
+  entry.step.start_mono_ns = clock.MonoNs();
   auto attack = r.Start(Bg(entry.argv, dir + "/attack.out", dir + "/attack.log"));
   if (!attack.ok()) return c.Fail(attack.error().message);
-  const Waited waited = WaitForExit(**attack, s.timeouts.cell_s, 2000ms);
+  const std::optional<int> attack_rc = WaitForExit(**attack, s.timeouts.cell_s, 2000ms);
   // Interrupted or not, the cleanup registry undoes the cell.
-  if (waited == Waited::kInterrupted) return MakeError("interrupted");
-  if (waited == Waited::kTimedOut) return c.Fail("the chain did not finish within timeouts.cell");
-  int attack_rc = (*attack)->Wait(0ms).value_or(-1);
+  if (!attack_rc && Interrupted()) return MakeError("interrupted");
+  if (!attack_rc) return c.Fail("the chain did not finish within timeouts.cell");
   if (!SleepInterruptibly(s.SettleSeconds())) return MakeError("interrupted");
   RecordCost(lab, "in-guest", cell.Id(), std::atoi(ReadText(dir + "/sensor/bundle/pid").c_str()),
              out.start_wall_ns);
   (void)r.Run(Cmd({"runc", "kill", base_id + "-sensor", "TERM"}, 10s));
   listener->Stop(2000ms);
-  const int64_t entry_end_wall = clock.WallNs(), entry_end_mono = clock.MonoNs();
+  entry.step.end_wall_ns = clock.WallNs();
+  entry.step.end_mono_ns = clock.MonoNs();
   ObserverBinding in;
   in.label =
       "sandwatch-sensor sidecar in its own runc container, sharing the workload's PID namespace";
@@ -289,14 +273,13 @@ Result<CellOutcome> RunRuncCell(Lab& lab, CellRun& c) {
       !st.ok()) {
     return c.Fail("ground truth: " + st.error().message);
   }
-  auto shell = EntryShellStep(ReadText(share + "/entry-shell.pid"), entry, entry_start_wall,
-                              entry_end_wall, entry_start_mono, entry_end_mono);
+  auto shell = EntryShellStep(ReadText(share + "/entry-shell.pid"), entry.step);
   if (shell.ok())
     out.ground_truth.insert(out.ground_truth.begin(), std::move(*shell));
   else
     out.notes.push_back("entry shell: " + shell.error().message);
-  if (attack_rc != 0) {
-    out.error = "attack-sim in the container: exit " + std::to_string(attack_rc) + " " +
+  if (*attack_rc != 0) {
+    out.error = "attack-sim in the container: exit " + std::to_string(*attack_rc) + " " +
                 ReadText(dir + "/attack.log").substr(0, 300) + " " +
                 ReadText(dir + "/attack.out").substr(0, 300);
     out.ok = false;

@@ -11,10 +11,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "../../src/kube/kube_internal.h"
 #include "fake_kube.h"
 #include "sandwatch/core/ground_truth.h"
 #include "sandwatch/harness/cleanup.h"
-#include "sandwatch/harness/kube/kube_backend.h"
 #include "sandwatch/harness/scenario.h"
 #include "test_util.h"
 

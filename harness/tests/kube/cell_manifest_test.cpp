@@ -1,10 +1,10 @@
 // RenderCellManifest: the scenario's sensor settings go into the blog's env names,
 // nothing else changes, and bad input is a clear error.
-#include "sandwatch/harness/kube/cell_manifest.h"
-
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include "../../src/kube/kube_internal.h"
+#include "sandwatch/harness/format.h"
 #include "test_util.h"
 
 namespace sandwatch::harness::kube::testing {
@@ -25,15 +25,13 @@ std::string EnvValue(const YAML::Node& pod, const std::string& name) {
 }
 
 TEST(CellManifest, ReplacesValuesNotNames) {
-  CellManifestOptions o;
-  o.pod_name = "normal-app";
-  o.poll_interval_s = 0.05;
-  o.heartbeat_interval_s = 1;
-  o.expected_processes = {"sleep", "sh"};
-  o.capture = "inotify";
-  o.run_id = "r1";
-  o.cell_id = "runc-blog-default-r0";
-  auto out = RenderCellManifest(Golden("normal-app"), o);
+  SensorSettings sensor;
+  sensor.poll_interval_s = 0.05;
+  sensor.heartbeat_interval_s = 1;
+  sensor.expected_processes = {"sleep", "sh"};
+  sensor.capture = "inotify";
+  auto out =
+      RenderCellManifest(Golden("normal-app"), "normal-app", sensor, "r1", "runc-blog-default-r0");
   ASSERT_TRUE(out.ok()) << out.error().message;
   const YAML::Node pod = YAML::Load(*out);
   EXPECT_EQ(EnvValue(pod, "POLL_INTERVAL"), "0.05");
@@ -51,9 +49,9 @@ TEST(CellManifest, ReplacesValuesNotNames) {
 }
 
 TEST(CellManifest, EmptyExpectedProcessesKeepsTheBlogsSleep) {
-  CellManifestOptions o;
-  o.pod_name = "kata-app";
-  auto out = RenderCellManifest(Golden("kata-app"), o);
+  SensorSettings sensor;
+  sensor.capture = "";
+  auto out = RenderCellManifest(Golden("kata-app"), "kata-app", sensor, "", "");
   ASSERT_TRUE(out.ok());
   const YAML::Node pod = YAML::Load(*out);
   EXPECT_EQ(EnvValue(pod, "EXPECTED_PROCESSES"), "sleep");
@@ -62,21 +60,21 @@ TEST(CellManifest, EmptyExpectedProcessesKeepsTheBlogsSleep) {
 }
 
 TEST(CellManifest, BadInputIsAClearError) {
-  CellManifestOptions o;
-  o.pod_name = "kata-app";
-  auto wrong = RenderCellManifest(Golden("normal-app"), o);
+  const auto render = [](const std::string& yaml) {
+    return RenderCellManifest(yaml, "kata-app", SensorSettings{}, "", "");
+  };
+  auto wrong = render(Golden("normal-app"));
   ASSERT_FALSE(wrong.ok());
   EXPECT_NE(wrong.error().message.find("named 'normal-app', expected 'kata-app'"),
             std::string::npos);
-  auto many = RenderCellManifest(Golden("cluster"), o);
+  auto many = render(Golden("cluster"));
   ASSERT_FALSE(many.ok());
   EXPECT_NE(many.error().message.find("expected exactly one Pod"), std::string::npos);
-  auto junk = RenderCellManifest("a: [b\n", o);
+  auto junk = render("a: [b\n");
   ASSERT_FALSE(junk.ok());
   EXPECT_NE(junk.error().message.find("does not parse"), std::string::npos);
-  auto nosensor = RenderCellManifest(
-      "apiVersion: v1\nkind: Pod\nmetadata: {name: kata-app}\nspec: {containers: [{name: app}]}\n",
-      o);
+  auto nosensor = render(
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: kata-app}\nspec: {containers: [{name: app}]}\n");
   ASSERT_FALSE(nosensor.ok());
   EXPECT_NE(nosensor.error().message.find("no 'sensor' container"), std::string::npos);
 }

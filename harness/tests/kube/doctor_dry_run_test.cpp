@@ -8,9 +8,9 @@
 #include <fstream>
 #include <map>
 
+#include "../../src/kube/kube_internal.h"
 #include "fake_kube.h"
 #include "sandwatch/harness/cleanup.h"
-#include "sandwatch/harness/kube/kube_backend.h"
 #include "sandwatch/harness/kube/kube_dry_run.h"
 #include "test_util.h"
 

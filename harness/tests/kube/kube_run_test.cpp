@@ -13,13 +13,13 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "../../src/kube/kube_internal.h"
 #include "fake_kube.h"
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/event.h"
 #include "sandwatch/core/ground_truth.h"
 #include "sandwatch/harness/backend.h"
 #include "sandwatch/harness/command_runner.h"
-#include "sandwatch/harness/kube/kube_backend.h"
 #include "sandwatch/harness/receiver_client.h"
 #include "sandwatch/harness/run.h"
 #include "test_util.h"
