@@ -7,6 +7,7 @@
 
 #include "sandwatch/core/signals.h"
 #include "sandwatch/harness/falco.h"
+#include "sandwatch/harness/tune/stats.h"
 #include "step_match.h"
 
 namespace sandwatch::harness {
@@ -83,17 +84,6 @@ Match MatchStep(const ObserverBinding& b, const GroundTruthStep& s, const CellOu
                          e.time_ns <= end + static_cast<int64_t>(opts.grace_s * 1e9);
   return in_window ? MatchIdentity(b, s, e) : Match{};
 }
-
-namespace {
-
-std::optional<double> Median(std::vector<double> v) {
-  if (v.empty()) return std::nullopt;
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-}  // namespace
 
 std::string SignalForRule(std::string_view source, std::string_view rule) {
   if (source != "falco") return std::string(rule);
@@ -181,16 +171,9 @@ Score ScoreRun(const std::vector<CellOutcome>& cells, const std::vector<Event>& 
     Key k{r.runtime, r.speed, r.variant, r.observer, r.signal};
     auto it = index.find(k);
     if (it == index.end()) {
-      CoverageEntry c;
-      c.runtime = r.runtime;
-      c.speed = r.speed;
-      c.variant = r.variant;
-      c.observer = r.observer;
-      c.signal = r.signal;
-      c.expected = r.expected;
-      c.available = r.observer_available;
       it = index.emplace(k, score.coverage.size()).first;
-      score.coverage.push_back(c);
+      score.coverage.push_back({r.runtime, r.observer, r.signal, r.speed, r.variant, r.expected,
+                                r.observer_available, 0, 0, false, std::nullopt});
     }
     CoverageEntry& c = score.coverage[it->second];
     c.cells += 1;
@@ -202,7 +185,7 @@ Score ScoreRun(const std::vector<CellOutcome>& cells, const std::vector<Event>& 
   for (auto& [k, i] : index) {
     CoverageEntry& c = score.coverage[i];
     c.detected = c.cells > 0 && c.cells_detected == c.cells;
-    c.latency_ms = Median(lats[k]);
+    if (!lats[k].empty()) c.latency_ms = tune::Percentile(lats[k], 0.5);
   }
   score.noise = ScoreNoise(cells, events, opts);
   return score;
