@@ -73,7 +73,7 @@ bool BindingOwns(const ObserverBinding& b, const Event& e) {
   if (e.source != b.source) return false;
   if (!b.pod.empty() && e.pod != b.pod) return false;
   if (!b.sensor_mode.empty() && e.sensor.mode != b.sensor_mode) return false;
-  if (!b.container_id.empty() && FalcoContainerId(e) != b.container_id) return false;
+  if (!b.container_id.empty() && FalcoField(e, "container.id") != b.container_id) return false;
   return true;
 }
 

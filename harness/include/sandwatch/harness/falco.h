@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,8 +61,11 @@ std::string FalcoRulesRelease(const std::string& sha256_of_stable_rules);
 Event FalcoEventForScoring(Event e);
 std::vector<Event> EventsForScoring(const std::vector<Event>& events);
 
-// The container id Falco reports for a runc container (first 12 hex digits).
-std::string FalcoContainerId(const Event& e);
+// A field of a Falco event's output_fields ("container.id": the first 12 hex digits of a
+// runc container's id); "" when absent.
+std::string FalcoField(const Event& e, const std::string& key);
+// A pid field ("proc.pid", "proc.vpid"); none when absent or not a pid.
+std::optional<int> FalcoPid(const Event& e, const std::string& key);
 
 // One alert of Falco's file output and where it ended.
 struct FalcoAlertAccount {
