@@ -106,6 +106,13 @@ std::string CellText(const BlogGrid& g, std::string_view sig, const std::string&
   return t;
 }
 
+// The blog table's noise cell: "2 FP/3 benign; 5 bg (12/h)".
+std::string NoiseCellText(const Score& score, const PrecisionEntry& p) {
+  return std::to_string(p.benign_false_positives) + " FP/" + std::to_string(BenignSteps(score, p)) +
+         " benign; " + std::to_string(p.background_events) + " bg (" +
+         Fixed(BackgroundPerHour(p), 0) + "/h)";
+}
+
 // kata-qemu* marks the local stand-in; on a cluster the column is the real runtime class.
 std::string ColName(const std::pair<std::string, std::string>& c, bool stand_in) {
   return (c.first == "kata-qemu" && stand_in ? std::string("kata-qemu*") : c.first) + " " +
@@ -126,8 +133,12 @@ std::pair<std::vector<report::Row>, std::vector<std::string>> BlogParts(const Ru
   rows.push_back({"noise (FP on benign; background)"});
   rows.push_back({"precision [95% CI]"});
   for (const auto& c : g.cols) {
-    rows[rows.size() - 2].emplace_back(NoiseCellText(score, c.first, c.second));
-    rows.back().emplace_back(PrecisionCellText(score, c.first, c.second));
+    const auto p = std::find_if(
+        score.noise.precision.begin(), score.noise.precision.end(),
+        [&c](const PrecisionEntry& e) { return e.runtime == c.first && e.observer == c.second; });
+    const bool absent = p == score.noise.precision.end();
+    rows[rows.size() - 2].emplace_back(absent ? "absent" : NoiseCellText(score, *p));
+    rows.back().emplace_back(absent ? "absent" : PrecisionText(*p));
   }
   std::vector<std::string> notes;
   if (stand_in && std::any_of(g.cols.begin(), g.cols.end(),
