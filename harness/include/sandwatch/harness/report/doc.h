@@ -26,7 +26,6 @@ struct Span {
 };
 
 inline Span Code(std::string text) { return {std::move(text), Style::kCode}; }
-inline Span Strong(std::string text) { return {std::move(text), Style::kStrong}; }
 inline Span Toned(std::string text, bool ok) {
   return {std::move(text), Style::kPlain, ok ? Tone::kOk : Tone::kBad};
 }
