@@ -87,7 +87,9 @@ Match MatchStep(const ObserverBinding& b, const GroundTruthStep& s, const CellOu
 
 std::string SignalForRule(std::string_view source, std::string_view rule) {
   if (source != "falco") return std::string(rule);
-  return FalcoRuleSignal(rule);
+  const auto& falco = FalcoRuleSignalMap();
+  auto it = falco.find(rule);
+  return it == falco.end() ? std::string() : it->second;
 }
 
 Score ScoreRun(const std::vector<CellOutcome>& cells, const std::vector<Event>& events,

@@ -118,7 +118,7 @@ std::vector<FalcoAlertAccount> AccountFalcoAlerts(const std::vector<std::string>
     }
     a.time = j.value("time", "");
     a.rule = j.value("rule", "");
-    a.signal = FalcoRuleSignal(a.rule);
+    a.signal = SignalForRule("falco", a.rule);
     const Event e = AlertEvent(j, a.rule);
     a.pid = FalcoPid(e, "proc.pid").value_or(0);
     a.cmdline = FalcoField(e, "proc.cmdline");

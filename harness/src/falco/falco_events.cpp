@@ -29,12 +29,6 @@ const std::map<std::string, std::string, std::less<>>& FalcoRuleSignalMap() {
   return kMap;
 }
 
-std::string FalcoRuleSignal(std::string_view rule) {
-  const auto& m = FalcoRuleSignalMap();
-  auto it = m.find(rule);
-  return it == m.end() ? std::string() : it->second;
-}
-
 std::string FalcoField(const Event& e, const std::string& key) {
   auto it = e.fields.find(key);
   return it == e.fields.end() ? std::string() : it->second;

@@ -216,28 +216,25 @@ nlohmann::json ToJson(const Doc& doc) {
 }
 
 std::string ToPlainTable(const std::vector<Row>& rows) {
+  std::vector<std::vector<std::string>> lines;
   std::vector<size_t> w;
   for (const auto& r : rows) {
-    w.resize(std::max(w.size(), r.size()));
-    for (size_t i = 0; i < r.size(); ++i) w[i] = std::max(w[i], r[i].Plain().size());
+    auto& cells = lines.emplace_back();
+    for (const auto& c : r) cells.push_back(c.Plain());
+    w.resize(std::max(w.size(), cells.size()));
+    for (size_t i = 0; i < cells.size(); ++i) w[i] = std::max(w[i], cells[i].size());
   }
-  const auto line = [&w](const std::vector<std::string>& r) {
-    std::string l;
-    for (size_t i = 0; i < r.size(); ++i) l += r[i] + std::string(w[i] - r[i].size() + 2, ' ');
-    while (!l.empty() && l.back() == ' ') l.pop_back();
-    return l + "\n";
-  };
+  if (!lines.empty()) {  // a dashed line under the header
+    auto& dashes = *lines.emplace(lines.begin() + 1);
+    for (size_t x : w) dashes.emplace_back(x, '-');
+  }
   std::string out;
-  for (size_t r = 0; r < rows.size(); ++r) {
-    std::vector<std::string> cells;
-    for (const auto& c : rows[r]) cells.push_back(c.Plain());
-    out += line(cells);
-    if (r == 0) {
-      std::vector<std::string> dashes;
-      dashes.reserve(w.size());
-      for (size_t x : w) dashes.emplace_back(x, '-');
-      out += line(dashes);
-    }
+  for (const auto& cells : lines) {
+    std::string l;
+    for (size_t i = 0; i < cells.size(); ++i)
+      l += cells[i] + std::string(w[i] - cells[i].size() + 2, ' ');
+    while (!l.empty() && l.back() == ' ') l.pop_back();
+    out += l + "\n";
   }
   return out;
 }

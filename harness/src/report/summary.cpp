@@ -3,6 +3,7 @@
 #include <array>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/signals.h"
@@ -65,15 +66,13 @@ struct BlogGrid {
 
 BlogGrid MakeGrid(const Score& score) {
   BlogGrid g;
+  std::set<std::pair<std::string, std::string>> ran;
+  for (const auto& r : score.results) ran.emplace(r.runtime, r.observer);
+  // A benign-only run has no coverage rows: its columns come from the noise score.
+  for (const auto& p : score.noise.precision) ran.emplace(p.runtime, p.observer);
   for (const char* rt : {"runc", "kata-qemu", "host"}) {
     for (const char* obs : {"host-view", "in-guest", "falco"}) {
-      bool any = false;
-      for (const auto& r : score.results) any = any || (r.runtime == rt && r.observer == obs);
-      // A benign-only run has no coverage rows: its columns come from the noise score.
-      for (const auto& p : score.noise.precision) {
-        any = any || (p.runtime == rt && p.observer == obs);
-      }
-      if (any) g.cols.emplace_back(rt, obs);
+      if (ran.count({rt, obs}) != 0) g.cols.emplace_back(rt, obs);
     }
   }
   for (const auto& r : score.results) {

@@ -42,10 +42,8 @@ inline constexpr std::string_view kFalcoProbeCmdline = "head -c 0 /etc/shadow";
 std::vector<std::string> FalcoArgs(const std::string& exe, const std::string& http_url,
                                    const std::string& events_file);
 
-// The six signals (and reverse_shell) for a Falco rule of the stable and incubating
-// rulesets; empty for a rule with no sandwatch equivalent.
-std::string FalcoRuleSignal(std::string_view rule);
-// Every (rule, signal) pair of the map, for tests and docs.
+// Falco rule -> signal (SignalForRule reads it): the six signals (and reverse_shell) for
+// rules of the stable and incubating rulesets. A rule not in it has no sandwatch equivalent.
 const std::map<std::string, std::string, std::less<>>& FalcoRuleSignalMap();
 
 // "Triggered rules by rule name:" lines of Falco's exit summary -> rule -> count.
