@@ -55,44 +55,35 @@ std::string Text::Plain() const {
   return out;
 }
 
-Block& Doc::Add(Block::Kind kind, Text text) {
-  blocks_.emplace_back();
-  blocks_.back().kind = kind;
-  blocks_.back().text = std::move(text);
-  return blocks_.back();
+Doc& Doc::Add(Block block) {
+  blocks_.push_back(std::move(block));
+  return *this;
 }
 
 Doc& Doc::Heading(int level, Text text) {
-  Add(Block::Kind::kHeading, std::move(text)).level = level;
-  return *this;
+  return Add({.kind = Block::Kind::kHeading, .level = level, .text = std::move(text)});
 }
 
-Doc& Doc::Para(Text text) {
-  Add(Block::Kind::kPara, std::move(text));
-  return *this;
-}
+Doc& Doc::Para(Text text) { return Add({.kind = Block::Kind::kPara, .text = std::move(text)}); }
 
 Doc& Doc::List(std::vector<Text> items) {
-  Add(Block::Kind::kList, {}).items = std::move(items);
-  return *this;
+  return Add({.kind = Block::Kind::kList, .items = std::move(items)});
 }
 
 Doc& Doc::Code(std::string text) {
-  Add(Block::Kind::kCode, std::move(text));
-  return *this;
+  return Add({.kind = Block::Kind::kCode, .text = std::move(text)});
 }
 
 Doc& Doc::Table(Row header, std::vector<Row> rows) {
   rows.insert(rows.begin(), std::move(header));
-  Add(Block::Kind::kTable, {}).rows = std::move(rows);
-  return *this;
+  return Add({.kind = Block::Kind::kTable, .rows = std::move(rows)});
 }
 
 Doc& Doc::Chart(std::string caption, std::string file, std::string svg) {
-  Block& b = Add(Block::Kind::kChart, std::move(caption));
-  b.file = std::move(file);
-  b.svg = std::move(svg);
-  return *this;
+  return Add({.kind = Block::Kind::kChart,
+              .text = std::move(caption),
+              .file = std::move(file),
+              .svg = std::move(svg)});
 }
 
 Doc& Doc::Append(const Doc& other) {
