@@ -210,10 +210,7 @@ NoiseScore ScoreNoise(const std::vector<CellOutcome>& cells, const std::vector<E
     for (const auto& [s, n] : t.benign_steps) add(s);
     for (const auto& [s, set] : t.fp) add(s);
     for (const auto& [s, n] : t.background) add(s);
-    PrecisionEntry p;
-    p.runtime = k.first;
-    p.observer = k.second;
-    p.duration_s = t.duration_s;
+    PrecisionEntry p{.runtime = k.first, .observer = k.second, .duration_s = t.duration_s};
     for (const auto& s : sigs) {
       const NoiseEntry& n =
           out.noise.emplace_back(NoiseEntry{k.first, k.second, s, static_cast<int>(t.fp[s].size()),
