@@ -26,14 +26,10 @@ constexpr auto kMachinery = std::to_array<std::string_view>(
      "pod.sh", "guest-init.sh"});
 
 bool IsMachineryName(std::string_view name) {
-  if (name.empty()) return false;
-  auto slash = name.rfind('/');
-  std::string_view base = slash == std::string_view::npos ? name : name.substr(slash + 1);
-  if (base.rfind("runc:[", 0) == 0) return true;
-  for (auto m : kMachinery) {
-    if (SameProgram(base, m)) return true;
-  }
-  return false;
+  // The base name (npos + 1 is 0: a name without a slash is its own base).
+  if (name.substr(name.rfind('/') + 1).rfind("runc:[", 0) == 0) return true;
+  return std::any_of(kMachinery.begin(), kMachinery.end(),
+                     [name](std::string_view m) { return SameProgram(name, m); });
 }
 
 std::string MachineryIn(const Event& e) {

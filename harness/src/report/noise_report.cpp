@@ -83,17 +83,15 @@ report::Doc NoiseDoc(const Score& score) {
           std::move(rows));
   d.Heading(3, "False positives on benign steps");
   std::vector<report::Text> fps;
-  int more = 0;
+  int benign = 0;  // the first 200 are listed
   for (const auto& a : n.attributions) {
-    if (a.outcome != Outcome::kBenign) continue;
-    if (fps.size() == 200) {
-      ++more;
-      continue;
-    }
+    if (a.outcome != Outcome::kBenign || ++benign > 200) continue;
     fps.push_back({a.cell + " " + a.observer + ": " + a.rule + " on ", report::Code(a.exe),
                    " - " + a.reason});
   }
-  if (more > 0) fps.emplace_back("... " + std::to_string(more) + " more in attribution.jsonl");
+  if (benign > 200) {
+    fps.emplace_back("... " + std::to_string(benign - 200) + " more in attribution.jsonl");
+  }
   fps.empty() ? d.Para("None.") : d.List(std::move(fps));
   d.Heading(3, "Background: the most frequent (rule, program) pairs");
   rows.clear();

@@ -118,9 +118,10 @@ std::string ColName(const std::pair<std::string, std::string>& c, bool stand_in)
          c.second;
 }
 
-// The table's rows (the first is the header) and the notes under it.
-std::pair<std::vector<report::Row>, std::vector<std::string>> BlogParts(const RunRecord& run,
-                                                                        const Score& score) {
+}  // namespace
+
+// The table, then the notes under it.
+report::Doc BlogDoc(const RunRecord& run, const Score& score) {
   BlogGrid g = MakeGrid(score);
   const bool stand_in = RanLocalStandIn(run);
   std::vector<report::Row> rows(1, report::Row{"signal"});
@@ -139,38 +140,32 @@ std::pair<std::vector<report::Row>, std::vector<std::string>> BlogParts(const Ru
     rows[rows.size() - 2].emplace_back(absent ? "absent" : NoiseCellText(score, *p));
     rows.back().emplace_back(absent ? "absent" : PrecisionText(*p));
   }
-  std::vector<std::string> notes;
+  report::Doc d;
+  d.Table(rows.front(), {rows.begin() + 1, rows.end()});
   if (stand_in && std::any_of(g.cols.begin(), g.cols.end(),
                               [](const auto& c) { return c.first == "kata-qemu"; })) {
-    notes.emplace_back(
+    d.Para(
         "* kata-qemu here is a LOCAL STAND-IN: a qemu/TCG VM with its own guest kernel (the "
         "same isolation boundary as Kata), not Kata itself.");
   }
-  notes.emplace_back(
+  d.Para(
       "host-view: sandwatch-sensor --mode node on the host, standing where host Falco "
       "stands. [blind] = cannot see into the VM, as expected.");
-  notes.emplace_back(
+  d.Para(
       "noise: FP = alerts on benign steps (of the benign steps played); bg = alerts outside "
       "every step, per hour watched (the harness's own machinery excluded). precision = true "
       "positives / all alerts, Wilson 95% interval.");
-  return {rows, notes};
-}
-
-}  // namespace
-
-report::Doc BlogDoc(const RunRecord& run, const Score& score) {
-  auto [rows, notes] = BlogParts(run, score);
-  report::Doc d;
-  d.Table(rows.front(), {rows.begin() + 1, rows.end()});
-  for (auto& n : notes) d.Para(std::move(n));
   return d;
 }
 
 std::string BlogTable(const RunRecord& run, const Score& score, bool markdown) {
-  if (markdown) return report::ToMarkdown(BlogDoc(run, score));
-  auto [rows, notes] = BlogParts(run, score);
-  std::string out = report::ToPlainTable(rows);
-  for (const auto& n : notes) out += n + "\n";
+  const report::Doc d = BlogDoc(run, score);
+  if (markdown) return report::ToMarkdown(d);
+  std::string out;
+  for (const auto& b : d.blocks()) {
+    out += b.kind == report::Block::Kind::kTable ? report::ToPlainTable(b.rows)
+                                                 : b.text.Plain() + "\n";
+  }
   return out;
 }
 
