@@ -14,10 +14,8 @@ namespace sandwatch::harness {
 
 namespace {
 
-std::string Base(std::string_view path) {
-  auto slash = path.rfind('/');
-  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
-}
+// After the last slash (npos + 1 is 0: a path without one is its own base).
+std::string Base(std::string_view path) { return std::string(path.substr(path.rfind('/') + 1)); }
 
 // The event's process is the step's (rule 4 of scorer.h). Time is not checked here.
 Match MatchIdentity(const ObserverBinding& b, const GroundTruthStep& s, const Event& e) {
