@@ -26,12 +26,6 @@ Event AlertEvent(const json& alert, const std::string& rule) {
   return FalcoEventForScoring(std::move(e));
 }
 
-const ObserverBinding* FalcoOf(const CellOutcome& c) {
-  for (const auto& b : c.observers)
-    if (b.observer == "falco") return &b;
-  return nullptr;
-}
-
 // The received event for an alert of the file output: same rule and same time.
 const Event* Received(const std::vector<Event>& received, const std::string& rule, int64_t t) {
   for (const auto& e : received) {
@@ -68,9 +62,10 @@ void Classify(FalcoAlertAccount& a, const Event& e, int64_t t,
     a.credited = true;
     return Settle(a, "attributed", "credited " + a.signal + " to step " + a.step);
   }
-  const ObserverBinding* b = FalcoOf(*cell);
+  const auto b = std::find_if(cell->observers.begin(), cell->observers.end(),
+                              [](const ObserverBinding& o) { return o.observer == "falco"; });
   const std::string container = FalcoField(e, "container.id");
-  if (b != nullptr && !b->container_id.empty()) {
+  if (b != cell->observers.end() && !b->container_id.empty()) {
     if (container != b->container_id) {
       return Settle(a, "noise",
                     container == "host" || container.empty()
