@@ -7,7 +7,6 @@
 
 #include "sandwatch/core/signals.h"
 #include "sandwatch/harness/falco.h"
-#include "sandwatch/harness/tune/stats.h"
 #include "step_match.h"
 
 namespace sandwatch::harness {
@@ -16,6 +15,13 @@ namespace {
 
 // After the last slash (npos + 1 is 0: a path without one is its own base).
 std::string Base(std::string_view path) { return std::string(path.substr(path.rfind('/') + 1)); }
+
+std::optional<double> Median(std::vector<double> v) {
+  if (v.empty()) return std::nullopt;
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
 
 // The event's process is the step's (rule 4 of scorer.h). Time is not checked here.
 Match MatchIdentity(const ObserverBinding& b, const GroundTruthStep& s, const Event& e) {
@@ -185,7 +191,7 @@ Score ScoreRun(const std::vector<CellOutcome>& cells, const std::vector<Event>& 
   for (auto& [k, i] : index) {
     CoverageEntry& c = score.coverage[i];
     c.detected = c.cells > 0 && c.cells_detected == c.cells;
-    if (!lats[k].empty()) c.latency_ms = tune::Percentile(lats[k], 0.5);
+    c.latency_ms = Median(lats[k]);
   }
   score.noise = ScoreNoise(cells, events, opts);
   return score;
