@@ -10,11 +10,8 @@ namespace sandwatch::harness {
 
 namespace {
 bool IsSeedSet(const std::vector<std::string>& sigs) {
-  if (sigs.size() != signals::kSeedSignals.size()) return false;
-  for (auto s : signals::kSeedSignals) {
-    if (std::find(sigs.begin(), sigs.end(), s) == sigs.end()) return false;
-  }
-  return true;
+  return std::is_permutation(sigs.begin(), sigs.end(), signals::kSeedSignals.begin(),
+                             signals::kSeedSignals.end());
 }
 }  // namespace
 

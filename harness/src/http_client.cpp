@@ -3,22 +3,11 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <exception>
 
 namespace sandwatch::harness {
 namespace {
-
-struct UrlParts {
-  std::string origin;  // http://host:port
-  std::string path;    // /path?query
-};
-
-Result<UrlParts> Split(const std::string& url) {
-  if (url.rfind("http://", 0) != 0) return MakeError("only http:// URLs are supported: " + url);
-  const size_t slash = url.find('/', 7);
-  if (slash == std::string::npos) return UrlParts{url, "/"};
-  return UrlParts{url.substr(0, slash), url.substr(slash)};
-}
 
 class HttplibClient : public HttpClient {
  public:
@@ -46,14 +35,14 @@ class HttplibClient : public HttpClient {
  private:
   template <class F>
   Result<HttpResponse> Do(const std::string& url, F&& call) {
-    auto parts = Split(url);
-    if (!parts.ok()) return parts.error();
+    if (url.rfind("http://", 0) != 0) return MakeError("only http:// URLs are supported: " + url);
+    const size_t slash = std::min(url.find('/', 7), url.size());  // http://host:port | /path?query
     try {
-      httplib::Client c(parts->origin);
+      httplib::Client c(url.substr(0, slash));
       c.set_connection_timeout(connect_timeout_);
       c.set_read_timeout(read_timeout_);
       c.set_tcp_nodelay(true);
-      auto res = call(c, parts->path);
+      auto res = call(c, slash < url.size() ? url.substr(slash) : std::string("/"));
       if (!res) return MakeError(url + ": " + httplib::to_string(res.error()));
       return HttpResponse{res->status, res->body};
     } catch (const std::exception& e) {

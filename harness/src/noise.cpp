@@ -26,36 +26,28 @@ constexpr auto kMachinery = std::to_array<std::string_view>(
      "pod.sh", "guest-init.sh"});
 
 bool IsMachineryName(std::string_view name) {
-  if (name.empty()) return false;
-  auto slash = name.rfind('/');
-  std::string_view base = slash == std::string_view::npos ? name : name.substr(slash + 1);
-  if (base.rfind("runc:[", 0) == 0) return true;
-  for (auto m : kMachinery) {
-    if (SameProgram(base, m)) return true;
-  }
-  return false;
+  // The base name (npos + 1 is 0: a name without a slash is its own base).
+  if (name.substr(name.rfind('/') + 1).rfind("runc:[", 0) == 0) return true;
+  return std::any_of(kMachinery.begin(), kMachinery.end(),
+                     [name](std::string_view m) { return SameProgram(name, m); });
 }
 
 std::string MachineryIn(const Event& e) {
-  auto first = [](const std::vector<std::string>& argv) {
+  std::string found;
+  const auto check = [&found](const char* who, std::initializer_list<std::string> names) {
+    for (const auto& n : names) {
+      if (found.empty() && IsMachineryName(n)) found = who + n;
+    }
+  };
+  const auto first = [](const std::vector<std::string>& argv) {
     return argv.empty() ? std::string() : argv[0];
   };
   if (e.process) {
-    for (const auto& n : {e.process->name, e.process->exe, first(e.process->cmdline)}) {
-      if (IsMachineryName(n)) return "the process is " + n;
-    }
+    check("the process is ", {e.process->name, e.process->exe, first(e.process->cmdline)});
   }
-  if (e.parent) {
-    for (const auto& n : {e.parent->name, first(e.parent->cmdline)}) {
-      if (IsMachineryName(n)) return "its parent is " + n;
-    }
-  }
-  for (const auto& a : e.ancestors) {
-    for (const auto& n : {a.name, first(a.cmdline)}) {
-      if (IsMachineryName(n)) return "an ancestor is " + n;
-    }
-  }
-  return "";
+  if (e.parent) check("its parent is ", {e.parent->name, first(e.parent->cmdline)});
+  for (const auto& a : e.ancestors) check("an ancestor is ", {a.name, first(a.cmdline)});
+  return found;
 }
 
 bool HasAttackSimLineage(const Event& e) {
@@ -63,12 +55,11 @@ bool HasAttackSimLineage(const Event& e) {
          AnyAncestor(e, IsAttackSimRef);
 }
 
-int Rank(const std::string& basis) {
-  if (basis == "pid") return 5;
-  if (basis == "pid-descendant") return 4;
-  if (basis == "cmdline") return 3;
-  if (basis == "cmdline-descendant") return 2;
-  return 1;  // name
+// A match basis (one of Match's) by strength: name is the weakest, pid the strongest.
+std::ptrdiff_t Rank(const std::string& basis) {
+  static constexpr auto kWeakToStrong = std::to_array<std::string_view>(
+      {"name", "cmdline-descendant", "cmdline", "pid-descendant", "pid"});
+  return std::find(kWeakToStrong.begin(), kWeakToStrong.end(), basis) - kWeakToStrong.begin();
 }
 
 // Attack steps that expect nothing (the listener line) are not processes of the chain.
@@ -85,6 +76,11 @@ Attribution Attribute(const CellOutcome* cell, const ObserverBinding& b, const E
   a.signal = SignalForRule(e.source, e.rule);
   if (a.signal.empty()) a.signal = e.rule;
   if (e.process) a.exe = !e.process->exe.empty() ? e.process->exe : e.process->name;
+  const auto settle = [&a](Outcome outcome, std::string reason) {
+    a.outcome = outcome;
+    a.reason = std::move(reason);
+    return a;
+  };
   if (cell != nullptr) {
     a.cell = cell->cell.Id();
     a.runtime = cell->cell.runtime;
@@ -104,39 +100,27 @@ Attribution Attribute(const CellOutcome* cell, const ObserverBinding& b, const E
       }
     }
     if (best != nullptr) {
-      a.outcome = best->kind == "benign" ? Outcome::kBenign : Outcome::kAttack;
       a.step = best->step;
       a.repeat = best->repeat;
       a.step_start_wall_ns = best->start_wall_ns;
-      a.reason = best->kind + " step " + best->step + " (matched by " + best_match.basis + ")";
-      return a;
+      return settle(best->kind == "benign" ? Outcome::kBenign : Outcome::kAttack,
+                    best->kind + " step " + best->step + " (matched by " + best_match.basis + ")");
     }
   }
   if (e.process && IsAttackSim(e.process->name, e.process->cmdline)) {
-    a.outcome = Outcome::kMachinery;  // the lab's driver arriving in the pod, not a step
-    a.reason = "harness machinery: attack-sim itself (the lab's driver of the steps)";
-    return a;
+    // The lab's driver arriving in the pod, not a step.
+    return settle(Outcome::kMachinery,
+                  "harness machinery: attack-sim itself (the lab's driver of the steps)");
   }
   const bool ours = HasAttackSimLineage(e);
-  if (!ours) {
-    std::string m = MachineryIn(e);
-    if (!m.empty()) {
-      a.outcome = Outcome::kMachinery;
-      a.reason = "harness machinery: " + m;
-      return a;
-    }
+  if (const std::string m = ours ? "" : MachineryIn(e); !m.empty()) {
+    return settle(Outcome::kMachinery, "harness machinery: " + m);
   }
-  a.outcome = Outcome::kBackground;
-  if (cell == nullptr) {
-    a.reason = "outside every cell's window";
-  } else if (ours) {
-    a.reason =
-        "attack-sim lineage, but no step of this cell (another run on the machine, or "
-        "a helper of this one)";
-  } else {
-    a.reason = "no step of this cell: other activity this observer sees";
-  }
-  return a;
+  if (cell == nullptr) return settle(Outcome::kBackground, "outside every cell's window");
+  return settle(Outcome::kBackground,
+                ours ? "attack-sim lineage, but no step of this cell (another run on the machine, "
+                       "or a helper of this one)"
+                     : "no step of this cell: other activity this observer sees");
 }
 
 using ObsKey = std::pair<std::string, std::string>;  // runtime, observer
@@ -222,10 +206,7 @@ NoiseScore ScoreNoise(const std::vector<CellOutcome>& cells, const std::vector<E
     for (const auto& [s, n] : t.benign_steps) add(s);
     for (const auto& [s, set] : t.fp) add(s);
     for (const auto& [s, n] : t.background) add(s);
-    PrecisionEntry p;
-    p.runtime = k.first;
-    p.observer = k.second;
-    p.duration_s = t.duration_s;
+    PrecisionEntry p{.runtime = k.first, .observer = k.second, .duration_s = t.duration_s};
     for (const auto& s : sigs) {
       const NoiseEntry& n =
           out.noise.emplace_back(NoiseEntry{k.first, k.second, s, static_cast<int>(t.fp[s].size()),

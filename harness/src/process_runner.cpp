@@ -54,10 +54,6 @@ std::string TempPath(const char* tag, std::string_view content = {}) {
   return tmpl;
 }
 
-void RemoveAll(std::initializer_list<const std::string*> paths) {
-  for (const auto* p : paths) std::remove(p->c_str());
-}
-
 Result<boost::filesystem::path> ResolveExe(const std::string& name) {
   if (name.empty()) return MakeError("empty command");
   if (name.find('/') != std::string::npos) {
@@ -137,9 +133,11 @@ class ProcessRunner : public CommandRunner {
   Result<CommandResult> Run(const CommandSpec& spec) override {
     auto exe = ResolveExe(spec.argv.empty() ? std::string() : spec.argv[0]);
     if (!exe.ok()) return exe.error();
-    std::string in_path = TempPath("in", spec.stdin_data);
-    std::string out_path = TempPath("out");
-    std::string err_path = TempPath("err");
+    const std::string in_path = TempPath("in", spec.stdin_data), out_path = TempPath("out"),
+                      err_path = TempPath("err");
+    const auto remove_all = [&] {
+      for (const auto* p : {&in_path, &out_path, &err_path}) std::remove(p->c_str());
+    };
     CommandResult result;
     try {
       BoostHandle handle(Spawn(spec, *exe, in_path, out_path, err_path));
@@ -151,12 +149,12 @@ class ProcessRunner : public CommandRunner {
         result.exit_code = *code;
       }
     } catch (const std::exception& e) {
-      RemoveAll({&in_path, &out_path, &err_path});
+      remove_all();
       return MakeError("cannot run " + RenderCommand(spec.argv) + ": " + e.what());
     }
     result.out = ReadFileToString(out_path).value_or("");
     result.err = ReadFileToString(err_path).value_or("");
-    RemoveAll({&in_path, &out_path, &err_path});
+    remove_all();
     return result;
   }
 

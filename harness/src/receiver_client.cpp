@@ -69,7 +69,6 @@ Result<FetchedEvents> ReceiverClient::FetchAll(const std::string& query) const {
     out.events.push_back(std::move(e));
     out.raw.push_back(std::move(j));
   }
-  out.unparsable = static_cast<int>(bad.size());
   for (auto& j : bad) out.raw.push_back(std::move(j));
   return out;
 }

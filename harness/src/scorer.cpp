@@ -13,9 +13,14 @@ namespace sandwatch::harness {
 
 namespace {
 
-std::string Base(std::string_view path) {
-  auto slash = path.rfind('/');
-  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
+// After the last slash (npos + 1 is 0: a path without one is its own base).
+std::string Base(std::string_view path) { return std::string(path.substr(path.rfind('/') + 1)); }
+
+std::optional<double> Median(std::vector<double> v) {
+  if (v.empty()) return std::nullopt;
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 // The event's process is the step's (rule 4 of scorer.h). Time is not checked here.
@@ -72,7 +77,7 @@ bool BindingOwns(const ObserverBinding& b, const Event& e) {
   if (e.source != b.source) return false;
   if (!b.pod.empty() && e.pod != b.pod) return false;
   if (!b.sensor_mode.empty() && e.sensor.mode != b.sensor_mode) return false;
-  if (!b.container_id.empty() && FalcoContainerId(e) != b.container_id) return false;
+  if (!b.container_id.empty() && FalcoField(e, "container.id") != b.container_id) return false;
   return true;
 }
 
@@ -84,20 +89,11 @@ Match MatchStep(const ObserverBinding& b, const GroundTruthStep& s, const CellOu
   return in_window ? MatchIdentity(b, s, e) : Match{};
 }
 
-namespace {
-
-std::optional<double> Median(std::vector<double> v) {
-  if (v.empty()) return std::nullopt;
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-}  // namespace
-
 std::string SignalForRule(std::string_view source, std::string_view rule) {
   if (source != "falco") return std::string(rule);
-  return FalcoRuleSignal(rule);
+  const auto& falco = FalcoRuleSignalMap();
+  auto it = falco.find(rule);
+  return it == falco.end() ? std::string() : it->second;
 }
 
 Score ScoreRun(const std::vector<CellOutcome>& cells, const std::vector<Event>& events,
@@ -181,16 +177,9 @@ Score ScoreRun(const std::vector<CellOutcome>& cells, const std::vector<Event>& 
     Key k{r.runtime, r.speed, r.variant, r.observer, r.signal};
     auto it = index.find(k);
     if (it == index.end()) {
-      CoverageEntry c;
-      c.runtime = r.runtime;
-      c.speed = r.speed;
-      c.variant = r.variant;
-      c.observer = r.observer;
-      c.signal = r.signal;
-      c.expected = r.expected;
-      c.available = r.observer_available;
       it = index.emplace(k, score.coverage.size()).first;
-      score.coverage.push_back(c);
+      score.coverage.push_back({r.runtime, r.observer, r.signal, r.speed, r.variant, r.expected,
+                                r.observer_available, 0, 0, false, std::nullopt});
     }
     CoverageEntry& c = score.coverage[it->second];
     c.cells += 1;

@@ -18,7 +18,6 @@ namespace {
 constexpr uint64_t kInitPidNsIno = 0xEFFFFFFCU;  // PROC_PID_INIT_INO
 constexpr int kCapNetAdmin = 12;
 constexpr int kCapSysAdmin = 21;
-constexpr int kCapSysNice = 23;
 
 }  // namespace
 
@@ -41,7 +40,6 @@ VantageFacts ProbeVantage(const std::string& proc_root) {
   const uint64_t caps = std::strtoull(cap_eff.c_str(), nullptr, 16);
   f.sys_admin = (caps >> kCapSysAdmin) & 1U;
   f.net_admin = (caps >> kCapNetAdmin) & 1U;
-  f.sys_nice = (caps >> kCapSysNice) & 1U;
   struct stat st {};
   f.initial_pid_ns = stat((proc_root + "/self/ns/pid").c_str(), &st) == 0 &&
                      static_cast<uint64_t>(st.st_ino) == kInitPidNsIno;

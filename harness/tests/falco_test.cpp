@@ -115,7 +115,7 @@ TEST(FalcoRecorded, RulesThatFiredOnTheChainMapToTheirSignals) {
   for (const auto& l : Lines(DataDir() + "/falco-events.jsonl")) {
     json j = json::parse(l);
     if (j["output_fields"].value("container.id", "") != container) continue;
-    seen[j["rule"]] = FalcoRuleSignal(j["rule"].get<std::string>());
+    seen[j["rule"]] = SignalForRule("falco", j["rule"].get<std::string>());
   }
   for (const auto& [rule, want] : std::map<std::string, std::string>{
            {"Terminal shell in container", "unexpected_shell"},

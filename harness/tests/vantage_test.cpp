@@ -27,10 +27,10 @@ class TempDir {
 };
 
 TEST(Vantage, AutoCaptureFollowsPrivilegesAndMode) {
-  VantageFacts node{true, true, true, true};
+  VantageFacts node{true, true, true};
   EXPECT_EQ(AutoCapture(node, "node"), "netlink+fanotify");
   EXPECT_EQ(AutoCapture(node, "sidecar"), "fanotify");  // netlink sees the whole node
-  VantageFacts pod{false, false, false, false};
+  VantageFacts pod{false, false, false};
   EXPECT_EQ(AutoCapture(pod, "sidecar"), "inotify");
   EXPECT_EQ(AutoCapture(pod, "node"), "inotify");  // not the initial PID namespace
   EXPECT_NE(VantageSummary("inotify", "sidecar").find("sidecar without privileges"),
@@ -49,7 +49,6 @@ TEST(Vantage, ProbeReadsCapEffFromStatus) {
   const VantageFacts f = ProbeVantage(proc.path());
   EXPECT_TRUE(f.net_admin);
   EXPECT_TRUE(f.sys_admin);
-  EXPECT_FALSE(f.sys_nice);
   EXPECT_FALSE(f.initial_pid_ns);
 }
 

@@ -1,7 +1,6 @@
 // Where every alert of Falco's own file output ended: attributed to a step, noise, or
 // unattributable with the reason.
-#include <charconv>
-
+#include "../step_match.h"
 #include "sandwatch/core/clock.h"
 #include "sandwatch/harness/falco.h"
 #include "sandwatch/harness/scorer.h"
@@ -12,32 +11,19 @@ namespace {
 
 using nlohmann::json;
 
-std::string Field(const json& fields, const char* key) {
-  auto it = fields.find(key);
-  if (it == fields.end() || it->is_null()) return "";
-  return it->is_string() ? it->get<std::string>() : it->dump();
-}
-
-int FieldInt(const json& fields, const char* key) {
-  std::string v = Field(fields, key);
-  int n = 0;
-  std::from_chars(v.data(), v.data() + v.size(), n);
-  return n;
-}
-
-bool HasAncestor(const json& fields, std::string_view name) {
-  if (Field(fields, "proc.pname").rfind(std::string(name).substr(0, 15), 0) == 0) return true;
-  for (int level = 2; level <= 7; ++level) {
-    std::string key = "proc.aname[" + std::to_string(level) + "]";
-    if (Field(fields, key.c_str()).rfind(std::string(name).substr(0, 15), 0) == 0) return true;
+// An alert as a Falco event in the scorer's shape: output_fields as text (as the receiver
+// stores them), pids in the workload's namespace, parent and ancestor names.
+Event AlertEvent(const json& alert, const std::string& rule) {
+  Event e;
+  e.source = "falco";
+  e.rule = rule;
+  e.process = ProcessRef{};
+  if (const json fields = alert.value("output_fields", json::object()); fields.is_object()) {
+    for (const auto& [key, v] : fields.items()) {
+      if (!v.is_null()) e.fields[key] = v.is_string() ? v.get<std::string>() : v.dump();
+    }
   }
-  return false;
-}
-
-const ObserverBinding* FalcoOf(const CellOutcome& c) {
-  for (const auto& b : c.observers)
-    if (b.observer == "falco") return &b;
-  return nullptr;
+  return FalcoEventForScoring(std::move(e));
 }
 
 // The received event for an alert of the file output: same rule and same time.
@@ -54,7 +40,7 @@ void Settle(FalcoAlertAccount& a, const char* outcome, std::string reason) {
   a.reason = std::move(reason);
 }
 
-void Classify(FalcoAlertAccount& a, const json& fields, int64_t t,
+void Classify(FalcoAlertAccount& a, const Event& e, int64_t t,
               const std::vector<CellOutcome>& cells, const Event* got, const Score& score) {
   const CellOutcome* cell = nullptr;
   for (const auto& c : cells) {
@@ -62,7 +48,7 @@ void Classify(FalcoAlertAccount& a, const json& fields, int64_t t,
   }
   if (cell == nullptr) {
     return Settle(a, "unattributable",
-                  Field(fields, "proc.cmdline") == kFalcoProbeCmdline
+                  a.cmdline == kFalcoProbeCmdline
                       ? "the harness's readiness probe, before the first cell (harness machinery)"
                       : "outside every cell's window (before, between or after the cells)");
   }
@@ -76,16 +62,17 @@ void Classify(FalcoAlertAccount& a, const json& fields, int64_t t,
     a.credited = true;
     return Settle(a, "attributed", "credited " + a.signal + " to step " + a.step);
   }
-  const ObserverBinding* b = FalcoOf(*cell);
-  std::string container = Field(fields, "container.id");
-  if (b != nullptr && !b->container_id.empty()) {
+  const auto b = std::find_if(cell->observers.begin(), cell->observers.end(),
+                              [](const ObserverBinding& o) { return o.observer == "falco"; });
+  const std::string container = FalcoField(e, "container.id");
+  if (b != cell->observers.end() && !b->container_id.empty()) {
     if (container != b->container_id) {
       return Settle(a, "noise",
                     container == "host" || container.empty()
                         ? "a host process during the cell (background)"
                         : "another container (" + container + ") during the cell (background)");
     }
-    int vpid = FieldInt(fields, "proc.vpid"), pvpid = FieldInt(fields, "proc.pvpid");
+    const int vpid = e.process->pid, pvpid = e.process->ppid;
     for (const auto& s : cell->ground_truth) {
       if (s.pid <= 0 || (s.pid != vpid && s.pid != pvpid)) continue;
       a.step = s.step;
@@ -101,7 +88,7 @@ void Classify(FalcoAlertAccount& a, const json& fields, int64_t t,
                   "exec, the shell's own start-up)");
   }
   Settle(a, "noise",
-         HasAncestor(fields, "sandwatch-attack-sim")
+         AnyAncestor(e, IsAttackSimRef)
              ? "under an attack-sim, but not a step of this cell's chain (another run on the "
                "machine, or a rule of no step's signal)"
              : "not the chain's process (background during the cell)");
@@ -126,17 +113,16 @@ std::vector<FalcoAlertAccount> AccountFalcoAlerts(const std::vector<std::string>
     }
     a.time = j.value("time", "");
     a.rule = j.value("rule", "");
-    a.signal = FalcoRuleSignal(a.rule);
-    json fields = j.value("output_fields", json::object());
-    if (!fields.is_object()) fields = json::object();
-    a.pid = FieldInt(fields, "proc.pid");
-    a.cmdline = Field(fields, "proc.cmdline");
+    a.signal = SignalForRule("falco", a.rule);
+    const Event e = AlertEvent(j, a.rule);
+    a.pid = FalcoPid(e, "proc.pid").value_or(0);
+    a.cmdline = FalcoField(e, "proc.cmdline");
     auto t = ParseRfc3339(a.time);
     if (!t.ok()) {
       Settle(a, "unattributable", "no valid time in the alert");
       continue;
     }
-    Classify(a, fields, *t, cells, Received(received, a.rule, *t), score);
+    Classify(a, e, *t, cells, Received(received, a.rule, *t), score);
   }
   return out;
 }

@@ -5,20 +5,6 @@
 
 namespace sandwatch::harness {
 
-namespace {
-
-int ToInt(const std::map<std::string, std::string>& f, const std::string& key, bool* found) {
-  auto it = f.find(key);
-  if (it == f.end()) return 0;
-  int v = 0;
-  auto r = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
-  if (r.ec != std::errc() || v < 0) return 0;
-  if (found != nullptr) *found = true;
-  return v;
-}
-
-}  // namespace
-
 const std::map<std::string, std::string, std::less<>>& FalcoRuleSignalMap() {
   // Stable (falco_rules.yaml) and incubating (falco-incubating_rules.yaml) rules of
   // falcosecurity/rules that target the chain's behaviours.
@@ -43,40 +29,38 @@ const std::map<std::string, std::string, std::less<>>& FalcoRuleSignalMap() {
   return kMap;
 }
 
-std::string FalcoRuleSignal(std::string_view rule) {
-  const auto& m = FalcoRuleSignalMap();
-  auto it = m.find(rule);
-  return it == m.end() ? std::string() : it->second;
+std::string FalcoField(const Event& e, const std::string& key) {
+  auto it = e.fields.find(key);
+  return it == e.fields.end() ? std::string() : it->second;
 }
 
-std::string FalcoContainerId(const Event& e) {
-  auto it = e.fields.find("container.id");
-  return it == e.fields.end() ? std::string() : it->second;
+std::optional<int> FalcoPid(const Event& e, const std::string& key) {
+  const std::string v = FalcoField(e, key);
+  int pid = 0;
+  auto r = std::from_chars(v.data(), v.data() + v.size(), pid);
+  if (r.ec != std::errc() || pid < 0) return std::nullopt;
+  return pid;
 }
 
 Event FalcoEventForScoring(Event e) {
   if (e.source != "falco") return e;
-  const auto& f = e.fields;
-  bool has_vpid = false, has_pvpid = false;
-  int vpid = ToInt(f, "proc.vpid", &has_vpid);
-  int pvpid = ToInt(f, "proc.pvpid", &has_pvpid);
+  const std::optional<int> vpid = FalcoPid(e, "proc.vpid"), pvpid = FalcoPid(e, "proc.pvpid");
   if (e.process) {
-    if (has_vpid) e.process->pid = vpid;
-    if (has_pvpid) e.process->ppid = pvpid;
-    if (auto it = f.find("proc.exepath"); it != f.end() && !it->second.empty())
-      e.process->exe = it->second;
+    if (vpid) e.process->pid = *vpid;
+    if (pvpid) e.process->ppid = *pvpid;
+    if (const std::string exe = FalcoField(e, "proc.exepath"); !exe.empty()) e.process->exe = exe;
   }
-  if (e.parent && has_pvpid) e.parent->pid = pvpid;
-  if (auto it = f.find("proc.pname"); !e.parent && (it != f.end() || has_pvpid)) {
-    e.parent = AncestorRef{pvpid, it == f.end() ? "" : it->second, {}};
+  if (e.parent && pvpid) e.parent->pid = *pvpid;
+  if (auto it = e.fields.find("proc.pname"); !e.parent && (it != e.fields.end() || pvpid)) {
+    e.parent = AncestorRef{pvpid.value_or(0), it == e.fields.end() ? "" : it->second, {}};
   }
   // proc.aname[2..]: grandparent upwards. Their pids (proc.apid) are host pids, which
   // cannot be compared with the workload's, so they stay 0.
   e.ancestors.clear();
   for (int level = 2; level <= 7; ++level) {
-    auto it = f.find("proc.aname[" + std::to_string(level) + "]");
-    if (it == f.end() || it->second.empty()) break;
-    e.ancestors.push_back(AncestorRef{0, it->second, {}});
+    std::string name = FalcoField(e, "proc.aname[" + std::to_string(level) + "]");
+    if (name.empty()) break;
+    e.ancestors.push_back(AncestorRef{0, std::move(name), {}});
   }
   return e;
 }

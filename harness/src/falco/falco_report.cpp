@@ -20,9 +20,9 @@ struct CostRow {
 
 std::map<std::string, CostRow> ReadCosts(const std::string& dir) {
   std::map<std::string, CostRow> rows;
-  auto text = ReadFileToString(dir + "/observer-cost.json");
-  if (!text.ok()) return rows;
-  json j = json::parse(*text, nullptr, false);
+  // A missing or damaged file is no table.
+  const json j =
+      json::parse(ReadFileToString(dir + "/observer-cost.json").value_or(""), nullptr, false);
   if (!j.is_array()) return rows;
   for (const auto& c : j) {
     if (!c.is_object()) continue;

@@ -102,8 +102,7 @@ Status FalcoService::Start(CommandRunner& runner, const std::string& exe,
   auto started = runner.Start(Bg(FalcoArgs(exe, http_url, events), out_dir + "/falco.stdout", log));
   if (!started.ok()) return MakeError("starting falco (" + exe + "): " + started.error().message);
   proc_ = std::move(*started);
-  auto end = std::chrono::steady_clock::now() +
-             std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
   // Ready = an alert came through. "Opening 'syscall' source" is logged before Falco has
   // scanned /proc; on a loaded machine alerts start seconds later. So the harness trips
   // a rule itself (a 0-byte read of /etc/shadow) until its alert is in the file output.

@@ -55,44 +55,35 @@ std::string Text::Plain() const {
   return out;
 }
 
-Block& Doc::Add(Block::Kind kind, Text text) {
-  blocks_.emplace_back();
-  blocks_.back().kind = kind;
-  blocks_.back().text = std::move(text);
-  return blocks_.back();
+Doc& Doc::Add(Block block) {
+  blocks_.push_back(std::move(block));
+  return *this;
 }
 
 Doc& Doc::Heading(int level, Text text) {
-  Add(Block::Kind::kHeading, std::move(text)).level = level;
-  return *this;
+  return Add({.kind = Block::Kind::kHeading, .level = level, .text = std::move(text)});
 }
 
-Doc& Doc::Para(Text text) {
-  Add(Block::Kind::kPara, std::move(text));
-  return *this;
-}
+Doc& Doc::Para(Text text) { return Add({.kind = Block::Kind::kPara, .text = std::move(text)}); }
 
 Doc& Doc::List(std::vector<Text> items) {
-  Add(Block::Kind::kList, {}).items = std::move(items);
-  return *this;
+  return Add({.kind = Block::Kind::kList, .items = std::move(items)});
 }
 
 Doc& Doc::Code(std::string text) {
-  Add(Block::Kind::kCode, std::move(text));
-  return *this;
+  return Add({.kind = Block::Kind::kCode, .text = std::move(text)});
 }
 
 Doc& Doc::Table(Row header, std::vector<Row> rows) {
   rows.insert(rows.begin(), std::move(header));
-  Add(Block::Kind::kTable, {}).rows = std::move(rows);
-  return *this;
+  return Add({.kind = Block::Kind::kTable, .rows = std::move(rows)});
 }
 
 Doc& Doc::Chart(std::string caption, std::string file, std::string svg) {
-  Block& b = Add(Block::Kind::kChart, std::move(caption));
-  b.file = std::move(file);
-  b.svg = std::move(svg);
-  return *this;
+  return Add({.kind = Block::Kind::kChart,
+              .text = std::move(caption),
+              .file = std::move(file),
+              .svg = std::move(svg)});
 }
 
 Doc& Doc::Append(const Doc& other) {
@@ -216,28 +207,25 @@ nlohmann::json ToJson(const Doc& doc) {
 }
 
 std::string ToPlainTable(const std::vector<Row>& rows) {
+  std::vector<std::vector<std::string>> lines;
   std::vector<size_t> w;
   for (const auto& r : rows) {
-    w.resize(std::max(w.size(), r.size()));
-    for (size_t i = 0; i < r.size(); ++i) w[i] = std::max(w[i], r[i].Plain().size());
+    auto& cells = lines.emplace_back();
+    for (const auto& c : r) cells.push_back(c.Plain());
+    w.resize(std::max(w.size(), cells.size()));
+    for (size_t i = 0; i < cells.size(); ++i) w[i] = std::max(w[i], cells[i].size());
   }
-  const auto line = [&w](const std::vector<std::string>& r) {
-    std::string l;
-    for (size_t i = 0; i < r.size(); ++i) l += r[i] + std::string(w[i] - r[i].size() + 2, ' ');
-    while (!l.empty() && l.back() == ' ') l.pop_back();
-    return l + "\n";
-  };
+  if (!lines.empty()) {  // a dashed line under the header
+    auto& dashes = *lines.emplace(lines.begin() + 1);
+    for (size_t x : w) dashes.emplace_back(x, '-');
+  }
   std::string out;
-  for (size_t r = 0; r < rows.size(); ++r) {
-    std::vector<std::string> cells;
-    for (const auto& c : rows[r]) cells.push_back(c.Plain());
-    out += line(cells);
-    if (r == 0) {
-      std::vector<std::string> dashes;
-      dashes.reserve(w.size());
-      for (size_t x : w) dashes.emplace_back(x, '-');
-      out += line(dashes);
-    }
+  for (const auto& cells : lines) {
+    std::string l;
+    for (size_t i = 0; i < cells.size(); ++i)
+      l += cells[i] + std::string(w[i] - cells[i].size() + 2, ' ');
+    while (!l.empty() && l.back() == ' ') l.pop_back();
+    out += l + "\n";
   }
   return out;
 }

@@ -1,6 +1,6 @@
-// The noise half of the reports: the blog table's noise rows, the noise and
-// precision sections, the noise chart, summary.json's noise[]/precision[] and
-// attribution.jsonl. Every attacker-written field (rule, exe) is escaped.
+// The noise half of the reports: the noise and precision sections, summary.json's
+// noise[]/precision[] and attribution.jsonl. Every attacker-written field (rule, exe) is
+// escaped when rendered.
 #include "sandwatch/harness/format.h"
 #include "sandwatch/harness/results.h"
 
@@ -14,14 +14,6 @@ int OutsideCells(const Score& score) {
   int n = 0;
   for (const auto& a : score.noise.attributions) n += a.cell.empty() ? 1 : 0;
   return n;
-}
-
-const PrecisionEntry* FindPrecision(const Score& score, const std::string& runtime,
-                                    const std::string& observer) {
-  for (const auto& p : score.noise.precision) {
-    if (p.runtime == runtime && p.observer == observer) return &p;
-  }
-  return nullptr;
 }
 
 }  // namespace
@@ -41,19 +33,6 @@ double BackgroundPerHour(const PrecisionEntry& p) {
 std::string PrecisionText(const PrecisionEntry& p) {
   if (!p.precision) return "nothing raised";
   return Fixed(*p.precision, 2) + " [" + Fixed(p.ci95[0], 2) + ", " + Fixed(p.ci95[1], 2) + "]";
-}
-
-std::string NoiseCellText(const Score& score, const std::string& rt, const std::string& obs) {
-  const PrecisionEntry* p = FindPrecision(score, rt, obs);
-  if (p == nullptr) return "absent";
-  return std::to_string(p->benign_false_positives) + " FP/" +
-         std::to_string(BenignSteps(score, *p)) + " benign; " +
-         std::to_string(p->background_events) + " bg (" + Fixed(BackgroundPerHour(*p), 0) + "/h)";
-}
-
-std::string PrecisionCellText(const Score& score, const std::string& rt, const std::string& obs) {
-  const PrecisionEntry* p = FindPrecision(score, rt, obs);
-  return p == nullptr ? "absent" : PrecisionText(*p);
 }
 
 std::string NoiseLine(const Score& score) {
@@ -104,17 +83,15 @@ report::Doc NoiseDoc(const Score& score) {
           std::move(rows));
   d.Heading(3, "False positives on benign steps");
   std::vector<report::Text> fps;
-  int more = 0;
+  int benign = 0;  // the first 200 are listed
   for (const auto& a : n.attributions) {
-    if (a.outcome != Outcome::kBenign) continue;
-    if (fps.size() == 200) {
-      ++more;
-      continue;
-    }
+    if (a.outcome != Outcome::kBenign || ++benign > 200) continue;
     fps.push_back({a.cell + " " + a.observer + ": " + a.rule + " on ", report::Code(a.exe),
                    " - " + a.reason});
   }
-  if (more > 0) fps.emplace_back("... " + std::to_string(more) + " more in attribution.jsonl");
+  if (benign > 200) {
+    fps.emplace_back("... " + std::to_string(benign - 200) + " more in attribution.jsonl");
+  }
   fps.empty() ? d.Para("None.") : d.List(std::move(fps));
   d.Heading(3, "Background: the most frequent (rule, program) pairs");
   rows.clear();

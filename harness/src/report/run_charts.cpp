@@ -17,13 +17,6 @@ namespace {
 
 using report::Svg;
 
-std::string ColumnLabel(const CoverageEntry& c, bool with_speed, bool with_variant) {
-  std::string l = c.runtime + " / " + c.observer;
-  if (with_speed) l += " / " + c.speed;
-  if (with_variant) l += " / " + c.variant;
-  return l;
-}
-
 template <typename T>
 void AddOnce(std::vector<T>& v, const T& x) {
   if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
@@ -63,7 +56,10 @@ std::string CoverageHeatmapSvg(const Score& score) {
     AddOnce(variants, c.variant);
   }
   for (const auto& c : score.coverage) {
-    const std::string col = ColumnLabel(c, speeds.size() > 1, variants.size() > 1);
+    // runtime / observer, then speed and variant where the run had several.
+    const std::string col = c.runtime + " / " + c.observer +
+                            (speeds.size() > 1 ? " / " + c.speed : "") +
+                            (variants.size() > 1 ? " / " + c.variant : "");
     AddOnce(cols, col);
     AddOnce(rows, c.signal);
     cell[{c.signal, col}] = &c;

@@ -3,6 +3,7 @@
 #include <array>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include "sandwatch/core/clock.h"
 #include "sandwatch/core/signals.h"
@@ -65,15 +66,13 @@ struct BlogGrid {
 
 BlogGrid MakeGrid(const Score& score) {
   BlogGrid g;
+  std::set<std::pair<std::string, std::string>> ran;
+  for (const auto& r : score.results) ran.emplace(r.runtime, r.observer);
+  // A benign-only run has no coverage rows: its columns come from the noise score.
+  for (const auto& p : score.noise.precision) ran.emplace(p.runtime, p.observer);
   for (const char* rt : {"runc", "kata-qemu", "host"}) {
     for (const char* obs : {"host-view", "in-guest", "falco"}) {
-      bool any = false;
-      for (const auto& r : score.results) any = any || (r.runtime == rt && r.observer == obs);
-      // A benign-only run has no coverage rows: its columns come from the noise score.
-      for (const auto& p : score.noise.precision) {
-        any = any || (p.runtime == rt && p.observer == obs);
-      }
-      if (any) g.cols.emplace_back(rt, obs);
+      if (ran.count({rt, obs}) != 0) g.cols.emplace_back(rt, obs);
     }
   }
   for (const auto& r : score.results) {
@@ -106,15 +105,23 @@ std::string CellText(const BlogGrid& g, std::string_view sig, const std::string&
   return t;
 }
 
+// The blog table's noise cell: "2 FP/3 benign; 5 bg (12/h)".
+std::string NoiseCellText(const Score& score, const PrecisionEntry& p) {
+  return std::to_string(p.benign_false_positives) + " FP/" + std::to_string(BenignSteps(score, p)) +
+         " benign; " + std::to_string(p.background_events) + " bg (" +
+         Fixed(BackgroundPerHour(p), 0) + "/h)";
+}
+
 // kata-qemu* marks the local stand-in; on a cluster the column is the real runtime class.
 std::string ColName(const std::pair<std::string, std::string>& c, bool stand_in) {
   return (c.first == "kata-qemu" && stand_in ? std::string("kata-qemu*") : c.first) + " " +
          c.second;
 }
 
-// The table's rows (the first is the header) and the notes under it.
-std::pair<std::vector<report::Row>, std::vector<std::string>> BlogParts(const RunRecord& run,
-                                                                        const Score& score) {
+}  // namespace
+
+// The table, then the notes under it.
+report::Doc BlogDoc(const RunRecord& run, const Score& score) {
   BlogGrid g = MakeGrid(score);
   const bool stand_in = RanLocalStandIn(run);
   std::vector<report::Row> rows(1, report::Row{"signal"});
@@ -126,41 +133,39 @@ std::pair<std::vector<report::Row>, std::vector<std::string>> BlogParts(const Ru
   rows.push_back({"noise (FP on benign; background)"});
   rows.push_back({"precision [95% CI]"});
   for (const auto& c : g.cols) {
-    rows[rows.size() - 2].emplace_back(NoiseCellText(score, c.first, c.second));
-    rows.back().emplace_back(PrecisionCellText(score, c.first, c.second));
+    const auto p = std::find_if(
+        score.noise.precision.begin(), score.noise.precision.end(),
+        [&c](const PrecisionEntry& e) { return e.runtime == c.first && e.observer == c.second; });
+    const bool absent = p == score.noise.precision.end();
+    rows[rows.size() - 2].emplace_back(absent ? "absent" : NoiseCellText(score, *p));
+    rows.back().emplace_back(absent ? "absent" : PrecisionText(*p));
   }
-  std::vector<std::string> notes;
+  report::Doc d;
+  d.Table(rows.front(), {rows.begin() + 1, rows.end()});
   if (stand_in && std::any_of(g.cols.begin(), g.cols.end(),
                               [](const auto& c) { return c.first == "kata-qemu"; })) {
-    notes.emplace_back(
+    d.Para(
         "* kata-qemu here is a LOCAL STAND-IN: a qemu/TCG VM with its own guest kernel (the "
         "same isolation boundary as Kata), not Kata itself.");
   }
-  notes.emplace_back(
+  d.Para(
       "host-view: sandwatch-sensor --mode node on the host, standing where host Falco "
       "stands. [blind] = cannot see into the VM, as expected.");
-  notes.emplace_back(
+  d.Para(
       "noise: FP = alerts on benign steps (of the benign steps played); bg = alerts outside "
       "every step, per hour watched (the harness's own machinery excluded). precision = true "
       "positives / all alerts, Wilson 95% interval.");
-  return {rows, notes};
-}
-
-}  // namespace
-
-report::Doc BlogDoc(const RunRecord& run, const Score& score) {
-  auto [rows, notes] = BlogParts(run, score);
-  report::Doc d;
-  d.Table(rows.front(), {rows.begin() + 1, rows.end()});
-  for (auto& n : notes) d.Para(std::move(n));
   return d;
 }
 
 std::string BlogTable(const RunRecord& run, const Score& score, bool markdown) {
-  if (markdown) return report::ToMarkdown(BlogDoc(run, score));
-  auto [rows, notes] = BlogParts(run, score);
-  std::string out = report::ToPlainTable(rows);
-  for (const auto& n : notes) out += n + "\n";
+  const report::Doc d = BlogDoc(run, score);
+  if (markdown) return report::ToMarkdown(d);
+  std::string out;
+  for (const auto& b : d.blocks()) {
+    out += b.kind == report::Block::Kind::kTable ? report::ToPlainTable(b.rows)
+                                                 : b.text.Plain() + "\n";
+  }
   return out;
 }
 

@@ -11,14 +11,13 @@
 namespace sandwatch::harness::report {
 namespace {
 
+// Text and attribute values go through the harness's HTML escaper, which serves XML too.
 std::string Num(double v) { return Fixed(v, 1); }
-// The harness's HTML escaper serves XML text and attributes too.
-std::string EscapeXml(std::string_view s) { return EscapeHtml(s); }
 
 // ` stroke="S" stroke-width="W"` and ` stroke-dasharray="D"` when dashed.
 std::string StrokeAttrs(std::string_view stroke, double width, std::string_view dash = "") {
-  std::string out = " stroke=\"" + EscapeXml(stroke) + "\" stroke-width=\"" + Num(width) + "\"";
-  if (!dash.empty()) out += " stroke-dasharray=\"" + EscapeXml(dash) + "\"";
+  std::string out = " stroke=\"" + EscapeHtml(stroke) + "\" stroke-width=\"" + Num(width) + "\"";
+  if (!dash.empty()) out += " stroke-dasharray=\"" + EscapeHtml(dash) + "\"";
   return out;
 }
 
@@ -79,7 +78,7 @@ Svg::Svg(int width, int height, std::string_view title) {
          "\" height=\"" + std::to_string(height) + "\" viewBox=\"0 0 " + std::to_string(width) +
          " " + std::to_string(height) +
          "\" font-family=\"DejaVu Sans, Arial, sans-serif\" role=\"img\">\n<title>" +
-         EscapeXml(title) + "</title>\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n";
+         EscapeHtml(title) + "</title>\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n";
 }
 
 void Svg::Line(double x1, double y1, double x2, double y2, std::string_view stroke, double width,
@@ -99,25 +98,25 @@ void Svg::Polyline(const std::vector<std::pair<double, double>>& pts, std::strin
 
 void Svg::Circle(double x, double y, double r, std::string_view fill, std::string_view stroke) {
   out_ += "<circle cx=\"" + Num(x) + "\" cy=\"" + Num(y) + "\" r=\"" + Num(r) + "\" fill=\"" +
-          EscapeXml(fill) + "\"" + StrokeAttrs(stroke, 1.5) + "/>\n";
+          EscapeHtml(fill) + "\"" + StrokeAttrs(stroke, 1.5) + "/>\n";
 }
 
 void Svg::Rect(double x, double y, double w, double h, std::string_view fill,
                std::string_view stroke, double stroke_width) {
   out_ += "<rect x=\"" + Num(x) + "\" y=\"" + Num(y) + "\" width=\"" + Num(w) + "\" height=\"" +
-          Num(h) + "\" fill=\"" + EscapeXml(fill) + "\"" + StrokeAttrs(stroke, stroke_width) +
+          Num(h) + "\" fill=\"" + EscapeHtml(fill) + "\"" + StrokeAttrs(stroke, stroke_width) +
           "/>\n";
 }
 
 void Svg::Text(double x, double y, std::string_view text, int size, std::string_view anchor,
                std::string_view fill, bool bold, double rotate) {
   out_ += "<text x=\"" + Num(x) + "\" y=\"" + Num(y) + "\" font-size=\"" + std::to_string(size) +
-          "\" text-anchor=\"" + EscapeXml(anchor) + "\" fill=\"" + EscapeXml(fill) + "\"";
+          "\" text-anchor=\"" + EscapeHtml(anchor) + "\" fill=\"" + EscapeHtml(fill) + "\"";
   if (bold) out_ += " font-weight=\"bold\"";
   if (rotate != 0) {
     out_ += " transform=\"rotate(" + Num(rotate) + " " + Num(x) + " " + Num(y) + ")\"";
   }
-  out_ += ">" + EscapeXml(text) + "</text>\n";
+  out_ += ">" + EscapeHtml(text) + "</text>\n";
 }
 
 void Svg::Axes(const Scale& x, const Scale& y, std::string_view x_title, std::string_view y_title,

@@ -42,7 +42,6 @@ TEST(ReceiverClient, FetchAllPagesSortsDropsDuplicatesAndKeepsBadEntries) {
   for (size_t i = 1; i < got->events.size(); ++i) {
     EXPECT_LE(got->events[i - 1].time_ns, got->events[i].time_ns);
   }
-  EXPECT_EQ(got->unparsable, 1);
   ASSERT_EQ(got->raw.size(), 1001u);
   EXPECT_EQ(got->raw.back(), (nlohmann::json{{"not", "an event"}})) << "kept, at the end";
 }

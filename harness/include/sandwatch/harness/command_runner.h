@@ -20,13 +20,13 @@
 namespace sandwatch::harness {
 
 struct CommandSpec {
-  std::vector<std::string> argv;           // argv[0] is a path or a name looked up in PATH
-  std::map<std::string, std::string> env;  // added to (or overriding) the inherited env
-  std::string cwd;                         // empty: inherit
-  std::string stdin_data;                  // Run() only: written to the child's stdin
+  std::vector<std::string> argv{};           // argv[0] is a path or a name looked up in PATH
+  std::map<std::string, std::string> env{};  // added to (or overriding) the inherited env
+  std::string cwd{};                         // empty: inherit
+  std::string stdin_data{};                  // Run() only: written to the child's stdin
   // Start() only: where the child's stdout/stderr go. Empty: /dev/null.
-  std::string stdout_path;
-  std::string stderr_path;
+  std::string stdout_path{};
+  std::string stderr_path{};
   std::chrono::milliseconds timeout{std::chrono::minutes(10)};  // Run() only
 };
 
@@ -66,18 +66,13 @@ class CommandRunner {
 // Shorthands: a command run to completion, and one started in the background.
 inline CommandSpec Cmd(std::vector<std::string> argv,
                        std::chrono::milliseconds timeout = std::chrono::minutes(10)) {
-  CommandSpec s;
-  s.argv = std::move(argv);
-  s.timeout = timeout;
-  return s;
+  return {.argv = std::move(argv), .timeout = timeout};
 }
 inline CommandSpec Bg(std::vector<std::string> argv, std::string stdout_path,
                       std::string stderr_path) {
-  CommandSpec s;
-  s.argv = std::move(argv);
-  s.stdout_path = std::move(stdout_path);
-  s.stderr_path = std::move(stderr_path);
-  return s;
+  return {.argv = std::move(argv),
+          .stdout_path = std::move(stdout_path),
+          .stderr_path = std::move(stderr_path)};
 }
 
 // The real runner (Boost.Process).

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,10 +42,8 @@ inline constexpr std::string_view kFalcoProbeCmdline = "head -c 0 /etc/shadow";
 std::vector<std::string> FalcoArgs(const std::string& exe, const std::string& http_url,
                                    const std::string& events_file);
 
-// The six signals (and reverse_shell) for a Falco rule of the stable and incubating
-// rulesets; empty for a rule with no sandwatch equivalent.
-std::string FalcoRuleSignal(std::string_view rule);
-// Every (rule, signal) pair of the map, for tests and docs.
+// Falco rule -> signal (SignalForRule reads it): the six signals (and reverse_shell) for
+// rules of the stable and incubating rulesets. A rule not in it has no sandwatch equivalent.
 const std::map<std::string, std::string, std::less<>>& FalcoRuleSignalMap();
 
 // "Triggered rules by rule name:" lines of Falco's exit summary -> rule -> count.
@@ -60,8 +59,11 @@ std::string FalcoRulesRelease(const std::string& sha256_of_stable_rules);
 Event FalcoEventForScoring(Event e);
 std::vector<Event> EventsForScoring(const std::vector<Event>& events);
 
-// The container id Falco reports for a runc container (first 12 hex digits).
-std::string FalcoContainerId(const Event& e);
+// A field of a Falco event's output_fields ("container.id": the first 12 hex digits of a
+// runc container's id); "" when absent.
+std::string FalcoField(const Event& e, const std::string& key);
+// A pid field ("proc.pid", "proc.vpid"); none when absent or not a pid.
+std::optional<int> FalcoPid(const Event& e, const std::string& key);
 
 // One alert of Falco's file output and where it ended.
 struct FalcoAlertAccount {

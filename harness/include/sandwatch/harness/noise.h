@@ -49,15 +49,15 @@ struct NoiseEntry {
 
 // One {runtime, observer} (contract: summary.json "precision").
 struct PrecisionEntry {
-  std::string runtime;
-  std::string observer;
+  std::string runtime{};
+  std::string observer{};
   int true_positives = 0;   // (attack step run, signal) pairs alerted on
   int false_positives = 0;  // benign false positives + background alerts
   int benign_false_positives = 0;
   int background_events = 0;
   int machinery_excluded = 0;
-  std::optional<double> precision;   // none when nothing was raised
-  std::array<double, 2> ci95{0, 1};  // Wilson 95 % interval
+  std::optional<double> precision{};  // none when nothing was raised
+  std::array<double, 2> ci95{0, 1};   // Wilson 95 % interval
   double duration_s = 0;
 };
 

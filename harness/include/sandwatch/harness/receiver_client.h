@@ -15,8 +15,7 @@ namespace sandwatch::harness {
 
 struct FetchedEvents {
   std::vector<Event> events;        // oldest first, unique ids
-  std::vector<nlohmann::json> raw;  // the same events as served (for events.jsonl)
-  int unparsable = 0;               // results that did not parse as events (kept in raw)
+  std::vector<nlohmann::json> raw;  // the same as served (events.jsonl), unparsable ones last
 };
 
 // One entry of GET /api/sensors.

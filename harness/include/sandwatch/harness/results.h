@@ -75,10 +75,6 @@ report::Doc BlogDoc(const RunRecord& run, const Score& score);
 // Noise (report/noise_report.cpp).
 // True when a cell of this run really ran the local qemu stand-in for kata-qemu.
 bool RanLocalStandIn(const RunRecord& run);
-std::string NoiseCellText(const Score& score, const std::string& runtime,
-                          const std::string& observer);
-std::string PrecisionCellText(const Score& score, const std::string& runtime,
-                              const std::string& observer);
 // One line for the terminal (demo, run): false positives and background per observer.
 std::string NoiseLine(const Score& score);
 // The noise and precision section of the run report.

@@ -13,7 +13,6 @@ struct VantageFacts {
   bool initial_pid_ns = false;  // the proc connector needs it
   bool sys_admin = false;       // fanotify
   bool net_admin = false;       // the proc connector
-  bool sys_nice = false;        // real-time event threads
 };
 
 // This process's vantage: CapEff from <proc_root>/self/status and the inode of

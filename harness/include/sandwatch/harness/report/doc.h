@@ -26,7 +26,6 @@ struct Span {
 };
 
 inline Span Code(std::string text) { return {std::move(text), Style::kCode}; }
-inline Span Strong(std::string text) { return {std::move(text), Style::kStrong}; }
 inline Span Toned(std::string text, bool ok) {
   return {std::move(text), Style::kPlain, ok ? Tone::kOk : Tone::kBad};
 }
@@ -47,12 +46,12 @@ using Row = std::vector<Text>;
 struct Block {
   enum class Kind { kHeading, kPara, kList, kCode, kTable, kChart };
   Kind kind = Kind::kPara;
-  int level = 2;            // kHeading
-  Text text;                // heading, paragraph, code, chart caption
-  std::vector<Text> items;  // kList
-  std::vector<Row> rows;    // kTable: the first row is the header
-  std::string file;         // kChart: the .svg file name next to the report
-  std::string svg;          // kChart: the SVG document (inlined in HTML)
+  int level = 2;              // kHeading
+  Text text{};                // heading, paragraph, code, chart caption
+  std::vector<Text> items{};  // kList
+  std::vector<Row> rows{};    // kTable: the first row is the header
+  std::string file{};         // kChart: the .svg file name next to the report
+  std::string svg{};          // kChart: the SVG document (inlined in HTML)
 };
 
 class Doc {
@@ -67,7 +66,7 @@ class Doc {
   const std::vector<Block>& blocks() const { return blocks_; }
 
  private:
-  Block& Add(Block::Kind kind, Text text);
+  Doc& Add(Block block);
   std::vector<Block> blocks_;
 };
 
