@@ -193,6 +193,18 @@ TEST(FalcoAccounting, AlertsTheReceiverNeverGotOrOutsideCellsAreExplained) {
   EXPECT_NE(acc[2].reason.find("outside every cell"), std::string::npos);
 }
 
+TEST(FalcoAccounting, FieldsOfAnotherTypeAreExplainedNotFatal) {
+  auto run = Recorded();
+  Score s = ScoreOf(run);
+  auto acc = AccountFalcoAlerts({R"({"rule":7,"time":5})", R"({"rule":null,"time":["x"]})"},
+                                run.cells, {}, s);
+  ASSERT_EQ(acc.size(), 2U);
+  for (const auto& a : acc) {
+    EXPECT_EQ(a.outcome, "unattributable");
+    EXPECT_NE(a.reason.find("no valid time"), std::string::npos) << a.reason;
+  }
+}
+
 TEST(FalcoEvents, ScoringShapeUsesTheWorkloadsOwnPids) {
   Event e;
   e.source = "falco";

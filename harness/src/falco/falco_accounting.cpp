@@ -111,8 +111,13 @@ std::vector<FalcoAlertAccount> AccountFalcoAlerts(const std::vector<std::string>
       a.cmdline = line.substr(0, 200);
       continue;
     }
-    a.time = j.value("time", "");
-    a.rule = j.value("rule", "");
+    // Another type where a string belongs reads as absent (json::value would throw).
+    const auto text = [&j](const char* key) {
+      auto it = j.find(key);
+      return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    a.time = text("time");
+    a.rule = text("rule");
     a.signal = SignalForRule("falco", a.rule);
     const Event e = AlertEvent(j, a.rule);
     a.pid = FalcoPid(e, "proc.pid").value_or(0);
