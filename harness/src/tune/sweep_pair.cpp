@@ -78,6 +78,14 @@ ScanStats ScanStatsIn(const SensorOutput& out, int64_t from_ns, int64_t to_ns) {
   return st;
 }
 
+// The sensor's usage at one moment (zeros when it could not be read).
+struct UsageAt {
+  int64_t mono_ns = 0;
+  procfs::ProcessUsage usage;
+  // schedstat covers each thread (ns precision); stat's ticks are the fallback.
+  double SchedCpuS() const { return usage.sched_cpu_s.value_or(usage.cpu_s); }
+};
+
 }  // namespace
 
 std::vector<std::string> SensorArgv(const PairContext& ctx, const PairKey& k,
@@ -133,20 +141,6 @@ int64_t CountProcesses(const std::string& proc_root) {
   return pids.ok() ? static_cast<int64_t>(pids->size()) : -1;
 }
 
-ProcSample Sample(const Clock& clock, const std::string& proc_root, int pid) {
-  ProcSample s;
-  s.mono_ns = clock.MonoNs();
-  auto usage = procfs::ReadUsage(procfs::ProcFs(proc_root), pid);
-  if (!usage.ok()) return s;
-  s.ok = true;
-  s.stat_cpu_s = usage->cpu_s;
-  // schedstat covers each thread (ns precision); stat's ticks are the fallback.
-  s.sched_cpu_s = usage->sched_cpu_s.value_or(usage->cpu_s);
-  s.rss_kib = usage->rss_kib;
-  s.rss_peak_kib = usage->rss_peak_kib;
-  return s;
-}
-
 PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   PairResult res;
   const Clock& clock = *ctx.clock;
@@ -158,7 +152,8 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   const std::string stderr_path = ctx.raw_dir + "/" + id + ".stderr";
   std::error_code ec;
   std::filesystem::remove(events_path, ec);
-  const std::vector<double> load_avg = procfs::ReadLoadAverages(procfs::ProcFs(ctx.proc_root));
+  const procfs::ProcFs proc(ctx.proc_root);
+  const std::vector<double> load_avg = procfs::ReadLoadAverages(proc);
   const double machine_load = load_avg.empty() ? -1 : load_avg[0];  // 1-minute, at the start
   const int64_t machine_processes = CountProcesses(ctx.proc_root);
 
@@ -173,7 +168,9 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
     return res;
   }
   std::unique_ptr<ProcessHandle> sensor = std::move(*started);
-  const int sensor_pid = sensor->Pid();
+  const auto sample = [&proc, &clock, pid = sensor->Pid()] {
+    return UsageAt{clock.MonoNs(), procfs::ReadUsage(proc, pid).value_or({})};
+  };
   // Every early end stops the sensor first.
   const auto end_early = [&](PairResult::Status status, std::string reason = "") {
     sensor->Stop(std::chrono::seconds(3));
@@ -228,12 +225,12 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
 
   // 2. Idle cost: no trials running.
   const double idle_len = std::max(plan.idle_s, 2 * interval_s);
-  const ProcSample idle0 = Sample(clock, ctx.proc_root, sensor_pid);
+  const UsageAt idle0 = sample();
   const int64_t idle0_wall = clock.WallNs();
   if (!Watch(clock, MonoS(clock) + idle_len, &out)) {
     return end_early(PairResult::Status::kInterrupted);
   }
-  const ProcSample idle1 = Sample(clock, ctx.proc_root, sensor_pid);
+  const UsageAt idle1 = sample();
   const int64_t idle1_wall = clock.WallNs();
 
   // 3. Trials of every lifetime at uniformly random start offsets over a whole
@@ -250,12 +247,12 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
       }
     }
   }
-  const ProcSample load0 = Sample(clock, ctx.proc_root, sensor_pid);
+  const UsageAt load0 = sample();
   auto trials = RunTrials(specs, plan.max_in_flight, clock, [&out] {
     out.Poll();
     return Interrupted();
   });
-  const ProcSample load1 = Sample(clock, ctx.proc_root, sensor_pid);
+  const UsageAt load1 = sample();
   if (!trials) {
     return end_early(Interrupted() ? PairResult::Status::kInterrupted : PairResult::Status::kFailed,
                      trials.error().message);
@@ -267,7 +264,7 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   // 4. Cells.
   const double idle_dt = static_cast<double>(idle1.mono_ns - idle0.mono_ns) / 1e9;
   const double load_dt = static_cast<double>(load1.mono_ns - load0.mono_ns) / 1e9;
-  const double idle_cpu = idle1.sched_cpu_s - idle0.sched_cpu_s;
+  const double idle_cpu = idle1.SchedCpuS() - idle0.SchedCpuS();
   // s: the CPU time of one scan as the sensor counts it, else idle CPU per scan.
   const ScanStats scans = ScanStatsIn(out, idle0_wall, idle1_wall);
   const double scans_per_s = scans.per_s > 0 ? scans.per_s : 1.0 / interval_s;
@@ -288,10 +285,10 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
       .latency_p50_ms = std::nullopt,
       .latency_p99_ms = std::nullopt,
       .cpu_s_per_min = per_min(idle_cpu, idle_dt),
-      .load_cpu_s_per_min = per_min(load1.sched_cpu_s - load0.sched_cpu_s, load_dt),
-      .stat_cpu_s_per_min = per_min(load1.stat_cpu_s - load0.stat_cpu_s, load_dt),
-      .rss_kib = load1.rss_kib,
-      .rss_peak_kib = load1.rss_peak_kib,
+      .load_cpu_s_per_min = per_min(load1.SchedCpuS() - load0.SchedCpuS(), load_dt),
+      .stat_cpu_s_per_min = per_min(load1.usage.cpu_s - load0.usage.cpu_s, load_dt),
+      .rss_kib = load1.usage.rss_kib,
+      .rss_peak_kib = load1.usage.rss_peak_kib,
       .cmdline_unreadable = std::max<int64_t>(0, out.LastCounter("cmdline_unreadable")),
       .pair_id = id,
       .sensor_capture = active,
