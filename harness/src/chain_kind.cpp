@@ -16,6 +16,7 @@
 #include "sandwatch/harness/commands.h"
 #include "sandwatch/harness/expect.h"
 #include "sandwatch/harness/falco.h"
+#include "sandwatch/harness/format.h"
 #include "sandwatch/harness/progress.h"
 #include "sandwatch/harness/receiver_client.h"
 #include "sandwatch/harness/results.h"
@@ -89,8 +90,7 @@ nlohmann::json CaptureActive(const std::vector<CellOutcome>& cells) {
   nlohmann::json active = nlohmann::json::object();
   for (const auto& c : cells) {
     for (const auto& b : c.observers) {
-      std::string v;
-      for (const auto& x : b.capture_active) v += (v.empty() ? "" : ",") + x;
+      const std::string v = Join(b.capture_active, ",");
       active[c.cell.Id()][b.observer] =
           b.available ? (v.empty() ? "unknown (no heartbeat)" : v) : "absent: " + b.reason;
     }

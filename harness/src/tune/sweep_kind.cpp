@@ -104,10 +104,9 @@ void DescribeRun(const PairContext& ctx, const nlohmann::json& load_now, nlohman
                    {"version", ver.ok() ? Trim(ver->out) : "unknown"},
                    {"mode", plan.mode}};
   env["runtime"] = "host";
-  std::string trials_desc;
+  std::vector<std::string> trials_at;
   for (auto l : plan.lifetimes_ms) {
-    trials_desc += (trials_desc.empty() ? "" : ", ") + std::to_string(plan.TrialsFor(l)) + " at " +
-                   std::to_string(l) + " ms";
+    trials_at.push_back(std::to_string(plan.TrialsFor(l)) + " at " + std::to_string(l) + " ms");
   }
   env["settings"] = {
       {"trial_program",
@@ -116,7 +115,7 @@ void DescribeRun(const PairContext& ctx, const nlohmann::json& load_now, nlohman
            ctx.drop_parent + " after each sensor started"},
       {"binaries", plan.binaries},
       {"vantages", plan.vantages},
-      {"trials", trials_desc},
+      {"trials", Join(trials_at, ", ")},
       {"window_s", plan.window_s},
       {"window_note", FormatSeconds(plan.window_s) + " s (rounded up to whole intervals)"},
       {"idle_s", plan.idle_s},

@@ -90,6 +90,12 @@ Status CopyExecutable(const std::string& from, const std::string& to) {
 
 }  // namespace
 
+int KillTrial(int pid) {
+  if (pid <= 0) return -1;
+  kill(pid, SIGKILL);
+  return WaitExit(pid);
+}
+
 Result<TrialBinaries> BuildTrialBinaries(const std::string& dir) {
   const std::string src = dir + "/trial.c";
   if (auto st = WriteFileAtomic(src, kTrialSource); !st) return st.error();
@@ -165,8 +171,7 @@ Result<std::vector<TrialRecord>> RunTrials(const std::vector<TrialSpec>& specs, 
       const int fd = PidfdOpen(r.pid);
       if (fd < 0) {
         failure = MakeError(std::string("pidfd_open: ") + std::strerror(errno), errno);
-        kill(r.pid, SIGKILL);
-        WaitExit(r.pid);
+        KillTrial(r.pid);
         break;
       }
       epoll_event ev{};
@@ -195,8 +200,7 @@ Result<std::vector<TrialRecord>> RunTrials(const std::vector<TrialSpec>& specs, 
     }
   }
   for (const auto& [fd, idx] : by_fd) {  // left on a failure or a stop
-    kill(recs[idx].pid, SIGKILL);
-    recs[idx].exit_code = WaitExit(recs[idx].pid);
+    recs[idx].exit_code = KillTrial(recs[idx].pid);
     close(fd);
   }
   close(ep);
@@ -205,11 +209,5 @@ Result<std::vector<TrialRecord>> RunTrials(const std::vector<TrialSpec>& specs, 
 }
 
 Result<int> StartTrial(const TrialSpec& spec) { return Spawn(spec.program, TrialArgv(spec)); }
-
-void KillTrial(int pid) {
-  if (pid <= 0) return;
-  kill(pid, SIGKILL);
-  WaitExit(pid);
-}
 
 }  // namespace sandwatch::harness::tune
