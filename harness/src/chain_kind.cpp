@@ -41,13 +41,6 @@ void RemoveTreeOneFilesystem(const std::string& dir) {
   ::nftw(dir.c_str(), remove, 32, FTW_DEPTH | FTW_MOUNT | FTW_PHYS);
 }
 
-ScoreOptions ScoreOptionsFor(const Scenario& s) {
-  ScoreOptions o;
-  o.poll_interval_s = s.sensor.poll_interval_s;
-  o.grace_s = std::max(8.0, 2 * s.sensor.poll_interval_s + 4);
-  return o;
-}
-
 nlohmann::json BaseEnvironment(const Scenario& s, const std::map<std::string, std::string>& be) {
   nlohmann::json env = nlohmann::json::object();
   utsname u{};
@@ -148,7 +141,8 @@ Result<RunOutcome> Chain::Run(const KindRun& kr) const {
   run.scenario_path = scenario.path;
   run.description = scenario.description;
   run.backend = opts.backend;
-  run.score_options = ScoreOptionsFor(scenario);
+  run.score_options = {.poll_interval_s = scenario.sensor.poll_interval_s,
+                       .grace_s = std::max(8.0, 2 * scenario.sensor.poll_interval_s + 4)};
   run.expect = scenario.expect;
   auto made = MakeResultsDir(opts.out_dir, run.run_id);
   if (!made.ok()) return made.error();

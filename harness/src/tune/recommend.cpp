@@ -236,28 +236,28 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
         best_miss_p = p;
       }
       // The target is met only when the interval's upper bound meets it, not the point.
-      if (miss_hi_at(p) <= q.target_miss + kEps) {
-        if (!miss_ok_max) miss_ok_max = p;
-        if (cpu_at(p) <= q.cpu_budget + kEps) {
-          best = p;
-          break;
-        }
+      if (miss_hi_at(p) > q.target_miss + kEps) continue;
+      if (!miss_ok_max) miss_ok_max = p;
+      if (cpu_at(p) <= q.cpu_budget + kEps) {
+        best = p;
+        break;
       }
     }
+    // The answer, or else the interval that misses least.
+    double p = best ? *best : best_miss_p;
+    const double nice = FloorSignificant(p, 2);
+    if (best && nice >= ps.front() - kEps && miss_hi_at(nice) <= q.target_miss + kEps &&
+        cpu_at(nice) <= q.cpu_budget + kEps) {
+      p = nice;
+    }
+    r.expected_miss = miss_at(p);
+    r.miss_upper = miss_hi_at(p);
+    r.basis = BasisCells(poll, L, p);
     if (best) {
-      double p = *best;
-      const double nice = FloorSignificant(p, 2);
-      if (nice >= ps.front() - kEps && miss_hi_at(nice) <= q.target_miss + kEps &&
-          cpu_at(nice) <= q.cpu_budget + kEps) {
-        p = nice;
-      }
       r.met = true;
       r.poll_interval_s = p;
       r.capture = "poll";
-      r.expected_miss = miss_at(p);
-      r.miss_upper = miss_hi_at(p);
       r.cpu_fraction = cpu_at(p);
-      r.basis = BasisCells(poll, L, p);
       r.interpolated =
           std::none_of(ps.begin(), ps.end(), [&](double m) { return std::fabs(m - p) < kEps; });
       r.polling_verdict =
@@ -271,17 +271,14 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
       return r;
     }
     if (!miss_ok_max) {
-      r.polling_verdict = "even at P=" + FormatSeconds(best_miss_p) + " s polling misses " +
-                          Percent(best_miss) + " (95% upper bound " +
-                          Percent(miss_hi_at(best_miss_p)) + ")";
+      r.polling_verdict = "even at P=" + FormatSeconds(p) + " s polling misses " +
+                          Percent(r.expected_miss) + " (95% upper bound " + Percent(r.miss_upper) +
+                          ")";
     } else {
       r.polling_verdict = "it meets the miss target only at P <= " + FormatSeconds(*miss_ok_max) +
                           " s, where the sensor costs " + Percent(cpu_at(*miss_ok_max)) +
                           " of a core";
     }
-    r.basis = BasisCells(poll, L, best_miss_p);
-    r.expected_miss = best_miss;
-    r.miss_upper = miss_hi_at(best_miss_p);
   }
 
   // Event-driven sources, from measured cells only: the row at the longest measured

@@ -304,7 +304,7 @@ class Sweep : public ScenarioKind {
     if (!cells) return cells.error();
     auto answer = Recommend(*cells, TuneQuery{}, DisplayFolder(*dir));
     if (!answer) return answer.error();
-    return Outcome(*dir, answer->sentence + "\n");
+    return RunOutcome{.out_dir = *dir, .all_cells_ok = true, .terminal = answer->sentence + "\n"};
   }
 
   bool WroteFolder(const std::string& dir) const override {
@@ -314,16 +314,7 @@ class Sweep : public ScenarioKind {
 
   Result<RunOutcome> Rerender(const std::string& dir) const override {
     if (auto st = RerenderSweep(dir); !st) return st.error();
-    return Outcome(dir, "results: " + dir + "\n");
-  }
-
- private:
-  static RunOutcome Outcome(const std::string& dir, std::string terminal) {
-    RunOutcome res;
-    res.out_dir = dir;
-    res.all_cells_ok = true;
-    res.terminal = std::move(terminal);
-    return res;
+    return RunOutcome{.out_dir = dir, .all_cells_ok = true, .terminal = "results: " + dir + "\n"};
   }
 };
 

@@ -40,8 +40,8 @@ struct TuneFlags {
 
 [[noreturn]] void Fail(const std::string& what, int code = 1) { FailCommand("tune", what, code); }
 
-void Recommend(const TuneFlags& f) {
-  std::string dir = f.sweep_dir;
+// The answer from `dir` (empty: the newest sweep under --results-dir).
+void Recommend(const TuneFlags& f, std::string dir) {
   if (dir.empty()) {
     const std::string results =
         f.results_dir.empty() ? ResolveSourceDir() + "/results" : f.results_dir;
@@ -101,9 +101,7 @@ void RunSweepAndAnswer(const TuneFlags& f) {
   auto runner = MakeProcessRunner();
   auto out = RunScenario(o, DefaultBackends(), *runner, SystemClock());
   if (!out) Fail(out.error().message, out.error().code == 2 ? 2 : 1);
-  TuneFlags answer = f;
-  answer.sweep_dir = out->out_dir;
-  Recommend(answer);
+  Recommend(f, out->out_dir);
 }
 
 }  // namespace
@@ -181,7 +179,7 @@ A sweep interrupted with Ctrl-C continues when rerun with the same --out.)help")
       RunSweepAndAnswer(*f);
       return;
     }
-    Recommend(*f);
+    Recommend(*f, f->sweep_dir);
   });
 }
 
