@@ -198,12 +198,10 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
     KillTrial(*pid);
     if (!watched) return end_early(PairResult::Status::kInterrupted);
   }
-  if (!sensor->Running()) {
-    auto code = sensor->Wait(std::chrono::milliseconds(100));
-    res.status = PairResult::Status::kRefused;
-    res.reason = "sensor exited (code " + std::to_string(code.ok() ? *code : -1) +
-                 "): " + LastLine(stderr_path);
-    return res;
+  if (!sensor->Running()) {  // it exited: Stop only reads its exit code
+    const int code = sensor->Stop(std::chrono::milliseconds(100));
+    return end_early(PairResult::Status::kRefused,
+                     "sensor exited (code " + std::to_string(code) + "): " + LastLine(stderr_path));
   }
   if (!seen) {
     return end_early(PairResult::Status::kFailed,

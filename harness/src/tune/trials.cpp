@@ -68,18 +68,6 @@ constexpr const char* kTrialSource =
     "  return 0;\n"
     "}\n";
 
-// Runs a build tool to completion with stdout and stderr appended to `log`.
-Status RunTool(const std::vector<std::string>& argv, const std::string& log) {
-  auto pid = Spawn(argv[0], argv, log);
-  if (!pid) return pid.error();
-  const int code = WaitExit(*pid);
-  if (code != 0) {
-    return MakeError(argv[0] + " exited " + std::to_string(code) + " building the trial program" +
-                     " (a static build needs libc6-dev); see " + log);
-  }
-  return OkStatus();
-}
-
 Status CopyExecutable(const std::string& from, const std::string& to) {
   std::error_code ec;
   std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing, ec);
@@ -100,11 +88,17 @@ Result<TrialBinaries> BuildTrialBinaries(const std::string& dir) {
   const std::string src = dir + "/trial.c";
   if (auto st = WriteFileAtomic(src, kTrialSource); !st) return st.error();
   TrialBinaries b{dir + "/trial-static", dir + "/trial-dynamic"};
-  const std::string log = dir + "/trial-build.log";
-  if (auto st = RunTool({"cc", "-O2", "-static", "-o", b.static_path, src}, log); !st) {
-    return st.error();
+  const std::string log = dir + "/trial-build.log";  // both builds' stdout and stderr
+  for (const std::vector<std::string>& argv :
+       {std::vector<std::string>{"cc", "-O2", "-static", "-o", b.static_path, src},
+        std::vector<std::string>{"cc", "-O2", "-o", b.dynamic_path, src}}) {
+    auto pid = Spawn(argv[0], argv, log);
+    if (!pid) return pid.error();
+    if (const int code = WaitExit(*pid); code != 0) {
+      return MakeError(argv[0] + " exited " + std::to_string(code) + " building the trial program" +
+                       " (a static build needs libc6-dev); see " + log);
+    }
   }
-  if (auto st = RunTool({"cc", "-O2", "-o", b.dynamic_path, src}, log); !st) return st.error();
   return b;
 }
 
