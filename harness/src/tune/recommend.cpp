@@ -67,16 +67,13 @@ std::vector<SweepCell> AtInterval(const std::vector<SweepCell>& poll, double p) 
   return out;
 }
 
-double MedianScan(const std::vector<SweepCell>& at) {
-  std::vector<double> s;
-  s.reserve(at.size());
-  for (const auto& c : at) s.push_back(c.scan_s);
-  return Percentile(s, 0.5);
-}
-
 double ScanAt(const std::vector<SweepCell>& poll, double p) {
   const auto ps = Intervals(poll);
-  return Between(ps, p, Log, [&](size_t i) { return MedianScan(AtInterval(poll, ps[i])); });
+  return Between(ps, p, Log, [&](size_t i) {  // the median scan duration at ps[i]
+    std::vector<double> s;
+    for (const auto& c : AtInterval(poll, ps[i])) s.push_back(c.scan_s);
+    return Percentile(s, 0.5);
+  });
 }
 
 // Measured detection minus the model: the point estimate, or (lower) the Wilson lower

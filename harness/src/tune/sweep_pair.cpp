@@ -26,8 +26,6 @@ constexpr const char* kMarkerPrefix = "sw-";
 
 double MonoS(const Clock& clock) { return static_cast<double>(clock.MonoNs()) / 1e9; }
 
-void SleepS(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
-
 std::string LastLine(const std::string& path) {
   std::string text = ReadFileToString(path).value_or("");
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
@@ -45,7 +43,7 @@ bool Watch(const Clock& clock, double end, SensorOutput* out,
     if (Interrupted()) return false;
     out->Poll();
     if (done && done()) break;
-    SleepS(std::min(0.05, std::max(0.0, end - MonoS(clock))));
+    std::this_thread::sleep_for(std::chrono::duration<double>(std::min(0.05, end - MonoS(clock))));
   }
   return true;
 }

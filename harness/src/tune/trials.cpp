@@ -25,8 +25,6 @@ extern char** environ;
 namespace sandwatch::harness::tune {
 namespace {
 
-int PidfdOpen(int pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
-
 // Starts `program` with `argv`, stdin from /dev/null and stdout and stderr appended to
 // `out`; `program` without a slash is looked up in PATH.
 Result<int> Spawn(const std::string& program, const std::vector<std::string>& argv,
@@ -162,7 +160,7 @@ Result<std::vector<TrialRecord>> RunTrials(const std::vector<TrialSpec>& specs, 
       }
       r.pid = *pid;
       r.started = true;
-      const int fd = PidfdOpen(r.pid);
+      const auto fd = static_cast<int>(syscall(SYS_pidfd_open, r.pid, 0));
       if (fd < 0) {
         failure = MakeError(std::string("pidfd_open: ") + std::strerror(errno), errno);
         KillTrial(r.pid);
