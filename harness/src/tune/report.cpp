@@ -31,9 +31,7 @@ std::vector<std::string> Captures(const std::vector<SweepCell>& cells) {
   for (const auto& c : cells) {
     if (std::find(out.begin(), out.end(), c.capture) == out.end()) out.push_back(c.capture);
   }
-  std::stable_sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
-    return (a == "poll") > (b == "poll");
-  });
+  std::stable_partition(out.begin(), out.end(), [](const std::string& c) { return c == "poll"; });
   return out;
 }
 
