@@ -31,6 +31,10 @@ struct Bracket {
   size_t a = 0;
   size_t b = 0;
   double w = 0;
+  // The indices an estimate rests on: a, and b when it carries weight.
+  std::vector<size_t> Used() const {
+    return b != a && w > kEps ? std::vector{a, b} : std::vector{a};
+  }
 };
 double Log(double v) { return std::log(v); }
 double Inverse(double v) { return 1.0 / v; }
@@ -101,18 +105,12 @@ double ResidualAt(const std::vector<SweepCell>& at, double lifetime_ms, bool low
 std::vector<SweepCell> BasisCells(const std::vector<SweepCell>& poll, double lifetime_ms,
                                   double p) {
   const auto ps = Intervals(poll);
-  const Bracket bp = Find(ps, p, Log);
   std::vector<SweepCell> out;
-  std::vector<size_t> rows = {bp.a};
-  if (bp.b != bp.a && bp.w > kEps) rows.push_back(bp.b);
-  for (size_t idx : rows) {
-    const auto at = AtInterval(poll, ps[idx]);
+  for (size_t row : Find(ps, p, Log).Used()) {
+    const auto at = AtInterval(poll, ps[row]);
     std::vector<double> ls;
-    ls.reserve(at.size());
     for (const auto& c : at) ls.push_back(static_cast<double>(c.lifetime_ms));
-    const Bracket bl = Find(ls, lifetime_ms, Log);
-    out.push_back(at[bl.a]);
-    if (bl.b != bl.a && bl.w > kEps) out.push_back(at[bl.b]);
+    for (size_t col : Find(ls, lifetime_ms, Log).Used()) out.push_back(at[col]);
   }
   return out;
 }
