@@ -312,7 +312,6 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
   }
   const std::string head = "Polling cannot meet a " + ask + ": " + r.polling_verdict + ".";
   if (!pick) {
-    r.capture.reset();
     r.sentence = head + " No measured capture source meets it either" +
                  (by_capture.empty() ? " (the sweep has no event-driven cells)" : "") +
                  "; relax the target or the budget.";

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
-#include <set>
 
 #include "sandwatch/core/files.h"
 #include "sandwatch/core/ids.h"
