@@ -198,6 +198,7 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
   if (usable.empty()) return MakeError("no measured sweep cells in " + folder);
 
   Recommendation r;
+  r.query = q;
   r.folder = folder;
   const double L = q.min_lifetime_ms;
   const std::string ask = Percent(q.target_miss) + " miss for processes living " + Compact(L) +
@@ -335,7 +336,7 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
   return r;
 }
 
-nlohmann::json RecommendationToJson(const Recommendation& r, const TuneQuery& q) {
+nlohmann::json RecommendationToJson(const Recommendation& r) {
   nlohmann::json basis_cells = nlohmann::json::array();
   for (const auto& c : r.basis) basis_cells.push_back(CellToSummaryEntry(c));
   const auto or_null = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
@@ -349,9 +350,9 @@ nlohmann::json RecommendationToJson(const Recommendation& r, const TuneQuery& q)
       {"interpolated", r.interpolated},
       {"safety_net_poll_interval_s", or_null(r.safety_net_poll_interval_s)},
       {"query",
-       {{"target_miss", q.target_miss},
-        {"min_lifetime_ms", q.min_lifetime_ms},
-        {"cpu_budget", q.cpu_budget}}},
+       {{"target_miss", r.query.target_miss},
+        {"min_lifetime_ms", r.query.min_lifetime_ms},
+        {"cpu_budget", r.query.cpu_budget}}},
       {"polling", r.polling_verdict},
       {"basis", {{"folder", r.folder}, {"cells", basis_cells}}},
       {"sentence", r.sentence},

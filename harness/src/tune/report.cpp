@@ -78,21 +78,15 @@ std::vector<report::Row> BinarySplitRows(const std::vector<SweepCell>& cells) {
   return rows;
 }
 
-struct TableRow {
-  TuneQuery query;
-  Recommendation answer;
-};
 // The recommendation for common targets: miss {1, 5, 10} % x lifetimes
 // {10, 100, 500, 1000, 2000} ms within `cpu_budget`.
-std::vector<TableRow> RecommendationTable(const std::vector<SweepCell>& cells,
-                                          const std::string& folder, double cpu_budget) {
-  std::vector<TableRow> rows;
+std::vector<Recommendation> RecommendationTable(const std::vector<SweepCell>& cells,
+                                                const std::string& folder, double cpu_budget) {
+  std::vector<Recommendation> rows;
   for (double miss : {0.01, 0.05, 0.10}) {
     for (double l : {10.0, 100.0, 500.0, 1000.0, 2000.0}) {
-      TuneQuery q{miss, l, cpu_budget};
-      auto r = Recommend(cells, q, folder);
-      if (!r.ok()) continue;
-      rows.push_back({q, std::move(*r)});
+      auto r = Recommend(cells, TuneQuery{miss, l, cpu_budget}, folder);
+      if (r.ok()) rows.push_back(std::move(*r));
     }
   }
   return rows;
@@ -161,15 +155,13 @@ report::Doc SweepDoc(const SweepReportInput& in) {
       "below it: with 100 trials and no miss the bound is 3.7%, so a 1% target needs more "
       "trials than this sweep has.");
   std::vector<report::Row> rows;
-  for (const auto& row : RecommendationTable(in.cells, in.folder, 0.01)) {
+  for (const auto& a : RecommendationTable(in.cells, in.folder, 0.01)) {
     std::string basis;
-    for (const auto& c : row.answer.basis) basis += (basis.empty() ? "" : "; ") + c.Label();
-    rows.push_back({Percent(row.query.target_miss), Fixed(row.query.min_lifetime_ms, 0) + " ms",
-                    Answer(row.answer),
-                    row.answer.met ? Percent(row.answer.expected_miss) + " (" +
-                                         Percent(row.answer.miss_upper) + ")"
-                                   : "-",
-                    row.answer.met ? Percent(row.answer.cpu_fraction) : "-", basis});
+    for (const auto& c : a.basis) basis += (basis.empty() ? "" : "; ") + c.Label();
+    rows.push_back({Percent(a.query.target_miss), Fixed(a.query.min_lifetime_ms, 0) + " ms",
+                    Answer(a),
+                    a.met ? Percent(a.expected_miss) + " (" + Percent(a.miss_upper) + ")" : "-",
+                    a.met ? Percent(a.cpu_fraction) : "-", basis});
   }
   d.Table({"target miss", "min lifetime", "answer", "expected miss (95% upper bound)",
            "CPU (% core)", "rests on"},
@@ -246,8 +238,8 @@ nlohmann::json RenderSummary(const SweepReportInput& in) {
   nlohmann::json sweep = nlohmann::json::array();
   for (const auto& c : in.cells) sweep.push_back(CellToSummaryEntry(c));
   nlohmann::json recs = nlohmann::json::array();
-  for (const auto& row : RecommendationTable(in.cells, in.folder, 0.01)) {
-    recs.push_back(RecommendationToJson(row.answer, row.query));
+  for (const auto& a : RecommendationTable(in.cells, in.folder, 0.01)) {
+    recs.push_back(RecommendationToJson(a));
   }
   return {{"run_id", std::filesystem::path(DisplayFolder(in.folder)).filename().string()},
           {"scenario", "poll-sweep"},

@@ -55,7 +55,7 @@ void Recommend(const TuneFlags& f, std::string dir) {
   if (!cells) Fail(cells.error().message);
   auto r = tune::Recommend(*cells, f.query, tune::DisplayFolder(dir));
   if (!r) Fail(r.error().message);
-  const std::string answer = f.json ? tune::RecommendationToJson(*r, f.query).dump(2) : r->sentence;
+  const std::string answer = f.json ? tune::RecommendationToJson(*r).dump(2) : r->sentence;
   std::printf("%s\n", answer.c_str());
 }
 
