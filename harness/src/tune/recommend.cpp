@@ -109,6 +109,7 @@ std::vector<SweepCell> BasisCells(const std::vector<SweepCell>& poll, double lif
   for (size_t row : Find(ps, p, Log).Used()) {
     const auto at = AtInterval(poll, ps[row]);
     std::vector<double> ls;
+    ls.reserve(at.size());
     for (const auto& c : at) ls.push_back(static_cast<double>(c.lifetime_ms));
     for (size_t col : Find(ls, lifetime_ms, Log).Used()) out.push_back(at[col]);
   }
