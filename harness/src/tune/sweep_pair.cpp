@@ -48,13 +48,11 @@ bool Watch(const Clock& clock, double end, SensorOutput* out,
   return true;
 }
 
-// From the heartbeats inside [from_ns, to_ns] (wall): scans per second and, when the
-// sensor reports scan_cpu_us_total, the CPU seconds of one scan. -1 when unknown.
-struct ScanStats {
-  double per_s = -1;
-  double cpu_s_per_scan = -1;
-};
-ScanStats ScanStatsIn(const SensorOutput& out, int64_t from_ns, int64_t to_ns) {
+// s, the CPU seconds of one scan, from the heartbeats inside [from_ns, to_ns] (wall): as the
+// sensor counts it (scan_cpu_us_total), else the idle CPU (`idle_cpu` s in `idle_s`) per scan,
+// at the heartbeats' scan rate or else one scan every `interval_s`.
+double ScanSeconds(const SensorOutput& out, int64_t from_ns, int64_t to_ns, double interval_s,
+                   double idle_cpu, double idle_s) {
   const Heartbeat* first = nullptr;
   const Heartbeat* last = nullptr;
   for (const auto& hb : out.Heartbeats()) {
@@ -62,18 +60,19 @@ ScanStats ScanStatsIn(const SensorOutput& out, int64_t from_ns, int64_t to_ns) {
     if (!first) first = &hb;
     last = &hb;
   }
-  ScanStats st;
-  if (!first || first == last || last->time_ns <= first->time_ns) return st;
-  const auto scans = last->counters.at("scans") - first->counters.at("scans");
-  st.per_s =
-      static_cast<double>(scans) / (static_cast<double>(last->time_ns - first->time_ns) / 1e9);
-  const auto a = first->counters.find("scan_cpu_us_total");
-  const auto b = last->counters.find("scan_cpu_us_total");
-  if (scans > 0 && a != first->counters.end() && b != last->counters.end()) {
-    st.cpu_s_per_scan =
-        static_cast<double>(b->second - a->second) / 1e6 / static_cast<double>(scans);
+  double per_s = -1;
+  if (first && first != last && last->time_ns > first->time_ns) {
+    const auto scans = last->counters.at("scans") - first->counters.at("scans");
+    per_s =
+        static_cast<double>(scans) / (static_cast<double>(last->time_ns - first->time_ns) / 1e9);
+    const auto a = first->counters.find("scan_cpu_us_total");
+    const auto b = last->counters.find("scan_cpu_us_total");
+    if (scans > 0 && a != first->counters.end() && b != last->counters.end() &&
+        b->second >= a->second) {
+      return static_cast<double>(b->second - a->second) / 1e6 / static_cast<double>(scans);
+    }
   }
-  return st;
+  return idle_cpu / std::max(1.0, (per_s > 0 ? per_s : 1.0 / interval_s) * idle_s);
 }
 
 // The sensor's usage at one moment (zeros when it could not be read).
@@ -261,11 +260,7 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   const double idle_dt = static_cast<double>(idle1.mono_ns - idle0.mono_ns) / 1e9;
   const double load_dt = static_cast<double>(load1.mono_ns - load0.mono_ns) / 1e9;
   const double idle_cpu = idle1.SchedCpuS() - idle0.SchedCpuS();
-  // s: the CPU time of one scan as the sensor counts it, else idle CPU per scan.
-  const ScanStats scans = ScanStatsIn(out, idle0_wall, idle1_wall);
-  const double scans_per_s = scans.per_s > 0 ? scans.per_s : 1.0 / interval_s;
-  const double scan_s = scans.cpu_s_per_scan >= 0 ? scans.cpu_s_per_scan
-                                                  : idle_cpu / std::max(1.0, scans_per_s * idle_dt);
+  const double scan_s = ScanSeconds(out, idle0_wall, idle1_wall, interval_s, idle_cpu, idle_dt);
   const std::string active = out.Events().empty() ? "" : out.Events().begin()->second.capture;
   res.trials = std::move(*trials);
   for (auto& r : res.trials) {
