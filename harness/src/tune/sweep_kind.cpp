@@ -186,7 +186,7 @@ Result<PairCounts> RunPairs(const PairContext& ctx, const std::string& out_dir, 
         const PairKey& key = todo[i];
         const std::string cap = CaptureName(key);
         PairResult r = RunPair(ctx, key, static_cast<int>(i) + counts.resumed);
-        CellEnd end = CellEnd::kFailed;
+        if (r.status == PairResult::Status::kInterrupted) return {CellEnd::kStop, "interrupted"};
         if (r.status == PairResult::Status::kMeasured) {
           written = AppendCells(cells_path, r.cells);
           if (written) written = AppendTrials(out_dir + "/ground-truth.jsonl", r, key);
@@ -198,22 +198,19 @@ Result<PairCounts> RunPairs(const PairContext& ctx, const std::string& out_dir, 
                                                              : r.cells.front().sensor_capture)}};
           }
           ++counts.run;
-          end = CellEnd::kOk;
         } else if (r.status == PairResult::Status::kRefused) {
           captures[cap] = {{"status", "refused"}, {"detail", r.reason}};
           counts.refused[cap] = r.reason;
           if (!quiet)
             std::fprintf(stderr, "[tune] capture %s refused: %s\n", cap.c_str(), r.reason.c_str());
-        } else if (r.status == PairResult::Status::kFailed) {
+        } else {
           captures[cap] = {{"status", "failed"}, {"detail", PairId(key) + ": " + r.reason}};
           if (!quiet)
             std::fprintf(stderr, "[tune] pair %s failed: %s\n", PairId(key).c_str(),
                          r.reason.c_str());
-        } else {
-          end = CellEnd::kStop;
         }
         env["captures"] = captures;
-        return {end, end == CellEnd::kStop ? "interrupted" : ""};
+        return {r.status == PairResult::Status::kMeasured ? CellEnd::kOk : CellEnd::kFailed, ""};
       });
   env["captures"] = captures;
   if (!written) return written.error();

@@ -89,9 +89,9 @@ Result<std::string> SweepScenario(const std::string& path, const TuneFlags& f) {
   return std::string(out.c_str());
 }
 
-// `tune --sweep`: that scenario through the orchestrator (as `run` would), then the
-// answer to this query from the folder it wrote.
-void RunSweepAndAnswer(const TuneFlags& f) {
+// `tune --sweep`: that scenario through the orchestrator (as `run` would); the folder it
+// wrote, which the answer to this query is read from.
+std::string RunSweep(const TuneFlags& f) {
   RunOptions o = f.run;
   const std::string shipped = ResolveSourceDir() + "/scenarios/poll-sweep.yaml";
   if (o.scenario_path.empty() && std::filesystem::exists(shipped)) o.scenario_path = shipped;
@@ -101,7 +101,7 @@ void RunSweepAndAnswer(const TuneFlags& f) {
   auto runner = MakeProcessRunner();
   auto out = RunScenario(o, DefaultBackends(), *runner, SystemClock());
   if (!out) Fail(out.error().message, out.error().code == 2 ? 2 : 1);
-  Recommend(f, out->out_dir);
+  return out->out_dir;
 }
 
 }  // namespace
@@ -175,11 +175,7 @@ A sweep interrupted with Ctrl-C continues when rerun with the same --out.)help")
       std::fputs(out->terminal.c_str(), stdout);
       return;
     }
-    if (f->run_sweep) {
-      RunSweepAndAnswer(*f);
-      return;
-    }
-    Recommend(*f, f->sweep_dir);
+    Recommend(*f, f->run_sweep ? RunSweep(*f) : f->sweep_dir);
   });
 }
 
