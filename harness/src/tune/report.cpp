@@ -60,17 +60,14 @@ std::string BusyNote(const nlohmann::json& env) {
 // interval and lifetime.
 std::vector<report::Row> BinarySplitRows(const std::vector<SweepCell>& cells) {
   std::vector<report::Row> rows;
-  std::map<std::string, size_t> row_of;
+  std::map<std::vector<std::string>, size_t> row_of;  // (vantage, capture, P, L) -> its row
   for (const auto& c : cells) {
     if (c.binary != "static" && c.binary != "dynamic") continue;
-    const std::string vantage = c.vantage.empty() ? "privileged" : c.vantage;
-    const std::string key = vantage + "|" + c.capture + "|" + FormatSeconds(c.poll_interval_s) +
-                            "|" + std::to_string(c.lifetime_ms);
-    auto [it, fresh] = row_of.emplace(key, rows.size());
-    if (fresh) {
-      rows.push_back({vantage, c.capture, FormatSeconds(c.poll_interval_s),
-                      std::to_string(c.lifetime_ms), "-", "-"});
-    }
+    const std::vector<std::string> head = {c.vantage.empty() ? "privileged" : c.vantage, c.capture,
+                                           FormatSeconds(c.poll_interval_s),
+                                           std::to_string(c.lifetime_ms)};
+    auto [it, fresh] = row_of.emplace(head, rows.size());
+    if (fresh) rows.push_back({head[0], head[1], head[2], head[3], "-", "-"});
     const Proportion r = c.Rate();
     rows[it->second][c.binary == "static" ? 4 : 5] =
         std::to_string(c.detected) + "/" + std::to_string(c.trials) + " (" + Percent(r.p) + ")";

@@ -166,9 +166,7 @@ Result<std::vector<TrialRecord>> RunTrials(const std::vector<TrialSpec>& specs, 
         KillTrial(r.pid);
         break;
       }
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.fd = fd;
+      epoll_event ev{.events = EPOLLIN, .data = {.fd = fd}};
       epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
       by_fd[fd] = static_cast<size_t>(&r - recs.data());
       continue;
