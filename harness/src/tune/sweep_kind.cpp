@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <array>
-#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -32,11 +31,11 @@
 namespace sandwatch::harness::tune {
 namespace {
 
-std::string Trim(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  size_t i = 0;
-  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-  return s.substr(i);
+std::string Trim(const std::string& s) {
+  const auto first = s.find_first_not_of(" \t\n\v\f\r");
+  return first == std::string::npos
+             ? ""
+             : s.substr(first, s.find_last_not_of(" \t\n\v\f\r") - first + 1);
 }
 
 std::string CpuModel(const std::string& proc_root) {
