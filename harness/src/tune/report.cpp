@@ -118,10 +118,9 @@ report::Doc SweepDoc(const SweepReportInput& in) {
          "the sensor emitted an event whose cmdline carries its marker. Trials per lifetime: " +
          Str(env, "/settings/trials") + ". Intervals are 95% Wilson score intervals.");
 
-  const TuneQuery example{0.05, 500, 0.01};
   d.Heading(2, "Answer for a typical target (5% miss, 500 ms, 1% of a core)");
   d.Code("sandwatch-harness tune --target-miss 0.05 --min-lifetime-ms 500 --cpu-budget 0.01");
-  auto ex = Recommend(in.cells, example, in.folder);
+  auto ex = Recommend(in.cells, TuneQuery{0.05, 500, 0.01}, in.folder);
   d.Para(ex.ok() ? ex->sentence : ex.error().message);
 
   // Charts and the model check read one cell per (capture, P, L); the split follows.

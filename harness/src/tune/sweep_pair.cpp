@@ -181,8 +181,7 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   //    its start-up state and never evaluated, so retry with a fresh canary.
   const double deadline = MonoS(clock) + std::max(20.0, 4 * interval_s + 10);
   bool seen = false;
-  for (int k = 0; !seen && MonoS(clock) < deadline; ++k) {
-    if (!sensor->Running()) break;
+  for (int k = 0; !seen && MonoS(clock) < deadline && sensor->Running(); ++k) {
     const std::string tag = std::string("sw-canary-") + ctx.sweep_id + "-" +
                             std::to_string(pair_index) + "-" + std::to_string(k);
     auto pid = StartTrial(TrialSpec{tag, 3'600'000, 0, ctx.built->static_path});
