@@ -305,12 +305,12 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
       }
     }
     if (!best_cell) continue;
-    if (!pick || Deployability(cap) < Deployability(pick->capture)) {
-      if (pick) others.push_back(pick->capture + " (miss " + Percent(pick->Miss()) + ")");
+    if (!pick) {
       pick = best_cell;
-    } else {
-      others.push_back(cap + " (miss " + Percent(best_cell->Miss()) + ")");
+      continue;
     }
+    if (Deployability(cap) < Deployability(pick->capture)) std::swap(*pick, *best_cell);
+    others.push_back(best_cell->capture + " (miss " + Percent(best_cell->Miss()) + ")");
   }
   const std::string head = "Polling cannot meet a " + ask + ": " + r.polling_verdict + ".";
   if (!pick) {

@@ -272,8 +272,6 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
       .capture = capture,
       .poll_interval_s = interval_s,
       .scan_s = scan_s,
-      .latency_p50_ms = std::nullopt,
-      .latency_p99_ms = std::nullopt,
       .cpu_s_per_min = per_min(idle_cpu, idle_dt),
       .load_cpu_s_per_min = per_min(load1.SchedCpuS() - load0.SchedCpuS(), load_dt),
       .stat_cpu_s_per_min = per_min(load1.usage.cpu_s - load0.usage.cpu_s, load_dt),
@@ -284,7 +282,6 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
       .sensor_capture = active,
       .load1 = machine_load,
       .processes = machine_processes,
-      .binary = {},
       .vantage = key.vantage};
   for (const auto& bin : plan.binaries) {
     for (int64_t l : plan.lifetimes_ms) {
