@@ -1,6 +1,7 @@
 #include <utility>
 
 #include "sandwatch/harness/backend.h"
+#include "sandwatch/harness/format.h"
 
 namespace sandwatch::harness {
 
@@ -12,9 +13,8 @@ Result<std::unique_ptr<Backend>> BackendRegistry::Create(std::string_view name,
                                                          CommandRunner& runner) const {
   auto it = factories_.find(name);
   if (it == factories_.end()) {
-    std::string known;
-    for (const auto& [n, f] : factories_) known += (known.empty() ? "" : ", ") + n;
-    return MakeError("unknown backend '" + std::string(name) + "' (this build has: " + known + ")");
+    return MakeError("unknown backend '" + std::string(name) +
+                     "' (this build has: " + Join(Names(), ", ") + ")");
   }
   return it->second(runner);
 }

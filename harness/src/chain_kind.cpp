@@ -16,6 +16,7 @@
 #include "sandwatch/harness/commands.h"
 #include "sandwatch/harness/expect.h"
 #include "sandwatch/harness/falco.h"
+#include "sandwatch/harness/format.h"
 #include "sandwatch/harness/progress.h"
 #include "sandwatch/harness/receiver_client.h"
 #include "sandwatch/harness/results.h"
@@ -38,13 +39,6 @@ void RemoveTreeOneFilesystem(const std::string& dir) {
     return 0;
   };
   ::nftw(dir.c_str(), remove, 32, FTW_DEPTH | FTW_MOUNT | FTW_PHYS);
-}
-
-ScoreOptions ScoreOptionsFor(const Scenario& s) {
-  ScoreOptions o;
-  o.poll_interval_s = s.sensor.poll_interval_s;
-  o.grace_s = std::max(8.0, 2 * s.sensor.poll_interval_s + 4);
-  return o;
 }
 
 nlohmann::json BaseEnvironment(const Scenario& s, const std::map<std::string, std::string>& be) {
@@ -89,8 +83,7 @@ nlohmann::json CaptureActive(const std::vector<CellOutcome>& cells) {
   nlohmann::json active = nlohmann::json::object();
   for (const auto& c : cells) {
     for (const auto& b : c.observers) {
-      std::string v;
-      for (const auto& x : b.capture_active) v += (v.empty() ? "" : ",") + x;
+      const std::string v = Join(b.capture_active, ",");
       active[c.cell.Id()][b.observer] =
           b.available ? (v.empty() ? "unknown (no heartbeat)" : v) : "absent: " + b.reason;
     }
@@ -148,7 +141,8 @@ Result<RunOutcome> Chain::Run(const KindRun& kr) const {
   run.scenario_path = scenario.path;
   run.description = scenario.description;
   run.backend = opts.backend;
-  run.score_options = ScoreOptionsFor(scenario);
+  run.score_options = {.poll_interval_s = scenario.sensor.poll_interval_s,
+                       .grace_s = std::max(8.0, 2 * scenario.sensor.poll_interval_s + 4)};
   run.expect = scenario.expect;
   auto made = MakeResultsDir(opts.out_dir, run.run_id);
   if (!made.ok()) return made.error();

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "sandwatch/core/files.h"
+#include "sandwatch/harness/format.h"
 #include "sandwatch/harness/run.h"
 
 namespace sandwatch::harness {
@@ -43,13 +44,14 @@ Result<RunOutcome> RunScenario(const RunOptions& opts, BackendRegistry& backends
   }
   auto kind = KindOf(text, opts.scenario_path);
   if (!kind.ok()) return kind.error();
-  std::string known;
+  std::vector<std::string> known;
   for (const ScenarioKind* k : ScenarioKinds()) {
     if (k->Name() == *kind) return k->Run(KindRun{opts, std::move(text), backends, runner, clock});
-    known += (known.empty() ? "" : ", ") + std::string(k->Name());
+    known.emplace_back(k->Name());
   }
-  return MakeError(
-      opts.scenario_path + ": kind: unknown kind '" + *kind + "' (known: " + known + ")", 2);
+  return MakeError(opts.scenario_path + ": kind: unknown kind '" + *kind +
+                       "' (known: " + Join(known, ", ") + ")",
+                   2);
 }
 
 Result<RunOutcome> RerenderReport(const std::string& dir) {

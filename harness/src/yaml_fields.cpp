@@ -11,16 +11,11 @@ namespace sandwatch::harness::yamlf {
 
 namespace {
 
-std::string Join(const std::set<std::string>& s) {
-  std::string out;
-  for (const auto& x : s) out += (out.empty() ? "" : ", ") + x;
-  return out;
-}
-
 std::string OneOf(const std::string& v, const std::string& key,
                   const std::set<std::string>& allowed) {
   if (!allowed.empty() && allowed.count(v) == 0) {
-    Fail(key, "unknown value '" + v + "' (expected one of: " + Join(allowed) + ")");
+    Fail(key, "unknown value '" + v +
+                  "' (expected one of: " + Join({allowed.begin(), allowed.end()}, ", ") + ")");
   }
   return v;
 }
@@ -124,7 +119,8 @@ void ReadFields(const YAML::Node& map, const std::string& where, const std::vect
   for (const auto& kv : map) {
     auto key = kv.first.as<std::string>();
     if (known.count(key) == 0) {
-      Fail(path(key), "unknown key (expected one of: " + Join(known) + ")");
+      Fail(path(key),
+           "unknown key (expected one of: " + Join({known.begin(), known.end()}, ", ") + ")");
     }
   }
   for (const auto& f : fields) {

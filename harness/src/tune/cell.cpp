@@ -27,9 +27,7 @@ std::vector<SweepCell> PrimaryCells(const std::vector<SweepCell>& cells) {
   std::vector<SweepCell> out;
   for (const auto& c : cells) {
     const bool unprivileged = c.vantage == "unprivileged";
-    if (unprivileged != has_unprivileged[c.capture]) continue;
-    if (c.binary == "dynamic") continue;
-    out.push_back(c);
+    if (unprivileged == has_unprivileged[c.capture] && c.binary != "dynamic") out.push_back(c);
   }
   return out;
 }

@@ -31,6 +31,10 @@ struct Bracket {
   size_t a = 0;
   size_t b = 0;
   double w = 0;
+  // The indices an estimate rests on: a, and b when it carries weight.
+  std::vector<size_t> Used() const {
+    return b != a && w > kEps ? std::vector{a, b} : std::vector{a};
+  }
 };
 double Log(double v) { return std::log(v); }
 double Inverse(double v) { return 1.0 / v; }
@@ -49,6 +53,14 @@ Bracket Find(const std::vector<double>& xs, double x, double (*scale)(double)) {
   return br;
 }
 
+// at(i) for x, linear in scale(x) between the entries of `xs` that bracket it.
+template <class At>
+double Between(const std::vector<double>& xs, double x, double (*scale)(double), At at) {
+  const Bracket br = Find(xs, x, scale);
+  const double a = at(br.a);
+  return a + (at(br.b) - a) * br.w;
+}
+
 std::vector<SweepCell> AtInterval(const std::vector<SweepCell>& poll, double p) {
   std::vector<SweepCell> out;
   for (const auto& c : poll) {
@@ -59,19 +71,13 @@ std::vector<SweepCell> AtInterval(const std::vector<SweepCell>& poll, double p) 
   return out;
 }
 
-double MedianScan(const std::vector<SweepCell>& at) {
-  std::vector<double> s;
-  s.reserve(at.size());
-  for (const auto& c : at) s.push_back(c.scan_s);
-  return Percentile(s, 0.5);
-}
-
 double ScanAt(const std::vector<SweepCell>& poll, double p) {
   const auto ps = Intervals(poll);
-  const Bracket br = Find(ps, p, Log);
-  const double sa = MedianScan(AtInterval(poll, ps[br.a]));
-  const double sb = MedianScan(AtInterval(poll, ps[br.b]));
-  return sa + (sb - sa) * br.w;
+  return Between(ps, p, Log, [&](size_t i) {  // the median scan duration at ps[i]
+    std::vector<double> s;
+    for (const auto& c : AtInterval(poll, ps[i])) s.push_back(c.scan_s);
+    return Percentile(s, 0.5);
+  });
 }
 
 // Measured detection minus the model: the point estimate, or (lower) the Wilson lower
@@ -92,26 +98,20 @@ double ResidualAt(const std::vector<SweepCell>& at, double lifetime_ms, bool low
     ls.push_back(static_cast<double>(c.lifetime_ms));
     rs.push_back(Residual(c, lower));
   }
-  const Bracket br = Find(ls, lifetime_ms, Log);
-  return rs[br.a] + (rs[br.b] - rs[br.a]) * br.w;
+  return Between(ls, lifetime_ms, Log, [&rs](size_t i) { return rs[i]; });
 }
 
 // The measured cells an estimate at (L, P) rests on.
 std::vector<SweepCell> BasisCells(const std::vector<SweepCell>& poll, double lifetime_ms,
                                   double p) {
   const auto ps = Intervals(poll);
-  const Bracket bp = Find(ps, p, Log);
   std::vector<SweepCell> out;
-  std::vector<size_t> rows = {bp.a};
-  if (bp.b != bp.a && bp.w > kEps) rows.push_back(bp.b);
-  for (size_t idx : rows) {
-    const auto at = AtInterval(poll, ps[idx]);
+  for (size_t row : Find(ps, p, Log).Used()) {
+    const auto at = AtInterval(poll, ps[row]);
     std::vector<double> ls;
     ls.reserve(at.size());
     for (const auto& c : at) ls.push_back(static_cast<double>(c.lifetime_ms));
-    const Bracket bl = Find(ls, lifetime_ms, Log);
-    out.push_back(at[bl.a]);
-    if (bl.b != bl.a && bl.w > kEps) out.push_back(at[bl.b]);
+    for (size_t col : Find(ls, lifetime_ms, Log).Used()) out.push_back(at[col]);
   }
   return out;
 }
@@ -162,14 +162,6 @@ double EstimateDetection(const std::vector<SweepCell>& cells, double lifetime_ms
   return std::clamp(model + ra + (rb - ra) * br.w, 0.0, 1.0);
 }
 
-// The same estimate built on each cell's Wilson lower bound of detection: the upper
-// bound of the miss at (L, P). Exactly 1 - Wilson lo at a measured cell. A miss target
-// is met only when this is at or below it.
-double EstimatePollMissUpper(const std::vector<SweepCell>& cells, double lifetime_ms,
-                             double interval_s) {
-  return 1.0 - EstimateDetection(cells, lifetime_ms, interval_s, true);
-}
-
 }  // namespace
 
 double EstimatePollDetection(const std::vector<SweepCell>& cells, double lifetime_ms,
@@ -181,14 +173,12 @@ double EstimatePollCpu(const std::vector<SweepCell>& cells, double interval_s) {
   const auto poll = OfCapture(cells, "poll");
   if (poll.empty()) return 0;
   const auto ps = Intervals(poll);
-  const auto cpu = [&](double p) {
+  return Between(ps, interval_s, Inverse, [&](size_t i) {  // linear in 1/P
     double sum = 0;
-    const auto at = AtInterval(poll, p);
+    const auto at = AtInterval(poll, ps[i]);
     for (const auto& c : at) sum += c.CpuFraction();
     return sum / static_cast<double>(at.size());
-  };
-  const Bracket br = Find(ps, interval_s, Inverse);  // linear in 1/P
-  return cpu(ps[br.a]) + (cpu(ps[br.b]) - cpu(ps[br.a])) * br.w;
+  });
 }
 
 Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const TuneQuery& q,
@@ -209,10 +199,17 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
   if (usable.empty()) return MakeError("no measured sweep cells in " + folder);
 
   Recommendation r;
+  r.query = q;
   r.folder = folder;
   const double L = q.min_lifetime_ms;
   const std::string ask = Percent(q.target_miss) + " miss for processes living " + Compact(L) +
                           " ms" + " or longer within " + Percent(q.cpu_budget) + " of a core";
+  // At interval p: the miss, its upper bound (the estimate built on each cell's Wilson
+  // lower bound of detection, exactly 1 - Wilson lo at a measured cell; a miss target is
+  // met only when this is at or below it) and the sensor's CPU.
+  const auto miss_at = [&](double p) { return 1.0 - EstimatePollDetection(usable, L, p); };
+  const auto miss_hi_at = [&](double p) { return 1.0 - EstimateDetection(usable, L, p, true); };
+  const auto cpu_at = [&](double p) { return EstimatePollCpu(usable, p); };
   const auto poll = OfCapture(usable, "poll");
   if (poll.empty()) {
     r.polling_verdict = "the sweep has no poll cells";
@@ -230,37 +227,34 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
     double best_miss = 2;
     double best_miss_p = 0;
     for (double p : cand) {
-      const double miss = 1.0 - EstimatePollDetection(usable, L, p);
-      const double miss_hi = EstimatePollMissUpper(usable, L, p);
-      const double cpu = EstimatePollCpu(usable, p);
+      const double miss = miss_at(p);
       if (miss < best_miss - kEps) {
         best_miss = miss;
         best_miss_p = p;
       }
       // The target is met only when the interval's upper bound meets it, not the point.
-      if (miss_hi <= q.target_miss + kEps) {
-        if (!miss_ok_max) miss_ok_max = p;
-        if (cpu <= q.cpu_budget + kEps) {
-          best = p;
-          break;
-        }
+      if (miss_hi_at(p) > q.target_miss + kEps) continue;
+      if (!miss_ok_max) miss_ok_max = p;
+      if (cpu_at(p) <= q.cpu_budget + kEps) {
+        best = p;
+        break;
       }
     }
+    // The answer, or else the interval that misses least.
+    double p = best ? *best : best_miss_p;
+    const double nice = FloorSignificant(p, 2);
+    if (best && nice >= ps.front() - kEps && miss_hi_at(nice) <= q.target_miss + kEps &&
+        cpu_at(nice) <= q.cpu_budget + kEps) {
+      p = nice;
+    }
+    r.expected_miss = miss_at(p);
+    r.miss_upper = miss_hi_at(p);
+    r.basis = BasisCells(poll, L, p);
     if (best) {
-      double p = *best;
-      const double nice = FloorSignificant(p, 2);
-      if (nice >= ps.front() - kEps &&
-          EstimatePollMissUpper(usable, L, nice) <= q.target_miss + kEps &&
-          EstimatePollCpu(usable, nice) <= q.cpu_budget + kEps) {
-        p = nice;
-      }
       r.met = true;
       r.poll_interval_s = p;
       r.capture = "poll";
-      r.expected_miss = 1.0 - EstimatePollDetection(usable, L, p);
-      r.miss_upper = EstimatePollMissUpper(usable, L, p);
-      r.cpu_fraction = EstimatePollCpu(usable, p);
-      r.basis = BasisCells(poll, L, p);
+      r.cpu_fraction = cpu_at(p);
       r.interpolated =
           std::none_of(ps.begin(), ps.end(), [&](double m) { return std::fabs(m - p) < kEps; });
       r.polling_verdict =
@@ -274,17 +268,14 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
       return r;
     }
     if (!miss_ok_max) {
-      r.polling_verdict = "even at P=" + FormatSeconds(best_miss_p) + " s polling misses " +
-                          Percent(best_miss) + " (95% upper bound " +
-                          Percent(EstimatePollMissUpper(usable, L, best_miss_p)) + ")";
+      r.polling_verdict = "even at P=" + FormatSeconds(p) + " s polling misses " +
+                          Percent(r.expected_miss) + " (95% upper bound " + Percent(r.miss_upper) +
+                          ")";
     } else {
       r.polling_verdict = "it meets the miss target only at P <= " + FormatSeconds(*miss_ok_max) +
-                          " s, where the sensor costs " +
-                          Percent(EstimatePollCpu(usable, *miss_ok_max)) + " of a core";
+                          " s, where the sensor costs " + Percent(cpu_at(*miss_ok_max)) +
+                          " of a core";
     }
-    r.basis = BasisCells(poll, L, best_miss_p);
-    r.expected_miss = best_miss;
-    r.miss_upper = EstimatePollMissUpper(usable, L, best_miss_p);
   }
 
   // Event-driven sources, from measured cells only: the row at the longest measured
@@ -314,16 +305,15 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
       }
     }
     if (!best_cell) continue;
-    if (!pick || Deployability(cap) < Deployability(pick->capture)) {
-      if (pick) others.push_back(pick->capture + " (miss " + Percent(pick->Miss()) + ")");
+    if (!pick) {
       pick = best_cell;
-    } else {
-      others.push_back(cap + " (miss " + Percent(best_cell->Miss()) + ")");
+      continue;
     }
+    if (Deployability(cap) < Deployability(pick->capture)) std::swap(*pick, *best_cell);
+    others.push_back(best_cell->capture + " (miss " + Percent(best_cell->Miss()) + ")");
   }
   const std::string head = "Polling cannot meet a " + ask + ": " + r.polling_verdict + ".";
   if (!pick) {
-    r.capture.reset();
     r.sentence = head + " No measured capture source meets it either" +
                  (by_capture.empty() ? " (the sweep has no event-driven cells)" : "") +
                  "; relax the target or the budget.";
@@ -343,38 +333,31 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
                " ms with POLL_INTERVAL=" + FormatSeconds(pick->poll_interval_s) +
                " as the safety net, sensor CPU " + Percent(pick->CpuFraction()) +
                " of a core; it " + Needs(pick->capture) + ".";
-  if (!others.empty()) {
-    std::string list;
-    for (const auto& o : others) list += (list.empty() ? "" : ", ") + o;
-    r.sentence += " Also meets it: " + list + ".";
-  }
+  if (!others.empty()) r.sentence += " Also meets it: " + Join(others, ", ") + ".";
   return r;
 }
 
-nlohmann::json RecommendationToJson(const Recommendation& r, const TuneQuery& q) {
+nlohmann::json RecommendationToJson(const Recommendation& r) {
   nlohmann::json basis_cells = nlohmann::json::array();
   for (const auto& c : r.basis) basis_cells.push_back(CellToSummaryEntry(c));
-  nlohmann::json j = {
-      {"poll_interval_s", nullptr},
-      {"capture", nullptr},
+  const auto or_null = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
+  return {
+      {"poll_interval_s", or_null(r.poll_interval_s)},
+      {"capture", or_null(r.capture)},
       {"expected_miss", r.expected_miss},
       {"miss_upper_95", r.miss_upper},
       {"cpu_fraction", r.cpu_fraction},
       {"met", r.met},
       {"interpolated", r.interpolated},
-      {"safety_net_poll_interval_s", nullptr},
+      {"safety_net_poll_interval_s", or_null(r.safety_net_poll_interval_s)},
       {"query",
-       {{"target_miss", q.target_miss},
-        {"min_lifetime_ms", q.min_lifetime_ms},
-        {"cpu_budget", q.cpu_budget}}},
+       {{"target_miss", r.query.target_miss},
+        {"min_lifetime_ms", r.query.min_lifetime_ms},
+        {"cpu_budget", r.query.cpu_budget}}},
       {"polling", r.polling_verdict},
       {"basis", {{"folder", r.folder}, {"cells", basis_cells}}},
       {"sentence", r.sentence},
   };
-  if (r.poll_interval_s) j["poll_interval_s"] = *r.poll_interval_s;
-  if (r.capture) j["capture"] = *r.capture;
-  if (r.safety_net_poll_interval_s) j["safety_net_poll_interval_s"] = *r.safety_net_poll_interval_s;
-  return j;
 }
 
 }  // namespace sandwatch::harness::tune

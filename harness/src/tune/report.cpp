@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
-#include <set>
 
 #include "sandwatch/core/files.h"
 #include "sandwatch/core/ids.h"
@@ -31,9 +30,7 @@ std::vector<std::string> Captures(const std::vector<SweepCell>& cells) {
   for (const auto& c : cells) {
     if (std::find(out.begin(), out.end(), c.capture) == out.end()) out.push_back(c.capture);
   }
-  std::stable_sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
-    return (a == "poll") > (b == "poll");
-  });
+  std::stable_partition(out.begin(), out.end(), [](const std::string& c) { return c == "poll"; });
   return out;
 }
 
@@ -63,17 +60,14 @@ std::string BusyNote(const nlohmann::json& env) {
 // interval and lifetime.
 std::vector<report::Row> BinarySplitRows(const std::vector<SweepCell>& cells) {
   std::vector<report::Row> rows;
-  std::map<std::string, size_t> row_of;
+  std::map<std::vector<std::string>, size_t> row_of;  // (vantage, capture, P, L) -> its row
   for (const auto& c : cells) {
     if (c.binary != "static" && c.binary != "dynamic") continue;
-    const std::string vantage = c.vantage.empty() ? "privileged" : c.vantage;
-    const std::string key = vantage + "|" + c.capture + "|" + FormatSeconds(c.poll_interval_s) +
-                            "|" + std::to_string(c.lifetime_ms);
-    auto [it, fresh] = row_of.emplace(key, rows.size());
-    if (fresh) {
-      rows.push_back({vantage, c.capture, FormatSeconds(c.poll_interval_s),
-                      std::to_string(c.lifetime_ms), "-", "-"});
-    }
+    const std::vector<std::string> head = {c.vantage.empty() ? "privileged" : c.vantage, c.capture,
+                                           FormatSeconds(c.poll_interval_s),
+                                           std::to_string(c.lifetime_ms)};
+    auto [it, fresh] = row_of.emplace(head, rows.size());
+    if (fresh) rows.push_back({head[0], head[1], head[2], head[3], "-", "-"});
     const Proportion r = c.Rate();
     rows[it->second][c.binary == "static" ? 4 : 5] =
         std::to_string(c.detected) + "/" + std::to_string(c.trials) + " (" + Percent(r.p) + ")";
@@ -81,21 +75,15 @@ std::vector<report::Row> BinarySplitRows(const std::vector<SweepCell>& cells) {
   return rows;
 }
 
-struct TableRow {
-  TuneQuery query;
-  Recommendation answer;
-};
 // The recommendation for common targets: miss {1, 5, 10} % x lifetimes
 // {10, 100, 500, 1000, 2000} ms within `cpu_budget`.
-std::vector<TableRow> RecommendationTable(const std::vector<SweepCell>& cells,
-                                          const std::string& folder, double cpu_budget) {
-  std::vector<TableRow> rows;
+std::vector<Recommendation> RecommendationTable(const std::vector<SweepCell>& cells,
+                                                const std::string& folder, double cpu_budget) {
+  std::vector<Recommendation> rows;
   for (double miss : {0.01, 0.05, 0.10}) {
     for (double l : {10.0, 100.0, 500.0, 1000.0, 2000.0}) {
-      TuneQuery q{miss, l, cpu_budget};
-      auto r = Recommend(cells, q, folder);
-      if (!r.ok()) continue;
-      rows.push_back({q, std::move(*r)});
+      auto r = Recommend(cells, TuneQuery{miss, l, cpu_budget}, folder);
+      if (r.ok()) rows.push_back(std::move(*r));
     }
   }
   return rows;
@@ -130,10 +118,9 @@ report::Doc SweepDoc(const SweepReportInput& in) {
          "the sensor emitted an event whose cmdline carries its marker. Trials per lifetime: " +
          Str(env, "/settings/trials") + ". Intervals are 95% Wilson score intervals.");
 
-  const TuneQuery example{0.05, 500, 0.01};
   d.Heading(2, "Answer for a typical target (5% miss, 500 ms, 1% of a core)");
   d.Code("sandwatch-harness tune --target-miss 0.05 --min-lifetime-ms 500 --cpu-budget 0.01");
-  auto ex = Recommend(in.cells, example, in.folder);
+  auto ex = Recommend(in.cells, TuneQuery{0.05, 500, 0.01}, in.folder);
   d.Para(ex.ok() ? ex->sentence : ex.error().message);
 
   // Charts and the model check read one cell per (capture, P, L); the split follows.
@@ -164,15 +151,13 @@ report::Doc SweepDoc(const SweepReportInput& in) {
       "below it: with 100 trials and no miss the bound is 3.7%, so a 1% target needs more "
       "trials than this sweep has.");
   std::vector<report::Row> rows;
-  for (const auto& row : RecommendationTable(in.cells, in.folder, 0.01)) {
+  for (const auto& a : RecommendationTable(in.cells, in.folder, 0.01)) {
     std::string basis;
-    for (const auto& c : row.answer.basis) basis += (basis.empty() ? "" : "; ") + c.Label();
-    rows.push_back({Percent(row.query.target_miss), Fixed(row.query.min_lifetime_ms, 0) + " ms",
-                    Answer(row.answer),
-                    row.answer.met ? Percent(row.answer.expected_miss) + " (" +
-                                         Percent(row.answer.miss_upper) + ")"
-                                   : "-",
-                    row.answer.met ? Percent(row.answer.cpu_fraction) : "-", basis});
+    for (const auto& c : a.basis) basis += (basis.empty() ? "" : "; ") + c.Label();
+    rows.push_back({Percent(a.query.target_miss), Fixed(a.query.min_lifetime_ms, 0) + " ms",
+                    Answer(a),
+                    a.met ? Percent(a.expected_miss) + " (" + Percent(a.miss_upper) + ")" : "-",
+                    a.met ? Percent(a.cpu_fraction) : "-", basis});
   }
   d.Table({"target miss", "min lifetime", "answer", "expected miss (95% upper bound)",
            "CPU (% core)", "rests on"},
@@ -249,8 +234,8 @@ nlohmann::json RenderSummary(const SweepReportInput& in) {
   nlohmann::json sweep = nlohmann::json::array();
   for (const auto& c : in.cells) sweep.push_back(CellToSummaryEntry(c));
   nlohmann::json recs = nlohmann::json::array();
-  for (const auto& row : RecommendationTable(in.cells, in.folder, 0.01)) {
-    recs.push_back(RecommendationToJson(row.answer, row.query));
+  for (const auto& a : RecommendationTable(in.cells, in.folder, 0.01)) {
+    recs.push_back(RecommendationToJson(a));
   }
   return {{"run_id", std::filesystem::path(DisplayFolder(in.folder)).filename().string()},
           {"scenario", "poll-sweep"},

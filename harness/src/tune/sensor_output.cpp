@@ -1,9 +1,7 @@
 #include "sensor_output.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <array>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 namespace sandwatch::harness::tune {
@@ -12,28 +10,16 @@ SensorOutput::SensorOutput(std::string path, std::string marker_prefix)
     : path_(std::move(path)), prefix_(std::move(marker_prefix)) {}
 
 void SensorOutput::Poll() {
-  const int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  if (lseek(fd, static_cast<off_t>(offset_), SEEK_SET) < 0) {
-    close(fd);
-    return;
+  std::ifstream in(path_, std::ios::binary);
+  if (!in.seekg(static_cast<std::streamoff>(offset_))) return;
+  const std::string added{std::istreambuf_iterator<char>(in), {}};
+  offset_ += added.size();
+  partial_ += added;
+  size_t start = 0;
+  for (size_t nl = 0; (nl = partial_.find('\n', start)) != std::string::npos; start = nl + 1) {
+    Line(partial_.substr(start, nl - start));
   }
-  std::array<char, 65536> buf;
-  for (;;) {
-    const ssize_t n = read(fd, buf.data(), buf.size());
-    if (n <= 0) break;
-    offset_ += static_cast<uint64_t>(n);
-    partial_.append(buf.data(), static_cast<size_t>(n));
-    size_t start = 0;
-    for (;;) {
-      const auto nl = partial_.find('\n', start);
-      if (nl == std::string::npos) break;
-      Line(partial_.substr(start, nl - start));
-      start = nl + 1;
-    }
-    partial_.erase(0, start);
-  }
-  close(fd);
+  partial_.erase(0, start);
 }
 
 void SensorOutput::Line(const std::string& line) {

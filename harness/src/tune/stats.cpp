@@ -6,16 +6,17 @@
 
 namespace sandwatch::harness::tune {
 
-Proportion Wilson(int64_t successes, int64_t trials, double z) {
+Proportion Wilson(int64_t successes, int64_t trials) {
+  constexpr double kZ95 = 1.959963984540054;  // two-sided 95 %
   Proportion out;
   if (trials <= 0) return out;
   const int64_t k = std::clamp<int64_t>(successes, 0, trials);
   const auto n = static_cast<double>(trials);
   const double p = static_cast<double>(k) / n;
-  const double z2 = z * z;
+  const double z2 = kZ95 * kZ95;
   const double denom = 1.0 + z2 / n;
   const double center = (p + z2 / (2.0 * n)) / denom;
-  const double half = z * std::sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n)) / denom;
+  const double half = kZ95 * std::sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n)) / denom;
   out.p = p;
   // The exact ends: no successes means the lower bound is 0, all means the upper is 1.
   out.lo = k == 0 ? 0.0 : std::clamp(center - half, 0.0, 1.0);

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <array>
-#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -32,11 +31,11 @@
 namespace sandwatch::harness::tune {
 namespace {
 
-std::string Trim(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  size_t i = 0;
-  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-  return s.substr(i);
+std::string Trim(const std::string& s) {
+  const auto first = s.find_first_not_of(" \t\n\v\f\r");
+  return first == std::string::npos
+             ? ""
+             : s.substr(first, s.find_last_not_of(" \t\n\v\f\r") - first + 1);
 }
 
 std::string CpuModel(const std::string& proc_root) {
@@ -104,10 +103,9 @@ void DescribeRun(const PairContext& ctx, const nlohmann::json& load_now, nlohman
                    {"version", ver.ok() ? Trim(ver->out) : "unknown"},
                    {"mode", plan.mode}};
   env["runtime"] = "host";
-  std::string trials_desc;
+  std::vector<std::string> trials_at;
   for (auto l : plan.lifetimes_ms) {
-    trials_desc += (trials_desc.empty() ? "" : ", ") + std::to_string(plan.TrialsFor(l)) + " at " +
-                   std::to_string(l) + " ms";
+    trials_at.push_back(std::to_string(plan.TrialsFor(l)) + " at " + std::to_string(l) + " ms");
   }
   env["settings"] = {
       {"trial_program",
@@ -116,7 +114,7 @@ void DescribeRun(const PairContext& ctx, const nlohmann::json& load_now, nlohman
            ctx.drop_parent + " after each sensor started"},
       {"binaries", plan.binaries},
       {"vantages", plan.vantages},
-      {"trials", trials_desc},
+      {"trials", Join(trials_at, ", ")},
       {"window_s", plan.window_s},
       {"window_note", FormatSeconds(plan.window_s) + " s (rounded up to whole intervals)"},
       {"idle_s", plan.idle_s},
@@ -187,7 +185,7 @@ Result<PairCounts> RunPairs(const PairContext& ctx, const std::string& out_dir, 
         const PairKey& key = todo[i];
         const std::string cap = CaptureName(key);
         PairResult r = RunPair(ctx, key, static_cast<int>(i) + counts.resumed);
-        CellEnd end = CellEnd::kFailed;
+        if (r.status == PairResult::Status::kInterrupted) return {CellEnd::kStop, "interrupted"};
         if (r.status == PairResult::Status::kMeasured) {
           written = AppendCells(cells_path, r.cells);
           if (written) written = AppendTrials(out_dir + "/ground-truth.jsonl", r, key);
@@ -199,22 +197,19 @@ Result<PairCounts> RunPairs(const PairContext& ctx, const std::string& out_dir, 
                                                              : r.cells.front().sensor_capture)}};
           }
           ++counts.run;
-          end = CellEnd::kOk;
         } else if (r.status == PairResult::Status::kRefused) {
           captures[cap] = {{"status", "refused"}, {"detail", r.reason}};
           counts.refused[cap] = r.reason;
           if (!quiet)
             std::fprintf(stderr, "[tune] capture %s refused: %s\n", cap.c_str(), r.reason.c_str());
-        } else if (r.status == PairResult::Status::kFailed) {
+        } else {
           captures[cap] = {{"status", "failed"}, {"detail", PairId(key) + ": " + r.reason}};
           if (!quiet)
             std::fprintf(stderr, "[tune] pair %s failed: %s\n", PairId(key).c_str(),
                          r.reason.c_str());
-        } else {
-          end = CellEnd::kStop;
         }
         env["captures"] = captures;
-        return {end, end == CellEnd::kStop ? "interrupted" : ""};
+        return {r.status == PairResult::Status::kMeasured ? CellEnd::kOk : CellEnd::kFailed, ""};
       });
   env["captures"] = captures;
   if (!written) return written.error();
@@ -305,7 +300,7 @@ class Sweep : public ScenarioKind {
     if (!cells) return cells.error();
     auto answer = Recommend(*cells, TuneQuery{}, DisplayFolder(*dir));
     if (!answer) return answer.error();
-    return Outcome(*dir, answer->sentence + "\n");
+    return RunOutcome{.out_dir = *dir, .all_cells_ok = true, .terminal = answer->sentence + "\n"};
   }
 
   bool WroteFolder(const std::string& dir) const override {
@@ -315,16 +310,7 @@ class Sweep : public ScenarioKind {
 
   Result<RunOutcome> Rerender(const std::string& dir) const override {
     if (auto st = RerenderSweep(dir); !st) return st.error();
-    return Outcome(dir, "results: " + dir + "\n");
-  }
-
- private:
-  static RunOutcome Outcome(const std::string& dir, std::string terminal) {
-    RunOutcome res;
-    res.out_dir = dir;
-    res.all_cells_ok = true;
-    res.terminal = std::move(terminal);
-    return res;
+    return RunOutcome{.out_dir = dir, .all_cells_ok = true, .terminal = "results: " + dir + "\n"};
   }
 };
 

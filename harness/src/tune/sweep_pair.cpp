@@ -26,8 +26,6 @@ constexpr const char* kMarkerPrefix = "sw-";
 
 double MonoS(const Clock& clock) { return static_cast<double>(clock.MonoNs()) / 1e9; }
 
-void SleepS(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
-
 std::string LastLine(const std::string& path) {
   std::string text = ReadFileToString(path).value_or("");
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
@@ -45,18 +43,16 @@ bool Watch(const Clock& clock, double end, SensorOutput* out,
     if (Interrupted()) return false;
     out->Poll();
     if (done && done()) break;
-    SleepS(std::min(0.05, std::max(0.0, end - MonoS(clock))));
+    std::this_thread::sleep_for(std::chrono::duration<double>(std::min(0.05, end - MonoS(clock))));
   }
   return true;
 }
 
-// From the heartbeats inside [from_ns, to_ns] (wall): scans per second and, when the
-// sensor reports scan_cpu_us_total, the CPU seconds of one scan. -1 when unknown.
-struct ScanStats {
-  double per_s = -1;
-  double cpu_s_per_scan = -1;
-};
-ScanStats ScanStatsIn(const SensorOutput& out, int64_t from_ns, int64_t to_ns) {
+// s, the CPU seconds of one scan, from the heartbeats inside [from_ns, to_ns] (wall): as the
+// sensor counts it (scan_cpu_us_total), else the idle CPU (`idle_cpu` s in `idle_s`) per scan,
+// at the heartbeats' scan rate or else one scan every `interval_s`.
+double ScanSeconds(const SensorOutput& out, int64_t from_ns, int64_t to_ns, double interval_s,
+                   double idle_cpu, double idle_s) {
   const Heartbeat* first = nullptr;
   const Heartbeat* last = nullptr;
   for (const auto& hb : out.Heartbeats()) {
@@ -64,19 +60,28 @@ ScanStats ScanStatsIn(const SensorOutput& out, int64_t from_ns, int64_t to_ns) {
     if (!first) first = &hb;
     last = &hb;
   }
-  ScanStats st;
-  if (!first || first == last || last->time_ns <= first->time_ns) return st;
-  const auto scans = last->counters.at("scans") - first->counters.at("scans");
-  st.per_s =
-      static_cast<double>(scans) / (static_cast<double>(last->time_ns - first->time_ns) / 1e9);
-  const auto a = first->counters.find("scan_cpu_us_total");
-  const auto b = last->counters.find("scan_cpu_us_total");
-  if (scans > 0 && a != first->counters.end() && b != last->counters.end()) {
-    st.cpu_s_per_scan =
-        static_cast<double>(b->second - a->second) / 1e6 / static_cast<double>(scans);
+  double per_s = -1;
+  if (first && first != last && last->time_ns > first->time_ns) {
+    const auto scans = last->counters.at("scans") - first->counters.at("scans");
+    per_s =
+        static_cast<double>(scans) / (static_cast<double>(last->time_ns - first->time_ns) / 1e9);
+    const auto a = first->counters.find("scan_cpu_us_total");
+    const auto b = last->counters.find("scan_cpu_us_total");
+    if (scans > 0 && a != first->counters.end() && b != last->counters.end() &&
+        b->second >= a->second) {
+      return static_cast<double>(b->second - a->second) / 1e6 / static_cast<double>(scans);
+    }
   }
-  return st;
+  return idle_cpu / std::max(1.0, (per_s > 0 ? per_s : 1.0 / interval_s) * idle_s);
 }
+
+// The sensor's usage at one moment (zeros when it could not be read).
+struct UsageAt {
+  int64_t mono_ns = 0;
+  procfs::ProcessUsage usage;
+  // schedstat covers each thread (ns precision); stat's ticks are the fallback.
+  double SchedCpuS() const { return usage.sched_cpu_s.value_or(usage.cpu_s); }
+};
 
 }  // namespace
 
@@ -133,20 +138,6 @@ int64_t CountProcesses(const std::string& proc_root) {
   return pids.ok() ? static_cast<int64_t>(pids->size()) : -1;
 }
 
-ProcSample Sample(const Clock& clock, const std::string& proc_root, int pid) {
-  ProcSample s;
-  s.mono_ns = clock.MonoNs();
-  auto usage = procfs::ReadUsage(procfs::ProcFs(proc_root), pid);
-  if (!usage.ok()) return s;
-  s.ok = true;
-  s.stat_cpu_s = usage->cpu_s;
-  // schedstat covers each thread (ns precision); stat's ticks are the fallback.
-  s.sched_cpu_s = usage->sched_cpu_s.value_or(usage->cpu_s);
-  s.rss_kib = usage->rss_kib;
-  s.rss_peak_kib = usage->rss_peak_kib;
-  return s;
-}
-
 PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   PairResult res;
   const Clock& clock = *ctx.clock;
@@ -158,7 +149,8 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   const std::string stderr_path = ctx.raw_dir + "/" + id + ".stderr";
   std::error_code ec;
   std::filesystem::remove(events_path, ec);
-  const std::vector<double> load_avg = procfs::ReadLoadAverages(procfs::ProcFs(ctx.proc_root));
+  const procfs::ProcFs proc(ctx.proc_root);
+  const std::vector<double> load_avg = procfs::ReadLoadAverages(proc);
   const double machine_load = load_avg.empty() ? -1 : load_avg[0];  // 1-minute, at the start
   const int64_t machine_processes = CountProcesses(ctx.proc_root);
 
@@ -173,7 +165,9 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
     return res;
   }
   std::unique_ptr<ProcessHandle> sensor = std::move(*started);
-  const int sensor_pid = sensor->Pid();
+  const auto sample = [&proc, &clock, pid = sensor->Pid()] {
+    return UsageAt{clock.MonoNs(), procfs::ReadUsage(proc, pid).value_or({})};
+  };
   // Every early end stops the sensor first.
   const auto end_early = [&](PairResult::Status status, std::string reason = "") {
     sensor->Stop(std::chrono::seconds(3));
@@ -187,8 +181,7 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   //    its start-up state and never evaluated, so retry with a fresh canary.
   const double deadline = MonoS(clock) + std::max(20.0, 4 * interval_s + 10);
   bool seen = false;
-  for (int k = 0; !seen && MonoS(clock) < deadline; ++k) {
-    if (!sensor->Running()) break;
+  for (int k = 0; !seen && MonoS(clock) < deadline && sensor->Running(); ++k) {
     const std::string tag = std::string("sw-canary-") + ctx.sweep_id + "-" +
                             std::to_string(pair_index) + "-" + std::to_string(k);
     auto pid = StartTrial(TrialSpec{tag, 3'600'000, 0, ctx.built->static_path});
@@ -201,12 +194,10 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
     KillTrial(*pid);
     if (!watched) return end_early(PairResult::Status::kInterrupted);
   }
-  if (!sensor->Running()) {
-    auto code = sensor->Wait(std::chrono::milliseconds(100));
-    res.status = PairResult::Status::kRefused;
-    res.reason = "sensor exited (code " + std::to_string(code.ok() ? *code : -1) +
-                 "): " + LastLine(stderr_path);
-    return res;
+  if (!sensor->Running()) {  // it exited: Stop only reads its exit code
+    const int code = sensor->Stop(std::chrono::milliseconds(100));
+    return end_early(PairResult::Status::kRefused,
+                     "sensor exited (code " + std::to_string(code) + "): " + LastLine(stderr_path));
   }
   if (!seen) {
     return end_early(PairResult::Status::kFailed,
@@ -228,12 +219,12 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
 
   // 2. Idle cost: no trials running.
   const double idle_len = std::max(plan.idle_s, 2 * interval_s);
-  const ProcSample idle0 = Sample(clock, ctx.proc_root, sensor_pid);
+  const UsageAt idle0 = sample();
   const int64_t idle0_wall = clock.WallNs();
   if (!Watch(clock, MonoS(clock) + idle_len, &out)) {
     return end_early(PairResult::Status::kInterrupted);
   }
-  const ProcSample idle1 = Sample(clock, ctx.proc_root, sensor_pid);
+  const UsageAt idle1 = sample();
   const int64_t idle1_wall = clock.WallNs();
 
   // 3. Trials of every lifetime at uniformly random start offsets over a whole
@@ -250,12 +241,12 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
       }
     }
   }
-  const ProcSample load0 = Sample(clock, ctx.proc_root, sensor_pid);
+  const UsageAt load0 = sample();
   auto trials = RunTrials(specs, plan.max_in_flight, clock, [&out] {
     out.Poll();
     return Interrupted();
   });
-  const ProcSample load1 = Sample(clock, ctx.proc_root, sensor_pid);
+  const UsageAt load1 = sample();
   if (!trials) {
     return end_early(Interrupted() ? PairResult::Status::kInterrupted : PairResult::Status::kFailed,
                      trials.error().message);
@@ -267,12 +258,8 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
   // 4. Cells.
   const double idle_dt = static_cast<double>(idle1.mono_ns - idle0.mono_ns) / 1e9;
   const double load_dt = static_cast<double>(load1.mono_ns - load0.mono_ns) / 1e9;
-  const double idle_cpu = idle1.sched_cpu_s - idle0.sched_cpu_s;
-  // s: the CPU time of one scan as the sensor counts it, else idle CPU per scan.
-  const ScanStats scans = ScanStatsIn(out, idle0_wall, idle1_wall);
-  const double scans_per_s = scans.per_s > 0 ? scans.per_s : 1.0 / interval_s;
-  const double scan_s = scans.cpu_s_per_scan >= 0 ? scans.cpu_s_per_scan
-                                                  : idle_cpu / std::max(1.0, scans_per_s * idle_dt);
+  const double idle_cpu = idle1.SchedCpuS() - idle0.SchedCpuS();
+  const double scan_s = ScanSeconds(out, idle0_wall, idle1_wall, interval_s, idle_cpu, idle_dt);
   const std::string active = out.Events().empty() ? "" : out.Events().begin()->second.capture;
   res.trials = std::move(*trials);
   for (auto& r : res.trials) {
@@ -285,19 +272,16 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index) {
       .capture = capture,
       .poll_interval_s = interval_s,
       .scan_s = scan_s,
-      .latency_p50_ms = std::nullopt,
-      .latency_p99_ms = std::nullopt,
       .cpu_s_per_min = per_min(idle_cpu, idle_dt),
-      .load_cpu_s_per_min = per_min(load1.sched_cpu_s - load0.sched_cpu_s, load_dt),
-      .stat_cpu_s_per_min = per_min(load1.stat_cpu_s - load0.stat_cpu_s, load_dt),
-      .rss_kib = load1.rss_kib,
-      .rss_peak_kib = load1.rss_peak_kib,
+      .load_cpu_s_per_min = per_min(load1.SchedCpuS() - load0.SchedCpuS(), load_dt),
+      .stat_cpu_s_per_min = per_min(load1.usage.cpu_s - load0.usage.cpu_s, load_dt),
+      .rss_kib = load1.usage.rss_kib,
+      .rss_peak_kib = load1.usage.rss_peak_kib,
       .cmdline_unreadable = std::max<int64_t>(0, out.LastCounter("cmdline_unreadable")),
       .pair_id = id,
       .sensor_capture = active,
       .load1 = machine_load,
       .processes = machine_processes,
-      .binary = {},
       .vantage = key.vantage};
   for (const auto& bin : plan.binaries) {
     for (int64_t l : plan.lifetimes_ms) {

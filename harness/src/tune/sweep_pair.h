@@ -1,7 +1,7 @@
 // One (capture, interval) pair of the sweep: start one sensor, prove it watches
 // (a canary process), measure its idle cost, run the trials of every lifetime at
 // random phases, stop it and turn what it emitted into cells. Also the sweep's
-// readings of this machine from /proc (through core/procfs). Internal to
+// count of this machine's processes (through core/procfs). Internal to
 // sandwatch_harness_tune.
 #pragma once
 
@@ -64,18 +64,6 @@ PairResult RunPair(const PairContext& ctx, const PairKey& key, int pair_index);
 
 // The rules file the sweep's sensors load: one rule matching the markers.
 std::string SweepRulesYaml();
-
-// A process's cost: CPU from /proc/PID/stat (utime + stime, clock ticks) and the sum
-// of /proc/PID/task/*/schedstat (ns), memory from /proc/PID/status.
-struct ProcSample {
-  bool ok = false;           // the process was there and stat was readable
-  int64_t mono_ns = 0;       // when the sample was taken
-  double stat_cpu_s = 0;     // (utime + stime) / CLK_TCK
-  double sched_cpu_s = 0;    // schedstat run time; falls back to stat_cpu_s
-  int64_t rss_kib = 0;       // VmRSS
-  int64_t rss_peak_kib = 0;  // VmHWM
-};
-ProcSample Sample(const Clock& clock, const std::string& proc_root, int pid);
 
 // Numeric entries under proc_root (processes on the machine), -1 when unreadable.
 int64_t CountProcesses(const std::string& proc_root);

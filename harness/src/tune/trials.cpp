@@ -25,8 +25,6 @@ extern char** environ;
 namespace sandwatch::harness::tune {
 namespace {
 
-int PidfdOpen(int pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
-
 // Starts `program` with `argv`, stdin from /dev/null and stdout and stderr appended to
 // `out`; `program` without a slash is looked up in PATH.
 Result<int> Spawn(const std::string& program, const std::vector<std::string>& argv,
@@ -68,18 +66,6 @@ constexpr const char* kTrialSource =
     "  return 0;\n"
     "}\n";
 
-// Runs a build tool to completion with stdout and stderr appended to `log`.
-Status RunTool(const std::vector<std::string>& argv, const std::string& log) {
-  auto pid = Spawn(argv[0], argv, log);
-  if (!pid) return pid.error();
-  const int code = WaitExit(*pid);
-  if (code != 0) {
-    return MakeError(argv[0] + " exited " + std::to_string(code) + " building the trial program" +
-                     " (a static build needs libc6-dev); see " + log);
-  }
-  return OkStatus();
-}
-
 Status CopyExecutable(const std::string& from, const std::string& to) {
   std::error_code ec;
   std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing, ec);
@@ -90,15 +76,27 @@ Status CopyExecutable(const std::string& from, const std::string& to) {
 
 }  // namespace
 
+int KillTrial(int pid) {
+  if (pid <= 0) return -1;
+  kill(pid, SIGKILL);
+  return WaitExit(pid);
+}
+
 Result<TrialBinaries> BuildTrialBinaries(const std::string& dir) {
   const std::string src = dir + "/trial.c";
   if (auto st = WriteFileAtomic(src, kTrialSource); !st) return st.error();
   TrialBinaries b{dir + "/trial-static", dir + "/trial-dynamic"};
-  const std::string log = dir + "/trial-build.log";
-  if (auto st = RunTool({"cc", "-O2", "-static", "-o", b.static_path, src}, log); !st) {
-    return st.error();
+  const std::string log = dir + "/trial-build.log";  // both builds' stdout and stderr
+  for (const std::vector<std::string>& argv :
+       {std::vector<std::string>{"cc", "-O2", "-static", "-o", b.static_path, src},
+        std::vector<std::string>{"cc", "-O2", "-o", b.dynamic_path, src}}) {
+    auto pid = Spawn(argv[0], argv, log);
+    if (!pid) return pid.error();
+    if (const int code = WaitExit(*pid); code != 0) {
+      return MakeError(argv[0] + " exited " + std::to_string(code) + " building the trial program" +
+                       " (a static build needs libc6-dev); see " + log);
+    }
   }
-  if (auto st = RunTool({"cc", "-O2", "-o", b.dynamic_path, src}, log); !st) return st.error();
   return b;
 }
 
@@ -162,16 +160,13 @@ Result<std::vector<TrialRecord>> RunTrials(const std::vector<TrialSpec>& specs, 
       }
       r.pid = *pid;
       r.started = true;
-      const int fd = PidfdOpen(r.pid);
+      const auto fd = static_cast<int>(syscall(SYS_pidfd_open, r.pid, 0));
       if (fd < 0) {
         failure = MakeError(std::string("pidfd_open: ") + std::strerror(errno), errno);
-        kill(r.pid, SIGKILL);
-        WaitExit(r.pid);
+        KillTrial(r.pid);
         break;
       }
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.fd = fd;
+      epoll_event ev{.events = EPOLLIN, .data = {.fd = fd}};
       epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
       by_fd[fd] = static_cast<size_t>(&r - recs.data());
       continue;
@@ -195,8 +190,7 @@ Result<std::vector<TrialRecord>> RunTrials(const std::vector<TrialSpec>& specs, 
     }
   }
   for (const auto& [fd, idx] : by_fd) {  // left on a failure or a stop
-    kill(recs[idx].pid, SIGKILL);
-    recs[idx].exit_code = WaitExit(recs[idx].pid);
+    recs[idx].exit_code = KillTrial(recs[idx].pid);
     close(fd);
   }
   close(ep);
@@ -205,11 +199,5 @@ Result<std::vector<TrialRecord>> RunTrials(const std::vector<TrialSpec>& specs, 
 }
 
 Result<int> StartTrial(const TrialSpec& spec) { return Spawn(spec.program, TrialArgv(spec)); }
-
-void KillTrial(int pid) {
-  if (pid <= 0) return;
-  kill(pid, SIGKILL);
-  WaitExit(pid);
-}
 
 }  // namespace sandwatch::harness::tune

@@ -66,8 +66,8 @@ Result<std::vector<TrialRecord>> RunTrials(const std::vector<TrialSpec>& specs, 
                                            const Clock& clock, const std::function<bool()>& stop);
 
 // One long-lived trial (the canary that proves the sensor is watching).
-// Killed and reaped by KillTrial.
 Result<int> StartTrial(const TrialSpec& spec);
-void KillTrial(int pid);
+// Kills and reaps a trial; its exit code (128 + signal), -1 when it could not be reaped.
+int KillTrial(int pid);
 
 }  // namespace sandwatch::harness::tune

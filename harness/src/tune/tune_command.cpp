@@ -40,8 +40,8 @@ struct TuneFlags {
 
 [[noreturn]] void Fail(const std::string& what, int code = 1) { FailCommand("tune", what, code); }
 
-void Recommend(const TuneFlags& f) {
-  std::string dir = f.sweep_dir;
+// The answer from `dir` (empty: the newest sweep under --results-dir).
+void Recommend(const TuneFlags& f, std::string dir) {
   if (dir.empty()) {
     const std::string results =
         f.results_dir.empty() ? ResolveSourceDir() + "/results" : f.results_dir;
@@ -55,7 +55,7 @@ void Recommend(const TuneFlags& f) {
   if (!cells) Fail(cells.error().message);
   auto r = tune::Recommend(*cells, f.query, tune::DisplayFolder(dir));
   if (!r) Fail(r.error().message);
-  const std::string answer = f.json ? tune::RecommendationToJson(*r, f.query).dump(2) : r->sentence;
+  const std::string answer = f.json ? tune::RecommendationToJson(*r).dump(2) : r->sentence;
   std::printf("%s\n", answer.c_str());
 }
 
@@ -89,9 +89,9 @@ Result<std::string> SweepScenario(const std::string& path, const TuneFlags& f) {
   return std::string(out.c_str());
 }
 
-// `tune --sweep`: that scenario through the orchestrator (as `run` would), then the
-// answer to this query from the folder it wrote.
-void RunSweepAndAnswer(const TuneFlags& f) {
+// `tune --sweep`: that scenario through the orchestrator (as `run` would); the folder it
+// wrote, which the answer to this query is read from.
+std::string RunSweep(const TuneFlags& f) {
   RunOptions o = f.run;
   const std::string shipped = ResolveSourceDir() + "/scenarios/poll-sweep.yaml";
   if (o.scenario_path.empty() && std::filesystem::exists(shipped)) o.scenario_path = shipped;
@@ -101,9 +101,7 @@ void RunSweepAndAnswer(const TuneFlags& f) {
   auto runner = MakeProcessRunner();
   auto out = RunScenario(o, DefaultBackends(), *runner, SystemClock());
   if (!out) Fail(out.error().message, out.error().code == 2 ? 2 : 1);
-  TuneFlags answer = f;
-  answer.sweep_dir = out->out_dir;
-  Recommend(answer);
+  return out->out_dir;
 }
 
 }  // namespace
@@ -177,11 +175,7 @@ A sweep interrupted with Ctrl-C continues when rerun with the same --out.)help")
       std::fputs(out->terminal.c_str(), stdout);
       return;
     }
-    if (f->run_sweep) {
-      RunSweepAndAnswer(*f);
-      return;
-    }
-    Recommend(*f);
+    Recommend(*f, f->run_sweep ? RunSweep(*f) : f->sweep_dir);
   });
 }
 

@@ -121,7 +121,7 @@ TEST(Recommend, UnreachableTargetFallsBackToTheMostDeployableEventSource) {
   EXPECT_NE(r->polling_verdict.find("even at P=0.1"), std::string::npos) << r->polling_verdict;
   EXPECT_NE(r->sentence.find("netlink"), std::string::npos) << r->sentence;
 
-  const auto j = RecommendationToJson(*r, {0.05, 1, 0.01});
+  const auto j = RecommendationToJson(*r);
   EXPECT_TRUE(j.at("poll_interval_s").is_null());
   EXPECT_EQ(j.at("capture"), "fanotify");
   EXPECT_EQ(j.at("basis").at("folder"), "f");

@@ -39,8 +39,8 @@ struct RunOutcome {
   // The scenario's expect: matrix held (rows judged for the runtimes that ran;
   // false when the scenario has no matrix or none of its runtimes ran).
   bool finding_holds = false;
-  std::string table;             // the blog table (plain text, with its noise row) for the terminal
-  std::string noise_line;        // one line: false positives and background alerts per observer
+  std::string table{};           // the blog table (plain text, with its noise row) for the terminal
+  std::string noise_line{};      // one line: false positives and background alerts per observer
   bool ran_vm_stand_in = false;  // a cell ran the local qemu stand-in for kata-qemu
   std::string terminal;          // what `run` and `report` print on stdout
 };

@@ -22,11 +22,11 @@ struct SweepCell {
   int64_t lifetime_ms = 0;     // nominal lifetime of the trial processes
   int64_t trials = 0;
   int64_t detected = 0;
-  double mean_lifetime_ms = 0;           // measured spawn-to-reap, the L the model uses
-  double scan_s = 0;                     // measured duration of one /proc scan (s in the model)
-  double model = 0;                      // min(1, (L + s) / P), the pure-polling prediction
-  std::optional<double> latency_p50_ms;  // trial start (wall) to event time (wall)
-  std::optional<double> latency_p99_ms;
+  double mean_lifetime_ms = 0;             // measured spawn-to-reap, the L the model uses
+  double scan_s = 0;                       // measured duration of one /proc scan (s in the model)
+  double model = 0;                        // min(1, (L + s) / P), the pure-polling prediction
+  std::optional<double> latency_p50_ms{};  // trial start (wall) to event time (wall)
+  std::optional<double> latency_p99_ms{};
   double cpu_s_per_min = 0;        // sensor CPU while idle (no trials), schedstat precision
   double load_cpu_s_per_min = 0;   // sensor CPU while the trials ran
   double stat_cpu_s_per_min = 0;   // the same load window from /proc/PID/stat utime+stime
@@ -41,7 +41,7 @@ struct SweepCell {
       -1;  // processes on the machine when the pair started (scan cost grows with it)
   // The trial binary: "static" or "dynamic" (a dropped build of one small C program);
   // empty in sweeps that ran /usr/bin/sleep (dynamic, not dropped).
-  std::string binary;
+  std::string binary{};
   // The sensor's vantage: "privileged" (every capability) or "unprivileged" (a pod's
   // default capability set, MODE=sidecar); empty in older sweeps (privileged).
   std::string vantage;

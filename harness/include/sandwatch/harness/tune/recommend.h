@@ -22,6 +22,7 @@ struct TuneQuery {
 };
 
 struct Recommendation {
+  TuneQuery query;                        // what was asked
   bool met = false;                       // some capture meets target and budget
   std::optional<double> poll_interval_s;  // null when polling cannot meet it
   std::optional<std::string> capture;     // "poll", an event-driven source, or none
@@ -52,6 +53,6 @@ Result<Recommendation> Recommend(const std::vector<SweepCell>& cells, const Tune
                                  const std::string& folder);
 
 // {"poll_interval_s", "capture", "expected_miss", "cpu_fraction", "met", "basis": {...}, ...}
-nlohmann::json RecommendationToJson(const Recommendation& r, const TuneQuery& q);
+nlohmann::json RecommendationToJson(const Recommendation& r);
 
 }  // namespace sandwatch::harness::tune

@@ -7,9 +7,6 @@
 
 namespace sandwatch::harness::tune {
 
-// z for a two-sided 95 % interval.
-inline constexpr double kZ95 = 1.959963984540054;
-
 // A measured proportion with its Wilson score interval.
 struct Proportion {
   double p = 0;   // successes / trials (0 when trials == 0)
@@ -17,9 +14,9 @@ struct Proportion {
   double hi = 1;  // upper bound, in [0, 1]
 };
 
-// Wilson score interval for `successes` out of `trials`. With no trials the
-// interval is the whole of [0, 1]. successes is clamped into [0, trials].
-Proportion Wilson(int64_t successes, int64_t trials, double z = kZ95);
+// Wilson score interval (two-sided 95 %) for `successes` out of `trials`. With no
+// trials the interval is the whole of [0, 1]. successes is clamped into [0, trials].
+Proportion Wilson(int64_t successes, int64_t trials);
 
 // The polling model: the chance that a scan every `interval_s` sees a process
 // that lives `lifetime_s`, when one scan itself takes `scan_s`:
