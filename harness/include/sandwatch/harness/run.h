@@ -68,7 +68,7 @@ class ScenarioKind {
   virtual Result<RunOutcome> Rerender(const std::string& dir) const = 0;
 };
 
-// Every kind this binary has; the first is the default (chain). Defined in builtin.cpp.
+// Every kind this binary has; the first is the default (chain). Defined in orchestrator.cpp.
 const std::vector<const ScenarioKind*>& ScenarioKinds();
 const ScenarioKind& ChainKind();  // src/chain_kind.cpp
 const ScenarioKind& SweepKind();  // src/tune/sweep_kind.cpp
