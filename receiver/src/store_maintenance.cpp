@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "deferred_index.h"
 #include "sandwatch/core/log.h"
 #include "sandwatch/core/procfs/thread_sched.h"
 #include "sandwatch/core/signals.h"
@@ -49,34 +50,14 @@ Result<int64_t> Store::IndexPods(int64_t max_rows, bool now) {
   if (last_rowid_.load() - from < (now ? 1 : kPodIndexChunk)) return int64_t{0};
   // Deferred, as Apply: the text index file is not touched.
   if (auto st = Exec(writer_, "BEGIN"); !st.ok()) return st.error();
-  Stmt last(writer_, "SELECT MAX(n) FROM (SELECT n FROM events WHERE n > ?1 ORDER BY n LIMIT ?2)");
-  Stmt ins(writer_,
-           "INSERT INTO events_pod(pod, time_ns, n) SELECT pod, time_ns, n FROM events "
-           "WHERE n > ?1 AND n <= ?2 ORDER BY pod, time_ns, n");
-  Stmt mark(writer_, "UPDATE pod_index_state SET upto = ?1 WHERE id = 1");
-  bool ok = last.ok() && ins.ok() && mark.ok();
-  last.Bind(1, from);
-  last.Bind(2, now ? max_rows : 2 * kPodIndexChunk);
-  int64_t to = from;
-  if (ok && last.Step() == SQLITE_ROW && sqlite3_column_type(last.get(), 0) != SQLITE_NULL) {
-    to = last.Int(0);
-  }
-  int64_t rows = 0;
-  if (ok && to > from) {
-    ins.Bind(1, from);
-    ins.Bind(2, to);
-    mark.Bind(1, to);
-    ok = ins.Step() == SQLITE_DONE;
-    rows = sqlite3_changes(writer_);
-    ok = ok && mark.Step() == SQLITE_DONE;
-  }
-  if (!ok || !Exec(writer_, "COMMIT").ok()) {
-    Error e = SqlError(writer_, "pod index");
-    (void)Exec(writer_, "ROLLBACK");
-    return e;
-  }
-  pod_upto_ = to;
-  return rows;
+  auto r = FillIndexAndCommit(writer_, "events",
+                              "INSERT INTO events_pod(pod, time_ns, n) SELECT pod, time_ns, n "
+                              "FROM events WHERE n > ?1 AND n <= ?2 ORDER BY pod, time_ns, n",
+                              "UPDATE pod_index_state SET upto = ?1 WHERE id = 1", from,
+                              now ? max_rows : 2 * kPodIndexChunk, "pod index");
+  if (!r.ok()) return r.error();
+  pod_upto_ = r->upto;
+  return r->rows;
 }
 
 Result<int64_t> Store::IndexPending(int64_t max_rows, bool pods_now) {

@@ -29,6 +29,7 @@
 #include <cstring>
 #include <string>
 
+#include "deferred_index.h"
 #include "id_hash.h"
 #include "sandwatch/receiver/store.h"
 #include "sqlite_util.h"
@@ -175,34 +176,14 @@ Result<int64_t> Store::IndexText(int64_t max_rows) {
     (void)Exec(db, "ROLLBACK");
     return st.error();
   }
-  Stmt last(db, "SELECT MAX(n) FROM (SELECT n FROM main.events WHERE n > ?1 ORDER BY n LIMIT ?2)");
-  Stmt ins(db,
-           "INSERT INTO textidx.events_fts(rowid, search) SELECT n, search FROM main.events "
-           "WHERE n > ?1 AND n <= ?2");
-  Stmt mark(db, "UPDATE textidx.fts_state SET upto = ?1 WHERE id = 1");
-  bool ok = last.ok() && ins.ok() && mark.ok();
-  last.Bind(1, from);
-  last.Bind(2, max_rows);
-  int64_t to = from;
-  if (ok && last.Step() == SQLITE_ROW && sqlite3_column_type(last.get(), 0) != SQLITE_NULL) {
-    to = last.Int(0);
-  }
-  int64_t rows = 0;
-  if (ok && to > from) {
-    ins.Bind(1, from);
-    ins.Bind(2, to);
-    mark.Bind(1, to);
-    ok = ins.Step() == SQLITE_DONE;
-    rows = sqlite3_changes(db);
-    ok = ok && mark.Step() == SQLITE_DONE;
-  }
-  if (!ok || !Exec(db, "COMMIT").ok()) {
-    Error e = SqlError(db, "text index");
-    (void)Exec(db, "ROLLBACK");
-    return e;
-  }
-  fts_upto_ = to;
-  return rows;
+  auto r = FillIndexAndCommit(db, "main.events",
+                              "INSERT INTO textidx.events_fts(rowid, search) SELECT n, search "
+                              "FROM main.events WHERE n > ?1 AND n <= ?2",
+                              "UPDATE textidx.fts_state SET upto = ?1 WHERE id = 1", from, max_rows,
+                              "text index");
+  if (!r.ok()) return r.error();
+  fts_upto_ = r->upto;
+  return r->rows;
 }
 
 }  // namespace sandwatch::receiver

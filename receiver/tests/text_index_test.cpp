@@ -47,6 +47,25 @@ int64_t Count(Store& store, const std::string& filter) {
   return r.ok() ? r->all : -1;
 }
 
+// Writes `events` to the store at `db` and fills its text index; returns the rows indexed.
+int64_t WriteAndIndex(const std::string& db, const std::vector<Event>& events) {
+  auto store = testing::OpenStoreOrDie(db);
+  if (store == nullptr) return -1;
+  testing::WriteEvents(*store, events);
+  auto indexed = store->IndexText(100000);
+  return indexed.ok() ? *indexed : -1;
+}
+
+// Opens the store at `db`, whose text index must be rebuilt whole: `rows` wait, then go in.
+std::unique_ptr<Store> OpenRebuilt(const std::string& db, int64_t rows) {
+  auto store = testing::OpenStoreOrDie(db);
+  if (store == nullptr) return nullptr;
+  EXPECT_EQ(store->FtsBacklog(), rows);
+  auto indexed = store->IndexText(100000);
+  EXPECT_TRUE(indexed.ok() && *indexed == rows);
+  return store;
+}
+
 void RemoveTextIndex(const std::string& db) {
   for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(TextIndexPath(db) + suffix);
 }
@@ -54,13 +73,7 @@ void RemoveTextIndex(const std::string& db) {
 TEST(TextIndex, LivesInItsOwnFileAndIsRebuiltWhenDeleted) {
   TempDir dir;
   const std::string db = dir.File("events.db");
-  {
-    auto store = testing::OpenStoreOrDie(db);
-    ASSERT_NE(store, nullptr);
-    testing::WriteEvents(*store, MakeEvents(0, 30, "whoami"));
-    ASSERT_EQ(*store->IndexText(1000), 30);
-    EXPECT_EQ(store->FtsBacklog(), 0);
-  }
+  ASSERT_EQ(WriteAndIndex(db, MakeEvents(0, 30, "whoami")), 30);
   EXPECT_EQ(testing::QueryInt(db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'events_fts'"),
             0);
   EXPECT_EQ(testing::QueryInt(TextIndexPath(db), "SELECT upto FROM fts_state"), 30);
@@ -90,10 +103,8 @@ TEST(TextIndex, NoFtsRemovesTheFileAndTheNextStartRebuildsIt) {
     EXPECT_EQ(fs::exists(TextIndexPath(db)), fts);
     EXPECT_EQ(Count(**store, "whoami"), fts ? 10 : 20);
   }
-  auto store = testing::OpenStoreOrDie(db);
+  auto store = OpenRebuilt(db, 20);
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->FtsBacklog(), 20);
-  ASSERT_EQ(*store->IndexText(1000), 20);
   EXPECT_EQ(Count(*store, "whoami"), 20);
 }
 
@@ -101,18 +112,12 @@ TEST(TextIndex, AnIndexOfAnotherStoreIsRebuilt) {
   TempDir dir;
   const std::string a = dir.File("a.db");
   const std::string b = dir.File("b.db");
-  for (const auto& [path, word] : {std::pair{a, "whoami"}, std::pair{b, "uname"}}) {
-    auto store = testing::OpenStoreOrDie(path);
-    ASSERT_NE(store, nullptr);
-    testing::WriteEvents(*store, MakeEvents(0, 20, word));
-    ASSERT_EQ(*store->IndexText(1000), 20);
-  }
+  ASSERT_EQ(WriteAndIndex(a, MakeEvents(0, 20, "whoami")), 20);
+  ASSERT_EQ(WriteAndIndex(b, MakeEvents(0, 20, "uname")), 20);
   RemoveTextIndex(b);
   fs::copy_file(TextIndexPath(a), TextIndexPath(b));
-  auto store = testing::OpenStoreOrDie(b);
+  auto store = OpenRebuilt(b, 20);
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->FtsBacklog(), 20);
-  ASSERT_EQ(*store->IndexText(1000), 20);
   EXPECT_EQ(Count(*store, "whoami"), 0);
   EXPECT_EQ(Count(*store, "uname"), 20);
 }
@@ -121,25 +126,14 @@ TEST(TextIndex, AnIndexAheadOfARestoredBackupIsRebuilt) {
   TempDir dir;
   const std::string db = dir.File("events.db");
   const std::string backup = dir.File("backup.db");
-  {
-    auto store = testing::OpenStoreOrDie(db);
-    ASSERT_NE(store, nullptr);
-    testing::WriteEvents(*store, MakeEvents(0, 10, "whoami"));
-  }
+  ASSERT_EQ(WriteAndIndex(db, MakeEvents(0, 10, "whoami")), 10);
   fs::copy_file(db, backup);  // closing the store checkpointed its WAL into the file
-  {
-    auto store = testing::OpenStoreOrDie(db);
-    ASSERT_NE(store, nullptr);
-    testing::WriteEvents(*store, MakeEvents(10, 10, "uname"));
-    ASSERT_EQ(*store->IndexText(1000), 20);
-  }
+  ASSERT_EQ(WriteAndIndex(db, MakeEvents(10, 10, "uname")), 10);
   for (const char* suffix : {"-wal", "-shm"}) fs::remove(db + suffix);
   fs::copy_file(backup, db, fs::copy_options::overwrite_existing);
-  auto store = testing::OpenStoreOrDie(db);
+  auto store = OpenRebuilt(db, 10);
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(*store->CountEvents(), 10);
-  EXPECT_EQ(store->FtsBacklog(), 10);
-  ASSERT_EQ(*store->IndexText(1000), 10);
   EXPECT_EQ(Count(*store, "uname"), 0);
   EXPECT_EQ(Count(*store, "whoami"), 10);
 }
@@ -159,7 +153,9 @@ TEST(TextIndex, StaysExactWhileRetentionDeletesBesideTheIndexer) {
     });
     for (int batch = 0; batch < 40; ++batch) {
       testing::WriteEvents(*store, MakeEvents(batch * 50, 50, "whoami"));
-      if (batch % 3 == 2) ASSERT_TRUE(store->Retain(std::nullopt, 300).ok());
+      if (batch % 3 == 2) {
+        ASSERT_TRUE(store->Retain(std::nullopt, 300).ok());
+      }
     }
     ASSERT_TRUE(store->Retain(std::nullopt, 300).ok());
     done = true;
