@@ -22,32 +22,35 @@ struct IndexedRange {
 inline Result<IndexedRange> FillIndexAndCommit(sqlite3* db, const char* events,
                                                const char* insert_sql, const char* mark_sql,
                                                int64_t from, int64_t max_rows, const char* what) {
-  Stmt last(db, std::string("SELECT MAX(n) FROM (SELECT n FROM ") + events +
-                    " WHERE n > ?1 ORDER BY n LIMIT ?2)");
-  Stmt ins(db, insert_sql);
-  Stmt mark(db, mark_sql);
-  bool ok = last.ok() && ins.ok() && mark.ok();
-  IndexedRange r{from, 0};
-  if (ok) {
-    last.Bind(1, from);
-    last.Bind(2, max_rows);
-    if (last.Step() == SQLITE_ROW && sqlite3_column_type(last.get(), 0) != SQLITE_NULL) {
-      r.upto = last.Int(0);
-    }
-  }
-  if (ok && r.upto > from) {
-    ins.Bind(1, from);
-    ins.Bind(2, r.upto);
-    mark.Bind(1, r.upto);
-    ok = ins.Step() == SQLITE_DONE;
-    r.rows = sqlite3_changes(db);
-    ok = ok && mark.Step() == SQLITE_DONE;
-  }
-  if (!ok || !Exec(db, "COMMIT").ok()) {
+  // The first failure's message, before a later statement resets the connection's error.
+  auto fail = [&]() -> Error {
     Error e = SqlError(db, what);
     (void)Exec(db, "ROLLBACK");
     return e;
+  };
+  Stmt last(db, std::string("SELECT MAX(n) FROM (SELECT n FROM ") + events +
+                    " WHERE n > ?1 ORDER BY n LIMIT ?2)");
+  if (!last.ok()) return fail();
+  Stmt ins(db, insert_sql);
+  if (!ins.ok()) return fail();
+  Stmt mark(db, mark_sql);
+  if (!mark.ok()) return fail();
+  IndexedRange r{from, 0};
+  last.Bind(1, from);
+  last.Bind(2, max_rows);
+  const int rc = last.Step();
+  if (rc == SQLITE_ROW && sqlite3_column_type(last.get(), 0) != SQLITE_NULL) r.upto = last.Int(0);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return fail();
+  last.Reset();
+  if (r.upto > from) {
+    ins.Bind(1, from);
+    ins.Bind(2, r.upto);
+    mark.Bind(1, r.upto);
+    if (ins.Step() != SQLITE_DONE) return fail();
+    r.rows = sqlite3_changes(db);
+    if (mark.Step() != SQLITE_DONE) return fail();
   }
+  if (!Exec(db, "COMMIT").ok()) return fail();
   return r;
 }
 

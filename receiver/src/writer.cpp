@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include <algorithm>
 #include <functional>
 
 #include "sandwatch/core/clock.h"
@@ -141,28 +142,31 @@ void Writer::IndexPods(bool idle) {
 // The text index is filled on its own thread and connection, beside the writer. A text
 // search tests every row not indexed yet directly (hundreds of ms at a 60,000-row
 // backlog), so the backlog is taken every 20 ms; bigger chunks cost less per row, so a
-// chunk takes everything that waits, up to 20,000 rows.
+// chunk takes everything that waits, up to 20,000 rows. After a failure (a full disk, an
+// unwritable index file) it retries after 1 s, then 2, up to 60: the error is logged once
+// per attempt, and searches scan the rows not indexed meanwhile.
 void Writer::TextIndexLoop() {
   constexpr int64_t kMaxChunk = 20000;
+  int64_t pause_ms = 20;
   while (!Stopping()) {
-    if (store_.FtsBacklog() <= 0) {
-      std::unique_lock<std::mutex> lock(mu_);
-      text_cv_.wait_for(lock, std::chrono::milliseconds(20), [&] { return stopping_; });
-      continue;
+    if (store_.FtsBacklog() > 0) {
+      timespec t0{}, t1{};
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+      auto r = store_.IndexText(kMaxChunk);
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+      metrics_.FtsCpu(static_cast<double>(t1.tv_sec - t0.tv_sec) +
+                      static_cast<double>(t1.tv_nsec - t0.tv_nsec) / 1e9);
+      if (!r.ok()) {
+        pause_ms = pause_ms < 1000 ? 1000 : std::min<int64_t>(pause_ms * 2, 60000);
+        SW_LOG(kError, "receiver", "text indexing failed", {"error", r.error().message},
+               {"retry_in_s", std::to_string(pause_ms / 1000)});
+      } else {
+        pause_ms = 20;
+        if (*r == kMaxChunk) continue;  // more waits
+      }
     }
-    timespec t0{}, t1{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
-    auto r = store_.IndexText(kMaxChunk);
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
-    metrics_.FtsCpu(static_cast<double>(t1.tv_sec - t0.tv_sec) +
-                    static_cast<double>(t1.tv_nsec - t0.tv_nsec) / 1e9);
-    if (!r.ok()) {
-      SW_LOG(kError, "receiver", "text indexing failed", {"error", r.error().message});
-    }
-    if (!r.ok() || *r < kMaxChunk) {
-      std::unique_lock<std::mutex> lock(mu_);
-      text_cv_.wait_for(lock, std::chrono::milliseconds(20), [&] { return stopping_; });
-    }
+    std::unique_lock<std::mutex> lock(mu_);
+    text_cv_.wait_for(lock, std::chrono::milliseconds(pause_ms), [&] { return stopping_; });
   }
 }
 

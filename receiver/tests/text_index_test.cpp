@@ -2,6 +2,7 @@
 // is ahead of the events (a restored backup), and consistent with the events when the
 // index is filled on one thread while another thread writes and deletes (retention).
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <filesystem>
@@ -106,6 +107,30 @@ TEST(TextIndex, NoFtsRemovesTheFileAndTheNextStartRebuildsIt) {
   auto store = OpenRebuilt(db, 20);
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(Count(*store, "whoami"), 20);
+}
+
+// A failed step names its cause (the receiver logs it and retries later) and keeps the
+// mark, so the rows are indexed once the cause is gone: here, the next start rebuilds.
+TEST(TextIndex, AFailedStepNamesItsCauseAndKeepsTheMark) {
+  TempDir dir;
+  const std::string db = dir.File("events.db");
+  {
+    auto store = testing::OpenStoreOrDie(db);
+    ASSERT_NE(store, nullptr);
+    testing::WriteEvents(*store, MakeEvents(0, 10, "whoami"));
+    sqlite3* other = nullptr;
+    ASSERT_EQ(sqlite3_open(TextIndexPath(db).c_str(), &other), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(other, "DROP TABLE events_fts", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(other);
+    auto failed = store->IndexText(1000);
+    ASSERT_FALSE(failed.ok());
+    EXPECT_NE(failed.error().message.find("no such table"), std::string::npos)
+        << failed.error().message;
+    EXPECT_EQ(store->FtsBacklog(), 10);
+  }
+  auto store = OpenRebuilt(db, 10);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(Count(*store, "whoami"), 10);
 }
 
 TEST(TextIndex, AnIndexOfAnotherStoreIsRebuilt) {
