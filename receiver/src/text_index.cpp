@@ -67,13 +67,15 @@ DROP TABLE IF EXISTS main.fts_state;
 
 }  // namespace
 
-Status AttachTextIndexFile(sqlite3* db, const std::string& path) {
+Status AttachTextIndexFile(sqlite3* db, const std::string& path, int cache_kib) {
   Stmt attach(db, "ATTACH DATABASE ?1 AS textidx");
   attach.BindStatic(1, path);
   if (!attach.ok() || attach.Step() != SQLITE_DONE) return SqlError(db, "attach " + path);
   // The index can be rebuilt from the events, so its commits need not reach the disk
   // before the writer's 202; WAL keeps the file consistent after a crash.
-  return Exec(db, "PRAGMA textidx.synchronous=NORMAL; PRAGMA textidx.cache_size=-16384;");
+  const std::string pragmas = "PRAGMA textidx.synchronous=NORMAL; PRAGMA textidx.cache_size=-" +
+                              std::to_string(cache_kib) + ";";
+  return Exec(db, pragmas.c_str());
 }
 
 namespace {
@@ -152,7 +154,8 @@ Status Store::OpenTextIndex() {
   auto db = OpenConnection(options_.path, false);
   if (!db.ok()) return db.error();
   indexer_ = *db;
-  return AttachTextIndexFile(indexer_, path);
+  // The indexer merges the index's segments: it gets the index file's larger cache.
+  return AttachTextIndexFile(indexer_, path, 16384);
 }
 
 Status Store::AttachTextIndex(sqlite3* db) {

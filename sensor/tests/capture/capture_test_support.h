@@ -33,8 +33,10 @@ struct ScanSighting {
 
 class RecordingSink : public ObservationSink {
  public:
-  // scan_on_kscan: on each kScan, list proc_root and read cmdline of pids not yet
-  // seen (a minimal stand-in for the pipeline's scan), recording first sightings.
+  // scan_on_kscan: on each kScan, list proc_root and read every pid's cmdline (a minimal
+  // stand-in for the pipeline's scan), recording each pid's sighting when it is new or its
+  // command line changed: a scan can run between a child's fork and its exec, and then
+  // reads the parent's command line first.
   explicit RecordingSink(bool scan_on_kscan = false, std::string proc_root = "/proc")
       : scan_(scan_on_kscan), proc_root_(std::move(proc_root)) {}
 
@@ -71,15 +73,18 @@ class RecordingSink : public ObservationSink {
     std::vector<std::pair<int, ScanSighting>> found;
     while (dirent* ent = readdir(dir)) {
       int pid = std::atoi(ent->d_name);
-      if (pid <= 0 || known_.count(pid)) continue;
-      known_[pid] = true;
+      if (pid <= 0) continue;
       EarlyRead er = ReadEarly(dfd, pid);
+      auto [known, added] = known_.try_emplace(pid, er.cmdline);
+      // An exited process (a zombie) reads as an empty command line: keep the last one.
+      if (!added && (er.cmdline.empty() || known->second == er.cmdline)) continue;
+      known->second = er.cmdline;
       found.emplace_back(pid, ScanSighting{now, std::move(er.cmdline)});
     }
     closedir(dir);
     std::lock_guard<std::mutex> lock(mu_);
     ++scans_;
-    for (auto& [pid, s] : found) sightings_.emplace(pid, std::move(s));
+    for (auto& [pid, s] : found) sightings_[pid] = std::move(s);
   }
 
  public:
@@ -96,7 +101,7 @@ class RecordingSink : public ObservationSink {
   std::mutex scan_mu_;
   std::vector<Observation> observations_;
   std::unordered_map<int, ScanSighting> sightings_;
-  std::unordered_map<int, bool> known_;  // scanning thread only
+  std::unordered_map<int, std::vector<std::string>> known_;  // scanning thread only
   int scans_ = 0;
 };
 
