@@ -127,6 +127,10 @@ TEST(Format, OneFunctionPerFormat) {
            {0, "0%"}, {0.25, "25%"}, {0.012, "1.2%"}, {0.0012, "0.12%"}}) {
     EXPECT_EQ(Percent(fraction), text) << fraction;
   }
+  EXPECT_EQ(Join({"a", "b", "c"}, ", "), "a, b, c");
+  EXPECT_EQ(Join({}, ","), "");
+  EXPECT_EQ(Join({"", "a"}, ","), ",a");  // every part keeps its place
+  EXPECT_EQ(Join({"a", ""}, ","), "a,");
 }
 
 }  // namespace

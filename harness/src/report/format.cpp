@@ -55,9 +55,9 @@ std::string Percent(double fraction) {
 
 std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
   std::string out;
-  for (const auto& p : parts) {
-    if (!out.empty()) out += sep;
-    out += p;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) out += sep;  // by position: an empty first part keeps its separator
+    out += parts[i];
   }
   return out;
 }
