@@ -74,7 +74,10 @@ int main(int argc, char** argv) try {
   bool no_fts = false, sync_normal = false;
   app.add_option("--listen", config.listen, "HOST:PORT to listen on (port 0 picks a free one)")
       ->capture_default_str();
-  app.add_option("--db", config.db, "SQLite database file, or :memory:")->capture_default_str();
+  app.add_option("--db", config.db,
+                 "SQLite database file, or :memory:; the text index is kept beside it in PATH-text "
+                 "(derived: delete it and it is rebuilt)")
+      ->capture_default_str();
   app.add_option("--token", config.token, "bearer token every POST must carry (env RECEIVER_TOKEN)")
       ->envname("RECEIVER_TOKEN");
   app.add_option("--sensor-tokens", config.sensor_tokens,
@@ -92,9 +95,10 @@ int main(int argc, char** argv) try {
       ->capture_default_str();
   app.add_option("--retention-check", config.retention_check_s, "seconds between retention runs")
       ->capture_default_str();
-  app.add_flag("--no-fts", no_fts,
-               "text filter by LIKE scan instead of an FTS5 trigram index (faster ingest, "
-               "slower filter)");
+  app.add_flag(
+      "--no-fts", no_fts,
+      "text filter by a scan instead of the FTS5 word index (cheaper ingest, slow filter on "
+      "big stores); removes the index file PATH-text, rebuilt at the next start without it");
   app.add_flag("--sync-normal", sync_normal,
                "PRAGMA synchronous=NORMAL: survives a crash of the receiver but not of the "
                "machine; the default FULL fsyncs each commit");
