@@ -134,7 +134,6 @@ void Writer::Periodic(int64_t now_mono_ns) {
 // The pod index is filled here, between commits: in one chunk when nothing waits, under
 // load once kPodIndexChunk rows wait (a pod filter scans the rows not indexed yet).
 void Writer::IndexPods(bool idle) {
-  if (store_.PodBacklog() < (idle ? 1 : kPodIndexChunk)) return;
   auto r = store_.IndexPods(20000, /*now=*/idle);
   if (!r.ok()) SW_LOG(kError, "receiver", "pod indexing failed", {"error", r.error().message});
 }
