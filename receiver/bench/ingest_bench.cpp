@@ -100,10 +100,18 @@ void BM_ParseAndValidateTree(benchmark::State& state) {
   PerEvent(state);
 }
 
-// Parse and validation in one pass (nlohmann SAX straight into the Event structs).
+// Parse and validation in one pass, nlohmann's SAX parser straight into the Event structs.
 void BM_ParseAndValidateStream(benchmark::State& state) {
   for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): benchmark loop
-    benchmark::DoNotOptimize(ParseEventsBody(BatchBody()));
+    benchmark::DoNotOptimize(ParseEventsBody(BatchBody(), EventsParser::kNlohmann));
+  }
+  PerEvent(state);
+}
+
+// The same pass fed by simdjson's parse and a walk of its tape (what the receiver runs).
+void BM_ParseAndValidateTape(benchmark::State& state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): benchmark loop
+    benchmark::DoNotOptimize(ParseEventsBody(BatchBody(), EventsParser::kFastest));
   }
   PerEvent(state);
 }
@@ -158,6 +166,7 @@ BENCHMARK(BM_ParseTree);
 BENCHMARK(BM_EventFromTree);
 BENCHMARK(BM_ParseAndValidateTree);
 BENCHMARK(BM_ParseAndValidateStream);
+BENCHMARK(BM_ParseAndValidateTape);
 BENCHMARK(BM_StoredFormTree);
 BENCHMARK(BM_StoredFormDirect);
 BENCHMARK(BM_SearchText);

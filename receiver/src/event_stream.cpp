@@ -11,7 +11,7 @@
 
 namespace sandwatch::receiver::stream {
 
-bool EventsHandler::key(std::string& k) {
+bool EventsHandler::Key(std::string_view k) {
   Frame& f = stack_.back();
   if (f.kind == Frame::kEvent || f.kind == Frame::kObject) {
     const Slot found = LookupKey(f.obj, k, &f.key_hint);
@@ -48,8 +48,8 @@ bool EventsHandler::OnScalar(const Value& v) {
       FieldScalar(f, v);
       break;
     case Frame::kStringArray:
-      if (v.type == Value::kString && v.s->size() <= kMaxStringBytes) {
-        f.strings->push_back(*v.s);
+      if (v.type == Value::kString && v.s.size() <= kMaxStringBytes) {
+        f.strings->emplace_back(v.s);
       } else if (f.item_error.empty()) {
         const Frame& owner = stack_[stack_.size() - 2];
         std::string path = Path(owner, f.slot);
@@ -66,7 +66,8 @@ bool EventsHandler::OnScalar(const Value& v) {
       ++f.count;
       break;
     case Frame::kFieldMap:
-      fill_.event().fields[field_key_] = v.type == Value::kString ? *v.s : v.ToJson().dump();
+      fill_.event().fields[field_key_] =
+          v.type == Value::kString ? std::string(v.s) : v.ToJson().dump();
       break;
     case Frame::kTree:
       tree_.Scalar(v.ToJson());
@@ -84,8 +85,8 @@ void EventsHandler::FieldScalar(Frame& f, const Value& v) {
   switch (stream::ShapeOf(s)) {
     case Shape::kString:
       if (v.type != Value::kString) return Fail(f, s, "expected a string");
-      if (v.s->size() > kMaxStringBytes) return Fail(f, s, "string longer than 64 KiB");
-      *fill_.StringTarget(s, ancestor_) = *v.s;
+      if (v.s.size() > kMaxStringBytes) return Fail(f, s, "string longer than 64 KiB");
+      *fill_.StringTarget(s, ancestor_) = v.s;
       fill_.MarkPresent(s);
       return;
     case Shape::kInt:

@@ -3,8 +3,7 @@
 #include "event_stream_handler.h"
 #include "sandwatch/receiver/ingest.h"
 
-namespace sandwatch::receiver {
-namespace stream {
+namespace sandwatch::receiver::stream {
 
 bool EventsHandler::OnClose() {
   --depth_;
@@ -99,20 +98,4 @@ Result<std::vector<Event>> EventsHandler::Outcome() {
   return std::move(*out_);
 }
 
-}  // namespace stream
-
-Result<std::vector<Event>> ParseEventsBody(std::string_view body) {
-  std::vector<Event> events;
-  events.reserve(std::min(body.size() / 256 + 1, kMaxBatchEvents));
-  stream::EventsHandler handler(&events);
-  if (!nlohmann::json::sax_parse(body.begin(), body.end(), &handler)) {
-    // Nesting deeper than the limit is named even when a syntax error comes first, as
-    // when the nesting was checked before parsing; for text the parser accepted up to
-    // where it stopped, CheckNesting's depth is the parser's.
-    if (auto st = CheckNesting(body); !st.ok()) return st.error();
-    return MakeError("malformed JSON");
-  }
-  return handler.Outcome();
-}
-
-}  // namespace sandwatch::receiver
+}  // namespace sandwatch::receiver::stream

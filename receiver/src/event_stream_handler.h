@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "event_stream.h"
@@ -19,7 +20,7 @@ struct Value {
   int64_t i = 0;
   uint64_t u = 0;
   double d = 0;
-  const std::string* s = nullptr;
+  std::string_view s{};
 
   json ToJson() const {
     switch (type) {
@@ -34,7 +35,7 @@ struct Value {
       case kFloat:
         return d;
       case kString:
-        return *s;
+        return std::string(s);
     }
     return nullptr;
   }
@@ -48,7 +49,7 @@ class FieldValueTree {  // NOLINT(bugprone-exception-escape): members only move 
     json v = object ? json::object() : json::array();
     stack_.push_back(stack_.empty() ? &(root_ = std::move(v)) : Insert(std::move(v)));
   }
-  void Key(const std::string& k) { key_ = k; }
+  void Key(std::string_view k) { key_ = k; }
   void Scalar(json v) { Insert(std::move(v)); }
   // True when the outermost value closed.
   bool Close() {
@@ -105,13 +106,15 @@ class EventsHandler {
   bool number_float(double v, const std::string& /*text*/) {
     return OnScalar(Value{.type = Value::kFloat, .d = v});
   }
-  bool string(std::string& v) { return OnScalar(Value{.type = Value::kString, .s = &v}); }
+  bool string(std::string& v) { return String(v); }
+  bool String(std::string_view v) { return OnScalar(Value{.type = Value::kString, .s = v}); }
   bool binary(json::binary_t& /*v*/) { return OnScalar(Value{}); }  // never in JSON text
   bool start_object(size_t /*n*/) { return OnOpen(true); }
   bool start_array(size_t /*n*/) { return OnOpen(false); }
   bool end_object() { return OnClose(); }
   bool end_array() { return OnClose(); }
-  bool key(std::string& k);
+  bool key(std::string& k) { return Key(k); }
+  bool Key(std::string_view k);
   bool parse_error(size_t /*pos*/, const std::string& /*token*/,
                    const nlohmann::detail::exception& /*ex*/) {
     return false;

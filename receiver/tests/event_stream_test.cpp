@@ -1,6 +1,7 @@
 // The one-pass POST /events parser against the tree-based one it replaced
-// (events_tree_reference.h): on every body, the same accept or reject, the same error
-// text, and for accepted bodies byte-identical stored JSON and search text.
+// (events_tree_reference.h), fed by either JSON parser: on every body, the same accept or
+// reject, the same error text, and for accepted bodies byte-identical stored JSON and
+// search text.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -34,6 +35,13 @@ json FullEvent() {
 std::string ExpectSame(const std::string& body) {
   auto tree = ParseEventsBodyTree(body);
   auto streamed = ParseEventsBody(body);
+  auto lexed = ParseEventsBody(body, EventsParser::kNlohmann);  // nlohmann's parser alone
+  EXPECT_EQ(lexed.ok() ? "accepted" : lexed.error().message,
+            streamed.ok() ? "accepted" : streamed.error().message)
+      << body.substr(0, 400);
+  for (size_t i = 0; lexed.ok() && streamed.ok() && i < lexed->size(); ++i) {
+    EXPECT_EQ(EventToJsonLine((*lexed)[i]), EventToJsonLine((*streamed)[i]));
+  }
   EXPECT_EQ(tree.ok(), streamed.ok()) << body.substr(0, 400);
   if (!tree.ok() || !streamed.ok()) {
     if (!tree.ok() && !streamed.ok()) {
@@ -235,6 +243,45 @@ TEST(EventStream, AgreesOnHostileStrings) {
     std::string body = FullEvent().dump();
     body.replace(body.find("bash -i"), 7, raw);
     EXPECT_EQ(ExpectSame(body), "malformed JSON") << raw;
+  }
+}
+
+// The body is parsed by simdjson and walked, or, where the two parsers could differ, left to
+// nlohmann's parser (event_stream_parse.cpp); both ways must decide as the tree does.
+TEST(EventStream, AgreesOnBothParsingPaths) {
+  // Escapes (nlohmann's path) and the characters they stand for (simdjson's).
+  for (const char* s : {"\\u0041", "A", "\\u00e9", "\xC3\xA9", "\\ud83d\\ude00", "\xF0\x9F\x98\x80",
+                        "\\u0000", "\\/", "\\b\\f\\n\\r\\t"}) {
+    std::string body = FullEvent().dump();
+    body.replace(body.find("bash -i"), 7, s);
+    EXPECT_EQ(ExpectSame(body), "accepted") << s;
+  }
+  // Doubles that need exact rounding, and integers at the edges of 64 bits.
+  for (const char* n : {"0.1", "2.2250738585072011e-308", "1.7976931348623157e308", "5e-324",
+                        "1e-400", "-0.0", "9223372036854775807", "9223372036854775808",
+                        "18446744073709551615", "18446744073709551616", "-9223372036854775808"}) {
+    for (const char* path : {"/seq", "/detection/lag_ms", "/fields/x", "/extra"}) {
+      std::string body = With(path, "@@");
+      body.replace(body.find("\"@@\""), 4, n);
+      ExpectSame(body);
+    }
+  }
+  // Whitespace, and text after the value.
+  for (const char* wrap : {" \t\r\n%s\n", "%s x", "%s%s", "%s\f", "\v%s", "%s,"}) {
+    std::string w = wrap;
+    const std::string e = FullEvent().dump();
+    for (size_t at; (at = w.find("%s")) != std::string::npos;) w.replace(at, 2, e);
+    ExpectSame(w);
+    ExpectSame("[" + w + "]");
+  }
+  // Batches either side of the size up to which simdjson parses.
+  const std::string one = FullEvent().dump();
+  for (size_t bytes : {size_t{127} * 1024, size_t{129} * 1024}) {  // the limit is 128 KiB
+    json batch = json::array();
+    while (batch.dump().size() + one.size() < bytes) batch.push_back(FullEvent());
+    EXPECT_EQ(ExpectSame(batch.dump()), "accepted");
+    batch.push_back(json{{"seq", "x"}});
+    EXPECT_EQ(ExpectSame(batch.dump()).substr(0, 1), "[");
   }
 }
 

@@ -26,9 +26,15 @@ Status CheckNesting(std::string_view body);
 // non-negative start time).
 Status CheckStorable(const Event& e);
 
+// Which JSON parser feeds the one-pass reader: simdjson where it can, nlohmann's for the
+// bodies it leaves (src/event_stream_parse.cpp says which); or nlohmann's alone.
+enum class EventsParser { kFastest, kNlohmann };
+
 // POST /events: one sandwatch event object or an array of them, parsed in one pass
 // (src/event_stream*.cpp) with EventFromJson's and CheckStorable's rules and error texts.
-Result<std::vector<Event>> ParseEventsBody(std::string_view body);
+// Both parsers give the same outcome on every body.
+Result<std::vector<Event>> ParseEventsBody(std::string_view body,
+                                           EventsParser parser = EventsParser::kFastest);
 
 // POST /heartbeat: one sandwatch heartbeat object.
 Result<Heartbeat> ParseHeartbeatBody(std::string_view body);
