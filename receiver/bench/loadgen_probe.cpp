@@ -63,6 +63,28 @@ std::map<std::string, double> ThreadCpuSeconds(pid_t pid) {
   return out;
 }
 
+SchedTimes ThreadSchedTimes(pid_t pid, const std::string& comm) {
+  SchedTimes out;
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  DIR* d = opendir(dir.c_str());
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    const std::string task = dir + "/" + e->d_name;
+    std::string name;
+    std::getline(std::ifstream(task + "/comm"), name);
+    if (name != comm) continue;
+    double cpu_ns = 0;
+    double wait_ns = 0;
+    if (std::ifstream(task + "/schedstat") >> cpu_ns >> wait_ns) {
+      out.cpu_s += cpu_ns / 1e9;
+      out.wait_s += wait_ns / 1e9;
+    }
+  }
+  closedir(d);
+  return out;
+}
+
 int ConnectFrom(const char* source, int port, int rcvbuf) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;

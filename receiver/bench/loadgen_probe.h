@@ -18,6 +18,14 @@ double CpuSeconds(pid_t pid);
 // utime + stime per thread name (threads of the same name summed), in seconds.
 std::map<std::string, double> ThreadCpuSeconds(pid_t pid);
 
+// Time spent on a CPU and runnable but waiting for one, in seconds, summed over the
+// threads named `comm` (/proc/PID/task/*/schedstat).
+struct SchedTimes {
+  double cpu_s = 0;
+  double wait_s = 0;
+};
+SchedTimes ThreadSchedTimes(pid_t pid, const std::string& comm);
+
 // A blocking loopback connection from `source` to 127.0.0.1:port (fd -1 on failure).
 int ConnectFrom(const char* source, int port, int rcvbuf = 0);
 // Sends a request and reads one response; returns its status (0 on failure) and sets

@@ -175,7 +175,9 @@ int main(int argc, char** argv) {      // NOLINT(bugprone-exception-escape): ben
   const int64_t now_ns = sandwatch::SystemClock().WallNs();
   const int64_t total = o.events + o.during_events;
   const double senders_cpu0 = sandwatch::loadgen::CpuSeconds(getpid());
+  const auto writer0 = sandwatch::loadgen::ThreadSchedTimes(pid, "sw-writer");
   Ingested fill = RunIngest(host, port, o, 0, o.events, total, now_ns, 0, nullptr);
+  const auto writer1 = sandwatch::loadgen::ThreadSchedTimes(pid, "sw-writer");
   double ingest_cpu_s = sandwatch::loadgen::CpuSeconds(pid);
   const double senders_cpu_s = sandwatch::loadgen::CpuSeconds(getpid()) - senders_cpu0;
   int64_t rss_after_ingest = sandwatch::loadgen::ReadStatusKb(pid, "VmRSS:");
@@ -251,6 +253,16 @@ int main(int argc, char** argv) {      // NOLINT(bugprone-exception-escape): ben
   }
   std::printf("| CPU per event by thread, fill + catch-up (us) | %s, text index %.1f |\n",
               split.c_str(), fts_cpu * per_event);
+  // The single writer thread bounds ingestion: what its wall time was made of.
+  const double span = std::max(fill.seconds, 1e-9);
+  const double on_cpu = (writer1.cpu_s - writer0.cpu_s) / span;
+  const double waiting = (writer1.wait_s - writer0.wait_s) / span;
+  if (writer1.cpu_s > 0) {
+    std::printf(
+        "| writer thread's wall time during ingestion: on a CPU / runnable, waiting for a CPU / "
+        "neither (fsync, waiting for requests) | %.0f %% / %.0f %% / %.0f %% |\n",
+        100 * on_cpu, 100 * waiting, 100 * std::max(0.0, 1 - on_cpu - waiting));
+  }
   PrintSearches("idle", idle);
   std::printf("| ingestion during the searches | %.0f events/s (%lld events) |\n", during.Rate(),
               static_cast<long long>(during.stored));
@@ -270,6 +282,8 @@ int main(int argc, char** argv) {      // NOLINT(bugprone-exception-escape): ben
                    {"text_p95_ms", {idle.text.Pct(0.95), busy.text.Pct(0.95)}},
                    {"text_rule_p95_ms", {idle.text_rule.Pct(0.95), busy.text_rule.Pct(0.95)}},
                    {"rss_hwm_mib", static_cast<double>(hwm) / 1024},
+                   {"writer_on_cpu_share", on_cpu},
+                   {"writer_cpu_wait_share", waiting},
                    {"db_mib", static_cast<double>(db_bytes) / 1048576}};
   std::printf("\n%s\n", j.dump().c_str());
   return fill.failed + during.failed > 0 ? 1 : 0;
