@@ -241,10 +241,14 @@ int main(int argc, char** argv) {      // NOLINT(bugprone-exception-escape): ben
                 static_cast<double>(fill.stored) / commits);
   }
   std::string split;
-  // The text index has a thread of its own; older receivers filled it on the writer's.
-  const bool own_thread = threads.count("sw-text-index") > 0;
+  // The text index has a thread of its own (sw-indexer; sw-text-index before it also filled
+  // the pod index); older receivers filled it on the writer's.
+  std::string indexer = "sw-writer";
+  for (const char* name : {"sw-indexer", "sw-text-index"}) {
+    if (threads.count(name) > 0) indexer = name;
+  }
   for (const auto& [name, secs] : threads) {
-    double v = name == (own_thread ? "sw-text-index" : "sw-writer") ? secs - fts_cpu : secs;
+    double v = name == indexer ? secs - fts_cpu : secs;
     if (v * per_event < 0.05) continue;
     std::array<char, 96> part{};
     std::snprintf(part.data(), part.size(), "%s%s %.1f", split.empty() ? "" : ", ", name.c_str(),

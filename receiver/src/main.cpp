@@ -75,8 +75,8 @@ int main(int argc, char** argv) try {
   app.add_option("--listen", config.listen, "HOST:PORT to listen on (port 0 picks a free one)")
       ->capture_default_str();
   app.add_option("--db", config.db,
-                 "SQLite database file, or :memory:; the text index is kept beside it in PATH-text "
-                 "(derived: delete it and it is rebuilt)")
+                 "SQLite database file, or :memory:; the word and pod indexes are kept beside it "
+                 "in PATH-text (derived: delete it and it is rebuilt)")
       ->capture_default_str();
   app.add_option("--token", config.token, "bearer token every POST must carry (env RECEIVER_TOKEN)")
       ->envname("RECEIVER_TOKEN");
@@ -98,7 +98,8 @@ int main(int argc, char** argv) try {
   app.add_flag(
       "--no-fts", no_fts,
       "text filter by a scan instead of the FTS5 word index (cheaper ingest, slow filter on "
-      "big stores); removes the index file PATH-text, rebuilt at the next start without it");
+      "big stores); drops the word index from PATH-text, rebuilt at the next start without "
+      "the flag");
   app.add_flag("--sync-normal", sync_normal,
                "PRAGMA synchronous=NORMAL: survives a crash of the receiver but not of the "
                "machine; the default FULL fsyncs each commit");

@@ -136,7 +136,7 @@ std::string Metrics::Render(const MetricsSnapshot& snap) const {
          snap.db_bytes);
   single("fts_backlog", "gauge", "Stored events not yet in the text index.", snap.fts_backlog);
   header("fts_index_cpu_seconds_total", "counter",
-         "CPU the text index thread spent filling the text index.");
+         "CPU the indexing thread spent filling the text index.");
   line(prefix + "fts_index_cpu_seconds_total " +
        num(static_cast<double>(fts_cpu_us_.load()) / 1e6));
   single("stream_clients", "gauge", "Connected /api/stream clients.", snap.stream_clients);

@@ -97,10 +97,6 @@ Status Store::Init() {
     return st;
   }
   {
-    Stmt upto(writer_, "SELECT upto FROM pod_index_state WHERE id = 1");
-    if (upto.ok() && upto.Step() == SQLITE_ROW) pod_upto_ = upto.Int(0);
-  }
-  {
     Stmt last(writer_, "SELECT COALESCE(MAX(n), 0) FROM events");
     if (last.ok() && last.Step() == SQLITE_ROW) last_rowid_ = last.Int(0);
   }

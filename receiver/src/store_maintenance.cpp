@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cstdio>
 
-#include "deferred_index.h"
 #include "sandwatch/core/log.h"
 #include "sandwatch/core/procfs/thread_sched.h"
 #include "sandwatch/core/signals.h"
@@ -25,8 +24,7 @@ void Store::CheckpointLoop() {
   (void)AttachTextIndex(*db);  // checkpoints (nullptr below) cover both files
   // A connection checkpoints only files it has read: on one that has not, a checkpoint
   // returns at once and leaves the work to the writer's own checkpoint at 16,384 pages.
-  (void)Exec(*db, options_.fts ? "SELECT 1 FROM sqlite_master; SELECT 1 FROM textidx.sqlite_master;"
-                               : "SELECT 1 FROM sqlite_master;");
+  (void)Exec(*db, "SELECT 1 FROM sqlite_master; SELECT 1 FROM textidx.sqlite_master;");
   std::unique_lock<std::mutex> lock(cp_mu_);
   while (!cp_stop_) {
     cp_cv_.wait_for(lock, std::chrono::milliseconds(500));
@@ -38,26 +36,6 @@ void Store::CheckpointLoop() {
   lock.unlock();
   sqlite3_wal_checkpoint_v2(*db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
   sqlite3_close(*db);
-}
-
-// The pod index gets each chunk sorted by (pod, time): one insertion point per pod per
-// chunk instead of per commit, most of them appending to the pod's last page. Under load it
-// waits for kPodIndexChunk rows (a pod filter scans at most about that many not indexed
-// yet).
-Result<int64_t> Store::IndexPods(int64_t max_rows, bool now) {
-  std::lock_guard<std::mutex> lock(write_mu_);
-  const int64_t from = pod_upto_.load();
-  if (last_rowid_.load() - from < (now ? 1 : kPodIndexChunk)) return int64_t{0};
-  // Deferred, as Apply: the text index file is not touched.
-  if (auto st = Exec(writer_, "BEGIN"); !st.ok()) return st.error();
-  auto r = FillIndexAndCommit(writer_, "events",
-                              "INSERT INTO events_pod(pod, time_ns, n) SELECT pod, time_ns, n "
-                              "FROM events WHERE n > ?1 AND n <= ?2 ORDER BY pod, time_ns, n",
-                              "UPDATE pod_index_state SET upto = ?1 WHERE id = 1", from,
-                              now ? max_rows : 2 * kPodIndexChunk, "pod index");
-  if (!r.ok()) return r.error();
-  pod_upto_ = r->upto;
-  return r->rows;
 }
 
 Result<int64_t> Store::IndexPending(int64_t max_rows, bool pods_now) {

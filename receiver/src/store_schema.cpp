@@ -14,8 +14,8 @@ namespace {
 // Every structure the writer fills per event is inserted in (nearly) append order: the
 // time index is keyed (time_ns, id_hash), so it also finds a re-sent event (same id, same
 // time; the id text compared on a hit) without an index over random keys, which cost the
-// writer a dirtied page per event (10.6 us of 29). The pod index is a table filled in
-// sorted chunks by the deferred step that also fills the text index (Store::IndexPending);
+// writer a dirtied page per event (10.6 us of 29). The pod index is a table in the index
+// file beside the events, filled in sorted chunks by the indexing thread (text_index.cpp);
 // an index on (pod, time) had 200 insertion points per commit (7 us per event). The rows
 // not in it yet are read through events_pod_tail (n, pod, time), an append-order index,
 // instead of from the rows themselves (a WAL page read per three rows).
@@ -46,27 +46,11 @@ CREATE INDEX IF NOT EXISTS events_source_time ON events(source, time_ns);
 CREATE INDEX IF NOT EXISTS events_sensor_time ON events(sensor, time_ns);
 )sql";
 
-// Rows n <= pod_index_state.upto are in events_pod; the rest are tested by their pod column.
-constexpr const char* kPodIndex = R"sql(
-CREATE TABLE IF NOT EXISTS events_pod(pod TEXT NOT NULL, time_ns INTEGER NOT NULL,
-  n INTEGER NOT NULL, PRIMARY KEY(pod, time_ns, n)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS pod_index_state(id INTEGER PRIMARY KEY CHECK (id = 1),
-  upto INTEGER NOT NULL);
-INSERT OR IGNORE INTO pod_index_state(id, upto) VALUES (1, 0);
-)sql";
-
 // Schema 2's indexes: a random-order id hash index, (time) alone, and (pod, time).
 constexpr const char* kDropSchema2Indexes = R"sql(
 DROP INDEX IF EXISTS events_id_hash;
 DROP INDEX IF EXISTS events_time;
 DROP INDEX IF EXISTS events_pod_time;
-)sql";
-
-// Fills the pod index with every event not in it yet, in one sorted pass (a migration).
-constexpr const char* kFillPodIndex = R"sql(
-INSERT INTO events_pod(pod, time_ns, n) SELECT pod, time_ns, n FROM events
-  WHERE n > (SELECT upto FROM pod_index_state WHERE id = 1) ORDER BY pod, time_ns, n;
-UPDATE pod_index_state SET upto = (SELECT COALESCE(MAX(n), upto) FROM events) WHERE id = 1;
 )sql";
 
 constexpr const char* kOtherTables = R"sql(
@@ -190,8 +174,10 @@ Status CreateOrMigrateSchema(sqlite3* db, const IdHashKey& key, uint64_t mask) {
   if (st.ok() && migrate) st = Exec(db, kDropSchema2Indexes);
   if (st.ok()) st = Exec(db, kEventsTable);
   if (st.ok()) st = Exec(db, kEventsIndexes);
-  if (st.ok()) st = Exec(db, kPodIndex);
-  if (st.ok() && migrate) st = Exec(db, kFillPodIndex);
+  // Schema 3 kept the pod index in this file; the index file's is rebuilt in the background.
+  if (st.ok())
+    st = Exec(db,
+              "DROP TABLE IF EXISTS main.events_pod; DROP TABLE IF EXISTS main.pod_index_state;");
   if (st.ok()) {
     std::string set = "PRAGMA user_version=" + std::to_string(kSchemaVersion);
     st = Exec(db, set.c_str());

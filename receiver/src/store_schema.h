@@ -12,8 +12,9 @@ namespace sandwatch::receiver {
 
 // PRAGMA user_version of the current schema. 0: the first schema (a UNIQUE index on the
 // id text instead of the id hash); 2: an index on the id hash and one on (pod, time);
-// 3: duplicates found through the (time, id hash) index, pods through events_pod.
-inline constexpr int kSchemaVersion = 3;
+// 3: duplicates found through the (time, id hash) index, pods through events_pod;
+// 4: events_pod moved to the index file beside the events (text_index.cpp).
+inline constexpr int kSchemaVersion = 4;
 
 // Reads the store's id hash key, or makes one for a new store.
 Result<IdHashKey> LoadIdHashKey(sqlite3* db);

@@ -37,12 +37,9 @@ std::thread StartThreadAtNice(int nice, const char* name, std::function<void()> 
 void Writer::Start() {
   // --bulk-nice: storing what sensors send yields to searches for a CPU.
   thread_ = StartThreadAtNice(config_.bulk_nice, "sw-writer", [this] { Loop(); });
-  if (store_.fts()) {
-    // At the writer's priority: at nice 10 it gained no ingestion and let the backlog,
-    // which every text search scans, grow (a text p95 of 140 ms during ingestion).
-    text_thread_ =
-        StartThreadAtNice(config_.bulk_nice, "sw-text-index", [this] { TextIndexLoop(); });
-  }
+  // At the writer's priority: at nice 10 it gained no ingestion and let the backlog,
+  // which every text search scans, grow (a text p95 of 140 ms during ingestion).
+  index_thread_ = StartThreadAtNice(config_.bulk_nice, "sw-indexer", [this] { IndexLoop(); });
 }
 
 void Writer::Stop() {
@@ -52,9 +49,9 @@ void Writer::Stop() {
     stopping_ = true;
   }
   cv_.notify_all();
-  text_cv_.notify_all();
+  index_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  if (text_thread_.joinable()) text_thread_.join();
+  if (index_thread_.joinable()) index_thread_.join();
 }
 
 bool Writer::Stopping() {
@@ -131,23 +128,20 @@ void Writer::Periodic(int64_t now_mono_ns) {
   }
 }
 
-// The pod index is filled here, between commits: in one chunk when nothing waits, under
-// load once kPodIndexChunk rows wait (a pod filter scans the rows not indexed yet).
-void Writer::IndexPods(bool idle) {
-  auto r = store_.IndexPods(20000, /*now=*/idle);
-  if (!r.ok()) SW_LOG(kError, "receiver", "pod indexing failed", {"error", r.error().message});
-}
-
-// The text index is filled on its own thread and connection, beside the writer. A text
-// search tests every row not indexed yet directly (hundreds of ms at a 60,000-row
-// backlog), so the backlog is taken every 20 ms; bigger chunks cost less per row, so a
-// chunk takes everything that waits, up to 20,000 rows. After a failure (a full disk, an
-// unwritable index file) it retries after 1 s, then 2, up to 60: the error is logged once
-// per attempt, and searches scan the rows not indexed meanwhile.
-void Writer::TextIndexLoop() {
+// The index file's two indexes are filled on their own thread and connection, beside the
+// writer. A text search tests every row not in the word index yet directly (hundreds of ms
+// at a 60,000-row backlog), so its backlog is taken every 20 ms; bigger chunks cost less per
+// row, so a chunk takes everything that waits, up to 20,000 rows. The pod index waits for
+// kPodIndexChunk rows while events keep arriving, and takes the rest once they stop. After
+// a failure (a full disk, an unwritable index file) a step is retried after 1 s, then 2, up
+// to 60: the error is logged once per attempt, and searches scan the rows not indexed.
+void Writer::IndexLoop() {
   constexpr int64_t kMaxChunk = 20000;
   int64_t pause_ms = 20;
+  int64_t pod_backlog_before = -1;
   while (!Stopping()) {
+    bool more = false;
+    Status failed = OkStatus();
     if (store_.FtsBacklog() > 0) {
       timespec t0{}, t1{};
       clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
@@ -155,17 +149,26 @@ void Writer::TextIndexLoop() {
       clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
       metrics_.FtsCpu(static_cast<double>(t1.tv_sec - t0.tv_sec) +
                       static_cast<double>(t1.tv_nsec - t0.tv_nsec) / 1e9);
-      if (!r.ok()) {
-        pause_ms = pause_ms < 1000 ? 1000 : std::min<int64_t>(pause_ms * 2, 60000);
-        SW_LOG(kError, "receiver", "text indexing failed", {"error", r.error().message},
-               {"retry_in_s", std::to_string(pause_ms / 1000)});
-      } else {
-        pause_ms = 20;
-        if (*r == kMaxChunk) continue;  // more waits
-      }
+      if (!r.ok()) failed = r.error();
+      more = r.ok() && *r == kMaxChunk;
+    }
+    const int64_t pod_backlog = store_.PodBacklog();
+    if (failed.ok() && pod_backlog > 0) {
+      // No new row since the last pass: ingestion paused, index what waits.
+      auto r = store_.IndexPods(kMaxChunk, /*now=*/pod_backlog == pod_backlog_before);
+      if (!r.ok()) failed = r.error();
+    }
+    pod_backlog_before = store_.PodBacklog();
+    if (!failed.ok()) {
+      pause_ms = pause_ms < 1000 ? 1000 : std::min<int64_t>(pause_ms * 2, 60000);
+      SW_LOG(kError, "receiver", "indexing failed", {"error", failed.error().message},
+             {"retry_in_s", std::to_string(pause_ms / 1000)});
+    } else {
+      pause_ms = 20;
+      if (more) continue;  // more waits
     }
     std::unique_lock<std::mutex> lock(mu_);
-    text_cv_.wait_for(lock, std::chrono::milliseconds(pause_ms), [&] { return stopping_; });
+    index_cv_.wait_for(lock, std::chrono::milliseconds(pause_ms), [&] { return stopping_; });
   }
 }
 
@@ -189,7 +192,6 @@ void Writer::Loop() {
     if (!idle) Commit(batch);
     if (stop) break;
     Periodic(clock_.MonoNs());
-    IndexPods(idle);
   }
 }
 

@@ -42,8 +42,7 @@ class Writer {
   void Commit(std::vector<Pending*>& batch);
   void Periodic(int64_t now_mono_ns);
   void Published(const WriteOp& op);
-  void IndexPods(bool idle);
-  void TextIndexLoop();
+  void IndexLoop();
   bool Stopping();
 
   Store& store_;
@@ -53,11 +52,11 @@ class Writer {
   const Clock& clock_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::condition_variable text_cv_;  // wakes the text index thread at Stop
+  std::condition_variable index_cv_;  // wakes the indexing thread at Stop
   std::deque<Pending*> queue_;
   bool stopping_ = false;
   std::thread thread_;
-  std::thread text_thread_;
+  std::thread index_thread_;
   int64_t next_silence_ns_ = 0;
   int64_t next_retention_ns_ = 0;
 };

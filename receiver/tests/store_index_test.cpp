@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -312,8 +313,9 @@ TEST(StoreSchema, MigratesASchema2StoreInPlace) {
     auto store = OpenOrDie(db);
     ASSERT_NE(store, nullptr);
     EXPECT_EQ(*store->CountEvents(), 40);
-    EXPECT_EQ(store->PodBacklog(), 0);  // the migration filled the pod index
-    // The text index moved to a file of its own: rebuilt there, in the background.
+    // Both indexes moved to the index file: rebuilt there, in the background; until then
+    // pod and text filters read the rows.
+    EXPECT_EQ(store->PodBacklog(), 40);
     EXPECT_EQ(store->FtsBacklog(), 40);
     EventQuery pod;
     pod.pods = {"pod-3"};
@@ -326,6 +328,8 @@ TEST(StoreSchema, MigratesASchema2StoreInPlace) {
     EXPECT_EQ(o.accepted, 1);
     EXPECT_EQ(o.duplicates, 2);
     EXPECT_EQ(Count(*store, pod), 11);  // the new one from the tail
+    ASSERT_EQ(*store->IndexPods(1000), 41);
+    EXPECT_EQ(Count(*store, pod), 11);
     EventQuery text;
     text.filter = "shadow";
     EXPECT_EQ(Count(*store, text), 41);
@@ -333,18 +337,55 @@ TEST(StoreSchema, MigratesASchema2StoreInPlace) {
     EXPECT_EQ(Count(*store, text), 41);
   }
   const auto one_int = [&](const char* sql) { return testing::QueryInt(db, sql); };
-  EXPECT_EQ(one_int("PRAGMA user_version"), 3);
+  EXPECT_EQ(one_int("PRAGMA user_version"), 4);
   EXPECT_EQ(one_int("SELECT COUNT(*) FROM sqlite_master WHERE name IN "
                     "('events_id_hash', 'events_pod_time')"),
             0);
   EXPECT_EQ(one_int("SELECT COUNT(*) FROM sqlite_master WHERE name = 'events_time' AND "
                     "sql LIKE '%time_ns, id_hash%'"),
             1);
-  EXPECT_EQ(one_int("SELECT upto FROM pod_index_state"), 40);
+  EXPECT_EQ(one_int("SELECT COUNT(*) FROM sqlite_master WHERE name = 'events_pod'"), 0);
+  EXPECT_EQ(testing::QueryInt(TextIndexPath(db), "SELECT upto FROM pod_index_state"), 41);
   EXPECT_EQ(one_int("SELECT COUNT(*) FROM sqlite_master WHERE name = 'events_pod_tail'"), 1);
   EXPECT_EQ(one_int("SELECT COUNT(*) FROM sqlite_master WHERE name IN ('events_fts', 'fts_state')"),
             0);
   EXPECT_EQ(testing::QueryInt(TextIndexPath(db), "SELECT upto FROM fts_state"), 41);
+}
+
+// Schema 3 kept the pod index in the events file: it goes, and the index file's pod index
+// is built from the rows.
+TEST(StoreSchema, MovesASchema3PodIndexToTheIndexFile) {
+  TempDir dir;
+  const std::string db = dir.File("events.db");
+  std::vector<Event> events;
+  for (int i = 0; i < 12; ++i) events.push_back(MakeEvent(NewUuid(), i, i % 3));
+  {
+    auto store = OpenOrDie(db);
+    ASSERT_NE(store, nullptr);
+    Write(*store, events);
+  }
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "CREATE TABLE events_pod(pod TEXT NOT NULL, time_ns INTEGER NOT NULL, "
+                         "n INTEGER NOT NULL, PRIMARY KEY(pod, time_ns, n)) WITHOUT ROWID;"
+                         "CREATE TABLE pod_index_state(id INTEGER PRIMARY KEY, upto INTEGER);"
+                         "INSERT INTO pod_index_state VALUES (1, 12); PRAGMA user_version=3;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  for (const char* suffix : {"", "-wal", "-shm"})
+    std::filesystem::remove(TextIndexPath(db) + suffix);
+  auto store = OpenOrDie(db);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->PodBacklog(), 12);
+  EventQuery pod;
+  pod.pods = {"pod-2"};
+  EXPECT_EQ(Count(*store, pod), 4);
+  ASSERT_EQ(*store->IndexPods(1000), 12);
+  EXPECT_EQ(Count(*store, pod), 4);
+  EXPECT_EQ(testing::QueryInt(db, "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'pod_%'"), 0);
+  EXPECT_EQ(testing::QueryInt(db, "PRAGMA user_version"), 4);
 }
 
 }  // namespace

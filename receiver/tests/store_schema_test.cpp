@@ -239,12 +239,15 @@ TEST(StoreSchema, MigratesAFirstSchemaStoreInPlace) {
     auto by_pod = store->Query(pod);
     ASSERT_TRUE(by_pod.ok());
     EXPECT_EQ(by_pod->all, 10);  // migrated; the new event is in pod-0
+    ASSERT_EQ(*store->IndexPods(1000), 30);
+    EXPECT_EQ(store->Query(pod)->all, 10);
   }
   const auto one_int = [&](const char* sql) { return testing::QueryInt(db, sql); };
-  EXPECT_EQ(one_int("PRAGMA user_version"), 3);
+  EXPECT_EQ(one_int("PRAGMA user_version"), 4);
   EXPECT_EQ(one_int("SELECT MAX(n) FROM events"), 31);  // 30 was used and deleted
   EXPECT_EQ(one_int("SELECT COUNT(*) FROM sqlite_master WHERE name='events_id_hash'"), 0);
-  EXPECT_EQ(one_int("SELECT COUNT(*) FROM events_pod"), 29);
+  EXPECT_EQ(one_int("SELECT COUNT(*) FROM sqlite_master WHERE name='events_pod'"), 0);
+  EXPECT_EQ(testing::QueryInt(TextIndexPath(db), "SELECT COUNT(*) FROM events_pod"), 30);
   EXPECT_EQ(
       one_int("SELECT COUNT(*) FROM sqlite_master WHERE sql LIKE '%id TEXT NOT NULL UNIQUE%'"), 0);
   EXPECT_EQ(one_int("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'events_first%'"), 0);

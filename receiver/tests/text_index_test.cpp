@@ -91,19 +91,25 @@ TEST(TextIndex, LivesInItsOwnFileAndIsRebuiltWhenDeleted) {
   EXPECT_EQ(Count(*store, "event 7"), 1);
 }
 
-// Without the index nothing would keep it current: --no-fts removes the file, and the next
-// start with the index rebuilds it.
-TEST(TextIndex, NoFtsRemovesTheFileAndTheNextStartRebuildsIt) {
+// Without the word index nothing would keep it current: --no-fts drops it from the index
+// file (which keeps the pod index), and the next start with the index rebuilds it.
+TEST(TextIndex, NoFtsDropsTheWordIndexAndTheNextStartRebuildsIt) {
   TempDir dir;
   const std::string db = dir.File("events.db");
+  const auto word_index = [&] {
+    return testing::QueryInt(TextIndexPath(db),
+                             "SELECT COUNT(*) FROM sqlite_master WHERE name = 'events_fts'");
+  };
   for (bool fts : {true, false}) {
     auto store = Store::Open(StoreOptions{db, fts, false});
     ASSERT_TRUE(store.ok()) << store.error().message;
     testing::WriteEvents(**store, MakeEvents(fts ? 0 : 10, 10, "whoami"));
-    ASSERT_TRUE((*store)->IndexText(1000).ok());
-    EXPECT_EQ(fs::exists(TextIndexPath(db)), fts);
+    ASSERT_TRUE((*store)->IndexPending(1000).ok());
+    EXPECT_EQ(word_index(), fts ? 1 : 0);
     EXPECT_EQ(Count(**store, "whoami"), fts ? 10 : 20);
+    EXPECT_EQ((*store)->PodBacklog(), 0);
   }
+  EXPECT_EQ(testing::QueryInt(TextIndexPath(db), "SELECT upto FROM pod_index_state"), 20);
   auto store = OpenRebuilt(db, 20);
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(Count(*store, "whoami"), 20);

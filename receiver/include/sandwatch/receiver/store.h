@@ -115,12 +115,12 @@ class Store {
   Status MarkSilent(int64_t now_ns, double default_interval_s, WriteOp* out);
 
   // Adds up to `max_rows` events not yet indexed to the pod index (`now`), or once
-  // kPodIndexChunk rows wait up to twice that, in one transaction. Writer thread only.
-  // Returns how many rows it added.
+  // kPodIndexChunk rows wait up to twice that, in one transaction of the index file's own
+  // connection, beside the writer. Returns how many rows it added.
   Result<int64_t> IndexPods(int64_t max_rows, bool now = true);
   // Adds up to `max_rows` events not yet indexed to the text index, in one transaction of
-  // the text index's own file and connection, so it runs beside the writer instead of
-  // between its commits. One thread at a time. Returns how many rows it added.
+  // the index file's own connection, so it runs beside the writer instead of between its
+  // commits. One indexing step (pods or text) at a time. Returns how many rows it added.
   Result<int64_t> IndexText(int64_t max_rows);
   // Both of the above (tests and benchmarks); returns the larger count.
   Result<int64_t> IndexPending(int64_t max_rows, bool pods_now = true);
@@ -160,6 +160,9 @@ class Store {
   // The text index lives in its own file (TextIndexPath), attached to every connection
   // as "textidx": filling it takes that file's write lock, never the events file's.
   Status OpenTextIndex();
+  Result<struct IndexedRange> FillFromIndexer(const char* mark_table, int64_t from,
+                                              const char* insert_sql, int64_t max_rows,
+                                              const char* what);
   Status AttachTextIndex(sqlite3* db);  // on a reader's or the checkpointer's connection
   Result<sqlite3*> AcquireReader();
   void ReleaseReader(sqlite3* db);
@@ -167,7 +170,7 @@ class Store {
   StoreOptions options_;
   sqlite3* writer_ = nullptr;
   sqlite3* indexer_ = nullptr;  // fills the text index (the writer's connection in memory mode)
-  std::mutex index_mu_;         // one IndexText at a time
+  std::mutex index_mu_;         // one IndexText or IndexPods at a time
   std::unique_ptr<WriterStmts> stmts_;
   std::array<uint8_t, 16> id_key_{};  // keys the id hash (store_meta.id_hash_key)
   std::atomic<int64_t> fts_upto_{0};  // events with n <= this are in the FTS index
