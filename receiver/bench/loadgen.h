@@ -27,8 +27,9 @@ struct Options {
   std::string db;
   bool keep_db = false;
   std::vector<std::string> receiver_args;
-  int64_t during_events = 0;  // events ingested while the searches run (default events / 5)
-  int hostile = 0;            // hostile connections of each kind (0: normal run)
+  int64_t during_events =
+      0;            // events placed after `events`, sent during the searches (default events / 5)
+  int hostile = 0;  // hostile connections of each kind (0: normal run)
   int64_t hostile_events = 20000;
 };
 

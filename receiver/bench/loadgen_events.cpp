@@ -1,5 +1,6 @@
 // The load generator's events: sensor-sized (about 700 bytes of JSON), nine rules, 200
 // pods, in time order over the last 24 h (loadgen.h).
+#include <algorithm>
 #include <array>
 #include <string>
 
@@ -35,14 +36,14 @@ const std::array<const char*, 9> kCmds = {"cat /etc/shadow",
 }  // namespace
 
 // Events arrive roughly in time order, as from live sensors: event i of n is placed
-// at i/n of the last 24 h, with up to 5 s of jitter.
+// at i/n of the last 24 h, with up to 5 s of jitter (events past n: now).
 std::string EventJson(std::mt19937_64& rng, int64_t now_ns, int64_t index, int64_t total,
                       uint64_t seq, int sensor) {
   int r = static_cast<int>(rng() % 9);
   constexpr int64_t kDay = 24LL * 3600 * 1'000'000'000;
-  int64_t t = now_ns - kDay +
-              static_cast<int64_t>(static_cast<double>(kDay) * static_cast<double>(index) /
-                                   static_cast<double>(total)) -
+  // Events past `total` (sent while searches outlast the planned ones) are placed now.
+  const double at = static_cast<double>(std::min(index, total)) / static_cast<double>(total);
+  int64_t t = now_ns - kDay + static_cast<int64_t>(static_cast<double>(kDay) * at) -
               static_cast<int64_t>(rng() % 5'000'000'000ULL);
   std::string pod = "pod-" + std::to_string(rng() % 200);
   std::string s;

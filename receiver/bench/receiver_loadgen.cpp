@@ -106,8 +106,11 @@ int main(int argc, char** argv) {      // NOLINT(bugprone-exception-escape): ben
   app.add_option("--clients", o.clients, "concurrent keep-alive HTTP clients")
       ->capture_default_str();
   app.add_option("--queries", o.queries, "queries per search kind")->capture_default_str();
-  app.add_option("--during-events", o.during_events,
-                 "events ingested while the searches run again (default: --events / 5)");
+  app.add_option(
+      "--during-events", o.during_events,
+      "events placed in time after the first --events, sent while the searches run again "
+      "(default: --events / 5); if the searches outlast them, more follow, timed now, up "
+      "to --events more");
   app.add_flag("--no-fts", o.no_fts, "start the receiver with --no-fts (LIKE text filter)");
   app.add_option("--db", o.db, "database file (default: a fresh temporary file)");
   app.add_flag("--keep-db", o.keep_db, "do not delete the database afterwards");
@@ -201,13 +204,16 @@ int main(int argc, char** argv) {      // NOLINT(bugprone-exception-escape): ben
   std::atomic<bool> searches_done{false};
   Ingested during;
   std::thread feeder([&] {
-    during =
-        RunIngest(host, port, o, o.events, o.during_events, total, now_ns, 100, &searches_done);
+    during = RunIngest(host, port, o, o.events, o.events, total, now_ns, 100, &searches_done);
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // let the load start
+  const auto searches_start = Clock::now();
   Searches busy = RunSearches(c, o.queries, now_ns, 43);
+  const double searches_s = std::chrono::duration<double>(Clock::now() - searches_start).count();
   searches_done = true;
   feeder.join();
+  // The feeder stops at --events more: when that came first, the last searches ran idle.
+  const double fed_s = std::min(searches_s, std::max(0.0, during.seconds - 0.5));
   sampling = false;
   sampler.join();
   int64_t hwm = sandwatch::loadgen::ReadStatusKb(pid, "VmHWM:");
@@ -268,8 +274,11 @@ int main(int argc, char** argv) {      // NOLINT(bugprone-exception-escape): ben
         100 * on_cpu, 100 * waiting, 100 * std::max(0.0, 1 - on_cpu - waiting));
   }
   PrintSearches("idle", idle);
-  std::printf("| ingestion during the searches | %.0f events/s (%lld events) |\n", during.Rate(),
-              static_cast<long long>(during.stored));
+  std::printf(
+      "| ingestion during the searches | %.0f events/s (%lld events) for %.1f of the %.1f s "
+      "of searches%s |\n",
+      during.Rate(), static_cast<long long>(during.stored), fed_s, searches_s,
+      fed_s < searches_s - 0.1 ? ": the feeder ran out, the rest ran idle" : "");
   PrintSearches("during ingestion", busy);
   std::printf("| receiver RSS: after ingest / peak sampled / VmHWM | %.0f / %.0f / %.0f MiB |\n",
               static_cast<double>(rss_after_ingest) / 1024, static_cast<double>(peak_rss_kb) / 1024,
@@ -287,6 +296,7 @@ int main(int argc, char** argv) {      // NOLINT(bugprone-exception-escape): ben
                    {"text_rule_p95_ms", {idle.text_rule.Pct(0.95), busy.text_rule.Pct(0.95)}},
                    {"rss_hwm_mib", static_cast<double>(hwm) / 1024},
                    {"writer_on_cpu_share", on_cpu},
+                   {"searches_fed_share", fed_s / std::max(searches_s, 1e-9)},
                    {"writer_cpu_wait_share", waiting},
                    {"db_mib", static_cast<double>(db_bytes) / 1048576}};
   std::printf("\n%s\n", j.dump().c_str());
