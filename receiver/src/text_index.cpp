@@ -68,11 +68,9 @@ DROP TABLE IF EXISTS textidx.events_fts;
 DROP TABLE IF EXISTS textidx.fts_state;
 )sql";
 
-constexpr const char* kDropIndexFile = R"sql(
-DROP TABLE IF EXISTS textidx.events_fts;
-DROP TABLE IF EXISTS textidx.fts_state;
-DROP TABLE IF EXISTS textidx.events_pod;
-DROP TABLE IF EXISTS textidx.pod_index_state;
+// With kDropTextIndex, everything in the file.
+constexpr const char* kDropPodIndexAndOwner = R"sql(
+DROP TABLE IF EXISTS textidx.events_pod; DROP TABLE IF EXISTS textidx.pod_index_state;
 DROP TABLE IF EXISTS textidx.index_meta;
 )sql";
 
@@ -148,9 +146,11 @@ Status Store::OpenTextIndex() {
     }
   }
   const int64_t last_row_ever = LastRowEver(writer_);
-  if (!UsableFile(writer_, id_key_, last_row_ever)) {
-    if (auto st = Exec(writer_, kDropIndexFile); !st.ok()) return st;
-  } else if (!options_.fts || !UsableTextIndex(writer_, last_row_ever)) {
+  const bool usable_file = UsableFile(writer_, id_key_, last_row_ever);
+  if (!usable_file) {
+    if (auto st = Exec(writer_, kDropPodIndexAndOwner); !st.ok()) return st;
+  }
+  if (!usable_file || !options_.fts || !UsableTextIndex(writer_, last_row_ever)) {
     // Without the word index nothing keeps it current: drop it rather than leave it stale.
     if (auto st = Exec(writer_, kDropTextIndex); !st.ok()) return st;
   }
