@@ -250,8 +250,8 @@ TEST(EventStream, AgreesOnHostileStrings) {
 // nlohmann's parser (event_stream_parse.cpp); both ways must decide as the tree does.
 TEST(EventStream, AgreesOnBothParsingPaths) {
   // Escapes (nlohmann's path) and the characters they stand for (simdjson's).
-  for (const char* s : {"\\u0041", "A", "\\u00e9", "\xC3\xA9", "\\ud83d\\ude00", "\xF0\x9F\x98\x80",
-                        "\\u0000", "\\/", "\\b\\f\\n\\r\\t"}) {
+  for (const char* s : {R"(\u0041)", "A", R"(\u00e9)", "\xC3\xA9", R"(\ud83d\ude00)",
+                        "\xF0\x9F\x98\x80", R"(\u0000)", R"(\/)", R"(\b\f\n\r\t)"}) {
     std::string body = FullEvent().dump();
     body.replace(body.find("bash -i"), 7, s);
     EXPECT_EQ(ExpectSame(body), "accepted") << s;

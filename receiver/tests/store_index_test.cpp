@@ -358,6 +358,7 @@ TEST(StoreSchema, MovesASchema3PodIndexToTheIndexFile) {
   TempDir dir;
   const std::string db = dir.File("events.db");
   std::vector<Event> events;
+  events.reserve(12);
   for (int i = 0; i < 12; ++i) events.push_back(MakeEvent(NewUuid(), i, i % 3));
   {
     auto store = OpenOrDie(db);
