@@ -135,6 +135,8 @@ std::string Metrics::Render(const MetricsSnapshot& snap) const {
   single("db_size_bytes", "gauge", "SQLite files (events and text index) plus their WALs.",
          snap.db_bytes);
   single("fts_backlog", "gauge", "Stored events not yet in the text index.", snap.fts_backlog);
+  single("pod_index_backlog", "gauge", "Stored events not yet in the pod index.",
+         snap.pod_index_backlog);
   header("fts_index_cpu_seconds_total", "counter",
          "CPU the indexing thread spent filling the text index.");
   line(prefix + "fts_index_cpu_seconds_total " +

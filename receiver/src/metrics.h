@@ -21,6 +21,7 @@ struct MetricsSnapshot {
   int64_t stream_clients = 0;
   int64_t stream_dropped = 0;
   int64_t fts_backlog = 0;
+  int64_t pod_index_backlog = 0;
 };
 
 class Metrics {

@@ -224,6 +224,7 @@ void ServeMetrics(Context& ctx, const HttpRequest& req, HttpResponse& res) {
   snap.stream_clients = static_cast<int64_t>(ctx.hub.clients());
   snap.stream_dropped = ctx.hub.dropped_total();
   snap.fts_backlog = ctx.store->FtsBacklog();
+  snap.pod_index_backlog = ctx.store->PodBacklog();
   std::string text = ctx.metrics.Render(snap);
   text +=
       "# HELP sandwatch_receiver_stream_refused_total /api/stream clients answered 503 "

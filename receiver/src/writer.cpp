@@ -157,6 +157,8 @@ void Writer::IndexLoop() {
       // No new row since the last pass: ingestion paused, index what waits.
       auto r = store_.IndexPods(kMaxChunk, /*now=*/pod_backlog == pod_backlog_before);
       if (!r.ok()) failed = r.error();
+      // The words that arrived meanwhile go in at once: a text search scans them until then.
+      if (r.ok() && *r > 0) more = true;
     }
     pod_backlog_before = store_.PodBacklog();
     if (!failed.ok()) {

@@ -115,6 +115,9 @@ TEST_F(ApiTest, FiltersByEveryParameter) {
   EXPECT_EQ(CountAll(*client_, "&rule=nc_execution,shadow_file_access"), 3);
   EXPECT_EQ(CountAll(*client_, "&priority=Critical"), 1);
   EXPECT_EQ(CountAll(*client_, "&min_priority=Warning"), 3);
+  EXPECT_EQ(CountAll(*client_, "&pod=pod-a"), 2);  // read from the rows, then from the index
+  ASSERT_TRUE(
+      WaitFor([&] { return MetricValue(*client_, "sandwatch_receiver_pod_index_backlog") == 0; }));
   EXPECT_EQ(CountAll(*client_, "&pod=pod-a"), 2);
   EXPECT_EQ(CountAll(*client_, "&namespace=other-ns"), 1);
   EXPECT_EQ(CountAll(*client_, "&sensor=sensor-b"), 1);

@@ -57,14 +57,6 @@ int PostAs(httplib::Client& c, const std::string& path, const std::string& body,
   return res ? res->status : -1;
 }
 
-int64_t MetricValue(httplib::Client& c, const std::string& series) {
-  auto res = c.Get("/metrics");
-  if (!res) return -1;
-  auto at = res->body.find(series + " ");
-  if (at == std::string::npos) return -1;
-  return std::atoll(res->body.c_str() + at + series.size() + 1);
-}
-
 TEST(CredentialsProcess, SighupRereadsTheFileAndABadFileKeepsTheOldOne) {
   TempDir dir;
   const std::string tokens = dir.File("sensor-tokens");

@@ -16,14 +16,6 @@
 namespace sandwatch::receiver::testing {
 namespace {
 
-double MetricValue(httplib::Client& c, const std::string& series) {
-  auto res = c.Get("/metrics");
-  if (!res) return -1;
-  size_t at = res->body.find("\n" + series + " ");
-  if (at == std::string::npos) return -1;
-  return std::stod(res->body.substr(at + series.size() + 2));
-}
-
 TEST(BulkLane, SensorWritesRunAtTheLowerWeightAndSearchesDoNot) {
   TempDir dir;
   ReceiverConfig config = TestConfig(dir.File("events.db"));

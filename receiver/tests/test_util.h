@@ -118,4 +118,13 @@ inline int64_t CountAll(httplib::Client& c, const std::string& query = "") {
   return j.is_object() ? j["statistics"]["all"].get<int64_t>() : -1;
 }
 
+// The value of one /metrics series without labels, or -1.
+inline double MetricValue(httplib::Client& c, const std::string& series) {
+  auto res = c.Get("/metrics");
+  if (!res) return -1;
+  size_t at = res->body.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(res->body.substr(at + series.size() + 2));
+}
+
 }  // namespace sandwatch::receiver::testing
