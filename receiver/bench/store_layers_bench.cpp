@@ -236,8 +236,15 @@ void RunRaw(benchmark::State& state, const std::string& db_path, const Layer& la
     Exec(w.db, std::string("DROP INDEX IF EXISTS ") + index, state);
   }
   Exec(w.db, layer.indexes, state);
-  // The text index layers measure it inside the events file, filled on the writer's
-  // connection, as schemas 2 and 3 kept it (the Store now keeps it in a file of its own).
+  // The text and pod index layers measure them inside the events file, filled on the
+  // writer's connection, as schemas 2 and 3 kept them (the Store now keeps both in a file
+  // of their own, filled by another thread).
+  if (layer.pod_chunks) {
+    Exec(w.db,
+         "CREATE TABLE IF NOT EXISTS events_pod(pod TEXT NOT NULL, time_ns INTEGER NOT NULL, "
+         "n INTEGER NOT NULL, PRIMARY KEY(pod, time_ns, n)) WITHOUT ROWID",
+         state);
+  }
   if (layer.fts_chunks) {
     Exec(w.db,
          "CREATE VIRTUAL TABLE events_fts USING fts5(search, content='events', "
