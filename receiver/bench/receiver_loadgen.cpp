@@ -206,14 +206,17 @@ int main(int argc, char** argv) {      // NOLINT(bugprone-exception-escape): ben
   std::thread feeder([&] {
     during = RunIngest(host, port, o, o.events, o.events, total, now_ns, 100, &searches_done);
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // let the load start
+  constexpr std::chrono::milliseconds kLoadStart{500};
+  std::this_thread::sleep_for(kLoadStart);  // let the load start
   const auto searches_start = Clock::now();
   Searches busy = RunSearches(c, o.queries, now_ns, 43);
   const double searches_s = std::chrono::duration<double>(Clock::now() - searches_start).count();
   searches_done = true;
   feeder.join();
   // The feeder stops at --events more: when that came first, the last searches ran idle.
-  const double fed_s = std::min(searches_s, std::max(0.0, during.seconds - 0.5));
+  const double fed_s =
+      std::min(searches_s,
+               std::max(0.0, during.seconds - std::chrono::duration<double>(kLoadStart).count()));
   sampling = false;
   sampler.join();
   int64_t hwm = sandwatch::loadgen::ReadStatusKb(pid, "VmHWM:");

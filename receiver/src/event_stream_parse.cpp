@@ -99,16 +99,13 @@ bool ParseWithTape(std::string_view body, stream::EventsHandler& h, bool* walked
 Result<std::vector<Event>> ParseEventsBody(std::string_view body, EventsParser parser) {
   std::vector<Event> events;
   events.reserve(std::min(body.size() / 256 + 1, kMaxBatchEvents));
+  // ParseWithTape leaves the handler untouched when it leaves the body to nlohmann.
+  stream::EventsHandler handler(&events);
   bool walked = false;
-  if (stream::EventsHandler tape_handler(&events);
-      parser == EventsParser::kFastest && ParseWithTape(body, tape_handler, &walked)) {
-    if (walked) return tape_handler.Outcome();
-  } else {
-    events.clear();
-    stream::EventsHandler handler(&events);
+  if (parser != EventsParser::kFastest || !ParseWithTape(body, handler, &walked)) {
     walked = nlohmann::json::sax_parse(body.begin(), body.end(), &handler);
-    if (walked) return handler.Outcome();
   }
+  if (walked) return handler.Outcome();
   // Nesting deeper than the limit is named even when a syntax error comes first, as when
   // the nesting was checked before parsing; for text the parser accepted up to where it
   // stopped, CheckNesting's depth is the parser's.

@@ -66,9 +66,10 @@ Result<int64_t> Store::Retain(std::optional<int64_t> min_time_ns, int64_t max_ev
               "WHERE e.n <= (SELECT upto FROM textidx.fts_state WHERE id = 1)"
             : "SELECT 1");
     // CROSS JOIN keeps the doomed rows as the outer loop (the planner otherwise scans events).
-    Stmt unindex_pod(writer_,
-                     "DELETE FROM events_pod WHERE (pod, time_ns, n) IN (SELECT e.pod, e.time_ns, "
-                     "e.n FROM doomed d CROSS JOIN events e ON e.n = d.n)");
+    Stmt unindex_pod(
+        writer_,
+        "DELETE FROM textidx.events_pod WHERE (pod, time_ns, n) IN (SELECT e.pod, e.time_ns, "
+        "e.n FROM doomed d CROSS JOIN events e ON e.n = d.n)");
     Stmt del(writer_, "DELETE FROM events WHERE n IN (SELECT n FROM doomed)");
     if (!pick.ok() || !unindex.ok() || !unindex_pod.ok() || !del.ok()) {
       return SqlError(writer_, "prepare retention");

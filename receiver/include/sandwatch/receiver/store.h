@@ -29,7 +29,7 @@ namespace sandwatch::receiver {
 
 struct StoreOptions {
   std::string path;  // file or ":memory:"
-  bool fts = true;   // maintain the FTS5 word index (TextIndexPath) and use it for "filter"
+  bool fts = true;   // maintain the FTS5 word index (in TextIndexPath) and use it for "filter"
   bool sync_full = true;
   // Bits of the id hash kept (duplicate ids are found by it). Tests narrow it to force
   // hash collisions; a store must always be opened with the same mask.
@@ -148,8 +148,7 @@ class Store {
   // Distinct values of rule, source, pod, sensor (at most `limit` each), for UI filters.
   Result<std::vector<std::pair<std::string, std::vector<std::string>>>> Facets(int limit);
   Result<int64_t> CountEvents();
-  int64_t SizeBytes() const;  // main file, text index file and their WALs
-  bool fts() const { return options_.fts; }
+  int64_t SizeBytes() const;  // events file, index file and their WALs
 
  private:
   struct WriterStmts;
